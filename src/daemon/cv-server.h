@@ -1,0 +1,83 @@
+/* What conclaved offers to service code and to the generated server tables.
+ *
+ * The daemon validates every frame before a handler runs: header size, payload
+ * size against the configured maximum (before allocating), the request id
+ * against the service's table, and the protobuf decode. Handlers therefore see
+ * only well-formed requests of the right type.
+ */
+#ifndef CONCLAVE_CV_SERVER_H
+#define CONCLAVE_CV_SERVER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include <protobuf-c/protobuf-c.h>
+#include <corosync/corotypes.h>
+
+#define CV_SERVER_ABI 1
+
+struct cv_session; /* one client connection bound to one service */
+
+typedef cs_error_t (*cv_request_fn)(struct cv_session *s, const ProtobufCMessage *request,
+				    ProtobufCMessage *reply);
+
+enum cv_request_flags {
+	CV_REQUEST_ONEWAY = 1u << 0,       /* no reply frame is sent */
+	CV_REQUEST_QUORATE_ONLY = 1u << 1, /* refused with CS_ERR_TRY_AGAIN while inquorate */
+};
+
+struct cv_request_desc {
+	const char *name;
+	const ProtobufCMessageDescriptor *request;
+	const ProtobufCMessageDescriptor *reply; /* NULL when one-way */
+	cv_request_fn handle;
+	/* Checks the IDL's declared bounds (string lengths, counts) before the
+	 * handler runs; CS_OK or the error to reply with. NULL: nothing to check. */
+	cs_error_t (*validate)(const ProtobufCMessage *request);
+	uint32_t flags;
+};
+
+/* Hand-written per service (src/services/<name>.c), referenced by the
+ * generated table as <name>_service_ops. Every hook may be NULL. */
+struct cv_service_ops {
+	int (*start)(void);                       /* daemon start-up; <0 aborts start */
+	void (*stop)(void);                       /* daemon shutdown */
+	int (*connect)(struct cv_session *s);     /* <0 refuses the client (CS_ERR_NO_RESOURCES) */
+	void (*disconnect)(struct cv_session *s); /* connection closed, any reason */
+};
+
+struct cv_server_service {
+	const char *name;
+	uint16_t version_major;
+	uint16_t version_minor;
+	uint16_t n_requests;
+	const struct cv_request_desc *requests; /* indexed by request id */
+	uint16_t n_events;
+	const char *const *event_names; /* indexed by event id, for logs */
+	const struct cv_service_ops *ops;
+};
+
+/* Queues an event frame for the client. CS_OK, or CS_ERR_TRY_AGAIN when the
+ * session's queued bytes are at the configured limit (nothing is queued), or
+ * CS_ERR_LIBRARY when the session is closing. */
+cs_error_t cv_session_send_event(struct cv_session *s, uint16_t event_id, const ProtobufCMessage *event);
+
+/* True when an event of `bytes` payload would fit under the queue limit now. */
+bool cv_session_has_room(const struct cv_session *s, size_t bytes);
+
+/* Zeroed memory that lives until the current reply has been packed and sent;
+ * for building repeated or nested reply fields. NULL on exhaustion. */
+void *cv_reply_alloc(struct cv_session *s, size_t size);
+
+/* Closes the session after the current handler returns, logging `why`. */
+void cv_session_close(struct cv_session *s, const char *why);
+
+void cv_session_set_private(struct cv_session *s, void *data);
+void *cv_session_private(const struct cv_session *s);
+pid_t cv_session_pid(const struct cv_session *s);
+uid_t cv_session_uid(const struct cv_session *s);
+uint64_t cv_session_id(const struct cv_session *s); /* unique for the daemon's life */
+
+#endif
