@@ -18,6 +18,8 @@
 #define CV_RUNTIME_ABI 1
 
 #define CV_HIDDEN __attribute__((visibility("hidden")))
+/* Public API functions: the only symbols a library exports (see its .map). */
+#define CV_EXPORT __attribute__((visibility("default")))
 
 /* ---- handle table -------------------------------------------------------
  * 64-bit handles: high 32 bits a random non-zero check value, low 32 bits an

@@ -1,0 +1,179 @@
+/* Quorum and votequorum figures, written against corosync's public API only so
+ * that the same source builds against corosync's libraries and against
+ * Conclave's. bench/run builds it twice and runs each build against its own
+ * daemon in one session.
+ *
+ *   quorum-bench DAEMON_PID [RUNS]
+ *
+ * Prints one line per figure: "name median unit" followed by the runs.
+ */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <corosync/corotypes.h>
+#include <corosync/quorum.h>
+#include <corosync/votequorum.h>
+
+#define MAX_RUNS 15
+#define ROUND_TRIPS 20000
+#define INIT_FINALIZE_PAIRS 500
+#define IDLE_CONNECTIONS 1000
+
+static double now_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec * 1e6 + (double)ts.tv_nsec / 1e3;
+}
+
+static void check(cs_error_t err, const char *what)
+{
+	if (err != CS_OK) {
+		fprintf(stderr, "%s: %s\n", what, cs_strerror(err));
+		exit(1);
+	}
+}
+
+static int compare_doubles(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return (x > y) - (x < y);
+}
+
+static void report(const char *name, const char *unit, double *values, int runs)
+{
+	double sorted[MAX_RUNS];
+
+	memcpy(sorted, values, sizeof(double) * (size_t)runs);
+	qsort(sorted, (size_t)runs, sizeof(double), compare_doubles);
+	printf("%s %.3f %s runs", name, sorted[runs / 2], unit);
+	for (int i = 0; i < runs; i++)
+		printf(" %.3f", values[i]);
+	printf("\n");
+	fflush(stdout);
+}
+
+static double getquorate_us(void)
+{
+	quorum_handle_t h;
+	int quorate;
+	double start;
+
+	check(quorum_initialize(&h, NULL, NULL), "quorum_initialize");
+	start = now_us();
+	for (int i = 0; i < ROUND_TRIPS; i++)
+		check(quorum_getquorate(h, &quorate), "quorum_getquorate");
+	start = (now_us() - start) / ROUND_TRIPS;
+	quorum_finalize(h);
+	return start;
+}
+
+static double getinfo_us(void)
+{
+	votequorum_callbacks_t callbacks = { 0 };
+	votequorum_handle_t h;
+	struct votequorum_info info;
+	double start;
+
+	check(votequorum_initialize(&h, &callbacks), "votequorum_initialize");
+	start = now_us();
+	for (int i = 0; i < ROUND_TRIPS; i++)
+		check(votequorum_getinfo(h, 0, &info), "votequorum_getinfo");
+	start = (now_us() - start) / ROUND_TRIPS;
+	votequorum_finalize(h);
+	return start;
+}
+
+static double init_finalize_us(void)
+{
+	double start = now_us();
+
+	for (int i = 0; i < INIT_FINALIZE_PAIRS; i++) {
+		quorum_handle_t h;
+
+		check(quorum_initialize(&h, NULL, NULL), "quorum_initialize");
+		check(quorum_finalize(h), "quorum_finalize");
+	}
+	return (now_us() - start) / INIT_FINALIZE_PAIRS;
+}
+
+static long rss_kib(pid_t pid)
+{
+	char path[64], line[256];
+	long kib = -1;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
+	f = fopen(path, "r");
+	if (f == NULL)
+		return -1;
+	while (fgets(line, sizeof(line), f) != NULL)
+		if (sscanf(line, "VmRSS: %ld kB", &kib) == 1)
+			break;
+	fclose(f);
+	return kib;
+}
+
+static double idle_connection_kib(pid_t daemon)
+{
+	static quorum_handle_t handles[IDLE_CONNECTIONS];
+	long before, after;
+
+	before = rss_kib(daemon);
+	for (int i = 0; i < IDLE_CONNECTIONS; i++)
+		check(quorum_initialize(&handles[i], NULL, NULL), "quorum_initialize (idle)");
+	usleep(200 * 1000);
+	after = rss_kib(daemon);
+	for (int i = 0; i < IDLE_CONNECTIONS; i++)
+		quorum_finalize(handles[i]);
+	usleep(200 * 1000);
+	return (double)(after - before) / IDLE_CONNECTIONS;
+}
+
+static void raise_fd_limit(void)
+{
+	struct rlimit limit;
+
+	if (getrlimit(RLIMIT_NOFILE, &limit) == 0) {
+		limit.rlim_cur = limit.rlim_max;
+		setrlimit(RLIMIT_NOFILE, &limit);
+	}
+}
+
+int main(int argc, char **argv)
+{
+	double values[MAX_RUNS];
+	pid_t daemon;
+	int runs;
+
+	if (argc < 2) {
+		fprintf(stderr, "usage: %s DAEMON_PID [RUNS]\n", argv[0]);
+		return 2;
+	}
+	daemon = (pid_t)atoi(argv[1]);
+	runs = argc > 2 ? atoi(argv[2]) : 5;
+	if (runs < 1 || runs > MAX_RUNS)
+		runs = 5;
+	raise_fd_limit();
+
+	for (int i = 0; i < runs; i++)
+		values[i] = getquorate_us();
+	report("quorum_getquorate_round_trip", "us", values, runs);
+	for (int i = 0; i < runs; i++)
+		values[i] = getinfo_us();
+	report("votequorum_getinfo_round_trip", "us", values, runs);
+	for (int i = 0; i < runs; i++)
+		values[i] = init_finalize_us();
+	report("quorum_initialize_finalize", "us", values, runs);
+	for (int i = 0; i < runs; i++)
+		values[i] = idle_connection_kib(daemon);
+	report("daemon_memory_per_idle_connection", "KiB", values, runs);
+	return 0;
+}

@@ -1,0 +1,12 @@
+# mandoc -Tlint must report nothing on any page.
+find_program(MANDOC mandoc REQUIRED)
+file(GLOB pages ${MAN_DIR}/man*/*.[0-9])
+list(LENGTH pages count)
+if(count EQUAL 0)
+	message(FATAL_ERROR "no man pages under ${MAN_DIR}")
+endif()
+execute_process(COMMAND ${MANDOC} -Tlint -W all ${pages} OUTPUT_VARIABLE out ERROR_VARIABLE err RESULT_VARIABLE rc)
+if(NOT "${out}${err}" STREQUAL "" OR NOT rc EQUAL 0)
+	message(FATAL_ERROR "mandoc -Tlint:\n${out}${err}")
+endif()
+message(STATUS "mandoc -Tlint: ${count} pages clean")

@@ -1,0 +1,33 @@
+/* Starts and stops a real conclaved on a temporary socket for integration
+ * tests; the client libraries find it through $CONCLAVE_SOCKET. */
+#ifndef CONCLAVE_TEST_HARNESS_H
+#define CONCLAVE_TEST_HARNESS_H
+
+#include <stdbool.h>
+#include <sys/types.h>
+
+struct test_daemon {
+	pid_t pid;
+	char dir[64];
+	char socket[128];
+	char config[128];
+	char log[128];
+};
+
+/* A single node (nodeid 1, 127.0.0.1) with the votequorum provider. */
+extern const char SINGLE_NODE_CONFIG[];
+
+/* Writes config_text (NULL: no -c), starts conclaved in the foreground and
+ * waits until it accepts connections. Returns 0, or -1 after printing why. */
+int test_daemon_start(struct test_daemon *d, const char *config_text);
+/* SIGTERM, wait, and remove the temporary directory. */
+void test_daemon_stop(struct test_daemon *d);
+/* SIGKILL and wait: the daemon dies without closing anything itself. */
+void test_daemon_kill(struct test_daemon *d);
+/* True when the daemon's log contains text. */
+bool test_daemon_log_contains(const struct test_daemon *d, const char *text);
+
+/* Waits up to timeout_ms for fd to become readable; returns true if it did. */
+bool fd_readable_within(int fd, int timeout_ms);
+
+#endif
