@@ -1,0 +1,1 @@
+"""Conclave's code generator: IDL files in, headers, stubs, tables, maps and man pages out."""

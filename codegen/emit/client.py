@@ -1,0 +1,495 @@
+"""generated/S/S-client.h and S-client.c: the client library's stubs, event
+decoders and service descriptor, all thin wrappers over src/runtime/."""
+
+from .. import naming, wire
+from ..model import LOCAL, MANUAL, ONEWAY, REQUEST, Struct
+from ..validate import callbacks_struct
+from . import ctext
+from .cshared import abi_gate, ids_block, string_length_helper
+
+RUNTIME_ABI = 1
+
+
+def emit(program, idl_file):
+    service = idl_file.service
+    directory = f"generated/{service.output_dir}"
+    return {
+        f"{directory}/{naming.client_header(service)}": client_header(idl_file),
+        f"{directory}/{service.name}-client.c": ClientSource(idl_file).render(),
+    }
+
+
+# ---- S-client.h ------------------------------------------------------------
+
+def client_header(idl_file):
+    service = idl_file.service
+    guard = f"CONCLAVE_{service.name.upper()}_CLIENT_H"
+    parts = [
+        ctext.c_notice(idl_file),
+        ctext.c_comment(f"Hidden declarations shared by the generated and the hand-written parts "
+                        f"of {service.library.name}: the service descriptor, the request and "
+                        f"event ids, and the internal functions."),
+        f"#ifndef {guard}\n#define {guard}\n\n",
+        f"#include <{service.header}>\n#include \"cv-runtime.h\"\n\n",
+        abi_gate("CV_RUNTIME_ABI", RUNTIME_ABI, naming.client_header(service)),
+        "\n", ids_block(idl_file), "\n",
+        "#ifndef CV_EXPORT\n#define CV_EXPORT __attribute__((visibility(\"default\")))\n#endif\n\n",
+        "/* The library exports exactly these; the build hides every other symbol. */\n",
+        "".join(f"CV_EXPORT {ctext.function_prototype(f)}" for f in idl_file.public_functions),
+        f"\nextern CV_HIDDEN const struct cv_client_service {naming.client_service(service)};\n",
+        _internal_declarations(idl_file),
+        _filler_declarations(idl_file),
+        f"\n#endif /* {guard} */\n",
+    ]
+    return "".join(parts)
+
+
+def _internal_declarations(idl_file):
+    out = []
+    for function in idl_file.functions:
+        if function.internal:
+            out.append("\n" + ctext.c_comment(function.doc))
+            out.append(f"CV_HIDDEN {ctext.function_prototype(function)}")
+    return "".join(out)
+
+
+def callback_structs(idl_file):
+    """Structs of this file with a field of one of this service's callback types."""
+    callbacks = set(id(c) for c in idl_file.callbacks)
+    return [s for s in idl_file.of_type(Struct)
+            if any(wire.is_callback_type(f.ctype) and id(f.ctype.definition) in callbacks
+                   for f in s.fields)]
+
+
+def _filler_signature(struct, service):
+    return (f"void {naming.callback_table_filler(struct, service)}("
+            f"const {struct.type_text()} *callbacks, "
+            f"cv_callback_fn table[{naming.event_count(service)}])")
+
+
+def _filler_declarations(idl_file):
+    structs = callback_structs(idl_file)
+    if not structs:
+        return ""
+    head = "\n/* Fill a callback table, indexed by event id, from a callbacks struct. */\n"
+    return head + "".join(f"CV_HIDDEN {_filler_signature(s, idl_file.service)};\n"
+                          for s in structs)
+
+
+# ---- S-client.c ------------------------------------------------------------
+
+class ClientSource:
+    """Renders S-client.c. Bodies are rendered first; they record which helpers
+    and struct converters they use, so that only those are emitted."""
+
+    def __init__(self, idl_file):
+        self.idl_file = idl_file
+        self.service = idl_file.service
+        self.svc = f"&{naming.client_service(self.service)}"
+        self.helpers = set()
+        self.from_wire = []
+        self.to_wire = []
+
+    def render(self):
+        fillers = [self.filler(s) for s in callback_structs(self.idl_file)]
+        delivers = [self.deliver(c) for c in self.events()]
+        stubs = [self.stub(f) for f in self.idl_file.functions
+                 if f.kind in (REQUEST, ONEWAY, LOCAL)]
+        converters = self.converters()
+        parts = [
+            ctext.c_notice(self.idl_file),
+            "#include <stdbool.h>\n#include <stdlib.h>\n#include <string.h>\n\n",
+            f"#include \"{naming.client_header(self.service)}\"\n",
+            f"#include \"{naming.pb_header(self.service)}\"\n\n",
+            abi_gate("CV_RUNTIME_ABI", RUNTIME_ABI, f"{self.service.name}-client.c"),
+            self.helper_functions(),
+            "".join("\n" + c for c in converters),
+            "".join("\n" + f for f in fillers),
+            "".join("\n" + d for d in delivers),
+            "\n" + self.descriptor(),
+            "".join("\n" + s for s in stubs),
+        ]
+        return "".join(parts)
+
+    def events(self):
+        return sorted(self.idl_file.callbacks, key=lambda c: c.event_id)
+
+    # ---- helpers and converters --------------------------------------------
+
+    def helper_functions(self):
+        out = []
+        if "string_length" in self.helpers:
+            out.append(string_length_helper())
+        if "copy_string" in self.helpers:
+            out.append("/* Copies src into dst[size], truncating; dst is always NUL-terminated. */\n"
+                       "static void copy_string(char *dst, size_t size, const char *src)\n"
+                       "{\n"
+                       "\tsize_t length = src != NULL ? strnlen(src, size - 1) : 0;\n\n"
+                       "\tif (length > 0)\n"
+                       "\t\tmemcpy(dst, src, length);\n"
+                       "\tdst[length] = '\\0';\n"
+                       "}\n")
+        if "copy_bytes" in self.helpers:
+            out.append("/* Copies at most size bytes of src into dst; the rest of dst stays as it is. */\n"
+                       "static void copy_bytes(uint8_t *dst, size_t size, const ProtobufCBinaryData *src)\n"
+                       "{\n"
+                       "\tsize_t length = src->len < size ? src->len : size;\n\n"
+                       "\tif (length > 0)\n"
+                       "\t\tmemcpy(dst, src->data, length);\n"
+                       "}\n")
+        return "".join("\n" + h for h in out)
+
+    def need_from_wire(self, struct):
+        if struct not in self.from_wire:
+            self.from_wire.append(struct)
+        return f"{struct.name}_from_wire"
+
+    def need_to_wire(self, struct):
+        if struct not in self.to_wire:
+            self.to_wire.append(struct)
+        return f"{struct.name}_to_wire"
+
+    def converters(self):
+        """Every converter the bodies asked for (and the ones those need),
+        dependencies first so that no prototype is needed."""
+        rendered, done, index = {}, [], 0
+        while index < len(self.from_wire):
+            struct = self.from_wire[index]
+            rendered[("from", struct.name)] = self.render_from_wire(struct)
+            index += 1
+        for struct in self.to_wire:
+            rendered[("to", struct.name)] = self.render_to_wire(struct)
+        order = wire.wire_structs([[_struct_field(s) for s in self.from_wire + self.to_wire]])
+        for struct in order:
+            for direction in ("from", "to"):
+                if (direction, struct.name) in rendered:
+                    done.append(rendered[(direction, struct.name)])
+        return done
+
+    def render_from_wire(self, struct):
+        message = naming.message_of_struct(struct)
+        lines = []
+        for field in wire.struct_fields(struct):
+            lines.append(self.field_from_wire(field))
+        return (f"static void {struct.name}_from_wire({struct.type_text()} *out, "
+                f"const {message} *in)\n{{\n"
+                f"\tmemset(out, 0, sizeof(*out));\n"
+                f"\tif (in == NULL)\n\t\treturn;\n"
+                + "".join(lines) + "}\n")
+
+    def field_from_wire(self, field):
+        name = field.name
+        if field.kind == wire.STRING:
+            self.helpers.add("copy_string")
+            return f"\tcopy_string(out->{name}, sizeof(out->{name}), in->{name});\n"
+        if field.kind == wire.BYTES:
+            self.helpers.add("copy_bytes")
+            return f"\tcopy_bytes(out->{name}, sizeof(out->{name}), &in->{name});\n"
+        if field.kind == wire.MESSAGE:
+            return f"\t{self.need_from_wire(field.struct)}(&out->{name}, in->{name});\n"
+        return f"\tout->{name} = {_cast_from_wire(field, f'in->{name}')};\n"
+
+    def render_to_wire(self, struct):
+        message = naming.message_of_struct(struct)
+        lines = []
+        for field in wire.struct_fields(struct):
+            name = field.name
+            if field.kind == wire.BYTES:
+                lines.append(f"\tout->{name}.len = sizeof(in->{name});\n"
+                             f"\tout->{name}.data = (uint8_t *)in->{name};\n")
+            elif field.kind == wire.MESSAGE:
+                raise NotImplementedError  # rejected by validation
+            else:
+                lines.append(f"\tout->{name} = in->{name};\n")
+        return (f"static void {struct.name}_to_wire({message} *out, "
+                f"const {struct.type_text()} *in)\n{{\n" + "".join(lines) + "}\n")
+
+    # ---- callbacks -----------------------------------------------------------
+
+    def filler(self, struct):
+        lines = []
+        for field in struct.fields:
+            callback = field.ctype.definition if wire.is_callback_type(field.ctype) else None
+            if callback is not None and callback.service is self.service:
+                lines.append(f"\ttable[{naming.event_id(callback)}] = "
+                             f"(cv_callback_fn)callbacks->{field.name};\n")
+        return f"{_filler_signature(struct, self.service)}\n{{\n{''.join(lines)}}}\n"
+
+    def deliver(self, callback):
+        fields = {f.name: f for f in wire.event_fields(callback)}
+        handle = wire.handle_param(callback.params, self.service)
+        counted = {p.count_param: p for p in callback.params if p.count_param}
+        message = naming.event_message(callback)
+        locals_, prepare, args, allocated = [], [], [], []
+        for param in callback.params:
+            if param is handle:
+                args.append("handle")
+            elif param.name in counted:
+                array = counted[param.name]
+                args.append(f"({param.ctype.text()})event->n_{array.name}")
+            else:
+                field = fields[param.name]
+                args.append(self.event_argument(field, locals_, prepare, allocated))
+        body = [f"\tconst {message} *event = (const {message} *)message;\n",
+                f"\t{callback.name} callback = ({callback.name})fn;\n"]
+        body += locals_
+        body.append("\n\tif (callback == NULL)\n\t\treturn CS_OK;\n")
+        body += self.allocations(allocated)
+        body += prepare
+        body.append("\t" + ctext.wrap_call("callback", args, ";", "\t\t") + "\n")
+        body += [f"\tfree({name});\n" for name, _, _ in allocated]
+        body.append("\treturn CS_OK;\n")
+        return (f"static cs_error_t deliver_{callback.short_name}(uint64_t handle, "
+                f"cv_callback_fn fn,\n\t\t\t\t\tconst ProtobufCMessage *message)\n{{\n"
+                + "".join(body) + "}\n")
+
+    def event_argument(self, field, locals_, prepare, allocated):
+        source = f"event->{field.name}"
+        local = f"arg_{field.name}"
+        if field.repeated:
+            if field.passes_directly:
+                return source
+            element = _element_c_type(field)
+            allocated.append((local, element, f"event->n_{field.name}"))
+            locals_.append(f"\t{element} *{local};\n")
+            prepare.append(self.array_from_wire(field, local, source))
+            return local
+        if field.kind == wire.MESSAGE:
+            locals_.append(f"\t{field.struct.type_text()} {local};\n")
+            prepare.append(f"\t{self.need_from_wire(field.struct)}(&{local}, {source});\n")
+            return f"&{local}" if field.decl.ctype.pointers else local
+        if field.kind == wire.STRING:
+            return source
+        return _cast_from_wire(field, source)
+
+    def array_from_wire(self, field, local, source):
+        if field.kind == wire.MESSAGE:
+            convert = f"{self.need_from_wire(field.struct)}(&{local}[i], {source}[i]);"
+        else:
+            convert = f"{local}[i] = {_cast_from_wire(field, f'{source}[i]')};"
+        return (f"\tfor (size_t i = 0; i < event->n_{field.name}; i++)\n"
+                f"\t\t{convert}\n")
+
+    def allocations(self, allocated):
+        """calloc every array (one spare element so that size 0 still gives
+        memory), and give up with CS_ERR_NO_MEMORY if any fails."""
+        if not allocated:
+            return []
+        out = [f"\t{name} = calloc({count} + 1, sizeof(*{name}));\n"
+               for name, _, count in allocated]
+        failed = " || ".join(f"{name} == NULL" for name, _, _ in allocated)
+        frees = "".join(f"\t\tfree({name});\n" for name, _, _ in allocated) if len(allocated) > 1 else ""
+        out.append(f"\tif ({failed}) {{\n{frees}\t\treturn CS_ERR_NO_MEMORY;\n\t}}\n")
+        return out
+
+    def descriptor(self):
+        service = self.service
+        events = self.events()
+        table = "NULL"
+        out = []
+        if events:
+            table = f"{service.name}_events"
+            entries = "".join(
+                f"\t[{naming.event_id(c)}] = {{\n"
+                f"\t\t.name = \"{c.short_name}\",\n"
+                f"\t\t.message = &{naming.protobuf_c_descriptor(naming.event_message(c))},\n"
+                f"\t\t.deliver = deliver_{c.short_name},\n"
+                f"\t}},\n" for c in events)
+            out.append(f"static const struct cv_event_desc {table}[{naming.event_count(service)}]"
+                       f" = {{\n{entries}}};\n\n")
+        out.append(f"static struct cv_handle_table {service.name}_handles = CV_HANDLE_TABLE_INIT;\n\n")
+        out.append(f"const struct cv_client_service {naming.client_service(service)} = {{\n"
+                   f"\t.name = \"{service.name}\",\n"
+                   f"\t.version_major = {service.version[0]},\n"
+                   f"\t.version_minor = {service.version[1]},\n"
+                   f"\t.n_events = {naming.event_count(service)},\n"
+                   f"\t.events = {table},\n"
+                   f"\t.handles = &{service.name}_handles,\n"
+                   f"}};\n")
+        return "".join(out)
+
+    # ---- public stubs --------------------------------------------------------
+
+    def stub(self, function):
+        if function.kind == LOCAL:
+            body = self.local_body(function)
+        else:
+            body = RequestStub(self, function).body()
+        return f"{ctext.function_signature(function)}\n{{\n{body}}}\n"
+
+    def local_body(self, function):
+        kind = function.implementation.arg
+        names = [p.name for p in function.params]
+        if kind == "initialize":
+            return self.initialize_body(function)
+        cast = {"context_get": "(void **)", "context_set": "(void *)"}.get(kind, "")
+        args = [cast + name for name in names[1:2]]
+        call = ctext.wrap_call(f"cv_client_{kind}", [self.svc, names[0]] + args, ";", "\t\t")
+        return f"\treturn {call}\n"
+
+    def initialize_body(self, function):
+        handle = function.params[0].name
+        context = next((p.name for p in function.params[1:]
+                        if p.ctype.name == "void" and p.ctype.pointers == 1), None)
+        context_arg = f"(void *){context}" if context else "NULL"
+        table_param = next((p for p in function.params if callbacks_struct(p) is not None), None)
+        if table_param is None or not self.events():
+            return f"\treturn cv_client_initialize({self.svc}, {handle}, NULL, {context_arg});\n"
+        struct = callbacks_struct(table_param)
+        filler = naming.callback_table_filler(struct, self.service)
+        name = table_param.name
+        return (f"\tcv_callback_fn table[{naming.event_count(self.service)}] = {{ NULL }};\n\n"
+                f"\tif ({name} == NULL)\n"
+                f"\t\treturn cv_client_initialize({self.svc}, {handle}, NULL, {context_arg});\n"
+                f"\t{filler}({name}, table);\n"
+                f"\treturn cv_client_initialize({self.svc}, {handle}, table, {context_arg});\n")
+
+
+class RequestStub:
+    """The body of a `request` or `oneway` stub: check the arguments, build the
+    request, call, copy the outputs on CS_OK, free the reply."""
+
+    def __init__(self, source, function):
+        self.source = source
+        self.function = function
+        self.locals = []
+        self.fill = []
+        self.allocated = []
+
+    def body(self):
+        function = self.function
+        request = naming.request_message(function)
+        handle = wire.handle_param(function.params, function.service)
+        checks = self.argument_checks()
+        for field in wire.request_fields(function):
+            self.fill_field(field)
+        reply_desc = "NULL"
+        if function.kind == REQUEST:
+            reply_desc = f"&{naming.protobuf_c_descriptor(naming.reply_message(function))}"
+        call = ctext.wrap_call(
+            "\tstatus = cv_client_call",
+            [self.source.svc, handle.name, naming.request_id(function), "&request.base",
+             reply_desc, "&reply"], ";", "\t\t\t\t")
+        out = [f"\t{request} request = {naming.protobuf_c_init(request)};\n"]
+        out += self.locals
+        out.append("\tProtobufCMessage *reply = NULL;\n\tcs_error_t status;\n\n")
+        out += checks
+        out += self.source.allocations(self.allocated)
+        out += self.fill
+        out.append(call + "\n")
+        out += self.copy_outputs()
+        out.append("\tif (reply != NULL)\n\t\tprotobuf_c_message_free_unpacked(reply, NULL);\n")
+        out += [f"\tfree({name});\n" for name, _, _ in self.allocated]
+        out.append("\treturn status;\n")
+        return "".join(out)
+
+    def argument_checks(self):
+        conditions = []
+        for param in self.function.params:
+            if param.count_param is not None and not param.has("optional"):
+                conditions.append(f"({param.name} == NULL && {param.count_param} != 0)")
+            elif (param.ctype.pointers or param.array is not None) and not param.has("optional"):
+                conditions.append(f"{param.name} == NULL")
+            if param.length_bounds is not None:
+                self.source.helpers.add("string_length")
+                low, high = param.length_bounds
+                condition = f"!string_length_ok({param.name}, {low}, {high})"
+                if param.has("optional"):
+                    condition = f"({param.name} != NULL && {condition})"
+                conditions.append(condition)
+        if not conditions:
+            return []
+        text = " ||\n\t    ".join(conditions)
+        return [f"\tif ({text})\n\t\treturn CS_ERR_INVALID_PARAM;\n"]
+
+    def fill_field(self, field):
+        param = field.decl
+        target = f"request.{field.name}"
+        if field.repeated:
+            self.fill_repeated(field, target)
+        elif field.kind == wire.MESSAGE:
+            self.fill_message(field, target)
+        elif field.kind == wire.STRING:
+            value = f"(char *){param.name}"
+            if param.has("optional"):
+                value = f"{param.name} != NULL ? (char *){param.name} : \"\""
+            self.fill.append(f"\t{target} = {value};\n")
+        else:
+            self.fill.append(f"\t{target} = {param.name};\n")
+
+    def fill_message(self, field, target):
+        param = field.decl
+        message = naming.message_of_struct(field.struct)
+        local = f"wire_{param.name}"
+        self.locals.append(f"\t{message} {local} = {naming.protobuf_c_init(message)};\n")
+        convert = self.source.need_to_wire(field.struct)
+        source = param.name if param.ctype.pointers else f"&{param.name}"
+        lines = f"\t{convert}(&{local}, {source});\n\t{target} = &{local};\n"
+        if param.ctype.pointers and param.has("optional"):
+            lines = (f"\tif ({param.name} != NULL) {{\n"
+                     + lines.replace("\t", "\t\t") + "\t}\n")
+        self.fill.append(lines)
+
+    def fill_repeated(self, field, target):
+        param = field.decl
+        count = field.count_decl.name
+        self.fill.append(f"\trequest.n_{field.name} = {count};\n")
+        if field.passes_directly:
+            element = field.pb_c_type
+            self.fill.append(f"\t{target} = ({element} *){param.name};\n")
+            return
+        local = f"wire_{param.name}"
+        if field.kind == wire.MESSAGE:
+            message = naming.message_of_struct(field.struct)
+            pointers = f"wire_{param.name}_ptrs"
+            self.locals.append(f"\t{message} *{local} = NULL;\n\t{message} **{pointers} = NULL;\n")
+            self.allocated += [(local, message, count), (pointers, f"{message} *", count)]
+            convert = self.source.need_to_wire(field.struct)
+            init = naming.protobuf_c_lower(message) + "__init"
+            self.fill.append(f"\tfor (size_t i = 0; i < {count}; i++) {{\n"
+                             f"\t\t{init}(&{local}[i]);\n"
+                             f"\t\t{convert}(&{local}[i], &{param.name}[i]);\n"
+                             f"\t\t{pointers}[i] = &{local}[i];\n"
+                             f"\t}}\n\t{target} = {pointers};\n")
+            return
+        element = field.pb_c_type
+        self.locals.append(f"\t{element} *{local} = NULL;\n")
+        self.allocated.append((local, element, count))
+        self.fill.append(f"\tfor (size_t i = 0; i < {count}; i++)\n"
+                         f"\t\t{local}[i] = {param.name}[i];\n\t{target} = {local};\n")
+
+    def copy_outputs(self):
+        fields = wire.reply_fields(self.function) if self.function.kind == REQUEST else []
+        if not fields:
+            return []
+        reply = naming.reply_message(self.function)
+        lines = [f"\tif (status == CS_OK && reply == NULL)\n\t\tstatus = CS_ERR_LIBRARY;\n",
+                 f"\tif (status == CS_OK) {{\n",
+                 f"\t\tconst {reply} *result = (const {reply} *)reply;\n\n"]
+        for field in fields:
+            name = field.decl.name
+            if field.kind == wire.MESSAGE:
+                convert = self.source.need_from_wire(field.struct)
+                lines.append(f"\t\t{convert}({name}, result->{field.name});\n")
+            else:
+                lines.append(f"\t\t*{name} = {_cast_from_wire(field, f'result->{field.name}')};\n")
+        lines.append("\t}\n")
+        return lines
+
+
+def _cast_from_wire(field, expression):
+    """`expression` (protoc-c's type) converted to the C type of the field."""
+    if field.kind == wire.ENUM or (field.kind == wire.SCALAR and not field.passes_directly):
+        return f"({_element_c_type(field)}){expression}"
+    return expression
+
+
+def _element_c_type(field):
+    """The C element type without const, for locals and casts."""
+    text = field.c_type
+    return text[len("const "):] if text.startswith("const ") else text
+
+
+def _struct_field(struct):
+    """A stand-in wire field so that wire_structs() can order converters."""
+    return wire.WireField(None, 0, wire.MESSAGE, "", False, struct.type_text(), struct)

@@ -1,0 +1,44 @@
+"""The library files: the linker version script and the pkg-config template."""
+
+from .. import naming
+from . import ctext
+
+
+def emit(program, idl_file):
+    service = idl_file.service
+    library = service.library
+    directory = f"generated/{service.output_dir}"
+    return {
+        f"{directory}/{library.name}.map": linker_map(idl_file),
+        f"{directory}/{library.name}.pc.in": pkg_config(idl_file),
+    }
+
+
+def exported_functions(idl_file):
+    return sorted(f.name for f in idl_file.public_functions)
+
+
+def linker_map(idl_file):
+    """corosync's version node for a service; an anonymous node for the common
+    library, which corosync does not version."""
+    library = idl_file.service.library
+    symbols = "".join(f"\t\t{name};\n" for name in exported_functions(idl_file))
+    node = f"{library.node} " if library.node else ""
+    return (f"/* {ctext.notice_text(idl_file)} */\n"
+            f"{node}{{\n\tglobal:\n{symbols}\tlocal:\n\t\t*;\n}};\n")
+
+
+def pkg_config(idl_file):
+    library = idl_file.service.library
+    return (f"# {ctext.notice_text(idl_file)}\n"
+            f"# CMake's configure_file(@ONLY) fills in the paths and the version.\n"
+            f"prefix=@CMAKE_INSTALL_PREFIX@\n"
+            f"exec_prefix=${{prefix}}\n"
+            f"libdir=@CMAKE_INSTALL_FULL_LIBDIR@\n"
+            f"includedir=@CMAKE_INSTALL_FULL_INCLUDEDIR@\n"
+            f"\n"
+            f"Name: {library.link_name}\n"
+            f"Version: @CONCLAVE_API_VERSION@\n"
+            f"Description: {library.link_name} client library (Conclave, corosync-compatible)\n"
+            f"Libs: -L${{libdir}} -l{library.link_name}\n"
+            f"Cflags: -I${{includedir}}\n")

@@ -1,0 +1,23 @@
+"""Runs every emitter over a loaded program and collects {path: text}."""
+
+from .emit import header, client, library, manpages, proto, server, strerror
+
+# Directories under --out whose every file the generator owns.
+OWNED_DIRS = ("generated", "man/man3")
+
+PER_FILE_EMITTERS = (header.emit, library.emit, strerror.emit, manpages.emit)
+PER_SERVICE_EMITTERS = (proto.emit, client.emit, server.emit)
+
+
+def generate(program):
+    outputs = {}
+    for idl_file in program.files:
+        emitters = PER_FILE_EMITTERS
+        if not idl_file.service.is_common:
+            emitters += PER_SERVICE_EMITTERS
+        for emit in emitters:
+            for path, text in emit(program, idl_file).items():
+                if path in outputs:
+                    raise ValueError(f"two emitters write {path}")
+                outputs[path] = text
+    return dict(sorted(outputs.items()))

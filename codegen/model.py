@@ -1,0 +1,276 @@
+"""The IDL as plain data. The parser fills these in; `validate` resolves names
+and checks the rules; emitters only read them. Every node keeps its `pos`."""
+
+from dataclasses import dataclass, field
+from typing import Optional
+
+from .diagnostics import Pos
+
+# Names the generator relies on: the status every call returns and the
+# dispatch modes, both declared in common.idl.
+STATUS_TYPE = "cs_error_t"
+
+SCALAR_TYPES = (
+    "void", "char", "signed char", "unsigned char", "short", "unsigned short",
+    "int", "unsigned", "unsigned int", "long", "unsigned long",
+    "int8_t", "uint8_t", "int16_t", "uint16_t", "int32_t", "uint32_t",
+    "int64_t", "uint64_t", "size_t", "float", "double",
+)
+
+LOCAL_KINDS = ("initialize", "finalize", "fd_get", "dispatch", "context_get", "context_set")
+
+# Implementation statements of a function: how its body comes to exist.
+REQUEST = "request"      # a generated stub sends a request and waits for the reply
+ONEWAY = "oneway"        # a generated stub sends a request without a reply
+LOCAL = "local"          # a generated one-line call into the client runtime
+MANUAL = "manual"        # hand-written in src/; only the declaration is generated
+STRERROR = "strerror"    # a generated enum-to-string function
+IMPLEMENTATION_KINDS = (REQUEST, ONEWAY, LOCAL, MANUAL, STRERROR)
+
+
+@dataclass
+class CType:
+    """A C type as written: `const char *`, `struct quorum_ring_id`, `uint32_t`."""
+    name: str                  # 'uint32_t', 'unsigned int', 'quorum_ring_id' (with is_struct_tag)
+    pos: Pos
+    const: bool = False
+    pointers: int = 0
+    is_struct_tag: bool = False
+    # Set by validation: the definition `name` refers to (None for scalars).
+    definition: object = None
+
+    def base_text(self):
+        text = f"struct {self.name}" if self.is_struct_tag else self.name
+        return f"const {text}" if self.const else text
+
+    def text(self):
+        """The type alone, as in a cast or a return type: `const char *`."""
+        stars = "*" * self.pointers
+        return f"{self.base_text()} {stars}" if stars else self.base_text()
+
+    def declare(self, name, array=None):
+        """A declaration of `name` with this type: `const char *name`, `int x[4]`."""
+        suffix = "" if array is None else f"[{array}]"
+        return f"{self.base_text()} {'*' * self.pointers}{name}{suffix}"
+
+    def pointee(self):
+        return CType(self.name, self.pos, self.const, self.pointers - 1,
+                     self.is_struct_tag, self.definition)
+
+
+@dataclass
+class Annotation:
+    name: str
+    args: list
+    pos: Pos
+
+
+@dataclass
+class Decl:
+    """A parameter or a struct field."""
+    ctype: CType
+    name: str
+    pos: Pos
+    array: Optional[str] = None      # None: not an array; '': `[]`; else the size text
+    annotations: dict = field(default_factory=dict)
+
+    def declare(self):
+        return self.ctype.declare(self.name, self.array)
+
+    def has(self, annotation):
+        return annotation in self.annotations
+
+    @property
+    def count_param(self):
+        ann = self.annotations.get("count")
+        return ann.args[0] if ann else None
+
+    @property
+    def length_bounds(self):
+        ann = self.annotations.get("len")
+        return (int(ann.args[0], 0), int(ann.args[1], 0)) if ann else None
+
+
+@dataclass
+class Define:
+    name: str
+    value: str                   # C text
+    pos: Pos
+    params: Optional[list] = None
+    doc: str = ""
+    is_integer: bool = False     # the value was a plain number literal
+
+
+@dataclass
+class Typedef:
+    name: str
+    ctype: CType
+    pos: Pos
+    doc: str = ""
+
+
+@dataclass
+class Enumerator:
+    name: str
+    value: str
+    pos: Pos
+    doc: str = ""
+
+    @property
+    def number(self):
+        return int(self.value, 0)
+
+
+@dataclass
+class Enum:
+    name: str
+    enumerators: list
+    pos: Pos
+    doc: str = ""
+
+
+@dataclass
+class Struct:
+    name: str
+    fields: list
+    pos: Pos
+    is_typedef: bool       # `typedef struct {...} name;` rather than `struct name {...};`
+    doc: str = ""
+
+    def type_text(self):
+        return self.name if self.is_typedef else f"struct {self.name}"
+
+
+@dataclass
+class Callback:
+    name: str               # the typedef name, ending in _fn_t
+    return_type: CType
+    params: list
+    pos: Pos
+    event_id: Optional[int] = None
+    event_pos: Optional[Pos] = None
+    doc: str = ""
+    # Set by validation.
+    service: object = None
+
+    @property
+    def short_name(self):
+        return self.name[len(self.service.name) + 1:-len("_fn_t")]
+
+
+@dataclass
+class ErrorDoc:
+    code: str
+    text: str
+    pos: Pos
+
+
+@dataclass
+class Implementation:
+    kind: str
+    pos: Pos
+    arg: Optional[str] = None      # request/oneway id, local kind, strerror enum
+
+
+@dataclass
+class Function:
+    name: str
+    return_type: CType
+    params: list
+    pos: Pos
+    internal: bool = False
+    implementation: Optional[Implementation] = None
+    doc: str = ""
+    errors: list = field(default_factory=list)
+    # Set by validation.
+    service: object = None
+
+    @property
+    def kind(self):
+        return self.implementation.kind
+
+    @property
+    def short_name(self):
+        return self.name[len(self.service.name) + 1:]
+
+    @property
+    def request_id(self):
+        return int(self.implementation.arg, 0)
+
+    @property
+    def is_remote(self):
+        return self.kind in (REQUEST, ONEWAY)
+
+    @property
+    def is_public(self):
+        return not self.internal
+
+
+@dataclass
+class Inline:
+    code: str
+    pos: Pos
+
+
+@dataclass
+class Library:
+    name: str           # libquorum
+    soname: str         # 5
+    version: str        # 5.1.0
+    pos: Pos
+    node: Optional[str] = None   # COROSYNC_QUORUM_1.0
+
+    @property
+    def link_name(self):
+        return self.name[3:] if self.name.startswith("lib") else self.name
+
+
+@dataclass
+class Service:
+    """The `service` (or `common`) block of one IDL file."""
+    name: str
+    is_common: bool
+    pos: Pos
+    version: tuple = (1, 0)
+    header: Optional[str] = None
+    guard: Optional[str] = None
+    includes: list = field(default_factory=list)
+    library: Optional[Library] = None
+    handle: Optional[str] = None
+    handle_pos: Optional[Pos] = None
+    dispatch: Optional[str] = None
+    doc: str = ""
+
+    @property
+    def output_dir(self):
+        return "common" if self.is_common else self.name
+
+
+@dataclass
+class IdlFile:
+    path: str            # as reported in errors
+    display_path: str    # as named in generated files: idl/quorum.idl
+    imports: list = field(default_factory=list)     # (name, pos)
+    service: Optional[Service] = None
+    items: list = field(default_factory=list)       # definitions in order
+    # Set by validation.
+    imported: list = field(default_factory=list)    # IdlFile objects
+
+    def of_type(self, cls):
+        return [item for item in self.items if isinstance(item, cls)]
+
+    @property
+    def functions(self):
+        return self.of_type(Function)
+
+    @property
+    def public_functions(self):
+        return [f for f in self.functions if f.is_public]
+
+    @property
+    def callbacks(self):
+        return self.of_type(Callback)
+
+    @property
+    def remote_functions(self):
+        return [f for f in self.functions if f.is_remote]

@@ -1,0 +1,356 @@
+"""Name resolution and the rules the parser cannot check.
+
+Every check raises `IdlError` at the position of the offending node, so the
+first problem is reported as `file:line:col: error: message`."""
+
+import re
+
+from . import wire
+from .diagnostics import IdlError, Pos
+from .model import (
+    Callback, Define, Enum, Function, IMPLEMENTATION_KINDS, LOCAL, LOCAL_KINDS, MANUAL,
+    ONEWAY, REQUEST, SCALAR_TYPES, STATUS_TYPE, STRERROR, Struct, Typedef,
+)
+
+KNOWN_ANNOTATIONS = ("out", "optional", "count", "len")
+ANNOTATION_ARITY = {"out": 0, "optional": 0, "count": 1, "len": 2}
+MAX_ID = 0xFFFF
+_INTEGER_SCALARS = {name for name in SCALAR_TYPES if name not in ("void", "float", "double")}
+_NUMBER = re.compile(r"^(0[xX][0-9A-Fa-f]+|[0-9]+)$")
+
+
+class Validator:
+    def __init__(self, files):
+        self.files = files
+        self.definitions = {}      # name -> definition (types, defines, functions, enumerators)
+        self.struct_tags = {}      # tag -> Struct defined as `struct tag {...}`
+        self.visible = {}          # id(IdlFile) -> set of definition names it may use
+
+    def run(self):
+        for idl_file in self.files:
+            self.check_service_block(idl_file)
+            self.collect_definitions(idl_file)
+        for idl_file in self.files:
+            self.visible[id(idl_file)] = self.visible_names(idl_file)
+        for idl_file in self.files:
+            self.check_file(idl_file)
+
+    # ---- definitions and scopes ------------------------------------------
+
+    def check_service_block(self, idl_file):
+        service = idl_file.service
+        if service is None:
+            raise IdlError(_file_start(idl_file), "no service or common block in this file")
+        if service.header is None:
+            raise IdlError(service.pos, f"{service.name} has no 'header' statement")
+        if service.library is None:
+            raise IdlError(service.pos, f"{service.name} has no 'library' statement")
+        if not service.is_common and service.library.node is None:
+            raise IdlError(service.library.pos, f"library {service.library.name} has no "
+                           f"'node' (its symbol version node)")
+
+    def collect_definitions(self, idl_file):
+        for item in idl_file.items:
+            if isinstance(item, (Typedef, Enum, Struct, Callback, Function, Define)):
+                item.file = idl_file
+                if isinstance(item, Struct) and not item.is_typedef:
+                    self.add_name(self.struct_tags, item.name, item, "struct")
+                else:
+                    self.add_name(self.definitions, item.name, item, "definition")
+            if isinstance(item, Enum):
+                for enumerator in item.enumerators:
+                    enumerator.enum = item
+                    enumerator.file = idl_file
+                    self.add_name(self.definitions, enumerator.name, enumerator, "definition")
+            if isinstance(item, (Callback, Function)):
+                item.service = idl_file.service
+
+    def add_name(self, table, name, item, what):
+        previous = table.get(name)
+        if previous is not None:
+            raise IdlError(item.pos, f"duplicate {what} of '{name}' (first defined at {previous.pos})")
+        table[name] = item
+
+    def visible_names(self, idl_file):
+        files, pending = [], [idl_file]
+        while pending:
+            current = pending.pop()
+            if current not in files:
+                files.append(current)
+                pending.extend(current.imported)
+        return {id(f) for f in files}
+
+    def lookup(self, name, scope, pos, table=None, what="type"):
+        definition = (table if table is not None else self.definitions).get(name)
+        if definition is None or id(definition.file) not in self.visible[id(scope)]:
+            raise IdlError(pos, f"unknown {what} '{name}'")
+        return definition
+
+    # ---- per file ---------------------------------------------------------
+
+    def check_file(self, idl_file):
+        service = idl_file.service
+        if service.handle is not None:
+            handle = self.lookup(service.handle, idl_file, service.handle_pos)
+            if not isinstance(handle, Typedef):
+                raise IdlError(service.handle_pos, f"handle type '{service.handle}' is not a typedef")
+        for item in idl_file.items:
+            checker = {
+                Typedef: self.check_typedef, Struct: self.check_struct, Enum: self.check_enum,
+                Callback: self.check_callback, Function: self.check_function,
+            }.get(type(item))
+            if checker is not None:
+                checker(item, idl_file)
+        self.check_unique_ids(idl_file.callbacks, lambda c: c.event_id, lambda c: c.event_pos,
+                              "event")
+        self.check_unique_ids(idl_file.remote_functions, lambda f: f.request_id,
+                              lambda f: f.implementation.pos, "request")
+        self.check_wire_mapping(idl_file)
+
+    def check_unique_ids(self, items, get_id, get_pos, what):
+        seen = {}
+        for item in items:
+            number = get_id(item)
+            if number > MAX_ID:
+                raise IdlError(get_pos(item), f"{what} id {number} is larger than {MAX_ID}")
+            if number in seen:
+                raise IdlError(get_pos(item), f"{what} id {number} is already used by "
+                               f"{seen[number].name}")
+            seen[number] = item
+
+    def resolve(self, ctype, scope):
+        if ctype.is_struct_tag:
+            ctype.definition = self.lookup(ctype.name, scope, ctype.pos, self.struct_tags,
+                                           "struct")
+        elif ctype.name not in SCALAR_TYPES:
+            ctype.definition = self.lookup(ctype.name, scope, ctype.pos)
+            if isinstance(ctype.definition, (Function, Define)) or \
+                    _is_enumerator(ctype.definition):
+                raise IdlError(ctype.pos, f"'{ctype.name}' is not a type")
+
+    def check_typedef(self, typedef, scope):
+        self.resolve(typedef.ctype, scope)
+
+    def check_enum(self, enum, scope):
+        seen = {}
+        for enumerator in enum.enumerators:
+            if enumerator.number in seen:
+                raise IdlError(enumerator.pos, f"{enumerator.name} has the value of "
+                               f"{seen[enumerator.number].name}")
+            seen[enumerator.number] = enumerator
+
+    def check_struct(self, struct, scope):
+        self.check_decls(struct.fields, scope, f"struct {struct.name}", "field")
+        for field in struct.fields:
+            if field.array:
+                self.check_array_size(field, scope)
+
+    def check_array_size(self, decl, scope):
+        if _NUMBER.match(decl.array):
+            return
+        definition = self.definitions.get(decl.array)
+        if not isinstance(definition, Define) or not definition.is_integer \
+                or id(definition.file) not in self.visible[id(scope)]:
+            raise IdlError(decl.pos, f"array size '{decl.array}' is neither a number nor "
+                           f"an integer define")
+
+    def check_decls(self, decls, scope, owner, what):
+        names = {}
+        for decl in decls:
+            if decl.name in names:
+                raise IdlError(decl.pos, f"duplicate {what} '{decl.name}' in {owner}")
+            names[decl.name] = decl
+            self.resolve(decl.ctype, scope)
+        for decl in decls:
+            self.check_annotations(decl, names, owner)
+
+    def check_annotations(self, decl, names, owner):
+        for annotation in decl.annotations.values():
+            if annotation.name not in KNOWN_ANNOTATIONS:
+                raise IdlError(annotation.pos, f"unknown annotation '@{annotation.name}'")
+            arity = ANNOTATION_ARITY[annotation.name]
+            if len(annotation.args) != arity:
+                raise IdlError(annotation.pos, f"@{annotation.name} takes {arity} "
+                               f"argument{'s' if arity != 1 else ''}, not {len(annotation.args)}")
+            getattr(self, f"check_{annotation.name}")(decl, annotation, names, owner)
+
+    def check_out(self, decl, annotation, names, owner):
+        if decl.ctype.pointers == 0 or decl.array is not None:
+            raise IdlError(annotation.pos, f"@out on '{decl.name}', which is not a pointer")
+        if decl.ctype.const and decl.ctype.pointers == 1:
+            raise IdlError(annotation.pos, f"@out on '{decl.name}', which points to const")
+
+    def check_optional(self, decl, annotation, names, owner):
+        if decl.ctype.pointers == 0 and decl.array is None:
+            raise IdlError(annotation.pos, f"@optional on '{decl.name}', which is not a pointer")
+
+    def check_count(self, decl, annotation, names, owner):
+        counted = annotation.args[0]
+        if counted not in names:
+            raise IdlError(annotation.pos, f"@count({counted}) names no parameter of {owner}")
+        count = names[counted]
+        if count.ctype.pointers or count.array is not None or \
+                wire.scalar_name(count.ctype) not in _INTEGER_SCALARS:
+            raise IdlError(annotation.pos, f"@count({counted}): '{counted}' is not an integer")
+        if decl.ctype.pointers == 0 and decl.array != "":
+            raise IdlError(annotation.pos, f"@count on '{decl.name}', which is neither a "
+                           f"pointer nor an array with []")
+
+    def check_len(self, decl, annotation, names, owner):
+        if not wire.is_string_type(decl):
+            raise IdlError(annotation.pos, f"@len on '{decl.name}', which is not a string")
+        if not all(_NUMBER.match(arg) for arg in annotation.args):
+            raise IdlError(annotation.pos, "@len bounds must be numbers")
+        low, high = decl.length_bounds
+        if low > high:
+            raise IdlError(annotation.pos, f"@len({low}, {high}): the minimum is above the maximum")
+
+    # ---- callbacks and functions -----------------------------------------
+
+    def check_callback(self, callback, scope):
+        service = scope.service
+        self.check_decls(callback.params, scope, callback.name, "parameter")
+        self.resolve(callback.return_type, scope)
+        if not callback.name.endswith("_fn_t") or \
+                not callback.name.startswith(service.name + "_"):
+            raise IdlError(callback.pos, f"callback type '{callback.name}' must be named "
+                           f"{service.name}_NAME_fn_t")
+        if callback.event_id is None:
+            raise IdlError(callback.pos, f"callback {callback.name} has no event id")
+        if wire.handle_param(callback.params, service) is None:
+            raise IdlError(callback.pos, f"callback {callback.name} has no "
+                           f"'{service.handle}' parameter")
+        for param in callback.params:
+            if param.has("out") or param.has("optional") or param.has("len"):
+                name = next(n for n in ("out", "optional", "len") if param.has(n))
+                raise IdlError(param.annotations[name].pos,
+                               f"@{name} has no meaning on a callback parameter")
+
+    def check_function(self, function, scope):
+        service = scope.service
+        self.check_decls(function.params, scope, function.name, "parameter")
+        self.resolve(function.return_type, scope)
+        if not service.is_common and not function.name.startswith(service.name + "_"):
+            raise IdlError(function.pos, f"function '{function.name}' must start with "
+                           f"'{service.name}_'")
+        if function.implementation is None:
+            raise IdlError(function.pos, f"function {function.name} has no implementation "
+                           f"statement ({', '.join(IMPLEMENTATION_KINDS)})")
+        for error in function.errors:
+            self.check_error_doc(error, function, scope)
+        getattr(self, f"check_{function.kind}_function")(function, scope)
+
+    def check_error_doc(self, error, function, scope):
+        status = self.lookup(STATUS_TYPE, scope, error.pos)
+        if error.code not in {e.name for e in status.enumerators}:
+            raise IdlError(error.pos, f"'{error.code}' is not a {STATUS_TYPE} value")
+        if [e.code for e in function.errors].count(error.code) > 1 and \
+                next(e for e in function.errors if e.code == error.code) is not error:
+            raise IdlError(error.pos, f"{error.code} is documented twice for {function.name}")
+
+    def require_status_return(self, function):
+        if function.return_type.name != STATUS_TYPE or function.return_type.pointers:
+            raise IdlError(function.return_type.pos, f"{function.name} must return {STATUS_TYPE}")
+
+    def require_service(self, function):
+        if function.service.is_common:
+            raise IdlError(function.implementation.pos, f"'{function.kind}' functions need a "
+                           f"service block, not a common block")
+
+    def check_request_function(self, function, scope):
+        self.require_service(function)
+        self.require_status_return(function)
+        if wire.handle_param(function.params, function.service) is None:
+            raise IdlError(function.pos, f"{function.name} has no '{function.service.handle}' "
+                           f"parameter to send the request on")
+
+    def check_oneway_function(self, function, scope):
+        self.check_request_function(function, scope)
+        for param in function.params:
+            if param.has("out"):
+                raise IdlError(param.annotations["out"].pos,
+                               f"@out on '{param.name}' of a oneway function, which has no reply")
+
+    def check_local_function(self, function, scope):
+        self.require_service(function)
+        self.require_status_return(function)
+        kind = function.implementation.arg
+        if kind not in LOCAL_KINDS:
+            raise IdlError(function.implementation.pos, f"unknown local kind '{kind}' "
+                           f"(one of {', '.join(LOCAL_KINDS)})")
+        if kind == "initialize":
+            self.check_initialize_shape(function)
+        elif not function.params or \
+                wire.handle_param(function.params[:1], function.service) is None:
+            raise IdlError(function.pos, f"the first parameter of {function.name} must be "
+                           f"a '{function.service.handle}'")
+
+    def check_initialize_shape(self, function):
+        first = function.params[0] if function.params else None
+        handle = function.service.handle
+        if first is None or first.ctype.name != handle or first.ctype.pointers != 1:
+            raise IdlError(function.pos, f"the first parameter of {function.name} must be "
+                           f"a '{handle} *'")
+        tables = [p for p in function.params[1:] if callbacks_struct(p) is not None]
+        if len(tables) > 1:
+            raise IdlError(tables[1].pos, f"{function.name} has more than one callbacks struct")
+
+    def check_manual_function(self, function, scope):
+        pass
+
+    def check_strerror_function(self, function, scope):
+        enum = self.lookup(function.implementation.arg, scope, function.implementation.pos)
+        if not isinstance(enum, Enum):
+            raise IdlError(function.implementation.pos,
+                           f"strerror needs an enum, and '{enum.name}' is not one")
+        params = function.params
+        if len(params) != 1 or params[0].ctype.definition is not enum or params[0].ctype.pointers:
+            raise IdlError(function.pos, f"{function.name} must take one {enum.name} parameter")
+        ret = function.return_type
+        if ret.text() != "const char *":
+            raise IdlError(ret.pos, f"{function.name} must return const char *")
+
+    # ---- wire -------------------------------------------------------------
+
+    def check_wire_mapping(self, idl_file):
+        """Map every request, reply and event, so that unsupported types fail here,
+        with a position, rather than in an emitter."""
+        field_lists = []
+        for function in idl_file.remote_functions:
+            field_lists.append(wire.request_fields(function))
+            field_lists.append(wire.reply_fields(function))
+        for callback in idl_file.callbacks:
+            field_lists.append(wire.event_fields(callback))
+        for struct in wire.wire_structs(field_lists):
+            for field in wire.struct_fields(struct):
+                if field.kind == wire.STRING and field.decl.array is not None \
+                        and struct in _request_structs(idl_file):
+                    raise IdlError(field.decl.pos, f"char array field '{field.name}' of "
+                                   f"{struct.name} can be received but not sent")
+
+
+def _request_structs(idl_file):
+    lists = [wire.request_fields(f) for f in idl_file.remote_functions]
+    return wire.wire_structs(lists)
+
+
+def _is_enumerator(definition):
+    return hasattr(definition, "enum")
+
+
+def _file_start(idl_file):
+    return Pos(idl_file.path, 1, 1)
+
+
+def callbacks_struct(param):
+    """The struct behind a `callbacks *` parameter: one whose fields include callback types."""
+    if param.ctype.pointers != 1:
+        return None
+    struct = wire.ultimate(param.ctype.pointee())
+    if isinstance(struct, Struct) and any(wire.is_callback_type(f.ctype) for f in struct.fields):
+        return struct
+    return None
+
+
+def validate(files):
+    Validator(files).run()
