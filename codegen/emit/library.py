@@ -1,6 +1,6 @@
-"""The library files: the linker version script and the pkg-config template."""
+"""The library files: the linker version script, the pkg-config template and
+the CMake settings (name, soname, version) the build reads."""
 
-from .. import naming
 from . import ctext
 
 
@@ -11,6 +11,7 @@ def emit(program, idl_file):
     return {
         f"{directory}/{library.name}.map": linker_map(idl_file),
         f"{directory}/{library.name}.pc.in": pkg_config(idl_file),
+        f"{directory}/{service.output_dir}.cmake": cmake_settings(idl_file),
     }
 
 
@@ -24,7 +25,7 @@ def linker_map(idl_file):
     library = idl_file.service.library
     symbols = "".join(f"\t\t{name};\n" for name in exported_functions(idl_file))
     node = f"{library.node} " if library.node else ""
-    return (f"/* {ctext.notice_text(idl_file)} */\n"
+    return (f"# {ctext.notice_text(idl_file)}\n"
             f"{node}{{\n\tglobal:\n{symbols}\tlocal:\n\t\t*;\n}};\n")
 
 
@@ -42,3 +43,14 @@ def pkg_config(idl_file):
             f"Description: {library.link_name} client library (Conclave, corosync-compatible)\n"
             f"Libs: -L${{libdir}} -l{library.link_name}\n"
             f"Cflags: -I${{includedir}}\n")
+
+
+def cmake_settings(idl_file):
+    """The library's name, soname and version for cmake/ConclaveLibrary.cmake."""
+    service = idl_file.service
+    library = service.library
+    key = service.output_dir
+    return (f"# {ctext.notice_text(idl_file)}\n"
+            f"set(CONCLAVE_LIBRARY_{key} {library.link_name})\n"
+            f"set(CONCLAVE_SOVERSION_{key} {library.soname})\n"
+            f"set(CONCLAVE_VERSION_{key} {library.version})\n")
