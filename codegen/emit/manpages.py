@@ -1,5 +1,470 @@
-"""Man pages (placeholder until the mdoc emitter lands)."""
+"""Man pages in mdoc: one per public function, and one overview per IDL file.
+
+Cross references are written as plain `name(3)` text rather than `.Xr`:
+`mandoc -Tlint -W all` reports every `.Xr` to a page that is not installed,
+and these pages are linted before they are installed."""
+
+import re
+
+from .. import wire
+from ..model import (
+    Callback, Define, Enum, LOCAL, MANUAL, ONEWAY, REQUEST, STATUS_TYPE, STRERROR, Struct,
+)
+from . import ctext
+
+# Fixed, so that the output does not depend on when it was generated.
+MANUAL_DATE = "November 21, 2026"
+
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9\"(])")
+_CALLED_FUNCTION = re.compile(r"\b([A-Za-z_][A-Za-z0-9_]*)\(\)")
+_PAGE_REFERENCE = re.compile(r"\b([A-Za-z_][A-Za-z0-9_]*)\(([1-9])\)")
+_FUNCTION_WORD = re.compile(r"^([(\[]?)([A-Za-z_][A-Za-z0-9_]*)\(\)(\S*)$")
+_CLOSING_DELIMITERS = ".,:;)]?!"
+TEXT_WIDTH = 78
+_IDENTIFIER = re.compile(r"\b[A-Za-z_][A-Za-z0-9_]*\b")
+
+LIFECYCLE_KINDS = ("initialize", "finalize", "fd_get", "dispatch")
+PAIRED_SUFFIXES = (("start", "stop"), ("get", "set"), ("register", "unregister"))
 
 
 def emit(program, idl_file):
-    return {}
+    pages = {}
+    for function in idl_file.public_functions:
+        pages[f"man/man3/{function.name}.3"] = FunctionPage(program, idl_file, function).render()
+    name = overview_name(idl_file)
+    pages[f"man/man3/{name}.3"] = OverviewPage(program, idl_file).render()
+    return pages
+
+
+def overview_name(idl_file):
+    return f"{idl_file.service.name}_overview"
+
+
+# ---- mdoc text helpers -------------------------------------------------------
+
+def escape_text(line):
+    line = line.replace("\\", "\\e")
+    if line.startswith((".", "'")):
+        line = "\\&" + line
+    return line
+
+
+def quote_arg(text):
+    text = text.replace("\\", "\\e").replace('"', '\\(dq')
+    return f'"{text}"' if (" " in text or not text) else text
+
+
+def paragraphs(doc):
+    """Lines for `doc`: each sentence starts a line, `.Pp` between paragraphs."""
+    out = []
+    for paragraph in doc.split("\n\n"):
+        text = " ".join(paragraph.split())
+        if not text:
+            continue
+        if out:
+            out.append(".Pp")
+        for sentence in _SENTENCE_END.split(text):
+            out.extend(flow(sentence))
+    return out
+
+
+def flow(sentence):
+    """One sentence as text lines of at most TEXT_WIDTH bytes, with every
+    `function()` turned into an `.Fn` macro line."""
+    lines, current = [], []
+
+    def flush():
+        if current:
+            lines.append(escape_text(" ".join(current)))
+            current.clear()
+
+    for word in sentence.split(" "):
+        match = _FUNCTION_WORD.match(word)
+        if match:
+            flush()
+            lines.append(fn_macro(*match.groups()))
+            continue
+        if current and len(" ".join(current + [word])) > TEXT_WIDTH:
+            flush()
+        current.append(word)
+    flush()
+    return lines
+
+
+def fn_macro(prefix, name, suffix):
+    """`.Fn name` with the punctuation around it as mdoc delimiters."""
+    line = f".Fn {name}"
+    if prefix:
+        line = f".Pf {quote_arg(prefix)} Fn {name}"
+    if suffix and all(ch in _CLOSING_DELIMITERS for ch in suffix):
+        line += "".join(f" {ch}" for ch in suffix)
+    elif suffix:
+        line += f" Ns {quote_arg(suffix)}"
+    return line
+
+
+def literal(text):
+    lines = [escape_text(line) if line else "" for line in text.rstrip("\n").split("\n")]
+    return [".Bd -literal -offset indent"] + lines + [".Ed"]
+
+
+def summary(doc):
+    """A one-line `.Nd` from the first sentence of `doc`."""
+    first = re.split(r"(?<=\.)\s", " ".join(doc.split()))[0] if doc.strip() else ""
+    first = re.split(r"[:;] ", first)[0].rstrip(".,;: ")
+    if first[:1].isupper() and first[1:2].islower():
+        first = first[0].lower() + first[1:]
+    return first or "no description"
+
+
+def header_lines(name, section, idl_file):
+    return [
+        f".\\\" {ctext.notice_text(idl_file)}",
+        f".Dd {MANUAL_DATE}",
+        f".Dt {name.upper()} {section}",
+        ".Os",
+    ]
+
+
+def library_lines(idl_file):
+    library = idl_file.service.library
+    what = "common" if idl_file.service.is_common else f"{idl_file.service.name} client"
+    return [".Sh LIBRARY", f"Conclave {what} library", f".Pq Fl l{library.link_name}"]
+
+
+def see_also_lines(references, own_name):
+    names = sorted({ref for ref in references if ref[0] != own_name})
+    if not names:
+        return []
+    items = [f"{name}({section})" for name, section in names]
+    return [".Sh SEE ALSO"] + [item + ("," if i < len(items) - 1 else "")
+                               for i, item in enumerate(items)]
+
+
+def referenced_pages(text, program):
+    """Pages the text names: `function()` of a public function, or `name(N)`."""
+    refs = set()
+    for name in _CALLED_FUNCTION.findall(text):
+        function = program.find_function(name)
+        if function is not None and function.is_public:
+            refs.add((name, "3"))
+    for name, section in _PAGE_REFERENCE.findall(text):
+        refs.add((name, section))
+    return refs
+
+
+def fn_line(function):
+    args = [quote_arg(p.declare()) for p in function.params] or ["void"]
+    return [f".Ft {quote_arg(function.return_type.text().rstrip())}",
+            f".Fn {function.name} " + " ".join(args)]
+
+
+# ---- the types a page shows --------------------------------------------------
+
+def types_used(program, function):
+    """Structs, callback types and enums that the function's parameters use, or
+    that its doc text names, with everything those use in turn; in header order."""
+    found = []
+
+    def visit(definition):
+        if definition is None or definition in found:
+            return
+        if isinstance(definition, (Struct, Callback, Enum)):
+            found.append(definition)
+        decls = getattr(definition, "fields", None) or getattr(definition, "params", None) or []
+        for decl in decls:
+            visit(_named_type(decl.ctype))
+
+    for param in function.params:
+        visit(_named_type(param.ctype))
+    by_name = _definitions_by_name(program)
+    for word in _IDENTIFIER.findall(function.doc):
+        if isinstance(by_name.get(word), (Struct, Callback)):
+            visit(by_name[word])
+    order = _declaration_order(program)
+    return sorted(found, key=lambda d: order[id(d)])
+
+
+def _named_type(ctype):
+    """The definition behind a type, looking through pointers and typedefs."""
+    definition = ctype.definition
+    while definition is not None and hasattr(definition, "ctype"):
+        definition = definition.ctype.definition
+    return definition
+
+
+def _definitions_by_name(program):
+    table = {}
+    for idl_file in program.files:
+        for item in idl_file.items:
+            if isinstance(item, (Struct, Callback, Enum)):
+                table[item.name] = item
+    return table
+
+
+def _declaration_order(program):
+    order = {}
+    for idl_file in program.files:
+        for item in idl_file.items:
+            order[id(item)] = len(order)
+    return order
+
+
+def type_title(definition):
+    if isinstance(definition, Struct):
+        return f".It Vt {quote_arg(definition.type_text())}"
+    return f".It Vt {definition.name}"
+
+
+def enum_value_list(enum):
+    lines = [".Bl -tag -width Ds"]
+    for enumerator in enum.enumerators:
+        lines.append(f".It Dv {enumerator.name}")
+        lines += paragraphs(enumerator.doc) or [f"Value {enumerator.value}."]
+    return lines + [".El"]
+
+
+# ---- errors ------------------------------------------------------------------
+
+class ErrorList:
+    """Every error a function can return: the IDL's, and the ones the generated
+    code and the runtime add. Texts for one code are joined."""
+
+    def __init__(self, status_enum):
+        self.status_enum = status_enum
+        self.texts = {}
+
+    def add(self, code, text):
+        self.texts.setdefault(code, [])
+        if text not in self.texts[code]:
+            self.texts[code].append(text)
+
+    def lines(self):
+        values = {e.name: e.number for e in self.status_enum.enumerators}
+        out = [".Bl -tag -width Er"]
+        for code in sorted(self.texts, key=lambda c: values[c]):
+            out.append(f".It Er {code}")
+            for text in self.texts[code]:
+                out += paragraphs(text)
+        return out + [".El"]
+
+    def __bool__(self):
+        return bool(self.texts)
+
+
+def generated_errors(function):
+    """(code, text) of the errors the generated stub and the runtime produce."""
+    kind = function.kind
+    local = function.implementation.arg if kind == LOCAL else None
+    handle = wire.handle_param(function.params, function.service) if not function.service.is_common \
+        else None
+    errors = []
+    checks = _argument_checks(function) if kind != MANUAL else []
+    if local == "dispatch":
+        flags = function.params[1].name
+        checks.append(f"{flags} is not one of the values listed above")
+    if checks:
+        errors.append(("CS_ERR_INVALID_PARAM", _join_causes(checks)))
+    if handle is not None:
+        errors.append(("CS_ERR_BAD_HANDLE", f"{handle.name} is not a handle returned by an "
+                       f"initialize function, or it was finalized."))
+    if kind in (REQUEST, ONEWAY):
+        errors += [
+            ("CS_ERR_LIBRARY", "The connection to the daemon was lost."),
+            ("CS_ERR_NO_MEMORY", "Memory for the request or its reply could not be allocated."),
+            ("CS_ERR_TOO_BIG", "The request is larger than the daemon accepts."),
+        ]
+    if local == "dispatch":
+        errors += [
+            ("CS_ERR_BAD_HANDLE", "The handle was finalized while this call ran, for example "
+                                  "from inside a callback."),
+            ("CS_ERR_LIBRARY", "The connection to the daemon was lost."),
+            ("CS_ERR_TRY_AGAIN", f"{function.params[1].name} is CS_DISPATCH_ONE_NONBLOCKING "
+                                 f"and no event is pending."),
+            ("CS_ERR_NO_MEMORY", "An event could not be decoded for lack of memory."),
+        ]
+    if local == "initialize":
+        errors += [
+            ("CS_ERR_LIBRARY", "The daemon is not running or the connection failed."),
+            ("CS_ERR_NO_RESOURCES", "The daemon's connection limit for this user is reached."),
+            ("CS_ERR_NO_MEMORY", "Memory could not be allocated."),
+        ]
+    return errors
+
+
+def _argument_checks(function):
+    causes = []
+    for param in function.params:
+        if (param.ctype.pointers or param.array is not None) and not param.has("optional"):
+            if param.count_param is not None:
+                causes.append(f"{param.name} is NULL while {param.count_param} is not 0")
+            else:
+                causes.append(f"{param.name} is NULL")
+        if param.length_bounds is not None:
+            low, high = param.length_bounds
+            causes.append(f"{param.name} is shorter than {low} or longer than {high} bytes")
+    return causes
+
+
+def _join_causes(causes):
+    if len(causes) == 1:
+        return causes[0] + "."
+    return ", ".join(causes[:-1]) + ", or " + causes[-1] + "."
+
+
+# ---- pages ---------------------------------------------------------------------
+
+class FunctionPage:
+    def __init__(self, program, idl_file, function):
+        self.program = program
+        self.idl_file = idl_file
+        self.function = function
+
+    def render(self):
+        function = self.function
+        lines = header_lines(function.name, 3, self.idl_file)
+        lines += [".Sh NAME", f".Nm {function.name}", f".Nd {summary(function.doc)}"]
+        lines += library_lines(self.idl_file)
+        lines += [".Sh SYNOPSIS", f".In {self.idl_file.service.header}"] + fn_line(function)
+        lines += self.description()
+        errors = self.errors()
+        lines += [".Sh RETURN VALUES"] + self.return_value(errors)
+        if errors:
+            lines += [".Sh ERRORS"] + errors.lines()
+        lines += see_also_lines(self.see_also(errors), function.name)
+        return "\n".join(lines) + "\n"
+
+    def description(self):
+        lines = [".Sh DESCRIPTION"] + (paragraphs(self.function.doc) or ["Not documented."])
+        for param in self.function.params:
+            enum = _named_type(param.ctype)
+            if isinstance(enum, Enum) and enum.name != STATUS_TYPE and param.ctype.pointers == 0:
+                lines += [".Pp", f"The values of {param.name}:"] + enum_value_list(enum)
+        shown = [t for t in types_used(self.program, self.function)
+                 if not isinstance(t, Enum)]
+        if shown:
+            text = "\n".join(ctext.definition_text(t, docs=False) for t in shown)
+            lines += [".Pp", "The types it uses:"] + literal(text)
+            lines += [".Bl -tag -width Ds"]
+            for definition in shown:
+                lines.append(type_title(definition))
+                lines += paragraphs(definition.doc) or ["Not documented."]
+            lines.append(".El")
+        return lines
+
+    def errors(self):
+        status = self.program.status_enum(self.idl_file)
+        errors = ErrorList(status)
+        if self.function.return_type.name != STATUS_TYPE or self.function.kind == STRERROR:
+            return errors
+        for code, text in generated_errors(self.function):
+            errors.add(code, text)
+        for error in self.function.errors:
+            errors.add(error.code, error.text)
+        return errors
+
+    def return_value(self, errors):
+        function = self.function
+        if function.kind == STRERROR:
+            return flow(f"{function.name} returns a pointer to a static string, which the "
+                        f"caller must not modify or free.")
+        if errors:
+            return [f"{function.name} returns", ".Dv CS_OK", "on success, or one of the "
+                    "errors listed below."]
+        return [f"{function.name} returns the value described above."]
+
+    def see_also(self, errors):
+        function = self.function
+        refs = {(overview_name(self.idl_file), "3")}
+        refs |= referenced_pages(function.doc, self.program)
+        refs |= {(f.name, "3") for f in related_functions(self.idl_file, function)}
+        if errors:
+            refs.add(("cs_strerror", "3"))
+        return refs
+
+
+def related_functions(idl_file, function):
+    """The other life-cycle calls of a life-cycle call, and the counterpart of
+    a start/stop, get/set or register/unregister pair."""
+    related = []
+    lifecycle = [f for f in idl_file.public_functions if _is_lifecycle(f)]
+    if function in lifecycle:
+        related += lifecycle
+    for first, second in PAIRED_SUFFIXES:
+        for mine, theirs in ((first, second), (second, first)):
+            if function.name.endswith(mine):
+                partner = function.name[:-len(mine)] + theirs
+                related += [f for f in idl_file.public_functions if f.name == partner]
+    return [f for f in related if f is not function]
+
+
+def _is_lifecycle(function):
+    if function.service.is_common:
+        return False
+    if function.kind == LOCAL and function.implementation.arg in LIFECYCLE_KINDS:
+        return True
+    return function.short_name.endswith("initialize")
+
+
+class OverviewPage:
+    def __init__(self, program, idl_file):
+        self.program = program
+        self.idl_file = idl_file
+        self.service = idl_file.service
+
+    def render(self):
+        name = overview_name(self.idl_file)
+        service = self.service
+        what = "shared types and error codes" if service.is_common else \
+            f"the {service.name} client library"
+        lines = header_lines(name, 3, self.idl_file)
+        lines += [".Sh NAME", f".Nm {name}", f".Nd overview of {what}"]
+        lines += library_lines(self.idl_file)
+        lines += [".Sh SYNOPSIS", f".In {service.header}"]
+        lines += [".Sh DESCRIPTION"] + (paragraphs(service.doc) or ["Not documented."])
+        lines += self.functions_section()
+        lines += self.callbacks_section()
+        lines += self.enums_section()
+        lines += self.constants_section()
+        refs = {(f.name, "3") for f in self.idl_file.public_functions}
+        refs |= referenced_pages(service.doc, self.program)
+        refs |= {(overview_name(f), "3") for f in self.idl_file.imported}
+        lines += see_also_lines(refs, name)
+        return "\n".join(lines) + "\n"
+
+    def functions_section(self):
+        functions = self.idl_file.public_functions
+        if not functions:
+            return []
+        lines = [".Ss Functions", ".Bl -tag -width Ds"]
+        for function in functions:
+            lines += [f".It Fn {function.name}"] + flow(summary(function.doc) + ".")
+        return lines + [".El"]
+
+    def callbacks_section(self):
+        callbacks = self.idl_file.callbacks
+        if not callbacks:
+            return []
+        text = "\n".join(ctext.callback_typedef(c) for c in callbacks)
+        lines = [".Ss Callbacks"] + flow("Callbacks run only inside the dispatch function, "
+                                         "on the thread that calls it.") + literal(text)
+        lines.append(".Bl -tag -width Ds")
+        for callback in callbacks:
+            lines += [f".It Vt {callback.name}"] + paragraphs(callback.doc)
+        return lines + [".El"]
+
+    def enums_section(self):
+        lines = []
+        for enum in self.idl_file.of_type(Enum):
+            lines += [".Ss " + enum.name] + paragraphs(enum.doc) + enum_value_list(enum)
+        return lines
+
+    def constants_section(self):
+        defines = [d for d in self.idl_file.of_type(Define) if d.params is None]
+        if not defines:
+            return []
+        lines = [".Ss Constants", ".Bl -tag -width Ds"]
+        for define in defines:
+            lines.append(f".It Dv {define.name}")
+            lines += paragraphs(define.doc) + flow(f"Defined as {define.value}.")
+        return lines + [".El"]
