@@ -80,4 +80,25 @@ pid_t cv_session_pid(const struct cv_session *s);
 uid_t cv_session_uid(const struct cv_session *s);
 uint64_t cv_session_id(const struct cv_session *s); /* unique for the daemon's life */
 
+/* ---- Additions for service code: timers, settings, the quorum gate ---- */
+
+/* One-shot timers on the daemon's event loop; the callback runs on the loop,
+ * never inside a handler. */
+struct cv_timer;
+typedef void (*cv_timer_fn)(void *data);
+
+struct cv_timer *cv_timer_new(cv_timer_fn fn, void *data); /* NULL on exhaustion */
+void cv_timer_start(struct cv_timer *t, uint64_t ms);      /* (re)arms, ms from now */
+void cv_timer_stop(struct cv_timer *t);
+bool cv_timer_pending(const struct cv_timer *t);
+void cv_timer_free(struct cv_timer *t);
+
+/* The validated configuration (src/daemon/cv-settings.h). */
+struct cv_settings;
+const struct cv_settings *cv_server_settings(void);
+
+/* Set by the quorum provider; while false, CV_REQUEST_QUORATE_ONLY requests
+ * are refused with CS_ERR_TRY_AGAIN. True until a provider says otherwise. */
+void cv_server_set_quorate(bool quorate);
+
 #endif

@@ -1,0 +1,90 @@
+/* The configuration, validated and typed. Every value has a default, so a
+ * daemon without a configuration file runs a single-node cluster: nodeid 1,
+ * one vote, the votequorum provider. */
+#ifndef CONCLAVE_CV_SETTINGS_H
+#define CONCLAVE_CV_SETTINGS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "cv-config.h"
+
+#define CV_DEFAULT_CONFIG_PATH "/etc/conclave/conclave.conf"
+#define CV_MAX_NODES 384 /* corosync's PROCESSOR_COUNT_MAX */
+
+#define CV_DEFAULT_MAX_MESSAGE_SIZE (1024u * 1024u)
+#define CV_DEFAULT_MAX_QUEUED_BYTES (8u * 1024u * 1024u)
+#define CV_DEFAULT_MAX_CONNECTIONS 4096u
+#define CV_DEFAULT_MAX_CONNECTIONS_PER_UID 1024u
+#define CV_DEFAULT_HELLO_TIMEOUT_MS 5000u
+
+struct cv_limits {
+	uint32_t max_message_size;  /* conclave.max_message_size */
+	uint32_t max_queued_bytes;  /* conclave.max_queued_bytes */
+	uint32_t max_connections;   /* conclave.max_connections */
+	uint32_t max_connections_per_uid;
+	uint32_t hello_timeout_ms;  /* conclave.hello_timeout */
+};
+
+struct cv_node_settings {
+	uint32_t nodeid;
+	uint32_t votes;          /* quorum_votes, default 1 */
+	const char *name;        /* NULL when not configured */
+	const char *ring0_addr;  /* NULL when not configured */
+	unsigned line;           /* of the node { */
+};
+
+enum cv_atb_mode { CV_ATB_NONE, CV_ATB_LOWEST, CV_ATB_HIGHEST, CV_ATB_LIST };
+
+struct cv_quorum_settings {
+	bool votequorum;             /* quorum.provider: corosync_votequorum */
+	uint32_t expected_votes;     /* effective start value for the local node */
+	uint32_t local_votes;
+	bool two_node;
+	bool wait_for_all;
+	bool last_man_standing;
+	uint32_t last_man_standing_window_ms;
+	enum cv_atb_mode auto_tie_breaker;
+	uint32_t atb_nodes[CV_MAX_NODES];
+	size_t n_atb_nodes;
+	bool allow_downscale;
+	bool device_configured;      /* quorum.device.model is set */
+	bool device_allowed;         /* no option that excludes a quorum device */
+	uint32_t device_votes;
+	uint32_t device_timeout_ms;
+	uint32_t device_sync_timeout_ms;
+	const char *device_model;
+};
+
+struct cv_settings {
+	const struct cv_conf *conf; /* NULL without a configuration file */
+	struct cv_limits limits;
+	uid_t uids[64];
+	size_t n_uids;
+	gid_t gids[64];
+	size_t n_gids;
+	bool debug;                  /* logging.debug: on */
+	const char *cluster_name;    /* totem.cluster_name or NULL */
+	bool have_nodelist;
+	struct cv_node_settings nodes[CV_MAX_NODES];
+	size_t n_nodes;              /* at least 1: the local node */
+	size_t local_node;           /* index into nodes */
+	struct cv_quorum_settings quorum;
+};
+
+/* Fills *out from conf (NULL: defaults). 0, or -1 with "FILE:LINE: error:
+ * message" in err. `out` points into conf: keep conf alive. */
+int cv_settings_load(const struct cv_conf *conf, struct cv_settings *out, char *err, size_t err_size);
+
+/* True when host (an address or a name) resolves to an address of one of
+ * this machine's interfaces. */
+bool cv_host_is_local(const char *host);
+
+static inline const struct cv_node_settings *cv_settings_local_node(const struct cv_settings *s)
+{
+	return &s->nodes[s->local_node];
+}
+
+#endif

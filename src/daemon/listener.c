@@ -1,0 +1,214 @@
+#include <errno.h>
+#include <libgen.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "cv-daemon.h"
+#include "cv-log.h"
+#include "cv-loop.h"
+
+#define ACCEPTS_PER_WAKEUP 64
+#define ACCEPT_PAUSE_MS 100 /* after EMFILE: let closes free descriptors */
+
+static struct cv_watch listen_watch = { .fd = -1 };
+static struct cv_timer accept_pause;
+static const struct cv_settings *settings;
+static char socket_path[sizeof(((struct sockaddr_un *)0)->sun_path)];
+
+static bool id_listed(uint32_t id, const uint32_t *list, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (list[i] == id)
+			return true;
+	return false;
+}
+
+static bool peer_allowed(const struct ucred *cred)
+{
+	return cred->uid == 0 || id_listed(cred->uid, settings->uids, settings->n_uids) ||
+	       id_listed(cred->gid, settings->gids, settings->n_gids);
+}
+
+static cs_error_t admission(const struct ucred *cred)
+{
+	const struct cv_limits *lim = &settings->limits;
+
+	if (!peer_allowed(cred)) {
+		cv_log_notice("refusing connection from pid %d (uid %u, gid %u): not in the uidgid allow-list",
+			      (int)cred->pid, (unsigned)cred->uid, (unsigned)cred->gid);
+		return CS_ERR_ACCESS;
+	}
+	if (cv_sessions_admitted() >= lim->max_connections) {
+		cv_log_warning("refusing connection from pid %d: max_connections (%u) reached", (int)cred->pid,
+			       lim->max_connections);
+		return CS_ERR_TRY_AGAIN;
+	}
+	if (cv_sessions_of_uid(cred->uid) >= lim->max_connections_per_uid) {
+		cv_log_warning("refusing connection from pid %d: max_connections_per_uid (%u) reached for uid %u",
+			       (int)cred->pid, lim->max_connections_per_uid, (unsigned)cred->uid);
+		return CS_ERR_TRY_AGAIN;
+	}
+	return CS_OK;
+}
+
+static void admit(int fd)
+{
+	struct ucred cred;
+	socklen_t len = sizeof(cred);
+	cs_error_t status;
+
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0) {
+		cv_log_warning("SO_PEERCRED failed, dropping the connection: %m");
+		close(fd);
+		return;
+	}
+	status = admission(&cred);
+	if (status != CS_OK && cv_sessions_refusing() >= CV_MAX_PENDING_REFUSALS) {
+		cv_log_warning("dropping connection from pid %d: too many refused connections pending",
+			       (int)cred.pid);
+		close(fd);
+		return;
+	}
+	cv_session_create(fd, &cred, status);
+}
+
+static void resume_accepting(void *data)
+{
+	(void)data;
+	if (cv_watch_set_events(&listen_watch, EPOLLIN) < 0)
+		cv_log_error("cannot resume accepting: %m");
+}
+
+static void on_listen_ready(void *data, uint32_t events)
+{
+	(void)data;
+	(void)events;
+	for (int i = 0; i < ACCEPTS_PER_WAKEUP; i++) {
+		int fd = accept4(listen_watch.fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+
+		if (fd >= 0) {
+			admit(fd);
+			continue;
+		}
+		if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
+			cv_log_warning("accept: %m; pausing for %d ms", ACCEPT_PAUSE_MS);
+			cv_watch_set_events(&listen_watch, 0);
+			cv_timer_start(&accept_pause, ACCEPT_PAUSE_MS);
+		} else if (errno != EAGAIN && errno != EINTR && errno != ECONNABORTED) {
+			cv_log_error("accept: %m");
+		}
+		return;
+	}
+}
+
+static int make_parent_dirs(const char *path)
+{
+	char copy[PATH_MAX];
+	char *dir;
+
+	snprintf(copy, sizeof(copy), "%s", path);
+	dir = dirname(copy);
+	if (strcmp(dir, ".") == 0 || strcmp(dir, "/") == 0)
+		return 0;
+	if (mkdir(dir, 0755) == 0 || errno == EEXIST)
+		return 0;
+	if (errno == ENOENT && make_parent_dirs(dir) == 0 && (mkdir(dir, 0755) == 0 || errno == EEXIST))
+		return 0;
+	cv_log_error("cannot create directory %s: %m", dir);
+	return -1;
+}
+
+/* A socket file left by a daemon that died is removed; a live one is not. */
+static int remove_stale_socket(const struct sockaddr_un *addr)
+{
+	struct stat st;
+	int fd, r;
+
+	if (lstat(addr->sun_path, &st) < 0)
+		return errno == ENOENT ? 0 : -1;
+	if (!S_ISSOCK(st.st_mode)) {
+		cv_log_error("%s exists and is not a socket", addr->sun_path);
+		return -1;
+	}
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -1;
+	r = connect(fd, (const struct sockaddr *)addr, sizeof(*addr));
+	close(fd);
+	if (r == 0) {
+		cv_log_error("another daemon is listening on %s", addr->sun_path);
+		return -1;
+	}
+	return unlink(addr->sun_path);
+}
+
+static int bind_and_listen(const struct sockaddr_un *addr)
+{
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+
+	if (fd < 0)
+		return -1;
+	if (bind(fd, (const struct sockaddr *)addr, sizeof(*addr)) < 0) {
+		cv_log_error("bind %s: %m", addr->sun_path);
+		close(fd);
+		return -1;
+	}
+	/* Anyone may connect: access is decided per peer with SO_PEERCRED. */
+	if (chmod(addr->sun_path, 0666) < 0 || listen(fd, SOMAXCONN) < 0) {
+		cv_log_error("listen %s: %m", addr->sun_path);
+		close(fd);
+		unlink(addr->sun_path);
+		return -1;
+	}
+	return fd;
+}
+
+int cv_listener_open(const char *path, const struct cv_settings *config)
+{
+	struct sockaddr_un addr = { .sun_family = AF_UNIX };
+	int fd;
+
+	settings = config;
+	if (strlen(path) >= sizeof(addr.sun_path)) {
+		cv_log_error("socket path %s is longer than %zu bytes", path, sizeof(addr.sun_path) - 1);
+		return -1;
+	}
+	strcpy(addr.sun_path, path);
+	if (make_parent_dirs(path) < 0 || remove_stale_socket(&addr) < 0)
+		return -1;
+	fd = bind_and_listen(&addr);
+	if (fd < 0)
+		return -1;
+	strcpy(socket_path, path);
+	cv_timer_init(&accept_pause, resume_accepting, NULL);
+	if (cv_watch_add(&listen_watch, fd, EPOLLIN, on_listen_ready, NULL) < 0) {
+		cv_log_error("epoll_ctl for the listening socket: %m");
+		cv_listener_close();
+		close(fd);
+		return -1;
+	}
+	cv_log_info("listening on %s", path);
+	return 0;
+}
+
+void cv_listener_close(void)
+{
+	int fd = listen_watch.fd;
+
+	cv_timer_stop(&accept_pause);
+	if (fd >= 0) {
+		cv_watch_remove(&listen_watch);
+		close(fd);
+	}
+	if (socket_path[0]) {
+		unlink(socket_path);
+		socket_path[0] = '\0';
+	}
+}

@@ -1,0 +1,238 @@
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/timerfd.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cv-log.h"
+#include "cv-loop.h"
+#include "cv-server.h"
+
+#define EVENTS_PER_WAIT 64
+
+static int epoll_fd = -1;
+static struct cv_watch timer_watch;
+static struct cv_timer *timers_head, *timers_tail;
+static uint64_t armed_deadline_ns; /* what the timerfd holds; 0 = disarmed */
+static bool quit_requested;
+static void (*after_batch)(void);
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+static void timerfd_arm(uint64_t deadline_ns)
+{
+	struct itimerspec its = { 0 };
+
+	if (deadline_ns == armed_deadline_ns)
+		return;
+	its.it_value.tv_sec = (time_t)(deadline_ns / 1000000000u);
+	its.it_value.tv_nsec = (long)(deadline_ns % 1000000000u);
+	if (timerfd_settime(timer_watch.fd, TFD_TIMER_ABSTIME, &its, NULL) < 0)
+		cv_log_error("timerfd_settime: %m");
+	armed_deadline_ns = deadline_ns;
+}
+
+static void timers_rearm(void)
+{
+	timerfd_arm(timers_head ? timers_head->deadline_ns : 0);
+}
+
+static void timer_unlink(struct cv_timer *t)
+{
+	if (t->prev)
+		t->prev->next = t->next;
+	else
+		timers_head = t->next;
+	if (t->next)
+		t->next->prev = t->prev;
+	else
+		timers_tail = t->prev;
+	t->prev = t->next = NULL;
+	t->pending = false;
+}
+
+/* Timers are mostly armed with growing deadlines, so search from the tail. */
+static void timer_link_sorted(struct cv_timer *t)
+{
+	struct cv_timer *after = timers_tail;
+
+	while (after && after->deadline_ns > t->deadline_ns)
+		after = after->prev;
+	t->prev = after;
+	t->next = after ? after->next : timers_head;
+	if (t->next)
+		t->next->prev = t;
+	else
+		timers_tail = t;
+	if (after)
+		after->next = t;
+	else
+		timers_head = t;
+	t->pending = true;
+}
+
+void cv_timer_init(struct cv_timer *t, void (*fn)(void *data), void *data)
+{
+	memset(t, 0, sizeof(*t));
+	t->fn = fn;
+	t->data = data;
+}
+
+struct cv_timer *cv_timer_new(cv_timer_fn fn, void *data)
+{
+	struct cv_timer *t = malloc(sizeof(*t));
+
+	if (!t)
+		return NULL;
+	cv_timer_init(t, fn, data);
+	t->heap_allocated = true;
+	return t;
+}
+
+void cv_timer_start(struct cv_timer *t, uint64_t ms)
+{
+	if (t->pending)
+		timer_unlink(t);
+	t->deadline_ns = now_ns() + ms * 1000000u;
+	timer_link_sorted(t);
+	timers_rearm();
+}
+
+void cv_timer_stop(struct cv_timer *t)
+{
+	if (!t || !t->pending)
+		return;
+	timer_unlink(t);
+	timers_rearm();
+}
+
+bool cv_timer_pending(const struct cv_timer *t)
+{
+	return t && t->pending;
+}
+
+void cv_timer_free(struct cv_timer *t)
+{
+	if (!t)
+		return;
+	cv_timer_stop(t);
+	if (t->heap_allocated)
+		free(t);
+}
+
+static void timers_expire(void *data, uint32_t events)
+{
+	uint64_t expirations;
+	uint64_t now = now_ns();
+
+	(void)data;
+	(void)events;
+	if (read(timer_watch.fd, &expirations, sizeof(expirations)) < 0 && errno != EAGAIN)
+		cv_log_error("timerfd read: %m");
+	armed_deadline_ns = 0;
+	/* A callback may start or stop other timers; take one at a time. */
+	while (timers_head && timers_head->deadline_ns <= now) {
+		struct cv_timer *t = timers_head;
+
+		timer_unlink(t);
+		t->fn(t->data);
+	}
+	armed_deadline_ns = 1; /* force the timerfd to be rewritten */
+	timers_rearm();
+}
+
+int cv_watch_add(struct cv_watch *w, int fd, uint32_t events, cv_watch_fn fn, void *data)
+{
+	struct epoll_event ev = { .events = events, .data.ptr = w };
+
+	w->fd = fd;
+	w->events = events;
+	w->fn = fn;
+	w->data = data;
+	if (epoll_ctl(epoll_fd, EPOLL_CTL_ADD, fd, &ev) < 0)
+		return -errno;
+	return 0;
+}
+
+int cv_watch_set_events(struct cv_watch *w, uint32_t events)
+{
+	struct epoll_event ev = { .events = events, .data.ptr = w };
+
+	if (w->events == events)
+		return 0;
+	if (epoll_ctl(epoll_fd, EPOLL_CTL_MOD, w->fd, &ev) < 0)
+		return -errno;
+	w->events = events;
+	return 0;
+}
+
+void cv_watch_remove(struct cv_watch *w)
+{
+	if (w->fd >= 0)
+		epoll_ctl(epoll_fd, EPOLL_CTL_DEL, w->fd, NULL);
+	w->fd = -1;
+}
+
+int cv_loop_init(void)
+{
+	int tfd;
+
+	epoll_fd = epoll_create1(EPOLL_CLOEXEC);
+	if (epoll_fd < 0)
+		return -errno;
+	tfd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+	if (tfd < 0)
+		return -errno;
+	return cv_watch_add(&timer_watch, tfd, EPOLLIN, timers_expire, NULL);
+}
+
+void cv_loop_fini(void)
+{
+	if (timer_watch.fd >= 0)
+		close(timer_watch.fd);
+	if (epoll_fd >= 0)
+		close(epoll_fd);
+	timer_watch.fd = -1;
+	epoll_fd = -1;
+}
+
+void cv_loop_set_after_batch(void (*fn)(void))
+{
+	after_batch = fn;
+}
+
+void cv_loop_quit(void)
+{
+	quit_requested = true;
+}
+
+int cv_loop_run(void)
+{
+	struct epoll_event events[EVENTS_PER_WAIT];
+
+	while (!quit_requested) {
+		int n = epoll_wait(epoll_fd, events, EVENTS_PER_WAIT, -1);
+
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		for (int i = 0; i < n; i++) {
+			struct cv_watch *w = events[i].data.ptr;
+
+			w->fn(w->data, events[i].events);
+		}
+		if (after_batch)
+			after_batch();
+	}
+	return 0;
+}

@@ -1,0 +1,261 @@
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/resource.h>
+#include <sys/signalfd.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "../runtime/cv-wire.h"
+#include "cv-config.h"
+#include "cv-daemon.h"
+#include "cv-log.h"
+#include "cv-loop.h"
+#include "cv-settings.h"
+#include "quorum-server.h"
+#include "votequorum-server.h"
+
+struct options {
+	const char *socket_path;
+	const char *config_path;
+	bool config_explicit;
+	bool foreground;
+	bool debug;
+};
+
+static struct cv_settings settings;
+static struct cv_conf *conf;
+static struct cv_watch signal_watch = { .fd = -1 };
+static const struct cv_server_service *offered[2];
+static size_t n_offered;
+
+static void usage(FILE *out)
+{
+	fprintf(out, "usage: conclaved [-f] [-d] [-c FILE] [-s PATH]\n"
+		     "  -f       stay in the foreground\n"
+		     "  -d       log debug messages\n"
+		     "  -c FILE  configuration file (default " CV_DEFAULT_CONFIG_PATH ")\n"
+		     "  -s PATH  listening socket (default " CV_DEFAULT_SOCKET_PATH ")\n");
+}
+
+static int parse_options(int argc, char **argv, struct options *o)
+{
+	int c;
+
+	*o = (struct options){ .socket_path = CV_DEFAULT_SOCKET_PATH, .config_path = CV_DEFAULT_CONFIG_PATH };
+	while ((c = getopt(argc, argv, "fdc:s:h")) != -1) {
+		switch (c) {
+		case 'f': o->foreground = true; break;
+		case 'd': o->debug = true; break;
+		case 'c': o->config_path = optarg; o->config_explicit = true; break;
+		case 's': o->socket_path = optarg; break;
+		case 'h': usage(stdout); exit(0);
+		default: usage(stderr); return -1;
+		}
+	}
+	if (optind != argc) {
+		usage(stderr);
+		return -1;
+	}
+	return 0;
+}
+
+/* A missing default file means "no configuration"; a missing -c file is an
+ * error. Errors are printed as FILE:LINE: error: message. */
+static int load_configuration(const struct options *o)
+{
+	char err[CV_CONF_ERROR_MAX + 256];
+
+	if (!o->config_explicit && access(o->config_path, F_OK) < 0 && errno == ENOENT) {
+		conf = NULL;
+	} else if (cv_conf_parse_file(o->config_path, &conf, err, sizeof(err)) < 0) {
+		fprintf(stderr, "%s\n", err);
+		return -1;
+	}
+	if (cv_settings_load(conf, &settings, err, sizeof(err)) < 0) {
+		fprintf(stderr, "%s\n", err);
+		return -1;
+	}
+	return 0;
+}
+
+static void choose_services(void)
+{
+	offered[n_offered++] = &quorum_server_service;
+	if (settings.quorum.votequorum)
+		offered[n_offered++] = &votequorum_server_service;
+}
+
+static int start_services(void)
+{
+	for (size_t i = 0; i < n_offered; i++) {
+		const struct cv_service_ops *ops = offered[i]->ops;
+
+		if (ops && ops->start && ops->start() < 0) {
+			cv_log_error("service %s failed to start", offered[i]->name);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+static void stop_services(void)
+{
+	for (size_t i = n_offered; i-- > 0;) {
+		const struct cv_service_ops *ops = offered[i]->ops;
+
+		if (ops && ops->stop)
+			ops->stop();
+	}
+}
+
+static void on_signal(void *data, uint32_t events)
+{
+	struct signalfd_siginfo info;
+
+	(void)data;
+	(void)events;
+	if (read(signal_watch.fd, &info, sizeof(info)) == sizeof(info)) {
+		cv_log_info("signal %u received, shutting down", info.ssi_signo);
+		cv_loop_quit();
+	}
+}
+
+static int watch_signals(void)
+{
+	sigset_t mask;
+	int fd;
+
+	signal(SIGPIPE, SIG_IGN);
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGTERM);
+	sigaddset(&mask, SIGINT);
+	if (sigprocmask(SIG_BLOCK, &mask, NULL) < 0)
+		return -1;
+	fd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	return cv_watch_add(&signal_watch, fd, EPOLLIN, on_signal, NULL);
+}
+
+/* Room for every allowed connection plus the daemon's own descriptors. */
+static void raise_fd_limit(void)
+{
+	struct rlimit rl;
+	rlim_t wanted = (rlim_t)settings.limits.max_connections + CV_MAX_PENDING_REFUSALS + 64;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) < 0 || rl.rlim_cur >= wanted)
+		return;
+	rl.rlim_cur = wanted < rl.rlim_max ? wanted : rl.rlim_max;
+	if (rl.rlim_cur < wanted && geteuid() == 0)
+		rl.rlim_max = rl.rlim_cur = wanted;
+	if (setrlimit(RLIMIT_NOFILE, &rl) < 0)
+		cv_log_warning("cannot raise the descriptor limit to %llu: %m", (unsigned long long)wanted);
+}
+
+/* The parent exits only once the child is listening (status 0) or has
+ * failed to start (status 1), so scripts can rely on the exit status. */
+static int daemonize(int *ready_fd)
+{
+	int pipe_fds[2];
+	pid_t pid;
+	char status = 1;
+	int null_fd;
+
+	if (pipe2(pipe_fds, O_CLOEXEC) < 0)
+		return -1;
+	pid = fork();
+	if (pid < 0)
+		return -1;
+	if (pid > 0) {
+		close(pipe_fds[1]);
+		if (read(pipe_fds[0], &status, 1) != 1)
+			status = 1;
+		_exit(status);
+	}
+	close(pipe_fds[0]);
+	setsid();
+	if (chdir("/") < 0)
+		return -1;
+	null_fd = open("/dev/null", O_RDWR | O_CLOEXEC);
+	if (null_fd >= 0) {
+		dup2(null_fd, STDIN_FILENO);
+		dup2(null_fd, STDOUT_FILENO);
+		close(null_fd);
+	}
+	*ready_fd = pipe_fds[1];
+	return 0;
+}
+
+static void report_ready(int ready_fd, char status)
+{
+	if (ready_fd < 0)
+		return;
+	if (write(ready_fd, &status, 1) != 1)
+		cv_log_warning("cannot report start-up to the parent: %m");
+	close(ready_fd);
+}
+
+static int serve(const struct options *o)
+{
+	if (cv_loop_init() < 0 || watch_signals() < 0) {
+		cv_log_error("cannot set up the event loop: %m");
+		return -1;
+	}
+	raise_fd_limit();
+	choose_services();
+	cv_sessions_init(&settings, offered, n_offered);
+	cv_loop_set_after_batch(cv_sessions_reap);
+	if (cv_listener_open(o->socket_path, &settings) < 0)
+		return -1;
+	if (start_services() < 0) {
+		cv_listener_close();
+		return -1;
+	}
+	return 0;
+}
+
+static void shut_down(void)
+{
+	cv_listener_close();
+	cv_sessions_close_all();
+	stop_services();
+	cv_loop_fini();
+	cv_conf_free(conf);
+	cv_log_info("stopped");
+}
+
+int main(int argc, char **argv)
+{
+	struct options o;
+	int ready_fd = -1;
+	int r;
+
+	if (parse_options(argc, argv, &o) < 0)
+		return 2;
+	cv_log_set_debug(o.debug);
+	if (load_configuration(&o) < 0)
+		return 1;
+	if (settings.debug)
+		cv_log_set_debug(true);
+	if (!o.foreground && daemonize(&ready_fd) < 0) {
+		cv_log_error("cannot daemonize: %m");
+		return 1;
+	}
+	if (serve(&o) < 0) {
+		report_ready(ready_fd, 1);
+		return 1;
+	}
+	cv_log_info("ready: node %u, %s", cv_settings_local_node(&settings)->nodeid,
+		    settings.quorum.votequorum ? "votequorum provider" : "no quorum provider");
+	report_ready(ready_fd, 0);
+	r = cv_loop_run();
+	if (r < 0)
+		cv_log_error("event loop failed: %s", strerror(-r));
+	shut_down();
+	return r < 0 ? 1 : 0;
+}

@@ -1,0 +1,748 @@
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdalign.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#include "../runtime/cv-wire.h"
+#include "cv-daemon.h"
+#include "cv-log.h"
+#include "cv-loop.h"
+
+#define FRAMES_PER_WAKEUP 16
+#define IOV_PER_SEND 64
+
+enum session_state { SESSION_AWAIT_HELLO, SESSION_READY, SESSION_CLOSING };
+
+struct out_frame {
+	struct out_frame *next;
+	size_t size;
+	size_t sent;
+	unsigned char bytes[];
+};
+
+struct reply_block {
+	struct reply_block *next;
+	alignas(max_align_t) unsigned char data[];
+};
+
+struct uid_count {
+	uid_t uid;
+	size_t count;
+};
+
+struct cv_session {
+	uint64_t id;
+	struct cv_watch watch;
+	struct cv_timer hello_timer;
+	struct ucred cred;
+	enum session_state state;
+	cs_error_t refusal;
+	bool connected; /* the service's connect hook accepted it */
+	const struct cv_server_service *service;
+	void *private_data;
+	struct cv_frame_header header;
+	size_t header_have;
+	unsigned char *payload;
+	size_t payload_have;
+	struct out_frame *out_head, *out_tail;
+	size_t out_bytes;
+	struct reply_block *reply_memory;
+	size_t reply_memory_bytes;
+	struct cv_session *prev, *next;
+	struct cv_session *next_closing;
+};
+
+static const struct cv_settings *settings;
+static const struct cv_server_service *const *services;
+static size_t n_services;
+static struct cv_session *sessions;
+static struct cv_session *closing_head;
+static uint64_t last_session_id;
+static size_t n_admitted, n_refusing;
+static struct uid_count *uid_counts;
+static size_t n_uid_counts;
+static bool server_quorate = true;
+
+static void session_on_event(void *data, uint32_t events);
+static void session_update_events(struct cv_session *s);
+
+/* ---- accounting -------------------------------------------------------- */
+
+static struct uid_count *uid_slot(uid_t uid, bool create)
+{
+	struct uid_count *grown;
+
+	for (size_t i = 0; i < n_uid_counts; i++)
+		if (uid_counts[i].uid == uid)
+			return &uid_counts[i];
+	if (!create)
+		return NULL;
+	grown = realloc(uid_counts, (n_uid_counts + 1) * sizeof(*uid_counts));
+	if (!grown)
+		return NULL;
+	uid_counts = grown;
+	uid_counts[n_uid_counts] = (struct uid_count){ .uid = uid };
+	return &uid_counts[n_uid_counts++];
+}
+
+static void uid_release(uid_t uid)
+{
+	struct uid_count *slot = uid_slot(uid, false);
+
+	if (slot && --slot->count == 0) {
+		*slot = uid_counts[--n_uid_counts];
+		if (n_uid_counts == 0) {
+			free(uid_counts);
+			uid_counts = NULL;
+		}
+	}
+}
+
+size_t cv_sessions_admitted(void)
+{
+	return n_admitted;
+}
+
+size_t cv_sessions_refusing(void)
+{
+	return n_refusing;
+}
+
+size_t cv_sessions_of_uid(uid_t uid)
+{
+	struct uid_count *slot = uid_slot(uid, false);
+
+	return slot ? slot->count : 0;
+}
+
+/* ---- closing ----------------------------------------------------------- */
+
+static void session_close_later(struct cv_session *s, enum cv_log_level level, const char *why)
+{
+	if (s->state == SESSION_CLOSING)
+		return;
+	cv_log(level, "closing connection %llu (pid %d, uid %u%s%s): %s", (unsigned long long)s->id,
+	       (int)s->cred.pid, (unsigned)s->cred.uid, s->service ? ", service " : "",
+	       s->service ? s->service->name : "", why);
+	s->state = SESSION_CLOSING;
+	s->next_closing = closing_head;
+	closing_head = s;
+}
+
+static void free_reply_memory(struct cv_session *s)
+{
+	while (s->reply_memory) {
+		struct reply_block *next = s->reply_memory->next;
+
+		free(s->reply_memory);
+		s->reply_memory = next;
+	}
+	s->reply_memory_bytes = 0;
+}
+
+static void free_out_queue(struct cv_session *s)
+{
+	while (s->out_head) {
+		struct out_frame *next = s->out_head->next;
+
+		free(s->out_head);
+		s->out_head = next;
+	}
+	s->out_tail = NULL;
+	s->out_bytes = 0;
+}
+
+static void session_destroy(struct cv_session *s)
+{
+	if (s->connected && s->service->ops && s->service->ops->disconnect)
+		s->service->ops->disconnect(s);
+	int fd = s->watch.fd;
+
+	cv_watch_remove(&s->watch);
+	close(fd);
+	cv_timer_stop(&s->hello_timer);
+	free_out_queue(s);
+	free_reply_memory(s);
+	free(s->payload);
+	if (s->refusal == CS_OK) {
+		n_admitted--;
+		uid_release(s->cred.uid);
+	} else {
+		n_refusing--;
+	}
+	if (s->prev)
+		s->prev->next = s->next;
+	else
+		sessions = s->next;
+	if (s->next)
+		s->next->prev = s->prev;
+	free(s);
+}
+
+void cv_sessions_reap(void)
+{
+	while (closing_head) {
+		struct cv_session *s = closing_head;
+
+		closing_head = s->next_closing;
+		session_destroy(s);
+	}
+}
+
+void cv_sessions_close_all(void)
+{
+	for (struct cv_session *s = sessions; s; s = s->next)
+		session_close_later(s, CV_LOG_DEBUG, "daemon shutting down");
+	cv_sessions_reap();
+}
+
+/* ---- output ------------------------------------------------------------ */
+
+static struct out_frame *frame_new(size_t payload_size)
+{
+	struct out_frame *f = malloc(sizeof(*f) + sizeof(struct cv_frame_header) + payload_size);
+
+	if (!f)
+		return NULL;
+	f->next = NULL;
+	f->size = sizeof(struct cv_frame_header) + payload_size;
+	f->sent = 0;
+	return f;
+}
+
+static void frame_set_header(struct out_frame *f, uint16_t kind, uint16_t id, uint32_t seq, int32_t status)
+{
+	struct cv_frame_header h = {
+		.length = (uint32_t)(f->size - sizeof(struct cv_frame_header)),
+		.kind = kind,
+		.id = id,
+		.seq = seq,
+		.status = status,
+	};
+
+	memcpy(f->bytes, &h, sizeof(h));
+}
+
+/* Writes as much of the queue as the socket takes. */
+static void session_flush(struct cv_session *s)
+{
+	while (s->out_head && s->state != SESSION_CLOSING) {
+		struct iovec iov[IOV_PER_SEND];
+		struct msghdr msg = { .msg_iov = iov };
+		ssize_t n;
+
+		for (struct out_frame *f = s->out_head; f && msg.msg_iovlen < IOV_PER_SEND; f = f->next)
+			iov[msg.msg_iovlen++] = (struct iovec){ f->bytes + f->sent, f->size - f->sent };
+		n = sendmsg(s->watch.fd, &msg, MSG_NOSIGNAL | MSG_DONTWAIT);
+		if (n < 0) {
+			if (errno == EAGAIN || errno == EINTR)
+				break;
+			session_close_later(s, CV_LOG_DEBUG, errno == EPIPE ? "peer closed" : "send failed");
+			return;
+		}
+		s->out_bytes -= (size_t)n;
+		while (n > 0) {
+			struct out_frame *f = s->out_head;
+			size_t left = f->size - f->sent;
+
+			if ((size_t)n < left) {
+				f->sent += (size_t)n;
+				break;
+			}
+			n -= (ssize_t)left;
+			s->out_head = f->next;
+			free(f);
+		}
+		if (!s->out_head)
+			s->out_tail = NULL;
+	}
+	session_update_events(s);
+}
+
+static void session_queue(struct cv_session *s, struct out_frame *f)
+{
+	bool was_empty = s->out_head == NULL;
+
+	if (s->out_tail)
+		s->out_tail->next = f;
+	else
+		s->out_head = f;
+	s->out_tail = f;
+	s->out_bytes += f->size;
+	if (was_empty)
+		session_flush(s);
+	else
+		session_update_events(s);
+}
+
+static void send_welcome(struct cv_session *s, cs_error_t status)
+{
+	size_t size = status == CS_OK ? sizeof(struct cv_welcome) : 0;
+	struct out_frame *f = frame_new(size);
+
+	if (!f) {
+		session_close_later(s, CV_LOG_ERROR, "out of memory for WELCOME");
+		return;
+	}
+	frame_set_header(f, CV_FRAME_WELCOME, 0, 0, status);
+	if (size) {
+		struct cv_welcome w = { .magic = CV_WIRE_MAGIC, .max_message_size = settings->limits.max_message_size };
+
+		memcpy(f->bytes + sizeof(struct cv_frame_header), &w, sizeof(w));
+	}
+	session_queue(s, f);
+}
+
+static bool queue_limit_reached(const struct cv_session *s)
+{
+	return s->out_bytes >= settings->limits.max_queued_bytes;
+}
+
+/* Reading pauses while the queue is at its limit: a client that sends
+ * requests without reading replies cannot grow the queue further. */
+static void session_update_events(struct cv_session *s)
+{
+	uint32_t events = 0;
+
+	if (s->state == SESSION_CLOSING)
+		return;
+	if (!queue_limit_reached(s))
+		events |= EPOLLIN;
+	if (s->out_head)
+		events |= EPOLLOUT;
+	if (cv_watch_set_events(&s->watch, events) < 0)
+		session_close_later(s, CV_LOG_ERROR, "epoll_ctl failed");
+}
+
+static cs_error_t queue_message(struct cv_session *s, uint16_t kind, uint16_t id, uint32_t seq, int32_t status,
+				const ProtobufCMessage *msg)
+{
+	size_t size = msg ? protobuf_c_message_get_packed_size(msg) : 0;
+	struct out_frame *f = frame_new(size);
+
+	if (!f)
+		return CS_ERR_NO_MEMORY;
+	frame_set_header(f, kind, id, seq, status);
+	if (msg)
+		protobuf_c_message_pack(msg, f->bytes + sizeof(struct cv_frame_header));
+	session_queue(s, f);
+	return CS_OK;
+}
+
+bool cv_session_has_room(const struct cv_session *s, size_t bytes)
+{
+	return s->state == SESSION_READY &&
+	       s->out_bytes + sizeof(struct cv_frame_header) + bytes <= settings->limits.max_queued_bytes;
+}
+
+cs_error_t cv_session_send_event(struct cv_session *s, uint16_t event_id, const ProtobufCMessage *event)
+{
+	size_t size;
+
+	if (s->state != SESSION_READY)
+		return CS_ERR_LIBRARY;
+	if (event_id >= s->service->n_events) {
+		cv_log_error("service %s sent unknown event id %u", s->service->name, event_id);
+		return CS_ERR_INVALID_PARAM;
+	}
+	size = protobuf_c_message_get_packed_size(event);
+	if (!cv_session_has_room(s, size))
+		return CS_ERR_TRY_AGAIN;
+	cv_log_debug("event %s to connection %llu", s->service->event_names ? s->service->event_names[event_id] : "?",
+		     (unsigned long long)s->id);
+	return queue_message(s, CV_FRAME_EVENT, event_id, 0, 0, event);
+}
+
+/* ---- replies ----------------------------------------------------------- */
+
+void *cv_reply_alloc(struct cv_session *s, size_t size)
+{
+	struct reply_block *b;
+	/* A reply bigger than this could not be sent anyway. */
+	size_t budget = 4u * (size_t)settings->limits.max_message_size;
+
+	if (size > budget || s->reply_memory_bytes > budget - size)
+		return NULL;
+	b = calloc(1, sizeof(*b) + size);
+	if (!b)
+		return NULL;
+	b->next = s->reply_memory;
+	s->reply_memory = b;
+	s->reply_memory_bytes += size;
+	return b->data;
+}
+
+/* protobuf-c allocates while decoding with no limit of its own: count. */
+struct bounded_allocator {
+	ProtobufCAllocator base;
+	size_t used;
+	size_t budget;
+};
+
+static void *bounded_alloc(void *data, size_t size)
+{
+	struct bounded_allocator *a = data;
+
+	if (size > a->budget - a->used)
+		return NULL;
+	a->used += size;
+	return malloc(size);
+}
+
+static void bounded_free(void *data, void *pointer)
+{
+	(void)data;
+	free(pointer);
+}
+
+static ProtobufCMessage *reply_new(const ProtobufCMessageDescriptor *desc)
+{
+	ProtobufCMessage *reply = calloc(1, desc->sizeof_message);
+
+	if (reply)
+		protobuf_c_message_init(desc, reply);
+	return reply;
+}
+
+static cs_error_t run_handler(struct cv_session *s, const struct cv_request_desc *desc,
+			      const ProtobufCMessage *request, ProtobufCMessage *reply)
+{
+	cs_error_t status = desc->validate ? desc->validate(request) : CS_OK;
+
+	if (status != CS_OK) {
+		cv_log_debug("request %s from pid %d failed validation: %d", desc->name, (int)s->cred.pid, status);
+		return status;
+	}
+	if ((desc->flags & CV_REQUEST_QUORATE_ONLY) && !server_quorate)
+		return CS_ERR_TRY_AGAIN;
+	return desc->handle(s, request, reply);
+}
+
+static void handle_request(struct cv_session *s)
+{
+	const struct cv_request_desc *desc = &s->service->requests[s->header.id];
+	struct bounded_allocator alloc = {
+		.base = { bounded_alloc, bounded_free, &alloc },
+		.budget = 8u * (size_t)s->header.length + 4096u,
+	};
+	ProtobufCMessage *request, *reply = NULL;
+	cs_error_t status;
+
+	request = protobuf_c_message_unpack(desc->request, &alloc.base, s->header.length, s->payload);
+	if (!request) {
+		session_close_later(s, CV_LOG_WARNING, "undecodable protobuf payload");
+		return;
+	}
+	if (desc->reply && !(reply = reply_new(desc->reply))) {
+		protobuf_c_message_free_unpacked(request, &alloc.base);
+		session_close_later(s, CV_LOG_ERROR, "out of memory for a reply");
+		return;
+	}
+	cv_log_debug("request %s from connection %llu", desc->name, (unsigned long long)s->id);
+	status = run_handler(s, desc, request, reply);
+	protobuf_c_message_free_unpacked(request, &alloc.base);
+	if (!(desc->flags & CV_REQUEST_ONEWAY) && desc->reply && s->state == SESSION_READY &&
+	    queue_message(s, CV_FRAME_REPLY, s->header.id, s->header.seq, status, reply) != CS_OK)
+		session_close_later(s, CV_LOG_ERROR, "out of memory for a reply");
+	free(reply);
+	free_reply_memory(s);
+}
+
+/* ---- handshake --------------------------------------------------------- */
+
+static const struct cv_server_service *find_service(const char *name)
+{
+	for (size_t i = 0; i < n_services; i++)
+		if (strcmp(services[i]->name, name) == 0)
+			return services[i];
+	return NULL;
+}
+
+/* CS_OK, or the WELCOME status refusing the client, with *why set. */
+static cs_error_t check_hello(struct cv_session *s, const struct cv_hello *hello, const char **why)
+{
+	char name[CV_SERVICE_NAME_MAX + 1] = { 0 };
+	const struct cv_server_service *svc;
+
+	memcpy(name, hello->service, CV_SERVICE_NAME_MAX);
+	if (s->refusal != CS_OK) {
+		*why = "refused at HELLO";
+		return s->refusal;
+	}
+	if (hello->magic != CV_WIRE_MAGIC) {
+		*why = "HELLO with a wrong magic number";
+		return CS_ERR_NOT_SUPPORTED;
+	}
+	svc = find_service(name);
+	if (!svc) {
+		*why = "HELLO for an unknown service";
+		return CS_ERR_NOT_SUPPORTED;
+	}
+	s->service = svc;
+	if (hello->idl_major != svc->version_major || hello->idl_minor > svc->version_minor) {
+		*why = "HELLO with an incompatible IDL version";
+		return CS_ERR_NOT_SUPPORTED;
+	}
+	if (svc->ops && svc->ops->connect && svc->ops->connect(s) < 0) {
+		*why = "the service refused the connection";
+		return CS_ERR_NO_RESOURCES;
+	}
+	return CS_OK;
+}
+
+static void handle_hello(struct cv_session *s)
+{
+	struct cv_hello hello;
+	const char *why = NULL;
+	cs_error_t status;
+
+	memcpy(&hello, s->payload, sizeof(hello));
+	cv_timer_stop(&s->hello_timer);
+	status = check_hello(s, &hello, &why);
+	if (status != CS_OK) {
+		send_welcome(s, status);
+		session_close_later(s, s->refusal != CS_OK ? CV_LOG_DEBUG : CV_LOG_INFO, why);
+		return;
+	}
+	s->connected = true;
+	s->state = SESSION_READY;
+	cv_log_debug("connection %llu (pid %d) uses service %s %u.%u", (unsigned long long)s->id,
+		     (int)s->cred.pid, s->service->name, hello.idl_major, hello.idl_minor);
+	send_welcome(s, CS_OK);
+}
+
+/* ---- input ------------------------------------------------------------- */
+
+static void protocol_violation(struct cv_session *s, const char *format, ...) __attribute__((format(printf, 2, 3)));
+
+static void protocol_violation(struct cv_session *s, const char *format, ...)
+{
+	char why[160];
+	va_list args;
+
+	va_start(args, format);
+	vsnprintf(why, sizeof(why), format, args);
+	va_end(args);
+	session_close_later(s, CV_LOG_WARNING, why);
+}
+
+/* The checks that need only the header, in the documented order, before
+ * any payload memory is allocated. */
+static bool header_is_acceptable(struct cv_session *s)
+{
+	const struct cv_frame_header *h = &s->header;
+
+	if (h->length > settings->limits.max_message_size) {
+		protocol_violation(s, "frame of %u bytes exceeds max_message_size %u", h->length,
+				   settings->limits.max_message_size);
+		return false;
+	}
+	if (s->state == SESSION_AWAIT_HELLO) {
+		if (h->kind != CV_FRAME_HELLO) {
+			protocol_violation(s, "frame kind %u before HELLO", h->kind);
+			return false;
+		}
+		if (h->length != sizeof(struct cv_hello)) {
+			protocol_violation(s, "HELLO of %u bytes, expected %zu", h->length, sizeof(struct cv_hello));
+			return false;
+		}
+		return true;
+	}
+	if (h->kind != CV_FRAME_REQUEST) {
+		protocol_violation(s, "unexpected frame kind %u", h->kind);
+		return false;
+	}
+	if (h->id >= s->service->n_requests) {
+		protocol_violation(s, "unknown request id %u", h->id);
+		return false;
+	}
+	return true;
+}
+
+static void receive_failed(struct cv_session *s, ssize_t n)
+{
+	if (n < 0 && errno != ECONNRESET) {
+		session_close_later(s, CV_LOG_WARNING, "receive failed");
+		return;
+	}
+	if (s->header_have > 0 && s->header_have < sizeof(s->header))
+		session_close_later(s, CV_LOG_WARNING, "connection closed inside a frame header");
+	else if (s->header_have > 0)
+		session_close_later(s, CV_LOG_WARNING, "connection closed inside a frame payload");
+	else
+		session_close_later(s, CV_LOG_DEBUG, "peer closed");
+}
+
+/* 1: a whole frame is in; 0: nothing more to read now; -1: closing. */
+static int receive_frame(struct cv_session *s)
+{
+	ssize_t n;
+
+	if (s->header_have < sizeof(s->header)) {
+		n = recv(s->watch.fd, (char *)&s->header + s->header_have, sizeof(s->header) - s->header_have,
+			 MSG_DONTWAIT);
+		if (n <= 0)
+			goto failed;
+		s->header_have += (size_t)n;
+		if (s->header_have < sizeof(s->header))
+			return 0;
+		if (!header_is_acceptable(s))
+			return -1;
+		if (s->header.length > 0 && !(s->payload = malloc(s->header.length))) {
+			session_close_later(s, CV_LOG_ERROR, "out of memory for a frame");
+			return -1;
+		}
+	}
+	if (s->payload_have < s->header.length) {
+		n = recv(s->watch.fd, s->payload + s->payload_have, s->header.length - s->payload_have,
+			 MSG_DONTWAIT);
+		if (n <= 0)
+			goto failed;
+		s->payload_have += (size_t)n;
+	}
+	return s->payload_have == s->header.length ? 1 : 0;
+failed:
+	if (n < 0 && (errno == EAGAIN || errno == EINTR))
+		return 0;
+	receive_failed(s, n);
+	return -1;
+}
+
+static void handle_frame(struct cv_session *s)
+{
+	if (s->state == SESSION_AWAIT_HELLO)
+		handle_hello(s);
+	else
+		handle_request(s);
+	free(s->payload);
+	s->payload = NULL;
+	s->payload_have = 0;
+	s->header_have = 0;
+}
+
+static void session_read(struct cv_session *s)
+{
+	for (int frames = 0; frames < FRAMES_PER_WAKEUP; frames++) {
+		if (s->state == SESSION_CLOSING || queue_limit_reached(s))
+			return;
+		if (receive_frame(s) <= 0)
+			return;
+		handle_frame(s);
+	}
+}
+
+static void session_on_event(void *data, uint32_t events)
+{
+	struct cv_session *s = data;
+
+	if (s->state == SESSION_CLOSING)
+		return;
+	if (events & EPOLLOUT)
+		session_flush(s);
+	if (events & (EPOLLIN | EPOLLHUP | EPOLLERR))
+		session_read(s);
+	if ((events & EPOLLERR) && s->state != SESSION_CLOSING)
+		session_close_later(s, CV_LOG_DEBUG, "socket error");
+}
+
+static void hello_timed_out(void *data)
+{
+	struct cv_session *s = data;
+
+	session_close_later(s, CV_LOG_WARNING, "no HELLO in time");
+}
+
+/* ---- life cycle -------------------------------------------------------- */
+
+void cv_session_create(int fd, const struct ucred *cred, cs_error_t refusal)
+{
+	struct cv_session *s = calloc(1, sizeof(*s));
+
+	if (!s) {
+		cv_log_error("out of memory for a connection from pid %d", (int)cred->pid);
+		close(fd);
+		return;
+	}
+	s->id = ++last_session_id;
+	s->cred = *cred;
+	s->refusal = refusal;
+	s->state = SESSION_AWAIT_HELLO;
+	if (cv_watch_add(&s->watch, fd, EPOLLIN, session_on_event, s) < 0) {
+		cv_log_error("epoll_ctl for a connection from pid %d: %m", (int)cred->pid);
+		close(fd);
+		free(s);
+		return;
+	}
+	if (refusal == CS_OK) {
+		struct uid_count *slot = uid_slot(cred->uid, true);
+
+		if (slot)
+			slot->count++;
+		n_admitted++;
+	} else {
+		n_refusing++;
+	}
+	s->next = sessions;
+	if (sessions)
+		sessions->prev = s;
+	sessions = s;
+	cv_timer_init(&s->hello_timer, hello_timed_out, s);
+	cv_timer_start(&s->hello_timer, settings->limits.hello_timeout_ms);
+}
+
+void cv_sessions_init(const struct cv_settings *config, const struct cv_server_service *const *offered,
+		      size_t n_offered)
+{
+	settings = config;
+	services = offered;
+	n_services = n_offered;
+}
+
+/* ---- the service-facing API ------------------------------------------- */
+
+void cv_session_close(struct cv_session *s, const char *why)
+{
+	session_close_later(s, CV_LOG_WARNING, why);
+}
+
+void cv_session_set_private(struct cv_session *s, void *data)
+{
+	s->private_data = data;
+}
+
+void *cv_session_private(const struct cv_session *s)
+{
+	return s->private_data;
+}
+
+pid_t cv_session_pid(const struct cv_session *s)
+{
+	return s->cred.pid;
+}
+
+uid_t cv_session_uid(const struct cv_session *s)
+{
+	return s->cred.uid;
+}
+
+uint64_t cv_session_id(const struct cv_session *s)
+{
+	return s->id;
+}
+
+const struct cv_settings *cv_server_settings(void)
+{
+	return settings;
+}
+
+void cv_server_set_quorate(bool quorate)
+{
+	server_quorate = quorate;
+}

@@ -1,0 +1,505 @@
+/* The votequorum service: vote counting for this node (votequorum-math.c),
+ * the quorum device, and notifications to trackers. It is the quorum
+ * provider: every change is published to quorum-state for the quorum
+ * service. */
+#include <stdlib.h>
+#include <string.h>
+
+#include <corosync/votequorum.h>
+
+#include "../runtime/cv-wire.h"
+#include "cv-log.h"
+#include "quorum-state.h"
+#include "votequorum-math.h"
+#include "votequorum-server.h"
+
+/* The ring id is fixed: one node, one membership for the daemon's life. */
+#define VQ_RING_SEQ 1u
+
+struct vq_client {
+	struct cv_session *session;
+	bool tracking;
+	uint64_t context;
+	struct vq_client *prev, *next; /* in `trackers` while tracking */
+};
+
+/* A change's notifications, built once and sent with each tracker's context. */
+struct vq_events {
+	VotequorumQuorumNotificationEvent quorum;
+	VotequorumNodelistNotificationEvent nodelist;
+	VotequorumExpectedvotesNotificationEvent expected;
+	VotequorumRingIdT ring_id;
+	VotequorumNodeT nodes[VQ_MAX_NODES + 1];
+	VotequorumNodeT *node_pointers[VQ_MAX_NODES + 1];
+	uint32_t member;
+	bool send_expected, send_quorum, send_nodelist;
+};
+
+enum change_origin { FROM_CLIENT, FROM_DAEMON };
+
+static struct vq_state state;
+static struct vq_state scratch; /* a change in progress */
+static struct vq_client *trackers;
+static struct cv_timer *qdevice_timer;
+static struct cv_session *qdevice_owner;
+static uint32_t qdevice_timeout_ms;
+
+/* ---- events ------------------------------------------------------------ */
+
+/* corosync reports state 0 for the device; we say whether it counts. */
+static uint32_t qdevice_state(const struct vq_state *st)
+{
+	return (st->qdevice_flags & VQ_QDEVICE_CAST_VOTE) ? VOTEQUORUM_NODESTATE_MEMBER : VOTEQUORUM_NODESTATE_DEAD;
+}
+
+static void build_node_list(struct vq_events *e, const struct vq_state *st)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < st->n_nodes; i++, n++) {
+		e->nodes[n] = (VotequorumNodeT)VOTEQUORUM_NODE_T__INIT;
+		e->nodes[n].nodeid = st->nodes[i].nodeid;
+		e->nodes[n].state = st->nodes[i].state;
+	}
+	if (st->qdevice_flags & VQ_QDEVICE_REGISTERED) {
+		e->nodes[n] = (VotequorumNodeT)VOTEQUORUM_NODE_T__INIT;
+		e->nodes[n].nodeid = VOTEQUORUM_QDEVICE_NODEID;
+		e->nodes[n].state = qdevice_state(st);
+		n++;
+	}
+	for (size_t i = 0; i < n; i++)
+		e->node_pointers[i] = &e->nodes[i];
+	e->quorum.n_node_list = n;
+	e->quorum.node_list = e->node_pointers;
+}
+
+static void build_events(struct vq_events *e, const struct vq_state *st)
+{
+	e->quorum = (VotequorumQuorumNotificationEvent)VOTEQUORUM_QUORUM_NOTIFICATION_EVENT__INIT;
+	e->quorum.quorate = st->quorate;
+	build_node_list(e, st);
+	e->ring_id = (VotequorumRingIdT)VOTEQUORUM_RING_ID_T__INIT;
+	e->ring_id.nodeid = st->nodes[st->local].nodeid;
+	e->ring_id.seq = VQ_RING_SEQ;
+	e->member = st->nodes[st->local].nodeid;
+	e->nodelist = (VotequorumNodelistNotificationEvent)VOTEQUORUM_NODELIST_NOTIFICATION_EVENT__INIT;
+	e->nodelist.ring_id = &e->ring_id;
+	e->nodelist.n_node_list = 1;
+	e->nodelist.node_list = &e->member;
+	e->expected = (VotequorumExpectedvotesNotificationEvent)VOTEQUORUM_EXPECTEDVOTES_NOTIFICATION_EVENT__INIT;
+	e->expected.expected_votes = st->nodes[st->local].expected_votes;
+}
+
+static void set_context(struct vq_events *e, uint64_t context)
+{
+	e->quorum.context = context;
+	e->nodelist.context = context;
+	e->expected.context = context;
+}
+
+/* Payload bytes plus the headers of all but the first frame, as
+ * cv_session_has_room() counts them. */
+static size_t events_size(const struct vq_events *e)
+{
+	size_t size = 0, frames = 0;
+
+	if (e->send_nodelist)
+		size += protobuf_c_message_get_packed_size(&e->nodelist.base), frames++;
+	if (e->send_expected)
+		size += protobuf_c_message_get_packed_size(&e->expected.base), frames++;
+	if (e->send_quorum)
+		size += protobuf_c_message_get_packed_size(&e->quorum.base), frames++;
+	return size + (frames > 1 ? (frames - 1) * sizeof(struct cv_frame_header) : 0);
+}
+
+/* In corosync's order: node list, expected votes, quorum. */
+static cs_error_t events_send(struct cv_session *s, const struct vq_events *e)
+{
+	cs_error_t err = CS_OK;
+
+	if (e->send_nodelist)
+		err = votequorum_send_nodelist_notification(s, &e->nodelist);
+	if (err == CS_OK && e->send_expected)
+		err = votequorum_send_expectedvotes_notification(s, &e->expected);
+	if (err == CS_OK && e->send_quorum)
+		err = votequorum_send_quorum_notification(s, &e->quorum);
+	return err;
+}
+
+/* ---- committing a change ----------------------------------------------- */
+
+static bool nodes_differ(const struct vq_state *a, const struct vq_state *b)
+{
+	for (size_t i = 0; i < a->n_nodes; i++)
+		if (a->nodes[i].state != b->nodes[i].state || a->nodes[i].votes != b->nodes[i].votes ||
+		    a->nodes[i].expected_votes != b->nodes[i].expected_votes)
+			return true;
+	return false;
+}
+
+/* What the quorum notification and getinfo show; not the device's name. */
+static bool state_differs(const struct vq_state *a, const struct vq_state *b)
+{
+	return a->quorum != b->quorum || a->quorate != b->quorate || a->qdevice_flags != b->qdevice_flags ||
+	       a->qdevice_votes != b->qdevice_votes || nodes_differ(a, b);
+}
+
+static void view_from_state(struct quorum_view *view, const struct vq_state *st)
+{
+	memset(view, 0, sizeof(*view));
+	view->provider = true;
+	view->quorate = st->quorate;
+	view->ring_nodeid = st->nodes[st->local].nodeid;
+	view->ring_seq = VQ_RING_SEQ;
+	view->n_members = 1;
+	view->members[0] = st->nodes[st->local].nodeid;
+}
+
+static bool trackers_have_room(struct vq_events *e)
+{
+	for (struct vq_client *c = trackers; c; c = c->next) {
+		set_context(e, c->context);
+		if (!cv_session_has_room(c->session, events_size(e)))
+			return false;
+	}
+	return true;
+}
+
+static void notify_trackers(struct vq_events *e)
+{
+	for (struct vq_client *c = trackers; c; c = c->next) {
+		set_context(e, c->context);
+		if (events_send(c->session, e) != CS_OK)
+			cv_session_close(c->session, "votequorum notification queue full");
+	}
+}
+
+/* Makes `next` the state and notifies the trackers of both services. A
+ * change a client asked for is refused with CS_ERR_TRY_AGAIN, before
+ * anything changes, when a tracker has no room for its notifications; a
+ * change the daemon makes on its own closes such trackers instead. */
+static cs_error_t commit(const struct vq_state *next, bool expected_requested, enum change_origin origin)
+{
+	struct vq_events *e = calloc(1, sizeof(*e));
+	struct quorum_view view;
+	cs_error_t err = CS_OK;
+
+	if (!e)
+		return CS_ERR_NO_MEMORY;
+	e->send_expected = expected_requested ||
+			   next->nodes[next->local].expected_votes != state.nodes[state.local].expected_votes;
+	e->send_quorum = state_differs(&state, next);
+	build_events(e, next);
+	view_from_state(&view, next);
+	if (origin == FROM_CLIENT && (e->send_expected || e->send_quorum) &&
+	    (!trackers_have_room(e) || !quorum_state_can_publish(&view))) {
+		err = CS_ERR_TRY_AGAIN;
+	} else {
+		state = *next;
+		if (e->send_expected || e->send_quorum) {
+			notify_trackers(e);
+			quorum_state_publish(&view);
+		}
+	}
+	free(e);
+	return err;
+}
+
+/* ---- tracking ---------------------------------------------------------- */
+
+static void tracker_add(struct vq_client *c, uint64_t context)
+{
+	c->tracking = true;
+	c->context = context;
+	c->prev = NULL;
+	c->next = trackers;
+	if (trackers)
+		trackers->prev = c;
+	trackers = c;
+}
+
+static void tracker_remove(struct vq_client *c)
+{
+	if (!c->tracking)
+		return;
+	if (c->prev)
+		c->prev->next = c->next;
+	else
+		trackers = c->next;
+	if (c->next)
+		c->next->prev = c->prev;
+	c->prev = c->next = NULL;
+	c->tracking = false;
+}
+
+static cs_error_t send_snapshot(struct cv_session *s, uint64_t context)
+{
+	struct vq_events *e = calloc(1, sizeof(*e));
+	cs_error_t err;
+
+	if (!e)
+		return CS_ERR_NO_MEMORY;
+	build_events(e, &state);
+	e->send_nodelist = e->send_quorum = true;
+	set_context(e, context);
+	err = cv_session_has_room(s, events_size(e)) ? events_send(s, e) : CS_ERR_TRY_AGAIN;
+	free(e);
+	return err;
+}
+
+cs_error_t votequorum_handle_trackstart(struct cv_session *s, const VotequorumTrackstartRequest *request,
+					VotequorumTrackstartReply *reply)
+{
+	struct vq_client *c = cv_session_private(s);
+	cs_error_t err;
+
+	if (request->flags & (CS_TRACK_CURRENT | CS_TRACK_CHANGES)) {
+		err = send_snapshot(s, request->context);
+		if (err != CS_OK)
+			return err;
+	}
+	if (c->tracking)
+		return CS_ERR_EXIST;
+	if (request->flags & (CS_TRACK_CHANGES | CS_TRACK_CHANGES_ONLY))
+		tracker_add(c, request->context);
+	return CS_OK;
+}
+
+cs_error_t votequorum_handle_trackstop(struct cv_session *s, const VotequorumTrackstopRequest *request,
+				       VotequorumTrackstopReply *reply)
+{
+	struct vq_client *c = cv_session_private(s);
+
+	if (!c->tracking)
+		return CS_ERR_NOT_EXIST;
+	tracker_remove(c);
+	return CS_OK;
+}
+
+/* ---- vote requests ----------------------------------------------------- */
+
+static char *reply_strdup(struct cv_session *s, const char *text)
+{
+	size_t size = strlen(text) + 1;
+	char *copy = cv_reply_alloc(s, size);
+
+	if (copy)
+		memcpy(copy, text, size);
+	return copy;
+}
+
+cs_error_t votequorum_handle_getinfo(struct cv_session *s, const VotequorumGetinfoRequest *request,
+				     VotequorumGetinfoReply *reply)
+{
+	uint32_t nodeid = request->nodeid == VOTEQUORUM_QDEVICE_NODEID ? state.nodes[state.local].nodeid
+								       : request->nodeid;
+	const struct vq_node *node = vq_find_node(&state, nodeid);
+	bool device_votes_elsewhere = node != &state.nodes[state.local] && (state.qdevice_flags & VQ_QDEVICE_CAST_VOTE);
+	VotequorumInfo *info;
+
+	if (!node)
+		return CS_ERR_NOT_EXIST;
+	info = cv_reply_alloc(s, sizeof(*info));
+	if (!info)
+		return CS_ERR_NO_MEMORY;
+	votequorum_info__init(info);
+	info->node_id = node->nodeid;
+	info->node_state = node->state;
+	info->node_votes = node->votes;
+	info->node_expected_votes = node->expected_votes;
+	info->highest_expected = vq_highest_expected(&state);
+	/* the device belongs to the local node: other nodes do not count it */
+	info->total_votes = vq_total_votes(&state) - (device_votes_elsewhere ? state.qdevice_votes : 0);
+	info->quorum = state.quorum;
+	info->flags = vq_info_flags(&state, node);
+	info->qdevice_votes = state.qdevice_votes;
+	info->qdevice_name = reply_strdup(s, state.qdevice_name);
+	if (!info->qdevice_name)
+		return CS_ERR_NO_MEMORY;
+	reply->info = info;
+	return CS_OK;
+}
+
+cs_error_t votequorum_handle_setexpected(struct cv_session *s, const VotequorumSetexpectedRequest *request,
+					 VotequorumSetexpectedReply *reply)
+{
+	cs_error_t err;
+
+	scratch = state;
+	err = vq_set_expected(&scratch, request->expected_votes);
+	if (err != CS_OK)
+		return err;
+	return commit(&scratch, true, FROM_CLIENT);
+}
+
+cs_error_t votequorum_handle_setvotes(struct cv_session *s, const VotequorumSetvotesRequest *request,
+				      VotequorumSetvotesReply *reply)
+{
+	cs_error_t err;
+
+	scratch = state;
+	err = vq_set_votes(&scratch, request->nodeid, request->votes);
+	if (err != CS_OK)
+		return err;
+	return commit(&scratch, false, FROM_CLIENT);
+}
+
+/* ---- the quorum device ------------------------------------------------- */
+
+static bool ring_id_is_current(const VotequorumRingIdT *ring_id)
+{
+	return ring_id && ring_id->nodeid == state.nodes[state.local].nodeid && ring_id->seq == VQ_RING_SEQ;
+}
+
+cs_error_t votequorum_handle_qdevice_register(struct cv_session *s,
+					      const VotequorumQdeviceRegisterRequest *request,
+					      VotequorumQdeviceRegisterReply *reply)
+{
+	bool was_registered = state.qdevice_flags & VQ_QDEVICE_REGISTERED;
+	cs_error_t err;
+
+	scratch = state;
+	err = vq_qdevice_register(&scratch, request->name);
+	if (err == CS_OK)
+		err = commit(&scratch, false, FROM_CLIENT);
+	if (err == CS_OK && !was_registered) {
+		qdevice_owner = s;
+		cv_log_info("quorum device %s registered by pid %d", request->name, (int)cv_session_pid(s));
+	}
+	return err;
+}
+
+cs_error_t votequorum_handle_qdevice_unregister(struct cv_session *s,
+						const VotequorumQdeviceUnregisterRequest *request,
+						VotequorumQdeviceUnregisterReply *reply)
+{
+	cs_error_t err;
+
+	scratch = state;
+	err = vq_qdevice_unregister(&scratch, request->name);
+	if (err == CS_OK)
+		err = commit(&scratch, false, FROM_CLIENT);
+	if (err == CS_OK) {
+		cv_timer_stop(qdevice_timer);
+		qdevice_owner = NULL;
+		cv_log_info("quorum device %s unregistered", request->name);
+	}
+	return err;
+}
+
+cs_error_t votequorum_handle_qdevice_update(struct cv_session *s, const VotequorumQdeviceUpdateRequest *request,
+					    VotequorumQdeviceUpdateReply *reply)
+{
+	cs_error_t err;
+
+	scratch = state;
+	err = vq_qdevice_update(&scratch, request->oldname, request->newname);
+	if (err != CS_OK)
+		return err;
+	return commit(&scratch, false, FROM_CLIENT);
+}
+
+cs_error_t votequorum_handle_qdevice_poll(struct cv_session *s, const VotequorumQdevicePollRequest *request,
+					  VotequorumQdevicePollReply *reply)
+{
+	cs_error_t err;
+
+	scratch = state;
+	err = vq_qdevice_poll(&scratch, request->name, request->cast_vote != 0,
+			      ring_id_is_current(request->ring_id));
+	if (err == CS_OK)
+		err = commit(&scratch, false, FROM_CLIENT);
+	if (err == CS_OK)
+		cv_timer_start(qdevice_timer, qdevice_timeout_ms);
+	return err;
+}
+
+cs_error_t votequorum_handle_qdevice_master_wins(struct cv_session *s,
+						 const VotequorumQdeviceMasterWinsRequest *request,
+						 VotequorumQdeviceMasterWinsReply *reply)
+{
+	cs_error_t err;
+
+	scratch = state;
+	err = vq_qdevice_master_wins(&scratch, request->name, request->allow != 0);
+	if (err != CS_OK)
+		return err;
+	return commit(&scratch, false, FROM_CLIENT);
+}
+
+static void qdevice_poll_missed(void *data)
+{
+	(void)data;
+	scratch = state;
+	if (!vq_qdevice_timed_out(&scratch))
+		return;
+	cv_log_info("lost contact with quorum device %s: no poll within %u ms", state.qdevice_name,
+		    qdevice_timeout_ms);
+	commit(&scratch, false, FROM_DAEMON);
+}
+
+static void qdevice_owner_gone(void)
+{
+	cv_log_info("quorum device %s unregistered: its connection closed", state.qdevice_name);
+	scratch = state;
+	vq_qdevice_unregister(&scratch, state.qdevice_name);
+	cv_timer_stop(qdevice_timer);
+	qdevice_owner = NULL;
+	commit(&scratch, false, FROM_DAEMON);
+}
+
+/* ---- service hooks ----------------------------------------------------- */
+
+static int votequorum_start(void)
+{
+	const struct cv_settings *settings = cv_server_settings();
+	struct quorum_view view;
+
+	vq_init(&state, settings);
+	qdevice_timeout_ms = settings->quorum.device_timeout_ms;
+	qdevice_timer = cv_timer_new(qdevice_poll_missed, NULL);
+	if (!qdevice_timer)
+		return -1;
+	view_from_state(&view, &state);
+	quorum_state_publish(&view);
+	cv_log_info("votequorum: node %u, %u votes, expected votes %u, quorum %u, %squorate",
+		    state.nodes[state.local].nodeid, state.nodes[state.local].votes,
+		    state.nodes[state.local].expected_votes, state.quorum, state.quorate ? "" : "not ");
+	return 0;
+}
+
+static void votequorum_stop(void)
+{
+	cv_timer_free(qdevice_timer);
+	qdevice_timer = NULL;
+	quorum_state_reset();
+}
+
+static int votequorum_connect(struct cv_session *s)
+{
+	struct vq_client *c = calloc(1, sizeof(*c));
+
+	if (!c)
+		return -1;
+	c->session = s;
+	cv_session_set_private(s, c);
+	return 0;
+}
+
+static void votequorum_disconnect(struct cv_session *s)
+{
+	struct vq_client *c = cv_session_private(s);
+
+	tracker_remove(c);
+	free(c);
+	cv_session_set_private(s, NULL);
+	if (s == qdevice_owner)
+		qdevice_owner_gone();
+}
+
+const struct cv_service_ops votequorum_service_ops = {
+	.start = votequorum_start,
+	.stop = votequorum_stop,
+	.connect = votequorum_connect,
+	.disconnect = votequorum_disconnect,
+};
