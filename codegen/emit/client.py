@@ -278,7 +278,10 @@ class ClientSource:
         out = [f"\t{name} = calloc({count} + 1, sizeof(*{name}));\n"
                for name, _, count in allocated]
         failed = " || ".join(f"{name} == NULL" for name, _, _ in allocated)
-        frees = "".join(f"\t\tfree({name});\n" for name, _, _ in allocated) if len(allocated) > 1 else ""
+        if len(allocated) == 1:
+            out.append(f"\tif ({failed})\n\t\treturn CS_ERR_NO_MEMORY;\n")
+            return out
+        frees = "".join(f"\t\tfree({name});\n" for name, _, _ in allocated)
         out.append(f"\tif ({failed}) {{\n{frees}\t\treturn CS_ERR_NO_MEMORY;\n\t}}\n")
         return out
 
@@ -329,9 +332,11 @@ class ClientSource:
 
     def initialize_body(self, function):
         handle = function.params[0].name
-        context = next((p.name for p in function.params[1:]
+        context = next((p for p in function.params[1:]
                         if p.ctype.name == "void" and p.ctype.pointers == 1), None)
-        context_arg = f"(void *){context}" if context else "NULL"
+        context_arg = "NULL"
+        if context is not None:
+            context_arg = f"(void *){context.name}" if context.ctype.const else context.name
         table_param = next((p for p in function.params if callbacks_struct(p) is not None), None)
         if table_param is None or not self.events():
             return f"\treturn cv_client_initialize({self.svc}, {handle}, NULL, {context_arg});\n"
@@ -387,7 +392,7 @@ class RequestStub:
         conditions = []
         for param in self.function.params:
             if param.count_param is not None and not param.has("optional"):
-                conditions.append(f"({param.name} == NULL && {param.count_param} != 0)")
+                conditions.append(f"{param.name} == NULL && {param.count_param} != 0")
             elif (param.ctype.pointers or param.array is not None) and not param.has("optional"):
                 conditions.append(f"{param.name} == NULL")
             if param.length_bounds is not None:
@@ -395,10 +400,12 @@ class RequestStub:
                 low, high = param.length_bounds
                 condition = f"!string_length_ok({param.name}, {low}, {high})"
                 if param.has("optional"):
-                    condition = f"({param.name} != NULL && {condition})"
+                    condition = f"{param.name} != NULL && {condition}"
                 conditions.append(condition)
         if not conditions:
             return []
+        if len(conditions) > 1:
+            conditions = [f"({c})" if "&&" in c else c for c in conditions]
         text = " ||\n\t    ".join(conditions)
         return [f"\tif ({text})\n\t\treturn CS_ERR_INVALID_PARAM;\n"]
 

@@ -87,9 +87,8 @@ static cs_error_t deliver_quorum_notification(uint64_t handle, cv_callback_fn fn
 	if (callback == NULL)
 		return CS_OK;
 	arg_node_list = calloc(event->n_node_list + 1, sizeof(*arg_node_list));
-	if (arg_node_list == NULL) {
+	if (arg_node_list == NULL)
 		return CS_ERR_NO_MEMORY;
-	}
 	for (size_t i = 0; i < event->n_node_list; i++)
 		votequorum_node_t_from_wire(&arg_node_list[i], event->node_list[i]);
 	callback(handle, event->context, event->quorate, (uint32_t)event->n_node_list, arg_node_list);

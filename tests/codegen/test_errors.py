@@ -1,0 +1,161 @@
+"""Bad IDL gives one `file:line:col: error: message`, at the right place."""
+
+import os
+import shutil
+import textwrap
+import unittest
+
+from codegen.diagnostics import IdlError
+from codegen.program import load
+
+from .support import FEATURES_IDL, TempDir
+
+SERVICE_HEAD = """\
+import "common.idl";
+service bad {
+    header "corosync/bad.h" guard BAD_H;
+    library libbad soname 1 version "1.0.0" node BAD_1.0;
+    handle bad_handle_t;
+}
+typedef uint64_t bad_handle_t;
+"""
+# Line 8 is the first line of every snippet below.
+
+CASES = [
+    ("unknown type",
+     "function cs_error_t bad_f(bad_handle_t handle, widget_t w) { request 0; }",
+     "8:48: error: unknown type 'widget_t'"),
+    ("unknown struct tag",
+     "function cs_error_t bad_f(bad_handle_t handle, struct nowhere *n @out) { request 0; }",
+     "8:48: error: unknown struct 'nowhere'"),
+    ("duplicate definition",
+     "define BAD_X 1;\ndefine BAD_X 2;",
+     "9:8: error: duplicate definition of 'BAD_X' (first defined at {dir}/bad.idl:8:8)"),
+    ("duplicate parameter",
+     "function cs_error_t bad_f(bad_handle_t handle, int a, int a) { request 0; }",
+     "8:59: error: duplicate parameter 'a' in bad_f"),
+    ("@count names a missing parameter",
+     "function cs_error_t bad_f(bad_handle_t handle, const uint32_t *ids @count(n)) { request 0; }",
+     "8:68: error: @count(n) names no parameter of bad_f"),
+    ("@count of a non-integer",
+     "function cs_error_t bad_f(bad_handle_t handle, const char *n, const uint32_t *ids @count(n)) {\n"
+     "    request 0;\n}",
+     "8:83: error: @count(n): 'n' is not an integer"),
+    ("@out on a non-pointer",
+     "function cs_error_t bad_f(bad_handle_t handle, int x @out) { request 0; }",
+     "8:54: error: @out on 'x', which is not a pointer"),
+    ("@optional on a non-pointer",
+     "function cs_error_t bad_f(bad_handle_t handle, int x @optional) { request 0; }",
+     "8:54: error: @optional on 'x', which is not a pointer"),
+    ("@len on a non-string",
+     "function cs_error_t bad_f(bad_handle_t handle, int *x @len(1, 2)) { request 0; }",
+     "8:55: error: @len on 'x', which is not a string"),
+    ("@len bounds reversed",
+     "function cs_error_t bad_f(bad_handle_t handle, const char *s @len(9, 2)) { request 0; }",
+     "8:62: error: @len(9, 2): the minimum is above the maximum"),
+    ("unknown annotation",
+     "function cs_error_t bad_f(bad_handle_t handle, int *x @inout) { request 0; }",
+     "8:55: error: unknown annotation '@inout'"),
+    ("callback without event id",
+     "callback void bad_tick_fn_t(bad_handle_t handle) {\n    doc \"Ticks.\";\n}",
+     "8:15: error: callback bad_tick_fn_t has no event id"),
+    ("function without implementation",
+     "function cs_error_t bad_f(bad_handle_t handle) {\n    doc \"Does nothing.\";\n}",
+     "8:21: error: function bad_f has no implementation statement "
+     "(request, oneway, local, manual, strerror)"),
+    ("two implementation statements",
+     "function cs_error_t bad_f(bad_handle_t handle) {\n    request 0;\n    manual;\n}",
+     "10:5: error: bad_f has a second implementation statement (the first is at "
+     "{dir}/bad.idl:9:5)"),
+    ("duplicate request id",
+     "function cs_error_t bad_f(bad_handle_t handle) { request 3; }\n"
+     "function cs_error_t bad_g(bad_handle_t handle) { request 3; }",
+     "9:50: error: request id 3 is already used by bad_f"),
+    ("duplicate event id",
+     "callback void bad_a_fn_t(bad_handle_t handle) { event 1; }\n"
+     "callback void bad_b_fn_t(bad_handle_t handle) { event 1; }",
+     "9:49: error: event id 1 is already used by bad_a_fn_t"),
+    ("request id too large",
+     "function cs_error_t bad_f(bad_handle_t handle) { request 70000; }",
+     "8:50: error: request id 70000 is larger than 65535"),
+    ("unknown local kind",
+     "function cs_error_t bad_f(bad_handle_t handle) { local teleport; }",
+     "8:50: error: unknown local kind 'teleport' (one of initialize, finalize, fd_get, "
+     "dispatch, context_get, context_set)"),
+    ("error code that is not a cs_error_t",
+     "function cs_error_t bad_f(bad_handle_t handle) {\n    request 0;\n"
+     "    error CS_ERR_OOPS \"Never.\";\n}",
+     "10:11: error: 'CS_ERR_OOPS' is not a cs_error_t value"),
+    ("request without a handle",
+     "function cs_error_t bad_f(int x) { request 0; }",
+     "8:21: error: bad_f has no 'bad_handle_t' parameter to send the request on"),
+    ("request returning something else",
+     "function int bad_f(bad_handle_t handle) { request 0; }",
+     "8:10: error: bad_f must return cs_error_t"),
+    ("function outside the service prefix",
+     "function cs_error_t other_f(bad_handle_t handle) { manual; }",
+     "8:21: error: function 'other_f' must start with 'bad_'"),
+    ("callback badly named",
+     "callback void bad_tick(bad_handle_t handle) { event 0; }",
+     "8:15: error: callback type 'bad_tick' must be named bad_NAME_fn_t"),
+    ("@out on a oneway function",
+     "function cs_error_t bad_f(bad_handle_t handle, int *x @out) { oneway 0; }",
+     "8:55: error: @out on 'x' of a oneway function, which has no reply"),
+    ("type without a wire mapping",
+     "function cs_error_t bad_f(bad_handle_t handle, long x) { request 0; }",
+     "8:53: error: parameter 'x' has type 'long', which has no wire mapping"),
+    ("array without @count",
+     "struct bad_s { uint32_t v[4]; }\n"
+     "function cs_error_t bad_f(bad_handle_t handle, struct bad_s *s @out) { request 0; }",
+     "8:25: error: field 'v' is an array without @count; only char and uint8_t arrays can "
+     "be carried without one"),
+    ("char array sent in a request",
+     "struct bad_s { char name[8]; }\n"
+     "function cs_error_t bad_f(bad_handle_t handle, struct bad_s s) { request 0; }",
+     "8:21: error: char array field 'name' of bad_s can be received but not sent"),
+    ("array size that is not a define",
+     "struct bad_s { char name[BAD_NOPE]; }",
+     "8:21: error: array size 'BAD_NOPE' is neither a number nor an integer define"),
+    ("syntax: missing semicolon",
+     "define BAD_X 1\ndefine BAD_Y 2;",
+     "9:1: error: expected ';', found 'define'"),
+    ("syntax: unterminated string",
+     "define BAD_X 1 \"no end;",
+     "8:16: error: unterminated string"),
+    ("syntax: unknown statement",
+     "widget bad_w;",
+     "8:1: error: expected a definition, found 'widget'"),
+    ("strerror of a non-enum",
+     "function const char *bad_strerror(int e) { strerror bad_handle_t; }",
+     "8:44: error: strerror needs an enum, and 'bad_handle_t' is not one"),
+]
+
+
+class BadIdlTest(unittest.TestCase):
+    def error_for(self, directory, snippet):
+        shutil.copy(os.path.join(FEATURES_IDL, "common.idl"), directory)
+        with open(os.path.join(directory, "bad.idl"), "w") as stream:
+            stream.write(SERVICE_HEAD + textwrap.dedent(snippet) + "\n")
+        with self.assertRaises(IdlError) as caught:
+            load(directory)
+        return str(caught.exception)
+
+    def test_each_error_is_reported_at_its_position(self):
+        for name, snippet, expected in CASES:
+            with self.subTest(name), TempDir() as directory:
+                message = self.error_for(directory, snippet)
+                self.assertEqual(message, f"{directory}/bad.idl:" + expected.format(dir=directory))
+
+    def test_missing_import_is_reported(self):
+        with TempDir() as directory:
+            with open(os.path.join(directory, "lonely.idl"), "w") as stream:
+                stream.write('import "nowhere.idl";\n')
+            with self.assertRaises(IdlError) as caught:
+                load(directory)
+            self.assertEqual(str(caught.exception),
+                             f"{directory}/lonely.idl:1:8: error: cannot import 'nowhere.idl': "
+                             f"no such file in {directory}")
+
+
+if __name__ == "__main__":
+    unittest.main()
