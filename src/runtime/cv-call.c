@@ -1,0 +1,161 @@
+/* Requests: pack, send, and wait for the reply with the same seq. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "cv-client.h"
+
+struct request_frame {
+	uint8_t *data; /* header followed by the packed request */
+	size_t length;
+};
+
+static cs_error_t request_pack(const struct cv_client *c, uint16_t request_id,
+			       const ProtobufCMessage *request, struct request_frame *frame)
+{
+	struct cv_frame_header header = { .kind = CV_FRAME_REQUEST, .id = request_id };
+	size_t payload = protobuf_c_message_get_packed_size(request);
+
+	if (payload > c->max_request)
+		return CS_ERR_TOO_BIG;
+	frame->length = sizeof(header) + payload;
+	frame->data = malloc(frame->length);
+	if (frame->data == NULL)
+		return CS_ERR_NO_MEMORY;
+	header.length = (uint32_t)payload;
+	memcpy(frame->data, &header, sizeof(header));
+	protobuf_c_message_pack(request, frame->data + sizeof(header));
+	return CS_OK;
+}
+
+static void frame_set_seq(struct request_frame *frame, uint32_t seq)
+{
+	memcpy(frame->data + offsetof(struct cv_frame_header, seq), &seq, sizeof(seq));
+}
+
+/* Lock held. Seq 0 is never used: it marks events. */
+static uint32_t seq_next(struct cv_client *c)
+{
+	uint32_t seq = c->next_seq++;
+
+	if (c->next_seq == 0)
+		c->next_seq = 1;
+	return seq;
+}
+
+/* Registers `call` (NULL for one-way requests) before the request leaves, so
+ * whoever reads the socket can route the reply however fast it comes. */
+static cs_error_t call_register(struct cv_client *c, struct request_frame *frame,
+				struct cv_pending_call *call)
+{
+	uint32_t seq;
+	cs_error_t err;
+
+	pthread_mutex_lock(&c->lock);
+	err = cv_client_state(c);
+	if (err == CS_OK) {
+		seq = seq_next(c);
+		frame_set_seq(frame, seq);
+		if (call != NULL) {
+			call->seq = seq;
+			call->next = c->calls;
+			c->calls = call;
+		}
+	}
+	pthread_mutex_unlock(&c->lock);
+	return err;
+}
+
+/* Lock held. */
+static void call_unregister(struct cv_client *c, struct cv_pending_call *call)
+{
+	struct cv_pending_call **link = &c->calls;
+
+	while (*link != NULL && *link != call)
+		link = &(*link)->next;
+	if (*link != NULL)
+		*link = call->next;
+}
+
+static bool call_answered(struct cv_client *c, void *arg)
+{
+	return ((struct cv_pending_call *)arg)->done;
+}
+
+static cs_error_t call_await(struct cv_client *c, struct cv_pending_call *call, bool sent)
+{
+	cs_error_t err = CS_OK;
+
+	pthread_mutex_lock(&c->lock);
+	if (sent)
+		err = cv_client_wait(c, call_answered, call, true);
+	call_unregister(c, call);
+	pthread_mutex_unlock(&c->lock);
+	return err;
+}
+
+/* The daemon's status, when it is one a caller can be given. */
+static cs_error_t reply_status(int32_t status)
+{
+	if ((status >= CS_OK && status <= CS_ERR_TOO_MANY_GROUPS) || status == CS_ERR_SECURITY)
+		return (cs_error_t)status;
+	return CS_ERR_LIBRARY;
+}
+
+static cs_error_t reply_unpack(const struct cv_pending_call *call,
+			       const ProtobufCMessageDescriptor *reply_desc, ProtobufCMessage **reply)
+{
+	static const uint8_t empty[1];
+	const uint8_t *payload = call->payload != NULL ? call->payload : empty;
+
+	*reply = protobuf_c_message_unpack(reply_desc, NULL, call->length, payload);
+	if (*reply == NULL)
+		return CS_ERR_LIBRARY;
+	return reply_status(call->status);
+}
+
+static cs_error_t call_run(struct cv_client *c, uint16_t request_id, const ProtobufCMessage *request,
+			   const ProtobufCMessageDescriptor *reply_desc, ProtobufCMessage **reply)
+{
+	struct cv_pending_call call = { .request_id = request_id };
+	struct cv_pending_call *waiting = reply_desc != NULL ? &call : NULL;
+	struct request_frame frame;
+	cs_error_t err;
+
+	err = request_pack(c, request_id, request, &frame);
+	if (err != CS_OK)
+		return err;
+	err = call_register(c, &frame, waiting);
+	if (err == CS_OK) {
+		err = cv_client_send(c, frame.data, frame.length);
+		if (waiting != NULL) {
+			cs_error_t await_err = call_await(c, waiting, err == CS_OK);
+
+			if (err == CS_OK)
+				err = await_err;
+		}
+	}
+	free(frame.data);
+	if (err == CS_OK && waiting != NULL)
+		err = reply_unpack(&call, reply_desc, reply);
+	free(call.payload);
+	return err;
+}
+
+cs_error_t cv_client_call(const struct cv_client_service *svc, uint64_t handle, uint16_t request_id,
+			  const ProtobufCMessage *request, const ProtobufCMessageDescriptor *reply_desc,
+			  ProtobufCMessage **reply)
+{
+	struct cv_client *c;
+	cs_error_t err;
+
+	if (reply != NULL)
+		*reply = NULL;
+	if (request == NULL || (reply_desc != NULL && reply == NULL))
+		return CS_ERR_INVALID_PARAM;
+	err = cv_client_acquire(svc, handle, &c);
+	if (err != CS_OK)
+		return err;
+	err = call_run(c, request_id, request, reply_desc, reply);
+	cv_client_release(svc, handle);
+	return err;
+}

@@ -1,0 +1,274 @@
+/* The life of a client handle: initialize, finalize, and the calls that only
+ * read or change local state (fd, context, callbacks).
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include "cv-client.h"
+#include "cv-limits.h"
+#include "cv-socket.h"
+
+static int handshake_timeout_override = -1;
+
+void cv_runtime_set_handshake_timeout(int timeout_ms)
+{
+	__atomic_store_n(&handshake_timeout_override, timeout_ms, __ATOMIC_RELAXED);
+}
+
+int cv_runtime_handshake_timeout(void)
+{
+	int timeout_ms = __atomic_load_n(&handshake_timeout_override, __ATOMIC_RELAXED);
+
+	return timeout_ms >= 0 ? timeout_ms : CV_HANDSHAKE_TIMEOUT_MS;
+}
+
+static void fd_close(int fd)
+{
+	if (fd >= 0)
+		close(fd);
+}
+
+static void client_free(struct cv_client *c)
+{
+	struct cv_event *event;
+
+	while ((event = c->queue_head) != NULL) {
+		c->queue_head = event->next;
+		free(event);
+	}
+	fd_close(c->poll_fd);
+	fd_close(c->event_fd);
+	fd_close(c->wake_fd);
+	fd_close(c->sock);
+	cv_rx_release(&c->rx);
+	free(c->callbacks);
+	pthread_cond_destroy(&c->cond);
+	pthread_mutex_destroy(&c->lock);
+	pthread_mutex_destroy(&c->send_lock);
+	free(c);
+}
+
+static void client_destroy(void *object)
+{
+	client_free(object);
+}
+
+/* A copy of `callbacks` (n_events entries), or NULL when there are none. */
+static cs_error_t callbacks_copy(const struct cv_client_service *svc, const cv_callback_fn *callbacks,
+				 cv_callback_fn **copy)
+{
+	*copy = NULL;
+	if (callbacks == NULL || svc->n_events == 0)
+		return CS_OK;
+	*copy = malloc(svc->n_events * sizeof(**copy));
+	if (*copy == NULL)
+		return CS_ERR_NO_MEMORY;
+	memcpy(*copy, callbacks, svc->n_events * sizeof(**copy));
+	return CS_OK;
+}
+
+static cs_error_t client_new(const struct cv_client_service *svc, const cv_callback_fn *callbacks,
+			     void *context, struct cv_client **client)
+{
+	struct cv_client *c = calloc(1, sizeof(*c));
+
+	if (c == NULL)
+		return CS_ERR_NO_MEMORY;
+	c->svc = svc;
+	c->sock = c->poll_fd = c->event_fd = c->wake_fd = -1;
+	c->next_seq = 1;
+	c->queue_tail = &c->queue_head;
+	c->context = context;
+	pthread_mutex_init(&c->send_lock, NULL);
+	pthread_mutex_init(&c->lock, NULL);
+	pthread_cond_init(&c->cond, NULL);
+	if (callbacks_copy(svc, callbacks, &c->callbacks) != CS_OK) {
+		client_free(c);
+		return CS_ERR_NO_MEMORY;
+	}
+	*client = c;
+	return CS_OK;
+}
+
+static cs_error_t fd_errno_to_cs(int err)
+{
+	if (err == EMFILE || err == ENFILE)
+		return CS_ERR_NO_RESOURCES;
+	if (err == ENOMEM)
+		return CS_ERR_NO_MEMORY;
+	return CS_ERR_LIBRARY;
+}
+
+static cs_error_t client_open_fds(struct cv_client *c)
+{
+	c->event_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (c->event_fd < 0)
+		return fd_errno_to_cs(errno);
+	c->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (c->wake_fd < 0)
+		return fd_errno_to_cs(errno);
+	c->poll_fd = epoll_create1(EPOLL_CLOEXEC);
+	if (c->poll_fd < 0)
+		return fd_errno_to_cs(errno);
+	return CS_OK;
+}
+
+static cs_error_t poll_set_add(int poll_fd, int fd)
+{
+	struct epoll_event ev = { .events = EPOLLIN, .data.fd = fd };
+
+	if (epoll_ctl(poll_fd, EPOLL_CTL_ADD, fd, &ev) < 0)
+		return fd_errno_to_cs(errno);
+	return CS_OK;
+}
+
+static cs_error_t client_connect(struct cv_client *c)
+{
+	cs_error_t err;
+
+	err = client_open_fds(c);
+	if (err == CS_OK)
+		err = cv_socket_connect(&c->sock);
+	if (err == CS_OK)
+		err = cv_socket_handshake(c->sock, c->svc, cv_runtime_handshake_timeout(), &c->max_request);
+	if (err == CS_OK)
+		err = poll_set_add(c->poll_fd, c->sock);
+	if (err == CS_OK)
+		err = poll_set_add(c->poll_fd, c->event_fd);
+	return err;
+}
+
+cs_error_t cv_client_initialize(const struct cv_client_service *svc, uint64_t *handle,
+				const cv_callback_fn *callbacks, void *context)
+{
+	struct cv_client *c;
+	cs_error_t err;
+
+	if (svc == NULL || svc->handles == NULL || handle == NULL)
+		return CS_ERR_INVALID_PARAM;
+	err = client_new(svc, callbacks, context, &c);
+	if (err != CS_OK)
+		return err;
+	err = client_connect(c);
+	if (err == CS_OK)
+		err = cv_handle_create(svc->handles, c, client_destroy, handle);
+	if (err != CS_OK)
+		client_free(c);
+	return err;
+}
+
+cs_error_t cv_client_acquire(const struct cv_client_service *svc, uint64_t handle,
+			     struct cv_client **client)
+{
+	void *object;
+	cs_error_t err;
+
+	if (svc == NULL || svc->handles == NULL)
+		return CS_ERR_BAD_HANDLE;
+	err = cv_handle_get(svc->handles, handle, &object);
+	if (err != CS_OK)
+		return err;
+	if (((struct cv_client *)object)->svc != svc) {
+		cv_handle_put(svc->handles, handle);
+		return CS_ERR_BAD_HANDLE;
+	}
+	*client = object;
+	return CS_OK;
+}
+
+void cv_client_release(const struct cv_client_service *svc, uint64_t handle)
+{
+	cv_handle_put(svc->handles, handle);
+}
+
+cs_error_t cv_client_finalize(const struct cv_client_service *svc, uint64_t handle)
+{
+	struct cv_client *c;
+	cs_error_t err;
+
+	err = cv_client_acquire(svc, handle, &c);
+	if (err != CS_OK)
+		return err;
+	/* Only one of several racing finalize calls gets past destroy. */
+	err = cv_handle_destroy(svc->handles, handle);
+	if (err == CS_OK) {
+		pthread_mutex_lock(&c->lock);
+		cv_client_mark_finalized(c);
+		pthread_mutex_unlock(&c->lock);
+	}
+	cv_client_release(svc, handle);
+	return err;
+}
+
+cs_error_t cv_client_fd_get(const struct cv_client_service *svc, uint64_t handle, int *fd)
+{
+	struct cv_client *c;
+	cs_error_t err;
+
+	if (fd == NULL)
+		return CS_ERR_INVALID_PARAM;
+	err = cv_client_acquire(svc, handle, &c);
+	if (err != CS_OK)
+		return err;
+	*fd = c->poll_fd;
+	cv_client_release(svc, handle);
+	return CS_OK;
+}
+
+cs_error_t cv_client_context_get(const struct cv_client_service *svc, uint64_t handle, void **context)
+{
+	struct cv_client *c;
+	cs_error_t err;
+
+	if (context == NULL)
+		return CS_ERR_INVALID_PARAM;
+	err = cv_client_acquire(svc, handle, &c);
+	if (err != CS_OK)
+		return err;
+	pthread_mutex_lock(&c->lock);
+	*context = c->context;
+	pthread_mutex_unlock(&c->lock);
+	cv_client_release(svc, handle);
+	return CS_OK;
+}
+
+cs_error_t cv_client_context_set(const struct cv_client_service *svc, uint64_t handle, void *context)
+{
+	struct cv_client *c;
+	cs_error_t err;
+
+	err = cv_client_acquire(svc, handle, &c);
+	if (err != CS_OK)
+		return err;
+	pthread_mutex_lock(&c->lock);
+	c->context = context;
+	pthread_mutex_unlock(&c->lock);
+	cv_client_release(svc, handle);
+	return CS_OK;
+}
+
+cs_error_t cv_client_callbacks_set(const struct cv_client_service *svc, uint64_t handle,
+				   const cv_callback_fn *callbacks)
+{
+	cv_callback_fn *copy, *old;
+	struct cv_client *c;
+	cs_error_t err;
+
+	err = cv_client_acquire(svc, handle, &c);
+	if (err != CS_OK)
+		return err;
+	err = callbacks_copy(svc, callbacks, &copy);
+	if (err == CS_OK) {
+		pthread_mutex_lock(&c->lock);
+		old = c->callbacks;
+		c->callbacks = copy;
+		pthread_mutex_unlock(&c->lock);
+		free(old);
+	}
+	cv_client_release(svc, handle);
+	return err;
+}

@@ -1,0 +1,119 @@
+/* The dispatch engine: corosync's cs_dispatch_flags_t semantics, once.
+ *
+ *   ONE              blocks for one event, delivers it, returns CS_OK
+ *   ALL              delivers until nothing is pending, then CS_OK
+ *   BLOCKING         delivers forever; returns only on error or finalize
+ *   ONE_NONBLOCKING  delivers at most one event; CS_ERR_TRY_AGAIN if none
+ *
+ * An event is delivered even when its callback is NULL (it is consumed).
+ * finalize inside a callback makes dispatch return CS_ERR_BAD_HANDLE at once;
+ * the reference dispatch holds keeps the client alive until then.
+ */
+#include <stdlib.h>
+
+#include "cv-client.h"
+
+static bool dispatch_flags_valid(int flags)
+{
+	return flags == CS_DISPATCH_ONE || flags == CS_DISPATCH_ALL || flags == CS_DISPATCH_BLOCKING ||
+	       flags == CS_DISPATCH_ONE_NONBLOCKING;
+}
+
+static bool event_queued(struct cv_client *c, void *arg)
+{
+	return c->queue_head != NULL;
+}
+
+/* Lock held. The callback is read at delivery time, so a table replaced by
+ * callbacks_set, even from inside a callback, applies to the next event. */
+static cv_callback_fn callback_snapshot(const struct cv_client *c, uint16_t event_id)
+{
+	if (c->callbacks == NULL || event_id >= c->svc->n_events)
+		return NULL;
+	return c->callbacks[event_id];
+}
+
+static cs_error_t event_next(struct cv_client *c, bool blocking, struct cv_event **event,
+			     cv_callback_fn *fn)
+{
+	cs_error_t err;
+
+	pthread_mutex_lock(&c->lock);
+	err = cv_client_wait(c, event_queued, NULL, blocking);
+	if (err == CS_OK) {
+		*event = cv_client_event_pop(c);
+		*fn = callback_snapshot(c, (*event)->id);
+	}
+	pthread_mutex_unlock(&c->lock);
+	return err;
+}
+
+static cs_error_t event_deliver(const struct cv_client_service *svc, uint64_t handle,
+				const struct cv_event *event, cv_callback_fn fn)
+{
+	const struct cv_event_desc *desc;
+	ProtobufCMessage *message;
+	cs_error_t err;
+
+	if (event->id >= svc->n_events)
+		return CS_ERR_LIBRARY;
+	desc = &svc->events[event->id];
+	if (desc->message == NULL || desc->deliver == NULL)
+		return CS_ERR_LIBRARY;
+	if (fn == NULL)
+		return CS_OK;
+	message = protobuf_c_message_unpack(desc->message, NULL, event->length, event->payload);
+	if (message == NULL)
+		return CS_ERR_LIBRARY;
+	err = desc->deliver(handle, fn, message);
+	protobuf_c_message_free_unpacked(message, NULL);
+	return err;
+}
+
+static bool client_finalized(struct cv_client *c)
+{
+	bool finalized;
+
+	pthread_mutex_lock(&c->lock);
+	finalized = c->finalized;
+	pthread_mutex_unlock(&c->lock);
+	return finalized;
+}
+
+static cs_error_t dispatch_run(struct cv_client *c, uint64_t handle, int flags)
+{
+	bool blocking = flags == CS_DISPATCH_ONE || flags == CS_DISPATCH_BLOCKING;
+	bool just_one = flags == CS_DISPATCH_ONE || flags == CS_DISPATCH_ONE_NONBLOCKING;
+	struct cv_event *event;
+	cv_callback_fn fn;
+	cs_error_t err;
+
+	for (;;) {
+		err = event_next(c, blocking, &event, &fn);
+		if (err == CS_ERR_TRY_AGAIN)
+			return flags == CS_DISPATCH_ALL ? CS_OK : CS_ERR_TRY_AGAIN;
+		if (err != CS_OK)
+			return err;
+		err = event_deliver(c->svc, handle, event, fn);
+		free(event);
+		if (client_finalized(c))
+			return CS_ERR_BAD_HANDLE;
+		if (err != CS_OK || just_one)
+			return err;
+	}
+}
+
+cs_error_t cv_client_dispatch(const struct cv_client_service *svc, uint64_t handle, int dispatch_flags)
+{
+	struct cv_client *c;
+	cs_error_t err;
+
+	if (!dispatch_flags_valid(dispatch_flags))
+		return CS_ERR_INVALID_PARAM;
+	err = cv_client_acquire(svc, handle, &c);
+	if (err != CS_OK)
+		return err;
+	err = dispatch_run(c, handle, dispatch_flags);
+	cv_client_release(svc, handle);
+	return err;
+}

@@ -1,0 +1,346 @@
+/* The connection engine: the single-reader token, frame routing, the event
+ * fd, and sending. See cv-client.h for the threading model.
+ */
+#include <errno.h>
+#include <poll.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cv-client.h"
+#include "cv-socket.h"
+
+static void eventfd_raise(int fd)
+{
+	uint64_t one = 1;
+	ssize_t r;
+
+	do
+		r = write(fd, &one, sizeof(one));
+	while (r < 0 && errno == EINTR);
+}
+
+static void eventfd_lower(int fd)
+{
+	uint64_t count;
+	ssize_t r;
+
+	do
+		r = read(fd, &count, sizeof(count));
+	while (r < 0 && errno == EINTR);
+}
+
+static void event_fd_update(struct cv_client *c)
+{
+	bool raise = c->queue_head != NULL || c->dead || c->finalized;
+
+	if (raise == c->event_fd_raised)
+		return;
+	if (raise)
+		eventfd_raise(c->event_fd);
+	else
+		eventfd_lower(c->event_fd);
+	c->event_fd_raised = raise;
+}
+
+static void client_stop(struct cv_client *c)
+{
+	eventfd_raise(c->wake_fd);
+	event_fd_update(c);
+	pthread_cond_broadcast(&c->cond);
+}
+
+void cv_client_mark_dead(struct cv_client *c)
+{
+	if (c->dead)
+		return;
+	c->dead = true;
+	client_stop(c);
+}
+
+void cv_client_mark_finalized(struct cv_client *c)
+{
+	if (c->finalized)
+		return;
+	c->finalized = true;
+	client_stop(c);
+}
+
+cs_error_t cv_client_state(const struct cv_client *c)
+{
+	if (c->finalized)
+		return CS_ERR_BAD_HANDLE;
+	if (c->dead)
+		return CS_ERR_LIBRARY;
+	return CS_OK;
+}
+
+struct cv_event *cv_client_event_pop(struct cv_client *c)
+{
+	struct cv_event *event = c->queue_head;
+
+	if (event == NULL)
+		return NULL;
+	c->queue_head = event->next;
+	if (c->queue_head == NULL)
+		c->queue_tail = &c->queue_head;
+	event->next = NULL;
+	event_fd_update(c);
+	return event;
+}
+
+/* ---- routing complete frames (lock held) ---- */
+
+static cs_error_t route_event(struct cv_client *c, const struct cv_frame_header *header,
+			      const uint8_t *payload)
+{
+	struct cv_event *event = malloc(sizeof(*event) + header->length);
+
+	if (event == NULL)
+		return CS_ERR_NO_MEMORY;
+	event->next = NULL;
+	event->id = header->id;
+	event->length = header->length;
+	memcpy(event->payload, payload, header->length);
+	*c->queue_tail = event;
+	c->queue_tail = &event->next;
+	return CS_OK;
+}
+
+static struct cv_pending_call *call_find(struct cv_client *c, uint32_t seq)
+{
+	for (struct cv_pending_call *call = c->calls; call != NULL; call = call->next)
+		if (call->seq == seq)
+			return call;
+	return NULL;
+}
+
+static cs_error_t route_reply(struct cv_client *c, const struct cv_frame_header *header,
+			      const uint8_t *payload)
+{
+	struct cv_pending_call *call = call_find(c, header->seq);
+
+	if (call == NULL || call->done || call->request_id != header->id)
+		return CS_ERR_LIBRARY; /* a reply nobody asked for */
+	if (header->length > 0) {
+		call->payload = malloc(header->length);
+		if (call->payload == NULL)
+			return CS_ERR_NO_MEMORY;
+		memcpy(call->payload, payload, header->length);
+	}
+	call->length = header->length;
+	call->status = header->status;
+	call->done = true;
+	return CS_OK;
+}
+
+static cs_error_t route_frames(struct cv_client *c, unsigned int *routed)
+{
+	struct cv_frame_header header;
+	const uint8_t *payload;
+	cs_error_t err;
+
+	for (;;) {
+		switch (cv_rx_next(&c->rx, &header, &payload)) {
+		case CV_RX_NEED_MORE:
+			return CS_OK;
+		case CV_RX_MALFORMED:
+			return CS_ERR_LIBRARY;
+		case CV_RX_FRAME:
+			break;
+		}
+		if (header.kind == CV_FRAME_EVENT)
+			err = route_event(c, &header, payload);
+		else
+			err = route_reply(c, &header, payload);
+		if (err != CS_OK)
+			return err;
+		(*routed)++;
+	}
+}
+
+/* ---- reading (reader token held) ---- */
+
+/* Lock not held. Returns CS_OK when the socket is readable, CS_ERR_TRY_AGAIN
+ * when woken because the connection stopped. */
+static cs_error_t wait_readable(struct cv_client *c)
+{
+	struct pollfd fds[2] = {
+		{ .fd = c->sock, .events = POLLIN },
+		{ .fd = c->wake_fd, .events = POLLIN },
+	};
+
+	if (cv_poll(fds, 2, -1) < 0)
+		return CS_ERR_LIBRARY;
+	if (fds[1].revents != 0)
+		return CS_ERR_TRY_AGAIN;
+	return CS_OK;
+}
+
+/* Lock not held. Receives what the socket holds, first waiting for input when
+ * `blocking`. CS_OK when bytes arrived; CS_ERR_TRY_AGAIN when there was
+ * nothing (or a blocking wait was cut short by wake_fd); CS_ERR_LIBRARY for
+ * end of stream, a socket error or a malformed header; CS_ERR_NO_MEMORY. */
+static cs_error_t receive_input(struct cv_client *c, bool blocking)
+{
+	uint8_t *space;
+	size_t space_len;
+	ssize_t n;
+	cs_error_t err;
+
+	for (;;) {
+		err = cv_rx_reserve(&c->rx, &space, &space_len);
+		if (err != CS_OK)
+			return err;
+		n = cv_socket_recv_some(c->sock, space, space_len);
+		if (n > 0) {
+			cv_rx_commit(&c->rx, (size_t)n);
+			return CS_OK;
+		}
+		if (n != -EAGAIN)
+			return CS_ERR_LIBRARY; /* 0: the daemon hung up */
+		if (!blocking)
+			return CS_ERR_TRY_AGAIN;
+		err = wait_readable(c);
+		if (err != CS_OK)
+			return err;
+	}
+}
+
+/* Lock and reader token held; the lock is dropped while receiving. Returns
+ * CS_OK once at least one frame was routed, else as receive_input, and marks
+ * the connection dead on any failure. */
+static cs_error_t read_and_route(struct cv_client *c, bool blocking)
+{
+	unsigned int routed = 0;
+	cs_error_t err;
+
+	do {
+		pthread_mutex_unlock(&c->lock);
+		err = receive_input(c, blocking);
+		pthread_mutex_lock(&c->lock);
+		if (err == CS_OK)
+			err = route_frames(c, &routed);
+	} while (err == CS_OK && routed == 0);
+	if (routed > 0) {
+		event_fd_update(c);
+		pthread_cond_broadcast(&c->cond);
+	}
+	if (err != CS_OK && err != CS_ERR_TRY_AGAIN)
+		cv_client_mark_dead(c);
+	return err;
+}
+
+static cs_error_t reader_turn(struct cv_client *c, bool blocking)
+{
+	cs_error_t err;
+
+	c->reader_busy = true;
+	err = read_and_route(c, blocking);
+	c->reader_busy = false;
+	pthread_cond_broadcast(&c->cond);
+	return err;
+}
+
+cs_error_t cv_client_wait(struct cv_client *c, bool (*ready)(struct cv_client *c, void *arg),
+			  void *arg, bool blocking)
+{
+	bool drained = false;
+
+	for (;;) {
+		if (c->finalized)
+			return CS_ERR_BAD_HANDLE;
+		if (ready(c, arg))
+			return CS_OK;
+		if (c->dead)
+			return CS_ERR_LIBRARY;
+		if (drained)
+			return CS_ERR_TRY_AGAIN;
+		if (c->reader_busy) {
+			/* Non-blocking callers do not wait for another reader:
+			 * it routes whatever arrives, and the fd stays readable. */
+			if (!blocking)
+				return CS_ERR_TRY_AGAIN;
+			pthread_cond_wait(&c->cond, &c->lock);
+			continue;
+		}
+		if (reader_turn(c, blocking) == CS_ERR_TRY_AGAIN && !blocking)
+			drained = true;
+	}
+}
+
+/* ---- sending ---- */
+
+/* Lock not held. Waits for room on the socket. Takes the reader token when
+ * free and routes input meanwhile: a daemon that stops reading us until we
+ * read it must not deadlock with a large request. */
+static cs_error_t wait_writable(struct cv_client *c)
+{
+	struct pollfd fds[2] = {
+		{ .fd = c->sock, .events = POLLOUT },
+		{ .fd = c->wake_fd, .events = POLLIN },
+	};
+	bool reading;
+	int r;
+	cs_error_t err;
+
+	pthread_mutex_lock(&c->lock);
+	reading = !c->reader_busy;
+	c->reader_busy = true;
+	pthread_mutex_unlock(&c->lock);
+	if (reading)
+		fds[0].events |= POLLIN;
+	r = cv_poll(fds, 2, -1);
+	pthread_mutex_lock(&c->lock);
+	if (reading) {
+		if (r > 0 && (fds[0].revents & (POLLIN | POLLHUP | POLLERR)) != 0)
+			read_and_route(c, false);
+		c->reader_busy = false;
+		pthread_cond_broadcast(&c->cond);
+	}
+	err = r < 0 ? CS_ERR_LIBRARY : cv_client_state(c);
+	pthread_mutex_unlock(&c->lock);
+	return err;
+}
+
+static cs_error_t send_locked(struct cv_client *c, const uint8_t *frame, size_t length)
+{
+	ssize_t n;
+	cs_error_t err;
+
+	while (length > 0) {
+		n = cv_socket_send_some(c->sock, frame, length);
+		if (n < 0)
+			return CS_ERR_LIBRARY;
+		frame += n;
+		length -= (size_t)n;
+		if (length > 0 && n == 0) {
+			err = wait_writable(c);
+			if (err != CS_OK)
+				return err;
+		}
+	}
+	return CS_OK;
+}
+
+cs_error_t cv_client_send(struct cv_client *c, const uint8_t *frame, size_t length)
+{
+	cs_error_t err;
+
+	pthread_mutex_lock(&c->send_lock);
+	pthread_mutex_lock(&c->lock);
+	err = cv_client_state(c);
+	pthread_mutex_unlock(&c->lock);
+	if (err == CS_OK) {
+		err = send_locked(c, frame, length);
+		/* Before anyone else may send: after a partial frame the stream
+		 * cannot be resynchronised. */
+		if (err == CS_ERR_LIBRARY) {
+			pthread_mutex_lock(&c->lock);
+			cv_client_mark_dead(c);
+			pthread_mutex_unlock(&c->lock);
+		}
+	}
+	pthread_mutex_unlock(&c->send_lock);
+	return err;
+}

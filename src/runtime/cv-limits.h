@@ -1,0 +1,25 @@
+/* Internal limits of the client runtime, and the few knobs unit tests turn.
+ * Nothing here is part of the contract with generated code.
+ */
+#ifndef CONCLAVE_CV_LIMITS_H
+#define CONCLAVE_CV_LIMITS_H
+
+#include "cv-runtime.h"
+
+/* Live handles per table. Each client handle holds four descriptors, so the
+ * process runs out of fds long before this. */
+#define CV_HANDLE_TABLE_MAX_ENTRIES (1u << 16)
+
+/* Initial (and resting) size of a connection's receive buffer; a larger frame
+ * grows it to the frame's size, and it shrinks back once that frame is gone. */
+#define CV_RX_DEFAULT_SIZE (64u * 1024u)
+
+/* How long initialize waits for the daemon's WELCOME before giving up with
+ * CS_ERR_TRY_AGAIN: a daemon that accepted but is stuck must not hang us. */
+#define CV_HANDSHAKE_TIMEOUT_MS 10000
+
+/* Overrides CV_HANDSHAKE_TIMEOUT_MS (tests); a negative value restores it. */
+CV_HIDDEN void cv_runtime_set_handshake_timeout(int timeout_ms);
+CV_HIDDEN int cv_runtime_handshake_timeout(void);
+
+#endif

@@ -1,0 +1,48 @@
+/* A connection's receive buffer: bytes read from the socket, cut into frames.
+ * A frame's header is checked before the buffer grows to hold its payload,
+ * so a hostile length never turns into an allocation.
+ */
+#ifndef CONCLAVE_CV_RX_H
+#define CONCLAVE_CV_RX_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "cv-runtime.h"
+#include "cv-wire.h"
+
+struct cv_rx_buffer {
+	uint8_t *data;
+	size_t size;     /* allocated */
+	size_t filled;   /* bytes received */
+	size_t consumed; /* bytes of data[0..filled) already taken as frames */
+};
+
+enum cv_rx_result {
+	CV_RX_FRAME,     /* a complete frame was taken */
+	CV_RX_NEED_MORE, /* no complete frame yet */
+	CV_RX_MALFORMED, /* the next header is not something the daemon may send */
+};
+
+/* True for a header the daemon may send after the handshake: a REPLY or an
+ * EVENT whose payload fits CV_CLIENT_MAX_PAYLOAD. */
+CV_HIDDEN bool cv_frame_header_acceptable(const struct cv_frame_header *header);
+
+/* Compacts, then makes room for the rest of the pending frame and returns
+ * where to receive into (*space_len > 0). CS_ERR_LIBRARY when the pending
+ * header is malformed, CS_ERR_NO_MEMORY. Only call with no complete frame
+ * left in the buffer. */
+CV_HIDDEN cs_error_t cv_rx_reserve(struct cv_rx_buffer *rx, uint8_t **space, size_t *space_len);
+CV_HIDDEN void cv_rx_commit(struct cv_rx_buffer *rx, size_t received);
+
+/* Takes the next complete frame. *payload points into the buffer and stays
+ * valid until the next cv_rx_reserve. */
+CV_HIDDEN enum cv_rx_result cv_rx_next(struct cv_rx_buffer *rx, struct cv_frame_header *header,
+				       const uint8_t **payload);
+
+/* True when a frame has been started but not completed. */
+CV_HIDDEN bool cv_rx_partial(const struct cv_rx_buffer *rx);
+
+CV_HIDDEN void cv_rx_release(struct cv_rx_buffer *rx);
+
+#endif

@@ -1,0 +1,254 @@
+/* Connecting to conclaved and the HELLO/WELCOME handshake. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <poll.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cv-socket.h"
+
+static const char *socket_path(void)
+{
+	/* A set-uid program must not be pointed at a socket of the caller's
+	 * choosing, hence secure_getenv. */
+	const char *path = secure_getenv(CV_SOCKET_ENV);
+
+	return path != NULL && path[0] != '\0' ? path : CV_DEFAULT_SOCKET_PATH;
+}
+
+static cs_error_t socket_errno_to_cs(int err)
+{
+	switch (err) {
+	case EMFILE:
+	case ENFILE:
+		return CS_ERR_NO_RESOURCES;
+	case ENOMEM:
+	case ENOBUFS:
+		return CS_ERR_NO_MEMORY;
+	case EACCES:
+	case EPERM:
+		return CS_ERR_ACCESS;
+	case EAGAIN:
+		return CS_ERR_TRY_AGAIN;
+	default: /* ENOENT, ECONNREFUSED: no daemon */
+		return CS_ERR_LIBRARY;
+	}
+}
+
+static int connect_retrying(int sock, const struct sockaddr_un *addr)
+{
+	int r;
+
+	r = connect(sock, (const struct sockaddr *)addr, sizeof(*addr));
+	/* An interrupted AF_UNIX connect leaves the socket unconnected; try again. */
+	while (r < 0 && errno == EINTR)
+		r = connect(sock, (const struct sockaddr *)addr, sizeof(*addr));
+	if (r < 0 && errno == EISCONN)
+		r = 0;
+	return r;
+}
+
+cs_error_t cv_socket_connect(int *sock)
+{
+	struct sockaddr_un addr = { .sun_family = AF_UNIX };
+	const char *path = socket_path();
+	int fd, err;
+
+	if (strlen(path) >= sizeof(addr.sun_path))
+		return CS_ERR_LIBRARY;
+	memcpy(addr.sun_path, path, strlen(path) + 1);
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return socket_errno_to_cs(errno);
+	if (connect_retrying(fd, &addr) < 0) {
+		err = errno;
+		close(fd);
+		return socket_errno_to_cs(err);
+	}
+	*sock = fd;
+	return CS_OK;
+}
+
+ssize_t cv_socket_send_some(int sock, const void *buf, size_t len)
+{
+	ssize_t n;
+
+	do
+		n = send(sock, buf, len, MSG_NOSIGNAL | MSG_DONTWAIT);
+	while (n < 0 && errno == EINTR);
+	if (n >= 0)
+		return n;
+	return errno == EAGAIN || errno == EWOULDBLOCK ? 0 : -errno;
+}
+
+ssize_t cv_socket_recv_some(int sock, void *buf, size_t len)
+{
+	ssize_t n;
+
+	do
+		n = recv(sock, buf, len, MSG_DONTWAIT);
+	while (n < 0 && errno == EINTR);
+	if (n >= 0)
+		return n;
+	return errno == EWOULDBLOCK ? -EAGAIN : -errno;
+}
+
+static int64_t monotonic_ms(void)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return (int64_t)now.tv_sec * 1000 + now.tv_nsec / 1000000;
+}
+
+int cv_poll(struct pollfd *fds, unsigned int nfds, int timeout_ms)
+{
+	int64_t deadline = timeout_ms < 0 ? 0 : monotonic_ms() + timeout_ms;
+	int wait_ms = timeout_ms;
+	int r;
+
+	for (;;) {
+		r = poll(fds, nfds, wait_ms);
+		if (r >= 0)
+			return r;
+		if (errno != EINTR)
+			return -errno;
+		if (timeout_ms >= 0) {
+			int64_t left = deadline - monotonic_ms();
+
+			wait_ms = left > 0 ? (int)left : 0;
+		}
+	}
+}
+
+/* Waits for `events` on sock until deadline_ms (monotonic). Returns 1 when
+ * ready, 0 on timeout, -errno on error. */
+static int wait_until(int sock, short events, int64_t deadline_ms)
+{
+	struct pollfd pfd = { .fd = sock, .events = events };
+	int64_t left = deadline_ms - monotonic_ms();
+
+	return cv_poll(&pfd, 1, left > 0 ? (int)left : 0);
+}
+
+static cs_error_t send_exact(int sock, const void *buf, size_t len, int64_t deadline_ms)
+{
+	const uint8_t *p = buf;
+	ssize_t n;
+	int r;
+
+	while (len > 0) {
+		n = cv_socket_send_some(sock, p, len);
+		if (n < 0)
+			return CS_ERR_LIBRARY;
+		p += n;
+		len -= (size_t)n;
+		if (len > 0 && n == 0) {
+			r = wait_until(sock, POLLOUT, deadline_ms);
+			if (r <= 0)
+				return r == 0 ? CS_ERR_TRY_AGAIN : CS_ERR_LIBRARY;
+		}
+	}
+	return CS_OK;
+}
+
+static cs_error_t recv_exact(int sock, void *buf, size_t len, int64_t deadline_ms)
+{
+	uint8_t *p = buf;
+	ssize_t n;
+	int r;
+
+	while (len > 0) {
+		n = cv_socket_recv_some(sock, p, len);
+		if (n == 0)
+			return CS_ERR_LIBRARY; /* the daemon hung up */
+		if (n == -EAGAIN) {
+			r = wait_until(sock, POLLIN, deadline_ms);
+			if (r <= 0)
+				return r == 0 ? CS_ERR_TRY_AGAIN : CS_ERR_LIBRARY;
+			continue;
+		}
+		if (n < 0)
+			return CS_ERR_LIBRARY;
+		p += n;
+		len -= (size_t)n;
+	}
+	return CS_OK;
+}
+
+static cs_error_t hello_send(int sock, const struct cv_client_service *svc, int64_t deadline_ms)
+{
+	struct {
+		struct cv_frame_header header;
+		struct cv_hello hello;
+	} frame;
+	size_t name_len = strlen(svc->name);
+
+	memset(&frame, 0, sizeof(frame));
+	frame.header.length = sizeof(frame.hello);
+	frame.header.kind = CV_FRAME_HELLO;
+	frame.hello.magic = CV_WIRE_MAGIC;
+	frame.hello.idl_major = svc->version_major;
+	frame.hello.idl_minor = svc->version_minor;
+	memcpy(frame.hello.service, svc->name, name_len);
+	return send_exact(sock, &frame, sizeof(frame), deadline_ms);
+}
+
+/* The refusals the daemon may send; anything else is a protocol error. */
+static cs_error_t welcome_refusal(int32_t status)
+{
+	switch (status) {
+	case CS_ERR_ACCESS:
+	case CS_ERR_NOT_SUPPORTED:
+	case CS_ERR_TRY_AGAIN:
+	case CS_ERR_NO_RESOURCES:
+		return (cs_error_t)status;
+	default:
+		return CS_ERR_LIBRARY;
+	}
+}
+
+static cs_error_t welcome_receive(int sock, int64_t deadline_ms, uint32_t *max_request)
+{
+	struct cv_frame_header header;
+	struct cv_welcome welcome;
+	cs_error_t err;
+
+	err = recv_exact(sock, &header, sizeof(header), deadline_ms);
+	if (err != CS_OK)
+		return err;
+	if (header.kind != CV_FRAME_WELCOME)
+		return CS_ERR_LIBRARY;
+	if (header.status != CS_OK)
+		return welcome_refusal(header.status);
+	if (header.length != sizeof(welcome))
+		return CS_ERR_LIBRARY;
+	err = recv_exact(sock, &welcome, sizeof(welcome), deadline_ms);
+	if (err != CS_OK)
+		return err;
+	if (welcome.magic != CV_WIRE_MAGIC)
+		return CS_ERR_LIBRARY;
+	*max_request = welcome.max_message_size;
+	return CS_OK;
+}
+
+cs_error_t cv_socket_handshake(int sock, const struct cv_client_service *svc, int timeout_ms,
+			       uint32_t *max_request)
+{
+	int64_t deadline_ms = monotonic_ms() + timeout_ms;
+	cs_error_t err;
+
+	if (svc->name == NULL || strlen(svc->name) >= CV_SERVICE_NAME_MAX)
+		return CS_ERR_LIBRARY;
+	err = hello_send(sock, svc, deadline_ms);
+	if (err == CS_ERR_TRY_AGAIN)
+		return err;
+	/* Even when sending failed: a daemon that refuses us may write its
+	 * WELCOME and close before reading our HELLO, and the refusal is still
+	 * there to read. */
+	return welcome_receive(sock, deadline_ms, max_request);
+}

@@ -1,0 +1,38 @@
+/* Socket-level pieces of a client connection: connecting to conclaved, the
+ * HELLO/WELCOME handshake, and EINTR-proof send and receive primitives. None
+ * of this knows about handles or threads.
+ */
+#ifndef CONCLAVE_CV_SOCKET_H
+#define CONCLAVE_CV_SOCKET_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "cv-runtime.h"
+#include "cv-wire.h"
+
+/* Connects a SOCK_STREAM | SOCK_CLOEXEC socket to $CONCLAVE_SOCKET, else
+ * CV_DEFAULT_SOCKET_PATH. CS_ERR_LIBRARY when nobody listens there. */
+CV_HIDDEN cs_error_t cv_socket_connect(int *sock);
+
+/* Sends HELLO for `svc` and waits up to timeout_ms for the WELCOME. On CS_OK
+ * *max_request holds the daemon's largest accepted payload. Reads exactly the
+ * WELCOME frame, so events that follow it stay in the socket. */
+CV_HIDDEN cs_error_t cv_socket_handshake(int sock, const struct cv_client_service *svc,
+					 int timeout_ms, uint32_t *max_request);
+
+/* One non-blocking send of buf[0..len) without SIGPIPE. Returns the bytes
+ * sent, 0 when the socket buffer is full, or -errno. */
+CV_HIDDEN ssize_t cv_socket_send_some(int sock, const void *buf, size_t len);
+
+/* One non-blocking receive. Returns the bytes read, 0 at end of stream,
+ * -EAGAIN when nothing is there, or another -errno. */
+CV_HIDDEN ssize_t cv_socket_recv_some(int sock, void *buf, size_t len);
+
+/* poll() that retries on EINTR, recomputing what is left of timeout_ms
+ * (negative: forever). Returns poll's result or -errno. */
+struct pollfd;
+CV_HIDDEN int cv_poll(struct pollfd *fds, unsigned int nfds, int timeout_ms);
+
+#endif
