@@ -1,0 +1,651 @@
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "peer.h"
+#include "test-util.h"
+
+struct peer *peer_new(void)
+{
+	struct sockaddr_un addr = { .sun_family = AF_UNIX };
+	struct peer *p = calloc(1, sizeof(*p));
+
+	assert_non_null(p);
+	p->fd = -1;
+	p->max_message = 1024 * 1024;
+	p->refusal = CS_ERR_ACCESS;
+	pthread_mutex_init(&p->write_lock, NULL);
+	pthread_mutex_init(&p->lock, NULL);
+	pthread_cond_init(&p->cond, NULL);
+	assert_int_equal(pipe2(p->control, O_CLOEXEC | O_NONBLOCK), 0);
+	strcpy(p->dir, "/tmp/cv-runtime-XXXXXX");
+	assert_non_null(mkdtemp(p->dir));
+	snprintf(p->path, sizeof(p->path), "%s/sock", p->dir);
+	strcpy(addr.sun_path, p->path);
+	p->listen_fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	assert_true(p->listen_fd >= 0);
+	assert_int_equal(bind(p->listen_fd, (struct sockaddr *)&addr, sizeof(addr)), 0);
+	assert_int_equal(listen(p->listen_fd, 64), 0);
+	setenv(CV_SOCKET_ENV, p->path, 1);
+	return p;
+}
+
+static void control_poke(struct peer *p)
+{
+	char byte = 1;
+
+	if (write(p->control[1], &byte, 1) < 0 && errno != EAGAIN)
+		abort();
+}
+
+static void held_free(struct peer *p)
+{
+	for (unsigned int i = 0; i < p->n_held; i++)
+		free(p->held[i].payload);
+	p->n_held = 0;
+}
+
+static void many_stop(struct peer *p)
+{
+	pthread_mutex_lock(&p->lock);
+	for (unsigned int i = 0; i < PEER_MAX_CLIENTS; i++)
+		if (p->many && p->clients[i] >= 0)
+			shutdown(p->clients[i], SHUT_RDWR);
+	while (p->live_clients > 0)
+		pthread_cond_wait(&p->cond, &p->lock);
+	pthread_mutex_unlock(&p->lock);
+}
+
+void peer_free(struct peer *p)
+{
+	pthread_mutex_lock(&p->lock);
+	p->stopping = true;
+	p->paused = false;
+	p->gate_closed = false;
+	pthread_cond_broadcast(&p->cond);
+	pthread_mutex_unlock(&p->lock);
+	control_poke(p);
+	shutdown(p->listen_fd, SHUT_RDWR);
+	if (p->fd >= 0)
+		shutdown(p->fd, SHUT_RDWR);
+	if (p->acceptor_started)
+		pthread_join(p->acceptor, NULL);
+	if (p->responder_started)
+		pthread_join(p->responder, NULL);
+	many_stop(p);
+	held_free(p);
+	if (p->fd >= 0)
+		close(p->fd);
+	close(p->listen_fd);
+	close(p->control[0]);
+	close(p->control[1]);
+	unlink(p->path);
+	rmdir(p->dir);
+	unsetenv(CV_SOCKET_ENV);
+	free(p);
+}
+
+/* ---- raw I/O ---- */
+
+static bool write_all(int fd, const void *bytes, size_t length)
+{
+	const uint8_t *b = bytes;
+	ssize_t n;
+
+	while (length > 0) {
+		n = send(fd, b, length, MSG_NOSIGNAL);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return false;
+		b += n;
+		length -= (size_t)n;
+	}
+	return true;
+}
+
+static bool read_all(int fd, void *bytes, size_t length)
+{
+	uint8_t *b = bytes;
+	ssize_t n;
+
+	while (length > 0) {
+		n = read(fd, b, length);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return false;
+		b += n;
+		length -= (size_t)n;
+	}
+	return true;
+}
+
+static bool frame_read(int fd, struct cv_frame_header *header, uint8_t **payload)
+{
+	*payload = NULL;
+	if (!read_all(fd, header, sizeof(*header)))
+		return false;
+	*payload = malloc(header->length ? header->length : 1);
+	if (*payload == NULL)
+		return false;
+	if (!read_all(fd, *payload, header->length)) {
+		free(*payload);
+		*payload = NULL;
+		return false;
+	}
+	return true;
+}
+
+static bool frame_write(int fd, uint16_t kind, uint16_t id, uint32_t seq, int32_t status,
+			const void *payload, uint32_t length)
+{
+	struct cv_frame_header header = {
+		.length = length, .kind = kind, .id = id, .seq = seq, .status = status,
+	};
+
+	return write_all(fd, &header, sizeof(header)) && write_all(fd, payload, length);
+}
+
+void peer_write(struct peer *p, const void *bytes, size_t length)
+{
+	pthread_mutex_lock(&p->write_lock);
+	write_all(p->fd, bytes, length);
+	pthread_mutex_unlock(&p->write_lock);
+}
+
+void peer_send_frame(struct peer *p, uint16_t kind, uint16_t id, uint32_t seq, int32_t status,
+		     const void *payload, uint32_t length)
+{
+	pthread_mutex_lock(&p->write_lock);
+	frame_write(p->fd, kind, id, seq, status, payload, length);
+	pthread_mutex_unlock(&p->write_lock);
+}
+
+static void send_message(struct peer *p, uint16_t kind, uint16_t id, uint32_t seq, int32_t status,
+			 const ProtobufCMessage *message)
+{
+	size_t length = protobuf_c_message_get_packed_size(message);
+	uint8_t *payload = malloc(length ? length : 1);
+
+	if (payload == NULL)
+		abort();
+	protobuf_c_message_pack(message, payload);
+	peer_send_frame(p, kind, id, seq, status, payload, (uint32_t)length);
+	free(payload);
+}
+
+void peer_send_tick(struct peer *p, uint32_t value)
+{
+	TestTickEvent event = TEST_TICK_EVENT__INIT;
+
+	event.value = value;
+	send_message(p, CV_FRAME_EVENT, TEST_EVENT_TICK, 0, 0, &event.base);
+}
+
+void peer_send_note(struct peer *p, const char *text)
+{
+	TestNoteEvent event = TEST_NOTE_EVENT__INIT;
+
+	event.text = (char *)text;
+	send_message(p, CV_FRAME_EVENT, TEST_EVENT_NOTE, 0, 0, &event.base);
+}
+
+uint8_t *peer_pack_tick(uint32_t value, size_t *length)
+{
+	TestTickEvent event = TEST_TICK_EVENT__INIT;
+	struct cv_frame_header header = { .kind = CV_FRAME_EVENT, .id = TEST_EVENT_TICK };
+	uint8_t *frame;
+
+	event.value = value;
+	header.length = (uint32_t)protobuf_c_message_get_packed_size(&event.base);
+	*length = sizeof(header) + header.length;
+	frame = malloc(*length);
+	if (frame == NULL)
+		abort();
+	memcpy(frame, &header, sizeof(header));
+	protobuf_c_message_pack(&event.base, frame + sizeof(header));
+	return frame;
+}
+
+bool peer_read_frame(struct peer *p, struct cv_frame_header *header, uint8_t **payload)
+{
+	return frame_read(p->fd, header, payload);
+}
+
+void peer_hang_up(struct peer *p)
+{
+	shutdown(p->fd, SHUT_RDWR);
+}
+
+void peer_drop_client(struct peer *p)
+{
+	assert_false(p->responder_started);
+	if (p->fd >= 0)
+		close(p->fd);
+	p->fd = -1;
+}
+
+/* ---- handshake ---- */
+
+static bool hello_read(int fd, struct cv_hello *hello)
+{
+	struct cv_frame_header header;
+
+	if (!read_all(fd, &header, sizeof(header)))
+		return false;
+	if (header.kind != CV_FRAME_HELLO || header.length != sizeof(*hello))
+		return false;
+	return read_all(fd, hello, sizeof(*hello));
+}
+
+static void welcome_send(int fd, int32_t status, uint32_t magic, uint32_t max_message)
+{
+	struct cv_welcome welcome = { .magic = magic, .max_message_size = max_message };
+
+	frame_write(fd, CV_FRAME_WELCOME, 0, 0, status, &welcome,
+		    status == CS_OK ? sizeof(welcome) : 0);
+}
+
+/* The WELCOME and p->ticks_after_welcome events, in a single write. */
+static void welcome_with_ticks_send(struct peer *p, int fd)
+{
+	struct {
+		struct cv_frame_header header;
+		struct cv_welcome welcome;
+	} frame = {
+		{ .length = sizeof(struct cv_welcome), .kind = CV_FRAME_WELCOME, .status = CS_OK },
+		{ .magic = CV_WIRE_MAGIC, .max_message_size = p->max_message },
+	};
+	size_t length = sizeof(frame), tick_length;
+	uint8_t *bytes = malloc(length);
+
+	for (unsigned int i = 0; bytes != NULL && i < p->ticks_after_welcome; i++) {
+		uint8_t *tick = peer_pack_tick(i + 1, &tick_length);
+
+		bytes = realloc(bytes, length + tick_length);
+		if (bytes != NULL)
+			memcpy(bytes + length, tick, tick_length);
+		length += tick_length;
+		free(tick);
+	}
+	if (bytes == NULL)
+		abort();
+	memcpy(bytes, &frame, sizeof(frame));
+	write_all(fd, bytes, length);
+	free(bytes);
+}
+
+/* Runs the handshake; returns false when the mode ends the connection. */
+static bool handshake_run(struct peer *p, int fd)
+{
+	struct cv_frame_header header = { .kind = CV_FRAME_WELCOME, .status = CS_OK, .length = 8 };
+
+	if (p->mode == PEER_CLOSE_AT_ONCE)
+		return false;
+	if (p->mode == PEER_REFUSE_AT_ONCE) {
+		welcome_send(fd, p->refusal, CV_WIRE_MAGIC, 0);
+		return false;
+	}
+	p->hello_received = hello_read(fd, &p->hello);
+	switch (p->mode) {
+	case PEER_WELCOME:
+		welcome_with_ticks_send(p, fd);
+		return true;
+	case PEER_REFUSE:
+		welcome_send(fd, p->refusal, CV_WIRE_MAGIC, 0);
+		return false;
+	case PEER_CLOSE_MID_HEADER:
+		write_all(fd, &header, sizeof(header) / 2);
+		return false;
+	case PEER_CLOSE_MID_WELCOME:
+		write_all(fd, &header, sizeof(header));
+		return false;
+	case PEER_BAD_MAGIC:
+		welcome_send(fd, CS_OK, 0xdeadbeef, p->max_message);
+		return true;
+	case PEER_BAD_LENGTH:
+		header.length = 4;
+		write_all(fd, &header, sizeof(header));
+		write_all(fd, &p->max_message, 4);
+		return true;
+	case PEER_WRONG_KIND:
+		frame_write(fd, CV_FRAME_EVENT, 0, 0, 0, NULL, 0);
+		return true;
+	case PEER_SILENT:
+		return true;
+	default:
+		return false;
+	}
+}
+
+static int accept_one(int listen_fd)
+{
+	int fd;
+
+	do
+		fd = accept4(listen_fd, NULL, NULL, SOCK_CLOEXEC);
+	while (fd < 0 && errno == EINTR);
+	return fd;
+}
+
+static void *acceptor_main(void *arg)
+{
+	struct peer *p = arg;
+	int fd = accept_one(p->listen_fd);
+
+	if (fd < 0)
+		return NULL;
+	if (handshake_run(p, fd))
+		p->fd = fd;
+	else
+		close(fd);
+	return NULL;
+}
+
+void peer_expect_client(struct peer *p, enum peer_handshake mode)
+{
+	p->mode = mode;
+	p->hello_received = false;
+	assert_int_equal(pthread_create(&p->acceptor, NULL, acceptor_main, p), 0);
+	p->acceptor_started = true;
+}
+
+int peer_client_arrived(struct peer *p)
+{
+	assert_true(p->acceptor_started);
+	pthread_join(p->acceptor, NULL);
+	p->acceptor_started = false;
+	return p->fd;
+}
+
+uint64_t peer_connect_client(struct peer *p, const cv_callback_fn *callbacks, void *context)
+{
+	uint64_t handle = 0;
+
+	peer_expect_client(p, PEER_WELCOME);
+	assert_int_equal(cv_client_initialize(&test_service, &handle, callbacks, context), CS_OK);
+	assert_true(peer_client_arrived(p) >= 0);
+	assert_true(p->hello_received);
+	return handle;
+}
+
+/* ---- the responder ---- */
+
+static void reply_echo(struct peer *p, int fd, const struct peer_request *request)
+{
+	TestEchoRequest *echo = test_echo_request__unpack(NULL, request->header.length, request->payload);
+	TestEchoReply reply = TEST_ECHO_REPLY__INIT;
+	uint8_t *packed;
+	size_t length;
+
+	if (echo == NULL)
+		return;
+	for (unsigned int i = 0; i < p->events_per_reply; i++)
+		peer_send_tick(p, echo->value);
+	reply.value = echo->value + 1;
+	reply.blob = echo->blob;
+	length = test_echo_reply__get_packed_size(&reply);
+	packed = malloc(length ? length : 1);
+	if (packed != NULL) {
+		test_echo_reply__pack(&reply, packed);
+		pthread_mutex_lock(&p->write_lock);
+		frame_write(fd, CV_FRAME_REPLY, request->header.id, request->header.seq, CS_OK, packed,
+			    (uint32_t)length);
+		pthread_mutex_unlock(&p->write_lock);
+	}
+	free(packed);
+	test_echo_request__free_unpacked(echo, NULL);
+}
+
+static void notify_count(struct peer *p, const struct peer_request *request)
+{
+	TestNotifyRequest *notify =
+		test_notify_request__unpack(NULL, request->header.length, request->payload);
+
+	pthread_mutex_lock(&p->lock);
+	p->notifies++;
+	p->last_notify = notify != NULL ? notify->value : 0;
+	pthread_cond_broadcast(&p->cond);
+	pthread_mutex_unlock(&p->lock);
+	if (notify != NULL)
+		test_notify_request__free_unpacked(notify, NULL);
+}
+
+/* Lock held on entry and exit; answers newest first. */
+static void held_answer(struct peer *p)
+{
+	while (p->n_held > 0) {
+		struct peer_request request = p->held[--p->n_held];
+
+		pthread_mutex_unlock(&p->lock);
+		reply_echo(p, p->fd, &request);
+		free(request.payload);
+		pthread_mutex_lock(&p->lock);
+	}
+}
+
+/* Lock held. Returns false at end of stream. */
+static bool request_take(struct peer *p)
+{
+	struct peer_request request;
+
+	pthread_mutex_unlock(&p->lock);
+	if (!frame_read(p->fd, &request.header, &request.payload)) {
+		pthread_mutex_lock(&p->lock);
+		return false;
+	}
+	pthread_mutex_lock(&p->lock);
+	p->requests++;
+	pthread_cond_broadcast(&p->cond);
+	if (p->hang_up_on_request) {
+		shutdown(p->fd, SHUT_RDWR);
+		free(request.payload);
+		return false;
+	}
+	if (request.header.id == TEST_REQUEST_NOTIFY) {
+		pthread_mutex_unlock(&p->lock);
+		notify_count(p, &request);
+		free(request.payload);
+		pthread_mutex_lock(&p->lock);
+	} else if (p->n_held < PEER_MAX_HELD) {
+		p->held[p->n_held++] = request;
+	} else {
+		free(request.payload);
+	}
+	return true;
+}
+
+static void control_drain(struct peer *p)
+{
+	char bytes[16];
+
+	while (read(p->control[0], bytes, sizeof(bytes)) > 0)
+		;
+}
+
+static void *responder_main(void *arg)
+{
+	struct peer *p = arg;
+	struct pollfd fds[2];
+	bool open = true;
+
+	pthread_mutex_lock(&p->lock);
+	while (open && !p->stopping) {
+		if (!p->gate_closed)
+			held_answer(p);
+		fds[0] = (struct pollfd){ .fd = p->paused ? -1 : p->fd, .events = POLLIN };
+		fds[1] = (struct pollfd){ .fd = p->control[0], .events = POLLIN };
+		pthread_mutex_unlock(&p->lock);
+		while (poll(fds, 2, -1) < 0 && errno == EINTR)
+			;
+		control_drain(p);
+		pthread_mutex_lock(&p->lock);
+		if (fds[0].revents != 0 && !p->paused && !p->stopping)
+			open = request_take(p);
+	}
+	pthread_mutex_unlock(&p->lock);
+	return NULL;
+}
+
+void peer_respond(struct peer *p)
+{
+	assert_true(p->fd >= 0);
+	assert_int_equal(pthread_create(&p->responder, NULL, responder_main, p), 0);
+	p->responder_started = true;
+}
+
+void peer_set_paused(struct peer *p, bool paused)
+{
+	pthread_mutex_lock(&p->lock);
+	p->paused = paused;
+	pthread_mutex_unlock(&p->lock);
+	control_poke(p);
+}
+
+void peer_set_gate(struct peer *p, bool closed)
+{
+	pthread_mutex_lock(&p->lock);
+	p->gate_closed = closed;
+	pthread_mutex_unlock(&p->lock);
+	control_poke(p);
+}
+
+static bool wait_count(struct peer *p, const unsigned int *counter, unsigned int n, int timeout_ms)
+{
+	struct timespec deadline = deadline_after(timeout_ms);
+	bool reached;
+
+	pthread_mutex_lock(&p->lock);
+	while (*counter < n && pthread_cond_timedwait(&p->cond, &p->lock, &deadline) == 0)
+		;
+	reached = *counter >= n;
+	pthread_mutex_unlock(&p->lock);
+	return reached;
+}
+
+bool peer_wait_requests(struct peer *p, unsigned int n, int timeout_ms)
+{
+	return wait_count(p, &p->requests, n, timeout_ms);
+}
+
+bool peer_wait_notifies(struct peer *p, unsigned int n, int timeout_ms)
+{
+	return wait_count(p, &p->notifies, n, timeout_ms);
+}
+
+/* ---- many clients ---- */
+
+struct client_conn {
+	struct peer *p;
+	unsigned int slot;
+};
+
+static void client_serve(struct peer *p, int fd)
+{
+	struct peer_request request;
+
+	while (frame_read(fd, &request.header, &request.payload)) {
+		if (request.header.id == TEST_REQUEST_ECHO)
+			reply_echo(p, fd, &request);
+		free(request.payload);
+	}
+}
+
+static void *client_main(void *arg)
+{
+	struct client_conn *conn = arg;
+	struct peer *p = conn->p;
+	int fd = p->clients[conn->slot];
+	struct cv_hello hello;
+
+	if (hello_read(fd, &hello)) {
+		welcome_send(fd, CS_OK, CV_WIRE_MAGIC, p->max_message);
+		client_serve(p, fd);
+	}
+	pthread_mutex_lock(&p->lock);
+	close(fd);
+	p->clients[conn->slot] = -1;
+	p->live_clients--;
+	pthread_cond_broadcast(&p->cond);
+	pthread_mutex_unlock(&p->lock);
+	free(conn);
+	return NULL;
+}
+
+/* Lock held. */
+static bool client_slot(struct peer *p, unsigned int *slot)
+{
+	for (unsigned int i = 0; i < PEER_MAX_CLIENTS; i++) {
+		if (p->clients[i] < 0) {
+			*slot = i;
+			return true;
+		}
+	}
+	return false;
+}
+
+static bool client_start(struct peer *p, int fd)
+{
+	struct client_conn *conn = malloc(sizeof(*conn));
+	pthread_attr_t attr;
+	pthread_t thread;
+	bool started;
+
+	if (conn == NULL)
+		return false;
+	conn->p = p;
+	pthread_mutex_lock(&p->lock);
+	started = client_slot(p, &conn->slot);
+	if (started) {
+		p->clients[conn->slot] = fd;
+		p->live_clients++;
+	}
+	pthread_mutex_unlock(&p->lock);
+	if (!started) {
+		free(conn);
+		return false;
+	}
+	pthread_attr_init(&attr);
+	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+	started = pthread_create(&thread, &attr, client_main, conn) == 0;
+	pthread_attr_destroy(&attr);
+	if (!started)
+		abort();
+	return true;
+}
+
+static void *many_main(void *arg)
+{
+	struct peer *p = arg;
+	int fd;
+
+	while ((fd = accept_one(p->listen_fd)) >= 0) {
+		if (!client_start(p, fd))
+			close(fd);
+	}
+	return NULL;
+}
+
+void peer_accept_many(struct peer *p)
+{
+	pthread_mutex_lock(&p->lock);
+	for (unsigned int i = 0; i < PEER_MAX_CLIENTS; i++)
+		p->clients[i] = -1;
+	p->many = true;
+	pthread_mutex_unlock(&p->lock);
+	assert_int_equal(pthread_create(&p->acceptor, NULL, many_main, p), 0);
+	p->acceptor_started = true;
+}

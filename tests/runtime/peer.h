@@ -1,0 +1,121 @@
+/* A scripted stand-in for conclaved: a listening Unix socket in a temporary
+ * directory ($CONCLAVE_SOCKET points at it) that answers the handshake the
+ * way a test asks, then lets the test write frames by hand or runs a
+ * responder thread that answers requests.
+ */
+#ifndef CONCLAVE_TEST_PEER_H
+#define CONCLAVE_TEST_PEER_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "cv-wire.h"
+#include "test-service.h"
+
+enum peer_handshake {
+	PEER_WELCOME,           /* HELLO -> WELCOME(CS_OK, max_message) */
+	PEER_REFUSE,            /* HELLO -> WELCOME(refusal), close */
+	PEER_REFUSE_AT_ONCE,    /* WELCOME(refusal) without reading HELLO, close */
+	PEER_CLOSE_AT_ONCE,     /* close right after accept */
+	PEER_CLOSE_AFTER_HELLO, /* HELLO -> close */
+	PEER_CLOSE_MID_HEADER,  /* HELLO -> half a WELCOME header, close */
+	PEER_CLOSE_MID_WELCOME, /* HELLO -> WELCOME header without its payload, close */
+	PEER_BAD_MAGIC,         /* HELLO -> WELCOME with a wrong magic */
+	PEER_BAD_LENGTH,        /* HELLO -> WELCOME(CS_OK) with a 4-byte payload */
+	PEER_WRONG_KIND,        /* HELLO -> an EVENT frame */
+	PEER_SILENT,            /* HELLO -> nothing, connection kept open */
+};
+
+#define PEER_MAX_HELD 64
+#define PEER_MAX_CLIENTS 64
+
+struct peer_request {
+	struct cv_frame_header header;
+	uint8_t *payload;
+};
+
+struct peer {
+	char dir[64];
+	char path[128];
+	int listen_fd;
+	int fd; /* the accepted connection, -1 before or after closing */
+
+	/* handshake */
+	enum peer_handshake mode;
+	int32_t refusal;
+	uint32_t max_message;
+	unsigned int ticks_after_welcome; /* sent in the same write as WELCOME */
+	struct cv_hello hello;
+	bool hello_received;
+	pthread_t acceptor;
+	bool acceptor_started;
+
+	pthread_mutex_t write_lock; /* frames from the test and the responder */
+
+	/* responder */
+	pthread_t responder;
+	bool responder_started;
+	int control[2]; /* pipe: wakes the responder when the fields below change */
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	bool stopping;
+	bool paused;                   /* do not read requests */
+	bool gate_closed;              /* read requests but hold the replies */
+	bool hang_up_on_request;       /* close the connection on a request */
+	unsigned int events_per_reply; /* tick events sent before each reply */
+	unsigned int requests;         /* requests read so far */
+	unsigned int notifies;
+	uint32_t last_notify;
+	struct peer_request held[PEER_MAX_HELD];
+	unsigned int n_held;
+
+	/* many clients */
+	bool many;
+	int clients[PEER_MAX_CLIENTS]; /* -1: free slot */
+	unsigned int live_clients;
+};
+
+/* Creates the socket and points $CONCLAVE_SOCKET at it. */
+struct peer *peer_new(void);
+void peer_free(struct peer *p);
+
+/* Accepts one client on a thread and runs the handshake `mode`. */
+void peer_expect_client(struct peer *p, enum peer_handshake mode);
+/* Joins that thread; returns the connection fd (-1 when the mode closed it). */
+int peer_client_arrived(struct peer *p);
+/* expect_client(PEER_WELCOME) + cv_client_initialize + client_arrived;
+ * fails the test unless all went well. */
+uint64_t peer_connect_client(struct peer *p, const cv_callback_fn *callbacks, void *context);
+
+/* Accepts any number of clients, each served on its own thread (WELCOME,
+ * then echo replies until the client leaves). */
+void peer_accept_many(struct peer *p);
+
+/* ---- writing by hand (test thread) ---- */
+void peer_write(struct peer *p, const void *bytes, size_t length);
+void peer_send_frame(struct peer *p, uint16_t kind, uint16_t id, uint32_t seq, int32_t status,
+		     const void *payload, uint32_t length);
+void peer_send_tick(struct peer *p, uint32_t value);
+void peer_send_note(struct peer *p, const char *text);
+/* Packs a tick event frame into a malloc'd buffer (header included). */
+uint8_t *peer_pack_tick(uint32_t value, size_t *length);
+/* Blocking read of one frame; false at end of stream. */
+bool peer_read_frame(struct peer *p, struct cv_frame_header *header, uint8_t **payload);
+/* shutdown(): the client sees end of stream. */
+void peer_hang_up(struct peer *p);
+/* Closes the connection (after a test is done with a client). */
+void peer_drop_client(struct peer *p);
+
+/* ---- the responder thread ---- */
+/* Answers TEST_REQUEST_ECHO with value + 1 and the same blob, counts
+ * TEST_REQUEST_NOTIFY, following the fields above. */
+void peer_respond(struct peer *p);
+void peer_set_paused(struct peer *p, bool paused);
+/* Opening the gate answers the held requests, newest first. */
+void peer_set_gate(struct peer *p, bool closed);
+bool peer_wait_requests(struct peer *p, unsigned int n, int timeout_ms);
+bool peer_wait_notifies(struct peer *p, unsigned int n, int timeout_ms);
+
+#endif

@@ -1,0 +1,406 @@
+/* Framing: partial frames, several frames per read, hostile lengths and
+ * kinds, replies nobody asked for, empty payloads, unknown or undecodable
+ * events, and a peer that hangs up mid-frame. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "peer.h"
+#include "test-util.h"
+
+/* --wrap=malloc,realloc: the largest single allocation since the reset. */
+void *__real_malloc(size_t size);
+void *__real_realloc(void *ptr, size_t size);
+void *__wrap_malloc(size_t size);
+void *__wrap_realloc(void *ptr, size_t size);
+
+static size_t largest_allocation;
+
+static void allocation_seen(size_t size)
+{
+	size_t largest = __atomic_load_n(&largest_allocation, __ATOMIC_RELAXED);
+
+	while (size > largest &&
+	       !__atomic_compare_exchange_n(&largest_allocation, &largest, size, false, __ATOMIC_RELAXED,
+					    __ATOMIC_RELAXED))
+		;
+}
+
+void *__wrap_malloc(size_t size)
+{
+	allocation_seen(size);
+	return __real_malloc(size);
+}
+
+void *__wrap_realloc(void *ptr, size_t size)
+{
+	allocation_seen(size);
+	return __real_realloc(ptr, size);
+}
+
+struct fixture {
+	struct peer *p;
+	uint64_t handle;
+	int fd;
+};
+
+static int connect_setup(void **state)
+{
+	struct fixture *f = calloc(1, sizeof(*f));
+
+	record_reset();
+	f->p = peer_new();
+	f->handle = peer_connect_client(f->p, recording_callbacks, NULL);
+	assert_int_equal(cv_client_fd_get(&test_service, f->handle, &f->fd), CS_OK);
+	*state = f;
+	return 0;
+}
+
+static int connect_teardown(void **state)
+{
+	struct fixture *f = *state;
+
+	cv_client_finalize(&test_service, f->handle);
+	peer_free(f->p);
+	free(f);
+	assert_int_equal(test_handles.used, 0);
+	return 0;
+}
+
+static cs_error_t dispatch(struct fixture *f, int flags)
+{
+	return cv_client_dispatch(&test_service, f->handle, flags);
+}
+
+/* The connection is dead: everything says so, nothing hangs. */
+static void assert_connection_dead(struct fixture *f)
+{
+	assert_true(fd_readable(f->fd, 0));
+	assert_int_equal(dispatch(f, CS_DISPATCH_ONE), CS_ERR_LIBRARY);
+	assert_int_equal(dispatch(f, CS_DISPATCH_ALL), CS_ERR_LIBRARY);
+	assert_int_equal(test_echo(f->handle, 1, NULL), CS_ERR_LIBRARY);
+}
+
+static void test_event_delivered_byte_by_byte(void **state)
+{
+	struct fixture *f = *state;
+	size_t length;
+	uint8_t *frame = peer_pack_tick(300, &length);
+
+	for (size_t i = 0; i + 1 < length; i++) {
+		peer_write(f->p, frame + i, 1);
+		assert_int_equal(dispatch(f, CS_DISPATCH_ONE_NONBLOCKING), CS_ERR_TRY_AGAIN);
+		/* The byte now sits in the library, but no event is pending. */
+		assert_false(fd_readable(f->fd, 0));
+	}
+	peer_write(f->p, frame + length - 1, 1);
+	assert_true(fd_readable(f->fd, 0));
+	assert_int_equal(dispatch(f, CS_DISPATCH_ONE_NONBLOCKING), CS_OK);
+	assert_int_equal(record_ticks(), 1);
+	assert_int_equal(record_tick_value(0), 300);
+	free(frame);
+}
+
+static void test_blocking_dispatch_waits_for_the_whole_frame(void **state)
+{
+	struct fixture *f = *state;
+	struct background b;
+	size_t length;
+	uint8_t *frame = peer_pack_tick(7, &length);
+
+	background_start(&b, BACKGROUND_DISPATCH, f->handle, CS_DISPATCH_ONE, 0);
+	for (size_t i = 0; i < length; i++)
+		peer_write(f->p, frame + i, 1);
+	assert_true(background_finish(&b, PROMPTLY_MS));
+	assert_int_equal(b.result, CS_OK);
+	assert_int_equal(record_ticks(), 1);
+	assert_int_equal(record_tick_value(0), 7);
+	free(frame);
+}
+
+static void test_several_frames_in_one_write(void **state)
+{
+	struct fixture *f = *state;
+	uint8_t *all = NULL;
+	size_t total = 0, length;
+
+	for (uint32_t v = 1; v <= 3; v++) {
+		uint8_t *frame = peer_pack_tick(v, &length);
+
+		all = realloc(all, total + length);
+		memcpy(all + total, frame, length);
+		total += length;
+		free(frame);
+	}
+	peer_write(f->p, all, total);
+	assert_int_equal(dispatch(f, CS_DISPATCH_ALL), CS_OK);
+	assert_int_equal(record_ticks(), 3);
+	for (unsigned int i = 0; i < 3; i++)
+		assert_int_equal(record_tick_value(i), i + 1);
+	assert_false(fd_readable(f->fd, 0));
+	free(all);
+}
+
+static void test_frame_split_across_writes(void **state)
+{
+	struct fixture *f = *state;
+	size_t length;
+	uint8_t *frame = peer_pack_tick(5, &length);
+
+	peer_send_tick(f->p, 4);
+	peer_write(f->p, frame, 3); /* part of the header */
+	assert_int_equal(dispatch(f, CS_DISPATCH_ALL), CS_OK);
+	assert_int_equal(record_ticks(), 1);
+	assert_false(fd_readable(f->fd, 0));
+	peer_write(f->p, frame + 3, length - 3);
+	assert_true(fd_readable(f->fd, 0));
+	assert_int_equal(dispatch(f, CS_DISPATCH_ALL), CS_OK);
+	assert_int_equal(record_ticks(), 2);
+	assert_int_equal(record_tick_value(1), 5);
+	free(frame);
+}
+
+static void test_event_larger_than_the_receive_buffer(void **state)
+{
+	struct fixture *f = *state;
+	size_t size = 3 * 1024 * 1024;
+	char *text = malloc(size + 1);
+	struct background b;
+
+	memset(text, 'n', size);
+	text[size] = '\0';
+	/* The write blocks until the client reads, so dispatch runs aside. */
+	background_start(&b, BACKGROUND_DISPATCH, f->handle, CS_DISPATCH_ONE, 0);
+	peer_send_note(f->p, text);
+	assert_true(background_finish(&b, PROMPTLY_MS));
+	assert_int_equal(b.result, CS_OK);
+	assert_int_equal(record_notes(), 1);
+	assert_int_equal(strlen(record.last_note), sizeof(record.last_note) - 1);
+	/* Small frames still flow afterwards. */
+	peer_send_tick(f->p, 9);
+	assert_int_equal(dispatch(f, CS_DISPATCH_ONE), CS_OK);
+	assert_int_equal(record_ticks(), 1);
+	free(text);
+}
+
+static void test_oversized_length_refused_without_allocating(void **state)
+{
+	struct fixture *f = *state;
+	struct cv_frame_header header = {
+		.length = CV_CLIENT_MAX_PAYLOAD + 1, .kind = CV_FRAME_EVENT, .id = TEST_EVENT_TICK,
+	};
+
+	peer_write(f->p, &header, sizeof(header));
+	__atomic_store_n(&largest_allocation, 0, __ATOMIC_RELAXED);
+	assert_int_equal(dispatch(f, CS_DISPATCH_ALL), CS_ERR_LIBRARY);
+	assert_true(__atomic_load_n(&largest_allocation, __ATOMIC_RELAXED) < 1024 * 1024);
+	assert_connection_dead(f);
+	assert_int_equal(record_ticks(), 0);
+}
+
+static void test_huge_length_refused_during_a_call(void **state)
+{
+	struct fixture *f = *state;
+	struct cv_frame_header header = { .length = 0xffffffffu, .kind = CV_FRAME_REPLY };
+	struct cv_frame_header request;
+	struct background b;
+	uint8_t *payload;
+
+	background_start(&b, BACKGROUND_ECHO, f->handle, 0, 1);
+	assert_true(peer_read_frame(f->p, &request, &payload));
+	free(payload);
+	header.seq = request.seq;
+	__atomic_store_n(&largest_allocation, 0, __ATOMIC_RELAXED);
+	peer_write(f->p, &header, sizeof(header));
+	assert_true(background_finish(&b, PROMPTLY_MS));
+	assert_int_equal(b.result, CS_ERR_LIBRARY);
+	assert_true(__atomic_load_n(&largest_allocation, __ATOMIC_RELAXED) < 1024 * 1024);
+	assert_connection_dead(f);
+}
+
+static void test_largest_allowed_length_is_accepted(void **state)
+{
+	struct fixture *f = *state;
+	struct cv_frame_header header = {
+		.length = CV_CLIENT_MAX_PAYLOAD, .kind = CV_FRAME_EVENT, .id = TEST_EVENT_TICK,
+	};
+
+	/* The header is fine; the frame simply never completes. */
+	peer_write(f->p, &header, sizeof(header));
+	peer_write(f->p, "\x08\x01", 2);
+	assert_int_equal(dispatch(f, CS_DISPATCH_ALL), CS_OK);
+	assert_int_equal(dispatch(f, CS_DISPATCH_ONE_NONBLOCKING), CS_ERR_TRY_AGAIN);
+	assert_false(fd_readable(f->fd, 0));
+	peer_hang_up(f->p);
+	assert_int_equal(dispatch(f, CS_DISPATCH_ALL), CS_ERR_LIBRARY);
+}
+
+static void test_unknown_frame_kinds_kill_the_connection(void **state)
+{
+	struct fixture *f = *state;
+	const uint16_t kinds[] = { 0, CV_FRAME_HELLO, CV_FRAME_WELCOME, CV_FRAME_REQUEST, 6, 0xffff };
+
+	for (size_t i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++) {
+		if (i > 0) {
+			assert_int_equal(cv_client_finalize(&test_service, f->handle), CS_OK);
+			peer_drop_client(f->p);
+			f->handle = peer_connect_client(f->p, recording_callbacks, NULL);
+			assert_int_equal(cv_client_fd_get(&test_service, f->handle, &f->fd), CS_OK);
+		}
+		peer_send_frame(f->p, kinds[i], 0, 0, 0, NULL, 0);
+		assert_int_equal(dispatch(f, CS_DISPATCH_ALL), CS_ERR_LIBRARY);
+		assert_connection_dead(f);
+	}
+}
+
+static void test_reply_nobody_asked_for(void **state)
+{
+	struct fixture *f = *state;
+
+	peer_send_frame(f->p, CV_FRAME_REPLY, TEST_REQUEST_ECHO, 42, CS_OK, NULL, 0);
+	assert_int_equal(dispatch(f, CS_DISPATCH_ALL), CS_ERR_LIBRARY);
+	assert_connection_dead(f);
+}
+
+static void answer_next_request_with(struct fixture *f, uint32_t seq_offset, uint16_t id)
+{
+	struct cv_frame_header request;
+	uint8_t *payload;
+
+	assert_true(peer_read_frame(f->p, &request, &payload));
+	free(payload);
+	peer_send_frame(f->p, CV_FRAME_REPLY, id, request.seq + seq_offset, CS_OK, NULL, 0);
+}
+
+static void test_reply_with_unknown_seq_during_a_call(void **state)
+{
+	struct fixture *f = *state;
+	struct background b;
+
+	background_start(&b, BACKGROUND_ECHO, f->handle, 0, 1);
+	answer_next_request_with(f, 1000, TEST_REQUEST_ECHO);
+	assert_true(background_finish(&b, PROMPTLY_MS));
+	assert_int_equal(b.result, CS_ERR_LIBRARY);
+	assert_connection_dead(f);
+}
+
+static void test_reply_with_another_request_id(void **state)
+{
+	struct fixture *f = *state;
+	struct background b;
+
+	background_start(&b, BACKGROUND_ECHO, f->handle, 0, 1);
+	answer_next_request_with(f, 0, TEST_REQUEST_NOTIFY);
+	assert_true(background_finish(&b, PROMPTLY_MS));
+	assert_int_equal(b.result, CS_ERR_LIBRARY);
+	assert_connection_dead(f);
+}
+
+static void test_zero_length_event(void **state)
+{
+	struct fixture *f = *state;
+
+	peer_send_frame(f->p, CV_FRAME_EVENT, TEST_EVENT_TICK, 0, 0, NULL, 0);
+	assert_int_equal(dispatch(f, CS_DISPATCH_ONE), CS_OK);
+	assert_int_equal(record_ticks(), 1);
+	assert_int_equal(record_tick_value(0), 0);
+}
+
+static void test_zero_length_reply(void **state)
+{
+	struct fixture *f = *state;
+	struct background b;
+
+	background_start(&b, BACKGROUND_ECHO, f->handle, 0, 1);
+	answer_next_request_with(f, 0, TEST_REQUEST_ECHO);
+	assert_true(background_finish(&b, PROMPTLY_MS));
+	assert_int_equal(b.result, CS_OK);
+	assert_int_equal(b.reply_value, 0); /* the default of an empty message */
+}
+
+static void test_unknown_event_id(void **state)
+{
+	struct fixture *f = *state;
+
+	peer_send_frame(f->p, CV_FRAME_EVENT, 7, 0, 0, "\x08\x01", 2);
+	peer_send_frame(f->p, CV_FRAME_EVENT, TEST_EVENT_COUNT, 0, 0, NULL, 0);
+	peer_send_tick(f->p, 3);
+	assert_int_equal(dispatch(f, CS_DISPATCH_ONE), CS_ERR_LIBRARY);
+	assert_int_equal(dispatch(f, CS_DISPATCH_ALL), CS_ERR_LIBRARY);
+	/* Consumed, and the connection carries on. */
+	assert_int_equal(dispatch(f, CS_DISPATCH_ALL), CS_OK);
+	assert_int_equal(record_ticks(), 1);
+	assert_int_equal(record_tick_value(0), 3);
+}
+
+static void test_undecodable_event(void **state)
+{
+	struct fixture *f = *state;
+
+	peer_send_frame(f->p, CV_FRAME_EVENT, TEST_EVENT_TICK, 0, 0, "\x08", 1);
+	peer_send_frame(f->p, CV_FRAME_EVENT, TEST_EVENT_NOTE, 0, 0, "\x0a\x05" "ab", 4);
+	peer_send_tick(f->p, 8);
+	assert_int_equal(dispatch(f, CS_DISPATCH_ONE_NONBLOCKING), CS_ERR_LIBRARY);
+	assert_int_equal(dispatch(f, CS_DISPATCH_BLOCKING), CS_ERR_LIBRARY);
+	assert_int_equal(dispatch(f, CS_DISPATCH_ONE), CS_OK);
+	assert_int_equal(record_ticks(), 1);
+	assert_int_equal(record_notes(), 0);
+}
+
+static void test_peer_closes_mid_frame(void **state)
+{
+	struct fixture *f = *state;
+	size_t length;
+	uint8_t *frame = peer_pack_tick(1, &length);
+
+	peer_write(f->p, frame, length - 1);
+	peer_hang_up(f->p);
+	assert_true(fd_readable(f->fd, PROMPTLY_MS));
+	assert_int_equal(dispatch(f, CS_DISPATCH_ALL), CS_ERR_LIBRARY);
+	assert_connection_dead(f);
+	assert_int_equal(record_ticks(), 0);
+	free(frame);
+}
+
+static void test_events_before_a_malformed_frame_are_delivered(void **state)
+{
+	struct fixture *f = *state;
+
+	peer_send_tick(f->p, 1);
+	peer_send_tick(f->p, 2);
+	peer_send_frame(f->p, 99, 0, 0, 0, NULL, 0);
+	assert_int_equal(dispatch(f, CS_DISPATCH_ALL), CS_ERR_LIBRARY);
+	assert_int_equal(record_ticks(), 2);
+	assert_connection_dead(f);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+#define T(t) cmocka_unit_test_setup_teardown(t, connect_setup, connect_teardown)
+		T(test_event_delivered_byte_by_byte),
+		T(test_blocking_dispatch_waits_for_the_whole_frame),
+		T(test_several_frames_in_one_write),
+		T(test_frame_split_across_writes),
+		T(test_event_larger_than_the_receive_buffer),
+		T(test_oversized_length_refused_without_allocating),
+		T(test_huge_length_refused_during_a_call),
+		T(test_largest_allowed_length_is_accepted),
+		T(test_unknown_frame_kinds_kill_the_connection),
+		T(test_reply_nobody_asked_for),
+		T(test_reply_with_unknown_seq_during_a_call),
+		T(test_reply_with_another_request_id),
+		T(test_zero_length_event),
+		T(test_zero_length_reply),
+		T(test_unknown_event_id),
+		T(test_undecodable_event),
+		T(test_peer_closes_mid_frame),
+		T(test_events_before_a_malformed_frame_are_delivered),
+	};
+
+	return cmocka_run_group_tests_name("framing", tests, NULL, NULL);
+}
