@@ -7,6 +7,7 @@
 #ifndef FEATURE_H_DEFINED
 #define FEATURE_H_DEFINED
 
+#include <stddef.h>
 #include <corosync/corotypes.h>
 
 #ifdef __cplusplus

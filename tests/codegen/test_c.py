@@ -1,0 +1,208 @@
+"""The generated C compiles cleanly, and the public headers are ABI- and
+API-identical to corosync's installed ones."""
+
+import os
+import shutil
+import unittest
+
+from codegen import wire
+from codegen.model import Callback, Define, Enum, Struct
+
+from .support import (
+    FEATURES_IDL, IDL_DIR, REPO, WARNINGS, TempDir, compiler, generate_dir, run, write_tree,
+)
+from codegen.program import load
+
+COROSYNC_INCLUDE = "/usr/include/corosync"
+RUNTIME_INCLUDES = [os.path.join(REPO, "src", "runtime"), os.path.join(REPO, "src", "daemon")]
+
+
+def public_headers(program):
+    return [f.service.header for f in program.files]
+
+
+class CompileTestCase(unittest.TestCase):
+    def setUp(self):
+        self.cc = compiler()
+        if self.cc is None:
+            self.skipTest("no C compiler (cc) found")
+
+    def compile(self, source_path, includes, extra=()):
+        args = [self.cc, "-std=gnu11", "-fsyntax-only", *WARNINGS, *extra]
+        args += [f"-I{path}" for path in includes] + [source_path]
+        result = run(args)
+        self.assertEqual(result.returncode, 0, f"{' '.join(args)}\n{result.stderr}")
+
+
+class GeneratedHeadersTest(CompileTestCase):
+    def test_each_public_header_compiles_alone(self):
+        for idl_dir in (IDL_DIR, FEATURES_IDL):
+            program = load(idl_dir)
+            with TempDir() as out:
+                write_tree(generate_dir(idl_dir), out)
+                for header in public_headers(program):
+                    with self.subTest(header=header):
+                        source = os.path.join(out, "use.c")
+                        with open(source, "w") as stream:
+                            stream.write(f"#include <{header}>\n")
+                        self.compile(source, [os.path.join(out, "generated", "include")],
+                                     ["-pedantic"])
+
+
+class GeneratedSourcesTest(CompileTestCase):
+    def setUp(self):
+        super().setUp()
+        self.protoc_c = shutil.which("protoc-c")
+        if self.protoc_c is None:
+            self.skipTest("protoc-c not found")
+
+    def test_client_server_and_strerror_sources_compile(self):
+        for idl_dir in (IDL_DIR, FEATURES_IDL):
+            program = load(idl_dir)
+            with TempDir() as out:
+                write_tree(generate_dir(idl_dir), out)
+                for idl_file in program.files:
+                    self.compile_outputs(out, idl_file)
+
+    def compile_outputs(self, out, idl_file):
+        service = idl_file.service
+        directory = os.path.join(out, "generated", service.output_dir)
+        includes = [os.path.join(out, "generated", "include"), directory, *RUNTIME_INCLUDES]
+        sources = [f"{f.name}.c" for f in idl_file.functions if f.kind == "strerror"]
+        if not service.is_common:
+            proto = os.path.join(directory, f"{service.name}.proto")
+            result = run([self.protoc_c, f"--proto_path={directory}", f"--c_out={directory}", proto])
+            self.assertEqual(result.returncode, 0, result.stderr)
+            sources += [f"{service.name}-client.c", f"{service.name}-server.c"]
+        for source in sources:
+            with self.subTest(source=source):
+                self.compile(os.path.join(directory, source), includes)
+
+
+class CorosyncAbiTest(CompileTestCase):
+    """Holds generated/include/corosync/*.h to /usr/include/corosync/*.h: the
+    same macros, the same values and layouts, the same types and signatures."""
+
+    def setUp(self):
+        super().setUp()
+        if not os.path.isfile(os.path.join(COROSYNC_INCLUDE, "corotypes.h")):
+            self.skipTest(f"corosync headers not installed in {COROSYNC_INCLUDE} "
+                          f"(Debian: apt-get install libcorosync-common-dev libquorum-dev "
+                          f"libvotequorum-dev)")
+        self.program = load(IDL_DIR)
+        self.ours = os.path.join(REPO, "generated", "include")
+
+    def headers(self):
+        return [h for h in public_headers(self.program)
+                if os.path.isfile(os.path.join("/usr/include", h))]
+
+    def includes_for(self, side):
+        return [self.ours] if side == "ours" else []
+
+    def test_macros_are_identical(self):
+        for header in self.headers():
+            with self.subTest(header=header):
+                self.assertEqual(self.macros(header, "ours"), self.macros(header, "corosync"))
+
+    def macros(self, header, side):
+        with TempDir() as out:
+            source = os.path.join(out, "m.c")
+            with open(source, "w") as stream:
+                stream.write(f"#include <{header}>\n")
+            args = [self.cc, "-dM", "-E", *[f"-I{p}" for p in self.includes_for(side)], source]
+            result = run(args)
+            self.assertEqual(result.returncode, 0, result.stderr)
+        definitions = {}
+        for line in result.stdout.splitlines():
+            name, _, body = line[len("#define "):].partition(" ")
+            definitions[name] = " ".join(body.split())
+        return definitions
+
+    def test_values_and_layouts_are_identical(self):
+        source = self.layout_program()
+        self.assertEqual(self.run_program(source, "ours"), self.run_program(source, "corosync"))
+
+    def test_types_and_signatures_are_identical(self):
+        source = self.type_assertions()
+        for side in ("ours", "corosync"):
+            with self.subTest(side=side), TempDir() as out:
+                path = os.path.join(out, "types.c")
+                with open(path, "w") as stream:
+                    stream.write(source)
+                self.compile(path, self.includes_for(side))
+
+    def run_program(self, source, side):
+        with TempDir() as out:
+            path = os.path.join(out, "layout.c")
+            with open(path, "w") as stream:
+                stream.write(source)
+            binary = os.path.join(out, "layout")
+            args = [self.cc, "-std=gnu11", *[f"-I{p}" for p in self.includes_for(side)],
+                    path, "-o", binary]
+            result = run(args)
+            self.assertEqual(result.returncode, 0, result.stderr)
+            result = run([binary])
+            self.assertEqual(result.returncode, 0, result.stderr)
+            return result.stdout
+
+    def definitions(self, cls):
+        return [item for f in self.program.files for item in f.of_type(cls)
+                if os.path.isfile(os.path.join("/usr/include", f.service.header))]
+
+    def preamble(self):
+        includes = "".join(f"#include <{h}>\n" for h in self.headers())
+        return ("#include <inttypes.h>\n#include <stddef.h>\n#include <stdio.h>\n" + includes)
+
+    def layout_program(self):
+        lines = []
+        for struct in self.definitions(Struct):
+            t = struct.type_text()
+            lines.append(f'\tprintf("sizeof {t} %zu align %zu\\n", sizeof({t}), _Alignof({t}));')
+            for field in struct.fields:
+                lines.append(f'\tprintf("{t}.{field.name} offset %zu size %zu\\n", '
+                             f'offsetof({t}, {field.name}), sizeof(((({t} *)0))->{field.name}));')
+        for enum in self.definitions(Enum):
+            lines.append(f'\tprintf("sizeof {enum.name} %zu\\n", sizeof({enum.name}));')
+            for e in enum.enumerators:
+                lines.append(f'\tprintf("{e.name} %lld\\n", (long long){e.name});')
+        for define in self.definitions(Define):
+            if define.params is not None:
+                continue
+            if '"' in define.value:
+                lines.append(f'\tprintf("{define.name} %s\\n", {define.name});')
+            else:
+                lines.append(f'\tprintf("{define.name} %lld\\n", (long long)({define.name}));')
+        lines.append('\tprintf("CS_MAX %d\\n", CS_MAX(3, 5));')
+        return self.preamble() + "\nint main(void)\n{\n" + "\n".join(lines) + "\n\treturn 0;\n}\n"
+
+    def type_assertions(self):
+        checks = []
+        for struct in self.definitions(Struct):
+            t = struct.type_text()
+            for field in struct.fields:
+                declared = field.ctype.declare("", field.array).strip()
+                checks.append((f"__typeof__((({t} *)0)->{field.name})", declared))
+        for callback in self.definitions(Callback):
+            params = ", ".join(_param_type(p) for p in callback.params) or "void"
+            checks.append((callback.name, f"{callback.return_type.text()} (*)({params})"))
+        for idl_file in self.program.files:
+            for function in idl_file.public_functions:
+                params = ", ".join(_param_type(p) for p in function.params) or "void"
+                checks.append((f"__typeof__({function.name})",
+                               f"{function.return_type.text()} ({params})"))
+        asserts = "".join(f"_Static_assert(__builtin_types_compatible_p({a}, {b}), "
+                          f"\"{a} is not {b}\");\n" for a, b in checks)
+        return self.preamble() + "\n" + asserts
+
+
+def _param_type(param):
+    """A parameter's type as in a function type: arrays become pointers."""
+    ctype = param.ctype
+    text = ctype.text()
+    if param.array is not None:
+        text = f"{ctype.base_text()} *{'*' * ctype.pointers}"
+    return text
+
+
+if __name__ == "__main__":
+    unittest.main()
