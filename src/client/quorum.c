@@ -25,39 +25,35 @@ static cs_error_t connect_with_model(quorum_handle_t *handle, quorum_model_t mod
 	return CS_OK;
 }
 
-CV_EXPORT cs_error_t quorum_initialize(quorum_handle_t *handle, quorum_callbacks_t *callbacks,
-				       uint32_t *quorum_type)
+cs_error_t quorum_initialize(quorum_handle_t *handle, quorum_callbacks_t *callbacks, uint32_t *quorum_type)
 {
-	cv_callback_fn table[QUORUM_EVENT_COUNT] = { 0 };
+	cv_callback_fn table[QUORUM_N_EVENTS] = { 0 };
 
 	if (handle == NULL)
 		return CS_ERR_INVALID_PARAM;
 	if (callbacks != NULL)
-		table[QUORUM_EVENT_NOTIFICATION] = (cv_callback_fn)callbacks->quorum_notify_fn;
+		quorum_callback_table_from_quorum_callbacks_t(callbacks, table);
 	return connect_with_model(handle, QUORUM_MODEL_V0, table, quorum_type, NULL);
 }
 
-CV_EXPORT cs_error_t quorum_model_initialize(quorum_handle_t *handle, quorum_model_t model,
-					     quorum_model_data_t *model_data, uint32_t *quorum_type,
-					     void *context)
+/* model_data's own model field is not read: corosync does not require it. */
+cs_error_t quorum_model_initialize(quorum_handle_t *handle, quorum_model_t model, quorum_model_data_t *model_data,
+				   uint32_t *quorum_type, void *context)
 {
-	cv_callback_fn table[QUORUM_EVENT_COUNT] = { 0 };
+	cv_callback_fn table[QUORUM_N_EVENTS] = { 0 };
 
 	if (handle == NULL)
 		return CS_ERR_INVALID_PARAM;
 	switch (model) {
 	case QUORUM_MODEL_V0:
-		if (model_data != NULL) {
-			const quorum_model_v0_data_t *v0 = (const quorum_model_v0_data_t *)model_data;
-			table[QUORUM_EVENT_NOTIFICATION] = (cv_callback_fn)v0->quorum_notify_fn;
-		}
+		if (model_data != NULL)
+			quorum_callback_table_from_quorum_model_v0_data_t((const quorum_model_v0_data_t *)model_data,
+									  table);
 		break;
 	case QUORUM_MODEL_V1:
-		if (model_data != NULL) {
-			const quorum_model_v1_data_t *v1 = (const quorum_model_v1_data_t *)model_data;
-			table[QUORUM_EVENT_V1_QUORUM_NOTIFICATION] = (cv_callback_fn)v1->quorum_notify_fn;
-			table[QUORUM_EVENT_V1_NODELIST_NOTIFICATION] = (cv_callback_fn)v1->nodelist_notify_fn;
-		}
+		if (model_data != NULL)
+			quorum_callback_table_from_quorum_model_v1_data_t((const quorum_model_v1_data_t *)model_data,
+									  table);
 		break;
 	default:
 		return CS_ERR_INVALID_PARAM;
