@@ -15,6 +15,8 @@ from .model import (
 KNOWN_ANNOTATIONS = ("out", "optional", "count", "len")
 ANNOTATION_ARITY = {"out": 0, "optional": 0, "count": 1, "len": 2}
 MAX_ID = 0xFFFF
+# Locals of the generated stubs, and protoc-c's own member of every message.
+RESERVED_STUB_NAMES = ("request", "reply", "status", "result", "table", "i", "base")
 _INTEGER_SCALARS = {name for name in SCALAR_TYPES if name not in ("void", "float", "double")}
 _NUMBER = re.compile(r"^(0[xX][0-9A-Fa-f]+|[0-9]+)$")
 
@@ -239,6 +241,14 @@ class Validator:
         for error in function.errors:
             self.check_error_doc(error, function, scope)
         getattr(self, f"check_{function.kind}_function")(function, scope)
+        if function.kind in (REQUEST, ONEWAY, LOCAL):
+            self.check_stub_names(function)
+
+    def check_stub_names(self, function):
+        for param in function.params:
+            if param.name in RESERVED_STUB_NAMES or param.name.startswith("wire_"):
+                raise IdlError(param.pos, f"parameter name '{param.name}' is reserved in "
+                               f"generated stubs")
 
     def check_error_doc(self, error, function, scope):
         status = self.lookup(STATUS_TYPE, scope, error.pos)
@@ -321,11 +331,19 @@ class Validator:
             field_lists.append(wire.reply_fields(function))
         for callback in idl_file.callbacks:
             field_lists.append(wire.event_fields(callback))
-        for struct in wire.wire_structs(field_lists):
+        for function in idl_file.remote_functions:
+            for param in function.params:
+                if param.has("out") and param.has("count"):
+                    raise IdlError(param.annotations["count"].pos, f"@out array '{param.name}' "
+                                   f"is not supported; return a struct instead")
+        wire.wire_structs(field_lists)
+        for struct in _request_structs(idl_file):
             for field in wire.struct_fields(struct):
-                if field.kind == wire.STRING and field.decl.array is not None \
-                        and struct in _request_structs(idl_file):
+                if field.kind == wire.STRING and field.decl.array is not None:
                     raise IdlError(field.decl.pos, f"char array field '{field.name}' of "
+                                   f"{struct.name} can be received but not sent")
+                if field.kind == wire.MESSAGE:
+                    raise IdlError(field.decl.pos, f"struct field '{field.name}' of "
                                    f"{struct.name} can be received but not sent")
 
 

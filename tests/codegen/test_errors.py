@@ -113,6 +113,14 @@ CASES = [
      "struct bad_s { char name[8]; }\n"
      "function cs_error_t bad_f(bad_handle_t handle, struct bad_s s) { request 0; }",
      "8:21: error: char array field 'name' of bad_s can be received but not sent"),
+    ("nested struct sent in a request",
+     "struct bad_in { int32_t x; }\nstruct bad_s { struct bad_in inner; }\n"
+     "function cs_error_t bad_f(bad_handle_t handle, const struct bad_s *s) { request 0; }",
+     "9:30: error: struct field 'inner' of bad_s can be received but not sent"),
+    ("@out array",
+     "function cs_error_t bad_f(bad_handle_t handle, uint32_t n, uint32_t *ids @out @count(n)) {\n"
+     "    request 0;\n}",
+     "8:79: error: @out array 'ids' is not supported; return a struct instead"),
     ("array size that is not a define",
      "struct bad_s { char name[BAD_NOPE]; }",
      "8:21: error: array size 'BAD_NOPE' is neither a number nor an integer define"),
@@ -125,6 +133,9 @@ CASES = [
     ("syntax: unknown statement",
      "widget bad_w;",
      "8:1: error: expected a definition, found 'widget'"),
+    ("parameter name used by the generated stub",
+     "function cs_error_t bad_f(bad_handle_t handle, int *status @out) { request 0; }",
+     "8:53: error: parameter name 'status' is reserved in generated stubs"),
     ("strerror of a non-enum",
      "function const char *bad_strerror(int e) { strerror bad_handle_t; }",
      "8:44: error: strerror needs an enum, and 'bad_handle_t' is not one"),
