@@ -109,19 +109,43 @@ static void remove_dir(struct test_daemon *d)
 	rmdir(path);
 }
 
-static void stop_with(struct test_daemon *d, int sig)
+/* Returns the daemon's wait status, or 0 when it was not running. */
+static int stop_with(struct test_daemon *d, int sig)
 {
+	int status = 0;
+
 	if (d->pid > 0) {
 		kill(d->pid, sig);
-		waitpid(d->pid, NULL, 0);
+		waitpid(d->pid, &status, 0);
 		d->pid = 0;
 	}
+	return status;
 }
 
-void test_daemon_stop(struct test_daemon *d)
+static void print_log(const struct test_daemon *d)
 {
-	stop_with(d, SIGTERM);
+	char line[1024];
+	FILE *f = fopen(d->log, "r");
+
+	if (f == NULL)
+		return;
+	fprintf(stderr, "--- %s\n", d->log);
+	while (fgets(line, sizeof(line), f) != NULL)
+		fputs(line, stderr);
+	fclose(f);
+}
+
+int test_daemon_stop(struct test_daemon *d)
+{
+	int status = stop_with(d, SIGTERM);
+	bool clean = WIFEXITED(status) && WEXITSTATUS(status) == 0;
+
+	if (!clean) {
+		fprintf(stderr, "conclaved did not exit cleanly on SIGTERM (wait status 0x%x)\n", status);
+		print_log(d);
+	}
 	remove_dir(d);
+	return clean ? 0 : -1;
 }
 
 void test_daemon_kill(struct test_daemon *d)

@@ -20,8 +20,10 @@ extern const char SINGLE_NODE_CONFIG[];
 /* Writes config_text (NULL: no -c), starts conclaved in the foreground and
  * waits until it accepts connections. Returns 0, or -1 after printing why. */
 int test_daemon_start(struct test_daemon *d, const char *config_text);
-/* SIGTERM, wait, and remove the temporary directory. */
-void test_daemon_stop(struct test_daemon *d);
+/* SIGTERM, wait, and remove the temporary directory. Returns 0 when the
+ * daemon exited cleanly (status 0: no sanitizer report, no crash), else -1
+ * after printing its log. */
+int test_daemon_stop(struct test_daemon *d);
 /* SIGKILL and wait: the daemon dies without closing anything itself. */
 void test_daemon_kill(struct test_daemon *d);
 /* True when the daemon's log contains text. */

@@ -110,8 +110,7 @@ static int start_free(void **state) { return start_with(NO_PROVIDER_CONFIG); }
 
 static int stop(void **state)
 {
-	test_daemon_stop(&daemon_under_test);
-	return 0;
+	return test_daemon_stop(&daemon_under_test);
 }
 
 static quorum_handle_t connect_v0(void)
