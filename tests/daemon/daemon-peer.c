@@ -1,0 +1,414 @@
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "daemon-peer.h"
+
+struct kept_event {
+	int fd;
+	struct cv_frame_header header;
+	uint8_t *payload;
+	struct kept_event *next;
+};
+
+static struct kept_event *kept_events;
+static uint32_t next_seq = 1;
+
+static long long now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000LL + ts.tv_nsec / 1000000;
+}
+
+static int write_file(const char *path, const char *text)
+{
+	FILE *f = fopen(path, "w");
+
+	if (!f)
+		return -1;
+	fputs(text, f);
+	return fclose(f);
+}
+
+static void exec_daemon(const struct test_daemon *d, bool with_config)
+{
+	int log_fd = open(d->log, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+
+	if (log_fd >= 0) {
+		dup2(log_fd, STDERR_FILENO);
+		close(log_fd);
+	}
+	if (with_config)
+		execl(CONCLAVED_PATH, "conclaved", "-f", "-d", "-s", d->socket, "-c", d->config, (char *)NULL);
+	else
+		execl(CONCLAVED_PATH, "conclaved", "-f", "-d", "-s", d->socket, (char *)NULL);
+	_exit(127);
+}
+
+static int wait_until_accepting(struct test_daemon *d)
+{
+	for (int i = 0; i < 500; i++) {
+		int fd = raw_connect(d->socket);
+		int status;
+
+		if (fd >= 0) {
+			close(fd);
+			return 0;
+		}
+		if (waitpid(d->pid, &status, WNOHANG) == d->pid) {
+			fprintf(stderr, "conclaved exited during start-up; log: %s\n", d->log);
+			d->pid = 0;
+			return -1;
+		}
+		usleep(10000);
+	}
+	fprintf(stderr, "conclaved did not accept connections within 5 s\n");
+	return -1;
+}
+
+int test_daemon_start(struct test_daemon *d, const char *config_text)
+{
+	memset(d, 0, sizeof(*d));
+	snprintf(d->dir, sizeof(d->dir), "/tmp/conclaved-test-XXXXXX");
+	if (!mkdtemp(d->dir))
+		return -1;
+	chmod(d->dir, 0755); /* tests connect as other users too */
+	snprintf(d->socket, sizeof(d->socket), "%s/conclaved.sock", d->dir);
+	snprintf(d->config, sizeof(d->config), "%s/conclave.conf", d->dir);
+	snprintf(d->log, sizeof(d->log), "%s/conclaved.log", d->dir);
+	if (config_text && write_file(d->config, config_text) < 0)
+		return -1;
+	d->pid = fork();
+	if (d->pid < 0)
+		return -1;
+	if (d->pid == 0)
+		exec_daemon(d, config_text != NULL);
+	return wait_until_accepting(d);
+}
+
+int test_daemon_stop(struct test_daemon *d)
+{
+	int status = -1;
+
+	if (d->pid > 0) {
+		kill(d->pid, SIGTERM);
+		if (waitpid(d->pid, &status, 0) == d->pid && WIFEXITED(status))
+			status = WEXITSTATUS(status);
+		else
+			status = -1;
+		d->pid = 0;
+	}
+	unlink(d->socket);
+	unlink(d->config);
+	unlink(d->log);
+	rmdir(d->dir);
+	return status;
+}
+
+bool test_daemon_log_contains(const struct test_daemon *d, const char *text, int timeout_ms)
+{
+	long long deadline = now_ms() + timeout_ms;
+
+	do {
+		FILE *f = fopen(d->log, "r");
+		char line[2048];
+		bool found = false;
+
+		while (f && !found && fgets(line, sizeof(line), f))
+			found = strstr(line, text) != NULL;
+		if (f)
+			fclose(f);
+		if (found)
+			return true;
+		usleep(10000);
+	} while (now_ms() < deadline);
+	return false;
+}
+
+long test_daemon_rss_kb(const struct test_daemon *d)
+{
+	char path[64], line[256];
+	long rss = -1;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/status", (int)d->pid);
+	f = fopen(path, "r");
+	while (f && fgets(line, sizeof(line), f))
+		if (sscanf(line, "VmRSS: %ld kB", &rss) == 1)
+			break;
+	if (f)
+		fclose(f);
+	return rss;
+}
+
+int run_conclaved(const char *const *args, char *out, size_t out_size)
+{
+	int pipe_fds[2], status;
+	const char *argv[16] = { "conclaved" };
+	size_t n = 1, got = 0;
+	ssize_t r;
+	pid_t pid;
+
+	while (args[n - 1] && n < 15) {
+		argv[n] = args[n - 1];
+		n++;
+	}
+	if (pipe(pipe_fds) < 0 || (pid = fork()) < 0)
+		return -1;
+	if (pid == 0) {
+		dup2(pipe_fds[1], STDERR_FILENO);
+		close(pipe_fds[0]);
+		execv(CONCLAVED_PATH, (char *const *)argv);
+		_exit(127);
+	}
+	close(pipe_fds[1]);
+	while (got + 1 < out_size && (r = read(pipe_fds[0], out + got, out_size - got - 1)) > 0)
+		got += (size_t)r;
+	out[got] = '\0';
+	close(pipe_fds[0]);
+	if (waitpid(pid, &status, 0) != pid || !WIFEXITED(status))
+		return -1;
+	return WEXITSTATUS(status);
+}
+
+/* ---- raw clients ------------------------------------------------------- */
+
+int raw_connect(const char *socket_path)
+{
+	struct sockaddr_un addr = { .sun_family = AF_UNIX };
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+	if (fd < 0)
+		return -1;
+	snprintf(addr.sun_path, sizeof(addr.sun_path), "%s", socket_path);
+	if (connect(fd, (struct sockaddr *)&addr, sizeof(addr)) < 0) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+int raw_send(int fd, const void *bytes, size_t size)
+{
+	const uint8_t *p = bytes;
+
+	while (size > 0) {
+		ssize_t n = send(fd, p, size, MSG_NOSIGNAL);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return -1;
+		p += n;
+		size -= (size_t)n;
+	}
+	return 0;
+}
+
+int raw_send_frame(int fd, uint16_t kind, uint16_t id, uint32_t seq, const void *payload, uint32_t length)
+{
+	struct cv_frame_header h = { .length = length, .kind = kind, .id = id, .seq = seq };
+
+	if (raw_send(fd, &h, sizeof(h)) < 0)
+		return -1;
+	return length ? raw_send(fd, payload, length) : 0;
+}
+
+int raw_send_hello(int fd, uint32_t magic, const char *service, uint16_t major, uint16_t minor)
+{
+	struct cv_hello hello = { .magic = magic, .idl_major = major, .idl_minor = minor };
+
+	strncpy(hello.service, service, sizeof(hello.service));
+	return raw_send_frame(fd, CV_FRAME_HELLO, 0, 0, &hello, sizeof(hello));
+}
+
+static int read_exact(int fd, void *buf, size_t size, long long deadline)
+{
+	uint8_t *p = buf;
+
+	while (size > 0) {
+		struct pollfd pfd = { .fd = fd, .events = POLLIN };
+		long long left = deadline - now_ms();
+		ssize_t n;
+
+		if (left <= 0 || poll(&pfd, 1, (int)left) <= 0)
+			return -1;
+		n = recv(fd, p, size, 0);
+		if (n == 0 || (n < 0 && errno == ECONNRESET))
+			return 0;
+		if (n < 0)
+			return errno == EINTR ? 1 : -1;
+		p += n;
+		size -= (size_t)n;
+	}
+	return 1;
+}
+
+int raw_read_frame(int fd, struct cv_frame_header *h, uint8_t **payload, int timeout_ms)
+{
+	long long deadline = now_ms() + timeout_ms;
+	int r = read_exact(fd, h, sizeof(*h), deadline);
+
+	*payload = NULL;
+	if (r <= 0)
+		return r;
+	if (h->length == 0)
+		return 1;
+	if (h->length > CV_CLIENT_MAX_PAYLOAD || !(*payload = malloc(h->length)))
+		return -1;
+	r = read_exact(fd, *payload, h->length, deadline);
+	if (r <= 0) {
+		free(*payload);
+		*payload = NULL;
+	}
+	return r;
+}
+
+int raw_handshake(int fd, const char *service)
+{
+	struct cv_frame_header h;
+	uint8_t *payload;
+
+	if (raw_send_hello(fd, CV_WIRE_MAGIC, service, 1, 0) < 0)
+		return -1;
+	if (raw_read_frame(fd, &h, &payload, 2000) != 1 || h.kind != CV_FRAME_WELCOME) {
+		free(payload);
+		return -1;
+	}
+	free(payload);
+	return h.status;
+}
+
+int raw_client(const char *socket_path, const char *service)
+{
+	int fd = raw_connect(socket_path);
+
+	if (fd >= 0 && raw_handshake(fd, service) != CS_OK) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+bool raw_closed_within(int fd, int timeout_ms)
+{
+	long long deadline = now_ms() + timeout_ms;
+
+	for (;;) {
+		struct cv_frame_header h;
+		uint8_t *payload;
+		int left = (int)(deadline - now_ms());
+		int r = raw_read_frame(fd, &h, &payload, left > 0 ? left : 0);
+
+		free(payload);
+		if (r == 0)
+			return true;
+		if (r < 0)
+			return false;
+	}
+}
+
+static void keep_event(int fd, const struct cv_frame_header *h, uint8_t *payload)
+{
+	struct kept_event *e = calloc(1, sizeof(*e)), **tail = &kept_events;
+
+	if (!e) {
+		free(payload);
+		return;
+	}
+	*e = (struct kept_event){ .fd = fd, .header = *h, .payload = payload };
+	while (*tail)
+		tail = &(*tail)->next;
+	*tail = e;
+}
+
+int raw_call(int fd, uint16_t request_id, const ProtobufCMessage *request,
+	     const ProtobufCMessageDescriptor *reply_desc, ProtobufCMessage **reply)
+{
+	size_t size = protobuf_c_message_get_packed_size(request);
+	uint8_t *bytes = malloc(size ? size : 1);
+	uint32_t seq = next_seq++;
+	struct cv_frame_header h;
+	uint8_t *payload;
+
+	*reply = NULL;
+	protobuf_c_message_pack(request, bytes);
+	if (raw_send_frame(fd, CV_FRAME_REQUEST, request_id, seq, bytes, (uint32_t)size) < 0) {
+		free(bytes);
+		return -1;
+	}
+	free(bytes);
+	while (raw_read_frame(fd, &h, &payload, 5000) == 1) {
+		if (h.kind == CV_FRAME_EVENT) {
+			keep_event(fd, &h, payload);
+			continue;
+		}
+		if (h.kind == CV_FRAME_REPLY && h.seq == seq) {
+			*reply = protobuf_c_message_unpack(reply_desc, NULL, h.length, payload);
+			free(payload);
+			return h.status;
+		}
+		free(payload);
+	}
+	return -1;
+}
+
+static struct kept_event *take_kept_event(int fd)
+{
+	for (struct kept_event **p = &kept_events; *p; p = &(*p)->next) {
+		if ((*p)->fd == fd) {
+			struct kept_event *e = *p;
+
+			*p = e->next;
+			return e;
+		}
+	}
+	return NULL;
+}
+
+int raw_next_event(int fd, const ProtobufCMessageDescriptor *const *event_descs, size_t n_descs,
+		   ProtobufCMessage **event, int timeout_ms)
+{
+	struct kept_event *kept = take_kept_event(fd);
+	struct cv_frame_header h;
+	uint8_t *payload = NULL;
+	int id = -1;
+
+	*event = NULL;
+	if (kept) {
+		h = kept->header;
+		payload = kept->payload;
+		free(kept);
+	} else if (raw_read_frame(fd, &h, &payload, timeout_ms) != 1 || h.kind != CV_FRAME_EVENT) {
+		free(payload);
+		return -1;
+	}
+	if (h.id < n_descs) {
+		*event = protobuf_c_message_unpack(event_descs[h.id], NULL, h.length, payload);
+		id = *event ? h.id : -1;
+	}
+	free(payload);
+	return id;
+}
+
+void raw_forget_events(int fd)
+{
+	struct kept_event *e;
+
+	while ((e = take_kept_event(fd))) {
+		free(e->payload);
+		free(e);
+	}
+}

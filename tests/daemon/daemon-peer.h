@@ -1,0 +1,76 @@
+/* Test helpers: a real conclaved on a temporary socket, and raw clients
+ * that speak the wire protocol directly (no client library), so tests can
+ * send exactly the bytes they want. */
+#ifndef CONCLAVE_TEST_DAEMON_PEER_H
+#define CONCLAVE_TEST_DAEMON_PEER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include <protobuf-c/protobuf-c.h>
+#include <corosync/corotypes.h>
+
+#include "../../src/runtime/cv-wire.h"
+
+struct test_daemon {
+	pid_t pid;
+	char dir[64];
+	char socket[128];
+	char config[128];
+	char log[128];
+};
+
+/* Options every test daemon gets unless the test's own config has a
+ * conclave section: a short HELLO timeout. */
+#define TEST_CONCLAVE_SECTION "conclave {\n\thello_timeout: 500\n}\n"
+#define TEST_SINGLE_NODE_CONFIG                                                                            \
+	"totem {\n\tversion: 2\n\tcluster_name: test\n}\n"                                                 \
+	"quorum {\n\tprovider: corosync_votequorum\n}\n"                                                   \
+	"nodelist {\n\tnode {\n\t\tnodeid: 1\n\t\tring0_addr: 127.0.0.1\n\t}\n}\n" TEST_CONCLAVE_SECTION
+
+/* Writes config_text (NULL: no -c), runs conclaved -f -d with its stderr in
+ * d->log and waits until the socket accepts. 0, or -1 with a message. */
+int test_daemon_start(struct test_daemon *d, const char *config_text);
+/* SIGTERM and wait; returns the exit status (or -1), and removes the files. */
+int test_daemon_stop(struct test_daemon *d);
+/* Waits up to timeout_ms for the log to contain text. */
+bool test_daemon_log_contains(const struct test_daemon *d, const char *text, int timeout_ms);
+long test_daemon_rss_kb(const struct test_daemon *d);
+
+/* Runs conclaved with args (NULL-terminated, without argv[0]) to
+ * completion; returns its exit status and its stderr in out. */
+int run_conclaved(const char *const *args, char *out, size_t out_size);
+
+/* ---- raw clients ------------------------------------------------------- */
+
+int raw_connect(const char *socket_path); /* -1 on failure */
+int raw_send(int fd, const void *bytes, size_t size);
+int raw_send_frame(int fd, uint16_t kind, uint16_t id, uint32_t seq, const void *payload, uint32_t length);
+int raw_send_hello(int fd, uint32_t magic, const char *service, uint16_t major, uint16_t minor);
+/* 1 with a frame (payload malloc'd into *payload, may be NULL when empty),
+ * 0 on EOF, -1 on timeout or error. */
+int raw_read_frame(int fd, struct cv_frame_header *h, uint8_t **payload, int timeout_ms);
+/* The WELCOME status, or -1 when none came. */
+int raw_handshake(int fd, const char *service);
+/* Connects and handshakes; the fd, or -1. */
+int raw_client(const char *socket_path, const char *service);
+/* True when the daemon closes fd within timeout_ms (frames before the EOF
+ * are read and dropped). */
+bool raw_closed_within(int fd, int timeout_ms);
+
+/* Sends a request and waits for its reply; events that arrive first are
+ * kept for raw_next_event. *reply is unpacked (free with
+ * protobuf_c_message_free_unpacked) or NULL. Returns the reply status, or
+ * -1 when no reply came. */
+int raw_call(int fd, uint16_t request_id, const ProtobufCMessage *request,
+	     const ProtobufCMessageDescriptor *reply_desc, ProtobufCMessage **reply);
+/* The next event on fd (kept or read within timeout_ms): its id, with the
+ * unpacked message in *event; -1 when none. */
+int raw_next_event(int fd, const ProtobufCMessageDescriptor *const *event_descs, size_t n_descs,
+		   ProtobufCMessage **event, int timeout_ms);
+/* Drops kept events of fd. */
+void raw_forget_events(int fd);
+
+#endif

@@ -1,0 +1,615 @@
+/* A real conclaved against misbehaving raw clients: every bad frame closes
+ * only its own connection, with a log line naming the reason and the pid,
+ * and a well-behaved client still gets correct replies afterwards. */
+#include <grp.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "daemon-peer.h"
+#include "quorum.pb-c.h"
+#include "votequorum.pb-c.h"
+
+#define QUORUM_REQUEST_GETQUORATE 0
+
+static struct test_daemon daemon_under_test;
+
+static int start_single_node(void **state)
+{
+	return test_daemon_start(&daemon_under_test, TEST_SINGLE_NODE_CONFIG);
+}
+
+static int stop_daemon(void **state)
+{
+	test_daemon_stop(&daemon_under_test);
+	return 0;
+}
+
+/* A fresh, well-behaved client: getquorate must answer CS_OK, quorate 1. */
+static void assert_daemon_serves(const struct test_daemon *d)
+{
+	QuorumGetquorateRequest request = QUORUM_GETQUORATE_REQUEST__INIT;
+	QuorumGetquorateReply *reply;
+	int fd = raw_client(d->socket, "quorum");
+
+	assert_true(fd >= 0);
+	assert_int_equal(raw_call(fd, QUORUM_REQUEST_GETQUORATE, &request.base, &quorum_getquorate_reply__descriptor,
+				  (ProtobufCMessage **)&reply),
+			 CS_OK);
+	assert_non_null(reply);
+	assert_int_equal(reply->quorate, 1);
+	protobuf_c_message_free_unpacked(&reply->base, NULL);
+	close(fd);
+}
+
+/* The daemon closed fd and logged why, naming the client's pid. */
+static void assert_closed_with_log(int fd, const char *reason)
+{
+	char expected[256];
+
+	assert_true(raw_closed_within(fd, 3000));
+	close(fd);
+	snprintf(expected, sizeof(expected), "(pid %d, uid %u", (int)getpid(), (unsigned)getuid());
+	assert_true(test_daemon_log_contains(&daemon_under_test, expected, 2000));
+	assert_true(test_daemon_log_contains(&daemon_under_test, reason, 2000));
+	assert_daemon_serves(&daemon_under_test);
+}
+
+static void test_truncated_header(void **state)
+{
+	int fd = raw_client(daemon_under_test.socket, "quorum");
+	struct cv_frame_header h = { .length = 0, .kind = CV_FRAME_REQUEST };
+
+	assert_true(fd >= 0);
+	assert_int_equal(raw_send(fd, &h, 7), 0);
+	/* the daemon keeps serving others while this frame is incomplete */
+	assert_daemon_serves(&daemon_under_test);
+	shutdown(fd, SHUT_WR);
+	assert_closed_with_log(fd, "connection closed inside a frame header");
+}
+
+static void test_truncated_payload(void **state)
+{
+	int fd = raw_client(daemon_under_test.socket, "quorum");
+	struct cv_frame_header h = { .length = 100, .kind = CV_FRAME_REQUEST };
+
+	assert_true(fd >= 0);
+	assert_int_equal(raw_send(fd, &h, sizeof(h)), 0);
+	assert_int_equal(raw_send(fd, "abc", 3), 0);
+	shutdown(fd, SHUT_WR);
+	assert_closed_with_log(fd, "connection closed inside a frame payload");
+}
+
+/* The length is checked before anything is allocated for the payload. */
+static void test_oversized_length(void **state)
+{
+	long before = test_daemon_rss_kb(&daemon_under_test);
+
+	for (int i = 0; i < 8; i++) {
+		int fd = raw_client(daemon_under_test.socket, "quorum");
+		struct cv_frame_header h = { .length = 64u * 1024u * 1024u, .kind = CV_FRAME_REQUEST };
+
+		assert_true(fd >= 0);
+		assert_int_equal(raw_send(fd, &h, sizeof(h)), 0);
+		assert_closed_with_log(fd, "frame of 67108864 bytes exceeds max_message_size 1048576");
+	}
+	assert_true(test_daemon_rss_kb(&daemon_under_test) - before < 2048);
+}
+
+static void test_oversized_before_hello(void **state)
+{
+	int fd = raw_connect(daemon_under_test.socket);
+	struct cv_frame_header h = { .length = 0xfffffff0u, .kind = CV_FRAME_HELLO };
+
+	assert_true(fd >= 0);
+	assert_int_equal(raw_send(fd, &h, sizeof(h)), 0);
+	assert_closed_with_log(fd, "frame of 4294967280 bytes exceeds max_message_size");
+}
+
+static void test_unknown_frame_kind(void **state)
+{
+	int fd = raw_client(daemon_under_test.socket, "quorum");
+
+	assert_true(fd >= 0);
+	assert_int_equal(raw_send_frame(fd, 99, 0, 1, NULL, 0), 0);
+	assert_closed_with_log(fd, "unexpected frame kind 99");
+}
+
+static void test_reply_kind_from_client(void **state)
+{
+	int fd = raw_client(daemon_under_test.socket, "quorum");
+
+	assert_true(fd >= 0);
+	assert_int_equal(raw_send_frame(fd, CV_FRAME_REPLY, 0, 1, NULL, 0), 0);
+	assert_closed_with_log(fd, "unexpected frame kind 4");
+}
+
+static void test_unknown_request_id(void **state)
+{
+	int fd = raw_client(daemon_under_test.socket, "quorum");
+
+	assert_true(fd >= 0);
+	assert_int_equal(raw_send_frame(fd, CV_FRAME_REQUEST, 200, 1, NULL, 0), 0);
+	assert_closed_with_log(fd, "unknown request id 200");
+}
+
+static void test_undecodable_protobuf(void **state)
+{
+	static const uint8_t garbage[] = { 0x0f, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01 };
+	int fd = raw_client(daemon_under_test.socket, "quorum");
+
+	assert_true(fd >= 0);
+	assert_int_equal(raw_send_frame(fd, CV_FRAME_REQUEST, 1, 1, garbage, sizeof(garbage)), 0);
+	assert_closed_with_log(fd, "undecodable protobuf payload");
+}
+
+static void test_request_before_hello(void **state)
+{
+	int fd = raw_connect(daemon_under_test.socket);
+
+	assert_true(fd >= 0);
+	assert_int_equal(raw_send_frame(fd, CV_FRAME_REQUEST, 0, 1, NULL, 0), 0);
+	assert_closed_with_log(fd, "frame kind 3 before HELLO");
+}
+
+static void test_short_hello(void **state)
+{
+	int fd = raw_connect(daemon_under_test.socket);
+
+	assert_true(fd >= 0);
+	assert_int_equal(raw_send_frame(fd, CV_FRAME_HELLO, 0, 0, "quorum", 6), 0);
+	assert_closed_with_log(fd, "HELLO of 6 bytes, expected 40");
+}
+
+static void assert_hello_refused(uint32_t magic, const char *service, uint16_t major, uint16_t minor,
+				 int status, const char *reason)
+{
+	int fd = raw_connect(daemon_under_test.socket);
+	struct cv_frame_header h;
+	uint8_t *payload;
+
+	assert_true(fd >= 0);
+	assert_int_equal(raw_send_hello(fd, magic, service, major, minor), 0);
+	assert_int_equal(raw_read_frame(fd, &h, &payload, 2000), 1);
+	assert_int_equal(h.kind, CV_FRAME_WELCOME);
+	assert_int_equal(h.status, status);
+	assert_int_equal(h.length, 0);
+	assert_closed_with_log(fd, reason);
+}
+
+static void test_wrong_magic(void **state)
+{
+	assert_hello_refused(0x12345678, "quorum", 1, 0, CS_ERR_NOT_SUPPORTED, "HELLO with a wrong magic number");
+}
+
+static void test_unknown_service(void **state)
+{
+	assert_hello_refused(CV_WIRE_MAGIC, "nosuchservice", 1, 0, CS_ERR_NOT_SUPPORTED,
+			     "HELLO for an unknown service");
+}
+
+static void test_wrong_version(void **state)
+{
+	assert_hello_refused(CV_WIRE_MAGIC, "quorum", 2, 0, CS_ERR_NOT_SUPPORTED,
+			     "HELLO with an incompatible IDL version");
+	assert_hello_refused(CV_WIRE_MAGIC, "votequorum", 1, 1, CS_ERR_NOT_SUPPORTED,
+			     "HELLO with an incompatible IDL version");
+}
+
+static void test_silent_client_is_closed(void **state)
+{
+	int fd = raw_connect(daemon_under_test.socket);
+
+	assert_true(fd >= 0);
+	assert_closed_with_log(fd, "no HELLO in time");
+}
+
+static void test_welcome_announces_limit(void **state)
+{
+	int fd = raw_connect(daemon_under_test.socket);
+	struct cv_frame_header h;
+	struct cv_welcome welcome;
+	uint8_t *payload;
+
+	assert_true(fd >= 0);
+	assert_int_equal(raw_send_hello(fd, CV_WIRE_MAGIC, "votequorum", 1, 0), 0);
+	assert_int_equal(raw_read_frame(fd, &h, &payload, 2000), 1);
+	assert_int_equal(h.status, CS_OK);
+	assert_int_equal(h.length, sizeof(welcome));
+	memcpy(&welcome, payload, sizeof(welcome));
+	assert_int_equal(welcome.magic, CV_WIRE_MAGIC);
+	assert_int_equal(welcome.max_message_size, 1024 * 1024);
+	free(payload);
+	close(fd);
+}
+
+/* ---- tests with a daemon of their own ---------------------------------- */
+
+#define LIMITS_CONFIG                                                                                     \
+	"quorum {\n\tprovider: corosync_votequorum\n}\n"                                                   \
+	"conclave {\n\tmax_connections: %u\n\tmax_connections_per_uid: %u\n\thello_timeout: 500\n}\n"
+
+static int start_with_limits(struct test_daemon *d, unsigned max, unsigned per_uid)
+{
+	char config[512];
+
+	snprintf(config, sizeof(config), LIMITS_CONFIG, max, per_uid);
+	return test_daemon_start(d, config);
+}
+
+static void assert_limit_refusal(struct test_daemon *d, const char *log_text)
+{
+	int fd = raw_connect(d->socket);
+
+	assert_true(fd >= 0);
+	assert_int_equal(raw_handshake(fd, "quorum"), CS_ERR_TRY_AGAIN);
+	assert_true(raw_closed_within(fd, 2000));
+	close(fd);
+	assert_true(test_daemon_log_contains(d, log_text, 2000));
+}
+
+static void test_connection_limit(void **state)
+{
+	struct test_daemon d;
+	int fds[3];
+
+	assert_int_equal(start_with_limits(&d, 3, 3), 0);
+	for (int i = 0; i < 3; i++)
+		assert_true((fds[i] = raw_client(d.socket, "quorum")) >= 0);
+	assert_limit_refusal(&d, "max_connections (3) reached");
+	close(fds[0]);
+	usleep(100000);
+	assert_true((fds[0] = raw_client(d.socket, "quorum")) >= 0);
+	for (int i = 0; i < 3; i++)
+		close(fds[i]);
+	assert_int_equal(test_daemon_stop(&d), 0);
+}
+
+static void test_connection_limit_per_uid(void **state)
+{
+	struct test_daemon d;
+	int fds[2];
+
+	assert_int_equal(start_with_limits(&d, 100, 2), 0);
+	for (int i = 0; i < 2; i++)
+		assert_true((fds[i] = raw_client(d.socket, "votequorum")) >= 0);
+	assert_limit_refusal(&d, "max_connections_per_uid (2) reached");
+	for (int i = 0; i < 2; i++)
+		close(fds[i]);
+	assert_int_equal(test_daemon_stop(&d), 0);
+}
+
+static void test_sigterm_closes_clients(void **state)
+{
+	struct test_daemon d;
+	struct stat st;
+	int fds[3];
+	int status;
+
+	assert_int_equal(test_daemon_start(&d, TEST_SINGLE_NODE_CONFIG), 0);
+	fds[0] = raw_client(d.socket, "quorum");
+	fds[1] = raw_client(d.socket, "votequorum");
+	fds[2] = raw_connect(d.socket); /* still in its handshake */
+	for (int i = 0; i < 3; i++)
+		assert_true(fds[i] >= 0);
+	kill(d.pid, SIGTERM);
+	for (int i = 0; i < 3; i++) {
+		assert_true(raw_closed_within(fds[i], 3000));
+		close(fds[i]);
+	}
+	assert_int_equal(waitpid(d.pid, &status, 0), d.pid);
+	assert_true(WIFEXITED(status));
+	assert_int_equal(WEXITSTATUS(status), 0);
+	d.pid = 0;
+	assert_int_equal(stat(d.socket, &st), -1);
+	test_daemon_stop(&d);
+}
+
+static void test_bad_config_exits(void **state)
+{
+	char path[] = "/tmp/conclaved-bad-XXXXXX";
+	char out[4096], expected[256];
+	const char *args[] = { "-f", "-s", "/tmp/conclaved-never.sock", "-c", path, NULL };
+	int fd = mkstemp(path);
+
+	assert_true(fd >= 0);
+	const char *text = "totem {\n\tversion: 2\n}\nconclave {\n\tmax_connections: lots\n}\n";
+
+	assert_true(write(fd, text, strlen(text)) == (ssize_t)strlen(text));
+	close(fd);
+	assert_int_equal(run_conclaved(args, out, sizeof(out)), 1);
+	snprintf(expected, sizeof(expected),
+		 "%s:5: error: invalid value 'lots' for max_connections: expected an integer from 1 to 1000000\n",
+		 path);
+	assert_string_equal(out, expected);
+	unlink(path);
+}
+
+static void test_missing_explicit_config_exits(void **state)
+{
+	const char *args[] = { "-f", "-s", "/tmp/conclaved-never.sock", "-c", "/nonexistent/conclave.conf", NULL };
+	char out[4096];
+
+	assert_int_equal(run_conclaved(args, out, sizeof(out)), 1);
+	assert_string_equal(out, "/nonexistent/conclave.conf: error: cannot open: No such file or directory\n");
+}
+
+static void test_unknown_option_exits(void **state)
+{
+	const char *args[] = { "-x", NULL };
+	char out[4096];
+
+	assert_int_equal(run_conclaved(args, out, sizeof(out)), 2);
+	assert_non_null(strstr(out, "usage: conclaved"));
+}
+
+/* ---- the uid/gid allow-list -------------------------------------------- */
+
+#define NOBODY 65534
+
+/* Forks a child that becomes nobody and returns its WELCOME status. */
+static int handshake_as_nobody(const char *socket_path)
+{
+	pid_t pid = fork();
+	int status;
+
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		int fd;
+
+		if (setgroups(0, NULL) < 0 || setgid(NOBODY) < 0 || setuid(NOBODY) < 0)
+			_exit(250);
+		fd = raw_connect(socket_path);
+		if (fd < 0)
+			_exit(251);
+		status = raw_handshake(fd, "quorum");
+		_exit(status < 0 ? 252 : status);
+	}
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status));
+	return WEXITSTATUS(status);
+}
+
+static void assert_nobody_gets(const char *uidgid_section, int expected)
+{
+	struct test_daemon d;
+	char config[512];
+
+	snprintf(config, sizeof(config), "quorum {\n\tprovider: corosync_votequorum\n}\n%s" TEST_CONCLAVE_SECTION,
+		 uidgid_section);
+	assert_int_equal(test_daemon_start(&d, config), 0);
+	assert_int_equal(handshake_as_nobody(d.socket), expected);
+	if (expected == CS_ERR_ACCESS)
+		assert_true(test_daemon_log_contains(&d, "(uid 65534, gid 65534): not in the uidgid allow-list", 2000));
+	assert_int_equal(test_daemon_stop(&d), 0);
+}
+
+static void test_uid_allow_list(void **state)
+{
+	if (geteuid() != 0) {
+		print_message("skipped: the allow-list test needs root to become nobody\n");
+		skip();
+	}
+	assert_nobody_gets("", CS_ERR_ACCESS);
+	assert_nobody_gets("uidgid {\n\tuid: 1\n\tgid: 2\n}\n", CS_ERR_ACCESS);
+	assert_nobody_gets("uidgid {\n\tuid: 65534\n}\n", CS_OK);
+	assert_nobody_gets("uidgid {\n\tgid: 65534\n}\n", CS_OK);
+}
+
+/* ---- bounded memory ---------------------------------------------------- */
+
+#define VOTEQUORUM_REQUEST_SETEXPECTED 1
+#define VOTEQUORUM_REQUEST_TRACKSTART 3
+#define VOTEQUORUM_REQUEST_QDEVICE_REGISTER 5
+#define VOTEQUORUM_REQUEST_QDEVICE_POLL 8
+
+#define SMALL_QUEUE_CONFIG                                                                                \
+	"quorum {\n\tprovider: corosync_votequorum\n\tdevice {\n\t\tmodel: net\n\t\ttimeout: 1000\n\t}\n}\n" \
+	"conclave {\n\tmax_message_size: 4096\n\tmax_queued_bytes: 8192\n\thello_timeout: 500\n}\n"
+
+static int vq_call(int fd, uint16_t id, const ProtobufCMessage *request)
+{
+	ProtobufCMessage *reply;
+	const ProtobufCMessageDescriptor *desc = id == VOTEQUORUM_REQUEST_SETEXPECTED
+							 ? &votequorum_setexpected_reply__descriptor
+						 : id == VOTEQUORUM_REQUEST_TRACKSTART
+							 ? &votequorum_trackstart_reply__descriptor
+						 : id == VOTEQUORUM_REQUEST_QDEVICE_REGISTER
+							 ? &votequorum_qdevice_register_reply__descriptor
+							 : &votequorum_qdevice_poll_reply__descriptor;
+	int status = raw_call(fd, id, request, desc, &reply);
+
+	if (reply)
+		protobuf_c_message_free_unpacked(reply, NULL);
+	return status;
+}
+
+static int start_tracking(int fd)
+{
+	VotequorumTrackstartRequest request = VOTEQUORUM_TRACKSTART_REQUEST__INIT;
+
+	request.flags = CS_TRACK_CHANGES_ONLY;
+	return vq_call(fd, VOTEQUORUM_REQUEST_TRACKSTART, &request.base);
+}
+
+/* setexpected(1) until the tracker's queue is full: TRY_AGAIN, or -1. */
+static int fill_tracker_queue(int writer)
+{
+	VotequorumSetexpectedRequest request = VOTEQUORUM_SETEXPECTED_REQUEST__INIT;
+
+	request.expected_votes = 1;
+	for (int i = 0; i < 200000; i++) {
+		int status = vq_call(writer, VOTEQUORUM_REQUEST_SETEXPECTED, &request.base);
+
+		if (status != CS_OK)
+			return status;
+	}
+	return -1;
+}
+
+static size_t drain(int fd)
+{
+	struct cv_frame_header h;
+	uint8_t *payload;
+	size_t frames = 0;
+
+	while (raw_read_frame(fd, &h, &payload, 300) == 1) {
+		free(payload);
+		frames++;
+	}
+	return frames;
+}
+
+static void test_slow_tracker_gets_try_again(void **state)
+{
+	struct test_daemon d;
+	VotequorumSetexpectedRequest request = VOTEQUORUM_SETEXPECTED_REQUEST__INIT;
+	int tracker, writer;
+	long before;
+
+	assert_int_equal(test_daemon_start(&d, SMALL_QUEUE_CONFIG), 0);
+	tracker = raw_client(d.socket, "votequorum");
+	writer = raw_client(d.socket, "votequorum");
+	assert_int_equal(start_tracking(tracker), CS_OK);
+	before = test_daemon_rss_kb(&d);
+	assert_int_equal(fill_tracker_queue(writer), CS_ERR_TRY_AGAIN);
+	assert_true(test_daemon_rss_kb(&d) - before < 1024);
+	assert_true(drain(tracker) > 0);
+	request.expected_votes = 1;
+	assert_int_equal(vq_call(writer, VOTEQUORUM_REQUEST_SETEXPECTED, &request.base), CS_OK);
+	close(tracker);
+	close(writer);
+	assert_int_equal(test_daemon_stop(&d), 0);
+}
+
+/* A change the daemon makes itself cannot be refused: a full tracker is
+ * closed, with a log line, rather than silently missing a notification. */
+static void test_full_tracker_closed_on_qdevice_timeout(void **state)
+{
+	struct test_daemon d;
+	VotequorumQdeviceRegisterRequest reg = VOTEQUORUM_QDEVICE_REGISTER_REQUEST__INIT;
+	VotequorumQdevicePollRequest poll_request = VOTEQUORUM_QDEVICE_POLL_REQUEST__INIT;
+	VotequorumRingIdT ring = VOTEQUORUM_RING_ID_T__INIT;
+	int tracker, writer, qdevice;
+
+	assert_int_equal(test_daemon_start(&d, SMALL_QUEUE_CONFIG), 0);
+	tracker = raw_client(d.socket, "votequorum");
+	writer = raw_client(d.socket, "votequorum");
+	qdevice = raw_client(d.socket, "votequorum");
+	assert_int_equal(start_tracking(tracker), CS_OK);
+	reg.name = "dev";
+	assert_int_equal(vq_call(qdevice, VOTEQUORUM_REQUEST_QDEVICE_REGISTER, &reg.base), CS_OK);
+	ring.nodeid = 1;
+	ring.seq = 1;
+	poll_request.name = "dev";
+	poll_request.cast_vote = 1;
+	poll_request.ring_id = &ring;
+	assert_int_equal(vq_call(qdevice, VOTEQUORUM_REQUEST_QDEVICE_POLL, &poll_request.base), CS_OK);
+	assert_int_equal(fill_tracker_queue(writer), CS_ERR_TRY_AGAIN);
+	assert_true(test_daemon_log_contains(&d, "lost contact with quorum device dev", 3000));
+	assert_true(raw_closed_within(tracker, 3000));
+	assert_true(test_daemon_log_contains(&d, "votequorum notification queue full", 1000));
+	close(tracker);
+	close(writer);
+	close(qdevice);
+	assert_int_equal(test_daemon_stop(&d), 0);
+}
+
+/* Requests sent without ever reading the replies: the daemon stops reading
+ * once the queue is at its limit, so its memory stays bounded. */
+static void test_client_not_reading_replies(void **state)
+{
+	struct test_daemon d;
+	struct cv_frame_header h = { .kind = CV_FRAME_REQUEST, .id = 0 };
+	int fd;
+	long before;
+	size_t sent = 0;
+
+	assert_int_equal(test_daemon_start(&d, SMALL_QUEUE_CONFIG), 0);
+	fd = raw_client(d.socket, "quorum");
+	before = test_daemon_rss_kb(&d);
+	while (sent < 2000000) {
+		h.seq = (uint32_t)sent;
+		if (send(fd, &h, sizeof(h), MSG_DONTWAIT | MSG_NOSIGNAL) != (ssize_t)sizeof(h))
+			break;
+		sent++;
+	}
+	assert_true(sent < 2000000);
+	usleep(200000);
+	assert_true(test_daemon_rss_kb(&d) - before < 2048);
+	assert_daemon_serves(&d);
+	close(fd);
+	assert_int_equal(test_daemon_stop(&d), 0);
+}
+
+static void test_idle_connection_memory(void **state)
+{
+	enum { N = 1000 };
+	struct rlimit rl = { 4096, 4096 };
+	struct test_daemon d;
+	static int fds[N];
+	long before, after;
+
+	setrlimit(RLIMIT_NOFILE, &rl);
+	assert_int_equal(test_daemon_start(&d, TEST_SINGLE_NODE_CONFIG), 0);
+	before = test_daemon_rss_kb(&d);
+	for (int i = 0; i < N; i++)
+		assert_true((fds[i] = raw_client(d.socket, i % 2 ? "quorum" : "votequorum")) >= 0);
+	after = test_daemon_rss_kb(&d);
+	print_message("daemon RSS grew %ld kB for %d idle connections (%ld bytes each)\n", after - before, N,
+		      (after - before) * 1024 / N);
+	assert_true((after - before) * 1024 / N < 64 * 1024);
+	for (int i = 0; i < N; i++)
+		close(fds[i]);
+	assert_int_equal(test_daemon_stop(&d), 0);
+}
+
+int main(void)
+{
+	const struct CMUnitTest frames[] = {
+		cmocka_unit_test(test_truncated_header),
+		cmocka_unit_test(test_truncated_payload),
+		cmocka_unit_test(test_oversized_length),
+		cmocka_unit_test(test_oversized_before_hello),
+		cmocka_unit_test(test_unknown_frame_kind),
+		cmocka_unit_test(test_reply_kind_from_client),
+		cmocka_unit_test(test_unknown_request_id),
+		cmocka_unit_test(test_undecodable_protobuf),
+		cmocka_unit_test(test_request_before_hello),
+		cmocka_unit_test(test_short_hello),
+		cmocka_unit_test(test_wrong_magic),
+		cmocka_unit_test(test_unknown_service),
+		cmocka_unit_test(test_wrong_version),
+		cmocka_unit_test(test_silent_client_is_closed),
+		cmocka_unit_test(test_welcome_announces_limit),
+	};
+	const struct CMUnitTest own_daemon[] = {
+		cmocka_unit_test(test_connection_limit),
+		cmocka_unit_test(test_connection_limit_per_uid),
+		cmocka_unit_test(test_sigterm_closes_clients),
+		cmocka_unit_test(test_bad_config_exits),
+		cmocka_unit_test(test_missing_explicit_config_exits),
+		cmocka_unit_test(test_unknown_option_exits),
+		cmocka_unit_test(test_uid_allow_list),
+		cmocka_unit_test(test_slow_tracker_gets_try_again),
+		cmocka_unit_test(test_full_tracker_closed_on_qdevice_timeout),
+		cmocka_unit_test(test_client_not_reading_replies),
+		cmocka_unit_test(test_idle_connection_memory),
+	};
+	int failed;
+
+	signal(SIGPIPE, SIG_IGN);
+	failed = cmocka_run_group_tests_name("daemon_frames", frames, start_single_node, stop_daemon);
+	return failed + cmocka_run_group_tests_name("daemon_limits", own_daemon, NULL, NULL);
+}
