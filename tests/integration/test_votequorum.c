@@ -30,6 +30,25 @@ static const char NO_PROVIDER_CONFIG[] =
 	"totem {\n\tversion: 2\n\tcluster_name: free\n}\n"
 	"nodelist {\n\tnode {\n\t\tnodeid: 1\n\t\tring0_addr: 127.0.0.1\n\t}\n}\n";
 
+/* Node 1 here, node 2 away, a quorum device with one vote: expected votes 3,
+ * quorum 2, so this node is quorate only while the device casts its vote. */
+static const char QDEVICE_CONFIG[] =
+	"totem {\n\tversion: 2\n\tcluster_name: qdev\n}\n"
+	"nodelist {\n"
+	"\tnode {\n\t\tnodeid: 1\n\t\tring0_addr: 127.0.0.1\n\t}\n"
+	"\tnode {\n\t\tnodeid: 2\n\t\tring0_addr: 192.0.2.2\n\t}\n"
+	"}\n"
+	"quorum {\n\tprovider: corosync_votequorum\n"
+	"\tdevice {\n\t\tmodel: net\n\t\tvotes: 1\n\t\ttimeout: 300\n\t}\n}\n";
+
+static const char TWO_NODE_CONFIG[] =
+	"totem {\n\tversion: 2\n\tcluster_name: pair\n}\n"
+	"nodelist {\n"
+	"\tnode {\n\t\tnodeid: 1\n\t\tring0_addr: 127.0.0.1\n\t}\n"
+	"\tnode {\n\t\tnodeid: 2\n\t\tring0_addr: 192.0.2.2\n\t}\n"
+	"}\n"
+	"quorum {\n\tprovider: corosync_votequorum\n\ttwo_node: 1\n}\n";
+
 static struct test_daemon daemon_under_test;
 
 static struct {
@@ -100,6 +119,8 @@ static int start_with(const char *config)
 static int start_single(void **state) { return start_with(SINGLE_NODE_CONFIG); }
 static int start_three(void **state) { return start_with(THREE_NODE_CONFIG); }
 static int start_free(void **state) { return start_with(NO_PROVIDER_CONFIG); }
+static int start_qdevice(void **state) { return start_with(QDEVICE_CONFIG); }
+static int start_two_node(void **state) { return start_with(TWO_NODE_CONFIG); }
 
 static int stop(void **state)
 {
@@ -368,9 +389,136 @@ static void test_daemon_death_is_library_error(void **state)
 	assert_int_equal(votequorum_finalize(h), CS_OK);
 }
 
+static votequorum_ring_id_t current_ring_id(votequorum_handle_t h)
+{
+	seen.order[0] = '\0';
+	assert_int_equal(votequorum_trackstart(h, 0, CS_TRACK_CURRENT), CS_OK);
+	assert_int_equal(votequorum_dispatch(h, CS_DISPATCH_ALL), CS_OK);
+	assert_non_null(strchr(seen.order, 'N'));
+	return seen.ring_id;
+}
+
+static void test_qdevice_register_validates_name(void **state)
+{
+	votequorum_handle_t h = connect();
+	char name[256];
+
+	assert_int_equal(votequorum_qdevice_register(h, NULL), CS_ERR_INVALID_PARAM);
+	assert_int_equal(votequorum_qdevice_register(h, ""), CS_ERR_INVALID_PARAM);
+	memset(name, 'q', 255);
+	name[255] = '\0';
+	assert_int_equal(votequorum_qdevice_register(h, name), CS_ERR_INVALID_PARAM);
+	name[254] = '\0';
+	assert_int_equal(votequorum_qdevice_register(h, name), CS_OK);
+	assert_string_equal(info_of(h, 0)->qdevice_name, name);
+	assert_int_equal(votequorum_qdevice_unregister(h, name), CS_OK);
+	assert_int_equal(votequorum_finalize(h), CS_OK);
+}
+
+static void test_qdevice_life_cycle(void **state)
+{
+	votequorum_handle_t h = connect();
+	votequorum_ring_id_t ring = current_ring_id(h);
+	votequorum_ring_id_t stale = { .nodeid = ring.nodeid, .seq = ring.seq + 1 };
+	const struct votequorum_info *info;
+
+	assert_int_equal(votequorum_qdevice_register(h, "dev"), CS_OK);
+	assert_int_equal(votequorum_qdevice_register(h, "dev"), CS_OK);
+	assert_int_equal(votequorum_qdevice_register(h, "other"), CS_ERR_EXIST);
+	info = info_of(h, 0);
+	assert_true(info->flags & VOTEQUORUM_INFO_QDEVICE_REGISTERED);
+	assert_false(info->flags & VOTEQUORUM_INFO_QDEVICE_ALIVE);
+	assert_false(info->flags & VOTEQUORUM_INFO_QUORATE);
+	assert_string_equal(info->qdevice_name, "dev");
+
+	assert_int_equal(votequorum_qdevice_poll(h, "dev", 1, stale), CS_ERR_MESSAGE_ERROR);
+	assert_int_equal(votequorum_qdevice_poll(h, "other", 1, ring), CS_ERR_INVALID_PARAM);
+	assert_int_equal(votequorum_qdevice_poll(h, "dev", 1, ring), CS_OK);
+	info = info_of(h, 0);
+	assert_true(info->flags & VOTEQUORUM_INFO_QDEVICE_ALIVE);
+	assert_true(info->flags & VOTEQUORUM_INFO_QDEVICE_CAST_VOTE);
+	assert_true(info->flags & VOTEQUORUM_INFO_QUORATE);
+	assert_int_equal(info->total_votes, 2);
+	assert_int_equal(info->qdevice_votes, 1);
+
+	assert_int_equal(votequorum_qdevice_master_wins(h, "other", 1), CS_ERR_INVALID_PARAM);
+	assert_int_equal(votequorum_qdevice_master_wins(h, "dev", 1), CS_OK);
+	assert_true(info_of(h, 0)->flags & VOTEQUORUM_INFO_QDEVICE_MASTER_WINS);
+	assert_int_equal(votequorum_qdevice_master_wins(h, "dev", 0), CS_OK);
+	assert_false(info_of(h, 0)->flags & VOTEQUORUM_INFO_QDEVICE_MASTER_WINS);
+
+	assert_int_equal(votequorum_qdevice_update(h, "other", "dev2"), CS_ERR_INVALID_PARAM);
+	assert_int_equal(votequorum_qdevice_update(h, "dev", "dev2"), CS_OK);
+	assert_string_equal(info_of(h, 0)->qdevice_name, "dev2");
+	assert_int_equal(votequorum_qdevice_unregister(h, "dev"), CS_ERR_INVALID_PARAM);
+	assert_int_equal(votequorum_qdevice_unregister(h, "dev2"), CS_OK);
+	assert_false(info_of(h, 0)->flags & VOTEQUORUM_INFO_QDEVICE_REGISTERED);
+	assert_false(info_of(h, 0)->flags & VOTEQUORUM_INFO_QUORATE);
+	assert_int_equal(votequorum_finalize(h), CS_OK);
+}
+
+static void test_qdevice_calls_when_not_registered(void **state)
+{
+	votequorum_handle_t h = connect();
+	votequorum_ring_id_t ring = current_ring_id(h);
+
+	assert_int_equal(votequorum_qdevice_unregister(h, "dev"), CS_ERR_NOT_EXIST);
+	assert_int_equal(votequorum_qdevice_update(h, "dev", "dev2"), CS_ERR_NOT_EXIST);
+	assert_int_equal(votequorum_qdevice_poll(h, "dev", 1, ring), CS_ERR_NOT_EXIST);
+	assert_int_equal(votequorum_qdevice_master_wins(h, "dev", 1), CS_ERR_NOT_EXIST);
+	assert_int_equal(votequorum_finalize(h), CS_OK);
+}
+
+static void test_qdevice_missed_poll_drops_its_vote(void **state)
+{
+	votequorum_handle_t h = connect();
+	votequorum_ring_id_t ring = current_ring_id(h);
+	int fd;
+
+	assert_int_equal(votequorum_qdevice_register(h, "dev"), CS_OK);
+	assert_int_equal(votequorum_qdevice_poll(h, "dev", 1, ring), CS_OK);
+	assert_true(info_of(h, 0)->flags & VOTEQUORUM_INFO_QUORATE);
+	assert_int_equal(votequorum_trackstart(h, 3, CS_TRACK_CHANGES_ONLY), CS_OK);
+	seen.order[0] = '\0';
+	/* The configured poll timeout is 300 ms; nothing polls any more. */
+	assert_int_equal(votequorum_fd_get(h, &fd), CS_OK);
+	assert_true(fd_readable_within(fd, 5000));
+	assert_int_equal(votequorum_dispatch(h, CS_DISPATCH_ALL), CS_OK);
+	assert_non_null(strchr(seen.order, 'Q'));
+	assert_int_equal(seen.quorate, 0);
+	assert_int_equal(seen.context, 3);
+	assert_false(info_of(h, 0)->flags & VOTEQUORUM_INFO_QDEVICE_ALIVE);
+	assert_int_equal(info_of(h, 0)->total_votes, 1);
+	assert_int_equal(votequorum_finalize(h), CS_OK);
+}
+
+static void test_qdevice_unregistered_when_its_connection_closes(void **state)
+{
+	votequorum_handle_t owner = connect(), observer = connect();
+
+	assert_int_equal(votequorum_qdevice_register(owner, "dev"), CS_OK);
+	assert_true(info_of(observer, 0)->flags & VOTEQUORUM_INFO_QDEVICE_REGISTERED);
+	assert_int_equal(votequorum_finalize(owner), CS_OK);
+	for (int i = 0; i < 200 && (info_of(observer, 0)->flags & VOTEQUORUM_INFO_QDEVICE_REGISTERED); i++)
+		usleep(10 * 1000);
+	assert_false(info_of(observer, 0)->flags & VOTEQUORUM_INFO_QDEVICE_REGISTERED);
+	assert_int_equal(votequorum_finalize(observer), CS_OK);
+}
+
+static void test_qdevice_refused_with_two_node(void **state)
+{
+	votequorum_handle_t h = connect();
+
+	assert_true(info_of(h, 0)->flags & VOTEQUORUM_INFO_TWONODE);
+	assert_int_equal(votequorum_qdevice_register(h, "dev"), CS_ERR_ACCESS);
+	assert_int_equal(votequorum_finalize(h), CS_OK);
+}
+
 #define SINGLE(t) cmocka_unit_test_setup_teardown(t, start_single, stop)
 #define THREE(t) cmocka_unit_test_setup_teardown(t, start_three, stop)
 #define FREE(t) cmocka_unit_test_setup_teardown(t, start_free, stop)
+#define QDEVICE(t) cmocka_unit_test_setup_teardown(t, start_qdevice, stop)
+#define TWO_NODE(t) cmocka_unit_test_setup_teardown(t, start_two_node, stop)
 
 int main(void)
 {
@@ -390,6 +538,12 @@ int main(void)
 		SINGLE(test_finalize_inside_callback),
 		SINGLE(test_calls_while_another_thread_blocks_in_dispatch),
 		SINGLE(test_daemon_death_is_library_error),
+		QDEVICE(test_qdevice_register_validates_name),
+		QDEVICE(test_qdevice_life_cycle),
+		QDEVICE(test_qdevice_calls_when_not_registered),
+		QDEVICE(test_qdevice_missed_poll_drops_its_vote),
+		QDEVICE(test_qdevice_unregistered_when_its_connection_closes),
+		TWO_NODE(test_qdevice_refused_with_two_node),
 	};
 
 	return cmocka_run_group_tests_name("votequorum", tests, NULL, NULL);
