@@ -51,8 +51,6 @@ class Lexer:
         self.text = text
         self.filename = filename
         self.offset = 0
-        self.line = 1
-        self.line_start = 0
 
     def pos_at(self, offset):
         line = self.text.count("\n", 0, offset) + 1

@@ -3,7 +3,8 @@
 import os
 
 from . import parser
-from .diagnostics import IdlError, Pos
+from .diagnostics import IdlError
+from .model import STATUS_TYPE, Enum
 from .validate import validate
 
 
@@ -28,7 +29,7 @@ class Program:
         return next((fn for fn in self.all_functions() if fn.name == name), None)
 
     def status_enum(self, idl_file):
-        from .model import Enum, STATUS_TYPE
+        """The cs_error_t enum visible from idl_file."""
         for candidate in [idl_file] + idl_file.imported:
             for enum in candidate.of_type(Enum):
                 if enum.name == STATUS_TYPE:

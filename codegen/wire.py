@@ -43,6 +43,7 @@ class WireField:
     c_type: str             # C element type as written, without pointer: 'unsigned int'
     struct: Optional[Struct] = None
     count_decl: object = None       # for repeated fields: the C count parameter
+    c_type_resolved: str = ""       # the built-in type behind c_type: 'unsigned int'
 
     @property
     def name(self):
@@ -68,8 +69,6 @@ class WireField:
         """A repeated scalar whose C element type is protoc-c's own type."""
         same = _SAME_AS_FIXED_WIDTH.get(self.c_type_resolved, self.c_type_resolved)
         return self.kind == SCALAR and same == PROTOBUF_C_TYPES[self.proto_type]
-
-    c_type_resolved: str = ""
 
 
 def ultimate(ctype):

@@ -35,7 +35,7 @@ def client_header(idl_file):
         "\n", ids_block(idl_file), "\n",
         "#ifndef CV_EXPORT\n#define CV_EXPORT __attribute__((visibility(\"default\")))\n#endif\n\n",
         "/* The library exports exactly these; the build hides every other symbol. */\n",
-        "".join(f"CV_EXPORT {ctext.function_prototype(f)}" for f in idl_file.public_functions),
+        "".join(ctext.function_prototype(f, "CV_EXPORT ") for f in idl_file.public_functions),
         f"\nextern CV_HIDDEN const struct cv_client_service {naming.client_service(service)};\n",
         _internal_declarations(idl_file),
         _filler_declarations(idl_file),
@@ -49,7 +49,7 @@ def _internal_declarations(idl_file):
     for function in idl_file.functions:
         if function.internal:
             out.append("\n" + ctext.c_comment(function.doc))
-            out.append(f"CV_HIDDEN {ctext.function_prototype(function)}")
+            out.append(ctext.function_prototype(function, "CV_HIDDEN "))
     return "".join(out)
 
 
@@ -61,10 +61,10 @@ def callback_structs(idl_file):
                    for f in s.fields)]
 
 
-def _filler_signature(struct, service):
-    return (f"void {naming.callback_table_filler(struct, service)}("
-            f"const {struct.type_text()} *callbacks, "
-            f"cv_callback_fn table[{naming.event_count(service)}])")
+def _filler_signature(struct, service, prefix=""):
+    return ctext.wrap_call(f"{prefix}void {naming.callback_table_filler(struct, service)}",
+                           [f"const {struct.type_text()} *callbacks",
+                            f"cv_callback_fn table[{naming.event_count(service)}]"], "")
 
 
 def _filler_declarations(idl_file):
@@ -72,7 +72,7 @@ def _filler_declarations(idl_file):
     if not structs:
         return ""
     head = "\n/* Fill a callback table, indexed by event id, from a callbacks struct. */\n"
-    return head + "".join(f"CV_HIDDEN {_filler_signature(s, idl_file.service)};\n"
+    return head + "".join(f"{_filler_signature(s, idl_file.service, 'CV_HIDDEN ')};\n"
                           for s in structs)
 
 
@@ -150,21 +150,16 @@ class ClientSource:
         return f"{struct.name}_to_wire"
 
     def converters(self):
-        """Every converter the bodies asked for (and the ones those need),
-        dependencies first so that no prototype is needed."""
-        rendered, done, index = {}, [], 0
-        while index < len(self.from_wire):
-            struct = self.from_wire[index]
-            rendered[("from", struct.name)] = self.render_from_wire(struct)
-            index += 1
+        """The converters the bodies asked for and those they need in turn,
+        nested structs first so that no prototypes are needed."""
+        rendered = {}
+        for struct in self.from_wire:   # grows while nested structs are rendered
+            rendered[(struct.name, "from")] = self.render_from_wire(struct)
         for struct in self.to_wire:
-            rendered[("to", struct.name)] = self.render_to_wire(struct)
-        order = wire.wire_structs([[_struct_field(s) for s in self.from_wire + self.to_wire]])
-        for struct in order:
-            for direction in ("from", "to"):
-                if (direction, struct.name) in rendered:
-                    done.append(rendered[(direction, struct.name)])
-        return done
+            rendered[(struct.name, "to")] = self.render_to_wire(struct)
+        ordered = wire.wire_structs([[_struct_field(s) for s in self.from_wire + self.to_wire]])
+        return [rendered[(s.name, direction)] for s in ordered for direction in ("from", "to")
+                if (s.name, direction) in rendered]
 
     def render_from_wire(self, struct):
         message = naming.message_of_struct(struct)
@@ -197,9 +192,7 @@ class ClientSource:
             if field.kind == wire.BYTES:
                 lines.append(f"\tout->{name}.len = sizeof(in->{name});\n"
                              f"\tout->{name}.data = (uint8_t *)in->{name};\n")
-            elif field.kind == wire.MESSAGE:
-                raise NotImplementedError  # rejected by validation
-            else:
+            else:   # validation rejects struct and char array fields in structs sent
                 lines.append(f"\tout->{name} = in->{name};\n")
         return (f"static void {struct.name}_to_wire({message} *out, "
                 f"const {struct.type_text()} *in)\n{{\n" + "".join(lines) + "}\n")

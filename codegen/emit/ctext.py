@@ -52,13 +52,13 @@ def wrap_call(head, args, tail, indent="\t"):
     return "\n".join(lines)
 
 
-def function_signature(function):
+def function_signature(function, prefix=""):
     params = [p.declare() for p in function.params] or ["void"]
-    return wrap_call(function.return_type.declare(function.name), params, "")
+    return wrap_call(prefix + function.return_type.declare(function.name), params, "")
 
 
-def function_prototype(function):
-    return function_signature(function) + ";\n"
+def function_prototype(function, prefix=""):
+    return function_signature(function, prefix) + ";\n"
 
 
 def callback_typedef(callback):

@@ -9,6 +9,7 @@ import re
 from .. import wire
 from ..model import (
     Callback, Define, Enum, LOCAL, MANUAL, ONEWAY, REQUEST, STATUS_TYPE, STRERROR, Struct,
+    Typedef,
 )
 from . import ctext
 
@@ -386,6 +387,8 @@ class FunctionPage:
 def related_functions(idl_file, function):
     """The other life-cycle calls of a life-cycle call, and the counterpart of
     a start/stop, get/set or register/unregister pair."""
+    if function.service.is_common:
+        return [f for f in idl_file.public_functions if f is not function]
     related = []
     lifecycle = [f for f in idl_file.public_functions if _is_lifecycle(f)]
     if function in lifecycle:
@@ -423,6 +426,7 @@ class OverviewPage:
         lines += [".Sh SYNOPSIS", f".In {service.header}"]
         lines += [".Sh DESCRIPTION"] + (paragraphs(service.doc) or ["Not documented."])
         lines += self.functions_section()
+        lines += self.types_section()
         lines += self.callbacks_section()
         lines += self.enums_section()
         lines += self.constants_section()
@@ -439,6 +443,17 @@ class OverviewPage:
         lines = [".Ss Functions", ".Bl -tag -width Ds"]
         for function in functions:
             lines += [f".It Fn {function.name}"] + flow(summary(function.doc) + ".")
+        return lines + [".El"]
+
+    def types_section(self):
+        types = [item for item in self.idl_file.items if isinstance(item, (Typedef, Struct))]
+        if not types:
+            return []
+        text = "\n".join(ctext.definition_text(t, docs=False) for t in types)
+        lines = [".Ss Types"] + literal(text) + [".Bl -tag -width Ds"]
+        for definition in types:
+            lines.append(type_title(definition))
+            lines += paragraphs(definition.doc) or ["Not documented."]
         return lines + [".El"]
 
     def callbacks_section(self):

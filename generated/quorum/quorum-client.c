@@ -19,17 +19,20 @@ static void quorum_ring_id_from_wire(struct quorum_ring_id *out, const QuorumRin
 	out->seq = in->seq;
 }
 
-void quorum_callback_table_from_quorum_callbacks_t(const quorum_callbacks_t *callbacks, cv_callback_fn table[QUORUM_N_EVENTS])
+void quorum_callback_table_from_quorum_callbacks_t(const quorum_callbacks_t *callbacks,
+	cv_callback_fn table[QUORUM_N_EVENTS])
 {
 	table[QUORUM_EVENT_NOTIFICATION] = (cv_callback_fn)callbacks->quorum_notify_fn;
 }
 
-void quorum_callback_table_from_quorum_model_v0_data_t(const quorum_model_v0_data_t *callbacks, cv_callback_fn table[QUORUM_N_EVENTS])
+void quorum_callback_table_from_quorum_model_v0_data_t(const quorum_model_v0_data_t *callbacks,
+	cv_callback_fn table[QUORUM_N_EVENTS])
 {
 	table[QUORUM_EVENT_NOTIFICATION] = (cv_callback_fn)callbacks->quorum_notify_fn;
 }
 
-void quorum_callback_table_from_quorum_model_v1_data_t(const quorum_model_v1_data_t *callbacks, cv_callback_fn table[QUORUM_N_EVENTS])
+void quorum_callback_table_from_quorum_model_v1_data_t(const quorum_model_v1_data_t *callbacks,
+	cv_callback_fn table[QUORUM_N_EVENTS])
 {
 	table[QUORUM_EVENT_V1_QUORUM_NOTIFICATION] = (cv_callback_fn)callbacks->quorum_notify_fn;
 	table[QUORUM_EVENT_V1_NODELIST_NOTIFICATION] = (cv_callback_fn)callbacks->nodelist_notify_fn;

@@ -57,11 +57,15 @@ extern CV_HIDDEN const struct cv_client_service quorum_client_service;
  * Declares the handle's callback model to the daemon and reports the quorum
  * type.
  */
-CV_HIDDEN cs_error_t quorum_model_gettype(quorum_handle_t handle, quorum_model_t model, uint32_t *quorum_type);
+CV_HIDDEN cs_error_t quorum_model_gettype(quorum_handle_t handle, quorum_model_t model,
+	uint32_t *quorum_type);
 
 /* Fill a callback table, indexed by event id, from a callbacks struct. */
-CV_HIDDEN void quorum_callback_table_from_quorum_callbacks_t(const quorum_callbacks_t *callbacks, cv_callback_fn table[QUORUM_N_EVENTS]);
-CV_HIDDEN void quorum_callback_table_from_quorum_model_v0_data_t(const quorum_model_v0_data_t *callbacks, cv_callback_fn table[QUORUM_N_EVENTS]);
-CV_HIDDEN void quorum_callback_table_from_quorum_model_v1_data_t(const quorum_model_v1_data_t *callbacks, cv_callback_fn table[QUORUM_N_EVENTS]);
+CV_HIDDEN void quorum_callback_table_from_quorum_callbacks_t(const quorum_callbacks_t *callbacks,
+	cv_callback_fn table[QUORUM_N_EVENTS]);
+CV_HIDDEN void quorum_callback_table_from_quorum_model_v0_data_t(const quorum_model_v0_data_t *callbacks,
+	cv_callback_fn table[QUORUM_N_EVENTS]);
+CV_HIDDEN void quorum_callback_table_from_quorum_model_v1_data_t(const quorum_model_v1_data_t *callbacks,
+	cv_callback_fn table[QUORUM_N_EVENTS]);
 
 #endif /* CONCLAVE_QUORUM_CLIENT_H */

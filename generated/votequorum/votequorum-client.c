@@ -70,7 +70,8 @@ static void votequorum_info_from_wire(struct votequorum_info *out, const Votequo
 	copy_string(out->qdevice_name, sizeof(out->qdevice_name), in->qdevice_name);
 }
 
-void votequorum_callback_table_from_votequorum_callbacks_t(const votequorum_callbacks_t *callbacks, cv_callback_fn table[VOTEQUORUM_N_EVENTS])
+void votequorum_callback_table_from_votequorum_callbacks_t(const votequorum_callbacks_t *callbacks,
+	cv_callback_fn table[VOTEQUORUM_N_EVENTS])
 {
 	table[VOTEQUORUM_EVENT_QUORUM_NOTIFICATION] = (cv_callback_fn)callbacks->votequorum_quorum_notify_fn;
 	table[VOTEQUORUM_EVENT_EXPECTEDVOTES_NOTIFICATION] = (cv_callback_fn)callbacks->votequorum_expectedvotes_notify_fn;

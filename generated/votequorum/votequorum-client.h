@@ -44,15 +44,19 @@ enum votequorum_event_id {
 #endif
 
 /* The library exports exactly these; the build hides every other symbol. */
-CV_EXPORT cs_error_t votequorum_initialize(votequorum_handle_t *handle, votequorum_callbacks_t *callbacks);
+CV_EXPORT cs_error_t votequorum_initialize(votequorum_handle_t *handle,
+	votequorum_callbacks_t *callbacks);
 CV_EXPORT cs_error_t votequorum_finalize(votequorum_handle_t handle);
-CV_EXPORT cs_error_t votequorum_dispatch(votequorum_handle_t handle, cs_dispatch_flags_t dispatch_types);
+CV_EXPORT cs_error_t votequorum_dispatch(votequorum_handle_t handle,
+	cs_dispatch_flags_t dispatch_types);
 CV_EXPORT cs_error_t votequorum_fd_get(votequorum_handle_t handle, int *fd);
 CV_EXPORT cs_error_t votequorum_getinfo(votequorum_handle_t handle, unsigned int nodeid,
 	struct votequorum_info *info);
 CV_EXPORT cs_error_t votequorum_setexpected(votequorum_handle_t handle, unsigned int expected_votes);
-CV_EXPORT cs_error_t votequorum_setvotes(votequorum_handle_t handle, unsigned int nodeid, unsigned int votes);
-CV_EXPORT cs_error_t votequorum_trackstart(votequorum_handle_t handle, uint64_t context, unsigned int flags);
+CV_EXPORT cs_error_t votequorum_setvotes(votequorum_handle_t handle, unsigned int nodeid,
+	unsigned int votes);
+CV_EXPORT cs_error_t votequorum_trackstart(votequorum_handle_t handle, uint64_t context,
+	unsigned int flags);
 CV_EXPORT cs_error_t votequorum_trackstop(votequorum_handle_t handle);
 CV_EXPORT cs_error_t votequorum_context_get(votequorum_handle_t handle, void **context);
 CV_EXPORT cs_error_t votequorum_context_set(votequorum_handle_t handle, void *context);
@@ -68,6 +72,7 @@ CV_EXPORT cs_error_t votequorum_qdevice_master_wins(votequorum_handle_t handle, 
 extern CV_HIDDEN const struct cv_client_service votequorum_client_service;
 
 /* Fill a callback table, indexed by event id, from a callbacks struct. */
-CV_HIDDEN void votequorum_callback_table_from_votequorum_callbacks_t(const votequorum_callbacks_t *callbacks, cv_callback_fn table[VOTEQUORUM_N_EVENTS]);
+CV_HIDDEN void votequorum_callback_table_from_votequorum_callbacks_t(const votequorum_callbacks_t *callbacks,
+	cv_callback_fn table[VOTEQUORUM_N_EVENTS]);
 
 #endif /* CONCLAVE_VOTEQUORUM_CLIENT_H */

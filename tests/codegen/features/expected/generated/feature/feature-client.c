@@ -74,7 +74,8 @@ static void feature_record_t_from_wire(feature_record_t *out, const FeatureRecor
 	feature_point_from_wire(&out->where, in->where);
 }
 
-void feature_callback_table_from_feature_callbacks_t(const feature_callbacks_t *callbacks, cv_callback_fn table[FEATURE_N_EVENTS])
+void feature_callback_table_from_feature_callbacks_t(const feature_callbacks_t *callbacks,
+	cv_callback_fn table[FEATURE_N_EVENTS])
 {
 	table[FEATURE_EVENT_SCALAR] = (cv_callback_fn)callbacks->scalar_fn;
 	table[FEATURE_EVENT_ARRAYS] = (cv_callback_fn)callbacks->arrays_fn;

@@ -46,13 +46,14 @@ CV_EXPORT cs_error_t feature_fd_get(feature_handle_t handle, int *fd);
 CV_EXPORT cs_error_t feature_dispatch(feature_handle_t handle, cs_dispatch_flags_t flags);
 CV_EXPORT cs_error_t feature_context_get(feature_handle_t handle, void **context);
 CV_EXPORT cs_error_t feature_context_set(feature_handle_t handle, void *context);
-CV_EXPORT cs_error_t feature_get_record(feature_handle_t handle, uint32_t id, feature_record_t *record,
-	int *flags, feature_mode_t *mode);
-CV_EXPORT cs_error_t feature_set_name(feature_handle_t handle, const char *name, const char *comment);
+CV_EXPORT cs_error_t feature_get_record(feature_handle_t handle, uint32_t id,
+	feature_record_t *record, int *flags, feature_mode_t *mode);
+CV_EXPORT cs_error_t feature_set_name(feature_handle_t handle, const char *name,
+	const char *comment);
 CV_EXPORT cs_error_t feature_send_pairs(feature_handle_t handle, feature_pair_t pair,
 	const feature_pair_t *extra, uint32_t n, const feature_pair_t *pairs);
-CV_EXPORT cs_error_t feature_send_values(feature_handle_t handle, uint32_t n, const uint32_t *values,
-	uint32_t m, const uint8_t *octets, feature_mode_t mode);
+CV_EXPORT cs_error_t feature_send_values(feature_handle_t handle, uint32_t n,
+	const uint32_t *values, uint32_t m, const uint8_t *octets, feature_mode_t mode);
 CV_EXPORT cs_error_t feature_helper(feature_handle_t handle, int x);
 
 extern CV_HIDDEN const struct cv_client_service feature_client_service;
@@ -61,6 +62,7 @@ extern CV_HIDDEN const struct cv_client_service feature_client_service;
 CV_HIDDEN cs_error_t feature_hidden(feature_handle_t handle, uint32_t x, uint32_t *y);
 
 /* Fill a callback table, indexed by event id, from a callbacks struct. */
-CV_HIDDEN void feature_callback_table_from_feature_callbacks_t(const feature_callbacks_t *callbacks, cv_callback_fn table[FEATURE_N_EVENTS]);
+CV_HIDDEN void feature_callback_table_from_feature_callbacks_t(const feature_callbacks_t *callbacks,
+	cv_callback_fn table[FEATURE_N_EVENTS]);
 
 #endif /* CONCLAVE_FEATURE_CLIENT_H */
