@@ -8,8 +8,8 @@ import re
 from . import wire
 from .diagnostics import IdlError, Pos
 from .model import (
-    Callback, Define, Enum, Function, IMPLEMENTATION_KINDS, LOCAL, LOCAL_KINDS, MANUAL,
-    ONEWAY, REQUEST, SCALAR_TYPES, STATUS_TYPE, STRERROR, Struct, Typedef,
+    Callback, Define, Enum, Function, IMPLEMENTATION_KINDS, LOCAL, LOCAL_KINDS, ONEWAY,
+    REQUEST, SCALAR_TYPES, STATUS_TYPE, Struct, Typedef,
 )
 
 KNOWN_ANNOTATIONS = ("out", "optional", "count", "len")
@@ -238,8 +238,12 @@ class Validator:
         if function.implementation is None:
             raise IdlError(function.pos, f"function {function.name} has no implementation "
                            f"statement ({', '.join(IMPLEMENTATION_KINDS)})")
+        documented = set()
         for error in function.errors:
-            self.check_error_doc(error, function, scope)
+            self.check_error_doc(error, scope)
+            if error.code in documented:
+                raise IdlError(error.pos, f"{error.code} is documented twice for {function.name}")
+            documented.add(error.code)
         getattr(self, f"check_{function.kind}_function")(function, scope)
         if function.kind in (REQUEST, ONEWAY, LOCAL):
             self.check_stub_names(function)
@@ -250,13 +254,10 @@ class Validator:
                 raise IdlError(param.pos, f"parameter name '{param.name}' is reserved in "
                                f"generated stubs")
 
-    def check_error_doc(self, error, function, scope):
+    def check_error_doc(self, error, scope):
         status = self.lookup(STATUS_TYPE, scope, error.pos)
         if error.code not in {e.name for e in status.enumerators}:
             raise IdlError(error.pos, f"'{error.code}' is not a {STATUS_TYPE} value")
-        if [e.code for e in function.errors].count(error.code) > 1 and \
-                next(e for e in function.errors if e.code == error.code) is not error:
-            raise IdlError(error.pos, f"{error.code} is documented twice for {function.name}")
 
     def require_status_return(self, function):
         if function.return_type.name != STATUS_TYPE or function.return_type.pointers:

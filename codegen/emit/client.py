@@ -2,7 +2,7 @@
 decoders and service descriptor, all thin wrappers over src/runtime/."""
 
 from .. import naming, wire
-from ..model import LOCAL, MANUAL, ONEWAY, REQUEST, Struct
+from ..model import LOCAL, ONEWAY, REQUEST, Struct
 from ..validate import callbacks_struct
 from . import ctext
 from .cshared import abi_gate, ids_block, string_length_helper

@@ -5,13 +5,13 @@ import os
 import shutil
 import unittest
 
-from codegen import wire
 from codegen.model import Callback, Define, Enum, Struct
+
+from codegen.program import load
 
 from .support import (
     FEATURES_IDL, IDL_DIR, REPO, WARNINGS, TempDir, compiler, generate_dir, run, write_tree,
 )
-from codegen.program import load
 
 COROSYNC_INCLUDE = "/usr/include/corosync"
 RUNTIME_INCLUDES = [os.path.join(REPO, "src", "runtime"), os.path.join(REPO, "src", "daemon")]

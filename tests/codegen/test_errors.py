@@ -133,6 +133,10 @@ CASES = [
     ("syntax: unknown statement",
      "widget bad_w;",
      "8:1: error: expected a definition, found 'widget'"),
+    ("error documented twice",
+     "function cs_error_t bad_f(bad_handle_t handle) {\n    request 0;\n"
+     "    error CS_ERR_TRY_AGAIN \"Busy.\";\n    error CS_ERR_TRY_AGAIN \"Again.\";\n}",
+     "11:11: error: CS_ERR_TRY_AGAIN is documented twice for bad_f"),
     ("parameter name used by the generated stub",
      "function cs_error_t bad_f(bad_handle_t handle, int *status @out) { request 0; }",
      "8:53: error: parameter name 'status' is reserved in generated stubs"),
