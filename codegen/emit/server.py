@@ -48,8 +48,8 @@ def sender(callback):
 def server_header(idl_file):
     service = idl_file.service
     guard = f"CONCLAVE_{service.name.upper()}_SERVER_H"
-    handlers = "".join(f"{ctext.c_comment(f'{f.name}(): {_first_sentence(f.doc)}')}"
-                       f"{handler_prototype(f)}" for f in requests(idl_file))
+    handlers = "\n".join(f"{ctext.c_comment(f'{f.name}(): {_first_sentence(f.doc)}')}"
+                         f"{handler_prototype(f)}" for f in requests(idl_file))
     senders = "".join("\n" + sender(c) for c in events(idl_file))
     parts = [
         ctext.c_notice(idl_file),
@@ -61,7 +61,7 @@ def server_header(idl_file):
         f"#include \"cv-server.h\"\n#include \"{naming.pb_header(service)}\"\n\n",
         abi_gate("CV_SERVER_ABI", SERVER_ABI, naming.server_header(service)),
         "\n", ids_block(idl_file), "\n",
-        "/* Request handlers: CS_OK and a filled reply, or the error to reply with. */\n",
+        "/* Request handlers return CS_OK with the reply filled in, or the error to reply with. */\n\n",
         handlers,
         senders,
         f"\nextern const struct cv_service_ops {naming.service_ops(service)};\n",

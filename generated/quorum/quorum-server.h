@@ -33,22 +33,26 @@ enum quorum_event_id {
 #define QUORUM_N_EVENTS 3
 #endif /* CONCLAVE_QUORUM_IDS_DEFINED */
 
-/* Request handlers: CS_OK and a filled reply, or the error to reply with. */
+/* Request handlers return CS_OK with the reply filled in, or the error to reply with. */
+
 /*
  * quorum_getquorate(): Stores 1 in *quorate when this node's partition is
  * quorate, and 0 otherwise.
  */
 cs_error_t quorum_handle_getquorate(struct cv_session *s, const QuorumGetquorateRequest *request,
 	QuorumGetquorateReply *reply);
+
 /* quorum_trackstart(): Requests notifications. */
 cs_error_t quorum_handle_trackstart(struct cv_session *s, const QuorumTrackstartRequest *request,
 	QuorumTrackstartReply *reply);
+
 /*
  * quorum_trackstop(): Stops the notifications requested with
  * quorum_trackstart().
  */
 cs_error_t quorum_handle_trackstop(struct cv_session *s, const QuorumTrackstopRequest *request,
 	QuorumTrackstopReply *reply);
+
 /*
  * quorum_model_gettype(): Declares the handle's callback model to the daemon
  * and reports the quorum type.

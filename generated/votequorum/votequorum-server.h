@@ -39,61 +39,71 @@ enum votequorum_event_id {
 #define VOTEQUORUM_N_EVENTS 3
 #endif /* CONCLAVE_VOTEQUORUM_IDS_DEFINED */
 
-/* Request handlers: CS_OK and a filled reply, or the error to reply with. */
+/* Request handlers return CS_OK with the reply filled in, or the error to reply with. */
+
 /*
  * votequorum_getinfo(): Fills *info with the vote count as seen by node nodeid;
  * nodeid 0 (VOTEQUORUM_QDEVICE_NODEID) means the local node.
  */
 cs_error_t votequorum_handle_getinfo(struct cv_session *s, const VotequorumGetinfoRequest *request,
 	VotequorumGetinfoReply *reply);
+
 /*
  * votequorum_setexpected(): Sets the expected votes of every member node and
  * recalculates the quorum.
  */
 cs_error_t votequorum_handle_setexpected(struct cv_session *s,
 	const VotequorumSetexpectedRequest *request, VotequorumSetexpectedReply *reply);
+
 /*
  * votequorum_setvotes(): Sets the votes of node nodeid and recalculates the
  * quorum; nodeid 0 (VOTEQUORUM_QDEVICE_NODEID) means the quorum device.
  */
 cs_error_t votequorum_handle_setvotes(struct cv_session *s,
 	const VotequorumSetvotesRequest *request, VotequorumSetvotesReply *reply);
+
 /*
  * votequorum_trackstart(): Requests notifications, each of which carries
  * context.
  */
 cs_error_t votequorum_handle_trackstart(struct cv_session *s,
 	const VotequorumTrackstartRequest *request, VotequorumTrackstartReply *reply);
+
 /*
  * votequorum_trackstop(): Stops the notifications requested with
  * votequorum_trackstart().
  */
 cs_error_t votequorum_handle_trackstop(struct cv_session *s,
 	const VotequorumTrackstopRequest *request, VotequorumTrackstopReply *reply);
+
 /*
  * votequorum_qdevice_register(): Registers a quorum device named name on this
  * node.
  */
 cs_error_t votequorum_handle_qdevice_register(struct cv_session *s,
 	const VotequorumQdeviceRegisterRequest *request, VotequorumQdeviceRegisterReply *reply);
+
 /*
  * votequorum_qdevice_unregister(): Unregisters the quorum device name; its
  * votes no longer count.
  */
 cs_error_t votequorum_handle_qdevice_unregister(struct cv_session *s,
 	const VotequorumQdeviceUnregisterRequest *request, VotequorumQdeviceUnregisterReply *reply);
+
 /*
  * votequorum_qdevice_update(): Renames the registered quorum device from
  * oldname to newname.
  */
 cs_error_t votequorum_handle_qdevice_update(struct cv_session *s,
 	const VotequorumQdeviceUpdateRequest *request, VotequorumQdeviceUpdateReply *reply);
+
 /*
  * votequorum_qdevice_poll(): Tells the daemon that the quorum device name is
  * alive, and whether it casts its vote (cast_vote non-zero).
  */
 cs_error_t votequorum_handle_qdevice_poll(struct cv_session *s,
 	const VotequorumQdevicePollRequest *request, VotequorumQdevicePollReply *reply);
+
 /*
  * votequorum_qdevice_master_wins(): Sets (allow non-zero) or clears the quorum
  * device's master_wins flag: while set and the device casts its vote, the

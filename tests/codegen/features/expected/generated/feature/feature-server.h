@@ -34,25 +34,30 @@ enum feature_event_id {
 #define FEATURE_N_EVENTS 4
 #endif /* CONCLAVE_FEATURE_IDS_DEFINED */
 
-/* Request handlers: CS_OK and a filled reply, or the error to reply with. */
+/* Request handlers return CS_OK with the reply filled in, or the error to reply with. */
+
 /* feature_get_record(): Fetches record id, its flags and its mode. */
 cs_error_t feature_handle_get_record(struct cv_session *s, const FeatureGetRecordRequest *request,
 	FeatureGetRecordReply *reply);
+
 /* feature_set_name(): Names the connection; comment may be NULL. */
 cs_error_t feature_handle_set_name(struct cv_session *s, const FeatureSetNameRequest *request,
 	FeatureSetNameReply *reply);
+
 /*
  * feature_send_pairs(): Sends a struct by value, an optional struct by pointer,
  * and an array of structs.
  */
 cs_error_t feature_handle_send_pairs(struct cv_session *s, const FeatureSendPairsRequest *request,
 	FeatureSendPairsReply *reply);
+
 /*
  * feature_send_values(): Sends without waiting for a reply; request id 3 is
  * unused.
  */
 cs_error_t feature_handle_send_values(struct cv_session *s,
 	const FeatureSendValuesRequest *request);
+
 /* feature_hidden(): Hidden: declared in feature-client.h only. */
 cs_error_t feature_handle_hidden(struct cv_session *s, const FeatureHiddenRequest *request,
 	FeatureHiddenReply *reply);
