@@ -3,9 +3,15 @@
  * Conclave's. bench/run builds it twice and runs each build against its own
  * daemon in one session.
  *
- *   quorum-bench DAEMON_PID [RUNS]
+ *   quorum-bench latency [RUNS]    round trips and initialize + finalize
+ *   quorum-bench memory DAEMON_PID  RSS growth per idle connection, once
  *
- * Prints one line per figure: "name median unit" followed by the runs.
+ * Memory is measured once per process against a daemon started just before:
+ * a daemon keeps freed heap, so a second measurement in the same daemon would
+ * reuse the first one's pages and read as zero. bench/run restarts the daemon
+ * for each memory run.
+ *
+ * Prints one line per figure: "name median unit runs v1 v2 ...".
  */
 #include <inttypes.h>
 #include <stdio.h>
@@ -147,22 +153,12 @@ static void raise_fd_limit(void)
 	}
 }
 
-int main(int argc, char **argv)
+static int run_latency(int runs)
 {
 	double values[MAX_RUNS];
-	pid_t daemon;
-	int runs;
 
-	if (argc < 2) {
-		fprintf(stderr, "usage: %s DAEMON_PID [RUNS]\n", argv[0]);
-		return 2;
-	}
-	daemon = (pid_t)atoi(argv[1]);
-	runs = argc > 2 ? atoi(argv[2]) : 5;
 	if (runs < 1 || runs > MAX_RUNS)
 		runs = 5;
-	raise_fd_limit();
-
 	for (int i = 0; i < runs; i++)
 		values[i] = getquorate_us();
 	report("quorum_getquorate_round_trip", "us", values, runs);
@@ -172,8 +168,25 @@ int main(int argc, char **argv)
 	for (int i = 0; i < runs; i++)
 		values[i] = init_finalize_us();
 	report("quorum_initialize_finalize", "us", values, runs);
-	for (int i = 0; i < runs; i++)
-		values[i] = idle_connection_kib(daemon);
-	report("daemon_memory_per_idle_connection", "KiB", values, runs);
 	return 0;
+}
+
+static int run_memory(pid_t daemon)
+{
+	double value;
+
+	raise_fd_limit();
+	value = idle_connection_kib(daemon);
+	report("daemon_memory_per_idle_connection", "KiB", &value, 1);
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	if (argc >= 2 && strcmp(argv[1], "latency") == 0)
+		return run_latency(argc > 2 ? atoi(argv[2]) : 5);
+	if (argc == 3 && strcmp(argv[1], "memory") == 0)
+		return run_memory((pid_t)atoi(argv[2]));
+	fprintf(stderr, "usage: %s latency [RUNS] | memory DAEMON_PID\n", argv[0]);
+	return 2;
 }
