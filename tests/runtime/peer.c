@@ -203,21 +203,54 @@ void peer_send_note(struct peer *p, const char *text)
 	send_message(p, CV_FRAME_EVENT, TEST_EVENT_NOTE, 0, 0, &event.base);
 }
 
-uint8_t *peer_pack_tick(uint32_t value, size_t *length)
+uint8_t *peer_pack_event(uint16_t id, const ProtobufCMessage *event, size_t *length)
 {
-	TestTickEvent event = TEST_TICK_EVENT__INIT;
-	struct cv_frame_header header = { .kind = CV_FRAME_EVENT, .id = TEST_EVENT_TICK };
+	struct cv_frame_header header = { .kind = CV_FRAME_EVENT, .id = id };
 	uint8_t *frame;
 
-	event.value = value;
-	header.length = (uint32_t)protobuf_c_message_get_packed_size(&event.base);
+	header.length = (uint32_t)protobuf_c_message_get_packed_size(event);
 	*length = sizeof(header) + header.length;
 	frame = malloc(*length);
 	if (frame == NULL)
 		abort();
 	memcpy(frame, &header, sizeof(header));
-	protobuf_c_message_pack(&event.base, frame + sizeof(header));
+	protobuf_c_message_pack(event, frame + sizeof(header));
 	return frame;
+}
+
+uint8_t *peer_pack_tick(uint32_t value, size_t *length)
+{
+	TestTickEvent event = TEST_TICK_EVENT__INIT;
+
+	event.value = value;
+	return peer_pack_event(TEST_EVENT_TICK, &event.base, length);
+}
+
+bool peer_write_within(struct peer *p, const void *bytes, size_t length, int timeout_ms)
+{
+	struct timespec start, now;
+	const uint8_t *b = bytes;
+	struct pollfd pfd = { .fd = p->fd, .events = POLLOUT };
+	ssize_t n;
+	long waited_ms = 0;
+
+	clock_gettime(CLOCK_MONOTONIC, &start);
+	pthread_mutex_lock(&p->write_lock);
+	while (length > 0 && waited_ms <= timeout_ms) {
+		n = send(p->fd, b, length, MSG_NOSIGNAL | MSG_DONTWAIT);
+		if (n > 0) {
+			b += n;
+			length -= (size_t)n;
+			continue;
+		}
+		if (n < 0 && errno != EAGAIN && errno != EINTR)
+			break;
+		poll(&pfd, 1, 10);
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		waited_ms = (now.tv_sec - start.tv_sec) * 1000 + (now.tv_nsec - start.tv_nsec) / 1000000;
+	}
+	pthread_mutex_unlock(&p->write_lock);
+	return length == 0;
 }
 
 bool peer_read_frame(struct peer *p, struct cv_frame_header *header, uint8_t **payload)

@@ -99,8 +99,11 @@ void peer_send_frame(struct peer *p, uint16_t kind, uint16_t id, uint32_t seq, i
 		     const void *payload, uint32_t length);
 void peer_send_tick(struct peer *p, uint32_t value);
 void peer_send_note(struct peer *p, const char *text);
-/* Packs a tick event frame into a malloc'd buffer (header included). */
+/* Packs an event frame into a malloc'd buffer (header included). */
+uint8_t *peer_pack_event(uint16_t id, const ProtobufCMessage *event, size_t *length);
 uint8_t *peer_pack_tick(uint32_t value, size_t *length);
+/* Writes without blocking past timeout_ms; false when it could not. */
+bool peer_write_within(struct peer *p, const void *bytes, size_t length, int timeout_ms);
 /* Blocking read of one frame; false at end of stream. */
 bool peer_read_frame(struct peer *p, struct cv_frame_header *header, uint8_t **payload);
 /* shutdown(): the client sees end of stream. */

@@ -117,6 +117,7 @@ void background_start(struct background *b, enum background_kind kind, uint64_t 
 	b->handle = handle;
 	b->flags = flags;
 	b->value = value;
+	b->reply_value = BACKGROUND_NO_REPLY;
 	pthread_mutex_init(&b->lock, NULL);
 	pthread_cond_init(&b->cond, NULL);
 	if (pthread_create(&b->thread, NULL, background_main, b) != 0)

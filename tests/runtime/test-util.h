@@ -29,6 +29,9 @@ enum background_kind {
 	BACKGROUND_BLOB,     /* test_echo_blob(handle, value bytes) */
 };
 
+/* reply_value until a reply arrives */
+#define BACKGROUND_NO_REPLY 0xffffffffu
+
 struct background {
 	enum background_kind kind;
 	uint64_t handle;

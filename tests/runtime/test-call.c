@@ -1,0 +1,256 @@
+/* Requests: round trips, daemon statuses, one-way requests, size limits,
+ * seq matching with replies out of order, argument checks. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "peer.h"
+#include "test-util.h"
+
+struct fixture {
+	struct peer *p;
+	uint64_t handle;
+};
+
+static int fixture_setup_with_limit(void **state, uint32_t max_message)
+{
+	struct fixture *f = calloc(1, sizeof(*f));
+
+	record_reset();
+	f->p = peer_new();
+	f->p->max_message = max_message;
+	f->handle = peer_connect_client(f->p, recording_callbacks, NULL);
+	*state = f;
+	return 0;
+}
+
+static int fixture_setup(void **state)
+{
+	return fixture_setup_with_limit(state, 16 * 1024 * 1024);
+}
+
+static int small_limit_setup(void **state)
+{
+	return fixture_setup_with_limit(state, 100);
+}
+
+static int fixture_teardown(void **state)
+{
+	struct fixture *f = *state;
+
+	cv_client_finalize(&test_service, f->handle);
+	peer_free(f->p);
+	free(f);
+	assert_int_equal(test_handles.used, 0);
+	return 0;
+}
+
+static void test_echo_round_trip(void **state)
+{
+	struct fixture *f = *state;
+	uint32_t reply = 0;
+
+	peer_respond(f->p);
+	assert_int_equal(test_echo(f->handle, 41, &reply), CS_OK);
+	assert_int_equal(reply, 42);
+	assert_int_equal(test_echo(f->handle, 0, &reply), CS_OK);
+	assert_int_equal(reply, 1);
+}
+
+/* Runs an echo on a thread and answers it by hand with `status` and a reply
+ * carrying `value` (or `payload` when given). */
+static struct background answered_call(struct fixture *f, int32_t status, uint32_t value,
+				       const char *payload, uint32_t payload_length)
+{
+	TestEchoReply reply = TEST_ECHO_REPLY__INIT;
+	struct cv_frame_header request;
+	struct background b;
+	uint8_t packed[16], *request_payload;
+	size_t length;
+
+	background_start(&b, BACKGROUND_ECHO, f->handle, 0, 1);
+	assert_true(peer_read_frame(f->p, &request, &request_payload));
+	free(request_payload);
+	reply.value = value;
+	length = test_echo_reply__pack(&reply, packed);
+	if (payload == NULL)
+		peer_send_frame(f->p, CV_FRAME_REPLY, request.id, request.seq, status, packed, (uint32_t)length);
+	else
+		peer_send_frame(f->p, CV_FRAME_REPLY, request.id, request.seq, status, payload, payload_length);
+	assert_true(background_finish(&b, PROMPTLY_MS));
+	return b;
+}
+
+static void test_daemon_status_is_returned_with_the_reply(void **state)
+{
+	struct fixture *f = *state;
+	struct background b;
+
+	b = answered_call(f, CS_ERR_EXIST, 9, NULL, 0);
+	assert_int_equal(b.result, CS_ERR_EXIST);
+	assert_int_equal(b.reply_value, 9);
+	b = answered_call(f, CS_ERR_TRY_AGAIN, 0, NULL, 0);
+	assert_int_equal(b.result, CS_ERR_TRY_AGAIN);
+	assert_int_equal(b.reply_value, 0);
+}
+
+static void test_status_out_of_range_is_library_error(void **state)
+{
+	struct fixture *f = *state;
+	struct background b;
+
+	b = answered_call(f, 0, 1, NULL, 0);
+	assert_int_equal(b.result, CS_ERR_LIBRARY);
+	b = answered_call(f, 1000, 1, NULL, 0);
+	assert_int_equal(b.result, CS_ERR_LIBRARY);
+	b = answered_call(f, -3, 1, NULL, 0);
+	assert_int_equal(b.result, CS_ERR_LIBRARY);
+}
+
+static void test_undecodable_reply(void **state)
+{
+	struct fixture *f = *state;
+	struct background b;
+
+	b = answered_call(f, CS_OK, 0, "\x08", 1);
+	assert_int_equal(b.result, CS_ERR_LIBRARY);
+	assert_int_equal(b.reply_value, BACKGROUND_NO_REPLY); /* *reply stayed NULL */
+	/* The frame itself was sound, so the connection carries on. */
+	b = answered_call(f, CS_OK, 5, NULL, 0);
+	assert_int_equal(b.result, CS_OK);
+	assert_int_equal(b.reply_value, 5);
+}
+
+static void test_one_way_request(void **state)
+{
+	struct fixture *f = *state;
+	uint32_t reply = 0;
+
+	f->p->gate_closed = true; /* echo replies held: one-way must not wait */
+	peer_respond(f->p);
+	assert_int_equal(test_notify(f->handle, 5), CS_OK);
+	assert_int_equal(test_notify(f->handle, 6), CS_OK);
+	assert_true(peer_wait_notifies(f->p, 2, PROMPTLY_MS));
+	assert_int_equal(f->p->last_notify, 6);
+	peer_set_gate(f->p, false);
+	assert_int_equal(test_echo(f->handle, 7, &reply), CS_OK);
+	assert_int_equal(reply, 8);
+}
+
+static void test_request_larger_than_the_daemon_accepts(void **state)
+{
+	struct fixture *f = *state;
+
+	peer_respond(f->p);
+	/* A blob of n < 128 bytes packs to n + 2. */
+	assert_int_equal(test_echo_blob(f->handle, 99), CS_ERR_TOO_BIG);
+	assert_int_equal(test_echo_blob(f->handle, 98), CS_OK);
+	assert_int_equal(test_echo_blob(f->handle, 1000), CS_ERR_TOO_BIG);
+	assert_int_equal(f->p->requests, 1); /* nothing was sent for the refused ones */
+	assert_int_equal(test_echo(f->handle, 1, NULL), CS_OK);
+}
+
+static void test_invalid_arguments(void **state)
+{
+	struct fixture *f = *state;
+	TestEchoRequest request = TEST_ECHO_REQUEST__INIT;
+	ProtobufCMessage *reply = (ProtobufCMessage *)&reply;
+
+	assert_int_equal(cv_client_call(&test_service, f->handle, TEST_REQUEST_ECHO, NULL,
+					&test_echo_reply__descriptor, &reply),
+			 CS_ERR_INVALID_PARAM);
+	assert_null(reply);
+	assert_int_equal(cv_client_call(&test_service, f->handle, TEST_REQUEST_ECHO, &request.base,
+					&test_echo_reply__descriptor, NULL),
+			 CS_ERR_INVALID_PARAM);
+	reply = (ProtobufCMessage *)&reply;
+	assert_int_equal(cv_client_call(&test_service, 0, TEST_REQUEST_ECHO, &request.base,
+					&test_echo_reply__descriptor, &reply),
+			 CS_ERR_BAD_HANDLE);
+	assert_null(reply);
+}
+
+static void test_replies_out_of_order(void **state)
+{
+	struct fixture *f = *state;
+	struct background calls[4];
+
+	f->p->gate_closed = true;
+	peer_respond(f->p);
+	for (uint32_t i = 0; i < 4; i++)
+		background_start(&calls[i], BACKGROUND_ECHO, f->handle, 0, 10 * (i + 1));
+	assert_true(peer_wait_requests(f->p, 4, PROMPTLY_MS));
+	peer_set_gate(f->p, false); /* answered newest first */
+	for (uint32_t i = 0; i < 4; i++) {
+		assert_true(background_finish(&calls[i], PROMPTLY_MS));
+		assert_int_equal(calls[i].result, CS_OK);
+		assert_int_equal(calls[i].reply_value, 10 * (i + 1) + 1);
+	}
+}
+
+static void test_large_request_and_reply(void **state)
+{
+	struct fixture *f = *state;
+
+	peer_respond(f->p);
+	assert_int_equal(test_echo_blob(f->handle, 4 * 1024 * 1024), CS_OK);
+	assert_int_equal(test_echo_blob(f->handle, 10), CS_OK);
+}
+
+static void test_large_request_while_the_daemon_writes_to_us(void **state)
+{
+	struct fixture *f = *state;
+	TestNoteEvent note = TEST_NOTE_EVENT__INIT;
+	size_t text_size = 256 * 1024, frame_length, total = 0;
+	uint8_t *events = NULL, *frame;
+	struct background b;
+
+	/* A daemon that reads no more requests until we take its events: the
+	 * client must read while it waits to send, or both sides block. */
+	note.text = malloc(text_size + 1);
+	memset(note.text, 'e', text_size);
+	note.text[text_size] = '\0';
+	for (int i = 0; i < 8; i++) {
+		frame = peer_pack_event(TEST_EVENT_NOTE, &note.base, &frame_length);
+		events = realloc(events, total + frame_length);
+		memcpy(events + total, frame, frame_length);
+		total += frame_length;
+		free(frame);
+	}
+	f->p->paused = true;
+	peer_respond(f->p);
+	background_start(&b, BACKGROUND_BLOB, f->handle, 0, 8 * 1024 * 1024);
+	assert_true(thread_wait_sleeping(b.tid, PROMPTLY_MS));
+	assert_true(peer_write_within(f->p, events, total, 5 * PROMPTLY_MS));
+	peer_set_paused(f->p, false);
+	assert_true(background_finish(&b, 5 * PROMPTLY_MS));
+	assert_int_equal(b.result, CS_OK);
+	assert_int_equal(cv_client_dispatch(&test_service, f->handle, CS_DISPATCH_ALL), CS_OK);
+	assert_int_equal(record_notes(), 8);
+	free(events);
+	free(note.text);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+#define T(t) cmocka_unit_test_setup_teardown(t, fixture_setup, fixture_teardown)
+		T(test_echo_round_trip),
+		T(test_daemon_status_is_returned_with_the_reply),
+		T(test_status_out_of_range_is_library_error),
+		T(test_undecodable_reply),
+		T(test_one_way_request),
+		cmocka_unit_test_setup_teardown(test_request_larger_than_the_daemon_accepts,
+						small_limit_setup, fixture_teardown),
+		T(test_invalid_arguments),
+		T(test_replies_out_of_order),
+		T(test_large_request_and_reply),
+		T(test_large_request_while_the_daemon_writes_to_us),
+	};
+
+	return cmocka_run_group_tests_name("call", tests, NULL, NULL);
+}
