@@ -128,13 +128,14 @@ static cs_error_t poll_set_add(int poll_fd, int fd)
 
 static cs_error_t client_connect(struct cv_client *c)
 {
+	int timeout_ms = cv_runtime_handshake_timeout();
 	cs_error_t err;
 
 	err = client_open_fds(c);
 	if (err == CS_OK)
-		err = cv_socket_connect(&c->sock);
+		err = cv_socket_connect(&c->sock, timeout_ms);
 	if (err == CS_OK)
-		err = cv_socket_handshake(c->sock, c->svc, cv_runtime_handshake_timeout(), &c->max_request);
+		err = cv_socket_handshake(c->sock, c->svc, timeout_ms, &c->max_request);
 	if (err == CS_OK)
 		err = poll_set_add(c->poll_fd, c->sock);
 	if (err == CS_OK)

@@ -14,8 +14,9 @@
  * grows it to the frame's size, and it shrinks back once that frame is gone. */
 #define CV_RX_DEFAULT_SIZE (64u * 1024u)
 
-/* How long initialize waits for the daemon's WELCOME before giving up with
- * CS_ERR_TRY_AGAIN: a daemon that accepted but is stuck must not hang us. */
+/* How long initialize waits for room in the daemon's listen backlog, and
+ * then for its WELCOME, before giving up with CS_ERR_TRY_AGAIN: a stuck
+ * daemon must not hang us. */
 #define CV_HANDSHAKE_TIMEOUT_MS 10000
 
 /* Overrides CV_HANDSHAKE_TIMEOUT_MS (tests); a negative value restores it. */

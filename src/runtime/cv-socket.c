@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
@@ -32,7 +33,7 @@ static cs_error_t socket_errno_to_cs(int err)
 	case EACCES:
 	case EPERM:
 		return CS_ERR_ACCESS;
-	case EAGAIN:
+	case EAGAIN: /* the daemon's backlog stayed full */
 		return CS_ERR_TRY_AGAIN;
 	default: /* ENOENT, ECONNREFUSED: no daemon */
 		return CS_ERR_LIBRARY;
@@ -52,7 +53,19 @@ static int connect_retrying(int sock, const struct sockaddr_un *addr)
 	return r;
 }
 
-cs_error_t cv_socket_connect(int *sock)
+/* An AF_UNIX connect waits for room in the listener's backlog for up to
+ * SO_SNDTIMEO, then fails with EAGAIN: a stuck daemon must not hang us. Our
+ * own sends never block, so the timeout can stay set afterwards. */
+static void connect_timeout_set(int fd, int timeout_ms)
+{
+	struct timeval tv = { .tv_sec = timeout_ms / 1000, .tv_usec = (timeout_ms % 1000) * 1000 };
+
+	if (tv.tv_sec == 0 && tv.tv_usec == 0)
+		tv.tv_usec = 1000; /* zero would mean no timeout at all */
+	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+}
+
+cs_error_t cv_socket_connect(int *sock, int timeout_ms)
 {
 	struct sockaddr_un addr = { .sun_family = AF_UNIX };
 	const char *path = socket_path();
@@ -64,6 +77,7 @@ cs_error_t cv_socket_connect(int *sock)
 	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (fd < 0)
 		return socket_errno_to_cs(errno);
+	connect_timeout_set(fd, timeout_ms);
 	if (connect_retrying(fd, &addr) < 0) {
 		err = errno;
 		close(fd);

@@ -13,8 +13,9 @@
 #include "cv-wire.h"
 
 /* Connects a SOCK_STREAM | SOCK_CLOEXEC socket to $CONCLAVE_SOCKET, else
- * CV_DEFAULT_SOCKET_PATH. CS_ERR_LIBRARY when nobody listens there. */
-CV_HIDDEN cs_error_t cv_socket_connect(int *sock);
+ * CV_DEFAULT_SOCKET_PATH. CS_ERR_LIBRARY when nobody listens there,
+ * CS_ERR_TRY_AGAIN when the daemon's backlog stays full for timeout_ms. */
+CV_HIDDEN cs_error_t cv_socket_connect(int *sock, int timeout_ms);
 
 /* Sends HELLO for `svc` and waits up to timeout_ms for the WELCOME. On CS_OK
  * *max_request holds the daemon's largest accepted payload. Reads exactly the

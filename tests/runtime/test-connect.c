@@ -154,6 +154,23 @@ static void test_silent_daemon_times_out(void **state)
 	assert_int_equal(initialize_against(p, PEER_SILENT), CS_ERR_TRY_AGAIN);
 }
 
+static void test_full_backlog_times_out(void **state)
+{
+	struct peer *p = *state;
+	struct sockaddr_un addr = { .sun_family = AF_UNIX };
+	uint64_t handle;
+	int queued;
+
+	/* Backlog 0 holds one pending connection; nobody accepts it. */
+	assert_int_equal(listen(p->listen_fd, 0), 0);
+	strcpy(addr.sun_path, p->path);
+	queued = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	assert_int_equal(connect(queued, (struct sockaddr *)&addr, sizeof(addr)), 0);
+	cv_runtime_set_handshake_timeout(100);
+	assert_int_equal(cv_client_initialize(&test_service, &handle, NULL, NULL), CS_ERR_TRY_AGAIN);
+	close(queued);
+}
+
 static void test_invalid_arguments(void **state)
 {
 	uint64_t handle;
@@ -207,6 +224,7 @@ int main(void)
 		T(test_peer_closes_during_handshake),
 		T(test_malformed_welcome),
 		T(test_silent_daemon_times_out),
+		T(test_full_backlog_times_out),
 		T(test_invalid_arguments),
 		T(test_no_descriptor_leaks),
 		T(test_events_right_after_welcome_are_kept),
