@@ -26,6 +26,8 @@ LOCAL = "local"          # a generated one-line call into the client runtime
 MANUAL = "manual"        # hand-written in src/; only the declaration is generated
 STRERROR = "strerror"    # a generated enum-to-string function
 IMPLEMENTATION_KINDS = (REQUEST, ONEWAY, LOCAL, MANUAL, STRERROR)
+# Request flags, each with the cv_request_flags bit the server table carries.
+REQUEST_FLAGS = {"quorate_only": "CV_REQUEST_QUORATE_ONLY"}
 
 
 @dataclass
@@ -182,6 +184,7 @@ class Function:
     implementation: Optional[Implementation] = None
     doc: str = ""
     errors: list = field(default_factory=list)
+    flags: list = field(default_factory=list)    # (name, Pos) of `flag` statements
     # Set by validation.
     service: object = None
 

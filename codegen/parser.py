@@ -340,6 +340,11 @@ class Parser:
             self.expect(";")
             function.errors.append(ErrorDoc(code.text, text.text, code.pos))
             return
+        if self.accept("flag"):
+            name = self.expect_name("a request flag")
+            self.expect(";")
+            function.flags.append((name.text, name.pos))
+            return
         kind = token.text
         if token.kind != IDENT or kind not in ("request", "oneway", "local", "manual", "strerror"):
             raise IdlError(token.pos, f"unknown function statement '{token.text}'")

@@ -9,7 +9,7 @@ from . import wire
 from .diagnostics import IdlError, Pos
 from .model import (
     Callback, Define, Enum, Function, IMPLEMENTATION_KINDS, LOCAL, LOCAL_KINDS, ONEWAY,
-    REQUEST, SCALAR_TYPES, STATUS_TYPE, Struct, Typedef,
+    REQUEST, REQUEST_FLAGS, SCALAR_TYPES, STATUS_TYPE, Struct, Typedef,
 )
 
 KNOWN_ANNOTATIONS = ("out", "optional", "count", "len")
@@ -245,8 +245,22 @@ class Validator:
                 raise IdlError(error.pos, f"{error.code} is documented twice for {function.name}")
             documented.add(error.code)
         getattr(self, f"check_{function.kind}_function")(function, scope)
+        self.check_flags(function)
         if function.kind in (REQUEST, ONEWAY, LOCAL):
             self.check_stub_names(function)
+
+    def check_flags(self, function):
+        seen = set()
+        for name, pos in function.flags:
+            if name not in REQUEST_FLAGS:
+                raise IdlError(pos, f"unknown request flag '{name}' "
+                               f"(one of {', '.join(sorted(REQUEST_FLAGS))})")
+            if not function.is_remote:
+                raise IdlError(pos, f"flag '{name}' needs a request or oneway function, "
+                               f"and {function.name} is {function.kind}")
+            if name in seen:
+                raise IdlError(pos, f"flag '{name}' is given twice for {function.name}")
+            seen.add(name)
 
     def check_stub_names(self, function):
         for param in function.params:

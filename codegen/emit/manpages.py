@@ -275,6 +275,9 @@ def generated_errors(function):
             ("CS_ERR_NO_MEMORY", "Memory for the request or its reply could not be allocated."),
             ("CS_ERR_TOO_BIG", "The request is larger than the daemon accepts."),
         ]
+    if any(name == "quorate_only" for name, _ in function.flags):
+        errors.append(("CS_ERR_TRY_AGAIN", "This node's partition is not quorate; the daemon "
+                                           "accepts this request only while it is."))
     if local == "dispatch":
         errors += [
             ("CS_ERR_BAD_HANDLE", "The handle was finalized while this call ran, for example "

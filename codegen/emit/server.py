@@ -2,7 +2,7 @@
 event senders for the service code, and the request table conclaved runs."""
 
 from .. import naming, wire
-from ..model import ONEWAY
+from ..model import ONEWAY, REQUEST_FLAGS
 from . import ctext
 from .cshared import abi_gate, ids_block, string_length_helper
 
@@ -131,6 +131,12 @@ def _validator(function):
             f"}}\n")
 
 
+def _flags(function):
+    bits = ["CV_REQUEST_ONEWAY"] if function.kind == ONEWAY else []
+    bits += [REQUEST_FLAGS[name] for name, _ in function.flags]
+    return " | ".join(bits) or "0"
+
+
 def _request_table(idl_file, functions):
     service = idl_file.service
     if not functions:
@@ -148,7 +154,7 @@ def _request_table(idl_file, functions):
             f"\t\t.reply = {reply},\n"
             f"\t\t.handle = request_{function.short_name},\n"
             f"\t\t.validate = {validate},\n"
-            f"\t\t.flags = {'CV_REQUEST_ONEWAY' if oneway else '0'},\n"
+            f"\t\t.flags = {_flags(function)},\n"
             f"\t}},\n")
     return (f"static const struct cv_request_desc {service.name}_requests"
             f"[{naming.request_count(service)}] = {{\n{''.join(entries)}}};\n")

@@ -92,7 +92,7 @@ static const struct cv_request_desc feature_requests[FEATURE_N_REQUESTS] = {
 		.reply = NULL,
 		.handle = request_send_values,
 		.validate = NULL,
-		.flags = CV_REQUEST_ONEWAY,
+		.flags = CV_REQUEST_ONEWAY | CV_REQUEST_QUORATE_ONLY,
 	},
 	[FEATURE_REQUEST_HIDDEN] = {
 		.name = "hidden",

@@ -52,8 +52,8 @@ cs_error_t feature_handle_send_pairs(struct cv_session *s, const FeatureSendPair
 	FeatureSendPairsReply *reply);
 
 /*
- * feature_send_values(): Sends without waiting for a reply; request id 3 is
- * unused.
+ * feature_send_values(): Sends without waiting for a reply, only while quorate;
+ * request id 3 is unused.
  */
 cs_error_t feature_handle_send_values(struct cv_session *s,
 	const FeatureSendValuesRequest *request);

@@ -106,7 +106,10 @@ cs_error_t feature_set_name(feature_handle_t handle, const char *name, const cha
 cs_error_t feature_send_pairs(feature_handle_t handle, feature_pair_t pair,
 	const feature_pair_t *extra, uint32_t n, const feature_pair_t *pairs);
 
-/* Sends without waiting for a reply; request id 3 is unused. */
+/*
+ * Sends without waiting for a reply, only while quorate; request id 3 is
+ * unused.
+ */
 cs_error_t feature_send_values(feature_handle_t handle, uint32_t n, const uint32_t *values,
 	uint32_t m, const uint8_t *octets, feature_mode_t mode);
 
