@@ -178,9 +178,11 @@ static cs_error_t wait_readable(struct cv_client *c)
 }
 
 /* Lock not held. Receives what the socket holds, first waiting for input when
- * `blocking`. CS_OK when bytes arrived; CS_ERR_TRY_AGAIN when there was
- * nothing (or a blocking wait was cut short by wake_fd); CS_ERR_LIBRARY for
- * end of stream, a socket error or a malformed header; CS_ERR_NO_MEMORY. */
+ * `blocking` (polling first saves a recv that would find nothing, the usual
+ * case for a call that just sent its request). CS_OK when bytes arrived;
+ * CS_ERR_TRY_AGAIN when there was nothing (or a blocking wait was cut short
+ * by wake_fd); CS_ERR_LIBRARY for end of stream, a socket error or a
+ * malformed header; CS_ERR_NO_MEMORY. */
 static cs_error_t receive_input(struct cv_client *c, bool blocking)
 {
 	uint8_t *space;
@@ -189,6 +191,11 @@ static cs_error_t receive_input(struct cv_client *c, bool blocking)
 	cs_error_t err;
 
 	for (;;) {
+		if (blocking) {
+			err = wait_readable(c);
+			if (err != CS_OK)
+				return err;
+		}
 		err = cv_rx_reserve(&c->rx, &space, &space_len);
 		if (err != CS_OK)
 			return err;
@@ -201,9 +208,6 @@ static cs_error_t receive_input(struct cv_client *c, bool blocking)
 			return CS_ERR_LIBRARY; /* 0: the daemon hung up */
 		if (!blocking)
 			return CS_ERR_TRY_AGAIN;
-		err = wait_readable(c);
-		if (err != CS_OK)
-			return err;
 	}
 }
 
@@ -271,13 +275,15 @@ cs_error_t cv_client_wait(struct cv_client *c, bool (*ready)(struct cv_client *c
 
 /* ---- sending ---- */
 
-/* Lock not held. Waits for room on the socket. Takes the reader token when
- * free and routes input meanwhile: a daemon that stops reading us until we
- * read it must not deadlock with a large request. */
+/* Lock not held. Waits for room on the socket, or for input. A daemon may
+ * stop reading us until we read it, so a sender blocked on a large request
+ * must see input taken in: it reads itself when the reader token is free, and
+ * otherwise returns on input to try again, by which time the holder has read
+ * it or let the token go. */
 static cs_error_t wait_writable(struct cv_client *c)
 {
 	struct pollfd fds[2] = {
-		{ .fd = c->sock, .events = POLLOUT },
+		{ .fd = c->sock, .events = POLLOUT | POLLIN },
 		{ .fd = c->wake_fd, .events = POLLIN },
 	};
 	bool reading;
@@ -288,8 +294,6 @@ static cs_error_t wait_writable(struct cv_client *c)
 	reading = !c->reader_busy;
 	c->reader_busy = true;
 	pthread_mutex_unlock(&c->lock);
-	if (reading)
-		fds[0].events |= POLLIN;
 	r = cv_poll(fds, 2, -1);
 	pthread_mutex_lock(&c->lock);
 	if (reading) {
