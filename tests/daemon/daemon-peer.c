@@ -47,6 +47,8 @@ static void exec_daemon(const struct test_daemon *d, bool with_config)
 	int log_fd = open(d->log, O_WRONLY | O_CREAT | O_TRUNC, 0644);
 
 	if (log_fd >= 0) {
+		/* not the test's stdout: a daemon left behind must not hold it open */
+		dup2(log_fd, STDOUT_FILENO);
 		dup2(log_fd, STDERR_FILENO);
 		close(log_fd);
 	}
@@ -98,9 +100,21 @@ int test_daemon_start(struct test_daemon *d, const char *config_text)
 	return wait_until_accepting(d);
 }
 
+static void dump_log(const struct test_daemon *d)
+{
+	FILE *f = fopen(d->log, "r");
+	char line[1024];
+
+	fprintf(stderr, "conclaved did not exit cleanly; its log:\n");
+	while (f && fgets(line, sizeof(line), f))
+		fputs(line, stderr);
+	if (f)
+		fclose(f);
+}
+
 int test_daemon_stop(struct test_daemon *d)
 {
-	int status = -1;
+	int status = 0;
 
 	if (d->pid > 0) {
 		kill(d->pid, SIGTERM);
@@ -110,6 +124,8 @@ int test_daemon_stop(struct test_daemon *d)
 			status = -1;
 		d->pid = 0;
 	}
+	if (status != 0)
+		dump_log(d);
 	unlink(d->socket);
 	unlink(d->config);
 	unlink(d->log);

@@ -33,7 +33,8 @@ struct test_daemon {
 /* Writes config_text (NULL: no -c), runs conclaved -f -d with its stderr in
  * d->log and waits until the socket accepts. 0, or -1 with a message. */
 int test_daemon_start(struct test_daemon *d, const char *config_text);
-/* SIGTERM and wait; returns the exit status (or -1), and removes the files. */
+/* SIGTERM and wait; returns the exit status (-1: killed by a signal; 0 when
+ * nothing was running), and removes the files. */
 int test_daemon_stop(struct test_daemon *d);
 /* Waits up to timeout_ms for the log to contain text. */
 bool test_daemon_log_contains(const struct test_daemon *d, const char *text, int timeout_ms);

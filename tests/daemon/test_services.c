@@ -52,8 +52,7 @@ static int start(const char *config)
 
 static int stop(void **state)
 {
-	test_daemon_stop(&d);
-	return 0;
+	return test_daemon_stop(&d) == 0 ? 0 : -1;
 }
 
 /* ---- calls ------------------------------------------------------------- */
