@@ -78,12 +78,18 @@ CV_HIDDEN void cv_client_release(const struct cv_client_service *svc, uint64_t h
 
 /* ---- with c->lock held ---- */
 
+enum cv_wait_mode {
+	CV_WAIT_NONBLOCKING, /* take what the socket holds, never wait */
+	CV_WAIT_BLOCKING,    /* sleep until input arrives */
+	CV_WAIT_REPLY,       /* poll briefly for a reply that is due, then sleep */
+};
+
 /* Waits until ready(c, arg) holds, reading the socket when nobody else is.
  * Returns CS_OK when ready, CS_ERR_BAD_HANDLE once finalized (checked first),
- * CS_ERR_LIBRARY once dead, and, when !blocking, CS_ERR_TRY_AGAIN when the
- * socket has nothing more to give. */
+ * CS_ERR_LIBRARY once dead, and, with CV_WAIT_NONBLOCKING, CS_ERR_TRY_AGAIN
+ * when the socket has nothing more to give. */
 CV_HIDDEN cs_error_t cv_client_wait(struct cv_client *c, bool (*ready)(struct cv_client *c, void *arg),
-				    void *arg, bool blocking);
+				    void *arg, enum cv_wait_mode mode);
 CV_HIDDEN void cv_client_mark_dead(struct cv_client *c);
 CV_HIDDEN void cv_client_mark_finalized(struct cv_client *c);
 /* CS_OK, or CS_ERR_BAD_HANDLE / CS_ERR_LIBRARY when finalized or dead. */

@@ -39,7 +39,7 @@ static cs_error_t event_next(struct cv_client *c, bool blocking, struct cv_event
 	cs_error_t err;
 
 	pthread_mutex_lock(&c->lock);
-	err = cv_client_wait(c, event_queued, NULL, blocking);
+	err = cv_client_wait(c, event_queued, NULL, blocking ? CV_WAIT_BLOCKING : CV_WAIT_NONBLOCKING);
 	if (err == CS_OK) {
 		*event = cv_client_event_pop(c);
 		*fn = callback_snapshot(c, (*event)->id);

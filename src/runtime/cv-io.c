@@ -5,9 +5,11 @@
 #include <poll.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "cv-client.h"
+#include "cv-limits.h"
 #include "cv-socket.h"
 
 static void eventfd_raise(int fd)
@@ -161,29 +163,50 @@ static cs_error_t route_frames(struct cv_client *c, unsigned int *routed)
 
 /* ---- reading (reader token held) ---- */
 
+static int64_t monotonic_ns(void)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return (int64_t)now.tv_sec * 1000000000 + now.tv_nsec;
+}
+
+/* True when fds showed activity within CV_REPLY_SPIN_NS. */
+static bool input_within_spin(struct pollfd *fds, nfds_t n)
+{
+	int64_t deadline = monotonic_ns() + CV_REPLY_SPIN_NS;
+
+	do {
+		if (poll(fds, n, 0) > 0)
+			return true;
+	} while (monotonic_ns() < deadline);
+	return false;
+}
+
 /* Lock not held. Returns CS_OK when the socket is readable, CS_ERR_TRY_AGAIN
  * when woken because the connection stopped. */
-static cs_error_t wait_readable(struct cv_client *c)
+static cs_error_t wait_readable(struct cv_client *c, enum cv_wait_mode mode)
 {
 	struct pollfd fds[2] = {
 		{ .fd = c->sock, .events = POLLIN },
 		{ .fd = c->wake_fd, .events = POLLIN },
 	};
 
-	if (cv_poll(fds, 2, -1) < 0)
+	if (!(mode == CV_WAIT_REPLY && input_within_spin(fds, 2)) && cv_poll(fds, 2, -1) < 0)
 		return CS_ERR_LIBRARY;
 	if (fds[1].revents != 0)
 		return CS_ERR_TRY_AGAIN;
 	return CS_OK;
 }
 
-/* Lock not held. Receives what the socket holds, first waiting for input when
- * `blocking` (polling first saves a recv that would find nothing, the usual
- * case for a call that just sent its request). CS_OK when bytes arrived;
+/* Lock not held. Receives what the socket holds, first waiting for input
+ * unless `mode` is CV_WAIT_NONBLOCKING (polling first saves a recv that would
+ * find nothing, the usual case for a call that just sent its request). CS_OK
+ * when bytes arrived;
  * CS_ERR_TRY_AGAIN when there was nothing (or a blocking wait was cut short
  * by wake_fd); CS_ERR_LIBRARY for end of stream, a socket error or a
  * malformed header; CS_ERR_NO_MEMORY. */
-static cs_error_t receive_input(struct cv_client *c, bool blocking)
+static cs_error_t receive_input(struct cv_client *c, enum cv_wait_mode mode)
 {
 	uint8_t *space;
 	size_t space_len;
@@ -191,8 +214,8 @@ static cs_error_t receive_input(struct cv_client *c, bool blocking)
 	cs_error_t err;
 
 	for (;;) {
-		if (blocking) {
-			err = wait_readable(c);
+		if (mode != CV_WAIT_NONBLOCKING) {
+			err = wait_readable(c, mode);
 			if (err != CS_OK)
 				return err;
 		}
@@ -206,7 +229,7 @@ static cs_error_t receive_input(struct cv_client *c, bool blocking)
 		}
 		if (n != -EAGAIN)
 			return CS_ERR_LIBRARY; /* 0: the daemon hung up */
-		if (!blocking)
+		if (mode == CV_WAIT_NONBLOCKING)
 			return CS_ERR_TRY_AGAIN;
 	}
 }
@@ -214,14 +237,14 @@ static cs_error_t receive_input(struct cv_client *c, bool blocking)
 /* Lock and reader token held; the lock is dropped while receiving. Returns
  * CS_OK once at least one frame was routed, else as receive_input, and marks
  * the connection dead on any failure. */
-static cs_error_t read_and_route(struct cv_client *c, bool blocking)
+static cs_error_t read_and_route(struct cv_client *c, enum cv_wait_mode mode)
 {
 	unsigned int routed = 0;
 	cs_error_t err;
 
 	do {
 		pthread_mutex_unlock(&c->lock);
-		err = receive_input(c, blocking);
+		err = receive_input(c, mode);
 		pthread_mutex_lock(&c->lock);
 		if (err == CS_OK)
 			err = route_frames(c, &routed);
@@ -235,19 +258,19 @@ static cs_error_t read_and_route(struct cv_client *c, bool blocking)
 	return err;
 }
 
-static cs_error_t reader_turn(struct cv_client *c, bool blocking)
+static cs_error_t reader_turn(struct cv_client *c, enum cv_wait_mode mode)
 {
 	cs_error_t err;
 
 	c->reader_busy = true;
-	err = read_and_route(c, blocking);
+	err = read_and_route(c, mode);
 	c->reader_busy = false;
 	pthread_cond_broadcast(&c->cond);
 	return err;
 }
 
 cs_error_t cv_client_wait(struct cv_client *c, bool (*ready)(struct cv_client *c, void *arg),
-			  void *arg, bool blocking)
+			  void *arg, enum cv_wait_mode mode)
 {
 	bool drained = false;
 
@@ -263,12 +286,12 @@ cs_error_t cv_client_wait(struct cv_client *c, bool (*ready)(struct cv_client *c
 		if (c->reader_busy) {
 			/* Non-blocking callers do not wait for another reader:
 			 * it routes whatever arrives, and the fd stays readable. */
-			if (!blocking)
+			if (mode == CV_WAIT_NONBLOCKING)
 				return CS_ERR_TRY_AGAIN;
 			pthread_cond_wait(&c->cond, &c->lock);
 			continue;
 		}
-		if (reader_turn(c, blocking) == CS_ERR_TRY_AGAIN && !blocking)
+		if (reader_turn(c, mode) == CS_ERR_TRY_AGAIN && mode == CV_WAIT_NONBLOCKING)
 			drained = true;
 	}
 }
@@ -298,7 +321,7 @@ static cs_error_t wait_writable(struct cv_client *c)
 	pthread_mutex_lock(&c->lock);
 	if (reading) {
 		if (r > 0 && (fds[0].revents & (POLLIN | POLLHUP | POLLERR)) != 0)
-			read_and_route(c, false);
+			read_and_route(c, CV_WAIT_NONBLOCKING);
 		c->reader_busy = false;
 		pthread_cond_broadcast(&c->cond);
 	}

@@ -19,6 +19,12 @@
  * daemon must not hang us. */
 #define CV_HANDSHAKE_TIMEOUT_MS 10000
 
+/* How long a call polls for its reply before it sleeps. A reply usually takes
+ * a few tens of microseconds; sleeping instead leaves this CPU idle, and the
+ * wake-up from idle when the reply lands costs about as much again (most of
+ * all on virtual machines). */
+#define CV_REPLY_SPIN_NS (50 * 1000)
+
 /* Overrides CV_HANDSHAKE_TIMEOUT_MS (tests); a negative value restores it. */
 CV_HIDDEN void cv_runtime_set_handshake_timeout(int timeout_ms);
 CV_HIDDEN int cv_runtime_handshake_timeout(void);
