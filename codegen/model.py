@@ -26,6 +26,8 @@ LOCAL = "local"          # a generated one-line call into the client runtime
 MANUAL = "manual"        # hand-written in src/; only the declaration is generated
 STRERROR = "strerror"    # a generated enum-to-string function
 IMPLEMENTATION_KINDS = (REQUEST, ONEWAY, LOCAL, MANUAL, STRERROR)
+# What a string outside its @len bounds gives, unless @len names another status.
+DEFAULT_LENGTH_ERROR = "CS_ERR_INVALID_PARAM"
 # Request flags, each with the cv_request_flags bit the server table carries.
 REQUEST_FLAGS = {"quorate_only": "CV_REQUEST_QUORATE_ONLY"}
 
@@ -92,6 +94,12 @@ class Decl:
         ann = self.annotations.get("len")
         return (int(ann.args[0], 0), int(ann.args[1], 0)) if ann else None
 
+    @property
+    def length_error(self):
+        """The status a length outside @len's bounds gives (its third argument)."""
+        ann = self.annotations.get("len")
+        return ann.args[2] if ann and len(ann.args) > 2 else DEFAULT_LENGTH_ERROR
+
 
 @dataclass
 class Define:
@@ -152,8 +160,18 @@ class Callback:
     event_id: Optional[int] = None
     event_pos: Optional[Pos] = None
     doc: str = ""
+    internal: bool = False             # declared in S-client.h, not in the public header
+    manual_pos: Optional[Pos] = None   # `manual;`: called by hand-written code, not an event
     # Set by validation.
     service: object = None
+
+    @property
+    def is_event(self):
+        return self.event_id is not None
+
+    @property
+    def is_public(self):
+        return not self.internal
 
     @property
     def short_name(self):
@@ -238,7 +256,7 @@ class Service:
     header: Optional[str] = None
     guard: Optional[str] = None
     includes: list = field(default_factory=list)
-    library: Optional[Library] = None
+    library: Optional[Library] = None     # a common block may have none: a header only
     handle: Optional[str] = None
     handle_pos: Optional[Pos] = None
     dispatch: Optional[str] = None
@@ -273,6 +291,15 @@ class IdlFile:
     @property
     def callbacks(self):
         return self.of_type(Callback)
+
+    @property
+    def event_callbacks(self):
+        """Callbacks that receive an event from the daemon, in event id order."""
+        return sorted((c for c in self.callbacks if c.is_event), key=lambda c: c.event_id)
+
+    @property
+    def public_callbacks(self):
+        return [c for c in self.callbacks if c.is_public]
 
     @property
     def remote_functions(self):

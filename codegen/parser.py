@@ -79,7 +79,7 @@ class Parser:
             "define": self.parse_define,
             "callback": self.parse_callback,
             "function": self.parse_function,
-            "internal": self.parse_function,
+            "internal": self.parse_internal,
             "inline": self.parse_inline,
         }
         handler = handlers.get(token.text)
@@ -298,11 +298,20 @@ class Parser:
         self.expect(";")
         self.file.items.append(Define(name.text, value, name.pos, params, doc, is_integer))
 
-    def parse_callback(self):
+    def parse_internal(self):
+        """`internal function ...` or `internal callback ...`."""
         self.advance()
+        if self.at("callback"):
+            self.parse_callback(internal=True)
+        else:
+            self.parse_function(internal=True)
+
+    def parse_callback(self, internal=False):
+        self.expect("callback")
         return_type = self.parse_ctype()
         name = self.expect_name("a callback type name")
-        callback = Callback(name.text, return_type, self.parse_params(), name.pos)
+        callback = Callback(name.text, return_type, self.parse_params(), name.pos,
+                            internal=internal)
         self.expect("{")
         while not self.accept("}"):
             token = self.token
@@ -314,12 +323,16 @@ class Parser:
                 callback.event_id = int(self.expect_kind(NUMBER, "an event id").text, 0)
                 callback.event_pos = token.pos
                 self.expect(";")
+            elif self.accept("manual"):
+                if callback.manual_pos is not None:
+                    raise IdlError(token.pos, f"{callback.name} says 'manual' twice")
+                callback.manual_pos = token.pos
+                self.expect(";")
             else:
                 raise IdlError(token.pos, f"unknown callback statement '{token.text}'")
         self.file.items.append(callback)
 
-    def parse_function(self):
-        internal = bool(self.accept("internal"))
+    def parse_function(self, internal=False):
         self.expect("function")
         return_type = self.parse_ctype()
         name = self.expect_name("a function name")

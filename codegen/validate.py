@@ -13,10 +13,12 @@ from .model import (
 )
 
 KNOWN_ANNOTATIONS = ("out", "optional", "count", "len")
-ANNOTATION_ARITY = {"out": 0, "optional": 0, "count": 1, "len": 2}
+# The number of arguments each annotation takes: (fewest, most).
+ANNOTATION_ARITY = {"out": (0, 0), "optional": (0, 0), "count": (1, 1), "len": (2, 3)}
 MAX_ID = 0xFFFF
 # Locals of the generated stubs, and protoc-c's own member of every message.
 RESERVED_STUB_NAMES = ("request", "reply", "status", "result", "table", "i", "base")
+RESERVED_STUB_PREFIXES = ("wire_", "copy_")
 _INTEGER_SCALARS = {name for name in SCALAR_TYPES if name not in ("void", "float", "double")}
 _NUMBER = re.compile(r"^(0[xX][0-9A-Fa-f]+|[0-9]+)$")
 
@@ -45,7 +47,7 @@ class Validator:
             raise IdlError(_file_start(idl_file), "no service or common block in this file")
         if service.header is None:
             raise IdlError(service.pos, f"{service.name} has no 'header' statement")
-        if service.library is None:
+        if service.library is None and not service.is_common:
             raise IdlError(service.pos, f"{service.name} has no 'library' statement")
         if not service.is_common and service.library.node is None:
             raise IdlError(service.library.pos, f"library {service.library.name} has no "
@@ -103,8 +105,8 @@ class Validator:
             }.get(type(item))
             if checker is not None:
                 checker(item, idl_file)
-        self.check_unique_ids(idl_file.callbacks, lambda c: c.event_id, lambda c: c.event_pos,
-                              "event")
+        self.check_unique_ids(idl_file.event_callbacks, lambda c: c.event_id,
+                              lambda c: c.event_pos, "event")
         self.check_unique_ids(idl_file.remote_functions, lambda f: f.request_id,
                               lambda f: f.implementation.pos, "request")
         self.check_wire_mapping(idl_file)
@@ -134,12 +136,7 @@ class Validator:
         self.resolve(typedef.ctype, scope)
 
     def check_enum(self, enum, scope):
-        seen = {}
-        for enumerator in enum.enumerators:
-            if enumerator.number in seen:
-                raise IdlError(enumerator.pos, f"{enumerator.name} has the value of "
-                               f"{seen[enumerator.number].name}")
-            seen[enumerator.number] = enumerator
+        pass    # two enumerators may share a value, as CMAP_MAP_DEFAULT and CMAP_MAP_ICMAP do
 
     def check_struct(self, struct, scope):
         self.check_decls(struct.fields, scope, f"struct {struct.name}", "field")
@@ -164,33 +161,37 @@ class Validator:
             names[decl.name] = decl
             self.resolve(decl.ctype, scope)
         for decl in decls:
-            self.check_annotations(decl, names, owner)
+            self.check_annotations(decl, names, owner, scope)
 
-    def check_annotations(self, decl, names, owner):
+    def check_annotations(self, decl, names, owner, scope):
         for annotation in decl.annotations.values():
             if annotation.name not in KNOWN_ANNOTATIONS:
                 raise IdlError(annotation.pos, f"unknown annotation '@{annotation.name}'")
-            arity = ANNOTATION_ARITY[annotation.name]
-            if len(annotation.args) != arity:
+            fewest, most = ANNOTATION_ARITY[annotation.name]
+            if not fewest <= len(annotation.args) <= most:
+                arity = str(most) if fewest == most else f"{fewest} or {most}"
                 raise IdlError(annotation.pos, f"@{annotation.name} takes {arity} "
-                               f"argument{'s' if arity != 1 else ''}, not {len(annotation.args)}")
-            getattr(self, f"check_{annotation.name}")(decl, annotation, names, owner)
+                               f"argument{'s' if most != 1 else ''}, not {len(annotation.args)}")
+            getattr(self, f"check_{annotation.name}")(decl, annotation, names, owner, scope)
 
-    def check_out(self, decl, annotation, names, owner):
+    def check_out(self, decl, annotation, names, owner, scope):
         if decl.ctype.pointers == 0 or decl.array is not None:
             raise IdlError(annotation.pos, f"@out on '{decl.name}', which is not a pointer")
         if decl.ctype.const and decl.ctype.pointers == 1:
             raise IdlError(annotation.pos, f"@out on '{decl.name}', which points to const")
 
-    def check_optional(self, decl, annotation, names, owner):
+    def check_optional(self, decl, annotation, names, owner, scope):
         if decl.ctype.pointers == 0 and decl.array is None:
             raise IdlError(annotation.pos, f"@optional on '{decl.name}', which is not a pointer")
 
-    def check_count(self, decl, annotation, names, owner):
+    def check_count(self, decl, annotation, names, owner, scope):
         counted = annotation.args[0]
         if counted not in names:
             raise IdlError(annotation.pos, f"@count({counted}) names no parameter of {owner}")
         count = names[counted]
+        if decl.has("out"):
+            self.check_out_count(decl, annotation, count)
+            return
         if count.ctype.pointers or count.array is not None or \
                 wire.scalar_name(count.ctype) not in _INTEGER_SCALARS:
             raise IdlError(annotation.pos, f"@count({counted}): '{counted}' is not an integer")
@@ -198,14 +199,26 @@ class Validator:
             raise IdlError(annotation.pos, f"@count on '{decl.name}', which is neither a "
                            f"pointer nor an array with []")
 
-    def check_len(self, decl, annotation, names, owner):
+    def check_out_count(self, decl, annotation, count):
+        """The count of an @out array is an @out pointer to an integer."""
+        if not count.has("out") or count.ctype.pointers != 1 or count.array is not None or \
+                wire.scalar_name(count.ctype) not in _INTEGER_SCALARS:
+            raise IdlError(annotation.pos, f"@count({count.name}) of @out array '{decl.name}': "
+                           f"'{count.name}' must be an @out pointer to an integer")
+
+    def check_len(self, decl, annotation, names, owner, scope):
         if not wire.is_string_type(decl):
             raise IdlError(annotation.pos, f"@len on '{decl.name}', which is not a string")
-        if not all(_NUMBER.match(arg) for arg in annotation.args):
+        if not all(_NUMBER.match(arg) for arg in annotation.args[:2]):
             raise IdlError(annotation.pos, "@len bounds must be numbers")
         low, high = decl.length_bounds
         if low > high:
             raise IdlError(annotation.pos, f"@len({low}, {high}): the minimum is above the maximum")
+        if len(annotation.args) > 2:
+            status = self.lookup(STATUS_TYPE, scope, annotation.pos)
+            if decl.length_error not in {e.name for e in status.enumerators}:
+                raise IdlError(annotation.pos, f"@len({low}, {high}, {decl.length_error}): "
+                               f"'{decl.length_error}' is not a {STATUS_TYPE} value")
 
     # ---- callbacks and functions -----------------------------------------
 
@@ -217,8 +230,7 @@ class Validator:
                 not callback.name.startswith(service.name + "_"):
             raise IdlError(callback.pos, f"callback type '{callback.name}' must be named "
                            f"{service.name}_NAME_fn_t")
-        if callback.event_id is None:
-            raise IdlError(callback.pos, f"callback {callback.name} has no event id")
+        self.check_callback_kind(callback)
         if wire.handle_param(callback.params, service) is None:
             raise IdlError(callback.pos, f"callback {callback.name} has no "
                            f"'{service.handle}' parameter")
@@ -227,6 +239,19 @@ class Validator:
                 name = next(n for n in ("out", "optional", "len") if param.has(n))
                 raise IdlError(param.annotations[name].pos,
                                f"@{name} has no meaning on a callback parameter")
+
+    def check_callback_kind(self, callback):
+        """An event callback has an event id; a `manual` one is called by
+        hand-written code and has none; an internal one must be an event."""
+        if callback.is_event and callback.manual_pos is not None:
+            raise IdlError(callback.manual_pos, f"callback {callback.name} has an event id "
+                           f"and 'manual'; it is one or the other")
+        if not callback.is_event and callback.manual_pos is None:
+            raise IdlError(callback.pos, f"callback {callback.name} has no event id "
+                           f"(or 'manual', when hand-written code calls it)")
+        if callback.internal and not callback.is_event:
+            raise IdlError(callback.pos, f"internal callback {callback.name} has no event id; "
+                           f"an internal callback receives an event")
 
     def check_function(self, function, scope):
         service = scope.service
@@ -238,6 +263,9 @@ class Validator:
         if function.implementation is None:
             raise IdlError(function.pos, f"function {function.name} has no implementation "
                            f"statement ({', '.join(IMPLEMENTATION_KINDS)})")
+        if service.library is None:
+            raise IdlError(function.pos, f"function {function.name} needs a library, and "
+                           f"{service.name} has no 'library' statement")
         documented = set()
         for error in function.errors:
             self.check_error_doc(error, scope)
@@ -264,7 +292,7 @@ class Validator:
 
     def check_stub_names(self, function):
         for param in function.params:
-            if param.name in RESERVED_STUB_NAMES or param.name.startswith("wire_"):
+            if param.name in RESERVED_STUB_NAMES or param.name.startswith(RESERVED_STUB_PREFIXES):
                 raise IdlError(param.pos, f"parameter name '{param.name}' is reserved in "
                                f"generated stubs")
 
@@ -331,6 +359,13 @@ class Validator:
         params = function.params
         if len(params) != 1 or params[0].ctype.definition is not enum or params[0].ctype.pointers:
             raise IdlError(function.pos, f"{function.name} must take one {enum.name} parameter")
+        seen = {}
+        for enumerator in enum.enumerators:
+            if enumerator.number in seen:
+                raise IdlError(enumerator.pos, f"{enumerator.name} has the value of "
+                               f"{seen[enumerator.number].name}, and {function.name} needs "
+                               f"one name per value")
+            seen[enumerator.number] = enumerator
         ret = function.return_type
         if ret.text() != "const char *":
             raise IdlError(ret.pos, f"{function.name} must return const char *")
@@ -344,13 +379,8 @@ class Validator:
         for function in idl_file.remote_functions:
             field_lists.append(wire.request_fields(function))
             field_lists.append(wire.reply_fields(function))
-        for callback in idl_file.callbacks:
+        for callback in idl_file.event_callbacks:
             field_lists.append(wire.event_fields(callback))
-        for function in idl_file.remote_functions:
-            for param in function.params:
-                if param.has("out") and param.has("count"):
-                    raise IdlError(param.annotations["count"].pos, f"@out array '{param.name}' "
-                                   f"is not supported; return a struct instead")
         wire.wire_structs(field_lists)
         for struct in _request_structs(idl_file):
             for field in wire.struct_fields(struct):

@@ -23,6 +23,9 @@ PROTOBUF_C_TYPES = {
     "float": "float", "double": "double",
 }
 
+# Elements of a counted array that travels as `bytes` rather than `repeated`.
+BYTE_ELEMENTS = ("void", "char", "uint8_t", "unsigned char")
+
 # Built-in types that are the same type as a fixed-width one on every Linux ABI.
 _SAME_AS_FIXED_WIDTH = {"unsigned int": "uint32_t", "unsigned": "uint32_t", "int": "int32_t"}
 
@@ -42,8 +45,14 @@ class WireField:
     repeated: bool
     c_type: str             # C element type as written, without pointer: 'unsigned int'
     struct: Optional[Struct] = None
-    count_decl: object = None       # for repeated fields: the C count parameter
+    count_decl: object = None       # for repeated and counted bytes fields: the C count parameter
     c_type_resolved: str = ""       # the built-in type behind c_type: 'unsigned int'
+    allocated: bool = False         # an @out the stub hands over malloc'd: `char **`, `T **`
+
+    @property
+    def counted_bytes(self):
+        """A pointer and a count parameter that travel as one bytes field."""
+        return self.kind == BYTES and self.count_decl is not None
 
     @property
     def name(self):
@@ -108,6 +117,10 @@ def _element_mapping(ctype, decl, what):
                    f"which cannot be carried on the wire")
 
 
+def is_byte_element(ctype):
+    return ctype.pointers == 0 and scalar_name(ctype) in BYTE_ELEMENTS
+
+
 def map_input(decl, number, what, params=()):
     """The wire field of a parameter passed into a call or an event, or of a struct field."""
     element = decl.ctype
@@ -116,8 +129,11 @@ def map_input(decl, number, what, params=()):
     if decl.count_param is not None:
         if decl.array is None:
             element = element.pointee()
-        repeated = True
         count_decl = next(p for p in params if p.name == decl.count_param)
+        if is_byte_element(element):
+            return WireField(decl, number, BYTES, "bytes", False, element.base_text(),
+                             count_decl=count_decl, c_type_resolved=scalar_name(element))
+        repeated = True
     elif decl.array is not None:
         return _fixed_array_mapping(decl, number, what)
     elif is_string_type(decl):
@@ -142,15 +158,38 @@ def _fixed_array_mapping(decl, number, what):
                    f"and uint8_t arrays can be carried without one")
 
 
-def map_output(decl, number):
-    """The reply field of an @out parameter: the pointed-to type."""
+def map_output(decl, number, params=()):
+    """The reply field of an @out parameter: the pointed-to type; for `char **`
+    and counted `T **` parameters, a string or an array the stub copies into
+    malloc'd memory."""
     pointee = decl.ctype.pointee()
+    if decl.count_param is not None:
+        return _map_allocated_array(decl, number, pointee, params)
+    if pointee.pointers == 1 and scalar_name(pointee) == "char":
+        return WireField(decl, number, STRING, "string", False, "char *",
+                         c_type_resolved="char *", allocated=True)
     if pointee.pointers:
         raise IdlError(decl.pos, f"@out parameter '{decl.name}' of type '{decl.ctype.text()}' "
                        f"cannot be returned in a reply")
     kind, proto_type, resolved, struct = _element_mapping(pointee, decl, "@out parameter")
     return WireField(decl, number, kind, proto_type, False, pointee.base_text(), struct,
                      c_type_resolved=resolved)
+
+
+def _map_allocated_array(decl, number, pointee, params):
+    """`T **x @out @count(n)`: bytes for byte-like T, else repeated T."""
+    count_decl = next(p for p in params if p.name == decl.count_param)
+    if pointee.pointers != 1:
+        raise IdlError(decl.annotations["count"].pos, f"@out array '{decl.name}' must be a "
+                       f"pointer to a pointer (T **), which receives a malloc'd array")
+    element = pointee.pointee()
+    if is_byte_element(element):
+        return WireField(decl, number, BYTES, "bytes", False, element.base_text(),
+                         count_decl=count_decl, c_type_resolved=scalar_name(element),
+                         allocated=True)
+    kind, proto_type, resolved, struct = _element_mapping(element, decl, "@out parameter")
+    return WireField(decl, number, kind, proto_type, True, element.base_text(), struct,
+                     count_decl, c_type_resolved=resolved, allocated=True)
 
 
 def handle_param(params, service):
@@ -176,8 +215,10 @@ def request_fields(function):
 
 
 def reply_fields(function):
-    outs = [p for p in function.params if p.has("out")]
-    return [map_output(p, i) for i, p in enumerate(outs, 1)]
+    """Reply fields: the @out parameters without the counts of @out arrays."""
+    counts = count_params(function.params)
+    outs = [p for p in function.params if p.has("out") and p.name not in counts]
+    return [map_output(p, i, function.params) for i, p in enumerate(outs, 1)]
 
 
 def event_fields(callback):

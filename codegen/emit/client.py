@@ -2,7 +2,7 @@
 decoders and service descriptor, all thin wrappers over src/runtime/."""
 
 from .. import naming, wire
-from ..model import LOCAL, ONEWAY, REQUEST, Struct
+from ..model import DEFAULT_LENGTH_ERROR, LOCAL, ONEWAY, REQUEST, Struct
 from ..validate import callbacks_struct
 from . import ctext
 from .cshared import abi_gate, ids_block, string_length_helper
@@ -46,16 +46,21 @@ def client_header(idl_file):
 
 def _internal_declarations(idl_file):
     out = []
+    for callback in idl_file.callbacks:
+        if callback.internal:
+            out.append("\n" + ctext.c_comment(callback.doc))
+            out.append(ctext.callback_typedef(callback))
     for function in idl_file.functions:
         if function.internal:
-            out.append("\n" + ctext.c_comment(function.doc))
+            doc = "\n\n".join(t for t in (function.doc, ctext.ownership_note(function)) if t)
+            out.append("\n" + ctext.c_comment(doc))
             out.append(ctext.function_prototype(function, "CV_HIDDEN "))
     return "".join(out)
 
 
 def callback_structs(idl_file):
-    """Structs of this file with a field of one of this service's callback types."""
-    callbacks = set(id(c) for c in idl_file.callbacks)
+    """Structs of this file with a field of one of this service's event callback types."""
+    callbacks = set(id(c) for c in idl_file.event_callbacks)
     return [s for s in idl_file.of_type(Struct)
             if any(wire.is_callback_type(f.ctype) and id(f.ctype.definition) in callbacks
                    for f in s.fields)]
@@ -112,7 +117,7 @@ class ClientSource:
         return "".join(parts)
 
     def events(self):
-        return sorted(self.idl_file.callbacks, key=lambda c: c.event_id)
+        return self.idl_file.event_callbacks
 
     # ---- helpers and converters --------------------------------------------
 
@@ -128,6 +133,34 @@ class ClientSource:
                        "\tif (length > 0)\n"
                        "\t\tmemcpy(dst, src, length);\n"
                        "\tdst[length] = '\\0';\n"
+                       "}\n")
+        if "string_dup" in self.helpers:
+            out.append("/* A malloc'd copy of src (\"\" for NULL), or NULL when memory is short. */\n"
+                       "static char *string_dup(const char *src)\n"
+                       "{\n"
+                       "\tsize_t size = strlen(src != NULL ? src : \"\") + 1;\n"
+                       "\tchar *copy = malloc(size);\n\n"
+                       "\tif (copy != NULL)\n"
+                       "\t\tmemcpy(copy, src != NULL ? src : \"\", size);\n"
+                       "\treturn copy;\n"
+                       "}\n")
+        if "bytes_dup" in self.helpers:
+            out.append("/* A malloc'd copy of src's bytes, or NULL when there are none or memory is short. */\n"
+                       "static void *bytes_dup(const ProtobufCBinaryData *src)\n"
+                       "{\n"
+                       "\tvoid *copy;\n\n"
+                       "\tif (src->len == 0)\n"
+                       "\t\treturn NULL;\n"
+                       "\tcopy = malloc(src->len);\n"
+                       "\tif (copy != NULL)\n"
+                       "\t\tmemcpy(copy, src->data, src->len);\n"
+                       "\treturn copy;\n"
+                       "}\n")
+        if "array_alloc" in self.helpers:
+            out.append("/* Zeroed room for count elements, or NULL when count is 0 or memory is short. */\n"
+                       "static void *array_alloc(size_t count, size_t size)\n"
+                       "{\n"
+                       "\treturn count > 0 ? calloc(count, size) : NULL;\n"
                        "}\n")
         if "copy_bytes" in self.helpers:
             out.append("/* Copies at most size bytes of src into dst; the rest of dst stays as it is. */\n"
@@ -219,7 +252,9 @@ class ClientSource:
                 args.append("handle")
             elif param.name in counted:
                 array = counted[param.name]
-                args.append(f"({param.ctype.text()})event->n_{array.name}")
+                length = f"event->{array.name}.len" if fields[array.name].counted_bytes \
+                    else f"event->n_{array.name}"
+                args.append(f"({param.ctype.text()}){length}")
             else:
                 field = fields[param.name]
                 args.append(self.event_argument(field, locals_, prepare, allocated))
@@ -239,6 +274,9 @@ class ClientSource:
     def event_argument(self, field, locals_, prepare, allocated):
         source = f"event->{field.name}"
         local = f"arg_{field.name}"
+        if field.counted_bytes:
+            needs_cast = field.c_type_resolved in ("char", "unsigned char")
+            return f"({field.decl.ctype.text()}){source}.data" if needs_cast else f"{source}.data"
         if field.repeated:
             if field.passes_directly:
                 return source
@@ -382,30 +420,33 @@ class RequestStub:
         return "".join(out)
 
     def argument_checks(self):
-        conditions = []
+        """NULL pointers and strings outside their @len bounds, one `if` per
+        status: CS_ERR_INVALID_PARAM first, then the statuses @len names."""
+        by_status = {DEFAULT_LENGTH_ERROR: []}
         for param in self.function.params:
-            if param.count_param is not None and not param.has("optional"):
-                conditions.append(f"{param.name} == NULL && {param.count_param} != 0")
+            if param.count_param is not None and not param.has("optional") \
+                    and not param.has("out"):
+                by_status[DEFAULT_LENGTH_ERROR].append(
+                    f"{param.name} == NULL && {param.count_param} != 0")
             elif (param.ctype.pointers or param.array is not None) and not param.has("optional"):
-                conditions.append(f"{param.name} == NULL")
+                by_status[DEFAULT_LENGTH_ERROR].append(f"{param.name} == NULL")
             if param.length_bounds is not None:
                 self.source.helpers.add("string_length")
                 low, high = param.length_bounds
                 condition = f"!string_length_ok({param.name}, {low}, {high})"
                 if param.has("optional"):
                     condition = f"{param.name} != NULL && {condition}"
-                conditions.append(condition)
-        if not conditions:
-            return []
-        if len(conditions) > 1:
-            conditions = [f"({c})" if "&&" in c else c for c in conditions]
-        text = " ||\n\t    ".join(conditions)
-        return [f"\tif ({text})\n\t\treturn CS_ERR_INVALID_PARAM;\n"]
+                by_status.setdefault(param.length_error, []).append(condition)
+        return [_return_if(conditions, status) for status, conditions in by_status.items()
+                if conditions]
 
     def fill_field(self, field):
         param = field.decl
         target = f"request.{field.name}"
-        if field.repeated:
+        if field.counted_bytes:
+            self.fill.append(f"\t{target}.len = {field.count_decl.name};\n"
+                             f"\t{target}.data = (uint8_t *){param.name};\n")
+        elif field.repeated:
             self.fill_repeated(field, target)
         elif field.kind == wire.MESSAGE:
             self.fill_message(field, target)
@@ -465,16 +506,97 @@ class RequestStub:
         reply = naming.reply_message(self.function)
         lines = [f"\tif (status == CS_OK && reply == NULL)\n\t\tstatus = CS_ERR_LIBRARY;\n",
                  f"\tif (status == CS_OK) {{\n",
-                 f"\t\tconst {reply} *result = (const {reply} *)reply;\n\n"]
-        for field in fields:
-            name = field.decl.name
-            if field.kind == wire.MESSAGE:
-                convert = self.source.need_from_wire(field.struct)
-                lines.append(f"\t\t{convert}({name}, result->{field.name});\n")
-            else:
-                lines.append(f"\t\t*{name} = {_cast_from_wire(field, f'result->{field.name}')};\n")
+                 f"\t\tconst {reply} *result = (const {reply} *)reply;\n"]
+        allocated = [f for f in fields if f.allocated]
+        if allocated:
+            return lines + self.copy_allocated_outputs(fields, allocated) + ["\t}\n"]
+        lines.append("\n")
+        lines += ["\t\t" + self.output_assignment(field) for field in fields]
         lines.append("\t}\n")
         return lines
+
+    def output_assignment(self, field):
+        name = field.decl.name
+        if field.kind == wire.MESSAGE:
+            convert = self.source.need_from_wire(field.struct)
+            return f"{convert}({name}, result->{field.name});\n"
+        return f"*{name} = {_cast_from_wire(field, f'result->{field.name}')};\n"
+
+    def copy_allocated_outputs(self, fields, allocated):
+        """Copies every malloc'd output first; the caller's outputs are written
+        only when all copies succeeded, and none of them otherwise."""
+        declarations, failures, frees = [], [], []
+        for field in allocated:
+            copy = f"copy_{field.decl.name}"
+            source = f"result->{field.name}"
+            declarations.append(f"\t\t{self.allocation(field, copy, source)}\n")
+            frees.append(f"\t\t\tfree({copy});\n")
+            if field.kind == wire.STRING:
+                failures.append(f"{copy} == NULL")
+            elif field.kind == wire.BYTES:
+                failures.append(f"({source}.len > 0 && {copy} == NULL)")
+            else:
+                failures.append(f"({source_count(field)} > 0 && {copy} == NULL)")
+        condition = ctext.wrap_condition(failures, "\t\t")
+        lines = declarations + [f"\n\t\tif ({condition}) {{\n"]
+        if len(allocated) > 1:      # with one, the failed copy is the only one and is NULL
+            lines += frees
+        lines += ["\t\t\tstatus = CS_ERR_NO_MEMORY;\n", "\t\t} else {\n"]
+        for field in fields:
+            if field.allocated:
+                lines += self.hand_over(field)
+            else:
+                lines.append("\t\t\t" + self.output_assignment(field))
+        lines.append("\t\t}\n")
+        return lines
+
+    def allocation(self, field, copy, source):
+        if field.kind == wire.STRING:
+            self.source.helpers.add("string_dup")
+            return f"char *{copy} = string_dup({source});"
+        element = _element_c_type(field)
+        if field.kind == wire.BYTES:
+            self.source.helpers.add("bytes_dup")
+            return f"{element} *{copy} = bytes_dup(&{source});"
+        self.source.helpers.add("array_alloc")
+        return f"{element} *{copy} = array_alloc({source_count(field)}, sizeof(*{copy}));"
+
+    def hand_over(self, field):
+        """The caller's pointer (and count) for one malloc'd output."""
+        name = field.decl.name
+        copy = f"copy_{name}"
+        lines = []
+        if field.repeated:
+            lines.append(f"\t\t\tfor (size_t i = 0; i < {source_count(field)}; i++)\n"
+                         f"\t\t\t\t{self.element_from_wire(field, copy)}\n")
+        lines.append(f"\t\t\t*{name} = {copy};\n")
+        if field.count_decl is not None:
+            count_type = field.count_decl.ctype.pointee().text()
+            count = source_count(field)
+            if count_type != "size_t":
+                count = f"({count_type}){count}"
+            lines.append(f"\t\t\t*{field.count_decl.name} = {count};\n")
+        return lines
+
+    def element_from_wire(self, field, copy):
+        source = f"result->{field.name}[i]"
+        if field.kind == wire.MESSAGE:
+            return f"{self.source.need_from_wire(field.struct)}(&{copy}[i], {source});"
+        return f"{copy}[i] = {_cast_from_wire(field, source)};"
+
+
+def source_count(field):
+    """The number of elements (or bytes) of a reply field, as protoc-c holds it."""
+    if field.kind == wire.BYTES:
+        return f"result->{field.name}.len"
+    return f"result->n_{field.name}"
+
+
+def _return_if(conditions, status):
+    if len(conditions) > 1:
+        conditions = [f"({c})" if "&&" in c else c for c in conditions]
+    text = " ||\n\t    ".join(conditions)
+    return f"\tif ({text})\n\t\treturn {status};\n"
 
 
 def _cast_from_wire(field, expression):

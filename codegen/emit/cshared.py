@@ -15,7 +15,7 @@ def ids_block(idl_file):
     service = idl_file.service
     guard = naming.ids_guard(service)
     requests = sorted(idl_file.remote_functions, key=lambda f: f.request_id)
-    events = sorted(idl_file.callbacks, key=lambda c: c.event_id)
+    events = idl_file.event_callbacks
     out = [f"#ifndef {guard}\n#define {guard}\n"]
     out.append(_id_enum(f"{service.name}_request_id",
                         [(naming.request_id(f), f.request_id) for f in requests]))

@@ -3,7 +3,8 @@ appear both in the public headers and in the man pages' literal displays."""
 
 import textwrap
 
-from ..model import Callback, Define, Enum, Function, Inline, Struct, Typedef
+from .. import wire
+from ..model import REQUEST, Callback, Define, Enum, Function, Inline, Struct, Typedef
 
 LINE_WIDTH = 100
 COMMENT_WIDTH = 80
@@ -50,6 +51,36 @@ def wrap_call(head, args, tail, indent="\t"):
             current = candidate
     lines.append(current)
     return "\n".join(lines)
+
+
+def wrap_condition(conditions, indent):
+    """`a || b || ...`, continued on lines that line up under the first."""
+    lines, current = [], ""
+    for i, condition in enumerate(conditions):
+        piece = condition + (" ||" if i < len(conditions) - 1 else "")
+        candidate = f"{current} {piece}" if current else piece
+        if current and len(f"{indent}if ({candidate}".expandtabs(8)) > LINE_WIDTH:
+            lines.append(current)
+            current = piece
+        else:
+            current = candidate
+    lines.append(current)
+    return f"\n{indent}    ".join(lines)
+
+
+def ownership_note(function):
+    """What the caller of a request stub must free, or ""."""
+    if function.kind != REQUEST:
+        return ""
+    outputs = [f for f in wire.reply_fields(function) if f.allocated]
+    if not outputs:
+        return ""
+    names = [f"*{f.decl.name}" + ("" if f.kind == wire.STRING else " (NULL when empty)")
+             for f in outputs]
+    if len(names) == 1:
+        return f"On CS_OK, {names[0]} is a malloc'd copy, which the caller frees with free()."
+    listed = ", ".join(names[:-1]) + " and " + names[-1]
+    return f"On CS_OK, {listed} are malloc'd copies, which the caller frees with free()."
 
 
 def function_signature(function, prefix=""):

@@ -1,6 +1,6 @@
 """The public header, generated/include/<header>: ABI- and API-identical to corosync's."""
 
-from ..model import Define, Function
+from ..model import Callback, Define, Function
 from . import ctext
 
 
@@ -23,7 +23,7 @@ def _definitions(idl_file):
     out = []
     previous = None
     for item in idl_file.items:
-        if isinstance(item, Function) and not item.is_public:
+        if isinstance(item, (Function, Callback)) and not item.is_public:
             continue
         grouped = isinstance(item, Define) and isinstance(previous, Define) \
             and not item.doc and not previous.doc

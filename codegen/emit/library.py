@@ -7,6 +7,8 @@ from . import ctext
 def emit(program, idl_file):
     service = idl_file.service
     library = service.library
+    if library is None:
+        return {}
     directory = f"generated/{service.output_dir}"
     return {
         f"{directory}/{library.name}.map": linker_map(idl_file),

@@ -8,8 +8,8 @@ import re
 
 from .. import wire
 from ..model import (
-    Callback, Define, Enum, LOCAL, MANUAL, ONEWAY, REQUEST, STATUS_TYPE, STRERROR, Struct,
-    Typedef,
+    DEFAULT_LENGTH_ERROR, Callback, Define, Enum, LOCAL, MANUAL, ONEWAY, REQUEST, STATUS_TYPE,
+    STRERROR, Struct, Typedef,
 )
 from . import ctext
 
@@ -129,6 +129,8 @@ def header_lines(name, section, idl_file):
 
 def library_lines(idl_file):
     library = idl_file.service.library
+    if library is None:
+        return []
     what = "common" if idl_file.service.is_common else f"{idl_file.service.name} client"
     return [".Sh LIBRARY", f"Conclave {what} library", f".Pq Fl l{library.link_name}"]
 
@@ -260,12 +262,12 @@ def generated_errors(function):
     handle = wire.handle_param(function.params, function.service) if not function.service.is_common \
         else None
     errors = []
-    checks = _argument_checks(function) if kind != MANUAL else []
+    checks = _argument_checks(function) if kind != MANUAL else {}
     if local == "dispatch":
         flags = function.params[1].name
-        checks.append(f"{flags} is not one of the values listed above")
-    if checks:
-        errors.append(("CS_ERR_INVALID_PARAM", _join_causes(checks)))
+        checks.setdefault(DEFAULT_LENGTH_ERROR, []).append(
+            f"{flags} is not one of the values listed above")
+    errors += [(status, _join_causes(causes)) for status, causes in checks.items()]
     if handle is not None:
         errors.append(("CS_ERR_BAD_HANDLE", f"{handle.name} is not a handle returned by an "
                        f"initialize function, or it was finalized."))
@@ -297,16 +299,20 @@ def generated_errors(function):
 
 
 def _argument_checks(function):
-    causes = []
+    """{status: [causes]} of the checks a generated stub makes."""
+    causes = {}
     for param in function.params:
         if (param.ctype.pointers or param.array is not None) and not param.has("optional"):
-            if param.count_param is not None:
-                causes.append(f"{param.name} is NULL while {param.count_param} is not 0")
+            if param.count_param is not None and not param.has("out"):
+                cause = f"{param.name} is NULL while {param.count_param} is not 0"
             else:
-                causes.append(f"{param.name} is NULL")
+                cause = f"{param.name} is NULL"
+            causes.setdefault(DEFAULT_LENGTH_ERROR, []).append(cause)
         if param.length_bounds is not None:
             low, high = param.length_bounds
-            causes.append(f"{param.name} is shorter than {low} or longer than {high} bytes")
+            cause = f"{param.name} is longer than {high} bytes" if low == 0 else \
+                f"{param.name} is shorter than {low} or longer than {high} bytes"
+            causes.setdefault(param.length_error, []).append(cause)
     return causes
 
 
@@ -340,6 +346,9 @@ class FunctionPage:
 
     def description(self):
         lines = [".Sh DESCRIPTION"] + (paragraphs(self.function.doc) or ["Not documented."])
+        note = ctext.ownership_note(self.function)
+        if note:
+            lines += [".Pp"] + paragraphs(note)
         for param in self.function.params:
             enum = _named_type(param.ctype)
             if isinstance(enum, Enum) and enum.name != STATUS_TYPE and param.ctype.pointers == 0:
@@ -421,8 +430,10 @@ class OverviewPage:
     def render(self):
         name = overview_name(self.idl_file)
         service = self.service
-        what = "shared types and error codes" if service.is_common else \
-            f"the {service.name} client library"
+        what = f"the {service.name} client library"
+        if service.is_common:
+            what = "shared types and error codes" if service.library else \
+                f"the definitions of {service.header}"
         lines = header_lines(name, 3, self.idl_file)
         lines += [".Sh NAME", f".Nm {name}", f".Nd overview of {what}"]
         lines += library_lines(self.idl_file)
@@ -460,7 +471,7 @@ class OverviewPage:
         return lines + [".El"]
 
     def callbacks_section(self):
-        callbacks = self.idl_file.callbacks
+        callbacks = self.idl_file.public_callbacks
         if not callbacks:
             return []
         text = "\n".join(ctext.callback_typedef(c) for c in callbacks)

@@ -8,7 +8,7 @@ from . import ctext
 def emit(program, idl_file):
     service = idl_file.service
     functions = idl_file.remote_functions
-    callbacks = sorted(idl_file.callbacks, key=lambda c: c.event_id)
+    callbacks = idl_file.event_callbacks
     field_lists = []
     blocks = []
     for function in functions:

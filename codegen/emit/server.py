@@ -2,7 +2,7 @@
 event senders for the service code, and the request table conclaved runs."""
 
 from .. import naming, wire
-from ..model import ONEWAY, REQUEST_FLAGS
+from ..model import DEFAULT_LENGTH_ERROR, ONEWAY, REQUEST_FLAGS
 from . import ctext
 from .cshared import abi_gate, ids_block, string_length_helper
 
@@ -23,7 +23,7 @@ def requests(idl_file):
 
 
 def events(idl_file):
-    return sorted(idl_file.callbacks, key=lambda c: c.event_id)
+    return idl_file.event_callbacks
 
 
 # ---- S-server.h ------------------------------------------------------------
@@ -112,23 +112,35 @@ def _wrapper(function):
 
 def _validator(function):
     """Checks of the declared bounds, or None when there is nothing to check."""
-    checks = []
+    by_status = {DEFAULT_LENGTH_ERROR: []}
     for field in wire.request_fields(function):
         bounds = field.decl.length_bounds
-        if bounds is not None:
-            checks.append(f"request->{field.name} == NULL || "
-                          f"!string_length_ok(request->{field.name}, {bounds[0]}, {bounds[1]})")
-    if not checks:
+        if bounds is None:
+            continue
+        missing = f"request->{field.name} == NULL"
+        out_of_bounds = f"!string_length_ok(request->{field.name}, {bounds[0]}, {bounds[1]})"
+        status = field.decl.length_error
+        if status == DEFAULT_LENGTH_ERROR:
+            by_status[status].append(f"{missing} || {out_of_bounds}")
+        else:
+            by_status[DEFAULT_LENGTH_ERROR].append(missing)
+            by_status.setdefault(status, []).append(out_of_bounds)
+    if not any(by_status.values()):
         return None
     message = naming.request_message(function)
-    condition = " ||\n\t    ".join(checks)
+    checks = "".join(_return_if(conditions, status) for status, conditions in by_status.items()
+                     if conditions)
     return (f"static cs_error_t validate_{function.short_name}(const ProtobufCMessage *message)\n"
             f"{{\n"
             f"\tconst {message} *request = (const {message} *)message;\n\n"
-            f"\tif ({condition})\n"
-            f"\t\treturn CS_ERR_INVALID_PARAM;\n"
+            f"{checks}"
             f"\treturn CS_OK;\n"
             f"}}\n")
+
+
+def _return_if(conditions, status):
+    condition = " ||\n\t    ".join(conditions)
+    return f"\tif ({condition})\n\t\treturn {status};\n"
 
 
 def _flags(function):

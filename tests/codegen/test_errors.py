@@ -58,7 +58,21 @@ CASES = [
      "8:55: error: unknown annotation '@inout'"),
     ("callback without event id",
      "callback void bad_tick_fn_t(bad_handle_t handle) {\n    doc \"Ticks.\";\n}",
-     "8:15: error: callback bad_tick_fn_t has no event id"),
+     "8:15: error: callback bad_tick_fn_t has no event id (or 'manual', when hand-written "
+     "code calls it)"),
+    ("callback with an event id and manual",
+     "callback void bad_tick_fn_t(bad_handle_t handle) {\n    event 0;\n    manual;\n}",
+     "10:5: error: callback bad_tick_fn_t has an event id and 'manual'; it is one or the other"),
+    ("callback saying manual twice",
+     "callback void bad_tick_fn_t(bad_handle_t handle) {\n    manual;\n    manual;\n}",
+     "10:5: error: bad_tick_fn_t says 'manual' twice"),
+    ("internal callback without an event",
+     "internal callback void bad_tick_fn_t(bad_handle_t handle) { manual; }",
+     "8:24: error: internal callback bad_tick_fn_t has no event id; an internal callback "
+     "receives an event"),
+    ("manual callback parameter carried nowhere is not checked, an event's is",
+     "callback void bad_tick_fn_t(bad_handle_t handle, void *data) { event 0; }",
+     "8:56: error: parameter 'data' has type 'void *', which cannot be carried on the wire"),
     ("function without implementation",
      "function cs_error_t bad_f(bad_handle_t handle) {\n    doc \"Does nothing.\";\n}",
      "8:21: error: function bad_f has no implementation statement "
@@ -126,10 +140,37 @@ CASES = [
      "struct bad_in { int32_t x; }\nstruct bad_s { struct bad_in inner; }\n"
      "function cs_error_t bad_f(bad_handle_t handle, const struct bad_s *s) { request 0; }",
      "9:30: error: struct field 'inner' of bad_s can be received but not sent"),
-    ("@out array",
-     "function cs_error_t bad_f(bad_handle_t handle, uint32_t n, uint32_t *ids @out @count(n)) {\n"
+    ("@out array counted by an input",
+     "function cs_error_t bad_f(bad_handle_t handle, uint32_t n, uint32_t **ids @out @count(n)) {\n"
      "    request 0;\n}",
-     "8:79: error: @out array 'ids' is not supported; return a struct instead"),
+     "8:80: error: @count(n) of @out array 'ids': 'n' must be an @out pointer to an integer"),
+    ("@out array that is not a pointer to a pointer",
+     "function cs_error_t bad_f(bad_handle_t handle, size_t *n @out, uint32_t *ids @out @count(n)) {\n"
+     "    request 0;\n}",
+     "8:83: error: @out array 'ids' must be a pointer to a pointer (T **), which receives a "
+     "malloc'd array"),
+    ("@out pointer to a pointer that is neither a string nor counted",
+     "function cs_error_t bad_f(bad_handle_t handle, uint32_t **ids @out) { request 0; }",
+     "8:59: error: @out parameter 'ids' of type 'uint32_t **' cannot be returned in a reply"),
+    ("input array counted by an @out",
+     "function cs_error_t bad_f(bad_handle_t handle, size_t *n @out, const uint8_t *b @count(n)) {\n"
+     "    request 0;\n}",
+     "8:81: error: @count(n): 'n' is not an integer"),
+    ("@len with one argument",
+     "function cs_error_t bad_f(bad_handle_t handle, const char *s @len(9)) { request 0; }",
+     "8:62: error: @len takes 2 or 3 arguments, not 1"),
+    ("@len naming an unknown status",
+     "function cs_error_t bad_f(bad_handle_t handle, const char *s @len(0, 9, CS_ERR_OOPS)) {\n"
+     "    request 0;\n}",
+     "8:62: error: @len(0, 9, CS_ERR_OOPS): 'CS_ERR_OOPS' is not a cs_error_t value"),
+    ("@len with a status for a bound",
+     "function cs_error_t bad_f(bad_handle_t handle, const char *s @len(0, CS_ERR_TOO_BIG)) {\n"
+     "    request 0;\n}",
+     "8:62: error: @len bounds must be numbers"),
+    ("strerror of an enum with a shared value",
+     "typedef enum bad_e { BAD_A = 1; BAD_B = 1; }\n"
+     "function const char *bad_strerror(bad_e e) { strerror bad_e; }",
+     "8:33: error: BAD_B has the value of BAD_A, and bad_strerror needs one name per value"),
     ("array size that is not a define",
      "struct bad_s { char name[BAD_NOPE]; }",
      "8:21: error: array size 'BAD_NOPE' is neither a number nor an integer define"),
@@ -169,6 +210,17 @@ class BadIdlTest(unittest.TestCase):
             with self.subTest(name), TempDir() as directory:
                 message = self.error_for(directory, snippet)
                 self.assertEqual(message, f"{directory}/bad.idl:" + expected.format(dir=directory))
+
+    def test_function_in_a_common_block_without_library_is_reported(self):
+        with TempDir() as directory:
+            with open(os.path.join(directory, "bare.idl"), "w") as stream:
+                stream.write('common bare {\n    header "corosync/bare.h" guard BARE_H;\n}\n'
+                             'function int bare_f(int x) { manual; }\n')
+            with self.assertRaises(IdlError) as caught:
+                load(directory)
+            self.assertEqual(str(caught.exception),
+                             f"{directory}/bare.idl:4:14: error: function bare_f needs a library, "
+                             f"and bare has no 'library' statement")
 
     def test_missing_import_is_reported(self):
         with TempDir() as directory:

@@ -27,8 +27,13 @@ class GoldenOutputTest(unittest.TestCase):
             "generated/common/cs_strerror.c", "generated/common/libcorosync_common.map",
             "generated/common/libcorosync_common.pc.in", "man/man3/feature_overview.3",
             "man/man3/feature_get_record.3", "man/man3/cs_strerror.3",
+            "generated/include/corosync/extra.h", "man/man3/extra_overview.3",
         ]:
             self.assertIn(expected, paths)
+
+    def test_a_common_file_without_library_gives_a_header_and_a_page_only(self):
+        paths = [p for p in generate_dir(FEATURES_IDL) if "extra" in p]
+        self.assertEqual(paths, ["generated/include/corosync/extra.h", "man/man3/extra_overview.3"])
 
     def test_internal_functions_have_no_page_and_no_export(self):
         outputs = generate_dir(FEATURES_IDL)
@@ -38,6 +43,43 @@ class GoldenOutputTest(unittest.TestCase):
                          outputs["generated/include/corosync/feature.h"])
         self.assertIn("CV_HIDDEN cs_error_t feature_hidden(",
                       outputs["generated/feature/feature-client.h"])
+
+    def test_internal_callbacks_are_events_declared_in_the_client_header_only(self):
+        outputs = generate_dir(FEATURES_IDL)
+        self.assertNotIn("feature_raw_fn_t", outputs["generated/include/corosync/feature.h"])
+        self.assertNotIn("feature_raw_fn_t", outputs["man/man3/feature_overview.3"])
+        self.assertIn("typedef void (*feature_raw_fn_t)(",
+                      outputs["generated/feature/feature-client.h"])
+        self.assertIn("FEATURE_EVENT_RAW = 4", outputs["generated/feature/feature-server.h"])
+        self.assertIn("message FeatureRawEvent", outputs["generated/feature/feature.proto"])
+
+    def test_manual_callbacks_are_public_types_without_an_event(self):
+        outputs = generate_dir(FEATURES_IDL)
+        self.assertIn("typedef void (*feature_visit_fn_t)(",
+                      outputs["generated/include/corosync/feature.h"])
+        self.assertIn("feature_visit_fn_t", outputs["man/man3/feature_overview.3"])
+        self.assertNotIn("Visit", outputs["generated/feature/feature.proto"])
+        self.assertNotIn("VISIT", outputs["generated/feature/feature-client.h"])
+
+    def test_counted_bytes_and_malloced_outputs(self):
+        outputs = generate_dir(FEATURES_IDL)
+        proto = outputs["generated/feature/feature.proto"]
+        for line in ("bytes octets = 2;", "bytes value = 2;", "bytes text = 3;", "bytes data = 2;",
+                     "string name = 1;", "repeated uint32 ids = 2;", "bytes data = 3;",
+                     "repeated FeatureRecordT records = 4;"):
+            self.assertIn(line, proto)
+        self.assertNotIn("n_ids", proto)
+        self.assertIn("*echo is a malloc'd copy, which the caller frees with free()",
+                      outputs["generated/feature/feature-client.h"])
+        self.assertIn("are malloc'd copies, which the caller frees with",
+                      outputs["man/man3/feature_lookup.3"])
+
+    def test_len_status_is_checked_after_null_pointers(self):
+        client = generate_dir(FEATURES_IDL)["generated/feature/feature-client.c"]
+        self.assertIn("\t    echo == NULL)\n\t\treturn CS_ERR_INVALID_PARAM;\n"
+                      "\tif (!string_length_ok(key, 1, 15))\n\t\treturn CS_ERR_NAME_TOO_LONG;\n",
+                      client)
+        self.assertIn('request.prefix = prefix != NULL ? (char *)prefix : "";', client)
 
     def test_manual_functions_are_declared_but_not_generated(self):
         outputs = generate_dir(FEATURES_IDL)

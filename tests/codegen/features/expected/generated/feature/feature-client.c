@@ -29,6 +29,36 @@ static void copy_string(char *dst, size_t size, const char *src)
 	dst[length] = '\0';
 }
 
+/* A malloc'd copy of src ("" for NULL), or NULL when memory is short. */
+static char *string_dup(const char *src)
+{
+	size_t size = strlen(src != NULL ? src : "") + 1;
+	char *copy = malloc(size);
+
+	if (copy != NULL)
+		memcpy(copy, src != NULL ? src : "", size);
+	return copy;
+}
+
+/* A malloc'd copy of src's bytes, or NULL when there are none or memory is short. */
+static void *bytes_dup(const ProtobufCBinaryData *src)
+{
+	void *copy;
+
+	if (src->len == 0)
+		return NULL;
+	copy = malloc(src->len);
+	if (copy != NULL)
+		memcpy(copy, src->data, src->len);
+	return copy;
+}
+
+/* Zeroed room for count elements, or NULL when count is 0 or memory is short. */
+static void *array_alloc(size_t count, size_t size)
+{
+	return count > 0 ? calloc(count, size) : NULL;
+}
+
 /* Copies at most size bytes of src into dst; the rest of dst stays as it is. */
 static void copy_bytes(uint8_t *dst, size_t size, const ProtobufCBinaryData *src)
 {
@@ -138,6 +168,19 @@ static cs_error_t deliver_struct(uint64_t handle, cv_callback_fn fn,
 	return CS_OK;
 }
 
+static cs_error_t deliver_raw(uint64_t handle, cv_callback_fn fn,
+					const ProtobufCMessage *message)
+{
+	const FeatureRawEvent *event = (const FeatureRawEvent *)message;
+	feature_raw_fn_t callback = (feature_raw_fn_t)fn;
+
+	if (callback == NULL)
+		return CS_OK;
+	callback(handle, event->tag, (size_t)event->data.len, event->data.data, (uint32_t)event->text.len,
+		(const char *)event->text.data);
+	return CS_OK;
+}
+
 static const struct cv_event_desc feature_events[FEATURE_N_EVENTS] = {
 	[FEATURE_EVENT_SCALAR] = {
 		.name = "scalar",
@@ -153,6 +196,11 @@ static const struct cv_event_desc feature_events[FEATURE_N_EVENTS] = {
 		.name = "struct",
 		.message = &feature_struct_event__descriptor,
 		.deliver = deliver_struct,
+	},
+	[FEATURE_EVENT_RAW] = {
+		.name = "raw",
+		.message = &feature_raw_event__descriptor,
+		.deliver = deliver_raw,
 	},
 };
 
@@ -295,28 +343,21 @@ cs_error_t feature_send_values(feature_handle_t handle, uint32_t n, const uint32
 	uint32_t m, const uint8_t *octets, feature_mode_t mode)
 {
 	FeatureSendValuesRequest request = FEATURE_SEND_VALUES_REQUEST__INIT;
-	uint32_t *wire_octets = NULL;
 	ProtobufCMessage *reply = NULL;
 	cs_error_t status;
 
 	if ((values == NULL && n != 0) ||
 	    (octets == NULL && m != 0))
 		return CS_ERR_INVALID_PARAM;
-	wire_octets = calloc(m + 1, sizeof(*wire_octets));
-	if (wire_octets == NULL)
-		return CS_ERR_NO_MEMORY;
 	request.n_values = n;
 	request.values = (uint32_t *)values;
-	request.n_octets = m;
-	for (size_t i = 0; i < m; i++)
-		wire_octets[i] = octets[i];
-	request.octets = wire_octets;
+	request.octets.len = m;
+	request.octets.data = (uint8_t *)octets;
 	request.mode = mode;
 	status = cv_client_call(&feature_client_service, handle, FEATURE_REQUEST_SEND_VALUES,
 				&request.base, NULL, &reply);
 	if (reply != NULL)
 		protobuf_c_message_free_unpacked(reply, NULL);
-	free(wire_octets);
 	return status;
 }
 
@@ -337,6 +378,103 @@ cs_error_t feature_hidden(feature_handle_t handle, uint32_t x, uint32_t *y)
 		const FeatureHiddenReply *result = (const FeatureHiddenReply *)reply;
 
 		*y = result->y;
+	}
+	if (reply != NULL)
+		protobuf_c_message_free_unpacked(reply, NULL);
+	return status;
+}
+
+cs_error_t feature_lookup(feature_handle_t handle, const char *prefix, char **name, uint32_t **ids,
+	size_t *n_ids, void **data, uint32_t *data_len, feature_record_t **records,
+	size_t *n_records, feature_mode_t *mode)
+{
+	FeatureLookupRequest request = FEATURE_LOOKUP_REQUEST__INIT;
+	ProtobufCMessage *reply = NULL;
+	cs_error_t status;
+
+	if (name == NULL ||
+	    ids == NULL ||
+	    n_ids == NULL ||
+	    data == NULL ||
+	    data_len == NULL ||
+	    records == NULL ||
+	    n_records == NULL ||
+	    mode == NULL)
+		return CS_ERR_INVALID_PARAM;
+	if (prefix != NULL && !string_length_ok(prefix, 0, 31))
+		return CS_ERR_NAME_TOO_LONG;
+	request.prefix = prefix != NULL ? (char *)prefix : "";
+	status = cv_client_call(&feature_client_service, handle, FEATURE_REQUEST_LOOKUP,
+				&request.base, &feature_lookup_reply__descriptor, &reply);
+	if (status == CS_OK && reply == NULL)
+		status = CS_ERR_LIBRARY;
+	if (status == CS_OK) {
+		const FeatureLookupReply *result = (const FeatureLookupReply *)reply;
+		char *copy_name = string_dup(result->name);
+		uint32_t *copy_ids = array_alloc(result->n_ids, sizeof(*copy_ids));
+		void *copy_data = bytes_dup(&result->data);
+		feature_record_t *copy_records = array_alloc(result->n_records, sizeof(*copy_records));
+
+		if (copy_name == NULL || (result->n_ids > 0 && copy_ids == NULL) ||
+		    (result->data.len > 0 && copy_data == NULL) ||
+		    (result->n_records > 0 && copy_records == NULL)) {
+			free(copy_name);
+			free(copy_ids);
+			free(copy_data);
+			free(copy_records);
+			status = CS_ERR_NO_MEMORY;
+		} else {
+			*name = copy_name;
+			for (size_t i = 0; i < result->n_ids; i++)
+				copy_ids[i] = result->ids[i];
+			*ids = copy_ids;
+			*n_ids = result->n_ids;
+			*data = copy_data;
+			*data_len = (uint32_t)result->data.len;
+			for (size_t i = 0; i < result->n_records; i++)
+				feature_record_t_from_wire(&copy_records[i], result->records[i]);
+			*records = copy_records;
+			*n_records = result->n_records;
+			*mode = (feature_mode_t)result->mode;
+		}
+	}
+	if (reply != NULL)
+		protobuf_c_message_free_unpacked(reply, NULL);
+	return status;
+}
+
+cs_error_t feature_store(feature_handle_t handle, const char *key, const void *value,
+	size_t value_len, const char *text, uint32_t text_len, char **echo)
+{
+	FeatureStoreRequest request = FEATURE_STORE_REQUEST__INIT;
+	ProtobufCMessage *reply = NULL;
+	cs_error_t status;
+
+	if (key == NULL ||
+	    (value == NULL && value_len != 0) ||
+	    (text == NULL && text_len != 0) ||
+	    echo == NULL)
+		return CS_ERR_INVALID_PARAM;
+	if (!string_length_ok(key, 1, 15))
+		return CS_ERR_NAME_TOO_LONG;
+	request.key = (char *)key;
+	request.value.len = value_len;
+	request.value.data = (uint8_t *)value;
+	request.text.len = text_len;
+	request.text.data = (uint8_t *)text;
+	status = cv_client_call(&feature_client_service, handle, FEATURE_REQUEST_STORE,
+				&request.base, &feature_store_reply__descriptor, &reply);
+	if (status == CS_OK && reply == NULL)
+		status = CS_ERR_LIBRARY;
+	if (status == CS_OK) {
+		const FeatureStoreReply *result = (const FeatureStoreReply *)reply;
+		char *copy_echo = string_dup(result->echo);
+
+		if (copy_echo == NULL) {
+			status = CS_ERR_NO_MEMORY;
+		} else {
+			*echo = copy_echo;
+		}
 	}
 	if (reply != NULL)
 		protobuf_c_message_free_unpacked(reply, NULL);

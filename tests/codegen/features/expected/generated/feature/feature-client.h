@@ -23,15 +23,18 @@ enum feature_request_id {
 	FEATURE_REQUEST_SEND_PAIRS = 2,
 	FEATURE_REQUEST_SEND_VALUES = 4,
 	FEATURE_REQUEST_HIDDEN = 5,
+	FEATURE_REQUEST_LOOKUP = 6,
+	FEATURE_REQUEST_STORE = 7,
 };
-#define FEATURE_N_REQUESTS 6
+#define FEATURE_N_REQUESTS 8
 
 enum feature_event_id {
 	FEATURE_EVENT_SCALAR = 0,
 	FEATURE_EVENT_ARRAYS = 1,
 	FEATURE_EVENT_STRUCT = 3,
+	FEATURE_EVENT_RAW = 4,
 };
-#define FEATURE_N_EVENTS 4
+#define FEATURE_N_EVENTS 5
 #endif /* CONCLAVE_FEATURE_IDS_DEFINED */
 
 #ifndef CV_EXPORT
@@ -55,11 +58,32 @@ CV_EXPORT cs_error_t feature_send_pairs(feature_handle_t handle, feature_pair_t 
 CV_EXPORT cs_error_t feature_send_values(feature_handle_t handle, uint32_t n,
 	const uint32_t *values, uint32_t m, const uint8_t *octets, feature_mode_t mode);
 CV_EXPORT cs_error_t feature_helper(feature_handle_t handle, int x);
+CV_EXPORT cs_error_t feature_visit(feature_handle_t handle, feature_visit_fn_t visit_fn,
+	void *user_data);
+CV_EXPORT cs_error_t feature_lookup(feature_handle_t handle, const char *prefix, char **name,
+	uint32_t **ids, size_t *n_ids, void **data, uint32_t *data_len, feature_record_t **records,
+	size_t *n_records, feature_mode_t *mode);
 
 extern CV_HIDDEN const struct cv_client_service feature_client_service;
 
+/*
+ * An event for hand-written code: counted pointers arrive as bytes, with their
+ * lengths.
+ */
+typedef void (*feature_raw_fn_t)(feature_handle_t handle, uint64_t tag, size_t len,
+	const void *data, uint32_t text_len, const char *text);
+
 /* Hidden: declared in feature-client.h only. */
 CV_HIDDEN cs_error_t feature_hidden(feature_handle_t handle, uint32_t x, uint32_t *y);
+
+/*
+ * Stores value and text under key, both as bytes, and returns the key as
+ * stored.
+ *
+ * On CS_OK, *echo is a malloc'd copy, which the caller frees with free().
+ */
+CV_HIDDEN cs_error_t feature_store(feature_handle_t handle, const char *key, const void *value,
+	size_t value_len, const char *text, uint32_t text_len, char **echo);
 
 /* Fill a callback table, indexed by event id, from a callbacks struct. */
 CV_HIDDEN void feature_callback_table_from_feature_callbacks_t(const feature_callbacks_t *callbacks,

@@ -52,12 +52,48 @@ static cs_error_t request_hidden(struct cv_session *s,
 		(FeatureHiddenReply *)reply);
 }
 
+static cs_error_t request_lookup(struct cv_session *s,
+				const ProtobufCMessage *request, ProtobufCMessage *reply)
+{
+	return feature_handle_lookup(s, (const FeatureLookupRequest *)request,
+		(FeatureLookupReply *)reply);
+}
+
+static cs_error_t request_store(struct cv_session *s,
+				const ProtobufCMessage *request, ProtobufCMessage *reply)
+{
+	return feature_handle_store(s, (const FeatureStoreRequest *)request,
+		(FeatureStoreReply *)reply);
+}
+
 static cs_error_t validate_set_name(const ProtobufCMessage *message)
 {
 	const FeatureSetNameRequest *request = (const FeatureSetNameRequest *)message;
 
 	if (request->name == NULL || !string_length_ok(request->name, 1, 15))
 		return CS_ERR_INVALID_PARAM;
+	return CS_OK;
+}
+
+static cs_error_t validate_lookup(const ProtobufCMessage *message)
+{
+	const FeatureLookupRequest *request = (const FeatureLookupRequest *)message;
+
+	if (request->prefix == NULL)
+		return CS_ERR_INVALID_PARAM;
+	if (!string_length_ok(request->prefix, 0, 31))
+		return CS_ERR_NAME_TOO_LONG;
+	return CS_OK;
+}
+
+static cs_error_t validate_store(const ProtobufCMessage *message)
+{
+	const FeatureStoreRequest *request = (const FeatureStoreRequest *)message;
+
+	if (request->key == NULL)
+		return CS_ERR_INVALID_PARAM;
+	if (!string_length_ok(request->key, 1, 15))
+		return CS_ERR_NAME_TOO_LONG;
 	return CS_OK;
 }
 
@@ -102,12 +138,29 @@ static const struct cv_request_desc feature_requests[FEATURE_N_REQUESTS] = {
 		.validate = NULL,
 		.flags = 0,
 	},
+	[FEATURE_REQUEST_LOOKUP] = {
+		.name = "lookup",
+		.request = &feature_lookup_request__descriptor,
+		.reply = &feature_lookup_reply__descriptor,
+		.handle = request_lookup,
+		.validate = validate_lookup,
+		.flags = 0,
+	},
+	[FEATURE_REQUEST_STORE] = {
+		.name = "store",
+		.request = &feature_store_request__descriptor,
+		.reply = &feature_store_reply__descriptor,
+		.handle = request_store,
+		.validate = validate_store,
+		.flags = 0,
+	},
 };
 
 static const char *const feature_event_names[FEATURE_N_EVENTS] = {
 	[FEATURE_EVENT_SCALAR] = "scalar",
 	[FEATURE_EVENT_ARRAYS] = "arrays",
 	[FEATURE_EVENT_STRUCT] = "struct",
+	[FEATURE_EVENT_RAW] = "raw",
 };
 
 const struct cv_server_service feature_server_service = {

@@ -23,15 +23,18 @@ enum feature_request_id {
 	FEATURE_REQUEST_SEND_PAIRS = 2,
 	FEATURE_REQUEST_SEND_VALUES = 4,
 	FEATURE_REQUEST_HIDDEN = 5,
+	FEATURE_REQUEST_LOOKUP = 6,
+	FEATURE_REQUEST_STORE = 7,
 };
-#define FEATURE_N_REQUESTS 6
+#define FEATURE_N_REQUESTS 8
 
 enum feature_event_id {
 	FEATURE_EVENT_SCALAR = 0,
 	FEATURE_EVENT_ARRAYS = 1,
 	FEATURE_EVENT_STRUCT = 3,
+	FEATURE_EVENT_RAW = 4,
 };
-#define FEATURE_N_EVENTS 4
+#define FEATURE_N_EVENTS 5
 #endif /* CONCLAVE_FEATURE_IDS_DEFINED */
 
 /* Request handlers return CS_OK with the reply filled in, or the error to reply with. */
@@ -62,6 +65,20 @@ cs_error_t feature_handle_send_values(struct cv_session *s,
 cs_error_t feature_handle_hidden(struct cv_session *s, const FeatureHiddenRequest *request,
 	FeatureHiddenReply *reply);
 
+/*
+ * feature_lookup(): Looks up the first entry whose name starts with prefix (any
+ * entry when prefix is NULL): its name, ids, data, records and mode.
+ */
+cs_error_t feature_handle_lookup(struct cv_session *s, const FeatureLookupRequest *request,
+	FeatureLookupReply *reply);
+
+/*
+ * feature_store(): Stores value and text under key, both as bytes, and returns
+ * the key as stored.
+ */
+cs_error_t feature_handle_store(struct cv_session *s, const FeatureStoreRequest *request,
+	FeatureStoreReply *reply);
+
 static inline cs_error_t feature_send_scalar(struct cv_session *s, const FeatureScalarEvent *event)
 {
 	return cv_session_send_event(s, FEATURE_EVENT_SCALAR, &event->base);
@@ -75,6 +92,11 @@ static inline cs_error_t feature_send_arrays(struct cv_session *s, const Feature
 static inline cs_error_t feature_send_struct(struct cv_session *s, const FeatureStructEvent *event)
 {
 	return cv_session_send_event(s, FEATURE_EVENT_STRUCT, &event->base);
+}
+
+static inline cs_error_t feature_send_raw(struct cv_session *s, const FeatureRawEvent *event)
+{
+	return cv_session_send_event(s, FEATURE_EVENT_RAW, &event->base);
 }
 
 extern const struct cv_service_ops feature_service_ops;

@@ -45,6 +45,8 @@ typedef enum {
 	CS_ERR_BAD_HANDLE = 9,
 	/* No such object. */
 	CS_ERR_NOT_EXIST = 12,
+	/* A name is too long. */
+	CS_ERR_NAME_TOO_LONG = 13,
 	/* A limit was reached. */
 	CS_ERR_NO_RESOURCES = 18,
 	/* Too big. */

@@ -9,6 +9,7 @@
 
 #include <stddef.h>
 #include <corosync/corotypes.h>
+#include <corosync/extra.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -28,6 +29,8 @@ typedef enum {
 	/* Off. */
 	FEATURE_MODE_OFF = 0,
 	FEATURE_MODE_ON = 1,
+	/* A second name for FEATURE_MODE_OFF. */
+	FEATURE_MODE_DEFAULT = 0,
 } feature_mode_t;
 
 /* A tagged struct, nested in feature_record_t. */
@@ -65,6 +68,12 @@ typedef void (*feature_arrays_fn_t)(feature_handle_t handle, uint32_t count, con
 /* A struct by value and a struct by pointer; event 2 is unused. */
 typedef void (*feature_struct_fn_t)(feature_handle_t handle, struct feature_point where,
 	const feature_record_t *record);
+
+/*
+ * Called by feature_visit() for each point, with its user_data; not an event.
+ */
+typedef void (*feature_visit_fn_t)(feature_handle_t handle, struct feature_point where,
+	void *user_data);
 
 /* The callbacks of feature_initialize(). */
 typedef struct {
@@ -115,6 +124,17 @@ cs_error_t feature_send_values(feature_handle_t handle, uint32_t n, const uint32
 
 /* Written by hand on top of feature_hidden(). */
 cs_error_t feature_helper(feature_handle_t handle, int x);
+
+/* Calls visit_fn for every point, by hand-written code. */
+cs_error_t feature_visit(feature_handle_t handle, feature_visit_fn_t visit_fn, void *user_data);
+
+/*
+ * Looks up the first entry whose name starts with prefix (any entry when prefix
+ * is NULL): its name, ids, data, records and mode.
+ */
+cs_error_t feature_lookup(feature_handle_t handle, const char *prefix, char **name, uint32_t **ids,
+	size_t *n_ids, void **data, uint32_t *data_len, feature_record_t **records,
+	size_t *n_records, feature_mode_t *mode);
 
 #ifdef __cplusplus
 }
