@@ -169,34 +169,36 @@ long test_daemon_rss_kb(const struct test_daemon *d)
 	return rss;
 }
 
+/* stderr goes to a file, not a pipe: a daemon that detaches keeps it open. */
 int run_conclaved(const char *const *args, char *out, size_t out_size)
 {
-	int pipe_fds[2], status;
+	char log_path[] = "/tmp/conclaved-run-XXXXXX";
 	const char *argv[16] = { "conclaved" };
-	size_t n = 1, got = 0;
-	ssize_t r;
+	int log_fd = mkstemp(log_path), status;
+	size_t n = 1;
+	ssize_t got;
 	pid_t pid;
 
 	while (args[n - 1] && n < 15) {
 		argv[n] = args[n - 1];
 		n++;
 	}
-	if (pipe(pipe_fds) < 0 || (pid = fork()) < 0)
+	if (log_fd < 0 || (pid = fork()) < 0)
 		return -1;
 	if (pid == 0) {
-		dup2(pipe_fds[1], STDERR_FILENO);
-		close(pipe_fds[0]);
+		dup2(log_fd, STDERR_FILENO);
 		execv(CONCLAVED_PATH, (char *const *)argv);
 		_exit(127);
 	}
-	close(pipe_fds[1]);
-	while (got + 1 < out_size && (r = read(pipe_fds[0], out + got, out_size - got - 1)) > 0)
-		got += (size_t)r;
-	out[got] = '\0';
-	close(pipe_fds[0]);
 	if (waitpid(pid, &status, 0) != pid || !WIFEXITED(status))
-		return -1;
-	return WEXITSTATUS(status);
+		status = -1;
+	else
+		status = WEXITSTATUS(status);
+	got = pread(log_fd, out, out_size - 1, 0);
+	out[got > 0 ? got : 0] = '\0';
+	close(log_fd);
+	unlink(log_path);
+	return status;
 }
 
 /* ---- raw clients ------------------------------------------------------- */

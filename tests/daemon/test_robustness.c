@@ -369,6 +369,36 @@ static void test_unknown_option_exits(void **state)
 	assert_non_null(strstr(out, "usage: conclaved"));
 }
 
+/* Without -f the parent returns once the daemon listens; the daemon is
+ * found through the socket's peer credentials. */
+static void test_daemonizes(void **state)
+{
+	char dir[] = "/tmp/conclaved-bg-XXXXXX";
+	char socket_path[64], out[4096];
+	const char *args[] = { "-s", socket_path, NULL };
+	struct ucred cred;
+	socklen_t len = sizeof(cred);
+	struct stat st;
+	int fd;
+
+	assert_non_null(mkdtemp(dir));
+	snprintf(socket_path, sizeof(socket_path), "%s/sub/conclaved.sock", dir);
+	assert_int_equal(run_conclaved(args, out, sizeof(out)), 0);
+	fd = raw_client(socket_path, "quorum");
+	assert_true(fd >= 0);
+	assert_int_equal(getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len), 0);
+	assert_true(cred.pid != getpid() && cred.pid > 1);
+	assert_int_equal(kill(cred.pid, SIGTERM), 0);
+	assert_true(raw_closed_within(fd, 3000));
+	close(fd);
+	for (int i = 0; i < 300 && stat(socket_path, &st) == 0; i++)
+		usleep(10000);
+	assert_int_equal(stat(socket_path, &st), -1);
+	*strrchr(socket_path, '/') = '\0';
+	rmdir(socket_path);
+	rmdir(dir);
+}
+
 /* ---- the uid/gid allow-list -------------------------------------------- */
 
 #define NOBODY 65534
@@ -611,6 +641,7 @@ int main(void)
 		cmocka_unit_test_teardown(test_bad_config_exits, stop_own),
 		cmocka_unit_test_teardown(test_missing_explicit_config_exits, stop_own),
 		cmocka_unit_test_teardown(test_unknown_option_exits, stop_own),
+		cmocka_unit_test_teardown(test_daemonizes, stop_own),
 		cmocka_unit_test_teardown(test_uid_allow_list, stop_own),
 		cmocka_unit_test_teardown(test_slow_tracker_gets_try_again, stop_own),
 		cmocka_unit_test_teardown(test_full_tracker_closed_on_qdevice_timeout, stop_own),

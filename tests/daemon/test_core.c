@@ -1,0 +1,364 @@
+/* The daemon core (loop, listener, sessions) with a service of the test's
+ * own, run in a thread: the quorate gate, one-way requests, the validate
+ * hook, reply memory, event back-pressure and the connect hook. */
+#include <pthread.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "cv-daemon.h"
+#include "cv-loop.h"
+#include "daemon-peer.h"
+#include "quorum.pb-c.h"
+
+enum {
+	FAKE_SET_QUORATE,
+	FAKE_GUARDED,
+	FAKE_ONEWAY,
+	FAKE_VALIDATED,
+	FAKE_BIG_REPLY,
+	FAKE_FLOOD,
+	FAKE_REFUSE_CONNECTS,
+	FAKE_WHOAMI,
+	FAKE_QUIT,
+	FAKE_N_REQUESTS,
+};
+
+static bool refuse_connects;
+static int handler_runs;
+
+#define ARG(request) (((const QuorumTrackstartRequest *)(request))->flags)
+#define ANSWER(reply) (((QuorumModelGettypeReply *)(reply))->quorum_type)
+
+static cs_error_t set_quorate(struct cv_session *s, const ProtobufCMessage *rq, ProtobufCMessage *rp)
+{
+	cv_server_set_quorate(ARG(rq) != 0);
+	return CS_OK;
+}
+
+static cs_error_t guarded(struct cv_session *s, const ProtobufCMessage *rq, ProtobufCMessage *rp)
+{
+	ANSWER(rp) = 42;
+	return CS_OK;
+}
+
+static cs_error_t oneway(struct cv_session *s, const ProtobufCMessage *rq, ProtobufCMessage *rp)
+{
+	QuorumNotificationEvent event = QUORUM_NOTIFICATION_EVENT__INIT;
+
+	event.quorate = rp ? 999 : ARG(rq); /* one-way: no reply message */
+	return cv_session_send_event(s, 0, &event.base);
+}
+
+static cs_error_t check_arg(const ProtobufCMessage *rq)
+{
+	return ARG(rq) == 13 ? CS_ERR_INVALID_PARAM : CS_OK;
+}
+
+static cs_error_t validated(struct cv_session *s, const ProtobufCMessage *rq, ProtobufCMessage *rp)
+{
+	handler_runs++;
+	return CS_OK;
+}
+
+static cs_error_t big_reply(struct cv_session *s, const ProtobufCMessage *rq, ProtobufCMessage *rp)
+{
+	QuorumNotificationEvent *reply = (QuorumNotificationEvent *)rp;
+	uint32_t n = ARG(rq);
+
+	reply->view_list = cv_reply_alloc(s, n * sizeof(uint32_t));
+	if (!reply->view_list)
+		return CS_ERR_NO_MEMORY;
+	reply->n_view_list = n;
+	for (uint32_t i = 0; i < n; i++)
+		reply->view_list[i] = i;
+	return CS_OK;
+}
+
+static cs_error_t flood(struct cv_session *s, const ProtobufCMessage *rq, ProtobufCMessage *rp)
+{
+	QuorumNotificationEvent event = QUORUM_NOTIFICATION_EVENT__INIT;
+	cs_error_t err;
+	uint32_t sent = 0;
+
+	event.ring_seq = 0x123456789abcdefULL;
+	while ((err = cv_session_send_event(s, 0, &event.base)) == CS_OK)
+		sent++;
+	ANSWER(rp) = sent;
+	return err == CS_ERR_TRY_AGAIN && !cv_session_has_room(s, 8) ? CS_OK : CS_ERR_LIBRARY;
+}
+
+static cs_error_t set_refuse(struct cv_session *s, const ProtobufCMessage *rq, ProtobufCMessage *rp)
+{
+	refuse_connects = ARG(rq) != 0;
+	return CS_OK;
+}
+
+static cs_error_t whoami(struct cv_session *s, const ProtobufCMessage *rq, ProtobufCMessage *rp)
+{
+	/* no cmocka assertions here: this runs on the daemon's thread */
+	if (cv_session_uid(s) != getuid() || cv_session_private(s) != (void *)(uintptr_t)cv_session_id(s))
+		return CS_ERR_LIBRARY;
+	ANSWER(rp) = (uint32_t)cv_session_pid(s);
+	return CS_OK;
+}
+
+static cs_error_t quit(struct cv_session *s, const ProtobufCMessage *rq, ProtobufCMessage *rp)
+{
+	cv_loop_quit();
+	return CS_OK;
+}
+
+#define REQUEST(fn, reply_desc, validate, flags)                                                          \
+	{ #fn, &quorum_trackstart_request__descriptor, reply_desc, fn, validate, flags }
+
+static const struct cv_request_desc fake_requests[FAKE_N_REQUESTS] = {
+	REQUEST(set_quorate, &quorum_model_gettype_reply__descriptor, NULL, 0),
+	REQUEST(guarded, &quorum_model_gettype_reply__descriptor, NULL, CV_REQUEST_QUORATE_ONLY),
+	REQUEST(oneway, NULL, NULL, CV_REQUEST_ONEWAY),
+	REQUEST(validated, &quorum_model_gettype_reply__descriptor, check_arg, 0),
+	REQUEST(big_reply, &quorum_notification_event__descriptor, NULL, 0),
+	REQUEST(flood, &quorum_model_gettype_reply__descriptor, NULL, 0),
+	REQUEST(set_refuse, &quorum_model_gettype_reply__descriptor, NULL, 0),
+	REQUEST(whoami, &quorum_model_gettype_reply__descriptor, NULL, 0),
+	REQUEST(quit, &quorum_model_gettype_reply__descriptor, NULL, 0),
+};
+
+static int fake_connect(struct cv_session *s)
+{
+	if (refuse_connects)
+		return -1;
+	cv_session_set_private(s, (void *)(uintptr_t)cv_session_id(s));
+	return 0;
+}
+
+static const struct cv_service_ops fake_ops = { .connect = fake_connect };
+static const char *const fake_event_names[] = { "notification" };
+static const struct cv_server_service fake_service = {
+	.name = "fake",
+	.version_major = 3,
+	.version_minor = 2,
+	.n_requests = FAKE_N_REQUESTS,
+	.requests = fake_requests,
+	.n_events = 1,
+	.event_names = fake_event_names,
+	.ops = &fake_ops,
+};
+
+/* ---- the daemon in a thread -------------------------------------------- */
+
+static struct cv_settings settings;
+static const struct cv_server_service *const services[] = { &fake_service };
+static pthread_t loop_thread;
+static char socket_path[64];
+
+static void *run_loop(void *data)
+{
+	(void)data;
+	cv_loop_run();
+	return NULL;
+}
+
+static int start_core(void **state)
+{
+	char err[256];
+
+	snprintf(socket_path, sizeof(socket_path), "/tmp/conclave-core-%d/core.sock", (int)getpid());
+	if (cv_settings_load(NULL, &settings, err, sizeof(err)) < 0)
+		return -1;
+	settings.limits.max_message_size = 4096;
+	settings.limits.max_queued_bytes = 8192;
+	if (cv_loop_init() < 0)
+		return -1;
+	cv_sessions_init(&settings, services, 1);
+	cv_loop_set_after_batch(cv_sessions_reap);
+	if (cv_listener_open(socket_path, &settings) < 0)
+		return -1;
+	return pthread_create(&loop_thread, NULL, run_loop, NULL) == 0 ? 0 : -1;
+}
+
+static int fake_client(uint16_t major, uint16_t minor)
+{
+	int fd = raw_connect(socket_path);
+	struct cv_frame_header h;
+	uint8_t *payload;
+	int status = -1;
+
+	if (fd < 0)
+		return -1;
+	if (raw_send_hello(fd, CV_WIRE_MAGIC, "fake", major, minor) == 0 && raw_read_frame(fd, &h, &payload, 2000) == 1) {
+		status = h.status;
+		free(payload);
+	}
+	if (status == CS_OK)
+		return fd;
+	close(fd);
+	return -status;
+}
+
+/* The status of request id with argument arg; *answer from the reply. */
+static int fake_call(int fd, uint16_t id, uint32_t arg, uint32_t *answer)
+{
+	QuorumTrackstartRequest request = QUORUM_TRACKSTART_REQUEST__INIT;
+	QuorumModelGettypeReply *reply;
+	int status;
+
+	request.flags = arg;
+	status = raw_call(fd, id, &request.base, &quorum_model_gettype_reply__descriptor, (ProtobufCMessage **)&reply);
+	if (reply && answer)
+		*answer = reply->quorum_type;
+	if (reply)
+		protobuf_c_message_free_unpacked(&reply->base, NULL);
+	return status;
+}
+
+static int stop_core(void **state)
+{
+	int fd = fake_client(3, 0);
+
+	fake_call(fd, FAKE_QUIT, 0, NULL);
+	close(fd);
+	pthread_join(loop_thread, NULL);
+	cv_listener_close();
+	cv_sessions_close_all();
+	cv_loop_fini();
+	*strrchr(socket_path, '/') = '\0';
+	rmdir(socket_path);
+	return 0;
+}
+
+/* ---- tests ------------------------------------------------------------- */
+
+static void test_version_check(void **state)
+{
+	int fd;
+
+	assert_true((fd = fake_client(3, 2)) >= 0);
+	close(fd);
+	assert_true((fd = fake_client(3, 0)) >= 0); /* an older minor is fine */
+	close(fd);
+	assert_int_equal(fake_client(3, 3), -CS_ERR_NOT_SUPPORTED);
+	assert_int_equal(fake_client(2, 2), -CS_ERR_NOT_SUPPORTED);
+}
+
+static void test_quorate_gate(void **state)
+{
+	int fd = fake_client(3, 2);
+	uint32_t answer = 0;
+
+	assert_int_equal(fake_call(fd, FAKE_GUARDED, 0, &answer), CS_OK);
+	assert_int_equal(answer, 42);
+	assert_int_equal(fake_call(fd, FAKE_SET_QUORATE, 0, NULL), CS_OK);
+	assert_int_equal(fake_call(fd, FAKE_GUARDED, 0, NULL), CS_ERR_TRY_AGAIN);
+	assert_int_equal(fake_call(fd, FAKE_SET_QUORATE, 1, NULL), CS_OK);
+	assert_int_equal(fake_call(fd, FAKE_GUARDED, 0, &answer), CS_OK);
+	close(fd);
+}
+
+static void test_oneway_has_no_reply(void **state)
+{
+	int fd = fake_client(3, 2);
+	QuorumTrackstartRequest request = QUORUM_TRACKSTART_REQUEST__INIT;
+	uint8_t bytes[16];
+	struct cv_frame_header h;
+	uint8_t *payload;
+	QuorumNotificationEvent *event;
+
+	request.flags = 7;
+	assert_int_equal(raw_send_frame(fd, CV_FRAME_REQUEST, FAKE_ONEWAY, 77, bytes,
+					(uint32_t)protobuf_c_message_pack(&request.base, bytes)),
+			 0);
+	assert_int_equal(fake_call(fd, FAKE_GUARDED, 0, NULL), CS_OK);
+	/* the event came before the next reply, and nothing answered seq 77 */
+	assert_int_equal(raw_next_event(fd, (const ProtobufCMessageDescriptor *const[]){ &quorum_notification_event__descriptor }, 1,
+					(ProtobufCMessage **)&event, 0),
+			 0);
+	assert_int_equal(event->quorate, 7);
+	protobuf_c_message_free_unpacked(&event->base, NULL);
+	assert_int_equal(raw_read_frame(fd, &h, &payload, 100), -1);
+	close(fd);
+}
+
+static void test_validate_answers_without_handler(void **state)
+{
+	int fd = fake_client(3, 2);
+	int runs = handler_runs;
+
+	assert_int_equal(fake_call(fd, FAKE_VALIDATED, 13, NULL), CS_ERR_INVALID_PARAM);
+	assert_int_equal(fake_call(fd, FAKE_VALIDATED, 1, NULL), CS_OK);
+	assert_int_equal(handler_runs, runs + 1);
+	close(fd);
+}
+
+static void test_reply_memory(void **state)
+{
+	int fd = fake_client(3, 2);
+	QuorumTrackstartRequest request = QUORUM_TRACKSTART_REQUEST__INIT;
+	QuorumNotificationEvent *reply;
+
+	request.flags = 1000;
+	assert_int_equal(raw_call(fd, FAKE_BIG_REPLY, &request.base, &quorum_notification_event__descriptor,
+				  (ProtobufCMessage **)&reply),
+			 CS_OK);
+	assert_int_equal(reply->n_view_list, 1000);
+	assert_int_equal(reply->view_list[999], 999);
+	protobuf_c_message_free_unpacked(&reply->base, NULL);
+	/* more than four times max_message_size: refused, and the daemon lives */
+	request.flags = 5000;
+	assert_int_equal(raw_call(fd, FAKE_BIG_REPLY, &request.base, &quorum_notification_event__descriptor,
+				  (ProtobufCMessage **)&reply),
+			 CS_ERR_NO_MEMORY);
+	if (reply)
+		protobuf_c_message_free_unpacked(&reply->base, NULL);
+	assert_int_equal(fake_call(fd, FAKE_GUARDED, 0, NULL), CS_OK);
+	close(fd);
+}
+
+static void test_event_back_pressure(void **state)
+{
+	int fd = fake_client(3, 2);
+	uint32_t sent = 0, again = 0;
+
+	assert_int_equal(fake_call(fd, FAKE_FLOOD, 0, &sent), CS_OK);
+	assert_true(sent > 0);
+	raw_forget_events(fd);
+	/* once the client has read everything, there is room again */
+	assert_int_equal(fake_call(fd, FAKE_FLOOD, 0, &again), CS_OK);
+	assert_true(again > 0);
+	raw_forget_events(fd);
+	close(fd);
+}
+
+static void test_connect_hook_refusal(void **state)
+{
+	int fd = fake_client(3, 2);
+	uint32_t pid = 0;
+
+	assert_int_equal(fake_call(fd, FAKE_WHOAMI, 0, &pid), CS_OK);
+	assert_int_equal(pid, getpid());
+	assert_int_equal(fake_call(fd, FAKE_REFUSE_CONNECTS, 1, NULL), CS_OK);
+	assert_int_equal(fake_client(3, 2), -CS_ERR_NO_RESOURCES);
+	assert_int_equal(fake_call(fd, FAKE_REFUSE_CONNECTS, 0, NULL), CS_OK);
+	close(fd);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_version_check),
+		cmocka_unit_test(test_quorate_gate),
+		cmocka_unit_test(test_oneway_has_no_reply),
+		cmocka_unit_test(test_validate_answers_without_handler),
+		cmocka_unit_test(test_reply_memory),
+		cmocka_unit_test(test_event_back_pressure),
+		cmocka_unit_test(test_connect_hook_refusal),
+	};
+
+	return cmocka_run_group_tests_name("daemon_core", tests, start_core, stop_core);
+}
