@@ -536,6 +536,31 @@ static void test_slow_tracker_gets_try_again(void **state)
 	assert_int_equal(test_daemon_stop(&own), 0);
 }
 
+/* A quorum tracker that does not read holds back votequorum changes too. */
+static void test_slow_quorum_tracker_gets_try_again(void **state)
+{
+	QuorumTrackstartRequest track = QUORUM_TRACKSTART_REQUEST__INIT;
+	QuorumTrackstartReply *reply;
+	VotequorumSetexpectedRequest expected = VOTEQUORUM_SETEXPECTED_REQUEST__INIT;
+	int tracker, writer;
+
+	assert_int_equal(test_daemon_start(&own, SMALL_QUEUE_CONFIG), 0);
+	tracker = raw_client(own.socket, "quorum");
+	writer = raw_client(own.socket, "votequorum");
+	track.flags = CS_TRACK_CHANGES_ONLY;
+	assert_int_equal(raw_call(tracker, 1, &track.base, &quorum_trackstart_reply__descriptor,
+				  (ProtobufCMessage **)&reply),
+			 CS_OK);
+	protobuf_c_message_free_unpacked(&reply->base, NULL);
+	assert_int_equal(fill_tracker_queue(writer), CS_ERR_TRY_AGAIN);
+	assert_true(drain(tracker) > 0);
+	expected.expected_votes = 1;
+	assert_int_equal(vq_call(writer, VOTEQUORUM_REQUEST_SETEXPECTED, &expected.base), CS_OK);
+	close(tracker);
+	close(writer);
+	assert_int_equal(test_daemon_stop(&own), 0);
+}
+
 /* A change the daemon makes itself cannot be refused: a full tracker is
  * closed, with a log line, rather than silently missing a notification. */
 static void test_full_tracker_closed_on_qdevice_timeout(void **state)
@@ -644,6 +669,7 @@ int main(void)
 		cmocka_unit_test_teardown(test_daemonizes, stop_own),
 		cmocka_unit_test_teardown(test_uid_allow_list, stop_own),
 		cmocka_unit_test_teardown(test_slow_tracker_gets_try_again, stop_own),
+		cmocka_unit_test_teardown(test_slow_quorum_tracker_gets_try_again, stop_own),
 		cmocka_unit_test_teardown(test_full_tracker_closed_on_qdevice_timeout, stop_own),
 		cmocka_unit_test_teardown(test_client_not_reading_replies, stop_own),
 		cmocka_unit_test_teardown(test_idle_connection_memory, stop_own),
