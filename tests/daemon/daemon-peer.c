@@ -235,13 +235,22 @@ int raw_send(int fd, const void *bytes, size_t size)
 	return 0;
 }
 
+/* One send for header and payload: the daemon may close the connection as
+ * soon as it has judged the header, before a second send. */
 int raw_send_frame(int fd, uint16_t kind, uint16_t id, uint32_t seq, const void *payload, uint32_t length)
 {
 	struct cv_frame_header h = { .length = length, .kind = kind, .id = id, .seq = seq };
+	uint8_t *frame = malloc(sizeof(h) + length);
+	int r;
 
-	if (raw_send(fd, &h, sizeof(h)) < 0)
+	if (!frame)
 		return -1;
-	return length ? raw_send(fd, payload, length) : 0;
+	memcpy(frame, &h, sizeof(h));
+	if (length)
+		memcpy(frame + sizeof(h), payload, length);
+	r = raw_send(fd, frame, sizeof(h) + length);
+	free(frame);
+	return r;
 }
 
 int raw_send_hello(int fd, uint32_t magic, const char *service, uint16_t major, uint16_t minor)

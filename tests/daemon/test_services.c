@@ -34,7 +34,7 @@ static const ProtobufCMessageDescriptor *const vq_events[] = {
 };
 
 #define TWO_NODES_WITH_DEVICE                                                                            \
-	"quorum {\n\tprovider: corosync_votequorum\n\tdevice {\n\t\tmodel: net\n\t\ttimeout: 200\n\t}\n}\n" \
+	"quorum {\n\tprovider: corosync_votequorum\n\tdevice {\n\t\tmodel: net\n\t\ttimeout: 500\n\t}\n}\n" \
 	"nodelist {\n\tnode {\n\t\tnodeid: 1\n\t\tring0_addr: 127.0.0.1\n\t}\n"                            \
 	"\tnode {\n\t\tnodeid: 2\n\t\tring0_addr: 192.0.2.2\n\t}\n}\n" TEST_CONCLAVE_SECTION
 #define THREE_NODES                                                                                       \
@@ -193,7 +193,7 @@ static ProtobufCMessage *expect_event(int fd, const ProtobufCMessageDescriptor *
 {
 	ProtobufCMessage *event;
 
-	assert_int_equal(raw_next_event(fd, descs, 3, &event, 2000), id);
+	assert_int_equal(raw_next_event(fd, descs, 3, &event, 3000), id);
 	return event;
 }
 
@@ -435,7 +435,7 @@ static void test_qdevice_life_cycle(void **state)
 	assert_string_equal(info.qdevice_name, "(set)");
 	assert_int_equal(info.flags, VOTEQUORUM_INFO_QUORATE | VOTEQUORUM_INFO_QDEVICE_REGISTERED |
 					     VOTEQUORUM_INFO_QDEVICE_ALIVE | VOTEQUORUM_INFO_QDEVICE_CAST_VOTE);
-	/* no poll within quorum.device.timeout (200 ms): the vote is gone */
+	/* no poll within quorum.device.timeout (500 ms): the vote is gone */
 	expect_vq_quorum(tracker, 5, 0, "1/1 2/2 0/2");
 	assert_int_equal(getquorate(q), 0);
 	assert_int_equal(getinfo(tracker, 0, &info), CS_OK);
