@@ -109,8 +109,9 @@ uint32_t vq_calculate_quorum(const struct vq_state *st, bool allow_decrease, uin
 		max_expected = MAX(st->ev_barrier, max_expected);
 	if (max_expected > 0)
 		highest_expected = max_expected;
-	/* From the OpenVMS cluster manual, as corosync says. */
-	quorum = MAX((highest_expected + 2) / 2, (total + 2) / 2);
+	/* From the OpenVMS cluster manual, as corosync says; in 64 bits, where
+	 * corosync's unsigned int wraps for expected votes near UINT32_MAX. */
+	quorum = (uint32_t)MAX(((uint64_t)highest_expected + 2) / 2, ((uint64_t)total + 2) / 2);
 	if (!allow_decrease)
 		quorum = MAX(st->quorum, quorum);
 	if (st->two_node && member_count(st) <= 2)
@@ -248,6 +249,17 @@ static uint32_t *votes_of(struct vq_state *st, uint32_t nodeid)
 	return NULL;
 }
 
+/* Every configured node's votes and the device's, which must add up
+ * without wrapping whoever is a member. */
+static uint64_t all_votes(const struct vq_state *st)
+{
+	uint64_t sum = st->qdevice_votes;
+
+	for (size_t i = 0; i < st->n_nodes; i++)
+		sum += st->nodes[i].votes;
+	return sum;
+}
+
 cs_error_t vq_set_votes(struct vq_state *st, uint32_t nodeid, uint32_t votes)
 {
 	uint32_t *slot = votes_of(st, nodeid);
@@ -257,6 +269,10 @@ cs_error_t vq_set_votes(struct vq_state *st, uint32_t nodeid, uint32_t votes)
 		return CS_ERR_NAME_NOT_FOUND;
 	saved = *slot;
 	*slot = votes;
+	if (all_votes(st) > UINT32_MAX) {
+		*slot = saved;
+		return CS_ERR_INVALID_PARAM;
+	}
 	quorum = vq_calculate_quorum(st, true, 0, &total);
 	if (quorum < total / 2 || quorum > total) {
 		*slot = saved;

@@ -59,6 +59,10 @@ static void test_setexpected(void **state)
 	assert_int_equal(vq_set_expected(&st, 2), CS_ERR_INVALID_PARAM); /* would lose quorum */
 	assert_int_equal(vq_set_expected(&st, 1), CS_OK);
 	assert_votes(1, 1, 1, true);
+	/* corosync's 32-bit quorum wraps to 1 here and accepts */
+	assert_int_equal(vq_set_expected(&st, UINT32_MAX), CS_ERR_INVALID_PARAM);
+	assert_int_equal(vq_set_expected(&st, UINT32_MAX - 1), CS_ERR_INVALID_PARAM);
+	assert_votes(1, 1, 1, true);
 }
 
 static void test_setvotes(void **state)
@@ -74,6 +78,10 @@ static void test_setvotes(void **state)
 	assert_int_equal(vq_set_votes(&st, 0, 2), CS_OK);
 	assert_int_equal(st.qdevice_votes, 2);
 	assert_votes(5, 3, 3, true); /* expected votes count the device's votes */
+	/* sums that would wrap corosync's unsigned int */
+	assert_int_equal(vq_set_votes(&st, 1, UINT32_MAX - 1), CS_ERR_INVALID_PARAM);
+	assert_int_equal(vq_set_votes(&st, 0, UINT32_MAX - 2), CS_ERR_INVALID_PARAM);
+	assert_votes(5, 3, 3, true);
 }
 
 static void test_three_nodes_one_running(void **state)
