@@ -136,6 +136,19 @@ static void session_close_later(struct cv_session *s, enum cv_log_level level, c
 	closing_head = s;
 }
 
+static void protocol_violation(struct cv_session *s, const char *format, ...) __attribute__((format(printf, 2, 3)));
+
+static void protocol_violation(struct cv_session *s, const char *format, ...)
+{
+	char why[160];
+	va_list args;
+
+	va_start(args, format);
+	vsnprintf(why, sizeof(why), format, args);
+	va_end(args);
+	session_close_later(s, CV_LOG_WARNING, why);
+}
+
 static void free_reply_memory(struct cv_session *s)
 {
 	while (s->reply_memory) {
@@ -414,15 +427,22 @@ static ProtobufCMessage *reply_new(const ProtobufCMessageDescriptor *desc)
 static cs_error_t run_handler(struct cv_session *s, const struct cv_request_desc *desc,
 			      const ProtobufCMessage *request, ProtobufCMessage *reply)
 {
-	cs_error_t status = desc->validate ? desc->validate(request) : CS_OK;
-
-	if (status != CS_OK) {
-		cv_log_debug("request %s from pid %d failed validation: %d", desc->name, (int)s->cred.pid, status);
-		return status;
-	}
 	if ((desc->flags & CV_REQUEST_QUORATE_ONLY) && !server_quorate)
 		return CS_ERR_TRY_AGAIN;
 	return desc->handle(s, request, reply);
+}
+
+/* The last boundary check: the IDL's declared bounds (string lengths).
+ * Client stubs check them before sending, so a violation is bad input. */
+static bool request_in_bounds(struct cv_session *s, const struct cv_request_desc *desc,
+			      const ProtobufCMessage *request)
+{
+	cs_error_t status = desc->validate ? desc->validate(request) : CS_OK;
+
+	if (status == CS_OK)
+		return true;
+	protocol_violation(s, "request %s breaks the declared bounds of its fields (%d)", desc->name, status);
+	return false;
 }
 
 static void handle_request(struct cv_session *s)
@@ -438,6 +458,10 @@ static void handle_request(struct cv_session *s)
 	request = protobuf_c_message_unpack(desc->request, &alloc.base, s->header.length, s->payload);
 	if (!request) {
 		session_close_later(s, CV_LOG_WARNING, "undecodable protobuf payload");
+		return;
+	}
+	if (!request_in_bounds(s, desc, request)) {
+		protobuf_c_message_free_unpacked(request, &alloc.base);
 		return;
 	}
 	if (desc->reply && !(reply = reply_new(desc->reply))) {
@@ -519,19 +543,6 @@ static void handle_hello(struct cv_session *s)
 }
 
 /* ---- input ------------------------------------------------------------- */
-
-static void protocol_violation(struct cv_session *s, const char *format, ...) __attribute__((format(printf, 2, 3)));
-
-static void protocol_violation(struct cv_session *s, const char *format, ...)
-{
-	char why[160];
-	va_list args;
-
-	va_start(args, format);
-	vsnprintf(why, sizeof(why), format, args);
-	va_end(args);
-	session_close_later(s, CV_LOG_WARNING, why);
-}
 
 /* The checks that need only the header, in the documented order, before
  * any payload memory is allocated. */

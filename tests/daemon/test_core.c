@@ -1,6 +1,6 @@
 /* The daemon core (loop, listener, sessions) with a service of the test's
  * own, run in a thread: the quorate gate, one-way requests, the validate
- * hook, reply memory, event back-pressure and the connect hook. */
+ * hook (a violation closes the connection), reply memory, event back-pressure and the connect hook. */
 #include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -285,13 +285,15 @@ static void test_oneway_has_no_reply(void **state)
 	close(fd);
 }
 
-static void test_validate_answers_without_handler(void **state)
+static void test_validate_closes_without_handler(void **state)
 {
 	int fd = fake_client(3, 2);
 	int runs = handler_runs;
 
-	assert_int_equal(fake_call(fd, FAKE_VALIDATED, 13, NULL), CS_ERR_INVALID_PARAM);
 	assert_int_equal(fake_call(fd, FAKE_VALIDATED, 1, NULL), CS_OK);
+	assert_int_equal(handler_runs, runs + 1);
+	assert_int_equal(fake_call(fd, FAKE_VALIDATED, 13, NULL), -1);
+	assert_true(raw_closed_within(fd, 2000));
 	assert_int_equal(handler_runs, runs + 1);
 	close(fd);
 }
@@ -354,7 +356,7 @@ int main(void)
 		cmocka_unit_test(test_version_check),
 		cmocka_unit_test(test_quorate_gate),
 		cmocka_unit_test(test_oneway_has_no_reply),
-		cmocka_unit_test(test_validate_answers_without_handler),
+		cmocka_unit_test(test_validate_closes_without_handler),
 		cmocka_unit_test(test_reply_memory),
 		cmocka_unit_test(test_event_back_pressure),
 		cmocka_unit_test(test_connect_hook_refusal),

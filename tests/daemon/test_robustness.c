@@ -160,6 +160,24 @@ static void test_undecodable_protobuf(void **state)
 	assert_closed_with_log(fd, "undecodable protobuf payload");
 }
 
+/* Declared bounds are the last check: a 300-byte quorum device name. */
+static void test_request_out_of_bounds(void **state)
+{
+	VotequorumQdeviceRegisterRequest request = VOTEQUORUM_QDEVICE_REGISTER_REQUEST__INIT;
+	char name[301];
+	uint8_t bytes[400];
+	int fd = raw_client(daemon_under_test.socket, "votequorum");
+
+	assert_true(fd >= 0);
+	memset(name, 'q', 300);
+	name[300] = '\0';
+	request.name = name;
+	assert_int_equal(raw_send_frame(fd, CV_FRAME_REQUEST, 5, 1, bytes,
+					(uint32_t)protobuf_c_message_pack(&request.base, bytes)),
+			 0);
+	assert_closed_with_log(fd, "request qdevice_register breaks the declared bounds of its fields");
+}
+
 static void test_request_before_hello(void **state)
 {
 	int fd = raw_connect(daemon_under_test.socket);
@@ -656,6 +674,7 @@ int main(void)
 		cmocka_unit_test(test_reply_kind_from_client),
 		cmocka_unit_test(test_unknown_request_id),
 		cmocka_unit_test(test_undecodable_protobuf),
+		cmocka_unit_test(test_request_out_of_bounds),
 		cmocka_unit_test(test_request_before_hello),
 		cmocka_unit_test(test_short_hello),
 		cmocka_unit_test(test_wrong_magic),
