@@ -34,7 +34,9 @@ struct cv_request_desc {
 	const ProtobufCMessageDescriptor *reply; /* NULL when one-way */
 	cv_request_fn handle;
 	/* Checks the IDL's declared bounds (string lengths, counts) before the
-	 * handler runs; CS_OK or the error to reply with. NULL: nothing to check. */
+	 * handler runs; anything but CS_OK closes the connection, as for any
+	 * other malformed frame, since the client stub checks the same bounds
+	 * before sending. NULL: nothing to check. */
 	cs_error_t (*validate)(const ProtobufCMessage *request);
 	uint32_t flags;
 };
