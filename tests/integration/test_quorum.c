@@ -29,6 +29,16 @@ static const char NO_PROVIDER_CONFIG[] =
 	"totem {\n\tversion: 2\n\tcluster_name: free\n}\n"
 	"nodelist {\n\tnode {\n\t\tnodeid: 1\n\t\tring0_addr: 127.0.0.1\n\t}\n}\n";
 
+static const char LIMITED_CONFIG[] =
+	"nodelist {\n\tnode {\n\t\tnodeid: 1\n\t\tring0_addr: 127.0.0.1\n\t}\n}\n"
+	"quorum {\n\tprovider: corosync_votequorum\n}\n"
+	"conclave {\n\tmax_connections: 2\n}\n";
+
+static const char PER_UID_LIMITED_CONFIG[] =
+	"nodelist {\n\tnode {\n\t\tnodeid: 1\n\t\tring0_addr: 127.0.0.1\n\t}\n}\n"
+	"quorum {\n\tprovider: corosync_votequorum\n}\n"
+	"conclave {\n\tmax_connections_per_uid: 1\n}\n";
+
 static struct test_daemon daemon_under_test;
 
 /* What the callbacks saw, in order. */
@@ -107,6 +117,8 @@ static int start_with(const char *config)
 static int start_single(void **state) { return start_with(SINGLE_NODE_CONFIG); }
 static int start_three(void **state) { return start_with(THREE_NODE_CONFIG); }
 static int start_free(void **state) { return start_with(NO_PROVIDER_CONFIG); }
+static int start_limited(void **state) { return start_with(LIMITED_CONFIG); }
+static int start_per_uid_limited(void **state) { return start_with(PER_UID_LIMITED_CONFIG); }
 
 static int stop(void **state)
 {
@@ -187,6 +199,50 @@ static void test_initialize_refused_uid_is_access_error(void **state)
 	assert_int_equal(waitpid(child, &status, 0), child);
 	assert_true(WIFEXITED(status));
 	assert_int_equal(WEXITSTATUS(status), 0);
+}
+
+/* Initializes, retrying while the daemon has not yet reaped a connection
+ * that was closed just before (its slot still counts). */
+static quorum_handle_t initialize_once_a_slot_frees(void)
+{
+	quorum_handle_t h;
+	cs_error_t err;
+
+	for (int i = 0; i < 200; i++) {
+		err = quorum_initialize(&h, NULL, NULL);
+		if (err != CS_ERR_TRY_AGAIN)
+			break;
+		usleep(10 * 1000);
+	}
+	assert_int_equal(err, CS_OK);
+	return h;
+}
+
+/* Past the daemon's connection limits initialize gets CS_ERR_TRY_AGAIN, and a
+ * slot freed by finalize can be taken again. */
+static void expect_connection_limit(int limit)
+{
+	quorum_handle_t handles[2], extra;
+
+	for (int i = 0; i < limit; i++)
+		handles[i] = initialize_once_a_slot_frees();
+	assert_int_equal(quorum_initialize(&extra, NULL, NULL), CS_ERR_TRY_AGAIN);
+	assert_int_equal(quorum_finalize(handles[0]), CS_OK);
+	handles[0] = initialize_once_a_slot_frees();
+	for (int i = 0; i < limit; i++)
+		assert_int_equal(quorum_finalize(handles[i]), CS_OK);
+}
+
+static void test_initialize_past_max_connections_is_try_again(void **state)
+{
+	expect_connection_limit(2);
+	assert_true(test_daemon_log_contains(&daemon_under_test, "max_connections (2) reached"));
+}
+
+static void test_initialize_past_max_connections_per_uid_is_try_again(void **state)
+{
+	expect_connection_limit(1);
+	assert_true(test_daemon_log_contains(&daemon_under_test, "max_connections_per_uid (1) reached"));
 }
 
 static void test_model_initialize_rejects_unknown_model(void **state)
@@ -420,6 +476,8 @@ static void test_daemon_death_is_library_error(void **state)
 #define SINGLE(t) cmocka_unit_test_setup_teardown(t, start_single, stop)
 #define THREE(t) cmocka_unit_test_setup_teardown(t, start_three, stop)
 #define FREE(t) cmocka_unit_test_setup_teardown(t, start_free, stop)
+#define LIMITED(t) cmocka_unit_test_setup_teardown(t, start_limited, stop)
+#define PER_UID_LIMITED(t) cmocka_unit_test_setup_teardown(t, start_per_uid_limited, stop)
 
 int main(void)
 {
@@ -428,6 +486,8 @@ int main(void)
 		SINGLE(test_initialize_null_handle_is_invalid),
 		SINGLE(test_initialize_without_daemon_is_library_error),
 		SINGLE(test_initialize_refused_uid_is_access_error),
+		LIMITED(test_initialize_past_max_connections_is_try_again),
+		PER_UID_LIMITED(test_initialize_past_max_connections_per_uid_is_try_again),
 		SINGLE(test_model_initialize_rejects_unknown_model),
 		SINGLE(test_model_initialize_sets_context),
 		SINGLE(test_getquorate_single_node),
