@@ -12,7 +12,7 @@
 /* Anything bigger is not a configuration file; refuse before reading it. */
 #define CONF_MAX_FILE_SIZE (4u * 1024u * 1024u)
 #define CONF_MAX_DEPTH 16
-#define CONF_KEY_PATH_MAX 256
+#define CONF_KEY_PATH_MAX 512 /* longer than any cmap key, so a long path is seen whole */
 
 struct parser {
 	struct cv_conf *conf;

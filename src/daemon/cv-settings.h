@@ -19,6 +19,9 @@
 #define CV_DEFAULT_MAX_CONNECTIONS 4096u
 #define CV_DEFAULT_MAX_CONNECTIONS_PER_UID 1024u
 #define CV_DEFAULT_HELLO_TIMEOUT_MS 5000u
+#define CV_DEFAULT_CMAP_MAX_ITERATORS 128u
+#define CV_DEFAULT_CMAP_MAX_TRACKS 1024u
+#define CV_DEFAULT_CMAP_MAX_BYTES (256u * 1024u * 1024u)
 
 struct cv_limits {
 	uint32_t max_message_size;  /* conclave.max_message_size */
@@ -26,6 +29,9 @@ struct cv_limits {
 	uint32_t max_connections;   /* conclave.max_connections */
 	uint32_t max_connections_per_uid;
 	uint32_t hello_timeout_ms;  /* conclave.hello_timeout */
+	uint32_t cmap_max_iterators; /* per connection */
+	uint32_t cmap_max_tracks;    /* per connection */
+	uint32_t cmap_max_bytes;     /* what clients may store in the default map */
 };
 
 struct cv_node_settings {

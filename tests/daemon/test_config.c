@@ -142,6 +142,9 @@ static void test_defaults_without_file(void **state)
 	assert_int_equal(settings.limits.max_queued_bytes, 8 * 1024 * 1024);
 	assert_int_equal(settings.limits.max_connections, 4096);
 	assert_int_equal(settings.limits.max_connections_per_uid, 1024);
+	assert_int_equal(settings.limits.cmap_max_iterators, 128);
+	assert_int_equal(settings.limits.cmap_max_tracks, 1024);
+	assert_int_equal(settings.limits.cmap_max_bytes, 256 * 1024 * 1024);
 	assert_int_equal(settings.n_uids + settings.n_gids, 0);
 }
 
@@ -150,7 +153,8 @@ static void test_limits_and_uidgid(void **state)
 	struct cv_conf *conf;
 
 	assert_string_equal(load("conclave {\n max_message_size: 65536\n max_queued_bytes: 131072\n"
-				 " max_connections: 10\n max_connections_per_uid: 5\n hello_timeout: 250\n}\n"
+				 " max_connections: 10\n max_connections_per_uid: 5\n hello_timeout: 250\n"
+				 " cmap_max_iterators: 2\n cmap_max_tracks: 3\n cmap_max_bytes: 65536\n}\n"
 				 "uidgid {\n uid: 1000\n gid: 2000\n}\nuidgid {\n uid: root\n gid: root\n}\n",
 				 &conf),
 			    "");
@@ -159,6 +163,9 @@ static void test_limits_and_uidgid(void **state)
 	assert_int_equal(settings.limits.max_connections, 10);
 	assert_int_equal(settings.limits.max_connections_per_uid, 5);
 	assert_int_equal(settings.limits.hello_timeout_ms, 250);
+	assert_int_equal(settings.limits.cmap_max_iterators, 2);
+	assert_int_equal(settings.limits.cmap_max_tracks, 3);
+	assert_int_equal(settings.limits.cmap_max_bytes, 65536);
 	assert_int_equal(settings.n_uids, 2);
 	assert_int_equal(settings.uids[0], 1000);
 	assert_int_equal(settings.uids[1], 0);
@@ -177,6 +184,11 @@ static void test_value_errors(void **state)
 		     "from 1 to 1000000");
 	assert_error("conclave {\n max_message_size: 65536\n max_queued_bytes: 65536\n}\n",
 		     "t.conf:3: error: max_queued_bytes (65536) must be at least max_message_size + 16 (65552)");
+	assert_error("conclave {\n cmap_max_tracks: 0\n}\n",
+		     "t.conf:2: error: invalid value '0' for cmap_max_tracks: expected an integer from 1 to 1000000");
+	assert_error("conclave {\n cmap_max_bytes: 4096\n}\n",
+		     "t.conf:2: error: invalid value '4096' for cmap_max_bytes: expected an integer from 65536 to "
+		     "4294967295");
 	assert_error("conclave {\n max_conections: 5\n}\n",
 		     "t.conf:2: error: unknown key 'max_conections' in section conclave");
 	assert_error("uidgid {\n uid: no-such-user-here\n}\n", "t.conf:2: error: unknown user 'no-such-user-here'");

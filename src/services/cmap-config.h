@@ -1,0 +1,27 @@
+/* The configuration as cmap keys, with corosync's names and types:
+ * strings as read from the file, except the keys corosync converts
+ * (nodelist.node.N.nodeid, quorum.expected_votes, totem.version, ... as
+ * u32; quorum.two_node and the other switches as u8), plus the keys
+ * corosync derives from it (uidgid.config.uid.N, nodelist.local_node_pos,
+ * runtime.members.N.*, internal_configuration.service.N.*), the daemon's
+ * effective limits under runtime.config.conclave., and corosync's
+ * read-only rules.
+ */
+#ifndef CONCLAVE_CMAP_CONFIG_H
+#define CONCLAVE_CMAP_CONFIG_H
+
+#include <stddef.h>
+
+#include "cmap-store.h"
+#include "cv-settings.h"
+
+struct cmap_service_name {
+	const char *name;     /* as the daemon offers it: "votequorum" */
+	uint16_t service_id;  /* corosync's id: cmap 0, quorum 3, votequorum 5 */
+};
+
+/* 0, or -1 with "FILE:LINE: error: message" in err. */
+int cmap_config_load(struct cmap_store *map, const struct cv_settings *settings,
+		     const struct cmap_service_name *services, size_t n_services, char *err, size_t err_size);
+
+#endif
