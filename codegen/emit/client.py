@@ -534,9 +534,11 @@ class RequestStub:
             if field.kind == wire.STRING:
                 failures.append(f"{copy} == NULL")
             elif field.kind == wire.BYTES:
-                failures.append(f"({source}.len > 0 && {copy} == NULL)")
+                failures.append(f"{source}.len > 0 && {copy} == NULL")
             else:
-                failures.append(f"({source_count(field)} > 0 && {copy} == NULL)")
+                failures.append(f"{source_count(field)} > 0 && {copy} == NULL")
+        if len(failures) > 1:
+            failures = [f"({c})" if "&&" in c else c for c in failures]
         condition = ctext.wrap_condition(failures, "\t\t")
         lines = declarations + [f"\n\t\tif ({condition}) {{\n"]
         if len(allocated) > 1:      # with one, the failed copy is the only one and is NULL

@@ -5,7 +5,7 @@ import os
 import shutil
 import unittest
 
-from codegen.model import Callback, Define, Enum, Struct
+from codegen.model import Callback, Define, Enum, Struct, Typedef
 
 from codegen.program import load
 
@@ -14,6 +14,13 @@ from .support import (
 )
 
 COROSYNC_INCLUDE = "/usr/include/corosync"
+# corosync's hdb.h wraps libqb's handle database; ours (idl/hdb.idl) gives the
+# handle type and the format macros without libqb. These macros are left out
+# on purpose.
+LIBQB_ONLY_MACROS = {"_GNU_SOURCE", "hdb_handle_database", "DECLARE_HDB_DATABASE"}
+# corosync spells these through libqb's QB_HDB_*_FORMAT; the layout test
+# compares their values instead of their text.
+SAME_VALUE_MACROS = {"HDB_D_FORMAT", "HDB_X_FORMAT"}
 RUNTIME_INCLUDES = [os.path.join(REPO, "src", "runtime"), os.path.join(REPO, "src", "daemon")]
 
 
@@ -102,20 +109,32 @@ class CorosyncAbiTest(CompileTestCase):
     def test_macros_are_identical(self):
         for header in self.headers():
             with self.subTest(header=header):
-                self.assertEqual(self.macros(header, "ours"), self.macros(header, "corosync"))
+                ours = self.macros(header, "ours")
+                theirs = self.macros(header, "corosync")
+                for name in LIBQB_ONLY_MACROS:
+                    theirs.pop(name, None)
+                for name in SAME_VALUE_MACROS & set(ours) & set(theirs):
+                    ours[name] = theirs[name] = "(value compared by the layout test)"
+                self.assertEqual(ours, theirs)
 
     def macros(self, header, side):
+        """{name: body} of the macros defined in corosync/ headers, as seen
+        by a file that includes `header` (system headers are left out)."""
         with TempDir() as out:
             source = os.path.join(out, "m.c")
             with open(source, "w") as stream:
                 stream.write(f"#include <{header}>\n")
-            args = [self.cc, "-dM", "-E", *[f"-I{p}" for p in self.includes_for(side)], source]
+            args = [self.cc, "-dD", "-E", *[f"-I{p}" for p in self.includes_for(side)], source]
             result = run(args)
             self.assertEqual(result.returncode, 0, result.stderr)
         definitions = {}
+        current_file = ""
         for line in result.stdout.splitlines():
-            name, _, body = line[len("#define "):].partition(" ")
-            definitions[name] = " ".join(body.split())
+            if line.startswith("# ") and '"' in line:
+                current_file = line.split('"')[1]
+            elif line.startswith("#define ") and "/corosync/" in current_file:
+                name, _, body = line[len("#define "):].partition(" ")
+                definitions[name] = " ".join(body.split())
         return definitions
 
     def test_values_and_layouts_are_identical(self):
@@ -146,8 +165,10 @@ class CorosyncAbiTest(CompileTestCase):
             return result.stdout
 
     def definitions(self, cls):
+        """Public definitions of kind cls in the headers corosync also installs."""
         return [item for f in self.program.files for item in f.of_type(cls)
-                if os.path.isfile(os.path.join("/usr/include", f.service.header))]
+                if os.path.isfile(os.path.join("/usr/include", f.service.header))
+                and getattr(item, "is_public", True)]
 
     def preamble(self):
         includes = "".join(f"#include <{h}>\n" for h in self.headers())
@@ -182,6 +203,8 @@ class CorosyncAbiTest(CompileTestCase):
             for field in struct.fields:
                 declared = field.ctype.declare("", field.array).strip()
                 checks.append((f"__typeof__((({t} *)0)->{field.name})", declared))
+        for typedef in self.definitions(Typedef):
+            checks.append((typedef.name, typedef.ctype.text()))
         for callback in self.definitions(Callback):
             params = ", ".join(_param_type(p) for p in callback.params) or "void"
             checks.append((callback.name, f"{callback.return_type.text()} (*)({params})"))
