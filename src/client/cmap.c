@@ -1,0 +1,497 @@
+/* The cmap functions the IDL marks `manual`, over the internal store_*
+ * requests: connecting (with the notification handler in the callback table),
+ * the typed setters and getters, get's buffer rules, the iterator's key
+ * buffer, and the library's table of tracks, which turns the daemon's
+ * notifications into calls of each track's notify_fn.
+ */
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <corosync/cmap.h>
+
+#include "cv-runtime.h"
+#include "cmap-client.h"
+
+#define TRACK_TYPES (CMAP_TRACK_ADD | CMAP_TRACK_DELETE | CMAP_TRACK_MODIFY | CMAP_TRACK_PREFIX)
+
+/* ---- the table of tracks ------------------------------------------------
+ * The daemon knows a track by its own handle; every notification also carries
+ * the id the library gave the track, which finds its notify_fn and user_data
+ * here. One table serves every handle of the process. Entries are only used
+ * under the lock (callers get copies), so a notify_fn runs without it and may
+ * add or delete tracks, or finalize its handle.
+ */
+struct track {
+	uint64_t id;
+	cmap_handle_t handle;
+	cmap_track_handle_t track_handle; /* the daemon's, once it has answered */
+	cmap_notify_fn_t notify_fn;
+	void *user_data;
+	struct track *next;
+};
+
+static pthread_mutex_t tracks_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct track *tracks;
+static uint64_t last_track_id;
+
+static cs_error_t track_register(cmap_handle_t handle, cmap_notify_fn_t notify_fn, void *user_data,
+				 uint64_t *id)
+{
+	struct track *t = calloc(1, sizeof(*t));
+
+	if (t == NULL)
+		return CS_ERR_NO_MEMORY;
+	t->handle = handle;
+	t->notify_fn = notify_fn;
+	t->user_data = user_data;
+	pthread_mutex_lock(&tracks_lock);
+	t->id = ++last_track_id;
+	t->next = tracks;
+	tracks = t;
+	*id = t->id;
+	pthread_mutex_unlock(&tracks_lock);
+	return CS_OK;
+}
+
+/* Lock held. */
+static struct track *track_by_id(uint64_t id)
+{
+	struct track *t = tracks;
+
+	while (t != NULL && t->id != id)
+		t = t->next;
+	return t;
+}
+
+/* False when the track is gone: its handle was finalized meanwhile. */
+static bool track_bind(uint64_t id, cmap_track_handle_t track_handle)
+{
+	struct track *t;
+
+	pthread_mutex_lock(&tracks_lock);
+	t = track_by_id(id);
+	if (t != NULL)
+		t->track_handle = track_handle;
+	pthread_mutex_unlock(&tracks_lock);
+	return t != NULL;
+}
+
+static bool track_find(uint64_t id, cmap_handle_t handle, cmap_notify_fn_t *notify_fn, void **user_data)
+{
+	struct track *t;
+	bool found;
+
+	pthread_mutex_lock(&tracks_lock);
+	t = track_by_id(id);
+	found = t != NULL && t->handle == handle;
+	if (found) {
+		*notify_fn = t->notify_fn;
+		*user_data = t->user_data;
+	}
+	pthread_mutex_unlock(&tracks_lock);
+	return found;
+}
+
+struct track_match {
+	cmap_handle_t handle;
+	bool by_id;
+	uint64_t id;
+	bool by_track_handle;
+	cmap_track_handle_t track_handle;
+};
+
+static bool track_matches(const struct track *t, const struct track_match *m)
+{
+	if (m->by_id)
+		return t->id == m->id;
+	return t->handle == m->handle && (!m->by_track_handle || t->track_handle == m->track_handle);
+}
+
+static void tracks_forget(const struct track_match *match)
+{
+	struct track **link, *t, *gone = NULL;
+
+	pthread_mutex_lock(&tracks_lock);
+	link = &tracks;
+	while ((t = *link) != NULL) {
+		if (track_matches(t, match)) {
+			*link = t->next;
+			t->next = gone;
+			gone = t;
+		} else {
+			link = &t->next;
+		}
+	}
+	pthread_mutex_unlock(&tracks_lock);
+	while ((t = gone) != NULL) {
+		gone = t->next;
+		free(t);
+	}
+}
+
+static void track_forget_id(uint64_t id)
+{
+	tracks_forget(&(struct track_match){ .by_id = true, .id = id });
+}
+
+static void track_forget_track_handle(cmap_handle_t handle, cmap_track_handle_t track_handle)
+{
+	tracks_forget(&(struct track_match){ .handle = handle, .by_track_handle = true,
+					     .track_handle = track_handle });
+}
+
+static void tracks_forget_handle(cmap_handle_t handle)
+{
+	tracks_forget(&(struct track_match){ .handle = handle });
+}
+
+/* ---- notifications ------------------------------------------------------ */
+
+/* A value that does not exist (type 0) is all zero; an empty one that does
+ * still points somewhere. */
+static struct cmap_notify_value notify_value(cmap_value_types_t type, size_t len, const void *data)
+{
+	static const char no_bytes[1];
+	struct cmap_notify_value value = { .type = type, .len = len, .data = data };
+
+	if (type == 0) {
+		value.len = 0;
+		value.data = NULL;
+	} else if (data == NULL) {
+		value.data = no_bytes;
+	}
+	return value;
+}
+
+/* The library's handler of the notification event (cmap_notification_fn_t). */
+static void notification_received(cmap_handle_t handle, uint64_t track_id, cmap_track_handle_t track_handle,
+				  int32_t event, const char *key_name, cmap_value_types_t new_type,
+				  size_t new_len, const void *new_value, cmap_value_types_t old_type,
+				  size_t old_len, const void *old_value)
+{
+	cmap_notify_fn_t notify_fn;
+	void *user_data;
+
+	if (!track_find(track_id, handle, &notify_fn, &user_data))
+		return; /* deleted after the daemon sent this */
+	notify_fn(handle, track_handle, event, key_name, notify_value(new_type, new_len, new_value),
+		  notify_value(old_type, old_len, old_value), user_data);
+}
+
+/* ---- connecting ---------------------------------------------------------- */
+
+static cs_error_t connect_service(cmap_handle_t *handle)
+{
+	cv_callback_fn table[CMAP_N_EVENTS] = {
+		[CMAP_EVENT_NOTIFICATION] = (cv_callback_fn)notification_received,
+	};
+
+	return cv_client_initialize(&cmap_client_service, handle, table, NULL);
+}
+
+cs_error_t cmap_initialize(cmap_handle_t *handle)
+{
+	return connect_service(handle);
+}
+
+/* Unlike corosync, a map the daemon refuses leaves no handle behind. */
+cs_error_t cmap_initialize_map(cmap_handle_t *handle, cmap_map_t map)
+{
+	cmap_handle_t connected;
+	cs_error_t err;
+
+	if (handle == NULL)
+		return CS_ERR_INVALID_PARAM;
+	err = connect_service(&connected);
+	if (err != CS_OK)
+		return err;
+	err = cmap_store_select_map(connected, map);
+	if (err != CS_OK) {
+		cv_client_finalize(&cmap_client_service, connected);
+		return err;
+	}
+	*handle = connected;
+	return CS_OK;
+}
+
+/* The daemon drops the connection's tracks and iterators when it closes. */
+cs_error_t cmap_finalize(cmap_handle_t handle)
+{
+	tracks_forget_handle(handle);
+	return cv_client_finalize(&cmap_client_service, handle);
+}
+
+/* ---- set ----------------------------------------------------------------- */
+
+/* A string value must not claim more bytes than it has up to its NUL:
+ * checked here, so that no more than that is read from the caller's memory.
+ * The daemon checks the key, the type, the sizes and the read-only keys. */
+cs_error_t cmap_set(cmap_handle_t handle, const char *key_name, const void *value, size_t value_len,
+		    cmap_value_types_t type)
+{
+	if (key_name == NULL || value == NULL)
+		return CS_ERR_INVALID_PARAM;
+	if (type == CMAP_VALUETYPE_STRING && value_len > strnlen(value, value_len) + 1)
+		return CS_ERR_INVALID_PARAM;
+	return cmap_store_set(handle, key_name, value, value_len, type);
+}
+
+cs_error_t cmap_set_int8(cmap_handle_t handle, const char *key_name, int8_t value)
+{
+	return cmap_set(handle, key_name, &value, sizeof(value), CMAP_VALUETYPE_INT8);
+}
+
+cs_error_t cmap_set_uint8(cmap_handle_t handle, const char *key_name, uint8_t value)
+{
+	return cmap_set(handle, key_name, &value, sizeof(value), CMAP_VALUETYPE_UINT8);
+}
+
+cs_error_t cmap_set_int16(cmap_handle_t handle, const char *key_name, int16_t value)
+{
+	return cmap_set(handle, key_name, &value, sizeof(value), CMAP_VALUETYPE_INT16);
+}
+
+cs_error_t cmap_set_uint16(cmap_handle_t handle, const char *key_name, uint16_t value)
+{
+	return cmap_set(handle, key_name, &value, sizeof(value), CMAP_VALUETYPE_UINT16);
+}
+
+cs_error_t cmap_set_int32(cmap_handle_t handle, const char *key_name, int32_t value)
+{
+	return cmap_set(handle, key_name, &value, sizeof(value), CMAP_VALUETYPE_INT32);
+}
+
+cs_error_t cmap_set_uint32(cmap_handle_t handle, const char *key_name, uint32_t value)
+{
+	return cmap_set(handle, key_name, &value, sizeof(value), CMAP_VALUETYPE_UINT32);
+}
+
+cs_error_t cmap_set_int64(cmap_handle_t handle, const char *key_name, int64_t value)
+{
+	return cmap_set(handle, key_name, &value, sizeof(value), CMAP_VALUETYPE_INT64);
+}
+
+cs_error_t cmap_set_uint64(cmap_handle_t handle, const char *key_name, uint64_t value)
+{
+	return cmap_set(handle, key_name, &value, sizeof(value), CMAP_VALUETYPE_UINT64);
+}
+
+cs_error_t cmap_set_float(cmap_handle_t handle, const char *key_name, float value)
+{
+	return cmap_set(handle, key_name, &value, sizeof(value), CMAP_VALUETYPE_FLOAT);
+}
+
+cs_error_t cmap_set_double(cmap_handle_t handle, const char *key_name, double value)
+{
+	return cmap_set(handle, key_name, &value, sizeof(value), CMAP_VALUETYPE_DOUBLE);
+}
+
+cs_error_t cmap_set_string(cmap_handle_t handle, const char *key_name, const char *value)
+{
+	if (value == NULL)
+		return CS_ERR_INVALID_PARAM;
+	return cmap_set(handle, key_name, value, strlen(value), CMAP_VALUETYPE_STRING);
+}
+
+/* ---- get ----------------------------------------------------------------- */
+
+/* The daemon returns the whole value; the caller's buffer rules apply here. */
+cs_error_t cmap_get(cmap_handle_t handle, const char *key_name, void *value, size_t *value_len,
+		    cmap_value_types_t *type)
+{
+	cmap_value_types_t stored_type;
+	size_t stored_len;
+	void *stored;
+	cs_error_t err;
+
+	if (value != NULL && value_len == NULL)
+		return CS_ERR_INVALID_PARAM;
+	err = cmap_store_get(handle, key_name, &stored_type, &stored, &stored_len);
+	if (err != CS_OK)
+		return err;
+	if (value != NULL && *value_len < stored_len) {
+		err = CS_ERR_INVALID_PARAM;
+	} else {
+		if (value != NULL && stored_len > 0)
+			memcpy(value, stored, stored_len);
+		if (value_len != NULL)
+			*value_len = stored_len;
+		if (type != NULL)
+			*type = stored_type;
+	}
+	free(stored);
+	return err;
+}
+
+/* No conversion: the stored type must be the one asked for. */
+static cs_error_t get_fixed(cmap_handle_t handle, const char *key_name, void *out, size_t size,
+			    cmap_value_types_t type)
+{
+	cmap_value_types_t stored_type;
+	size_t stored_len;
+	void *stored;
+	cs_error_t err;
+
+	if (out == NULL)
+		return CS_ERR_INVALID_PARAM;
+	err = cmap_store_get(handle, key_name, &stored_type, &stored, &stored_len);
+	if (err != CS_OK)
+		return err;
+	if (stored_type == type && stored_len == size)
+		memcpy(out, stored, size);
+	else
+		err = CS_ERR_INVALID_PARAM;
+	free(stored);
+	return err;
+}
+
+cs_error_t cmap_get_int8(cmap_handle_t handle, const char *key_name, int8_t *i8)
+{
+	return get_fixed(handle, key_name, i8, sizeof(*i8), CMAP_VALUETYPE_INT8);
+}
+
+cs_error_t cmap_get_uint8(cmap_handle_t handle, const char *key_name, uint8_t *u8)
+{
+	return get_fixed(handle, key_name, u8, sizeof(*u8), CMAP_VALUETYPE_UINT8);
+}
+
+cs_error_t cmap_get_int16(cmap_handle_t handle, const char *key_name, int16_t *i16)
+{
+	return get_fixed(handle, key_name, i16, sizeof(*i16), CMAP_VALUETYPE_INT16);
+}
+
+cs_error_t cmap_get_uint16(cmap_handle_t handle, const char *key_name, uint16_t *u16)
+{
+	return get_fixed(handle, key_name, u16, sizeof(*u16), CMAP_VALUETYPE_UINT16);
+}
+
+cs_error_t cmap_get_int32(cmap_handle_t handle, const char *key_name, int32_t *i32)
+{
+	return get_fixed(handle, key_name, i32, sizeof(*i32), CMAP_VALUETYPE_INT32);
+}
+
+cs_error_t cmap_get_uint32(cmap_handle_t handle, const char *key_name, uint32_t *u32)
+{
+	return get_fixed(handle, key_name, u32, sizeof(*u32), CMAP_VALUETYPE_UINT32);
+}
+
+cs_error_t cmap_get_int64(cmap_handle_t handle, const char *key_name, int64_t *i64)
+{
+	return get_fixed(handle, key_name, i64, sizeof(*i64), CMAP_VALUETYPE_INT64);
+}
+
+cs_error_t cmap_get_uint64(cmap_handle_t handle, const char *key_name, uint64_t *u64)
+{
+	return get_fixed(handle, key_name, u64, sizeof(*u64), CMAP_VALUETYPE_UINT64);
+}
+
+cs_error_t cmap_get_float(cmap_handle_t handle, const char *key_name, float *flt)
+{
+	return get_fixed(handle, key_name, flt, sizeof(*flt), CMAP_VALUETYPE_FLOAT);
+}
+
+cs_error_t cmap_get_double(cmap_handle_t handle, const char *key_name, double *dbl)
+{
+	return get_fixed(handle, key_name, dbl, sizeof(*dbl), CMAP_VALUETYPE_DOUBLE);
+}
+
+/* A NUL-terminated copy even if the stored bytes lacked their NUL. */
+static char *string_copy(const void *bytes, size_t len)
+{
+	char *copy = malloc(len + 1);
+
+	if (copy == NULL)
+		return NULL;
+	if (len > 0)
+		memcpy(copy, bytes, len);
+	copy[len] = '\0';
+	return copy;
+}
+
+/* One read, where corosync reads the length and then the value. */
+cs_error_t cmap_get_string(cmap_handle_t handle, const char *key_name, char **str)
+{
+	cmap_value_types_t stored_type;
+	size_t stored_len;
+	void *stored;
+	cs_error_t err;
+
+	if (str == NULL)
+		return CS_ERR_INVALID_PARAM;
+	err = cmap_store_get(handle, key_name, &stored_type, &stored, &stored_len);
+	if (err != CS_OK)
+		return err;
+	if (stored_type != CMAP_VALUETYPE_STRING) {
+		err = CS_ERR_INVALID_PARAM;
+	} else {
+		*str = string_copy(stored, stored_len);
+		if (*str == NULL)
+			err = CS_ERR_NO_MEMORY;
+	}
+	free(stored);
+	return err;
+}
+
+/* ---- iteration ------------------------------------------------------------ */
+
+cs_error_t cmap_iter_next(cmap_handle_t handle, cmap_iter_handle_t iter_handle, char key_name[],
+			  size_t *value_len, cmap_value_types_t *type)
+{
+	cmap_value_types_t next_type;
+	size_t next_len;
+	char *next_name;
+	cs_error_t err;
+
+	if (key_name == NULL)
+		return CS_ERR_INVALID_PARAM;
+	err = cmap_store_iter_next(handle, iter_handle, &next_name, &next_len, &next_type);
+	if (err != CS_OK)
+		return err;
+	strncpy(key_name, next_name, CMAP_KEYNAME_MAXLEN);
+	key_name[CMAP_KEYNAME_MAXLEN] = '\0';
+	free(next_name);
+	if (value_len != NULL)
+		*value_len = next_len;
+	if (type != NULL)
+		*type = next_type;
+	return CS_OK;
+}
+
+/* ---- tracking ------------------------------------------------------------- */
+
+/* The track is in the table before the daemon knows it, so that no
+ * notification can find it missing; unlike corosync, a refused track leaves
+ * nothing behind. */
+cs_error_t cmap_track_add(cmap_handle_t handle, const char *key_name, int32_t track_type,
+			  cmap_notify_fn_t notify_fn, void *user_data, cmap_track_handle_t *cmap_track_handle)
+{
+	cmap_track_handle_t track_handle;
+	uint64_t id;
+	cs_error_t err;
+
+	if (notify_fn == NULL || cmap_track_handle == NULL || (track_type & ~TRACK_TYPES) != 0)
+		return CS_ERR_INVALID_PARAM;
+	err = track_register(handle, notify_fn, user_data, &id);
+	if (err != CS_OK)
+		return err;
+	err = cmap_store_track_add(handle, key_name, track_type, id, &track_handle);
+	if (err == CS_OK && !track_bind(id, track_handle))
+		err = CS_ERR_BAD_HANDLE;
+	if (err != CS_OK) {
+		track_forget_id(id);
+		return err;
+	}
+	*cmap_track_handle = track_handle;
+	return CS_OK;
+}
+
+cs_error_t cmap_track_delete(cmap_handle_t handle, cmap_track_handle_t track_handle)
+{
+	cs_error_t err = cmap_store_track_delete(handle, track_handle);
+
+	if (err == CS_OK)
+		track_forget_track_handle(handle, track_handle);
+	return err;
+}
