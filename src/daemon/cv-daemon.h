@@ -26,6 +26,8 @@ size_t cv_sessions_refusing(void);
 size_t cv_sessions_of_uid(uid_t uid);
 
 int cv_listener_open(const char *path, const struct cv_settings *settings);
+/* Who besides root may connect; without a policy, the uidgid settings. */
+void cv_listener_set_access_policy(bool (*allowed)(uid_t uid, gid_t gid));
 void cv_listener_close(void);
 
 #endif

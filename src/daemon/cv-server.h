@@ -103,4 +103,56 @@ const struct cv_settings *cv_server_settings(void);
  * are refused with CS_ERR_TRY_AGAIN. True until a provider says otherwise. */
 void cv_server_set_quorate(bool quorate);
 
+/* False once the session is closing: it takes no more events. */
+bool cv_session_is_open(const struct cv_session *s);
+
+/* ---- Statistics and connection events, for the cmap stats map ---- */
+
+struct cv_session_stats {
+	uint64_t requests;           /* requests handled */
+	uint64_t responses;          /* replies queued */
+	uint64_t errors;             /* replies whose status is not CS_OK */
+	uint64_t overload;           /* replies of CS_ERR_TRY_AGAIN */
+	uint64_t events;             /* events queued */
+	uint64_t sent;               /* frames written whole */
+	uint64_t send_retries;       /* writes the socket put off (EAGAIN) */
+	uint64_t recv_retries;       /* reads that stopped inside a frame */
+	uint64_t flow_control_count; /* times reading paused at max_queued_bytes */
+};
+
+struct cv_session_queue {
+	size_t frames;
+	size_t bytes;
+	bool flow_controlled; /* reading paused: the queue is at its limit */
+};
+
+struct cv_service_stats {
+	uint64_t connections;      /* open now */
+	uint64_t connects;         /* accepted since start (or the last clear) */
+	uint64_t requests;
+	uint64_t errors;
+	uint64_t events;
+	uint64_t invalid_requests; /* frames that closed their connection */
+};
+
+const struct cv_session_stats *cv_session_stats(const struct cv_session *s);
+void cv_session_queue_state(const struct cv_session *s, struct cv_session_queue *out);
+const char *cv_session_service_name(const struct cv_session *s);
+
+/* NULL for a service the daemon does not offer. */
+const struct cv_service_stats *cv_server_service_stats(const char *service);
+uint64_t cv_server_active_connections(void);
+uint64_t cv_server_closed_connections(void);
+/* Zeroes the counters of every session and service (not the connection
+ * counts): stats.clear.ipc. */
+void cv_server_clear_stats(void);
+
+/* Told of every connection of every service: opened once its HELLO is
+ * accepted, closed before its service's disconnect hook runs. */
+struct cv_session_observer {
+	void (*opened)(struct cv_session *s);
+	void (*closed)(struct cv_session *s);
+};
+void cv_server_observe_sessions(const struct cv_session_observer *observer);
+
 #endif

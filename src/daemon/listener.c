@@ -20,6 +20,7 @@
 static struct cv_watch listen_watch = { .fd = -1 };
 static struct cv_timer accept_pause;
 static const struct cv_settings *settings;
+static bool (*ids_allowed)(uid_t uid, gid_t gid);
 static char socket_path[sizeof(((struct sockaddr_un *)0)->sun_path)];
 
 static bool id_listed(uint32_t id, const uint32_t *list, size_t n)
@@ -32,8 +33,17 @@ static bool id_listed(uint32_t id, const uint32_t *list, size_t n)
 
 static bool peer_allowed(const struct ucred *cred)
 {
-	return cred->uid == 0 || id_listed(cred->uid, settings->uids, settings->n_uids) ||
+	if (cred->uid == 0)
+		return true;
+	if (ids_allowed)
+		return ids_allowed(cred->uid, cred->gid);
+	return id_listed(cred->uid, settings->uids, settings->n_uids) ||
 	       id_listed(cred->gid, settings->gids, settings->n_gids);
+}
+
+void cv_listener_set_access_policy(bool (*allowed)(uid_t uid, gid_t gid))
+{
+	ids_allowed = allowed;
 }
 
 static cs_error_t admission(const struct ucred *cred)

@@ -53,6 +53,9 @@ struct cv_session {
 	size_t payload_have;
 	struct out_frame *out_head, *out_tail;
 	size_t out_bytes;
+	size_t out_frames;
+	bool flow_controlled;
+	struct cv_session_stats stats;
 	struct reply_block *reply_memory;
 	size_t reply_memory_bytes;
 	struct cv_session *prev, *next;
@@ -66,6 +69,9 @@ static struct cv_session *sessions;
 static struct cv_session *closing_head;
 static uint64_t last_session_id;
 static size_t n_admitted, n_refusing;
+static uint64_t n_closed;
+static struct cv_service_stats *service_stats; /* parallel to services */
+static const struct cv_session_observer *observer;
 static struct uid_count *uid_counts;
 static size_t n_uid_counts;
 static bool server_quorate = true;
@@ -122,6 +128,14 @@ size_t cv_sessions_of_uid(uid_t uid)
 	return slot ? slot->count : 0;
 }
 
+static struct cv_service_stats *stats_of_service(const struct cv_server_service *service)
+{
+	for (size_t i = 0; service && i < n_services; i++)
+		if (services[i] == service)
+			return &service_stats[i];
+	return NULL;
+}
+
 /* ---- closing ----------------------------------------------------------- */
 
 static void session_close_later(struct cv_session *s, enum cv_log_level level, const char *why)
@@ -146,6 +160,8 @@ static void protocol_violation(struct cv_session *s, const char *format, ...)
 	va_start(args, format);
 	vsnprintf(why, sizeof(why), format, args);
 	va_end(args);
+	if (s->state != SESSION_CLOSING && stats_of_service(s->service))
+		stats_of_service(s->service)->invalid_requests++;
 	session_close_later(s, CV_LOG_WARNING, why);
 }
 
@@ -170,13 +186,25 @@ static void free_out_queue(struct cv_session *s)
 	}
 	s->out_tail = NULL;
 	s->out_bytes = 0;
+	s->out_frames = 0;
+}
+
+static void session_disconnect(struct cv_session *s)
+{
+	if (!s->connected)
+		return;
+	if (observer && observer->closed)
+		observer->closed(s);
+	if (s->service->ops && s->service->ops->disconnect)
+		s->service->ops->disconnect(s);
+	stats_of_service(s->service)->connections--;
 }
 
 static void session_destroy(struct cv_session *s)
 {
-	if (s->connected && s->service->ops && s->service->ops->disconnect)
-		s->service->ops->disconnect(s);
 	int fd = s->watch.fd;
+
+	session_disconnect(s);
 
 	cv_watch_remove(&s->watch);
 	close(fd);
@@ -186,6 +214,7 @@ static void session_destroy(struct cv_session *s)
 	free(s->payload);
 	if (s->refusal == CS_OK) {
 		n_admitted--;
+		n_closed++;
 		uid_release(s->cred.uid);
 	} else {
 		n_refusing--;
@@ -255,6 +284,8 @@ static void session_flush(struct cv_session *s)
 			iov[msg.msg_iovlen++] = (struct iovec){ f->bytes + f->sent, f->size - f->sent };
 		n = sendmsg(s->watch.fd, &msg, MSG_NOSIGNAL | MSG_DONTWAIT);
 		if (n < 0) {
+			if (errno == EAGAIN)
+				s->stats.send_retries++;
 			if (errno == EAGAIN || errno == EINTR)
 				break;
 			session_close_later(s, CV_LOG_DEBUG, errno == EPIPE ? "peer closed" : "send failed");
@@ -271,6 +302,8 @@ static void session_flush(struct cv_session *s)
 			}
 			n -= (ssize_t)left;
 			s->out_head = f->next;
+			s->out_frames--;
+			s->stats.sent++;
 			free(f);
 		}
 		if (!s->out_head)
@@ -289,6 +322,7 @@ static void session_queue(struct cv_session *s, struct out_frame *f)
 		s->out_head = f;
 	s->out_tail = f;
 	s->out_bytes += f->size;
+	s->out_frames++;
 	if (was_empty)
 		session_flush(s);
 	else
@@ -328,6 +362,9 @@ static void session_update_events(struct cv_session *s)
 		return;
 	if (!queue_limit_reached(s))
 		events |= EPOLLIN;
+	else if (!s->flow_controlled)
+		s->stats.flow_control_count++;
+	s->flow_controlled = queue_limit_reached(s);
 	if (s->out_head)
 		events |= EPOLLOUT;
 	if (cv_watch_set_events(&s->watch, events) < 0)
@@ -370,7 +407,11 @@ cs_error_t cv_session_send_event(struct cv_session *s, uint16_t event_id, const 
 		return CS_ERR_TRY_AGAIN;
 	cv_log_debug("event %s to connection %llu", s->service->event_names ? s->service->event_names[event_id] : "?",
 		     (unsigned long long)s->id);
-	return queue_message(s, CV_FRAME_EVENT, event_id, 0, 0, event);
+	if (queue_message(s, CV_FRAME_EVENT, event_id, 0, 0, event) != CS_OK)
+		return CS_ERR_NO_MEMORY;
+	s->stats.events++;
+	stats_of_service(s->service)->events++;
+	return CS_OK;
 }
 
 /* ---- replies ----------------------------------------------------------- */
@@ -445,6 +486,20 @@ static bool request_in_bounds(struct cv_session *s, const struct cv_request_desc
 	return false;
 }
 
+static void count_request(struct cv_session *s, cs_error_t status)
+{
+	struct cv_service_stats *service = stats_of_service(s->service);
+
+	s->stats.requests++;
+	service->requests++;
+	if (status == CS_OK)
+		return;
+	s->stats.errors++;
+	service->errors++;
+	if (status == CS_ERR_TRY_AGAIN)
+		s->stats.overload++;
+}
+
 static void handle_request(struct cv_session *s)
 {
 	const struct cv_request_desc *desc = &s->service->requests[s->header.id];
@@ -471,10 +526,14 @@ static void handle_request(struct cv_session *s)
 	}
 	cv_log_debug("request %s from connection %llu", desc->name, (unsigned long long)s->id);
 	status = run_handler(s, desc, request, reply);
+	count_request(s, status);
 	protobuf_c_message_free_unpacked(request, &alloc.base);
-	if (!(desc->flags & CV_REQUEST_ONEWAY) && desc->reply && s->state == SESSION_READY &&
-	    queue_message(s, CV_FRAME_REPLY, s->header.id, s->header.seq, status, reply) != CS_OK)
-		session_close_later(s, CV_LOG_ERROR, "out of memory for a reply");
+	if (!(desc->flags & CV_REQUEST_ONEWAY) && desc->reply && s->state == SESSION_READY) {
+		if (queue_message(s, CV_FRAME_REPLY, s->header.id, s->header.seq, status, reply) != CS_OK)
+			session_close_later(s, CV_LOG_ERROR, "out of memory for a reply");
+		else
+			s->stats.responses++;
+	}
 	free(reply);
 	free_reply_memory(s);
 }
@@ -537,9 +596,13 @@ static void handle_hello(struct cv_session *s)
 	}
 	s->connected = true;
 	s->state = SESSION_READY;
+	stats_of_service(s->service)->connections++;
+	stats_of_service(s->service)->connects++;
 	cv_log_debug("connection %llu (pid %d) uses service %s %u.%u", (unsigned long long)s->id,
 		     (int)s->cred.pid, s->service->name, hello.idl_major, hello.idl_minor);
 	send_welcome(s, CS_OK);
+	if (observer && observer->opened)
+		observer->opened(s);
 }
 
 /* ---- input ------------------------------------------------------------- */
@@ -620,8 +683,11 @@ static int receive_frame(struct cv_session *s)
 	}
 	return s->payload_have == s->header.length ? 1 : 0;
 failed:
-	if (n < 0 && (errno == EAGAIN || errno == EINTR))
+	if (n < 0 && (errno == EAGAIN || errno == EINTR)) {
+		if (s->header_have > 0)
+			s->stats.recv_retries++;
 		return 0;
+	}
 	receive_failed(s, n);
 	return -1;
 }
@@ -714,6 +780,10 @@ void cv_sessions_init(const struct cv_settings *config, const struct cv_server_s
 	settings = config;
 	services = offered;
 	n_services = n_offered;
+	free(service_stats);
+	service_stats = calloc(n_offered ? n_offered : 1, sizeof(*service_stats));
+	if (!service_stats)
+		abort(); /* at start-up, before any client */
 }
 
 /* ---- the service-facing API ------------------------------------------- */
@@ -756,4 +826,63 @@ const struct cv_settings *cv_server_settings(void)
 void cv_server_set_quorate(bool quorate)
 {
 	server_quorate = quorate;
+}
+
+bool cv_session_is_open(const struct cv_session *s)
+{
+	return s->state == SESSION_READY;
+}
+
+/* ---- statistics -------------------------------------------------------- */
+
+const struct cv_session_stats *cv_session_stats(const struct cv_session *s)
+{
+	return &s->stats;
+}
+
+void cv_session_queue_state(const struct cv_session *s, struct cv_session_queue *out)
+{
+	out->frames = s->out_frames;
+	out->bytes = s->out_bytes;
+	out->flow_controlled = s->flow_controlled;
+}
+
+const char *cv_session_service_name(const struct cv_session *s)
+{
+	return s->service ? s->service->name : "";
+}
+
+const struct cv_service_stats *cv_server_service_stats(const char *service)
+{
+	for (size_t i = 0; i < n_services; i++)
+		if (strcmp(services[i]->name, service) == 0)
+			return &service_stats[i];
+	return NULL;
+}
+
+uint64_t cv_server_active_connections(void)
+{
+	return n_admitted;
+}
+
+uint64_t cv_server_closed_connections(void)
+{
+	return n_closed;
+}
+
+void cv_server_clear_stats(void)
+{
+	for (struct cv_session *s = sessions; s; s = s->next)
+		memset(&s->stats, 0, sizeof(s->stats));
+	for (size_t i = 0; i < n_services; i++) {
+		uint64_t connections = service_stats[i].connections;
+
+		memset(&service_stats[i], 0, sizeof(service_stats[i]));
+		service_stats[i].connections = connections;
+	}
+}
+
+void cv_server_observe_sessions(const struct cv_session_observer *o)
+{
+	observer = o;
 }
