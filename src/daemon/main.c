@@ -16,6 +16,8 @@
 #include "cv-log.h"
 #include "cv-loop.h"
 #include "cv-settings.h"
+#include "cmap-maps.h"
+#include "cmap-server.h"
 #include "quorum-server.h"
 #include "votequorum-server.h"
 
@@ -30,7 +32,8 @@ struct options {
 static struct cv_settings settings;
 static struct cv_conf *conf;
 static struct cv_watch signal_watch = { .fd = -1 };
-static const struct cv_server_service *offered[2];
+static const struct cv_server_service *offered[3];
+static struct cmap_service_name offered_names[3];
 static size_t n_offered;
 
 static void usage(FILE *out)
@@ -64,6 +67,22 @@ static int parse_options(int argc, char **argv, struct options *o)
 	return 0;
 }
 
+/* cmap first: the others read their settings from its map. The ids are
+ * corosync's, for the stats map's key names. */
+static void offer(const struct cv_server_service *service, uint16_t corosync_id)
+{
+	offered_names[n_offered] = (struct cmap_service_name){ service->name, corosync_id };
+	offered[n_offered++] = service;
+}
+
+static void choose_services(void)
+{
+	offer(&cmap_server_service, 0);
+	offer(&quorum_server_service, 3);
+	if (settings.quorum.votequorum)
+		offer(&votequorum_server_service, 5);
+}
+
 /* A missing default file means "no configuration"; a missing -c file is an
  * error. Errors are printed as FILE:LINE: error: message. */
 static int load_configuration(const struct options *o)
@@ -80,14 +99,12 @@ static int load_configuration(const struct options *o)
 		fprintf(stderr, "%s\n", err);
 		return -1;
 	}
+	choose_services();
+	if (cmap_maps_init(&settings, offered_names, n_offered, err, sizeof(err)) < 0) {
+		fprintf(stderr, "%s\n", err);
+		return -1;
+	}
 	return 0;
-}
-
-static void choose_services(void)
-{
-	offered[n_offered++] = &quorum_server_service;
-	if (settings.quorum.votequorum)
-		offered[n_offered++] = &votequorum_server_service;
 }
 
 static int start_services(void)
@@ -207,8 +224,8 @@ static int serve(const struct options *o)
 		return -1;
 	}
 	raise_fd_limit();
-	choose_services();
 	cv_sessions_init(&settings, offered, n_offered);
+	cv_listener_set_access_policy(cmap_uidgid_allows);
 	cv_loop_set_after_batch(cv_sessions_reap);
 	if (cv_listener_open(o->socket_path, &settings) < 0)
 		return -1;
@@ -224,6 +241,7 @@ static void shut_down(void)
 	cv_listener_close();
 	cv_sessions_close_all();
 	stop_services();
+	cmap_maps_fini();
 	cv_loop_fini();
 	cv_conf_free(conf);
 	cv_log_info("stopped");

@@ -110,15 +110,19 @@ struct cmap_track_ops {
 	/* Called after the change is applied; key, old and new values are valid
 	 * during the call only. */
 	void (*deliver)(struct cmap_track *t, const struct cmap_change *c);
+	/* Optional: asked before a client's change is committed; an error
+	 * refuses the change (say, CS_ERR_TRY_AGAIN when the owner could not
+	 * pass its consequences on). The store itself never calls it. */
+	cs_error_t (*check)(struct cmap_track *t, const struct cmap_change *c);
 	bool internal; /* the daemon's own: delivered after client tracks */
 };
 
 /* flags: CMAP_STORE_* events plus CMAP_STORE_PREFIX; key "" with PREFIX
  * tracks every key. NULL when out of memory. */
-struct cmap_track *cmap_track_add(struct cmap_store *s, const char *key, int32_t flags,
+struct cmap_track *cmap_store_add_track(struct cmap_store *s, const char *key, int32_t flags,
 				  const struct cmap_track_ops *ops, void *owner);
 /* No delivery happens after this, even for a change in progress. */
-void cmap_track_remove(struct cmap_track *t);
+void cmap_store_remove_track(struct cmap_track *t);
 void *cmap_track_owner(const struct cmap_track *t);
 const struct cmap_track_ops *cmap_track_ops(const struct cmap_track *t);
 int32_t cmap_track_flags(const struct cmap_track *t);

@@ -145,7 +145,7 @@ void cmap_tracks_fini(struct track_index *index)
 
 /* ---- tracks ------------------------------------------------------------ */
 
-struct cmap_track *cmap_track_add(struct cmap_store *s, const char *key, int32_t flags,
+struct cmap_track *cmap_store_add_track(struct cmap_store *s, const char *key, int32_t flags,
 				  const struct cmap_track_ops *ops, void *owner)
 {
 	bool prefix = (flags & CMAP_STORE_PREFIX) != 0;
@@ -184,7 +184,7 @@ static void track_unref(struct cmap_track *t)
 		free(t);
 }
 
-void cmap_track_remove(struct cmap_track *t)
+void cmap_store_remove_track(struct cmap_track *t)
 {
 	struct track_group *group = t->group;
 	bool prefix = (t->flags & CMAP_STORE_PREFIX) != 0;

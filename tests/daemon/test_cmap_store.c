@@ -372,7 +372,7 @@ static void test_track_exact_key_not_yet_existing(void **state)
 	struct cmap_store *s = *state;
 	uint32_t one = 1;
 
-	assert_non_null(cmap_track_add(s, "tk.key", CMAP_STORE_ADDED | CMAP_STORE_MODIFIED | CMAP_STORE_DELETED,
+	assert_non_null(cmap_store_add_track(s, "tk.key", CMAP_STORE_ADDED | CMAP_STORE_MODIFIED | CMAP_STORE_DELETED,
 				       &client_ops, "exact"));
 	assert_int_equal(set_u32(s, "tk.key", 1), CS_OK);
 	assert_int_equal(set_u32(s, "tk.key2", 1), CS_OK);
@@ -399,8 +399,8 @@ static void test_track_flags_filter_events(void **state)
 {
 	struct cmap_store *s = *state;
 
-	assert_non_null(cmap_track_add(s, "f.key", CMAP_STORE_DELETED, &client_ops, "delete-only"));
-	assert_non_null(cmap_track_add(s, "f.key", 0, &client_ops, "none"));
+	assert_non_null(cmap_store_add_track(s, "f.key", CMAP_STORE_DELETED, &client_ops, "delete-only"));
+	assert_non_null(cmap_store_add_track(s, "f.key", 0, &client_ops, "none"));
 	assert_int_equal(set_u32(s, "f.key", 1), CS_OK);
 	assert_int_equal(adjust(s, "f.key", 1), CS_OK);
 	assert_int_equal(n_seen, 0);
@@ -414,8 +414,8 @@ static void test_track_prefix_is_a_plain_string_prefix(void **state)
 	struct cmap_store *s = *state;
 	int32_t all = CMAP_STORE_ADDED | CMAP_STORE_MODIFIED | CMAP_STORE_DELETED | CMAP_STORE_PREFIX;
 
-	assert_non_null(cmap_track_add(s, "tra.", all, &client_ops, "tra."));
-	assert_non_null(cmap_track_add(s, "", all, &client_ops, "everything"));
+	assert_non_null(cmap_store_add_track(s, "tra.", all, &client_ops, "tra."));
+	assert_non_null(cmap_store_add_track(s, "", all, &client_ops, "everything"));
 	assert_int_equal(set_u32(s, "tra.k10", 1), CS_OK);
 	assert_int_equal(set_u32(s, "tra", 1), CS_OK);
 	assert_int_equal(set_u32(s, "trax", 1), CS_OK);
@@ -432,11 +432,11 @@ static void test_track_order_exact_then_longest_prefix_then_internal(void **stat
 	struct cmap_store *s = *state;
 	int32_t all = CMAP_STORE_ADDED | CMAP_STORE_MODIFIED | CMAP_STORE_DELETED;
 
-	assert_non_null(cmap_track_add(s, "o.", all | CMAP_STORE_PREFIX, &internal_ops, "internal"));
-	assert_non_null(cmap_track_add(s, "o.", all | CMAP_STORE_PREFIX, &client_ops, "short"));
-	assert_non_null(cmap_track_add(s, "o.a.", all | CMAP_STORE_PREFIX, &client_ops, "long"));
-	assert_non_null(cmap_track_add(s, "o.a.b", all, &client_ops, "exact"));
-	assert_non_null(cmap_track_add(s, "o.a.b", all, &client_ops, "exact2"));
+	assert_non_null(cmap_store_add_track(s, "o.", all | CMAP_STORE_PREFIX, &internal_ops, "internal"));
+	assert_non_null(cmap_store_add_track(s, "o.", all | CMAP_STORE_PREFIX, &client_ops, "short"));
+	assert_non_null(cmap_store_add_track(s, "o.a.", all | CMAP_STORE_PREFIX, &client_ops, "long"));
+	assert_non_null(cmap_store_add_track(s, "o.a.b", all, &client_ops, "exact"));
+	assert_non_null(cmap_store_add_track(s, "o.a.b", all, &client_ops, "exact2"));
 	assert_int_equal(set_u32(s, "o.a.b", 1), CS_OK);
 	assert_int_equal(n_seen, 5);
 	assert_string_equal(seen[0].track, "exact");
@@ -449,13 +449,13 @@ static void test_track_order_exact_then_longest_prefix_then_internal(void **stat
 static void test_track_remove_stops_delivery(void **state)
 {
 	struct cmap_store *s = *state;
-	struct cmap_track *t = cmap_track_add(s, "rm.key", CMAP_STORE_ADDED, &client_ops, "t");
+	struct cmap_track *t = cmap_store_add_track(s, "rm.key", CMAP_STORE_ADDED, &client_ops, "t");
 	struct cmap_change c;
 
 	/* removed between prepare and commit: nothing is delivered */
 	assert_int_equal(cmap_change_set(&c, s, "rm.key", CMAP_STORE_STRING, "v", 1, CMAP_FROM_CLIENT), CS_OK);
 	assert_int_equal(c.n_matches, 1);
-	cmap_track_remove(t);
+	cmap_store_remove_track(t);
 	cmap_change_commit(&c);
 	assert_int_equal(n_seen, 0);
 }
@@ -485,8 +485,8 @@ static void test_nested_change_of_the_same_key(void **state)
 	nested_store = s;
 	memset(value, 'a', sizeof(value));
 	assert_int_equal(set(s, "n.key", CMAP_STORE_BINARY, value, sizeof(value)), CS_OK);
-	assert_non_null(cmap_track_add(s, "n.key", CMAP_STORE_MODIFIED | CMAP_STORE_DELETED, &rewrite_ops, "rw"));
-	assert_non_null(cmap_track_add(s, "n.", CMAP_STORE_MODIFIED | CMAP_STORE_DELETED | CMAP_STORE_PREFIX,
+	assert_non_null(cmap_store_add_track(s, "n.key", CMAP_STORE_MODIFIED | CMAP_STORE_DELETED, &rewrite_ops, "rw"));
+	assert_non_null(cmap_store_add_track(s, "n.", CMAP_STORE_MODIFIED | CMAP_STORE_DELETED | CMAP_STORE_PREFIX,
 				       &internal_ops, "after"));
 	value[0] = 'b';
 	assert_int_equal(set(s, "n.key", CMAP_STORE_BINARY, value, sizeof(value)), CS_OK);
@@ -560,7 +560,7 @@ static void test_computed_keys(void **state)
 	uint64_t counter = 40, got;
 	struct cmap_change c;
 
-	assert_non_null(cmap_track_add(s, "stats.", CMAP_STORE_ADDED | CMAP_STORE_DELETED | CMAP_STORE_PREFIX,
+	assert_non_null(cmap_store_add_track(s, "stats.", CMAP_STORE_ADDED | CMAP_STORE_DELETED | CMAP_STORE_PREFIX,
 				       &client_ops, "stats"));
 	assert_int_equal(cmap_change_add_computed(&c, s, "stats.x", CMAP_STORE_UINT64, compute_counter, &counter, 2),
 			 CS_OK);

@@ -1,0 +1,30 @@
+/* The stats map (CMAP_MAP_STATS): conclaved's own statistics as computed
+ * keys, read live whenever they are read.
+ *
+ *   stats.ipcs.global.active, .closed             u64, as corosync
+ *   stats.ipcs.service<ID>.<PID>.0x<CONN>.<field>  one set per connection, as
+ *       corosync: procname, requests, responses, dispatched, overload,
+ *       invalid_request, queued, queueing, sent, send_retries, recv_retries,
+ *       flow_control, flow_control_count; ID is corosync's service id
+ *   stats.conclave.<service>.<field>               ours, per service:
+ *       connections, connects, requests, errors, events, invalid_requests
+ *
+ * Connections' keys come and go with the connections, so PREFIX trackers
+ * (which must track both ADD and DELETE, as in corosync) see them.
+ */
+#ifndef CONCLAVE_CMAP_STATS_H
+#define CONCLAVE_CMAP_STATS_H
+
+#include "cmap-config.h"
+#include "cmap-store.h"
+
+int cmap_stats_init(struct cmap_store *stats, const struct cmap_service_name *services, size_t n_services);
+void cmap_stats_fini(void);
+
+/* A set of stats.clear.<what>: CS_OK, or CS_ERR_NOT_SUPPORTED for a <what>
+ * that names nothing (knet, ipc, totem, schedmiss and all do). */
+cs_error_t cmap_stats_clear(const char *key);
+
+#define CMAP_STATS_CLEAR_PREFIX "stats.clear."
+
+#endif
