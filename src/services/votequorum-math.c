@@ -223,6 +223,13 @@ static void set_member_expected_votes(struct vq_state *st, uint32_t expected_vot
 			st->nodes[i].expected_votes = expected_votes;
 }
 
+void vq_reconfigure_expected(struct vq_state *st, uint32_t expected_votes)
+{
+	set_member_expected_votes(st, expected_votes);
+	st->ev_barrier = expected_votes;
+	vq_recalculate(st, true);
+}
+
 cs_error_t vq_set_expected(struct vq_state *st, uint32_t expected_votes)
 {
 	struct vq_state probe = *st;
@@ -233,9 +240,7 @@ cs_error_t vq_set_expected(struct vq_state *st, uint32_t expected_votes)
 	quorum = vq_calculate_quorum(&probe, true, expected_votes, &total);
 	if (expected_votes < total || (st->quorate && quorum > total))
 		return CS_ERR_INVALID_PARAM;
-	set_member_expected_votes(st, expected_votes);
-	st->ev_barrier = expected_votes;
-	vq_recalculate(st, true);
+	vq_reconfigure_expected(st, expected_votes);
 	return CS_OK;
 }
 
@@ -279,6 +284,24 @@ cs_error_t vq_set_votes(struct vq_state *st, uint32_t nodeid, uint32_t votes)
 		return CS_ERR_INVALID_PARAM;
 	}
 	vq_recalculate(st, true);
+	return CS_OK;
+}
+
+cs_error_t vq_reconfigure_votes(struct vq_state *st, uint32_t nodeid, uint32_t votes)
+{
+	uint32_t *slot = votes_of(st, nodeid);
+	uint32_t saved;
+
+	if (!slot)
+		return CS_ERR_NAME_NOT_FOUND;
+	saved = *slot;
+	*slot = votes;
+	if (all_votes(st) > UINT32_MAX) {
+		*slot = saved;
+		return CS_ERR_INVALID_PARAM;
+	}
+	if (saved != votes)
+		vq_recalculate(st, true);
 	return CS_OK;
 }
 

@@ -89,6 +89,10 @@ uint32_t vq_highest_expected(const struct vq_state *st);
 /* The request semantics; CS_OK or the error, st untouched on error. */
 cs_error_t vq_set_expected(struct vq_state *st, uint32_t expected_votes);
 cs_error_t vq_set_votes(struct vq_state *st, uint32_t nodeid, uint32_t votes);
+/* What corosync's reconfigure messages do when the configuration changes
+ * at run time: no validation beyond keeping the vote sum within 32 bits. */
+void vq_reconfigure_expected(struct vq_state *st, uint32_t expected_votes);
+cs_error_t vq_reconfigure_votes(struct vq_state *st, uint32_t nodeid, uint32_t votes);
 cs_error_t vq_qdevice_register(struct vq_state *st, const char *name);
 cs_error_t vq_qdevice_unregister(struct vq_state *st, const char *name);
 cs_error_t vq_qdevice_update(struct vq_state *st, const char *oldname, const char *newname);

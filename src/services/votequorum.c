@@ -1,15 +1,21 @@
 /* The votequorum service: vote counting for this node (votequorum-math.c),
  * the quorum device, and notifications to trackers. It is the quorum
  * provider: every change is published to quorum-state for the quorum
- * service. */
+ * service, and its state to cmap as runtime.votequorum.*.
+ *
+ * It tracks quorum.* and nodelist.* in cmap, as corosync does, so that
+ * changing quorum.expected_votes (or the votes) at run time recalculates
+ * quorum and notifies trackers (votequorum-config.h). */
 #include <stdlib.h>
 #include <string.h>
 
 #include <corosync/votequorum.h>
 
 #include "../runtime/cv-wire.h"
+#include "cmap-maps.h"
 #include "cv-log.h"
 #include "quorum-state.h"
+#include "votequorum-config.h"
 #include "votequorum-math.h"
 #include "votequorum-server.h"
 
@@ -43,6 +49,7 @@ static struct vq_client *trackers;
 static struct cv_timer *qdevice_timer;
 static struct cv_session *qdevice_owner;
 static uint32_t qdevice_timeout_ms;
+static struct cmap_track *config_tracks[2];
 
 /* ---- events ------------------------------------------------------------ */
 
@@ -174,35 +181,79 @@ static void notify_trackers(struct vq_events *e)
 	}
 }
 
+/* The cmap keys corosync keeps up to date with votequorum's state. */
+static void publish_runtime_keys(void)
+{
+	struct cmap_store *map = cmap_default_map();
+
+	cmap_store_write_u32(map, "runtime.votequorum.this_node_id", state.nodes[state.local].nodeid);
+	cmap_store_write_u32(map, "runtime.votequorum.ev_barrier", state.ev_barrier);
+	cmap_store_write_u8(map, "runtime.votequorum.two_node", state.two_node);
+	if (state.lowest_node_id >= 0)
+		cmap_store_write_u32(map, "runtime.votequorum.lowest_node_id", (uint32_t)state.lowest_node_id);
+	if (state.highest_node_id >= 0)
+		cmap_store_write_u32(map, "runtime.votequorum.highest_node_id", (uint32_t)state.highest_node_id);
+	if (state.auto_tie_breaker != CV_ATB_NONE)
+		cmap_store_write_u32(map, "runtime.votequorum.atb_type", (uint32_t)state.auto_tie_breaker);
+}
+
+/* The notifications going from the state to `next` causes. */
+static struct vq_events *events_for(const struct vq_state *next, bool expected_requested, struct quorum_view *view)
+{
+	struct vq_events *e = calloc(1, sizeof(*e));
+
+	if (!e)
+		return NULL;
+	e->send_expected = expected_requested ||
+			   next->nodes[next->local].expected_votes != state.nodes[state.local].expected_votes;
+	e->send_quorum = state_differs(&state, next);
+	build_events(e, next);
+	view_from_state(view, next);
+	return e;
+}
+
+static bool events_fit(struct vq_events *e, const struct quorum_view *view)
+{
+	return !(e->send_expected || e->send_quorum) || (trackers_have_room(e) && quorum_state_can_publish(view));
+}
+
+/* CS_OK when a change a client asked for could be committed now. */
+static cs_error_t can_commit(const struct vq_state *next, bool expected_requested)
+{
+	struct quorum_view view;
+	struct vq_events *e = events_for(next, expected_requested, &view);
+	cs_error_t err;
+
+	if (!e)
+		return CS_ERR_NO_MEMORY;
+	err = events_fit(e, &view) ? CS_OK : CS_ERR_TRY_AGAIN;
+	free(e);
+	return err;
+}
+
 /* Makes `next` the state and notifies the trackers of both services. A
  * change a client asked for is refused with CS_ERR_TRY_AGAIN, before
  * anything changes, when a tracker has no room for its notifications; a
  * change the daemon makes on its own closes such trackers instead. */
 static cs_error_t commit(const struct vq_state *next, bool expected_requested, enum change_origin origin)
 {
-	struct vq_events *e = calloc(1, sizeof(*e));
 	struct quorum_view view;
-	cs_error_t err = CS_OK;
+	struct vq_events *e = events_for(next, expected_requested, &view);
 
 	if (!e)
 		return CS_ERR_NO_MEMORY;
-	e->send_expected = expected_requested ||
-			   next->nodes[next->local].expected_votes != state.nodes[state.local].expected_votes;
-	e->send_quorum = state_differs(&state, next);
-	build_events(e, next);
-	view_from_state(&view, next);
-	if (origin == FROM_CLIENT && (e->send_expected || e->send_quorum) &&
-	    (!trackers_have_room(e) || !quorum_state_can_publish(&view))) {
-		err = CS_ERR_TRY_AGAIN;
-	} else {
-		state = *next;
-		if (e->send_expected || e->send_quorum) {
-			notify_trackers(e);
-			quorum_state_publish(&view);
-		}
+	if (origin == FROM_CLIENT && !events_fit(e, &view)) {
+		free(e);
+		return CS_ERR_TRY_AGAIN;
+	}
+	state = *next;
+	if (e->send_expected || e->send_quorum) {
+		notify_trackers(e);
+		quorum_state_publish(&view);
 	}
 	free(e);
-	return err;
+	publish_runtime_keys();
+	return CS_OK;
 }
 
 /* ---- tracking ---------------------------------------------------------- */
@@ -448,6 +499,66 @@ static void qdevice_owner_gone(void)
 	commit(&scratch, false, FROM_DAEMON);
 }
 
+/* ---- settings from cmap ------------------------------------------------ */
+
+/* Where cmap would take the votes once the change c is made. */
+static cs_error_t state_after(const struct cmap_change *c, bool *expected_changed)
+{
+	const struct cv_settings *settings = cv_server_settings();
+	struct vq_runtime_config cfg;
+
+	if (vq_read_runtime_config(cmap_default_map(), c, settings, &cfg) < 0)
+		return CS_ERR_INVALID_PARAM;
+	scratch = state;
+	vq_apply_runtime_config(&scratch, &cfg, settings, expected_changed);
+	return CS_OK;
+}
+
+/* A client's change of quorum.* or nodelist.*: refused when its
+ * consequences could not reach every tracker, or the votes overflow. */
+static cs_error_t config_change_check(struct cmap_track *t, const struct cmap_change *c)
+{
+	bool expected_changed;
+	cs_error_t err = state_after(c, &expected_changed);
+
+	return err == CS_OK ? can_commit(&scratch, expected_changed) : err;
+}
+
+static void config_changed(struct cmap_track *t, const struct cmap_change *c)
+{
+	bool expected_changed;
+
+	if (state_after(NULL, &expected_changed) != CS_OK) {
+		cv_log_warning("votequorum: ignoring %s: the votes would not fit in 32 bits", c->key);
+		return;
+	}
+	commit(&scratch, expected_changed, FROM_DAEMON);
+}
+
+static const struct cmap_track_ops config_track_ops = {
+	.deliver = config_changed,
+	.check = config_change_check,
+	.internal = true,
+};
+
+static int track_configuration(void)
+{
+	const int32_t all = CMAP_STORE_ADDED | CMAP_STORE_MODIFIED | CMAP_STORE_DELETED | CMAP_STORE_PREFIX;
+
+	config_tracks[0] = cmap_store_add_track(cmap_default_map(), "quorum.", all, &config_track_ops, NULL);
+	config_tracks[1] = cmap_store_add_track(cmap_default_map(), "nodelist.", all, &config_track_ops, NULL);
+	return config_tracks[0] && config_tracks[1] ? 0 : -1;
+}
+
+static void untrack_configuration(void)
+{
+	for (size_t i = 0; i < 2; i++) {
+		if (config_tracks[i])
+			cmap_store_remove_track(config_tracks[i]);
+		config_tracks[i] = NULL;
+	}
+}
+
 /* ---- service hooks ----------------------------------------------------- */
 
 static int votequorum_start(void)
@@ -458,10 +569,11 @@ static int votequorum_start(void)
 	vq_init(&state, settings);
 	qdevice_timeout_ms = settings->quorum.device_timeout_ms;
 	qdevice_timer = cv_timer_new(qdevice_poll_missed, NULL);
-	if (!qdevice_timer)
+	if (!qdevice_timer || track_configuration() < 0)
 		return -1;
 	view_from_state(&view, &state);
 	quorum_state_publish(&view);
+	publish_runtime_keys();
 	cv_log_info("votequorum: node %u, %u votes, expected votes %u, quorum %u, %squorate",
 		    state.nodes[state.local].nodeid, state.nodes[state.local].votes,
 		    state.nodes[state.local].expected_votes, state.quorum, state.quorate ? "" : "not ");
@@ -470,6 +582,7 @@ static int votequorum_start(void)
 
 static void votequorum_stop(void)
 {
+	untrack_configuration();
 	cv_timer_free(qdevice_timer);
 	qdevice_timer = NULL;
 	quorum_state_reset();

@@ -17,6 +17,7 @@
 
 #include "cmap.pb-c.h"
 #include "daemon-peer.h"
+#include "votequorum.pb-c.h"
 
 /* The wire contract's request ids. */
 enum {
@@ -994,6 +995,118 @@ static void test_uidgid_keys_at_run_time(void **state)
 	close(fd);
 }
 
+/* ---- votequorum follows cmap ------------------------------------------- */
+
+enum { VQ_GETINFO = 0, VQ_TRACKSTART = 3 };
+enum { VQ_EV_QUORUM, VQ_EV_NODELIST, VQ_EV_EXPECTED };
+
+static const ProtobufCMessageDescriptor *const vq_events[] = {
+	&votequorum_quorum_notification_event__descriptor,
+	&votequorum_nodelist_notification_event__descriptor,
+	&votequorum_expectedvotes_notification_event__descriptor,
+};
+
+static int vq_tracker(const char *socket_path)
+{
+	VotequorumTrackstartRequest r = VOTEQUORUM_TRACKSTART_REQUEST__INIT;
+	int fd = raw_client(socket_path, "votequorum");
+
+	assert_true(fd >= 0);
+	r.flags = CS_TRACK_CHANGES_ONLY;
+	r.context = 42;
+	assert_int_equal(call(fd, VQ_TRACKSTART, &r.base, &votequorum_trackstart_reply__descriptor), CS_OK);
+	return fd;
+}
+
+static void vq_getinfo(int fd, uint32_t *expected, uint32_t *quorum)
+{
+	VotequorumGetinfoRequest r = VOTEQUORUM_GETINFO_REQUEST__INIT;
+	VotequorumGetinfoReply *reply;
+
+	assert_int_equal(raw_call(fd, VQ_GETINFO, &r.base, &votequorum_getinfo_reply__descriptor,
+				  (ProtobufCMessage **)&reply),
+			 CS_OK);
+	*expected = reply->info->node_expected_votes;
+	*quorum = reply->info->quorum;
+	protobuf_c_message_free_unpacked(&reply->base, NULL);
+}
+
+/* The expected votes and quorate flag the next two events carry. */
+static void expect_vq_change(int fd, uint32_t expected_votes, bool quorate)
+{
+	ProtobufCMessage *event;
+
+	assert_int_equal(raw_next_event(fd, vq_events, 3, &event, 2000), VQ_EV_EXPECTED);
+	assert_int_equal(((VotequorumExpectedvotesNotificationEvent *)event)->expected_votes, expected_votes);
+	assert_true(((VotequorumExpectedvotesNotificationEvent *)event)->context == 42);
+	protobuf_c_message_free_unpacked(event, NULL);
+	assert_int_equal(raw_next_event(fd, vq_events, 3, &event, 2000), VQ_EV_QUORUM);
+	assert_int_equal(((VotequorumQuorumNotificationEvent *)event)->quorate, quorate);
+	protobuf_c_message_free_unpacked(event, NULL);
+}
+
+/* As in corosync: votequorum tracks quorum.* and recalculates when
+ * quorum.expected_votes changes, down to its trackers. */
+static void test_expected_votes_changed_through_cmap(void **state)
+{
+	uint32_t expected, quorum;
+	int vq = vq_tracker(d.socket), fd = client();
+
+	vq_getinfo(vq, &expected, &quorum);
+	assert_int_equal(expected, 3); /* three nodes, only this one up */
+	assert_int_equal(quorum, 2);
+	assert_true(get_number(fd, "runtime.votequorum.ev_barrier", T_UINT32) == 3);
+	assert_true(get_number(fd, "runtime.votequorum.this_node_id", T_UINT32) == 1);
+	assert_int_equal(set_u32(fd, "quorum.expected_votes", 1), CS_OK);
+	expect_vq_change(vq, 1, true);
+	vq_getinfo(vq, &expected, &quorum);
+	assert_int_equal(expected, 1);
+	assert_int_equal(quorum, 1);
+	assert_true(get_number(fd, "runtime.votequorum.ev_barrier", T_UINT32) == 1);
+	assert_true(get_number(fd, "runtime.votequorum.lowest_node_id", T_UINT32) == 1);
+	/* without the key, the node list's votes count again */
+	assert_int_equal(del(fd, "quorum.expected_votes"), CS_OK);
+	expect_vq_change(vq, 3, false);
+	/* a key of another type is as good as absent, as for corosync */
+	assert_int_equal(set_string(fd, "quorum.expected_votes", "1"), CS_OK);
+	assert_null(next_notification(vq, 200));
+	vq_getinfo(vq, &expected, &quorum);
+	assert_int_equal(expected, 3);
+	assert_int_equal(del(fd, "quorum.expected_votes"), CS_OK);
+	close(vq);
+	close(fd);
+}
+
+#define THREE_NODES_SMALL_QUEUE                                                                           \
+	"quorum {\n\tprovider: corosync_votequorum\n}\n"                                                   \
+	"nodelist {\n\tnode {\n\t\tnodeid: 1\n\t\tring0_addr: 127.0.0.1\n\t}\n"                            \
+	"\tnode {\n\t\tnodeid: 2\n\t\tring0_addr: 192.0.2.2\n\t}\n"                                        \
+	"\tnode {\n\t\tnodeid: 3\n\t\tring0_addr: 192.0.2.3\n\t}\n}\n"                                    \
+	"conclave {\n\thello_timeout: 500\n\tmax_message_size: 4096\n\tmax_queued_bytes: 8192\n}\n"
+
+/* A votequorum tracker that does not read holds back a cmap change whose
+ * consequences it would be told of. */
+static void test_full_votequorum_tracker_holds_back_cmap_changes(void **state)
+{
+	int vq, fd, status = CS_OK;
+	uint32_t expected, quorum, i;
+
+	assert_int_equal(test_daemon_start(&own, THREE_NODES_SMALL_QUEUE), 0);
+	vq = vq_tracker(own.socket);
+	fd = raw_client(own.socket, "cmap");
+	for (i = 0; i < 200000 && status == CS_OK; i++)
+		status = set_u32(fd, "quorum.expected_votes", 3 + i % 2);
+	assert_int_equal(status, CS_ERR_TRY_AGAIN);
+	assert_true(get_number(fd, "quorum.expected_votes", T_UINT32) == 3 + (i - 2) % 2);
+	/* reading the reply reads the events queued before it */
+	vq_getinfo(vq, &expected, &quorum);
+	assert_int_equal(expected, 3 + (i - 2) % 2); /* unchanged by the refused set */
+	raw_forget_events(vq);
+	assert_int_equal(set_u32(fd, "quorum.expected_votes", 5), CS_OK);
+	close(vq);
+	close(fd);
+}
+
 int main(void)
 {
 	const struct CMUnitTest shared[] = {
@@ -1020,10 +1133,12 @@ int main(void)
 		cmocka_unit_test(test_stats_map_tracking),
 		cmocka_unit_test(test_configuration_keys),
 		cmocka_unit_test(test_uidgid_keys_at_run_time),
+		cmocka_unit_test(test_expected_votes_changed_through_cmap),
 	};
 	const struct CMUnitTest own_daemon[] = {
 		cmocka_unit_test_teardown(test_full_tracker_holds_back_changes, stop_own),
 		cmocka_unit_test_teardown(test_full_tracker_of_daemon_changes_is_closed, stop_own),
+		cmocka_unit_test_teardown(test_full_votequorum_tracker_holds_back_cmap_changes, stop_own),
 	};
 	int failed;
 

@@ -10,8 +10,10 @@
 #include <cmocka.h>
 #include <corosync/votequorum.h>
 
+#include "cmap-config.h"
 #include "cv-config.h"
 #include "cv-settings.h"
+#include "votequorum-config.h"
 #include "votequorum-math.h"
 
 static struct cv_settings settings;
@@ -179,6 +181,107 @@ static int free_conf(void **state)
 	return 0;
 }
 
+/* ---- settings that follow cmap ----------------------------------------- */
+
+static struct cmap_store *map;
+
+/* Starts from text with its configuration loaded into a fresh map. */
+static void start_with_map(const char *text)
+{
+	char err[512];
+
+	start(text);
+	cmap_store_free(map);
+	map = cmap_store_new(0);
+	assert_int_equal(cmap_config_load(map, &settings, NULL, 0, err, sizeof(err)), 0);
+}
+
+/* Reads the map (plus a pending change) and applies it to the state. */
+static bool follow_map(const struct cmap_change *c)
+{
+	struct vq_runtime_config cfg;
+	bool expected_changed;
+
+	assert_int_equal(vq_read_runtime_config(map, c, &settings, &cfg), 0);
+	vq_apply_runtime_config(&st, &cfg, &settings, &expected_changed);
+	return expected_changed;
+}
+
+static void test_expected_votes_from_cmap(void **state)
+{
+	start_with_map("quorum {\n" PROVIDER "}\n" THREE_NODES);
+	assert_votes(3, 1, 2, false);
+	assert_false(follow_map(NULL));
+	assert_int_equal(cmap_store_write_u32(map, "quorum.expected_votes", 1), CS_OK);
+	assert_true(follow_map(NULL));
+	assert_votes(1, 1, 1, true);
+	assert_int_equal(st.ev_barrier, 1);
+	/* absent, 0 or not a u32: the node list's sum */
+	assert_int_equal(cmap_store_write_string(map, "quorum.expected_votes", "1"), CS_OK);
+	assert_true(follow_map(NULL));
+	assert_votes(3, 1, 2, false);
+	assert_int_equal(cmap_store_write_u32(map, "quorum.expected_votes", 0), CS_OK);
+	assert_false(follow_map(NULL));
+	assert_votes(3, 1, 2, false);
+}
+
+static void test_pending_change_is_read(void **state)
+{
+	struct cmap_change c;
+	uint32_t two = 2;
+
+	start_with_map("quorum {\n" PROVIDER "}\n" THREE_NODES);
+	assert_int_equal(cmap_change_set(&c, map, "quorum.expected_votes", CMAP_STORE_UINT32, &two, 4, CMAP_FROM_CLIENT),
+			 CS_OK);
+	assert_true(follow_map(&c));
+	assert_votes(2, 1, 2, false);
+	cmap_change_abandon(&c);
+}
+
+static void test_node_votes_from_cmap(void **state)
+{
+	start_with_map("quorum {\n" PROVIDER "}\n" THREE_NODES);
+	/* the daemon's own write: clients may not touch nodelist. */
+	assert_int_equal(cmap_store_write_u32(map, "nodelist.node.0.quorum_votes", 2), CS_OK);
+	assert_int_equal(cmap_store_write_u32(map, "nodelist.node.2.quorum_votes", 3), CS_OK);
+	assert_true(follow_map(NULL));
+	assert_votes(6, 2, 4, false);
+	assert_int_equal(vq_find_node(&st, 3)->votes, 3);
+	assert_int_equal(cmap_store_write_u32(map, "nodelist.node.1.quorum_votes", UINT32_MAX), CS_OK);
+	{
+		struct vq_runtime_config cfg;
+
+		assert_int_equal(vq_read_runtime_config(map, NULL, &settings, &cfg), -1);
+	}
+}
+
+static void test_votes_without_a_node_list(void **state)
+{
+	start_with_map("quorum {\n" PROVIDER "}\n");
+	assert_int_equal(cmap_store_write_u32(map, "quorum.votes", 3), CS_OK);
+	assert_false(follow_map(NULL)); /* expected votes follow the total up */
+	assert_votes(3, 3, 2, true);
+}
+
+static void test_device_votes_from_cmap(void **state)
+{
+	start_with_map("quorum {\n" PROVIDER " device {\n  model: net\n }\n}\n" THREE_NODES);
+	assert_int_equal(st.qdevice_votes, 2); /* one less than the nodes' */
+	assert_false(follow_map(NULL));
+	assert_int_equal(st.qdevice_votes, 2);
+	assert_int_equal(cmap_store_write_u32(map, "quorum.device.votes", 1), CS_OK);
+	assert_true(follow_map(NULL)); /* no longer counted in expected votes */
+	assert_int_equal(st.qdevice_votes, 1);
+	assert_int_equal(vq_local(&st)->expected_votes, 3);
+}
+
+static int free_map(void **state)
+{
+	cmap_store_free(map);
+	map = NULL;
+	return free_conf(state);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -191,7 +294,12 @@ int main(void)
 		cmocka_unit_test(test_qdevice_votes),
 		cmocka_unit_test(test_qdevice_master_wins),
 		cmocka_unit_test(test_qdevice_errors),
+		cmocka_unit_test(test_expected_votes_from_cmap),
+		cmocka_unit_test(test_pending_change_is_read),
+		cmocka_unit_test(test_node_votes_from_cmap),
+		cmocka_unit_test(test_votes_without_a_node_list),
+		cmocka_unit_test(test_device_votes_from_cmap),
 	};
 
-	return cmocka_run_group_tests_name("daemon_votequorum_math", tests, NULL, free_conf);
+	return cmocka_run_group_tests_name("daemon_votequorum_math", tests, NULL, free_map);
 }

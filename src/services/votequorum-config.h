@@ -1,0 +1,35 @@
+/* The votequorum settings that follow cmap at run time, as corosync's
+ * votequorum_readconfig(VOTEQUORUM_READCONFIG_RUNTIME) and its reconfigure
+ * messages: quorum.expected_votes, quorum.votes (without a node list),
+ * nodelist.node.N.quorum_votes and quorum.device.votes. The rest
+ * (wait_for_all, last_man_standing, auto_tie_breaker, ...) is read once at
+ * start, as in corosync, and its keys are read-only.
+ */
+#ifndef CONCLAVE_VOTEQUORUM_CONFIG_H
+#define CONCLAVE_VOTEQUORUM_CONFIG_H
+
+#include "cmap-store.h"
+#include "cv-settings.h"
+#include "votequorum-math.h"
+
+struct vq_runtime_config {
+	uint32_t node_votes[VQ_MAX_NODES]; /* by position in the settings' node list */
+	uint32_t local_votes;
+	uint32_t expected_votes; /* 0: leave the current value */
+	bool device_votes_set;
+	uint32_t device_votes;
+};
+
+/* What the map holds, or will hold once c is committed (c may be NULL). A
+ * key that is missing or not a u32 counts as absent, as with corosync's
+ * icmap_get_uint32(). -1 when the votes would not fit in 32 bits. */
+int vq_read_runtime_config(const struct cmap_store *map, const struct cmap_change *c,
+			   const struct cv_settings *settings, struct vq_runtime_config *out);
+
+/* Applies it: node votes, then expected votes, recalculating as corosync's
+ * reconfigure messages do. *expected_changed tells whether expected votes
+ * were set. */
+void vq_apply_runtime_config(struct vq_state *st, const struct vq_runtime_config *cfg,
+			     const struct cv_settings *settings, bool *expected_changed);
+
+#endif
