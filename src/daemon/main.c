@@ -1,5 +1,6 @@
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -29,8 +30,13 @@ struct options {
 	bool debug;
 };
 
-static struct cv_settings settings;
+static struct cv_settings settings; /* fixed at start */
 static struct cv_conf *conf;
+/* The file last loaded into cmap, for the next reload to replace. */
+static struct cv_settings loaded_settings;
+static struct cv_conf *loaded_conf;
+static char config_path[PATH_MAX]; /* absolute: the daemon changes to / */
+static bool debug_option;
 static struct cv_watch signal_watch = { .fd = -1 };
 static const struct cv_server_service *offered[3];
 static struct cmap_service_name offered_names[3];
@@ -99,6 +105,10 @@ static int load_configuration(const struct options *o)
 		fprintf(stderr, "%s\n", err);
 		return -1;
 	}
+	if (!realpath(o->config_path, config_path))
+		snprintf(config_path, sizeof(config_path), "%s", o->config_path);
+	loaded_conf = conf;
+	loaded_settings = settings;
 	choose_services();
 	if (cmap_maps_init(&settings, offered_names, n_offered, err, sizeof(err)) < 0) {
 		fprintf(stderr, "%s\n", err);
@@ -130,16 +140,71 @@ static void stop_services(void)
 	}
 }
 
+/* The node list is fixed at start: a reload may change votes, not nodes. */
+static bool same_nodes(const struct cv_settings *a, const struct cv_settings *b)
+{
+	if (a->n_nodes != b->n_nodes || a->local_node != b->local_node || a->have_nodelist != b->have_nodelist ||
+	    a->quorum.votequorum != b->quorum.votequorum)
+		return false;
+	for (size_t i = 0; i < a->n_nodes; i++)
+		if (a->nodes[i].nodeid != b->nodes[i].nodeid)
+			return false;
+	return true;
+}
+
+static int parse_for_reload(struct cv_conf **next_conf, struct cv_settings *next, char *err, size_t err_size)
+{
+	if (cv_conf_parse_file(config_path, next_conf, err, err_size) < 0 ||
+	    cv_settings_load(*next_conf, next, err, err_size) < 0)
+		return -1;
+	if (!same_nodes(&settings, next)) {
+		snprintf(err, err_size, "%s: error: the nodes or the quorum provider changed: restart conclaved",
+			 config_path);
+		return -1;
+	}
+	return 0;
+}
+
+/* SIGHUP, corosync-cfgtool -R's counterpart: the file's keys in cmap are
+ * replaced, and what follows cmap (votes, uidgid) takes effect. */
+static void reload_configuration(void)
+{
+	static struct cv_settings next;
+	struct cv_conf *next_conf = NULL;
+	char err[CV_CONF_ERROR_MAX + 256];
+
+	if (!conf) {
+		cv_log_warning("SIGHUP: conclaved started without a configuration file; nothing to reload");
+		return;
+	}
+	if (parse_for_reload(&next_conf, &next, err, sizeof(err)) < 0 ||
+	    cmap_config_reload(cmap_default_map(), &loaded_settings, &next, err, sizeof(err)) < 0) {
+		cv_log_error("configuration not reloaded: %s", err);
+		cv_conf_free(next_conf);
+		return;
+	}
+	if (loaded_conf != conf)
+		cv_conf_free(loaded_conf);
+	loaded_conf = next_conf;
+	loaded_settings = next;
+	cv_log_set_debug(debug_option || next.debug);
+	cv_log_info("configuration reloaded from %s", config_path);
+}
+
 static void on_signal(void *data, uint32_t events)
 {
 	struct signalfd_siginfo info;
 
 	(void)data;
 	(void)events;
-	if (read(signal_watch.fd, &info, sizeof(info)) == sizeof(info)) {
-		cv_log_info("signal %u received, shutting down", info.ssi_signo);
-		cv_loop_quit();
+	if (read(signal_watch.fd, &info, sizeof(info)) != sizeof(info))
+		return;
+	if (info.ssi_signo == SIGHUP) {
+		reload_configuration();
+		return;
 	}
+	cv_log_info("signal %u received, shutting down", info.ssi_signo);
+	cv_loop_quit();
 }
 
 static int watch_signals(void)
@@ -151,6 +216,7 @@ static int watch_signals(void)
 	sigemptyset(&mask);
 	sigaddset(&mask, SIGTERM);
 	sigaddset(&mask, SIGINT);
+	sigaddset(&mask, SIGHUP);
 	if (sigprocmask(SIG_BLOCK, &mask, NULL) < 0)
 		return -1;
 	fd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC);
@@ -243,6 +309,8 @@ static void shut_down(void)
 	stop_services();
 	cmap_maps_fini();
 	cv_loop_fini();
+	if (loaded_conf != conf)
+		cv_conf_free(loaded_conf);
 	cv_conf_free(conf);
 	cv_log_info("stopped");
 }
@@ -255,6 +323,7 @@ int main(int argc, char **argv)
 
 	if (parse_options(argc, argv, &o) < 0)
 		return 2;
+	debug_option = o.debug;
 	cv_log_set_debug(o.debug);
 	if (load_configuration(&o) < 0)
 		return 1;

@@ -384,19 +384,79 @@ static int add_read_only_rules(struct loader *l)
 	return r ? load_error(l, 0, "out of memory") : 0;
 }
 
+/* The keys the file itself gives: what a reload replaces. */
+static int load_file_keys(struct loader *l)
+{
+	if (l->settings->conf && cv_conf_for_each_key(l->settings->conf, load_key, l) != 0)
+		return -1;
+	return load_uidgid(l);
+}
+
 int cmap_config_load(struct cmap_store *map, const struct cv_settings *settings,
 		     const struct cmap_service_name *services, size_t n_services, char *err, size_t err_size)
 {
 	struct loader l = { .map = map, .settings = settings, .err = err, .err_size = err_size };
 
 	l.file = settings->conf ? settings->conf->file : "conclaved";
-	if (settings->conf && cv_conf_for_each_key(settings->conf, load_key, &l) != 0)
+	if (load_file_keys(&l) < 0)
 		return -1;
 	if (!settings->conf && settings->quorum.votequorum &&
 	    write_ok(&l, cmap_store_write_string(map, "quorum.provider", "corosync_votequorum"), "quorum.provider") < 0)
 		return -1;
-	if (load_uidgid(&l) < 0 || load_local_member(&l) < 0 || load_services(&l, services, n_services) < 0 ||
-	    load_effective_limits(&l) < 0)
+	if (load_local_member(&l) < 0 || load_services(&l, services, n_services) < 0 || load_effective_limits(&l) < 0)
 		return -1;
 	return add_read_only_rules(&l);
+}
+
+static struct cmap_store *file_keys_of(const struct cv_settings *settings, char *err, size_t err_size)
+{
+	struct loader l = { .settings = settings, .err = err, .err_size = err_size };
+
+	l.file = settings->conf ? settings->conf->file : "conclaved";
+	l.map = cmap_store_new(0);
+	if (!l.map) {
+		snprintf(err, err_size, "%s: error: out of memory", l.file);
+		return NULL;
+	}
+	if (load_file_keys(&l) < 0) {
+		cmap_store_free(l.map);
+		return NULL;
+	}
+	return l.map;
+}
+
+/* Makes map's file keys those of `next`: deleted when next lacks them,
+ * written otherwise (writing an unchanged value does nothing). */
+static void replace_file_keys(struct cmap_store *map, const struct cmap_store *before, const struct cmap_store *next)
+{
+	uint8_t scratch[CMAP_COMPUTED_MAX];
+	struct cmap_value v;
+
+	for (const struct cmap_entry *e = cmap_store_next(before, "", NULL); e;
+	     e = cmap_store_next(before, "", cmap_entry_key(e)))
+		if (!cmap_store_find(next, cmap_entry_key(e)))
+			cmap_store_erase(map, cmap_entry_key(e));
+	for (const struct cmap_entry *e = cmap_store_next(next, "", NULL); e;
+	     e = cmap_store_next(next, "", cmap_entry_key(e))) {
+		cmap_entry_value(e, &v, scratch);
+		cmap_store_write(map, cmap_entry_key(e), v.type, v.bytes, v.len);
+	}
+}
+
+int cmap_config_reload(struct cmap_store *map, const struct cv_settings *loaded, const struct cv_settings *next,
+		       char *err, size_t err_size)
+{
+	struct cmap_store *before = file_keys_of(loaded, err, err_size);
+	struct cmap_store *after = before ? file_keys_of(next, err, err_size) : NULL;
+
+	if (!after) {
+		cmap_store_free(before);
+		return -1;
+	}
+	cmap_store_write_u8(map, "config.reload_in_progress", 1);
+	replace_file_keys(map, before, after);
+	cmap_store_write_u8(map, "config.reload_in_progress", 0);
+	cmap_store_free(before);
+	cmap_store_free(after);
+	return 0;
 }

@@ -49,7 +49,7 @@ static struct vq_client *trackers;
 static struct cv_timer *qdevice_timer;
 static struct cv_session *qdevice_owner;
 static uint32_t qdevice_timeout_ms;
-static struct cmap_track *config_tracks[2];
+static struct cmap_track *config_tracks[3];
 
 /* ---- events ------------------------------------------------------------ */
 
@@ -524,10 +524,22 @@ static cs_error_t config_change_check(struct cmap_track *t, const struct cmap_ch
 	return err == CS_OK ? can_commit(&scratch, expected_changed) : err;
 }
 
+/* A reload changes many keys: follow them once it is over, as corosync. */
+static bool reload_in_progress(void)
+{
+	uint8_t buffer[CMAP_COMPUTED_MAX], reloading = 0;
+	struct cmap_value v;
+
+	return cmap_store_get(cmap_default_map(), "config.reload_in_progress", &v, buffer) == CS_OK &&
+	       cmap_value_u8(&v, &reloading) && reloading;
+}
+
 static void config_changed(struct cmap_track *t, const struct cmap_change *c)
 {
 	bool expected_changed;
 
+	if (reload_in_progress())
+		return;
 	if (state_after(NULL, &expected_changed) != CS_OK) {
 		cv_log_warning("votequorum: ignoring %s: the votes would not fit in 32 bits", c->key);
 		return;
@@ -547,12 +559,14 @@ static int track_configuration(void)
 
 	config_tracks[0] = cmap_store_add_track(cmap_default_map(), "quorum.", all, &config_track_ops, NULL);
 	config_tracks[1] = cmap_store_add_track(cmap_default_map(), "nodelist.", all, &config_track_ops, NULL);
-	return config_tracks[0] && config_tracks[1] ? 0 : -1;
+	config_tracks[2] = cmap_store_add_track(cmap_default_map(), "config.reload_in_progress",
+						CMAP_STORE_ADDED | CMAP_STORE_MODIFIED, &config_track_ops, NULL);
+	return config_tracks[0] && config_tracks[1] && config_tracks[2] ? 0 : -1;
 }
 
 static void untrack_configuration(void)
 {
-	for (size_t i = 0; i < 2; i++) {
+	for (size_t i = 0; i < 3; i++) {
 		if (config_tracks[i])
 			cmap_store_remove_track(config_tracks[i]);
 		config_tracks[i] = NULL;

@@ -1045,6 +1045,16 @@ static void expect_vq_change(int fd, uint32_t expected_votes, bool quorate)
 	protobuf_c_message_free_unpacked(event, NULL);
 }
 
+static void assert_no_vq_event(int fd)
+{
+	ProtobufCMessage *event = NULL;
+
+	if (raw_next_event(fd, vq_events, 3, &event, 200) >= 0) {
+		protobuf_c_message_free_unpacked(event, NULL);
+		fail_msg("unexpected votequorum event");
+	}
+}
+
 /* As in corosync: votequorum tracks quorum.* and recalculates when
  * quorum.expected_votes changes, down to its trackers. */
 static void test_expected_votes_changed_through_cmap(void **state)
@@ -1069,7 +1079,7 @@ static void test_expected_votes_changed_through_cmap(void **state)
 	expect_vq_change(vq, 3, false);
 	/* a key of another type is as good as absent, as for corosync */
 	assert_int_equal(set_string(fd, "quorum.expected_votes", "1"), CS_OK);
-	assert_null(next_notification(vq, 200));
+	assert_no_vq_event(vq);
 	vq_getinfo(vq, &expected, &quorum);
 	assert_int_equal(expected, 3);
 	assert_int_equal(del(fd, "quorum.expected_votes"), CS_OK);
@@ -1107,6 +1117,65 @@ static void test_full_votequorum_tracker_holds_back_cmap_changes(void **state)
 	close(fd);
 }
 
+/* ---- reloading the configuration --------------------------------------- */
+
+#define RELOAD_NODES(votes)                                                                               \
+	"nodelist {\n\tnode {\n\t\tnodeid: 1\n\t\tring0_addr: 127.0.0.1\n\t\tquorum_votes: " votes "\n\t}\n"   \
+	"\tnode {\n\t\tnodeid: 2\n\t\tring0_addr: 192.0.2.2\n\t}\n"                                        \
+	"\tnode {\n\t\tnodeid: 3\n\t\tring0_addr: 192.0.2.3\n\t}\n}\n"
+#define RELOAD_QUORUM "quorum {\n\tprovider: corosync_votequorum\n}\n"
+#define RELOAD_BEFORE                                                                                     \
+	"totem {\n\ttoken: 3000\n}\nlogging {\n\tdebug: off\n}\n" RELOAD_QUORUM RELOAD_NODES("1") CONCLAVE_LIMITS
+#define RELOAD_AFTER "totem {\n\ttoken: 5000\n}\n" RELOAD_QUORUM RELOAD_NODES("2") CONCLAVE_LIMITS
+
+static void rewrite_config(const char *text)
+{
+	FILE *f = fopen(own.config, "w");
+
+	assert_non_null(f);
+	fputs(text, f);
+	assert_int_equal(fclose(f), 0);
+}
+
+static void reload(const char *text, const char *expected_log)
+{
+	rewrite_config(text);
+	assert_int_equal(kill(own.pid, SIGHUP), 0);
+	assert_true(test_daemon_log_contains(&own, expected_log, 3000));
+}
+
+/* SIGHUP replaces the file's keys in cmap, once, and votequorum follows
+ * the new votes when the reload is over. */
+static void test_reload_replaces_the_file_keys(void **state)
+{
+	static struct value v;
+	uint32_t expected, quorum;
+	int vq, fd;
+
+	assert_int_equal(test_daemon_start(&own, RELOAD_BEFORE), 0);
+	vq = vq_tracker(own.socket);
+	fd = raw_client(own.socket, "cmap");
+	assert_int_equal(set_u32(fd, "my.own.key", 1), CS_OK);
+	reload(RELOAD_AFTER, "configuration reloaded");
+	assert_true(get_number(fd, "nodelist.node.0.quorum_votes", T_UINT32) == 2);
+	assert_true(get_number(fd, "totem.token", T_UINT32) == 5000);
+	assert_int_equal(get(fd, "logging.debug", &v), CS_ERR_NOT_EXIST);
+	assert_true(get_number(fd, "my.own.key", T_UINT32) == 1);
+	assert_true(get_number(fd, "config.reload_in_progress", T_UINT8) == 0);
+	expect_vq_change(vq, 4, false); /* once, when the reload is over */
+	assert_no_vq_event(vq);
+	vq_getinfo(vq, &expected, &quorum);
+	assert_int_equal(expected, 4);
+	assert_int_equal(quorum, 3);
+	reload("totem {\n\ttoken: 3s\n}\n", "configuration not reloaded");
+	assert_true(get_number(fd, "totem.token", T_UINT32) == 5000);
+	reload(RELOAD_QUORUM "nodelist {\n\tnode {\n\t\tnodeid: 1\n\t\tring0_addr: 127.0.0.1\n\t}\n}\n",
+	       "the nodes or the quorum provider changed");
+	assert_true(get_number(fd, "nodelist.node.0.quorum_votes", T_UINT32) == 2);
+	close(vq);
+	close(fd);
+}
+
 int main(void)
 {
 	const struct CMUnitTest shared[] = {
@@ -1139,6 +1208,7 @@ int main(void)
 		cmocka_unit_test_teardown(test_full_tracker_holds_back_changes, stop_own),
 		cmocka_unit_test_teardown(test_full_tracker_of_daemon_changes_is_closed, stop_own),
 		cmocka_unit_test_teardown(test_full_votequorum_tracker_holds_back_cmap_changes, stop_own),
+		cmocka_unit_test_teardown(test_reload_replaces_the_file_keys, stop_own),
 	};
 	int failed;
 

@@ -184,6 +184,40 @@ static void test_errors(void **state)
 			    "t.conf:4: error: 'logging.logger_subsys.A@B.debug' is not a valid cmap key name");
 }
 
+static void test_reload(void **state)
+{
+	static struct cv_settings loaded;
+	struct cv_conf *next_conf;
+	uint32_t mine = 7;
+	struct cmap_change c;
+
+	assert_string_equal(load(CONFIG), "");
+	loaded = settings;
+	assert_int_equal(cmap_change_set(&c, map, "my.key", CMAP_STORE_UINT32, &mine, 4, CMAP_FROM_CLIENT), CS_OK);
+	cmap_change_commit(&c);
+	assert_int_equal(cmap_store_write_u32(map, "totem.token", 1), CS_OK); /* as a client could */
+	assert_int_equal(cv_conf_parse_text("t.conf",
+					    "totem {\n version: 2\n token: 4000\n}\n"
+					    "quorum {\n provider: corosync_votequorum\n}\n"
+					    "nodelist {\n node {\n  nodeid: 1\n  ring0_addr: 127.0.0.1\n }\n}\n"
+					    "uidgid {\n uid: 1001\n}\n",
+					    &next_conf, err, sizeof(err)),
+			 0);
+	assert_int_equal(cv_settings_load(next_conf, &settings, err, sizeof(err)), 0);
+	assert_int_equal(cmap_config_reload(map, &loaded, &settings, err, sizeof(err)), 0);
+	assert_number_key("totem.token", CMAP_STORE_UINT32, 4000);
+	assert_number_key("totem.version", CMAP_STORE_UINT32, 2);
+	assert_null(cmap_store_find(map, "totem.cluster_name"));
+	assert_null(cmap_store_find(map, "nodelist.node.1.nodeid"));
+	assert_null(cmap_store_find(map, "logging.logger_subsys.QUORUM.debug"));
+	assert_null(cmap_store_find(map, "uidgid.config.uid.1000"));
+	assert_number_key("uidgid.config.uid.1001", CMAP_STORE_UINT8, 1);
+	assert_number_key("my.key", CMAP_STORE_UINT32, 7);
+	assert_number_key("runtime.config.conclave.max_connections", CMAP_STORE_UINT32, 100);
+	assert_number_key("config.reload_in_progress", CMAP_STORE_UINT8, 0);
+	cv_conf_free(next_conf);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -192,6 +226,7 @@ int main(void)
 		cmocka_unit_test_teardown(test_without_a_file, teardown),
 		cmocka_unit_test_teardown(test_read_only_rules, teardown),
 		cmocka_unit_test_teardown(test_errors, teardown),
+		cmocka_unit_test_teardown(test_reload, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
