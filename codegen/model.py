@@ -146,6 +146,7 @@ class Struct:
     pos: Pos
     is_typedef: bool       # `typedef struct {...} name;` rather than `struct name {...};`
     doc: str = ""
+    external: bool = False  # `struct name;`: defined by an included system header
 
     def type_text(self):
         return self.name if self.is_typedef else f"struct {self.name}"

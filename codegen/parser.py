@@ -252,6 +252,10 @@ class Parser:
     def parse_struct_body(self, is_typedef):
         name = self.expect_name("a struct name")
         struct = Struct(name.text, [], name.pos, is_typedef)
+        if not is_typedef and self.accept(";"):
+            struct.external = True
+            self.file.items.append(struct)
+            return
         self.expect("{")
         while not self.accept("}"):
             if self.at("doc"):

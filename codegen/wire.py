@@ -111,6 +111,9 @@ def _element_mapping(ctype, decl, what):
         return SCALAR, SCALAR_WIRE_TYPES[target], target, None
     if isinstance(target, Enum):
         return ENUM, "int32", "int32_t", None
+    if isinstance(target, Struct) and target.external:
+        raise IdlError(decl.pos, f"{what} '{decl.name}' has type '{ctype.text()}', which a "
+                       f"system header defines and cannot be carried on the wire")
     if isinstance(target, Struct):
         return MESSAGE, naming.message_of_struct(target), target.type_text(), target
     raise IdlError(decl.pos, f"{what} '{decl.name}' has type '{ctype.text()}', "

@@ -236,7 +236,9 @@ class ClientSource:
         lines = []
         for field in struct.fields:
             callback = field.ctype.definition if wire.is_callback_type(field.ctype) else None
-            if callback is not None and callback.service is self.service:
+            events = self.idl_file.event_callbacks
+            if callback is not None and callback.service is self.service \
+                    and any(callback is c for c in events):
                 lines.append(f"\ttable[{naming.event_id(callback)}] = "
                              f"(cv_callback_fn)callbacks->{field.name};\n")
         return f"{_filler_signature(struct, self.service)}\n{{\n{''.join(lines)}}}\n"

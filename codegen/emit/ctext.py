@@ -126,7 +126,7 @@ def typedef_line(typedef):
 def definition_text(item, docs=True):
     """The C text of one IDL definition, as the public header has it."""
     if isinstance(item, Struct):
-        return struct_definition(item, docs)
+        return "" if item.external else struct_definition(item, docs)
     if isinstance(item, Enum):
         return enum_definition(item, docs)
     if isinstance(item, Callback):

@@ -1,6 +1,6 @@
 """The public header, generated/include/<header>: ABI- and API-identical to corosync's."""
 
-from ..model import Callback, Define, Function
+from ..model import Callback, Define, Function, Struct
 from . import ctext
 
 
@@ -24,6 +24,8 @@ def _definitions(idl_file):
     previous = None
     for item in idl_file.items:
         if isinstance(item, (Function, Callback)) and not item.is_public:
+            continue
+        if isinstance(item, Struct) and item.external:
             continue
         grouped = isinstance(item, Define) and isinstance(previous, Define) \
             and not item.doc and not previous.doc

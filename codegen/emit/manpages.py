@@ -172,6 +172,8 @@ def types_used(program, function):
     def visit(definition):
         if definition is None or definition in found:
             return
+        if isinstance(definition, Struct) and definition.external:
+            return
         if isinstance(definition, (Struct, Callback, Enum)):
             found.append(definition)
         decls = getattr(definition, "fields", None) or getattr(definition, "params", None) or []
@@ -460,7 +462,8 @@ class OverviewPage:
         return lines + [".El"]
 
     def types_section(self):
-        types = [item for item in self.idl_file.items if isinstance(item, (Typedef, Struct))]
+        types = [item for item in self.idl_file.items if isinstance(item, (Typedef, Struct))
+                 and not getattr(item, "external", False)]
         if not types:
             return []
         text = "\n".join(ctext.definition_text(t, docs=False) for t in types)

@@ -25,6 +25,11 @@ CASES = [
     ("unknown type",
      "function cs_error_t bad_f(bad_handle_t handle, widget_t w) { request 0; }",
      "8:48: error: unknown type 'widget_t'"),
+    ("system-header struct on the wire",
+     "struct iovec;\nfunction cs_error_t bad_f(bad_handle_t handle, const struct iovec *v @count(n), size_t n) {\n"
+     "    request 0;\n}",
+     "9:68: error: parameter 'v' has type 'const struct iovec', which a system header defines "
+     "and cannot be carried on the wire"),
     ("unknown struct tag",
      "function cs_error_t bad_f(bad_handle_t handle, struct nowhere *n @out) { request 0; }",
      "8:48: error: unknown struct 'nowhere'"),

@@ -112,6 +112,12 @@ void feature_callback_table_from_feature_callbacks_t(const feature_callbacks_t *
 	table[FEATURE_EVENT_STRUCT] = (cv_callback_fn)callbacks->struct_fn;
 }
 
+void feature_callback_table_from_feature_visitors_t(const feature_visitors_t *callbacks,
+	cv_callback_fn table[FEATURE_N_EVENTS])
+{
+	table[FEATURE_EVENT_SCALAR] = (cv_callback_fn)callbacks->scalar_fn;
+}
+
 static cs_error_t deliver_scalar(uint64_t handle, cv_callback_fn fn,
 					const ProtobufCMessage *message)
 {

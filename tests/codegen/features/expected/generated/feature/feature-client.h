@@ -60,6 +60,8 @@ CV_EXPORT cs_error_t feature_send_values(feature_handle_t handle, uint32_t n,
 CV_EXPORT cs_error_t feature_helper(feature_handle_t handle, int x);
 CV_EXPORT cs_error_t feature_visit(feature_handle_t handle, feature_visit_fn_t visit_fn,
 	void *user_data);
+CV_EXPORT cs_error_t feature_gather(feature_handle_t handle, const struct iovec *iov,
+	unsigned int iov_len);
 CV_EXPORT cs_error_t feature_lookup(feature_handle_t handle, const char *prefix, char **name,
 	uint32_t **ids, size_t *n_ids, void **data, uint32_t *data_len, feature_record_t **records,
 	size_t *n_records, feature_mode_t *mode);
@@ -87,6 +89,8 @@ CV_HIDDEN cs_error_t feature_store(feature_handle_t handle, const char *key, con
 
 /* Fill a callback table, indexed by event id, from a callbacks struct. */
 CV_HIDDEN void feature_callback_table_from_feature_callbacks_t(const feature_callbacks_t *callbacks,
+	cv_callback_fn table[FEATURE_N_EVENTS]);
+CV_HIDDEN void feature_callback_table_from_feature_visitors_t(const feature_visitors_t *callbacks,
 	cv_callback_fn table[FEATURE_N_EVENTS]);
 
 #endif /* CONCLAVE_FEATURE_CLIENT_H */

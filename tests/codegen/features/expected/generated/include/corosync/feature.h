@@ -8,6 +8,7 @@
 #define FEATURE_H_DEFINED
 
 #include <stddef.h>
+#include <sys/uio.h>
 #include <corosync/corotypes.h>
 #include <corosync/extra.h>
 
@@ -82,6 +83,12 @@ typedef struct {
 	feature_struct_fn_t struct_fn;
 } feature_callbacks_t;
 
+/* A manual callback beside an event one: only the event gets a table slot. */
+typedef struct {
+	feature_visit_fn_t visit_fn;
+	feature_scalar_fn_t scalar_fn;
+} feature_visitors_t;
+
 /* Connects. */
 cs_error_t feature_initialize(feature_handle_t *handle, feature_callbacks_t *callbacks,
 	void *context);
@@ -127,6 +134,12 @@ cs_error_t feature_helper(feature_handle_t handle, int x);
 
 /* Calls visit_fn for every point, by hand-written code. */
 cs_error_t feature_visit(feature_handle_t handle, feature_visit_fn_t visit_fn, void *user_data);
+
+/*
+ * Takes a struct a system header defines (struct iovec;), which only manual
+ * functions may.
+ */
+cs_error_t feature_gather(feature_handle_t handle, const struct iovec *iov, unsigned int iov_len);
 
 /*
  * Looks up the first entry whose name starts with prefix (any entry when prefix
