@@ -19,10 +19,13 @@
 /* ---- the table of tracks ------------------------------------------------
  * The daemon knows a track by its own handle; every notification also carries
  * the id the library gave the track, which finds its notify_fn and user_data
- * here. One table serves every handle of the process. Entries are only used
- * under the lock (callers get copies), so a notify_fn runs without it and may
- * add or delete tracks, or finalize its handle.
+ * here, in the bucket of its id. One table serves every handle of the
+ * process. Entries are only used under the lock (callers get copies), so a
+ * notify_fn runs without it and may add or delete tracks, or finalize its
+ * handle.
  */
+#define TRACK_BUCKETS 256
+
 struct track {
 	uint64_t id;
 	cmap_handle_t handle;
@@ -33,8 +36,13 @@ struct track {
 };
 
 static pthread_mutex_t tracks_lock = PTHREAD_MUTEX_INITIALIZER;
-static struct track *tracks;
+static struct track *tracks[TRACK_BUCKETS];
 static uint64_t last_track_id;
+
+static struct track **track_bucket(uint64_t id)
+{
+	return &tracks[id % TRACK_BUCKETS];
+}
 
 static cs_error_t track_register(cmap_handle_t handle, cmap_notify_fn_t notify_fn, void *user_data,
 				 uint64_t *id)
@@ -48,8 +56,8 @@ static cs_error_t track_register(cmap_handle_t handle, cmap_notify_fn_t notify_f
 	t->user_data = user_data;
 	pthread_mutex_lock(&tracks_lock);
 	t->id = ++last_track_id;
-	t->next = tracks;
-	tracks = t;
+	t->next = *track_bucket(t->id);
+	*track_bucket(t->id) = t;
 	*id = t->id;
 	pthread_mutex_unlock(&tracks_lock);
 	return CS_OK;
@@ -58,7 +66,7 @@ static cs_error_t track_register(cmap_handle_t handle, cmap_notify_fn_t notify_f
 /* Lock held. */
 static struct track *track_by_id(uint64_t id)
 {
-	struct track *t = tracks;
+	struct track *t = *track_bucket(id);
 
 	while (t != NULL && t->id != id)
 		t = t->next;
@@ -109,20 +117,32 @@ static bool track_matches(const struct track *t, const struct track_match *m)
 	return t->handle == m->handle && (!m->by_track_handle || t->track_handle == m->track_handle);
 }
 
-static void tracks_forget(const struct track_match *match)
+/* Lock held. Moves the matching tracks of one bucket to *gone. */
+static void bucket_unlink(struct track **link, const struct track_match *match, struct track **gone)
 {
-	struct track **link, *t, *gone = NULL;
+	struct track *t;
 
-	pthread_mutex_lock(&tracks_lock);
-	link = &tracks;
 	while ((t = *link) != NULL) {
 		if (track_matches(t, match)) {
 			*link = t->next;
-			t->next = gone;
-			gone = t;
+			t->next = *gone;
+			*gone = t;
 		} else {
 			link = &t->next;
 		}
+	}
+}
+
+static void tracks_forget(const struct track_match *match)
+{
+	struct track *t, *gone = NULL;
+
+	pthread_mutex_lock(&tracks_lock);
+	if (match->by_id) {
+		bucket_unlink(track_bucket(match->id), match, &gone);
+	} else {
+		for (size_t i = 0; i < TRACK_BUCKETS; i++)
+			bucket_unlink(&tracks[i], match, &gone);
 	}
 	pthread_mutex_unlock(&tracks_lock);
 	while ((t = gone) != NULL) {

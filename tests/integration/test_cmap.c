@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <corosync/cmap.h>
@@ -229,12 +230,14 @@ static void test_initialize_map(void **state)
 	assert_int_equal(open_fds(), fds);
 }
 
-/* CMAP-8: the stats map is optional. When offered it is read-only. */
+/* CMAP-8: the stats map is optional. When offered it is read-only, but for
+ * the write-only stats.clear.* keys, which any set triggers. */
 static void test_stats_map_when_offered(void **state)
 {
 	cmap_handle_t h = connect();
 	cmap_handle_t stats;
 	cmap_iter_handle_t iter;
+	cmap_track_handle_t track;
 	cs_error_t err;
 
 	disconnect(h);
@@ -245,9 +248,61 @@ static void test_stats_map_when_offered(void **state)
 	}
 	assert_int_equal(err, CS_OK);
 	assert_int_equal(cmap_set_uint32(stats, "stats.test.new", 1), CS_ERR_ACCESS);
+	assert_int_equal(cmap_delete(stats, "stats.test.new"), CS_ERR_ACCESS);
+	assert_int_equal(cmap_inc(stats, "stats.test.new"), CS_ERR_ACCESS);
+	assert_int_equal(cmap_set_uint8(stats, "stats.clear.all", 1), CS_OK);
+	assert_int_equal(cmap_set_string(stats, "stats.clear.all", "x"), CS_OK);
+	assert_int_equal(cmap_delete(stats, "stats.clear.all"), CS_ERR_NOT_SUPPORTED);
+	assert_int_equal(cmap_inc(stats, "stats.clear.all"), CS_ERR_NOT_SUPPORTED);
+	assert_int_equal(cmap_dec(stats, "stats.clear.all"), CS_ERR_NOT_SUPPORTED);
+	assert_int_equal(cmap_get(stats, "stats.clear.all", NULL, NULL, NULL), CS_ERR_NOT_EXIST);
+	/* Prefix tracks need both ADD and DELETE there. */
+	assert_int_equal(cmap_track_add(stats, "stats.", CMAP_TRACK_ADD | CMAP_TRACK_PREFIX, record, NULL, &track),
+			 CS_ERR_NOT_SUPPORTED);
+	assert_int_equal(cmap_track_add(stats, "stats.", CMAP_TRACK_ADD | CMAP_TRACK_DELETE | CMAP_TRACK_PREFIX,
+					record, NULL, &track), CS_OK);
 	assert_int_equal(cmap_iter_init(stats, "stats.", &iter), CS_OK);
 	assert_int_equal(cmap_iter_finalize(stats, iter), CS_OK);
 	disconnect(stats);
+	/* The default map is another map. */
+	h = connect();
+	assert_int_equal(cmap_get(h, "stats.clear.all", NULL, NULL, NULL), CS_ERR_NOT_EXIST);
+	disconnect(h);
+}
+
+static void test_initialize_without_daemon_is_library_error(void **state)
+{
+	char *saved = strdup(getenv("CONCLAVE_SOCKET"));
+	cmap_handle_t h;
+
+	disconnect(connect());
+	setenv("CONCLAVE_SOCKET", "/tmp/conclave-test-no-such-dir/none.sock", 1);
+	assert_int_equal(cmap_initialize(&h), CS_ERR_LIBRARY);
+	assert_int_equal(cmap_initialize_map(&h, CMAP_MAP_DEFAULT), CS_ERR_LIBRARY);
+	setenv("CONCLAVE_SOCKET", saved, 1);
+	free(saved);
+}
+
+static void test_initialize_refused_uid_is_access_error(void **state)
+{
+	pid_t child;
+	int status;
+
+	disconnect(connect());
+	if (geteuid() != 0)
+		skip();
+	child = fork();
+	assert_true(child >= 0);
+	if (child == 0) {
+		cmap_handle_t h;
+
+		if (setgid(65534) != 0 || setuid(65534) != 0)
+			_exit(2);
+		_exit(cmap_initialize(&h) == CS_ERR_ACCESS ? 0 : 1);
+	}
+	assert_int_equal(waitpid(child, &status, 0), child);
+	assert_true(WIFEXITED(status));
+	assert_int_equal(WEXITSTATUS(status), 0);
 }
 
 static void test_context(void **state)
@@ -279,6 +334,32 @@ static void test_fd_and_dispatch_flags(void **state)
 	assert_int_equal(cmap_dispatch(h, CS_DISPATCH_ONE_NONBLOCKING), CS_ERR_TRY_AGAIN);
 	/* corosync treats an unknown value as BLOCKING and may hang; we refuse it. */
 	assert_int_equal(cmap_dispatch(h, (cs_dispatch_flags_t)7), CS_ERR_INVALID_PARAM);
+	disconnect(h);
+}
+
+static void test_dispatch_one_runs_one_notification(void **state)
+{
+	cmap_handle_t h = connect();
+	cmap_track_handle_t track;
+	int fd;
+
+	assert_int_equal(cmap_track_add(h, "test.one.", CMAP_TRACK_ADD | CMAP_TRACK_PREFIX, record, NULL, &track),
+			 CS_OK);
+	assert_int_equal(cmap_set_uint8(h, "test.one.a", 1), CS_OK);
+	assert_int_equal(cmap_set_uint8(h, "test.one.b", 1), CS_OK);
+	assert_int_equal(cmap_set_uint8(h, "test.one.c", 1), CS_OK);
+	assert_int_equal(cmap_fd_get(h, &fd), CS_OK);
+	assert_true(fd_readable_within(fd, 2000));
+	assert_int_equal(cmap_dispatch(h, CS_DISPATCH_ONE), CS_OK);
+	assert_int_equal(seen.count, 1);
+	assert_true(fd_readable_within(fd, 2000));
+	assert_int_equal(cmap_dispatch(h, CS_DISPATCH_ONE_NONBLOCKING), CS_OK);
+	assert_int_equal(seen.count, 2);
+	assert_true(fd_readable_within(fd, 2000));
+	assert_int_equal(cmap_dispatch(h, CS_DISPATCH_ALL), CS_OK);
+	assert_int_equal(seen.count, 3);
+	assert_false(fd_readable_within(fd, 0));
+	assert_int_equal(cmap_dispatch(h, CS_DISPATCH_ONE_NONBLOCKING), CS_ERR_TRY_AGAIN);
 	disconnect(h);
 }
 
@@ -1143,7 +1224,10 @@ int main(void)
 		TEST(test_initialize_map),
 		TEST(test_stats_map_when_offered),
 		TEST(test_context),
+		TEST(test_initialize_without_daemon_is_library_error),
+		TEST(test_initialize_refused_uid_is_access_error),
 		TEST(test_fd_and_dispatch_flags),
+		TEST(test_dispatch_one_runs_one_notification),
 		TEST(test_typed_setters_and_getters),
 		TEST(test_get_reports_type_and_length),
 		TEST(test_fixed_size_types_need_their_size),
