@@ -368,12 +368,13 @@ cs_error_t cmap_iter_next(cmap_handle_t handle, cmap_iter_handle_t iter_handle, 
 cs_error_t cmap_iter_finalize(cmap_handle_t handle, cmap_iter_handle_t iter_handle);
 
 /*
- * Asks to be told of changes of the key key_name, which need not exist yet, or
- * with CMAP_TRACK_PREFIX of every key whose name starts with key_name (every
- * key when key_name is NULL or empty). track_type is the bitwise or of the
- * changes to report, CMAP_TRACK_ADD, CMAP_TRACK_MODIFY and CMAP_TRACK_DELETE,
- * and of CMAP_TRACK_PREFIX. Changes made through any connection, this one
- * included, are reported.
+ * Asks to be told of changes of a key, or of the keys under a prefix. Without
+ * CMAP_TRACK_PREFIX, the key is key_name, which need not exist yet; with it,
+ * every key whose name starts with key_name (every key when key_name is NULL or
+ * empty). track_type is the bitwise or of the changes to report,
+ * CMAP_TRACK_ADD, CMAP_TRACK_MODIFY and CMAP_TRACK_DELETE, and of
+ * CMAP_TRACK_PREFIX. Changes made through any connection, this one included,
+ * are reported.
  *
  * Each change calls notify_fn from cmap_dispatch() with user_data and the
  * handle stored in *cmap_track_handle. A key may be tracked several times;
