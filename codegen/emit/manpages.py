@@ -294,7 +294,7 @@ def generated_errors(function):
     if local == "initialize":
         errors += [
             ("CS_ERR_LIBRARY", "The daemon is not running or the connection failed."),
-            ("CS_ERR_NO_RESOURCES", "The daemon's connection limit for this user is reached."),
+            ("CS_ERR_NO_RESOURCES", "The service could not set up this connection's state in the daemon."),
             ("CS_ERR_NO_MEMORY", "Memory could not be allocated."),
         ]
     return errors
