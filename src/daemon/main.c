@@ -19,6 +19,7 @@
 #include "cv-settings.h"
 #include "cmap-maps.h"
 #include "cmap-server.h"
+#include "cpg-server.h"
 #include "quorum-server.h"
 #include "votequorum-server.h"
 
@@ -38,8 +39,8 @@ static struct cv_conf *loaded_conf;
 static char config_path[PATH_MAX]; /* absolute: the daemon changes to / */
 static bool debug_option;
 static struct cv_watch signal_watch = { .fd = -1 };
-static const struct cv_server_service *offered[3];
-static struct cmap_service_name offered_names[3];
+static const struct cv_server_service *offered[4];
+static struct cmap_service_name offered_names[4];
 static size_t n_offered;
 
 static void usage(FILE *out)
@@ -84,6 +85,7 @@ static void offer(const struct cv_server_service *service, uint16_t corosync_id)
 static void choose_services(void)
 {
 	offer(&cmap_server_service, 0);
+	offer(&cpg_server_service, 2);
 	offer(&quorum_server_service, 3);
 	if (settings.quorum.votequorum)
 		offer(&votequorum_server_service, 5);

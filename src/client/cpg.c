@@ -1,0 +1,458 @@
+/* The cpg functions the IDL marks `manual`. Group names travel as counted
+ * bytes, so the callbacks that take a struct cpg_name are reached through
+ * the internal message and membership events, translated here with the
+ * handle's callbacks from a small table of instances. Iterations are
+ * snapshots the daemon packs at cpg_iteration_initialize(). */
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/uio.h>
+
+#include <corosync/cpg.h>
+
+#include "cpg-client.h"
+#include "cv-runtime.h"
+
+/* corosync's IPC_REQUEST_SIZE - 1024; the daemon's default message limit
+ * leaves room for it and the frame around it. */
+#define CPG_MAX_ATOMIC_MSGSIZE 1047552u
+
+struct cpg_instance {
+	struct cpg_instance *next;
+	cpg_handle_t handle;
+	cpg_deliver_fn_t deliver_fn;
+	cpg_confchg_fn_t confchg_fn;
+	unsigned int flags;
+};
+
+struct cpg_iteration {
+	struct cpg_iteration *next;
+	cpg_iteration_handle_t id;
+	cpg_handle_t owner;
+	uint8_t *entries;
+	size_t length;
+	size_t offset;
+};
+
+static pthread_mutex_t instances_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct cpg_instance *instances;
+static struct cpg_iteration *iterations;
+static cpg_iteration_handle_t next_iteration_id = 1;
+
+/* ---- instances ------------------------------------------------------------- */
+
+/* Lock held. */
+static struct cpg_instance **instance_link(cpg_handle_t handle)
+{
+	struct cpg_instance **link = &instances;
+
+	while (*link != NULL && (*link)->handle != handle)
+		link = &(*link)->next;
+	return link;
+}
+
+/* A copy of the instance of `handle`, so callers need not hold the lock. */
+static cs_error_t instance_copy(cpg_handle_t handle, struct cpg_instance *copy)
+{
+	struct cpg_instance *found;
+
+	pthread_mutex_lock(&instances_lock);
+	found = *instance_link(handle);
+	if (found != NULL)
+		*copy = *found;
+	pthread_mutex_unlock(&instances_lock);
+	return found != NULL ? CS_OK : CS_ERR_BAD_HANDLE;
+}
+
+static void instance_add(struct cpg_instance *instance)
+{
+	pthread_mutex_lock(&instances_lock);
+	instance->next = instances;
+	instances = instance;
+	pthread_mutex_unlock(&instances_lock);
+}
+
+/* Lock held. */
+static void iterations_drop_owned_by(cpg_handle_t owner)
+{
+	struct cpg_iteration **link = &iterations;
+
+	while (*link != NULL) {
+		struct cpg_iteration *it = *link;
+
+		if (it->owner == owner) {
+			*link = it->next;
+			free(it->entries);
+			free(it);
+		} else {
+			link = &it->next;
+		}
+	}
+}
+
+static void instance_remove(cpg_handle_t handle)
+{
+	struct cpg_instance **link;
+	struct cpg_instance *found;
+
+	pthread_mutex_lock(&instances_lock);
+	link = instance_link(handle);
+	found = *link;
+	if (found != NULL)
+		*link = found->next;
+	iterations_drop_owned_by(handle);
+	pthread_mutex_unlock(&instances_lock);
+	free(found);
+}
+
+/* ---- events ---------------------------------------------------------------- */
+
+static void name_from_bytes(struct cpg_name *name, const void *bytes, size_t length)
+{
+	if (length > CPG_MAX_NAME_LENGTH)
+		length = CPG_MAX_NAME_LENGTH;
+	memset(name, 0, sizeof(*name));
+	name->length = (uint32_t)length;
+	memcpy(name->value, bytes, length);
+}
+
+static void deliver_message(cpg_handle_t handle, size_t group_len, const void *group, uint32_t nodeid,
+			    uint32_t pid, size_t msg_len, const void *msg)
+{
+	struct cpg_instance instance;
+	struct cpg_name name;
+
+	if (instance_copy(handle, &instance) != CS_OK || instance.deliver_fn == NULL)
+		return;
+	name_from_bytes(&name, group, group_len);
+	/* The decoded event is ours; corosync's callback may convert it in place. */
+	instance.deliver_fn(handle, &name, nodeid, pid, (void *)msg, msg_len);
+}
+
+static void deliver_membership(cpg_handle_t handle, size_t group_len, const void *group,
+			       size_t member_list_entries, const struct cpg_address *member_list,
+			       size_t left_list_entries, const struct cpg_address *left_list,
+			       size_t joined_list_entries, const struct cpg_address *joined_list)
+{
+	struct cpg_instance instance;
+	struct cpg_name name;
+
+	if (instance_copy(handle, &instance) != CS_OK || instance.confchg_fn == NULL)
+		return;
+	name_from_bytes(&name, group, group_len);
+	instance.confchg_fn(handle, &name, member_list, member_list_entries, left_list, left_list_entries,
+			    joined_list, joined_list_entries);
+}
+
+/* ---- initialize and finalize ----------------------------------------------- */
+
+static cs_error_t connect_instance(cpg_handle_t *handle, const cpg_model_v1_data_t *data, void *context)
+{
+	cv_callback_fn table[CPG_N_EVENTS] = { 0 };
+	struct cpg_instance *instance = calloc(1, sizeof(*instance));
+	cs_error_t err;
+
+	if (instance == NULL)
+		return CS_ERR_NO_MEMORY;
+	if (data != NULL) {
+		cpg_callback_table_from_cpg_model_v1_data_t(data, table);
+		instance->deliver_fn = data->cpg_deliver_fn;
+		instance->confchg_fn = data->cpg_confchg_fn;
+		instance->flags = data->flags;
+	}
+	table[CPG_EVENT_MESSAGE] = (cv_callback_fn)deliver_message;
+	table[CPG_EVENT_MEMBERSHIP] = (cv_callback_fn)deliver_membership;
+	err = cv_client_initialize(&cpg_client_service, handle, table, context);
+	if (err != CS_OK) {
+		free(instance);
+		return err;
+	}
+	instance->handle = *handle;
+	instance_add(instance);
+	return CS_OK;
+}
+
+cs_error_t cpg_initialize(cpg_handle_t *handle, cpg_callbacks_t *callbacks)
+{
+	cpg_model_v1_data_t data = { .model = CPG_MODEL_V1 };
+
+	if (handle == NULL)
+		return CS_ERR_INVALID_PARAM;
+	if (callbacks != NULL) {
+		data.cpg_deliver_fn = callbacks->cpg_deliver_fn;
+		data.cpg_confchg_fn = callbacks->cpg_confchg_fn;
+	}
+	return connect_instance(handle, &data, NULL);
+}
+
+cs_error_t cpg_model_initialize(cpg_handle_t *handle, cpg_model_t model, cpg_model_data_t *model_data,
+				void *context)
+{
+	const cpg_model_v1_data_t *data = (const cpg_model_v1_data_t *)model_data;
+
+	if (handle == NULL || model != CPG_MODEL_V1)
+		return CS_ERR_INVALID_PARAM;
+	if (data != NULL && (data->flags & ~(unsigned int)CPG_MODEL_V1_DELIVER_INITIAL_TOTEM_CONF) != 0)
+		return CS_ERR_INVALID_PARAM;
+	return connect_instance(handle, data, context);
+}
+
+/* The daemon sees the connection close, which gives the other members of a
+ * joined group their PROCDOWN confchg. */
+cs_error_t cpg_finalize(cpg_handle_t handle)
+{
+	cs_error_t err = cv_client_finalize(&cpg_client_service, handle);
+
+	if (err == CS_OK)
+		instance_remove(handle);
+	return err;
+}
+
+cs_error_t cpg_max_atomic_msgsize_get(cpg_handle_t handle, uint32_t *size)
+{
+	struct cpg_instance instance;
+	cs_error_t err = instance_copy(handle, &instance);
+
+	if (err != CS_OK)
+		return err;
+	if (size == NULL)
+		return CS_ERR_INVALID_PARAM;
+	*size = CPG_MAX_ATOMIC_MSGSIZE;
+	return CS_OK;
+}
+
+/* ---- groups ---------------------------------------------------------------- */
+
+static cs_error_t name_check(const struct cpg_name *name)
+{
+	if (name == NULL)
+		return CS_ERR_INVALID_PARAM;
+	if (name->length > CPG_MAX_NAME_LENGTH)
+		return CS_ERR_NAME_TOO_LONG;
+	return CS_OK;
+}
+
+cs_error_t cpg_join(cpg_handle_t handle, const struct cpg_name *group)
+{
+	struct cpg_instance instance;
+	cs_error_t err = instance_copy(handle, &instance);
+
+	if (err == CS_OK)
+		err = name_check(group);
+	if (err != CS_OK)
+		return err;
+	/* An empty name would make a member no PROCDOWN can ever remove in corosync. */
+	if (group->length == 0)
+		return CS_ERR_INVALID_PARAM;
+	return cpg_groups_join(handle, group->value, group->length, instance.flags);
+}
+
+/* As corosync, the name is not compared with the joined group's. */
+cs_error_t cpg_leave(cpg_handle_t handle, const struct cpg_name *group)
+{
+	cs_error_t err = name_check(group);
+
+	if (err != CS_OK)
+		return err;
+	return cpg_groups_leave(handle);
+}
+
+static cs_error_t iovec_total(const struct iovec *iovec, unsigned int iov_len, size_t *total)
+{
+	*total = 0;
+	for (unsigned int i = 0; i < iov_len; i++) {
+		if (iovec[i].iov_base == NULL && iovec[i].iov_len != 0)
+			return CS_ERR_INVALID_PARAM;
+		if (iovec[i].iov_len > CPG_MAX_ATOMIC_MSGSIZE - *total)
+			return CS_ERR_TOO_BIG;
+		*total += iovec[i].iov_len;
+	}
+	return CS_OK;
+}
+
+cs_error_t cpg_mcast_joined(cpg_handle_t handle, cpg_guarantee_t guarantee, const struct iovec *iovec,
+			    unsigned int iov_len)
+{
+	size_t total;
+	uint8_t *message;
+	size_t offset = 0;
+	cs_error_t err;
+
+	if (iovec == NULL && iov_len != 0)
+		return CS_ERR_INVALID_PARAM;
+	err = iovec_total(iovec, iov_len, &total);
+	if (err != CS_OK)
+		return err;
+	if (iov_len == 1)
+		return cpg_groups_mcast(handle, iovec[0].iov_base, total);
+	message = malloc(total + 1);
+	if (message == NULL)
+		return CS_ERR_NO_MEMORY;
+	for (unsigned int i = 0; i < iov_len; i++) {
+		if (iovec[i].iov_len != 0)
+			memcpy(message + offset, iovec[i].iov_base, iovec[i].iov_len);
+		offset += iovec[i].iov_len;
+	}
+	err = cpg_groups_mcast(handle, message, total);
+	free(message);
+	return err;
+}
+
+/* corosync's API has no capacity argument; CPG_MEMBERS_MAX is the one the
+ * header promises. */
+cs_error_t cpg_membership_get(cpg_handle_t handle, struct cpg_name *groupName, struct cpg_address *member_list,
+			      int *member_list_entries)
+{
+	struct cpg_address *members = NULL;
+	size_t n_members = 0;
+	size_t written;
+	cs_error_t err = name_check(groupName);
+
+	if (err != CS_OK)
+		return err;
+	if (member_list == NULL || member_list_entries == NULL)
+		return CS_ERR_INVALID_PARAM;
+	err = cpg_groups_members(handle, groupName->value, groupName->length, &members, &n_members);
+	if (err != CS_OK)
+		return err;
+	written = n_members < CPG_MEMBERS_MAX ? n_members : CPG_MEMBERS_MAX;
+	for (size_t i = 0; i < written; i++) {
+		member_list[i] = members[i];
+		member_list[i].reason = CPG_REASON_UNDEFINED;
+	}
+	*member_list_entries = (int)written;
+	free(members);
+	return n_members > CPG_MEMBERS_MAX ? CS_ERR_NO_SPACE : CS_OK;
+}
+
+/* ---- zero-copy buffers: plain heap memory, as corosync after 3.1.7 --------- */
+
+cs_error_t cpg_zcb_alloc(cpg_handle_t handle, size_t size, void **buffer)
+{
+	if (buffer == NULL)
+		return CS_ERR_INVALID_PARAM;
+	*buffer = malloc(size > 0 ? size : 1);
+	return *buffer != NULL ? CS_OK : CS_ERR_NO_MEMORY;
+}
+
+cs_error_t cpg_zcb_free(cpg_handle_t handle, void *buffer)
+{
+	free(buffer);
+	return CS_OK;
+}
+
+cs_error_t cpg_zcb_mcast_joined(cpg_handle_t handle, cpg_guarantee_t guarantee, void *msg, size_t msg_len)
+{
+	struct iovec iov = { .iov_base = msg, .iov_len = msg_len };
+
+	if (msg == NULL && msg_len != 0)
+		return CS_ERR_INVALID_PARAM;
+	return cpg_mcast_joined(handle, guarantee, &iov, 1);
+}
+
+/* ---- iteration ------------------------------------------------------------- */
+
+static cs_error_t iteration_arguments_check(cpg_iteration_type_t type, const struct cpg_name *group,
+					    const cpg_iteration_handle_t *out)
+{
+	if (out == NULL)
+		return CS_ERR_INVALID_PARAM;
+	switch (type) {
+	case CPG_ITERATION_ONE_GROUP:
+		return name_check(group);
+	case CPG_ITERATION_NAME_ONLY:
+	case CPG_ITERATION_ALL:
+		return group == NULL ? CS_OK : CS_ERR_INVALID_PARAM;
+	default:
+		return CS_ERR_INVALID_PARAM;
+	}
+}
+
+cs_error_t cpg_iteration_initialize(cpg_handle_t handle, cpg_iteration_type_t iteration_type,
+				    const struct cpg_name *group, cpg_iteration_handle_t *cpg_iteration_handle)
+{
+	struct cpg_iteration *it;
+	void *entries = NULL;
+	size_t length = 0;
+	cs_error_t err = iteration_arguments_check(iteration_type, group, cpg_iteration_handle);
+
+	if (err != CS_OK)
+		return err;
+	it = calloc(1, sizeof(*it));
+	if (it == NULL)
+		return CS_ERR_NO_MEMORY;
+	err = cpg_groups_snapshot(handle, iteration_type, group != NULL ? group->value : NULL,
+				  group != NULL ? group->length : 0, &entries, &length);
+	if (err != CS_OK) {
+		free(it);
+		return err;
+	}
+	it->owner = handle;
+	it->entries = entries;
+	it->length = length;
+	pthread_mutex_lock(&instances_lock);
+	it->id = next_iteration_id++;
+	it->next = iterations;
+	iterations = it;
+	pthread_mutex_unlock(&instances_lock);
+	*cpg_iteration_handle = it->id;
+	return CS_OK;
+}
+
+/* Lock held. */
+static struct cpg_iteration **iteration_link(cpg_iteration_handle_t id)
+{
+	struct cpg_iteration **link = &iterations;
+
+	while (*link != NULL && (*link)->id != id)
+		link = &(*link)->next;
+	return link;
+}
+
+/* Lock held. One packed entry: name length, node id, pid, then the name. */
+static cs_error_t iteration_step(struct cpg_iteration *it, struct cpg_iteration_description_t *description)
+{
+	uint32_t head[3];
+
+	if (it->length - it->offset < sizeof(head))
+		return CS_ERR_NO_SECTIONS;
+	memcpy(head, it->entries + it->offset, sizeof(head));
+	if (head[0] > CPG_MAX_NAME_LENGTH || it->length - it->offset - sizeof(head) < head[0])
+		return CS_ERR_LIBRARY;
+	name_from_bytes(&description->group, it->entries + it->offset + sizeof(head), head[0]);
+	description->nodeid = head[1];
+	description->pid = head[2];
+	it->offset += sizeof(head) + head[0];
+	return CS_OK;
+}
+
+cs_error_t cpg_iteration_next(cpg_iteration_handle_t handle, struct cpg_iteration_description_t *description)
+{
+	struct cpg_iteration *it;
+	cs_error_t err = CS_ERR_BAD_HANDLE;
+
+	pthread_mutex_lock(&instances_lock);
+	it = *iteration_link(handle);
+	if (it != NULL)
+		err = description == NULL ? CS_ERR_INVALID_PARAM : iteration_step(it, description);
+	pthread_mutex_unlock(&instances_lock);
+	return err;
+}
+
+cs_error_t cpg_iteration_finalize(cpg_iteration_handle_t handle)
+{
+	struct cpg_iteration **link;
+	struct cpg_iteration *it;
+
+	pthread_mutex_lock(&instances_lock);
+	link = iteration_link(handle);
+	it = *link;
+	if (it != NULL)
+		*link = it->next;
+	pthread_mutex_unlock(&instances_lock);
+	if (it == NULL)
+		return CS_ERR_BAD_HANDLE;
+	free(it->entries);
+	free(it);
+	return CS_OK;
+}

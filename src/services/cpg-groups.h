@@ -1,0 +1,43 @@
+/* The cpg group table: named groups and their members, each group's
+ * members ordered by (nodeid, pid) as corosync reports them. Group names are
+ * binary, 1 to CPG_MAX_NAME_LENGTH bytes. Groups are kept ordered by name so
+ * that iterations list them in a stable order; an empty group is removed. */
+#ifndef CONCLAVE_CPG_GROUPS_H
+#define CONCLAVE_CPG_GROUPS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <corosync/cpg.h>
+
+struct cv_session;
+
+struct cpg_member {
+	struct cv_session *session;
+	uint32_t nodeid;
+	uint32_t pid;
+	uint32_t flags;               /* the model's CPG_MODEL_V1_* flags, from the join */
+	struct cpg_group *group;      /* NULL while not joined */
+	struct cpg_member *next;      /* in group->members */
+};
+
+struct cpg_group {
+	uint32_t length;
+	uint8_t name[CPG_MAX_NAME_LENGTH];
+	struct cpg_member *members;
+	size_t n_members;
+	struct cpg_group *next;
+};
+
+struct cpg_group *cpg_groups_first(void);
+/* NULL when no process has joined `name`. */
+struct cpg_group *cpg_group_find(const uint8_t *name, size_t length);
+/* True when process pid of node nodeid is a member of the group. */
+int cpg_group_has_process(const struct cpg_group *g, uint32_t nodeid, uint32_t pid);
+/* Adds m to the group `name`, creating it; -1 when out of memory. */
+int cpg_group_add(struct cpg_member *m, const uint8_t *name, size_t length);
+/* Takes m out of its group, freeing the group once empty. */
+void cpg_group_remove(struct cpg_member *m);
+void cpg_address_of(const struct cpg_member *m, uint32_t reason, struct cpg_address *out);
+
+#endif

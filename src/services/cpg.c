@@ -1,0 +1,371 @@
+/* The cpg service: closed process groups on this node. Every request runs
+ * to completion on the daemon's one event loop, and a change or message is
+ * queued to all of its recipients in one step, so every member sees the
+ * same total order of confchgs and messages. A change or message is only
+ * accepted when every recipient has room for it (else CS_ERR_TRY_AGAIN);
+ * a member that cannot take the confchg of a process going down is closed
+ * rather than left with a gap in what it saw. */
+#include <stdlib.h>
+#include <string.h>
+
+#include <corosync/cpg.h>
+
+#include "cpg-groups.h"
+#include "cpg-server.h"
+#include "cv-log.h"
+#include "cv-settings.h"
+#include "quorum-state.h"
+
+/* As libcpg's cpg_max_atomic_msgsize_get(). */
+#define CPG_MAX_ATOMIC_MSGSIZE 1047552u
+
+/* A confchg for the members of one group, built on the heap: its lists can
+ * be as long as the group. */
+struct confchg {
+	CpgMembershipEvent event;
+	CpgAddress *entries;   /* the member list, then the changed process */
+	CpgAddress **pointers; /* the same, as protoc-c's arrays of pointers */
+	struct cpg_address changed;
+};
+
+static uint32_t local_nodeid(void)
+{
+	return cv_settings_local_node(cv_server_settings())->nodeid;
+}
+
+/* ---- confchgs -------------------------------------------------------------- */
+
+static void address_to_wire(const struct cpg_address *a, CpgAddress *out)
+{
+	*out = (CpgAddress)CPG_ADDRESS__INIT;
+	out->nodeid = a->nodeid;
+	out->pid = a->pid;
+	out->reason = a->reason;
+}
+
+/* The group's members without `excluded`, and `changed` in the joined list
+ * (joined) or the left list (!joined). */
+static int confchg_build(struct confchg *c, const struct cpg_group *g, const struct cpg_member *changed,
+			 const struct cpg_member *excluded, uint32_t reason, bool joined)
+{
+	size_t n = 0;
+
+	memset(c, 0, sizeof(*c));
+	c->entries = calloc(g->n_members + 1, sizeof(*c->entries));
+	c->pointers = calloc(g->n_members + 1, sizeof(*c->pointers));
+	if (c->entries == NULL || c->pointers == NULL)
+		return -1;
+	for (const struct cpg_member *m = g->members; m != NULL; m = m->next) {
+		struct cpg_address a;
+
+		if (m == excluded)
+			continue;
+		cpg_address_of(m, CPG_REASON_UNDEFINED, &a);
+		address_to_wire(&a, &c->entries[n]);
+		c->pointers[n] = &c->entries[n];
+		n++;
+	}
+	cpg_address_of(changed, reason, &c->changed);
+	address_to_wire(&c->changed, &c->entries[n]);
+	c->pointers[n] = &c->entries[n];
+	c->event = (CpgMembershipEvent)CPG_MEMBERSHIP_EVENT__INIT;
+	c->event.group.data = (uint8_t *)g->name;
+	c->event.group.len = g->length;
+	c->event.n_member_list = n;
+	c->event.member_list = c->pointers;
+	if (joined) {
+		c->event.n_joined_list = 1;
+		c->event.joined_list = &c->pointers[n];
+	} else {
+		c->event.n_left_list = 1;
+		c->event.left_list = &c->pointers[n];
+	}
+	return 0;
+}
+
+static void confchg_free(struct confchg *c)
+{
+	free(c->entries);
+	free(c->pointers);
+}
+
+static bool members_have_room(const struct cpg_group *g, size_t bytes)
+{
+	for (const struct cpg_member *m = g->members; m != NULL; m = m->next)
+		if (cv_session_is_open(m->session) && !cv_session_has_room(m->session, bytes))
+			return false;
+	return true;
+}
+
+static void send_membership(struct cpg_member *m, const CpgMembershipEvent *event)
+{
+	cs_error_t err = cpg_send_membership(m->session, event);
+
+	if (err == CS_ERR_TRY_AGAIN)
+		cv_session_close(m->session, "cpg: no room for a membership change of its group");
+}
+
+/* To every member but `skipped`. */
+static void confchg_send(const struct confchg *c, const struct cpg_group *g, const struct cpg_member *skipped)
+{
+	for (struct cpg_member *m = g->members; m != NULL; m = m->next)
+		if (m != skipped)
+			send_membership(m, &c->event);
+}
+
+/* ---- the totem confchg ----------------------------------------------------- */
+
+/* The cluster membership as the quorum provider last published it; without
+ * a provider, this node alone. */
+static void totem_send(struct cpg_member *m)
+{
+	const struct quorum_view *view = quorum_state_current();
+	uint32_t self = local_nodeid();
+	CpgRingId ring = CPG_RING_ID__INIT;
+	CpgTotemConfchgEvent event = CPG_TOTEM_CONFCHG_EVENT__INIT;
+
+	ring.nodeid = view->n_members > 0 ? view->ring_nodeid : self;
+	ring.seq = view->ring_seq;
+	event.ring_id = &ring;
+	event.n_member_list = view->n_members > 0 ? view->n_members : 1;
+	event.member_list = view->n_members > 0 ? (uint32_t *)view->members : &self;
+	if (cpg_send_totem_confchg(m->session, &event) == CS_ERR_TRY_AGAIN)
+		cv_session_close(m->session, "cpg: no room for a totem confchg");
+}
+
+/* ---- join and leave -------------------------------------------------------- */
+
+static cs_error_t join_announce(struct cpg_member *m)
+{
+	struct confchg c;
+	size_t bytes;
+
+	if (confchg_build(&c, m->group, m, NULL, CPG_REASON_JOIN, true) < 0) {
+		confchg_free(&c);
+		return CS_ERR_NO_MEMORY;
+	}
+	bytes = protobuf_c_message_get_packed_size(&c.event.base);
+	if (!members_have_room(m->group, bytes)) {
+		confchg_free(&c);
+		return CS_ERR_TRY_AGAIN;
+	}
+	confchg_send(&c, m->group, NULL);
+	confchg_free(&c);
+	if (m->flags & CPG_MODEL_V1_DELIVER_INITIAL_TOTEM_CONF)
+		totem_send(m);
+	return CS_OK;
+}
+
+cs_error_t cpg_handle_groups_join(struct cv_session *s, const CpgGroupsJoinRequest *request,
+				  CpgGroupsJoinReply *reply)
+{
+	struct cpg_member *m = cv_session_private(s);
+	const struct cpg_group *existing;
+	cs_error_t err;
+
+	if (request->group.len == 0 || request->group.len > CPG_MAX_NAME_LENGTH)
+		return CS_ERR_INVALID_PARAM;
+	if (m->group != NULL)
+		return CS_ERR_EXIST;
+	existing = cpg_group_find(request->group.data, request->group.len);
+	if (existing != NULL && cpg_group_has_process(existing, m->nodeid, m->pid))
+		return CS_ERR_EXIST;
+	m->flags = request->flags;
+	if (cpg_group_add(m, request->group.data, request->group.len) < 0)
+		return CS_ERR_NO_MEMORY;
+	err = join_announce(m);
+	if (err != CS_OK)
+		cpg_group_remove(m);
+	return err;
+}
+
+/* The leaver gets the confchg too, with itself in the left list. */
+cs_error_t cpg_handle_groups_leave(struct cv_session *s, const CpgGroupsLeaveRequest *request,
+				   CpgGroupsLeaveReply *reply)
+{
+	struct cpg_member *m = cv_session_private(s);
+	struct confchg c;
+
+	if (m->group == NULL)
+		return CS_ERR_NOT_EXIST;
+	if (confchg_build(&c, m->group, m, m, CPG_REASON_LEAVE, false) < 0) {
+		confchg_free(&c);
+		return CS_ERR_NO_MEMORY;
+	}
+	if (!members_have_room(m->group, protobuf_c_message_get_packed_size(&c.event.base))) {
+		confchg_free(&c);
+		return CS_ERR_TRY_AGAIN;
+	}
+	confchg_send(&c, m->group, NULL);
+	confchg_free(&c);
+	cpg_group_remove(m);
+	return CS_OK;
+}
+
+/* A member's connection closed while joined: the others see PROCDOWN. */
+static void member_gone(struct cpg_member *m)
+{
+	struct confchg c;
+
+	if (confchg_build(&c, m->group, m, m, CPG_REASON_PROCDOWN, false) == 0)
+		confchg_send(&c, m->group, m);
+	else
+		cv_log_error("cpg: out of memory announcing that pid %u left its group", m->pid);
+	confchg_free(&c);
+	cpg_group_remove(m);
+}
+
+/* ---- messages -------------------------------------------------------------- */
+
+cs_error_t cpg_handle_groups_mcast(struct cv_session *s, const CpgGroupsMcastRequest *request,
+				   CpgGroupsMcastReply *reply)
+{
+	struct cpg_member *m = cv_session_private(s);
+	CpgMessageEvent event = CPG_MESSAGE_EVENT__INIT;
+
+	if (m->group == NULL)
+		return CS_ERR_NOT_EXIST;
+	event.group.data = m->group->name;
+	event.group.len = m->group->length;
+	event.nodeid = m->nodeid;
+	event.pid = m->pid;
+	event.msg = request->msg;
+	if (!members_have_room(m->group, protobuf_c_message_get_packed_size(&event.base)))
+		return CS_ERR_TRY_AGAIN;
+	for (struct cpg_member *to = m->group->members; to != NULL; to = to->next)
+		cpg_send_message(to->session, &event);
+	return CS_OK;
+}
+
+cs_error_t cpg_handle_flow_control_state_get(struct cv_session *s, const CpgFlowControlStateGetRequest *request,
+					     CpgFlowControlStateGetReply *reply)
+{
+	struct cpg_member *m = cv_session_private(s);
+	bool full = m->group != NULL && !members_have_room(m->group, CPG_MAX_ATOMIC_MSGSIZE + 256);
+
+	reply->flow_control_enabled = full ? CPG_FLOW_CONTROL_ENABLED : CPG_FLOW_CONTROL_DISABLED;
+	return CS_OK;
+}
+
+/* ---- questions ------------------------------------------------------------- */
+
+cs_error_t cpg_handle_local_get(struct cv_session *s, const CpgLocalGetRequest *request, CpgLocalGetReply *reply)
+{
+	reply->local_nodeid = local_nodeid();
+	return CS_OK;
+}
+
+cs_error_t cpg_handle_groups_members(struct cv_session *s, const CpgGroupsMembersRequest *request,
+				     CpgGroupsMembersReply *reply)
+{
+	const struct cpg_group *g;
+	CpgAddress *entries;
+	size_t n = 0;
+
+	if (request->group.len > CPG_MAX_NAME_LENGTH)
+		return CS_ERR_INVALID_PARAM;
+	g = cpg_group_find(request->group.data, request->group.len);
+	if (g == NULL)
+		return CS_OK;
+	entries = cv_reply_alloc(s, g->n_members * sizeof(*entries));
+	reply->members = cv_reply_alloc(s, g->n_members * sizeof(*reply->members));
+	if (entries == NULL || reply->members == NULL)
+		return CS_ERR_NO_MEMORY;
+	for (const struct cpg_member *m = g->members; m != NULL; m = m->next, n++) {
+		struct cpg_address a;
+
+		cpg_address_of(m, CPG_REASON_UNDEFINED, &a);
+		address_to_wire(&a, &entries[n]);
+		reply->members[n] = &entries[n];
+	}
+	reply->n_members = n;
+	return CS_OK;
+}
+
+/* ---- iteration snapshots --------------------------------------------------- */
+
+/* One packed entry (cpg.idl): name length, node id, pid, then the name. */
+static size_t entry_put(uint8_t *out, const struct cpg_group *g, uint32_t nodeid, uint32_t pid)
+{
+	uint32_t head[3] = { g->length, nodeid, pid };
+
+	if (out != NULL) {
+		memcpy(out, head, sizeof(head));
+		memcpy(out + sizeof(head), g->name, g->length);
+	}
+	return sizeof(head) + g->length;
+}
+
+/* With out NULL, only measures. */
+static size_t group_entries_put(uint8_t *out, const struct cpg_group *g, int32_t type)
+{
+	size_t used = 0;
+
+	if (type == CPG_ITERATION_NAME_ONLY)
+		return entry_put(out, g, 0, 0);
+	for (const struct cpg_member *m = g->members; m != NULL; m = m->next)
+		used += entry_put(out != NULL ? out + used : NULL, g, m->nodeid, m->pid);
+	return used;
+}
+
+static size_t snapshot_put(uint8_t *out, int32_t type, const struct cpg_group *only)
+{
+	size_t used = 0;
+
+	if (type == CPG_ITERATION_ONE_GROUP)
+		return only != NULL ? group_entries_put(out, only, type) : 0;
+	for (const struct cpg_group *g = cpg_groups_first(); g != NULL; g = g->next)
+		used += group_entries_put(out != NULL ? out + used : NULL, g, type);
+	return used;
+}
+
+cs_error_t cpg_handle_groups_snapshot(struct cv_session *s, const CpgGroupsSnapshotRequest *request,
+				      CpgGroupsSnapshotReply *reply)
+{
+	const struct cpg_group *only = NULL;
+	size_t length;
+
+	if (request->type < CPG_ITERATION_NAME_ONLY || request->type > CPG_ITERATION_ALL ||
+	    request->group.len > CPG_MAX_NAME_LENGTH)
+		return CS_ERR_INVALID_PARAM;
+	if (request->type == CPG_ITERATION_ONE_GROUP)
+		only = cpg_group_find(request->group.data, request->group.len);
+	length = snapshot_put(NULL, request->type, only);
+	if (length == 0)
+		return CS_OK;
+	reply->entries.data = cv_reply_alloc(s, length);
+	if (reply->entries.data == NULL)
+		return CS_ERR_NO_MEMORY;
+	reply->entries.len = snapshot_put(reply->entries.data, request->type, only);
+	return CS_OK;
+}
+
+/* ---- service hooks --------------------------------------------------------- */
+
+static int cpg_connect(struct cv_session *s)
+{
+	struct cpg_member *m = calloc(1, sizeof(*m));
+
+	if (m == NULL)
+		return -1;
+	m->session = s;
+	m->nodeid = local_nodeid();
+	m->pid = (uint32_t)cv_session_pid(s);
+	cv_session_set_private(s, m);
+	return 0;
+}
+
+static void cpg_disconnect(struct cv_session *s)
+{
+	struct cpg_member *m = cv_session_private(s);
+
+	if (m->group != NULL)
+		member_gone(m);
+	free(m);
+	cv_session_set_private(s, NULL);
+}
+
+const struct cv_service_ops cpg_service_ops = {
+	.connect = cpg_connect,
+	.disconnect = cpg_disconnect,
+};
