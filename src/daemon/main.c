@@ -160,8 +160,7 @@ static int parse_for_reload(struct cv_conf **next_conf, struct cv_settings *next
 	    cv_settings_load(*next_conf, next, err, err_size) < 0)
 		return -1;
 	if (!same_nodes(&settings, next)) {
-		snprintf(err, err_size, "%s: error: the nodes or the quorum provider changed: restart conclaved",
-			 config_path);
+		snprintf(err, err_size, "the nodes or the quorum provider changed: restart conclaved");
 		return -1;
 	}
 	return 0;

@@ -72,6 +72,7 @@ static void apply_add(struct cmap_change *c)
 	if (!e->compute)
 		store_new_value(c, e);
 	cmap_tree_insert(&c->store->tree, &e->node);
+	cmap_index_insert(c->store, e);
 	c->store->bytes += entry_cost_now(e);
 }
 
@@ -95,6 +96,7 @@ static void apply_modify(struct cmap_change *c)
 static void apply_delete(struct cmap_change *c)
 {
 	cmap_tree_remove(&c->store->tree, &c->entry->node);
+	cmap_index_remove(c->store, c->entry);
 	c->store->bytes -= entry_cost_now(c->entry);
 	c->removed = c->entry;
 }

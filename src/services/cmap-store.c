@@ -86,6 +86,10 @@ struct cmap_store *cmap_store_new(size_t max_bytes)
 		return NULL;
 	s->max_bytes = max_bytes;
 	cmap_tracks_init(&s->tracks);
+	if (cmap_index_init(&s->index) < 0) {
+		free(s);
+		return NULL;
+	}
 	return s;
 }
 
@@ -94,6 +98,7 @@ void cmap_store_free(struct cmap_store *s)
 	if (!s)
 		return;
 	free_subtree(s->tree.root);
+	cmap_index_fini(&s->index);
 	for (size_t i = 0; i < s->n_ro_rules; i++)
 		free(s->ro_rules[i].key);
 	free(s->ro_rules);
@@ -142,7 +147,7 @@ bool cmap_store_is_ro(const struct cmap_store *s, const char *key)
 
 const struct cmap_entry *cmap_store_find(const struct cmap_store *s, const char *key)
 {
-	return cmap_entry_of(cmap_tree_find(&s->tree, key));
+	return cmap_index_find(s, key);
 }
 
 const char *cmap_entry_key(const struct cmap_entry *e)
@@ -300,7 +305,7 @@ cs_error_t cmap_change_set(struct cmap_change *c, struct cmap_store *s, const ch
 		return CS_ERR_ACCESS;
 	if ((err = check_value(type, bytes, len, &copy_len, &stored_len)) != CS_OK)
 		return err;
-	c->entry = cmap_entry_of(cmap_tree_find(&s->tree, key));
+	c->entry = cmap_index_find(s, key);
 	if (!c->entry && !cmap_key_name_valid(key))
 		return CS_ERR_NAME_TOO_LONG;
 	if (origin == CMAP_FROM_CLIENT && !within_budget(s, c->entry, key_len, stored_len))
@@ -327,7 +332,7 @@ cs_error_t cmap_change_delete(struct cmap_change *c, struct cmap_store *s, const
 	change_init(c, s, key);
 	if (origin == CMAP_FROM_CLIENT && cmap_store_is_ro(s, key))
 		return CS_ERR_ACCESS;
-	c->entry = cmap_entry_of(cmap_tree_find(&s->tree, key));
+	c->entry = cmap_index_find(s, key);
 	if (!c->entry)
 		return CS_ERR_NOT_EXIST;
 	c->event = CMAP_STORE_DELETED;
@@ -375,7 +380,7 @@ cs_error_t cmap_change_adjust(struct cmap_change *c, struct cmap_store *s, const
 	change_init(c, s, key);
 	if (origin == CMAP_FROM_CLIENT && cmap_store_is_ro(s, key))
 		return CS_ERR_ACCESS;
-	c->entry = cmap_entry_of(cmap_tree_find(&s->tree, key));
+	c->entry = cmap_index_find(s, key);
 	if (!c->entry)
 		return CS_ERR_NOT_EXIST;
 	if (!is_integer_type(c->entry->type) || c->entry->compute)
@@ -397,7 +402,7 @@ cs_error_t cmap_change_add_computed(struct cmap_change *c, struct cmap_store *s,
 	change_init(c, s, key);
 	if (cmap_type_size(type) < 0)
 		return CS_ERR_INVALID_PARAM;
-	if (cmap_tree_find(&s->tree, key))
+	if (cmap_index_find(s, key))
 		return CS_ERR_EXIST;
 	if (!cmap_key_name_valid(key))
 		return CS_ERR_NAME_TOO_LONG;

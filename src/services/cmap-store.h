@@ -11,7 +11,9 @@
  * match: client tracks first (exact key, then prefixes longest first), the
  * daemon's internal tracks last.
  *
- * Data structures: the keys are an AVL tree (cmap-tree.h). Tracks are
+ * Data structures: the entries are in an AVL tree (cmap-tree.h), for
+ * bytewise order and prefixes, and in a hash table by key, so get, set,
+ * delete and inc cost the same with a thousand keys or a million. Tracks are
  * indexed by their key in two hash tables, exact and prefix; a change of key
  * K probes the exact table once and the prefix table once per length of a
  * prefix some track uses, so its cost grows with the tracks that match it,

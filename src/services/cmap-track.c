@@ -5,7 +5,6 @@
 
 #include "cmap-store-private.h"
 
-#define FNV_PRIME 0x100000001b3ull
 #define TABLE_MIN_BUCKETS 16
 
 struct cmap_track {
@@ -27,22 +26,9 @@ struct track_group {
 	char key[];
 };
 
-/* ---- hashing ----------------------------------------------------------- */
-
-/* FNV-1a from a random basis, so clients cannot aim at one bucket. The
- * hashes of every prefix of a key come out of one pass. */
-static uint64_t hash_step(uint64_t h, unsigned char byte)
-{
-	return (h ^ byte) * FNV_PRIME;
-}
-
 static uint64_t hash_key(uint64_t seed, const char *key, size_t len)
 {
-	uint64_t h = seed;
-
-	for (size_t i = 0; i < len; i++)
-		h = hash_step(h, (unsigned char)key[i]);
-	return h;
+	return cmap_hash(seed, key, len);
 }
 
 void cmap_tracks_init(struct track_index *index)
@@ -286,7 +272,7 @@ bool cmap_tracks_collect(struct cmap_store *s, struct cmap_change *c)
 		return true; /* no track can name it */
 	prefix_hashes[0] = s->tracks.seed;
 	for (size_t i = 0; i < len; i++)
-		prefix_hashes[i + 1] = hash_step(prefix_hashes[i], (unsigned char)c->key[i]);
+		prefix_hashes[i + 1] = cmap_hash_step(prefix_hashes[i], (unsigned char)c->key[i]);
 	return collect_pass(s, c, prefix_hashes, len, false) && collect_pass(s, c, prefix_hashes, len, true);
 }
 

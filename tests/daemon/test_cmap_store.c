@@ -591,6 +591,16 @@ static void test_many_keys(void **state)
 	     e = cmap_store_next(s, "many.", cmap_entry_key(e)))
 		n++;
 	assert_int_equal(n, 100000);
+	/* the tree and the hash index agree through deletions */
+	for (uint32_t i = 0; i < 100000; i += 2) {
+		snprintf(key, sizeof(key), "many.%u", i);
+		assert_int_equal(cmap_store_erase(s, key), CS_OK);
+	}
+	for (uint32_t i = 0; i < 100000; i++) {
+		snprintf(key, sizeof(key), "many.%u", i);
+		assert_true((cmap_store_find(s, key) != NULL) == (i % 2 == 1));
+	}
+	assert_int_equal(cmap_store_count(s), 50000);
 }
 
 int main(void)
