@@ -113,6 +113,22 @@ static cs_error_t reply_unpack(const struct cv_pending_call *call,
 	return reply_status(call->status);
 }
 
+/* A one-way request sent only if the socket can take it now. */
+static cs_error_t post_run(struct cv_client *c, uint16_t request_id, const ProtobufCMessage *request)
+{
+	struct request_frame frame;
+	cs_error_t err;
+
+	err = request_pack(c, request_id, request, &frame);
+	if (err != CS_OK)
+		return err;
+	err = call_register(c, &frame, NULL);
+	if (err == CS_OK)
+		err = cv_client_send_nowait(c, frame.data, frame.length);
+	free(frame.data);
+	return err;
+}
+
 static cs_error_t call_run(struct cv_client *c, uint16_t request_id, const ProtobufCMessage *request,
 			   const ProtobufCMessageDescriptor *reply_desc, ProtobufCMessage **reply)
 {
@@ -156,6 +172,22 @@ cs_error_t cv_client_call(const struct cv_client_service *svc, uint64_t handle, 
 	if (err != CS_OK)
 		return err;
 	err = call_run(c, request_id, request, reply_desc, reply);
+	cv_client_release(svc, handle);
+	return err;
+}
+
+cs_error_t cv_client_post(const struct cv_client_service *svc, uint64_t handle, uint16_t request_id,
+			  const ProtobufCMessage *request)
+{
+	struct cv_client *c;
+	cs_error_t err;
+
+	if (request == NULL)
+		return CS_ERR_INVALID_PARAM;
+	err = cv_client_acquire(svc, handle, &c);
+	if (err != CS_OK)
+		return err;
+	err = post_run(c, request_id, request);
 	cv_client_release(svc, handle);
 	return err;
 }

@@ -330,7 +330,9 @@ static cs_error_t wait_writable(struct cv_client *c)
 	return err;
 }
 
-static cs_error_t send_locked(struct cv_client *c, const uint8_t *frame, size_t length)
+/* With `nowait`, CS_ERR_TRY_AGAIN when the socket takes none of the frame;
+ * a frame it took in part is always finished. */
+static cs_error_t send_locked(struct cv_client *c, const uint8_t *frame, size_t length, bool nowait)
 {
 	ssize_t n;
 	cs_error_t err;
@@ -339,6 +341,9 @@ static cs_error_t send_locked(struct cv_client *c, const uint8_t *frame, size_t 
 		n = cv_socket_send_some(c->sock, frame, length);
 		if (n < 0)
 			return CS_ERR_LIBRARY;
+		if (n == 0 && nowait)
+			return CS_ERR_TRY_AGAIN;
+		nowait = false;
 		frame += n;
 		length -= (size_t)n;
 		if (length > 0 && n == 0) {
@@ -350,7 +355,7 @@ static cs_error_t send_locked(struct cv_client *c, const uint8_t *frame, size_t 
 	return CS_OK;
 }
 
-cs_error_t cv_client_send(struct cv_client *c, const uint8_t *frame, size_t length)
+static cs_error_t client_send(struct cv_client *c, const uint8_t *frame, size_t length, bool nowait)
 {
 	cs_error_t err;
 
@@ -359,7 +364,7 @@ cs_error_t cv_client_send(struct cv_client *c, const uint8_t *frame, size_t leng
 	err = cv_client_state(c);
 	pthread_mutex_unlock(&c->lock);
 	if (err == CS_OK) {
-		err = send_locked(c, frame, length);
+		err = send_locked(c, frame, length, nowait);
 		/* Before anyone else may send: after a partial frame the stream
 		 * cannot be resynchronised. */
 		if (err == CS_ERR_LIBRARY) {
@@ -370,4 +375,14 @@ cs_error_t cv_client_send(struct cv_client *c, const uint8_t *frame, size_t leng
 	}
 	pthread_mutex_unlock(&c->send_lock);
 	return err;
+}
+
+cs_error_t cv_client_send(struct cv_client *c, const uint8_t *frame, size_t length)
+{
+	return client_send(c, frame, length, false);
+}
+
+cs_error_t cv_client_send_nowait(struct cv_client *c, const uint8_t *frame, size_t length)
+{
+	return client_send(c, frame, length, true);
 }

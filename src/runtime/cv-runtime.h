@@ -123,4 +123,12 @@ CV_HIDDEN cs_error_t cv_client_call(const struct cv_client_service *svc, uint64_
 				    uint16_t request_id, const ProtobufCMessage *request,
 				    const ProtobufCMessageDescriptor *reply_desc, ProtobufCMessage **reply);
 
+/* Sends one-way request `request_id` without waiting for room: pipelined
+ * senders get back-pressure as CS_ERR_TRY_AGAIN, with nothing sent, when the
+ * socket cannot take any of the request now (the daemon has stopped reading
+ * this connection). A request the socket took in part is finished, so the
+ * stream is never left inside a frame. Other errors as cv_client_call. */
+CV_HIDDEN cs_error_t cv_client_post(const struct cv_client_service *svc, uint64_t handle,
+				    uint16_t request_id, const ProtobufCMessage *request);
+
 #endif

@@ -141,6 +141,37 @@ static void test_one_way_request(void **state)
 	assert_int_equal(reply, 8);
 }
 
+/* A daemon that stops reading: posting returns CS_ERR_TRY_AGAIN at once
+ * instead of blocking, and every request accepted arrives whole, in order. */
+static void test_posted_requests_meet_back_pressure(void **state)
+{
+	struct fixture *f = *state;
+	struct cv_frame_header header;
+	uint8_t *payload;
+	uint32_t accepted = 0;
+	cs_error_t err;
+
+	while ((err = test_notify_post(f->handle, accepted)) == CS_OK)
+		accepted++;
+	assert_int_equal(err, CS_ERR_TRY_AGAIN);
+	assert_true(accepted > 0);
+	for (uint32_t i = 0; i < accepted; i++) {
+		TestNotifyRequest *request;
+
+		assert_true(peer_read_frame(f->p, &header, &payload));
+		assert_int_equal(header.kind, CV_FRAME_REQUEST);
+		assert_int_equal(header.id, TEST_REQUEST_NOTIFY);
+		request = test_notify_request__unpack(NULL, header.length, payload);
+		assert_non_null(request);
+		assert_int_equal(request->value, i);
+		test_notify_request__free_unpacked(request, NULL);
+		free(payload);
+	}
+	assert_int_equal(test_notify_post(f->handle, 0), CS_OK);
+	assert_int_equal(test_notify_post(0, 0), CS_ERR_BAD_HANDLE);
+	assert_int_equal(cv_client_post(&test_service, f->handle, TEST_REQUEST_NOTIFY, NULL), CS_ERR_INVALID_PARAM);
+}
+
 static void test_request_larger_than_the_daemon_accepts(void **state)
 {
 	struct fixture *f = *state;
@@ -244,6 +275,7 @@ int main(void)
 		T(test_status_out_of_range_is_library_error),
 		T(test_undecodable_reply),
 		T(test_one_way_request),
+		T(test_posted_requests_meet_back_pressure),
 		cmocka_unit_test_setup_teardown(test_request_larger_than_the_daemon_accepts,
 						small_limit_setup, fixture_teardown),
 		T(test_invalid_arguments),

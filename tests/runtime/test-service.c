@@ -153,6 +153,14 @@ cs_error_t test_notify(uint64_t handle, uint32_t value)
 	return cv_client_call(&test_service, handle, TEST_REQUEST_NOTIFY, &request.base, NULL, NULL);
 }
 
+cs_error_t test_notify_post(uint64_t handle, uint32_t value)
+{
+	TestNotifyRequest request = TEST_NOTIFY_REQUEST__INIT;
+
+	request.value = value;
+	return cv_client_post(&test_service, handle, TEST_REQUEST_NOTIFY, &request.base);
+}
+
 bool record_wait_ticks(unsigned int n, int timeout_ms)
 {
 	struct timespec deadline = deadline_after(timeout_ms);

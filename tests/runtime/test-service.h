@@ -66,5 +66,7 @@ cs_error_t test_echo(uint64_t handle, uint32_t value, uint32_t *reply_value);
 cs_error_t test_echo_blob(uint64_t handle, size_t size);
 /* Sends the one-way TEST_REQUEST_NOTIFY. */
 cs_error_t test_notify(uint64_t handle, uint32_t value);
+/* The same, posted with cv_client_post: CS_ERR_TRY_AGAIN when the socket is full. */
+cs_error_t test_notify_post(uint64_t handle, uint32_t value);
 
 #endif
