@@ -26,6 +26,10 @@ typedef cs_error_t (*cv_request_fn)(struct cv_session *s, const ProtobufCMessage
 enum cv_request_flags {
 	CV_REQUEST_ONEWAY = 1u << 0,       /* no reply frame is sent */
 	CV_REQUEST_QUORATE_ONLY = 1u << 1, /* refused with CS_ERR_TRY_AGAIN while inquorate */
+	/* One-way, sent without waiting (pipelined): when the handler returns
+	 * CS_ERR_TRY_AGAIN the daemon keeps the frame and stops reading the
+	 * connection until cv_session_retry_held() runs the handler again. */
+	CV_REQUEST_NOWAIT = 1u << 2,
 };
 
 struct cv_request_desc {
@@ -48,6 +52,9 @@ struct cv_service_ops {
 	void (*stop)(void);                       /* daemon shutdown */
 	int (*connect)(struct cv_session *s);     /* <0 refuses the client (CS_ERR_NO_RESOURCES) */
 	void (*disconnect)(struct cv_session *s); /* connection closed, any reason */
+	/* The session's queue shrank. It may run inside a handler of another
+	 * session, so it should only schedule work (a timer). */
+	void (*room)(struct cv_session *s);
 };
 
 struct cv_server_service {
@@ -72,6 +79,12 @@ bool cv_session_has_room(const struct cv_session *s, size_t bytes);
 /* Zeroed memory that lives until the current reply has been packed and sent;
  * for building repeated or nested reply fields. NULL on exhaustion. */
 void *cv_reply_alloc(struct cv_session *s, size_t size);
+
+/* True while the session holds a CV_REQUEST_NOWAIT frame its handler put off. */
+bool cv_session_is_held(const struct cv_session *s);
+/* Runs the handler of the held frame again; reading resumes once it is taken.
+ * Call it from a timer, never from inside a handler. */
+void cv_session_retry_held(struct cv_session *s);
 
 /* Closes the session after the current handler returns, logging `why`. */
 void cv_session_close(struct cv_session *s, const char *why);

@@ -55,6 +55,7 @@ struct cv_session {
 	size_t out_bytes;
 	size_t out_frames;
 	bool flow_controlled;
+	bool held; /* the frame in header/payload waits for cv_session_retry_held */
 	struct cv_session_stats stats;
 	struct reply_block *reply_memory;
 	size_t reply_memory_bytes;
@@ -275,6 +276,8 @@ static void frame_set_header(struct out_frame *f, uint16_t kind, uint16_t id, ui
 /* Writes as much of the queue as the socket takes. */
 static void session_flush(struct cv_session *s)
 {
+	bool wrote = false;
+
 	while (s->out_head && s->state != SESSION_CLOSING) {
 		struct iovec iov[IOV_PER_SEND];
 		struct msghdr msg = { .msg_iov = iov };
@@ -308,8 +311,11 @@ static void session_flush(struct cv_session *s)
 		}
 		if (!s->out_head)
 			s->out_tail = NULL;
+		wrote = true;
 	}
 	session_update_events(s);
+	if (wrote && s->connected && s->service->ops && s->service->ops->room)
+		s->service->ops->room(s);
 }
 
 static void session_queue(struct cv_session *s, struct out_frame *f)
@@ -360,7 +366,7 @@ static void session_update_events(struct cv_session *s)
 
 	if (s->state == SESSION_CLOSING)
 		return;
-	if (!queue_limit_reached(s))
+	if (!queue_limit_reached(s) && !s->held)
 		events |= EPOLLIN;
 	else if (!s->flow_controlled)
 		s->stats.flow_control_count++;
@@ -528,6 +534,8 @@ static void handle_request(struct cv_session *s)
 	status = run_handler(s, desc, request, reply);
 	count_request(s, status);
 	protobuf_c_message_free_unpacked(request, &alloc.base);
+	if ((desc->flags & CV_REQUEST_NOWAIT) && status == CS_ERR_TRY_AGAIN && s->state == SESSION_READY)
+		s->held = true;
 	if (!(desc->flags & CV_REQUEST_ONEWAY) && desc->reply && s->state == SESSION_READY) {
 		if (queue_message(s, CV_FRAME_REPLY, s->header.id, s->header.seq, status, reply) != CS_OK)
 			session_close_later(s, CV_LOG_ERROR, "out of memory for a reply");
@@ -698,6 +706,8 @@ static void handle_frame(struct cv_session *s)
 		handle_hello(s);
 	else
 		handle_request(s);
+	if (s->held)
+		return;
 	free(s->payload);
 	s->payload = NULL;
 	s->payload_have = 0;
@@ -707,12 +717,26 @@ static void handle_frame(struct cv_session *s)
 static void session_read(struct cv_session *s)
 {
 	for (int frames = 0; frames < FRAMES_PER_WAKEUP; frames++) {
-		if (s->state == SESSION_CLOSING || queue_limit_reached(s))
+		if (s->state == SESSION_CLOSING || queue_limit_reached(s) || s->held)
 			return;
 		if (receive_frame(s) <= 0)
 			return;
 		handle_frame(s);
 	}
+}
+
+bool cv_session_is_held(const struct cv_session *s)
+{
+	return s->held;
+}
+
+void cv_session_retry_held(struct cv_session *s)
+{
+	if (!s->held || s->state != SESSION_READY)
+		return;
+	s->held = false;
+	handle_frame(s);
+	session_update_events(s);
 }
 
 static void session_on_event(void *data, uint32_t events)

@@ -27,6 +27,8 @@ enum {
 	FAKE_REFUSE_CONNECTS,
 	FAKE_WHOAMI,
 	FAKE_QUIT,
+	FAKE_HELD,
+	FAKE_RELEASE,
 	FAKE_N_REQUESTS,
 };
 
@@ -115,6 +117,40 @@ static cs_error_t quit(struct cv_session *s, const ProtobufCMessage *rq, Protobu
 	return CS_OK;
 }
 
+/* A pipelined request put off until FAKE_RELEASE, whose timer retries it. */
+static bool holding;
+static struct cv_session *held_session;
+static struct cv_timer *release_timer;
+
+static cs_error_t held(struct cv_session *s, const ProtobufCMessage *rq, ProtobufCMessage *rp)
+{
+	QuorumNotificationEvent event = QUORUM_NOTIFICATION_EVENT__INIT;
+
+	if (holding) {
+		held_session = s;
+		return CS_ERR_TRY_AGAIN;
+	}
+	event.quorate = ARG(rq);
+	return cv_session_send_event(s, 0, &event.base);
+}
+
+static void retry_held(void *data)
+{
+	if (held_session != NULL && cv_session_is_held(held_session))
+		cv_session_retry_held(held_session);
+}
+
+static cs_error_t release(struct cv_session *s, const ProtobufCMessage *rq, ProtobufCMessage *rp)
+{
+	holding = false;
+	if (release_timer == NULL)
+		release_timer = cv_timer_new(retry_held, NULL);
+	if (release_timer == NULL)
+		return CS_ERR_NO_MEMORY;
+	cv_timer_start(release_timer, 0);
+	return CS_OK;
+}
+
 #define REQUEST(fn, reply_desc, validate, flags)                                                          \
 	{ #fn, &quorum_trackstart_request__descriptor, reply_desc, fn, validate, flags }
 
@@ -128,6 +164,8 @@ static const struct cv_request_desc fake_requests[FAKE_N_REQUESTS] = {
 	REQUEST(set_refuse, &quorum_model_gettype_reply__descriptor, NULL, 0),
 	REQUEST(whoami, &quorum_model_gettype_reply__descriptor, NULL, 0),
 	REQUEST(quit, &quorum_model_gettype_reply__descriptor, NULL, 0),
+	REQUEST(held, NULL, NULL, CV_REQUEST_ONEWAY | CV_REQUEST_NOWAIT),
+	REQUEST(release, &quorum_model_gettype_reply__descriptor, NULL, 0),
 };
 
 static int fake_connect(struct cv_session *s)
@@ -285,6 +323,37 @@ static void test_oneway_has_no_reply(void **state)
 	close(fd);
 }
 
+/* A held frame stops reading its connection: the request after it is not
+ * answered until the retry takes the held one, and then in order. */
+static void test_nowait_request_is_held_until_retried(void **state)
+{
+	int fd = fake_client(3, 2), other = fake_client(3, 2);
+	QuorumTrackstartRequest request = QUORUM_TRACKSTART_REQUEST__INIT;
+	QuorumNotificationEvent *event;
+	struct cv_frame_header h;
+	uint8_t bytes[16], *payload;
+	uint32_t length;
+
+	holding = true;
+	request.flags = 5;
+	length = (uint32_t)protobuf_c_message_pack(&request.base, bytes);
+	assert_int_equal(raw_send_frame(fd, CV_FRAME_REQUEST, FAKE_HELD, 1, bytes, length), 0);
+	assert_int_equal(raw_send_frame(fd, CV_FRAME_REQUEST, FAKE_GUARDED, 2, bytes, length), 0);
+	assert_int_equal(raw_read_frame(fd, &h, &payload, 300), -1);
+	assert_int_equal(fake_call(other, FAKE_RELEASE, 0, NULL), CS_OK);
+	assert_int_equal(raw_next_event(fd, (const ProtobufCMessageDescriptor *const[]){ &quorum_notification_event__descriptor }, 1,
+					(ProtobufCMessage **)&event, 2000),
+			 0);
+	assert_int_equal(event->quorate, 5);
+	protobuf_c_message_free_unpacked(&event->base, NULL);
+	assert_int_equal(raw_read_frame(fd, &h, &payload, 2000), 1);
+	assert_int_equal(h.kind, CV_FRAME_REPLY);
+	assert_int_equal(h.seq, 2);
+	free(payload);
+	close(fd);
+	close(other);
+}
+
 static void test_validate_closes_without_handler(void **state)
 {
 	int fd = fake_client(3, 2);
@@ -356,6 +425,7 @@ int main(void)
 		cmocka_unit_test(test_version_check),
 		cmocka_unit_test(test_quorate_gate),
 		cmocka_unit_test(test_oneway_has_no_reply),
+		cmocka_unit_test(test_nowait_request_is_held_until_retried),
 		cmocka_unit_test(test_validate_closes_without_handler),
 		cmocka_unit_test(test_reply_memory),
 		cmocka_unit_test(test_event_back_pressure),
