@@ -29,7 +29,7 @@ IMPLEMENTATION_KINDS = (REQUEST, ONEWAY, LOCAL, MANUAL, STRERROR)
 # What a string outside its @len bounds gives, unless @len names another status.
 DEFAULT_LENGTH_ERROR = "CS_ERR_INVALID_PARAM"
 # Request flags, each with the cv_request_flags bit the server table carries.
-REQUEST_FLAGS = {"quorate_only": "CV_REQUEST_QUORATE_ONLY"}
+REQUEST_FLAGS = {"quorate_only": "CV_REQUEST_QUORATE_ONLY", "nowait": "CV_REQUEST_NOWAIT"}
 
 
 @dataclass

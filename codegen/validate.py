@@ -286,6 +286,9 @@ class Validator:
             if not function.is_remote:
                 raise IdlError(pos, f"flag '{name}' needs a request or oneway function, "
                                f"and {function.name} is {function.kind}")
+            if name == "nowait" and function.kind != ONEWAY:
+                raise IdlError(pos, f"flag 'nowait' needs a oneway function, "
+                               f"and {function.name} is {function.kind}")
             if name in seen:
                 raise IdlError(pos, f"flag '{name}' is given twice for {function.name}")
             seen.add(name)

@@ -408,6 +408,11 @@ class RequestStub:
             "\tstatus = cv_client_call",
             [self.source.svc, handle.name, naming.request_id(function), "&request.base",
              reply_desc, "&reply"], ";", "\t\t\t\t")
+        if any(name == "nowait" for name, _ in function.flags):
+            call = ctext.wrap_call(
+                "\tstatus = cv_client_post",
+                [self.source.svc, handle.name, naming.request_id(function), "&request.base"],
+                ";", "\t\t\t\t")
         out = [f"\t{request} request = {naming.protobuf_c_init(request)};\n"]
         out += self.locals
         out.append("\tProtobufCMessage *reply = NULL;\n\tcs_error_t status;\n\n")

@@ -367,6 +367,20 @@ cs_error_t feature_send_values(feature_handle_t handle, uint32_t n, const uint32
 	return status;
 }
 
+cs_error_t feature_post(feature_handle_t handle, uint32_t value)
+{
+	FeaturePostRequest request = FEATURE_POST_REQUEST__INIT;
+	ProtobufCMessage *reply = NULL;
+	cs_error_t status;
+
+	request.value = value;
+	status = cv_client_post(&feature_client_service, handle, FEATURE_REQUEST_POST,
+				&request.base);
+	if (reply != NULL)
+		protobuf_c_message_free_unpacked(reply, NULL);
+	return status;
+}
+
 cs_error_t feature_hidden(feature_handle_t handle, uint32_t x, uint32_t *y)
 {
 	FeatureHiddenRequest request = FEATURE_HIDDEN_REQUEST__INIT;

@@ -25,8 +25,9 @@ enum feature_request_id {
 	FEATURE_REQUEST_HIDDEN = 5,
 	FEATURE_REQUEST_LOOKUP = 6,
 	FEATURE_REQUEST_STORE = 7,
+	FEATURE_REQUEST_POST = 8,
 };
-#define FEATURE_N_REQUESTS 8
+#define FEATURE_N_REQUESTS 9
 
 enum feature_event_id {
 	FEATURE_EVENT_SCALAR = 0,
@@ -57,6 +58,7 @@ CV_EXPORT cs_error_t feature_send_pairs(feature_handle_t handle, feature_pair_t 
 	const feature_pair_t *extra, uint32_t n, const feature_pair_t *pairs);
 CV_EXPORT cs_error_t feature_send_values(feature_handle_t handle, uint32_t n,
 	const uint32_t *values, uint32_t m, const uint8_t *octets, feature_mode_t mode);
+CV_EXPORT cs_error_t feature_post(feature_handle_t handle, uint32_t value);
 CV_EXPORT cs_error_t feature_helper(feature_handle_t handle, int x);
 CV_EXPORT cs_error_t feature_visit(feature_handle_t handle, feature_visit_fn_t visit_fn,
 	void *user_data);

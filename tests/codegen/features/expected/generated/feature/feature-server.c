@@ -66,6 +66,12 @@ static cs_error_t request_store(struct cv_session *s,
 		(FeatureStoreReply *)reply);
 }
 
+static cs_error_t request_post(struct cv_session *s,
+				const ProtobufCMessage *request, ProtobufCMessage *reply)
+{
+	return feature_handle_post(s, (const FeaturePostRequest *)request);
+}
+
 static cs_error_t validate_set_name(const ProtobufCMessage *message)
 {
 	const FeatureSetNameRequest *request = (const FeatureSetNameRequest *)message;
@@ -153,6 +159,14 @@ static const struct cv_request_desc feature_requests[FEATURE_N_REQUESTS] = {
 		.handle = request_store,
 		.validate = validate_store,
 		.flags = 0,
+	},
+	[FEATURE_REQUEST_POST] = {
+		.name = "post",
+		.request = &feature_post_request__descriptor,
+		.reply = NULL,
+		.handle = request_post,
+		.validate = NULL,
+		.flags = CV_REQUEST_ONEWAY | CV_REQUEST_NOWAIT,
 	},
 };
 

@@ -25,8 +25,9 @@ enum feature_request_id {
 	FEATURE_REQUEST_HIDDEN = 5,
 	FEATURE_REQUEST_LOOKUP = 6,
 	FEATURE_REQUEST_STORE = 7,
+	FEATURE_REQUEST_POST = 8,
 };
-#define FEATURE_N_REQUESTS 8
+#define FEATURE_N_REQUESTS 9
 
 enum feature_event_id {
 	FEATURE_EVENT_SCALAR = 0,
@@ -78,6 +79,12 @@ cs_error_t feature_handle_lookup(struct cv_session *s, const FeatureLookupReques
  */
 cs_error_t feature_handle_store(struct cv_session *s, const FeatureStoreRequest *request,
 	FeatureStoreReply *reply);
+
+/*
+ * feature_post(): Sends without waiting for room: CS_ERR_TRY_AGAIN when the
+ * connection cannot take it now.
+ */
+cs_error_t feature_handle_post(struct cv_session *s, const FeaturePostRequest *request);
 
 static inline cs_error_t feature_send_scalar(struct cv_session *s, const FeatureScalarEvent *event)
 {

@@ -129,6 +129,12 @@ cs_error_t feature_send_pairs(feature_handle_t handle, feature_pair_t pair,
 cs_error_t feature_send_values(feature_handle_t handle, uint32_t n, const uint32_t *values,
 	uint32_t m, const uint8_t *octets, feature_mode_t mode);
 
+/*
+ * Sends without waiting for room: CS_ERR_TRY_AGAIN when the connection cannot
+ * take it now.
+ */
+cs_error_t feature_post(feature_handle_t handle, uint32_t value);
+
 /* Written by hand on top of feature_hidden(). */
 cs_error_t feature_helper(feature_handle_t handle, int x);
 
