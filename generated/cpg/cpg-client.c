@@ -252,8 +252,8 @@ cs_error_t cpg_groups_mcast(cpg_handle_t handle, const void *msg, size_t msg_len
 		return CS_ERR_INVALID_PARAM;
 	request.msg.len = msg_len;
 	request.msg.data = (uint8_t *)msg;
-	status = cv_client_call(&cpg_client_service, handle, CPG_REQUEST_GROUPS_MCAST,
-				&request.base, &cpg_groups_mcast_reply__descriptor, &reply);
+	status = cv_client_post(&cpg_client_service, handle, CPG_REQUEST_GROUPS_MCAST,
+				&request.base);
 	if (reply != NULL)
 		protobuf_c_message_free_unpacked(reply, NULL);
 	return status;

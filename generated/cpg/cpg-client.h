@@ -92,7 +92,11 @@ CV_HIDDEN cs_error_t cpg_groups_join(cpg_handle_t handle, const void *group, siz
 /* Leaves the joined group. */
 CV_HIDDEN cs_error_t cpg_groups_leave(cpg_handle_t handle);
 
-/* Multicasts msg to the joined group. */
+/*
+ * Multicasts msg to the joined group, pipelined: CS_ERR_TRY_AGAIN when the
+ * connection cannot take it now, which is when the daemon has stopped reading
+ * it because a member of the group has no room.
+ */
 CV_HIDDEN cs_error_t cpg_groups_mcast(cpg_handle_t handle, const void *msg, size_t msg_len);
 
 /*

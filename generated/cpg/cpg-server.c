@@ -33,8 +33,7 @@ static cs_error_t request_groups_leave(struct cv_session *s,
 static cs_error_t request_groups_mcast(struct cv_session *s,
 				const ProtobufCMessage *request, ProtobufCMessage *reply)
 {
-	return cpg_handle_groups_mcast(s, (const CpgGroupsMcastRequest *)request,
-		(CpgGroupsMcastReply *)reply);
+	return cpg_handle_groups_mcast(s, (const CpgGroupsMcastRequest *)request);
 }
 
 static cs_error_t request_groups_members(struct cv_session *s,
@@ -86,10 +85,10 @@ static const struct cv_request_desc cpg_requests[CPG_N_REQUESTS] = {
 	[CPG_REQUEST_GROUPS_MCAST] = {
 		.name = "groups_mcast",
 		.request = &cpg_groups_mcast_request__descriptor,
-		.reply = &cpg_groups_mcast_reply__descriptor,
+		.reply = NULL,
 		.handle = request_groups_mcast,
 		.validate = NULL,
-		.flags = 0,
+		.flags = CV_REQUEST_ONEWAY | CV_REQUEST_NOWAIT,
 	},
 	[CPG_REQUEST_GROUPS_MEMBERS] = {
 		.name = "groups_members",

@@ -53,9 +53,12 @@ cs_error_t cpg_handle_groups_join(struct cv_session *s, const CpgGroupsJoinReque
 cs_error_t cpg_handle_groups_leave(struct cv_session *s, const CpgGroupsLeaveRequest *request,
 	CpgGroupsLeaveReply *reply);
 
-/* cpg_groups_mcast(): Multicasts msg to the joined group. */
-cs_error_t cpg_handle_groups_mcast(struct cv_session *s, const CpgGroupsMcastRequest *request,
-	CpgGroupsMcastReply *reply);
+/*
+ * cpg_groups_mcast(): Multicasts msg to the joined group, pipelined:
+ * CS_ERR_TRY_AGAIN when the connection cannot take it now, which is when the
+ * daemon has stopped reading it because a member of the group has no room.
+ */
+cs_error_t cpg_handle_groups_mcast(struct cv_session *s, const CpgGroupsMcastRequest *request);
 
 /* cpg_groups_members(): The members of a group, ordered by node id and pid. */
 cs_error_t cpg_handle_groups_members(struct cv_session *s, const CpgGroupsMembersRequest *request,
@@ -71,9 +74,9 @@ cs_error_t cpg_handle_groups_snapshot(struct cv_session *s, const CpgGroupsSnaps
 
 /*
  * cpg_flow_control_state_get(): Stores CPG_FLOW_CONTROL_ENABLED in
- * *flow_control_enabled when a member of the joined group cannot take a message
- * of cpg_max_atomic_msgsize_get() bytes now, and CPG_FLOW_CONTROL_DISABLED
- * otherwise (always, in corosync).
+ * *flow_control_enabled when a member of the joined group has no room for
+ * another 4 KiB message now, and CPG_FLOW_CONTROL_DISABLED otherwise (always,
+ * in corosync).
  */
 cs_error_t cpg_handle_flow_control_state_get(struct cv_session *s,
 	const CpgFlowControlStateGetRequest *request, CpgFlowControlStateGetReply *reply);

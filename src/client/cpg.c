@@ -4,6 +4,7 @@
  * handle's callbacks from a small table of instances. Iterations are
  * snapshots the daemon packs at cpg_iteration_initialize(). */
 #include <pthread.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/uio.h>
@@ -23,6 +24,7 @@ struct cpg_instance {
 	cpg_deliver_fn_t deliver_fn;
 	cpg_confchg_fn_t confchg_fn;
 	unsigned int flags;
+	bool joined; /* messages are one-way: the library refuses them unjoined */
 };
 
 struct cpg_iteration {
@@ -62,6 +64,17 @@ static cs_error_t instance_copy(cpg_handle_t handle, struct cpg_instance *copy)
 		*copy = *found;
 	pthread_mutex_unlock(&instances_lock);
 	return found != NULL ? CS_OK : CS_ERR_BAD_HANDLE;
+}
+
+static void instance_set_joined(cpg_handle_t handle, bool joined)
+{
+	struct cpg_instance *found;
+
+	pthread_mutex_lock(&instances_lock);
+	found = *instance_link(handle);
+	if (found != NULL)
+		found->joined = joined;
+	pthread_mutex_unlock(&instances_lock);
 }
 
 static void instance_add(struct cpg_instance *instance)
@@ -244,7 +257,10 @@ cs_error_t cpg_join(cpg_handle_t handle, const struct cpg_name *group)
 	/* An empty name would make a member no PROCDOWN can ever remove in corosync. */
 	if (group->length == 0)
 		return CS_ERR_INVALID_PARAM;
-	return cpg_groups_join(handle, group->value, group->length, instance.flags);
+	err = cpg_groups_join(handle, group->value, group->length, instance.flags);
+	if (err == CS_OK)
+		instance_set_joined(handle, true);
+	return err;
 }
 
 /* As corosync, the name is not compared with the joined group's. */
@@ -254,7 +270,10 @@ cs_error_t cpg_leave(cpg_handle_t handle, const struct cpg_name *group)
 
 	if (err != CS_OK)
 		return err;
-	return cpg_groups_leave(handle);
+	err = cpg_groups_leave(handle);
+	if (err == CS_OK)
+		instance_set_joined(handle, false);
+	return err;
 }
 
 static cs_error_t iovec_total(const struct iovec *iovec, unsigned int iov_len, size_t *total)
@@ -273,13 +292,18 @@ static cs_error_t iovec_total(const struct iovec *iovec, unsigned int iov_len, s
 cs_error_t cpg_mcast_joined(cpg_handle_t handle, cpg_guarantee_t guarantee, const struct iovec *iovec,
 			    unsigned int iov_len)
 {
+	struct cpg_instance instance;
 	size_t total;
 	uint8_t *message;
 	size_t offset = 0;
-	cs_error_t err;
+	cs_error_t err = instance_copy(handle, &instance);
 
+	if (err != CS_OK)
+		return err;
 	if (iovec == NULL && iov_len != 0)
 		return CS_ERR_INVALID_PARAM;
+	if (!instance.joined)
+		return CS_ERR_NOT_EXIST;
 	err = iovec_total(iovec, iov_len, &total);
 	if (err != CS_OK)
 		return err;

@@ -1,10 +1,16 @@
 /* The cpg service: closed process groups on this node. Every request runs
  * to completion on the daemon's one event loop, and a change or message is
  * queued to all of its recipients in one step, so every member sees the
- * same total order of confchgs and messages. A change or message is only
- * accepted when every recipient has room for it (else CS_ERR_TRY_AGAIN);
- * a member that cannot take the confchg of a process going down is closed
- * rather than left with a gap in what it saw. */
+ * same total order of confchgs and messages. A change is only accepted
+ * when every recipient has room for it (else CS_ERR_TRY_AGAIN), and a member
+ * that cannot take the confchg of a process going down is closed rather
+ * than left with a gap in what it saw.
+ *
+ * Messages are pipelined (one-way, CV_REQUEST_NOWAIT). A message some
+ * member has no room for is held by the daemon, which stops reading its
+ * sender; the sender's socket fills and its library returns
+ * CS_ERR_TRY_AGAIN. Whenever a queue shrinks, a timer retries the held
+ * messages in the order they were put off. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -16,8 +22,9 @@
 #include "cv-settings.h"
 #include "quorum-state.h"
 
-/* As libcpg's cpg_max_atomic_msgsize_get(). */
-#define CPG_MAX_ATOMIC_MSGSIZE 1047552u
+/* cpg_flow_control_state_get() says ENABLED while a member has no room
+ * for a message of this size. */
+#define FLOW_CONTROL_ROOM 4096u
 
 /* A confchg for the members of one group, built on the heap: its lists can
  * be as long as the group. */
@@ -27,6 +34,11 @@ struct confchg {
 	CpgAddress **pointers; /* the same, as protoc-c's arrays of pointers */
 	struct cpg_address changed;
 };
+
+/* Senders whose message waits for room, oldest first. */
+static struct cpg_member **blocked;
+static size_t n_blocked, blocked_capacity;
+static struct cv_timer *retry_timer;
 
 static uint32_t local_nodeid(void)
 {
@@ -217,8 +229,69 @@ static void member_gone(struct cpg_member *m)
 
 /* ---- messages -------------------------------------------------------------- */
 
-cs_error_t cpg_handle_groups_mcast(struct cv_session *s, const CpgGroupsMcastRequest *request,
-				   CpgGroupsMcastReply *reply)
+static void blocked_remove(struct cpg_member *m)
+{
+	for (size_t i = 0; i < n_blocked; i++) {
+		if (blocked[i] == m) {
+			memmove(&blocked[i], &blocked[i + 1], (n_blocked - i - 1) * sizeof(*blocked));
+			n_blocked--;
+			return;
+		}
+	}
+}
+
+/* Sessions are closed, not left stuck, when even this list cannot grow. */
+static void blocked_add(struct cpg_member *m)
+{
+	struct cpg_member **grown;
+
+	for (size_t i = 0; i < n_blocked; i++)
+		if (blocked[i] == m)
+			return;
+	if (n_blocked == blocked_capacity) {
+		size_t capacity = blocked_capacity ? 2 * blocked_capacity : 16;
+
+		grown = realloc(blocked, capacity * sizeof(*blocked));
+		if (grown == NULL) {
+			cv_session_close(m->session, "cpg: out of memory holding a message");
+			return;
+		}
+		blocked = grown;
+		blocked_capacity = capacity;
+	}
+	blocked[n_blocked++] = m;
+}
+
+/* Each held sender once, oldest first; those still without room stay. */
+static void retry_blocked(void *data)
+{
+	size_t n = n_blocked;
+	struct cpg_member **round = malloc(n * sizeof(*round) + 1);
+
+	if (round == NULL) {
+		cv_timer_start(retry_timer, 1);
+		return;
+	}
+	memcpy(round, blocked, n * sizeof(*round));
+	for (size_t i = 0; i < n; i++) {
+		bool still_there = false;
+
+		for (size_t j = 0; j < n_blocked && !still_there; j++)
+			still_there = blocked[j] == round[i];
+		if (still_there)
+			cv_session_retry_held(round[i]->session);
+	}
+	free(round);
+}
+
+static void retry_soon(void)
+{
+	if (n_blocked > 0 && retry_timer != NULL && !cv_timer_pending(retry_timer))
+		cv_timer_start(retry_timer, 0);
+}
+
+/* Not joined: dropped, as the library refuses to send it. */
+cs_error_t cpg_handle_groups_mcast(struct cv_session *s, const CpgGroupsMcastRequest *request)
 {
 	struct cpg_member *m = cv_session_private(s);
 	CpgMessageEvent event = CPG_MESSAGE_EVENT__INIT;
@@ -230,8 +303,11 @@ cs_error_t cpg_handle_groups_mcast(struct cv_session *s, const CpgGroupsMcastReq
 	event.nodeid = m->nodeid;
 	event.pid = m->pid;
 	event.msg = request->msg;
-	if (!members_have_room(m->group, protobuf_c_message_get_packed_size(&event.base)))
+	if (!members_have_room(m->group, protobuf_c_message_get_packed_size(&event.base))) {
+		blocked_add(m);
 		return CS_ERR_TRY_AGAIN;
+	}
+	blocked_remove(m);
 	for (struct cpg_member *to = m->group->members; to != NULL; to = to->next)
 		cpg_send_message(to->session, &event);
 	return CS_OK;
@@ -241,7 +317,7 @@ cs_error_t cpg_handle_flow_control_state_get(struct cv_session *s, const CpgFlow
 					     CpgFlowControlStateGetReply *reply)
 {
 	struct cpg_member *m = cv_session_private(s);
-	bool full = m->group != NULL && !members_have_room(m->group, CPG_MAX_ATOMIC_MSGSIZE + 256);
+	bool full = m->group != NULL && !members_have_room(m->group, FLOW_CONTROL_ROOM);
 
 	reply->flow_control_enabled = full ? CPG_FLOW_CONTROL_ENABLED : CPG_FLOW_CONTROL_DISABLED;
 	return CS_OK;
@@ -359,13 +435,38 @@ static void cpg_disconnect(struct cv_session *s)
 {
 	struct cpg_member *m = cv_session_private(s);
 
+	blocked_remove(m);
 	if (m->group != NULL)
 		member_gone(m);
 	free(m);
 	cv_session_set_private(s, NULL);
+	retry_soon();
+}
+
+static void cpg_room(struct cv_session *s)
+{
+	retry_soon();
+}
+
+static int cpg_start(void)
+{
+	retry_timer = cv_timer_new(retry_blocked, NULL);
+	return retry_timer != NULL ? 0 : -1;
+}
+
+static void cpg_stop(void)
+{
+	cv_timer_free(retry_timer);
+	retry_timer = NULL;
+	free(blocked);
+	blocked = NULL;
+	n_blocked = blocked_capacity = 0;
 }
 
 const struct cv_service_ops cpg_service_ops = {
+	.start = cpg_start,
+	.stop = cpg_stop,
 	.connect = cpg_connect,
 	.disconnect = cpg_disconnect,
+	.room = cpg_room,
 };

@@ -272,7 +272,11 @@ cs_error_t cpg_leave(cpg_handle_t handle, const struct cpg_name *group);
 /*
  * Multicasts the concatenation of the iov_len buffers of iovec to the joined
  * group; every member, the sender included, receives it. guarantee is accepted
- * and ignored: every message is totally ordered.
+ * and ignored: every message is totally ordered. The call does not wait for the
+ * daemon: when a member of the group cannot take more, the daemon holds the
+ * message and stops reading this connection, and further calls return
+ * CS_ERR_TRY_AGAIN until the member dispatches. Other calls on a handle held
+ * back like this wait until then.
  */
 cs_error_t cpg_mcast_joined(cpg_handle_t handle, cpg_guarantee_t guarantee,
 	const struct iovec *iovec, unsigned int iov_len);
@@ -292,8 +296,8 @@ cs_error_t cpg_local_get(cpg_handle_t handle, unsigned int *local_nodeid);
 
 /*
  * Stores CPG_FLOW_CONTROL_ENABLED in *flow_control_enabled when a member of the
- * joined group cannot take a message of cpg_max_atomic_msgsize_get() bytes now,
- * and CPG_FLOW_CONTROL_DISABLED otherwise (always, in corosync).
+ * joined group has no room for another 4 KiB message now, and
+ * CPG_FLOW_CONTROL_DISABLED otherwise (always, in corosync).
  */
 cs_error_t cpg_flow_control_state_get(cpg_handle_t handle,
 	cpg_flow_control_state_t *flow_control_enabled);

@@ -1,0 +1,271 @@
+/* libcpg under load against a real conclaved: pipelined messages from
+ * several processes keep one total order with nothing lost, and a member
+ * that does not dispatch holds senders back with CS_ERR_TRY_AGAIN while the
+ * daemon's queue for it stays within max_queued_bytes. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/uio.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <corosync/cpg.h>
+
+#include "harness.h"
+
+#define SENDERS 8
+#define MESSAGES_EACH 10000
+#define MESSAGE_SIZE 64
+
+static const char SMALL_QUEUE_CONFIG[] =
+	"nodelist {\n\tnode {\n\t\tnodeid: 1\n\t\tring0_addr: 127.0.0.1\n\t}\n}\n"
+	"conclave {\n\tmax_message_size: 32768\n\tmax_queued_bytes: 65536\n}\n";
+
+static struct test_daemon daemon_under_test;
+
+/* What one process has seen. */
+static struct {
+	size_t members;            /* in the last confchg */
+	uint64_t delivered;
+	uint64_t order_hash;       /* of (sender, seq) in delivery order */
+	uint32_t next_seq[SENDERS];
+	bool out_of_order;
+} seen;
+
+struct stress_message {
+	uint32_t sender;
+	uint32_t seq;
+	uint8_t padding[MESSAGE_SIZE - 8];
+};
+
+static void on_confchg(cpg_handle_t handle, const struct cpg_name *group, const struct cpg_address *members,
+		       size_t n_members, const struct cpg_address *left, size_t n_left,
+		       const struct cpg_address *joined, size_t n_joined)
+{
+	seen.members = n_members;
+}
+
+static void on_deliver(cpg_handle_t handle, const struct cpg_name *group, uint32_t nodeid, uint32_t pid,
+		       void *msg, size_t msg_len)
+{
+	struct stress_message m;
+
+	if (msg_len < 8) {
+		seen.out_of_order = true;
+		return;
+	}
+	memcpy(&m, msg, 8);
+	if (m.sender >= SENDERS || m.seq != seen.next_seq[m.sender]) {
+		seen.out_of_order = true;
+		return;
+	}
+	seen.next_seq[m.sender]++;
+	seen.delivered++;
+	seen.order_hash = (seen.order_hash * 1000003u) ^ (((uint64_t)m.sender << 32) | m.seq);
+}
+
+static cpg_callbacks_t callbacks = { .cpg_deliver_fn = on_deliver, .cpg_confchg_fn = on_confchg };
+
+static struct cpg_name group_name(void)
+{
+	struct cpg_name name = { .length = 6 };
+
+	memcpy(name.value, "stress", 6);
+	return name;
+}
+
+/* Sends, dispatching whenever the daemon pushes back. */
+static int send_one(cpg_handle_t h, const struct iovec *iov)
+{
+	for (;;) {
+		cs_error_t err = cpg_mcast_joined(h, CPG_TYPE_AGREED, iov, 1);
+
+		if (err == CS_OK)
+			return 0;
+		if (err != CS_ERR_TRY_AGAIN)
+			return -1;
+		if (cpg_dispatch(h, CS_DISPATCH_ALL) != CS_OK)
+			return -1;
+	}
+}
+
+static int stress_sender(uint32_t index)
+{
+	struct cpg_name name = group_name();
+	struct stress_message m = { .sender = index };
+	struct iovec iov = { &m, sizeof(m) };
+	cpg_handle_t h;
+
+	if (cpg_initialize(&h, &callbacks) != CS_OK || cpg_join(h, &name) != CS_OK)
+		return 2;
+	while (seen.members < SENDERS)
+		if (cpg_dispatch(h, CS_DISPATCH_ONE) != CS_OK)
+			return 3;
+	for (m.seq = 0; m.seq < MESSAGES_EACH; m.seq++)
+		if (send_one(h, &iov) < 0)
+			return 4;
+	while (seen.delivered < (uint64_t)SENDERS * MESSAGES_EACH && !seen.out_of_order)
+		if (cpg_dispatch(h, CS_DISPATCH_ONE) != CS_OK)
+			return 5;
+	return seen.out_of_order ? 6 : 0;
+}
+
+static int start(void **state)
+{
+	memset(&seen, 0, sizeof(seen));
+	return test_daemon_start(&daemon_under_test, SINGLE_NODE_CONFIG);
+}
+
+static int start_small_queue(void **state)
+{
+	memset(&seen, 0, sizeof(seen));
+	return test_daemon_start(&daemon_under_test, SMALL_QUEUE_CONFIG);
+}
+
+static int stop(void **state)
+{
+	return test_daemon_stop(&daemon_under_test);
+}
+
+/* Each child writes its exit code, count and order hash to the pipe. */
+static void test_eight_senders_one_order_nothing_lost(void **state)
+{
+	int results[2];
+	pid_t pids[SENDERS];
+	uint64_t first_hash = 0;
+
+	assert_int_equal(pipe(results), 0);
+	for (uint32_t i = 0; i < SENDERS; i++) {
+		pids[i] = fork();
+		assert_true(pids[i] >= 0);
+		if (pids[i] == 0) {
+			uint64_t report[3];
+
+			report[0] = (uint64_t)stress_sender(i);
+			report[1] = seen.delivered;
+			report[2] = seen.order_hash;
+			_exit(write(results[1], report, sizeof(report)) == sizeof(report) ? 0 : 1);
+		}
+	}
+	for (int i = 0; i < SENDERS; i++) {
+		uint64_t report[3];
+
+		assert_int_equal(read(results[0], report, sizeof(report)), sizeof(report));
+		assert_int_equal(report[0], 0);
+		assert_int_equal(report[1], (uint64_t)SENDERS * MESSAGES_EACH);
+		if (i == 0)
+			first_hash = report[2];
+		assert_int_equal(report[2], first_hash);
+	}
+	for (int i = 0; i < SENDERS; i++) {
+		int status;
+
+		assert_int_equal(waitpid(pids[i], &status, 0), pids[i]);
+		assert_true(WIFEXITED(status));
+		assert_int_equal(WEXITSTATUS(status), 0);
+	}
+	close(results[0]);
+	close(results[1]);
+}
+
+/* A member that joins, then reads its command pipe instead of dispatching
+ * until told how many messages to expect; it reports 0 when they all
+ * arrived in order. */
+static void sleeping_member(int commands, int replies)
+{
+	struct cpg_name name = group_name();
+	uint64_t expected;
+	uint8_t result = 1;
+	cpg_handle_t h;
+
+	if (cpg_initialize(&h, &callbacks) != CS_OK || cpg_join(h, &name) != CS_OK ||
+	    write(replies, &result, 1) != 1 || read(commands, &expected, sizeof(expected)) != sizeof(expected))
+		_exit(2);
+	while (seen.delivered < expected && !seen.out_of_order)
+		if (cpg_dispatch(h, CS_DISPATCH_ONE) != CS_OK)
+			_exit(3);
+	result = seen.out_of_order || seen.delivered != expected;
+	_exit(write(replies, &result, 1) == 1 ? 0 : 4);
+}
+
+/* Sends 1 KiB messages until the daemon pushes back even though this
+ * process dispatches its own queue; returns how many were accepted. */
+static uint64_t send_until_held_back(cpg_handle_t h)
+{
+	uint8_t payload[1024] = { 0 };
+	struct stress_message *m = (struct stress_message *)payload;
+	struct iovec iov = { payload, sizeof(payload) };
+	uint64_t accepted = 0;
+	int refusals = 0;
+
+	while (accepted < 100000 && refusals < 50) {
+		m->seq = (uint32_t)accepted;
+		if (cpg_mcast_joined(h, CPG_TYPE_AGREED, &iov, 1) == CS_OK) {
+			accepted++;
+			refusals = 0;
+			continue;
+		}
+		refusals++;
+		assert_int_equal(cpg_dispatch(h, CS_DISPATCH_ALL), CS_OK);
+		usleep(1000);
+	}
+	return accepted;
+}
+
+/* With a 64 KiB queue, what is accepted for a member that does not dispatch
+ * fits in that queue plus the sockets' buffers; all of it arrives, in
+ * order, once the member dispatches. */
+static void test_member_that_does_not_dispatch_holds_senders_back(void **state)
+{
+	struct cpg_name name = group_name();
+	cpg_flow_control_state_t fc = CPG_FLOW_CONTROL_DISABLED;
+	int down[2], up[2], status;
+	uint64_t accepted;
+	uint8_t reply;
+	cpg_handle_t h;
+	pid_t pid;
+
+	assert_int_equal(pipe(down), 0);
+	assert_int_equal(pipe(up), 0);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0)
+		sleeping_member(down[0], up[1]);
+	assert_int_equal(read(up[0], &reply, 1), 1);
+	assert_int_equal(cpg_initialize(&h, &callbacks), CS_OK);
+	assert_int_equal(cpg_join(h, &name), CS_OK);
+	accepted = send_until_held_back(h);
+	assert_true(accepted > 10);
+	assert_true(accepted < 2000);
+	/* A held-back sender's calls wait behind its held message. */
+	assert_int_equal(write(down[1], &accepted, sizeof(accepted)), sizeof(accepted));
+	assert_int_equal(read(up[0], &reply, 1), 1);
+	assert_int_equal(reply, 0);
+	assert_int_equal(cpg_flow_control_state_get(h, &fc), CS_OK);
+	assert_int_equal(fc, CPG_FLOW_CONTROL_DISABLED);
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status));
+	assert_int_equal(WEXITSTATUS(status), 0);
+	assert_int_equal(cpg_finalize(h), CS_OK);
+	close(down[0]);
+	close(down[1]);
+	close(up[0]);
+	close(up[1]);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_eight_senders_one_order_nothing_lost, start, stop),
+		cmocka_unit_test_setup_teardown(test_member_that_does_not_dispatch_holds_senders_back,
+						start_small_queue, stop),
+	};
+
+	return cmocka_run_group_tests_name("cpg_flow", tests, NULL, NULL);
+}
