@@ -19,7 +19,7 @@ void cv_sessions_init(const struct cv_settings *settings, const struct cv_server
  * answering the client's HELLO before the connection is closed. */
 void cv_session_create(int fd, const struct ucred *cred, cs_error_t refusal);
 void cv_sessions_close_all(void);
-void cv_sessions_reap(void); /* closes sessions marked for closing */
+void cv_sessions_reap(void); /* writes output queued in the batch, closes sessions marked for closing */
 
 size_t cv_sessions_admitted(void);
 size_t cv_sessions_refusing(void);

@@ -56,6 +56,8 @@ struct cv_session {
 	size_t out_frames;
 	bool flow_controlled;
 	bool held; /* the frame in header/payload waits for cv_session_retry_held */
+	bool flush_pending; /* in flush_head: output queued during this loop batch */
+	struct cv_session *next_flush;
 	struct cv_session_stats stats;
 	struct reply_block *reply_memory;
 	size_t reply_memory_bytes;
@@ -68,6 +70,7 @@ static const struct cv_server_service *const *services;
 static size_t n_services;
 static struct cv_session *sessions;
 static struct cv_session *closing_head;
+static struct cv_session *flush_head;
 static uint64_t last_session_id;
 static size_t n_admitted, n_refusing;
 static uint64_t n_closed;
@@ -139,10 +142,21 @@ static struct cv_service_stats *stats_of_service(const struct cv_server_service 
 
 /* ---- closing ----------------------------------------------------------- */
 
+static void flush_list_remove(struct cv_session *s);
+static void session_flush(struct cv_session *s);
+
+/* What was queued before the close (a refusal, the last events) is still
+ * written as far as the socket takes it. */
 static void session_close_later(struct cv_session *s, enum cv_log_level level, const char *why)
 {
 	if (s->state == SESSION_CLOSING)
 		return;
+	if (s->flush_pending) {
+		flush_list_remove(s);
+		session_flush(s);
+		if (s->state == SESSION_CLOSING)
+			return;
+	}
 	cv_log(level, "closing connection %llu (pid %d, uid %u%s%s): %s", (unsigned long long)s->id,
 	       (int)s->cred.pid, (unsigned)s->cred.uid, s->service ? ", service " : "",
 	       s->service ? s->service->name : "", why);
@@ -201,10 +215,23 @@ static void session_disconnect(struct cv_session *s)
 	stats_of_service(s->service)->connections--;
 }
 
+static void flush_list_remove(struct cv_session *s)
+{
+	struct cv_session **link = &flush_head;
+
+	if (!s->flush_pending)
+		return;
+	while (*link != s)
+		link = &(*link)->next_flush;
+	*link = s->next_flush;
+	s->flush_pending = false;
+}
+
 static void session_destroy(struct cv_session *s)
 {
 	int fd = s->watch.fd;
 
+	flush_list_remove(s);
 	session_disconnect(s);
 
 	cv_watch_remove(&s->watch);
@@ -229,13 +256,32 @@ static void session_destroy(struct cv_session *s)
 	free(s);
 }
 
+/* Output queued during a batch is written once at its end, so that a
+ * burst of events to one session leaves in a few writes, not one each. */
+static void sessions_flush_pending(void)
+{
+	while (flush_head) {
+		struct cv_session *s = flush_head;
+
+		flush_head = s->next_flush;
+		s->flush_pending = false;
+		session_flush(s);
+	}
+}
+
+/* Closing a session can queue output to others (a service's disconnect
+ * hook), and flushing can close sessions: repeat until both settle. */
 void cv_sessions_reap(void)
 {
+	sessions_flush_pending();
 	while (closing_head) {
-		struct cv_session *s = closing_head;
+		while (closing_head) {
+			struct cv_session *s = closing_head;
 
-		closing_head = s->next_closing;
-		session_destroy(s);
+			closing_head = s->next_closing;
+			session_destroy(s);
+		}
+		sessions_flush_pending();
 	}
 }
 
@@ -320,8 +366,6 @@ static void session_flush(struct cv_session *s)
 
 static void session_queue(struct cv_session *s, struct out_frame *f)
 {
-	bool was_empty = s->out_head == NULL;
-
 	if (s->out_tail)
 		s->out_tail->next = f;
 	else
@@ -329,10 +373,11 @@ static void session_queue(struct cv_session *s, struct out_frame *f)
 	s->out_tail = f;
 	s->out_bytes += f->size;
 	s->out_frames++;
-	if (was_empty)
-		session_flush(s);
-	else
-		session_update_events(s);
+	if (!s->flush_pending) {
+		s->flush_pending = true;
+		s->next_flush = flush_head;
+		flush_head = s;
+	}
 }
 
 static void send_welcome(struct cv_session *s, cs_error_t status)
