@@ -116,6 +116,19 @@ static cs_error_t deliver_totem_confchg(uint64_t handle, cv_callback_fn fn,
 	return CS_OK;
 }
 
+static cs_error_t deliver_fragment(uint64_t handle, cv_callback_fn fn,
+					const ProtobufCMessage *message)
+{
+	const CpgFragmentEvent *event = (const CpgFragmentEvent *)message;
+	cpg_fragment_fn_t callback = (cpg_fragment_fn_t)fn;
+
+	if (callback == NULL)
+		return CS_OK;
+	callback(handle, (size_t)event->group.len, event->group.data, event->nodeid, event->pid,
+		event->part, event->total, (size_t)event->msg.len, event->msg.data);
+	return CS_OK;
+}
+
 static const struct cv_event_desc cpg_events[CPG_N_EVENTS] = {
 	[CPG_EVENT_MESSAGE] = {
 		.name = "message",
@@ -131,6 +144,11 @@ static const struct cv_event_desc cpg_events[CPG_N_EVENTS] = {
 		.name = "totem_confchg",
 		.message = &cpg_totem_confchg_event__descriptor,
 		.deliver = deliver_totem_confchg,
+	},
+	[CPG_EVENT_FRAGMENT] = {
+		.name = "fragment",
+		.message = &cpg_fragment_event__descriptor,
+		.deliver = deliver_fragment,
 	},
 };
 
@@ -254,6 +272,26 @@ cs_error_t cpg_groups_mcast(cpg_handle_t handle, const void *msg, size_t msg_len
 	request.msg.data = (uint8_t *)msg;
 	status = cv_client_post(&cpg_client_service, handle, CPG_REQUEST_GROUPS_MCAST,
 				&request.base);
+	if (reply != NULL)
+		protobuf_c_message_free_unpacked(reply, NULL);
+	return status;
+}
+
+cs_error_t cpg_groups_fragment(cpg_handle_t handle, uint32_t part, uint64_t total, const void *msg,
+	size_t msg_len)
+{
+	CpgGroupsFragmentRequest request = CPG_GROUPS_FRAGMENT_REQUEST__INIT;
+	ProtobufCMessage *reply = NULL;
+	cs_error_t status;
+
+	if (msg == NULL && msg_len != 0)
+		return CS_ERR_INVALID_PARAM;
+	request.part = part;
+	request.total = total;
+	request.msg.len = msg_len;
+	request.msg.data = (uint8_t *)msg;
+	status = cv_client_call(&cpg_client_service, handle, CPG_REQUEST_GROUPS_FRAGMENT,
+				&request.base, &cpg_groups_fragment_reply__descriptor, &reply);
 	if (reply != NULL)
 		protobuf_c_message_free_unpacked(reply, NULL);
 	return status;

@@ -25,15 +25,17 @@ enum cpg_request_id {
 	CPG_REQUEST_GROUPS_MEMBERS = 4,
 	CPG_REQUEST_GROUPS_SNAPSHOT = 5,
 	CPG_REQUEST_FLOW_CONTROL_STATE_GET = 6,
+	CPG_REQUEST_GROUPS_FRAGMENT = 7,
 };
-#define CPG_N_REQUESTS 7
+#define CPG_N_REQUESTS 8
 
 enum cpg_event_id {
 	CPG_EVENT_MESSAGE = 0,
 	CPG_EVENT_MEMBERSHIP = 1,
 	CPG_EVENT_TOTEM_CONFCHG = 2,
+	CPG_EVENT_FRAGMENT = 3,
 };
-#define CPG_N_EVENTS 3
+#define CPG_N_EVENTS 4
 #endif /* CONCLAVE_CPG_IDS_DEFINED */
 
 #ifndef CV_EXPORT
@@ -83,6 +85,18 @@ typedef void (*cpg_membership_fn_t)(cpg_handle_t handle, size_t group_len, const
 	const struct cpg_address *joined_list);
 
 /*
+ * One piece of a message larger than cpg_max_atomic_msgsize_get(): part is 1
+ * for the first piece, 2 for the next ones and 3 for the last (corosync's
+ * LIBCPG_PARTIAL_*), and total the whole message's size. The library
+ * reassembles the pieces of each sender and delivers the message on the last
+ * piece; a confchg drops every message still being reassembled, since its
+ * sender gets CS_ERR_INTERRUPT.
+ */
+typedef void (*cpg_fragment_fn_t)(cpg_handle_t handle, size_t group_len, const void *group,
+	uint32_t nodeid, uint32_t pid, uint32_t part, uint64_t total, size_t msg_len,
+	const void *msg);
+
+/*
  * Joins the group; flags are the model's, for the totem confchg after the first
  * confchg.
  */
@@ -98,6 +112,13 @@ CV_HIDDEN cs_error_t cpg_groups_leave(cpg_handle_t handle);
  * it because a member of the group has no room.
  */
 CV_HIDDEN cs_error_t cpg_groups_mcast(cpg_handle_t handle, const void *msg, size_t msg_len);
+
+/*
+ * Multicasts one piece of a large message. A confchg of the group since the
+ * first piece gives CS_ERR_INTERRUPT, and the message is abandoned.
+ */
+CV_HIDDEN cs_error_t cpg_groups_fragment(cpg_handle_t handle, uint32_t part, uint64_t total,
+	const void *msg, size_t msg_len);
 
 /*
  * The members of a group, ordered by node id and pid.

@@ -57,6 +57,13 @@ static cs_error_t request_flow_control_state_get(struct cv_session *s,
 		(CpgFlowControlStateGetReply *)reply);
 }
 
+static cs_error_t request_groups_fragment(struct cv_session *s,
+				const ProtobufCMessage *request, ProtobufCMessage *reply)
+{
+	return cpg_handle_groups_fragment(s, (const CpgGroupsFragmentRequest *)request,
+		(CpgGroupsFragmentReply *)reply);
+}
+
 static const struct cv_request_desc cpg_requests[CPG_N_REQUESTS] = {
 	[CPG_REQUEST_LOCAL_GET] = {
 		.name = "local_get",
@@ -114,12 +121,21 @@ static const struct cv_request_desc cpg_requests[CPG_N_REQUESTS] = {
 		.validate = NULL,
 		.flags = 0,
 	},
+	[CPG_REQUEST_GROUPS_FRAGMENT] = {
+		.name = "groups_fragment",
+		.request = &cpg_groups_fragment_request__descriptor,
+		.reply = &cpg_groups_fragment_reply__descriptor,
+		.handle = request_groups_fragment,
+		.validate = NULL,
+		.flags = 0,
+	},
 };
 
 static const char *const cpg_event_names[CPG_N_EVENTS] = {
 	[CPG_EVENT_MESSAGE] = "message",
 	[CPG_EVENT_MEMBERSHIP] = "membership",
 	[CPG_EVENT_TOTEM_CONFCHG] = "totem_confchg",
+	[CPG_EVENT_FRAGMENT] = "fragment",
 };
 
 const struct cv_server_service cpg_server_service = {

@@ -25,15 +25,17 @@ enum cpg_request_id {
 	CPG_REQUEST_GROUPS_MEMBERS = 4,
 	CPG_REQUEST_GROUPS_SNAPSHOT = 5,
 	CPG_REQUEST_FLOW_CONTROL_STATE_GET = 6,
+	CPG_REQUEST_GROUPS_FRAGMENT = 7,
 };
-#define CPG_N_REQUESTS 7
+#define CPG_N_REQUESTS 8
 
 enum cpg_event_id {
 	CPG_EVENT_MESSAGE = 0,
 	CPG_EVENT_MEMBERSHIP = 1,
 	CPG_EVENT_TOTEM_CONFCHG = 2,
+	CPG_EVENT_FRAGMENT = 3,
 };
-#define CPG_N_EVENTS 3
+#define CPG_N_EVENTS 4
 #endif /* CONCLAVE_CPG_IDS_DEFINED */
 
 /* Request handlers return CS_OK with the reply filled in, or the error to reply with. */
@@ -81,6 +83,10 @@ cs_error_t cpg_handle_groups_snapshot(struct cv_session *s, const CpgGroupsSnaps
 cs_error_t cpg_handle_flow_control_state_get(struct cv_session *s,
 	const CpgFlowControlStateGetRequest *request, CpgFlowControlStateGetReply *reply);
 
+/* cpg_groups_fragment(): Multicasts one piece of a large message. */
+cs_error_t cpg_handle_groups_fragment(struct cv_session *s, const CpgGroupsFragmentRequest *request,
+	CpgGroupsFragmentReply *reply);
+
 static inline cs_error_t cpg_send_message(struct cv_session *s, const CpgMessageEvent *event)
 {
 	return cv_session_send_event(s, CPG_EVENT_MESSAGE, &event->base);
@@ -95,6 +101,11 @@ static inline cs_error_t cpg_send_totem_confchg(struct cv_session *s,
 	const CpgTotemConfchgEvent *event)
 {
 	return cv_session_send_event(s, CPG_EVENT_TOTEM_CONFCHG, &event->base);
+}
+
+static inline cs_error_t cpg_send_fragment(struct cv_session *s, const CpgFragmentEvent *event)
+{
+	return cv_session_send_event(s, CPG_EVENT_FRAGMENT, &event->base);
 }
 
 extern const struct cv_service_ops cpg_service_ops;

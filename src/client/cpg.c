@@ -2,12 +2,17 @@
  * bytes, so the callbacks that take a struct cpg_name are reached through
  * the internal message and membership events, translated here with the
  * handle's callbacks from a small table of instances. Iterations are
- * snapshots the daemon packs at cpg_iteration_initialize(). */
+ * snapshots the daemon packs at cpg_iteration_initialize(). Messages larger
+ * than CPG_MAX_ATOMIC_MSGSIZE travel in pieces that each receiver
+ * reassembles per sender; a confchg drops every unfinished reassembly, as
+ * the daemon refuses the rest of such a message with CS_ERR_INTERRUPT. */
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
+#include <stdint.h>
 #include <sys/uio.h>
+#include <unistd.h>
 
 #include <corosync/cpg.h>
 
@@ -18,6 +23,24 @@
  * leaves room for it and the frame around it. */
 #define CPG_MAX_ATOMIC_MSGSIZE 1047552u
 
+/* cpg.idl, cpg_fragment_fn_t. */
+enum { PART_FIRST = 1, PART_CONTINUED = 2, PART_LAST = 3 };
+
+/* How long a piece after the first waits for room before the message is
+ * given up with CS_ERR_TRY_AGAIN, as corosync's 100 tries 10 ms apart. */
+#define PIECE_RETRIES 1000
+#define PIECE_RETRY_US 1000
+
+/* A large message being reassembled: `total` bytes from one sender. */
+struct cpg_assembly {
+	struct cpg_assembly *next;
+	uint32_t nodeid;
+	uint32_t pid;
+	uint64_t total;
+	uint64_t have;
+	uint8_t *data;
+};
+
 struct cpg_instance {
 	struct cpg_instance *next;
 	cpg_handle_t handle;
@@ -25,6 +48,7 @@ struct cpg_instance {
 	cpg_confchg_fn_t confchg_fn;
 	unsigned int flags;
 	bool joined; /* messages are one-way: the library refuses them unjoined */
+	struct cpg_assembly *assemblies;
 };
 
 struct cpg_iteration {
@@ -103,6 +127,17 @@ static void iterations_drop_owned_by(cpg_handle_t owner)
 	}
 }
 
+static void assemblies_free(struct cpg_assembly *a)
+{
+	while (a != NULL) {
+		struct cpg_assembly *next = a->next;
+
+		free(a->data);
+		free(a);
+		a = next;
+	}
+}
+
 static void instance_remove(cpg_handle_t handle)
 {
 	struct cpg_instance **link;
@@ -115,6 +150,8 @@ static void instance_remove(cpg_handle_t handle)
 		*link = found->next;
 	iterations_drop_owned_by(handle);
 	pthread_mutex_unlock(&instances_lock);
+	if (found != NULL)
+		assemblies_free(found->assemblies);
 	free(found);
 }
 
@@ -142,6 +179,112 @@ static void deliver_message(cpg_handle_t handle, size_t group_len, const void *g
 	instance.deliver_fn(handle, &name, nodeid, pid, (void *)msg, msg_len);
 }
 
+static void assemblies_drop(cpg_handle_t handle)
+{
+	struct cpg_instance *found;
+	struct cpg_assembly *dropped = NULL;
+
+	pthread_mutex_lock(&instances_lock);
+	found = *instance_link(handle);
+	if (found != NULL) {
+		dropped = found->assemblies;
+		found->assemblies = NULL;
+	}
+	pthread_mutex_unlock(&instances_lock);
+	assemblies_free(dropped);
+}
+
+/* Lock held. The sender's assembly, taken out of the list. */
+static struct cpg_assembly *assembly_take(struct cpg_instance *instance, uint32_t nodeid, uint32_t pid)
+{
+	struct cpg_assembly **link = &instance->assemblies;
+	struct cpg_assembly *a;
+
+	while (*link != NULL && ((*link)->nodeid != nodeid || (*link)->pid != pid))
+		link = &(*link)->next;
+	a = *link;
+	if (a != NULL)
+		*link = a->next;
+	return a;
+}
+
+/* A first piece starts a new assembly, dropping any older one. */
+static struct cpg_assembly *assembly_start(uint32_t nodeid, uint32_t pid, uint64_t total)
+{
+	struct cpg_assembly *a = calloc(1, sizeof(*a));
+
+	if (a == NULL || total > SIZE_MAX - 1 || (a->data = malloc((size_t)total + 1)) == NULL) {
+		free(a);
+		return NULL;
+	}
+	a->nodeid = nodeid;
+	a->pid = pid;
+	a->total = total;
+	return a;
+}
+
+static void assembly_free(struct cpg_assembly *a)
+{
+	if (a != NULL) {
+		a->next = NULL;
+		assemblies_free(a);
+	}
+}
+
+/* Adds a piece; returns the finished assembly (the caller frees it), or
+ * NULL while more pieces are due or when the piece does not fit. */
+static struct cpg_assembly *assembly_add(cpg_handle_t handle, uint32_t nodeid, uint32_t pid, uint32_t part,
+					 uint64_t total, const void *msg, size_t msg_len)
+{
+	struct cpg_instance *found;
+	struct cpg_assembly *a = NULL, *old = NULL, *bad = NULL;
+
+	pthread_mutex_lock(&instances_lock);
+	found = *instance_link(handle);
+	if (found != NULL)
+		a = assembly_take(found, nodeid, pid);
+	if (found != NULL && part == PART_FIRST) {
+		old = a;
+		a = assembly_start(nodeid, pid, total);
+	}
+	if (a != NULL && (a->total != total || msg_len > a->total - a->have)) {
+		bad = a;
+		a = NULL;
+	}
+	if (a != NULL) {
+		memcpy(a->data + a->have, msg, msg_len);
+		a->have += msg_len;
+		if (part != PART_LAST) {
+			a->next = found->assemblies;
+			found->assemblies = a;
+			a = NULL;
+		}
+	}
+	pthread_mutex_unlock(&instances_lock);
+	assembly_free(old);
+	assembly_free(bad);
+	return a;
+}
+
+static void deliver_fragment(cpg_handle_t handle, size_t group_len, const void *group, uint32_t nodeid,
+			     uint32_t pid, uint32_t part, uint64_t total, size_t msg_len, const void *msg)
+{
+	struct cpg_instance instance;
+	struct cpg_assembly *done;
+	struct cpg_name name;
+
+	if (instance_copy(handle, &instance) != CS_OK || instance.deliver_fn == NULL)
+		return;
+	done = assembly_add(handle, nodeid, pid, part, total, msg, msg_len);
+	if (done == NULL)
+		return;
+	if (done->have == done->total) {
+		name_from_bytes(&name, group, group_len);
+		instance.deliver_fn(handle, &name, nodeid, pid, done->data, (size_t)done->total);
+	}
+	assembly_free(done);
+}
+
 static void deliver_membership(cpg_handle_t handle, size_t group_len, const void *group,
 			       size_t member_list_entries, const struct cpg_address *member_list,
 			       size_t left_list_entries, const struct cpg_address *left_list,
@@ -150,7 +293,10 @@ static void deliver_membership(cpg_handle_t handle, size_t group_len, const void
 	struct cpg_instance instance;
 	struct cpg_name name;
 
-	if (instance_copy(handle, &instance) != CS_OK || instance.confchg_fn == NULL)
+	if (instance_copy(handle, &instance) != CS_OK)
+		return;
+	assemblies_drop(handle);
+	if (instance.confchg_fn == NULL)
 		return;
 	name_from_bytes(&name, group, group_len);
 	instance.confchg_fn(handle, &name, member_list, member_list_entries, left_list, left_list_entries,
@@ -175,6 +321,7 @@ static cs_error_t connect_instance(cpg_handle_t *handle, const cpg_model_v1_data
 	}
 	table[CPG_EVENT_MESSAGE] = (cv_callback_fn)deliver_message;
 	table[CPG_EVENT_MEMBERSHIP] = (cv_callback_fn)deliver_membership;
+	table[CPG_EVENT_FRAGMENT] = (cv_callback_fn)deliver_fragment;
 	err = cv_client_initialize(&cpg_client_service, handle, table, context);
 	if (err != CS_OK) {
 		free(instance);
@@ -282,11 +429,42 @@ static cs_error_t iovec_total(const struct iovec *iovec, unsigned int iov_len, s
 	for (unsigned int i = 0; i < iov_len; i++) {
 		if (iovec[i].iov_base == NULL && iovec[i].iov_len != 0)
 			return CS_ERR_INVALID_PARAM;
-		if (iovec[i].iov_len > CPG_MAX_ATOMIC_MSGSIZE - *total)
+		if (iovec[i].iov_len > SIZE_MAX - 1 - *total)
 			return CS_ERR_TOO_BIG;
 		*total += iovec[i].iov_len;
 	}
 	return CS_OK;
+}
+
+/* The first piece may be refused with CS_ERR_TRY_AGAIN like any message;
+ * once it is out, the rest waits for room, reading events meanwhile (the
+ * call does), up to about a second. */
+static cs_error_t piece_send(cpg_handle_t handle, uint32_t part, uint64_t total, const uint8_t *piece,
+			     size_t length)
+{
+	cs_error_t err;
+
+	for (int tries = 0;; tries++) {
+		err = cpg_groups_fragment(handle, part, total, piece, length);
+		if (err != CS_ERR_TRY_AGAIN || part == PART_FIRST || tries == PIECE_RETRIES)
+			return err;
+		usleep(PIECE_RETRY_US);
+	}
+}
+
+static cs_error_t pieces_send(cpg_handle_t handle, const uint8_t *message, size_t total)
+{
+	size_t offset = 0;
+	cs_error_t err = CS_OK;
+
+	while (err == CS_OK && offset < total) {
+		size_t length = total - offset < CPG_MAX_ATOMIC_MSGSIZE ? total - offset : CPG_MAX_ATOMIC_MSGSIZE;
+		uint32_t part = offset == 0 ? PART_FIRST : offset + length == total ? PART_LAST : PART_CONTINUED;
+
+		err = piece_send(handle, part, total, message + offset, length);
+		offset += length;
+	}
+	return err;
 }
 
 cs_error_t cpg_mcast_joined(cpg_handle_t handle, cpg_guarantee_t guarantee, const struct iovec *iovec,
@@ -307,8 +485,10 @@ cs_error_t cpg_mcast_joined(cpg_handle_t handle, cpg_guarantee_t guarantee, cons
 	err = iovec_total(iovec, iov_len, &total);
 	if (err != CS_OK)
 		return err;
-	if (iov_len == 1)
+	if (iov_len == 1 && total <= CPG_MAX_ATOMIC_MSGSIZE)
 		return cpg_groups_mcast(handle, iovec[0].iov_base, total);
+	if (iov_len == 1)
+		return pieces_send(handle, iovec[0].iov_base, total);
 	message = malloc(total + 1);
 	if (message == NULL)
 		return CS_ERR_NO_MEMORY;
@@ -317,7 +497,8 @@ cs_error_t cpg_mcast_joined(cpg_handle_t handle, cpg_guarantee_t guarantee, cons
 			memcpy(message + offset, iovec[i].iov_base, iovec[i].iov_len);
 		offset += iovec[i].iov_len;
 	}
-	err = cpg_groups_mcast(handle, message, total);
+	err = total <= CPG_MAX_ATOMIC_MSGSIZE ? cpg_groups_mcast(handle, message, total)
+					      : pieces_send(handle, message, total);
 	free(message);
 	return err;
 }

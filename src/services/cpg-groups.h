@@ -5,6 +5,7 @@
 #ifndef CONCLAVE_CPG_GROUPS_H
 #define CONCLAVE_CPG_GROUPS_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -17,6 +18,9 @@ struct cpg_member {
 	uint32_t nodeid;
 	uint32_t pid;
 	uint32_t flags;               /* the model's CPG_MODEL_V1_* flags, from the join */
+	uint64_t confchgs;            /* confchgs sent to it */
+	uint64_t pieces_since;        /* confchgs when its large message began */
+	bool sending_pieces;          /* a large message is under way */
 	struct cpg_group *group;      /* NULL while not joined */
 	struct cpg_member *next;      /* in group->members */
 };

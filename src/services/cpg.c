@@ -113,6 +113,7 @@ static void send_membership(struct cpg_member *m, const CpgMembershipEvent *even
 {
 	cs_error_t err = cpg_send_membership(m->session, event);
 
+	m->confchgs++;
 	if (err == CS_ERR_TRY_AGAIN)
 		cv_session_close(m->session, "cpg: no room for a membership change of its group");
 }
@@ -310,6 +311,56 @@ cs_error_t cpg_handle_groups_mcast(struct cv_session *s, const CpgGroupsMcastReq
 	blocked_remove(m);
 	for (struct cpg_member *to = m->group->members; to != NULL; to = to->next)
 		cpg_send_message(to->session, &event);
+	return CS_OK;
+}
+
+/* ---- large messages, in pieces (cpg.idl: cpg_fragment_fn_t) ---------------- */
+
+enum { PART_FIRST = 1, PART_CONTINUED = 2, PART_LAST = 3 };
+
+/* A confchg since the first piece abandons the message: receivers drop
+ * what they were reassembling at every confchg. */
+static cs_error_t pieces_check(struct cpg_member *m, uint32_t part)
+{
+	if (part < PART_FIRST || part > PART_LAST)
+		return CS_ERR_INVALID_PARAM;
+	if (part == PART_FIRST)
+		return CS_OK;
+	if (!m->sending_pieces)
+		return CS_ERR_INTERRUPT;
+	if (m->confchgs != m->pieces_since) {
+		m->sending_pieces = false;
+		return CS_ERR_INTERRUPT;
+	}
+	return CS_OK;
+}
+
+cs_error_t cpg_handle_groups_fragment(struct cv_session *s, const CpgGroupsFragmentRequest *request,
+				      CpgGroupsFragmentReply *reply)
+{
+	struct cpg_member *m = cv_session_private(s);
+	CpgFragmentEvent event = CPG_FRAGMENT_EVENT__INIT;
+	cs_error_t err;
+
+	if (m->group == NULL)
+		return CS_ERR_NOT_EXIST;
+	err = pieces_check(m, request->part);
+	if (err != CS_OK)
+		return err;
+	event.group.data = m->group->name;
+	event.group.len = m->group->length;
+	event.nodeid = m->nodeid;
+	event.pid = m->pid;
+	event.part = request->part;
+	event.total = request->total;
+	event.msg = request->msg;
+	if (!members_have_room(m->group, protobuf_c_message_get_packed_size(&event.base)))
+		return CS_ERR_TRY_AGAIN;
+	for (struct cpg_member *to = m->group->members; to != NULL; to = to->next)
+		cpg_send_fragment(to->session, &event);
+	m->sending_pieces = request->part != PART_LAST;
+	if (request->part == PART_FIRST)
+		m->pieces_since = m->confchgs;
 	return CS_OK;
 }
 

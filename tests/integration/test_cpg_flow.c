@@ -8,6 +8,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -259,12 +260,169 @@ static void test_member_that_does_not_dispatch_holds_senders_back(void **state)
 	close(up[1]);
 }
 
+/* ---- large messages -------------------------------------------------------- */
+
+#define LARGE_SIZE (64u * 1024 * 1024 + 12345)
+
+static struct {
+	uint64_t whole;   /* delivered with the right size and bytes */
+	uint64_t broken;  /* anything else */
+} large;
+
+static uint8_t pattern_byte(size_t i)
+{
+	return (uint8_t)(i * 7 + (i >> 20));
+}
+
+static void on_large(cpg_handle_t handle, const struct cpg_name *group, uint32_t nodeid, uint32_t pid, void *msg,
+		     size_t msg_len)
+{
+	const uint8_t *bytes = msg;
+	size_t expected = (size_t)((const uint32_t *)msg)[0];
+
+	if (msg_len < 4 || msg_len != expected) {
+		large.broken++;
+		return;
+	}
+	for (size_t i = 4; i < msg_len; i += 4093)
+		if (bytes[i] != pattern_byte(i)) {
+			large.broken++;
+			return;
+		}
+	large.whole++;
+}
+
+static cpg_callbacks_t large_callbacks = { .cpg_deliver_fn = on_large, .cpg_confchg_fn = on_confchg };
+
+static uint8_t *large_message(size_t size)
+{
+	uint8_t *m = malloc(size);
+	uint32_t head = (uint32_t)size;
+
+	assert_non_null(m);
+	for (size_t i = 0; i < size; i++)
+		m[i] = pattern_byte(i);
+	memcpy(m, &head, sizeof(head));
+	return m;
+}
+
+/* A member in another process that reports how many large messages it got
+ * whole once told how many to expect. */
+static void large_receiver(int commands, int replies)
+{
+	struct cpg_name name = group_name();
+	uint64_t expected, report[2];
+	cpg_handle_t h;
+
+	if (cpg_initialize(&h, &large_callbacks) != CS_OK || cpg_join(h, &name) != CS_OK ||
+	    write(replies, "j", 1) != 1 || read(commands, &expected, sizeof(expected)) != sizeof(expected))
+		_exit(2);
+	while (large.whole + large.broken < expected)
+		if (cpg_dispatch(h, CS_DISPATCH_ONE) != CS_OK)
+			_exit(3);
+	report[0] = large.whole;
+	report[1] = large.broken;
+	_exit(write(replies, report, sizeof(report)) == sizeof(report) ? 0 : 4);
+}
+
+static void test_large_message_is_delivered_whole_once(void **state)
+{
+	struct cpg_name name = group_name();
+	uint8_t *message = large_message(LARGE_SIZE);
+	struct iovec iov[2] = { { message, 1000 }, { message + 1000, LARGE_SIZE - 1000 } };
+	uint64_t expected = 2, report[2];
+	int down[2], up[2], status;
+	cpg_handle_t h;
+	char joined;
+	pid_t pid;
+
+	memset(&large, 0, sizeof(large));
+	assert_int_equal(pipe(down), 0);
+	assert_int_equal(pipe(up), 0);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0)
+		large_receiver(down[0], up[1]);
+	assert_int_equal(read(up[0], &joined, 1), 1);
+	assert_int_equal(cpg_initialize(&h, &large_callbacks), CS_OK);
+	assert_int_equal(cpg_join(h, &name), CS_OK);
+	assert_int_equal(write(down[1], &expected, sizeof(expected)), sizeof(expected));
+	assert_int_equal(cpg_mcast_joined(h, CPG_TYPE_AGREED, iov, 1 + 1), CS_OK);
+	assert_int_equal(cpg_zcb_mcast_joined(h, CPG_TYPE_AGREED, message, LARGE_SIZE), CS_OK);
+	while (large.whole + large.broken < expected)
+		assert_int_equal(cpg_dispatch(h, CS_DISPATCH_ONE), CS_OK);
+	assert_int_equal(large.whole, 2);
+	assert_int_equal(large.broken, 0);
+	assert_int_equal(read(up[0], report, sizeof(report)), sizeof(report));
+	assert_int_equal(report[0], 2);
+	assert_int_equal(report[1], 0);
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_int_equal(cpg_dispatch(h, CS_DISPATCH_ALL), CS_OK);
+	assert_int_equal(large.whole, 2);
+	assert_int_equal(cpg_finalize(h), CS_OK);
+	free(message);
+}
+
+/* A process that joins and leaves over and over until killed. */
+static void churner(void)
+{
+	struct cpg_name name = group_name();
+	cpg_handle_t h;
+
+	if (cpg_initialize(&h, NULL) != CS_OK)
+		_exit(2);
+	for (;;) {
+		if (cpg_join(h, &name) == CS_OK)
+			cpg_leave(h, &name);
+		cpg_dispatch(h, CS_DISPATCH_ALL);
+	}
+}
+
+static void test_confchg_during_large_send_is_interrupt(void **state)
+{
+	struct cpg_name name = group_name();
+	uint8_t *message = large_message(8u * 1024 * 1024);
+	struct iovec iov = { message, 8u * 1024 * 1024 };
+	uint64_t sent = 0, interrupted = 0;
+	cpg_handle_t h;
+	pid_t pid;
+
+	memset(&large, 0, sizeof(large));
+	assert_int_equal(cpg_initialize(&h, &large_callbacks), CS_OK);
+	assert_int_equal(cpg_join(h, &name), CS_OK);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0)
+		churner();
+	for (int i = 0; i < 200 && interrupted == 0; i++) {
+		cs_error_t err = cpg_mcast_joined(h, CPG_TYPE_AGREED, &iov, 1);
+
+		if (err == CS_OK)
+			sent++;
+		else if (err == CS_ERR_INTERRUPT)
+			interrupted++;
+		else
+			assert_int_equal(err, CS_ERR_TRY_AGAIN);
+		assert_int_equal(cpg_dispatch(h, CS_DISPATCH_ALL), CS_OK);
+	}
+	kill(pid, SIGKILL);
+	waitpid(pid, NULL, 0);
+	assert_true(interrupted > 0);
+	assert_int_equal(cpg_dispatch(h, CS_DISPATCH_ALL), CS_OK);
+	assert_int_equal(large.broken, 0);
+	assert_int_equal(large.whole, sent);
+	assert_int_equal(cpg_finalize(h), CS_OK);
+	free(message);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_eight_senders_one_order_nothing_lost, start, stop),
 		cmocka_unit_test_setup_teardown(test_member_that_does_not_dispatch_holds_senders_back,
 						start_small_queue, stop),
+		cmocka_unit_test_setup_teardown(test_large_message_is_delivered_whole_once, start, stop),
+		cmocka_unit_test_setup_teardown(test_confchg_during_large_send_is_interrupt, start, stop),
 	};
 
 	return cmocka_run_group_tests_name("cpg_flow", tests, NULL, NULL);

@@ -20,9 +20,10 @@
  * cpg_membership_get() writes at most CPG_MEMBERS_MAX entries and sets their
  * reason to 0; cpg_flow_control_state_get() reports whether a member of the
  * group cannot take more messages now; the zcb functions are plain heap
- * buffers, as in later corosync releases; nothing is printed on stderr.
- * Messages larger than cpg_max_atomic_msgsize_get() are refused with
- * CS_ERR_TOO_BIG.
+ * buffers, as in later corosync releases; nothing is printed on stderr. A
+ * message larger than cpg_max_atomic_msgsize_get() travels in pieces and is
+ * delivered whole, once, or not at all: a confchg while it is being sent makes
+ * cpg_mcast_joined() return CS_ERR_INTERRUPT.
  */
 #ifndef COROSYNC_CPG_H_DEFINED
 #define COROSYNC_CPG_H_DEFINED
@@ -271,8 +272,10 @@ cs_error_t cpg_leave(cpg_handle_t handle, const struct cpg_name *group);
 
 /*
  * Multicasts the concatenation of the iov_len buffers of iovec to the joined
- * group; every member, the sender included, receives it. guarantee is accepted
- * and ignored: every message is totally ordered. The call does not wait for the
+ * group; every member, the sender included, receives it. A message larger than
+ * cpg_max_atomic_msgsize_get() is sent in pieces, waiting for room after the
+ * first, and the call returns once all are sent. guarantee is accepted and
+ * ignored: every message is totally ordered. The call does not wait for the
  * daemon: when a member of the group cannot take more, the daemon holds the
  * message and stops reading this connection, and further calls return
  * CS_ERR_TRY_AGAIN until the member dispatches. Other calls on a handle held
