@@ -303,7 +303,9 @@ cs_error_t cv_client_wait(struct cv_client *c, bool (*ready)(struct cv_client *c
  * must see input taken in: it reads itself when the reader token is free, and
  * otherwise returns on input to try again, by which time the holder has read
  * it or let the token go. */
-static cs_error_t wait_writable(struct cv_client *c)
+#define NOWAIT_GRACE_MS 2
+
+static cs_error_t wait_writable(struct cv_client *c, int timeout_ms)
 {
 	struct pollfd fds[2] = {
 		{ .fd = c->sock, .events = POLLOUT | POLLIN },
@@ -317,7 +319,7 @@ static cs_error_t wait_writable(struct cv_client *c)
 	reading = !c->reader_busy;
 	c->reader_busy = true;
 	pthread_mutex_unlock(&c->lock);
-	r = cv_poll(fds, 2, -1);
+	r = cv_poll(fds, 2, timeout_ms);
 	pthread_mutex_lock(&c->lock);
 	if (reading) {
 		if (r > 0 && (fds[0].revents & (POLLIN | POLLHUP | POLLERR)) != 0)
@@ -330,10 +332,13 @@ static cs_error_t wait_writable(struct cv_client *c)
 	return err;
 }
 
-/* With `nowait`, CS_ERR_TRY_AGAIN when the socket takes none of the frame;
- * a frame it took in part is always finished. */
+/* With `nowait`, CS_ERR_TRY_AGAIN when the socket takes none of the frame
+ * within NOWAIT_GRACE_MS (a caller that retries at once would otherwise
+ * spin against the daemon it waits for); a frame the socket took in part is
+ * always finished. */
 static cs_error_t send_locked(struct cv_client *c, const uint8_t *frame, size_t length, bool nowait)
 {
+	bool waited = false;
 	ssize_t n;
 	cs_error_t err;
 
@@ -341,13 +346,20 @@ static cs_error_t send_locked(struct cv_client *c, const uint8_t *frame, size_t 
 		n = cv_socket_send_some(c->sock, frame, length);
 		if (n < 0)
 			return CS_ERR_LIBRARY;
-		if (n == 0 && nowait)
+		if (n == 0 && nowait && waited)
 			return CS_ERR_TRY_AGAIN;
+		if (n == 0 && nowait) {
+			err = wait_writable(c, NOWAIT_GRACE_MS);
+			if (err != CS_OK)
+				return err;
+			waited = true;
+			continue;
+		}
 		nowait = false;
 		frame += n;
 		length -= (size_t)n;
 		if (length > 0 && n == 0) {
-			err = wait_writable(c);
+			err = wait_writable(c, -1);
 			if (err != CS_OK)
 				return err;
 		}
