@@ -16,6 +16,8 @@
 #include <corosync/cmap.h>
 #include <corosync/corotypes.h>
 
+#include "conclavectl.h"
+
 /* Exit statuses; conclavectl(8) documents them. */
 enum exit_status {
 	EXIT_OK = 0,
@@ -30,6 +32,7 @@ static const char USAGE[] =
 	"       conclavectl cmap delete KEY\n"
 	"       conclavectl cmap list [PREFIX]\n"
 	"       conclavectl cmap track [-p] KEY\n"
+	"       conclavectl cpg\n"
 	"       conclavectl --help\n"
 	"TYPE is one of u8 i8 u16 i16 u32 i32 u64 i64 flt dbl str bin.\n";
 
@@ -51,6 +54,11 @@ static int usage_error(const char *why)
 		fprintf(stderr, "conclavectl: %s\n", why);
 	fputs(USAGE, stderr);
 	return EXIT_USAGE;
+}
+
+int conclavectl_usage_error(const char *why)
+{
+	return usage_error(why);
 }
 
 static const char *type_name(cmap_value_types_t type)
@@ -600,6 +608,8 @@ int main(int argc, char **argv)
 		fputs(USAGE, stdout);
 		return EXIT_OK;
 	}
+	if (argc >= 2 && strcmp(argv[1], "cpg") == 0)
+		return conclavectl_cpg(argc - 2, argv + 2);
 	if (argc < 2 || strcmp(argv[1], "cmap") != 0)
 		return usage_error(argc < 2 ? NULL : "unknown command");
 	return run_cmap(argc - 2, argv + 2);
