@@ -277,6 +277,23 @@ cs_error_t cpg_groups_mcast(cpg_handle_t handle, const void *msg, size_t msg_len
 	return status;
 }
 
+cs_error_t cpg_groups_mcast_large(cpg_handle_t handle, const void *msg, size_t msg_len)
+{
+	CpgGroupsMcastLargeRequest request = CPG_GROUPS_MCAST_LARGE_REQUEST__INIT;
+	ProtobufCMessage *reply = NULL;
+	cs_error_t status;
+
+	if (msg == NULL && msg_len != 0)
+		return CS_ERR_INVALID_PARAM;
+	request.msg.len = msg_len;
+	request.msg.data = (uint8_t *)msg;
+	status = cv_client_call(&cpg_client_service, handle, CPG_REQUEST_GROUPS_MCAST_LARGE,
+				&request.base, &cpg_groups_mcast_large_reply__descriptor, &reply);
+	if (reply != NULL)
+		protobuf_c_message_free_unpacked(reply, NULL);
+	return status;
+}
+
 cs_error_t cpg_groups_fragment(cpg_handle_t handle, uint32_t part, uint64_t total, const void *msg,
 	size_t msg_len)
 {

@@ -26,8 +26,9 @@ enum cpg_request_id {
 	CPG_REQUEST_GROUPS_SNAPSHOT = 5,
 	CPG_REQUEST_FLOW_CONTROL_STATE_GET = 6,
 	CPG_REQUEST_GROUPS_FRAGMENT = 7,
+	CPG_REQUEST_GROUPS_MCAST_LARGE = 8,
 };
-#define CPG_N_REQUESTS 8
+#define CPG_N_REQUESTS 9
 
 enum cpg_event_id {
 	CPG_EVENT_MESSAGE = 0,
@@ -112,6 +113,13 @@ CV_HIDDEN cs_error_t cpg_groups_leave(cpg_handle_t handle);
  * it because a member of the group has no room.
  */
 CV_HIDDEN cs_error_t cpg_groups_mcast(cpg_handle_t handle, const void *msg, size_t msg_len);
+
+/*
+ * Multicasts msg to the joined group with a round trip, for messages too large
+ * to post in one piece of a socket's buffer, which could otherwise be left
+ * half-sent while the daemon holds this connection back.
+ */
+CV_HIDDEN cs_error_t cpg_groups_mcast_large(cpg_handle_t handle, const void *msg, size_t msg_len);
 
 /*
  * Multicasts one piece of a large message. A confchg of the group since the

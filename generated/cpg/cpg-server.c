@@ -64,6 +64,13 @@ static cs_error_t request_groups_fragment(struct cv_session *s,
 		(CpgGroupsFragmentReply *)reply);
 }
 
+static cs_error_t request_groups_mcast_large(struct cv_session *s,
+				const ProtobufCMessage *request, ProtobufCMessage *reply)
+{
+	return cpg_handle_groups_mcast_large(s, (const CpgGroupsMcastLargeRequest *)request,
+		(CpgGroupsMcastLargeReply *)reply);
+}
+
 static const struct cv_request_desc cpg_requests[CPG_N_REQUESTS] = {
 	[CPG_REQUEST_LOCAL_GET] = {
 		.name = "local_get",
@@ -126,6 +133,14 @@ static const struct cv_request_desc cpg_requests[CPG_N_REQUESTS] = {
 		.request = &cpg_groups_fragment_request__descriptor,
 		.reply = &cpg_groups_fragment_reply__descriptor,
 		.handle = request_groups_fragment,
+		.validate = NULL,
+		.flags = 0,
+	},
+	[CPG_REQUEST_GROUPS_MCAST_LARGE] = {
+		.name = "groups_mcast_large",
+		.request = &cpg_groups_mcast_large_request__descriptor,
+		.reply = &cpg_groups_mcast_large_reply__descriptor,
+		.handle = request_groups_mcast_large,
 		.validate = NULL,
 		.flags = 0,
 	},

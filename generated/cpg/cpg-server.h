@@ -26,8 +26,9 @@ enum cpg_request_id {
 	CPG_REQUEST_GROUPS_SNAPSHOT = 5,
 	CPG_REQUEST_FLOW_CONTROL_STATE_GET = 6,
 	CPG_REQUEST_GROUPS_FRAGMENT = 7,
+	CPG_REQUEST_GROUPS_MCAST_LARGE = 8,
 };
-#define CPG_N_REQUESTS 8
+#define CPG_N_REQUESTS 9
 
 enum cpg_event_id {
 	CPG_EVENT_MESSAGE = 0,
@@ -86,6 +87,15 @@ cs_error_t cpg_handle_flow_control_state_get(struct cv_session *s,
 /* cpg_groups_fragment(): Multicasts one piece of a large message. */
 cs_error_t cpg_handle_groups_fragment(struct cv_session *s, const CpgGroupsFragmentRequest *request,
 	CpgGroupsFragmentReply *reply);
+
+/*
+ * cpg_groups_mcast_large(): Multicasts msg to the joined group with a round
+ * trip, for messages too large to post in one piece of a socket's buffer, which
+ * could otherwise be left half-sent while the daemon holds this connection
+ * back.
+ */
+cs_error_t cpg_handle_groups_mcast_large(struct cv_session *s,
+	const CpgGroupsMcastLargeRequest *request, CpgGroupsMcastLargeReply *reply);
 
 static inline cs_error_t cpg_send_message(struct cv_session *s, const CpgMessageEvent *event)
 {

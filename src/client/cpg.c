@@ -26,6 +26,11 @@
 /* cpg.idl, cpg_fragment_fn_t. */
 enum { PART_FIRST = 1, PART_CONTINUED = 2, PART_LAST = 3 };
 
+/* Larger messages are not posted: a socket's buffer may not take them in
+ * one piece, and a half-sent one would wait for the daemon while it holds
+ * the connection back. They go with a round trip instead. */
+#define CPG_MAX_POSTED_MSGSIZE (64u * 1024)
+
 /* How long a piece after the first waits for room before the message is
  * given up with CS_ERR_TRY_AGAIN, as corosync's 100 tries 10 ms apart. */
 #define PIECE_RETRIES 1000
@@ -467,6 +472,15 @@ static cs_error_t pieces_send(cpg_handle_t handle, const uint8_t *message, size_
 	return err;
 }
 
+static cs_error_t message_send(cpg_handle_t handle, const uint8_t *message, size_t total)
+{
+	if (total <= CPG_MAX_POSTED_MSGSIZE)
+		return cpg_groups_mcast(handle, message, total);
+	if (total <= CPG_MAX_ATOMIC_MSGSIZE)
+		return cpg_groups_mcast_large(handle, message, total);
+	return pieces_send(handle, message, total);
+}
+
 cs_error_t cpg_mcast_joined(cpg_handle_t handle, cpg_guarantee_t guarantee, const struct iovec *iovec,
 			    unsigned int iov_len)
 {
@@ -485,10 +499,8 @@ cs_error_t cpg_mcast_joined(cpg_handle_t handle, cpg_guarantee_t guarantee, cons
 	err = iovec_total(iovec, iov_len, &total);
 	if (err != CS_OK)
 		return err;
-	if (iov_len == 1 && total <= CPG_MAX_ATOMIC_MSGSIZE)
-		return cpg_groups_mcast(handle, iovec[0].iov_base, total);
 	if (iov_len == 1)
-		return pieces_send(handle, iovec[0].iov_base, total);
+		return message_send(handle, iovec[0].iov_base, total);
 	message = malloc(total + 1);
 	if (message == NULL)
 		return CS_ERR_NO_MEMORY;
@@ -497,8 +509,7 @@ cs_error_t cpg_mcast_joined(cpg_handle_t handle, cpg_guarantee_t guarantee, cons
 			memcpy(message + offset, iovec[i].iov_base, iovec[i].iov_len);
 		offset += iovec[i].iov_len;
 	}
-	err = total <= CPG_MAX_ATOMIC_MSGSIZE ? cpg_groups_mcast(handle, message, total)
-					      : pieces_send(handle, message, total);
+	err = message_send(handle, message, total);
 	free(message);
 	return err;
 }

@@ -291,10 +291,9 @@ static void retry_soon(void)
 		cv_timer_start(retry_timer, 0);
 }
 
-/* Not joined: dropped, as the library refuses to send it. */
-cs_error_t cpg_handle_groups_mcast(struct cv_session *s, const CpgGroupsMcastRequest *request)
+/* To every member of m's group in one step, or CS_ERR_TRY_AGAIN. */
+static cs_error_t message_fan_out(struct cpg_member *m, ProtobufCBinaryData msg)
 {
-	struct cpg_member *m = cv_session_private(s);
 	CpgMessageEvent event = CPG_MESSAGE_EVENT__INIT;
 
 	if (m->group == NULL)
@@ -303,15 +302,31 @@ cs_error_t cpg_handle_groups_mcast(struct cv_session *s, const CpgGroupsMcastReq
 	event.group.len = m->group->length;
 	event.nodeid = m->nodeid;
 	event.pid = m->pid;
-	event.msg = request->msg;
-	if (!members_have_room(m->group, protobuf_c_message_get_packed_size(&event.base))) {
-		blocked_add(m);
+	event.msg = msg;
+	if (!members_have_room(m->group, protobuf_c_message_get_packed_size(&event.base)))
 		return CS_ERR_TRY_AGAIN;
-	}
-	blocked_remove(m);
 	for (struct cpg_member *to = m->group->members; to != NULL; to = to->next)
 		cpg_send_message(to->session, &event);
 	return CS_OK;
+}
+
+/* Not joined: dropped, as the library refuses to send it. */
+cs_error_t cpg_handle_groups_mcast(struct cv_session *s, const CpgGroupsMcastRequest *request)
+{
+	struct cpg_member *m = cv_session_private(s);
+	cs_error_t err = message_fan_out(m, request->msg);
+
+	if (err == CS_ERR_TRY_AGAIN)
+		blocked_add(m);
+	else
+		blocked_remove(m);
+	return err;
+}
+
+cs_error_t cpg_handle_groups_mcast_large(struct cv_session *s, const CpgGroupsMcastLargeRequest *request,
+					 CpgGroupsMcastLargeReply *reply)
+{
+	return message_fan_out(cv_session_private(s), request->msg);
 }
 
 /* ---- large messages, in pieces (cpg.idl: cpg_fragment_fn_t) ---------------- */

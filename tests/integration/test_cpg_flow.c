@@ -28,6 +28,10 @@ static const char SMALL_QUEUE_CONFIG[] =
 	"nodelist {\n\tnode {\n\t\tnodeid: 1\n\t\tring0_addr: 127.0.0.1\n\t}\n}\n"
 	"conclave {\n\tmax_message_size: 32768\n\tmax_queued_bytes: 65536\n}\n";
 
+static const char MEDIUM_QUEUE_CONFIG[] =
+	"nodelist {\n\tnode {\n\t\tnodeid: 1\n\t\tring0_addr: 127.0.0.1\n\t}\n}\n"
+	"conclave {\n\tmax_queued_bytes: 2097152\n}\n";
+
 static struct test_daemon daemon_under_test;
 
 /* What one process has seen. */
@@ -129,6 +133,12 @@ static int start_small_queue(void **state)
 	return test_daemon_start(&daemon_under_test, SMALL_QUEUE_CONFIG);
 }
 
+static int start_medium_queue(void **state)
+{
+	memset(&seen, 0, sizeof(seen));
+	return test_daemon_start(&daemon_under_test, MEDIUM_QUEUE_CONFIG);
+}
+
 static int stop(void **state)
 {
 	return test_daemon_stop(&daemon_under_test);
@@ -195,16 +205,17 @@ static void sleeping_member(int commands, int replies)
 	_exit(write(replies, &result, 1) == 1 ? 0 : 4);
 }
 
-/* Sends 1 KiB messages until the daemon pushes back even though this
- * process dispatches its own queue; returns how many were accepted. */
-static uint64_t send_until_held_back(cpg_handle_t h)
+/* Sends messages of `size` bytes until the daemon pushes back even though
+ * this process dispatches its own queue; returns how many were accepted. */
+static uint64_t send_until_held_back(cpg_handle_t h, size_t size)
 {
-	uint8_t payload[1024] = { 0 };
+	uint8_t *payload = calloc(1, size);
 	struct stress_message *m = (struct stress_message *)payload;
-	struct iovec iov = { payload, sizeof(payload) };
+	struct iovec iov = { payload, size };
 	uint64_t accepted = 0;
 	int refusals = 0;
 
+	assert_non_null(payload);
 	while (accepted < 100000 && refusals < 50) {
 		m->seq = (uint32_t)accepted;
 		if (cpg_mcast_joined(h, CPG_TYPE_AGREED, &iov, 1) == CS_OK) {
@@ -216,13 +227,14 @@ static uint64_t send_until_held_back(cpg_handle_t h)
 		assert_int_equal(cpg_dispatch(h, CS_DISPATCH_ALL), CS_OK);
 		usleep(1000);
 	}
+	free(payload);
 	return accepted;
 }
 
-/* With a 64 KiB queue, what is accepted for a member that does not dispatch
- * fits in that queue plus the sockets' buffers; all of it arrives, in
- * order, once the member dispatches. */
-static void test_member_that_does_not_dispatch_holds_senders_back(void **state)
+/* What is accepted for a member that does not dispatch fits in its queue
+ * plus the sockets' buffers; all of it arrives, in order, once the member
+ * dispatches. */
+static void held_back_by_sleeping_member(size_t size, uint64_t at_most)
 {
 	struct cpg_name name = group_name();
 	cpg_flow_control_state_t fc = CPG_FLOW_CONTROL_DISABLED;
@@ -241,9 +253,9 @@ static void test_member_that_does_not_dispatch_holds_senders_back(void **state)
 	assert_int_equal(read(up[0], &reply, 1), 1);
 	assert_int_equal(cpg_initialize(&h, &callbacks), CS_OK);
 	assert_int_equal(cpg_join(h, &name), CS_OK);
-	accepted = send_until_held_back(h);
-	assert_true(accepted > 10);
-	assert_true(accepted < 2000);
+	accepted = send_until_held_back(h, size);
+	assert_true(accepted > 2);
+	assert_true(accepted < at_most);
 	/* A held-back sender's calls wait behind its held message. */
 	assert_int_equal(write(down[1], &accepted, sizeof(accepted)), sizeof(accepted));
 	assert_int_equal(read(up[0], &reply, 1), 1);
@@ -258,6 +270,18 @@ static void test_member_that_does_not_dispatch_holds_senders_back(void **state)
 	close(down[1]);
 	close(up[0]);
 	close(up[1]);
+}
+
+/* Posted messages: a 64 KiB queue. */
+static void test_member_that_does_not_dispatch_holds_senders_back(void **state)
+{
+	held_back_by_sleeping_member(1024, 2000);
+}
+
+/* Messages sent with a round trip: a 2 MiB queue. */
+static void test_member_that_does_not_dispatch_holds_large_senders_back(void **state)
+{
+	held_back_by_sleeping_member(256 * 1024, 40);
 }
 
 /* ---- large messages -------------------------------------------------------- */
@@ -421,6 +445,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_eight_senders_one_order_nothing_lost, start, stop),
 		cmocka_unit_test_setup_teardown(test_member_that_does_not_dispatch_holds_senders_back,
 						start_small_queue, stop),
+		cmocka_unit_test_setup_teardown(test_member_that_does_not_dispatch_holds_large_senders_back,
+						start_medium_queue, stop),
 		cmocka_unit_test_setup_teardown(test_large_message_is_delivered_whole_once, start, stop),
 		cmocka_unit_test_setup_teardown(test_confchg_during_large_send_is_interrupt, start, stop),
 	};
