@@ -23,7 +23,10 @@
  * buffers, as in later corosync releases; nothing is printed on stderr. A
  * message larger than cpg_max_atomic_msgsize_get() travels in pieces and is
  * delivered whole, once, or not at all: a confchg while it is being sent makes
- * cpg_mcast_joined() return CS_ERR_INTERRUPT.
+ * cpg_mcast_joined() return CS_ERR_INTERRUPT. As in corosync, each piece is one
+ * event for cpg_dispatch(): CS_DISPATCH_ONE may return after a piece without
+ * running a callback, and a handle without a deliver callback ignores the
+ * pieces (corosync 3.1.7 crashes there).
  */
 #ifndef COROSYNC_CPG_H_DEFINED
 #define COROSYNC_CPG_H_DEFINED
