@@ -16,6 +16,10 @@
 #include "cv-loop.h"
 
 #define FRAMES_PER_WAKEUP 16
+/* Input is read in chunks of up to this much, so that a stream of small
+ * frames costs a read per chunk, not two per frame; larger payloads are
+ * read straight into their own buffer. */
+#define RX_CHUNK 65536
 #define IOV_PER_SEND 64
 
 enum session_state { SESSION_AWAIT_HELLO, SESSION_READY, SESSION_CLOSING };
@@ -51,6 +55,8 @@ struct cv_session {
 	size_t header_have;
 	unsigned char *payload;
 	size_t payload_have;
+	unsigned char *rx; /* RX_CHUNK bytes, read but not yet taken, from rx_start to rx_end */
+	size_t rx_start, rx_end;
 	struct out_frame *out_head, *out_tail;
 	size_t out_bytes;
 	size_t out_frames;
@@ -240,6 +246,7 @@ static void session_destroy(struct cv_session *s)
 	free_out_queue(s);
 	free_reply_memory(s);
 	free(s->payload);
+	free(s->rx);
 	if (s->refusal == CS_OK) {
 		n_admitted--;
 		n_closed++;
@@ -256,6 +263,18 @@ static void session_destroy(struct cv_session *s)
 	free(s);
 }
 
+static void session_read(struct cv_session *s);
+static size_t rx_buffered(const struct cv_session *s);
+static bool queue_limit_reached(const struct cv_session *s);
+
+/* Reading paused (queue full, frame held) with frames left in the chunk
+ * buffer: nothing on the socket may wake us for them, so take them now. */
+static void session_resume_buffered(struct cv_session *s)
+{
+	if (s->state != SESSION_CLOSING && !s->held && !queue_limit_reached(s) && rx_buffered(s) > 0)
+		session_read(s);
+}
+
 /* Output queued during a batch is written once at its end, so that a
  * burst of events to one session leaves in a few writes, not one each. */
 static void sessions_flush_pending(void)
@@ -266,6 +285,7 @@ static void sessions_flush_pending(void)
 		flush_head = s->next_flush;
 		s->flush_pending = false;
 		session_flush(s);
+		session_resume_buffered(s);
 	}
 }
 
@@ -707,19 +727,62 @@ static void receive_failed(struct cv_session *s, ssize_t n)
 		session_close_later(s, CV_LOG_DEBUG, "peer closed");
 }
 
+static size_t rx_buffered(const struct cv_session *s)
+{
+	return s->rx_end - s->rx_start;
+}
+
+static size_t rx_take(struct cv_session *s, void *to, size_t want)
+{
+	size_t n = rx_buffered(s) < want ? rx_buffered(s) : want;
+
+	memcpy(to, s->rx + s->rx_start, n);
+	s->rx_start += n;
+	return n;
+}
+
+/* Reads what the socket has into the empty chunk buffer. */
+static ssize_t rx_fill(struct cv_session *s)
+{
+	ssize_t n;
+
+	if (s->rx == NULL && (s->rx = malloc(RX_CHUNK)) == NULL) {
+		errno = ENOMEM;
+		return -1;
+	}
+	s->rx_start = s->rx_end = 0;
+	n = recv(s->watch.fd, s->rx, RX_CHUNK, MSG_DONTWAIT);
+	if (n > 0)
+		s->rx_end = (size_t)n;
+	return n;
+}
+
+/* The rest of the payload: from the chunk buffer, else the socket. */
+static ssize_t receive_payload(struct cv_session *s)
+{
+	size_t left = s->header.length - s->payload_have;
+	ssize_t n;
+
+	if (rx_buffered(s) > 0)
+		return (ssize_t)rx_take(s, s->payload + s->payload_have, left);
+	if (left < RX_CHUNK) {
+		n = rx_fill(s);
+		return n > 0 ? (ssize_t)rx_take(s, s->payload + s->payload_have, left) : n;
+	}
+	return recv(s->watch.fd, s->payload + s->payload_have, left, MSG_DONTWAIT);
+}
+
 /* 1: a whole frame is in; 0: nothing more to read now; -1: closing. */
 static int receive_frame(struct cv_session *s)
 {
 	ssize_t n;
 
-	if (s->header_have < sizeof(s->header)) {
-		n = recv(s->watch.fd, (char *)&s->header + s->header_have, sizeof(s->header) - s->header_have,
-			 MSG_DONTWAIT);
-		if (n <= 0)
+	while (s->header_have < sizeof(s->header)) {
+		if (rx_buffered(s) == 0 && (n = rx_fill(s)) <= 0)
 			goto failed;
-		s->header_have += (size_t)n;
+		s->header_have += rx_take(s, (char *)&s->header + s->header_have, sizeof(s->header) - s->header_have);
 		if (s->header_have < sizeof(s->header))
-			return 0;
+			continue;
 		if (!header_is_acceptable(s))
 			return -1;
 		if (s->header.length > 0 && !(s->payload = malloc(s->header.length))) {
@@ -727,14 +790,13 @@ static int receive_frame(struct cv_session *s)
 			return -1;
 		}
 	}
-	if (s->payload_have < s->header.length) {
-		n = recv(s->watch.fd, s->payload + s->payload_have, s->header.length - s->payload_have,
-			 MSG_DONTWAIT);
+	while (s->payload_have < s->header.length) {
+		n = receive_payload(s);
 		if (n <= 0)
 			goto failed;
 		s->payload_have += (size_t)n;
 	}
-	return s->payload_have == s->header.length ? 1 : 0;
+	return 1;
 failed:
 	if (n < 0 && (errno == EAGAIN || errno == EINTR)) {
 		if (s->header_have > 0)
@@ -759,9 +821,11 @@ static void handle_frame(struct cv_session *s)
 	s->header_have = 0;
 }
 
+/* Frames already in the chunk buffer are handled even past the per-wakeup
+ * limit: the socket may hold nothing more to wake us for them. */
 static void session_read(struct cv_session *s)
 {
-	for (int frames = 0; frames < FRAMES_PER_WAKEUP; frames++) {
+	for (int frames = 0; frames < FRAMES_PER_WAKEUP || rx_buffered(s) > 0; frames++) {
 		if (s->state == SESSION_CLOSING || queue_limit_reached(s) || s->held)
 			return;
 		if (receive_frame(s) <= 0)
@@ -782,6 +846,7 @@ void cv_session_retry_held(struct cv_session *s)
 	s->held = false;
 	handle_frame(s);
 	session_update_events(s);
+	session_resume_buffered(s);
 }
 
 static void session_on_event(void *data, uint32_t events)
@@ -790,8 +855,10 @@ static void session_on_event(void *data, uint32_t events)
 
 	if (s->state == SESSION_CLOSING)
 		return;
-	if (events & EPOLLOUT)
+	if (events & EPOLLOUT) {
 		session_flush(s);
+		session_resume_buffered(s);
+	}
 	if (events & (EPOLLIN | EPOLLHUP | EPOLLERR))
 		session_read(s);
 	if ((events & EPOLLERR) && s->state != SESSION_CLOSING)
