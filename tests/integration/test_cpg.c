@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include <corosync/cpg.h>
+#include <corosync/votequorum.h>
 
 #include "harness.h"
 
@@ -536,6 +537,37 @@ static void test_model_initialize_with_initial_totem_conf(void **state)
 	assert_int_equal(cpg_finalize(h), CS_OK);
 }
 
+/* A quorum device casting its vote is no totem member. */
+static void test_totem_confchg_leaves_out_the_quorum_device(void **state)
+{
+	cpg_model_v1_data_t data = {
+		.model = CPG_MODEL_V1,
+		.cpg_confchg_fn = on_confchg,
+		.cpg_totem_confchg_fn = on_totem,
+		.flags = CPG_MODEL_V1_DELIVER_INITIAL_TOTEM_CONF,
+	};
+	struct cpg_name group = name_of("alpha");
+	votequorum_handle_t vq;
+	votequorum_ring_id_t ring;
+	cpg_handle_t h;
+
+	assert_int_equal(cpg_model_initialize(&h, CPG_MODEL_V1, (cpg_model_data_t *)&data, NULL), CS_OK);
+	assert_int_equal(cpg_join(h, &group), CS_OK);
+	dispatch_until(h, 2);
+	ring = (votequorum_ring_id_t){ .nodeid = seen.ring.nodeid, .seq = seen.ring.seq };
+	assert_int_equal(votequorum_initialize(&vq, NULL), CS_OK);
+	assert_int_equal(votequorum_qdevice_register(vq, "dev"), CS_OK);
+	assert_int_equal(votequorum_qdevice_poll(vq, "dev", 1, ring), CS_OK);
+	assert_int_equal(cpg_leave(h, &group), CS_OK);
+	assert_int_equal(cpg_join(h, &group), CS_OK);
+	dispatch_until(h, 5);
+	assert_memory_equal(seen.order, "ctcct", 5);
+	assert_int_equal(seen.n_totem_members, 1);
+	assert_int_equal(seen.totem_members[0], 1);
+	assert_int_equal(votequorum_finalize(vq), CS_OK);
+	assert_int_equal(cpg_finalize(h), CS_OK);
+}
+
 static void test_model_initialize_errors(void **state)
 {
 	cpg_model_v1_data_t data = { .model = CPG_MODEL_V1, .flags = 2 };
@@ -637,6 +669,7 @@ int main(void)
 		SINGLE(test_membership_get_is_bounded),
 		SINGLE(test_iteration),
 		SINGLE(test_model_initialize_with_initial_totem_conf),
+		SINGLE(test_totem_confchg_leaves_out_the_quorum_device),
 		SINGLE(test_model_initialize_errors),
 		SINGLE(test_zcb_shim),
 		SINGLE(test_local_get_and_flow_control),
