@@ -6,6 +6,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "cv-list.h"
+
 typedef void (*cv_watch_fn)(void *data, uint32_t events);
 
 struct cv_watch {
@@ -22,7 +24,7 @@ struct cv_timer {
 	bool heap_allocated;
 	void (*fn)(void *data);
 	void *data;
-	struct cv_timer *prev, *next; /* sorted by deadline while pending */
+	struct cv_list link; /* in the loop's list, sorted by deadline, while pending */
 };
 
 int cv_loop_init(void); /* -errno */

@@ -14,7 +14,7 @@
 
 static int epoll_fd = -1;
 static struct cv_watch timer_watch;
-static struct cv_timer *timers_head, *timers_tail;
+static struct cv_list timers = CV_LIST_INIT(timers);
 static uint64_t armed_deadline_ns; /* what the timerfd holds; 0 = disarmed */
 static bool quit_requested;
 static void (*after_batch)(void);
@@ -42,46 +42,30 @@ static void timerfd_arm(uint64_t deadline_ns)
 
 static void timers_rearm(void)
 {
-	timerfd_arm(timers_head ? timers_head->deadline_ns : 0);
+	timerfd_arm(cv_list_empty(&timers) ? 0 : cv_list_first(&timers, struct cv_timer, link)->deadline_ns);
 }
 
 static void timer_unlink(struct cv_timer *t)
 {
-	if (t->prev)
-		t->prev->next = t->next;
-	else
-		timers_head = t->next;
-	if (t->next)
-		t->next->prev = t->prev;
-	else
-		timers_tail = t->prev;
-	t->prev = t->next = NULL;
+	cv_list_remove(&t->link);
 	t->pending = false;
 }
 
 /* Timers are mostly armed with growing deadlines, so search from the tail. */
 static void timer_link_sorted(struct cv_timer *t)
 {
-	struct cv_timer *after = timers_tail;
+	struct cv_list *after = timers.prev;
 
-	while (after && after->deadline_ns > t->deadline_ns)
+	while (after != &timers && cv_container_of(after, struct cv_timer, link)->deadline_ns > t->deadline_ns)
 		after = after->prev;
-	t->prev = after;
-	t->next = after ? after->next : timers_head;
-	if (t->next)
-		t->next->prev = t;
-	else
-		timers_tail = t;
-	if (after)
-		after->next = t;
-	else
-		timers_head = t;
+	cv_list_insert(after, &t->link);
 	t->pending = true;
 }
 
 void cv_timer_init(struct cv_timer *t, void (*fn)(void *data), void *data)
 {
 	memset(t, 0, sizeof(*t));
+	cv_list_init(&t->link);
 	t->fn = fn;
 	t->data = data;
 }
@@ -139,9 +123,11 @@ static void timers_expire(void *data, uint32_t events)
 		cv_log_error("timerfd read: %m");
 	armed_deadline_ns = 0;
 	/* A callback may start or stop other timers; take one at a time. */
-	while (timers_head && timers_head->deadline_ns <= now) {
-		struct cv_timer *t = timers_head;
+	while (!cv_list_empty(&timers)) {
+		struct cv_timer *t = cv_list_first(&timers, struct cv_timer, link);
 
+		if (t->deadline_ns > now)
+			break;
 		timer_unlink(t);
 		t->fn(t->data);
 	}

@@ -12,6 +12,7 @@
 
 #include "../runtime/cv-wire.h"
 #include "cv-daemon.h"
+#include "cv-list.h"
 #include "cv-log.h"
 #include "cv-loop.h"
 
@@ -67,14 +68,14 @@ struct cv_session {
 	struct cv_session_stats stats;
 	struct reply_block *reply_memory;
 	size_t reply_memory_bytes;
-	struct cv_session *prev, *next;
+	struct cv_list link; /* in `sessions` */
 	struct cv_session *next_closing;
 };
 
 static const struct cv_settings *settings;
 static const struct cv_server_service *const *services;
 static size_t n_services;
-static struct cv_session *sessions;
+static struct cv_list sessions = CV_LIST_INIT(sessions);
 static struct cv_session *closing_head;
 static struct cv_session *flush_head;
 static uint64_t last_session_id;
@@ -254,12 +255,7 @@ static void session_destroy(struct cv_session *s)
 	} else {
 		n_refusing--;
 	}
-	if (s->prev)
-		s->prev->next = s->next;
-	else
-		sessions = s->next;
-	if (s->next)
-		s->next->prev = s->prev;
+	cv_list_remove(&s->link);
 	free(s);
 }
 
@@ -307,7 +303,9 @@ void cv_sessions_reap(void)
 
 void cv_sessions_close_all(void)
 {
-	for (struct cv_session *s = sessions; s; s = s->next)
+	struct cv_session *s;
+
+	cv_list_for_each(s, &sessions, link)
 		session_close_later(s, CV_LOG_DEBUG, "daemon shutting down");
 	cv_sessions_reap();
 }
@@ -902,10 +900,7 @@ void cv_session_create(int fd, const struct ucred *cred, cs_error_t refusal)
 	} else {
 		n_refusing++;
 	}
-	s->next = sessions;
-	if (sessions)
-		sessions->prev = s;
-	sessions = s;
+	cv_list_insert(&sessions, &s->link);
 	cv_timer_init(&s->hello_timer, hello_timed_out, s);
 	cv_timer_start(&s->hello_timer, settings->limits.hello_timeout_ms);
 }
@@ -1008,7 +1003,9 @@ uint64_t cv_server_closed_connections(void)
 
 void cv_server_clear_stats(void)
 {
-	for (struct cv_session *s = sessions; s; s = s->next)
+	struct cv_session *s;
+
+	cv_list_for_each(s, &sessions, link)
 		memset(&s->stats, 0, sizeof(s->stats));
 	for (size_t i = 0; i < n_services; i++) {
 		uint64_t connections = service_stats[i].connections;

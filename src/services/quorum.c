@@ -7,6 +7,7 @@
 #include <corosync/quorum.h>
 
 #include "../runtime/cv-wire.h"
+#include "cv-list.h"
 #include "cv-log.h"
 #include "quorum-server.h"
 #include "quorum-state.h"
@@ -14,8 +15,7 @@
 struct quorum_client {
 	struct cv_session *session;
 	int32_t model;
-	bool tracking;
-	struct quorum_client *prev, *next; /* in `trackers` while tracking */
+	struct cv_list tracker_link; /* in `trackers` while tracking */
 };
 
 /* The events one change produces for one client, built on the stack and
@@ -30,7 +30,7 @@ struct quorum_events {
 	uint32_t left[QUORUM_VIEW_MAX_MEMBERS];
 };
 
-static struct quorum_client *trackers;
+static struct cv_list trackers = CV_LIST_INIT(trackers);
 
 /* Members of `a` that are not in `b`. */
 static size_t list_difference(const struct quorum_view *a, const struct quorum_view *b, uint32_t *out)
@@ -105,13 +105,16 @@ static cs_error_t events_send(struct cv_session *s, const struct quorum_events *
 static bool trackers_have_room(const struct quorum_view *previous, const struct quorum_view *next)
 {
 	struct quorum_events *e = malloc(sizeof(*e));
+	struct quorum_client *c;
 	bool room = true;
 
 	if (!e)
 		return false;
 	events_build(e, previous, next, quorum_view_membership_differs(previous, next));
-	for (struct quorum_client *c = trackers; c && room; c = c->next)
-		room = cv_session_has_room(c->session, events_size(e, c->model));
+
+	cv_list_for_each(c, &trackers, tracker_link)
+		if (room)
+			room = cv_session_has_room(c->session, events_size(e, c->model));
 	free(e);
 	return room;
 }
@@ -119,13 +122,14 @@ static bool trackers_have_room(const struct quorum_view *previous, const struct 
 static void trackers_notify(const struct quorum_view *previous, const struct quorum_view *next)
 {
 	struct quorum_events *e = malloc(sizeof(*e));
+	struct quorum_client *c;
 
 	if (!e) {
 		cv_log_error("quorum: out of memory for notifications");
 		return;
 	}
 	events_build(e, previous, next, quorum_view_membership_differs(previous, next));
-	for (struct quorum_client *c = trackers; c; c = c->next)
+	cv_list_for_each(c, &trackers, tracker_link)
 		if (events_send(c->session, e, c->model) != CS_OK)
 			cv_session_close(c->session, "quorum notification queue full");
 	free(e);
@@ -138,28 +142,9 @@ static const struct quorum_observer observer = {
 
 /* ---- tracking ---------------------------------------------------------- */
 
-static void tracker_add(struct quorum_client *c)
+static bool tracking(const struct quorum_client *c)
 {
-	c->tracking = true;
-	c->prev = NULL;
-	c->next = trackers;
-	if (trackers)
-		trackers->prev = c;
-	trackers = c;
-}
-
-static void tracker_remove(struct quorum_client *c)
-{
-	if (!c->tracking)
-		return;
-	if (c->prev)
-		c->prev->next = c->next;
-	else
-		trackers = c->next;
-	if (c->next)
-		c->next->prev = c->prev;
-	c->prev = c->next = NULL;
-	c->tracking = false;
+	return cv_list_linked(&c->tracker_link);
 }
 
 static cs_error_t send_snapshot(struct quorum_client *c)
@@ -198,10 +183,10 @@ cs_error_t quorum_handle_trackstart(struct cv_session *s, const QuorumTrackstart
 		if (err != CS_OK)
 			return err;
 	}
-	if (c->tracking)
+	if (tracking(c))
 		return CS_ERR_EXIST;
 	if (request->flags & (CS_TRACK_CHANGES | CS_TRACK_CHANGES_ONLY))
-		tracker_add(c);
+		cv_list_insert(&trackers, &c->tracker_link);
 	return CS_OK;
 }
 
@@ -211,9 +196,9 @@ cs_error_t quorum_handle_trackstop(struct cv_session *s, const QuorumTrackstopRe
 {
 	struct quorum_client *c = cv_session_private(s);
 
-	if (!c->tracking)
+	if (!tracking(c))
 		return CS_ERR_NOT_EXIST;
-	tracker_remove(c);
+	cv_list_remove(&c->tracker_link);
 	return CS_OK;
 }
 
@@ -250,6 +235,7 @@ static int quorum_connect(struct cv_session *s)
 		return -1;
 	c->session = s;
 	c->model = QUORUM_MODEL_V0;
+	cv_list_init(&c->tracker_link);
 	cv_session_set_private(s, c);
 	return 0;
 }
@@ -258,7 +244,7 @@ static void quorum_disconnect(struct cv_session *s)
 {
 	struct quorum_client *c = cv_session_private(s);
 
-	tracker_remove(c);
+	cv_list_remove(&c->tracker_link);
 	free(c);
 	cv_session_set_private(s, NULL);
 }

@@ -13,6 +13,7 @@
 
 #include "../runtime/cv-wire.h"
 #include "cmap-maps.h"
+#include "cv-list.h"
 #include "cv-log.h"
 #include "quorum-state.h"
 #include "votequorum-config.h"
@@ -24,9 +25,8 @@
 
 struct vq_client {
 	struct cv_session *session;
-	bool tracking;
 	uint64_t context;
-	struct vq_client *prev, *next; /* in `trackers` while tracking */
+	struct cv_list tracker_link; /* in `trackers` while tracking */
 };
 
 /* A change's notifications, built once and sent with each tracker's context. */
@@ -45,7 +45,7 @@ enum change_origin { FROM_CLIENT, FROM_DAEMON };
 
 static struct vq_state state;
 static struct vq_state scratch; /* a change in progress */
-static struct vq_client *trackers;
+static struct cv_list trackers = CV_LIST_INIT(trackers);
 static struct cv_timer *qdevice_timer;
 static struct cv_session *qdevice_owner;
 static uint32_t qdevice_timeout_ms;
@@ -164,7 +164,9 @@ static void view_from_state(struct quorum_view *view, const struct vq_state *st)
 
 static bool trackers_have_room(struct vq_events *e)
 {
-	for (struct vq_client *c = trackers; c; c = c->next) {
+	struct vq_client *c;
+
+	cv_list_for_each(c, &trackers, tracker_link) {
 		set_context(e, c->context);
 		if (!cv_session_has_room(c->session, events_size(e)))
 			return false;
@@ -174,7 +176,9 @@ static bool trackers_have_room(struct vq_events *e)
 
 static void notify_trackers(struct vq_events *e)
 {
-	for (struct vq_client *c = trackers; c; c = c->next) {
+	struct vq_client *c;
+
+	cv_list_for_each(c, &trackers, tracker_link) {
 		set_context(e, c->context);
 		if (events_send(c->session, e) != CS_OK)
 			cv_session_close(c->session, "votequorum notification queue full");
@@ -258,29 +262,15 @@ static cs_error_t commit(const struct vq_state *next, bool expected_requested, e
 
 /* ---- tracking ---------------------------------------------------------- */
 
-static void tracker_add(struct vq_client *c, uint64_t context)
+static bool tracking(const struct vq_client *c)
 {
-	c->tracking = true;
-	c->context = context;
-	c->prev = NULL;
-	c->next = trackers;
-	if (trackers)
-		trackers->prev = c;
-	trackers = c;
+	return cv_list_linked(&c->tracker_link);
 }
 
-static void tracker_remove(struct vq_client *c)
+static void tracker_add(struct vq_client *c, uint64_t context)
 {
-	if (!c->tracking)
-		return;
-	if (c->prev)
-		c->prev->next = c->next;
-	else
-		trackers = c->next;
-	if (c->next)
-		c->next->prev = c->prev;
-	c->prev = c->next = NULL;
-	c->tracking = false;
+	c->context = context;
+	cv_list_insert(&trackers, &c->tracker_link);
 }
 
 static cs_error_t send_snapshot(struct cv_session *s, uint64_t context)
@@ -309,7 +299,7 @@ cs_error_t votequorum_handle_trackstart(struct cv_session *s, const VotequorumTr
 		if (err != CS_OK)
 			return err;
 	}
-	if (c->tracking)
+	if (tracking(c))
 		return CS_ERR_EXIST;
 	if (request->flags & (CS_TRACK_CHANGES | CS_TRACK_CHANGES_ONLY))
 		tracker_add(c, request->context);
@@ -321,9 +311,9 @@ cs_error_t votequorum_handle_trackstop(struct cv_session *s, const VotequorumTra
 {
 	struct vq_client *c = cv_session_private(s);
 
-	if (!c->tracking)
+	if (!tracking(c))
 		return CS_ERR_NOT_EXIST;
-	tracker_remove(c);
+	cv_list_remove(&c->tracker_link);
 	return CS_OK;
 }
 
@@ -609,6 +599,7 @@ static int votequorum_connect(struct cv_session *s)
 	if (!c)
 		return -1;
 	c->session = s;
+	cv_list_init(&c->tracker_link);
 	cv_session_set_private(s, c);
 	return 0;
 }
@@ -617,7 +608,7 @@ static void votequorum_disconnect(struct cv_session *s)
 {
 	struct vq_client *c = cv_session_private(s);
 
-	tracker_remove(c);
+	cv_list_remove(&c->tracker_link);
 	free(c);
 	cv_session_set_private(s, NULL);
 	if (s == qdevice_owner)
