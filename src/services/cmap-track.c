@@ -4,13 +4,14 @@
 #include <sys/random.h>
 
 #include "cmap-store-private.h"
+#include "cv-list.h"
 
 #define TABLE_MIN_BUCKETS 16
 
 struct cmap_track {
 	struct cmap_store *store;
 	struct track_group *group; /* NULL once removed */
-	struct cmap_track *prev, *next;
+	struct cv_list link;       /* in its group's tracks, in the order added */
 	const struct cmap_track_ops *ops;
 	void *owner;
 	int32_t flags;
@@ -21,15 +22,10 @@ struct cmap_track {
 struct track_group {
 	struct track_group *next_in_bucket;
 	uint64_t hash;
-	struct cmap_track *first, *last;
+	struct cv_list tracks;
 	size_t key_len;
 	char key[];
 };
-
-static uint64_t hash_key(uint64_t seed, const char *key, size_t len)
-{
-	return cmap_hash(seed, key, len);
-}
 
 void cmap_tracks_init(struct track_index *index)
 {
@@ -84,6 +80,7 @@ static struct track_group *table_insert(struct track_table *t, uint64_t hash, co
 	if (!g)
 		return NULL;
 	g->hash = hash;
+	cv_list_init(&g->tracks);
 	g->key_len = len;
 	memcpy(g->key, key, len);
 	g->next_in_bucket = t->buckets[hash & (t->n_buckets - 1)];
@@ -111,10 +108,10 @@ static void table_free(struct track_table *t)
 		while (g) {
 			struct track_group *next = g->next_in_bucket;
 
-			for (struct cmap_track *tr = g->first, *after; tr; tr = after) {
-				after = tr->next;
+			struct cmap_track *tr, *after;
+
+			cv_list_for_each_safe(tr, after, &g->tracks, link)
 				free(tr);
-			}
 			free(g);
 			g = next;
 		}
@@ -137,7 +134,7 @@ struct cmap_track *cmap_store_add_track(struct cmap_store *s, const char *key, i
 	bool prefix = (flags & CMAP_STORE_PREFIX) != 0;
 	struct track_table *table = prefix ? &s->tracks.prefix : &s->tracks.exact;
 	size_t len = strnlen(key, CMAP_STORE_KEY_MAX + 1);
-	uint64_t hash = hash_key(s->tracks.seed, key, len);
+	uint64_t hash = cmap_hash(s->tracks.seed, key, len);
 	struct track_group *group;
 	struct cmap_track *t;
 
@@ -153,12 +150,7 @@ struct cmap_track *cmap_store_add_track(struct cmap_store *s, const char *key, i
 	}
 	*t = (struct cmap_track){ .store = s, .group = group, .ops = ops, .owner = owner, .flags = flags, .refs = 1 };
 	memcpy(t->key, key, len);
-	t->prev = group->last;
-	if (group->last)
-		group->last->next = t;
-	else
-		group->first = t;
-	group->last = t;
+	cv_list_insert(group->tracks.prev, &t->link);
 	if (prefix)
 		s->tracks.prefix_lengths[len]++;
 	return t;
@@ -175,20 +167,12 @@ void cmap_store_remove_track(struct cmap_track *t)
 	struct track_group *group = t->group;
 	bool prefix = (t->flags & CMAP_STORE_PREFIX) != 0;
 
-	if (t->prev)
-		t->prev->next = t->next;
-	else
-		group->first = t->next;
-	if (t->next)
-		t->next->prev = t->prev;
-	else
-		group->last = t->prev;
+	cv_list_remove(&t->link);
 	if (prefix)
 		t->store->tracks.prefix_lengths[group->key_len]--;
-	if (!group->first)
+	if (cv_list_empty(&group->tracks))
 		table_unlink(prefix ? &t->store->tracks.prefix : &t->store->tracks.exact, group);
 	t->group = NULL;
-	t->prev = t->next = NULL;
 	track_unref(t);
 }
 
@@ -241,7 +225,9 @@ static bool collect_group(struct cmap_change *c, const struct track_group *g, bo
 {
 	if (!g)
 		return true;
-	for (struct cmap_track *t = g->first; t; t = t->next)
+	struct cmap_track *t;
+
+	cv_list_for_each(t, &g->tracks, link)
 		if ((t->flags & c->event) && t->ops->internal == internal && !add_match(c, t))
 			return false;
 	return true;

@@ -21,6 +21,7 @@
 #include "cmap-maps.h"
 #include "cmap-server.h"
 #include "cmap-stats.h"
+#include "cv-list.h"
 #include "cv-log.h"
 #include "cv-settings.h"
 
@@ -34,7 +35,7 @@ _Static_assert((int)CMAP_VALUETYPE_INT8 == (int)CMAP_STORE_INT8 &&
 #define STATS_POLL_MS 1000
 
 struct cmap_iter {
-	struct cmap_iter *next;
+	struct cv_list link; /* in the client's iters */
 	uint64_t handle;
 	bool started, done;
 	char prefix[CMAP_STORE_KEY_MAX + 1];
@@ -44,7 +45,7 @@ struct cmap_iter {
 /* A client's track on the stats map with MODIFY: computed values change
  * without a write, so they are polled and compared with the last seen. */
 struct stats_poll {
-	struct stats_poll *prev, *next;
+	struct cv_list link; /* in stats_polls */
 	struct client_track *track;
 	struct cmap_value last;
 	uint8_t last_bytes[CMAP_COMPUTED_MAX];
@@ -52,7 +53,7 @@ struct stats_poll {
 };
 
 struct client_track {
-	struct client_track *next;
+	struct cv_list link; /* in the client's tracks */
 	struct cmap_client *client;
 	struct cmap_track *track;
 	uint64_t handle;
@@ -63,16 +64,16 @@ struct client_track {
 struct cmap_client {
 	struct cv_session *session;
 	struct cmap_store *map;
-	struct cmap_iter *iters;
+	struct cv_list iters;
 	size_t n_iters;
-	struct client_track *tracks;
+	struct cv_list tracks;
 	size_t n_tracks;
 	uint64_t next_handle;
 	size_t pending_bytes; /* while checking room for a change */
 };
 
 static struct cv_timer *stats_poll_timer;
-static struct stats_poll *stats_polls;
+static struct cv_list stats_polls = CV_LIST_INIT(stats_polls);
 
 /* ---- notifications ----------------------------------------------------- */
 
@@ -180,27 +181,24 @@ static cs_error_t commit_if_room(struct cmap_change *c)
 
 /* ---- handles ----------------------------------------------------------- */
 
-static struct cmap_iter *find_iter(struct cmap_client *client, uint64_t handle, struct cmap_iter ***link_out)
+static struct cmap_iter *find_iter(struct cmap_client *client, uint64_t handle)
 {
-	struct cmap_iter **link = &client->iters;
+	struct cmap_iter *it;
 
-	while (*link && (*link)->handle != handle)
-		link = &(*link)->next;
-	if (link_out)
-		*link_out = link;
-	return *link;
+	cv_list_for_each(it, &client->iters, link)
+		if (it->handle == handle)
+			return it;
+	return NULL;
 }
 
-static struct client_track *find_track(struct cmap_client *client, uint64_t handle,
-				       struct client_track ***link_out)
+static struct client_track *find_track(struct cmap_client *client, uint64_t handle)
 {
-	struct client_track **link = &client->tracks;
+	struct client_track *ct;
 
-	while (*link && (*link)->handle != handle)
-		link = &(*link)->next;
-	if (link_out)
-		*link_out = link;
-	return *link;
+	cv_list_for_each(ct, &client->tracks, link)
+		if (ct->handle == handle)
+			return ct;
+	return NULL;
 }
 
 static struct cmap_client *client_of(struct cv_session *s)
@@ -322,8 +320,7 @@ cs_error_t cmap_handle_iter_init(struct cv_session *s, const CmapIterInitRequest
 		return CS_ERR_NO_MEMORY;
 	snprintf(it->prefix, sizeof(it->prefix), "%s", request->prefix);
 	it->handle = client->next_handle++;
-	it->next = client->iters;
-	client->iters = it;
+	cv_list_insert(&client->iters, &it->link);
 	client->n_iters++;
 	reply->cmap_iter_handle = it->handle;
 	return CS_OK;
@@ -335,7 +332,7 @@ cs_error_t cmap_handle_store_iter_next(struct cv_session *s, const CmapStoreIter
 				       CmapStoreIterNextReply *reply)
 {
 	struct cmap_client *client = client_of(s);
-	struct cmap_iter *it = find_iter(client, request->iter_handle, NULL);
+	struct cmap_iter *it = find_iter(client, request->iter_handle);
 	const struct cmap_entry *e;
 	uint8_t scratch[CMAP_COMPUTED_MAX];
 	struct cmap_value v;
@@ -360,11 +357,11 @@ cs_error_t cmap_handle_iter_finalize(struct cv_session *s, const CmapIterFinaliz
 				     CmapIterFinalizeReply *reply)
 {
 	struct cmap_client *client = client_of(s);
-	struct cmap_iter **link, *it = find_iter(client, request->iter_handle, &link);
+	struct cmap_iter *it = find_iter(client, request->iter_handle);
 
 	if (!it)
 		return CS_ERR_BAD_HANDLE;
-	*link = it->next;
+	cv_list_remove(&it->link);
 	client->n_iters--;
 	free(it);
 	return CS_OK;
@@ -402,9 +399,11 @@ static void poll_one(struct stats_poll *p)
 
 static void stats_poll_fire(void *data)
 {
-	for (struct stats_poll *p = stats_polls; p; p = p->next)
+	struct stats_poll *p;
+
+	cv_list_for_each(p, &stats_polls, link)
 		poll_one(p);
-	if (stats_polls)
+	if (!cv_list_empty(&stats_polls))
 		cv_timer_start(stats_poll_timer, STATS_POLL_MS);
 }
 
@@ -420,10 +419,7 @@ static int poll_start(struct client_track *ct)
 	ct->poll = p;
 	if (cmap_store_get(ct->client->map, cmap_track_key(ct->track), &now, scratch) == CS_OK)
 		poll_remember(p, &now);
-	p->next = stats_polls;
-	if (stats_polls)
-		stats_polls->prev = p;
-	stats_polls = p;
+	cv_list_insert(&stats_polls, &p->link);
 	if (!cv_timer_pending(stats_poll_timer))
 		cv_timer_start(stats_poll_timer, STATS_POLL_MS);
 	return 0;
@@ -433,14 +429,9 @@ static void poll_stop(struct stats_poll *p)
 {
 	if (!p)
 		return;
-	if (p->prev)
-		p->prev->next = p->next;
-	else
-		stats_polls = p->next;
-	if (p->next)
-		p->next->prev = p->prev;
+	cv_list_remove(&p->link);
 	free(p);
-	if (!stats_polls)
+	if (cv_list_empty(&stats_polls))
 		cv_timer_stop(stats_poll_timer);
 }
 
@@ -491,8 +482,7 @@ cs_error_t cmap_handle_store_track_add(struct cv_session *s, const CmapStoreTrac
 		return CS_ERR_NO_MEMORY;
 	}
 	client->next_handle++;
-	ct->next = client->tracks;
-	client->tracks = ct;
+	cv_list_insert(&client->tracks, &ct->link);
 	client->n_tracks++;
 	reply->track_handle = ct->handle;
 	return CS_OK;
@@ -502,11 +492,11 @@ cs_error_t cmap_handle_store_track_delete(struct cv_session *s, const CmapStoreT
 					  CmapStoreTrackDeleteReply *reply)
 {
 	struct cmap_client *client = client_of(s);
-	struct client_track **link, *ct = find_track(client, request->track_handle, &link);
+	struct client_track *ct = find_track(client, request->track_handle);
 
 	if (!ct)
 		return CS_ERR_BAD_HANDLE;
-	*link = ct->next;
+	cv_list_remove(&ct->link);
 	client->n_tracks--;
 	track_free(ct);
 	return CS_OK;
@@ -540,6 +530,8 @@ static int cmap_connect(struct cv_session *s)
 	client->session = s;
 	client->map = cmap_default_map();
 	client->next_handle = 1;
+	cv_list_init(&client->iters);
+	cv_list_init(&client->tracks);
 	cv_session_set_private(s, client);
 	return 0;
 }
@@ -547,19 +539,13 @@ static int cmap_connect(struct cv_session *s)
 static void cmap_disconnect(struct cv_session *s)
 {
 	struct cmap_client *client = client_of(s);
+	struct cmap_iter *it, *next_it;
+	struct client_track *ct, *next_ct;
 
-	while (client->iters) {
-		struct cmap_iter *it = client->iters;
-
-		client->iters = it->next;
+	cv_list_for_each_safe(it, next_it, &client->iters, link)
 		free(it);
-	}
-	while (client->tracks) {
-		struct client_track *ct = client->tracks;
-
-		client->tracks = ct->next;
+	cv_list_for_each_safe(ct, next_ct, &client->tracks, link)
 		track_free(ct);
-	}
 	free(client);
 	cv_session_set_private(s, NULL);
 }
