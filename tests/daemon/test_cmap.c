@@ -995,6 +995,28 @@ static void test_uidgid_keys_at_run_time(void **state)
 	close(fd);
 }
 
+/* conclave.cmap_max_bytes bounds what clients store, keys and values. */
+static void test_byte_budget(void **state)
+{
+	static uint8_t value[16384];
+	char key[32];
+	int fd, status = CS_OK, stored = 0;
+
+	assert_int_equal(test_daemon_start(&own, "conclave {\n\thello_timeout: 500\n\tcmap_max_bytes: 65536\n}\n"), 0);
+	fd = raw_client(own.socket, "cmap");
+	while (status == CS_OK && stored < 10) {
+		snprintf(key, sizeof(key), "budget.%d", stored);
+		status = set(fd, key, T_BINARY, value, sizeof(value));
+		stored += status == CS_OK;
+	}
+	assert_int_equal(status, CS_ERR_NO_RESOURCES);
+	assert_true(stored >= 2);
+	assert_int_equal(set(fd, "budget.small", T_BINARY, value, 100), CS_OK);
+	assert_int_equal(del(fd, "budget.0"), CS_OK);
+	assert_int_equal(set(fd, key, T_BINARY, value, sizeof(value)), CS_OK);
+	close(fd);
+}
+
 /* ---- votequorum follows cmap ------------------------------------------- */
 
 enum { VQ_GETINFO = 0, VQ_TRACKSTART = 3 };
@@ -1206,6 +1228,7 @@ int main(void)
 	};
 	const struct CMUnitTest own_daemon[] = {
 		cmocka_unit_test_teardown(test_full_tracker_holds_back_changes, stop_own),
+		cmocka_unit_test_teardown(test_byte_budget, stop_own),
 		cmocka_unit_test_teardown(test_full_tracker_of_daemon_changes_is_closed, stop_own),
 		cmocka_unit_test_teardown(test_full_votequorum_tracker_holds_back_cmap_changes, stop_own),
 		cmocka_unit_test_teardown(test_reload_replaces_the_file_keys, stop_own),
