@@ -1,9 +1,11 @@
 #include <fcntl.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "cmap-stats.h"
+#include "cv-list.h"
 #include "cv-log.h"
 #include "cv-server.h"
 
@@ -52,9 +54,17 @@ static const char *const service_fields[N_SERVICE_FIELDS] = {
 	"connections", "connects", "requests", "errors", "events", "invalid_requests",
 };
 
+/* Every open connection; their keys exist once the map is in use. */
+struct connection {
+	struct cv_list link;
+	struct cv_session *session;
+};
+
 static struct cmap_store *stats_map;
 static const struct cmap_service_name *service_names;
 static size_t n_service_names;
+static struct cv_list connections = CV_LIST_INIT(connections);
+static bool connection_keys_on;
 
 /* ---- values ------------------------------------------------------------ */
 
@@ -160,7 +170,7 @@ static void connection_key(const struct cv_session *s, enum connection_field fie
 		 (int)cv_session_pid(s), (unsigned long long)cv_session_id(s), connection_fields[field].name);
 }
 
-static void connection_opened(struct cv_session *s)
+static void add_connection_keys(struct cv_session *s)
 {
 	char key[CMAP_STORE_KEY_MAX + 1];
 
@@ -170,7 +180,7 @@ static void connection_opened(struct cv_session *s)
 	}
 }
 
-static void connection_closed(struct cv_session *s)
+static void remove_connection_keys(struct cv_session *s)
 {
 	char key[CMAP_STORE_KEY_MAX + 1];
 
@@ -178,6 +188,48 @@ static void connection_closed(struct cv_session *s)
 		connection_key(s, f, key, sizeof(key));
 		cmap_store_erase(stats_map, key);
 	}
+}
+
+static void connection_opened(struct cv_session *s)
+{
+	struct connection *c = malloc(sizeof(*c));
+
+	if (!c) {
+		cv_log_error("stats map: out of memory for connection %llu", (unsigned long long)cv_session_id(s));
+		return;
+	}
+	c->session = s;
+	cv_list_insert(&connections, &c->link);
+	if (connection_keys_on)
+		add_connection_keys(s);
+}
+
+static void connection_closed(struct cv_session *s)
+{
+	struct connection *c, *next;
+
+	cv_list_for_each_safe(c, next, &connections, link) {
+		if (c->session != s)
+			continue;
+		cv_list_remove(&c->link);
+		free(c);
+		if (connection_keys_on)
+			remove_connection_keys(s);
+		return;
+	}
+}
+
+/* A connection's 13 keys cost about 2 KiB: they are made only once someone
+ * selects the map, and kept from then on. */
+void cmap_stats_in_use(void)
+{
+	struct connection *c;
+
+	if (connection_keys_on)
+		return;
+	connection_keys_on = true;
+	cv_list_for_each(c, &connections, link)
+		add_connection_keys(c->session);
 }
 
 static const struct cv_session_observer observer = {
@@ -206,7 +258,13 @@ int cmap_stats_init(struct cmap_store *stats, const struct cmap_service_name *se
 
 void cmap_stats_fini(void)
 {
+	struct connection *c, *next;
+
 	cv_server_observe_sessions(NULL);
+	cv_list_for_each_safe(c, next, &connections, link)
+		free(c);
+	cv_list_init(&connections);
+	connection_keys_on = false;
 	stats_map = NULL;
 }
 

@@ -10,7 +10,9 @@
  *       connections, connects, requests, errors, events, invalid_requests
  *
  * Connections' keys come and go with the connections, so PREFIX trackers
- * (which must track both ADD and DELETE, as in corosync) see them.
+ * (which must track both ADD and DELETE, as in corosync) see them. They are
+ * made once the map is first selected (cmap_stats_in_use()), so a daemon
+ * whose stats nobody reads does not pay for them.
  */
 #ifndef CONCLAVE_CMAP_STATS_H
 #define CONCLAVE_CMAP_STATS_H
@@ -20,6 +22,9 @@
 
 int cmap_stats_init(struct cmap_store *stats, const struct cmap_service_name *services, size_t n_services);
 void cmap_stats_fini(void);
+
+/* A client selected the map: from now on every connection has its keys. */
+void cmap_stats_in_use(void);
 
 /* A set of stats.clear.<what>: CS_OK, or CS_ERR_NOT_SUPPORTED for a <what>
  * that names nothing (knet, ipc, totem, schedmiss and all do). */

@@ -517,6 +517,8 @@ cs_error_t cmap_handle_store_select_map(struct cv_session *s, const CmapStoreSel
 		return CS_ERR_NOT_EXIST;
 	if (map != client->map && (client->n_iters || client->n_tracks))
 		return CS_ERR_BUSY;
+	if (map == cmap_stats_map())
+		cmap_stats_in_use();
 	client->map = map;
 	return CS_OK;
 }
