@@ -821,7 +821,7 @@ static void handle_frame(struct cv_session *s)
 
 /* Frames already in the chunk buffer are handled even past the per-wakeup
  * limit: the socket may hold nothing more to wake us for them. */
-static void session_read(struct cv_session *s)
+static void read_frames(struct cv_session *s)
 {
 	for (int frames = 0; frames < FRAMES_PER_WAKEUP || rx_buffered(s) > 0; frames++) {
 		if (s->state == SESSION_CLOSING || queue_limit_reached(s) || s->held)
@@ -829,6 +829,17 @@ static void session_read(struct cv_session *s)
 		if (receive_frame(s) <= 0)
 			return;
 		handle_frame(s);
+	}
+}
+
+/* The chunk buffer is returned once drained: the pages a read touched would
+ * otherwise stay resident for the life of every idle connection. */
+static void session_read(struct cv_session *s)
+{
+	read_frames(s);
+	if (s->rx != NULL && rx_buffered(s) == 0) {
+		free(s->rx);
+		s->rx = NULL;
 	}
 }
 
