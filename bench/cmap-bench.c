@@ -24,6 +24,8 @@
 #include <corosync/cmap.h>
 #include <corosync/corotypes.h>
 
+#include "bench-util.h"
+
 #define MAX_RUNS 15
 #define ROUND_TRIPS 20000
 #define NOTIFY_ROUNDS 5000
@@ -31,59 +33,6 @@
 #define SMALL_MAP 1000
 #define LARGE_MAP 1000000
 #define GETS_PER_RUN 20000
-
-static double now_us(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec * 1e6 + (double)ts.tv_nsec / 1e3;
-}
-
-static void check(cs_error_t err, const char *what)
-{
-	if (err != CS_OK) {
-		fprintf(stderr, "%s: %s\n", what, cs_strerror(err));
-		exit(1);
-	}
-}
-
-static int compare_doubles(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return (x > y) - (x < y);
-}
-
-static void report(const char *name, const char *unit, double *values, int runs)
-{
-	double sorted[MAX_RUNS];
-
-	memcpy(sorted, values, sizeof(double) * (size_t)runs);
-	qsort(sorted, (size_t)runs, sizeof(double), compare_doubles);
-	printf("%s %.3f %s runs", name, sorted[runs / 2], unit);
-	for (int i = 0; i < runs; i++)
-		printf(" %.3f", values[i]);
-	printf("\n");
-	fflush(stdout);
-}
-
-static long rss_kib(pid_t pid)
-{
-	char path[64], line[256];
-	long kib = -1;
-	FILE *f;
-
-	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
-	f = fopen(path, "r");
-	if (f == NULL)
-		return -1;
-	while (fgets(line, sizeof(line), f) != NULL)
-		if (sscanf(line, "VmRSS: %ld kB", &kib) == 1)
-			break;
-	fclose(f);
-	return kib;
-}
 
 /* ---- round trips ------------------------------------------------------- */
 

@@ -20,6 +20,8 @@
 #include <corosync/corotypes.h>
 #include <corosync/cpg.h>
 
+#include "bench-util.h"
+
 #define MAX_RUNS 31
 #define MEMBERS 8
 
@@ -40,42 +42,6 @@ static void on_confchg(cpg_handle_t handle, const struct cpg_name *group, const 
 }
 
 static cpg_callbacks_t callbacks = { .cpg_deliver_fn = on_deliver, .cpg_confchg_fn = on_confchg };
-
-static void check(cs_error_t err, const char *what)
-{
-	if (err != CS_OK) {
-		fprintf(stderr, "%s: error %d\n", what, err);
-		exit(1);
-	}
-}
-
-static double now_us(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1e6 + ts.tv_nsec / 1e3;
-}
-
-static int compare_doubles(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return (x > y) - (x < y);
-}
-
-static void report(const char *name, const char *unit, double *values, int runs)
-{
-	double sorted[MAX_RUNS];
-
-	memcpy(sorted, values, sizeof(double) * (size_t)runs);
-	qsort(sorted, (size_t)runs, sizeof(double), compare_doubles);
-	printf("%s %.3f %s runs", name, sorted[runs / 2], unit);
-	for (int i = 0; i < runs; i++)
-		printf(" %.3f", values[i]);
-	printf("\n");
-	fflush(stdout);
-}
 
 static struct cpg_name group_named(const char *text)
 {
