@@ -28,13 +28,25 @@ static int parse_error(struct parser *p, unsigned line, const char *format, ...)
 
 static int parse_error(struct parser *p, unsigned line, const char *format, ...)
 {
-	char message[CV_CONF_ERROR_MAX];
 	va_list args;
+	int r;
 
 	va_start(args, format);
-	vsnprintf(message, sizeof(message), format, args);
+	r = cv_conf_verror(p->err, p->err_size, p->conf->file, line, format, args);
 	va_end(args);
-	snprintf(p->err, p->err_size, "%s:%u: error: %s", p->conf->file, line, message);
+	return r;
+}
+
+int cv_conf_verror(char *err, size_t err_size, const char *file, unsigned line, const char *format,
+		   va_list args)
+{
+	char message[CV_CONF_ERROR_MAX];
+
+	vsnprintf(message, sizeof(message), format, args);
+	if (line)
+		snprintf(err, err_size, "%s:%u: error: %s", file, line, message);
+	else
+		snprintf(err, err_size, "%s: error: %s", file, message);
 	return -1;
 }
 

@@ -13,6 +13,7 @@
 #ifndef CONCLAVE_CV_CONFIG_H
 #define CONCLAVE_CV_CONFIG_H
 
+#include <stdarg.h>
 #include <stddef.h>
 
 struct cv_conf_node {
@@ -33,6 +34,10 @@ struct cv_conf {
 
 /* 0, or -1 with "FILE:LINE: error: message" (or "FILE: error: ...") in err. */
 int cv_conf_parse_file(const char *path, struct cv_conf **out, char *err, size_t err_size);
+/* Writes "FILE:LINE: error: message" into err ("FILE: error: message" when
+ * line is 0), the one form every configuration error takes; returns -1. */
+int cv_conf_verror(char *err, size_t err_size, const char *file, unsigned line, const char *format,
+		   va_list args) __attribute__((format(printf, 5, 0)));
 int cv_conf_parse_text(const char *file_name, const char *text, struct cv_conf **out, char *err,
 		       size_t err_size);
 void cv_conf_free(struct cv_conf *conf);

@@ -31,14 +31,13 @@ static int load_error(struct loader *l, unsigned line, const char *format, ...)
 
 static int load_error(struct loader *l, unsigned line, const char *format, ...)
 {
-	char message[CV_CONF_ERROR_MAX];
 	va_list args;
+	int r;
 
 	va_start(args, format);
-	vsnprintf(message, sizeof(message), format, args);
+	r = cv_conf_verror(l->err, l->err_size, l->conf->file, line, format, args);
 	va_end(args);
-	snprintf(l->err, l->err_size, "%s:%u: error: %s", l->conf->file, line, message);
-	return -1;
+	return r;
 }
 
 /* ---- typed values ------------------------------------------------------ */
