@@ -173,7 +173,7 @@ static int load_uidgid_section(struct loader *l, const struct cv_conf_node *sect
 
 	for (const struct cv_conf_node *n = section->first_child; n; n = n->next_sibling) {
 		bool is_user = strcmp(n->name, "uid") == 0;
-		uint32_t id;
+		uint32_t id = 0;
 
 		if (cv_conf_is_section(n) || (!is_user && strcmp(n->name, "gid") != 0))
 			return load_error(l, n->line, "unknown key '%s' in section uidgid", n->name);
