@@ -6,9 +6,11 @@
  *   cmap-bench latency RUNS DAEMON_PID
  *
  * Round trips of cmap_get and cmap_set, the time from a cmap_set on one
- * connection to the track callback on another, a full iteration over 10 000
- * keys, and cmap_get with 1 000 and then 1 000 000 keys in the map (to show
- * whether it stays flat), plus the daemon's memory per key at a million.
+ * connection to the track callback on another, the same set and callback with
+ * 10 000 tracks that do not match it (a change should cost what the tracks that
+ * match it cost, not what all tracks cost), a full iteration over 10 000 keys,
+ * and cmap_get and cmap_set with 1 000 and then 1 000 000 keys in the map (to
+ * show whether they stay flat), plus the daemon's memory per key at a million.
  * The keys are left behind: bench/run restarts the daemons afterwards.
  *
  * Prints one line per figure: "name median unit runs v1 v2 ...".
@@ -33,6 +35,9 @@
 #define SMALL_MAP 1000
 #define LARGE_MAP 1000000
 #define GETS_PER_RUN 20000
+#define OTHER_TRACKS 10000
+#define TRACKS_PER_CONNECTION 1000	/* within conclaved's default cmap_max_tracks */
+#define TRACKER_CONNECTIONS (OTHER_TRACKS / TRACKS_PER_CONNECTION)
 
 /* ---- round trips ------------------------------------------------------- */
 
@@ -94,6 +99,59 @@ static double notify_us(cmap_handle_t writer, cmap_handle_t tracker, int fd)
 	return total / NOTIFY_ROUNDS;
 }
 
+/* ---- many tracks that do not match ------------------------------------ */
+
+static void on_unexpected_notify(cmap_handle_t handle, cmap_track_handle_t track, int32_t event,
+				 const char *key, struct cmap_notify_value new_value,
+				 struct cmap_notify_value old_value, void *data)
+{
+	fprintf(stderr, "a non-matching track was notified of %s\n", key);
+	exit(1);
+}
+
+/* Half exact keys, half prefixes, none of which the measured keys match:
+ * spread over several connections so that no one connection holds more than
+ * conclaved's default per-connection track limit. */
+static void add_other_tracks(cmap_handle_t *others)
+{
+	char key[CMAP_KEYNAME_MAXLEN + 1];
+	cmap_track_handle_t track;
+
+	for (int c = 0; c < TRACKER_CONNECTIONS; c++) {
+		check(cmap_initialize(&others[c]), "cmap_initialize (other tracks)");
+		for (int i = 0; i < TRACKS_PER_CONNECTION; i++) {
+			int n = c * TRACKS_PER_CONNECTION + i;
+			int prefix = n % 2;
+
+			snprintf(key, sizeof(key), prefix ? "bench.other.p%05d." : "bench.other.k%05d", n);
+			check(cmap_track_add(others[c], key,
+					     CMAP_TRACK_ADD | CMAP_TRACK_MODIFY | CMAP_TRACK_DELETE |
+						     (prefix ? CMAP_TRACK_PREFIX : 0),
+					     on_unexpected_notify, NULL, &track),
+			      "cmap_track_add (other)");
+		}
+	}
+}
+
+static void measure_other_tracks(cmap_handle_t h, cmap_handle_t tracker, int fd, int runs)
+{
+	cmap_handle_t others[TRACKER_CONNECTIONS];
+	double values[MAX_RUNS];
+
+	for (int i = 0; i < runs; i++)
+		values[i] = set_us(h);
+	report("cmap_set_with_0_other_tracks", "us", values, runs);
+	add_other_tracks(others);
+	for (int i = 0; i < runs; i++)
+		values[i] = set_us(h);
+	report("cmap_set_with_10000_other_tracks", "us", values, runs);
+	for (int i = 0; i < runs; i++)
+		values[i] = notify_us(h, tracker, fd);
+	report("cmap_set_to_track_callback_with_10000_other_tracks", "us", values, runs);
+	for (int c = 0; c < TRACKER_CONNECTIONS; c++)
+		check(cmap_finalize(others[c]), "cmap_finalize (other tracks)");
+}
+
 /* ---- iteration and large maps ------------------------------------------ */
 
 static void fill(cmap_handle_t h, const char *format, uint32_t from, uint32_t to)
@@ -142,23 +200,49 @@ static double random_get_us(cmap_handle_t h, uint32_t keys, unsigned seed)
 	return (now_us() - start) / GETS_PER_RUN;
 }
 
-/* The same gets with a thousand keys and then a million in the map, and
- * what the daemon's memory grew by for each key added. */
+/* Sets of keys spread over the whole map; each run stores values no earlier
+ * run stored, so every set is a real change. */
+static double random_set_us(cmap_handle_t h, uint32_t keys, unsigned seed)
+{
+	char key[CMAP_KEYNAME_MAXLEN + 1];
+	double start;
+
+	srand(seed);
+	start = now_us();
+	for (int i = 0; i < GETS_PER_RUN; i++) {
+		snprintf(key, sizeof(key), "bench.many.%07u", (uint32_t)rand() % keys);
+		check(cmap_set_uint32(h, key, LARGE_MAP + seed * GETS_PER_RUN + (uint32_t)i),
+		      "cmap_set_uint32 (many)");
+	}
+	return (now_us() - start) / GETS_PER_RUN;
+}
+
+static void report_random_ops(cmap_handle_t h, uint32_t keys, int runs, const char *get_name,
+			      const char *set_name)
+{
+	double values[MAX_RUNS];
+
+	for (int i = 0; i < runs; i++)
+		values[i] = random_get_us(h, keys, (unsigned)i + 1);
+	report(get_name, "us", values, runs);
+	for (int i = 0; i < runs; i++)
+		values[i] = random_set_us(h, keys, (unsigned)i + 1);
+	report(set_name, "us", values, runs);
+}
+
+/* The same gets and sets with a thousand keys and then a million in the map,
+ * and what the daemon's memory grew by for each key added. */
 static void measure_map_sizes(cmap_handle_t h, int runs, pid_t daemon)
 {
-	double values[MAX_RUNS], per_key;
+	double per_key;
 	long before;
 
 	fill(h, "bench.many.%07u", 0, SMALL_MAP);
-	for (int i = 0; i < runs; i++)
-		values[i] = random_get_us(h, SMALL_MAP, (unsigned)i + 1);
-	report("cmap_get_with_1000_keys", "us", values, runs);
+	report_random_ops(h, SMALL_MAP, runs, "cmap_get_with_1000_keys", "cmap_set_with_1000_keys");
 	before = rss_kib(daemon);
 	fill(h, "bench.many.%07u", SMALL_MAP, LARGE_MAP);
 	per_key = (double)(rss_kib(daemon) - before) * 1024.0 / (LARGE_MAP - SMALL_MAP);
-	for (int i = 0; i < runs; i++)
-		values[i] = random_get_us(h, LARGE_MAP, (unsigned)i + 1);
-	report("cmap_get_with_1000000_keys", "us", values, runs);
+	report_random_ops(h, LARGE_MAP, runs, "cmap_get_with_1000000_keys", "cmap_set_with_1000000_keys");
 	report("daemon_memory_per_key", "bytes", &per_key, 1);
 }
 
@@ -186,6 +270,7 @@ static int run_latency(int runs, pid_t daemon)
 	for (int i = 0; i < runs; i++)
 		values[i] = notify_us(h, tracker, fd);
 	report("cmap_set_to_track_callback", "us", values, runs);
+	measure_other_tracks(h, tracker, fd, runs);
 	fill(h, "bench.iter.%05u", 0, ITERATION_KEYS);
 	for (int i = 0; i < runs; i++)
 		values[i] = iterate_ms(h);
