@@ -27,13 +27,14 @@ enum exit_status {
 };
 
 static const char USAGE[] =
-	"usage: conclavectl cmap get KEY\n"
-	"       conclavectl cmap set KEY TYPE VALUE\n"
-	"       conclavectl cmap delete KEY\n"
-	"       conclavectl cmap list [PREFIX]\n"
-	"       conclavectl cmap track [-p] KEY\n"
+	"usage: conclavectl cmap [-m MAP] get KEY\n"
+	"       conclavectl cmap [-m MAP] set KEY TYPE VALUE\n"
+	"       conclavectl cmap [-m MAP] delete KEY\n"
+	"       conclavectl cmap [-m MAP] list [PREFIX]\n"
+	"       conclavectl cmap [-m MAP] track [-p] KEY\n"
 	"       conclavectl cpg\n"
 	"       conclavectl --help\n"
+	"MAP is icmap (the default) or stats.\n"
 	"TYPE is one of u8 i8 u16 i16 u32 i32 u64 i64 flt dbl str bin.\n";
 
 static const struct {
@@ -360,13 +361,14 @@ static bool parse_value(cmap_value_types_t type, const char *text, struct parsed
 /* A command connects once its arguments are known to be good, so that a
  * usage error is reported as one whether or not conclaved runs. */
 struct session {
+	cmap_map_t map;
 	cmap_handle_t handle;
 	bool connected;
 };
 
 static int session_connect(struct session *s)
 {
-	cs_error_t err = cmap_initialize(&s->handle);
+	cs_error_t err = cmap_initialize_map(&s->handle, s->map);
 
 	if (err == CS_OK) {
 		s->connected = true;
@@ -584,11 +586,29 @@ static const struct {
 	{ "list", command_list },   { "track", command_track },
 };
 
+/* corosync-cmapctl's names for the maps. */
+static bool map_by_name(const char *name, cmap_map_t *map)
+{
+	if (strcmp(name, "icmap") == 0)
+		*map = CMAP_MAP_ICMAP;
+	else if (strcmp(name, "stats") == 0)
+		*map = CMAP_MAP_STATS;
+	else
+		return false;
+	return true;
+}
+
 static int run_cmap(int argc, char **argv)
 {
-	struct session s = { .connected = false };
+	struct session s = { .map = CMAP_MAP_DEFAULT, .connected = false };
 	int status;
 
+	if (argc >= 1 && strcmp(argv[0], "-m") == 0) {
+		if (argc < 2 || !map_by_name(argv[1], &s.map))
+			return usage_error("-m takes icmap or stats");
+		argc -= 2;
+		argv += 2;
+	}
 	if (argc < 1)
 		return usage_error("cmap needs a command");
 	for (size_t i = 0; i < sizeof(COMMANDS) / sizeof(COMMANDS[0]); i++) {

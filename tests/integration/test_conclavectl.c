@@ -200,7 +200,7 @@ static void test_help(void **state)
 	struct run *r = CTL("--help");
 
 	assert_int_equal(r->status, 0);
-	assert_non_null(strstr(r->out, "usage: conclavectl cmap get KEY"));
+	assert_non_null(strstr(r->out, "usage: conclavectl cmap [-m MAP] get KEY"));
 	assert_string_equal(r->err, "");
 }
 
@@ -218,6 +218,9 @@ static void test_usage_errors_exit_2(void **state)
 		{ "cmap", "list", "a", "b", NULL },
 		{ "cmap", "track", "-p", NULL },
 		{ "cmap", "delete", NULL },
+		{ "cmap", "-m", NULL },
+		{ "cmap", "-m", "confdb", "get", "test.k", NULL },
+		{ "cmap", "-m", "stats", NULL },
 	};
 
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
@@ -346,6 +349,27 @@ static void test_refusals_exit_1(void **state)
 	assert_ok(CTL("cmap", "get", "totem.cluster_name"), "totem.cluster_name (str) = test\n");
 }
 
+static void test_stats_map(void **state)
+{
+	struct run *r;
+
+	skip_unless_cmap_offered();
+	r = CTL("cmap", "-m", "stats", "get", "stats.ipcs.global.active");
+	assert_int_equal(r->status, 0);
+	assert_non_null(strstr(r->out, "stats.ipcs.global.active (u64) = "));
+	r = CTL("cmap", "-m", "stats", "list", "stats.ipcs.global.");
+	assert_int_equal(r->status, 0);
+	assert_non_null(strstr(r->out, "stats.ipcs.global.active (u64) = "));
+	assert_non_null(strstr(r->out, "stats.ipcs.global.closed (u64) = "));
+	r = CTL("cmap", "-m", "stats", "set", "stats.ipcs.global.active", "u64", "0");
+	assert_int_equal(r->status, 1);
+	assert_non_null(strstr(r->err, "CS_ERR_ACCESS"));
+	r = CTL("cmap", "-m", "stats", "get", "totem.cluster_name");
+	assert_int_equal(r->status, 1);
+	assert_non_null(strstr(r->err, "CS_ERR_NOT_EXIST"));
+	assert_ok(CTL("cmap", "-m", "icmap", "get", "totem.cluster_name"), "totem.cluster_name (str) = test\n");
+}
+
 /* Starts `conclavectl cmap track ARGS` and waits until its track is in place. */
 static void start_tracking(struct child *c, struct run *r, const char *const args[])
 {
@@ -424,6 +448,7 @@ int main(void)
 		TEST(test_list),
 		TEST(test_delete),
 		TEST(test_refusals_exit_1),
+		TEST(test_stats_map),
 		TEST(test_track_a_key),
 		TEST(test_track_a_prefix),
 		TEST(test_track_ends_with_the_daemon),
