@@ -415,6 +415,32 @@ uint64_t peer_connect_client(struct peer *p, const cv_callback_fn *callbacks, vo
 	return handle;
 }
 
+int fixture_connect(void **state, const cv_callback_fn *callbacks, void *context, uint32_t max_message)
+{
+	struct fixture *f = calloc(1, sizeof(*f));
+
+	assert_non_null(f);
+	record_reset();
+	f->p = peer_new();
+	if (max_message != 0)
+		f->p->max_message = max_message;
+	f->handle = peer_connect_client(f->p, callbacks, context);
+	assert_int_equal(cv_client_fd_get(&test_service, f->handle, &f->fd), CS_OK);
+	*state = f;
+	return 0;
+}
+
+int fixture_teardown(void **state)
+{
+	struct fixture *f = *state;
+
+	cv_client_finalize(&test_service, f->handle);
+	peer_free(f->p);
+	free(f);
+	assert_int_equal(test_handles.used, 0);
+	return 0;
+}
+
 /* ---- the responder ---- */
 
 static void reply_echo(struct peer *p, int fd, const struct peer_request *request)

@@ -89,6 +89,21 @@ int peer_client_arrived(struct peer *p);
  * fails the test unless all went well. */
 uint64_t peer_connect_client(struct peer *p, const cv_callback_fn *callbacks, void *context);
 
+/* The state most tests start from: a client connected to a new peer. */
+struct fixture {
+	struct peer *p;
+	uint64_t handle;
+	int fd; /* the client's cv_client_fd_get descriptor */
+};
+
+/* Resets the recorded callbacks, then connects a client with `callbacks` and
+ * `context` to a new peer that allows messages of max_message bytes (0: the
+ * peer's default), and stores the fixture in *state. */
+int fixture_connect(void **state, const cv_callback_fn *callbacks, void *context, uint32_t max_message);
+/* cmocka teardown: finalizes the client, frees the peer and checks that no
+ * handle is left. */
+int fixture_teardown(void **state);
+
 /* Accepts any number of clients, each served on its own thread (WELCOME,
  * then echo replies until the client leaves). */
 void peer_accept_many(struct peer *p);

@@ -11,42 +11,14 @@
 #include "peer.h"
 #include "test-util.h"
 
-struct fixture {
-	struct peer *p;
-	uint64_t handle;
-};
-
-static int fixture_setup_with_limit(void **state, uint32_t max_message)
-{
-	struct fixture *f = calloc(1, sizeof(*f));
-
-	record_reset();
-	f->p = peer_new();
-	f->p->max_message = max_message;
-	f->handle = peer_connect_client(f->p, recording_callbacks, NULL);
-	*state = f;
-	return 0;
-}
-
 static int fixture_setup(void **state)
 {
-	return fixture_setup_with_limit(state, 16 * 1024 * 1024);
+	return fixture_connect(state, recording_callbacks, NULL, 16 * 1024 * 1024);
 }
 
 static int small_limit_setup(void **state)
 {
-	return fixture_setup_with_limit(state, 100);
-}
-
-static int fixture_teardown(void **state)
-{
-	struct fixture *f = *state;
-
-	cv_client_finalize(&test_service, f->handle);
-	peer_free(f->p);
-	free(f);
-	assert_int_equal(test_handles.used, 0);
-	return 0;
+	return fixture_connect(state, recording_callbacks, NULL, 100);
 }
 
 static void test_echo_round_trip(void **state)

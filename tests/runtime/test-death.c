@@ -13,34 +13,10 @@
 #include "peer.h"
 #include "test-util.h"
 
-struct fixture {
-	struct peer *p;
-	uint64_t handle;
-	int fd;
-};
-
 static int fixture_setup(void **state)
 {
-	struct fixture *f = calloc(1, sizeof(*f));
-
 	signal(SIGPIPE, SIG_DFL);
-	record_reset();
-	f->p = peer_new();
-	f->handle = peer_connect_client(f->p, recording_callbacks, NULL);
-	assert_int_equal(cv_client_fd_get(&test_service, f->handle, &f->fd), CS_OK);
-	*state = f;
-	return 0;
-}
-
-static int fixture_teardown(void **state)
-{
-	struct fixture *f = *state;
-
-	cv_client_finalize(&test_service, f->handle);
-	peer_free(f->p);
-	free(f);
-	assert_int_equal(test_handles.used, 0);
-	return 0;
+	return fixture_connect(state, recording_callbacks, NULL, 0);
 }
 
 static void assert_everything_says_library_error(struct fixture *f)

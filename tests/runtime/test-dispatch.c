@@ -10,26 +10,14 @@
 #include "peer.h"
 #include "test-util.h"
 
-struct fixture {
-	struct peer *p;
-	uint64_t handle;
-	int fd;
-};
-
 static struct fixture *current;
 static cs_error_t hook_result;
 
 static int fixture_setup(void **state, const cv_callback_fn *callbacks)
 {
-	struct fixture *f = calloc(1, sizeof(*f));
-
-	record_reset();
 	hook_result = 0;
-	f->p = peer_new();
-	f->handle = peer_connect_client(f->p, callbacks, &current);
-	assert_int_equal(cv_client_fd_get(&test_service, f->handle, &f->fd), CS_OK);
-	current = f;
-	*state = f;
+	fixture_connect(state, callbacks, &current, 0);
+	current = *state;
 	return 0;
 }
 
@@ -41,17 +29,6 @@ static int recording_setup(void **state)
 static int no_callbacks_setup(void **state)
 {
 	return fixture_setup(state, NULL);
-}
-
-static int fixture_teardown(void **state)
-{
-	struct fixture *f = *state;
-
-	cv_client_finalize(&test_service, f->handle);
-	peer_free(f->p);
-	free(f);
-	assert_int_equal(test_handles.used, 0);
-	return 0;
 }
 
 static cs_error_t dispatch(struct fixture *f, int flags)

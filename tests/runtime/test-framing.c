@@ -42,33 +42,9 @@ void *__wrap_realloc(void *ptr, size_t size)
 	return __real_realloc(ptr, size);
 }
 
-struct fixture {
-	struct peer *p;
-	uint64_t handle;
-	int fd;
-};
-
 static int connect_setup(void **state)
 {
-	struct fixture *f = calloc(1, sizeof(*f));
-
-	record_reset();
-	f->p = peer_new();
-	f->handle = peer_connect_client(f->p, recording_callbacks, NULL);
-	assert_int_equal(cv_client_fd_get(&test_service, f->handle, &f->fd), CS_OK);
-	*state = f;
-	return 0;
-}
-
-static int connect_teardown(void **state)
-{
-	struct fixture *f = *state;
-
-	cv_client_finalize(&test_service, f->handle);
-	peer_free(f->p);
-	free(f);
-	assert_int_equal(test_handles.used, 0);
-	return 0;
+	return fixture_connect(state, recording_callbacks, NULL, 0);
 }
 
 static cs_error_t dispatch(struct fixture *f, int flags)
@@ -381,7 +357,7 @@ static void test_events_before_a_malformed_frame_are_delivered(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-#define T(t) cmocka_unit_test_setup_teardown(t, connect_setup, connect_teardown)
+#define T(t) cmocka_unit_test_setup_teardown(t, connect_setup, fixture_teardown)
 		T(test_event_delivered_byte_by_byte),
 		T(test_blocking_dispatch_waits_for_the_whole_frame),
 		T(test_several_frames_in_one_write),

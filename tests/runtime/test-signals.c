@@ -50,14 +50,8 @@ static void signals_to(pthread_t thread)
 	}
 }
 
-struct fixture {
-	struct peer *p;
-	uint64_t handle;
-};
-
-static int fixture_setup(void **state)
+static int signals_setup(void **state)
 {
-	struct fixture *f = calloc(1, sizeof(*f));
 	struct sigaction sa;
 
 	memset(&sa, 0, sizeof(sa));
@@ -66,26 +60,15 @@ static int fixture_setup(void **state)
 	sa.sa_flags = 0; /* no SA_RESTART */
 	assert_int_equal(sigaction(SIGALRM, &sa, NULL), 0);
 	assert_int_equal(pipe2(signal_pipe, O_CLOEXEC | O_NONBLOCK), 0);
-	record_reset();
-	f->p = peer_new();
-	f->p->max_message = 64 * 1024 * 1024;
-	f->handle = peer_connect_client(f->p, recording_callbacks, NULL);
-	*state = f;
-	return 0;
+	return fixture_connect(state, recording_callbacks, NULL, 64 * 1024 * 1024);
 }
 
-static int fixture_teardown(void **state)
+static int signals_teardown(void **state)
 {
-	struct fixture *f = *state;
-
-	cv_client_finalize(&test_service, f->handle);
-	peer_free(f->p);
-	free(f);
 	signal(SIGALRM, SIG_DFL);
 	close(signal_pipe[0]);
 	close(signal_pipe[1]);
-	assert_int_equal(test_handles.used, 0);
-	return 0;
+	return fixture_teardown(state);
 }
 
 static cs_error_t hook_result;
@@ -191,7 +174,7 @@ static void test_interval_timer_during_blocking_dispatch(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-#define T(t) cmocka_unit_test_setup_teardown(t, fixture_setup, fixture_teardown)
+#define T(t) cmocka_unit_test_setup_teardown(t, signals_setup, signals_teardown)
 		T(test_signals_during_blocking_dispatch),
 		T(test_signals_during_one_dispatch),
 		T(test_signals_while_waiting_for_a_reply),

@@ -13,33 +13,9 @@
 #define CALLERS 3
 #define CALLS_PER_CALLER 300
 
-struct fixture {
-	struct peer *p;
-	uint64_t handle;
-	int fd;
-};
-
 static int fixture_setup(void **state)
 {
-	struct fixture *f = calloc(1, sizeof(*f));
-
-	record_reset();
-	f->p = peer_new();
-	f->handle = peer_connect_client(f->p, recording_callbacks, NULL);
-	assert_int_equal(cv_client_fd_get(&test_service, f->handle, &f->fd), CS_OK);
-	*state = f;
-	return 0;
-}
-
-static int fixture_teardown(void **state)
-{
-	struct fixture *f = *state;
-
-	cv_client_finalize(&test_service, f->handle);
-	peer_free(f->p);
-	free(f);
-	assert_int_equal(test_handles.used, 0);
-	return 0;
+	return fixture_connect(state, recording_callbacks, NULL, 0);
 }
 
 struct caller {
