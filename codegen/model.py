@@ -77,6 +77,7 @@ class Decl:
     pos: Pos
     array: Optional[str] = None      # None: not an array; '': `[]`; else the size text
     annotations: dict = field(default_factory=dict)
+    array_is_code: bool = False      # the size is backquoted C code, such as a sizeof
 
     def declare(self):
         return self.ctype.declare(self.name, self.array)
@@ -152,9 +153,14 @@ class Struct:
         return self.name if self.is_typedef else f"struct {self.name}"
 
 
+# corosync names its callback typedefs S_NAME_fn_t, except libcfg's
+# corosync_cfg_shutdown_callback_t.
+CALLBACK_SUFFIXES = ("_fn_t", "_callback_t")
+
+
 @dataclass
 class Callback:
-    name: str               # the typedef name, ending in _fn_t
+    name: str               # the typedef name, ending in one of CALLBACK_SUFFIXES
     return_type: CType
     params: list
     pos: Pos
@@ -176,7 +182,8 @@ class Callback:
 
     @property
     def short_name(self):
-        return self.name[len(self.service.name) + 1:-len("_fn_t")]
+        suffix = next(x for x in CALLBACK_SUFFIXES if self.name.endswith(x))
+        return self.name[len(self.service.name) + 1:-len(suffix)]
 
 
 @dataclass

@@ -174,13 +174,16 @@ class Parser:
         return ctype
 
     def parse_array_suffix(self):
+        """The size text, '' for `[]`, None without brackets; and whether
+        the size is backquoted C code."""
         if not self.accept("["):
-            return None
-        size = ""
+            return None, False
+        size, is_code = "", False
         if not self.at("]"):
+            is_code = self.token.kind == CODE
             size = self.advance().text
         self.expect("]")
-        return size
+        return size, is_code
 
     def parse_annotations(self):
         annotations = {}
@@ -208,9 +211,9 @@ class Parser:
     def parse_decl(self):
         ctype = self.parse_ctype()
         name = self.expect_name("a parameter name")
-        array = self.parse_array_suffix()
+        array, array_is_code = self.parse_array_suffix()
         annotations = self.parse_annotations()
-        return Decl(ctype, name.text, name.pos, array, annotations)
+        return Decl(ctype, name.text, name.pos, array, annotations, array_is_code)
 
     def parse_params(self):
         self.expect("(")

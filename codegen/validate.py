@@ -8,7 +8,7 @@ import re
 from . import wire
 from .diagnostics import IdlError, Pos
 from .model import (
-    Callback, Define, Enum, Function, IMPLEMENTATION_KINDS, LOCAL, LOCAL_KINDS, ONEWAY,
+    CALLBACK_SUFFIXES, Callback, Define, Enum, Function, IMPLEMENTATION_KINDS, LOCAL, LOCAL_KINDS, ONEWAY,
     REQUEST, REQUEST_FLAGS, SCALAR_TYPES, STATUS_TYPE, Struct, Typedef,
 )
 
@@ -141,11 +141,13 @@ class Validator:
     def check_struct(self, struct, scope):
         self.check_decls(struct.fields, scope, f"struct {struct.name}", "field")
         for field in struct.fields:
-            if field.array:
+            if field.array or field.array_is_code:
                 self.check_array_size(field, scope)
 
     def check_array_size(self, decl, scope):
-        if _NUMBER.match(decl.array):
+        if decl.array_is_code and not decl.array.strip():
+            raise IdlError(decl.pos, f"array size '' of '{decl.name}' is empty C code")
+        if _NUMBER.match(decl.array) or decl.array_is_code:
             return
         definition = self.definitions.get(decl.array)
         if not isinstance(definition, Define) or not definition.is_integer \
@@ -226,10 +228,10 @@ class Validator:
         service = scope.service
         self.check_decls(callback.params, scope, callback.name, "parameter")
         self.resolve(callback.return_type, scope)
-        if not callback.name.endswith("_fn_t") or \
+        if not callback.name.endswith(CALLBACK_SUFFIXES) or \
                 not callback.name.startswith(service.name + "_"):
             raise IdlError(callback.pos, f"callback type '{callback.name}' must be named "
-                           f"{service.name}_NAME_fn_t")
+                           f"{service.name}_NAME_fn_t or {service.name}_NAME_callback_t")
         self.check_callback_kind(callback)
         if wire.handle_param(callback.params, service) is None:
             raise IdlError(callback.pos, f"callback {callback.name} has no "

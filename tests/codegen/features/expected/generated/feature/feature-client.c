@@ -110,6 +110,7 @@ void feature_callback_table_from_feature_callbacks_t(const feature_callbacks_t *
 	table[FEATURE_EVENT_SCALAR] = (cv_callback_fn)callbacks->scalar_fn;
 	table[FEATURE_EVENT_ARRAYS] = (cv_callback_fn)callbacks->arrays_fn;
 	table[FEATURE_EVENT_STRUCT] = (cv_callback_fn)callbacks->struct_fn;
+	table[FEATURE_EVENT_ALARM] = (cv_callback_fn)callbacks->alarm_callback;
 }
 
 void feature_callback_table_from_feature_visitors_t(const feature_visitors_t *callbacks,
@@ -187,6 +188,18 @@ static cs_error_t deliver_raw(uint64_t handle, cv_callback_fn fn,
 	return CS_OK;
 }
 
+static cs_error_t deliver_alarm(uint64_t handle, cv_callback_fn fn,
+					const ProtobufCMessage *message)
+{
+	const FeatureAlarmEvent *event = (const FeatureAlarmEvent *)message;
+	feature_alarm_callback_t callback = (feature_alarm_callback_t)fn;
+
+	if (callback == NULL)
+		return CS_OK;
+	callback(handle, event->level);
+	return CS_OK;
+}
+
 static const struct cv_event_desc feature_events[FEATURE_N_EVENTS] = {
 	[FEATURE_EVENT_SCALAR] = {
 		.name = "scalar",
@@ -207,6 +220,11 @@ static const struct cv_event_desc feature_events[FEATURE_N_EVENTS] = {
 		.name = "raw",
 		.message = &feature_raw_event__descriptor,
 		.deliver = deliver_raw,
+	},
+	[FEATURE_EVENT_ALARM] = {
+		.name = "alarm",
+		.message = &feature_alarm_event__descriptor,
+		.deliver = deliver_alarm,
 	},
 };
 

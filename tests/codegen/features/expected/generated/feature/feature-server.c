@@ -175,6 +175,7 @@ static const char *const feature_event_names[FEATURE_N_EVENTS] = {
 	[FEATURE_EVENT_ARRAYS] = "arrays",
 	[FEATURE_EVENT_STRUCT] = "struct",
 	[FEATURE_EVENT_RAW] = "raw",
+	[FEATURE_EVENT_ALARM] = "alarm",
 };
 
 const struct cv_server_service feature_server_service = {

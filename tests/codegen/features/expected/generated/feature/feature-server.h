@@ -34,8 +34,9 @@ enum feature_event_id {
 	FEATURE_EVENT_ARRAYS = 1,
 	FEATURE_EVENT_STRUCT = 3,
 	FEATURE_EVENT_RAW = 4,
+	FEATURE_EVENT_ALARM = 5,
 };
-#define FEATURE_N_EVENTS 5
+#define FEATURE_N_EVENTS 6
 #endif /* CONCLAVE_FEATURE_IDS_DEFINED */
 
 /* Request handlers return CS_OK with the reply filled in, or the error to reply with. */
@@ -104,6 +105,11 @@ static inline cs_error_t feature_send_struct(struct cv_session *s, const Feature
 static inline cs_error_t feature_send_raw(struct cv_session *s, const FeatureRawEvent *event)
 {
 	return cv_session_send_event(s, FEATURE_EVENT_RAW, &event->base);
+}
+
+static inline cs_error_t feature_send_alarm(struct cv_session *s, const FeatureAlarmEvent *event)
+{
+	return cv_session_send_event(s, FEATURE_EVENT_ALARM, &event->base);
 }
 
 extern const struct cv_service_ops feature_service_ops;

@@ -70,6 +70,15 @@ typedef void (*feature_arrays_fn_t)(feature_handle_t handle, uint32_t count, con
 typedef void (*feature_struct_fn_t)(feature_handle_t handle, struct feature_point where,
 	const feature_record_t *record);
 
+/* A callback named as libcfg names its own: S_NAME_callback_t. */
+typedef void (*feature_alarm_callback_t)(feature_handle_t handle, uint32_t level);
+
+/* An array whose size is C code; only manual functions use it. */
+typedef struct {
+	int address_length;
+	char address[sizeof(struct iovec) * 2];
+} feature_address_t;
+
 /*
  * Called by feature_visit() for each point, with its user_data; not an event.
  */
@@ -81,6 +90,7 @@ typedef struct {
 	feature_scalar_fn_t scalar_fn;
 	feature_arrays_fn_t arrays_fn;
 	feature_struct_fn_t struct_fn;
+	feature_alarm_callback_t alarm_callback;
 } feature_callbacks_t;
 
 /* A manual callback beside an event one: only the event gets a table slot. */
