@@ -1,4 +1,5 @@
-/* Daemon logging: one line per message on stderr, "conclaved: [level] text". */
+/* Daemon logging: one line per message on stderr, "conclaved: [level] text",
+ * and, when a log file is set, the same line after a time stamp there. */
 #ifndef CONCLAVE_CV_LOG_H
 #define CONCLAVE_CV_LOG_H
 
@@ -13,6 +14,11 @@ enum cv_log_level {
 };
 
 void cv_log_set_debug(bool enabled);
+/* Appends to path from now on (NULL: no file); 0 or -errno, when the file
+ * cannot be opened (logged on stderr; it is tried again at each reopen). */
+int cv_log_set_file(const char *path);
+/* Closes and opens the log file again, for rotation: 0, or -errno. */
+int cv_log_reopen(void);
 bool cv_log_debug_enabled(void);
 void cv_log(enum cv_log_level level, const char *format, ...) __attribute__((format(printf, 2, 3)));
 

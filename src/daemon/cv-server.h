@@ -86,6 +86,31 @@ bool cv_session_is_held(const struct cv_session *s);
  * Call it from a timer, never from inside a handler. */
 void cv_session_retry_held(struct cv_session *s);
 
+/* A reply the service sends later, outside the handler of its request. */
+struct cv_pending_reply {
+	uint16_t request_id;
+	uint32_t seq;
+};
+/* Called by a handler of a request with a reply: no reply is sent when the
+ * handler returns (its status is ignored); the service answers later with
+ * cv_session_reply(), or never if the session closes first. The client's call
+ * blocks until then; its events still arrive meanwhile. */
+void cv_session_defer_reply(struct cv_session *s, struct cv_pending_reply *pending);
+/* Sends a deferred reply; reply NULL is the empty reply message. Nothing
+ * happens when the session is closing. */
+void cv_session_reply(struct cv_session *s, const struct cv_pending_reply *pending, cs_error_t status,
+		      const ProtobufCMessage *reply);
+
+/* Reads the configuration file again into cmap, as SIGHUP does: CS_OK;
+ * CS_ERR_NOT_SUPPORTED without a configuration file; CS_ERR_INVALID_PARAM
+ * when the file cannot be loaded (logged, and stored in cmap's
+ * config.reload_error_message). */
+cs_error_t cv_server_reload_configuration(void);
+
+/* Ends the event loop after the current batch, whose replies are still sent;
+ * the daemon then closes every session and exits with status 0. */
+void cv_server_shutdown(const char *why);
+
 /* Closes the session after the current handler returns, logging `why`. */
 void cv_session_close(struct cv_session *s, const char *why);
 

@@ -13,6 +13,7 @@
 
 #define CV_DEFAULT_CONFIG_PATH "/etc/conclave/conclave.conf"
 #define CV_MAX_NODES 384 /* corosync's PROCESSOR_COUNT_MAX */
+#define CV_MAX_LINKS 8   /* corosync's ring0_addr to ring7_addr (knet links) */
 
 #define CV_DEFAULT_MAX_MESSAGE_SIZE (1024u * 1024u)
 #define CV_DEFAULT_MAX_QUEUED_BYTES (8u * 1024u * 1024u)
@@ -39,6 +40,7 @@ struct cv_node_settings {
 	uint32_t votes;          /* quorum_votes, default 1 */
 	const char *name;        /* NULL when not configured */
 	const char *ring0_addr;  /* NULL when not configured */
+	const char *ring_addrs[CV_MAX_LINKS]; /* ringN_addr, NULL when not configured */
 	unsigned line;           /* of the node { */
 };
 
@@ -72,6 +74,7 @@ struct cv_settings {
 	gid_t gids[64];
 	size_t n_gids;
 	bool debug;                  /* logging.debug: on */
+	const char *logfile;         /* logging.logfile when logging.to_logfile: yes; else NULL */
 	const char *cluster_name;    /* totem.cluster_name or NULL */
 	bool have_nodelist;
 	struct cv_node_settings nodes[CV_MAX_NODES];

@@ -19,6 +19,8 @@
 #include "cv-settings.h"
 #include "cmap-maps.h"
 #include "cmap-server.h"
+#include "cmap-store.h"
+#include "corosync_cfg-server.h"
 #include "cpg-server.h"
 #include "quorum-server.h"
 #include "votequorum-server.h"
@@ -39,8 +41,8 @@ static struct cv_conf *loaded_conf;
 static char config_path[PATH_MAX]; /* absolute: the daemon changes to / */
 static bool debug_option;
 static struct cv_watch signal_watch = { .fd = -1 };
-static const struct cv_server_service *offered[4];
-static struct cmap_service_name offered_names[4];
+static const struct cv_server_service *offered[5];
+static struct cmap_service_name offered_names[5];
 static size_t n_offered;
 
 static void usage(FILE *out)
@@ -85,6 +87,7 @@ static void offer(const struct cv_server_service *service, uint16_t corosync_id)
 static void choose_services(void)
 {
 	offer(&cmap_server_service, 0);
+	offer(&corosync_cfg_server_service, 1);
 	offer(&cpg_server_service, 2);
 	offer(&quorum_server_service, 3);
 	if (settings.quorum.votequorum)
@@ -166,30 +169,44 @@ static int parse_for_reload(struct cv_conf **next_conf, struct cv_settings *next
 	return 0;
 }
 
-/* SIGHUP, corosync-cfgtool -R's counterpart: the file's keys in cmap are
- * replaced, and what follows cmap (votes, uidgid) takes effect. */
-static void reload_configuration(void)
+static void record_reload_error(const char *err)
+{
+	if (err)
+		cmap_store_write_string(cmap_default_map(), "config.reload_error_message", err);
+	else
+		cmap_store_erase(cmap_default_map(), "config.reload_error_message");
+}
+
+/* SIGHUP and corosync_cfg_reload_config(): the file's keys in cmap are
+ * replaced, and what follows cmap (votes, uidgid) takes effect. On an error
+ * cmap keeps its keys and config.reload_error_message says why, as in
+ * corosync. */
+cs_error_t cv_server_reload_configuration(void)
 {
 	static struct cv_settings next;
 	struct cv_conf *next_conf = NULL;
 	char err[CV_CONF_ERROR_MAX + 256];
 
 	if (!conf) {
-		cv_log_warning("SIGHUP: conclaved started without a configuration file; nothing to reload");
-		return;
+		cv_log_warning("conclaved started without a configuration file; nothing to reload");
+		return CS_ERR_NOT_SUPPORTED;
 	}
 	if (parse_for_reload(&next_conf, &next, err, sizeof(err)) < 0 ||
 	    cmap_config_reload(cmap_default_map(), &loaded_settings, &next, err, sizeof(err)) < 0) {
 		cv_log_error("configuration not reloaded: %s", err);
+		record_reload_error(err);
 		cv_conf_free(next_conf);
-		return;
+		return CS_ERR_INVALID_PARAM;
 	}
 	if (loaded_conf != conf)
 		cv_conf_free(loaded_conf);
 	loaded_conf = next_conf;
 	loaded_settings = next;
+	record_reload_error(NULL);
 	cv_log_set_debug(debug_option || next.debug);
+	cv_log_set_file(next.logfile);
 	cv_log_info("configuration reloaded from %s", config_path);
+	return CS_OK;
 }
 
 static void on_signal(void *data, uint32_t events)
@@ -201,7 +218,7 @@ static void on_signal(void *data, uint32_t events)
 	if (read(signal_watch.fd, &info, sizeof(info)) != sizeof(info))
 		return;
 	if (info.ssi_signo == SIGHUP) {
-		reload_configuration();
+		cv_server_reload_configuration();
 		return;
 	}
 	cv_log_info("signal %u received, shutting down", info.ssi_signo);
@@ -314,6 +331,7 @@ static void shut_down(void)
 		cv_conf_free(loaded_conf);
 	cv_conf_free(conf);
 	cv_log_info("stopped");
+	cv_log_set_file(NULL);
 }
 
 int main(int argc, char **argv)
@@ -330,6 +348,7 @@ int main(int argc, char **argv)
 		return 1;
 	if (settings.debug)
 		cv_log_set_debug(true);
+	cv_log_set_file(settings.logfile);
 	if (!o.foreground && daemonize(&ready_fd) < 0) {
 		cv_log_error("cannot daemonize: %m");
 		return 1;

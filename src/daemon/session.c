@@ -63,6 +63,7 @@ struct cv_session {
 	size_t out_frames;
 	bool flow_controlled;
 	bool held; /* the frame in header/payload waits for cv_session_retry_held */
+	bool reply_deferred; /* the running handler answers later, with cv_session_reply */
 	bool flush_pending; /* in flush_head: output queued during this loop batch */
 	struct cv_session *next_flush;
 	struct cv_session_stats stats;
@@ -595,8 +596,16 @@ static void handle_request(struct cv_session *s)
 	}
 	cv_log_debug("request %s from connection %llu", desc->name, (unsigned long long)s->id);
 	status = run_handler(s, desc, request, reply);
-	count_request(s, status);
 	protobuf_c_message_free_unpacked(request, &alloc.base);
+	if (s->reply_deferred) {
+		s->reply_deferred = false;
+		s->stats.requests++;
+		stats_of_service(s->service)->requests++;
+		free(reply);
+		free_reply_memory(s);
+		return;
+	}
+	count_request(s, status);
 	if ((desc->flags & CV_REQUEST_NOWAIT) && status == CS_ERR_TRY_AGAIN && s->state == SESSION_READY)
 		s->held = true;
 	if (!(desc->flags & CV_REQUEST_ONEWAY) && desc->reply && s->state == SESSION_READY) {
@@ -929,6 +938,36 @@ void cv_sessions_init(const struct cv_settings *config, const struct cv_server_s
 }
 
 /* ---- the service-facing API ------------------------------------------- */
+
+void cv_session_defer_reply(struct cv_session *s, struct cv_pending_reply *pending)
+{
+	s->reply_deferred = true;
+	*pending = (struct cv_pending_reply){ .request_id = s->header.id, .seq = s->header.seq };
+}
+
+void cv_session_reply(struct cv_session *s, const struct cv_pending_reply *pending, cs_error_t status,
+		      const ProtobufCMessage *reply)
+{
+	struct cv_service_stats *service = stats_of_service(s->service);
+
+	if (s->state != SESSION_READY)
+		return;
+	if (queue_message(s, CV_FRAME_REPLY, pending->request_id, pending->seq, status, reply) != CS_OK) {
+		session_close_later(s, CV_LOG_ERROR, "out of memory for a reply");
+		return;
+	}
+	s->stats.responses++;
+	if (status != CS_OK) {
+		s->stats.errors++;
+		service->errors++;
+	}
+}
+
+void cv_server_shutdown(const char *why)
+{
+	cv_log_notice("shutting down: %s", why);
+	cv_loop_quit();
+}
 
 void cv_session_close(struct cv_session *s, const char *why)
 {

@@ -198,10 +198,30 @@ static int load_uidgid(struct loader *l, const struct cv_conf_node *root)
 	return 0;
 }
 
+/* corosync's logging.to_logfile and logging.logfile: the file must be named
+ * when to_logfile is yes. */
+static int load_logfile(struct loader *l, const struct cv_conf_node *logging)
+{
+	bool to_logfile = false;
+	const struct cv_conf_node *to_key = cv_conf_child(logging, "to_logfile");
+
+	if (get_bool(l, logging, "to_logfile", &to_logfile) < 0)
+		return -1;
+	if (!to_logfile)
+		return 0;
+	l->out->logfile = cv_conf_value(logging, "logfile");
+	if (!l->out->logfile || !l->out->logfile[0])
+		return load_error(l, to_key->line, "to_logfile is yes but no logfile is named");
+	return 0;
+}
+
 static int load_logging(struct loader *l, const struct cv_conf_node *root)
 {
-	const struct cv_conf_node *key = cv_conf_child(get_section(root, "logging"), "debug");
+	const struct cv_conf_node *logging = get_section(root, "logging");
+	const struct cv_conf_node *key = cv_conf_child(logging, "debug");
 
+	if (load_logfile(l, logging) < 0)
+		return -1;
 	if (!key || cv_conf_is_section(key))
 		return 0;
 	if (strcmp(key->value, "trace") == 0) {
@@ -221,6 +241,12 @@ static int load_node(struct loader *l, const struct cv_conf_node *section, struc
 	node->votes = 1;
 	node->name = cv_conf_value(section, "name");
 	node->ring0_addr = cv_conf_value(section, "ring0_addr");
+	for (unsigned link = 0; link < CV_MAX_LINKS; link++) {
+		char key[16];
+
+		snprintf(key, sizeof(key), "ring%u_addr", link);
+		node->ring_addrs[link] = cv_conf_value(section, key);
+	}
 	if (!nodeid || cv_conf_is_section(nodeid))
 		return load_error(l, section->line, "node has no nodeid");
 	if (parse_u32(l, nodeid, 1, UINT32_MAX, &node->nodeid) < 0 ||
