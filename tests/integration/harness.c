@@ -148,6 +148,39 @@ int test_daemon_stop(struct test_daemon *d)
 	return clean ? 0 : -1;
 }
 
+int test_daemon_wait_exit(struct test_daemon *d, int timeout_ms)
+{
+	for (int waited = 0; d->pid > 0 && waited <= timeout_ms; waited += 10) {
+		int status;
+
+		if (waitpid(d->pid, &status, WNOHANG) == d->pid) {
+			d->pid = 0;
+			if (WIFEXITED(status))
+				return WEXITSTATUS(status);
+			fprintf(stderr, "conclaved died (wait status 0x%x)\n", status);
+			print_log(d);
+			return -1;
+		}
+		nanosleep(&(struct timespec){ .tv_nsec = 10 * 1000 * 1000 }, NULL);
+	}
+	if (d->pid > 0)
+		fprintf(stderr, "conclaved still runs after %d ms\n", timeout_ms);
+	return -1;
+}
+
+bool test_daemon_running(struct test_daemon *d)
+{
+	int status;
+
+	if (d->pid <= 0)
+		return false;
+	if (waitpid(d->pid, &status, WNOHANG) == d->pid) {
+		d->pid = 0;
+		return false;
+	}
+	return true;
+}
+
 void test_daemon_kill(struct test_daemon *d)
 {
 	stop_with(d, SIGKILL);

@@ -24,6 +24,12 @@ int test_daemon_start(struct test_daemon *d, const char *config_text);
  * daemon exited cleanly (status 0: no sanitizer report, no crash), else -1
  * after printing its log. */
 int test_daemon_stop(struct test_daemon *d);
+/* Waits up to timeout_ms for the daemon to exit on its own. Returns its exit
+ * status (0: clean), or -1 when it is still running or was killed by a
+ * signal (printing its log). test_daemon_stop() then only cleans up. */
+int test_daemon_wait_exit(struct test_daemon *d, int timeout_ms);
+/* True while the daemon process runs. */
+bool test_daemon_running(struct test_daemon *d);
 /* SIGKILL and wait: the daemon dies without closing anything itself. */
 void test_daemon_kill(struct test_daemon *d);
 /* True when the daemon's log contains text. */
