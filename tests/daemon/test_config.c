@@ -195,6 +195,9 @@ static void test_value_errors(void **state)
 	assert_error("uidgid {\n group: 5\n}\n", "t.conf:2: error: unknown key 'group' in section uidgid");
 	assert_error("logging {\n debug: maybe\n}\n",
 		     "t.conf:2: error: invalid value 'maybe' for debug: expected 0, 1, yes, no, on or off");
+	assert_error("logging {\n to_logfile: yes\n}\n", "t.conf:2: error: to_logfile is yes but no logfile is named");
+	assert_error("logging {\n to_logfile: sometimes\n logfile: /tmp/x\n}\n",
+		     "t.conf:2: error: invalid value 'sometimes' for to_logfile: expected 0, 1, yes, no, on or off");
 	assert_error("quorum {\n provider: corosync_votequorum\n two_node: 2\n}\n" LOCAL_NODELIST,
 		     "t.conf:3: error: invalid value '2' for two_node: expected 0, 1, yes, no, on or off");
 	assert_error("quorum {\n provider: corosync_ykd\n}\n",
@@ -254,6 +257,28 @@ static void test_local_node_detection(void **state)
 	assert_true(cv_host_is_local("127.0.0.1"));
 	assert_false(cv_host_is_local("192.0.2.77"));
 	assert_false(cv_host_is_local("not a host name"));
+}
+
+/* logging.logfile counts only with to_logfile: yes, as in corosync. */
+static void test_logfile_and_ring_addresses(void **state)
+{
+	struct cv_conf *conf;
+
+	assert_string_equal(load("logging {\n to_logfile: no\n logfile: /tmp/unused.log\n}\n", &conf), "");
+	assert_null(settings.logfile);
+	cv_conf_free(conf);
+	assert_string_equal(load("logging {\n to_logfile: yes\n logfile: /tmp/used.log\n}\n", &conf), "");
+	assert_string_equal(settings.logfile, "/tmp/used.log");
+	cv_conf_free(conf);
+
+	assert_string_equal(load("nodelist {\n node {\n  nodeid: 1\n  ring0_addr: 127.0.0.1\n"
+				 "  ring2_addr: ::1\n }\n}\n",
+				 &conf),
+			    "");
+	assert_string_equal(settings.nodes[0].ring_addrs[0], "127.0.0.1");
+	assert_null(settings.nodes[0].ring_addrs[1]);
+	assert_string_equal(settings.nodes[0].ring_addrs[2], "::1");
+	cv_conf_free(conf);
 }
 
 static void test_single_node_from_totem(void **state)
@@ -363,6 +388,7 @@ int main(void)
 		cmocka_unit_test(test_value_errors),
 		cmocka_unit_test(test_nodelist_errors),
 		cmocka_unit_test(test_local_node_detection),
+		cmocka_unit_test(test_logfile_and_ring_addresses),
 		cmocka_unit_test(test_single_node_from_totem),
 		cmocka_unit_test(test_quorum_settings),
 		cmocka_unit_test(test_tie_breaker_settings),
