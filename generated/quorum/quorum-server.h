@@ -47,8 +47,8 @@ cs_error_t quorum_handle_trackstart(struct cv_session *s, const QuorumTrackstart
 	QuorumTrackstartReply *reply);
 
 /*
- * quorum_trackstop(): Stops the notifications requested with
- * quorum_trackstart().
+ * quorum_trackstop(): Ends what quorum_trackstart() began: the notifications of
+ * changes, or a one-shot request for the current state.
  */
 cs_error_t quorum_handle_trackstop(struct cv_session *s, const QuorumTrackstopRequest *request,
 	QuorumTrackstopReply *reply);

@@ -16,6 +16,7 @@ struct quorum_client {
 	struct cv_session *session;
 	int32_t model;
 	struct cv_list tracker_link; /* in `trackers` while tracking */
+	bool trackstart_seen;         /* a trackstart since connecting or the last trackstop */
 };
 
 /* The events one change produces for one client, built on the stack and
@@ -185,20 +186,26 @@ cs_error_t quorum_handle_trackstart(struct cv_session *s, const QuorumTrackstart
 	}
 	if (tracking(c))
 		return CS_ERR_EXIST;
+	c->trackstart_seen = true;
 	if (request->flags & (CS_TRACK_CHANGES | CS_TRACK_CHANGES_ONLY))
 		cv_list_insert(&trackers, &c->tracker_link);
 	return CS_OK;
 }
 
-/* corosync 3.1.7 always answers CS_OK here; we say what happened. */
+/* corosync 3.1.7 always answers CS_OK. A trackstop ends whatever trackstart
+ * began, a one-shot CS_TRACK_CURRENT included (corosync-quorumtool stops
+ * after one and reports any error); only a trackstop with no trackstart
+ * before it is refused. */
 cs_error_t quorum_handle_trackstop(struct cv_session *s, const QuorumTrackstopRequest *request,
 				   QuorumTrackstopReply *reply)
 {
 	struct quorum_client *c = cv_session_private(s);
 
-	if (!tracking(c))
+	if (!c->trackstart_seen)
 		return CS_ERR_NOT_EXIST;
-	cv_list_remove(&c->tracker_link);
+	c->trackstart_seen = false;
+	if (tracking(c))
+		cv_list_remove(&c->tracker_link);
 	return CS_OK;
 }
 

@@ -151,9 +151,10 @@ cs_error_t quorum_getquorate(quorum_handle_t handle, int *quorate);
 cs_error_t quorum_trackstart(quorum_handle_t handle, unsigned int flags);
 
 /*
- * Stops the notifications requested with quorum_trackstart(). Unlike corosync,
- * which always returns CS_OK, it returns CS_ERR_NOT_EXIST when changes are not
- * being tracked.
+ * Ends what quorum_trackstart() began: the notifications of changes, or a one-
+ * shot request for the current state. Unlike corosync, which always returns
+ * CS_OK, it returns CS_ERR_NOT_EXIST when no quorum_trackstart() came before it
+ * (since the handle was opened or the last quorum_trackstop()).
  */
 cs_error_t quorum_trackstop(quorum_handle_t handle);
 
