@@ -317,6 +317,10 @@ static int load_local_member(struct loader *l)
 	if (l->settings->have_nodelist)
 		r |= write_ok(l, cmap_store_write_u32(l->map, "nodelist.local_node_pos",
 						       (uint32_t)l->settings->local_node), "nodelist.local_node_pos");
+	/* corosync binds link 0 to the local node's ring0_addr and says so here. */
+	if (l->settings->have_nodelist && node->ring0_addr)
+		r |= write_ok(l, cmap_store_write_string(l->map, "totem.interface.0.bindnetaddr", node->ring0_addr),
+			      "totem.interface.0.bindnetaddr");
 	snprintf(key, sizeof(key), "runtime.members.%u.config_version", id);
 	r |= write_ok(l, cmap_store_write_u64(l->map, key, 0), key);
 	snprintf(key, sizeof(key), "runtime.members.%u.ip", id);
@@ -329,16 +333,20 @@ static int load_local_member(struct loader *l)
 	return r ? -1 : 0;
 }
 
+/* corosync loads its services in service id order and numbers them as it
+ * loads them, so a service's entry is internal_configuration.service.<id>. */
 static int load_services(struct loader *l, const struct cmap_service_name *services, size_t n)
 {
 	char key[96], name[64];
 	int r = 0;
 
 	for (size_t i = 0; i < n; i++) {
-		snprintf(key, sizeof(key), "internal_configuration.service.%zu.name", i);
+		unsigned id = services[i].service_id;
+
+		snprintf(key, sizeof(key), "internal_configuration.service.%u.name", id);
 		snprintf(name, sizeof(name), "corosync_%s", services[i].name);
 		r |= write_ok(l, cmap_store_write_string(l->map, key, name), key);
-		snprintf(key, sizeof(key), "internal_configuration.service.%zu.ver", i);
+		snprintf(key, sizeof(key), "internal_configuration.service.%u.ver", id);
 		r |= write_ok(l, cmap_store_write_u32(l->map, key, 0), key);
 		snprintf(key, sizeof(key), "runtime.services.%s.service_id", services[i].name);
 		r |= write_ok(l, cmap_store_write_u16(l->map, key, services[i].service_id), key);

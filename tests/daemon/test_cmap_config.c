@@ -127,9 +127,12 @@ static void test_derived_keys(void **state)
 	assert_string_key("runtime.members.1.status", "joined");
 	assert_number_key("runtime.members.1.join_count", CMAP_STORE_UINT32, 1);
 	assert_number_key("runtime.members.1.config_version", CMAP_STORE_UINT64, 0);
+	assert_string_key("totem.interface.0.bindnetaddr", "127.0.0.1");
 	assert_string_key("internal_configuration.service.0.name", "corosync_cmap");
-	assert_string_key("internal_configuration.service.2.name", "corosync_votequorum");
-	assert_number_key("internal_configuration.service.2.ver", CMAP_STORE_UINT32, 0);
+	assert_string_key("internal_configuration.service.3.name", "corosync_quorum");
+	assert_string_key("internal_configuration.service.5.name", "corosync_votequorum");
+	assert_number_key("internal_configuration.service.5.ver", CMAP_STORE_UINT32, 0);
+	assert_null(cmap_store_find(map, "internal_configuration.service.1.name"));
 	assert_number_key("runtime.services.votequorum.service_id", CMAP_STORE_UINT16, 5);
 	assert_number_key("runtime.config.conclave.max_connections", CMAP_STORE_UINT32, 100);
 	assert_number_key("runtime.config.conclave.max_message_size", CMAP_STORE_UINT32, 1024 * 1024);
@@ -141,6 +144,7 @@ static void test_without_a_file(void **state)
 	assert_string_equal(load(NULL), "");
 	assert_string_key("quorum.provider", "corosync_votequorum");
 	assert_null(cmap_store_find(map, "nodelist.local_node_pos"));
+	assert_null(cmap_store_find(map, "totem.interface.0.bindnetaddr"));
 	assert_string_key("runtime.members.1.status", "joined");
 }
 
