@@ -56,6 +56,7 @@ int main(int argc, char **argv)
 	cpg_callbacks_t callbacks = { .cpg_confchg_fn = on_confchg };
 	struct cpg_name group;
 	cpg_handle_t handle;
+	unsigned int local_nodeid;
 	cs_error_t err;
 	int status;
 
@@ -73,6 +74,13 @@ int main(int argc, char **argv)
 	err = cpg_join(handle, &group);
 	if (err != CS_OK) {
 		fprintf(stderr, "cpg-member: cpg_join: error %d\n", err);
+		return 1;
+	}
+	/* Debian's libcpg exports this one without a version, and ours with one:
+	 * a program built against Conclave must still run on corosync's. */
+	err = cpg_local_get(handle, &local_nodeid);
+	if (err != CS_OK) {
+		fprintf(stderr, "cpg-member: cpg_local_get: error %d\n", err);
 		return 1;
 	}
 	status = serve(handle);
