@@ -13,7 +13,9 @@ CI=true, where Debian's corosync is installed for this test)."""
 import argparse
 import difflib
 import os
+import pty
 import re
+import select
 import shutil
 import signal
 import subprocess
@@ -225,6 +227,25 @@ class CpgMember:
         self.process.wait(timeout=10)
 
 
+def read_terminal(fd, done, before="", timeout=10):
+    """What the program on the other side of terminal fd prints, until
+    done(everything read so far) holds, the program exits, or timeout."""
+    text = ""
+    deadline = time.monotonic() + timeout
+    while not done(before + text):
+        ready, _, _ = select.select([fd], [], [], max(0, deadline - time.monotonic()))
+        if not ready:
+            break
+        try:
+            chunk = os.read(fd, 4096)
+        except OSError:  # EIO: the program has exited
+            break
+        if not chunk:
+            break
+        text += chunk.decode(errors="replace").replace("\r\n", "\n")
+    return text
+
+
 # ---- normalising -----------------------------------------------------------
 
 def lines_of(result):
@@ -361,16 +382,28 @@ class DropinTest:
         self.comparisons.append(comparison)
 
     def track(self, side, key):
+        """The tracker writes to a terminal, so that its lines come as they
+        are printed: its prompt says the track is in place, and the changes'
+        four lines say it has seen them all."""
         cmapctl = tool_path("corosync-cmapctl")
-        tracker = subprocess.Popen([cmapctl, "-t", key], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+        terminal, tracker_side = pty.openpty()
+        tracker = subprocess.Popen([cmapctl, "-t", key], stdin=subprocess.PIPE, stdout=tracker_side,
                                    stderr=subprocess.PIPE, env=side.env, text=True)
-        time.sleep(0.5)
-        for change in (["-s", key, "u32", "1"], ["-s", key, "u32", "2"], ["-s", key, "str", "two"],
-                       ["-d", key]):
-            run(side, [cmapctl] + change)
-        time.sleep(0.5)
-        out, err = tracker.communicate("q\n", timeout=10)
-        return Result(tracker.returncode, out, err)
+        os.close(tracker_side)
+        try:
+            seen = read_terminal(terminal, lambda text: "to finish" in text)
+            for change in (["-s", key, "u32", "1"], ["-s", key, "u32", "2"], ["-s", key, "str", "two"],
+                           ["-d", key]):
+                run(side, [cmapctl] + change)
+            seen += read_terminal(terminal, lambda text: text.count(key) >= 4, seen)
+            _, err = tracker.communicate("q\n", timeout=10)
+            seen += read_terminal(terminal, lambda text: False, seen, timeout=1)
+        finally:
+            os.close(terminal)
+            if tracker.poll() is None:
+                tracker.kill()
+                tracker.wait()
+        return Result(tracker.returncode, seen, err)
 
     def run_all(self):
         self.cmapctl()
