@@ -418,7 +418,7 @@ class DropinTest:
     def cmapctl(self):
         cmapctl = "corosync-cmapctl"
         self.cleanup_probe_keys()
-        if not self.skip_reason(cmapctl) and "cfg" not in service_names(run(self.ours, [tool_path(cmapctl)]).out).values():
+        if self.skip_reason("corosync-cfgtool"):
             self.absent["cfg"] = "the cfg service, not built by this tree yet"
         listing = run(self.ref, [tool_path(cmapctl)]).out
         self.side_info["ref"]["ref_services"] = self.side_info["ours"]["ref_services"] = service_names(listing)
