@@ -333,6 +333,15 @@ static int load_local_member(struct loader *l)
 	return r ? -1 : 0;
 }
 
+/* corosync's name for a service: the daemon offers cfg as corosync_cfg,
+ * after its functions' prefix. */
+static const char *corosync_service_name(const char *offered)
+{
+	static const char prefix[] = "corosync_";
+
+	return strncmp(offered, prefix, sizeof(prefix) - 1) == 0 ? offered + sizeof(prefix) - 1 : offered;
+}
+
 /* corosync loads its services in service id order and numbers them as it
  * loads them, so a service's entry is internal_configuration.service.<id>. */
 static int load_services(struct loader *l, const struct cmap_service_name *services, size_t n)
@@ -341,14 +350,15 @@ static int load_services(struct loader *l, const struct cmap_service_name *servi
 	int r = 0;
 
 	for (size_t i = 0; i < n; i++) {
+		const char *service = corosync_service_name(services[i].name);
 		unsigned id = services[i].service_id;
 
 		snprintf(key, sizeof(key), "internal_configuration.service.%u.name", id);
-		snprintf(name, sizeof(name), "corosync_%s", services[i].name);
+		snprintf(name, sizeof(name), "corosync_%s", service);
 		r |= write_ok(l, cmap_store_write_string(l->map, key, name), key);
 		snprintf(key, sizeof(key), "internal_configuration.service.%u.ver", id);
 		r |= write_ok(l, cmap_store_write_u32(l->map, key, 0), key);
-		snprintf(key, sizeof(key), "runtime.services.%s.service_id", services[i].name);
+		snprintf(key, sizeof(key), "runtime.services.%s.service_id", service);
 		r |= write_ok(l, cmap_store_write_u16(l->map, key, services[i].service_id), key);
 	}
 	return r ? -1 : 0;

@@ -15,6 +15,7 @@
 
 static const struct cmap_service_name services[] = {
 	{ "cmap", 0 },
+	{ "corosync_cfg", 1 },
 	{ "quorum", 3 },
 	{ "votequorum", 5 },
 };
@@ -46,7 +47,7 @@ static const char *load(const char *text)
 		return err;
 	if (cv_settings_load(conf, &settings, err, sizeof(err)) < 0)
 		return err;
-	if (cmap_config_load(map, &settings, services, 3, err, sizeof(err)) < 0)
+	if (cmap_config_load(map, &settings, services, sizeof(services) / sizeof(services[0]), err, sizeof(err)) < 0)
 		return err;
 	return "";
 }
@@ -132,7 +133,9 @@ static void test_derived_keys(void **state)
 	assert_string_key("internal_configuration.service.3.name", "corosync_quorum");
 	assert_string_key("internal_configuration.service.5.name", "corosync_votequorum");
 	assert_number_key("internal_configuration.service.5.ver", CMAP_STORE_UINT32, 0);
-	assert_null(cmap_store_find(map, "internal_configuration.service.1.name"));
+	assert_string_key("internal_configuration.service.1.name", "corosync_cfg");
+	assert_number_key("runtime.services.cfg.service_id", CMAP_STORE_UINT16, 1);
+	assert_null(cmap_store_find(map, "internal_configuration.service.2.name"));
 	assert_number_key("runtime.services.votequorum.service_id", CMAP_STORE_UINT16, 5);
 	assert_number_key("runtime.config.conclave.max_connections", CMAP_STORE_UINT32, 100);
 	assert_number_key("runtime.config.conclave.max_message_size", CMAP_STORE_UINT32, 1024 * 1024);
