@@ -327,6 +327,19 @@ class KeyFilter:
         return kept
 
 
+def stats_key_shapes(lines, side_info):
+    """The stats map's keys and types, without the values and with pids,
+    connection ids and counts as N: each connection gives the same set."""
+    shapes = set()
+    for line in lines:
+        if line.startswith("2> "):
+            shapes.add(line)
+            continue
+        key, _, value_type = line.split(" = ", 1)[0].partition(" ")
+        shapes.add(f"{re.sub(r'0x[0-9a-f]+|[0-9]+', 'N', key)} {value_type}")
+    return sorted(shapes)
+
+
 def service_names(listing):
     """{index: service} from internal_configuration.service.N.name lines."""
     return {m.group(1): m.group(2) for m in
@@ -446,6 +459,8 @@ class DropinTest:
         self.compare("corosync-cmapctl dropin.probe. (after -p)", [cmapctl, PROBE + "."])
         self.compare("corosync-cmapctl -D (a prefix)", [cmapctl, "-D", PROBE + "."])
         self.compare_tracking("corosync-cmapctl -t (create, modify, retype, delete)", f"{PROBE}.tracked")
+        self.compare("corosync-cmapctl -m stats stats.ipcs. (key names and types)",
+                     [cmapctl, "-m", "stats", "stats.ipcs."], [stats_key_shapes])
         self.cleanup_probe_keys()
 
     def cleanup_probe_keys(self):
