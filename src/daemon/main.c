@@ -169,12 +169,17 @@ static int parse_for_reload(struct cv_conf **next_conf, struct cv_settings *next
 	return 0;
 }
 
-static void record_reload_error(const char *err)
+/* As corosync, which tools such as corosync-cfgtool -R read back. */
+static cs_error_t record_reload_result(cs_error_t result, const char *err)
 {
+	int32_t status = result;
+
+	cmap_store_write(cmap_default_map(), "config.reload_status", CMAP_STORE_INT32, &status, sizeof(status));
 	if (err)
 		cmap_store_write_string(cmap_default_map(), "config.reload_error_message", err);
 	else
 		cmap_store_erase(cmap_default_map(), "config.reload_error_message");
+	return result;
 }
 
 /* SIGHUP and corosync_cfg_reload_config(): the file's keys in cmap are
@@ -194,19 +199,17 @@ cs_error_t cv_server_reload_configuration(void)
 	if (parse_for_reload(&next_conf, &next, err, sizeof(err)) < 0 ||
 	    cmap_config_reload(cmap_default_map(), &loaded_settings, &next, err, sizeof(err)) < 0) {
 		cv_log_error("configuration not reloaded: %s", err);
-		record_reload_error(err);
 		cv_conf_free(next_conf);
-		return CS_ERR_INVALID_PARAM;
+		return record_reload_result(CS_ERR_INVALID_PARAM, err);
 	}
 	if (loaded_conf != conf)
 		cv_conf_free(loaded_conf);
 	loaded_conf = next_conf;
 	loaded_settings = next;
-	record_reload_error(NULL);
 	cv_log_set_debug(debug_option || next.debug);
 	cv_log_set_file(next.logfile);
 	cv_log_info("configuration reloaded from %s", config_path);
-	return CS_OK;
+	return record_reload_result(CS_OK, NULL);
 }
 
 static void on_signal(void *data, uint32_t events)

@@ -468,7 +468,9 @@ int cmap_config_reload(struct cmap_store *map, const struct cv_settings *loaded,
 		return -1;
 	}
 	cmap_store_write_u8(map, "config.reload_in_progress", 1);
+	cmap_store_write_u8(map, "config.totemconfig_reload_in_progress", 1);
 	replace_file_keys(map, before, after);
+	cmap_store_write_u8(map, "config.totemconfig_reload_in_progress", 0);
 	cmap_store_write_u8(map, "config.reload_in_progress", 0);
 	cmap_store_free(before);
 	cmap_store_free(after);

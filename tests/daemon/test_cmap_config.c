@@ -222,6 +222,7 @@ static void test_reload(void **state)
 	assert_number_key("my.key", CMAP_STORE_UINT32, 7);
 	assert_number_key("runtime.config.conclave.max_connections", CMAP_STORE_UINT32, 100);
 	assert_number_key("config.reload_in_progress", CMAP_STORE_UINT8, 0);
+	assert_number_key("config.totemconfig_reload_in_progress", CMAP_STORE_UINT8, 0);
 	cv_conf_free(next_conf);
 }
 

@@ -656,6 +656,18 @@ static char *cmap_string(const char *key)
 	return value;
 }
 
+/* config.reload_status: the cs_error_t of the last reload, as corosync's. */
+static int32_t reload_status(void)
+{
+	cmap_handle_t cmap;
+	int32_t status = 0;
+
+	assert_int_equal(cmap_initialize(&cmap), CS_OK);
+	assert_int_equal(cmap_get_int32(cmap, "config.reload_status", &status), CS_OK);
+	assert_int_equal(cmap_finalize(cmap), CS_OK);
+	return status;
+}
+
 static void test_reload_config(void **state)
 {
 	corosync_cfg_handle_t h = connect_cfg(NULL);
@@ -674,6 +686,7 @@ static void test_reload_config(void **state)
 	assert_string_equal(value, "renamed");
 	free(value);
 	assert_null(cmap_string("config.reload_error_message"));
+	assert_int_equal(reload_status(), CS_OK);
 
 	write_config("totem {\n\tcluster_name: broken\n");
 	assert_int_equal(corosync_cfg_reload_config(h), CS_ERR_INVALID_PARAM);
@@ -683,6 +696,7 @@ static void test_reload_config(void **state)
 	value = cmap_string("config.reload_error_message");
 	assert_non_null(value);
 	free(value);
+	assert_int_equal(reload_status(), CS_ERR_INVALID_PARAM);
 
 	write_config("nodelist {\n\tnode {\n\t\tnodeid: 5\n\t\tring0_addr: 127.0.0.1\n\t}\n}\n"
 		     "quorum {\n\tprovider: corosync_votequorum\n}\n");
