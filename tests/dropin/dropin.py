@@ -350,8 +350,9 @@ def service_names(listing):
 # ---- the comparisons -------------------------------------------------------
 
 class DropinTest:
-    def __init__(self, args, ref, ours, workdir):
+    def __init__(self, args, ref, ours, workdir, reference_is_shared):
         self.args, self.ref, self.ours, self.workdir = args, ref, ours, workdir
+        self.reference_is_shared = reference_is_shared
         self.comparisons = []
         self.absent = dict(ABSENT_SERVICES)
         self.side_info = {"ref": {"side": "corosync"}, "ours": {"side": "conclave"}}
@@ -493,7 +494,19 @@ class DropinTest:
     def cfgtool(self):
         cfgtool = "corosync-cfgtool"
         self.compare("corosync-cfgtool -s", [cfgtool, "-s"])
+        self.compare("corosync-cfgtool -s -b (brief)", [cfgtool, "-s", "-b"])
+        self.compare("corosync-cfgtool -s -i 127.0.0.1 (one link)", [cfgtool, "-s", "-i", "127.0.0.1"])
         self.compare("corosync-cfgtool -n", [cfgtool, "-n"])
+        self.compare("corosync-cfgtool -a 1", [cfgtool, "-a", "1"])
+        self.compare("corosync-cfgtool -a 7 (an unknown node)", [cfgtool, "-a", "7"])
+        self.compare("corosync-cfgtool -L (reopen the log files)", [cfgtool, "-L"])
+        if self.reference_is_shared:
+            self.comparisons.append(Comparison(
+                "corosync-cfgtool -R (reload the configuration)",
+                skipped="the corosync is shared with others: only a throwaway one is told to reload"))
+        else:
+            self.compare("corosync-cfgtool -R (reload the configuration)", [cfgtool, "-R"])
+            self.compare("corosync-cmapctl config. (after -R)", ["corosync-cmapctl", "config."])
 
 
 def only_probe_names(lines, side_info):
@@ -588,6 +601,7 @@ def main():
     parser.add_argument("--preload", default="", help="the sanitizer runtime Debian's tools must preload")
     parser.add_argument("--report", help="also write the comparison here")
     args = parser.parse_args()
+    args.config = os.path.abspath(args.config)  # corosync changes directory before reloading it
 
     missing = [t for t in TOOLS if not tool_path(t)]
     if missing:
@@ -607,9 +621,9 @@ def main():
                           f"LD_PRELOAD={args.preload}")
     ours = Side("conclave", ours_env)
     try:
-        with Reference(ref, args.throwaway, args.config, workdir), \
+        with Reference(ref, args.throwaway, args.config, workdir) as reference, \
                 Conclaved(args.conclaved, args.config, socket_path, ours, clean_environment()):
-            test = DropinTest(args, ref, ours, workdir)
+            test = DropinTest(args, ref, ours, workdir, reference_is_shared=not reference.started)
             test.run_all()
     except Skip as why:
         return skip(str(why))
