@@ -29,8 +29,9 @@ SKIPPED = 77
 TOOLS = ("corosync-cmapctl", "corosync-cpgtool", "corosync-quorumtool", "corosync-cfgtool")
 COROSYNC_LIBRARIES = ("libcpg.so.4", "libcmap.so.4", "libquorum.so.5", "libvotequorum.so.8",
                       "libcfg.so.7", "libcorosync_common.so.4")
-PROBE = "dropin.probe"            # the cmap keys this test sets, on both daemons
-GROUP = "dropin-probe"            # the cpg group its member process joins
+# Named after this run, so that two runs sharing a corosync keep apart.
+PROBE = f"dropin.probe{os.getpid()}"   # the prefix of the cmap keys this test sets, on both daemons
+GROUP = f"dropin-probe{os.getpid()}"   # the cpg group its member process joins
 # The configuration both daemons must run with for their answers to compare.
 CONFIG_KEYS = ("totem.cluster_name", "nodelist.node.0.nodeid", "nodelist.node.0.name",
                "nodelist.node.0.ring0_addr", "quorum.provider")
@@ -275,8 +276,8 @@ def only_probe_group(lines, side_info):
             if in_probe or line.startswith("2> "):
                 kept.append(line)
             continue
-        in_probe = line.startswith(GROUP) or line.startswith("Group Name") or line.startswith("GRP_NAME")
-        if in_probe or line == "":
+        in_probe = line == GROUP or line.startswith("Group Name")
+        if in_probe:
             kept.append(line)
     return kept
 
@@ -420,7 +421,10 @@ class DropinTest:
         return Result(tracker.returncode, seen, err)
 
     def run_all(self):
-        self.cmapctl()
+        try:
+            self.cmapctl()
+        finally:
+            self.cleanup_probe_keys()
         with CpgMember(self.args.cpg_member, self.ref) as ref_member, \
                 CpgMember(self.args.cpg_member, self.ours) as our_member:
             self.side_info["ref"]["member_pid"] = ref_member.pid
@@ -431,7 +435,6 @@ class DropinTest:
 
     def cmapctl(self):
         cmapctl = "corosync-cmapctl"
-        self.cleanup_probe_keys()
         if self.skip_reason("corosync-cfgtool"):
             self.absent["cfg"] = "the cfg service, not built by this tree yet"
         listing = run(self.ref, [tool_path(cmapctl)]).out
@@ -457,16 +460,14 @@ class DropinTest:
         changes = os.path.join(self.workdir, "changes")
         Path(changes).write_text(f"{PROBE}.a u8 1\n{PROBE}.b str x y\n{PROBE}.c i16 -3\n^{PROBE}.a\n")
         self.compare("corosync-cmapctl -p (a file of changes)", [cmapctl, "-p", changes])
-        self.compare("corosync-cmapctl dropin.probe. (after -p)", [cmapctl, PROBE + "."])
+        self.compare("corosync-cmapctl PREFIX (after -p)", [cmapctl, PROBE + "."])
         self.compare("corosync-cmapctl -D (a prefix)", [cmapctl, "-D", PROBE + "."])
         self.compare_tracking("corosync-cmapctl -t (create, modify, retype, delete)", f"{PROBE}.tracked")
         self.compare("corosync-cmapctl -m stats stats.ipcs. (key names and types)",
                      [cmapctl, "-m", "stats", "stats.ipcs."], [stats_key_shapes])
-        self.cleanup_probe_keys()
 
     def cleanup_probe_keys(self):
-        """A run that was interrupted may have left its keys in the
-        corosync it shares; conclaved is new each time."""
+        """conclaved is new each time; the corosync may be shared."""
         run(self.ref, [tool_path("corosync-cmapctl"), "-D", PROBE + "."])
 
     def cpgtool(self):
