@@ -95,9 +95,13 @@ class CorosyncAbiTest(CompileTestCase):
     def setUp(self):
         super().setUp()
         if not os.path.isfile(os.path.join(COROSYNC_INCLUDE, "corotypes.h")):
-            self.skipTest(f"corosync headers not installed in {COROSYNC_INCLUDE} "
-                          f"(Debian: apt-get install libcorosync-common-dev libquorum-dev "
-                          f"libvotequorum-dev)")
+            why = (f"corosync headers not installed in {COROSYNC_INCLUDE} "
+                   f"(Debian: apt-get install libcorosync-common-dev libquorum-dev "
+                   f"libvotequorum-dev)")
+            # CI installs them for this test: there, a skip would hide a broken setup.
+            if os.environ.get("CI") == "true":
+                self.fail(why)
+            self.skipTest(why)
         self.program = load(IDL_DIR)
         self.ours = os.path.join(REPO, "generated", "include")
 
