@@ -215,8 +215,8 @@ static bool section_is(const struct cv_conf_node *section, const char *name, con
 }
 
 /* corosync's names for two kinds of subsection: a logger_subsys is named by
- * its subsys key, an interface by its linknumber (default 0). *path is
- * emptied for keys that only name their section. */
+ * its subsys key (which it keeps too), an interface by its linknumber
+ * (default 0, which it does not keep: *path is emptied). */
 static int rewrite_path(struct loader *l, const struct cv_conf_node *key, char *path, size_t size)
 {
 	const struct cv_conf_node *section = key->parent;
@@ -226,10 +226,7 @@ static int rewrite_path(struct loader *l, const struct cv_conf_node *key, char *
 
 		if (!subsys)
 			return load_error(l, section->line, "logger_subsys has no subsys key");
-		if (strcmp(key->name, "subsys") == 0)
-			path[0] = '\0';
-		else
-			snprintf(path, size, "logging.logger_subsys.%s.%s", subsys, key->name);
+		snprintf(path, size, "logging.logger_subsys.%s.%s", subsys, key->name);
 	} else if (section_is(section, "interface", "totem")) {
 		const char *link = cv_conf_value(section, "linknumber");
 		uint64_t number;

@@ -105,7 +105,7 @@ static void test_file_keys_and_types(void **state)
 	assert_string_key("logging.debug", "on");
 	assert_string_key("logging.to_stderr", "yes");
 	assert_string_key("logging.logger_subsys.QUORUM.debug", "off");
-	assert_null(cmap_store_find(map, "logging.logger_subsys.QUORUM.subsys"));
+	assert_string_key("logging.logger_subsys.QUORUM.subsys", "QUORUM");
 	assert_string_key("quorum.provider", "corosync_votequorum");
 	assert_number_key("quorum.expected_votes", CMAP_STORE_UINT32, 3);
 	assert_number_key("quorum.wait_for_all", CMAP_STORE_UINT8, 1);
@@ -188,7 +188,7 @@ static void test_errors(void **state)
 	assert_string_equal(load("logging {\n logger_subsys {\n  debug: on\n }\n}\n"),
 			    "t.conf:2: error: logger_subsys has no subsys key");
 	assert_string_equal(load("logging {\n logger_subsys {\n  subsys: A@B\n  debug: on\n }\n}\n"),
-			    "t.conf:4: error: 'logging.logger_subsys.A@B.debug' is not a valid cmap key name");
+			    "t.conf:3: error: 'logging.logger_subsys.A@B.subsys' is not a valid cmap key name");
 }
 
 static void test_reload(void **state)
