@@ -121,6 +121,23 @@ class Typedef:
 
 
 @dataclass
+class Alias:
+    """`alias NEW = OLD;`: a second, older name for a type or a constant, so
+    that programs written against either spelling compile."""
+    name: str
+    target: str
+    pos: Pos
+    target_pos: Pos
+    doc: str = ""
+    # Set by validation: the definition `target` names.
+    definition: object = None
+
+    @property
+    def is_type(self):
+        return not isinstance(self.definition, Define) and not hasattr(self.definition, "enum")
+
+
+@dataclass
 class Enumerator:
     name: str
     value: str
@@ -308,6 +325,14 @@ class IdlFile:
     @property
     def public_callbacks(self):
         return [c for c in self.callbacks if c.is_public]
+
+    @property
+    def aliases(self):
+        return self.of_type(Alias)
+
+    def aliases_of(self, name):
+        """The names this file declares for `name`, in declaration order."""
+        return [alias.name for alias in self.aliases if alias.target == name]
 
     @property
     def remote_functions(self):

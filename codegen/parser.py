@@ -7,7 +7,7 @@ from . import lexer
 from .diagnostics import IdlError
 from .lexer import CODE, EOF, IDENT, NUMBER, PUNCT, STRING, SYSTEM_HEADER
 from .model import (
-    Annotation, Callback, CType, Decl, Define, Enum, Enumerator, ErrorDoc, Function,
+    Alias, Annotation, Callback, CType, Decl, Define, Enum, Enumerator, ErrorDoc, Function,
     IdlFile, Implementation, Inline, Library, Service, Struct, Typedef,
 )
 
@@ -81,6 +81,7 @@ class Parser:
             "function": self.parse_function,
             "internal": self.parse_internal,
             "inline": self.parse_inline,
+            "alias": self.parse_alias,
         }
         handler = handlers.get(token.text)
         if handler is None:
@@ -304,6 +305,16 @@ class Parser:
         doc = self.parse_optional_string()
         self.expect(";")
         self.file.items.append(Define(name.text, value, name.pos, params, doc, is_integer))
+
+    def parse_alias(self):
+        """`alias NEW = OLD "doc";`."""
+        self.advance()
+        name = self.expect_name("an alias name")
+        self.expect("=")
+        target = self.expect_name("the name it stands for")
+        doc = self.parse_optional_string()
+        self.expect(";")
+        self.file.items.append(Alias(name.text, target.text, name.pos, target.pos, doc))
 
     def parse_internal(self):
         """`internal function ...` or `internal callback ...`."""

@@ -8,8 +8,8 @@ import re
 from . import wire
 from .diagnostics import IdlError, Pos
 from .model import (
-    CALLBACK_SUFFIXES, Callback, Define, Enum, Function, IMPLEMENTATION_KINDS, LOCAL, LOCAL_KINDS, ONEWAY,
-    REQUEST, REQUEST_FLAGS, SCALAR_TYPES, STATUS_TYPE, Struct, Typedef,
+    Alias, CALLBACK_SUFFIXES, Callback, Define, Enum, Function, IMPLEMENTATION_KINDS, LOCAL, LOCAL_KINDS,
+    ONEWAY, REQUEST, REQUEST_FLAGS, SCALAR_TYPES, STATUS_TYPE, Struct, Typedef,
 )
 
 KNOWN_ANNOTATIONS = ("out", "optional", "count", "len")
@@ -55,7 +55,7 @@ class Validator:
 
     def collect_definitions(self, idl_file):
         for item in idl_file.items:
-            if isinstance(item, (Typedef, Enum, Struct, Callback, Function, Define)):
+            if isinstance(item, (Typedef, Enum, Struct, Callback, Function, Define, Alias)):
                 item.file = idl_file
                 if isinstance(item, Struct) and not item.is_typedef:
                     self.add_name(self.struct_tags, item.name, item, "struct")
@@ -102,6 +102,7 @@ class Validator:
             checker = {
                 Typedef: self.check_typedef, Struct: self.check_struct, Enum: self.check_enum,
                 Callback: self.check_callback, Function: self.check_function,
+                Alias: self.check_alias,
             }.get(type(item))
             if checker is not None:
                 checker(item, idl_file)
@@ -131,9 +132,27 @@ class Validator:
             if isinstance(ctype.definition, (Function, Define)) or \
                     _is_enumerator(ctype.definition):
                 raise IdlError(ctype.pos, f"'{ctype.name}' is not a type")
+            if isinstance(ctype.definition, Alias):
+                raise IdlError(ctype.pos, f"'{ctype.name}' is an alias; write "
+                               f"'{ctype.definition.target}'")
 
     def check_typedef(self, typedef, scope):
         self.resolve(typedef.ctype, scope)
+
+    def check_alias(self, alias, scope):
+        """An alias names a type, an enumerator or a constant; not a function,
+        whose second name would need a second symbol, and not another alias."""
+        definition = self.lookup(alias.target, scope, alias.target_pos, what="name")
+        if isinstance(definition, Function):
+            raise IdlError(alias.target_pos, f"alias {alias.name} names function "
+                           f"'{alias.target}'; only types and constants can have aliases")
+        if isinstance(definition, Alias):
+            raise IdlError(alias.target_pos, f"alias {alias.name} names alias '{alias.target}'; "
+                           f"name '{definition.target}' instead")
+        if isinstance(definition, Define) and definition.params is not None:
+            raise IdlError(alias.target_pos, f"alias {alias.name} names macro "
+                           f"'{alias.target}', which takes parameters")
+        alias.definition = definition
 
     def check_enum(self, enum, scope):
         pass    # two enumerators may share a value, as CMAP_MAP_DEFAULT and CMAP_MAP_ICMAP do

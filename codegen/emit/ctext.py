@@ -4,7 +4,7 @@ appear both in the public headers and in the man pages' literal displays."""
 import textwrap
 
 from .. import wire
-from ..model import REQUEST, Callback, Define, Enum, Function, Inline, Struct, Typedef
+from ..model import REQUEST, Alias, Callback, Define, Enum, Function, Inline, Struct, Typedef
 
 LINE_WIDTH = 100
 COMMENT_WIDTH = 80
@@ -123,6 +123,12 @@ def typedef_line(typedef):
     return f"typedef {typedef.ctype.declare(typedef.name)};\n"
 
 
+def alias_line(alias):
+    if alias.is_type:
+        return f"typedef {alias.target} {alias.name};\n"
+    return f"#define {alias.name} {alias.target}\n"
+
+
 def definition_text(item, docs=True):
     """The C text of one IDL definition, as the public header has it."""
     if isinstance(item, Struct):
@@ -139,4 +145,6 @@ def definition_text(item, docs=True):
         return function_prototype(item)
     if isinstance(item, Inline):
         return item.code + "\n"
+    if isinstance(item, Alias):
+        return alias_line(item)
     raise TypeError(item)

@@ -1,6 +1,6 @@
 """The public header, generated/include/<header>: ABI- and API-identical to corosync's."""
 
-from ..model import Callback, Define, Function, Struct
+from ..model import Alias, Callback, Define, Function, Struct
 from . import ctext
 
 
@@ -27,7 +27,7 @@ def _definitions(idl_file):
             continue
         if isinstance(item, Struct) and item.external:
             continue
-        grouped = isinstance(item, Define) and isinstance(previous, Define) \
+        grouped = isinstance(item, (Define, Alias)) and type(item) is type(previous) \
             and not item.doc and not previous.doc
         if not grouped:
             out.append("\n")

@@ -221,12 +221,26 @@ def type_title(definition):
     return f".It Vt {definition.name}"
 
 
-def enum_value_list(enum):
+def enum_value_list(enum, idl_file=None):
+    """The enumerators with their docs, and the aliases idl_file declares for them."""
     lines = [".Bl -tag -width Ds"]
     for enumerator in enum.enumerators:
         lines.append(f".It Dv {enumerator.name}")
         lines += paragraphs(enumerator.doc) or [f"Value {enumerator.value}."]
+        lines += also_spelled(idl_file, enumerator.name)
     return lines + [".El"]
+
+
+def also_spelled(idl_file, name, subject="Also"):
+    """A sentence naming the aliases idl_file declares for `name`, or nothing."""
+    aliases = idl_file.aliases_of(name) if idl_file is not None else []
+    if not aliases:
+        return []
+    return flow(f"{subject} spelled {_join_names(aliases)}.")
+
+
+def _join_names(names):
+    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " or " + names[-1]
 
 
 # ---- errors ------------------------------------------------------------------
@@ -244,13 +258,14 @@ class ErrorList:
         if text not in self.texts[code]:
             self.texts[code].append(text)
 
-    def lines(self):
+    def lines(self, idl_file=None):
         values = {e.name: e.number for e in self.status_enum.enumerators}
         out = [".Bl -tag -width Er"]
         for code in sorted(self.texts, key=lambda c: values[c]):
             out.append(f".It Er {code}")
             for text in self.texts[code]:
                 out += paragraphs(text)
+            out += also_spelled(idl_file, code)
         return out + [".El"]
 
     def __bool__(self):
@@ -342,7 +357,7 @@ class FunctionPage:
         errors = self.errors()
         lines += [".Sh RETURN VALUES"] + self.return_value(errors)
         if errors:
-            lines += [".Sh ERRORS"] + errors.lines()
+            lines += [".Sh ERRORS"] + errors.lines(self.idl_file)
         lines += see_also_lines(self.see_also(errors), function.name)
         return "\n".join(lines) + "\n"
 
@@ -354,7 +369,9 @@ class FunctionPage:
         for param in self.function.params:
             enum = _named_type(param.ctype)
             if isinstance(enum, Enum) and enum.name != STATUS_TYPE and param.ctype.pointers == 0:
-                lines += [".Pp", f"The values of {param.name}:"] + enum_value_list(enum)
+                lines += [".Pp", f"The values of {param.name}:"]
+                lines += enum_value_list(enum, self.idl_file)
+            lines += self.type_aliases(param.ctype.name, f"The type of {param.name}")
         shown = [t for t in types_used(self.program, self.function)
                  if not isinstance(t, Enum)]
         if shown:
@@ -366,6 +383,13 @@ class FunctionPage:
                 lines += paragraphs(definition.doc) or ["Not documented."]
             lines.append(".El")
         return lines
+
+    def type_aliases(self, type_name, what):
+        aliases = self.idl_file.aliases_of(type_name)
+        if not aliases:
+            return []
+        return [".Pp"] + flow(f"{what}, {type_name}, is also spelled {_join_names(aliases)}, "
+                              f"as in older programs; both spellings are the same type.")
 
     def errors(self):
         status = self.program.status_enum(self.idl_file)
@@ -385,7 +409,9 @@ class FunctionPage:
                         f"caller must not modify or free.")
         if errors:
             return [f"{function.name} returns", ".Dv CS_OK", "on success, or one of the "
-                    "errors listed below."]
+                    "errors listed below."] + \
+                self.type_aliases(function.return_type.name, "The return type") + \
+                also_spelled(self.idl_file, "CS_OK", "CS_OK is also")
         return [f"{function.name} returns the value described above."]
 
     def see_also(self, errors):
@@ -446,6 +472,7 @@ class OverviewPage:
         lines += self.callbacks_section()
         lines += self.enums_section()
         lines += self.constants_section()
+        lines += self.aliases_section()
         refs = {(f.name, "3") for f in self.idl_file.public_functions}
         refs |= referenced_pages(service.doc, self.program)
         refs |= {(overview_name(f), "3") for f in self.idl_file.imported}
@@ -488,8 +515,21 @@ class OverviewPage:
     def enums_section(self):
         lines = []
         for enum in self.idl_file.of_type(Enum):
-            lines += [".Ss " + enum.name] + paragraphs(enum.doc) + enum_value_list(enum)
+            lines += [".Ss " + enum.name] + paragraphs(enum.doc) + enum_value_list(enum, self.idl_file)
         return lines
+
+    def aliases_section(self):
+        aliases = self.idl_file.aliases
+        if not aliases:
+            return []
+        text = "".join(ctext.alias_line(alias) for alias in aliases)
+        lines = [".Ss Other names"] + flow("Older spellings, for programs written against "
+                                           "them; each is the same as the name it stands for.")
+        lines += literal(text) + [".Bl -tag -width Ds"]
+        for alias in aliases:
+            lines.append(f".It {'Vt' if alias.is_type else 'Dv'} {alias.name}")
+            lines += flow(f"Another name for {alias.target}.") + paragraphs(alias.doc)
+        return lines + [".El"]
 
     def constants_section(self):
         defines = [d for d in self.idl_file.of_type(Define) if d.params is None]

@@ -34,6 +34,21 @@ typedef enum {
 	FEATURE_MODE_DEFAULT = 0,
 } feature_mode_t;
 
+/* The name of feature_mode_t before 2.0. */
+typedef feature_mode_t feature_setting_t;
+
+#define FEATURE_OFF FEATURE_MODE_OFF
+#define FEATURE_ON FEATURE_MODE_ON
+typedef cs_dispatch_flags_t feature_dispatch_t;
+#define FEATURE_DISPATCH_ONE CS_DISPATCH_ONE
+#define FEATURE_DISPATCH_ALL CS_DISPATCH_ALL
+typedef cs_error_t feature_error_t;
+#define FEATURE_OK CS_OK
+#define FEATURE_ERR_BAD_HANDLE CS_ERR_BAD_HANDLE
+
+/* A define may have an alias too. */
+#define FEATURE_LABEL_MAX FEATURE_NAME_MAX
+
 /* A tagged struct, nested in feature_record_t. */
 struct feature_point {
 	int32_t x;
