@@ -12,7 +12,7 @@ STATUS_TYPE = "cs_error_t"
 
 SCALAR_TYPES = (
     "void", "char", "signed char", "unsigned char", "short", "unsigned short",
-    "int", "unsigned", "unsigned int", "long", "unsigned long",
+    "int", "unsigned", "unsigned int", "long", "unsigned long", "long long", "unsigned long long",
     "int8_t", "uint8_t", "int16_t", "uint16_t", "int32_t", "uint32_t",
     "int64_t", "uint64_t", "size_t", "float", "double",
 )
@@ -228,6 +228,7 @@ class Function:
     doc: str = ""
     errors: list = field(default_factory=list)
     flags: list = field(default_factory=list)    # (name, Pos) of `flag` statements
+    unversioned_pos: Optional[Pos] = None         # `unversioned;`: exported outside the node
     # Set by validation.
     service: object = None
 

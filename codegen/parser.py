@@ -11,9 +11,11 @@ from .model import (
     IdlFile, Implementation, Inline, Library, Service, Struct, Typedef,
 )
 
+# The word that may follow the last word of a type name: `unsigned long long`.
 _MULTIWORD_TYPES = {
     "unsigned": ("char", "short", "int", "long"),
     "signed": ("char",),
+    "long": ("long",),
 }
 
 
@@ -166,8 +168,8 @@ class Parser:
         is_tag = bool(self.accept("struct"))
         name = self.expect_name("a type name")
         text = name.text
-        if text in _MULTIWORD_TYPES and self.token.kind == IDENT \
-                and self.token.text in _MULTIWORD_TYPES[text]:
+        while self.token.kind == IDENT and not text.endswith("long long") \
+                and self.token.text in _MULTIWORD_TYPES.get(text.split()[-1], ()):
             text += " " + self.advance().text
         ctype = CType(text, start.pos, const=const, is_struct_tag=is_tag)
         while self.accept("*"):
@@ -370,6 +372,12 @@ class Parser:
             text = self.expect_kind(STRING, "an error description string")
             self.expect(";")
             function.errors.append(ErrorDoc(code.text, text.text, code.pos))
+            return
+        if self.accept("unversioned"):
+            if function.unversioned_pos is not None:
+                raise IdlError(token.pos, f"{function.name} says 'unversioned' twice")
+            self.expect(";")
+            function.unversioned_pos = token.pos
             return
         if self.accept("flag"):
             name = self.expect_name("a request flag")

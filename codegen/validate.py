@@ -28,6 +28,7 @@ class Validator:
         self.files = files
         self.definitions = {}      # name -> definition (types, defines, functions, enumerators)
         self.struct_tags = {}      # tag -> Struct defined as `struct tag {...}`
+        self.external_structs = {} # tag -> the files' `struct tag;` declarations
         self.visible = {}          # id(IdlFile) -> set of definition names it may use
 
     def run(self):
@@ -57,7 +58,9 @@ class Validator:
         for item in idl_file.items:
             if isinstance(item, (Typedef, Enum, Struct, Callback, Function, Define, Alias)):
                 item.file = idl_file
-                if isinstance(item, Struct) and not item.is_typedef:
+                if isinstance(item, Struct) and item.external:
+                    self.add_external_struct(item)
+                elif isinstance(item, Struct) and not item.is_typedef:
                     self.add_name(self.struct_tags, item.name, item, "struct")
                 else:
                     self.add_name(self.definitions, item.name, item, "definition")
@@ -68,6 +71,16 @@ class Validator:
                     self.add_name(self.definitions, enumerator.name, enumerator, "definition")
             if isinstance(item, (Callback, Function)):
                 item.service = idl_file.service
+
+    def add_external_struct(self, struct):
+        """A system header's struct (`struct iovec;`) may be declared by every
+        file that uses it, once per file."""
+        declared = self.external_structs.setdefault(struct.name, [])
+        for previous in declared:
+            if previous.file is struct.file:
+                raise IdlError(struct.pos, f"duplicate struct of '{struct.name}' "
+                               f"(first defined at {previous.pos})")
+        declared.append(struct)
 
     def add_name(self, table, name, item, what):
         previous = table.get(name)
@@ -83,6 +96,12 @@ class Validator:
                 files.append(current)
                 pending.extend(current.imported)
         return {id(f) for f in files}
+
+    def visible_external_struct(self, name, scope):
+        for struct in self.external_structs.get(name, []):
+            if id(struct.file) in self.visible[id(scope)]:
+                return struct
+        return None
 
     def lookup(self, name, scope, pos, table=None, what="type"):
         definition = (table if table is not None else self.definitions).get(name)
@@ -125,8 +144,8 @@ class Validator:
 
     def resolve(self, ctype, scope):
         if ctype.is_struct_tag:
-            ctype.definition = self.lookup(ctype.name, scope, ctype.pos, self.struct_tags,
-                                           "struct")
+            ctype.definition = self.visible_external_struct(ctype.name, scope) or \
+                self.lookup(ctype.name, scope, ctype.pos, self.struct_tags, "struct")
         elif ctype.name not in SCALAR_TYPES:
             ctype.definition = self.lookup(ctype.name, scope, ctype.pos)
             if isinstance(ctype.definition, (Function, Define)) or \
@@ -252,7 +271,9 @@ class Validator:
             raise IdlError(callback.pos, f"callback type '{callback.name}' must be named "
                            f"{service.name}_NAME_fn_t or {service.name}_NAME_callback_t")
         self.check_callback_kind(callback)
-        if wire.handle_param(callback.params, service) is None:
+        # A manual callback's parameters never travel: its handle may be of
+        # another type, as evs's hdb_handle_t.
+        if callback.is_event and wire.handle_param(callback.params, service) is None:
             raise IdlError(callback.pos, f"callback {callback.name} has no "
                            f"'{service.handle}' parameter")
         for param in callback.params:
@@ -295,6 +316,7 @@ class Validator:
             documented.add(error.code)
         getattr(self, f"check_{function.kind}_function")(function, scope)
         self.check_flags(function)
+        self.check_unversioned(function)
         if function.kind in (REQUEST, ONEWAY, LOCAL):
             self.check_stub_names(function)
 
@@ -313,6 +335,17 @@ class Validator:
             if name in seen:
                 raise IdlError(pos, f"flag '{name}' is given twice for {function.name}")
             seen.add(name)
+
+    def check_unversioned(self, function):
+        pos = function.unversioned_pos
+        if pos is None:
+            return
+        if not function.is_public:
+            raise IdlError(pos, f"internal function {function.name} is not exported, "
+                           f"so it cannot be 'unversioned'")
+        if function.service.library.node is None:
+            raise IdlError(pos, f"{function.name} is 'unversioned', and library "
+                           f"{function.service.library.name} has no version node")
 
     def check_stub_names(self, function):
         for param in function.params:

@@ -12,8 +12,8 @@ SCALAR_WIRE_TYPES = {
     "uint8_t": "uint32", "uint16_t": "uint32", "uint32_t": "uint32", "unsigned": "uint32",
     "unsigned int": "uint32", "unsigned char": "uint32",
     "int8_t": "int32", "int16_t": "int32", "int32_t": "int32", "int": "int32", "char": "int32",
-    "uint64_t": "uint64", "size_t": "uint64",
-    "int64_t": "int64",
+    "uint64_t": "uint64", "size_t": "uint64", "unsigned long long": "uint64",
+    "int64_t": "int64", "long long": "int64",
     "float": "float", "double": "double",
 }
 

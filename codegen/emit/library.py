@@ -17,18 +17,27 @@ def emit(program, idl_file):
     }
 
 
-def exported_functions(idl_file):
-    return sorted(f.name for f in idl_file.public_functions)
+def versioned_functions(idl_file):
+    return sorted(f.name for f in idl_file.public_functions if f.unversioned_pos is None)
+
+
+def unversioned_functions(idl_file):
+    return sorted(f.name for f in idl_file.public_functions if f.unversioned_pos is not None)
 
 
 def linker_map(idl_file):
     """corosync's version node for a service; an anonymous node for the common
-    library, which corosync does not version."""
+    library, which corosync does not version.
+
+    Functions corosync exports without a version (evs_context_get) stay out
+    of the node and are exported in the base version, which takes leaving
+    out `local: *`: the build's hidden visibility keeps every other symbol in."""
     library = idl_file.service.library
-    symbols = "".join(f"\t\t{name};\n" for name in exported_functions(idl_file))
+    symbols = "".join(f"\t\t{name};\n" for name in versioned_functions(idl_file))
     node = f"{library.node} " if library.node else ""
+    local = "" if unversioned_functions(idl_file) else "\tlocal:\n\t\t*;\n"
     return (f"# {ctext.notice_text(idl_file)}\n"
-            f"{node}{{\n\tglobal:\n{symbols}\tlocal:\n\t\t*;\n}};\n")
+            f"{node}{{\n\tglobal:\n{symbols}{local}}};\n")
 
 
 def pkg_config(idl_file):

@@ -87,6 +87,12 @@ class GoldenOutputTest(unittest.TestCase):
         self.assertNotIn("feature_helper(", outputs["generated/feature/feature-client.c"])
         self.assertIn("feature_helper;", outputs["generated/feature/libfeature.map"])
 
+    def test_unversioned_functions_stay_out_of_the_node(self):
+        linker_map = generate_dir(FEATURES_IDL)["generated/feature/libfeature.map"]
+        self.assertIn("\t\tfeature_context_get;\n", linker_map)
+        self.assertNotIn("feature_context_set;", linker_map)
+        self.assertNotIn("local:", linker_map)
+
 
 class DeterminismTest(unittest.TestCase):
     def test_two_runs_give_identical_output(self):

@@ -102,6 +102,7 @@ static void feature_record_t_from_wire(feature_record_t *out, const FeatureRecor
 	copy_string(out->label, sizeof(out->label), in->label);
 	copy_bytes(out->blob, sizeof(out->blob), &in->blob);
 	feature_point_from_wire(&out->where, in->where);
+	out->serial = (unsigned long long)in->serial;
 }
 
 void feature_callback_table_from_feature_callbacks_t(const feature_callbacks_t *callbacks,

@@ -55,13 +55,17 @@ struct feature_point {
 	int32_t y;
 };
 
-/* A record the daemon sends: a char array, bytes and a nested struct. */
+/*
+ * A record the daemon sends: a char array, bytes, a nested struct and a three-
+ * word type.
+ */
 typedef struct {
 	uint32_t id;
 	feature_mode_t mode;
 	char label[FEATURE_NAME_MAX];
 	uint8_t blob[4];
 	struct feature_point where;
+	unsigned long long serial;
 } feature_record_t;
 
 /* A struct the client sends. */
