@@ -27,6 +27,10 @@
  * event for cpg_dispatch(): CS_DISPATCH_ONE may return after a piece without
  * running a callback, and a handle without a deliver callback ignores the
  * pieces (corosync 3.1.7 crashes there).
+ *
+ * Programs written for corosync 1.x compile unchanged: cpg_error_t, CPG_OK and
+ * CPG_ERR_* are other names of cs_error_t and its values, and cpg_dispatch_t
+ * and CPG_DISPATCH_* of cs_dispatch_flags_t and its values.
  */
 #ifndef COROSYNC_CPG_H_DEFINED
 #define COROSYNC_CPG_H_DEFINED
@@ -198,6 +202,29 @@ typedef struct {
 	cpg_totem_confchg_fn_t cpg_totem_confchg_fn;
 	unsigned int flags;
 } cpg_model_v1_data_t;
+
+/* The dispatch flags type of corosync 1.x's cpg.h. */
+typedef cs_dispatch_flags_t cpg_dispatch_t;
+
+#define CPG_DISPATCH_ONE CS_DISPATCH_ONE
+#define CPG_DISPATCH_ALL CS_DISPATCH_ALL
+#define CPG_DISPATCH_BLOCKING CS_DISPATCH_BLOCKING
+
+/* The error type of corosync 1.x's cpg.h. */
+typedef cs_error_t cpg_error_t;
+
+#define CPG_OK CS_OK
+#define CPG_ERR_LIBRARY CS_ERR_LIBRARY
+#define CPG_ERR_TIMEOUT CS_ERR_TIMEOUT
+#define CPG_ERR_TRY_AGAIN CS_ERR_TRY_AGAIN
+#define CPG_ERR_INVALID_PARAM CS_ERR_INVALID_PARAM
+#define CPG_ERR_NO_MEMORY CS_ERR_NO_MEMORY
+#define CPG_ERR_BAD_HANDLE CS_ERR_BAD_HANDLE
+#define CPG_ERR_ACCESS CS_ERR_ACCESS
+#define CPG_ERR_NOT_EXIST CS_ERR_NOT_EXIST
+#define CPG_ERR_EXIST CS_ERR_EXIST
+#define CPG_ERR_NOT_SUPPORTED CS_ERR_NOT_SUPPORTED
+#define CPG_ERR_SECURITY CS_ERR_SECURITY
 
 /*
  * Connects to the cpg service and stores a new handle in *handle. It is
