@@ -4,8 +4,6 @@
 
 #include "cpg-groups.h"
 
-static struct cpg_group *groups;
-
 /* Shorter names first, then bytewise: any total order will do. */
 static int name_compare(const uint8_t *a, size_t a_length, const uint8_t *b, size_t b_length)
 {
@@ -14,23 +12,23 @@ static int name_compare(const uint8_t *a, size_t a_length, const uint8_t *b, siz
 	return memcmp(a, b, a_length);
 }
 
-struct cpg_group *cpg_groups_first(void)
+struct cpg_group *cpg_groups_first(const struct cpg_group_table *table)
 {
-	return groups;
+	return table->first;
 }
 
-static struct cpg_group **group_link(const uint8_t *name, size_t length)
+static struct cpg_group **group_link(struct cpg_group_table *table, const uint8_t *name, size_t length)
 {
-	struct cpg_group **link = &groups;
+	struct cpg_group **link = &table->first;
 
 	while (*link != NULL && name_compare((*link)->name, (*link)->length, name, length) < 0)
 		link = &(*link)->next;
 	return link;
 }
 
-struct cpg_group *cpg_group_find(const uint8_t *name, size_t length)
+struct cpg_group *cpg_group_find(struct cpg_group_table *table, const uint8_t *name, size_t length)
 {
-	struct cpg_group *g = *group_link(name, length);
+	struct cpg_group *g = *group_link(table, name, length);
 
 	if (g != NULL && name_compare(g->name, g->length, name, length) == 0)
 		return g;
@@ -45,9 +43,9 @@ int cpg_group_has_process(const struct cpg_group *g, uint32_t nodeid, uint32_t p
 	return 0;
 }
 
-static struct cpg_group *group_get(const uint8_t *name, size_t length)
+static struct cpg_group *group_get(struct cpg_group_table *table, const uint8_t *name, size_t length)
 {
-	struct cpg_group **link = group_link(name, length);
+	struct cpg_group **link = group_link(table, name, length);
 	struct cpg_group *g = *link;
 
 	if (g != NULL && name_compare(g->name, g->length, name, length) == 0)
@@ -55,6 +53,7 @@ static struct cpg_group *group_get(const uint8_t *name, size_t length)
 	g = calloc(1, sizeof(*g));
 	if (g == NULL)
 		return NULL;
+	g->table = table;
 	g->length = (uint32_t)length;
 	memcpy(g->name, name, length);
 	g->next = *link;
@@ -69,9 +68,9 @@ static int member_before(const struct cpg_member *a, const struct cpg_member *b)
 	return a->pid < b->pid;
 }
 
-int cpg_group_add(struct cpg_member *m, const uint8_t *name, size_t length)
+int cpg_group_add(struct cpg_group_table *table, struct cpg_member *m, const uint8_t *name, size_t length)
 {
-	struct cpg_group *g = group_get(name, length);
+	struct cpg_group *g = group_get(table, name, length);
 	struct cpg_member **link;
 
 	if (g == NULL)
@@ -88,7 +87,7 @@ int cpg_group_add(struct cpg_member *m, const uint8_t *name, size_t length)
 
 static void group_free_if_empty(struct cpg_group *g)
 {
-	struct cpg_group **link = &groups;
+	struct cpg_group **link = &g->table->first;
 
 	if (g->members != NULL)
 		return;

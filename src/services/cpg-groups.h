@@ -1,7 +1,9 @@
-/* The cpg group table: named groups and their members, each group's
- * members ordered by (nodeid, pid) as corosync reports them. Group names are
- * binary, 1 to CPG_MAX_NAME_LENGTH bytes. Groups are kept ordered by name so
- * that iterations list them in a stable order; an empty group is removed. */
+/* The group table of cpg and evs: named groups and their members, each
+ * group's members ordered by (nodeid, pid) as corosync reports them. Group
+ * names are binary, 1 to CPG_MAX_NAME_LENGTH bytes. Groups are kept ordered
+ * by name so that iterations list them in a stable order; an empty group is
+ * removed. Each service has its own table, so a cpg group and an evs group
+ * of the same name are different groups. */
 #ifndef CONCLAVE_CPG_GROUPS_H
 #define CONCLAVE_CPG_GROUPS_H
 
@@ -25,7 +27,12 @@ struct cpg_member {
 	struct cpg_member *next;      /* in group->members */
 };
 
+struct cpg_group_table {
+	struct cpg_group *first;
+};
+
 struct cpg_group {
+	struct cpg_group_table *table;
 	uint32_t length;
 	uint8_t name[CPG_MAX_NAME_LENGTH];
 	struct cpg_member *members;
@@ -33,13 +40,13 @@ struct cpg_group {
 	struct cpg_group *next;
 };
 
-struct cpg_group *cpg_groups_first(void);
+struct cpg_group *cpg_groups_first(const struct cpg_group_table *table);
 /* NULL when no process has joined `name`. */
-struct cpg_group *cpg_group_find(const uint8_t *name, size_t length);
+struct cpg_group *cpg_group_find(struct cpg_group_table *table, const uint8_t *name, size_t length);
 /* True when process pid of node nodeid is a member of the group. */
 int cpg_group_has_process(const struct cpg_group *g, uint32_t nodeid, uint32_t pid);
 /* Adds m to the group `name`, creating it; -1 when out of memory. */
-int cpg_group_add(struct cpg_member *m, const uint8_t *name, size_t length);
+int cpg_group_add(struct cpg_group_table *table, struct cpg_member *m, const uint8_t *name, size_t length);
 /* Takes m out of its group, freeing the group once empty. */
 void cpg_group_remove(struct cpg_member *m);
 void cpg_address_of(const struct cpg_member *m, uint32_t reason, struct cpg_address *out);

@@ -39,6 +39,7 @@ struct confchg {
 static struct cpg_member **blocked;
 static size_t n_blocked, blocked_capacity;
 static struct cv_timer *retry_timer;
+static struct cpg_group_table groups;
 
 static uint32_t local_nodeid(void)
 {
@@ -180,11 +181,11 @@ cs_error_t cpg_handle_groups_join(struct cv_session *s, const CpgGroupsJoinReque
 		return CS_ERR_INVALID_PARAM;
 	if (m->group != NULL)
 		return CS_ERR_EXIST;
-	existing = cpg_group_find(request->group.data, request->group.len);
+	existing = cpg_group_find(&groups, request->group.data, request->group.len);
 	if (existing != NULL && cpg_group_has_process(existing, m->nodeid, m->pid))
 		return CS_ERR_EXIST;
 	m->flags = request->flags;
-	if (cpg_group_add(m, request->group.data, request->group.len) < 0)
+	if (cpg_group_add(&groups, m, request->group.data, request->group.len) < 0)
 		return CS_ERR_NO_MEMORY;
 	err = join_announce(m);
 	if (err != CS_OK)
@@ -406,7 +407,7 @@ cs_error_t cpg_handle_groups_members(struct cv_session *s, const CpgGroupsMember
 
 	if (request->group.len > CPG_MAX_NAME_LENGTH)
 		return CS_ERR_INVALID_PARAM;
-	g = cpg_group_find(request->group.data, request->group.len);
+	g = cpg_group_find(&groups, request->group.data, request->group.len);
 	if (g == NULL)
 		return CS_OK;
 	entries = cv_reply_alloc(s, g->n_members * sizeof(*entries));
@@ -456,7 +457,7 @@ static size_t snapshot_put(uint8_t *out, int32_t type, const struct cpg_group *o
 
 	if (type == CPG_ITERATION_ONE_GROUP)
 		return only != NULL ? group_entries_put(out, only, type) : 0;
-	for (const struct cpg_group *g = cpg_groups_first(); g != NULL; g = g->next)
+	for (const struct cpg_group *g = cpg_groups_first(&groups); g != NULL; g = g->next)
 		used += group_entries_put(out != NULL ? out + used : NULL, g, type);
 	return used;
 }
@@ -471,7 +472,7 @@ cs_error_t cpg_handle_groups_snapshot(struct cv_session *s, const CpgGroupsSnaps
 	    request->group.len > CPG_MAX_NAME_LENGTH)
 		return CS_ERR_INVALID_PARAM;
 	if (request->type == CPG_ITERATION_ONE_GROUP)
-		only = cpg_group_find(request->group.data, request->group.len);
+		only = cpg_group_find(&groups, request->group.data, request->group.len);
 	length = snapshot_put(NULL, request->type, only);
 	if (length == 0)
 		return CS_OK;
