@@ -51,6 +51,8 @@ struct cv_service_ops {
 	int (*start)(void);                       /* daemon start-up; <0 aborts start */
 	void (*stop)(void);                       /* daemon shutdown */
 	int (*connect)(struct cv_session *s);     /* <0 refuses the client (CS_ERR_NO_RESOURCES) */
+	/* The client has its WELCOME: the first moment events may be sent. */
+	void (*opened)(struct cv_session *s);
 	void (*disconnect)(struct cv_session *s); /* connection closed, any reason */
 	/* The session's queue shrank. It may run inside a handler of another
 	 * session, so it should only schedule work (a timer). */

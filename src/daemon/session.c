@@ -681,6 +681,8 @@ static void handle_hello(struct cv_session *s)
 	cv_log_debug("connection %llu (pid %d) uses service %s %u.%u", (unsigned long long)s->id,
 		     (int)s->cred.pid, s->service->name, hello.idl_major, hello.idl_minor);
 	send_welcome(s, CS_OK);
+	if (s->service->ops && s->service->ops->opened)
+		s->service->ops->opened(s);
 	if (observer && observer->opened)
 		observer->opened(s);
 }
