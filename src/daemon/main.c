@@ -22,6 +22,7 @@
 #include "cmap-store.h"
 #include "corosync_cfg-server.h"
 #include "cpg-server.h"
+#include "evs-server.h"
 #include "quorum-server.h"
 #include "votequorum-server.h"
 
@@ -41,8 +42,8 @@ static struct cv_conf *loaded_conf;
 static char config_path[PATH_MAX]; /* absolute: the daemon changes to / */
 static bool debug_option;
 static struct cv_watch signal_watch = { .fd = -1 };
-static const struct cv_server_service *offered[5];
-static struct cmap_service_name offered_names[5];
+static const struct cv_server_service *offered[6];
+static struct cmap_service_name offered_names[6];
 static size_t n_offered;
 
 static void usage(FILE *out)
@@ -77,7 +78,8 @@ static int parse_options(int argc, char **argv, struct options *o)
 }
 
 /* cmap first: the others read their settings from its map. The ids are
- * corosync's, for the stats map's key names. */
+ * corosync's, for the stats map's key names; evs, which corosync 3 does not
+ * have, takes the first id it leaves free. */
 static void offer(const struct cv_server_service *service, uint16_t corosync_id)
 {
 	offered_names[n_offered] = (struct cmap_service_name){ service->name, corosync_id };
@@ -89,6 +91,7 @@ static void choose_services(void)
 	offer(&cmap_server_service, 0);
 	offer(&corosync_cfg_server_service, 1);
 	offer(&cpg_server_service, 2);
+	offer(&evs_server_service, 8);
 	offer(&quorum_server_service, 3);
 	if (settings.quorum.votequorum)
 		offer(&votequorum_server_service, 5);

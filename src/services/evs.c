@@ -1,0 +1,331 @@
+/* The evs service: corosync 1.x's extended virtual synchrony groups, on the
+ * group table cpg uses (cpg-groups.h), in a table of its own. A connection
+ * may join many groups, and the same group more than once: each join is a
+ * member of its group. A message goes to every connection that has joined
+ * at least one of its groups, once, in one step of the daemon's loop, so
+ * every receiver sees the same total order; when one of them has no room,
+ * nobody gets it and the sender gets CS_ERR_TRY_AGAIN.
+ *
+ * The configuration change reports nodes, not groups: one right after the
+ * WELCOME, with the cluster membership the quorum provider published (this
+ * node alone without one). */
+#include <stdlib.h>
+#include <string.h>
+
+#include <corosync/evs.h>
+
+#include "cpg-groups.h"
+#include "cv-list.h"
+#include "cv-settings.h"
+#include "evs-server.h"
+#include "quorum-state.h"
+
+/* One join of one group by one connection. */
+struct evs_join {
+	struct cpg_member member;
+	struct cv_list link; /* in evs_connection.joins, oldest first */
+};
+
+struct evs_connection {
+	struct cv_session *session;
+	struct cv_list joins;
+	uint64_t last_message; /* the stamp of the last message queued to it */
+};
+
+static struct cpg_group_table groups;
+static uint64_t message_stamp;
+
+/* The receivers of the message being sent, each once. */
+static struct evs_connection **receivers;
+static size_t n_receivers, receivers_capacity;
+
+static uint32_t local_nodeid(void)
+{
+	return cv_settings_local_node(cv_server_settings())->nodeid;
+}
+
+static struct evs_connection *connection_of(const struct cv_session *s)
+{
+	return cv_session_private(s);
+}
+
+/* Keys travel packed, EVS_GROUP_KEY_LENGTH bytes each. */
+static cs_error_t keys_count(ProtobufCBinaryData keys, size_t *count)
+{
+	if (keys.len % EVS_GROUP_KEY_LENGTH != 0)
+		return CS_ERR_INVALID_PARAM;
+	*count = keys.len / EVS_GROUP_KEY_LENGTH;
+	return *count > EVS_MAX_GROUPS_PER_CALL ? CS_ERR_TOO_MANY_GROUPS : CS_OK;
+}
+
+static const uint8_t *key_at(ProtobufCBinaryData keys, size_t i)
+{
+	return keys.data + i * EVS_GROUP_KEY_LENGTH;
+}
+
+/* ---- join and leave -------------------------------------------------------- */
+
+static void join_free(struct evs_join *j)
+{
+	cpg_group_remove(&j->member);
+	cv_list_remove(&j->link);
+	free(j);
+}
+
+static struct evs_join *join_new(struct evs_connection *c, const uint8_t *key)
+{
+	struct evs_join *j = calloc(1, sizeof(*j));
+
+	if (j == NULL)
+		return NULL;
+	j->member.session = c->session;
+	j->member.nodeid = local_nodeid();
+	j->member.pid = (uint32_t)cv_session_pid(c->session);
+	cv_list_init(&j->link);
+	if (cpg_group_add(&groups, &j->member, key, EVS_GROUP_KEY_LENGTH) < 0) {
+		free(j);
+		return NULL;
+	}
+	cv_list_insert(c->joins.prev, &j->link);
+	return j;
+}
+
+/* All of them or, out of memory, none. */
+cs_error_t evs_handle_groups_join(struct cv_session *s, const EvsGroupsJoinRequest *request,
+				  EvsGroupsJoinReply *reply)
+{
+	struct evs_connection *c = connection_of(s);
+	struct evs_join *added[EVS_MAX_GROUPS_PER_CALL];
+	size_t count;
+	cs_error_t err = keys_count(request->keys, &count);
+
+	if (err != CS_OK)
+		return err;
+	for (size_t i = 0; i < count; i++) {
+		added[i] = join_new(c, key_at(request->keys, i));
+		if (added[i] == NULL) {
+			while (i-- > 0)
+				join_free(added[i]);
+			return CS_ERR_NO_MEMORY;
+		}
+	}
+	return CS_OK;
+}
+
+static struct evs_join *join_find(struct evs_connection *c, const uint8_t *key)
+{
+	struct evs_join *j;
+
+	cv_list_for_each(j, &c->joins, link)
+		if (memcmp(j->member.group->name, key, EVS_GROUP_KEY_LENGTH) == 0)
+			return j;
+	return NULL;
+}
+
+/* In order, stopping at the first group not joined, as corosync does. */
+cs_error_t evs_handle_groups_leave(struct cv_session *s, const EvsGroupsLeaveRequest *request,
+				   EvsGroupsLeaveReply *reply)
+{
+	struct evs_connection *c = connection_of(s);
+	size_t count;
+	cs_error_t err = keys_count(request->keys, &count);
+
+	if (err != CS_OK)
+		return err;
+	for (size_t i = 0; i < count; i++) {
+		struct evs_join *j = join_find(c, key_at(request->keys, i));
+
+		if (j == NULL)
+			return CS_ERR_NOT_EXIST;
+		join_free(j);
+	}
+	return CS_OK;
+}
+
+/* ---- messages -------------------------------------------------------------- */
+
+static int receiver_add(struct evs_connection *c)
+{
+	if (c->last_message == message_stamp)
+		return 0;
+	if (n_receivers == receivers_capacity) {
+		size_t capacity = receivers_capacity ? 2 * receivers_capacity : 16;
+		struct evs_connection **grown = realloc(receivers, capacity * sizeof(*receivers));
+
+		if (grown == NULL)
+			return -1;
+		receivers = grown;
+		receivers_capacity = capacity;
+	}
+	c->last_message = message_stamp;
+	receivers[n_receivers++] = c;
+	return 0;
+}
+
+static int group_receivers_add(const struct cpg_group *g)
+{
+	for (const struct cpg_member *m = g->members; m != NULL; m = m->next)
+		if (receiver_add(connection_of(m->session)) < 0)
+			return -1;
+	return 0;
+}
+
+static void receivers_start(void)
+{
+	message_stamp++;
+	n_receivers = 0;
+}
+
+static int joined_receivers_add(struct evs_connection *sender)
+{
+	struct evs_join *j;
+
+	receivers_start();
+	cv_list_for_each(j, &sender->joins, link)
+		if (group_receivers_add(j->member.group) < 0)
+			return -1;
+	return 0;
+}
+
+static int listed_receivers_add(ProtobufCBinaryData keys, size_t count)
+{
+	receivers_start();
+	for (size_t i = 0; i < count; i++) {
+		const struct cpg_group *g = cpg_group_find(&groups, key_at(keys, i), EVS_GROUP_KEY_LENGTH);
+
+		if (g != NULL && group_receivers_add(g) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+/* To every receiver, or to none with CS_ERR_TRY_AGAIN. */
+static cs_error_t message_fan_out(ProtobufCBinaryData msg)
+{
+	EvsMessageEvent event = EVS_MESSAGE_EVENT__INIT;
+	size_t bytes;
+
+	event.nodeid = local_nodeid();
+	event.msg = msg;
+	bytes = protobuf_c_message_get_packed_size(&event.base);
+	for (size_t i = 0; i < n_receivers; i++)
+		if (cv_session_is_open(receivers[i]->session) && !cv_session_has_room(receivers[i]->session, bytes))
+			return CS_ERR_TRY_AGAIN;
+	for (size_t i = 0; i < n_receivers; i++)
+		evs_send_message(receivers[i]->session, &event);
+	return CS_OK;
+}
+
+cs_error_t evs_handle_groups_mcast(struct cv_session *s, const EvsGroupsMcastRequest *request,
+				   EvsGroupsMcastReply *reply)
+{
+	if (joined_receivers_add(connection_of(s)) < 0)
+		return CS_ERR_NO_MEMORY;
+	return message_fan_out(request->msg);
+}
+
+cs_error_t evs_handle_groups_mcast_to(struct cv_session *s, const EvsGroupsMcastToRequest *request,
+				      EvsGroupsMcastToReply *reply)
+{
+	size_t count;
+	cs_error_t err = keys_count(request->keys, &count);
+
+	if (err != CS_OK)
+		return err;
+	if (listed_receivers_add(request->keys, count) < 0)
+		return CS_ERR_NO_MEMORY;
+	return message_fan_out(request->msg);
+}
+
+/* ---- membership ------------------------------------------------------------ */
+
+/* The members the quorum provider published; without one, this node. */
+static const uint32_t *cluster_members(size_t *n, uint32_t *self)
+{
+	const struct quorum_view *view = quorum_state_current();
+
+	*self = local_nodeid();
+	if (view->n_members == 0) {
+		*n = 1;
+		return self;
+	}
+	*n = view->n_members;
+	return view->members;
+}
+
+cs_error_t evs_handle_members(struct cv_session *s, const EvsMembersRequest *request, EvsMembersReply *reply)
+{
+	uint32_t self;
+	size_t n;
+	const uint32_t *members = cluster_members(&n, &self);
+
+	reply->local_nodeid = self;
+	reply->members = cv_reply_alloc(s, n * sizeof(*reply->members));
+	if (reply->members == NULL)
+		return CS_ERR_NO_MEMORY;
+	memcpy(reply->members, members, n * sizeof(*members));
+	reply->n_members = n;
+	return CS_OK;
+}
+
+/* corosync 1.x sends the last configuration change to a new connection; on
+ * a single node that is the one that formed the ring, with every member
+ * joined. */
+static void initial_confchg_send(struct cv_session *s)
+{
+	const struct quorum_view *view = quorum_state_current();
+	EvsMembershipEvent event = EVS_MEMBERSHIP_EVENT__INIT;
+	EvsRingId ring = EVS_RING_ID__INIT;
+	uint32_t self;
+	size_t n;
+	uint32_t *members = (uint32_t *)cluster_members(&n, &self);
+
+	ring.nodeid = view->n_members > 0 ? view->ring_nodeid : self;
+	ring.seq = view->ring_seq;
+	event.member_list = members;
+	event.n_member_list = n;
+	event.joined_list = members;
+	event.n_joined_list = n;
+	event.ring_id = &ring;
+	if (evs_send_membership(s, &event) == CS_ERR_TRY_AGAIN)
+		cv_session_close(s, "evs: no room for the first configuration change");
+}
+
+/* ---- service hooks --------------------------------------------------------- */
+
+static int evs_connect(struct cv_session *s)
+{
+	struct evs_connection *c = calloc(1, sizeof(*c));
+
+	if (c == NULL)
+		return -1;
+	c->session = s;
+	cv_list_init(&c->joins);
+	cv_session_set_private(s, c);
+	return 0;
+}
+
+static void evs_disconnect(struct cv_session *s)
+{
+	struct evs_connection *c = connection_of(s);
+	struct evs_join *j, *tmp;
+
+	cv_list_for_each_safe(j, tmp, &c->joins, link)
+		join_free(j);
+	free(c);
+	cv_session_set_private(s, NULL);
+}
+
+static void evs_stop(void)
+{
+	free(receivers);
+	receivers = NULL;
+	n_receivers = receivers_capacity = 0;
+}
+
+const struct cv_service_ops evs_service_ops = {
+	.stop = evs_stop,
+	.connect = evs_connect,
+	.opened = initial_confchg_send,
+	.disconnect = evs_disconnect,
+};
