@@ -488,6 +488,26 @@ static void test_invalid_arguments(void **state)
 	assert_int_equal(evs_finalize(h), CS_OK);
 }
 
+/* Larger than the daemon's max_message_size (1 MiB by default). */
+static void test_too_big(void **state)
+{
+	evs_handle_t h = connect_evs();
+	struct evs_group g = group_of("g");
+	size_t size = 2u << 20;
+	struct iovec iov = { calloc(1, size), size };
+
+	assert_non_null(iov.iov_base);
+	assert_int_equal(evs_join(h, &g, 1), CS_OK);
+	assert_int_equal(evs_mcast_joined(h, EVS_TYPE_AGREED, &iov, 1), CS_ERR_TOO_BIG);
+	assert_int_equal(evs_mcast_groups(h, EVS_TYPE_AGREED, &g, 1, &iov, 1), CS_ERR_TOO_BIG);
+	iov.iov_len = 1000;
+	assert_int_equal(evs_mcast_joined(h, EVS_TYPE_AGREED, &iov, 1), CS_OK);
+	free(iov.iov_base);
+	dispatch_until(h, 2);
+	assert_int_equal(seen.n_messages, 1);
+	assert_int_equal(evs_finalize(h), CS_OK);
+}
+
 static void test_no_callbacks_and_context(void **state)
 {
 	evs_handle_t h;
@@ -592,6 +612,7 @@ int main(void)
 		SINGLE(test_membership_get_counts_in_and_out),
 		SINGLE(test_bad_handles),
 		SINGLE(test_invalid_arguments),
+		SINGLE(test_too_big),
 		SINGLE(test_no_callbacks_and_context),
 		SINGLE(test_finalize_inside_callback),
 		SINGLE(test_try_again_under_back_pressure),
