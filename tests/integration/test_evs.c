@@ -7,6 +7,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -549,6 +550,29 @@ static void test_finalize_inside_callback(void **state)
 	assert_int_equal(evs_finalize(h), CS_ERR_BAD_HANDLE);
 }
 
+static void *dispatch_blocking(void *handle)
+{
+	static cs_error_t result;
+
+	result = evs_dispatch(*(evs_handle_t *)handle, CS_DISPATCH_BLOCKING);
+	return &result;
+}
+
+/* corosync leaves the dispatcher blocked until the next event. */
+static void test_finalize_from_another_thread_wakes_the_dispatcher(void **state)
+{
+	evs_handle_t h = connect_evs();
+	pthread_t dispatcher;
+	void *result;
+
+	dispatch_until(h, 1);
+	assert_int_equal(pthread_create(&dispatcher, NULL, dispatch_blocking, &h), 0);
+	usleep(100000);
+	assert_int_equal(evs_finalize(h), CS_OK);
+	assert_int_equal(pthread_join(dispatcher, &result), 0);
+	assert_int_equal(*(cs_error_t *)result, CS_ERR_BAD_HANDLE);
+}
+
 /* A receiver that does not dispatch: once its queue is full, sends return
  * CS_ERR_TRY_AGAIN and nobody gets that message; after it dispatches,
  * sending works again. It got exactly the messages that were accepted. */
@@ -615,6 +639,7 @@ int main(void)
 		SINGLE(test_too_big),
 		SINGLE(test_no_callbacks_and_context),
 		SINGLE(test_finalize_inside_callback),
+		SINGLE(test_finalize_from_another_thread_wakes_the_dispatcher),
 		SINGLE(test_try_again_under_back_pressure),
 		SINGLE(test_daemon_death_is_library_error),
 	};
