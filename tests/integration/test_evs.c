@@ -19,6 +19,33 @@
 
 #include "harness.h"
 
+/* corosync 1.x's evs.h, as reference section 7 gives it: the same
+ * signatures, layouts and values, so that its programs build and link. */
+#define SAME_TYPE(a, b) _Static_assert(__builtin_types_compatible_p(a, b), #a " is not " #b)
+SAME_TYPE(__typeof__(evs_initialize), cs_error_t(evs_handle_t *, evs_callbacks_t *));
+SAME_TYPE(__typeof__(evs_finalize), cs_error_t(evs_handle_t));
+SAME_TYPE(__typeof__(evs_fd_get), cs_error_t(evs_handle_t, int *));
+SAME_TYPE(__typeof__(evs_context_get), cs_error_t(evs_handle_t, void **));
+SAME_TYPE(__typeof__(evs_context_set), cs_error_t(evs_handle_t, void *));
+SAME_TYPE(__typeof__(evs_dispatch), cs_error_t(evs_handle_t, cs_dispatch_flags_t));
+SAME_TYPE(__typeof__(evs_join), cs_error_t(evs_handle_t, const struct evs_group *, size_t));
+SAME_TYPE(__typeof__(evs_leave), cs_error_t(evs_handle_t, const struct evs_group *, size_t));
+SAME_TYPE(__typeof__(evs_mcast_joined),
+	  cs_error_t(evs_handle_t, evs_guarantee_t, const struct iovec *, unsigned int));
+SAME_TYPE(__typeof__(evs_mcast_groups), cs_error_t(evs_handle_t, evs_guarantee_t, const struct evs_group *,
+						  size_t, const struct iovec *, unsigned int));
+SAME_TYPE(__typeof__(evs_membership_get), cs_error_t(evs_handle_t, unsigned int *, unsigned int *, size_t *));
+SAME_TYPE(evs_deliver_fn_t, void (*)(hdb_handle_t, unsigned int, const void *, size_t));
+SAME_TYPE(evs_confchg_fn_t, void (*)(hdb_handle_t, const unsigned int *, size_t, const unsigned int *, size_t,
+				     const unsigned int *, size_t, const struct evs_ring_id *));
+SAME_TYPE(evs_handle_t, uint64_t);
+_Static_assert(sizeof(struct evs_group) == 32, "struct evs_group");
+_Static_assert(sizeof(struct evs_ring_id) == 16 && offsetof(struct evs_ring_id, seq) == 8, "struct evs_ring_id");
+_Static_assert(offsetof(evs_callbacks_t, evs_confchg_fn) == sizeof(void *), "evs_callbacks_t");
+_Static_assert(EVS_TYPE_UNORDERED == 0 && EVS_TYPE_FIFO == 1 && EVS_TYPE_AGREED == 2 && EVS_TYPE_SAFE == 3,
+	       "evs_guarantee_t");
+_Static_assert(TOTEMIP_ADDRLEN == 16, "TOTEMIP_ADDRLEN");
+
 static struct test_daemon daemon_under_test;
 
 #define MAX_SEEN 64
