@@ -36,6 +36,8 @@ GROUP = f"dropin-probe{os.getpid()}"   # the cpg group its member process joins
 ABSENT_SERVICES = {"pload": "corosync's load generator",
                    "mon": "corosync's resource monitor",
                    "wd": "corosync's watchdog"}
+# Services conclaved offers that corosync 3 does not: their keys exist on our side only.
+EXTRA_SERVICES = {"evs": "corosync 1.x's evs service, which corosync 3 no longer has"}
 
 
 @dataclass
@@ -283,13 +285,17 @@ class KeyFilter:
         self.absent = absent_services
         self.excluded = {}
 
-    def reason(self, key, ref_services):
+    def reason(self, key, ref_services, own_services):
         match = re.match(r"internal_configuration\.service\.(\d+)\.", key)
         if match and ref_services.get(match.group(1)) in self.absent:
             return f"a service Conclave does not provide ({self.absent[ref_services[match.group(1)]]})"
+        if match and match.group(1) not in ref_services and own_services.get(match.group(1)) in EXTRA_SERVICES:
+            return EXTRA_SERVICES[own_services[match.group(1)]]
         match = re.match(r"runtime\.services\.([^.]+)\.", key)
         if match and match.group(1) in self.absent:
             return f"a service Conclave does not provide ({self.absent[match.group(1)]})"
+        if match and match.group(1) in EXTRA_SERVICES:
+            return EXTRA_SERVICES[match.group(1)]
         rules = (
             (r"resources\.", "corosync's mon and wd services, which Conclave does not provide"),
             (r"runtime\.services\.[^.]+\.\d+\.(rx|tx)$", "message counters of this run's traffic"),
@@ -310,10 +316,11 @@ class KeyFilter:
 
     def __call__(self, lines, side_info):
         services = side_info["ref_services"]
+        own_services = service_names("\n".join(lines))
         kept = []
         for line in lines:
             key = line.split(" ", 1)[0]
-            why = None if line.startswith("2> ") else self.reason(key, services)
+            why = None if line.startswith("2> ") else self.reason(key, services, own_services)
             if why is None:
                 kept.append(line)
             else:
