@@ -23,6 +23,7 @@
 #define CV_DEFAULT_CMAP_MAX_ITERATORS 128u
 #define CV_DEFAULT_CMAP_MAX_TRACKS 1024u
 #define CV_DEFAULT_CMAP_MAX_BYTES (256u * 1024u * 1024u)
+#define CV_DEFAULT_EVS_MAX_JOINS 1024u
 
 struct cv_limits {
 	uint32_t max_message_size;  /* conclave.max_message_size */
@@ -33,6 +34,7 @@ struct cv_limits {
 	uint32_t cmap_max_iterators; /* per connection */
 	uint32_t cmap_max_tracks;    /* per connection */
 	uint32_t cmap_max_bytes;     /* what clients may store in the default map */
+	uint32_t evs_max_joins;      /* per connection */
 };
 
 struct cv_node_settings {

@@ -374,6 +374,7 @@ static int load_effective_limits(struct loader *l)
 		{ "runtime.config.conclave.cmap_max_iterators", lim->cmap_max_iterators },
 		{ "runtime.config.conclave.cmap_max_tracks", lim->cmap_max_tracks },
 		{ "runtime.config.conclave.cmap_max_bytes", lim->cmap_max_bytes },
+		{ "runtime.config.conclave.evs_max_joins", lim->evs_max_joins },
 	};
 	int r = 0;
 

@@ -4,7 +4,8 @@
  * member of its group. A message goes to every connection that has joined
  * at least one of its groups, once, in one step of the daemon's loop, so
  * every receiver sees the same total order; when one of them has no room,
- * nobody gets it and the sender gets CS_ERR_TRY_AGAIN.
+ * nobody gets it and the sender gets CS_ERR_TRY_AGAIN. A connection holds at
+ * most conclave.evs_max_joins joins.
  *
  * The configuration change reports nodes, not groups: one right after the
  * WELCOME, with the cluster membership the quorum provider published (this
@@ -29,6 +30,7 @@ struct evs_join {
 struct evs_connection {
 	struct cv_session *session;
 	struct cv_list joins;
+	size_t n_joins;
 	uint64_t last_message; /* the stamp of the last message queued to it */
 };
 
@@ -65,8 +67,9 @@ static const uint8_t *key_at(ProtobufCBinaryData keys, size_t i)
 
 /* ---- join and leave -------------------------------------------------------- */
 
-static void join_free(struct evs_join *j)
+static void join_free(struct evs_connection *c, struct evs_join *j)
 {
+	c->n_joins--;
 	cpg_group_remove(&j->member);
 	cv_list_remove(&j->link);
 	free(j);
@@ -87,10 +90,11 @@ static struct evs_join *join_new(struct evs_connection *c, const uint8_t *key)
 		return NULL;
 	}
 	cv_list_insert(c->joins.prev, &j->link);
+	c->n_joins++;
 	return j;
 }
 
-/* All of them or, out of memory, none. */
+/* All of them or, beyond the limit or out of memory, none. */
 cs_error_t evs_handle_groups_join(struct cv_session *s, const EvsGroupsJoinRequest *request,
 				  EvsGroupsJoinReply *reply)
 {
@@ -101,11 +105,13 @@ cs_error_t evs_handle_groups_join(struct cv_session *s, const EvsGroupsJoinReque
 
 	if (err != CS_OK)
 		return err;
+	if (c->n_joins + count > cv_server_settings()->limits.evs_max_joins)
+		return CS_ERR_NO_RESOURCES;
 	for (size_t i = 0; i < count; i++) {
 		added[i] = join_new(c, key_at(request->keys, i));
 		if (added[i] == NULL) {
 			while (i-- > 0)
-				join_free(added[i]);
+				join_free(c, added[i]);
 			return CS_ERR_NO_MEMORY;
 		}
 	}
@@ -137,7 +143,7 @@ cs_error_t evs_handle_groups_leave(struct cv_session *s, const EvsGroupsLeaveReq
 
 		if (j == NULL)
 			return CS_ERR_NOT_EXIST;
-		join_free(j);
+		join_free(c, j);
 	}
 	return CS_OK;
 }
@@ -311,7 +317,7 @@ static void evs_disconnect(struct cv_session *s)
 	struct evs_join *j, *tmp;
 
 	cv_list_for_each_safe(j, tmp, &c->joins, link)
-		join_free(j);
+		join_free(c, j);
 	free(c);
 	cv_session_set_private(s, NULL);
 }

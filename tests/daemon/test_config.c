@@ -145,6 +145,7 @@ static void test_defaults_without_file(void **state)
 	assert_int_equal(settings.limits.cmap_max_iterators, 128);
 	assert_int_equal(settings.limits.cmap_max_tracks, 1024);
 	assert_int_equal(settings.limits.cmap_max_bytes, 256 * 1024 * 1024);
+	assert_int_equal(settings.limits.evs_max_joins, 1024);
 	assert_int_equal(settings.n_uids + settings.n_gids, 0);
 }
 
@@ -154,7 +155,8 @@ static void test_limits_and_uidgid(void **state)
 
 	assert_string_equal(load("conclave {\n max_message_size: 65536\n max_queued_bytes: 131072\n"
 				 " max_connections: 10\n max_connections_per_uid: 5\n hello_timeout: 250\n"
-				 " cmap_max_iterators: 2\n cmap_max_tracks: 3\n cmap_max_bytes: 65536\n}\n"
+				 " cmap_max_iterators: 2\n cmap_max_tracks: 3\n cmap_max_bytes: 65536\n"
+				 " evs_max_joins: 7\n}\n"
 				 "uidgid {\n uid: 1000\n gid: 2000\n}\nuidgid {\n uid: root\n gid: root\n}\n",
 				 &conf),
 			    "");
@@ -166,6 +168,7 @@ static void test_limits_and_uidgid(void **state)
 	assert_int_equal(settings.limits.cmap_max_iterators, 2);
 	assert_int_equal(settings.limits.cmap_max_tracks, 3);
 	assert_int_equal(settings.limits.cmap_max_bytes, 65536);
+	assert_int_equal(settings.limits.evs_max_joins, 7);
 	assert_int_equal(settings.n_uids, 2);
 	assert_int_equal(settings.uids[0], 1000);
 	assert_int_equal(settings.uids[1], 0);
@@ -186,6 +189,8 @@ static void test_value_errors(void **state)
 		     "t.conf:3: error: max_queued_bytes (65536) must be at least max_message_size + 16 (65552)");
 	assert_error("conclave {\n cmap_max_tracks: 0\n}\n",
 		     "t.conf:2: error: invalid value '0' for cmap_max_tracks: expected an integer from 1 to 1000000");
+	assert_error("conclave {\n evs_max_joins: 1000001\n}\n",
+		     "t.conf:2: error: invalid value '1000001' for evs_max_joins: expected an integer from 1 to 1000000");
 	assert_error("conclave {\n cmap_max_bytes: 4096\n}\n",
 		     "t.conf:2: error: invalid value '4096' for cmap_max_bytes: expected an integer from 65536 to "
 		     "4294967295");

@@ -108,6 +108,16 @@ static int start(void **state)
 	return test_daemon_start(&daemon_under_test, SINGLE_NODE_CONFIG);
 }
 
+/* conclave.evs_max_joins at 3. */
+static int start_with_few_joins(void **state)
+{
+	static char config[1024];
+
+	memset(&seen, 0, sizeof(seen));
+	snprintf(config, sizeof(config), "%sconclave {\n\tevs_max_joins: 3\n}\n", SINGLE_NODE_CONFIG);
+	return test_daemon_start(&daemon_under_test, config);
+}
+
 static int stop(void **state)
 {
 	return test_daemon_stop(&daemon_under_test);
@@ -208,6 +218,25 @@ static void test_join_takes_at_most_50_groups_per_call(void **state)
 	assert_int_equal(evs_join(h, NULL, 1), CS_ERR_INVALID_PARAM);
 	assert_int_equal(evs_leave(h, NULL, 1), CS_ERR_INVALID_PARAM);
 	assert_int_equal(evs_finalize(h), CS_OK);
+}
+
+/* Past conclave.evs_max_joins a join takes nothing; a leave makes room. */
+static void test_joins_per_connection_are_limited(void **state)
+{
+	evs_handle_t h = connect_evs(), other = connect_evs();
+	struct evs_group a = group_of("a"), groups[] = { a, a, group_of("b") };
+
+	assert_int_equal(evs_join(h, groups, 2), CS_OK);
+	assert_int_equal(evs_join(h, groups, 2), CS_ERR_NO_RESOURCES);
+	assert_int_equal(evs_join(h, &groups[2], 1), CS_OK);
+	assert_int_equal(evs_join(h, &a, 1), CS_ERR_NO_RESOURCES);
+	assert_int_equal(evs_join(other, groups, 3), CS_OK);
+	assert_int_equal(evs_leave(h, &a, 1), CS_OK);
+	assert_int_equal(evs_join(h, &a, 1), CS_OK);
+	assert_int_equal(evs_leave(h, groups, 3), CS_OK);
+	assert_int_equal(evs_leave(h, &a, 1), CS_ERR_NOT_EXIST);
+	assert_int_equal(evs_finalize(h), CS_OK);
+	assert_int_equal(evs_finalize(other), CS_OK);
 }
 
 /* Leave stops at the first group not joined; the ones before stay left.
@@ -655,6 +684,7 @@ int main(void)
 		SINGLE(test_initialize_gives_a_confchg_with_this_node),
 		SINGLE(test_join_takes_at_most_50_groups_per_call),
 		SINGLE(test_leave_removes_one_join_each_in_order),
+		cmocka_unit_test_setup_teardown(test_joins_per_connection_are_limited, start_with_few_joins, stop),
 		SINGLE(test_keys_are_compared_whole),
 		SINGLE(test_mcast_joined_reaches_each_sharing_connection_once),
 		SINGLE(test_mcast_groups_works_without_joining),
