@@ -155,6 +155,10 @@ class Enum:
     enumerators: list
     pos: Pos
     doc: str = ""
+    is_typedef: bool = True  # `typedef enum {...} name;` rather than `enum name {...};`
+
+    def type_text(self):
+        return self.name if self.is_typedef else f"enum {self.name}"
 
 
 @dataclass

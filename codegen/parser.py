@@ -78,6 +78,7 @@ class Parser:
             "common": self.parse_service,
             "typedef": self.parse_typedef,
             "struct": self.parse_tagged_struct,
+            "enum": self.parse_tagged_enum,
             "define": self.parse_define,
             "callback": self.parse_callback,
             "function": self.parse_function,
@@ -272,9 +273,13 @@ class Parser:
             struct.fields.append(decl)
         self.file.items.append(struct)
 
-    def parse_enum(self):
+    def parse_tagged_enum(self):
+        self.advance()
+        self.parse_enum(is_typedef=False)
+
+    def parse_enum(self, is_typedef=True):
         name = self.expect_name("an enum name")
-        enum = Enum(name.text, [], name.pos)
+        enum = Enum(name.text, [], name.pos, is_typedef=is_typedef)
         self.expect("{")
         while not self.accept("}"):
             if self.at("doc"):

@@ -28,6 +28,7 @@ class Validator:
         self.files = files
         self.definitions = {}      # name -> definition (types, defines, functions, enumerators)
         self.struct_tags = {}      # tag -> Struct defined as `struct tag {...}`
+        self.enum_tags = {}        # tag -> Enum defined as `enum tag {...}`
         self.external_structs = {} # tag -> the files' `struct tag;` declarations
         self.visible = {}          # id(IdlFile) -> set of definition names it may use
 
@@ -62,6 +63,8 @@ class Validator:
                     self.add_external_struct(item)
                 elif isinstance(item, Struct) and not item.is_typedef:
                     self.add_name(self.struct_tags, item.name, item, "struct")
+                elif isinstance(item, Enum) and not item.is_typedef:
+                    self.add_name(self.enum_tags, item.name, item, "enum")
                 else:
                     self.add_name(self.definitions, item.name, item, "definition")
             if isinstance(item, Enum):

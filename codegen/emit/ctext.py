@@ -111,6 +111,8 @@ def enum_definition(enum, docs=True):
         if docs:
             body.append(c_comment(enumerator.doc, "\t"))
         body.append(f"\t{enumerator.name} = {enumerator.value},\n")
+    if not enum.is_typedef:
+        return f"enum {enum.name} {{\n{''.join(body)}}};\n"
     return f"typedef enum {{\n{''.join(body)}}} {enum.name};\n"
 
 

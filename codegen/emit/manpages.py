@@ -515,7 +515,7 @@ class OverviewPage:
     def enums_section(self):
         lines = []
         for enum in self.idl_file.of_type(Enum):
-            lines += [".Ss " + enum.name] + paragraphs(enum.doc) + enum_value_list(enum, self.idl_file)
+            lines += [".Ss " + enum.type_text()] + paragraphs(enum.doc) + enum_value_list(enum, self.idl_file)
         return lines
 
     def aliases_section(self):

@@ -16,6 +16,13 @@ typedef uint64_t extra_handle_t;
 /* printf conversion for an extra_handle_t. */
 #define EXTRA_D_FORMAT "%" PRIu64
 
+/* A tagged enum, declared as enum extra_kinds rather than through a typedef. */
+enum extra_kinds {
+	/* The first kind. */
+	EXTRA_KIND_PLAIN = 0,
+	EXTRA_KIND_OTHER = 1,
+};
+
 #ifdef __cplusplus
 }
 #endif
