@@ -11,6 +11,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <corosync/corodefs.h>
+
 #include "../runtime/cv-wire.h"
 #include "cv-config.h"
 #include "cv-daemon.h"
@@ -80,6 +82,8 @@ static int parse_options(int argc, char **argv, struct options *o)
 /* cmap first: the others read their settings from its map. The ids are
  * corosync's, for the stats map's key names; evs, which corosync 3 does not
  * have, takes the first id it leaves free. */
+enum { EVS_SERVICE_ID = WD_SERVICE + 1 };
+
 static void offer(const struct cv_server_service *service, uint16_t corosync_id)
 {
 	offered_names[n_offered] = (struct cmap_service_name){ service->name, corosync_id };
@@ -88,13 +92,13 @@ static void offer(const struct cv_server_service *service, uint16_t corosync_id)
 
 static void choose_services(void)
 {
-	offer(&cmap_server_service, 0);
-	offer(&corosync_cfg_server_service, 1);
-	offer(&cpg_server_service, 2);
-	offer(&evs_server_service, 8);
-	offer(&quorum_server_service, 3);
+	offer(&cmap_server_service, CMAP_SERVICE);
+	offer(&corosync_cfg_server_service, CFG_SERVICE);
+	offer(&cpg_server_service, CPG_SERVICE);
+	offer(&evs_server_service, EVS_SERVICE_ID);
+	offer(&quorum_server_service, QUORUM_SERVICE);
 	if (settings.quorum.votequorum)
-		offer(&votequorum_server_service, 5);
+		offer(&votequorum_server_service, VOTEQUORUM_SERVICE);
 }
 
 /* A missing default file means "no configuration"; a missing -c file is an

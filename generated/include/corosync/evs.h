@@ -35,6 +35,7 @@
 #include <netinet/in.h>
 #include <corosync/corotypes.h>
 #include <corosync/hdb.h>
+#include <corosync/corodefs.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -57,9 +58,6 @@ typedef enum {
 	/* Accepted; delivered as EVS_TYPE_AGREED. */
 	EVS_TYPE_SAFE = 3,
 } evs_guarantee_t;
-
-/* The size of a node address. */
-#define TOTEMIP_ADDRLEN (sizeof(struct in6_addr))
 
 /* The size of a group key. */
 #define EVS_GROUP_KEY_LENGTH 32
