@@ -6,9 +6,12 @@
  * per operation (lower is better), one line per figure:
  * "name median unit runs v1 v2 ...".
  *
- *   cpg-bench latency [RUNS]
+ *   cpg-bench latency [RUNS [FILTER]]
+ *
+ * With FILTER, only the figures whose name contains it.
  */
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -185,26 +188,41 @@ static const struct stream_figure streams[] = {
 	{ "cpg_stream_1MiB_8_members", 1048576, MEMBERS, 50 },
 };
 
+static const char *filter = "";
+
+static bool wanted(const char *figure)
+{
+	return strstr(figure, filter) != NULL;
+}
+
 int main(int argc, char **argv)
 {
 	int runs = argc > 2 ? atoi(argv[2]) : 5;
 	double values[MAX_RUNS];
 
 	if (argc < 2 || strcmp(argv[1], "latency") != 0 || runs < 1 || runs > MAX_RUNS) {
-		fprintf(stderr, "usage: %s latency [RUNS]\n", argv[0]);
+		fprintf(stderr, "usage: %s latency [RUNS [FILTER]]\n", argv[0]);
 		return 2;
 	}
+	if (argc > 3)
+		filter = argv[3];
 	signal(SIGPIPE, SIG_IGN);
-	for (int r = 0; r < runs; r++)
-		values[r] = round_trip_us();
-	report("cpg_mcast_round_trip", "us", values, runs);
+	if (wanted("cpg_mcast_round_trip")) {
+		for (int r = 0; r < runs; r++)
+			values[r] = round_trip_us();
+		report("cpg_mcast_round_trip", "us", values, runs);
+	}
 	for (size_t s = 0; s < sizeof(streams) / sizeof(streams[0]); s++) {
+		if (!wanted(streams[s].name))
+			continue;
 		for (int r = 0; r < runs; r++)
 			values[r] = stream_us(streams[s].size, streams[s].members, streams[s].n);
 		report(streams[s].name, "us", values, runs);
 	}
-	for (int r = 0; r < runs; r++)
-		values[r] = join_leave_us();
-	report("cpg_join_leave", "us", values, runs);
+	if (wanted("cpg_join_leave")) {
+		for (int r = 0; r < runs; r++)
+			values[r] = join_leave_us();
+		report("cpg_join_leave", "us", values, runs);
+	}
 	return 0;
 }
