@@ -75,6 +75,16 @@ struct cv_server_service {
  * CS_ERR_LIBRARY when the session is closing. */
 cs_error_t cv_session_send_event(struct cv_session *s, uint16_t event_id, const ProtobufCMessage *event);
 
+/* An event packed once and queued to any number of sessions, which share
+ * its bytes: for an event many clients get. cv_event_pack returns NULL on
+ * exhaustion; the frame lives until it is released and no queue holds it. */
+struct cv_packed_frame;
+struct cv_packed_frame *cv_event_pack(uint16_t event_id, const ProtobufCMessage *event);
+size_t cv_packed_frame_payload(const struct cv_packed_frame *f); /* for cv_session_has_room */
+void cv_packed_frame_release(struct cv_packed_frame *f);
+/* As cv_session_send_event. */
+cs_error_t cv_session_send_packed(struct cv_session *s, struct cv_packed_frame *event);
+
 /* True when an event of `bytes` payload would fit under the queue limit now. */
 bool cv_session_has_room(const struct cv_session *s, size_t bytes);
 

@@ -25,11 +25,18 @@
 
 enum session_state { SESSION_AWAIT_HELLO, SESSION_READY, SESSION_CLOSING };
 
+/* A frame's bytes, shared by every queue it is in. */
+struct cv_packed_frame {
+	size_t refs;
+	size_t size; /* header and payload */
+	alignas(max_align_t) unsigned char bytes[];
+};
+
+/* One place in one session's queue. */
 struct out_frame {
 	struct out_frame *next;
-	size_t size;
+	struct cv_packed_frame *packed;
 	size_t sent;
-	unsigned char bytes[];
 };
 
 struct reply_block {
@@ -199,12 +206,18 @@ static void free_reply_memory(struct cv_session *s)
 	s->reply_memory_bytes = 0;
 }
 
+static void out_frame_free(struct out_frame *f)
+{
+	cv_packed_frame_release(f->packed);
+	free(f);
+}
+
 static void free_out_queue(struct cv_session *s)
 {
 	while (s->out_head) {
 		struct out_frame *next = s->out_head->next;
 
-		free(s->out_head);
+		out_frame_free(s->out_head);
 		s->out_head = next;
 	}
 	s->out_tail = NULL;
@@ -313,19 +326,19 @@ void cv_sessions_close_all(void)
 
 /* ---- output ------------------------------------------------------------ */
 
-static struct out_frame *frame_new(size_t payload_size)
+static struct cv_packed_frame *packed_frame_new(size_t payload_size)
 {
-	struct out_frame *f = malloc(sizeof(*f) + sizeof(struct cv_frame_header) + payload_size);
+	struct cv_packed_frame *f = malloc(sizeof(*f) + sizeof(struct cv_frame_header) + payload_size);
 
 	if (!f)
 		return NULL;
-	f->next = NULL;
+	f->refs = 1;
 	f->size = sizeof(struct cv_frame_header) + payload_size;
-	f->sent = 0;
 	return f;
 }
 
-static void frame_set_header(struct out_frame *f, uint16_t kind, uint16_t id, uint32_t seq, int32_t status)
+static void packed_frame_set_header(struct cv_packed_frame *f, uint16_t kind, uint16_t id, uint32_t seq,
+				    int32_t status)
 {
 	struct cv_frame_header h = {
 		.length = (uint32_t)(f->size - sizeof(struct cv_frame_header)),
@@ -336,6 +349,44 @@ static void frame_set_header(struct out_frame *f, uint16_t kind, uint16_t id, ui
 	};
 
 	memcpy(f->bytes, &h, sizeof(h));
+}
+
+static struct cv_packed_frame *message_pack(uint16_t kind, uint16_t id, uint32_t seq, int32_t status,
+					   const ProtobufCMessage *msg)
+{
+	size_t size = msg ? protobuf_c_message_get_packed_size(msg) : 0;
+	struct cv_packed_frame *f = packed_frame_new(size);
+
+	if (!f)
+		return NULL;
+	packed_frame_set_header(f, kind, id, seq, status);
+	if (msg)
+		protobuf_c_message_pack(msg, f->bytes + sizeof(struct cv_frame_header));
+	return f;
+}
+
+struct cv_packed_frame *cv_event_pack(uint16_t event_id, const ProtobufCMessage *event)
+{
+	return message_pack(CV_FRAME_EVENT, event_id, 0, 0, event);
+}
+
+size_t cv_packed_frame_payload(const struct cv_packed_frame *f)
+{
+	return f->size - sizeof(struct cv_frame_header);
+}
+
+static uint16_t packed_frame_id(const struct cv_packed_frame *f)
+{
+	struct cv_frame_header h;
+
+	memcpy(&h, f->bytes, sizeof(h));
+	return h.id;
+}
+
+void cv_packed_frame_release(struct cv_packed_frame *f)
+{
+	if (f && --f->refs == 0)
+		free(f);
 }
 
 /* Writes as much of the queue as the socket takes. */
@@ -349,7 +400,7 @@ static void session_flush(struct cv_session *s)
 		ssize_t n;
 
 		for (struct out_frame *f = s->out_head; f && msg.msg_iovlen < IOV_PER_SEND; f = f->next)
-			iov[msg.msg_iovlen++] = (struct iovec){ f->bytes + f->sent, f->size - f->sent };
+			iov[msg.msg_iovlen++] = (struct iovec){ f->packed->bytes + f->sent, f->packed->size - f->sent };
 		n = sendmsg(s->watch.fd, &msg, MSG_NOSIGNAL | MSG_DONTWAIT);
 		if (n < 0) {
 			if (errno == EAGAIN)
@@ -362,7 +413,7 @@ static void session_flush(struct cv_session *s)
 		s->out_bytes -= (size_t)n;
 		while (n > 0) {
 			struct out_frame *f = s->out_head;
-			size_t left = f->size - f->sent;
+			size_t left = f->packed->size - f->sent;
 
 			if ((size_t)n < left) {
 				f->sent += (size_t)n;
@@ -372,7 +423,7 @@ static void session_flush(struct cv_session *s)
 			s->out_head = f->next;
 			s->out_frames--;
 			s->stats.sent++;
-			free(f);
+			out_frame_free(f);
 		}
 		if (!s->out_head)
 			s->out_tail = NULL;
@@ -383,38 +434,49 @@ static void session_flush(struct cv_session *s)
 		s->service->ops->room(s);
 }
 
-static void session_queue(struct cv_session *s, struct out_frame *f)
+/* Takes a reference to `packed`. */
+static cs_error_t session_queue(struct cv_session *s, struct cv_packed_frame *packed)
 {
+	struct out_frame *f = malloc(sizeof(*f));
+
+	if (!f)
+		return CS_ERR_NO_MEMORY;
+	packed->refs++;
+	*f = (struct out_frame){ .packed = packed };
 	if (s->out_tail)
 		s->out_tail->next = f;
 	else
 		s->out_head = f;
 	s->out_tail = f;
-	s->out_bytes += f->size;
+	s->out_bytes += packed->size;
 	s->out_frames++;
 	if (!s->flush_pending) {
 		s->flush_pending = true;
 		s->next_flush = flush_head;
 		flush_head = s;
 	}
+	return CS_OK;
 }
 
 static void send_welcome(struct cv_session *s, cs_error_t status)
 {
 	size_t size = status == CS_OK ? sizeof(struct cv_welcome) : 0;
-	struct out_frame *f = frame_new(size);
+	struct cv_packed_frame *f = packed_frame_new(size);
+	cs_error_t err = CS_ERR_NO_MEMORY;
 
-	if (!f) {
+	if (f) {
+		packed_frame_set_header(f, CV_FRAME_WELCOME, 0, 0, status);
+		if (size) {
+			struct cv_welcome w = { .magic = CV_WIRE_MAGIC,
+						.max_message_size = settings->limits.max_message_size };
+
+			memcpy(f->bytes + sizeof(struct cv_frame_header), &w, sizeof(w));
+		}
+		err = session_queue(s, f);
+		cv_packed_frame_release(f);
+	}
+	if (err != CS_OK)
 		session_close_later(s, CV_LOG_ERROR, "out of memory for WELCOME");
-		return;
-	}
-	frame_set_header(f, CV_FRAME_WELCOME, 0, 0, status);
-	if (size) {
-		struct cv_welcome w = { .magic = CV_WIRE_MAGIC, .max_message_size = settings->limits.max_message_size };
-
-		memcpy(f->bytes + sizeof(struct cv_frame_header), &w, sizeof(w));
-	}
-	session_queue(s, f);
 }
 
 static bool queue_limit_reached(const struct cv_session *s)
@@ -444,16 +506,14 @@ static void session_update_events(struct cv_session *s)
 static cs_error_t queue_message(struct cv_session *s, uint16_t kind, uint16_t id, uint32_t seq, int32_t status,
 				const ProtobufCMessage *msg)
 {
-	size_t size = msg ? protobuf_c_message_get_packed_size(msg) : 0;
-	struct out_frame *f = frame_new(size);
+	struct cv_packed_frame *f = message_pack(kind, id, seq, status, msg);
+	cs_error_t err;
 
 	if (!f)
 		return CS_ERR_NO_MEMORY;
-	frame_set_header(f, kind, id, seq, status);
-	if (msg)
-		protobuf_c_message_pack(msg, f->bytes + sizeof(struct cv_frame_header));
-	session_queue(s, f);
-	return CS_OK;
+	err = session_queue(s, f);
+	cv_packed_frame_release(f);
+	return err;
 }
 
 bool cv_session_has_room(const struct cv_session *s, size_t bytes)
@@ -462,9 +522,9 @@ bool cv_session_has_room(const struct cv_session *s, size_t bytes)
 	       s->out_bytes + sizeof(struct cv_frame_header) + bytes <= settings->limits.max_queued_bytes;
 }
 
-cs_error_t cv_session_send_event(struct cv_session *s, uint16_t event_id, const ProtobufCMessage *event)
+cs_error_t cv_session_send_packed(struct cv_session *s, struct cv_packed_frame *event)
 {
-	size_t size;
+	uint16_t event_id = packed_frame_id(event);
 
 	if (s->state != SESSION_READY)
 		return CS_ERR_LIBRARY;
@@ -472,16 +532,27 @@ cs_error_t cv_session_send_event(struct cv_session *s, uint16_t event_id, const 
 		cv_log_error("service %s sent unknown event id %u", s->service->name, event_id);
 		return CS_ERR_INVALID_PARAM;
 	}
-	size = protobuf_c_message_get_packed_size(event);
-	if (!cv_session_has_room(s, size))
+	if (!cv_session_has_room(s, cv_packed_frame_payload(event)))
 		return CS_ERR_TRY_AGAIN;
 	cv_log_debug("event %s to connection %llu", s->service->event_names ? s->service->event_names[event_id] : "?",
 		     (unsigned long long)s->id);
-	if (queue_message(s, CV_FRAME_EVENT, event_id, 0, 0, event) != CS_OK)
+	if (session_queue(s, event) != CS_OK)
 		return CS_ERR_NO_MEMORY;
 	s->stats.events++;
 	stats_of_service(s->service)->events++;
 	return CS_OK;
+}
+
+cs_error_t cv_session_send_event(struct cv_session *s, uint16_t event_id, const ProtobufCMessage *event)
+{
+	struct cv_packed_frame *packed = cv_event_pack(event_id, event);
+	cs_error_t err;
+
+	if (!packed)
+		return CS_ERR_NO_MEMORY;
+	err = cv_session_send_packed(s, packed);
+	cv_packed_frame_release(packed);
+	return err;
 }
 
 /* ---- replies ----------------------------------------------------------- */

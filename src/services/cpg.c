@@ -292,6 +292,23 @@ static void retry_soon(void)
 		cv_timer_start(retry_timer, 0);
 }
 
+/* To every member of g in one step, or CS_ERR_TRY_AGAIN; packed once,
+ * however many members share it. */
+static cs_error_t group_send(const struct cpg_group *g, uint16_t event_id, const ProtobufCMessage *event)
+{
+	struct cv_packed_frame *packed;
+
+	if (!members_have_room(g, protobuf_c_message_get_packed_size(event)))
+		return CS_ERR_TRY_AGAIN;
+	packed = cv_event_pack(event_id, event);
+	if (packed == NULL)
+		return CS_ERR_NO_MEMORY;
+	for (struct cpg_member *to = g->members; to != NULL; to = to->next)
+		cv_session_send_packed(to->session, packed);
+	cv_packed_frame_release(packed);
+	return CS_OK;
+}
+
 /* To every member of m's group in one step, or CS_ERR_TRY_AGAIN. */
 static cs_error_t message_fan_out(struct cpg_member *m, ProtobufCBinaryData msg)
 {
@@ -304,11 +321,7 @@ static cs_error_t message_fan_out(struct cpg_member *m, ProtobufCBinaryData msg)
 	event.nodeid = m->nodeid;
 	event.pid = m->pid;
 	event.msg = msg;
-	if (!members_have_room(m->group, protobuf_c_message_get_packed_size(&event.base)))
-		return CS_ERR_TRY_AGAIN;
-	for (struct cpg_member *to = m->group->members; to != NULL; to = to->next)
-		cpg_send_message(to->session, &event);
-	return CS_OK;
+	return group_send(m->group, CPG_EVENT_MESSAGE, &event.base);
 }
 
 /* Not joined: dropped, as the library refuses to send it. */
@@ -370,10 +383,9 @@ cs_error_t cpg_handle_groups_fragment(struct cv_session *s, const CpgGroupsFragm
 	event.part = request->part;
 	event.total = request->total;
 	event.msg = request->msg;
-	if (!members_have_room(m->group, protobuf_c_message_get_packed_size(&event.base)))
-		return CS_ERR_TRY_AGAIN;
-	for (struct cpg_member *to = m->group->members; to != NULL; to = to->next)
-		cpg_send_fragment(to->session, &event);
+	err = group_send(m->group, CPG_EVENT_FRAGMENT, &event.base);
+	if (err != CS_OK)
+		return err;
 	m->sending_pieces = request->part != PART_LAST;
 	if (request->part == PART_FIRST)
 		m->pieces_since = m->confchgs;

@@ -1,6 +1,7 @@
 /* The daemon core (loop, listener, sessions) with a service of the test's
  * own, run in a thread: the quorate gate, one-way requests, the validate
- * hook (a violation closes the connection), reply memory, event back-pressure and the connect hook. */
+ * hook (a violation closes the connection), reply memory, event back-pressure, the connect hook and
+ * events packed once for many sessions. */
 #include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -29,6 +30,7 @@ enum {
 	FAKE_QUIT,
 	FAKE_HELD,
 	FAKE_RELEASE,
+	FAKE_SHARE,
 	FAKE_N_REQUESTS,
 };
 
@@ -151,6 +153,42 @@ static cs_error_t release(struct cv_session *s, const ProtobufCMessage *rq, Prot
 	return CS_OK;
 }
 
+/* The open sessions, for an event packed once and queued to each. */
+#define MAX_FAKE_SESSIONS 16
+static struct cv_session *fake_sessions[MAX_FAKE_SESSIONS];
+
+#define SHARE_AFTER_FILLING_OWN_QUEUE 0x100u
+
+/* Answers how many sessions took the event; an unknown event id must be
+ * refused by every one of them. */
+static cs_error_t share(struct cv_session *s, const ProtobufCMessage *rq, ProtobufCMessage *rp)
+{
+	QuorumNotificationEvent event = QUORUM_NOTIFICATION_EVENT__INIT;
+	struct cv_packed_frame *packed, *unknown;
+	uint32_t queued = 0;
+
+	if (ARG(rq) & SHARE_AFTER_FILLING_OWN_QUEUE)
+		while (cv_session_send_event(s, 0, &event.base) == CS_OK)
+			continue;
+	event.quorate = ARG(rq) & ~SHARE_AFTER_FILLING_OWN_QUEUE;
+	packed = cv_event_pack(0, &event.base);
+	unknown = cv_event_pack(1, &event.base);
+	if (packed == NULL || unknown == NULL || cv_packed_frame_payload(packed) == 0)
+		return CS_ERR_NO_MEMORY;
+	for (size_t i = 0; i < MAX_FAKE_SESSIONS; i++) {
+		if (fake_sessions[i] == NULL)
+			continue;
+		if (cv_session_send_packed(fake_sessions[i], unknown) != CS_ERR_INVALID_PARAM)
+			return CS_ERR_LIBRARY;
+		if (cv_session_send_packed(fake_sessions[i], packed) == CS_OK)
+			queued++;
+	}
+	cv_packed_frame_release(packed);
+	cv_packed_frame_release(unknown);
+	ANSWER(rp) = queued;
+	return CS_OK;
+}
+
 #define REQUEST(fn, reply_desc, validate, flags)                                                          \
 	{ #fn, &quorum_trackstart_request__descriptor, reply_desc, fn, validate, flags }
 
@@ -166,6 +204,7 @@ static const struct cv_request_desc fake_requests[FAKE_N_REQUESTS] = {
 	REQUEST(quit, &quorum_model_gettype_reply__descriptor, NULL, 0),
 	REQUEST(held, NULL, NULL, CV_REQUEST_ONEWAY | CV_REQUEST_NOWAIT),
 	REQUEST(release, &quorum_model_gettype_reply__descriptor, NULL, 0),
+	REQUEST(share, &quorum_model_gettype_reply__descriptor, NULL, 0),
 };
 
 static int fake_connect(struct cv_session *s)
@@ -173,10 +212,23 @@ static int fake_connect(struct cv_session *s)
 	if (refuse_connects)
 		return -1;
 	cv_session_set_private(s, (void *)(uintptr_t)cv_session_id(s));
-	return 0;
+	for (size_t i = 0; i < MAX_FAKE_SESSIONS; i++) {
+		if (fake_sessions[i] == NULL) {
+			fake_sessions[i] = s;
+			return 0;
+		}
+	}
+	return -1;
 }
 
-static const struct cv_service_ops fake_ops = { .connect = fake_connect };
+static void fake_disconnect(struct cv_session *s)
+{
+	for (size_t i = 0; i < MAX_FAKE_SESSIONS; i++)
+		if (fake_sessions[i] == s)
+			fake_sessions[i] = NULL;
+}
+
+static const struct cv_service_ops fake_ops = { .connect = fake_connect, .disconnect = fake_disconnect };
 static const char *const fake_event_names[] = { "notification" };
 static const struct cv_server_service fake_service = {
 	.name = "fake",
@@ -419,6 +471,41 @@ static void test_connect_hook_refusal(void **state)
 	close(fd);
 }
 
+static int next_quorate(int fd)
+{
+	QuorumNotificationEvent *event;
+	int quorate;
+
+	if (raw_next_event(fd, (const ProtobufCMessageDescriptor *const[]){ &quorum_notification_event__descriptor }, 1,
+			   (ProtobufCMessage **)&event, 2000) != 0)
+		return -1;
+	quorate = (int)event->quorate;
+	protobuf_c_message_free_unpacked(&event->base, NULL);
+	return quorate;
+}
+
+/* The sender's own queue and another's get the same bytes, once; a
+ * session with no room is skipped. */
+static void test_packed_event_goes_to_many_sessions(void **state)
+{
+	int fd = fake_client(3, 2), other = fake_client(3, 2);
+	uint32_t queued = 0;
+	int quorate;
+
+	assert_int_equal(fake_call(fd, FAKE_SHARE, 9, &queued), CS_OK);
+	assert_int_equal(queued, 2);
+	assert_int_equal(next_quorate(fd), 9);
+	assert_int_equal(next_quorate(other), 9);
+	assert_int_equal(fake_call(fd, FAKE_SHARE, 10 | SHARE_AFTER_FILLING_OWN_QUEUE, &queued), CS_OK);
+	assert_int_equal(queued, 1);
+	assert_int_equal(next_quorate(other), 10);
+	while ((quorate = next_quorate(fd)) == 0)
+		continue;
+	assert_int_equal(quorate, -1);
+	close(fd);
+	close(other);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -430,6 +517,7 @@ int main(void)
 		cmocka_unit_test(test_reply_memory),
 		cmocka_unit_test(test_event_back_pressure),
 		cmocka_unit_test(test_connect_hook_refusal),
+		cmocka_unit_test(test_packed_event_goes_to_many_sessions),
 	};
 
 	return cmocka_run_group_tests_name("daemon_core", tests, start_core, stop_core);
