@@ -85,7 +85,8 @@ void cv_packed_frame_release(struct cv_packed_frame *f);
 /* As cv_session_send_event. */
 cs_error_t cv_session_send_packed(struct cv_session *s, struct cv_packed_frame *event);
 
-/* True when an event of `bytes` payload would fit under the queue limit now. */
+/* True when an event whose protobuf_c_message_get_packed_size() is `bytes`
+ * would fit under the queue limit now. */
 bool cv_session_has_room(const struct cv_session *s, size_t bytes);
 
 /* Zeroed memory that lives until the current reply has been packed and sent;

@@ -10,6 +10,7 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
+#include "../runtime/cv-split.h"
 #include "../runtime/cv-wire.h"
 #include "cv-daemon.h"
 #include "cv-list.h"
@@ -365,8 +366,32 @@ static struct cv_packed_frame *message_pack(uint16_t kind, uint16_t id, uint32_t
 	return f;
 }
 
+/* A large bytes field goes after the protobuf (cv-wire.h), copied once. */
+static struct cv_packed_frame *event_pack_split(uint16_t event_id, const ProtobufCMessage *event,
+						const struct cv_split *split)
+{
+	struct cv_packed_frame *f = packed_frame_new(split->head_length + split->bytes.len);
+	unsigned char *payload;
+
+	if (!f)
+		return NULL;
+	packed_frame_set_header(f, CV_FRAME_EVENT_SPLIT, event_id, 0, 0);
+	payload = f->bytes + sizeof(struct cv_frame_header);
+	if (cv_split_pack_head(event, split, payload) < 0) {
+		free(f);
+		return NULL;
+	}
+	memcpy(payload + split->head_length, split->bytes.data, split->bytes.len);
+	return f;
+}
+
 struct cv_packed_frame *cv_event_pack(uint16_t event_id, const ProtobufCMessage *event)
 {
+	struct cv_split split;
+
+	cv_split_plan(event, &split);
+	if (split.field)
+		return event_pack_split(event_id, event, &split);
 	return message_pack(CV_FRAME_EVENT, event_id, 0, 0, event);
 }
 
@@ -516,10 +541,16 @@ static cs_error_t queue_message(struct cv_session *s, uint16_t kind, uint16_t id
 	return err;
 }
 
+static bool room_for_frame(const struct cv_session *s, size_t frame_size)
+{
+	return s->state == SESSION_READY && s->out_bytes + frame_size <= settings->limits.max_queued_bytes;
+}
+
+/* Services measure an event with protobuf_c_message_get_packed_size: sent
+ * split, it is never longer (cv_split_plan), so room found holds it. */
 bool cv_session_has_room(const struct cv_session *s, size_t bytes)
 {
-	return s->state == SESSION_READY &&
-	       s->out_bytes + sizeof(struct cv_frame_header) + bytes <= settings->limits.max_queued_bytes;
+	return room_for_frame(s, sizeof(struct cv_frame_header) + bytes);
 }
 
 cs_error_t cv_session_send_packed(struct cv_session *s, struct cv_packed_frame *event)
@@ -532,7 +563,7 @@ cs_error_t cv_session_send_packed(struct cv_session *s, struct cv_packed_frame *
 		cv_log_error("service %s sent unknown event id %u", s->service->name, event_id);
 		return CS_ERR_INVALID_PARAM;
 	}
-	if (!cv_session_has_room(s, cv_packed_frame_payload(event)))
+	if (!room_for_frame(s, event->size))
 		return CS_ERR_TRY_AGAIN;
 	cv_log_debug("event %s to connection %llu", s->service->event_names ? s->service->event_names[event_id] : "?",
 		     (unsigned long long)s->id);
@@ -648,26 +679,29 @@ static void handle_request(struct cv_session *s)
 		.base = { bounded_alloc, bounded_free, &alloc },
 		.budget = 8u * (size_t)s->header.length + 4096u,
 	};
+	const ProtobufCFieldDescriptor *split_field;
 	ProtobufCMessage *request, *reply = NULL;
+	const char *why;
 	cs_error_t status;
 
-	request = protobuf_c_message_unpack(desc->request, &alloc.base, s->header.length, s->payload);
+	request = cv_payload_unpack(desc->request, &alloc.base, s->header.kind == CV_FRAME_REQUEST_SPLIT, s->payload,
+				    s->header.length, &split_field, &why);
 	if (!request) {
-		session_close_later(s, CV_LOG_WARNING, "undecodable protobuf payload");
+		session_close_later(s, CV_LOG_WARNING, why);
 		return;
 	}
 	if (!request_in_bounds(s, desc, request)) {
-		protobuf_c_message_free_unpacked(request, &alloc.base);
+		cv_payload_free(request, split_field, &alloc.base);
 		return;
 	}
 	if (desc->reply && !(reply = reply_new(desc->reply))) {
-		protobuf_c_message_free_unpacked(request, &alloc.base);
+		cv_payload_free(request, split_field, &alloc.base);
 		session_close_later(s, CV_LOG_ERROR, "out of memory for a reply");
 		return;
 	}
 	cv_log_debug("request %s from connection %llu", desc->name, (unsigned long long)s->id);
 	status = run_handler(s, desc, request, reply);
-	protobuf_c_message_free_unpacked(request, &alloc.base);
+	cv_payload_free(request, split_field, &alloc.base);
 	if (s->reply_deferred) {
 		s->reply_deferred = false;
 		s->stats.requests++;
@@ -782,7 +816,7 @@ static bool header_is_acceptable(struct cv_session *s)
 		}
 		return true;
 	}
-	if (h->kind != CV_FRAME_REQUEST) {
+	if (h->kind != CV_FRAME_REQUEST && h->kind != CV_FRAME_REQUEST_SPLIT) {
 		protocol_violation(s, "unexpected frame kind %u", h->kind);
 		return false;
 	}

@@ -1,30 +1,52 @@
 /* Requests: pack, send, and wait for the reply with the same seq. */
 #include <stdlib.h>
 #include <string.h>
+#include <sys/uio.h>
 
 #include "cv-client.h"
+#include "cv-split.h"
 
 struct request_frame {
-	uint8_t *data; /* header followed by the packed request */
+	uint8_t *data; /* header followed by the packed request, or by a split frame's head */
 	size_t length;
+	ProtobufCBinaryData tail; /* a split frame's field, sent from where it lies */
 };
 
 static cs_error_t request_pack(const struct cv_client *c, uint16_t request_id,
 			       const ProtobufCMessage *request, struct request_frame *frame)
 {
 	struct cv_frame_header header = { .kind = CV_FRAME_REQUEST, .id = request_id };
-	size_t payload = protobuf_c_message_get_packed_size(request);
+	struct cv_split split;
+	size_t head;
 
-	if (payload > c->max_request)
+	cv_split_plan(request, &split);
+	head = split.field != NULL ? split.head_length : protobuf_c_message_get_packed_size(request);
+	frame->tail = split.field != NULL ? split.bytes : (ProtobufCBinaryData){ 0 };
+	if (head + frame->tail.len > c->max_request)
 		return CS_ERR_TOO_BIG;
-	frame->length = sizeof(header) + payload;
+	frame->length = sizeof(header) + head;
 	frame->data = malloc(frame->length);
 	if (frame->data == NULL)
 		return CS_ERR_NO_MEMORY;
-	header.length = (uint32_t)payload;
+	header.length = (uint32_t)(head + frame->tail.len);
+	if (split.field != NULL)
+		header.kind = CV_FRAME_REQUEST_SPLIT;
 	memcpy(frame->data, &header, sizeof(header));
-	protobuf_c_message_pack(request, frame->data + sizeof(header));
+	if (split.field == NULL) {
+		protobuf_c_message_pack(request, frame->data + sizeof(header));
+	} else if (cv_split_pack_head(request, &split, frame->data + sizeof(header)) < 0) {
+		free(frame->data);
+		return CS_ERR_NO_MEMORY;
+	}
 	return CS_OK;
+}
+
+static cs_error_t request_send(struct cv_client *c, const struct request_frame *frame, bool nowait)
+{
+	struct iovec iov[2] = { { frame->data, frame->length }, { frame->tail.data, frame->tail.len } };
+	size_t n = frame->tail.len > 0 ? 2 : 1;
+
+	return nowait ? cv_client_send_nowait(c, iov, n) : cv_client_send(c, iov, n);
 }
 
 static void frame_set_seq(struct request_frame *frame, uint32_t seq)
@@ -124,7 +146,7 @@ static cs_error_t post_run(struct cv_client *c, uint16_t request_id, const Proto
 		return err;
 	err = call_register(c, &frame, NULL);
 	if (err == CS_OK)
-		err = cv_client_send_nowait(c, frame.data, frame.length);
+		err = request_send(c, &frame, true);
 	free(frame.data);
 	return err;
 }
@@ -142,7 +164,7 @@ static cs_error_t call_run(struct cv_client *c, uint16_t request_id, const Proto
 		return err;
 	err = call_register(c, &frame, waiting);
 	if (err == CS_OK) {
-		err = cv_client_send(c, frame.data, frame.length);
+		err = request_send(c, &frame, false);
 		if (waiting != NULL) {
 			cs_error_t await_err = call_await(c, waiting, err == CS_OK);
 

@@ -31,6 +31,7 @@
 struct cv_event {
 	struct cv_event *next;
 	uint16_t id;
+	bool split; /* an EVENT_SPLIT frame */
 	uint32_t length;
 	uint8_t payload[];
 };
@@ -98,12 +99,14 @@ CV_HIDDEN struct cv_event *cv_client_event_pop(struct cv_client *c);
 
 /* ---- without c->lock ---- */
 
-/* Sends one whole frame, waiting for room (and reading input meanwhile, so a
- * daemon blocked on writing to us cannot deadlock with us). */
-CV_HIDDEN cs_error_t cv_client_send(struct cv_client *c, const uint8_t *frame, size_t length);
+/* Sends one whole frame, the n buffers of iov (which it consumes), waiting
+ * for room (and reading input meanwhile, so a daemon blocked on writing to
+ * us cannot deadlock with us). */
+struct iovec;
+CV_HIDDEN cs_error_t cv_client_send(struct cv_client *c, struct iovec *iov, size_t n);
 /* As cv_client_send, but CS_ERR_TRY_AGAIN, with nothing sent, when the
  * socket cannot take any of the frame now. A frame the socket took in part
  * is finished as cv_client_send does, so no frame is ever left half-sent. */
-CV_HIDDEN cs_error_t cv_client_send_nowait(struct cv_client *c, const uint8_t *frame, size_t length);
+CV_HIDDEN cs_error_t cv_client_send_nowait(struct cv_client *c, struct iovec *iov, size_t n);
 
 #endif

@@ -12,6 +12,7 @@
 #include <stdlib.h>
 
 #include "cv-client.h"
+#include "cv-split.h"
 
 static bool dispatch_flags_valid(int flags)
 {
@@ -52,7 +53,9 @@ static cs_error_t event_deliver(const struct cv_client_service *svc, uint64_t ha
 				const struct cv_event *event, cv_callback_fn fn)
 {
 	const struct cv_event_desc *desc;
+	const ProtobufCFieldDescriptor *split_field;
 	ProtobufCMessage *message;
+	const char *why;
 	cs_error_t err;
 
 	if (event->id >= svc->n_events)
@@ -62,11 +65,12 @@ static cs_error_t event_deliver(const struct cv_client_service *svc, uint64_t ha
 		return CS_ERR_LIBRARY;
 	if (fn == NULL)
 		return CS_OK;
-	message = protobuf_c_message_unpack(desc->message, NULL, event->length, event->payload);
+	message = cv_payload_unpack(desc->message, NULL, event->split, event->payload, event->length, &split_field,
+				    &why);
 	if (message == NULL)
 		return CS_ERR_LIBRARY;
 	err = desc->deliver(handle, fn, message);
-	protobuf_c_message_free_unpacked(message, NULL);
+	cv_payload_free(message, split_field, NULL);
 	return err;
 }
 

@@ -5,6 +5,7 @@
 #include <poll.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/uio.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -102,6 +103,7 @@ static cs_error_t route_event(struct cv_client *c, const struct cv_frame_header 
 		return CS_ERR_NO_MEMORY;
 	event->next = NULL;
 	event->id = header->id;
+	event->split = header->kind == CV_FRAME_EVENT_SPLIT;
 	event->length = header->length;
 	memcpy(event->payload, payload, header->length);
 	*c->queue_tail = event;
@@ -151,7 +153,7 @@ static cs_error_t route_frames(struct cv_client *c, unsigned int *routed)
 		case CV_RX_FRAME:
 			break;
 		}
-		if (header.kind == CV_FRAME_EVENT)
+		if (header.kind == CV_FRAME_EVENT || header.kind == CV_FRAME_EVENT_SPLIT)
 			err = route_event(c, &header, payload);
 		else
 			err = route_reply(c, &header, payload);
@@ -336,14 +338,28 @@ static cs_error_t wait_writable(struct cv_client *c, int timeout_ms)
  * within NOWAIT_GRACE_MS (a caller that retries at once would otherwise
  * spin against the daemon it waits for); a frame the socket took in part is
  * always finished. */
-static cs_error_t send_locked(struct cv_client *c, const uint8_t *frame, size_t length, bool nowait)
+/* Drops the first `sent` bytes of the n buffers at *iov. */
+static void iov_advance(struct iovec **iov, size_t *n, size_t sent)
+{
+	while (*n > 0 && sent >= (*iov)->iov_len) {
+		sent -= (*iov)->iov_len;
+		(*iov)++;
+		(*n)--;
+	}
+	if (*n > 0) {
+		(*iov)->iov_base = (uint8_t *)(*iov)->iov_base + sent;
+		(*iov)->iov_len -= sent;
+	}
+}
+
+static cs_error_t send_locked(struct cv_client *c, struct iovec *iov, size_t iovcnt, bool nowait)
 {
 	bool waited = false;
 	ssize_t n;
 	cs_error_t err;
 
-	while (length > 0) {
-		n = cv_socket_send_some(c->sock, frame, length);
+	while (iovcnt > 0) {
+		n = cv_socket_send_some(c->sock, iov, iovcnt);
 		if (n < 0)
 			return CS_ERR_LIBRARY;
 		if (n == 0 && nowait && waited)
@@ -356,9 +372,8 @@ static cs_error_t send_locked(struct cv_client *c, const uint8_t *frame, size_t 
 			continue;
 		}
 		nowait = false;
-		frame += n;
-		length -= (size_t)n;
-		if (length > 0 && n == 0) {
+		iov_advance(&iov, &iovcnt, (size_t)n);
+		if (iovcnt > 0 && n == 0) {
 			err = wait_writable(c, -1);
 			if (err != CS_OK)
 				return err;
@@ -367,7 +382,7 @@ static cs_error_t send_locked(struct cv_client *c, const uint8_t *frame, size_t 
 	return CS_OK;
 }
 
-static cs_error_t client_send(struct cv_client *c, const uint8_t *frame, size_t length, bool nowait)
+static cs_error_t client_send(struct cv_client *c, struct iovec *iov, size_t n, bool nowait)
 {
 	cs_error_t err;
 
@@ -376,7 +391,7 @@ static cs_error_t client_send(struct cv_client *c, const uint8_t *frame, size_t 
 	err = cv_client_state(c);
 	pthread_mutex_unlock(&c->lock);
 	if (err == CS_OK) {
-		err = send_locked(c, frame, length, nowait);
+		err = send_locked(c, iov, n, nowait);
 		/* Before anyone else may send: after a partial frame the stream
 		 * cannot be resynchronised. */
 		if (err == CS_ERR_LIBRARY) {
@@ -389,12 +404,12 @@ static cs_error_t client_send(struct cv_client *c, const uint8_t *frame, size_t 
 	return err;
 }
 
-cs_error_t cv_client_send(struct cv_client *c, const uint8_t *frame, size_t length)
+cs_error_t cv_client_send(struct cv_client *c, struct iovec *iov, size_t n)
 {
-	return client_send(c, frame, length, false);
+	return client_send(c, iov, n, false);
 }
 
-cs_error_t cv_client_send_nowait(struct cv_client *c, const uint8_t *frame, size_t length)
+cs_error_t cv_client_send_nowait(struct cv_client *c, struct iovec *iov, size_t n)
 {
-	return client_send(c, frame, length, true);
+	return client_send(c, iov, n, true);
 }

@@ -25,7 +25,7 @@ enum cv_rx_result {
 };
 
 /* True for a header the daemon may send after the handshake: a REPLY or an
- * EVENT whose payload fits CV_CLIENT_MAX_PAYLOAD. */
+ * EVENT (whole or split) whose payload fits CV_CLIENT_MAX_PAYLOAD. */
 CV_HIDDEN bool cv_frame_header_acceptable(const struct cv_frame_header *header);
 
 /* Compacts, then makes room for the rest of the pending frame and returns

@@ -6,6 +6,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/time.h>
+#include <sys/uio.h>
 #include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
@@ -87,12 +88,15 @@ cs_error_t cv_socket_connect(int *sock, int timeout_ms)
 	return CS_OK;
 }
 
-ssize_t cv_socket_send_some(int sock, const void *buf, size_t len)
+ssize_t cv_socket_send_some(int sock, const struct iovec *iov, size_t iovcnt)
 {
+	struct msghdr msg = { .msg_iov = (struct iovec *)iov, .msg_iovlen = iovcnt };
 	ssize_t n;
 
+	/* send() of one buffer costs the kernel less than taking an iovec */
 	do
-		n = send(sock, buf, len, MSG_NOSIGNAL | MSG_DONTWAIT);
+		n = iovcnt == 1 ? send(sock, iov->iov_base, iov->iov_len, MSG_NOSIGNAL | MSG_DONTWAIT)
+				: sendmsg(sock, &msg, MSG_NOSIGNAL | MSG_DONTWAIT);
 	while (n < 0 && errno == EINTR);
 	if (n >= 0)
 		return n;
@@ -156,7 +160,9 @@ static cs_error_t send_exact(int sock, const void *buf, size_t len, int64_t dead
 	int r;
 
 	while (len > 0) {
-		n = cv_socket_send_some(sock, p, len);
+		struct iovec iov = { (void *)p, len };
+
+		n = cv_socket_send_some(sock, &iov, 1);
 		if (n < 0)
 			return CS_ERR_LIBRARY;
 		p += n;

@@ -23,9 +23,10 @@ CV_HIDDEN cs_error_t cv_socket_connect(int *sock, int timeout_ms);
 CV_HIDDEN cs_error_t cv_socket_handshake(int sock, const struct cv_client_service *svc,
 					 int timeout_ms, uint32_t *max_request);
 
-/* One non-blocking send of buf[0..len) without SIGPIPE. Returns the bytes
- * sent, 0 when the socket buffer is full, or -errno. */
-CV_HIDDEN ssize_t cv_socket_send_some(int sock, const void *buf, size_t len);
+/* One non-blocking send of the iovcnt buffers of iov without SIGPIPE.
+ * Returns the bytes sent, 0 when the socket buffer is full, or -errno. */
+struct iovec;
+CV_HIDDEN ssize_t cv_socket_send_some(int sock, const struct iovec *iov, size_t iovcnt);
 
 /* One non-blocking receive. Returns the bytes read, 0 at end of stream,
  * -EAGAIN when nothing is there, or another -errno. */

@@ -14,6 +14,16 @@
  *                      possibly empty), never sent for one-way requests
  *   daemon -> EVENT   (id = event id, seq 0, payload = protobuf)
  * Replies and events interleave freely; replies carry the seq of their request.
+ *
+ * REQUEST_SPLIT and EVENT_SPLIT are REQUEST and EVENT whose message's
+ * largest bytes field (cv-split.h says which qualify) travels after the
+ * protobuf instead of inside it. The payload is a prefix of two protobuf
+ * varints, the field's number and the length of the protobuf, then that
+ * protobuf (the message without the field), then the field's bytes up to
+ * the end of the payload. A receiver refuses, as any malformed frame, a
+ * prefix cut short or beyond 32 bits, a protobuf running past the end, a
+ * field number that is no top-level bytes field of the message, or a
+ * protobuf that carries the field as well.
  */
 #ifndef CONCLAVE_CV_WIRE_H
 #define CONCLAVE_CV_WIRE_H
@@ -29,6 +39,8 @@ enum cv_frame_kind {
 	CV_FRAME_REQUEST = 3,
 	CV_FRAME_REPLY = 4,
 	CV_FRAME_EVENT = 5,
+	CV_FRAME_REQUEST_SPLIT = 6,
+	CV_FRAME_EVENT_SPLIT = 7,
 };
 
 struct cv_frame_header {

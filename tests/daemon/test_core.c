@@ -1,7 +1,7 @@
 /* The daemon core (loop, listener, sessions) with a service of the test's
  * own, run in a thread: the quorate gate, one-way requests, the validate
  * hook (a violation closes the connection), reply memory, event back-pressure, the connect hook and
- * events packed once for many sessions. */
+ * events packed once for many sessions, and room for events sent split. */
 #include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -15,6 +15,8 @@
 
 #include "cv-daemon.h"
 #include "cv-loop.h"
+#include "../../src/runtime/cv-split.h"
+#include "cpg.pb-c.h"
 #include "daemon-peer.h"
 #include "quorum.pb-c.h"
 
@@ -31,6 +33,7 @@ enum {
 	FAKE_HELD,
 	FAKE_RELEASE,
 	FAKE_SHARE,
+	FAKE_ROOM_THEN_SPLIT,
 	FAKE_N_REQUESTS,
 };
 
@@ -189,6 +192,22 @@ static cs_error_t share(struct cv_session *s, const ProtobufCMessage *rq, Protob
 	return CS_OK;
 }
 
+/* A filler event of ARG bytes, then a split one if has_room says it fits:
+ * it must then be queued. Answers whether there was room. */
+#define SPLIT_EVENT_BYTES (CV_SPLIT_MIN + 4)
+static cs_error_t room_then_split(struct cv_session *s, const ProtobufCMessage *rq, ProtobufCMessage *rp)
+{
+	static uint8_t bytes[SPLIT_EVENT_BYTES];
+	CpgMessageEvent filler = CPG_MESSAGE_EVENT__INIT, big = CPG_MESSAGE_EVENT__INIT;
+
+	filler.msg = (ProtobufCBinaryData){ .len = ARG(rq), .data = bytes };
+	big.msg = (ProtobufCBinaryData){ .len = SPLIT_EVENT_BYTES, .data = bytes };
+	if (ARG(rq) >= CV_SPLIT_MIN || cv_session_send_event(s, 0, &filler.base) != CS_OK)
+		return CS_ERR_LIBRARY;
+	ANSWER(rp) = cv_session_has_room(s, protobuf_c_message_get_packed_size(&big.base));
+	return ANSWER(rp) ? cv_session_send_event(s, 0, &big.base) : CS_OK;
+}
+
 #define REQUEST(fn, reply_desc, validate, flags)                                                          \
 	{ #fn, &quorum_trackstart_request__descriptor, reply_desc, fn, validate, flags }
 
@@ -205,6 +224,7 @@ static const struct cv_request_desc fake_requests[FAKE_N_REQUESTS] = {
 	REQUEST(held, NULL, NULL, CV_REQUEST_ONEWAY | CV_REQUEST_NOWAIT),
 	REQUEST(release, &quorum_model_gettype_reply__descriptor, NULL, 0),
 	REQUEST(share, &quorum_model_gettype_reply__descriptor, NULL, 0),
+	REQUEST(room_then_split, &quorum_model_gettype_reply__descriptor, NULL, 0),
 };
 
 static int fake_connect(struct cv_session *s)
@@ -506,6 +526,26 @@ static void test_packed_event_goes_to_many_sessions(void **state)
 	close(other);
 }
 
+/* Fillers that leave the queue a few bytes either side of the point where
+ * the split event fits: wherever has_room said yes, it was queued. */
+static void test_room_found_for_an_event_holds_when_it_goes_split(void **state)
+{
+	int fd = fake_client(3, 2);
+	uint32_t had_room, with_room = 0, without = 0;
+	uint32_t around = settings.limits.max_queued_bytes - 2 * sizeof(struct cv_frame_header) - SPLIT_EVENT_BYTES;
+
+	for (uint32_t filler = around - 24; filler <= around; filler++) {
+		assert_int_equal(fake_call(fd, FAKE_ROOM_THEN_SPLIT, filler, &had_room), CS_OK);
+		raw_forget_events(fd);
+		if (had_room)
+			with_room++;
+		else
+			without++;
+	}
+	assert_true(with_room > 0 && without > 0);
+	close(fd);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -518,6 +558,7 @@ int main(void)
 		cmocka_unit_test(test_event_back_pressure),
 		cmocka_unit_test(test_connect_hook_refusal),
 		cmocka_unit_test(test_packed_event_goes_to_many_sessions),
+		cmocka_unit_test(test_room_found_for_an_event_holds_when_it_goes_split),
 	};
 
 	return cmocka_run_group_tests_name("daemon_core", tests, start_core, stop_core);

@@ -17,6 +17,7 @@
 
 #include <cmocka.h>
 
+#include "cpg.pb-c.h"
 #include "daemon-peer.h"
 #include "quorum.pb-c.h"
 #include "votequorum.pb-c.h"
@@ -157,6 +158,146 @@ static void test_undecodable_protobuf(void **state)
 
 	assert_true(fd >= 0);
 	assert_int_equal(raw_send_frame(fd, CV_FRAME_REQUEST, 1, 1, garbage, sizeof(garbage)), 0);
+	assert_closed_with_log(fd, "undecodable protobuf payload");
+}
+
+/* ---- split frames (cv-wire.h) ---- */
+
+#define CPG_REQUEST_JOIN 1
+#define CPG_REQUEST_MCAST_LARGE 8
+#define CPG_EVENT_MESSAGE 0
+#define SPLIT_MSG_SIZE 5000
+
+static int cpg_joined_client(void)
+{
+	CpgGroupsJoinRequest join = CPG_GROUPS_JOIN_REQUEST__INIT;
+	ProtobufCMessage *reply;
+	int fd = raw_client(daemon_under_test.socket, "cpg");
+
+	assert_true(fd >= 0);
+	join.group.data = (uint8_t *)"split";
+	join.group.len = 5;
+	assert_int_equal(raw_call(fd, CPG_REQUEST_JOIN, &join.base, &cpg_groups_join_reply__descriptor, &reply), CS_OK);
+	protobuf_c_message_free_unpacked(reply, NULL);
+	return fd;
+}
+
+/* A REQUEST_SPLIT payload: the prefix (field and head_length, one-byte
+ * varints), `head` as the protobuf, then `tail`. */
+static void send_split_request(int fd, uint16_t id, uint8_t field, uint8_t head_length, const uint8_t *head,
+			       size_t head_size, const uint8_t *tail, size_t tail_size)
+{
+	uint8_t prefix[2] = { field, head_length };
+	size_t length = sizeof(prefix) + head_size + tail_size;
+	uint8_t *payload = malloc(length);
+
+	assert_true(field < 0x80 && head_length < 0x80);
+	assert_non_null(payload);
+	memcpy(payload, prefix, sizeof(prefix));
+	if (head_size > 0)
+		memcpy(payload + sizeof(prefix), head, head_size);
+	memcpy(payload + sizeof(prefix) + head_size, tail, tail_size);
+	assert_int_equal(raw_send_frame(fd, CV_FRAME_REQUEST_SPLIT, id, 1, payload, (uint32_t)length), 0);
+	free(payload);
+}
+
+/* The next frame that is not the confchg of the join. */
+static int read_past_confchgs(int fd, struct cv_frame_header *h, uint8_t **payload)
+{
+	int r;
+
+	while ((r = raw_read_frame(fd, h, payload, 2000)) == 1 && h->kind == CV_FRAME_EVENT &&
+	       h->id != CPG_EVENT_MESSAGE)
+		free(*payload);
+	return r;
+}
+
+/* A message sent split comes back split: the event's protobuf without
+ * the message, the message's bytes after it. */
+static void test_split_request_and_event(void **state)
+{
+	uint8_t msg[SPLIT_MSG_SIZE], *payload, head_length;
+	struct cv_frame_header h;
+	CpgMessageEvent *event;
+	int fd = cpg_joined_client();
+
+	for (size_t i = 0; i < sizeof(msg); i++)
+		msg[i] = (uint8_t)(i * 13);
+	send_split_request(fd, CPG_REQUEST_MCAST_LARGE, 1, 0, NULL, 0, msg, sizeof(msg));
+	assert_int_equal(read_past_confchgs(fd, &h, &payload), 1);
+	assert_int_equal(h.kind, CV_FRAME_EVENT_SPLIT);
+	assert_int_equal(h.id, CPG_EVENT_MESSAGE);
+	assert_int_equal(payload[0], 4); /* the prefix: CpgMessageEvent.msg, */
+	head_length = payload[1];        /* then a protobuf shorter than 128 bytes */
+	assert_true(head_length < 0x80);
+	assert_int_equal(h.length, 2 + head_length + sizeof(msg));
+	event = cpg_message_event__unpack(NULL, head_length, payload + 2);
+	assert_non_null(event);
+	assert_int_equal(event->msg.len, 0);
+	assert_int_equal(event->pid, getpid());
+	assert_memory_equal(payload + 2 + head_length, msg, sizeof(msg));
+	cpg_message_event__free_unpacked(event, NULL);
+	free(payload);
+	assert_int_equal(raw_read_frame(fd, &h, &payload, 2000), 1);
+	assert_int_equal(h.kind, CV_FRAME_REPLY);
+	assert_int_equal(h.status, CS_OK);
+	free(payload);
+	close(fd);
+}
+
+static void test_split_request_with_its_prefix_cut_short(void **state)
+{
+	int fd = cpg_joined_client();
+
+	assert_int_equal(raw_send_frame(fd, CV_FRAME_REQUEST_SPLIT, CPG_REQUEST_MCAST_LARGE, 1, "\x01\x80", 2), 0);
+	assert_closed_with_log(fd, "split frame with a malformed prefix");
+}
+
+static void test_split_request_with_a_field_number_beyond_32_bits(void **state)
+{
+	static const uint8_t prefix[] = { 0xff, 0xff, 0xff, 0xff, 0x7f, 0x00 };
+	int fd = cpg_joined_client();
+
+	assert_int_equal(raw_send_frame(fd, CV_FRAME_REQUEST_SPLIT, CPG_REQUEST_MCAST_LARGE, 1, prefix, sizeof(prefix)),
+			 0);
+	assert_closed_with_log(fd, "split frame with a malformed prefix");
+}
+
+static void test_split_request_head_past_its_end(void **state)
+{
+	static const uint8_t tail[8];
+	int fd = cpg_joined_client();
+
+	send_split_request(fd, CPG_REQUEST_MCAST_LARGE, 1, 9, NULL, 0, tail, sizeof(tail));
+	assert_closed_with_log(fd, "split frame whose protobuf runs past its end");
+}
+
+static void test_split_request_naming_no_bytes_field(void **state)
+{
+	static const uint8_t tail[8];
+	int fd = cpg_joined_client();
+
+	send_split_request(fd, CPG_REQUEST_MCAST_LARGE, 2, 0, NULL, 0, tail, sizeof(tail));
+	assert_closed_with_log(fd, "split frame naming no bytes field of its message");
+}
+
+static void test_split_request_with_its_field_inside_too(void **state)
+{
+	static const uint8_t head[] = { 0x0a, 0x01, 0x07 }; /* msg = "\x07" */
+	static const uint8_t tail[8];
+	int fd = cpg_joined_client();
+
+	send_split_request(fd, CPG_REQUEST_MCAST_LARGE, 1, sizeof(head), head, sizeof(head), tail, sizeof(tail));
+	assert_closed_with_log(fd, "split frame carrying its split field inside the protobuf too");
+}
+
+static void test_split_request_undecodable(void **state)
+{
+	static const uint8_t head[] = { 0x0f, 0xff, 0xff };
+	static const uint8_t tail[8];
+	int fd = cpg_joined_client();
+
+	send_split_request(fd, CPG_REQUEST_MCAST_LARGE, 1, sizeof(head), head, sizeof(head), tail, sizeof(tail));
 	assert_closed_with_log(fd, "undecodable protobuf payload");
 }
 
@@ -674,6 +815,13 @@ int main(void)
 		cmocka_unit_test(test_reply_kind_from_client),
 		cmocka_unit_test(test_unknown_request_id),
 		cmocka_unit_test(test_undecodable_protobuf),
+		cmocka_unit_test(test_split_request_and_event),
+		cmocka_unit_test(test_split_request_with_its_prefix_cut_short),
+		cmocka_unit_test(test_split_request_with_a_field_number_beyond_32_bits),
+		cmocka_unit_test(test_split_request_head_past_its_end),
+		cmocka_unit_test(test_split_request_naming_no_bytes_field),
+		cmocka_unit_test(test_split_request_with_its_field_inside_too),
+		cmocka_unit_test(test_split_request_undecodable),
 		cmocka_unit_test(test_request_out_of_bounds),
 		cmocka_unit_test(test_request_before_hello),
 		cmocka_unit_test(test_short_hello),

@@ -14,6 +14,7 @@
 
 #include <cmocka.h>
 
+#include "cv-split.h"
 #include "peer.h"
 #include "test-util.h"
 
@@ -443,9 +444,20 @@ int fixture_teardown(void **state)
 
 /* ---- the responder ---- */
 
+/* The request's message, whole or split (as conclaved takes it). */
+static ProtobufCMessage *request_unpack(const struct peer_request *request, const ProtobufCMessageDescriptor *desc,
+					const ProtobufCFieldDescriptor **split_field)
+{
+	const char *why;
+
+	return cv_payload_unpack(desc, NULL, request->header.kind == CV_FRAME_REQUEST_SPLIT, request->payload,
+				 request->header.length, split_field, &why);
+}
+
 static void reply_echo(struct peer *p, int fd, const struct peer_request *request)
 {
-	TestEchoRequest *echo = test_echo_request__unpack(NULL, request->header.length, request->payload);
+	const ProtobufCFieldDescriptor *split_field;
+	TestEchoRequest *echo = (TestEchoRequest *)request_unpack(request, &test_echo_request__descriptor, &split_field);
 	TestEchoReply reply = TEST_ECHO_REPLY__INIT;
 	uint8_t *packed;
 	size_t length;
@@ -466,13 +478,14 @@ static void reply_echo(struct peer *p, int fd, const struct peer_request *reques
 		pthread_mutex_unlock(&p->write_lock);
 	}
 	free(packed);
-	test_echo_request__free_unpacked(echo, NULL);
+	cv_payload_free(&echo->base, split_field, NULL);
 }
 
 static void notify_count(struct peer *p, const struct peer_request *request)
 {
+	const ProtobufCFieldDescriptor *split_field;
 	TestNotifyRequest *notify =
-		test_notify_request__unpack(NULL, request->header.length, request->payload);
+		(TestNotifyRequest *)request_unpack(request, &test_notify_request__descriptor, &split_field);
 
 	pthread_mutex_lock(&p->lock);
 	p->notifies++;
@@ -480,7 +493,7 @@ static void notify_count(struct peer *p, const struct peer_request *request)
 	pthread_cond_broadcast(&p->cond);
 	pthread_mutex_unlock(&p->lock);
 	if (notify != NULL)
-		test_notify_request__free_unpacked(notify, NULL);
+		cv_payload_free(&notify->base, split_field, NULL);
 }
 
 /* Lock held on entry and exit; answers newest first. */
@@ -508,6 +521,8 @@ static bool request_take(struct peer *p)
 	}
 	pthread_mutex_lock(&p->lock);
 	p->requests++;
+	if (request.header.kind == CV_FRAME_REQUEST_SPLIT)
+		p->split_requests++;
 	pthread_cond_broadcast(&p->cond);
 	if (p->hang_up_on_request) {
 		shutdown(p->fd, SHUT_RDWR);

@@ -66,6 +66,7 @@ struct peer {
 	bool hang_up_on_request;       /* close the connection on a request */
 	unsigned int events_per_reply; /* tick events sent before each reply */
 	unsigned int requests;         /* requests read so far */
+	unsigned int split_requests;   /* of which REQUEST_SPLIT frames */
 	unsigned int notifies;
 	uint32_t last_notify;
 	struct peer_request held[PEER_MAX_HELD];

@@ -8,6 +8,7 @@
 
 #include <cmocka.h>
 
+#include "cv-split.h"
 #include "peer.h"
 #include "test-util.h"
 
@@ -195,13 +196,29 @@ static void test_replies_out_of_order(void **state)
 	}
 }
 
+static unsigned int split_requests(struct peer *p)
+{
+	unsigned int n;
+
+	pthread_mutex_lock(&p->lock);
+	n = p->split_requests;
+	pthread_mutex_unlock(&p->lock);
+	return n;
+}
+
+/* A blob of CV_SPLIT_MIN bytes or more travels after the protobuf. */
 static void test_large_request_and_reply(void **state)
 {
 	struct fixture *f = *state;
 
 	peer_respond(f->p);
 	assert_int_equal(test_echo_blob(f->handle, 4 * 1024 * 1024), CS_OK);
+	assert_int_equal(split_requests(f->p), 1); /* its blob after the protobuf */
 	assert_int_equal(test_echo_blob(f->handle, 10), CS_OK);
+	assert_int_equal(test_echo_blob(f->handle, CV_SPLIT_MIN - 1), CS_OK);
+	assert_int_equal(split_requests(f->p), 1);
+	assert_int_equal(test_echo_blob(f->handle, CV_SPLIT_MIN), CS_OK);
+	assert_int_equal(split_requests(f->p), 2);
 }
 
 static void test_large_request_while_the_daemon_writes_to_us(void **state)

@@ -1,6 +1,7 @@
 /* Framing: partial frames, several frames per read, hostile lengths and
  * kinds, replies nobody asked for, empty payloads, unknown or undecodable
- * events, and a peer that hangs up mid-frame. */
+ * events, split events whole and malformed, and a peer that hangs up
+ * mid-frame. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -327,6 +328,77 @@ static void test_undecodable_event(void **state)
 	assert_int_equal(record_notes(), 0);
 }
 
+/* An EVENT_SPLIT payload: the prefix (field and head_length, one-byte
+ * varints), `head` as the protobuf, then `tail`. */
+static void send_split_event(struct fixture *f, uint8_t field, uint8_t head_length, const void *head,
+			     size_t head_size, const uint8_t *tail, size_t tail_size)
+{
+	uint8_t prefix[2] = { field, head_length };
+	size_t length = sizeof(prefix) + head_size + tail_size;
+	uint8_t *payload = malloc(length);
+
+	assert_true(field < 0x80 && head_length < 0x80);
+	assert_non_null(payload);
+	memcpy(payload, prefix, sizeof(prefix));
+	memcpy(payload + sizeof(prefix), head, head_size);
+	memcpy(payload + sizeof(prefix) + head_size, tail, tail_size);
+	peer_send_frame(f->p, CV_FRAME_EVENT_SPLIT, TEST_EVENT_BLOB, 0, 0, payload, (uint32_t)length);
+	free(payload);
+}
+
+static uint8_t *blob_new(size_t size)
+{
+	uint8_t *blob = malloc(size);
+
+	assert_non_null(blob);
+	for (size_t i = 0; i < size; i++)
+		blob[i] = blob_byte(i);
+	return blob;
+}
+
+/* value 5 as the protobuf head; the blob (field 2) after it. */
+static const uint8_t blob_head[] = { 0x08, 0x05 };
+
+static void test_split_event_delivered(void **state)
+{
+	struct fixture *f = *state;
+	uint8_t *blob = blob_new(70000);
+
+	send_split_event(f, 2, sizeof(blob_head), blob_head, sizeof(blob_head), blob, 70000);
+	send_split_event(f, 2, sizeof(blob_head), blob_head, sizeof(blob_head), blob, 0);
+	assert_int_equal(dispatch(f, CS_DISPATCH_ONE), CS_OK);
+	assert_int_equal(record.last_blob_length, 70000);
+	assert_int_equal(record.last_blob_sum, blob_sum(blob, 70000));
+	assert_int_equal(dispatch(f, CS_DISPATCH_ONE), CS_OK);
+	assert_int_equal(record.last_blob_length, 0);
+	assert_int_equal(record_blobs(), 2);
+	free(blob);
+}
+
+/* Each is refused when dispatched, like an undecodable event; the
+ * connection carries on. */
+static void test_malformed_split_events(void **state)
+{
+	struct fixture *f = *state;
+	static const uint8_t blob_inside[] = { 0x12, 0x01, 0x07 }; /* the blob in the protobuf too */
+	static const uint8_t undecodable[] = { 0x08 };
+	uint8_t *blob = blob_new(5000);
+	enum { MALFORMED = 5 };
+
+	peer_send_frame(f->p, CV_FRAME_EVENT_SPLIT, TEST_EVENT_BLOB, 0, 0, "\x02\x82", 2); /* cut short */
+	send_split_event(f, 2, 100, blob_head, sizeof(blob_head), blob, 0); /* head past the end */
+	send_split_event(f, 1, sizeof(blob_head), blob_head, sizeof(blob_head), blob, 5000); /* not bytes */
+	send_split_event(f, 2, sizeof(blob_inside), blob_inside, sizeof(blob_inside), blob, 5000);
+	send_split_event(f, 2, sizeof(undecodable), undecodable, sizeof(undecodable), blob, 5000);
+	peer_send_tick(f->p, 9);
+	for (int i = 0; i < MALFORMED; i++)
+		assert_int_equal(dispatch(f, CS_DISPATCH_ONE), CS_ERR_LIBRARY);
+	assert_int_equal(dispatch(f, CS_DISPATCH_ONE), CS_OK);
+	assert_int_equal(record_blobs(), 0);
+	assert_int_equal(record_ticks(), 1);
+	free(blob);
+}
+
 static void test_peer_closes_mid_frame(void **state)
 {
 	struct fixture *f = *state;
@@ -374,6 +446,8 @@ int main(void)
 		T(test_zero_length_reply),
 		T(test_unknown_event_id),
 		T(test_undecodable_event),
+		T(test_split_event_delivered),
+		T(test_malformed_split_events),
 		T(test_peer_closes_mid_frame),
 		T(test_events_before_a_malformed_frame_are_delivered),
 	};

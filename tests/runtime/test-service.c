@@ -22,9 +22,18 @@ static cs_error_t deliver_note(uint64_t handle, cv_callback_fn fn, const Protobu
 	return CS_OK;
 }
 
+static cs_error_t deliver_blob(uint64_t handle, cv_callback_fn fn, const ProtobufCMessage *message)
+{
+	const TestBlobEvent *event = (const TestBlobEvent *)message;
+
+	((test_blob_fn)fn)(handle, event->blob.data, event->blob.len);
+	return CS_OK;
+}
+
 static const struct cv_event_desc test_events[TEST_EVENT_COUNT] = {
 	[TEST_EVENT_TICK] = { "tick", &test_tick_event__descriptor, deliver_tick },
 	[TEST_EVENT_NOTE] = { "note", &test_note_event__descriptor, deliver_note },
+	[TEST_EVENT_BLOB] = { "blob", &test_blob_event__descriptor, deliver_blob },
 };
 
 const struct cv_client_service test_service = {
@@ -63,9 +72,34 @@ static void record_note(uint64_t handle, const char *text)
 	pthread_mutex_unlock(&record.lock);
 }
 
+uint8_t blob_byte(size_t i)
+{
+	return (uint8_t)(i * 7 + i / 251);
+}
+
+uint32_t blob_sum(const uint8_t *blob, size_t length)
+{
+	uint32_t sum = 0;
+
+	for (size_t i = 0; i < length; i++)
+		sum = sum * 31 + blob[i];
+	return sum;
+}
+
+static void record_blob(uint64_t handle, const uint8_t *blob, size_t length)
+{
+	pthread_mutex_lock(&record.lock);
+	record.blobs++;
+	record.last_handle = handle;
+	record.last_blob_length = length;
+	record.last_blob_sum = blob_sum(blob, length);
+	pthread_mutex_unlock(&record.lock);
+}
+
 const cv_callback_fn recording_callbacks[TEST_EVENT_COUNT] = {
 	[TEST_EVENT_TICK] = (cv_callback_fn)record_tick,
 	[TEST_EVENT_NOTE] = (cv_callback_fn)record_note,
+	[TEST_EVENT_BLOB] = (cv_callback_fn)record_blob,
 };
 
 void record_reset(void)
@@ -73,6 +107,9 @@ void record_reset(void)
 	pthread_mutex_lock(&record.lock);
 	record.ticks = 0;
 	record.notes = 0;
+	record.blobs = 0;
+	record.last_blob_length = 0;
+	record.last_blob_sum = 0;
 	record.last_handle = 0;
 	record.last_note[0] = '\0';
 	record.on_tick = NULL;
@@ -99,6 +136,16 @@ unsigned int record_notes(void)
 	return n;
 }
 
+unsigned int record_blobs(void)
+{
+	unsigned int n;
+
+	pthread_mutex_lock(&record.lock);
+	n = record.blobs;
+	pthread_mutex_unlock(&record.lock);
+	return n;
+}
+
 uint32_t record_tick_value(unsigned int i)
 {
 	uint32_t value;
@@ -107,6 +154,12 @@ uint32_t record_tick_value(unsigned int i)
 	value = i < RECORD_MAX_TICKS ? record.tick_values[i] : 0;
 	pthread_mutex_unlock(&record.lock);
 	return value;
+}
+
+static bool blob_echoed(const TestEchoRequest *request, const TestEchoReply *reply)
+{
+	return reply->blob.len == request->blob.len &&
+	       (reply->blob.len == 0 || memcmp(reply->blob.data, request->blob.data, reply->blob.len) == 0);
 }
 
 static cs_error_t echo_request(uint64_t handle, TestEchoRequest *request, uint32_t *reply_value)
@@ -118,6 +171,8 @@ static cs_error_t echo_request(uint64_t handle, TestEchoRequest *request, uint32
 			     &test_echo_reply__descriptor, &reply);
 	if (reply != NULL && reply_value != NULL)
 		*reply_value = ((TestEchoReply *)reply)->value;
+	if (reply != NULL && err == CS_OK && !blob_echoed(request, (TestEchoReply *)reply))
+		err = CS_ERR_LIBRARY;
 	if (reply != NULL)
 		protobuf_c_message_free_unpacked(reply, NULL);
 	return err;
@@ -137,9 +192,11 @@ cs_error_t test_echo_blob(uint64_t handle, size_t size)
 	cs_error_t err;
 
 	request.blob.len = size;
-	request.blob.data = calloc(1, size ? size : 1);
+	request.blob.data = malloc(size ? size : 1);
 	if (request.blob.data == NULL)
 		return CS_ERR_NO_MEMORY;
+	for (size_t i = 0; i < size; i++)
+		request.blob.data[i] = blob_byte(i);
 	err = echo_request(handle, &request, NULL);
 	free(request.blob.data);
 	return err;

@@ -19,7 +19,8 @@
 enum test_event_id {
 	TEST_EVENT_TICK = 0,
 	TEST_EVENT_NOTE = 1,
-	TEST_EVENT_COUNT = 2,
+	TEST_EVENT_BLOB = 2,
+	TEST_EVENT_COUNT = 3,
 };
 
 enum test_request_id {
@@ -29,6 +30,7 @@ enum test_request_id {
 
 typedef void (*test_tick_fn)(uint64_t handle, uint32_t value);
 typedef void (*test_note_fn)(uint64_t handle, const char *text);
+typedef void (*test_blob_fn)(uint64_t handle, const uint8_t *blob, size_t length);
 
 extern struct cv_handle_table test_handles;
 extern const struct cv_client_service test_service;
@@ -44,25 +46,32 @@ struct test_record {
 	uint32_t tick_values[RECORD_MAX_TICKS];
 	unsigned int notes;
 	char last_note[64];
+	unsigned int blobs;
+	size_t last_blob_length;
+	uint32_t last_blob_sum; /* of its bytes */
 	uint64_t last_handle;
 	/* Runs after a tick is recorded, on the dispatching thread. */
 	void (*on_tick)(uint64_t handle, uint32_t value);
 };
 
 extern struct test_record record;
-/* {record_tick, record_note}: pass to cv_client_initialize. */
+/* {record_tick, record_note, record_blob}: pass to cv_client_initialize. */
 extern const cv_callback_fn recording_callbacks[TEST_EVENT_COUNT];
 
 void record_reset(void);
 unsigned int record_ticks(void);
 unsigned int record_notes(void);
+unsigned int record_blobs(void);
+uint8_t blob_byte(size_t i);
+uint32_t blob_sum(const uint8_t *blob, size_t length);
 uint32_t record_tick_value(unsigned int i);
 /* True once `n` ticks were recorded, waiting up to timeout_ms. */
 bool record_wait_ticks(unsigned int n, int timeout_ms);
 
 /* Sends TEST_REQUEST_ECHO with `value` and returns the reply's value. */
 cs_error_t test_echo(uint64_t handle, uint32_t value, uint32_t *reply_value);
-/* Sends TEST_REQUEST_ECHO carrying a blob of `size` bytes. */
+/* Sends TEST_REQUEST_ECHO carrying a blob of `size` bytes (blob_byte(i)
+ * at i); CS_ERR_LIBRARY when the reply's blob differs. */
 cs_error_t test_echo_blob(uint64_t handle, size_t size);
 /* Sends the one-way TEST_REQUEST_NOTIFY. */
 cs_error_t test_notify(uint64_t handle, uint32_t value);
