@@ -38,7 +38,7 @@ static void client_free(struct cv_client *c)
 
 	while ((event = c->queue_head) != NULL) {
 		c->queue_head = event->next;
-		free(event);
+		cv_event_free(event);
 	}
 	fd_close(c->poll_fd);
 	fd_close(c->event_fd);

@@ -33,8 +33,12 @@ struct cv_event {
 	uint16_t id;
 	bool split; /* an EVENT_SPLIT frame */
 	uint32_t length;
-	uint8_t payload[];
+	const uint8_t *payload; /* in inline_payload, or in storage */
+	uint8_t *storage;       /* a receive buffer the event took over, or NULL */
+	uint8_t inline_payload[];
 };
+
+CV_HIDDEN void cv_event_free(struct cv_event *event);
 
 struct cv_pending_call {
 	struct cv_pending_call *next;

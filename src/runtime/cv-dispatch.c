@@ -99,7 +99,7 @@ static cs_error_t dispatch_run(struct cv_client *c, uint64_t handle, int flags)
 		if (err != CS_OK)
 			return err;
 		err = event_deliver(c->svc, handle, event, fn);
-		free(event);
+		cv_event_free(event);
 		if (client_finalized(c))
 			return CS_ERR_BAD_HANDLE;
 		if (err != CS_OK || just_one)

@@ -94,10 +94,47 @@ struct cv_event *cv_client_event_pop(struct cv_client *c)
 
 /* ---- routing complete frames (lock held) ---- */
 
+void cv_event_free(struct cv_event *event)
+{
+	free(event->storage);
+	free(event);
+}
+
+/* A large event keeps the receive buffer it arrived in: copying it out
+ * would cost more than a fresh buffer for what follows it. */
+static struct cv_event *event_adopting(struct cv_client *c, const uint8_t *payload)
+{
+	struct cv_event *event = malloc(sizeof(*event));
+	const uint8_t *buffer = c->rx.data;
+
+	if (event == NULL)
+		return NULL;
+	event->storage = cv_rx_adopt(&c->rx);
+	if (event->storage == NULL) {
+		free(event);
+		return NULL;
+	}
+	event->payload = event->storage + (payload - buffer);
+	return event;
+}
+
+static struct cv_event *event_copying(const struct cv_frame_header *header, const uint8_t *payload)
+{
+	struct cv_event *event = malloc(sizeof(*event) + header->length);
+
+	if (event == NULL)
+		return NULL;
+	memcpy(event->inline_payload, payload, header->length);
+	event->payload = event->inline_payload;
+	event->storage = NULL;
+	return event;
+}
+
 static cs_error_t route_event(struct cv_client *c, const struct cv_frame_header *header,
 			      const uint8_t *payload)
 {
-	struct cv_event *event = malloc(sizeof(*event) + header->length);
+	struct cv_event *event = header->length >= CV_RX_ADOPT_MIN ? event_adopting(c, payload)
+								 : event_copying(header, payload);
 
 	if (event == NULL)
 		return CS_ERR_NO_MEMORY;
@@ -105,7 +142,6 @@ static cs_error_t route_event(struct cv_client *c, const struct cv_frame_header 
 	event->id = header->id;
 	event->split = header->kind == CV_FRAME_EVENT_SPLIT;
 	event->length = header->length;
-	memcpy(event->payload, payload, header->length);
 	*c->queue_tail = event;
 	c->queue_tail = &event->next;
 	return CS_OK;

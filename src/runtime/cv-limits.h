@@ -10,9 +10,14 @@
  * process runs out of fds long before this. */
 #define CV_HANDLE_TABLE_MAX_ENTRIES (1u << 16)
 
-/* Initial (and resting) size of a connection's receive buffer; a larger frame
- * grows it to the frame's size, and it shrinks back once that frame is gone. */
-#define CV_RX_DEFAULT_SIZE (64u * 1024u)
+/* Initial (and resting) size of a connection's receive buffer, with room
+ * for a 64 KiB message and its framing; a larger frame grows it to the
+ * frame's size, and it shrinks back once that frame is gone. */
+#define CV_RX_DEFAULT_SIZE (68u * 1024u)
+
+/* An event at least this large takes the receive buffer it arrived in
+ * instead of a copy (cv_rx_adopt). */
+#define CV_RX_ADOPT_MIN (16u * 1024u)
 
 /* How long initialize waits for room in the daemon's listen backlog, and
  * then for its WELCOME, before giving up with CS_ERR_TRY_AGAIN: a stuck

@@ -102,6 +102,23 @@ enum cv_rx_result cv_rx_next(struct cv_rx_buffer *rx, struct cv_frame_header *he
 	return CV_RX_FRAME;
 }
 
+uint8_t *cv_rx_adopt(struct cv_rx_buffer *rx)
+{
+	size_t rest = rx_pending(rx);
+	size_t size = rest > CV_RX_DEFAULT_SIZE ? rest : CV_RX_DEFAULT_SIZE;
+	uint8_t *fresh = malloc(size);
+	uint8_t *taken = rx->data;
+
+	if (fresh == NULL)
+		return NULL;
+	memcpy(fresh, rx->data + rx->consumed, rest);
+	rx->data = fresh;
+	rx->size = size;
+	rx->filled = rest;
+	rx->consumed = 0;
+	return taken;
+}
+
 bool cv_rx_partial(const struct cv_rx_buffer *rx)
 {
 	return rx_pending(rx) > 0;

@@ -10,6 +10,7 @@
 
 #include <cmocka.h>
 
+#include "cv-limits.h"
 #include "peer.h"
 #include "test-util.h"
 
@@ -399,6 +400,47 @@ static void test_malformed_split_events(void **state)
 	free(blob);
 }
 
+static uint8_t *blob_event_pack(const uint8_t *blob, size_t size, size_t *length)
+{
+	TestBlobEvent event = TEST_BLOB_EVENT__INIT;
+
+	event.blob = (ProtobufCBinaryData){ .len = size, .data = (uint8_t *)blob };
+	return peer_pack_event(TEST_EVENT_BLOB, &event.base, length);
+}
+
+/* Large events take over the receive buffer they arrived in; the frames
+ * after each, read along with it, must survive the move. */
+static void test_large_events_among_small_ones_in_one_read(void **state)
+{
+	struct fixture *f = *state;
+	size_t sizes[2] = { CV_RX_ADOPT_MIN, 3 * CV_RX_ADOPT_MIN }, lengths[4], total = 0;
+	uint8_t *blob = blob_new(sizes[1]), *frames[4], *all;
+
+	frames[0] = blob_event_pack(blob, sizes[0], &lengths[0]);
+	frames[1] = peer_pack_tick(1, &lengths[1]);
+	frames[2] = blob_event_pack(blob, sizes[1], &lengths[2]);
+	frames[3] = peer_pack_tick(2, &lengths[3]);
+	all = malloc(lengths[0] + lengths[1] + lengths[2] + lengths[3]);
+	assert_non_null(all);
+	for (int i = 0; i < 4; i++) {
+		memcpy(all + total, frames[i], lengths[i]);
+		total += lengths[i];
+		free(frames[i]);
+	}
+	peer_write(f->p, all, total);
+	assert_int_equal(dispatch(f, CS_DISPATCH_ONE), CS_OK);
+	assert_int_equal(record.last_blob_sum, blob_sum(blob, sizes[0]));
+	while (record_ticks() < 2)
+		assert_int_equal(dispatch(f, CS_DISPATCH_ONE), CS_OK);
+	assert_int_equal(record_blobs(), 2);
+	assert_int_equal(record.last_blob_length, sizes[1]);
+	assert_int_equal(record.last_blob_sum, blob_sum(blob, sizes[1]));
+	assert_int_equal(record_tick_value(0), 1);
+	assert_int_equal(record_tick_value(1), 2);
+	free(all);
+	free(blob);
+}
+
 static void test_peer_closes_mid_frame(void **state)
 {
 	struct fixture *f = *state;
@@ -448,6 +490,7 @@ int main(void)
 		T(test_undecodable_event),
 		T(test_split_event_delivered),
 		T(test_malformed_split_events),
+		T(test_large_events_among_small_ones_in_one_read),
 		T(test_peer_closes_mid_frame),
 		T(test_events_before_a_malformed_frame_are_delivered),
 	};
