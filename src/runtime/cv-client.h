@@ -92,7 +92,10 @@ enum cv_wait_mode {
 /* Waits until ready(c, arg) holds, reading the socket when nobody else is.
  * Returns CS_OK when ready, CS_ERR_BAD_HANDLE once finalized (checked first),
  * CS_ERR_LIBRARY once dead, and, with CV_WAIT_NONBLOCKING, CS_ERR_TRY_AGAIN
- * when the socket has nothing more to give. */
+ * when the socket has nothing more to give. Events it routed show on the
+ * event fd only once the caller, done with the queue, calls
+ * cv_client_event_fd_update: a dispatch that takes the one event it read
+ * then leaves the fd alone instead of raising and lowering it. */
 CV_HIDDEN cs_error_t cv_client_wait(struct cv_client *c, bool (*ready)(struct cv_client *c, void *arg),
 				    void *arg, enum cv_wait_mode mode);
 CV_HIDDEN void cv_client_mark_dead(struct cv_client *c);
@@ -100,6 +103,9 @@ CV_HIDDEN void cv_client_mark_finalized(struct cv_client *c);
 /* CS_OK, or CS_ERR_BAD_HANDLE / CS_ERR_LIBRARY when finalized or dead. */
 CV_HIDDEN cs_error_t cv_client_state(const struct cv_client *c);
 CV_HIDDEN struct cv_event *cv_client_event_pop(struct cv_client *c);
+/* Raises the event fd while events are queued (or the client is dead or
+ * finalized), lowers it otherwise. */
+CV_HIDDEN void cv_client_event_fd_update(struct cv_client *c);
 
 /* ---- without c->lock ---- */
 

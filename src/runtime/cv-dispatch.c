@@ -45,6 +45,7 @@ static cs_error_t event_next(struct cv_client *c, bool blocking, struct cv_event
 		*event = cv_client_event_pop(c);
 		*fn = callback_snapshot(c, (*event)->id);
 	}
+	cv_client_event_fd_update(c);
 	pthread_mutex_unlock(&c->lock);
 	return err;
 }

@@ -33,7 +33,7 @@ static void eventfd_lower(int fd)
 	while (r < 0 && errno == EINTR);
 }
 
-static void event_fd_update(struct cv_client *c)
+void cv_client_event_fd_update(struct cv_client *c)
 {
 	bool raise = c->queue_head != NULL || c->dead || c->finalized;
 
@@ -49,7 +49,7 @@ static void event_fd_update(struct cv_client *c)
 static void client_stop(struct cv_client *c)
 {
 	eventfd_raise(c->wake_fd);
-	event_fd_update(c);
+	cv_client_event_fd_update(c);
 	pthread_cond_broadcast(&c->cond);
 }
 
@@ -88,7 +88,6 @@ struct cv_event *cv_client_event_pop(struct cv_client *c)
 	if (c->queue_head == NULL)
 		c->queue_tail = &c->queue_head;
 	event->next = NULL;
-	event_fd_update(c);
 	return event;
 }
 
@@ -237,22 +236,24 @@ static cs_error_t wait_readable(struct cv_client *c, enum cv_wait_mode mode)
 	return CS_OK;
 }
 
-/* Lock not held. Receives what the socket holds, first waiting for input
- * unless `mode` is CV_WAIT_NONBLOCKING (polling first saves a recv that would
- * find nothing, the usual case for a call that just sent its request). CS_OK
- * when bytes arrived;
+/* Lock not held. Receives what the socket holds, waiting for input unless
+ * `mode` is CV_WAIT_NONBLOCKING. A reply wait polls first (saving a recv
+ * that would find nothing, the usual case for a call that just sent its
+ * request); a blocking one tries the socket first, since in a stream of
+ * events something is usually there already. CS_OK when bytes arrived;
  * CS_ERR_TRY_AGAIN when there was nothing (or a blocking wait was cut short
  * by wake_fd); CS_ERR_LIBRARY for end of stream, a socket error or a
  * malformed header; CS_ERR_NO_MEMORY. */
 static cs_error_t receive_input(struct cv_client *c, enum cv_wait_mode mode)
 {
+	bool wait_first = mode == CV_WAIT_REPLY;
 	uint8_t *space;
 	size_t space_len;
 	ssize_t n;
 	cs_error_t err;
 
 	for (;;) {
-		if (mode != CV_WAIT_NONBLOCKING) {
+		if (wait_first) {
 			err = wait_readable(c, mode);
 			if (err != CS_OK)
 				return err;
@@ -269,6 +270,7 @@ static cs_error_t receive_input(struct cv_client *c, enum cv_wait_mode mode)
 			return CS_ERR_LIBRARY; /* 0: the daemon hung up */
 		if (mode == CV_WAIT_NONBLOCKING)
 			return CS_ERR_TRY_AGAIN;
+		wait_first = true;
 	}
 }
 
@@ -287,10 +289,8 @@ static cs_error_t read_and_route(struct cv_client *c, enum cv_wait_mode mode)
 		if (err == CS_OK)
 			err = route_frames(c, &routed);
 	} while (err == CS_OK && routed == 0);
-	if (routed > 0) {
-		event_fd_update(c);
+	if (routed > 0)
 		pthread_cond_broadcast(&c->cond);
-	}
 	if (err != CS_OK && err != CS_ERR_TRY_AGAIN)
 		cv_client_mark_dead(c);
 	return err;
@@ -329,6 +329,9 @@ cs_error_t cv_client_wait(struct cv_client *c, bool (*ready)(struct cv_client *c
 			pthread_cond_wait(&c->cond, &c->lock);
 			continue;
 		}
+		/* Events routed on an earlier turn show on the fd before we
+		 * read (and maybe sleep) again. */
+		cv_client_event_fd_update(c);
 		if (reader_turn(c, mode) == CS_ERR_TRY_AGAIN && mode == CV_WAIT_NONBLOCKING)
 			drained = true;
 	}
@@ -362,6 +365,7 @@ static cs_error_t wait_writable(struct cv_client *c, int timeout_ms)
 	if (reading) {
 		if (r > 0 && (fds[0].revents & (POLLIN | POLLHUP | POLLERR)) != 0)
 			read_and_route(c, CV_WAIT_NONBLOCKING);
+		cv_client_event_fd_update(c);
 		c->reader_busy = false;
 		pthread_cond_broadcast(&c->cond);
 	}
