@@ -38,13 +38,14 @@ static void client_free(struct cv_client *c)
 
 	while ((event = c->queue_head) != NULL) {
 		c->queue_head = event->next;
-		cv_event_free(event);
+		cv_client_event_free(c, event);
 	}
 	fd_close(c->poll_fd);
 	fd_close(c->event_fd);
 	fd_close(c->wake_fd);
 	fd_close(c->sock);
 	cv_rx_release(&c->rx);
+	free(c->spare_rx);
 	free(c->callbacks);
 	pthread_cond_destroy(&c->cond);
 	pthread_mutex_destroy(&c->lock);

@@ -35,10 +35,9 @@ struct cv_event {
 	uint32_t length;
 	const uint8_t *payload; /* in inline_payload, or in storage */
 	uint8_t *storage;       /* a receive buffer the event took over, or NULL */
+	size_t storage_size;    /* its allocated size */
 	uint8_t inline_payload[];
 };
-
-CV_HIDDEN void cv_event_free(struct cv_event *event);
 
 struct cv_pending_call {
 	struct cv_pending_call *next;
@@ -72,6 +71,10 @@ struct cv_client {
 	struct cv_event **queue_tail;
 	cv_callback_fn *callbacks; /* svc->n_events entries, or NULL */
 	void *context;
+	/* A receive buffer of CV_RX_DEFAULT_SIZE a dispatched event gave back,
+	 * for the next event that takes one over: freeing and allocating one
+	 * per large message would make malloc return and fetch the pages. */
+	uint8_t *spare_rx;
 	/* Owned by the holder of the reader token. */
 	struct cv_rx_buffer rx;
 };
@@ -103,11 +106,15 @@ CV_HIDDEN void cv_client_mark_finalized(struct cv_client *c);
 /* CS_OK, or CS_ERR_BAD_HANDLE / CS_ERR_LIBRARY when finalized or dead. */
 CV_HIDDEN cs_error_t cv_client_state(const struct cv_client *c);
 CV_HIDDEN struct cv_event *cv_client_event_pop(struct cv_client *c);
+
 /* Raises the event fd while events are queued (or the client is dead or
  * finalized), lowers it otherwise. */
 CV_HIDDEN void cv_client_event_fd_update(struct cv_client *c);
 
 /* ---- without c->lock ---- */
+
+/* Frees an event, keeping its receive buffer as c->spare_rx if it can. */
+CV_HIDDEN void cv_client_event_free(struct cv_client *c, struct cv_event *event);
 
 /* Sends one whole frame, the n buffers of iov (which it consumes), waiting
  * for room (and reading input meanwhile, so a daemon blocked on writing to

@@ -100,7 +100,7 @@ static cs_error_t dispatch_run(struct cv_client *c, uint64_t handle, int flags)
 		if (err != CS_OK)
 			return err;
 		err = event_deliver(c->svc, handle, event, fn);
-		cv_event_free(event);
+		cv_client_event_free(c, event);
 		if (client_finalized(c))
 			return CS_ERR_BAD_HANDLE;
 		if (err != CS_OK || just_one)

@@ -91,13 +91,21 @@ struct cv_event *cv_client_event_pop(struct cv_client *c)
 	return event;
 }
 
-/* ---- routing complete frames (lock held) ---- */
-
-void cv_event_free(struct cv_event *event)
+void cv_client_event_free(struct cv_client *c, struct cv_event *event)
 {
-	free(event->storage);
+	if (event->storage != NULL) {
+		pthread_mutex_lock(&c->lock);
+		if (c->spare_rx == NULL && event->storage_size == CV_RX_DEFAULT_SIZE) {
+			c->spare_rx = event->storage;
+			event->storage = NULL;
+		}
+		pthread_mutex_unlock(&c->lock);
+		free(event->storage);
+	}
 	free(event);
 }
+
+/* ---- routing complete frames (lock held) ---- */
 
 /* A large event keeps the receive buffer it arrived in: copying it out
  * would cost more than a fresh buffer for what follows it. */
@@ -108,7 +116,7 @@ static struct cv_event *event_adopting(struct cv_client *c, const uint8_t *paylo
 
 	if (event == NULL)
 		return NULL;
-	event->storage = cv_rx_adopt(&c->rx);
+	event->storage = cv_rx_adopt(&c->rx, &c->spare_rx, &event->storage_size);
 	if (event->storage == NULL) {
 		free(event);
 		return NULL;
@@ -126,6 +134,7 @@ static struct cv_event *event_copying(const struct cv_frame_header *header, cons
 	memcpy(event->inline_payload, payload, header->length);
 	event->payload = event->inline_payload;
 	event->storage = NULL;
+	event->storage_size = 0;
 	return event;
 }
 

@@ -102,18 +102,21 @@ enum cv_rx_result cv_rx_next(struct cv_rx_buffer *rx, struct cv_frame_header *he
 	return CV_RX_FRAME;
 }
 
-uint8_t *cv_rx_adopt(struct cv_rx_buffer *rx)
+uint8_t *cv_rx_adopt(struct cv_rx_buffer *rx, uint8_t **spare, size_t *size)
 {
 	size_t rest = rx_pending(rx);
-	size_t size = rest > CV_RX_DEFAULT_SIZE ? rest : CV_RX_DEFAULT_SIZE;
-	uint8_t *fresh = malloc(size);
+	size_t fresh_size = rest > CV_RX_DEFAULT_SIZE ? rest : CV_RX_DEFAULT_SIZE;
+	uint8_t *fresh = *spare != NULL && fresh_size == CV_RX_DEFAULT_SIZE ? *spare : malloc(fresh_size);
 	uint8_t *taken = rx->data;
 
 	if (fresh == NULL)
 		return NULL;
+	if (fresh == *spare)
+		*spare = NULL;
 	memcpy(fresh, rx->data + rx->consumed, rest);
+	*size = rx->size;
 	rx->data = fresh;
-	rx->size = size;
+	rx->size = fresh_size;
 	rx->filled = rest;
 	rx->consumed = 0;
 	return taken;

@@ -40,10 +40,12 @@ CV_HIDDEN void cv_rx_commit(struct cv_rx_buffer *rx, size_t received);
 CV_HIDDEN enum cv_rx_result cv_rx_next(struct cv_rx_buffer *rx, struct cv_frame_header *header,
 				       const uint8_t **payload);
 
-/* Hands the caller the buffer that holds the frame cv_rx_next just took;
- * the bytes after that frame move to a new buffer. The caller frees it.
- * NULL when memory ran out, with nothing changed. */
-CV_HIDDEN uint8_t *cv_rx_adopt(struct cv_rx_buffer *rx);
+/* Hands the caller the buffer that holds the frame cv_rx_next just took,
+ * and its size; the bytes after that frame move to *spare (a buffer of
+ * CV_RX_DEFAULT_SIZE, which it then takes) when they fit there, else to a
+ * new buffer. The caller frees it. NULL when memory ran out, with nothing
+ * changed. */
+CV_HIDDEN uint8_t *cv_rx_adopt(struct cv_rx_buffer *rx, uint8_t **spare, size_t *size);
 
 /* True when a frame has been started but not completed. */
 CV_HIDDEN bool cv_rx_partial(const struct cv_rx_buffer *rx);

@@ -14,16 +14,20 @@
 #include "peer.h"
 #include "test-util.h"
 
-/* --wrap=malloc,realloc: the largest single allocation since the reset. */
+/* --wrap=malloc,realloc: the largest single allocation since the reset,
+ * and how many receive buffers of the resting size were allocated. */
 void *__real_malloc(size_t size);
 void *__real_realloc(void *ptr, size_t size);
 void *__wrap_malloc(size_t size);
 void *__wrap_realloc(void *ptr, size_t size);
 
 static size_t largest_allocation;
+static unsigned int receive_buffers_allocated;
 
 static void allocation_seen(size_t size)
 {
+	if (size == CV_RX_DEFAULT_SIZE)
+		__atomic_add_fetch(&receive_buffers_allocated, 1, __ATOMIC_RELAXED);
 	size_t largest = __atomic_load_n(&largest_allocation, __ATOMIC_RELAXED);
 
 	while (size > largest &&
@@ -441,6 +445,28 @@ static void test_large_events_among_small_ones_in_one_read(void **state)
 	free(blob);
 }
 
+/* A dispatched large event gives its buffer back for the next one to take
+ * over: a stream of them allocates no receive buffer after the first. */
+static void test_large_events_reuse_their_receive_buffers(void **state)
+{
+	struct fixture *f = *state;
+	uint8_t *blob = blob_new(CV_RX_ADOPT_MIN), *frame;
+	size_t length;
+
+	frame = blob_event_pack(blob, CV_RX_ADOPT_MIN, &length);
+	for (int i = 0; i < 8; i++) {
+		if (i == 2)
+			__atomic_store_n(&receive_buffers_allocated, 0, __ATOMIC_RELAXED);
+		peer_write(f->p, frame, length);
+		assert_int_equal(dispatch(f, CS_DISPATCH_ONE), CS_OK);
+	}
+	assert_int_equal(__atomic_load_n(&receive_buffers_allocated, __ATOMIC_RELAXED), 0);
+	assert_int_equal(record_blobs(), 8);
+	assert_int_equal(record.last_blob_sum, blob_sum(blob, CV_RX_ADOPT_MIN));
+	free(frame);
+	free(blob);
+}
+
 static void test_peer_closes_mid_frame(void **state)
 {
 	struct fixture *f = *state;
@@ -491,6 +517,7 @@ int main(void)
 		T(test_split_event_delivered),
 		T(test_malformed_split_events),
 		T(test_large_events_among_small_ones_in_one_read),
+		T(test_large_events_reuse_their_receive_buffers),
 		T(test_peer_closes_mid_frame),
 		T(test_events_before_a_malformed_frame_are_delivered),
 	};
