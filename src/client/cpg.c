@@ -428,19 +428,6 @@ cs_error_t cpg_leave(cpg_handle_t handle, const struct cpg_name *group)
 	return err;
 }
 
-static cs_error_t iovec_total(const struct iovec *iovec, unsigned int iov_len, size_t *total)
-{
-	*total = 0;
-	for (unsigned int i = 0; i < iov_len; i++) {
-		if (iovec[i].iov_base == NULL && iovec[i].iov_len != 0)
-			return CS_ERR_INVALID_PARAM;
-		if (iovec[i].iov_len > SIZE_MAX - 1 - *total)
-			return CS_ERR_TOO_BIG;
-		*total += iovec[i].iov_len;
-	}
-	return CS_OK;
-}
-
 /* The first piece may be refused with CS_ERR_TRY_AGAIN like any message;
  * once it is out, the rest waits for room, reading events meanwhile (the
  * call does), up to about a second. */
@@ -496,7 +483,7 @@ cs_error_t cpg_mcast_joined(cpg_handle_t handle, cpg_guarantee_t guarantee, cons
 		return CS_ERR_INVALID_PARAM;
 	if (!instance.joined)
 		return CS_ERR_NOT_EXIST;
-	err = iovec_total(iovec, iov_len, &total);
+	err = cv_iovec_total(iovec, iov_len, &total);
 	if (err != CS_OK)
 		return err;
 	if (iov_len == 1)

@@ -74,19 +74,6 @@ struct message {
 	uint8_t *gathered; /* when the iovec had more than one entry */
 };
 
-static cs_error_t iovec_total(const struct iovec *iovec, unsigned int iov_len, size_t *total)
-{
-	*total = 0;
-	for (unsigned int i = 0; i < iov_len; i++) {
-		if (iovec[i].iov_base == NULL && iovec[i].iov_len != 0)
-			return CS_ERR_INVALID_PARAM;
-		if (iovec[i].iov_len > SIZE_MAX - 1 - *total)
-			return CS_ERR_TOO_BIG;
-		*total += iovec[i].iov_len;
-	}
-	return CS_OK;
-}
-
 /* One entry is sent as it is; more are copied into one buffer. */
 static cs_error_t message_gather(const struct iovec *iovec, unsigned int iov_len, struct message *m)
 {
@@ -96,7 +83,7 @@ static cs_error_t message_gather(const struct iovec *iovec, unsigned int iov_len
 	memset(m, 0, sizeof(*m));
 	if (iovec == NULL && iov_len != 0)
 		return CS_ERR_INVALID_PARAM;
-	err = iovec_total(iovec, iov_len, &m->length);
+	err = cv_iovec_total(iovec, iov_len, &m->length);
 	if (err != CS_OK || m->length == 0)
 		return err;
 	if (iov_len == 1) {

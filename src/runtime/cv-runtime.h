@@ -131,4 +131,11 @@ CV_HIDDEN cs_error_t cv_client_call(const struct cv_client_service *svc, uint64_
 CV_HIDDEN cs_error_t cv_client_post(const struct cv_client_service *svc, uint64_t handle,
 				    uint16_t request_id, const ProtobufCMessage *request);
 
+struct iovec;
+
+/* The total length of a message given as an iovec array, as the multicast
+ * calls take it: CS_ERR_INVALID_PARAM for an entry with a NULL base and a
+ * length, CS_ERR_TOO_BIG when the lengths add up past SIZE_MAX - 1. */
+CV_HIDDEN cs_error_t cv_iovec_total(const struct iovec *iovec, unsigned int count, size_t *total);
+
 #endif
