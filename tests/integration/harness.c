@@ -18,6 +18,38 @@ const char SINGLE_NODE_CONFIG[] =
 	"nodelist {\n\tnode {\n\t\tnodeid: 1\n\t\tname: node1\n\t\tring0_addr: 127.0.0.1\n\t}\n}\n"
 	"quorum {\n\tprovider: corosync_votequorum\n}\n";
 
+int test_child_start(struct test_child *c, void (*run)(const char *arg, int commands, int reports),
+		     const char *arg, char ready)
+{
+	int down[2], up[2];
+	char reply;
+
+	if (pipe(down) < 0 || pipe(up) < 0) {
+		perror("pipe");
+		return -1;
+	}
+	c->pid = fork();
+	if (c->pid < 0) {
+		perror("fork");
+		return -1;
+	}
+	if (c->pid == 0) {
+		close(down[1]);
+		close(up[0]);
+		run(arg, down[0], up[1]);
+		_exit(100);
+	}
+	close(down[0]);
+	close(up[1]);
+	c->to_child = down[1];
+	c->from_child = up[0];
+	if (read(c->from_child, &reply, 1) != 1 || reply != ready) {
+		fprintf(stderr, "test child %d did not report '%c'\n", (int)c->pid, ready);
+		return -1;
+	}
+	return 0;
+}
+
 static bool socket_accepts(const char *path)
 {
 	struct sockaddr_un addr = { .sun_family = AF_UNIX };

@@ -35,6 +35,19 @@ void test_daemon_kill(struct test_daemon *d);
 /* True when the daemon's log contains text. */
 bool test_daemon_log_contains(const struct test_daemon *d, const char *text);
 
+/* A client process of a test, driven over two pipes. */
+struct test_child {
+	pid_t pid;
+	int to_child;   /* the test's commands */
+	int from_child; /* the child's reports */
+};
+
+/* Forks a child that runs run(arg, commands fd, reports fd), which must not
+ * return, and waits for the child's first report byte, which must be
+ * `ready`. Returns 0, or -1 after printing why. */
+int test_child_start(struct test_child *c, void (*run)(const char *arg, int commands, int reports),
+		     const char *arg, char ready);
+
 /* Waits up to timeout_ms for fd to become readable; returns true if it did. */
 bool fd_readable_within(int fd, int timeout_ms);
 

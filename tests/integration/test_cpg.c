@@ -146,18 +146,13 @@ static void assert_process(const struct cpg_address *a, pid_t pid, uint32_t reas
 /* A child joined to `group` that obeys one command byte from the parent:
  * 'l' leave then exit, 'f' finalize then exit, 'x' exit as it is, 'k' wait
  * to be killed. It writes 'j' once its own join confchg has arrived. */
-struct child {
-	pid_t pid;
-	int to_child;
-	int from_child;
-};
-
 static void child_run(const char *group, int commands, int replies)
 {
 	struct cpg_name name = name_of(group);
 	cpg_handle_t h;
 	char command;
 
+	memset(&seen, 0, sizeof(seen));
 	if (cpg_initialize(&h, &callbacks) != CS_OK || cpg_join(h, &name) != CS_OK)
 		_exit(2);
 	while (seen.n_confchg == 0)
@@ -174,37 +169,20 @@ static void child_run(const char *group, int commands, int replies)
 	_exit(0);
 }
 
-static struct child child_start(const char *group)
+static struct test_child child_start(const char *group)
 {
-	int down[2], up[2];
-	struct child c;
-	char reply;
+	struct test_child c;
 
-	assert_int_equal(pipe(down), 0);
-	assert_int_equal(pipe(up), 0);
-	c.pid = fork();
-	assert_true(c.pid >= 0);
-	if (c.pid == 0) {
-		close(down[1]);
-		close(up[0]);
-		memset(&seen, 0, sizeof(seen));
-		child_run(group, down[0], up[1]);
-	}
-	close(down[0]);
-	close(up[1]);
-	c.to_child = down[1];
-	c.from_child = up[0];
-	assert_int_equal(read(c.from_child, &reply, 1), 1);
-	assert_int_equal(reply, 'j');
+	assert_int_equal(test_child_start(&c, child_run, group, 'j'), 0);
 	return c;
 }
 
-static void child_command(struct child *c, char command)
+static void child_command(struct test_child *c, char command)
 {
 	assert_int_equal(write(c->to_child, &command, 1), 1);
 }
 
-static void child_wait(struct child *c)
+static void child_wait(struct test_child *c)
 {
 	int status;
 
@@ -371,7 +349,7 @@ static void test_peers_join_leave_exit_finalize_and_die(void **state)
 	assert_int_equal(cpg_join(h, &group), CS_OK);
 	dispatch_until(h, 1);
 	for (const char *command = commands; *command != '\0'; command++) {
-		struct child c = child_start("peers");
+		struct test_child c = child_start("peers");
 
 		expect_peer_change(h, c.pid, true, CPG_REASON_JOIN, 2);
 		if (*command == 'k')
@@ -392,7 +370,7 @@ static void test_membership_get(void **state)
 	struct cpg_name group = name_of("peers"), unknown = name_of("nobody");
 	struct cpg_name too_long = { .length = CPG_MAX_NAME_LENGTH + 1 };
 	struct cpg_address members[CPG_MEMBERS_MAX];
-	struct child a, b;
+	struct test_child a, b;
 	int n = -1;
 
 	a = child_start("peers");
@@ -421,7 +399,7 @@ static void test_membership_get(void **state)
 static void test_membership_get_is_bounded(void **state)
 {
 	struct cpg_address members[CPG_MEMBERS_MAX + 1];
-	struct child children[CPG_MEMBERS_MAX + 1]; /* a process is in a group once */
+	struct test_child children[CPG_MEMBERS_MAX + 1]; /* a process is in a group once */
 	struct cpg_name group = name_of("crowd");
 	cpg_handle_t h = connect_cpg();
 	int n = -1;
@@ -467,7 +445,7 @@ static void test_iteration(void **state)
 	struct cpg_name too_long = { .length = CPG_MAX_NAME_LENGTH + 1 };
 	struct cpg_iteration_description_t d[8];
 	cpg_iteration_handle_t it;
-	struct child peer;
+	struct test_child peer;
 
 	assert_int_equal(cpg_join(h, &a), CS_OK);
 	assert_int_equal(cpg_join(other, &b), CS_OK);

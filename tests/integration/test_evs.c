@@ -289,18 +289,13 @@ static void test_keys_are_compared_whole(void **state)
 /* A child that joins the groups named by `keys` (one character each, '-'
  * for none), writes 'j', and on 'd' dispatches what arrived, writes how
  * many messages it got and the first one's first byte, and exits. */
-struct child {
-	pid_t pid;
-	int to_child;
-	int from_child;
-};
-
 static void child_run(const char *keys, int commands, int replies)
 {
 	evs_handle_t h;
 	char command, report[2];
 	int fd;
 
+	memset(&seen, 0, sizeof(seen));
 	if (evs_initialize(&h, &callbacks) != CS_OK)
 		_exit(2);
 	for (const char *k = keys; *k != '\0' && *k != '-'; k++) {
@@ -324,33 +319,16 @@ static void child_run(const char *keys, int commands, int replies)
 	_exit(evs_finalize(h) == CS_OK ? 0 : 7);
 }
 
-static struct child child_start(const char *keys)
+static struct test_child child_start(const char *keys)
 {
-	int down[2], up[2];
-	struct child c;
-	char reply;
+	struct test_child c;
 
-	assert_int_equal(pipe(down), 0);
-	assert_int_equal(pipe(up), 0);
-	c.pid = fork();
-	assert_true(c.pid >= 0);
-	if (c.pid == 0) {
-		close(down[1]);
-		close(up[0]);
-		memset(&seen, 0, sizeof(seen));
-		child_run(keys, down[0], up[1]);
-	}
-	close(down[0]);
-	close(up[1]);
-	c.to_child = down[1];
-	c.from_child = up[0];
-	assert_int_equal(read(c.from_child, &reply, 1), 1);
-	assert_int_equal(reply, 'j');
+	assert_int_equal(test_child_start(&c, child_run, keys, 'j'), 0);
 	return c;
 }
 
 /* The number of messages the child got and the first byte of the first. */
-static void child_report(struct child *c, int *messages, char *first)
+static void child_report(struct test_child *c, int *messages, char *first)
 {
 	char report[2];
 	int status;
@@ -372,8 +350,8 @@ static void test_mcast_joined_reaches_each_sharing_connection_once(void **state)
 {
 	evs_handle_t h = connect_evs();
 	struct evs_group mine[] = { group_of("a"), group_of("b") };
-	struct child in_b = child_start("b"), twice_in_a = child_start("aa"), in_c = child_start("c");
-	struct child in_nothing = child_start("-");
+	struct test_child in_b = child_start("b"), twice_in_a = child_start("aa"), in_c = child_start("c");
+	struct test_child in_nothing = child_start("-");
 	int messages;
 	char first;
 
@@ -403,7 +381,7 @@ static void test_mcast_groups_works_without_joining(void **state)
 {
 	evs_handle_t h = connect_evs();
 	struct evs_group targets[] = { group_of("x"), group_of("y"), group_of("x") };
-	struct child in_x = child_start("x"), in_y_and_x = child_start("yx"), in_z = child_start("z");
+	struct test_child in_x = child_start("x"), in_y_and_x = child_start("yx"), in_z = child_start("z");
 	int messages;
 	char first;
 
@@ -459,7 +437,7 @@ static void test_exited_member_leaves_its_groups(void **state)
 {
 	evs_handle_t h = connect_evs();
 	struct evs_group g = group_of("g");
-	struct child peer = child_start("g");
+	struct test_child peer = child_start("g");
 	int messages;
 	char first;
 
