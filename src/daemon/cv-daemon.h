@@ -6,6 +6,7 @@
 #include <stddef.h>
 #include <sys/socket.h>
 
+#include "cv-loop.h"
 #include "cv-server.h"
 #include "cv-settings.h"
 
@@ -20,6 +21,8 @@ void cv_sessions_init(const struct cv_settings *settings, const struct cv_server
 void cv_session_create(int fd, const struct ucred *cred, cs_error_t refusal);
 void cv_sessions_close_all(void);
 void cv_sessions_reap(void); /* writes output queued in the batch, closes sessions marked for closing */
+/* Reads the shared rings of clients that have one (cv_loop_set_poller). */
+extern const struct cv_loop_poller cv_sessions_ring_poller;
 
 size_t cv_sessions_admitted(void);
 size_t cv_sessions_refusing(void);

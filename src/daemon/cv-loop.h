@@ -39,6 +39,18 @@ void cv_timer_init(struct cv_timer *t, void (*fn)(void *data), void *data);
 /* Runs after every batch of ready events and timers (deferred closes). */
 void cv_loop_set_after_batch(void (*fn)(void));
 
+/* Work that no descriptor announces (input in shared rings): `pending`
+ * says whether there is any, `run` does it (true when it did some), and
+ * `sleep` is called before the loop sleeps: it asks for a wake-up through a
+ * descriptor, or returns false when work came meanwhile. */
+struct cv_loop_poller {
+	bool (*pending)(void);
+	bool (*run)(void);
+	bool (*sleep)(void);
+};
+
+void cv_loop_set_poller(const struct cv_loop_poller *poller);
+
 int cv_loop_run(void); /* until cv_loop_quit(); 0 or -errno */
 void cv_loop_quit(void);
 

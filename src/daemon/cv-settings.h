@@ -24,6 +24,7 @@
 #define CV_DEFAULT_CMAP_MAX_TRACKS 1024u
 #define CV_DEFAULT_CMAP_MAX_BYTES (256u * 1024u * 1024u)
 #define CV_DEFAULT_EVS_MAX_JOINS 1024u
+#define CV_DEFAULT_MAX_RING_SIZE (1024u * 1024u)
 
 struct cv_limits {
 	uint32_t max_message_size;  /* conclave.max_message_size */
@@ -35,6 +36,7 @@ struct cv_limits {
 	uint32_t cmap_max_tracks;    /* per connection */
 	uint32_t cmap_max_bytes;     /* what clients may store in the default map */
 	uint32_t evs_max_joins;      /* per connection */
+	uint32_t max_ring_size;      /* largest shared ring a client may write through; 0: none */
 };
 
 struct cv_node_settings {

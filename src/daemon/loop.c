@@ -19,6 +19,7 @@ static struct cv_list timers = CV_LIST_INIT(timers);
 static uint64_t armed_deadline_ns; /* what the timerfd holds; 0 = disarmed */
 static bool quit_requested;
 static void (*after_batch)(void);
+static const struct cv_loop_poller *poller;
 
 static uint64_t now_ns(void)
 {
@@ -201,24 +202,37 @@ void cv_loop_quit(void)
 	quit_requested = true;
 }
 
-/* Waits for events. Right after a batch, the next request of a client in a
- * request loop is usually a few microseconds away; polling for it for up to
- * BUSY_POLL_NS keeps this CPU from going idle, and a wake-up from idle costs
- * about as much as the whole round trip on a virtual machine. Once nothing
- * arrives within that window, the loop sleeps. */
+void cv_loop_set_poller(const struct cv_loop_poller *p)
+{
+	poller = p;
+}
+
+static bool poller_pending(void)
+{
+	return poller && poller->pending();
+}
+
+/* Waits for events, or for the poller's work (returning 0). Right after a
+ * batch, the next request of a client in a request loop is usually a few
+ * microseconds away; polling for it for up to BUSY_POLL_NS keeps this CPU
+ * from going idle, and a wake-up from idle costs about as much as the whole
+ * round trip on a virtual machine. Once nothing arrives within that window,
+ * the loop sleeps. */
 static int wait_for_events(struct epoll_event *events, bool just_worked)
 {
 	uint64_t deadline;
 	int n;
 
-	if (!just_worked)
-		return epoll_wait(epoll_fd, events, EVENTS_PER_WAIT, -1);
-	deadline = now_ns() + BUSY_POLL_NS;
-	do {
-		n = epoll_wait(epoll_fd, events, EVENTS_PER_WAIT, 0);
-		if (n != 0)
-			return n;
-	} while (now_ns() < deadline);
+	if (just_worked) {
+		deadline = now_ns() + BUSY_POLL_NS;
+		do {
+			n = epoll_wait(epoll_fd, events, EVENTS_PER_WAIT, 0);
+			if (n != 0 || poller_pending())
+				return n;
+		} while (now_ns() < deadline);
+	}
+	if (poller && !poller->sleep())
+		return 0;
 	return epoll_wait(epoll_fd, events, EVENTS_PER_WAIT, -1);
 }
 
@@ -230,7 +244,6 @@ int cv_loop_run(void)
 	while (!quit_requested) {
 		int n = wait_for_events(events, just_worked);
 
-		just_worked = n > 0;
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;
@@ -241,6 +254,9 @@ int cv_loop_run(void)
 
 			w->fn(w->data, events[i].events);
 		}
+		just_worked = n > 0;
+		if (poller && poller->run())
+			just_worked = true;
 		if (after_batch)
 			after_batch();
 	}

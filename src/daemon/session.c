@@ -16,6 +16,7 @@
 #include "cv-list.h"
 #include "cv-log.h"
 #include "cv-loop.h"
+#include "cv-ring-reader.h"
 
 #define FRAMES_PER_WAKEUP 16
 /* Input is read in chunks of up to this much, so that a stream of small
@@ -23,6 +24,9 @@
  * read straight into their own buffer. */
 #define RX_CHUNK 65536
 #define IOV_PER_SEND 64
+/* Room for more descriptors than RING_OPEN takes, to tell a client that
+ * sent too many. */
+#define PASSED_FDS_MAX 2
 
 enum session_state { SESSION_AWAIT_HELLO, SESSION_READY, SESSION_CLOSING };
 
@@ -52,7 +56,8 @@ struct uid_count {
 
 struct cv_session {
 	uint64_t id;
-	struct cv_watch watch;
+	int sock;
+	struct cv_watch watch; /* of sock; removed once a ring's client is gone */
 	struct cv_timer hello_timer;
 	struct ucred cred;
 	enum session_state state;
@@ -77,6 +82,10 @@ struct cv_session {
 	struct cv_session_stats stats;
 	struct reply_block *reply_memory;
 	size_t reply_memory_bytes;
+	int passed_fd; /* a descriptor the client attached, for RING_OPEN; -1 */
+	struct cv_ring_reader ring; /* ring.shared: the client's frames come through it */
+	bool peer_gone; /* with a ring: the socket ended; what the ring holds is still read */
+	struct cv_list ring_link; /* in `ring_sessions` while there is a ring */
 	struct cv_list link; /* in `sessions` */
 	struct cv_session *next_closing;
 };
@@ -85,6 +94,7 @@ static const struct cv_settings *settings;
 static const struct cv_server_service *const *services;
 static size_t n_services;
 static struct cv_list sessions = CV_LIST_INIT(sessions);
+static struct cv_list ring_sessions = CV_LIST_INIT(ring_sessions);
 static struct cv_session *closing_head;
 static struct cv_session *flush_head;
 static uint64_t last_session_id;
@@ -251,13 +261,15 @@ static void flush_list_remove(struct cv_session *s)
 
 static void session_destroy(struct cv_session *s)
 {
-	int fd = s->watch.fd;
-
 	flush_list_remove(s);
 	session_disconnect(s);
 
 	cv_watch_remove(&s->watch);
-	close(fd);
+	close(s->sock);
+	if (s->passed_fd >= 0)
+		close(s->passed_fd);
+	cv_ring_reader_close(&s->ring);
+	cv_list_remove(&s->ring_link);
 	cv_timer_stop(&s->hello_timer);
 	free_out_queue(s);
 	free_reply_memory(s);
@@ -278,11 +290,26 @@ static void session_read(struct cv_session *s);
 static size_t rx_buffered(const struct cv_session *s);
 static bool queue_limit_reached(const struct cv_session *s);
 
+static bool reading_paused(const struct cv_session *s)
+{
+	return s->held || queue_limit_reached(s);
+}
+
+/* A session with a ring whose input no descriptor announces: its ring
+ * holds bytes, or its client left (the end still has to be read). */
+static bool ring_readable(const struct cv_session *s)
+{
+	return s->state == SESSION_READY && !reading_paused(s) &&
+	       (s->peer_gone || rx_buffered(s) > 0 || cv_ring_reader_has_input(&s->ring));
+}
+
 /* Reading paused (queue full, frame held) with frames left in the chunk
- * buffer: nothing on the socket may wake us for them, so take them now. */
+ * buffer or the ring: nothing on the socket may wake us for them, so take
+ * them now. */
 static void session_resume_buffered(struct cv_session *s)
 {
-	if (s->state != SESSION_CLOSING && !s->held && !queue_limit_reached(s) && rx_buffered(s) > 0)
+	if (s->ring.shared ? ring_readable(s)
+			   : s->state != SESSION_CLOSING && !reading_paused(s) && rx_buffered(s) > 0)
 		session_read(s);
 }
 
@@ -414,11 +441,28 @@ void cv_packed_frame_release(struct cv_packed_frame *f)
 		free(f);
 }
 
+/* The client of a ring closed its socket: its output has nowhere to go,
+ * but what it wrote to the ring before is still read and handled, as a
+ * socket's unread bytes are up to its end. */
+static void ring_client_gone(struct cv_session *s)
+{
+	s->peer_gone = true;
+	free_out_queue(s);
+	cv_watch_remove(&s->watch);
+}
+
+static bool peer_closed(int err)
+{
+	return err == EPIPE || err == ECONNRESET;
+}
+
 /* Writes as much of the queue as the socket takes. */
 static void session_flush(struct cv_session *s)
 {
 	bool wrote = false;
 
+	if (s->peer_gone)
+		free_out_queue(s);
 	while (s->out_head && s->state != SESSION_CLOSING) {
 		struct iovec iov[IOV_PER_SEND];
 		struct msghdr msg = { .msg_iov = iov };
@@ -426,12 +470,16 @@ static void session_flush(struct cv_session *s)
 
 		for (struct out_frame *f = s->out_head; f && msg.msg_iovlen < IOV_PER_SEND; f = f->next)
 			iov[msg.msg_iovlen++] = (struct iovec){ f->packed->bytes + f->sent, f->packed->size - f->sent };
-		n = sendmsg(s->watch.fd, &msg, MSG_NOSIGNAL | MSG_DONTWAIT);
+		n = sendmsg(s->sock, &msg, MSG_NOSIGNAL | MSG_DONTWAIT);
 		if (n < 0) {
 			if (errno == EAGAIN)
 				s->stats.send_retries++;
 			if (errno == EAGAIN || errno == EINTR)
 				break;
+			if (peer_closed(errno) && s->ring.shared) {
+				ring_client_gone(s);
+				return;
+			}
 			session_close_later(s, CV_LOG_DEBUG, errno == EPIPE ? "peer closed" : "send failed");
 			return;
 		}
@@ -483,6 +531,16 @@ static cs_error_t session_queue(struct cv_session *s, struct cv_packed_frame *pa
 	return CS_OK;
 }
 
+/* What a client has written to its ring is accepted, but waits there while
+ * its own queue is full; a ring no larger than the queue keeps that within
+ * what the socket's buffers would have held. */
+static uint32_t ring_size_limit(void)
+{
+	const struct cv_limits *limits = &settings->limits;
+
+	return limits->max_ring_size < limits->max_queued_bytes ? limits->max_ring_size : limits->max_queued_bytes;
+}
+
 static void send_welcome(struct cv_session *s, cs_error_t status)
 {
 	size_t size = status == CS_OK ? sizeof(struct cv_welcome) : 0;
@@ -493,7 +551,8 @@ static void send_welcome(struct cv_session *s, cs_error_t status)
 		packed_frame_set_header(f, CV_FRAME_WELCOME, 0, 0, status);
 		if (size) {
 			struct cv_welcome w = { .magic = CV_WIRE_MAGIC,
-						.max_message_size = settings->limits.max_message_size };
+						.max_message_size = settings->limits.max_message_size,
+						.max_ring_size = ring_size_limit() };
 
 			memcpy(f->bytes + sizeof(struct cv_frame_header), &w, sizeof(w));
 		}
@@ -515,9 +574,9 @@ static void session_update_events(struct cv_session *s)
 {
 	uint32_t events = 0;
 
-	if (s->state == SESSION_CLOSING)
+	if (s->state == SESSION_CLOSING || s->peer_gone)
 		return;
-	if (!queue_limit_reached(s) && !s->held)
+	if (!reading_paused(s))
 		events |= EPOLLIN;
 	else if (!s->flow_controlled)
 		s->stats.flow_control_count++;
@@ -792,6 +851,98 @@ static void handle_hello(struct cv_session *s)
 		observer->opened(s);
 }
 
+/* ---- shared rings ------------------------------------------------------ */
+
+static cs_error_t ring_accept(struct cv_session *s, int memfd, const struct cv_ring_open *open)
+{
+	const char *why;
+	cs_error_t err;
+
+	if (open->capacity > ring_size_limit())
+		return ring_size_limit() == 0 ? CS_ERR_NOT_SUPPORTED : CS_ERR_NO_RESOURCES;
+	err = cv_ring_reader_open(&s->ring, memfd, open->capacity, &why);
+	if (err == CS_ERR_INVALID_PARAM)
+		protocol_violation(s, "%s", why);
+	else if (err != CS_OK)
+		cv_log_warning("connection %llu keeps the socket: %s: %m", (unsigned long long)s->id, why);
+	return err;
+}
+
+static void handle_ring_open(struct cv_session *s)
+{
+	struct cv_ring_open open;
+	int memfd = s->passed_fd;
+	cs_error_t status = CS_OK;
+
+	memcpy(&open, s->payload, sizeof(open));
+	s->passed_fd = -1;
+	if (memfd < 0)
+		protocol_violation(s, "RING_OPEN without a memfd");
+	else if (open.magic != CV_WIRE_MAGIC)
+		protocol_violation(s, "RING_OPEN with a wrong magic number");
+	else
+		status = ring_accept(s, memfd, &open);
+	if (memfd >= 0)
+		close(memfd);
+	if (s->state != SESSION_READY)
+		return;
+	if (queue_message(s, CV_FRAME_REPLY, 0, s->header.seq, status, NULL) != CS_OK) {
+		session_close_later(s, CV_LOG_ERROR, "out of memory for a reply");
+		return;
+	}
+	if (status != CS_OK)
+		return;
+	s->rx_start = s->rx_end; /* wake-up bytes at most: frames come through the ring now */
+	cv_list_insert(&ring_sessions, &s->ring_link);
+	cv_log_debug("connection %llu writes through a shared ring of %u bytes", (unsigned long long)s->id,
+		     open.capacity);
+}
+
+static bool rings_pending(void)
+{
+	struct cv_session *s;
+
+	cv_list_for_each(s, &ring_sessions, ring_link)
+		if (ring_readable(s))
+			return true;
+	return false;
+}
+
+static bool rings_run(void)
+{
+	struct cv_session *s;
+	bool worked = false;
+
+	cv_list_for_each(s, &ring_sessions, ring_link) {
+		if (ring_readable(s)) {
+			session_read(s);
+			worked = true;
+		}
+	}
+	return worked;
+}
+
+/* A session whose reading is paused is resumed by what unpauses it, and
+ * needs no wake-up from its client. */
+static bool rings_sleep(void)
+{
+	struct cv_session *s;
+
+	cv_list_for_each(s, &ring_sessions, ring_link) {
+		if (s->state != SESSION_READY || reading_paused(s))
+			continue;
+		if (s->peer_gone || rx_buffered(s) > 0 || !cv_ring_reader_sleep(&s->ring))
+			return false;
+	}
+	return true;
+}
+
+const struct cv_loop_poller cv_sessions_ring_poller = {
+	.pending = rings_pending,
+	.run = rings_run,
+	.sleep = rings_sleep,
+};
+
 /* ---- input ------------------------------------------------------------- */
 
 /* The checks that need only the header, in the documented order, before
@@ -815,6 +966,12 @@ static bool header_is_acceptable(struct cv_session *s)
 			return false;
 		}
 		return true;
+	}
+	if (h->kind == CV_FRAME_RING_OPEN) {
+		if (h->length == sizeof(struct cv_ring_open))
+			return true;
+		protocol_violation(s, "RING_OPEN of %u bytes, expected %zu", h->length, sizeof(struct cv_ring_open));
+		return false;
 	}
 	if (h->kind != CV_FRAME_REQUEST && h->kind != CV_FRAME_REQUEST_SPLIT) {
 		protocol_violation(s, "unexpected frame kind %u", h->kind);
@@ -855,7 +1012,97 @@ static size_t rx_take(struct cv_session *s, void *to, size_t want)
 	return n;
 }
 
-/* Reads what the socket has into the empty chunk buffer. */
+static void keep_passed_fds(struct cv_session *s, struct msghdr *msg)
+{
+	bool surplus = (msg->msg_flags & MSG_CTRUNC) != 0;
+	int fd;
+
+	for (struct cmsghdr *c = CMSG_FIRSTHDR(msg); c; c = CMSG_NXTHDR(msg, c)) {
+		if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS)
+			continue;
+		for (size_t i = 0; i < (c->cmsg_len - CMSG_LEN(0)) / sizeof(int); i++) {
+			memcpy(&fd, CMSG_DATA(c) + i * sizeof(int), sizeof(fd));
+			if (s->passed_fd < 0 && !s->ring.shared) {
+				s->passed_fd = fd;
+			} else {
+				close(fd);
+				surplus = true;
+			}
+		}
+	}
+	if (surplus)
+		protocol_violation(s, "descriptors beyond the one RING_OPEN takes");
+}
+
+/* recv, keeping a descriptor the client attached for its RING_OPEN. */
+static ssize_t socket_recv(struct cv_session *s, void *buf, size_t len)
+{
+	union {
+		struct cmsghdr align;
+		char space[CMSG_SPACE(PASSED_FDS_MAX * sizeof(int))];
+	} control;
+	struct iovec iov = { buf, len };
+	struct msghdr msg = {
+		.msg_iov = &iov,
+		.msg_iovlen = 1,
+		.msg_control = control.space,
+		.msg_controllen = sizeof(control.space),
+	};
+	ssize_t n = recvmsg(s->sock, &msg, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
+
+	if (n >= 0 && (msg.msg_controllen > 0 || (msg.msg_flags & MSG_CTRUNC)))
+		keep_passed_fds(s, &msg);
+	return n;
+}
+
+static void queue_ring_room(struct cv_session *s)
+{
+	static struct cv_packed_frame *room; /* shared by every session, for the daemon's life */
+
+	if (!room && (room = packed_frame_new(0)) != NULL)
+		packed_frame_set_header(room, CV_FRAME_RING_ROOM, 0, 0, 0);
+	if (!room || session_queue(s, room) != CS_OK)
+		session_close_later(s, CV_LOG_ERROR, "out of memory for RING_ROOM");
+}
+
+/* The client's bytes, as recv gives them: from its ring once it has one,
+ * else from the socket. */
+static ssize_t session_input(struct cv_session *s, void *buf, size_t len)
+{
+	bool room_wanted;
+	ssize_t n;
+
+	if (!s->ring.shared)
+		return socket_recv(s, buf, len);
+	n = cv_ring_reader_read(&s->ring, buf, len, &room_wanted);
+	if (n < 0) {
+		protocol_violation(s, "ring head %u bytes ahead of its tail, beyond its capacity %u",
+				   s->ring.shared->head - s->ring.tail, s->ring.capacity);
+		errno = EPROTO;
+		return -1;
+	}
+	if (room_wanted)
+		queue_ring_room(s);
+	if (n == 0 && !s->peer_gone) {
+		errno = EAGAIN;
+		return -1;
+	}
+	return n;
+}
+
+/* With a ring, the socket brings only wake-up bytes, and the client's end. */
+static void ring_wakeups_drain(struct cv_session *s)
+{
+	uint8_t bytes[64];
+	ssize_t n;
+
+	while ((n = socket_recv(s, bytes, sizeof(bytes))) > 0)
+		;
+	if (n == 0 || (errno != EAGAIN && errno != EINTR))
+		ring_client_gone(s);
+}
+
+/* Reads what the client has into the empty chunk buffer. */
 static ssize_t rx_fill(struct cv_session *s)
 {
 	ssize_t n;
@@ -865,7 +1112,7 @@ static ssize_t rx_fill(struct cv_session *s)
 		return -1;
 	}
 	s->rx_start = s->rx_end = 0;
-	n = recv(s->watch.fd, s->rx, RX_CHUNK, MSG_DONTWAIT);
+	n = session_input(s, s->rx, RX_CHUNK);
 	if (n > 0)
 		s->rx_end = (size_t)n;
 	return n;
@@ -883,7 +1130,7 @@ static ssize_t receive_payload(struct cv_session *s)
 		n = rx_fill(s);
 		return n > 0 ? (ssize_t)rx_take(s, s->payload + s->payload_have, left) : n;
 	}
-	return recv(s->watch.fd, s->payload + s->payload_have, left, MSG_DONTWAIT);
+	return session_input(s, s->payload + s->payload_have, left);
 }
 
 /* 1: a whole frame is in; 0: nothing more to read now; -1: closing. */
@@ -925,6 +1172,8 @@ static void handle_frame(struct cv_session *s)
 {
 	if (s->state == SESSION_AWAIT_HELLO)
 		handle_hello(s);
+	else if (s->header.kind == CV_FRAME_RING_OPEN)
+		handle_ring_open(s);
 	else
 		handle_request(s);
 	if (s->held)
@@ -940,7 +1189,7 @@ static void handle_frame(struct cv_session *s)
 static void read_frames(struct cv_session *s)
 {
 	for (int frames = 0; frames < FRAMES_PER_WAKEUP || rx_buffered(s) > 0; frames++) {
-		if (s->state == SESSION_CLOSING || queue_limit_reached(s) || s->held)
+		if (s->state == SESSION_CLOSING || reading_paused(s))
 			return;
 		if (receive_frame(s) <= 0)
 			return;
@@ -984,8 +1233,11 @@ static void session_on_event(void *data, uint32_t events)
 		session_flush(s);
 		session_resume_buffered(s);
 	}
-	if (events & (EPOLLIN | EPOLLHUP | EPOLLERR))
+	if (events & (EPOLLIN | EPOLLHUP | EPOLLERR)) {
+		if (s->ring.shared)
+			ring_wakeups_drain(s);
 		session_read(s);
+	}
 	if ((events & EPOLLERR) && s->state != SESSION_CLOSING)
 		session_close_later(s, CV_LOG_DEBUG, "socket error");
 }
@@ -1009,6 +1261,9 @@ void cv_session_create(int fd, const struct ucred *cred, cs_error_t refusal)
 		return;
 	}
 	s->id = ++last_session_id;
+	s->sock = fd;
+	s->passed_fd = -1;
+	cv_list_init(&s->ring_link);
 	s->cred = *cred;
 	s->refusal = refusal;
 	s->state = SESSION_AWAIT_HELLO;

@@ -2,8 +2,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/uio.h>
+#include <unistd.h>
 
 #include "cv-client.h"
+#include "cv-limits.h"
 #include "cv-split.h"
 
 struct request_frame {
@@ -49,9 +51,9 @@ static cs_error_t request_send(struct cv_client *c, const struct request_frame *
 	return nowait ? cv_client_send_nowait(c, iov, n) : cv_client_send(c, iov, n);
 }
 
-static void frame_set_seq(struct request_frame *frame, uint32_t seq)
+static void header_set_seq(uint8_t *header, uint32_t seq)
 {
-	memcpy(frame->data + offsetof(struct cv_frame_header, seq), &seq, sizeof(seq));
+	memcpy(header + offsetof(struct cv_frame_header, seq), &seq, sizeof(seq));
 }
 
 /* Lock held. Seq 0 is never used: it marks events. */
@@ -66,8 +68,7 @@ static uint32_t seq_next(struct cv_client *c)
 
 /* Registers `call` (NULL for one-way requests) before the request leaves, so
  * whoever reads the socket can route the reply however fast it comes. */
-static cs_error_t call_register(struct cv_client *c, struct request_frame *frame,
-				struct cv_pending_call *call)
+static cs_error_t call_register(struct cv_client *c, uint8_t *header, struct cv_pending_call *call)
 {
 	uint32_t seq;
 	cs_error_t err;
@@ -76,7 +77,7 @@ static cs_error_t call_register(struct cv_client *c, struct request_frame *frame
 	err = cv_client_state(c);
 	if (err == CS_OK) {
 		seq = seq_next(c);
-		frame_set_seq(frame, seq);
+		header_set_seq(header, seq);
 		if (call != NULL) {
 			call->seq = seq;
 			call->next = c->calls;
@@ -136,16 +137,73 @@ static cs_error_t reply_unpack(const struct cv_pending_call *call,
 	return reply_status(call->status);
 }
 
-/* A one-way request sent only if the socket can take it now. */
+/* Offers the daemon a shared ring (cv-wire.h), once per connection, as
+ * large as it takes up to CV_CLIENT_RING_CAPACITY. A ring pays off for
+ * pipelined requests, which otherwise cost a send each, so the first of
+ * them asks; an idle connection never maps one. Whatever the answer, the
+ * connection carries on: over the ring, or over the socket. */
+static cs_error_t ring_offer(struct cv_client *c)
+{
+	struct {
+		struct cv_frame_header header;
+		struct cv_ring_open open;
+	} frame = {
+		.header = { .length = sizeof(struct cv_ring_open), .kind = CV_FRAME_RING_OPEN },
+		.open = { .magic = CV_WIRE_MAGIC, .capacity = CV_CLIENT_RING_CAPACITY },
+	};
+	struct cv_pending_call call = { .request_id = 0 };
+	struct cv_ring ring;
+	int memfd;
+	cs_error_t err;
+
+	__atomic_store_n(&c->ring_asked, true, __ATOMIC_RELAXED);
+	while (frame.open.capacity > c->max_ring && frame.open.capacity > CV_RING_MIN_CAPACITY)
+		frame.open.capacity /= 2;
+	if (frame.open.capacity > c->max_ring || cv_ring_create(&ring, frame.open.capacity, &memfd) != CS_OK)
+		return CS_OK;
+	err = call_register(c, (uint8_t *)&frame.header, &call);
+	if (err == CS_OK) {
+		err = cv_client_send_fd(c, &frame, sizeof(frame), memfd);
+		cs_error_t await_err = call_await(c, &call, err == CS_OK);
+
+		if (err == CS_OK)
+			err = await_err;
+	}
+	close(memfd);
+	free(call.payload);
+	if (err == CS_OK && call.status == CS_OK)
+		c->ring = ring;
+	else
+		cv_ring_destroy(&ring);
+	return err;
+}
+
+static cs_error_t ring_offer_once(struct cv_client *c)
+{
+	cs_error_t err = CS_OK;
+
+	pthread_mutex_lock(&c->send_lock);
+	if (!c->ring_asked)
+		err = ring_offer(c);
+	pthread_mutex_unlock(&c->send_lock);
+	return err;
+}
+
+/* A one-way request sent only if the connection can take it now. */
 static cs_error_t post_run(struct cv_client *c, uint16_t request_id, const ProtobufCMessage *request)
 {
 	struct request_frame frame;
 	cs_error_t err;
 
+	if (!__atomic_load_n(&c->ring_asked, __ATOMIC_RELAXED)) {
+		err = ring_offer_once(c);
+		if (err != CS_OK)
+			return err;
+	}
 	err = request_pack(c, request_id, request, &frame);
 	if (err != CS_OK)
 		return err;
-	err = call_register(c, &frame, NULL);
+	err = call_register(c, frame.data, NULL);
 	if (err == CS_OK)
 		err = request_send(c, &frame, true);
 	free(frame.data);
@@ -163,7 +221,7 @@ static cs_error_t call_run(struct cv_client *c, uint16_t request_id, const Proto
 	err = request_pack(c, request_id, request, &frame);
 	if (err != CS_OK)
 		return err;
-	err = call_register(c, &frame, waiting);
+	err = call_register(c, frame.data, waiting);
 	if (err == CS_OK) {
 		err = request_send(c, &frame, false);
 		if (waiting != NULL) {

@@ -45,6 +45,7 @@ static void client_free(struct cv_client *c)
 	fd_close(c->wake_fd);
 	fd_close(c->sock);
 	cv_rx_release(&c->rx);
+	cv_ring_destroy(&c->ring);
 	free(c->spare_rx);
 	free(c->callbacks);
 	pthread_cond_destroy(&c->cond);
@@ -130,13 +131,18 @@ static cs_error_t poll_set_add(int poll_fd, int fd)
 static cs_error_t client_connect(struct cv_client *c)
 {
 	int timeout_ms = cv_runtime_handshake_timeout();
+	struct cv_welcome welcome;
 	cs_error_t err;
 
 	err = client_open_fds(c);
 	if (err == CS_OK)
 		err = cv_socket_connect(&c->sock, timeout_ms);
 	if (err == CS_OK)
-		err = cv_socket_handshake(c->sock, c->svc, timeout_ms, &c->max_request);
+		err = cv_socket_handshake(c->sock, c->svc, timeout_ms, &welcome);
+	if (err == CS_OK) {
+		c->max_request = welcome.max_message_size;
+		c->max_ring = welcome.max_ring_size;
+	}
 	if (err == CS_OK)
 		err = poll_set_add(c->poll_fd, c->sock);
 	if (err == CS_OK)

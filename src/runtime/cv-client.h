@@ -25,6 +25,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "cv-ring.h"
 #include "cv-runtime.h"
 #include "cv-rx.h"
 
@@ -56,8 +57,13 @@ struct cv_client {
 	int event_fd; /* raised while events are queued, or dead or finalized */
 	int wake_fd;  /* raised once dead or finalized */
 	uint32_t max_request;
+	uint32_t max_ring; /* the largest shared ring the daemon takes */
 
 	pthread_mutex_t send_lock;
+	/* Guarded by send_lock: once the daemon took it, every frame goes
+	 * through the shared ring instead of the socket. */
+	struct cv_ring ring;
+	bool ring_asked;
 	pthread_mutex_t lock;
 	pthread_cond_t cond;
 	/* Everything below is guarded by lock, except rx. */
@@ -125,5 +131,8 @@ CV_HIDDEN cs_error_t cv_client_send(struct cv_client *c, struct iovec *iov, size
  * socket cannot take any of the frame now. A frame the socket took in part
  * is finished as cv_client_send does, so no frame is ever left half-sent. */
 CV_HIDDEN cs_error_t cv_client_send_nowait(struct cv_client *c, struct iovec *iov, size_t n);
+/* With send_lock held: sends a frame with a descriptor attached, over the
+ * socket. */
+CV_HIDDEN cs_error_t cv_client_send_fd(struct cv_client *c, const void *frame, size_t size, int fd);
 
 #endif

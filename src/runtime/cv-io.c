@@ -197,7 +197,9 @@ static cs_error_t route_frames(struct cv_client *c, unsigned int *routed)
 		case CV_RX_FRAME:
 			break;
 		}
-		if (header.kind == CV_FRAME_EVENT || header.kind == CV_FRAME_EVENT_SPLIT)
+		if (header.kind == CV_FRAME_RING_ROOM)
+			err = CS_OK; /* it woke us; the sender looks at the ring itself */
+		else if (header.kind == CV_FRAME_EVENT || header.kind == CV_FRAME_EVENT_SPLIT)
 			err = route_event(c, &header, payload);
 		else
 			err = route_reply(c, &header, payload);
@@ -348,27 +350,40 @@ cs_error_t cv_client_wait(struct cv_client *c, bool (*ready)(struct cv_client *c
 
 /* ---- sending ---- */
 
-/* Lock not held. Waits for room on the socket, or for input. A daemon may
- * stop reading us until we read it, so a sender blocked on a large request
- * must see input taken in: it reads itself when the reader token is free, and
- * otherwise returns on input to try again, by which time the holder has read
- * it or let the token go. */
+/* Lock not held. Waits for room on the socket (or for `wanted` bytes in the
+ * ring), or for input. A daemon may stop reading us until we read it, so a sender blocked
+ * on a large request must see input taken in: it reads itself when the
+ * reader token is free, and otherwise returns on input to try again, by
+ * which time the holder has read it or let the token go. Room in the ring
+ * is announced by RING_ROOM on the socket; a holder of the token may have
+ * taken that before we started polling, so then we look again within
+ * RING_RECHECK_MS. */
 #define NOWAIT_GRACE_MS 2
+#define RING_RECHECK_MS 1
 
-static cs_error_t wait_writable(struct cv_client *c, int timeout_ms)
+static bool sending_to_ring(const struct cv_client *c)
+{
+	return c->ring.shared != NULL;
+}
+
+static cs_error_t wait_writable(struct cv_client *c, int timeout_ms, size_t wanted)
 {
 	struct pollfd fds[2] = {
-		{ .fd = c->sock, .events = POLLOUT | POLLIN },
+		{ .fd = c->sock, .events = sending_to_ring(c) ? POLLIN : POLLOUT | POLLIN },
 		{ .fd = c->wake_fd, .events = POLLIN },
 	};
 	bool reading;
 	int r;
 	cs_error_t err;
 
+	if (sending_to_ring(c) && !cv_ring_wait_for_room(&c->ring, wanted))
+		return CS_OK;
 	pthread_mutex_lock(&c->lock);
 	reading = !c->reader_busy;
 	c->reader_busy = true;
 	pthread_mutex_unlock(&c->lock);
+	if (sending_to_ring(c) && !reading && (timeout_ms < 0 || timeout_ms > RING_RECHECK_MS))
+		timeout_ms = RING_RECHECK_MS;
 	r = cv_poll(fds, 2, timeout_ms);
 	pthread_mutex_lock(&c->lock);
 	if (reading) {
@@ -383,7 +398,44 @@ static cs_error_t wait_writable(struct cv_client *c, int timeout_ms)
 	return err;
 }
 
-/* With `nowait`, CS_ERR_TRY_AGAIN when the socket takes none of the frame
+/* The frames sent are sizes checked already. */
+static size_t iov_total(const struct iovec *iov, size_t n)
+{
+	size_t total = 0;
+
+	(void)cv_iovec_total(iov, (unsigned int)n, &total);
+	return total;
+}
+
+/* The daemon sleeps until a byte on the socket wakes it; when the socket is
+ * full, the bytes in it will. */
+static void ring_wake_daemon(struct cv_client *c)
+{
+	static const uint8_t wake_byte;
+	struct iovec iov = { (void *)&wake_byte, 1 };
+
+	(void)cv_socket_send_some(c->sock, &iov, 1);
+}
+
+/* With `whole`, takes none of a frame it cannot take whole: a frame begun
+ * must be finished, even when the daemon stopped reading. The socket takes
+ * a frame of the sizes posted whole or not at all. */
+static ssize_t transport_send_some(struct cv_client *c, const struct iovec *iov, size_t n, bool whole)
+{
+	bool wake;
+	size_t sent;
+
+	if (!sending_to_ring(c))
+		return cv_socket_send_some(c->sock, iov, n);
+	if (whole && !cv_ring_fits(&c->ring, iov_total(iov, n)))
+		return 0;
+	sent = cv_ring_write(&c->ring, iov, n, &wake);
+	if (wake)
+		ring_wake_daemon(c);
+	return (ssize_t)sent;
+}
+
+/* With `nowait`, CS_ERR_TRY_AGAIN when the transport takes none of the frame
  * within NOWAIT_GRACE_MS (a caller that retries at once would otherwise
  * spin against the daemon it waits for); a frame the socket took in part is
  * always finished. */
@@ -408,13 +460,13 @@ static cs_error_t send_locked(struct cv_client *c, struct iovec *iov, size_t iov
 	cs_error_t err;
 
 	while (iovcnt > 0) {
-		n = cv_socket_send_some(c->sock, iov, iovcnt);
+		n = transport_send_some(c, iov, iovcnt, nowait);
 		if (n < 0)
 			return CS_ERR_LIBRARY;
 		if (n == 0 && nowait && waited)
 			return CS_ERR_TRY_AGAIN;
 		if (n == 0 && nowait) {
-			err = wait_writable(c, NOWAIT_GRACE_MS);
+			err = wait_writable(c, NOWAIT_GRACE_MS, iov_total(iov, iovcnt));
 			if (err != CS_OK)
 				return err;
 			waited = true;
@@ -423,7 +475,7 @@ static cs_error_t send_locked(struct cv_client *c, struct iovec *iov, size_t iov
 		nowait = false;
 		iov_advance(&iov, &iovcnt, (size_t)n);
 		if (iovcnt > 0 && n == 0) {
-			err = wait_writable(c, -1);
+			err = wait_writable(c, -1, 1);
 			if (err != CS_OK)
 				return err;
 		}
@@ -451,6 +503,24 @@ static cs_error_t client_send(struct cv_client *c, struct iovec *iov, size_t n, 
 	}
 	pthread_mutex_unlock(&c->send_lock);
 	return err;
+}
+
+/* send_lock held. */
+cs_error_t cv_client_send_fd(struct cv_client *c, const void *frame, size_t size, int fd)
+{
+	struct iovec rest;
+	ssize_t n;
+	cs_error_t err;
+
+	while ((n = cv_socket_send_fd(c->sock, frame, size, fd)) == 0) {
+		err = wait_writable(c, -1, size);
+		if (err != CS_OK)
+			return err;
+	}
+	if (n < 0)
+		return CS_ERR_LIBRARY;
+	rest = (struct iovec){ (uint8_t *)frame + n, size - (size_t)n };
+	return rest.iov_len > 0 ? send_locked(c, &rest, 1, false) : CS_OK;
 }
 
 cs_error_t cv_client_send(struct cv_client *c, struct iovec *iov, size_t n)

@@ -30,6 +30,11 @@
  * all on virtual machines). */
 #define CV_REPLY_SPIN_NS (50 * 1000)
 
+/* The shared ring a connection offers the daemon with its first pipelined
+ * request: room for a few thousand small frames, about what the socket's
+ * buffer would hold. */
+#define CV_CLIENT_RING_CAPACITY (256u * 1024u)
+
 /* Overrides CV_HANDSHAKE_TIMEOUT_MS (tests); a negative value restores it. */
 CV_HIDDEN void cv_runtime_set_handshake_timeout(int timeout_ms);
 CV_HIDDEN int cv_runtime_handshake_timeout(void);

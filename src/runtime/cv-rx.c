@@ -9,6 +9,8 @@
 
 bool cv_frame_header_acceptable(const struct cv_frame_header *header)
 {
+	if (header->kind == CV_FRAME_RING_ROOM)
+		return header->length == 0;
 	if (header->kind != CV_FRAME_REPLY && header->kind != CV_FRAME_EVENT && header->kind != CV_FRAME_EVENT_SPLIT)
 		return false;
 	return header->length <= CV_CLIENT_MAX_PAYLOAD;

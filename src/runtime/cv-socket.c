@@ -103,6 +103,34 @@ ssize_t cv_socket_send_some(int sock, const struct iovec *iov, size_t iovcnt)
 	return errno == EAGAIN || errno == EWOULDBLOCK ? 0 : -errno;
 }
 
+ssize_t cv_socket_send_fd(int sock, const void *buf, size_t len, int fd)
+{
+	union {
+		struct cmsghdr header;
+		char space[CMSG_SPACE(sizeof(int))];
+	} control = { 0 };
+	struct iovec iov = { (void *)buf, len };
+	struct msghdr msg = {
+		.msg_iov = &iov,
+		.msg_iovlen = 1,
+		.msg_control = control.space,
+		.msg_controllen = sizeof(control.space),
+	};
+	struct cmsghdr *cmsg = CMSG_FIRSTHDR(&msg);
+	ssize_t n;
+
+	cmsg->cmsg_level = SOL_SOCKET;
+	cmsg->cmsg_type = SCM_RIGHTS;
+	cmsg->cmsg_len = CMSG_LEN(sizeof(int));
+	memcpy(CMSG_DATA(cmsg), &fd, sizeof(fd));
+	do
+		n = sendmsg(sock, &msg, MSG_NOSIGNAL | MSG_DONTWAIT);
+	while (n < 0 && errno == EINTR);
+	if (n >= 0)
+		return n;
+	return errno == EAGAIN || errno == EWOULDBLOCK ? 0 : -errno;
+}
+
 ssize_t cv_socket_recv_some(int sock, void *buf, size_t len)
 {
 	ssize_t n;
@@ -232,10 +260,9 @@ static cs_error_t welcome_refusal(int32_t status)
 	}
 }
 
-static cs_error_t welcome_receive(int sock, int64_t deadline_ms, uint32_t *max_request)
+static cs_error_t welcome_receive(int sock, int64_t deadline_ms, struct cv_welcome *welcome)
 {
 	struct cv_frame_header header;
-	struct cv_welcome welcome;
 	cs_error_t err;
 
 	err = recv_exact(sock, &header, sizeof(header), deadline_ms);
@@ -245,19 +272,17 @@ static cs_error_t welcome_receive(int sock, int64_t deadline_ms, uint32_t *max_r
 		return CS_ERR_LIBRARY;
 	if (header.status != CS_OK)
 		return welcome_refusal(header.status);
-	if (header.length != sizeof(welcome))
+	if (header.length < CV_WELCOME_MIN_SIZE || header.length > sizeof(*welcome))
 		return CS_ERR_LIBRARY;
-	err = recv_exact(sock, &welcome, sizeof(welcome), deadline_ms);
+	memset(welcome, 0, sizeof(*welcome));
+	err = recv_exact(sock, welcome, header.length, deadline_ms);
 	if (err != CS_OK)
 		return err;
-	if (welcome.magic != CV_WIRE_MAGIC)
-		return CS_ERR_LIBRARY;
-	*max_request = welcome.max_message_size;
-	return CS_OK;
+	return welcome->magic == CV_WIRE_MAGIC ? CS_OK : CS_ERR_LIBRARY;
 }
 
 cs_error_t cv_socket_handshake(int sock, const struct cv_client_service *svc, int timeout_ms,
-			       uint32_t *max_request)
+			       struct cv_welcome *welcome)
 {
 	int64_t deadline_ms = monotonic_ms() + timeout_ms;
 	cs_error_t err;
@@ -270,5 +295,5 @@ cs_error_t cv_socket_handshake(int sock, const struct cv_client_service *svc, in
 	/* Even when sending failed: a daemon that refuses us may write its
 	 * WELCOME and close before reading our HELLO, and the refusal is still
 	 * there to read. */
-	return welcome_receive(sock, deadline_ms, max_request);
+	return welcome_receive(sock, deadline_ms, welcome);
 }

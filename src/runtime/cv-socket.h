@@ -17,16 +17,19 @@
  * CS_ERR_TRY_AGAIN when the daemon's backlog stays full for timeout_ms. */
 CV_HIDDEN cs_error_t cv_socket_connect(int *sock, int timeout_ms);
 
-/* Sends HELLO for `svc` and waits up to timeout_ms for the WELCOME. On CS_OK
- * *max_request holds the daemon's largest accepted payload. Reads exactly the
- * WELCOME frame, so events that follow it stay in the socket. */
+/* Sends HELLO for `svc` and waits up to timeout_ms for the WELCOME, which
+ * is in *welcome on CS_OK. Reads exactly the WELCOME frame, so events that
+ * follow it stay in the socket. */
 CV_HIDDEN cs_error_t cv_socket_handshake(int sock, const struct cv_client_service *svc,
-					 int timeout_ms, uint32_t *max_request);
+					 int timeout_ms, struct cv_welcome *welcome);
 
 /* One non-blocking send of the iovcnt buffers of iov without SIGPIPE.
  * Returns the bytes sent, 0 when the socket buffer is full, or -errno. */
 struct iovec;
 CV_HIDDEN ssize_t cv_socket_send_some(int sock, const struct iovec *iov, size_t iovcnt);
+/* As cv_socket_send_some for one buffer, with fd attached to its first
+ * byte sent. */
+CV_HIDDEN ssize_t cv_socket_send_fd(int sock, const void *buf, size_t len, int fd);
 
 /* One non-blocking receive. Returns the bytes read, 0 at end of stream,
  * -EAGAIN when nothing is there, or another -errno. */

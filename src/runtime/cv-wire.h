@@ -24,6 +24,21 @@
  * prefix cut short or beyond 32 bits, a protobuf running past the end, a
  * field number that is no top-level bytes field of the message, or a
  * protobuf that carries the field as well.
+ *
+ * A shared ring (RING_OPEN) can take over the client-to-daemon direction:
+ *   client -> RING_OPEN (seq = client-chosen, payload: struct cv_ring_open,
+ *             with one descriptor attached: a memfd sealed against
+ *             shrinking, CV_RING_HEADER_SIZE + capacity bytes long)
+ *   daemon -> REPLY   (id 0, the seq echoed, no payload; status CS_OK, or
+ *             CS_ERR_NOT_SUPPORTED / CS_ERR_NO_RESOURCES when the daemon
+ *             takes no ring or none that large, and the socket carries on)
+ * A client offers a ring only to a daemon whose WELCOME announced one at
+ * least that large. After an accepted RING_OPEN the client writes every further byte of its
+ * frames into the ring instead of the socket, and the socket carries only
+ * wake-up bytes from the client (any value, to be read and dropped) and its
+ * end. The daemon still writes replies and events to the socket, and
+ * RING_ROOM (no payload) when it has made room in the ring for a client
+ * waiting for it. struct cv_ring_shared says who writes what in the ring.
  */
 #ifndef CONCLAVE_CV_WIRE_H
 #define CONCLAVE_CV_WIRE_H
@@ -41,6 +56,8 @@ enum cv_frame_kind {
 	CV_FRAME_EVENT = 5,
 	CV_FRAME_REQUEST_SPLIT = 6,
 	CV_FRAME_EVENT_SPLIT = 7,
+	CV_FRAME_RING_OPEN = 8,
+	CV_FRAME_RING_ROOM = 9,
 };
 
 struct cv_frame_header {
@@ -61,11 +78,47 @@ struct cv_hello {
 struct cv_welcome {
 	uint32_t magic;
 	uint32_t max_message_size; /* largest payload the daemon accepts */
+	uint32_t max_ring_size;    /* largest shared ring it takes; 0: none */
 };
 
+/* A WELCOME without max_ring_size (CV_WELCOME_MIN_SIZE bytes) offers no
+ * ring. */
+#define CV_WELCOME_MIN_SIZE 8u
+
+struct cv_ring_open {
+	uint32_t magic;
+	uint32_t capacity; /* of the ring's data, a power of two */
+};
+
+/* The first CV_RING_HEADER_SIZE bytes of a ring's memfd; the data follows.
+ * Positions run free modulo 2^32: byte p lives at data[p % capacity]. Each
+ * side keeps its own copy of its position and never trusts the other's
+ * writes beyond reading them: the daemon refuses a head more than
+ * `capacity` ahead of its tail as a malformed frame would be.
+ *
+ * Waking. A daemon about to sleep sets reader_asleep, then looks at head
+ * once more; a client that published new bytes looks at reader_asleep, and
+ * if it takes it from 1 to 0, writes a byte to the socket. With a full
+ * barrier between each side's write and read, one of them always sees the
+ * other. writer_waiting works the same way the other way round, with
+ * RING_ROOM as the wake-up. */
+struct cv_ring_shared {
+	uint32_t head;           /* client: bytes written so far */
+	uint32_t writer_waiting; /* client sets, daemon clears: waiting for room */
+	uint8_t client_line[56];
+	uint32_t tail;           /* daemon: bytes read so far */
+	uint32_t reader_asleep;  /* daemon sets, client clears: wake me */
+	uint8_t daemon_line[56];
+};
+
+#define CV_RING_HEADER_SIZE 4096u
+#define CV_RING_MIN_CAPACITY 4096u
+#define CV_RING_MAX_CAPACITY (64u * 1024u * 1024u)
+
+_Static_assert(sizeof(struct cv_ring_shared) <= CV_RING_HEADER_SIZE, "ring header fits its page");
 _Static_assert(sizeof(struct cv_frame_header) == 16, "frame header is 16 bytes");
 _Static_assert(sizeof(struct cv_hello) == 40, "hello is 40 bytes");
-_Static_assert(sizeof(struct cv_welcome) == 8, "welcome is 8 bytes");
+_Static_assert(sizeof(struct cv_welcome) == 12, "welcome is 12 bytes");
 
 /* The daemon accepts a client whose idl_major equals its own and whose
  * idl_minor is not greater than its own; anything else gets NOT_SUPPORTED. */

@@ -375,6 +375,7 @@ static int load_effective_limits(struct loader *l)
 		{ "runtime.config.conclave.cmap_max_tracks", lim->cmap_max_tracks },
 		{ "runtime.config.conclave.cmap_max_bytes", lim->cmap_max_bytes },
 		{ "runtime.config.conclave.evs_max_joins", lim->evs_max_joins },
+		{ "runtime.config.conclave.max_ring_size", lim->max_ring_size },
 	};
 	int r = 0;
 

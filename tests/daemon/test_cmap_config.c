@@ -141,6 +141,7 @@ static void test_derived_keys(void **state)
 	assert_number_key("runtime.config.conclave.max_message_size", CMAP_STORE_UINT32, 1024 * 1024);
 	assert_number_key("runtime.config.conclave.cmap_max_tracks", CMAP_STORE_UINT32, 1024);
 	assert_number_key("runtime.config.conclave.evs_max_joins", CMAP_STORE_UINT32, 1024);
+	assert_number_key("runtime.config.conclave.max_ring_size", CMAP_STORE_UINT32, 1024 * 1024);
 }
 
 static void test_without_a_file(void **state)

@@ -232,8 +232,8 @@ static uint64_t send_until_held_back(cpg_handle_t h, size_t size)
 }
 
 /* What is accepted for a member that does not dispatch fits in its queue
- * plus the sockets' buffers; all of it arrives, in order, once the member
- * dispatches. */
+ * plus the sender's ring (or socket buffer); all of it arrives, in order,
+ * once the member dispatches. */
 static void held_back_by_sleeping_member(size_t size, uint64_t at_most)
 {
 	struct cpg_name name = group_name();

@@ -1,0 +1,40 @@
+/* The daemon's end of a client's shared ring (see cv-wire.h): it reads
+ * what the client wrote, and never trusts the shared memory beyond that. */
+#ifndef CONCLAVE_CV_RING_READER_H
+#define CONCLAVE_CV_RING_READER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include <corosync/corotypes.h>
+
+#include "../runtime/cv-wire.h"
+
+struct cv_ring_reader {
+	struct cv_ring_shared *shared; /* NULL: no ring */
+	const uint8_t *data;
+	uint32_t capacity;
+	uint32_t tail; /* ours; shared->tail is the client's copy */
+};
+
+/* Maps the client's memfd once it is what RING_OPEN says: a regular file
+ * sealed against shrinking, exactly the header and `capacity` (a power of
+ * two within CV_RING_MIN_CAPACITY..CV_RING_MAX_CAPACITY) long. CS_OK;
+ * CS_ERR_INVALID_PARAM with *why when it is not; CS_ERR_NO_RESOURCES when
+ * it cannot be mapped. */
+cs_error_t cv_ring_reader_open(struct cv_ring_reader *r, int memfd, uint32_t capacity, const char **why);
+void cv_ring_reader_close(struct cv_ring_reader *r);
+
+/* Copies up to len waiting bytes to `to`: how many, or -1 when the client's
+ * head is out of range. *room_wanted is set when the client waits for the
+ * room this made. */
+ssize_t cv_ring_reader_read(struct cv_ring_reader *r, void *to, size_t len, bool *room_wanted);
+bool cv_ring_reader_has_input(const struct cv_ring_reader *r);
+
+/* Before the daemon sleeps: asks the client for a wake-up byte, unless
+ * input came meanwhile (false, and the request withdrawn). */
+bool cv_ring_reader_sleep(struct cv_ring_reader *r);
+
+#endif

@@ -1,0 +1,106 @@
+#include <fcntl.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+
+#include "cv-ring-reader.h"
+
+static bool capacity_valid(uint32_t capacity)
+{
+	return capacity >= CV_RING_MIN_CAPACITY && capacity <= CV_RING_MAX_CAPACITY &&
+	       (capacity & (capacity - 1)) == 0;
+}
+
+/* A client could otherwise shrink the file under our reads and kill the
+ * daemon with SIGBUS. */
+static bool memfd_valid(int memfd, size_t size, const char **why)
+{
+	struct stat st;
+	int seals = fcntl(memfd, F_GET_SEALS);
+
+	if (seals < 0 || !(seals & F_SEAL_SHRINK)) {
+		*why = "RING_OPEN with a descriptor that is no memfd sealed against shrinking";
+		return false;
+	}
+	if (fstat(memfd, &st) < 0 || !S_ISREG(st.st_mode) || (size_t)st.st_size != size) {
+		*why = "RING_OPEN with a memfd whose size is not the ring's";
+		return false;
+	}
+	return true;
+}
+
+cs_error_t cv_ring_reader_open(struct cv_ring_reader *r, int memfd, uint32_t capacity, const char **why)
+{
+	size_t size = CV_RING_HEADER_SIZE + (size_t)capacity;
+	void *map;
+
+	if (!capacity_valid(capacity)) {
+		*why = "RING_OPEN with a capacity that is no power of two within the limits";
+		return CS_ERR_INVALID_PARAM;
+	}
+	if (!memfd_valid(memfd, size, why))
+		return CS_ERR_INVALID_PARAM;
+	map = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, memfd, 0);
+	if (map == MAP_FAILED) {
+		*why = "RING_OPEN with a memfd that cannot be mapped";
+		return CS_ERR_NO_RESOURCES;
+	}
+	*r = (struct cv_ring_reader){
+		.shared = map,
+		.data = (const uint8_t *)map + CV_RING_HEADER_SIZE,
+		.capacity = capacity,
+		.tail = __atomic_load_n(&((struct cv_ring_shared *)map)->tail, __ATOMIC_RELAXED),
+	};
+	return CS_OK;
+}
+
+void cv_ring_reader_close(struct cv_ring_reader *r)
+{
+	if (r->shared)
+		munmap(r->shared, CV_RING_HEADER_SIZE + (size_t)r->capacity);
+	r->shared = NULL;
+}
+
+bool cv_ring_reader_has_input(const struct cv_ring_reader *r)
+{
+	return __atomic_load_n(&r->shared->head, __ATOMIC_ACQUIRE) != r->tail;
+}
+
+/* Copies len bytes from our tail, wrapping at the end of the data. */
+static void ring_take(struct cv_ring_reader *r, uint8_t *to, uint32_t len)
+{
+	uint32_t at = r->tail & (r->capacity - 1);
+	uint32_t first = r->capacity - at < len ? r->capacity - at : len;
+
+	memcpy(to, r->data + at, first);
+	memcpy(to + first, r->data, len - first);
+	r->tail += len;
+}
+
+ssize_t cv_ring_reader_read(struct cv_ring_reader *r, void *to, size_t len, bool *room_wanted)
+{
+	uint32_t waiting = __atomic_load_n(&r->shared->head, __ATOMIC_ACQUIRE) - r->tail;
+	uint32_t n = len < waiting ? (uint32_t)len : waiting;
+
+	*room_wanted = false;
+	if (waiting > r->capacity)
+		return -1;
+	if (n == 0)
+		return 0;
+	ring_take(r, to, n);
+	__atomic_store_n(&r->shared->tail, r->tail, __ATOMIC_RELEASE);
+	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+	*room_wanted = __atomic_load_n(&r->shared->writer_waiting, __ATOMIC_RELAXED) != 0 &&
+		       __atomic_exchange_n(&r->shared->writer_waiting, 0, __ATOMIC_RELAXED) != 0;
+	return n;
+}
+
+bool cv_ring_reader_sleep(struct cv_ring_reader *r)
+{
+	__atomic_store_n(&r->shared->reader_asleep, 1, __ATOMIC_RELAXED);
+	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+	if (!cv_ring_reader_has_input(r))
+		return true;
+	__atomic_store_n(&r->shared->reader_asleep, 0, __ATOMIC_RELAXED);
+	return false;
+}

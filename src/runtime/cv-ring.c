@@ -1,0 +1,108 @@
+/* The client's end of a shared ring: a single producer (calls hold the
+ * connection's send_lock) writing into memory the daemon reads. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#include "cv-ring.h"
+
+#define RING_SEALS (F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL)
+
+static cs_error_t errno_to_cs(int err)
+{
+	return err == ENOMEM ? CS_ERR_NO_MEMORY : err == EMFILE || err == ENFILE ? CS_ERR_NO_RESOURCES
+										 : CS_ERR_NOT_SUPPORTED;
+}
+
+cs_error_t cv_ring_create(struct cv_ring *ring, uint32_t capacity, int *memfd)
+{
+	size_t size = CV_RING_HEADER_SIZE + (size_t)capacity;
+	void *map;
+	int fd, err;
+
+	fd = memfd_create("conclave-ring", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+	if (fd < 0)
+		return errno_to_cs(errno);
+	if (ftruncate(fd, (off_t)size) < 0 || fcntl(fd, F_ADD_SEALS, RING_SEALS) < 0)
+		goto failed;
+	map = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	if (map == MAP_FAILED)
+		goto failed;
+	*ring = (struct cv_ring){
+		.shared = map,
+		.data = (uint8_t *)map + CV_RING_HEADER_SIZE,
+		.capacity = capacity,
+	};
+	*memfd = fd;
+	return CS_OK;
+failed:
+	err = errno;
+	close(fd);
+	return errno_to_cs(err);
+}
+
+void cv_ring_destroy(struct cv_ring *ring)
+{
+	if (ring->shared != NULL)
+		munmap(ring->shared, CV_RING_HEADER_SIZE + (size_t)ring->capacity);
+	ring->shared = NULL;
+}
+
+static uint32_t ring_room(const struct cv_ring *ring)
+{
+	uint32_t tail = __atomic_load_n(&ring->shared->tail, __ATOMIC_ACQUIRE);
+
+	return ring->capacity - (ring->head - tail);
+}
+
+/* Copies len bytes to the ring at our head, wrapping at its end. */
+static void ring_put(struct cv_ring *ring, const uint8_t *from, uint32_t len)
+{
+	uint32_t at = ring->head & (ring->capacity - 1);
+	uint32_t first = ring->capacity - at < len ? ring->capacity - at : len;
+
+	memcpy(ring->data + at, from, first);
+	memcpy(ring->data, from + first, len - first);
+	ring->head += len;
+}
+
+bool cv_ring_fits(const struct cv_ring *ring, size_t size)
+{
+	return size <= ring_room(ring) || size > ring->capacity;
+}
+
+size_t cv_ring_write(struct cv_ring *ring, const struct iovec *iov, size_t n, bool *wake)
+{
+	uint32_t room = ring_room(ring);
+	size_t written = 0;
+
+	*wake = false;
+	for (size_t i = 0; i < n && room > 0; i++) {
+		uint32_t len = iov[i].iov_len < room ? (uint32_t)iov[i].iov_len : room;
+
+		ring_put(ring, iov[i].iov_base, len);
+		room -= len;
+		written += len;
+	}
+	if (written == 0)
+		return 0;
+	__atomic_store_n(&ring->shared->head, ring->head, __ATOMIC_RELEASE);
+	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+	*wake = __atomic_load_n(&ring->shared->reader_asleep, __ATOMIC_RELAXED) != 0 &&
+		__atomic_exchange_n(&ring->shared->reader_asleep, 0, __ATOMIC_RELAXED) != 0;
+	return written;
+}
+
+bool cv_ring_wait_for_room(struct cv_ring *ring, size_t wanted)
+{
+	__atomic_store_n(&ring->shared->writer_waiting, 1, __ATOMIC_RELAXED);
+	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+	if (!cv_ring_fits(ring, wanted))
+		return true;
+	__atomic_store_n(&ring->shared->writer_waiting, 0, __ATOMIC_RELAXED);
+	return false;
+}

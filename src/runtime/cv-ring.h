@@ -1,0 +1,40 @@
+/* The client's end of a shared ring (cv-wire.h): the memory its frames go
+ * through instead of the socket once the daemon has taken the ring. */
+#ifndef CONCLAVE_CV_RING_H
+#define CONCLAVE_CV_RING_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "cv-runtime.h"
+#include "cv-wire.h"
+
+struct iovec;
+
+struct cv_ring {
+	struct cv_ring_shared *shared;
+	uint8_t *data;
+	uint32_t capacity;
+	uint32_t head; /* our copy of shared->head */
+};
+
+/* Maps a new ring of `capacity` bytes; *memfd is the descriptor to hand
+ * the daemon, sealed so that it cannot shrink under the daemon's reads. */
+CV_HIDDEN cs_error_t cv_ring_create(struct cv_ring *ring, uint32_t capacity, int *memfd);
+CV_HIDDEN void cv_ring_destroy(struct cv_ring *ring);
+
+/* Copies as much of the n buffers at iov as there is room for, publishes
+ * it, and returns how much that was (0 when full). *wake says whether the
+ * daemon must be woken with a byte on the socket. */
+CV_HIDDEN size_t cv_ring_write(struct cv_ring *ring, const struct iovec *iov, size_t n, bool *wake);
+
+/* Whether `size` bytes can be written at once now, or never could be. */
+CV_HIDDEN bool cv_ring_fits(const struct cv_ring *ring, size_t size);
+
+/* Announces that we wait for room for `wanted` bytes (or for as many as the
+ * ring holds); false when there is that much already (the announcement
+ * withdrawn), so the caller must not wait. */
+CV_HIDDEN bool cv_ring_wait_for_room(struct cv_ring *ring, size_t wanted);
+
+#endif
