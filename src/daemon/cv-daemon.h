@@ -21,8 +21,9 @@ void cv_sessions_init(const struct cv_settings *settings, const struct cv_server
 void cv_session_create(int fd, const struct ucred *cred, cs_error_t refusal);
 void cv_sessions_close_all(void);
 void cv_sessions_reap(void); /* writes output queued in the batch, closes sessions marked for closing */
-/* Reads the shared rings of clients that have one (cv_loop_set_poller). */
-extern const struct cv_loop_poller cv_sessions_ring_poller;
+/* Reads what no descriptor announces: clients' shared rings, and what
+ * departed clients sent (cv_loop_set_poller). */
+extern const struct cv_loop_poller cv_sessions_poller;
 
 size_t cv_sessions_admitted(void);
 size_t cv_sessions_refusing(void);

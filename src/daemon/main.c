@@ -321,7 +321,7 @@ static int serve(const struct options *o)
 	cv_sessions_init(&settings, offered, n_offered);
 	cv_listener_set_access_policy(cmap_uidgid_allows);
 	cv_loop_set_after_batch(cv_sessions_reap);
-	cv_loop_set_poller(&cv_sessions_ring_poller);
+	cv_loop_set_poller(&cv_sessions_poller);
 	if (cv_listener_open(o->socket_path, &settings) < 0)
 		return -1;
 	if (start_services() < 0) {

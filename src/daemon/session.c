@@ -84,8 +84,8 @@ struct cv_session {
 	size_t reply_memory_bytes;
 	int passed_fd; /* a descriptor the client attached, for RING_OPEN; -1 */
 	struct cv_ring_reader ring; /* ring.shared: the client's frames come through it */
-	bool peer_gone; /* with a ring: the socket ended; what the ring holds is still read */
-	struct cv_list ring_link; /* in `ring_sessions` while there is a ring */
+	bool peer_gone; /* the client closed its socket: output is dropped, input read to its end */
+	struct cv_list polled_link; /* in `polled_sessions` once it has a ring or its client is gone */
 	struct cv_list link; /* in `sessions` */
 	struct cv_session *next_closing;
 };
@@ -94,7 +94,10 @@ static const struct cv_settings *settings;
 static const struct cv_server_service *const *services;
 static size_t n_services;
 static struct cv_list sessions = CV_LIST_INIT(sessions);
-static struct cv_list ring_sessions = CV_LIST_INIT(ring_sessions);
+/* Sessions whose input no descriptor announces: those whose client writes
+ * through a ring, and those whose client is gone, read to the end of what
+ * it sent without epoll (which would report the hang-up for ever). */
+static struct cv_list polled_sessions = CV_LIST_INIT(polled_sessions);
 static struct cv_session *closing_head;
 static struct cv_session *flush_head;
 static uint64_t last_session_id;
@@ -269,7 +272,7 @@ static void session_destroy(struct cv_session *s)
 	if (s->passed_fd >= 0)
 		close(s->passed_fd);
 	cv_ring_reader_close(&s->ring);
-	cv_list_remove(&s->ring_link);
+	cv_list_remove(&s->polled_link);
 	cv_timer_stop(&s->hello_timer);
 	free_out_queue(s);
 	free_reply_memory(s);
@@ -295,21 +298,19 @@ static bool reading_paused(const struct cv_session *s)
 	return s->held || queue_limit_reached(s);
 }
 
-/* A session with a ring whose input no descriptor announces: its ring
- * holds bytes, or its client left (the end still has to be read). */
-static bool ring_readable(const struct cv_session *s)
+/* Input that no event on the socket announces: frames left in the chunk
+ * buffer, bytes in the ring, or the rest of what a departed client sent. */
+static bool readable_unannounced(const struct cv_session *s)
 {
-	return s->state == SESSION_READY && !reading_paused(s) &&
-	       (s->peer_gone || rx_buffered(s) > 0 || cv_ring_reader_has_input(&s->ring));
+	return s->state != SESSION_CLOSING && !reading_paused(s) &&
+	       (s->peer_gone || rx_buffered(s) > 0 || (s->ring.shared && cv_ring_reader_has_input(&s->ring)));
 }
 
-/* Reading paused (queue full, frame held) with frames left in the chunk
- * buffer or the ring: nothing on the socket may wake us for them, so take
- * them now. */
+/* Reading was paused (queue full, frame held): take what no event will
+ * announce now. */
 static void session_resume_buffered(struct cv_session *s)
 {
-	if (s->ring.shared ? ring_readable(s)
-			   : s->state != SESSION_CLOSING && !reading_paused(s) && rx_buffered(s) > 0)
+	if (readable_unannounced(s))
 		session_read(s);
 }
 
@@ -441,14 +442,16 @@ void cv_packed_frame_release(struct cv_packed_frame *f)
 		free(f);
 }
 
-/* The client of a ring closed its socket: its output has nowhere to go,
- * but what it wrote to the ring before is still read and handled, as a
- * socket's unread bytes are up to its end. */
-static void ring_client_gone(struct cv_session *s)
+/* The client closed its socket: its output has nowhere to go, but what it
+ * sent before (in the socket or its ring) is still read and handled, so
+ * that a client that posts messages and exits loses none of them. */
+static void client_gone(struct cv_session *s)
 {
 	s->peer_gone = true;
 	free_out_queue(s);
 	cv_watch_remove(&s->watch);
+	if (!cv_list_linked(&s->polled_link))
+		cv_list_insert(&polled_sessions, &s->polled_link);
 }
 
 static bool peer_closed(int err)
@@ -476,8 +479,8 @@ static void session_flush(struct cv_session *s)
 				s->stats.send_retries++;
 			if (errno == EAGAIN || errno == EINTR)
 				break;
-			if (peer_closed(errno) && s->ring.shared) {
-				ring_client_gone(s);
+			if (peer_closed(errno)) {
+				client_gone(s);
 				return;
 			}
 			session_close_later(s, CV_LOG_DEBUG, errno == EPIPE ? "peer closed" : "send failed");
@@ -893,28 +896,28 @@ static void handle_ring_open(struct cv_session *s)
 	if (status != CS_OK)
 		return;
 	s->rx_start = s->rx_end; /* wake-up bytes at most: frames come through the ring now */
-	cv_list_insert(&ring_sessions, &s->ring_link);
+	cv_list_insert(&polled_sessions, &s->polled_link);
 	cv_log_debug("connection %llu writes through a shared ring of %u bytes", (unsigned long long)s->id,
 		     open.capacity);
 }
 
-static bool rings_pending(void)
+static bool polled_pending(void)
 {
 	struct cv_session *s;
 
-	cv_list_for_each(s, &ring_sessions, ring_link)
-		if (ring_readable(s))
+	cv_list_for_each(s, &polled_sessions, polled_link)
+		if (readable_unannounced(s))
 			return true;
 	return false;
 }
 
-static bool rings_run(void)
+static bool polled_run(void)
 {
 	struct cv_session *s;
 	bool worked = false;
 
-	cv_list_for_each(s, &ring_sessions, ring_link) {
-		if (ring_readable(s)) {
+	cv_list_for_each(s, &polled_sessions, polled_link) {
+		if (readable_unannounced(s)) {
 			session_read(s);
 			worked = true;
 		}
@@ -924,23 +927,23 @@ static bool rings_run(void)
 
 /* A session whose reading is paused is resumed by what unpauses it, and
  * needs no wake-up from its client. */
-static bool rings_sleep(void)
+static bool polled_sleep(void)
 {
 	struct cv_session *s;
 
-	cv_list_for_each(s, &ring_sessions, ring_link) {
-		if (s->state != SESSION_READY || reading_paused(s))
+	cv_list_for_each(s, &polled_sessions, polled_link) {
+		if (s->state == SESSION_CLOSING || reading_paused(s))
 			continue;
-		if (s->peer_gone || rx_buffered(s) > 0 || !cv_ring_reader_sleep(&s->ring))
+		if (readable_unannounced(s) || (s->ring.shared && !cv_ring_reader_sleep(&s->ring)))
 			return false;
 	}
 	return true;
 }
 
-const struct cv_loop_poller cv_sessions_ring_poller = {
-	.pending = rings_pending,
-	.run = rings_run,
-	.sleep = rings_sleep,
+const struct cv_loop_poller cv_sessions_poller = {
+	.pending = polled_pending,
+	.run = polled_run,
+	.sleep = polled_sleep,
 };
 
 /* ---- input ------------------------------------------------------------- */
@@ -1099,7 +1102,7 @@ static void ring_wakeups_drain(struct cv_session *s)
 	while ((n = socket_recv(s, bytes, sizeof(bytes))) > 0)
 		;
 	if (n == 0 || (errno != EAGAIN && errno != EINTR))
-		ring_client_gone(s);
+		client_gone(s);
 }
 
 /* Reads what the client has into the empty chunk buffer. */
@@ -1263,7 +1266,7 @@ void cv_session_create(int fd, const struct ucred *cred, cs_error_t refusal)
 	s->id = ++last_session_id;
 	s->sock = fd;
 	s->passed_fd = -1;
-	cv_list_init(&s->ring_link);
+	cv_list_init(&s->polled_link);
 	s->cred = *cred;
 	s->refusal = refusal;
 	s->state = SESSION_AWAIT_HELLO;

@@ -288,7 +288,7 @@ static int start_core(void **state)
 		return -1;
 	cv_sessions_init(&settings, services, 1);
 	cv_loop_set_after_batch(cv_sessions_reap);
-	cv_loop_set_poller(&cv_sessions_ring_poller);
+	cv_loop_set_poller(&cv_sessions_poller);
 	if (cv_listener_open(socket_path, &settings) < 0)
 		return -1;
 	return pthread_create(&loop_thread, NULL, run_loop, NULL) == 0 ? 0 : -1;
