@@ -1,7 +1,10 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <setjmp.h>
 #include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,7 +15,12 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <cmocka.h>
+
 #include "daemon-peer.h"
+#include "quorum.pb-c.h"
+
+#define QUORUM_REQUEST_GETQUORATE 0
 
 struct kept_event {
 	int fd;
@@ -133,7 +141,9 @@ int test_daemon_stop(struct test_daemon *d)
 	return status;
 }
 
-bool test_daemon_log_contains(const struct test_daemon *d, const char *text, int timeout_ms)
+/* Whether d's log has, within timeout_ms, a line with `first` and, after
+ * it, `then`. */
+static bool log_has_line(const struct test_daemon *d, const char *first, const char *then, int timeout_ms)
 {
 	long long deadline = now_ms() + timeout_ms;
 
@@ -142,8 +152,11 @@ bool test_daemon_log_contains(const struct test_daemon *d, const char *text, int
 		char line[2048];
 		bool found = false;
 
-		while (f && !found && fgets(line, sizeof(line), f))
-			found = strstr(line, text) != NULL;
+		while (f && !found && fgets(line, sizeof(line), f)) {
+			const char *at = strstr(line, first);
+
+			found = at && strstr(at + strlen(first), then);
+		}
 		if (f)
 			fclose(f);
 		if (found)
@@ -151,6 +164,11 @@ bool test_daemon_log_contains(const struct test_daemon *d, const char *text, int
 		usleep(10000);
 	} while (now_ms() < deadline);
 	return false;
+}
+
+bool test_daemon_log_contains(const struct test_daemon *d, const char *text, int timeout_ms)
+{
+	return log_has_line(d, text, "", timeout_ms);
 }
 
 long test_daemon_rss_kb(const struct test_daemon *d)
@@ -438,4 +456,34 @@ void raw_forget_events(int fd)
 		free(e->payload);
 		free(e);
 	}
+}
+
+/* ---- assertions -------------------------------------------------------- */
+
+void assert_daemon_serves(const struct test_daemon *d)
+{
+	QuorumGetquorateRequest request = QUORUM_GETQUORATE_REQUEST__INIT;
+	QuorumGetquorateReply *reply;
+	int fd = raw_client(d->socket, "quorum");
+
+	assert_true(fd >= 0);
+	assert_int_equal(raw_call(fd, QUORUM_REQUEST_GETQUORATE, &request.base, &quorum_getquorate_reply__descriptor,
+				  (ProtobufCMessage **)&reply),
+			 CS_OK);
+	assert_non_null(reply);
+	assert_int_equal(reply->quorate, 1);
+	protobuf_c_message_free_unpacked(&reply->base, NULL);
+	close(fd);
+}
+
+void assert_closed_with_log(const struct test_daemon *d, int fd, const char *reason)
+{
+	char client[64], why[512];
+
+	assert_true(raw_closed_within(fd, 3000));
+	close(fd);
+	snprintf(client, sizeof(client), "(pid %d, uid %u", (int)getpid(), (unsigned)getuid());
+	snprintf(why, sizeof(why), "): %s", reason);
+	assert_true(log_has_line(d, client, why, 2000));
+	assert_daemon_serves(d);
 }

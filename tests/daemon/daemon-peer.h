@@ -1,6 +1,6 @@
 /* Test helpers: a real conclaved on a temporary socket, and raw clients
  * that speak the wire protocol directly (no client library), so tests can
- * send exactly the bytes they want. */
+ * send exactly the bytes they want. The assertions are cmocka's. */
 #ifndef CONCLAVE_TEST_DAEMON_PEER_H
 #define CONCLAVE_TEST_DAEMON_PEER_H
 
@@ -73,5 +73,13 @@ int raw_next_event(int fd, const ProtobufCMessageDescriptor *const *event_descs,
 		   ProtobufCMessage **event, int timeout_ms);
 /* Drops kept events of fd. */
 void raw_forget_events(int fd);
+
+/* ---- assertions -------------------------------------------------------- */
+
+/* A fresh, well-behaved client: getquorate must answer CS_OK, quorate 1. */
+void assert_daemon_serves(const struct test_daemon *d);
+/* d closed fd, logged why on one line naming this process's pid and uid
+ * and then the reason, and still serves a fresh client. */
+void assert_closed_with_log(const struct test_daemon *d, int fd, const char *reason);
 
 #endif

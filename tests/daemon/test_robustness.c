@@ -22,8 +22,6 @@
 #include "quorum.pb-c.h"
 #include "votequorum.pb-c.h"
 
-#define QUORUM_REQUEST_GETQUORATE 0
-
 /* RSS is meaningless under AddressSanitizer's shadow memory and quarantine. */
 #if defined(__SANITIZE_ADDRESS__)
 #define RSS_SLACK_KB (64L * 1024L)
@@ -43,36 +41,6 @@ static int stop_daemon(void **state)
 	return test_daemon_stop(&daemon_under_test) == 0 ? 0 : -1;
 }
 
-/* A fresh, well-behaved client: getquorate must answer CS_OK, quorate 1. */
-static void assert_daemon_serves(const struct test_daemon *d)
-{
-	QuorumGetquorateRequest request = QUORUM_GETQUORATE_REQUEST__INIT;
-	QuorumGetquorateReply *reply;
-	int fd = raw_client(d->socket, "quorum");
-
-	assert_true(fd >= 0);
-	assert_int_equal(raw_call(fd, QUORUM_REQUEST_GETQUORATE, &request.base, &quorum_getquorate_reply__descriptor,
-				  (ProtobufCMessage **)&reply),
-			 CS_OK);
-	assert_non_null(reply);
-	assert_int_equal(reply->quorate, 1);
-	protobuf_c_message_free_unpacked(&reply->base, NULL);
-	close(fd);
-}
-
-/* The daemon closed fd and logged why, naming the client's pid. */
-static void assert_closed_with_log(int fd, const char *reason)
-{
-	char expected[256];
-
-	assert_true(raw_closed_within(fd, 3000));
-	close(fd);
-	snprintf(expected, sizeof(expected), "(pid %d, uid %u", (int)getpid(), (unsigned)getuid());
-	assert_true(test_daemon_log_contains(&daemon_under_test, expected, 2000));
-	assert_true(test_daemon_log_contains(&daemon_under_test, reason, 2000));
-	assert_daemon_serves(&daemon_under_test);
-}
-
 static void test_truncated_header(void **state)
 {
 	int fd = raw_client(daemon_under_test.socket, "quorum");
@@ -83,7 +51,7 @@ static void test_truncated_header(void **state)
 	/* the daemon keeps serving others while this frame is incomplete */
 	assert_daemon_serves(&daemon_under_test);
 	shutdown(fd, SHUT_WR);
-	assert_closed_with_log(fd, "connection closed inside a frame header");
+	assert_closed_with_log(&daemon_under_test, fd, "connection closed inside a frame header");
 }
 
 static void test_truncated_payload(void **state)
@@ -95,7 +63,7 @@ static void test_truncated_payload(void **state)
 	assert_int_equal(raw_send(fd, &h, sizeof(h)), 0);
 	assert_int_equal(raw_send(fd, "abc", 3), 0);
 	shutdown(fd, SHUT_WR);
-	assert_closed_with_log(fd, "connection closed inside a frame payload");
+	assert_closed_with_log(&daemon_under_test, fd, "connection closed inside a frame payload");
 }
 
 /* The length is checked before anything is allocated for the payload. */
@@ -109,7 +77,8 @@ static void test_oversized_length(void **state)
 
 		assert_true(fd >= 0);
 		assert_int_equal(raw_send(fd, &h, sizeof(h)), 0);
-		assert_closed_with_log(fd, "frame of 67108864 bytes exceeds max_message_size 1048576");
+		assert_closed_with_log(&daemon_under_test, fd,
+				       "frame of 67108864 bytes exceeds max_message_size 1048576");
 	}
 	assert_true(test_daemon_rss_kb(&daemon_under_test) - before < 2048 + RSS_SLACK_KB);
 }
@@ -121,7 +90,7 @@ static void test_oversized_before_hello(void **state)
 
 	assert_true(fd >= 0);
 	assert_int_equal(raw_send(fd, &h, sizeof(h)), 0);
-	assert_closed_with_log(fd, "frame of 4294967280 bytes exceeds max_message_size");
+	assert_closed_with_log(&daemon_under_test, fd, "frame of 4294967280 bytes exceeds max_message_size");
 }
 
 static void test_unknown_frame_kind(void **state)
@@ -130,7 +99,7 @@ static void test_unknown_frame_kind(void **state)
 
 	assert_true(fd >= 0);
 	assert_int_equal(raw_send_frame(fd, 99, 0, 1, NULL, 0), 0);
-	assert_closed_with_log(fd, "unexpected frame kind 99");
+	assert_closed_with_log(&daemon_under_test, fd, "unexpected frame kind 99");
 }
 
 static void test_reply_kind_from_client(void **state)
@@ -139,7 +108,7 @@ static void test_reply_kind_from_client(void **state)
 
 	assert_true(fd >= 0);
 	assert_int_equal(raw_send_frame(fd, CV_FRAME_REPLY, 0, 1, NULL, 0), 0);
-	assert_closed_with_log(fd, "unexpected frame kind 4");
+	assert_closed_with_log(&daemon_under_test, fd, "unexpected frame kind 4");
 }
 
 static void test_unknown_request_id(void **state)
@@ -148,7 +117,7 @@ static void test_unknown_request_id(void **state)
 
 	assert_true(fd >= 0);
 	assert_int_equal(raw_send_frame(fd, CV_FRAME_REQUEST, 200, 1, NULL, 0), 0);
-	assert_closed_with_log(fd, "unknown request id 200");
+	assert_closed_with_log(&daemon_under_test, fd, "unknown request id 200");
 }
 
 static void test_undecodable_protobuf(void **state)
@@ -158,7 +127,7 @@ static void test_undecodable_protobuf(void **state)
 
 	assert_true(fd >= 0);
 	assert_int_equal(raw_send_frame(fd, CV_FRAME_REQUEST, 1, 1, garbage, sizeof(garbage)), 0);
-	assert_closed_with_log(fd, "undecodable protobuf payload");
+	assert_closed_with_log(&daemon_under_test, fd, "undecodable protobuf payload");
 }
 
 /* ---- split frames (cv-wire.h) ---- */
@@ -250,7 +219,7 @@ static void test_split_request_with_its_prefix_cut_short(void **state)
 	int fd = cpg_joined_client();
 
 	assert_int_equal(raw_send_frame(fd, CV_FRAME_REQUEST_SPLIT, CPG_REQUEST_MCAST_LARGE, 1, "\x01\x80", 2), 0);
-	assert_closed_with_log(fd, "split frame with a malformed prefix");
+	assert_closed_with_log(&daemon_under_test, fd, "split frame with a malformed prefix");
 }
 
 static void test_split_request_with_a_field_number_beyond_32_bits(void **state)
@@ -260,7 +229,7 @@ static void test_split_request_with_a_field_number_beyond_32_bits(void **state)
 
 	assert_int_equal(raw_send_frame(fd, CV_FRAME_REQUEST_SPLIT, CPG_REQUEST_MCAST_LARGE, 1, prefix, sizeof(prefix)),
 			 0);
-	assert_closed_with_log(fd, "split frame with a malformed prefix");
+	assert_closed_with_log(&daemon_under_test, fd, "split frame with a malformed prefix");
 }
 
 static void test_split_request_head_past_its_end(void **state)
@@ -269,7 +238,7 @@ static void test_split_request_head_past_its_end(void **state)
 	int fd = cpg_joined_client();
 
 	send_split_request(fd, CPG_REQUEST_MCAST_LARGE, 1, 9, NULL, 0, tail, sizeof(tail));
-	assert_closed_with_log(fd, "split frame whose protobuf runs past its end");
+	assert_closed_with_log(&daemon_under_test, fd, "split frame whose protobuf runs past its end");
 }
 
 static void test_split_request_naming_no_bytes_field(void **state)
@@ -278,7 +247,7 @@ static void test_split_request_naming_no_bytes_field(void **state)
 	int fd = cpg_joined_client();
 
 	send_split_request(fd, CPG_REQUEST_MCAST_LARGE, 2, 0, NULL, 0, tail, sizeof(tail));
-	assert_closed_with_log(fd, "split frame naming no bytes field of its message");
+	assert_closed_with_log(&daemon_under_test, fd, "split frame naming no bytes field of its message");
 }
 
 static void test_split_request_with_its_field_inside_too(void **state)
@@ -288,7 +257,7 @@ static void test_split_request_with_its_field_inside_too(void **state)
 	int fd = cpg_joined_client();
 
 	send_split_request(fd, CPG_REQUEST_MCAST_LARGE, 1, sizeof(head), head, sizeof(head), tail, sizeof(tail));
-	assert_closed_with_log(fd, "split frame carrying its split field inside the protobuf too");
+	assert_closed_with_log(&daemon_under_test, fd, "split frame carrying its split field inside the protobuf too");
 }
 
 static void test_split_request_undecodable(void **state)
@@ -298,7 +267,7 @@ static void test_split_request_undecodable(void **state)
 	int fd = cpg_joined_client();
 
 	send_split_request(fd, CPG_REQUEST_MCAST_LARGE, 1, sizeof(head), head, sizeof(head), tail, sizeof(tail));
-	assert_closed_with_log(fd, "undecodable protobuf payload");
+	assert_closed_with_log(&daemon_under_test, fd, "undecodable protobuf payload");
 }
 
 /* Declared bounds are the last check: a 300-byte quorum device name. */
@@ -316,7 +285,8 @@ static void test_request_out_of_bounds(void **state)
 	assert_int_equal(raw_send_frame(fd, CV_FRAME_REQUEST, 5, 1, bytes,
 					(uint32_t)protobuf_c_message_pack(&request.base, bytes)),
 			 0);
-	assert_closed_with_log(fd, "request qdevice_register breaks the declared bounds of its fields");
+	assert_closed_with_log(&daemon_under_test, fd,
+			       "request qdevice_register breaks the declared bounds of its fields");
 }
 
 static void test_request_before_hello(void **state)
@@ -325,7 +295,7 @@ static void test_request_before_hello(void **state)
 
 	assert_true(fd >= 0);
 	assert_int_equal(raw_send_frame(fd, CV_FRAME_REQUEST, 0, 1, NULL, 0), 0);
-	assert_closed_with_log(fd, "frame kind 3 before HELLO");
+	assert_closed_with_log(&daemon_under_test, fd, "frame kind 3 before HELLO");
 }
 
 static void test_short_hello(void **state)
@@ -334,7 +304,7 @@ static void test_short_hello(void **state)
 
 	assert_true(fd >= 0);
 	assert_int_equal(raw_send_frame(fd, CV_FRAME_HELLO, 0, 0, "quorum", 6), 0);
-	assert_closed_with_log(fd, "HELLO of 6 bytes, expected 40");
+	assert_closed_with_log(&daemon_under_test, fd, "HELLO of 6 bytes, expected 40");
 }
 
 static void assert_hello_refused(uint32_t magic, const char *service, uint16_t major, uint16_t minor,
@@ -350,7 +320,7 @@ static void assert_hello_refused(uint32_t magic, const char *service, uint16_t m
 	assert_int_equal(h.kind, CV_FRAME_WELCOME);
 	assert_int_equal(h.status, status);
 	assert_int_equal(h.length, 0);
-	assert_closed_with_log(fd, reason);
+	assert_closed_with_log(&daemon_under_test, fd, reason);
 }
 
 static void test_wrong_magic(void **state)
@@ -377,7 +347,7 @@ static void test_silent_client_is_closed(void **state)
 	int fd = raw_connect(daemon_under_test.socket);
 
 	assert_true(fd >= 0);
-	assert_closed_with_log(fd, "no HELLO in time");
+	assert_closed_with_log(&daemon_under_test, fd, "no HELLO in time");
 }
 
 static void test_welcome_announces_limit(void **state)
