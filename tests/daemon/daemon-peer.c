@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -253,20 +254,30 @@ int raw_send(int fd, const void *bytes, size_t size)
 	return 0;
 }
 
+/* Header and payload in one buffer (malloc'd), or NULL. */
+static uint8_t *frame_pack(uint16_t kind, uint16_t id, uint32_t seq, const void *payload, uint32_t length)
+{
+	struct cv_frame_header h = { .length = length, .kind = kind, .id = id, .seq = seq };
+	uint8_t *frame = malloc(sizeof(h) + length);
+
+	if (!frame)
+		return NULL;
+	memcpy(frame, &h, sizeof(h));
+	if (length)
+		memcpy(frame + sizeof(h), payload, length);
+	return frame;
+}
+
 /* One send for header and payload: the daemon may close the connection as
  * soon as it has judged the header, before a second send. */
 int raw_send_frame(int fd, uint16_t kind, uint16_t id, uint32_t seq, const void *payload, uint32_t length)
 {
-	struct cv_frame_header h = { .length = length, .kind = kind, .id = id, .seq = seq };
-	uint8_t *frame = malloc(sizeof(h) + length);
+	uint8_t *frame = frame_pack(kind, id, seq, payload, length);
 	int r;
 
 	if (!frame)
 		return -1;
-	memcpy(frame, &h, sizeof(h));
-	if (length)
-		memcpy(frame + sizeof(h), payload, length);
-	r = raw_send(fd, frame, sizeof(h) + length);
+	r = raw_send(fd, frame, sizeof(struct cv_frame_header) + length);
 	free(frame);
 	return r;
 }
@@ -379,35 +390,68 @@ static void keep_event(int fd, const struct cv_frame_header *h, uint8_t *payload
 	*tail = e;
 }
 
-int raw_call(int fd, uint16_t request_id, const ProtobufCMessage *request,
-	     const ProtobufCMessageDescriptor *reply_desc, ProtobufCMessage **reply)
+/* Sends request as request_id's REQUEST, through ring unless it is NULL;
+ * the frame's seq, or 0 when it could not be sent. */
+static uint32_t request_send(int fd, struct raw_ring *ring, uint16_t request_id, const ProtobufCMessage *request)
 {
 	size_t size = protobuf_c_message_get_packed_size(request);
 	uint8_t *bytes = malloc(size ? size : 1);
 	uint32_t seq = next_seq++;
+	int r;
+
+	if (!bytes)
+		return 0;
+	protobuf_c_message_pack(request, bytes);
+	if (ring)
+		r = raw_ring_send_frame(fd, ring, CV_FRAME_REQUEST, request_id, seq, bytes, (uint32_t)size);
+	else
+		r = raw_send_frame(fd, CV_FRAME_REQUEST, request_id, seq, bytes, (uint32_t)size);
+	free(bytes);
+	return r < 0 ? 0 : seq;
+}
+
+/* Reads fd's frames up to the REPLY to seq, keeping events for
+ * raw_next_event and dropping anything else: 1 with the reply in *h and
+ * *payload, or -1 when none came. */
+static int await_reply(int fd, uint32_t seq, struct cv_frame_header *h, uint8_t **payload)
+{
+	while (raw_read_frame(fd, h, payload, 5000) == 1) {
+		if (h->kind == CV_FRAME_EVENT) {
+			keep_event(fd, h, *payload);
+			continue;
+		}
+		if (h->kind == CV_FRAME_REPLY && h->seq == seq)
+			return 1;
+		free(*payload);
+	}
+	return -1;
+}
+
+static int call_via(int fd, struct raw_ring *ring, uint16_t request_id, const ProtobufCMessage *request,
+		    const ProtobufCMessageDescriptor *reply_desc, ProtobufCMessage **reply)
+{
+	uint32_t seq = request_send(fd, ring, request_id, request);
 	struct cv_frame_header h;
 	uint8_t *payload;
 
 	*reply = NULL;
-	protobuf_c_message_pack(request, bytes);
-	if (raw_send_frame(fd, CV_FRAME_REQUEST, request_id, seq, bytes, (uint32_t)size) < 0) {
-		free(bytes);
+	if (seq == 0 || await_reply(fd, seq, &h, &payload) < 0)
 		return -1;
-	}
-	free(bytes);
-	while (raw_read_frame(fd, &h, &payload, 5000) == 1) {
-		if (h.kind == CV_FRAME_EVENT) {
-			keep_event(fd, &h, payload);
-			continue;
-		}
-		if (h.kind == CV_FRAME_REPLY && h.seq == seq) {
-			*reply = protobuf_c_message_unpack(reply_desc, NULL, h.length, payload);
-			free(payload);
-			return h.status;
-		}
-		free(payload);
-	}
-	return -1;
+	*reply = protobuf_c_message_unpack(reply_desc, NULL, h.length, payload);
+	free(payload);
+	return h.status;
+}
+
+int raw_call(int fd, uint16_t request_id, const ProtobufCMessage *request,
+	     const ProtobufCMessageDescriptor *reply_desc, ProtobufCMessage **reply)
+{
+	return call_via(fd, NULL, request_id, request, reply_desc, reply);
+}
+
+int raw_ring_call(int fd, struct raw_ring *r, uint16_t request_id, const ProtobufCMessage *request,
+		  const ProtobufCMessageDescriptor *reply_desc, ProtobufCMessage **reply)
+{
+	return call_via(fd, r, request_id, request, reply_desc, reply);
 }
 
 static struct kept_event *take_kept_event(int fd)
@@ -456,6 +500,149 @@ void raw_forget_events(int fd)
 		free(e->payload);
 		free(e);
 	}
+}
+
+/* ---- raw shared rings -------------------------------------------------- */
+
+#define RING_SEALS (F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL)
+#define RAW_FDS_MAX 4
+
+int raw_ring_create(struct raw_ring *r, uint32_t capacity, enum raw_ring_flaw flaw)
+{
+	size_t size = CV_RING_HEADER_SIZE + (size_t)capacity + (flaw == RAW_RING_WRONG_SIZE ? 4096 : 0);
+	int seals = flaw == RAW_RING_SHRINKABLE ? F_SEAL_GROW | F_SEAL_SEAL : RING_SEALS;
+	int fd = memfd_create("raw-ring", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+	void *map;
+
+	if (fd < 0)
+		return -1;
+	if (ftruncate(fd, (off_t)size) < 0 || fcntl(fd, F_ADD_SEALS, seals) < 0 ||
+	    (map = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0)) == MAP_FAILED) {
+		close(fd);
+		return -1;
+	}
+	*r = (struct raw_ring){
+		.memfd = fd,
+		.shared = map,
+		.data = (uint8_t *)map + CV_RING_HEADER_SIZE,
+		.capacity = capacity,
+		.size = size,
+	};
+	return 0;
+}
+
+void raw_ring_destroy(struct raw_ring *r)
+{
+	if (r->shared)
+		munmap(r->shared, r->size);
+	if (r->memfd >= 0)
+		close(r->memfd);
+	r->shared = NULL;
+	r->memfd = -1;
+}
+
+int raw_send_with_fds(int fd, const void *bytes, size_t size, const int *fds, size_t n_fds)
+{
+	union {
+		struct cmsghdr align;
+		char space[CMSG_SPACE(RAW_FDS_MAX * sizeof(int))];
+	} control;
+	struct iovec iov = { (void *)bytes, size };
+	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1 };
+	struct cmsghdr *c;
+	ssize_t n;
+
+	if (n_fds > RAW_FDS_MAX)
+		return -1;
+	if (n_fds > 0) {
+		memset(&control, 0, sizeof(control));
+		msg.msg_control = control.space;
+		msg.msg_controllen = CMSG_SPACE(n_fds * sizeof(int));
+		c = CMSG_FIRSTHDR(&msg);
+		c->cmsg_level = SOL_SOCKET;
+		c->cmsg_type = SCM_RIGHTS;
+		c->cmsg_len = CMSG_LEN(n_fds * sizeof(int));
+		memcpy(CMSG_DATA(c), fds, n_fds * sizeof(int));
+	}
+	do
+		n = sendmsg(fd, &msg, MSG_NOSIGNAL);
+	while (n < 0 && errno == EINTR);
+	if (n <= 0)
+		return -1;
+	return raw_send(fd, (const uint8_t *)bytes + n, size - (size_t)n);
+}
+
+int raw_send_ring_open(int fd, uint32_t seq, const void *payload, uint32_t length, const int *fds, size_t n_fds)
+{
+	uint8_t *frame = frame_pack(CV_FRAME_RING_OPEN, 0, seq, payload, length);
+	int r;
+
+	if (!frame)
+		return -1;
+	r = raw_send_with_fds(fd, frame, sizeof(struct cv_frame_header) + length, fds, n_fds);
+	free(frame);
+	return r;
+}
+
+int raw_ring_offer(int fd, struct raw_ring *r)
+{
+	struct cv_ring_open open = { .magic = CV_WIRE_MAGIC, .capacity = r->capacity };
+	uint32_t seq = next_seq++;
+	struct cv_frame_header h;
+	uint8_t *payload;
+
+	if (raw_send_ring_open(fd, seq, &open, sizeof(open), &r->memfd, 1) < 0)
+		return -1;
+	if (await_reply(fd, seq, &h, &payload) < 0)
+		return -1;
+	free(payload);
+	return h.id == 0 && h.length == 0 ? h.status : -1;
+}
+
+int raw_ring_publish(int fd, struct raw_ring *r)
+{
+	__atomic_store_n(&r->shared->head, r->head, __ATOMIC_RELEASE);
+	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+	if (__atomic_exchange_n(&r->shared->reader_asleep, 0, __ATOMIC_RELAXED) != 0)
+		return raw_send(fd, "", 1);
+	return 0;
+}
+
+/* Copies size bytes to the ring at its head, wrapping at its end; -1
+ * when it has no room for them. */
+static int ring_put(struct raw_ring *r, const void *bytes, size_t size)
+{
+	uint32_t tail = __atomic_load_n(&r->shared->tail, __ATOMIC_ACQUIRE);
+	uint32_t at = r->head & (r->capacity - 1);
+	size_t first = r->capacity - at < size ? r->capacity - at : size;
+
+	if (size > r->capacity - (r->head - tail))
+		return -1;
+	memcpy(r->data + at, bytes, first);
+	memcpy(r->data, (const uint8_t *)bytes + first, size - first);
+	r->head += (uint32_t)size;
+	return 0;
+}
+
+int raw_ring_put_frame(struct raw_ring *r, uint16_t kind, uint16_t id, uint32_t seq, const void *payload,
+		       uint32_t length)
+{
+	uint8_t *frame = frame_pack(kind, id, seq, payload, length);
+	int result;
+
+	if (!frame)
+		return -1;
+	result = ring_put(r, frame, sizeof(struct cv_frame_header) + length);
+	free(frame);
+	return result;
+}
+
+int raw_ring_send_frame(int fd, struct raw_ring *r, uint16_t kind, uint16_t id, uint32_t seq, const void *payload,
+			uint32_t length)
+{
+	if (raw_ring_put_frame(r, kind, id, seq, payload, length) < 0)
+		return -1;
+	return raw_ring_publish(fd, r);
 }
 
 /* ---- assertions -------------------------------------------------------- */

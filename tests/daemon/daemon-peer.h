@@ -25,10 +25,12 @@ struct test_daemon {
 /* Options every test daemon gets unless the test's own config has a
  * conclave section: a short HELLO timeout. */
 #define TEST_CONCLAVE_SECTION "conclave {\n\thello_timeout: 500\n}\n"
-#define TEST_SINGLE_NODE_CONFIG                                                                            \
+/* A quorate node of its own, for a test to add its conclave section to. */
+#define TEST_SINGLE_NODE_SECTIONS                                                                          \
 	"totem {\n\tversion: 2\n\tcluster_name: test\n}\n"                                                 \
 	"quorum {\n\tprovider: corosync_votequorum\n}\n"                                                   \
-	"nodelist {\n\tnode {\n\t\tnodeid: 1\n\t\tring0_addr: 127.0.0.1\n\t}\n}\n" TEST_CONCLAVE_SECTION
+	"nodelist {\n\tnode {\n\t\tnodeid: 1\n\t\tring0_addr: 127.0.0.1\n\t}\n}\n"
+#define TEST_SINGLE_NODE_CONFIG TEST_SINGLE_NODE_SECTIONS TEST_CONCLAVE_SECTION
 
 /* Writes config_text (NULL: no -c), runs conclaved -f -d with its stderr in
  * d->log and waits until the socket accepts. 0, or -1 with a message. */
@@ -73,6 +75,50 @@ int raw_next_event(int fd, const ProtobufCMessageDescriptor *const *event_descs,
 		   ProtobufCMessage **event, int timeout_ms);
 /* Drops kept events of fd. */
 void raw_forget_events(int fd);
+
+/* ---- raw shared rings (cv-wire.h) -------------------------------------- */
+
+enum raw_ring_flaw {
+	RAW_RING_SOUND,
+	RAW_RING_SHRINKABLE, /* sealed against growing, not shrinking */
+	RAW_RING_WRONG_SIZE, /* sealed, but a page longer than its capacity needs */
+};
+
+struct raw_ring {
+	int memfd;
+	struct cv_ring_shared *shared;
+	uint8_t *data;
+	uint32_t capacity;
+	size_t size;   /* of the memfd and its mapping */
+	uint32_t head; /* where the next byte goes; raw_ring_publish shows it */
+};
+
+/* A memfd of CV_RING_HEADER_SIZE + capacity bytes (but for `flaw`),
+ * mapped, with head and tail at 0. 0, or -1. */
+int raw_ring_create(struct raw_ring *r, uint32_t capacity, enum raw_ring_flaw flaw);
+void raw_ring_destroy(struct raw_ring *r);
+/* raw_send with the n_fds descriptors fds attached to the first byte. */
+int raw_send_with_fds(int fd, const void *bytes, size_t size, const int *fds, size_t n_fds);
+/* Sends a RING_OPEN frame with `length` payload bytes and the n_fds
+ * descriptors fds attached. */
+int raw_send_ring_open(int fd, uint32_t seq, const void *payload, uint32_t length, const int *fds, size_t n_fds);
+/* Offers r with a right RING_OPEN and waits for its REPLY, keeping events
+ * as raw_call does: the status of a REPLY with id 0 and no payload, or -1
+ * when none came. */
+int raw_ring_offer(int fd, struct raw_ring *r);
+/* Publishes r->head, then writes a wake-up byte to fd if the daemon asked
+ * for one (reader_asleep taken from 1 to 0). */
+int raw_ring_publish(int fd, struct raw_ring *r);
+/* Copies a frame to the ring at its head, wrapping at its end, without
+ * publishing it; -1 when the ring has no room for it. */
+int raw_ring_put_frame(struct raw_ring *r, uint16_t kind, uint16_t id, uint32_t seq, const void *payload,
+		       uint32_t length);
+/* raw_ring_put_frame, then raw_ring_publish. */
+int raw_ring_send_frame(int fd, struct raw_ring *r, uint16_t kind, uint16_t id, uint32_t seq, const void *payload,
+			uint32_t length);
+/* raw_call with the request written to the ring. */
+int raw_ring_call(int fd, struct raw_ring *r, uint16_t request_id, const ProtobufCMessage *request,
+		  const ProtobufCMessageDescriptor *reply_desc, ProtobufCMessage **reply);
 
 /* ---- assertions -------------------------------------------------------- */
 
