@@ -218,18 +218,24 @@ void test_daemon_kill(struct test_daemon *d)
 	stop_with(d, SIGKILL);
 }
 
-bool test_daemon_log_contains(const struct test_daemon *d, const char *text)
+bool test_daemon_log_line(const struct test_daemon *d, const char *text, char *line, size_t size)
 {
-	char line[1024];
 	bool found = false;
 	FILE *f = fopen(d->log, "r");
 
 	if (f == NULL)
 		return false;
-	while (!found && fgets(line, sizeof(line), f) != NULL)
+	while (!found && fgets(line, (int)size, f) != NULL)
 		found = strstr(line, text) != NULL;
 	fclose(f);
 	return found;
+}
+
+bool test_daemon_log_contains(const struct test_daemon *d, const char *text)
+{
+	char line[1024];
+
+	return test_daemon_log_line(d, text, line, sizeof(line));
 }
 
 bool fd_readable_within(int fd, int timeout_ms)

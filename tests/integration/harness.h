@@ -34,6 +34,9 @@ bool test_daemon_running(struct test_daemon *d);
 void test_daemon_kill(struct test_daemon *d);
 /* True when the daemon's log contains text. */
 bool test_daemon_log_contains(const struct test_daemon *d, const char *text);
+/* Copies the first line of the daemon's log that contains text to line
+ * (size bytes, cut short when longer); false when no line does. */
+bool test_daemon_log_line(const struct test_daemon *d, const char *text, char *line, size_t size);
 
 /* A client process of a test, driven over two pipes. */
 struct test_child {
