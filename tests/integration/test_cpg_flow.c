@@ -1,7 +1,9 @@
 /* libcpg under load against a real conclaved: pipelined messages from
  * several processes keep one total order with nothing lost, and a member
  * that does not dispatch holds senders back with CS_ERR_TRY_AGAIN while the
- * daemon's queue for it stays within max_queued_bytes. */
+ * daemon's queue for it stays within max_queued_bytes. Posted messages go
+ * through a shared ring unless conclave.max_ring_size is 0, so the tests
+ * that post run over both transports. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -32,6 +34,19 @@ static const char MEDIUM_QUEUE_CONFIG[] =
 	"nodelist {\n\tnode {\n\t\tnodeid: 1\n\t\tring0_addr: 127.0.0.1\n\t}\n}\n"
 	"conclave {\n\tmax_queued_bytes: 2097152\n}\n";
 
+static const char NO_RING_CONFIG[] =
+	"nodelist {\n\tnode {\n\t\tnodeid: 1\n\t\tring0_addr: 127.0.0.1\n\t}\n}\n"
+	"conclave {\n\tmax_ring_size: 0\n}\n";
+
+static const char SMALL_QUEUE_NO_RING_CONFIG[] =
+	"nodelist {\n\tnode {\n\t\tnodeid: 1\n\t\tring0_addr: 127.0.0.1\n\t}\n}\n"
+	"conclave {\n\tmax_message_size: 32768\n\tmax_queued_bytes: 65536\n\tmax_ring_size: 0\n}\n";
+
+/* The ring a client offers when the daemon takes one that large, and the
+ * one it takes with the small queue (no larger than max_queued_bytes). */
+#define CLIENT_RING_SIZE (256u * 1024)
+#define SMALL_QUEUE_RING_SIZE 65536u
+
 static struct test_daemon daemon_under_test;
 
 /* What one process has seen. */
@@ -41,6 +56,9 @@ static struct {
 	uint64_t order_hash;       /* of (sender, seq) in delivery order */
 	uint32_t next_seq[SENDERS];
 	bool out_of_order;
+	uint32_t left_pid;         /* of the last confchg in which a member left */
+	uint32_t left_reason;
+	uint64_t delivered_before_left;
 } seen;
 
 struct stress_message {
@@ -54,6 +72,11 @@ static void on_confchg(cpg_handle_t handle, const struct cpg_name *group, const 
 		       const struct cpg_address *joined, size_t n_joined)
 {
 	seen.members = n_members;
+	if (n_left > 0) {
+		seen.left_pid = left[0].pid;
+		seen.left_reason = left[0].reason;
+		seen.delivered_before_left = seen.delivered;
+	}
 }
 
 static void on_deliver(cpg_handle_t handle, const struct cpg_name *group, uint32_t nodeid, uint32_t pid,
@@ -139,13 +162,47 @@ static int start_medium_queue(void **state)
 	return test_daemon_start(&daemon_under_test, MEDIUM_QUEUE_CONFIG);
 }
 
+static int start_without_rings(void **state)
+{
+	memset(&seen, 0, sizeof(seen));
+	return test_daemon_start(&daemon_under_test, NO_RING_CONFIG);
+}
+
+static int start_small_queue_without_rings(void **state)
+{
+	memset(&seen, 0, sizeof(seen));
+	return test_daemon_start(&daemon_under_test, SMALL_QUEUE_NO_RING_CONFIG);
+}
+
 static int stop(void **state)
 {
 	return test_daemon_stop(&daemon_under_test);
 }
 
-/* Each child writes its exit code, count and order hash to the pipe. */
-static void test_eight_senders_one_order_nothing_lost(void **state)
+/* The capacity of the ring conclaved logged taking from the cpg
+ * connection of process pid; 0 when it took none. */
+static uint32_t ring_of(pid_t pid)
+{
+	char text[80], line[1024];
+	unsigned long long connection;
+	unsigned int size;
+	const char *at;
+
+	snprintf(text, sizeof(text), "(pid %d) uses service cpg", (int)pid);
+	assert_true(test_daemon_log_line(&daemon_under_test, text, line, sizeof(line)));
+	at = strstr(line, "connection ");
+	assert_non_null(at);
+	assert_int_equal(sscanf(at, "connection %llu", &connection), 1);
+	snprintf(text, sizeof(text), "connection %llu writes through a shared ring of ", connection);
+	if (!test_daemon_log_line(&daemon_under_test, text, line, sizeof(line)))
+		return 0;
+	assert_int_equal(sscanf(strstr(line, text) + strlen(text), "%u bytes", &size), 1);
+	return size;
+}
+
+/* Each child writes its exit code, count and order hash to the pipe; each
+ * child's connection took a ring of ring_size bytes (0: none). */
+static void eight_senders_one_order_nothing_lost(uint32_t ring_size)
 {
 	int results[2];
 	pid_t pids[SENDERS];
@@ -180,9 +237,180 @@ static void test_eight_senders_one_order_nothing_lost(void **state)
 		assert_int_equal(waitpid(pids[i], &status, 0), pids[i]);
 		assert_true(WIFEXITED(status));
 		assert_int_equal(WEXITSTATUS(status), 0);
+		assert_int_equal(ring_of(pids[i]), ring_size);
 	}
 	close(results[0]);
 	close(results[1]);
+}
+
+static void test_eight_senders_one_order_nothing_lost(void **state)
+{
+	eight_senders_one_order_nothing_lost(CLIENT_RING_SIZE);
+}
+
+static void test_eight_senders_one_order_nothing_lost_over_the_socket(void **state)
+{
+	eight_senders_one_order_nothing_lost(0);
+}
+
+/* ---- a sender that exits ---------------------------------------------------- */
+
+#define EXITING_SENDER_MESSAGES 5000
+
+/* Joins, reports 'j', posts its messages and exits at once, without
+ * cpg_finalize: some of them may still be in its ring or socket. */
+static void exiting_sender(const char *arg, int commands, int reports)
+{
+	struct cpg_name name = group_name();
+	struct stress_message m = { .sender = 0 };
+	struct iovec iov = { &m, sizeof(m) };
+	cpg_handle_t h;
+
+	if (cpg_initialize(&h, &callbacks) != CS_OK || cpg_join(h, &name) != CS_OK || write(reports, "j", 1) != 1)
+		_exit(2);
+	for (m.seq = 0; m.seq < EXITING_SENDER_MESSAGES; m.seq++)
+		if (send_one(h, &iov) < 0)
+			_exit(3);
+	_exit(0);
+}
+
+/* The same, posting until the daemon holds it back (the messages it
+ * accepted wait in its ring or socket), then reporting how many it posted. */
+static void held_back_exiting_sender(const char *arg, int commands, int reports)
+{
+	struct cpg_name name = group_name();
+	struct stress_message m = { .sender = 0 };
+	struct iovec iov = { &m, sizeof(m) };
+	cpg_handle_t h;
+	cs_error_t err = CS_OK;
+
+	if (cpg_initialize(&h, &callbacks) != CS_OK || cpg_join(h, &name) != CS_OK || write(reports, "j", 1) != 1)
+		_exit(2);
+	while (m.seq < 1000000 && (err = cpg_mcast_joined(h, CPG_TYPE_AGREED, &iov, 1)) == CS_OK)
+		m.seq++;
+	if (err != CS_ERR_TRY_AGAIN || write(reports, &m.seq, sizeof(m.seq)) != sizeof(m.seq))
+		_exit(3);
+	_exit(0);
+}
+
+static void sender_reap(struct test_child *sender, uint32_t ring_size)
+{
+	int status;
+
+	assert_int_equal(waitpid(sender->pid, &status, 0), sender->pid);
+	assert_true(WIFEXITED(status));
+	assert_int_equal(WEXITSTATUS(status), 0);
+	close(sender->to_child);
+	close(sender->from_child);
+	assert_int_equal(ring_of(sender->pid), ring_size);
+}
+
+/* Dispatches until a member leaves: the sender, with PROCDOWN, after all
+ * `posted` of its messages, in order. */
+static void expect_heard_out(cpg_handle_t h, const struct test_child *sender, uint64_t posted)
+{
+	int fd;
+
+	assert_int_equal(cpg_fd_get(h, &fd), CS_OK);
+	while (seen.left_pid == 0 && !seen.out_of_order) {
+		assert_true(fd_readable_within(fd, 5000));
+		assert_int_equal(cpg_dispatch(h, CS_DISPATCH_ALL), CS_OK);
+	}
+	assert_false(seen.out_of_order);
+	assert_int_equal(seen.left_pid, (uint32_t)sender->pid);
+	assert_int_equal(seen.left_reason, CPG_REASON_PROCDOWN);
+	assert_int_equal(seen.delivered_before_left, posted);
+	assert_int_equal(seen.delivered, posted);
+}
+
+/* While this member dispatches. */
+static void exiting_sender_is_heard_out(uint32_t ring_size)
+{
+	struct cpg_name name = group_name();
+	struct test_child sender;
+	cpg_handle_t h;
+
+	assert_int_equal(cpg_initialize(&h, &callbacks), CS_OK);
+	assert_int_equal(cpg_join(h, &name), CS_OK);
+	assert_int_equal(test_child_start(&sender, exiting_sender, NULL, 'j'), 0);
+	expect_heard_out(h, &sender, EXITING_SENDER_MESSAGES);
+	sender_reap(&sender, ring_size);
+	assert_int_equal(cpg_finalize(h), CS_OK);
+}
+
+/* This member dispatches only once the sender is gone: what the daemon
+ * had accepted from it and not yet read is still delivered. */
+static void held_back_exiting_sender_is_heard_out(uint32_t ring_size)
+{
+	struct cpg_name name = group_name();
+	struct test_child sender;
+	uint32_t posted;
+	cpg_handle_t h;
+
+	assert_int_equal(cpg_initialize(&h, &callbacks), CS_OK);
+	assert_int_equal(cpg_join(h, &name), CS_OK);
+	assert_int_equal(test_child_start(&sender, held_back_exiting_sender, NULL, 'j'), 0);
+	assert_int_equal(read(sender.from_child, &posted, sizeof(posted)), sizeof(posted));
+	sender_reap(&sender, ring_size);
+	expect_heard_out(h, &sender, posted);
+	assert_int_equal(cpg_finalize(h), CS_OK);
+}
+
+static void test_sender_that_exits_after_posting_is_heard_out(void **state)
+{
+	exiting_sender_is_heard_out(CLIENT_RING_SIZE);
+}
+
+static void test_sender_that_exits_after_posting_is_heard_out_over_the_socket(void **state)
+{
+	exiting_sender_is_heard_out(0);
+}
+
+static void test_held_back_sender_that_exits_is_heard_out(void **state)
+{
+	held_back_exiting_sender_is_heard_out(SMALL_QUEUE_RING_SIZE);
+}
+
+static void test_held_back_sender_that_exits_is_heard_out_over_the_socket(void **state)
+{
+	held_back_exiting_sender_is_heard_out(0);
+}
+
+/* ---- which transport -------------------------------------------------------- */
+
+/* A connection takes a ring with its first posted message, not before. */
+static void first_post_opens_a_ring_of(uint32_t ring_size)
+{
+	struct cpg_name name = group_name();
+	struct stress_message m = { .sender = 0 };
+	struct iovec iov = { &m, sizeof(m) };
+	cpg_handle_t h;
+
+	assert_int_equal(cpg_initialize(&h, &callbacks), CS_OK);
+	assert_int_equal(cpg_join(h, &name), CS_OK);
+	assert_int_equal(ring_of(getpid()), 0);
+	assert_int_equal(cpg_mcast_joined(h, CPG_TYPE_AGREED, &iov, 1), CS_OK);
+	/* Delivered after the daemon logged the ring it took. */
+	while (seen.delivered < 1 && !seen.out_of_order)
+		assert_int_equal(cpg_dispatch(h, CS_DISPATCH_ONE), CS_OK);
+	assert_int_equal(ring_of(getpid()), ring_size);
+	assert_int_equal(cpg_finalize(h), CS_OK);
+}
+
+static void test_first_post_opens_a_ring(void **state)
+{
+	first_post_opens_a_ring_of(CLIENT_RING_SIZE);
+}
+
+static void test_no_ring_when_max_ring_size_is_0(void **state)
+{
+	first_post_opens_a_ring_of(0);
+	assert_false(test_daemon_log_contains(&daemon_under_test, "shared ring"));
+}
+
+static void test_ring_is_no_larger_than_max_queued_bytes(void **state)
+{
+	first_post_opens_a_ring_of(SMALL_QUEUE_RING_SIZE);
 }
 
 /* A member that joins, then reads its command pipe instead of dispatching
@@ -288,9 +516,12 @@ static void test_member_that_does_not_dispatch_holds_large_senders_back(void **s
 
 #define LARGE_SIZE (64u * 1024 * 1024 + 12345)
 
+#define LARGE_MAX_SEEN 8
+
 static struct {
 	uint64_t whole;   /* delivered with the right size and bytes */
 	uint64_t broken;  /* anything else */
+	size_t lengths[LARGE_MAX_SEEN]; /* of the first ones delivered, in order */
 } large;
 
 static uint8_t pattern_byte(size_t i)
@@ -303,7 +534,10 @@ static void on_large(cpg_handle_t handle, const struct cpg_name *group, uint32_t
 {
 	const uint8_t *bytes = msg;
 	size_t expected = (size_t)((const uint32_t *)msg)[0];
+	uint64_t delivered = large.whole + large.broken;
 
+	if (delivered < LARGE_MAX_SEEN)
+		large.lengths[delivered] = msg_len;
 	if (msg_len < 4 || msg_len != expected) {
 		large.broken++;
 		return;
@@ -387,6 +621,36 @@ static void test_large_message_is_delivered_whole_once(void **state)
 	free(message);
 }
 
+/* A message larger than the ring goes through it in parts, after what was
+ * posted before it; the ring carries on afterwards. */
+static void test_messages_larger_than_the_ring_are_delivered_whole_once(void **state)
+{
+	const size_t sizes[] = { 64, 1024 * 1024 + 123, LARGE_SIZE, 64 };
+	const size_t n = sizeof(sizes) / sizeof(sizes[0]);
+	struct cpg_name name = group_name();
+	cpg_handle_t h;
+
+	memset(&large, 0, sizeof(large));
+	assert_int_equal(cpg_initialize(&h, &large_callbacks), CS_OK);
+	assert_int_equal(cpg_join(h, &name), CS_OK);
+	for (size_t i = 0; i < n; i++) {
+		uint8_t *message = large_message(sizes[i]);
+		struct iovec iov = { message, sizes[i] };
+
+		assert_int_equal(cpg_mcast_joined(h, CPG_TYPE_AGREED, &iov, 1), CS_OK);
+		free(message);
+	}
+	while (large.whole + large.broken < n)
+		assert_int_equal(cpg_dispatch(h, CS_DISPATCH_ONE), CS_OK);
+	assert_int_equal(cpg_dispatch(h, CS_DISPATCH_ALL), CS_OK);
+	assert_int_equal(large.broken, 0);
+	assert_int_equal(large.whole, n);
+	for (size_t i = 0; i < n; i++)
+		assert_int_equal(large.lengths[i], sizes[i]);
+	assert_int_equal(ring_of(getpid()), CLIENT_RING_SIZE);
+	assert_int_equal(cpg_finalize(h), CS_OK);
+}
+
 /* A process that joins and leaves over and over until killed. */
 static void churner(void)
 {
@@ -443,11 +707,26 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_eight_senders_one_order_nothing_lost, start, stop),
+		cmocka_unit_test_setup_teardown(test_eight_senders_one_order_nothing_lost_over_the_socket,
+						start_without_rings, stop),
+		cmocka_unit_test_setup_teardown(test_sender_that_exits_after_posting_is_heard_out, start, stop),
+		cmocka_unit_test_setup_teardown(test_sender_that_exits_after_posting_is_heard_out_over_the_socket,
+						start_without_rings, stop),
+		cmocka_unit_test_setup_teardown(test_held_back_sender_that_exits_is_heard_out, start_small_queue,
+						stop),
+		cmocka_unit_test_setup_teardown(test_held_back_sender_that_exits_is_heard_out_over_the_socket,
+						start_small_queue_without_rings, stop),
+		cmocka_unit_test_setup_teardown(test_first_post_opens_a_ring, start, stop),
+		cmocka_unit_test_setup_teardown(test_no_ring_when_max_ring_size_is_0, start_without_rings, stop),
+		cmocka_unit_test_setup_teardown(test_ring_is_no_larger_than_max_queued_bytes, start_small_queue,
+						stop),
 		cmocka_unit_test_setup_teardown(test_member_that_does_not_dispatch_holds_senders_back,
 						start_small_queue, stop),
 		cmocka_unit_test_setup_teardown(test_member_that_does_not_dispatch_holds_large_senders_back,
 						start_medium_queue, stop),
 		cmocka_unit_test_setup_teardown(test_large_message_is_delivered_whole_once, start, stop),
+		cmocka_unit_test_setup_teardown(test_messages_larger_than_the_ring_are_delivered_whole_once, start,
+						stop),
 		cmocka_unit_test_setup_teardown(test_confchg_during_large_send_is_interrupt, start, stop),
 	};
 
