@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
@@ -27,6 +28,7 @@ struct peer *peer_new(void)
 	p->fd = -1;
 	p->max_message = 1024 * 1024;
 	p->refusal = CS_ERR_ACCESS;
+	p->ring_reply = CS_ERR_NOT_SUPPORTED;
 	pthread_mutex_init(&p->write_lock, NULL);
 	pthread_mutex_init(&p->lock, NULL);
 	pthread_cond_init(&p->cond, NULL);
@@ -51,10 +53,17 @@ static void control_poke(struct peer *p)
 		abort();
 }
 
+static void request_free(struct peer_request *request)
+{
+	free(request->payload);
+	if (request->passed_fd >= 0)
+		close(request->passed_fd);
+}
+
 static void held_free(struct peer *p)
 {
 	for (unsigned int i = 0; i < p->n_held; i++)
-		free(p->held[i].payload);
+		request_free(&p->held[i]);
 	p->n_held = 0;
 }
 
@@ -134,20 +143,71 @@ static bool read_all(int fd, void *bytes, size_t length)
 	return true;
 }
 
-static bool frame_read(int fd, struct cv_frame_header *header, uint8_t **payload)
+/* Keeps the first descriptor a message passed in request, closing others. */
+static void passed_fds_take(struct msghdr *msg, struct peer_request *request)
 {
-	*payload = NULL;
-	if (!read_all(fd, header, sizeof(*header)))
-		return false;
-	*payload = malloc(header->length ? header->length : 1);
-	if (*payload == NULL)
-		return false;
-	if (!read_all(fd, *payload, header->length)) {
-		free(*payload);
-		*payload = NULL;
-		return false;
+	for (struct cmsghdr *c = CMSG_FIRSTHDR(msg); c != NULL; c = CMSG_NXTHDR(msg, c)) {
+		if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS)
+			continue;
+		for (size_t i = 0; i < (c->cmsg_len - CMSG_LEN(0)) / sizeof(int); i++) {
+			int fd;
+
+			memcpy(&fd, CMSG_DATA(c) + i * sizeof(int), sizeof(fd));
+			if (request->passed_fd < 0)
+				request->passed_fd = fd;
+			else
+				close(fd);
+			request->passed_fds++;
+		}
+	}
+}
+
+/* read_all for a frame's bytes: recvmsg, to take the descriptors a client
+ * attaches (RING_OPEN's memfd). */
+static bool frame_bytes_read(int fd, void *bytes, size_t length, struct peer_request *request)
+{
+	union {
+		struct cmsghdr align;
+		char space[CMSG_SPACE(4 * sizeof(int))];
+	} control;
+	uint8_t *b = bytes;
+	ssize_t n;
+
+	while (length > 0) {
+		struct iovec iov = { b, length };
+		struct msghdr msg = {
+			.msg_iov = &iov,
+			.msg_iovlen = 1,
+			.msg_control = control.space,
+			.msg_controllen = sizeof(control.space),
+		};
+
+		n = recvmsg(fd, &msg, MSG_CMSG_CLOEXEC);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return false;
+		passed_fds_take(&msg, request);
+		b += n;
+		length -= (size_t)n;
 	}
 	return true;
+}
+
+/* False at end of stream, with nothing left in request to free. */
+static bool frame_read(int fd, struct peer_request *request)
+{
+	*request = (struct peer_request){ .passed_fd = -1 };
+	if (!frame_bytes_read(fd, &request->header, sizeof(request->header), request))
+		goto failed;
+	request->payload = malloc(request->header.length ? request->header.length : 1);
+	if (request->payload == NULL || !frame_bytes_read(fd, request->payload, request->header.length, request))
+		goto failed;
+	return true;
+failed:
+	request_free(request);
+	*request = (struct peer_request){ .passed_fd = -1 };
+	return false;
 }
 
 static bool frame_write(int fd, uint16_t kind, uint16_t id, uint32_t seq, int32_t status,
@@ -256,7 +316,16 @@ bool peer_write_within(struct peer *p, const void *bytes, size_t length, int tim
 
 bool peer_read_frame(struct peer *p, struct cv_frame_header *header, uint8_t **payload)
 {
-	return frame_read(p->fd, header, payload);
+	struct peer_request frame;
+
+	*payload = NULL;
+	if (!frame_read(p->fd, &frame))
+		return false;
+	if (frame.passed_fd >= 0)
+		close(frame.passed_fd);
+	*header = frame.header;
+	*payload = frame.payload;
+	return true;
 }
 
 void peer_hang_up(struct peer *p)
@@ -285,9 +354,9 @@ static bool hello_read(int fd, struct cv_hello *hello)
 	return read_all(fd, hello, sizeof(*hello));
 }
 
-static void welcome_send(int fd, int32_t status, uint32_t magic, uint32_t max_message)
+static void welcome_send(int fd, int32_t status, uint32_t magic, uint32_t max_message, uint32_t max_ring)
 {
-	struct cv_welcome welcome = { .magic = magic, .max_message_size = max_message };
+	struct cv_welcome welcome = { .magic = magic, .max_message_size = max_message, .max_ring_size = max_ring };
 
 	frame_write(fd, CV_FRAME_WELCOME, 0, 0, status, &welcome,
 		    status == CS_OK ? sizeof(welcome) : 0);
@@ -301,7 +370,7 @@ static void welcome_with_ticks_send(struct peer *p, int fd)
 		struct cv_welcome welcome;
 	} frame = {
 		{ .length = sizeof(struct cv_welcome), .kind = CV_FRAME_WELCOME, .status = CS_OK },
-		{ .magic = CV_WIRE_MAGIC, .max_message_size = p->max_message },
+		{ .magic = CV_WIRE_MAGIC, .max_message_size = p->max_message, .max_ring_size = p->max_ring },
 	};
 	size_t length = sizeof(frame), tick_length;
 	uint8_t *bytes = malloc(length);
@@ -322,6 +391,15 @@ static void welcome_with_ticks_send(struct peer *p, int fd)
 	free(bytes);
 }
 
+/* A WELCOME(CS_OK) of `length` bytes: struct cv_welcome's fields as far as
+ * they go, zeros beyond them. */
+static void welcome_of_length_send(struct peer *p, int fd, uint32_t length)
+{
+	uint32_t fields[4] = { CV_WIRE_MAGIC, p->max_message, p->max_ring, 0 };
+
+	frame_write(fd, CV_FRAME_WELCOME, 0, 0, CS_OK, fields, length);
+}
+
 /* Runs the handshake; returns false when the mode ends the connection. */
 static bool handshake_run(struct peer *p, int fd)
 {
@@ -330,7 +408,7 @@ static bool handshake_run(struct peer *p, int fd)
 	if (p->mode == PEER_CLOSE_AT_ONCE)
 		return false;
 	if (p->mode == PEER_REFUSE_AT_ONCE) {
-		welcome_send(fd, p->refusal, CV_WIRE_MAGIC, 0);
+		welcome_send(fd, p->refusal, CV_WIRE_MAGIC, 0, 0);
 		return false;
 	}
 	p->hello_received = hello_read(fd, &p->hello);
@@ -338,8 +416,14 @@ static bool handshake_run(struct peer *p, int fd)
 	case PEER_WELCOME:
 		welcome_with_ticks_send(p, fd);
 		return true;
+	case PEER_WELCOME_SHORT:
+		welcome_of_length_send(p, fd, CV_WELCOME_MIN_SIZE);
+		return true;
+	case PEER_WELCOME_LONG:
+		welcome_of_length_send(p, fd, sizeof(struct cv_welcome) + 4);
+		return true;
 	case PEER_REFUSE:
-		welcome_send(fd, p->refusal, CV_WIRE_MAGIC, 0);
+		welcome_send(fd, p->refusal, CV_WIRE_MAGIC, 0, 0);
 		return false;
 	case PEER_CLOSE_MID_HEADER:
 		write_all(fd, &header, sizeof(header) / 2);
@@ -348,7 +432,7 @@ static bool handshake_run(struct peer *p, int fd)
 		write_all(fd, &header, sizeof(header));
 		return false;
 	case PEER_BAD_MAGIC:
-		welcome_send(fd, CS_OK, 0xdeadbeef, p->max_message);
+		welcome_send(fd, CS_OK, 0xdeadbeef, p->max_message, p->max_ring);
 		return true;
 	case PEER_BAD_LENGTH:
 		header.length = 4;
@@ -405,30 +489,44 @@ int peer_client_arrived(struct peer *p)
 	return p->fd;
 }
 
-uint64_t peer_connect_client(struct peer *p, const cv_callback_fn *callbacks, void *context)
+uint64_t peer_connect_client_with(struct peer *p, enum peer_handshake mode, const cv_callback_fn *callbacks,
+				  void *context)
 {
 	uint64_t handle = 0;
 
-	peer_expect_client(p, PEER_WELCOME);
+	peer_expect_client(p, mode);
 	assert_int_equal(cv_client_initialize(&test_service, &handle, callbacks, context), CS_OK);
 	assert_true(peer_client_arrived(p) >= 0);
 	assert_true(p->hello_received);
 	return handle;
 }
 
-int fixture_connect(void **state, const cv_callback_fn *callbacks, void *context, uint32_t max_message)
+uint64_t peer_connect_client(struct peer *p, const cv_callback_fn *callbacks, void *context)
+{
+	return peer_connect_client_with(p, PEER_WELCOME, callbacks, context);
+}
+
+int fixture_connect_to(void **state, struct peer *p, enum peer_handshake mode, const cv_callback_fn *callbacks,
+		       void *context)
 {
 	struct fixture *f = calloc(1, sizeof(*f));
 
 	assert_non_null(f);
 	record_reset();
-	f->p = peer_new();
-	if (max_message != 0)
-		f->p->max_message = max_message;
-	f->handle = peer_connect_client(f->p, callbacks, context);
+	f->p = p;
+	f->handle = peer_connect_client_with(p, mode, callbacks, context);
 	assert_int_equal(cv_client_fd_get(&test_service, f->handle, &f->fd), CS_OK);
 	*state = f;
 	return 0;
+}
+
+int fixture_connect(void **state, const cv_callback_fn *callbacks, void *context, uint32_t max_message)
+{
+	struct peer *p = peer_new();
+
+	if (max_message != 0)
+		p->max_message = max_message;
+	return fixture_connect_to(state, p, PEER_WELCOME, callbacks, context);
 }
 
 int fixture_teardown(void **state)
@@ -504,9 +602,34 @@ static void held_answer(struct peer *p)
 
 		pthread_mutex_unlock(&p->lock);
 		reply_echo(p, p->fd, &request);
-		free(request.payload);
+		request_free(&request);
 		pthread_mutex_lock(&p->lock);
 	}
+}
+
+/* Lock held on entry and exit. Notes what came with a RING_OPEN and
+ * answers it with p->ring_reply. */
+static void ring_open_answer(struct peer *p, const struct peer_request *request)
+{
+	struct peer_ring_open *seen = &p->last_ring_open;
+	int32_t status = p->ring_reply;
+	struct stat st;
+
+	*seen = (struct peer_ring_open){ .fds = request->passed_fds, .size = -1, .seals = -1 };
+	if (request->header.length == sizeof(seen->open))
+		memcpy(&seen->open, request->payload, sizeof(seen->open));
+	if (request->passed_fd >= 0 && fstat(request->passed_fd, &st) == 0)
+		seen->size = st.st_size;
+	if (request->passed_fd >= 0)
+		seen->seals = fcntl(request->passed_fd, F_GET_SEALS);
+	seen->requests_before = p->requests;
+	p->ring_opens++;
+	pthread_cond_broadcast(&p->cond);
+	pthread_mutex_unlock(&p->lock);
+	pthread_mutex_lock(&p->write_lock);
+	frame_write(p->fd, CV_FRAME_REPLY, 0, request->header.seq, status, NULL, 0);
+	pthread_mutex_unlock(&p->write_lock);
+	pthread_mutex_lock(&p->lock);
 }
 
 /* Lock held. Returns false at end of stream. */
@@ -515,29 +638,34 @@ static bool request_take(struct peer *p)
 	struct peer_request request;
 
 	pthread_mutex_unlock(&p->lock);
-	if (!frame_read(p->fd, &request.header, &request.payload)) {
+	if (!frame_read(p->fd, &request)) {
 		pthread_mutex_lock(&p->lock);
 		return false;
 	}
 	pthread_mutex_lock(&p->lock);
+	if (request.header.kind == CV_FRAME_RING_OPEN) {
+		ring_open_answer(p, &request);
+		request_free(&request);
+		return true;
+	}
 	p->requests++;
 	if (request.header.kind == CV_FRAME_REQUEST_SPLIT)
 		p->split_requests++;
 	pthread_cond_broadcast(&p->cond);
 	if (p->hang_up_on_request) {
 		shutdown(p->fd, SHUT_RDWR);
-		free(request.payload);
+		request_free(&request);
 		return false;
 	}
 	if (request.header.id == TEST_REQUEST_NOTIFY) {
 		pthread_mutex_unlock(&p->lock);
 		notify_count(p, &request);
-		free(request.payload);
+		request_free(&request);
 		pthread_mutex_lock(&p->lock);
 	} else if (p->n_held < PEER_MAX_HELD) {
 		p->held[p->n_held++] = request;
 	} else {
-		free(request.payload);
+		request_free(&request);
 	}
 	return true;
 }
@@ -631,10 +759,10 @@ static void client_serve(struct peer *p, int fd)
 {
 	struct peer_request request;
 
-	while (frame_read(fd, &request.header, &request.payload)) {
+	while (frame_read(fd, &request)) {
 		if (request.header.id == TEST_REQUEST_ECHO)
 			reply_echo(p, fd, &request);
-		free(request.payload);
+		request_free(&request);
 	}
 }
 
@@ -646,7 +774,7 @@ static void *client_main(void *arg)
 	struct cv_hello hello;
 
 	if (hello_read(fd, &hello)) {
-		welcome_send(fd, CS_OK, CV_WIRE_MAGIC, p->max_message);
+		welcome_send(fd, CS_OK, CV_WIRE_MAGIC, p->max_message, p->max_ring);
 		client_serve(p, fd);
 	}
 	pthread_mutex_lock(&p->lock);

@@ -15,7 +15,9 @@
 #include "test-service.h"
 
 enum peer_handshake {
-	PEER_WELCOME,           /* HELLO -> WELCOME(CS_OK, max_message) */
+	PEER_WELCOME,           /* HELLO -> WELCOME(CS_OK, max_message, max_ring) */
+	PEER_WELCOME_SHORT,     /* HELLO -> WELCOME(CS_OK) of 8 bytes: no max_ring_size */
+	PEER_WELCOME_LONG,      /* HELLO -> WELCOME(CS_OK) of 16 bytes, longer than struct cv_welcome */
 	PEER_REFUSE,            /* HELLO -> WELCOME(refusal), close */
 	PEER_REFUSE_AT_ONCE,    /* WELCOME(refusal) without reading HELLO, close */
 	PEER_CLOSE_AT_ONCE,     /* close right after accept */
@@ -34,6 +36,17 @@ enum peer_handshake {
 struct peer_request {
 	struct cv_frame_header header;
 	uint8_t *payload;
+	int passed_fd;           /* the first descriptor attached to the frame's bytes; -1 */
+	unsigned int passed_fds; /* how many were attached (all but the first closed) */
+};
+
+/* What the responder saw of a RING_OPEN. */
+struct peer_ring_open {
+	struct cv_ring_open open;
+	unsigned int fds;             /* descriptors attached */
+	int64_t size;                 /* of the first, by fstat; -1 without one */
+	int seals;                    /* its F_GET_SEALS; -1 when it is no memfd */
+	unsigned int requests_before; /* requests read before it */
 };
 
 struct peer {
@@ -46,6 +59,7 @@ struct peer {
 	enum peer_handshake mode;
 	int32_t refusal;
 	uint32_t max_message;
+	uint32_t max_ring; /* announced in WELCOME; 0: no rings */
 	unsigned int ticks_after_welcome; /* sent in the same write as WELCOME */
 	struct cv_hello hello;
 	bool hello_received;
@@ -71,6 +85,9 @@ struct peer {
 	uint32_t last_notify;
 	struct peer_request held[PEER_MAX_HELD];
 	unsigned int n_held;
+	int32_t ring_reply;            /* the status RING_OPEN is answered with */
+	unsigned int ring_opens;       /* RING_OPEN frames read so far */
+	struct peer_ring_open last_ring_open;
 
 	/* many clients */
 	bool many;
@@ -86,8 +103,11 @@ void peer_free(struct peer *p);
 void peer_expect_client(struct peer *p, enum peer_handshake mode);
 /* Joins that thread; returns the connection fd (-1 when the mode closed it). */
 int peer_client_arrived(struct peer *p);
-/* expect_client(PEER_WELCOME) + cv_client_initialize + client_arrived;
- * fails the test unless all went well. */
+/* expect_client(mode) + cv_client_initialize + client_arrived; fails the
+ * test unless all went well. */
+uint64_t peer_connect_client_with(struct peer *p, enum peer_handshake mode, const cv_callback_fn *callbacks,
+				  void *context);
+/* The same with PEER_WELCOME. */
 uint64_t peer_connect_client(struct peer *p, const cv_callback_fn *callbacks, void *context);
 
 /* The state most tests start from: a client connected to a new peer. */
@@ -101,6 +121,9 @@ struct fixture {
  * `context` to a new peer that allows messages of max_message bytes (0: the
  * peer's default), and stores the fixture in *state. */
 int fixture_connect(void **state, const cv_callback_fn *callbacks, void *context, uint32_t max_message);
+/* The same with the peer p (set up as the test wants) and handshake mode. */
+int fixture_connect_to(void **state, struct peer *p, enum peer_handshake mode, const cv_callback_fn *callbacks,
+		       void *context);
 /* cmocka teardown: finalizes the client, frees the peer and checks that no
  * handle is left. */
 int fixture_teardown(void **state);
@@ -129,7 +152,8 @@ void peer_drop_client(struct peer *p);
 
 /* ---- the responder thread ---- */
 /* Answers TEST_REQUEST_ECHO with value + 1 and the same blob, counts
- * TEST_REQUEST_NOTIFY, following the fields above. */
+ * TEST_REQUEST_NOTIFY, answers RING_OPEN with ring_reply (the peer reads
+ * no ring: a refusal), following the fields above. */
 void peer_respond(struct peer *p);
 void peer_set_paused(struct peer *p, bool paused);
 /* Opening the gate answers the held requests, newest first. */
