@@ -143,7 +143,18 @@ static void test_malformed_welcome(void **state)
 
 	assert_int_equal(initialize_against(p, PEER_BAD_MAGIC), CS_ERR_LIBRARY);
 	assert_int_equal(initialize_against(p, PEER_BAD_LENGTH), CS_ERR_LIBRARY);
+	assert_int_equal(initialize_against(p, PEER_WELCOME_LONG), CS_ERR_LIBRARY);
 	assert_int_equal(initialize_against(p, PEER_WRONG_KIND), CS_ERR_LIBRARY);
+}
+
+/* A daemon from before rings sends no max_ring_size. */
+static void test_welcome_without_max_ring_size(void **state)
+{
+	struct peer *p = *state;
+
+	p->max_ring = 65536;
+	assert_int_equal(initialize_against(p, PEER_WELCOME_SHORT), CS_OK);
+	assert_int_equal(initialize_against(p, PEER_WELCOME), CS_OK);
 }
 
 static void test_silent_daemon_times_out(void **state)
@@ -223,6 +234,7 @@ int main(void)
 		T(test_socket_path_too_long),
 		T(test_peer_closes_during_handshake),
 		T(test_malformed_welcome),
+		T(test_welcome_without_max_ring_size),
 		T(test_silent_daemon_times_out),
 		T(test_full_backlog_times_out),
 		T(test_invalid_arguments),
