@@ -1241,8 +1241,10 @@ static void session_on_event(void *data, uint32_t events)
 			ring_wakeups_drain(s);
 		session_read(s);
 	}
-	if ((events & EPOLLERR) && s->state != SESSION_CLOSING)
-		session_close_later(s, CV_LOG_DEBUG, "socket error");
+	/* A Unix socket reports an error when its client left with our output
+	 * unread: what the client sent before is still to be read. */
+	if ((events & EPOLLERR) && s->state != SESSION_CLOSING && !s->peer_gone)
+		client_gone(s);
 }
 
 static void hello_timed_out(void *data)
