@@ -28,8 +28,8 @@ cs_error_t cv_ring_reader_open(struct cv_ring_reader *r, int memfd, uint32_t cap
 void cv_ring_reader_close(struct cv_ring_reader *r);
 
 /* Copies up to len waiting bytes to `to`: how many, or -1 when the client's
- * head is out of range. *room_wanted is set when the client waits for the
- * room this made. */
+ * head is out of range. *room_wanted is set when the client waits for room
+ * and there is now as much as it awaits. */
 ssize_t cv_ring_reader_read(struct cv_ring_reader *r, void *to, size_t len, bool *room_wanted);
 bool cv_ring_reader_has_input(const struct cv_ring_reader *r);
 

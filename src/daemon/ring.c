@@ -77,6 +77,17 @@ static void ring_take(struct cv_ring_reader *r, uint8_t *to, uint32_t len)
 	r->tail += len;
 }
 
+/* Whether a client waits for room, and the room left beside the `pending`
+ * bytes is as much as it awaits; if so, it is no longer waiting. */
+static bool room_awaited(struct cv_ring_reader *r, uint32_t pending)
+{
+	uint32_t awaited = __atomic_load_n(&r->shared->writer_waiting, __ATOMIC_RELAXED);
+
+	if (awaited == 0 || r->capacity - pending < (awaited < r->capacity ? awaited : r->capacity))
+		return false;
+	return __atomic_exchange_n(&r->shared->writer_waiting, 0, __ATOMIC_RELAXED) != 0;
+}
+
 ssize_t cv_ring_reader_read(struct cv_ring_reader *r, void *to, size_t len, bool *room_wanted)
 {
 	uint32_t waiting = __atomic_load_n(&r->shared->head, __ATOMIC_ACQUIRE) - r->tail;
@@ -90,8 +101,7 @@ ssize_t cv_ring_reader_read(struct cv_ring_reader *r, void *to, size_t len, bool
 	ring_take(r, to, n);
 	__atomic_store_n(&r->shared->tail, r->tail, __ATOMIC_RELEASE);
 	__atomic_thread_fence(__ATOMIC_SEQ_CST);
-	*room_wanted = __atomic_load_n(&r->shared->writer_waiting, __ATOMIC_RELAXED) != 0 &&
-		       __atomic_exchange_n(&r->shared->writer_waiting, 0, __ATOMIC_RELAXED) != 0;
+	*room_wanted = room_awaited(r, waiting - n);
 	return n;
 }
 

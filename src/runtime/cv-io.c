@@ -475,7 +475,9 @@ static cs_error_t send_locked(struct cv_client *c, struct iovec *iov, size_t iov
 		nowait = false;
 		iov_advance(&iov, &iovcnt, (size_t)n);
 		if (iovcnt > 0 && n == 0) {
-			err = wait_writable(c, -1, 1);
+			/* the rest of a frame larger than the ring goes in halves */
+			err = wait_writable(c, -1, iov_total(iov, iovcnt) < c->ring.capacity / 2
+							   ? iov_total(iov, iovcnt) : c->ring.capacity / 2);
 			if (err != CS_OK)
 				return err;
 		}

@@ -99,7 +99,9 @@ size_t cv_ring_write(struct cv_ring *ring, const struct iovec *iov, size_t n, bo
 
 bool cv_ring_wait_for_room(struct cv_ring *ring, size_t wanted)
 {
-	__atomic_store_n(&ring->shared->writer_waiting, 1, __ATOMIC_RELAXED);
+	uint32_t awaited = wanted < ring->capacity ? (uint32_t)wanted : ring->capacity;
+
+	__atomic_store_n(&ring->shared->writer_waiting, awaited > 0 ? awaited : 1, __ATOMIC_RELAXED);
 	__atomic_thread_fence(__ATOMIC_SEQ_CST);
 	if (!cv_ring_fits(ring, wanted))
 		return true;

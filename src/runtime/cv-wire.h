@@ -101,10 +101,12 @@ struct cv_ring_open {
  * if it takes it from 1 to 0, writes a byte to the socket. With a full
  * barrier between each side's write and read, one of them always sees the
  * other. writer_waiting works the same way the other way round, with
- * RING_ROOM as the wake-up. */
+ * RING_ROOM as the wake-up, sent once the ring has room for as many bytes
+ * as the client set it to (or is empty): a writer woken for every few
+ * bytes freed would spend its time waking. */
 struct cv_ring_shared {
 	uint32_t head;           /* client: bytes written so far */
-	uint32_t writer_waiting; /* client sets, daemon clears: waiting for room */
+	uint32_t writer_waiting; /* client sets, daemon clears: bytes of room awaited */
 	uint8_t client_line[56];
 	uint32_t tail;           /* daemon: bytes read so far */
 	uint32_t reader_asleep;  /* daemon sets, client clears: wake me */
