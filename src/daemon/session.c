@@ -1093,15 +1093,15 @@ static ssize_t session_input(struct cv_session *s, void *buf, size_t len)
 	return n;
 }
 
-/* With a ring, the socket brings only wake-up bytes, and the client's end. */
+/* With a ring, the socket brings only wake-up bytes, and the client's end.
+ * One read per event: a client that keeps writing them cannot hold the loop
+ * here, and epoll reports what is left. */
 static void ring_wakeups_drain(struct cv_session *s)
 {
-	uint8_t bytes[64];
-	ssize_t n;
+	uint8_t bytes[256];
+	ssize_t n = socket_recv(s, bytes, sizeof(bytes));
 
-	while ((n = socket_recv(s, bytes, sizeof(bytes))) > 0)
-		;
-	if (n == 0 || (errno != EAGAIN && errno != EINTR))
+	if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR))
 		client_gone(s);
 }
 
