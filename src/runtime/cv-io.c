@@ -385,6 +385,8 @@ static cs_error_t wait_writable(struct cv_client *c, int timeout_ms, size_t want
 	if (sending_to_ring(c) && !reading && (timeout_ms < 0 || timeout_ms > RING_RECHECK_MS))
 		timeout_ms = RING_RECHECK_MS;
 	r = cv_poll(fds, 2, timeout_ms);
+	if (sending_to_ring(c))
+		cv_ring_stop_waiting(&c->ring);
 	pthread_mutex_lock(&c->lock);
 	if (reading) {
 		if (r > 0 && (fds[0].revents & (POLLIN | POLLHUP | POLLERR)) != 0)

@@ -105,6 +105,11 @@ bool cv_ring_wait_for_room(struct cv_ring *ring, size_t wanted)
 	__atomic_thread_fence(__ATOMIC_SEQ_CST);
 	if (!cv_ring_fits(ring, wanted))
 		return true;
-	__atomic_store_n(&ring->shared->writer_waiting, 0, __ATOMIC_RELAXED);
+	cv_ring_stop_waiting(ring);
 	return false;
+}
+
+void cv_ring_stop_waiting(struct cv_ring *ring)
+{
+	__atomic_store_n(&ring->shared->writer_waiting, 0, __ATOMIC_RELAXED);
 }

@@ -36,5 +36,8 @@ CV_HIDDEN bool cv_ring_fits(const struct cv_ring *ring, size_t size);
  * ring holds); false when there is that much already (the announcement
  * withdrawn), so the caller must not wait. */
 CV_HIDDEN bool cv_ring_wait_for_room(struct cv_ring *ring, size_t wanted);
+/* Withdraws it, once the wait is over: a RING_ROOM nobody waits for would
+ * make the fd readable with no callback pending. */
+CV_HIDDEN void cv_ring_stop_waiting(struct cv_ring *ring);
 
 #endif
