@@ -477,9 +477,10 @@ static cs_error_t send_locked(struct cv_client *c, struct iovec *iov, size_t iov
 		nowait = false;
 		iov_advance(&iov, &iovcnt, (size_t)n);
 		if (iovcnt > 0 && n == 0) {
+			size_t rest = iov_total(iov, iovcnt);
+
 			/* the rest of a frame larger than the ring goes in halves */
-			err = wait_writable(c, -1, iov_total(iov, iovcnt) < c->ring.capacity / 2
-							   ? iov_total(iov, iovcnt) : c->ring.capacity / 2);
+			err = wait_writable(c, -1, rest < c->ring.capacity / 2 ? rest : c->ring.capacity / 2);
 			if (err != CS_OK)
 				return err;
 		}
