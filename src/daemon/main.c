@@ -13,7 +13,7 @@
 
 #include <corosync/corodefs.h>
 
-#include "../runtime/cv-wire.h"
+#include "cv-wire.h"
 #include "cv-config.h"
 #include "cv-daemon.h"
 #include "cv-log.h"

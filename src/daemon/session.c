@@ -10,8 +10,8 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
-#include "../runtime/cv-split.h"
-#include "../runtime/cv-wire.h"
+#include "cv-split.h"
+#include "cv-wire.h"
 #include "cv-daemon.h"
 #include "cv-list.h"
 #include "cv-log.h"

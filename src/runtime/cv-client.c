@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "cv-client.h"
+#include "cv-errno.h"
 #include "cv-limits.h"
 #include "cv-socket.h"
 
@@ -96,26 +97,17 @@ static cs_error_t client_new(const struct cv_client_service *svc, const cv_callb
 	return CS_OK;
 }
 
-static cs_error_t fd_errno_to_cs(int err)
-{
-	if (err == EMFILE || err == ENFILE)
-		return CS_ERR_NO_RESOURCES;
-	if (err == ENOMEM)
-		return CS_ERR_NO_MEMORY;
-	return CS_ERR_LIBRARY;
-}
-
 static cs_error_t client_open_fds(struct cv_client *c)
 {
 	c->event_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	if (c->event_fd < 0)
-		return fd_errno_to_cs(errno);
+		return cv_errno_to_cs(errno);
 	c->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	if (c->wake_fd < 0)
-		return fd_errno_to_cs(errno);
+		return cv_errno_to_cs(errno);
 	c->poll_fd = epoll_create1(EPOLL_CLOEXEC);
 	if (c->poll_fd < 0)
-		return fd_errno_to_cs(errno);
+		return cv_errno_to_cs(errno);
 	return CS_OK;
 }
 
@@ -124,7 +116,7 @@ static cs_error_t poll_set_add(int poll_fd, int fd)
 	struct epoll_event ev = { .events = EPOLLIN, .data.fd = fd };
 
 	if (epoll_ctl(poll_fd, EPOLL_CTL_ADD, fd, &ev) < 0)
-		return fd_errno_to_cs(errno);
+		return cv_errno_to_cs(errno);
 	return CS_OK;
 }
 

@@ -6,10 +6,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/uio.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "cv-client.h"
+#include "cv-clock.h"
 #include "cv-limits.h"
 #include "cv-socket.h"
 
@@ -211,23 +211,15 @@ static cs_error_t route_frames(struct cv_client *c, unsigned int *routed)
 
 /* ---- reading (reader token held) ---- */
 
-static int64_t monotonic_ns(void)
-{
-	struct timespec now;
-
-	clock_gettime(CLOCK_MONOTONIC, &now);
-	return (int64_t)now.tv_sec * 1000000000 + now.tv_nsec;
-}
-
 /* True when fds showed activity within CV_REPLY_SPIN_NS. */
 static bool input_within_spin(struct pollfd *fds, nfds_t n)
 {
-	int64_t deadline = monotonic_ns() + CV_REPLY_SPIN_NS;
+	uint64_t deadline = cv_clock_ns() + CV_REPLY_SPIN_NS;
 
 	do {
 		if (poll(fds, n, 0) > 0)
 			return true;
-	} while (monotonic_ns() < deadline);
+	} while (cv_clock_ns() < deadline);
 	return false;
 }
 

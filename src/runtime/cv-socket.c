@@ -11,6 +11,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "cv-clock.h"
+#include "cv-errno.h"
 #include "cv-socket.h"
 
 static const char *socket_path(void)
@@ -20,25 +22,6 @@ static const char *socket_path(void)
 	const char *path = secure_getenv(CV_SOCKET_ENV);
 
 	return path != NULL && path[0] != '\0' ? path : CV_DEFAULT_SOCKET_PATH;
-}
-
-static cs_error_t socket_errno_to_cs(int err)
-{
-	switch (err) {
-	case EMFILE:
-	case ENFILE:
-		return CS_ERR_NO_RESOURCES;
-	case ENOMEM:
-	case ENOBUFS:
-		return CS_ERR_NO_MEMORY;
-	case EACCES:
-	case EPERM:
-		return CS_ERR_ACCESS;
-	case EAGAIN: /* the daemon's backlog stayed full */
-		return CS_ERR_TRY_AGAIN;
-	default: /* ENOENT, ECONNREFUSED: no daemon */
-		return CS_ERR_LIBRARY;
-	}
 }
 
 static int connect_retrying(int sock, const struct sockaddr_un *addr)
@@ -77,12 +60,12 @@ cs_error_t cv_socket_connect(int *sock, int timeout_ms)
 	memcpy(addr.sun_path, path, strlen(path) + 1);
 	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (fd < 0)
-		return socket_errno_to_cs(errno);
+		return cv_errno_to_cs(errno);
 	connect_timeout_set(fd, timeout_ms);
 	if (connect_retrying(fd, &addr) < 0) {
 		err = errno;
 		close(fd);
-		return socket_errno_to_cs(err);
+		return cv_errno_to_cs(err);
 	}
 	*sock = fd;
 	return CS_OK;
@@ -143,17 +126,9 @@ ssize_t cv_socket_recv_some(int sock, void *buf, size_t len)
 	return errno == EWOULDBLOCK ? -EAGAIN : -errno;
 }
 
-static int64_t monotonic_ms(void)
-{
-	struct timespec now;
-
-	clock_gettime(CLOCK_MONOTONIC, &now);
-	return (int64_t)now.tv_sec * 1000 + now.tv_nsec / 1000000;
-}
-
 int cv_poll(struct pollfd *fds, unsigned int nfds, int timeout_ms)
 {
-	int64_t deadline = timeout_ms < 0 ? 0 : monotonic_ms() + timeout_ms;
+	int64_t deadline = timeout_ms < 0 ? 0 : (int64_t)cv_clock_ms() + timeout_ms;
 	int wait_ms = timeout_ms;
 	int r;
 
@@ -164,7 +139,7 @@ int cv_poll(struct pollfd *fds, unsigned int nfds, int timeout_ms)
 		if (errno != EINTR)
 			return -errno;
 		if (timeout_ms >= 0) {
-			int64_t left = deadline - monotonic_ms();
+			int64_t left = deadline - (int64_t)cv_clock_ms();
 
 			wait_ms = left > 0 ? (int)left : 0;
 		}
@@ -176,7 +151,7 @@ int cv_poll(struct pollfd *fds, unsigned int nfds, int timeout_ms)
 static int wait_until(int sock, short events, int64_t deadline_ms)
 {
 	struct pollfd pfd = { .fd = sock, .events = events };
-	int64_t left = deadline_ms - monotonic_ms();
+	int64_t left = deadline_ms - (int64_t)cv_clock_ms();
 
 	return cv_poll(&pfd, 1, left > 0 ? (int)left : 0);
 }
@@ -284,7 +259,7 @@ static cs_error_t welcome_receive(int sock, int64_t deadline_ms, struct cv_welco
 cs_error_t cv_socket_handshake(int sock, const struct cv_client_service *svc, int timeout_ms,
 			       struct cv_welcome *welcome)
 {
-	int64_t deadline_ms = monotonic_ms() + timeout_ms;
+	int64_t deadline_ms = (int64_t)cv_clock_ms() + timeout_ms;
 	cs_error_t err;
 
 	if (svc->name == NULL || strlen(svc->name) >= CV_SERVICE_NAME_MAX)

@@ -12,7 +12,7 @@
 #include <protobuf-c/protobuf-c.h>
 #include <corosync/corotypes.h>
 
-#include "../../src/runtime/cv-wire.h"
+#include "cv-wire.h"
 
 struct test_daemon {
 	pid_t pid;

@@ -15,7 +15,7 @@
 
 #include "cv-daemon.h"
 #include "cv-loop.h"
-#include "../../src/runtime/cv-split.h"
+#include "cv-split.h"
 #include "cpg.pb-c.h"
 #include "daemon-peer.h"
 #include "quorum.pb-c.h"
