@@ -171,8 +171,10 @@ static cs_error_t ring_offer(struct cv_client *c)
 	}
 	close(memfd);
 	free(call.payload);
-	if (err == CS_OK && call.status == CS_OK)
+	if (err == CS_OK && call.status == CS_OK) {
 		c->ring = ring;
+		c->transport = &cv_transport_ring;
+	}
 	else
 		cv_ring_destroy(&ring);
 	return err;

@@ -1,5 +1,6 @@
-/* The life of a client handle: initialize, finalize, and the calls that only
- * read or change local state (fd, context, callbacks).
+/* The life of a client handle: initialize, finalize, the calls that only
+ * read or change local state (fd, context, callbacks), and the state of its
+ * connection (live, dead or finalized; the event queue and its fd).
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -26,6 +27,102 @@ int cv_runtime_handshake_timeout(void)
 
 	return timeout_ms >= 0 ? timeout_ms : CV_HANDSHAKE_TIMEOUT_MS;
 }
+
+/* ---- the connection's state ---- */
+
+static void eventfd_raise(int fd)
+{
+	uint64_t one = 1;
+	ssize_t r;
+
+	do
+		r = write(fd, &one, sizeof(one));
+	while (r < 0 && errno == EINTR);
+}
+
+static void eventfd_lower(int fd)
+{
+	uint64_t count;
+	ssize_t r;
+
+	do
+		r = read(fd, &count, sizeof(count));
+	while (r < 0 && errno == EINTR);
+}
+
+void cv_client_event_fd_update(struct cv_client *c)
+{
+	bool raise = c->queue_head != NULL || c->dead || c->finalized;
+
+	if (raise == c->event_fd_raised)
+		return;
+	if (raise)
+		eventfd_raise(c->event_fd);
+	else
+		eventfd_lower(c->event_fd);
+	c->event_fd_raised = raise;
+}
+
+static void client_stop(struct cv_client *c)
+{
+	eventfd_raise(c->wake_fd);
+	cv_client_event_fd_update(c);
+	pthread_cond_broadcast(&c->cond);
+}
+
+void cv_client_mark_dead(struct cv_client *c)
+{
+	if (c->dead)
+		return;
+	c->dead = true;
+	client_stop(c);
+}
+
+void cv_client_mark_finalized(struct cv_client *c)
+{
+	if (c->finalized)
+		return;
+	c->finalized = true;
+	client_stop(c);
+}
+
+cs_error_t cv_client_state(const struct cv_client *c)
+{
+	if (c->finalized)
+		return CS_ERR_BAD_HANDLE;
+	if (c->dead)
+		return CS_ERR_LIBRARY;
+	return CS_OK;
+}
+
+struct cv_event *cv_client_event_pop(struct cv_client *c)
+{
+	struct cv_event *event = c->queue_head;
+
+	if (event == NULL)
+		return NULL;
+	c->queue_head = event->next;
+	if (c->queue_head == NULL)
+		c->queue_tail = &c->queue_head;
+	event->next = NULL;
+	return event;
+}
+
+void cv_client_event_free(struct cv_client *c, struct cv_event *event)
+{
+	if (event->storage != NULL) {
+		pthread_mutex_lock(&c->lock);
+		if (c->spare_rx == NULL && event->storage_size == CV_RX_DEFAULT_SIZE) {
+			c->spare_rx = event->storage;
+			event->storage = NULL;
+		}
+		pthread_mutex_unlock(&c->lock);
+		free(event->storage);
+	}
+	free(event);
+}
+
+/* ---- life ---- */
 
 static void fd_close(int fd)
 {
@@ -84,6 +181,7 @@ static cs_error_t client_new(const struct cv_client_service *svc, const cv_callb
 	c->svc = svc;
 	c->sock = c->poll_fd = c->event_fd = c->wake_fd = -1;
 	c->next_seq = 1;
+	c->transport = &cv_transport_socket;
 	c->queue_tail = &c->queue_head;
 	c->context = context;
 	pthread_mutex_init(&c->send_lock, NULL);

@@ -28,6 +28,7 @@
 #include "cv-ring.h"
 #include "cv-runtime.h"
 #include "cv-rx.h"
+#include "cv-transport.h"
 
 struct cv_event {
 	struct cv_event *next;
@@ -60,8 +61,9 @@ struct cv_client {
 	uint32_t max_ring; /* the largest shared ring the daemon takes */
 
 	pthread_mutex_t send_lock;
-	/* Guarded by send_lock: once the daemon took it, every frame goes
-	 * through the shared ring instead of the socket. */
+	/* Guarded by send_lock: the socket, or once the daemon took it, the
+	 * shared ring. */
+	const struct cv_transport *transport;
 	struct cv_ring ring;
 	bool ring_asked;
 	pthread_mutex_t lock;
@@ -112,6 +114,13 @@ CV_HIDDEN void cv_client_mark_finalized(struct cv_client *c);
 /* CS_OK, or CS_ERR_BAD_HANDLE / CS_ERR_LIBRARY when finalized or dead. */
 CV_HIDDEN cs_error_t cv_client_state(const struct cv_client *c);
 CV_HIDDEN struct cv_event *cv_client_event_pop(struct cv_client *c);
+
+/* Takes the single-reader token, for a sender that waits for room: false
+ * when another thread holds it. */
+CV_HIDDEN bool cv_client_reader_claim(struct cv_client *c);
+/* Gives the token back, having first routed what the socket holds when
+ * `input` says there is some. */
+CV_HIDDEN void cv_client_reader_yield(struct cv_client *c, bool input);
 
 /* Raises the event fd while events are queued (or the client is dead or
  * finalized), lowers it otherwise. */

@@ -137,5 +137,7 @@ struct iovec;
  * calls take it: CS_ERR_INVALID_PARAM for an entry with a NULL base and a
  * length, CS_ERR_TOO_BIG when the lengths add up past SIZE_MAX - 1. */
 CV_HIDDEN cs_error_t cv_iovec_total(const struct iovec *iovec, unsigned int count, size_t *total);
+/* The same for buffers already checked (the frames the runtime sends). */
+CV_HIDDEN size_t cv_iovec_length(const struct iovec *iovec, size_t count);
 
 #endif
