@@ -146,6 +146,8 @@ static void client_free(struct cv_client *c)
 	cv_ring_destroy(&c->ring);
 	free(c->spare_rx);
 	free(c->callbacks);
+	if (c->private_destroy != NULL)
+		c->private_destroy(c->private_data);
 	pthread_cond_destroy(&c->cond);
 	pthread_mutex_destroy(&c->lock);
 	pthread_mutex_destroy(&c->send_lock);
@@ -240,23 +242,34 @@ static cs_error_t client_connect(struct cv_client *c)
 	return err;
 }
 
-cs_error_t cv_client_initialize(const struct cv_client_service *svc, uint64_t *handle,
-				const cv_callback_fn *callbacks, void *context)
+cs_error_t cv_client_initialize_private(const struct cv_client_service *svc, uint64_t *handle,
+					const cv_callback_fn *callbacks, void *context, void *data,
+					void (*destroy)(void *data))
 {
 	struct cv_client *c;
 	cs_error_t err;
 
-	if (svc == NULL || svc->handles == NULL || handle == NULL)
-		return CS_ERR_INVALID_PARAM;
-	err = client_new(svc, callbacks, context, &c);
-	if (err != CS_OK)
+	err = svc == NULL || svc->handles == NULL || handle == NULL ? CS_ERR_INVALID_PARAM
+								   : client_new(svc, callbacks, context, &c);
+	if (err != CS_OK) {
+		if (destroy != NULL)
+			destroy(data);
 		return err;
+	}
+	c->private_data = data;
+	c->private_destroy = destroy;
 	err = client_connect(c);
 	if (err == CS_OK)
 		err = cv_handle_create(svc->handles, c, client_destroy, handle);
 	if (err != CS_OK)
 		client_free(c);
 	return err;
+}
+
+cs_error_t cv_client_initialize(const struct cv_client_service *svc, uint64_t *handle,
+				const cv_callback_fn *callbacks, void *context)
+{
+	return cv_client_initialize_private(svc, handle, callbacks, context, NULL, NULL);
 }
 
 cs_error_t cv_client_acquire(const struct cv_client_service *svc, uint64_t handle,
@@ -369,4 +382,21 @@ cs_error_t cv_client_callbacks_set(const struct cv_client_service *svc, uint64_t
 	}
 	cv_client_release(svc, handle);
 	return err;
+}
+
+cs_error_t cv_client_private_get(const struct cv_client_service *svc, uint64_t handle, void **data)
+{
+	struct cv_client *c;
+	cs_error_t err;
+
+	err = cv_client_acquire(svc, handle, &c);
+	if (err != CS_OK)
+		return err;
+	*data = c->private_data; /* fixed at initialize */
+	return CS_OK;
+}
+
+void cv_client_private_put(const struct cv_client_service *svc, uint64_t handle)
+{
+	cv_client_release(svc, handle);
 }

@@ -79,6 +79,8 @@ struct cv_client {
 	struct cv_event **queue_tail;
 	cv_callback_fn *callbacks; /* svc->n_events entries, or NULL */
 	void *context;
+	void *private_data; /* cv_client_initialize_private's */
+	void (*private_destroy)(void *data);
 	/* A receive buffer of CV_RX_DEFAULT_SIZE a dispatched event gave back,
 	 * for the next event that takes one over: freeing and allocating one
 	 * per large message would make malloc return and fetch the pages. */
