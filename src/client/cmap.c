@@ -281,6 +281,20 @@ cs_error_t cmap_finalize(cmap_handle_t handle)
 	return cv_client_finalize(&cmap_client_service, handle);
 }
 
+/* The fixed-size value types, whose typed setter and getter are the same
+ * but for the type: cmap_set_<suffix> and cmap_get_<suffix>. */
+#define CMAP_FIXED_TYPES(X)                            \
+	X(int8, int8_t, CMAP_VALUETYPE_INT8)           \
+	X(uint8, uint8_t, CMAP_VALUETYPE_UINT8)        \
+	X(int16, int16_t, CMAP_VALUETYPE_INT16)        \
+	X(uint16, uint16_t, CMAP_VALUETYPE_UINT16)     \
+	X(int32, int32_t, CMAP_VALUETYPE_INT32)        \
+	X(uint32, uint32_t, CMAP_VALUETYPE_UINT32)     \
+	X(int64, int64_t, CMAP_VALUETYPE_INT64)        \
+	X(uint64, uint64_t, CMAP_VALUETYPE_UINT64)     \
+	X(float, float, CMAP_VALUETYPE_FLOAT)          \
+	X(double, double, CMAP_VALUETYPE_DOUBLE)
+
 /* ---- set ----------------------------------------------------------------- */
 
 /* A string value must not claim more bytes than it has up to its NUL:
@@ -296,55 +310,12 @@ cs_error_t cmap_set(cmap_handle_t handle, const char *key_name, const void *valu
 	return cmap_store_set(handle, key_name, value, value_len, type);
 }
 
-cs_error_t cmap_set_int8(cmap_handle_t handle, const char *key_name, int8_t value)
-{
-	return cmap_set(handle, key_name, &value, sizeof(value), CMAP_VALUETYPE_INT8);
-}
-
-cs_error_t cmap_set_uint8(cmap_handle_t handle, const char *key_name, uint8_t value)
-{
-	return cmap_set(handle, key_name, &value, sizeof(value), CMAP_VALUETYPE_UINT8);
-}
-
-cs_error_t cmap_set_int16(cmap_handle_t handle, const char *key_name, int16_t value)
-{
-	return cmap_set(handle, key_name, &value, sizeof(value), CMAP_VALUETYPE_INT16);
-}
-
-cs_error_t cmap_set_uint16(cmap_handle_t handle, const char *key_name, uint16_t value)
-{
-	return cmap_set(handle, key_name, &value, sizeof(value), CMAP_VALUETYPE_UINT16);
-}
-
-cs_error_t cmap_set_int32(cmap_handle_t handle, const char *key_name, int32_t value)
-{
-	return cmap_set(handle, key_name, &value, sizeof(value), CMAP_VALUETYPE_INT32);
-}
-
-cs_error_t cmap_set_uint32(cmap_handle_t handle, const char *key_name, uint32_t value)
-{
-	return cmap_set(handle, key_name, &value, sizeof(value), CMAP_VALUETYPE_UINT32);
-}
-
-cs_error_t cmap_set_int64(cmap_handle_t handle, const char *key_name, int64_t value)
-{
-	return cmap_set(handle, key_name, &value, sizeof(value), CMAP_VALUETYPE_INT64);
-}
-
-cs_error_t cmap_set_uint64(cmap_handle_t handle, const char *key_name, uint64_t value)
-{
-	return cmap_set(handle, key_name, &value, sizeof(value), CMAP_VALUETYPE_UINT64);
-}
-
-cs_error_t cmap_set_float(cmap_handle_t handle, const char *key_name, float value)
-{
-	return cmap_set(handle, key_name, &value, sizeof(value), CMAP_VALUETYPE_FLOAT);
-}
-
-cs_error_t cmap_set_double(cmap_handle_t handle, const char *key_name, double value)
-{
-	return cmap_set(handle, key_name, &value, sizeof(value), CMAP_VALUETYPE_DOUBLE);
-}
+#define CMAP_SETTER(suffix, type, value_type)                                                   \
+	cs_error_t cmap_set_##suffix(cmap_handle_t handle, const char *key_name, type value)     \
+	{                                                                                        \
+		return cmap_set(handle, key_name, &value, sizeof(value), value_type);            \
+	}
+CMAP_FIXED_TYPES(CMAP_SETTER)
 
 cs_error_t cmap_set_string(cmap_handle_t handle, const char *key_name, const char *value)
 {
@@ -405,55 +376,12 @@ static cs_error_t get_fixed(cmap_handle_t handle, const char *key_name, void *ou
 	return err;
 }
 
-cs_error_t cmap_get_int8(cmap_handle_t handle, const char *key_name, int8_t *i8)
-{
-	return get_fixed(handle, key_name, i8, sizeof(*i8), CMAP_VALUETYPE_INT8);
-}
-
-cs_error_t cmap_get_uint8(cmap_handle_t handle, const char *key_name, uint8_t *u8)
-{
-	return get_fixed(handle, key_name, u8, sizeof(*u8), CMAP_VALUETYPE_UINT8);
-}
-
-cs_error_t cmap_get_int16(cmap_handle_t handle, const char *key_name, int16_t *i16)
-{
-	return get_fixed(handle, key_name, i16, sizeof(*i16), CMAP_VALUETYPE_INT16);
-}
-
-cs_error_t cmap_get_uint16(cmap_handle_t handle, const char *key_name, uint16_t *u16)
-{
-	return get_fixed(handle, key_name, u16, sizeof(*u16), CMAP_VALUETYPE_UINT16);
-}
-
-cs_error_t cmap_get_int32(cmap_handle_t handle, const char *key_name, int32_t *i32)
-{
-	return get_fixed(handle, key_name, i32, sizeof(*i32), CMAP_VALUETYPE_INT32);
-}
-
-cs_error_t cmap_get_uint32(cmap_handle_t handle, const char *key_name, uint32_t *u32)
-{
-	return get_fixed(handle, key_name, u32, sizeof(*u32), CMAP_VALUETYPE_UINT32);
-}
-
-cs_error_t cmap_get_int64(cmap_handle_t handle, const char *key_name, int64_t *i64)
-{
-	return get_fixed(handle, key_name, i64, sizeof(*i64), CMAP_VALUETYPE_INT64);
-}
-
-cs_error_t cmap_get_uint64(cmap_handle_t handle, const char *key_name, uint64_t *u64)
-{
-	return get_fixed(handle, key_name, u64, sizeof(*u64), CMAP_VALUETYPE_UINT64);
-}
-
-cs_error_t cmap_get_float(cmap_handle_t handle, const char *key_name, float *flt)
-{
-	return get_fixed(handle, key_name, flt, sizeof(*flt), CMAP_VALUETYPE_FLOAT);
-}
-
-cs_error_t cmap_get_double(cmap_handle_t handle, const char *key_name, double *dbl)
-{
-	return get_fixed(handle, key_name, dbl, sizeof(*dbl), CMAP_VALUETYPE_DOUBLE);
-}
+#define CMAP_GETTER(suffix, type, value_type)                                                   \
+	cs_error_t cmap_get_##suffix(cmap_handle_t handle, const char *key_name, type *value)    \
+	{                                                                                        \
+		return get_fixed(handle, key_name, value, sizeof(*value), value_type);           \
+	}
+CMAP_FIXED_TYPES(CMAP_GETTER)
 
 /* A NUL-terminated copy even if the stored bytes lacked their NUL. */
 static char *string_copy(const void *bytes, size_t len)
