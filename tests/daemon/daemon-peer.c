@@ -2,7 +2,6 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <setjmp.h>
-#include <signal.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -10,9 +9,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
-#include <sys/stat.h>
 #include <sys/un.h>
-#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -39,185 +36,6 @@ static long long now_ms(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return ts.tv_sec * 1000LL + ts.tv_nsec / 1000000;
-}
-
-static int write_file(const char *path, const char *text)
-{
-	FILE *f = fopen(path, "w");
-
-	if (!f)
-		return -1;
-	fputs(text, f);
-	return fclose(f);
-}
-
-static void exec_daemon(const struct test_daemon *d, bool with_config)
-{
-	int log_fd = open(d->log, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-
-	if (log_fd >= 0) {
-		/* not the test's stdout: a daemon left behind must not hold it open */
-		dup2(log_fd, STDOUT_FILENO);
-		dup2(log_fd, STDERR_FILENO);
-		close(log_fd);
-	}
-	if (with_config)
-		execl(CONCLAVED_PATH, "conclaved", "-f", "-d", "-s", d->socket, "-c", d->config, (char *)NULL);
-	else
-		execl(CONCLAVED_PATH, "conclaved", "-f", "-d", "-s", d->socket, (char *)NULL);
-	_exit(127);
-}
-
-static int wait_until_accepting(struct test_daemon *d)
-{
-	for (int i = 0; i < 500; i++) {
-		int fd = raw_connect(d->socket);
-		int status;
-
-		if (fd >= 0) {
-			close(fd);
-			return 0;
-		}
-		if (waitpid(d->pid, &status, WNOHANG) == d->pid) {
-			fprintf(stderr, "conclaved exited during start-up; log: %s\n", d->log);
-			d->pid = 0;
-			return -1;
-		}
-		usleep(10000);
-	}
-	fprintf(stderr, "conclaved did not accept connections within 5 s\n");
-	return -1;
-}
-
-int test_daemon_start(struct test_daemon *d, const char *config_text)
-{
-	memset(d, 0, sizeof(*d));
-	snprintf(d->dir, sizeof(d->dir), "/tmp/conclaved-test-XXXXXX");
-	if (!mkdtemp(d->dir))
-		return -1;
-	chmod(d->dir, 0755); /* tests connect as other users too */
-	snprintf(d->socket, sizeof(d->socket), "%s/conclaved.sock", d->dir);
-	snprintf(d->config, sizeof(d->config), "%s/conclave.conf", d->dir);
-	snprintf(d->log, sizeof(d->log), "%s/conclaved.log", d->dir);
-	if (config_text && write_file(d->config, config_text) < 0)
-		return -1;
-	d->pid = fork();
-	if (d->pid < 0)
-		return -1;
-	if (d->pid == 0)
-		exec_daemon(d, config_text != NULL);
-	return wait_until_accepting(d);
-}
-
-static void dump_log(const struct test_daemon *d)
-{
-	FILE *f = fopen(d->log, "r");
-	char line[1024];
-
-	fprintf(stderr, "conclaved did not exit cleanly; its log:\n");
-	while (f && fgets(line, sizeof(line), f))
-		fputs(line, stderr);
-	if (f)
-		fclose(f);
-}
-
-int test_daemon_stop(struct test_daemon *d)
-{
-	int status = 0;
-
-	if (d->pid > 0) {
-		kill(d->pid, SIGTERM);
-		if (waitpid(d->pid, &status, 0) == d->pid && WIFEXITED(status))
-			status = WEXITSTATUS(status);
-		else
-			status = -1;
-		d->pid = 0;
-	}
-	if (status != 0)
-		dump_log(d);
-	unlink(d->socket);
-	unlink(d->config);
-	unlink(d->log);
-	rmdir(d->dir);
-	return status;
-}
-
-/* Whether d's log has, within timeout_ms, a line with `first` and, after
- * it, `then`. */
-static bool log_has_line(const struct test_daemon *d, const char *first, const char *then, int timeout_ms)
-{
-	long long deadline = now_ms() + timeout_ms;
-
-	do {
-		FILE *f = fopen(d->log, "r");
-		char line[2048];
-		bool found = false;
-
-		while (f && !found && fgets(line, sizeof(line), f)) {
-			const char *at = strstr(line, first);
-
-			found = at && strstr(at + strlen(first), then);
-		}
-		if (f)
-			fclose(f);
-		if (found)
-			return true;
-		usleep(10000);
-	} while (now_ms() < deadline);
-	return false;
-}
-
-bool test_daemon_log_contains(const struct test_daemon *d, const char *text, int timeout_ms)
-{
-	return log_has_line(d, text, "", timeout_ms);
-}
-
-long test_daemon_rss_kb(const struct test_daemon *d)
-{
-	char path[64], line[256];
-	long rss = -1;
-	FILE *f;
-
-	snprintf(path, sizeof(path), "/proc/%d/status", (int)d->pid);
-	f = fopen(path, "r");
-	while (f && fgets(line, sizeof(line), f))
-		if (sscanf(line, "VmRSS: %ld kB", &rss) == 1)
-			break;
-	if (f)
-		fclose(f);
-	return rss;
-}
-
-/* stderr goes to a file, not a pipe: a daemon that detaches keeps it open. */
-int run_conclaved(const char *const *args, char *out, size_t out_size)
-{
-	char log_path[] = "/tmp/conclaved-run-XXXXXX";
-	const char *argv[16] = { "conclaved" };
-	int log_fd = mkstemp(log_path), status;
-	size_t n = 1;
-	ssize_t got;
-	pid_t pid;
-
-	while (args[n - 1] && n < 15) {
-		argv[n] = args[n - 1];
-		n++;
-	}
-	if (log_fd < 0 || (pid = fork()) < 0)
-		return -1;
-	if (pid == 0) {
-		dup2(log_fd, STDERR_FILENO);
-		execv(CONCLAVED_PATH, (char *const *)argv);
-		_exit(127);
-	}
-	if (waitpid(pid, &status, 0) != pid || !WIFEXITED(status))
-		status = -1;
-	else
-		status = WEXITSTATUS(status);
-	got = pread(log_fd, out, out_size - 1, 0);
-	out[got > 0 ? got : 0] = '\0';
-	close(log_fd);
-	unlink(log_path);
-	return status;
 }
 
 /* ---- raw clients ------------------------------------------------------- */
@@ -671,6 +489,6 @@ void assert_closed_with_log(const struct test_daemon *d, int fd, const char *rea
 	close(fd);
 	snprintf(client, sizeof(client), "(pid %d, uid %u", (int)getpid(), (unsigned)getuid());
 	snprintf(why, sizeof(why), "): %s", reason);
-	assert_true(log_has_line(d, client, why, 2000));
+	assert_true(test_daemon_log_has(d, client, why, 2000));
 	assert_daemon_serves(d);
 }

@@ -1,6 +1,6 @@
-/* Test helpers: a real conclaved on a temporary socket, and raw clients
- * that speak the wire protocol directly (no client library), so tests can
- * send exactly the bytes they want. The assertions are cmocka's. */
+/* Test helpers: raw clients that speak the wire protocol directly (no
+ * client library) to a real conclaved (test-daemon.h), so tests can send
+ * exactly the bytes they want. The assertions are cmocka's. */
 #ifndef CONCLAVE_TEST_DAEMON_PEER_H
 #define CONCLAVE_TEST_DAEMON_PEER_H
 
@@ -13,14 +13,7 @@
 #include <corosync/corotypes.h>
 
 #include "cv-wire.h"
-
-struct test_daemon {
-	pid_t pid;
-	char dir[64];
-	char socket[128];
-	char config[128];
-	char log[128];
-};
+#include "test-daemon.h"
 
 /* Options every test daemon gets unless the test's own config has a
  * conclave section: a short HELLO timeout. */
@@ -31,20 +24,6 @@ struct test_daemon {
 	"quorum {\n\tprovider: corosync_votequorum\n}\n"                                                   \
 	"nodelist {\n\tnode {\n\t\tnodeid: 1\n\t\tring0_addr: 127.0.0.1\n\t}\n}\n"
 #define TEST_SINGLE_NODE_CONFIG TEST_SINGLE_NODE_SECTIONS TEST_CONCLAVE_SECTION
-
-/* Writes config_text (NULL: no -c), runs conclaved -f -d with its stderr in
- * d->log and waits until the socket accepts. 0, or -1 with a message. */
-int test_daemon_start(struct test_daemon *d, const char *config_text);
-/* SIGTERM and wait; returns the exit status (-1: killed by a signal; 0 when
- * nothing was running), and removes the files. */
-int test_daemon_stop(struct test_daemon *d);
-/* Waits up to timeout_ms for the log to contain text. */
-bool test_daemon_log_contains(const struct test_daemon *d, const char *text, int timeout_ms);
-long test_daemon_rss_kb(const struct test_daemon *d);
-
-/* Runs conclaved with args (NULL-terminated, without argv[0]) to
- * completion; returns its exit status and its stderr in out. */
-int run_conclaved(const char *const *args, char *out, size_t out_size);
 
 /* ---- raw clients ------------------------------------------------------- */
 

@@ -405,7 +405,7 @@ static void test_first_post_opens_a_ring(void **state)
 static void test_no_ring_when_max_ring_size_is_0(void **state)
 {
 	first_post_opens_a_ring_of(0);
-	assert_false(test_daemon_log_contains(&daemon_under_test, "shared ring"));
+	assert_false(test_daemon_log_contains(&daemon_under_test, "shared ring", 0));
 }
 
 static void test_ring_is_no_larger_than_max_queued_bytes(void **state)
