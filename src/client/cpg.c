@@ -445,8 +445,9 @@ cs_error_t cpg_leave(cpg_handle_t handle, const struct cpg_name *group)
 }
 
 /* The first piece may be refused with CS_ERR_TRY_AGAIN like any message;
- * once it is out, the rest waits for room, reading events meanwhile (the
- * call does), up to about a second. */
+ * once it is out, the rest waits up to about a second for room, which the
+ * members make by dispatching (the sender too, when it is one: a call
+ * never takes events in, so it dispatches on another thread meanwhile). */
 static cs_error_t piece_send(cpg_handle_t handle, uint32_t part, uint64_t total, const uint8_t *piece,
 			     size_t length)
 {

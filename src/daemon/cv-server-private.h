@@ -44,6 +44,14 @@ struct out_frame {
 	size_t sent;
 };
 
+/* One of a session's two output queues: its events, written to the socket
+ * the client connected, or its replies, written to the reply channel. */
+struct out_queue {
+	struct out_frame *head, *tail;
+	size_t bytes;
+	size_t frames;
+};
+
 struct reply_block {
 	struct reply_block *next;
 	alignas(max_align_t) unsigned char data[];
@@ -80,8 +88,11 @@ struct cv_server {
 struct cv_session {
 	struct cv_server *server;
 	uint64_t id;
-	int sock;
-	struct cv_watch watch; /* of sock; removed once a ring's client is gone */
+	int sock; /* the socket the client connected: its requests, our events */
+	struct cv_watch watch; /* of sock; removed once the client is gone */
+	int reply_sock; /* our end of the reply channel, from the WELCOME on; -1 */
+	int reply_gift; /* the client's end, until the WELCOME carries it; -1 */
+	struct cv_watch reply_watch; /* of reply_sock */
 	struct cv_timer hello_timer;
 	struct ucred cred;
 	enum session_state state;
@@ -95,10 +106,8 @@ struct cv_session {
 	size_t payload_have;
 	unsigned char *rx; /* RX_CHUNK bytes, read but not yet taken, from rx_start to rx_end */
 	size_t rx_start, rx_end;
-	struct out_frame *out_head, *out_tail;
-	size_t out_bytes;
-	size_t out_frames;
-	bool flow_controlled;
+	struct out_queue events, replies;
+	bool flow_controlled; /* a queue is at max_queued_bytes */
 	bool held; /* the frame in header/payload waits for cv_session_retry_held */
 	bool reply_deferred; /* the running handler answers later, with cv_session_reply */
 	bool flush_pending; /* in flush_head: output queued during this loop batch */
@@ -145,11 +154,13 @@ void input_free(struct cv_session *s);
 struct cv_packed_frame *packed_frame_new(size_t payload_size);
 void packed_frame_set_header(struct cv_packed_frame *f, uint16_t kind, uint16_t id, uint32_t seq, int32_t status);
 /* Takes a reference to `packed`; CS_OK or CS_ERR_NO_MEMORY. */
-cs_error_t output_queue(struct cv_session *s, struct cv_packed_frame *packed);
-cs_error_t output_queue_message(struct cv_session *s, uint16_t kind, uint16_t id, uint32_t seq, int32_t status,
-				const ProtobufCMessage *msg);
-bool output_limit_reached(const struct cv_session *s);
-/* Writes as much of the queue as the socket takes. */
+cs_error_t output_queue(struct cv_session *s, struct out_queue *q, struct cv_packed_frame *packed);
+/* A reply (or RING_ROOM, or the REPLY to RING_OPEN) for the reply channel. */
+cs_error_t output_queue_reply(struct cv_session *s, uint16_t kind, uint16_t id, uint32_t seq, int32_t status,
+			      const ProtobufCMessage *msg);
+/* The reply queue is full: reading pauses until the client reads. */
+bool output_replies_full(const struct cv_session *s);
+/* Writes as much of the queues as the sockets take, events first. */
 void output_flush(struct cv_session *s);
 /* Writes the output queued during the batch. */
 void output_flush_pending(struct cv_server *server);
@@ -157,6 +168,8 @@ void output_flush_list_remove(struct cv_session *s);
 /* Asks epoll for what the session waits for: input unless reading is
  * paused, room while output is queued. */
 void output_update_events(struct cv_session *s);
+/* epoll's news of the reply channel. */
+void output_on_reply_event(void *data, uint32_t events);
 void output_free(struct cv_session *s);
 
 /* ---- request.c ---- */

@@ -1,6 +1,8 @@
 /* The frames that set a connection up rather than call a service: HELLO,
- * answered with WELCOME, and RING_OPEN, the offer of a shared ring. */
+ * answered with WELCOME, which carries the client's end of its reply
+ * channel, and RING_OPEN, the offer of a shared ring. */
 #include <string.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include "cv-server-private.h"
@@ -31,7 +33,7 @@ static void send_welcome(struct cv_session *s, cs_error_t status)
 
 			memcpy(f->bytes + sizeof(struct cv_frame_header), &w, sizeof(w));
 		}
-		err = output_queue(s, f);
+		err = output_queue(s, &s->events, f);
 		cv_packed_frame_release(f);
 	}
 	if (err != CS_OK)
@@ -39,6 +41,28 @@ static void send_welcome(struct cv_session *s, cs_error_t status)
 }
 
 /* ---- HELLO -------------------------------------------------------------- */
+
+/* The reply channel (cv-wire.h): our end, watched for room while replies
+ * wait, and the client's, which the WELCOME carries. */
+static bool reply_channel_open(struct cv_session *s)
+{
+	int ends[2];
+
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, ends) < 0) {
+		cv_log_warning("no reply channel for connection %llu: %m", (unsigned long long)s->id);
+		return false;
+	}
+	if (cv_watch_add(&s->reply_watch, ends[0], 0, output_on_reply_event, s) < 0) {
+		cv_log_warning("epoll_ctl for the reply channel of connection %llu: %m", (unsigned long long)s->id);
+		s->reply_watch.fd = -1;
+		close(ends[0]);
+		close(ends[1]);
+		return false;
+	}
+	s->reply_sock = ends[0];
+	s->reply_gift = ends[1];
+	return true;
+}
 
 /* CS_OK, or the WELCOME status refusing the client, with *why set. */
 static cs_error_t check_hello(struct cv_session *s, const struct cv_hello *hello, const char **why)
@@ -64,6 +88,10 @@ static cs_error_t check_hello(struct cv_session *s, const struct cv_hello *hello
 	if (hello->idl_major != svc->version_major || hello->idl_minor > svc->version_minor) {
 		*why = "HELLO with an incompatible IDL version";
 		return CS_ERR_NOT_SUPPORTED;
+	}
+	if (!reply_channel_open(s)) {
+		*why = "no descriptors left for a reply channel";
+		return CS_ERR_NO_RESOURCES;
 	}
 	if (svc->ops && svc->ops->connect && svc->ops->connect(s) < 0) {
 		*why = "the service refused the connection";
@@ -138,7 +166,7 @@ void handshake_ring_open(struct cv_session *s)
 		close(memfd);
 	if (s->state != SESSION_READY)
 		return;
-	if (output_queue_message(s, CV_FRAME_REPLY, 0, s->header.seq, status, NULL) != CS_OK) {
+	if (output_queue_reply(s, CV_FRAME_REPLY, 0, s->header.seq, status, NULL) != CS_OK) {
 		session_close_later(s, CV_LOG_ERROR, "out of memory for a reply");
 		return;
 	}

@@ -106,7 +106,7 @@ static void reply_now(struct cv_session *s, const struct cv_request_desc *desc, 
 		s->held = true;
 	if ((desc->flags & CV_REQUEST_ONEWAY) || !desc->reply || s->state != SESSION_READY)
 		return;
-	if (output_queue_message(s, CV_FRAME_REPLY, s->header.id, s->header.seq, status, reply) != CS_OK)
+	if (output_queue_reply(s, CV_FRAME_REPLY, s->header.id, s->header.seq, status, reply) != CS_OK)
 		session_close_later(s, CV_LOG_ERROR, "out of memory for a reply");
 	else
 		s->stats.responses++;
@@ -165,7 +165,7 @@ void cv_session_reply(struct cv_session *s, const struct cv_pending_reply *pendi
 
 	if (s->state != SESSION_READY)
 		return;
-	if (output_queue_message(s, CV_FRAME_REPLY, pending->request_id, pending->seq, status, reply) != CS_OK) {
+	if (output_queue_reply(s, CV_FRAME_REPLY, pending->request_id, pending->seq, status, reply) != CS_OK) {
 		session_close_later(s, CV_LOG_ERROR, "out of memory for a reply");
 		return;
 	}

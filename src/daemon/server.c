@@ -121,8 +121,8 @@ const struct cv_session_stats *cv_session_stats(const struct cv_session *s)
 
 void cv_session_queue_state(const struct cv_session *s, struct cv_session_queue *out)
 {
-	out->frames = s->out_frames;
-	out->bytes = s->out_bytes;
+	out->frames = s->events.frames + s->replies.frames;
+	out->bytes = s->events.bytes + s->replies.bytes;
 	out->flow_controlled = s->flow_controlled;
 }
 

@@ -3,12 +3,14 @@
  * before any memory is allocated for its payload, then the frame goes to
  * the handshake or to its request's handler. */
 #include <errno.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "cv-fds.h"
 #include "cv-server-private.h"
 
 #define FRAMES_PER_WAKEUP 16
@@ -16,9 +18,6 @@
  * frames costs a read per chunk, not two per frame; larger payloads are
  * read straight into their own buffer. */
 #define RX_CHUNK 65536
-/* Room for more descriptors than RING_OPEN takes, to tell a client that
- * sent too many. */
-#define PASSED_FDS_MAX 2
 
 static void session_read(struct cv_session *s);
 
@@ -38,7 +37,7 @@ static size_t rx_take(struct cv_session *s, void *to, size_t want)
 
 bool input_paused(const struct cv_session *s)
 {
-	return s->held || output_limit_reached(s);
+	return s->held || output_replies_full(s);
 }
 
 /* Input that no event on the socket announces: frames left in the chunk
@@ -114,46 +113,25 @@ static bool header_is_acceptable(struct cv_session *s)
 
 /* ---- the socket and the ring -------------------------------------------- */
 
-static void keep_passed_fds(struct cv_session *s, struct msghdr *msg)
-{
-	bool surplus = (msg->msg_flags & MSG_CTRUNC) != 0;
-	int fd;
-
-	for (struct cmsghdr *c = CMSG_FIRSTHDR(msg); c; c = CMSG_NXTHDR(msg, c)) {
-		if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS)
-			continue;
-		for (size_t i = 0; i < (c->cmsg_len - CMSG_LEN(0)) / sizeof(int); i++) {
-			memcpy(&fd, CMSG_DATA(c) + i * sizeof(int), sizeof(fd));
-			if (s->passed_fd < 0 && !s->ring.shared) {
-				s->passed_fd = fd;
-			} else {
-				close(fd);
-				surplus = true;
-			}
-		}
-	}
-	if (surplus)
-		session_protocol_violation(s, "descriptors beyond the one RING_OPEN takes");
-}
-
-/* recv, keeping a descriptor the client attached for its RING_OPEN. */
+/* recv, keeping a descriptor the client attached for its RING_OPEN (none
+ * once it has a ring). */
 static ssize_t socket_recv(struct cv_session *s, void *buf, size_t len)
 {
-	union {
-		struct cmsghdr align;
-		char space[CMSG_SPACE(PASSED_FDS_MAX * sizeof(int))];
-	} control;
+	union cv_fds_control control;
 	struct iovec iov = { buf, len };
-	struct msghdr msg = {
-		.msg_iov = &iov,
-		.msg_iovlen = 1,
-		.msg_control = control.space,
-		.msg_controllen = sizeof(control.space),
-	};
-	ssize_t n = recvmsg(s->sock, &msg, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
+	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1 };
+	int kept = s->ring.shared ? INT_MAX : s->passed_fd;
+	unsigned int wanted = kept == -1;
+	ssize_t n;
 
-	if (n >= 0 && (msg.msg_controllen > 0 || (msg.msg_flags & MSG_CTRUNC)))
-		keep_passed_fds(s, &msg);
+	cv_fds_expect(&msg, &control);
+	n = recvmsg(s->sock, &msg, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
+	if (n < 0)
+		return n;
+	if (cv_fds_take(&msg, &kept) > wanted)
+		session_protocol_violation(s, "descriptors beyond the one RING_OPEN takes");
+	if (!s->ring.shared)
+		s->passed_fd = kept;
 	return n;
 }
 
@@ -163,7 +141,7 @@ static void queue_ring_room(struct cv_session *s)
 
 	if (!server->ring_room && (server->ring_room = packed_frame_new(0)) != NULL)
 		packed_frame_set_header(server->ring_room, CV_FRAME_RING_ROOM, 0, 0, 0);
-	if (!server->ring_room || output_queue(s, server->ring_room) != CS_OK)
+	if (!server->ring_room || output_queue(s, &s->replies, server->ring_room) != CS_OK)
 		session_close_later(s, CV_LOG_ERROR, "out of memory for RING_ROOM");
 }
 
@@ -174,8 +152,15 @@ static ssize_t session_input(struct cv_session *s, void *buf, size_t len)
 	bool room_wanted;
 	ssize_t n;
 
-	if (!s->ring.shared)
-		return socket_recv(s, buf, len);
+	if (!s->ring.shared) {
+		n = socket_recv(s, buf, len);
+		/* A departed client sends nothing more: what is not there now
+		 * never comes (and a client that only shut down its reading must
+		 * not keep us polling). */
+		if (n < 0 && errno == EAGAIN && s->peer_gone)
+			return 0;
+		return n;
+	}
 	n = cv_ring_reader_read(&s->ring, buf, len, &room_wanted);
 	if (n < 0) {
 		session_protocol_violation(s, "ring head %u bytes ahead of its tail, beyond its capacity %u",

@@ -28,6 +28,8 @@ void cv_session_create(int fd, const struct ucred *cred, cs_error_t refusal)
 	s->server = server;
 	s->id = ++server->last_session_id;
 	s->sock = fd;
+	s->reply_sock = s->reply_gift = -1;
+	s->reply_watch.fd = -1;
 	s->passed_fd = -1;
 	cv_list_init(&s->polled_link);
 	s->cred = *cred;
@@ -90,6 +92,7 @@ void session_client_gone(struct cv_session *s)
 	s->peer_gone = true;
 	output_free(s);
 	cv_watch_remove(&s->watch);
+	cv_watch_remove(&s->reply_watch);
 	if (!cv_list_linked(&s->polled_link))
 		cv_list_insert(&s->server->polled_sessions, &s->polled_link);
 }
@@ -124,7 +127,12 @@ static void session_destroy(struct cv_session *s)
 	session_disconnect(s);
 
 	cv_watch_remove(&s->watch);
+	cv_watch_remove(&s->reply_watch);
 	close(s->sock);
+	if (s->reply_sock >= 0)
+		close(s->reply_sock);
+	if (s->reply_gift >= 0)
+		close(s->reply_gift);
 	cv_timer_stop(&s->hello_timer);
 	input_free(s);
 	output_free(s);

@@ -1,11 +1,11 @@
 /* The life of a client handle: initialize, finalize, the calls that only
  * read or change local state (fd, context, callbacks), and the state of its
- * connection (live, dead or finalized; the event queue and its fd).
+ * connection (live, dead or finalized; the events read and not delivered).
  */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/epoll.h>
+#include <sys/socket.h>
 #include <sys/eventfd.h>
 #include <unistd.h>
 
@@ -30,43 +30,14 @@ int cv_runtime_handshake_timeout(void)
 
 /* ---- the connection's state ---- */
 
-static void eventfd_raise(int fd)
+static void client_stop(struct cv_client *c)
 {
 	uint64_t one = 1;
 	ssize_t r;
 
 	do
-		r = write(fd, &one, sizeof(one));
+		r = write(c->wake_fd, &one, sizeof(one));
 	while (r < 0 && errno == EINTR);
-}
-
-static void eventfd_lower(int fd)
-{
-	uint64_t count;
-	ssize_t r;
-
-	do
-		r = read(fd, &count, sizeof(count));
-	while (r < 0 && errno == EINTR);
-}
-
-void cv_client_event_fd_update(struct cv_client *c)
-{
-	bool raise = c->queue_head != NULL || c->dead || c->finalized;
-
-	if (raise == c->event_fd_raised)
-		return;
-	if (raise)
-		eventfd_raise(c->event_fd);
-	else
-		eventfd_lower(c->event_fd);
-	c->event_fd_raised = raise;
-}
-
-static void client_stop(struct cv_client *c)
-{
-	eventfd_raise(c->wake_fd);
-	cv_client_event_fd_update(c);
 	pthread_cond_broadcast(&c->cond);
 }
 
@@ -75,6 +46,7 @@ void cv_client_mark_dead(struct cv_client *c)
 	if (c->dead)
 		return;
 	c->dead = true;
+	shutdown(c->events.fd, SHUT_RDWR);
 	client_stop(c);
 }
 
@@ -138,11 +110,11 @@ static void client_free(struct cv_client *c)
 		c->queue_head = event->next;
 		cv_client_event_free(c, event);
 	}
-	fd_close(c->poll_fd);
-	fd_close(c->event_fd);
 	fd_close(c->wake_fd);
-	fd_close(c->sock);
-	cv_rx_release(&c->rx);
+	fd_close(c->events.fd);
+	fd_close(c->replies.fd);
+	cv_rx_release(&c->events.rx);
+	cv_rx_release(&c->replies.rx);
 	cv_ring_destroy(&c->ring);
 	free(c->spare_rx);
 	free(c->callbacks);
@@ -181,7 +153,15 @@ static cs_error_t client_new(const struct cv_client_service *svc, const cv_callb
 	if (c == NULL)
 		return CS_ERR_NO_MEMORY;
 	c->svc = svc;
-	c->sock = c->poll_fd = c->event_fd = c->wake_fd = -1;
+	c->events = (struct cv_channel){
+		.fd = -1,
+		.rx.kinds = CV_RX_KIND(CV_FRAME_EVENT) | CV_RX_KIND(CV_FRAME_EVENT_SPLIT),
+	};
+	c->replies = (struct cv_channel){
+		.fd = -1,
+		.rx.kinds = CV_RX_KIND(CV_FRAME_REPLY) | CV_RX_KIND(CV_FRAME_RING_ROOM),
+	};
+	c->wake_fd = -1;
 	c->next_seq = 1;
 	c->transport = &cv_transport_socket;
 	c->queue_tail = &c->queue_head;
@@ -197,48 +177,22 @@ static cs_error_t client_new(const struct cv_client_service *svc, const cv_callb
 	return CS_OK;
 }
 
-static cs_error_t client_open_fds(struct cv_client *c)
-{
-	c->event_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-	if (c->event_fd < 0)
-		return cv_errno_to_cs(errno);
-	c->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-	if (c->wake_fd < 0)
-		return cv_errno_to_cs(errno);
-	c->poll_fd = epoll_create1(EPOLL_CLOEXEC);
-	if (c->poll_fd < 0)
-		return cv_errno_to_cs(errno);
-	return CS_OK;
-}
-
-static cs_error_t poll_set_add(int poll_fd, int fd)
-{
-	struct epoll_event ev = { .events = EPOLLIN, .data.fd = fd };
-
-	if (epoll_ctl(poll_fd, EPOLL_CTL_ADD, fd, &ev) < 0)
-		return cv_errno_to_cs(errno);
-	return CS_OK;
-}
-
 static cs_error_t client_connect(struct cv_client *c)
 {
 	int timeout_ms = cv_runtime_handshake_timeout();
 	struct cv_welcome welcome;
 	cs_error_t err;
 
-	err = client_open_fds(c);
+	c->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (c->wake_fd < 0)
+		return cv_errno_to_cs(errno);
+	err = cv_socket_connect(&c->events.fd, timeout_ms);
 	if (err == CS_OK)
-		err = cv_socket_connect(&c->sock, timeout_ms);
-	if (err == CS_OK)
-		err = cv_socket_handshake(c->sock, c->svc, timeout_ms, &welcome);
+		err = cv_socket_handshake(c->events.fd, c->svc, timeout_ms, &welcome, &c->replies.fd);
 	if (err == CS_OK) {
 		c->max_request = welcome.max_message_size;
 		c->max_ring = welcome.max_ring_size;
 	}
-	if (err == CS_OK)
-		err = poll_set_add(c->poll_fd, c->sock);
-	if (err == CS_OK)
-		err = poll_set_add(c->poll_fd, c->event_fd);
 	return err;
 }
 
@@ -325,7 +279,7 @@ cs_error_t cv_client_fd_get(const struct cv_client_service *svc, uint64_t handle
 	err = cv_client_acquire(svc, handle, &c);
 	if (err != CS_OK)
 		return err;
-	*fd = c->poll_fd;
+	*fd = c->events.fd;
 	cv_client_release(svc, handle);
 	return CS_OK;
 }

@@ -1,6 +1,6 @@
-/* Receiving: the single-reader token, routing complete frames (replies to
- * their calls, events to the queue) and waiting for a condition. See
- * cv-client.h for the threading model.
+/* Receiving: a channel's single-reader token, routing complete frames
+ * (replies to their calls, events to the queue) and waiting for a
+ * condition. See cv-client.h for the design.
  */
 #include <poll.h>
 #include <stdlib.h>
@@ -18,11 +18,11 @@
 static struct cv_event *event_adopting(struct cv_client *c, const uint8_t *payload)
 {
 	struct cv_event *event = malloc(sizeof(*event));
-	const uint8_t *buffer = c->rx.data;
+	const uint8_t *buffer = c->events.rx.data;
 
 	if (event == NULL)
 		return NULL;
-	event->storage = cv_rx_adopt(&c->rx, &c->spare_rx, &event->storage_size);
+	event->storage = cv_rx_adopt(&c->events.rx, &c->spare_rx, &event->storage_size);
 	if (event->storage == NULL) {
 		free(event);
 		return NULL;
@@ -88,14 +88,15 @@ static cs_error_t route_reply(struct cv_client *c, const struct cv_frame_header 
 	return CS_OK;
 }
 
-static cs_error_t route_frames(struct cv_client *c, unsigned int *routed)
+/* The channel's buffer only holds the kinds it may carry (cv_rx_acceptable). */
+static cs_error_t route_frames(struct cv_client *c, struct cv_channel *ch, unsigned int *routed)
 {
 	struct cv_frame_header header;
 	const uint8_t *payload;
 	cs_error_t err;
 
 	for (;;) {
-		switch (cv_rx_next(&c->rx, &header, &payload)) {
+		switch (cv_rx_next(&ch->rx, &header, &payload)) {
 		case CV_RX_NEED_MORE:
 			return CS_OK;
 		case CV_RX_MALFORMED:
@@ -129,33 +130,34 @@ static bool input_within_spin(struct pollfd *fds, nfds_t n)
 	return false;
 }
 
-/* Lock not held. Returns CS_OK when the socket is readable, CS_ERR_TRY_AGAIN
- * when woken because the connection stopped. */
-static cs_error_t wait_readable(struct cv_client *c, enum cv_wait_mode mode)
+/* Lock not held. Returns CS_OK when the channel is readable,
+ * CS_ERR_TRY_AGAIN when woken because the connection stopped. */
+static cs_error_t wait_readable(struct cv_client *c, struct cv_channel *ch, unsigned int flags)
 {
 	struct pollfd fds[2] = {
-		{ .fd = c->sock, .events = POLLIN },
+		{ .fd = ch->fd, .events = POLLIN },
 		{ .fd = c->wake_fd, .events = POLLIN },
 	};
 
-	if (!(mode == CV_WAIT_REPLY && input_within_spin(fds, 2)) && cv_poll(fds, 2, -1) < 0)
+	if (!((flags & CV_WAIT_SPIN) && input_within_spin(fds, 2)) && cv_poll(fds, 2, -1) < 0)
 		return CS_ERR_LIBRARY;
 	if (fds[1].revents != 0)
 		return CS_ERR_TRY_AGAIN;
 	return CS_OK;
 }
 
-/* Lock not held. Receives what the socket holds, waiting for input unless
- * `mode` is CV_WAIT_NONBLOCKING. A reply wait polls first (saving a recv
- * that would find nothing, the usual case for a call that just sent its
- * request); a blocking one tries the socket first, since in a stream of
- * events something is usually there already. CS_OK when bytes arrived;
+/* Lock not held. Receives what the channel holds, or with CV_WAIT_ONE_FRAME
+ * no more than the rest of the next frame, waiting for input when flags
+ * say CV_WAIT_BLOCK. A spinning wait polls first (saving a recv that would
+ * find nothing, the usual case for a call that just sent its request); a
+ * blocking one tries the channel first, since in a stream of events
+ * something is usually there already. CS_OK when bytes arrived;
  * CS_ERR_TRY_AGAIN when there was nothing (or a blocking wait was cut short
  * by wake_fd); CS_ERR_LIBRARY for end of stream, a socket error or a
  * malformed header; CS_ERR_NO_MEMORY. */
-static cs_error_t receive_input(struct cv_client *c, enum cv_wait_mode mode)
+static cs_error_t receive_input(struct cv_client *c, struct cv_channel *ch, unsigned int flags)
 {
-	bool wait_first = mode == CV_WAIT_REPLY;
+	bool wait_first = (flags & CV_WAIT_SPIN) != 0;
 	uint8_t *space;
 	size_t space_len;
 	ssize_t n;
@@ -163,40 +165,42 @@ static cs_error_t receive_input(struct cv_client *c, enum cv_wait_mode mode)
 
 	for (;;) {
 		if (wait_first) {
-			err = wait_readable(c, mode);
+			err = wait_readable(c, ch, flags);
 			if (err != CS_OK)
 				return err;
 		}
-		err = cv_rx_reserve(&c->rx, &space, &space_len);
+		err = cv_rx_reserve(&ch->rx, &space, &space_len);
 		if (err != CS_OK)
 			return err;
-		n = cv_socket_recv_some(c->sock, space, space_len);
+		if ((flags & CV_WAIT_ONE_FRAME) && space_len > cv_rx_frame_missing(&ch->rx))
+			space_len = cv_rx_frame_missing(&ch->rx);
+		n = cv_socket_recv_some(ch->fd, space, space_len);
 		if (n > 0) {
-			cv_rx_commit(&c->rx, (size_t)n);
+			cv_rx_commit(&ch->rx, (size_t)n);
 			return CS_OK;
 		}
 		if (n != -EAGAIN)
 			return CS_ERR_LIBRARY; /* 0: the daemon hung up */
-		if (mode == CV_WAIT_NONBLOCKING)
+		if (!(flags & CV_WAIT_BLOCK))
 			return CS_ERR_TRY_AGAIN;
 		wait_first = true;
 	}
 }
 
-/* Lock and reader token held; the lock is dropped while receiving. Returns
- * CS_OK once at least one frame was routed, else as receive_input, and marks
- * the connection dead on any failure. */
-static cs_error_t read_and_route(struct cv_client *c, enum cv_wait_mode mode)
+/* Lock and the channel's token held; the lock is dropped while receiving.
+ * Returns CS_OK once at least one frame was routed, else as receive_input,
+ * and marks the connection dead on any failure. */
+static cs_error_t read_and_route(struct cv_client *c, struct cv_channel *ch, unsigned int flags)
 {
 	unsigned int routed = 0;
 	cs_error_t err;
 
 	do {
 		pthread_mutex_unlock(&c->lock);
-		err = receive_input(c, mode);
+		err = receive_input(c, ch, flags);
 		pthread_mutex_lock(&c->lock);
 		if (err == CS_OK)
-			err = route_frames(c, &routed);
+			err = route_frames(c, ch, &routed);
 	} while (err == CS_OK && routed == 0);
 	if (routed > 0)
 		pthread_cond_broadcast(&c->cond);
@@ -205,36 +209,35 @@ static cs_error_t read_and_route(struct cv_client *c, enum cv_wait_mode mode)
 	return err;
 }
 
-bool cv_client_reader_claim(struct cv_client *c)
+bool cv_client_replies_claim(struct cv_client *c)
 {
-	if (c->reader_busy)
+	if (c->replies.busy)
 		return false;
-	c->reader_busy = true;
+	c->replies.busy = true;
 	return true;
 }
 
-void cv_client_reader_yield(struct cv_client *c, bool input)
+void cv_client_replies_yield(struct cv_client *c, bool input)
 {
 	if (input)
-		read_and_route(c, CV_WAIT_NONBLOCKING);
-	cv_client_event_fd_update(c);
-	c->reader_busy = false;
+		read_and_route(c, &c->replies, 0);
+	c->replies.busy = false;
 	pthread_cond_broadcast(&c->cond);
 }
 
-static cs_error_t reader_turn(struct cv_client *c, enum cv_wait_mode mode)
+static cs_error_t reader_turn(struct cv_client *c, struct cv_channel *ch, unsigned int flags)
 {
 	cs_error_t err;
 
-	c->reader_busy = true;
-	err = read_and_route(c, mode);
-	c->reader_busy = false;
+	ch->busy = true;
+	err = read_and_route(c, ch, flags);
+	ch->busy = false;
 	pthread_cond_broadcast(&c->cond);
 	return err;
 }
 
-cs_error_t cv_client_wait(struct cv_client *c, bool (*ready)(struct cv_client *c, void *arg),
-			  void *arg, enum cv_wait_mode mode)
+cs_error_t cv_client_wait(struct cv_client *c, struct cv_channel *ch,
+			  bool (*ready)(struct cv_client *c, void *arg), void *arg, unsigned int flags)
 {
 	bool drained = false;
 
@@ -247,18 +250,15 @@ cs_error_t cv_client_wait(struct cv_client *c, bool (*ready)(struct cv_client *c
 			return CS_ERR_LIBRARY;
 		if (drained)
 			return CS_ERR_TRY_AGAIN;
-		if (c->reader_busy) {
+		if (ch->busy) {
 			/* Non-blocking callers do not wait for another reader:
 			 * it routes whatever arrives, and the fd stays readable. */
-			if (mode == CV_WAIT_NONBLOCKING)
+			if (!(flags & CV_WAIT_BLOCK))
 				return CS_ERR_TRY_AGAIN;
 			pthread_cond_wait(&c->cond, &c->lock);
 			continue;
 		}
-		/* Events routed on an earlier turn show on the fd before we
-		 * read (and maybe sleep) again. */
-		cv_client_event_fd_update(c);
-		if (reader_turn(c, mode) == CS_ERR_TRY_AGAIN && mode == CV_WAIT_NONBLOCKING)
+		if (reader_turn(c, ch, flags) == CS_ERR_TRY_AGAIN && !(flags & CV_WAIT_BLOCK))
 			drained = true;
 	}
 }

@@ -14,35 +14,36 @@
  * spin against the daemon it waits for). */
 #define NOWAIT_GRACE_MS 2
 
-/* Lock not held. Waits for room for `wanted` bytes, or for input. A daemon
- * may stop reading us until we read it, so a sender blocked on a large
- * request must see input taken in: it reads itself when the reader token
- * is free, and otherwise returns on input to try again, by which time the
- * holder has read it or let the token go. */
+/* Lock not held. Waits for room for `wanted` bytes, or for a reply. A
+ * daemon whose reply queue is full stops reading us until we take our
+ * replies, so a sender blocked on a large request must see them taken in:
+ * it reads the reply channel itself when its reader token is free, and
+ * otherwise returns on input to try again, by which time the holder has
+ * read it or let the token go. Events are never read here: the daemon
+ * reads our requests whatever our events do. */
 static cs_error_t wait_writable(struct cv_client *c, int timeout_ms, size_t wanted)
 {
-	struct pollfd fds[2] = {
-		{ .fd = c->sock, .events = POLLIN },
+	struct pollfd fds[3] = {
+		{ .fd = c->events.fd },
+		{ .fd = c->replies.fd, .events = POLLIN },
 		{ .fd = c->wake_fd, .events = POLLIN },
 	};
-	short socket_events;
 	bool reading;
 	int r;
 	cs_error_t err;
 
-	if (!c->transport->wait_begin(c, wanted, &socket_events))
+	if (!c->transport->wait_begin(c, wanted, &fds[0].events))
 		return CS_OK;
-	fds[0].events |= socket_events;
 	pthread_mutex_lock(&c->lock);
-	reading = cv_client_reader_claim(c);
+	reading = cv_client_replies_claim(c);
 	pthread_mutex_unlock(&c->lock);
 	if (!reading && c->transport->recheck_ms >= 0 && (timeout_ms < 0 || timeout_ms > c->transport->recheck_ms))
 		timeout_ms = c->transport->recheck_ms;
-	r = cv_poll(fds, 2, timeout_ms);
+	r = cv_poll(fds, 3, timeout_ms);
 	c->transport->wait_end(c);
 	pthread_mutex_lock(&c->lock);
 	if (reading)
-		cv_client_reader_yield(c, r > 0 && (fds[0].revents & (POLLIN | POLLHUP | POLLERR)) != 0);
+		cv_client_replies_yield(c, r > 0 && (fds[1].revents & (POLLIN | POLLHUP | POLLERR)) != 0);
 	err = r < 0 ? CS_ERR_LIBRARY : cv_client_state(c);
 	pthread_mutex_unlock(&c->lock);
 	return err;
@@ -123,7 +124,7 @@ cs_error_t cv_client_send_fd(struct cv_client *c, const void *frame, size_t size
 	ssize_t n;
 	cs_error_t err;
 
-	while ((n = cv_socket_send_fd(c->sock, frame, size, fd)) == 0) {
+	while ((n = cv_socket_send_fd(c->events.fd, frame, size, fd)) == 0) {
 		err = wait_writable(c, -1, size);
 		if (err != CS_OK)
 			return err;

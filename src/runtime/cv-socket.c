@@ -1,4 +1,5 @@
-/* Connecting to conclaved and the HELLO/WELCOME handshake. */
+/* Connecting to conclaved, the HELLO/WELCOME handshake, and the
+ * non-blocking send and receive primitives. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <poll.h>
@@ -13,6 +14,7 @@
 
 #include "cv-clock.h"
 #include "cv-errno.h"
+#include "cv-fds.h"
 #include "cv-socket.h"
 
 static const char *socket_path(void)
@@ -88,24 +90,12 @@ ssize_t cv_socket_send_some(int sock, const struct iovec *iov, size_t iovcnt)
 
 ssize_t cv_socket_send_fd(int sock, const void *buf, size_t len, int fd)
 {
-	union {
-		struct cmsghdr header;
-		char space[CMSG_SPACE(sizeof(int))];
-	} control = { 0 };
+	union cv_fds_control control;
 	struct iovec iov = { (void *)buf, len };
-	struct msghdr msg = {
-		.msg_iov = &iov,
-		.msg_iovlen = 1,
-		.msg_control = control.space,
-		.msg_controllen = sizeof(control.space),
-	};
-	struct cmsghdr *cmsg = CMSG_FIRSTHDR(&msg);
+	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1 };
 	ssize_t n;
 
-	cmsg->cmsg_level = SOL_SOCKET;
-	cmsg->cmsg_type = SCM_RIGHTS;
-	cmsg->cmsg_len = CMSG_LEN(sizeof(int));
-	memcpy(CMSG_DATA(cmsg), &fd, sizeof(fd));
+	cv_fds_attach(&msg, &control, &fd, 1);
 	do
 		n = sendmsg(sock, &msg, MSG_NOSIGNAL | MSG_DONTWAIT);
 	while (n < 0 && errno == EINTR);
@@ -179,14 +169,36 @@ static cs_error_t send_exact(int sock, const void *buf, size_t len, int64_t dead
 	return CS_OK;
 }
 
-static cs_error_t recv_exact(int sock, void *buf, size_t len, int64_t deadline_ms)
+/* One non-blocking receive that takes the descriptor passed with the
+ * bytes into *fd: as cv_socket_recv_some, and -EPROTO when any other came
+ * (or one when *fd held one already). */
+static ssize_t recv_taking_fd(int sock, void *buf, size_t len, int *fd)
+{
+	union cv_fds_control control;
+	struct iovec iov = { buf, len };
+	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1 };
+	unsigned int wanted = *fd == -1;
+	ssize_t n;
+
+	cv_fds_expect(&msg, &control);
+	do
+		n = recvmsg(sock, &msg, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
+	while (n < 0 && errno == EINTR);
+	if (n < 0)
+		return errno == EWOULDBLOCK ? -EAGAIN : -errno;
+	return cv_fds_take(&msg, fd) > wanted ? -EPROTO : n;
+}
+
+/* Receives exactly len bytes, and the descriptor passed with them, if any,
+ * in *fd. */
+static cs_error_t recv_exact(int sock, void *buf, size_t len, int64_t deadline_ms, int *fd)
 {
 	uint8_t *p = buf;
 	ssize_t n;
 	int r;
 
 	while (len > 0) {
-		n = cv_socket_recv_some(sock, p, len);
+		n = recv_taking_fd(sock, p, len, fd);
 		if (n == 0)
 			return CS_ERR_LIBRARY; /* the daemon hung up */
 		if (n == -EAGAIN) {
@@ -235,29 +247,31 @@ static cs_error_t welcome_refusal(int32_t status)
 	}
 }
 
-static cs_error_t welcome_receive(int sock, int64_t deadline_ms, struct cv_welcome *welcome)
+/* The WELCOME, read exactly (events may follow it), with the reply
+ * channel it carries in *reply_fd, which stays -1 for a refusal. */
+static cs_error_t welcome_receive(int sock, int64_t deadline_ms, struct cv_welcome *welcome, int *reply_fd)
 {
 	struct cv_frame_header header;
 	cs_error_t err;
 
-	err = recv_exact(sock, &header, sizeof(header), deadline_ms);
+	err = recv_exact(sock, &header, sizeof(header), deadline_ms, reply_fd);
 	if (err != CS_OK)
 		return err;
 	if (header.kind != CV_FRAME_WELCOME)
 		return CS_ERR_LIBRARY;
 	if (header.status != CS_OK)
-		return welcome_refusal(header.status);
+		return *reply_fd < 0 ? welcome_refusal(header.status) : CS_ERR_LIBRARY;
 	if (header.length < CV_WELCOME_MIN_SIZE || header.length > sizeof(*welcome))
 		return CS_ERR_LIBRARY;
 	memset(welcome, 0, sizeof(*welcome));
-	err = recv_exact(sock, welcome, header.length, deadline_ms);
+	err = recv_exact(sock, welcome, header.length, deadline_ms, reply_fd);
 	if (err != CS_OK)
 		return err;
-	return welcome->magic == CV_WIRE_MAGIC ? CS_OK : CS_ERR_LIBRARY;
+	return welcome->magic == CV_WIRE_MAGIC && *reply_fd >= 0 ? CS_OK : CS_ERR_LIBRARY;
 }
 
 cs_error_t cv_socket_handshake(int sock, const struct cv_client_service *svc, int timeout_ms,
-			       struct cv_welcome *welcome)
+			       struct cv_welcome *welcome, int *reply_fd)
 {
 	int64_t deadline_ms = (int64_t)cv_clock_ms() + timeout_ms;
 	cs_error_t err;
@@ -270,5 +284,11 @@ cs_error_t cv_socket_handshake(int sock, const struct cv_client_service *svc, in
 	/* Even when sending failed: a daemon that refuses us may write its
 	 * WELCOME and close before reading our HELLO, and the refusal is still
 	 * there to read. */
-	return welcome_receive(sock, deadline_ms, welcome);
+	*reply_fd = -1;
+	err = welcome_receive(sock, deadline_ms, welcome, reply_fd);
+	if (err != CS_OK && *reply_fd >= 0) {
+		close(*reply_fd);
+		*reply_fd = -1;
+	}
+	return err;
 }

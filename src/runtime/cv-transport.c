@@ -6,15 +6,15 @@
 #include "cv-socket.h"
 #include "cv-transport.h"
 
-/* Room in the ring is announced by RING_ROOM on the socket; a holder of
- * the reader token may have taken it before we started polling. */
+/* Room in the ring is announced by RING_ROOM on the reply channel; a holder
+ * of its reader token may have taken it before we started polling. */
 #define RING_RECHECK_MS 1
 
 static ssize_t socket_send_some(struct cv_client *c, const struct iovec *iov, size_t n, bool whole)
 {
 	/* The socket takes a frame of the sizes posted whole or not at all. */
 	(void)whole;
-	return cv_socket_send_some(c->sock, iov, n);
+	return cv_socket_send_some(c->events.fd, iov, n);
 }
 
 static bool socket_wait_begin(struct cv_client *c, size_t wanted, short *socket_events)
@@ -47,7 +47,7 @@ static void ring_wake_daemon(struct cv_client *c)
 	static const uint8_t wake_byte;
 	struct iovec iov = { (void *)&wake_byte, 1 };
 
-	(void)cv_socket_send_some(c->sock, &iov, 1);
+	(void)cv_socket_send_some(c->events.fd, &iov, 1);
 }
 
 static ssize_t ring_send_some(struct cv_client *c, const struct iovec *iov, size_t n, bool whole)

@@ -21,7 +21,8 @@ struct cv_transport {
 	ssize_t (*send_some)(struct cv_client *c, const struct iovec *iov, size_t n, bool whole);
 	/* Prepares a wait for room for `wanted` bytes: false when there is
 	 * that much already (no wait), else true with *socket_events, the poll
-	 * events on the socket that announce room. */
+	 * events on the socket that announce room (none: RING_ROOM does, on
+	 * the reply channel). */
 	bool (*wait_begin)(struct cv_client *c, size_t wanted, short *socket_events);
 	void (*wait_end)(struct cv_client *c);
 	/* How much room to wait for before writing more of a frame whose

@@ -1,5 +1,6 @@
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <poll.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -15,20 +16,35 @@
 
 #include <cmocka.h>
 
+#include "cv-fds.h"
 #include "daemon-peer.h"
 #include "quorum.pb-c.h"
 
 #define QUORUM_REQUEST_GETQUORATE 0
 
-struct kept_event {
-	int fd;
-	struct cv_frame_header header;
-	uint8_t *payload;
-	struct kept_event *next;
-};
-
-static struct kept_event *kept_events;
+/* The reply channel of each raw client, by the number of its socket (+1,
+ * so that 0 is none). A socket closed by a test leaves its reply channel
+ * open until its number is used again. */
+#define RAW_MAX_FD 16384
+static int reply_fds[RAW_MAX_FD];
 static uint32_t next_seq = 1;
+
+int raw_reply_fd(int fd)
+{
+	return fd >= 0 && fd < RAW_MAX_FD ? reply_fds[fd] - 1 : -1;
+}
+
+static void reply_fd_set(int fd, int reply_fd)
+{
+	if (fd < 0 || fd >= RAW_MAX_FD) {
+		if (reply_fd >= 0)
+			close(reply_fd);
+		return;
+	}
+	if (reply_fds[fd] > 0)
+		close(reply_fds[fd] - 1);
+	reply_fds[fd] = reply_fd + 1;
+}
 
 static long long now_ms(void)
 {
@@ -108,7 +124,24 @@ int raw_send_hello(int fd, uint32_t magic, const char *service, uint16_t major, 
 	return raw_send_frame(fd, CV_FRAME_HELLO, 0, 0, &hello, sizeof(hello));
 }
 
-static int read_exact(int fd, void *buf, size_t size, long long deadline)
+/* recv that keeps the first descriptor passed with the bytes in *passed
+ * (when passed is not NULL and holds none yet), closing any other. */
+static ssize_t recv_keeping_fd(int fd, void *buf, size_t size, int *passed)
+{
+	union cv_fds_control control;
+	struct iovec iov = { buf, size };
+	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1 };
+	int dropped = INT_MAX;
+	ssize_t n;
+
+	cv_fds_expect(&msg, &control);
+	n = recvmsg(fd, &msg, MSG_CMSG_CLOEXEC);
+	if (n >= 0)
+		cv_fds_take(&msg, passed ? passed : &dropped);
+	return n;
+}
+
+static int read_exact(int fd, void *buf, size_t size, long long deadline, int *passed)
 {
 	uint8_t *p = buf;
 
@@ -117,9 +150,9 @@ static int read_exact(int fd, void *buf, size_t size, long long deadline)
 		long long left = deadline - now_ms();
 		ssize_t n;
 
-		if (left <= 0 || poll(&pfd, 1, (int)left) <= 0)
+		if (poll(&pfd, 1, left > 0 ? (int)left : 0) <= 0)
 			return -1;
-		n = recv(fd, p, size, 0);
+		n = recv_keeping_fd(fd, p, size, passed);
 		if (n == 0 || (n < 0 && errno == ECONNRESET))
 			return 0;
 		if (n < 0)
@@ -130,10 +163,11 @@ static int read_exact(int fd, void *buf, size_t size, long long deadline)
 	return 1;
 }
 
-int raw_read_frame(int fd, struct cv_frame_header *h, uint8_t **payload, int timeout_ms)
+/* A frame, and the descriptor passed with it, if any, in *passed. */
+static int read_frame_keeping_fd(int fd, struct cv_frame_header *h, uint8_t **payload, int timeout_ms, int *passed)
 {
 	long long deadline = now_ms() + timeout_ms;
-	int r = read_exact(fd, h, sizeof(*h), deadline);
+	int r = read_exact(fd, h, sizeof(*h), deadline, passed);
 
 	*payload = NULL;
 	if (r <= 0)
@@ -142,7 +176,7 @@ int raw_read_frame(int fd, struct cv_frame_header *h, uint8_t **payload, int tim
 		return 1;
 	if (h->length > CV_CLIENT_MAX_PAYLOAD || !(*payload = malloc(h->length)))
 		return -1;
-	r = read_exact(fd, *payload, h->length, deadline);
+	r = read_exact(fd, *payload, h->length, deadline, passed);
 	if (r <= 0) {
 		free(*payload);
 		*payload = NULL;
@@ -150,18 +184,42 @@ int raw_read_frame(int fd, struct cv_frame_header *h, uint8_t **payload, int tim
 	return r;
 }
 
+int raw_read_frame(int fd, struct cv_frame_header *h, uint8_t **payload, int timeout_ms)
+{
+	return read_frame_keeping_fd(fd, h, payload, timeout_ms, NULL);
+}
+
+int raw_read_reply(int fd, struct cv_frame_header *h, uint8_t **payload, int timeout_ms)
+{
+	*payload = NULL;
+	if (raw_reply_fd(fd) < 0)
+		return -1;
+	return raw_read_frame(raw_reply_fd(fd), h, payload, timeout_ms);
+}
+
+int raw_read_welcome(int fd, struct cv_frame_header *h, uint8_t **payload, int timeout_ms)
+{
+	int reply_fd = -1;
+	int r = read_frame_keeping_fd(fd, h, payload, timeout_ms, &reply_fd);
+
+	if (r == 1 && h->kind == CV_FRAME_WELCOME && h->status == CS_OK && reply_fd < 0)
+		return -1;
+	reply_fd_set(fd, reply_fd);
+	return r;
+}
+
 int raw_handshake(int fd, const char *service)
 {
 	struct cv_frame_header h;
-	uint8_t *payload;
+	uint8_t *payload = NULL;
+	int r;
 
 	if (raw_send_hello(fd, CV_WIRE_MAGIC, service, 1, 0) < 0)
 		return -1;
-	if (raw_read_frame(fd, &h, &payload, 2000) != 1 || h.kind != CV_FRAME_WELCOME) {
-		free(payload);
-		return -1;
-	}
+	r = raw_read_welcome(fd, &h, &payload, 2000);
 	free(payload);
+	if (r != 1 || h.kind != CV_FRAME_WELCOME)
+		return -1;
 	return h.status;
 }
 
@@ -194,20 +252,6 @@ bool raw_closed_within(int fd, int timeout_ms)
 	}
 }
 
-static void keep_event(int fd, const struct cv_frame_header *h, uint8_t *payload)
-{
-	struct kept_event *e = calloc(1, sizeof(*e)), **tail = &kept_events;
-
-	if (!e) {
-		free(payload);
-		return;
-	}
-	*e = (struct kept_event){ .fd = fd, .header = *h, .payload = payload };
-	while (*tail)
-		tail = &(*tail)->next;
-	*tail = e;
-}
-
 /* Sends request as request_id's REQUEST, through ring unless it is NULL;
  * the frame's seq, or 0 when it could not be sent. */
 static uint32_t request_send(int fd, struct raw_ring *ring, uint16_t request_id, const ProtobufCMessage *request)
@@ -228,16 +272,11 @@ static uint32_t request_send(int fd, struct raw_ring *ring, uint16_t request_id,
 	return r < 0 ? 0 : seq;
 }
 
-/* Reads fd's frames up to the REPLY to seq, keeping events for
- * raw_next_event and dropping anything else: 1 with the reply in *h and
- * *payload, or -1 when none came. */
+/* Reads fd's reply channel up to the REPLY to seq, dropping anything else
+ * (RING_ROOM): 1 with the reply in *h and *payload, or -1 when none came. */
 static int await_reply(int fd, uint32_t seq, struct cv_frame_header *h, uint8_t **payload)
 {
-	while (raw_read_frame(fd, h, payload, 5000) == 1) {
-		if (h->kind == CV_FRAME_EVENT) {
-			keep_event(fd, h, *payload);
-			continue;
-		}
+	while (raw_read_reply(fd, h, payload, 5000) == 1) {
 		if (h->kind == CV_FRAME_REPLY && h->seq == seq)
 			return 1;
 		free(*payload);
@@ -272,33 +311,15 @@ int raw_ring_call(int fd, struct raw_ring *r, uint16_t request_id, const Protobu
 	return call_via(fd, r, request_id, request, reply_desc, reply);
 }
 
-static struct kept_event *take_kept_event(int fd)
-{
-	for (struct kept_event **p = &kept_events; *p; p = &(*p)->next) {
-		if ((*p)->fd == fd) {
-			struct kept_event *e = *p;
-
-			*p = e->next;
-			return e;
-		}
-	}
-	return NULL;
-}
-
 int raw_next_event(int fd, const ProtobufCMessageDescriptor *const *event_descs, size_t n_descs,
 		   ProtobufCMessage **event, int timeout_ms)
 {
-	struct kept_event *kept = take_kept_event(fd);
 	struct cv_frame_header h;
 	uint8_t *payload = NULL;
 	int id = -1;
 
 	*event = NULL;
-	if (kept) {
-		h = kept->header;
-		payload = kept->payload;
-		free(kept);
-	} else if (raw_read_frame(fd, &h, &payload, timeout_ms) != 1 || h.kind != CV_FRAME_EVENT) {
+	if (raw_read_frame(fd, &h, &payload, timeout_ms) != 1 || h.kind != CV_FRAME_EVENT) {
 		free(payload);
 		return -1;
 	}
@@ -310,20 +331,27 @@ int raw_next_event(int fd, const ProtobufCMessageDescriptor *const *event_descs,
 	return id;
 }
 
+size_t raw_drain_events(int fd, int idle_ms)
+{
+	struct cv_frame_header h;
+	uint8_t *payload;
+	size_t frames = 0;
+
+	while (raw_read_frame(fd, &h, &payload, idle_ms) == 1) {
+		free(payload);
+		frames++;
+	}
+	return frames;
+}
+
 void raw_forget_events(int fd)
 {
-	struct kept_event *e;
-
-	while ((e = take_kept_event(fd))) {
-		free(e->payload);
-		free(e);
-	}
+	raw_drain_events(fd, 100);
 }
 
 /* ---- raw shared rings -------------------------------------------------- */
 
 #define RING_SEALS (F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL)
-#define RAW_FDS_MAX 4
 
 int raw_ring_create(struct raw_ring *r, uint32_t capacity, enum raw_ring_flaw flaw)
 {
@@ -361,27 +389,14 @@ void raw_ring_destroy(struct raw_ring *r)
 
 int raw_send_with_fds(int fd, const void *bytes, size_t size, const int *fds, size_t n_fds)
 {
-	union {
-		struct cmsghdr align;
-		char space[CMSG_SPACE(RAW_FDS_MAX * sizeof(int))];
-	} control;
+	union cv_fds_control control;
 	struct iovec iov = { (void *)bytes, size };
 	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1 };
-	struct cmsghdr *c;
 	ssize_t n;
 
-	if (n_fds > RAW_FDS_MAX)
+	if (n_fds > CV_FDS_MAX)
 		return -1;
-	if (n_fds > 0) {
-		memset(&control, 0, sizeof(control));
-		msg.msg_control = control.space;
-		msg.msg_controllen = CMSG_SPACE(n_fds * sizeof(int));
-		c = CMSG_FIRSTHDR(&msg);
-		c->cmsg_level = SOL_SOCKET;
-		c->cmsg_type = SCM_RIGHTS;
-		c->cmsg_len = CMSG_LEN(n_fds * sizeof(int));
-		memcpy(CMSG_DATA(c), fds, n_fds * sizeof(int));
-	}
+	cv_fds_attach(&msg, &control, fds, n_fds);
 	do
 		n = sendmsg(fd, &msg, MSG_NOSIGNAL);
 	while (n < 0 && errno == EINTR);

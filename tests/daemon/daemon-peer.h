@@ -32,8 +32,16 @@ int raw_send(int fd, const void *bytes, size_t size);
 int raw_send_frame(int fd, uint16_t kind, uint16_t id, uint32_t seq, const void *payload, uint32_t length);
 int raw_send_hello(int fd, uint32_t magic, const char *service, uint16_t major, uint16_t minor);
 /* 1 with a frame (payload malloc'd into *payload, may be NULL when empty),
- * 0 on EOF, -1 on timeout or error. */
+ * 0 on EOF, -1 on timeout or error. Descriptors passed with it are closed. */
 int raw_read_frame(int fd, struct cv_frame_header *h, uint8_t **payload, int timeout_ms);
+/* The same on the reply channel of fd (cv-wire.h), which replies and
+ * RING_ROOM come on; fd itself brings events only. */
+int raw_read_reply(int fd, struct cv_frame_header *h, uint8_t **payload, int timeout_ms);
+/* The reply channel a WELCOME gave fd; -1 before. */
+int raw_reply_fd(int fd);
+/* Reads a frame as raw_read_frame, keeping the reply channel a WELCOME
+ * carries as fd's: -1 also for a WELCOME(CS_OK) without one. */
+int raw_read_welcome(int fd, struct cv_frame_header *h, uint8_t **payload, int timeout_ms);
 /* The WELCOME status, or -1 when none came. */
 int raw_handshake(int fd, const char *service);
 /* Connects and handshakes; the fd, or -1. */
@@ -42,17 +50,18 @@ int raw_client(const char *socket_path, const char *service);
  * are read and dropped). */
 bool raw_closed_within(int fd, int timeout_ms);
 
-/* Sends a request and waits for its reply; events that arrive first are
- * kept for raw_next_event. *reply is unpacked (free with
- * protobuf_c_message_free_unpacked) or NULL. Returns the reply status, or
- * -1 when no reply came. */
+/* Sends a request and waits for its reply on the reply channel; events
+ * wait in fd. *reply is unpacked (free with protobuf_c_message_free_unpacked)
+ * or NULL. Returns the reply status, or -1 when no reply came. */
 int raw_call(int fd, uint16_t request_id, const ProtobufCMessage *request,
 	     const ProtobufCMessageDescriptor *reply_desc, ProtobufCMessage **reply);
-/* The next event on fd (kept or read within timeout_ms): its id, with the
- * unpacked message in *event; -1 when none. */
+/* The next event on fd, read within timeout_ms: its id, with the unpacked
+ * message in *event; -1 when none. */
 int raw_next_event(int fd, const ProtobufCMessageDescriptor *const *event_descs, size_t n_descs,
 		   ProtobufCMessage **event, int timeout_ms);
-/* Drops kept events of fd. */
+/* Reads and drops fd's events until none comes within idle_ms: how many. */
+size_t raw_drain_events(int fd, int idle_ms);
+/* raw_drain_events with a short idle time. */
 void raw_forget_events(int fd);
 
 /* ---- raw shared rings (cv-wire.h) -------------------------------------- */
@@ -81,9 +90,9 @@ int raw_send_with_fds(int fd, const void *bytes, size_t size, const int *fds, si
 /* Sends a RING_OPEN frame with `length` payload bytes and the n_fds
  * descriptors fds attached. */
 int raw_send_ring_open(int fd, uint32_t seq, const void *payload, uint32_t length, const int *fds, size_t n_fds);
-/* Offers r with a right RING_OPEN and waits for its REPLY, keeping events
- * as raw_call does: the status of a REPLY with id 0 and no payload, or -1
- * when none came. */
+/* Offers r with a right RING_OPEN and waits for its REPLY, as raw_call
+ * does: the status of a REPLY with id 0 and no payload, or -1 when none
+ * came. */
 int raw_ring_offer(int fd, struct raw_ring *r);
 /* Publishes r->head, then writes a wake-up byte to fd if the daemon asked
  * for one (reader_asleep taken from 1 to 0). */

@@ -200,8 +200,7 @@ static void test_no_descriptor_leaks(void **state)
 	assert_int_equal(open_fd_count(), before);
 	handle = peer_connect_client(p, NULL, NULL);
 	assert_int_equal(cv_client_finalize(&test_service, handle), CS_OK);
-	close(p->fd);
-	p->fd = -1;
+	peer_drop_client(p);
 	assert_int_equal(open_fd_count(), before);
 }
 
