@@ -471,6 +471,8 @@ static void test_event_back_pressure(void **state)
 
 	assert_int_equal(fake_call(fd, FAKE_FLOOD, 0, &sent), CS_OK);
 	assert_true(sent > 0);
+	/* a full event queue holds back events, not the client's requests */
+	assert_int_equal(fake_call(fd, FAKE_GUARDED, 0, NULL), CS_OK);
 	raw_forget_events(fd);
 	/* once the client has read everything, there is room again */
 	assert_int_equal(fake_call(fd, FAKE_FLOOD, 0, &again), CS_OK);

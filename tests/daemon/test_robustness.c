@@ -354,6 +354,7 @@ static void test_silent_client_is_closed(void **state)
 static void test_welcome_announces_limit(void **state)
 {
 	int fd = raw_connect(daemon_under_test.socket);
+	struct ucred cred;
 	struct cv_frame_header h;
 	struct cv_welcome welcome;
 	uint8_t *payload;
@@ -367,6 +368,9 @@ static void test_welcome_announces_limit(void **state)
 	assert_int_equal(welcome.magic, CV_WIRE_MAGIC);
 	assert_int_equal(welcome.max_message_size, 1024 * 1024);
 	free(payload);
+	/* the reply channel it carries is the daemon's too */
+	assert_int_equal(getsockopt(raw_reply_fd(fd), SOL_SOCKET, SO_PEERCRED, &cred, &(socklen_t){ sizeof(cred) }), 0);
+	assert_int_equal(cred.pid, daemon_under_test.pid);
 	close(fd);
 }
 

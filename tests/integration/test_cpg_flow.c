@@ -1,7 +1,8 @@
 /* libcpg under load against a real conclaved: pipelined messages from
  * several processes keep one total order with nothing lost, and a member
  * that does not dispatch holds senders back with CS_ERR_TRY_AGAIN while the
- * daemon's queue for it stays within max_queued_bytes. Posted messages go
+ * daemon's queue for it stays within max_queued_bytes, even while it makes
+ * calls. Posted messages go
  * through a shared ring unless conclave.max_ring_size is 0, so the tests
  * that post run over both transports. */
 #include <stdarg.h>
@@ -10,6 +11,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <poll.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -17,6 +19,7 @@
 #include <string.h>
 #include <sys/uio.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <corosync/cpg.h>
@@ -513,6 +516,172 @@ static void test_member_that_does_not_dispatch_holds_large_senders_back(void **s
 	held_back_by_sleeping_member(256 * 1024, 40);
 }
 
+/* ---- a member that calls but never dispatches ----------------------------- */
+
+#define CALLING_SENDERS 4
+#define CALLING_STREAM_MS 2000
+
+struct calling_report {
+	uint64_t calls;
+	uint64_t failed_calls;
+	long grown_kb; /* the most its resident set grew while calling */
+	uint8_t in_order;
+};
+
+static long rss_kb(void)
+{
+	char line[256];
+	long rss = -1;
+	FILE *f = fopen("/proc/self/status", "r");
+
+	while (f != NULL && fgets(line, sizeof(line), f) != NULL)
+		if (sscanf(line, "VmRSS: %ld kB", &rss) == 1)
+			break;
+	if (f != NULL)
+		fclose(f);
+	return rss;
+}
+
+/* Joins, then makes a call every millisecond without ever dispatching
+ * until its command pipe says how many messages to expect; then takes
+ * them and reports. */
+static void calling_member(int commands, int replies)
+{
+	struct cpg_name name = group_name();
+	struct calling_report report = { 0 };
+	struct pollfd command = { .fd = commands, .events = POLLIN };
+	unsigned int nodeid;
+	uint64_t expected;
+	long before;
+	cpg_handle_t h;
+
+	if (cpg_initialize(&h, &callbacks) != CS_OK || cpg_join(h, &name) != CS_OK || write(replies, "j", 1) != 1)
+		_exit(2);
+	before = rss_kb();
+	while (poll(&command, 1, 1) == 0 && report.calls < 600000) {
+		report.calls++;
+		report.failed_calls += cpg_local_get(h, &nodeid) != CS_OK;
+		if (rss_kb() - before > report.grown_kb)
+			report.grown_kb = rss_kb() - before;
+	}
+	if (read(commands, &expected, sizeof(expected)) != sizeof(expected))
+		_exit(3);
+	while (seen.delivered < expected && !seen.out_of_order)
+		if (cpg_dispatch(h, CS_DISPATCH_ONE) != CS_OK)
+			_exit(4);
+	report.in_order = !seen.out_of_order && seen.delivered == expected;
+	_exit(write(replies, &report, sizeof(report)) == sizeof(report) ? 0 : 5);
+}
+
+static long elapsed_ms(const struct timespec *since)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return (now.tv_sec - since->tv_sec) * 1000 + (now.tv_nsec - since->tv_nsec) / 1000000;
+}
+
+/* Joins, and once told, streams for CALLING_STREAM_MS, dispatching its own
+ * queue whenever the daemon pushes back; reports how many were accepted
+ * and refused. */
+static void streaming_sender(uint32_t index, int start_pipe, int replies)
+{
+	struct cpg_name name = group_name();
+	struct stress_message m = { .sender = index };
+	struct iovec iov = { &m, sizeof(m) };
+	uint64_t counts[2] = { 0 }; /* accepted, refused */
+	struct timespec start;
+	cpg_handle_t h;
+
+	char go;
+
+	/* All join before any streams: a join, too, waits for room in the
+	 * member's queue. */
+	if (cpg_initialize(&h, &callbacks) != CS_OK || cpg_join(h, &name) != CS_OK || write(replies, "j", 1) != 1 ||
+	    read(start_pipe, &go, 1) != 1)
+		_exit(2);
+	clock_gettime(CLOCK_MONOTONIC, &start);
+	while (elapsed_ms(&start) < CALLING_STREAM_MS) {
+		cs_error_t err = cpg_mcast_joined(h, CPG_TYPE_AGREED, &iov, 1);
+
+		if (err == CS_OK) {
+			m.seq++;
+			counts[0]++;
+		} else if (err == CS_ERR_TRY_AGAIN) {
+			counts[1]++;
+			usleep(100);
+		} else {
+			_exit(3);
+		}
+		if ((err != CS_OK || counts[0] % 256 == 0) && cpg_dispatch(h, CS_DISPATCH_ALL) != CS_OK)
+			_exit(4);
+	}
+	_exit(write(replies, counts, sizeof(counts)) == sizeof(counts) ? 0 : 5);
+}
+
+/* A member that never dispatches but makes a call every millisecond while
+ * senders stream: its calls are answered while its events wait, its memory
+ * stays where it was (the events wait in the daemon, which holds the
+ * senders back with CS_ERR_TRY_AGAIN), and every message accepted reaches
+ * it, in order, once it dispatches. */
+static void test_member_that_calls_but_never_dispatches(void **state)
+{
+	int down[2], up[2], go[2], sent[2], status;
+	uint64_t counts[2], accepted = 0, refused = 0;
+	struct calling_report report;
+	pid_t member, senders[CALLING_SENDERS];
+	char joined;
+
+	assert_int_equal(pipe(down), 0);
+	assert_int_equal(pipe(up), 0);
+	assert_int_equal(pipe(go), 0);
+	assert_int_equal(pipe(sent), 0);
+	member = fork();
+	assert_true(member >= 0);
+	if (member == 0) {
+		close(down[1]); /* a test that fails ends the member's wait */
+		calling_member(down[0], up[1]);
+	}
+	assert_int_equal(read(up[0], &joined, 1), 1);
+	for (uint32_t i = 0; i < CALLING_SENDERS; i++) {
+		senders[i] = fork();
+		assert_true(senders[i] >= 0);
+		if (senders[i] == 0) {
+			close(down[1]);
+			streaming_sender(i, go[0], sent[1]);
+		}
+		assert_int_equal(read(sent[0], &joined, 1), 1);
+	}
+	assert_int_equal(write(go[1], "gggg", CALLING_SENDERS), CALLING_SENDERS);
+	for (uint32_t i = 0; i < CALLING_SENDERS; i++) {
+		assert_int_equal(read(sent[0], counts, sizeof(counts)), sizeof(counts));
+		accepted += counts[0];
+		refused += counts[1];
+		assert_int_equal(waitpid(senders[i], &status, 0), senders[i]);
+		assert_true(WIFEXITED(status));
+		assert_int_equal(WEXITSTATUS(status), 0);
+	}
+	print_message("%llu messages accepted, %llu refused with CS_ERR_TRY_AGAIN\n", (unsigned long long)accepted,
+		      (unsigned long long)refused);
+	assert_true(refused > 0);
+	assert_int_equal(write(down[1], &accepted, sizeof(accepted)), sizeof(accepted));
+	assert_int_equal(read(up[0], &report, sizeof(report)), sizeof(report));
+	assert_int_equal(waitpid(member, &status, 0), member);
+	assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	print_message("the member made %llu calls; its RSS grew %ld KiB at most\n", (unsigned long long)report.calls,
+		      report.grown_kb);
+	assert_int_equal(report.failed_calls, 0);
+	assert_true(report.calls >= CALLING_STREAM_MS / 10);
+	assert_true(report.grown_kb < 16 * 1024);
+	assert_true(report.in_order);
+	for (int i = 0; i < 2; i++) {
+		close(down[i]);
+		close(up[i]);
+		close(go[i]);
+		close(sent[i]);
+	}
+}
+
 /* ---- large messages -------------------------------------------------------- */
 
 #define LARGE_SIZE (64u * 1024 * 1024 + 12345)
@@ -768,6 +937,8 @@ int main(void)
 						start_small_queue, stop),
 		cmocka_unit_test_setup_teardown(test_member_that_does_not_dispatch_holds_large_senders_back,
 						start_medium_queue, stop),
+		cmocka_unit_test_setup_teardown(test_member_that_calls_but_never_dispatches, start_medium_queue,
+						stop),
 		cmocka_unit_test_setup_teardown(test_large_message_is_delivered_whole_once, start, stop),
 		cmocka_unit_test_setup_teardown(test_messages_larger_than_the_ring_are_delivered_whole_once, start,
 						stop),
