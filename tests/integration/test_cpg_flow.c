@@ -25,6 +25,7 @@
 #include <corosync/cpg.h>
 
 #include "harness.h"
+#include "test-proc.h"
 
 #define SENDERS 8
 #define MESSAGES_EACH 10000
@@ -528,20 +529,6 @@ struct calling_report {
 	uint8_t in_order;
 };
 
-static long rss_kb(void)
-{
-	char line[256];
-	long rss = -1;
-	FILE *f = fopen("/proc/self/status", "r");
-
-	while (f != NULL && fgets(line, sizeof(line), f) != NULL)
-		if (sscanf(line, "VmRSS: %ld kB", &rss) == 1)
-			break;
-	if (f != NULL)
-		fclose(f);
-	return rss;
-}
-
 /* Joins, then makes a call every millisecond without ever dispatching
  * until its command pipe says how many messages to expect; then takes
  * them and reports. */
@@ -557,12 +544,12 @@ static void calling_member(int commands, int replies)
 
 	if (cpg_initialize(&h, &callbacks) != CS_OK || cpg_join(h, &name) != CS_OK || write(replies, "j", 1) != 1)
 		_exit(2);
-	before = rss_kb();
+	before = process_rss_kb(getpid());
 	while (poll(&command, 1, 1) == 0 && report.calls < 600000) {
 		report.calls++;
 		report.failed_calls += cpg_local_get(h, &nodeid) != CS_OK;
-		if (rss_kb() - before > report.grown_kb)
-			report.grown_kb = rss_kb() - before;
+		if (process_rss_kb(getpid()) - before > report.grown_kb)
+			report.grown_kb = process_rss_kb(getpid()) - before;
 	}
 	if (read(commands, &expected, sizeof(expected)) != sizeof(expected))
 		_exit(3);

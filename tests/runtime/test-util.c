@@ -152,17 +152,3 @@ bool background_running(struct background *b)
 	pthread_mutex_unlock(&b->lock);
 	return running;
 }
-
-long self_rss_kb(void)
-{
-	char line[256];
-	long rss = -1;
-	FILE *f = fopen("/proc/self/status", "r");
-
-	while (f != NULL && fgets(line, sizeof(line), f) != NULL)
-		if (sscanf(line, "VmRSS: %ld kB", &rss) == 1)
-			break;
-	if (f != NULL)
-		fclose(f);
-	return rss;
-}

@@ -22,8 +22,7 @@ bool fd_readable(int fd, int timeout_ms);
 bool thread_wait_sleeping(pid_t tid, int timeout_ms);
 /* Number of open descriptors of this process. */
 int open_fd_count(void);
-/* This process's resident set, in KiB. */
-long self_rss_kb(void);
+
 
 enum background_kind {
 	BACKGROUND_DISPATCH, /* cv_client_dispatch(handle, flags) */

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "test-daemon.h"
+#include "test-proc.h"
 
 static long long now_ms(void)
 {
@@ -200,18 +201,7 @@ void test_daemon_kill(struct test_daemon *d)
 
 long test_daemon_rss_kb(const struct test_daemon *d)
 {
-	char path[64], line[256];
-	long rss = -1;
-	FILE *f;
-
-	snprintf(path, sizeof(path), "/proc/%d/status", (int)d->pid);
-	f = fopen(path, "r");
-	while (f && fgets(line, sizeof(line), f))
-		if (sscanf(line, "VmRSS: %ld kB", &rss) == 1)
-			break;
-	if (f)
-		fclose(f);
-	return rss;
+	return process_rss_kb(d->pid);
 }
 
 /* The first line with `first` and, after it, `then`, copied to line. */
