@@ -430,7 +430,8 @@ static uint8_t *frame_pack(uint16_t kind, int32_t status, const void *payload, u
 	if (frame == NULL)
 		abort();
 	memcpy(frame, &header, sizeof(header));
-	memcpy(frame + sizeof(header), payload, length);
+	if (length > 0)
+		memcpy(frame + sizeof(header), payload, length);
 	return frame;
 }
 
@@ -446,7 +447,8 @@ static void welcome_send(int fd, int32_t status, const void *fields, uint32_t le
 	frame = realloc(frame, frame_length + extra_length);
 	if (frame == NULL)
 		abort();
-	memcpy(frame + frame_length, extra, extra_length);
+	if (extra_length > 0)
+		memcpy(frame + frame_length, extra, extra_length);
 	write_all_with_fds(fd, frame, frame_length + extra_length, fds, n_fds);
 	free(frame);
 }
