@@ -63,8 +63,19 @@ static void iov_advance(struct iovec **iov, size_t *n, size_t sent)
 	}
 }
 
+/* True when events wait in the socket for the program to dispatch. */
+static bool events_waiting(const struct cv_client *c)
+{
+	struct pollfd event = { .fd = c->events.fd, .events = POLLIN };
+
+	return cv_poll(&event, 1, 0) > 0;
+}
+
 /* With `nowait`, CS_ERR_TRY_AGAIN when the transport takes none of the frame
- * within NOWAIT_GRACE_MS; a frame it took in part is always finished. */
+ * within NOWAIT_GRACE_MS, or at once when events wait to be dispatched: the
+ * daemon may be holding us back for want of room among them (a member's
+ * own messages come back to it), which only the program's dispatching
+ * makes. A frame the transport took in part is always finished. */
 static cs_error_t send_locked(struct cv_client *c, struct iovec *iov, size_t iovcnt, bool nowait)
 {
 	bool waited = false;
@@ -75,7 +86,7 @@ static cs_error_t send_locked(struct cv_client *c, struct iovec *iov, size_t iov
 		n = c->transport->send_some(c, iov, iovcnt, nowait);
 		if (n < 0)
 			return CS_ERR_LIBRARY;
-		if (n == 0 && nowait && waited)
+		if (n == 0 && nowait && (waited || events_waiting(c)))
 			return CS_ERR_TRY_AGAIN;
 		if (n == 0 && nowait) {
 			err = wait_writable(c, NOWAIT_GRACE_MS, cv_iovec_length(iov, iovcnt));
