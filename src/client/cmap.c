@@ -1,7 +1,7 @@
 /* The cmap functions the IDL marks `manual`, over the internal store_*
  * requests: connecting (with the notification handler in the callback table),
  * the typed setters and getters, get's buffer rules, the iterator's key
- * buffer, and the library's table of tracks, which turns the daemon's
+ * buffer, and each handle's table of tracks, which turns the daemon's
  * notifications into calls of each track's notify_fn.
  */
 #include <pthread.h>
@@ -16,57 +16,100 @@
 
 #define TRACK_TYPES (CMAP_TRACK_ADD | CMAP_TRACK_DELETE | CMAP_TRACK_MODIFY | CMAP_TRACK_PREFIX)
 
-/* ---- the table of tracks ------------------------------------------------
+/* ---- a handle's tracks ----------------------------------------------------
  * The daemon knows a track by its own handle; every notification also carries
  * the id the library gave the track, which finds its notify_fn and user_data
- * here, in the bucket of its id. One table serves every handle of the
- * process. Entries are only used under the lock (callers get copies), so a
- * notify_fn runs without it and may add or delete tracks, or finalize its
- * handle.
+ * in the bucket of its id, in the handle's instance: its private state in the
+ * runtime, freed with the handle. Entries are only used under the instance's
+ * lock (callers get copies), so a notify_fn runs without it and may add or
+ * delete tracks, or finalize its handle.
  */
-#define TRACK_BUCKETS 256
+#define TRACK_BUCKETS 64
 
 struct track {
 	uint64_t id;
-	cmap_handle_t handle;
 	cmap_track_handle_t track_handle; /* the daemon's, once it has answered */
 	cmap_notify_fn_t notify_fn;
 	void *user_data;
 	struct track *next;
 };
 
-static pthread_mutex_t tracks_lock = PTHREAD_MUTEX_INITIALIZER;
-static struct track *tracks[TRACK_BUCKETS];
-static uint64_t last_track_id;
+struct cmap_instance {
+	pthread_mutex_t lock;
+	uint64_t last_track_id;
+	struct track *tracks[TRACK_BUCKETS];
+};
 
-static struct track **track_bucket(uint64_t id)
+static void tracks_free(struct track *t)
 {
-	return &tracks[id % TRACK_BUCKETS];
+	while (t != NULL) {
+		struct track *next = t->next;
+
+		free(t);
+		t = next;
+	}
+}
+
+static void instance_destroy(void *data)
+{
+	struct cmap_instance *instance = data;
+
+	for (size_t i = 0; i < TRACK_BUCKETS; i++)
+		tracks_free(instance->tracks[i]);
+	pthread_mutex_destroy(&instance->lock);
+	free(instance);
+}
+
+/* The instance of `handle`, locked, with a reference on the handle; NULL
+ * once the handle is finalized. */
+static struct cmap_instance *instance_lock(cmap_handle_t handle)
+{
+	struct cmap_instance *instance;
+
+	if (cv_client_private_get(&cmap_client_service, handle, (void **)&instance) != CS_OK)
+		return NULL;
+	pthread_mutex_lock(&instance->lock);
+	return instance;
+}
+
+static void instance_unlock(cmap_handle_t handle, struct cmap_instance *instance)
+{
+	pthread_mutex_unlock(&instance->lock);
+	cv_client_private_put(&cmap_client_service, handle);
+}
+
+static struct track **track_bucket(struct cmap_instance *instance, uint64_t id)
+{
+	return &instance->tracks[id % TRACK_BUCKETS];
 }
 
 static cs_error_t track_register(cmap_handle_t handle, cmap_notify_fn_t notify_fn, void *user_data,
 				 uint64_t *id)
 {
 	struct track *t = calloc(1, sizeof(*t));
+	struct cmap_instance *instance;
 
 	if (t == NULL)
 		return CS_ERR_NO_MEMORY;
-	t->handle = handle;
+	instance = instance_lock(handle);
+	if (instance == NULL) {
+		free(t);
+		return CS_ERR_BAD_HANDLE;
+	}
 	t->notify_fn = notify_fn;
 	t->user_data = user_data;
-	pthread_mutex_lock(&tracks_lock);
-	t->id = ++last_track_id;
-	t->next = *track_bucket(t->id);
-	*track_bucket(t->id) = t;
+	t->id = ++instance->last_track_id;
+	t->next = *track_bucket(instance, t->id);
+	*track_bucket(instance, t->id) = t;
 	*id = t->id;
-	pthread_mutex_unlock(&tracks_lock);
+	instance_unlock(handle, instance);
 	return CS_OK;
 }
 
-/* Lock held. */
-static struct track *track_by_id(uint64_t id)
+/* Instance lock held. */
+static struct track *track_by_id(struct cmap_instance *instance, uint64_t id)
 {
-	struct track *t = *track_bucket(id);
+	struct track *t = *track_bucket(instance, id);
 
 	while (t != NULL && t->id != id)
 		t = t->next;
@@ -74,50 +117,48 @@ static struct track *track_by_id(uint64_t id)
 }
 
 /* False when the track is gone: its handle was finalized meanwhile. */
-static bool track_bind(uint64_t id, cmap_track_handle_t track_handle)
+static bool track_bind(cmap_handle_t handle, uint64_t id, cmap_track_handle_t track_handle)
 {
+	struct cmap_instance *instance = instance_lock(handle);
 	struct track *t;
 
-	pthread_mutex_lock(&tracks_lock);
-	t = track_by_id(id);
+	if (instance == NULL)
+		return false;
+	t = track_by_id(instance, id);
 	if (t != NULL)
 		t->track_handle = track_handle;
-	pthread_mutex_unlock(&tracks_lock);
+	instance_unlock(handle, instance);
 	return t != NULL;
 }
 
-static bool track_find(uint64_t id, cmap_handle_t handle, cmap_notify_fn_t *notify_fn, void **user_data)
+static bool track_find(cmap_handle_t handle, uint64_t id, cmap_notify_fn_t *notify_fn, void **user_data)
 {
+	struct cmap_instance *instance = instance_lock(handle);
 	struct track *t;
-	bool found;
 
-	pthread_mutex_lock(&tracks_lock);
-	t = track_by_id(id);
-	found = t != NULL && t->handle == handle;
-	if (found) {
+	if (instance == NULL)
+		return false;
+	t = track_by_id(instance, id);
+	if (t != NULL) {
 		*notify_fn = t->notify_fn;
 		*user_data = t->user_data;
 	}
-	pthread_mutex_unlock(&tracks_lock);
-	return found;
+	instance_unlock(handle, instance);
+	return t != NULL;
 }
 
 struct track_match {
-	cmap_handle_t handle;
 	bool by_id;
 	uint64_t id;
-	bool by_track_handle;
 	cmap_track_handle_t track_handle;
 };
 
 static bool track_matches(const struct track *t, const struct track_match *m)
 {
-	if (m->by_id)
-		return t->id == m->id;
-	return t->handle == m->handle && (!m->by_track_handle || t->track_handle == m->track_handle);
+	return m->by_id ? t->id == m->id : t->track_handle == m->track_handle;
 }
 
-/* Lock held. Moves the matching tracks of one bucket to *gone. */
+/* Instance lock held. Moves the matching tracks of one bucket to *gone. */
 static void bucket_unlink(struct track **link, const struct track_match *match, struct track **gone)
 {
 	struct track *t;
@@ -133,38 +174,31 @@ static void bucket_unlink(struct track **link, const struct track_match *match, 
 	}
 }
 
-static void tracks_forget(const struct track_match *match)
+static void tracks_forget(cmap_handle_t handle, const struct track_match *match)
 {
-	struct track *t, *gone = NULL;
+	struct cmap_instance *instance = instance_lock(handle);
+	struct track *gone = NULL;
 
-	pthread_mutex_lock(&tracks_lock);
+	if (instance == NULL)
+		return;
 	if (match->by_id) {
-		bucket_unlink(track_bucket(match->id), match, &gone);
+		bucket_unlink(track_bucket(instance, match->id), match, &gone);
 	} else {
 		for (size_t i = 0; i < TRACK_BUCKETS; i++)
-			bucket_unlink(&tracks[i], match, &gone);
+			bucket_unlink(&instance->tracks[i], match, &gone);
 	}
-	pthread_mutex_unlock(&tracks_lock);
-	while ((t = gone) != NULL) {
-		gone = t->next;
-		free(t);
-	}
+	instance_unlock(handle, instance);
+	tracks_free(gone);
 }
 
-static void track_forget_id(uint64_t id)
+static void track_forget_id(cmap_handle_t handle, uint64_t id)
 {
-	tracks_forget(&(struct track_match){ .by_id = true, .id = id });
+	tracks_forget(handle, &(struct track_match){ .by_id = true, .id = id });
 }
 
 static void track_forget_track_handle(cmap_handle_t handle, cmap_track_handle_t track_handle)
 {
-	tracks_forget(&(struct track_match){ .handle = handle, .by_track_handle = true,
-					     .track_handle = track_handle });
-}
-
-static void tracks_forget_handle(cmap_handle_t handle)
-{
-	tracks_forget(&(struct track_match){ .handle = handle });
+	tracks_forget(handle, &(struct track_match){ .track_handle = track_handle });
 }
 
 /* ---- notifications ------------------------------------------------------ */
@@ -194,7 +228,7 @@ static void notification_received(cmap_handle_t handle, uint64_t track_id, cmap_
 	cmap_notify_fn_t notify_fn;
 	void *user_data;
 
-	if (!track_find(track_id, handle, &notify_fn, &user_data))
+	if (!track_find(handle, track_id, &notify_fn, &user_data))
 		return; /* deleted after the daemon sent this */
 	notify_fn(handle, track_handle, event, key_name, notify_value(new_type, new_len, new_value),
 		  notify_value(old_type, old_len, old_value), user_data);
@@ -207,8 +241,12 @@ static cs_error_t connect_service(cmap_handle_t *handle)
 	cv_callback_fn table[CMAP_N_EVENTS] = {
 		[CMAP_EVENT_NOTIFICATION] = (cv_callback_fn)notification_received,
 	};
+	struct cmap_instance *instance = calloc(1, sizeof(*instance));
 
-	return cv_client_initialize(&cmap_client_service, handle, table, NULL);
+	if (instance == NULL)
+		return CS_ERR_NO_MEMORY;
+	pthread_mutex_init(&instance->lock, NULL);
+	return cv_client_initialize_private(&cmap_client_service, handle, table, NULL, instance, instance_destroy);
 }
 
 cs_error_t cmap_initialize(cmap_handle_t *handle)
@@ -236,12 +274,26 @@ cs_error_t cmap_initialize_map(cmap_handle_t *handle, cmap_map_t map)
 	return CS_OK;
 }
 
-/* The daemon drops the connection's tracks and iterators when it closes. */
+/* The daemon drops the connection's tracks and iterators when it closes;
+ * the library's go with the handle. */
 cs_error_t cmap_finalize(cmap_handle_t handle)
 {
-	tracks_forget_handle(handle);
 	return cv_client_finalize(&cmap_client_service, handle);
 }
+
+/* The fixed-size value types, whose typed setter and getter are the same
+ * but for the type: cmap_set_<suffix> and cmap_get_<suffix>. */
+#define CMAP_FIXED_TYPES(X)                            \
+	X(int8, int8_t, CMAP_VALUETYPE_INT8)           \
+	X(uint8, uint8_t, CMAP_VALUETYPE_UINT8)        \
+	X(int16, int16_t, CMAP_VALUETYPE_INT16)        \
+	X(uint16, uint16_t, CMAP_VALUETYPE_UINT16)     \
+	X(int32, int32_t, CMAP_VALUETYPE_INT32)        \
+	X(uint32, uint32_t, CMAP_VALUETYPE_UINT32)     \
+	X(int64, int64_t, CMAP_VALUETYPE_INT64)        \
+	X(uint64, uint64_t, CMAP_VALUETYPE_UINT64)     \
+	X(float, float, CMAP_VALUETYPE_FLOAT)          \
+	X(double, double, CMAP_VALUETYPE_DOUBLE)
 
 /* ---- set ----------------------------------------------------------------- */
 
@@ -258,55 +310,12 @@ cs_error_t cmap_set(cmap_handle_t handle, const char *key_name, const void *valu
 	return cmap_store_set(handle, key_name, value, value_len, type);
 }
 
-cs_error_t cmap_set_int8(cmap_handle_t handle, const char *key_name, int8_t value)
-{
-	return cmap_set(handle, key_name, &value, sizeof(value), CMAP_VALUETYPE_INT8);
-}
-
-cs_error_t cmap_set_uint8(cmap_handle_t handle, const char *key_name, uint8_t value)
-{
-	return cmap_set(handle, key_name, &value, sizeof(value), CMAP_VALUETYPE_UINT8);
-}
-
-cs_error_t cmap_set_int16(cmap_handle_t handle, const char *key_name, int16_t value)
-{
-	return cmap_set(handle, key_name, &value, sizeof(value), CMAP_VALUETYPE_INT16);
-}
-
-cs_error_t cmap_set_uint16(cmap_handle_t handle, const char *key_name, uint16_t value)
-{
-	return cmap_set(handle, key_name, &value, sizeof(value), CMAP_VALUETYPE_UINT16);
-}
-
-cs_error_t cmap_set_int32(cmap_handle_t handle, const char *key_name, int32_t value)
-{
-	return cmap_set(handle, key_name, &value, sizeof(value), CMAP_VALUETYPE_INT32);
-}
-
-cs_error_t cmap_set_uint32(cmap_handle_t handle, const char *key_name, uint32_t value)
-{
-	return cmap_set(handle, key_name, &value, sizeof(value), CMAP_VALUETYPE_UINT32);
-}
-
-cs_error_t cmap_set_int64(cmap_handle_t handle, const char *key_name, int64_t value)
-{
-	return cmap_set(handle, key_name, &value, sizeof(value), CMAP_VALUETYPE_INT64);
-}
-
-cs_error_t cmap_set_uint64(cmap_handle_t handle, const char *key_name, uint64_t value)
-{
-	return cmap_set(handle, key_name, &value, sizeof(value), CMAP_VALUETYPE_UINT64);
-}
-
-cs_error_t cmap_set_float(cmap_handle_t handle, const char *key_name, float value)
-{
-	return cmap_set(handle, key_name, &value, sizeof(value), CMAP_VALUETYPE_FLOAT);
-}
-
-cs_error_t cmap_set_double(cmap_handle_t handle, const char *key_name, double value)
-{
-	return cmap_set(handle, key_name, &value, sizeof(value), CMAP_VALUETYPE_DOUBLE);
-}
+#define CMAP_SETTER(suffix, type, value_type)                                                   \
+	cs_error_t cmap_set_##suffix(cmap_handle_t handle, const char *key_name, type value)     \
+	{                                                                                        \
+		return cmap_set(handle, key_name, &value, sizeof(value), value_type);            \
+	}
+CMAP_FIXED_TYPES(CMAP_SETTER)
 
 cs_error_t cmap_set_string(cmap_handle_t handle, const char *key_name, const char *value)
 {
@@ -367,55 +376,12 @@ static cs_error_t get_fixed(cmap_handle_t handle, const char *key_name, void *ou
 	return err;
 }
 
-cs_error_t cmap_get_int8(cmap_handle_t handle, const char *key_name, int8_t *i8)
-{
-	return get_fixed(handle, key_name, i8, sizeof(*i8), CMAP_VALUETYPE_INT8);
-}
-
-cs_error_t cmap_get_uint8(cmap_handle_t handle, const char *key_name, uint8_t *u8)
-{
-	return get_fixed(handle, key_name, u8, sizeof(*u8), CMAP_VALUETYPE_UINT8);
-}
-
-cs_error_t cmap_get_int16(cmap_handle_t handle, const char *key_name, int16_t *i16)
-{
-	return get_fixed(handle, key_name, i16, sizeof(*i16), CMAP_VALUETYPE_INT16);
-}
-
-cs_error_t cmap_get_uint16(cmap_handle_t handle, const char *key_name, uint16_t *u16)
-{
-	return get_fixed(handle, key_name, u16, sizeof(*u16), CMAP_VALUETYPE_UINT16);
-}
-
-cs_error_t cmap_get_int32(cmap_handle_t handle, const char *key_name, int32_t *i32)
-{
-	return get_fixed(handle, key_name, i32, sizeof(*i32), CMAP_VALUETYPE_INT32);
-}
-
-cs_error_t cmap_get_uint32(cmap_handle_t handle, const char *key_name, uint32_t *u32)
-{
-	return get_fixed(handle, key_name, u32, sizeof(*u32), CMAP_VALUETYPE_UINT32);
-}
-
-cs_error_t cmap_get_int64(cmap_handle_t handle, const char *key_name, int64_t *i64)
-{
-	return get_fixed(handle, key_name, i64, sizeof(*i64), CMAP_VALUETYPE_INT64);
-}
-
-cs_error_t cmap_get_uint64(cmap_handle_t handle, const char *key_name, uint64_t *u64)
-{
-	return get_fixed(handle, key_name, u64, sizeof(*u64), CMAP_VALUETYPE_UINT64);
-}
-
-cs_error_t cmap_get_float(cmap_handle_t handle, const char *key_name, float *flt)
-{
-	return get_fixed(handle, key_name, flt, sizeof(*flt), CMAP_VALUETYPE_FLOAT);
-}
-
-cs_error_t cmap_get_double(cmap_handle_t handle, const char *key_name, double *dbl)
-{
-	return get_fixed(handle, key_name, dbl, sizeof(*dbl), CMAP_VALUETYPE_DOUBLE);
-}
+#define CMAP_GETTER(suffix, type, value_type)                                                   \
+	cs_error_t cmap_get_##suffix(cmap_handle_t handle, const char *key_name, type *value)    \
+	{                                                                                        \
+		return get_fixed(handle, key_name, value, sizeof(*value), value_type);           \
+	}
+CMAP_FIXED_TYPES(CMAP_GETTER)
 
 /* A NUL-terminated copy even if the stored bytes lacked their NUL. */
 static char *string_copy(const void *bytes, size_t len)
@@ -497,10 +463,10 @@ cs_error_t cmap_track_add(cmap_handle_t handle, const char *key_name, int32_t tr
 	if (err != CS_OK)
 		return err;
 	err = cmap_store_track_add(handle, key_name, track_type, id, &track_handle);
-	if (err == CS_OK && !track_bind(id, track_handle))
+	if (err == CS_OK && !track_bind(handle, id, track_handle))
 		err = CS_ERR_BAD_HANDLE;
 	if (err != CS_OK) {
-		track_forget_id(id);
+		track_forget_id(handle, id);
 		return err;
 	}
 	*cmap_track_handle = track_handle;

@@ -1,11 +1,12 @@
 /* The cpg functions the IDL marks `manual`. Group names travel as counted
  * bytes, so the callbacks that take a struct cpg_name are reached through
  * the internal message and membership events, translated here with the
- * handle's callbacks from a small table of instances. Iterations are
- * snapshots the daemon packs at cpg_iteration_initialize(). Messages larger
- * than CPG_MAX_ATOMIC_MSGSIZE travel in pieces that each receiver
- * reassembles per sender; a confchg drops every unfinished reassembly, as
- * the daemon refuses the rest of such a message with CS_ERR_INTERRUPT. */
+ * callbacks of the handle's instance, its private state in the runtime.
+ * Iterations are snapshots the daemon packs at cpg_iteration_initialize().
+ * Messages larger than CPG_MAX_ATOMIC_MSGSIZE travel in pieces that each
+ * receiver reassembles per sender; a confchg drops every unfinished
+ * reassembly, as the daemon refuses the rest of such a message with
+ * CS_ERR_INTERRUPT. */
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdlib.h>
@@ -46,12 +47,13 @@ struct cpg_assembly {
 	uint8_t *data;
 };
 
+/* A handle's state, kept by the runtime (cv_client_private_get). */
 struct cpg_instance {
-	struct cpg_instance *next;
-	cpg_handle_t handle;
 	cpg_deliver_fn_t deliver_fn;
 	cpg_confchg_fn_t confchg_fn;
 	unsigned int flags;
+	/* Calls and dispatch may run on different threads. */
+	pthread_mutex_t lock;
 	bool joined; /* messages are one-way: the library refuses them unjoined */
 	struct cpg_assembly *assemblies;
 };
@@ -65,72 +67,13 @@ struct cpg_iteration {
 	size_t offset;
 };
 
-static pthread_mutex_t instances_lock = PTHREAD_MUTEX_INITIALIZER;
-static struct cpg_instance *instances;
+/* Iterations are the process's, as their handles are: cpg_iteration_next
+ * names no cpg handle. */
+static pthread_mutex_t iterations_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct cpg_iteration *iterations;
 static cpg_iteration_handle_t next_iteration_id = 1;
 
 /* ---- instances ------------------------------------------------------------- */
-
-/* Lock held. */
-static struct cpg_instance **instance_link(cpg_handle_t handle)
-{
-	struct cpg_instance **link = &instances;
-
-	while (*link != NULL && (*link)->handle != handle)
-		link = &(*link)->next;
-	return link;
-}
-
-/* A copy of the instance of `handle`, so callers need not hold the lock. */
-static cs_error_t instance_copy(cpg_handle_t handle, struct cpg_instance *copy)
-{
-	struct cpg_instance *found;
-
-	pthread_mutex_lock(&instances_lock);
-	found = *instance_link(handle);
-	if (found != NULL)
-		*copy = *found;
-	pthread_mutex_unlock(&instances_lock);
-	return found != NULL ? CS_OK : CS_ERR_BAD_HANDLE;
-}
-
-static void instance_set_joined(cpg_handle_t handle, bool joined)
-{
-	struct cpg_instance *found;
-
-	pthread_mutex_lock(&instances_lock);
-	found = *instance_link(handle);
-	if (found != NULL)
-		found->joined = joined;
-	pthread_mutex_unlock(&instances_lock);
-}
-
-static void instance_add(struct cpg_instance *instance)
-{
-	pthread_mutex_lock(&instances_lock);
-	instance->next = instances;
-	instances = instance;
-	pthread_mutex_unlock(&instances_lock);
-}
-
-/* Lock held. */
-static void iterations_drop_owned_by(cpg_handle_t owner)
-{
-	struct cpg_iteration **link = &iterations;
-
-	while (*link != NULL) {
-		struct cpg_iteration *it = *link;
-
-		if (it->owner == owner) {
-			*link = it->next;
-			free(it->entries);
-			free(it);
-		} else {
-			link = &it->next;
-		}
-	}
-}
 
 static void assemblies_free(struct cpg_assembly *a)
 {
@@ -143,21 +86,78 @@ static void assemblies_free(struct cpg_assembly *a)
 	}
 }
 
-static void instance_remove(cpg_handle_t handle)
+static void instance_destroy(void *data)
 {
-	struct cpg_instance **link;
-	struct cpg_instance *found;
+	struct cpg_instance *instance = data;
 
-	pthread_mutex_lock(&instances_lock);
-	link = instance_link(handle);
-	found = *link;
-	if (found != NULL)
-		*link = found->next;
-	iterations_drop_owned_by(handle);
-	pthread_mutex_unlock(&instances_lock);
-	if (found != NULL)
-		assemblies_free(found->assemblies);
-	free(found);
+	assemblies_free(instance->assemblies);
+	pthread_mutex_destroy(&instance->lock);
+	free(instance);
+}
+
+/* Takes a reference on the handle until instance_put. */
+static cs_error_t instance_get(cpg_handle_t handle, struct cpg_instance **instance)
+{
+	return cv_client_private_get(&cpg_client_service, handle, (void **)instance);
+}
+
+static void instance_put(cpg_handle_t handle)
+{
+	cv_client_private_put(&cpg_client_service, handle);
+}
+
+static void instance_set_joined(cpg_handle_t handle, bool joined)
+{
+	struct cpg_instance *instance;
+
+	if (instance_get(handle, &instance) != CS_OK)
+		return;
+	pthread_mutex_lock(&instance->lock);
+	instance->joined = joined;
+	pthread_mutex_unlock(&instance->lock);
+	instance_put(handle);
+}
+
+/* CS_OK with whether the handle's member has joined, or CS_ERR_BAD_HANDLE. */
+static cs_error_t instance_joined(cpg_handle_t handle, bool *joined)
+{
+	struct cpg_instance *instance;
+	cs_error_t err = instance_get(handle, &instance);
+
+	if (err != CS_OK)
+		return err;
+	pthread_mutex_lock(&instance->lock);
+	*joined = instance->joined;
+	pthread_mutex_unlock(&instance->lock);
+	instance_put(handle);
+	return CS_OK;
+}
+
+static void iterations_drop_owned_by(cpg_handle_t owner)
+{
+	struct cpg_iteration **link, *gone = NULL;
+
+	pthread_mutex_lock(&iterations_lock);
+	link = &iterations;
+	while (*link != NULL) {
+		struct cpg_iteration *it = *link;
+
+		if (it->owner == owner) {
+			*link = it->next;
+			it->next = gone;
+			gone = it;
+		} else {
+			link = &it->next;
+		}
+	}
+	pthread_mutex_unlock(&iterations_lock);
+	while (gone != NULL) {
+		struct cpg_iteration *next = gone->next;
+
+		free(gone->entries);
+		free(gone);
+		gone = next;
+	}
 }
 
 /* ---- events ---------------------------------------------------------------- */
@@ -171,35 +171,49 @@ static void name_from_bytes(struct cpg_name *name, const void *bytes, size_t len
 	memcpy(name->value, bytes, length);
 }
 
+/* The callbacks of the instance of a handle, which dispatch holds. */
+static bool callbacks_of(cpg_handle_t handle, cpg_deliver_fn_t *deliver_fn, cpg_confchg_fn_t *confchg_fn)
+{
+	struct cpg_instance *instance;
+
+	if (instance_get(handle, &instance) != CS_OK)
+		return false;
+	*deliver_fn = instance->deliver_fn;
+	*confchg_fn = instance->confchg_fn;
+	instance_put(handle);
+	return true;
+}
+
 static void deliver_message(cpg_handle_t handle, size_t group_len, const void *group, uint32_t nodeid,
 			    uint32_t pid, size_t msg_len, const void *msg)
 {
-	struct cpg_instance instance;
+	cpg_deliver_fn_t deliver_fn;
+	cpg_confchg_fn_t confchg_fn;
 	struct cpg_name name;
 
-	if (instance_copy(handle, &instance) != CS_OK || instance.deliver_fn == NULL)
+	if (!callbacks_of(handle, &deliver_fn, &confchg_fn) || deliver_fn == NULL)
 		return;
 	name_from_bytes(&name, group, group_len);
 	/* The decoded event is ours; corosync's callback may convert it in place. */
-	instance.deliver_fn(handle, &name, nodeid, pid, (void *)msg, msg_len);
+	deliver_fn(handle, &name, nodeid, pid, (void *)msg, msg_len);
 }
 
 static void assemblies_drop(cpg_handle_t handle)
 {
-	struct cpg_instance *found;
-	struct cpg_assembly *dropped = NULL;
+	struct cpg_instance *instance;
+	struct cpg_assembly *dropped;
 
-	pthread_mutex_lock(&instances_lock);
-	found = *instance_link(handle);
-	if (found != NULL) {
-		dropped = found->assemblies;
-		found->assemblies = NULL;
-	}
-	pthread_mutex_unlock(&instances_lock);
+	if (instance_get(handle, &instance) != CS_OK)
+		return;
+	pthread_mutex_lock(&instance->lock);
+	dropped = instance->assemblies;
+	instance->assemblies = NULL;
+	pthread_mutex_unlock(&instance->lock);
+	instance_put(handle);
 	assemblies_free(dropped);
 }
 
-/* Lock held. The sender's assembly, taken out of the list. */
+/* Instance lock held. The sender's assembly, taken out of the list. */
 static struct cpg_assembly *assembly_take(struct cpg_instance *instance, uint32_t nodeid, uint32_t pid)
 {
 	struct cpg_assembly **link = &instance->assemblies;
@@ -242,13 +256,13 @@ static struct cpg_assembly *assembly_add(cpg_handle_t handle, uint32_t nodeid, u
 					 uint64_t total, const void *msg, size_t msg_len)
 {
 	struct cpg_instance *found;
-	struct cpg_assembly *a = NULL, *old = NULL, *bad = NULL;
+	struct cpg_assembly *a, *old = NULL, *bad = NULL;
 
-	pthread_mutex_lock(&instances_lock);
-	found = *instance_link(handle);
-	if (found != NULL)
-		a = assembly_take(found, nodeid, pid);
-	if (found != NULL && part == PART_FIRST) {
+	if (instance_get(handle, &found) != CS_OK)
+		return NULL;
+	pthread_mutex_lock(&found->lock);
+	a = assembly_take(found, nodeid, pid);
+	if (part == PART_FIRST) {
 		old = a;
 		a = assembly_start(nodeid, pid, total);
 	}
@@ -265,7 +279,8 @@ static struct cpg_assembly *assembly_add(cpg_handle_t handle, uint32_t nodeid, u
 			a = NULL;
 		}
 	}
-	pthread_mutex_unlock(&instances_lock);
+	pthread_mutex_unlock(&found->lock);
+	instance_put(handle);
 	assembly_free(old);
 	assembly_free(bad);
 	return a;
@@ -274,18 +289,19 @@ static struct cpg_assembly *assembly_add(cpg_handle_t handle, uint32_t nodeid, u
 static void deliver_fragment(cpg_handle_t handle, size_t group_len, const void *group, uint32_t nodeid,
 			     uint32_t pid, uint32_t part, uint64_t total, size_t msg_len, const void *msg)
 {
-	struct cpg_instance instance;
+	cpg_deliver_fn_t deliver_fn;
+	cpg_confchg_fn_t confchg_fn;
 	struct cpg_assembly *done;
 	struct cpg_name name;
 
-	if (instance_copy(handle, &instance) != CS_OK || instance.deliver_fn == NULL)
+	if (!callbacks_of(handle, &deliver_fn, &confchg_fn) || deliver_fn == NULL)
 		return;
 	done = assembly_add(handle, nodeid, pid, part, total, msg, msg_len);
 	if (done == NULL)
 		return;
 	if (done->have == done->total) {
 		name_from_bytes(&name, group, group_len);
-		instance.deliver_fn(handle, &name, nodeid, pid, done->data, (size_t)done->total);
+		deliver_fn(handle, &name, nodeid, pid, done->data, (size_t)done->total);
 	}
 	assembly_free(done);
 }
@@ -295,16 +311,17 @@ static void deliver_membership(cpg_handle_t handle, size_t group_len, const void
 			       size_t left_list_entries, const struct cpg_address *left_list,
 			       size_t joined_list_entries, const struct cpg_address *joined_list)
 {
-	struct cpg_instance instance;
+	cpg_deliver_fn_t deliver_fn;
+	cpg_confchg_fn_t confchg_fn;
 	struct cpg_name name;
 
-	if (instance_copy(handle, &instance) != CS_OK)
+	if (!callbacks_of(handle, &deliver_fn, &confchg_fn))
 		return;
 	assemblies_drop(handle);
-	if (instance.confchg_fn == NULL)
+	if (confchg_fn == NULL)
 		return;
 	name_from_bytes(&name, group, group_len);
-	instance.confchg_fn(handle, &name, member_list, member_list_entries, left_list, left_list_entries,
+	confchg_fn(handle, &name, member_list, member_list_entries, left_list, left_list_entries,
 			    joined_list, joined_list_entries);
 }
 
@@ -314,10 +331,10 @@ static cs_error_t connect_instance(cpg_handle_t *handle, const cpg_model_v1_data
 {
 	cv_callback_fn table[CPG_N_EVENTS] = { 0 };
 	struct cpg_instance *instance = calloc(1, sizeof(*instance));
-	cs_error_t err;
 
 	if (instance == NULL)
 		return CS_ERR_NO_MEMORY;
+	pthread_mutex_init(&instance->lock, NULL);
 	if (data != NULL) {
 		cpg_callback_table_from_cpg_model_v1_data_t(data, table);
 		instance->deliver_fn = data->cpg_deliver_fn;
@@ -327,14 +344,8 @@ static cs_error_t connect_instance(cpg_handle_t *handle, const cpg_model_v1_data
 	table[CPG_EVENT_MESSAGE] = (cv_callback_fn)deliver_message;
 	table[CPG_EVENT_MEMBERSHIP] = (cv_callback_fn)deliver_membership;
 	table[CPG_EVENT_FRAGMENT] = (cv_callback_fn)deliver_fragment;
-	err = cv_client_initialize(&cpg_client_service, handle, table, context);
-	if (err != CS_OK) {
-		free(instance);
-		return err;
-	}
-	instance->handle = *handle;
-	instance_add(instance);
-	return CS_OK;
+	return cv_client_initialize_private(&cpg_client_service, handle, table, context, instance,
+					    instance_destroy);
 }
 
 cs_error_t cpg_initialize(cpg_handle_t *handle, cpg_callbacks_t *callbacks)
@@ -369,17 +380,18 @@ cs_error_t cpg_finalize(cpg_handle_t handle)
 	cs_error_t err = cv_client_finalize(&cpg_client_service, handle);
 
 	if (err == CS_OK)
-		instance_remove(handle);
+		iterations_drop_owned_by(handle);
 	return err;
 }
 
 cs_error_t cpg_max_atomic_msgsize_get(cpg_handle_t handle, uint32_t *size)
 {
-	struct cpg_instance instance;
-	cs_error_t err = instance_copy(handle, &instance);
+	struct cpg_instance *instance;
+	cs_error_t err = instance_get(handle, &instance);
 
 	if (err != CS_OK)
 		return err;
+	instance_put(handle);
 	if (size == NULL)
 		return CS_ERR_INVALID_PARAM;
 	*size = CPG_MAX_ATOMIC_MSGSIZE;
@@ -399,17 +411,21 @@ static cs_error_t name_check(const struct cpg_name *name)
 
 cs_error_t cpg_join(cpg_handle_t handle, const struct cpg_name *group)
 {
-	struct cpg_instance instance;
-	cs_error_t err = instance_copy(handle, &instance);
+	struct cpg_instance *instance;
+	unsigned int flags;
+	cs_error_t err = instance_get(handle, &instance);
 
-	if (err == CS_OK)
-		err = name_check(group);
+	if (err != CS_OK)
+		return err;
+	flags = instance->flags;
+	instance_put(handle);
+	err = name_check(group);
 	if (err != CS_OK)
 		return err;
 	/* An empty name would make a member no PROCDOWN can ever remove in corosync. */
 	if (group->length == 0)
 		return CS_ERR_INVALID_PARAM;
-	err = cpg_groups_join(handle, group->value, group->length, instance.flags);
+	err = cpg_groups_join(handle, group->value, group->length, flags);
 	if (err == CS_OK)
 		instance_set_joined(handle, true);
 	return err;
@@ -429,8 +445,9 @@ cs_error_t cpg_leave(cpg_handle_t handle, const struct cpg_name *group)
 }
 
 /* The first piece may be refused with CS_ERR_TRY_AGAIN like any message;
- * once it is out, the rest waits for room, reading events meanwhile (the
- * call does), up to about a second. */
+ * once it is out, the rest waits up to about a second for room, which the
+ * members make by dispatching (the sender too, when it is one: a call
+ * never takes events in, so it dispatches on another thread meanwhile). */
 static cs_error_t piece_send(cpg_handle_t handle, uint32_t part, uint64_t total, const uint8_t *piece,
 			     size_t length)
 {
@@ -471,17 +488,17 @@ static cs_error_t message_send(cpg_handle_t handle, const uint8_t *message, size
 cs_error_t cpg_mcast_joined(cpg_handle_t handle, cpg_guarantee_t guarantee, const struct iovec *iovec,
 			    unsigned int iov_len)
 {
-	struct cpg_instance instance;
+	bool joined;
 	size_t total;
 	uint8_t *message;
 	size_t offset = 0;
-	cs_error_t err = instance_copy(handle, &instance);
+	cs_error_t err = instance_joined(handle, &joined);
 
 	if (err != CS_OK)
 		return err;
 	if (iovec == NULL && iov_len != 0)
 		return CS_ERR_INVALID_PARAM;
-	if (!instance.joined)
+	if (!joined)
 		return CS_ERR_NOT_EXIST;
 	err = cv_iovec_total(iovec, iov_len, &total);
 	if (err != CS_OK)
@@ -593,11 +610,11 @@ cs_error_t cpg_iteration_initialize(cpg_handle_t handle, cpg_iteration_type_t it
 	it->owner = handle;
 	it->entries = entries;
 	it->length = length;
-	pthread_mutex_lock(&instances_lock);
+	pthread_mutex_lock(&iterations_lock);
 	it->id = next_iteration_id++;
 	it->next = iterations;
 	iterations = it;
-	pthread_mutex_unlock(&instances_lock);
+	pthread_mutex_unlock(&iterations_lock);
 	*cpg_iteration_handle = it->id;
 	return CS_OK;
 }
@@ -634,11 +651,11 @@ cs_error_t cpg_iteration_next(cpg_iteration_handle_t handle, struct cpg_iteratio
 	struct cpg_iteration *it;
 	cs_error_t err = CS_ERR_BAD_HANDLE;
 
-	pthread_mutex_lock(&instances_lock);
+	pthread_mutex_lock(&iterations_lock);
 	it = *iteration_link(handle);
 	if (it != NULL)
 		err = description == NULL ? CS_ERR_INVALID_PARAM : iteration_step(it, description);
-	pthread_mutex_unlock(&instances_lock);
+	pthread_mutex_unlock(&iterations_lock);
 	return err;
 }
 
@@ -647,12 +664,12 @@ cs_error_t cpg_iteration_finalize(cpg_iteration_handle_t handle)
 	struct cpg_iteration **link;
 	struct cpg_iteration *it;
 
-	pthread_mutex_lock(&instances_lock);
+	pthread_mutex_lock(&iterations_lock);
 	link = iteration_link(handle);
 	it = *link;
 	if (it != NULL)
 		*link = it->next;
-	pthread_mutex_unlock(&instances_lock);
+	pthread_mutex_unlock(&iterations_lock);
 	if (it == NULL)
 		return CS_ERR_BAD_HANDLE;
 	free(it->entries);

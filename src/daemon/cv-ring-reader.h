@@ -10,7 +10,7 @@
 
 #include <corosync/corotypes.h>
 
-#include "../runtime/cv-wire.h"
+#include "cv-wire.h"
 
 struct cv_ring_reader {
 	struct cv_ring_shared *shared; /* NULL: no ring */

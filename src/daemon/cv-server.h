@@ -54,7 +54,7 @@ struct cv_service_ops {
 	/* The client has its WELCOME: the first moment events may be sent. */
 	void (*opened)(struct cv_session *s);
 	void (*disconnect)(struct cv_session *s); /* connection closed, any reason */
-	/* The session's queue shrank. It may run inside a handler of another
+	/* The session's queues shrank. It may run inside a handler of another
 	 * session, so it should only schedule work (a timer). */
 	void (*room)(struct cv_session *s);
 };
@@ -71,8 +71,9 @@ struct cv_server_service {
 };
 
 /* Queues an event frame for the client. CS_OK, or CS_ERR_TRY_AGAIN when the
- * session's queued bytes are at the configured limit (nothing is queued), or
- * CS_ERR_LIBRARY when the session is closing. */
+ * session's queued events are at the configured limit (nothing is queued),
+ * or CS_ERR_LIBRARY when the session is closing. A full event queue never
+ * holds back the session's own requests, only its events. */
 cs_error_t cv_session_send_event(struct cv_session *s, uint16_t event_id, const ProtobufCMessage *event);
 
 /* An event packed once and queued to any number of sessions, which share
@@ -168,13 +169,13 @@ struct cv_session_stats {
 	uint64_t sent;               /* frames written whole */
 	uint64_t send_retries;       /* writes the socket put off (EAGAIN) */
 	uint64_t recv_retries;       /* reads that stopped inside a frame */
-	uint64_t flow_control_count; /* times reading paused at max_queued_bytes */
+	uint64_t flow_control_count; /* times a queue reached max_queued_bytes */
 };
 
 struct cv_session_queue {
-	size_t frames;
+	size_t frames; /* events and replies */
 	size_t bytes;
-	bool flow_controlled; /* reading paused: the queue is at its limit */
+	bool flow_controlled; /* a queue is at its limit: events are refused, or reading paused */
 };
 
 struct cv_service_stats {

@@ -6,6 +6,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "cv-clock.h"
 #include "cv-log.h"
 #include "cv-loop.h"
 #include "cv-server.h"
@@ -20,14 +21,6 @@ static uint64_t armed_deadline_ns; /* what the timerfd holds; 0 = disarmed */
 static bool quit_requested;
 static void (*after_batch)(void);
 static const struct cv_loop_poller *poller;
-
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
 
 static void timerfd_arm(uint64_t deadline_ns)
 {
@@ -87,7 +80,7 @@ void cv_timer_start(struct cv_timer *t, uint64_t ms)
 {
 	if (t->pending)
 		timer_unlink(t);
-	t->deadline_ns = now_ns() + ms * 1000000u;
+	t->deadline_ns = cv_clock_ns() + ms * 1000000u;
 	timer_link_sorted(t);
 	timers_rearm();
 }
@@ -117,7 +110,7 @@ void cv_timer_free(struct cv_timer *t)
 static void timers_expire(void *data, uint32_t events)
 {
 	uint64_t expirations;
-	uint64_t now = now_ns();
+	uint64_t now = cv_clock_ns();
 
 	(void)data;
 	(void)events;
@@ -224,12 +217,12 @@ static int wait_for_events(struct epoll_event *events, bool just_worked)
 	int n;
 
 	if (just_worked) {
-		deadline = now_ns() + BUSY_POLL_NS;
+		deadline = cv_clock_ns() + BUSY_POLL_NS;
 		do {
 			n = epoll_wait(epoll_fd, events, EVENTS_PER_WAIT, 0);
 			if (n != 0 || poller_pending())
 				return n;
-		} while (now_ns() < deadline);
+		} while (cv_clock_ns() < deadline);
 	}
 	if (poller && !poller->sleep())
 		return 0;

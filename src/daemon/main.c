@@ -13,7 +13,7 @@
 
 #include <corosync/corodefs.h>
 
-#include "../runtime/cv-wire.h"
+#include "cv-wire.h"
 #include "cv-config.h"
 #include "cv-daemon.h"
 #include "cv-log.h"
@@ -253,11 +253,12 @@ static int watch_signals(void)
 	return cv_watch_add(&signal_watch, fd, EPOLLIN, on_signal, NULL);
 }
 
-/* Room for every allowed connection plus the daemon's own descriptors. */
+/* Room for every allowed connection (its socket and its reply channel)
+ * plus the daemon's own descriptors. */
 static void raise_fd_limit(void)
 {
 	struct rlimit rl;
-	rlim_t wanted = (rlim_t)settings.limits.max_connections + CV_MAX_PENDING_REFUSALS + 64;
+	rlim_t wanted = 2 * (rlim_t)settings.limits.max_connections + CV_MAX_PENDING_REFUSALS + 64;
 
 	if (getrlimit(RLIMIT_NOFILE, &rl) < 0 || rl.rlim_cur >= wanted)
 		return;

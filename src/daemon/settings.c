@@ -12,7 +12,7 @@
 #include <string.h>
 #include <sys/socket.h>
 
-#include "../runtime/cv-wire.h"
+#include "cv-wire.h"
 #include "cv-log.h"
 #include "cv-settings.h"
 

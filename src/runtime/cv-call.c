@@ -110,8 +110,7 @@ static cs_error_t call_await(struct cv_client *c, struct cv_pending_call *call, 
 
 	pthread_mutex_lock(&c->lock);
 	if (sent)
-		err = cv_client_wait(c, call_answered, call, CV_WAIT_REPLY);
-	cv_client_event_fd_update(c);
+		err = cv_client_wait(c, &c->replies, call_answered, call, CV_WAIT_BLOCK | CV_WAIT_SPIN);
 	call_unregister(c, call);
 	pthread_mutex_unlock(&c->lock);
 	return err;
@@ -171,8 +170,10 @@ static cs_error_t ring_offer(struct cv_client *c)
 	}
 	close(memfd);
 	free(call.payload);
-	if (err == CS_OK && call.status == CS_OK)
+	if (err == CS_OK && call.status == CS_OK) {
 		c->ring = ring;
+		c->transport = &cv_transport_ring;
+	}
 	else
 		cv_ring_destroy(&ring);
 	return err;

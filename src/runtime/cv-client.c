@@ -1,14 +1,16 @@
-/* The life of a client handle: initialize, finalize, and the calls that only
- * read or change local state (fd, context, callbacks).
+/* The life of a client handle: initialize, finalize, the calls that only
+ * read or change local state (fd, context, callbacks), and the state of its
+ * connection (live, dead or finalized; the events read and not delivered).
  */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/epoll.h>
+#include <sys/socket.h>
 #include <sys/eventfd.h>
 #include <unistd.h>
 
 #include "cv-client.h"
+#include "cv-errno.h"
 #include "cv-limits.h"
 #include "cv-socket.h"
 
@@ -26,6 +28,74 @@ int cv_runtime_handshake_timeout(void)
 	return timeout_ms >= 0 ? timeout_ms : CV_HANDSHAKE_TIMEOUT_MS;
 }
 
+/* ---- the connection's state ---- */
+
+static void client_stop(struct cv_client *c)
+{
+	uint64_t one = 1;
+	ssize_t r;
+
+	do
+		r = write(c->wake_fd, &one, sizeof(one));
+	while (r < 0 && errno == EINTR);
+	pthread_cond_broadcast(&c->cond);
+}
+
+void cv_client_mark_dead(struct cv_client *c)
+{
+	if (c->dead)
+		return;
+	c->dead = true;
+	shutdown(c->events.fd, SHUT_RDWR);
+	client_stop(c);
+}
+
+void cv_client_mark_finalized(struct cv_client *c)
+{
+	if (c->finalized)
+		return;
+	c->finalized = true;
+	client_stop(c);
+}
+
+cs_error_t cv_client_state(const struct cv_client *c)
+{
+	if (c->finalized)
+		return CS_ERR_BAD_HANDLE;
+	if (c->dead)
+		return CS_ERR_LIBRARY;
+	return CS_OK;
+}
+
+struct cv_event *cv_client_event_pop(struct cv_client *c)
+{
+	struct cv_event *event = c->queue_head;
+
+	if (event == NULL)
+		return NULL;
+	c->queue_head = event->next;
+	if (c->queue_head == NULL)
+		c->queue_tail = &c->queue_head;
+	event->next = NULL;
+	return event;
+}
+
+void cv_client_event_free(struct cv_client *c, struct cv_event *event)
+{
+	if (event->storage != NULL) {
+		pthread_mutex_lock(&c->lock);
+		if (c->spare_rx == NULL && event->storage_size == CV_RX_DEFAULT_SIZE) {
+			c->spare_rx = event->storage;
+			event->storage = NULL;
+		}
+		pthread_mutex_unlock(&c->lock);
+		free(event->storage);
+	}
+	free(event);
+}
+
+/* ---- life ---- */
+
 static void fd_close(int fd)
 {
 	if (fd >= 0)
@@ -40,14 +110,16 @@ static void client_free(struct cv_client *c)
 		c->queue_head = event->next;
 		cv_client_event_free(c, event);
 	}
-	fd_close(c->poll_fd);
-	fd_close(c->event_fd);
 	fd_close(c->wake_fd);
-	fd_close(c->sock);
-	cv_rx_release(&c->rx);
+	fd_close(c->events.fd);
+	fd_close(c->replies.fd);
+	cv_rx_release(&c->events.rx);
+	cv_rx_release(&c->replies.rx);
 	cv_ring_destroy(&c->ring);
 	free(c->spare_rx);
 	free(c->callbacks);
+	if (c->private_destroy != NULL)
+		c->private_destroy(c->private_data);
 	pthread_cond_destroy(&c->cond);
 	pthread_mutex_destroy(&c->lock);
 	pthread_mutex_destroy(&c->send_lock);
@@ -81,8 +153,17 @@ static cs_error_t client_new(const struct cv_client_service *svc, const cv_callb
 	if (c == NULL)
 		return CS_ERR_NO_MEMORY;
 	c->svc = svc;
-	c->sock = c->poll_fd = c->event_fd = c->wake_fd = -1;
+	c->events = (struct cv_channel){
+		.fd = -1,
+		.rx.kinds = CV_RX_KIND(CV_FRAME_EVENT) | CV_RX_KIND(CV_FRAME_EVENT_SPLIT),
+	};
+	c->replies = (struct cv_channel){
+		.fd = -1,
+		.rx.kinds = CV_RX_KIND(CV_FRAME_REPLY) | CV_RX_KIND(CV_FRAME_RING_ROOM),
+	};
+	c->wake_fd = -1;
 	c->next_seq = 1;
+	c->transport = &cv_transport_socket;
 	c->queue_tail = &c->queue_head;
 	c->context = context;
 	pthread_mutex_init(&c->send_lock, NULL);
@@ -96,77 +177,53 @@ static cs_error_t client_new(const struct cv_client_service *svc, const cv_callb
 	return CS_OK;
 }
 
-static cs_error_t fd_errno_to_cs(int err)
-{
-	if (err == EMFILE || err == ENFILE)
-		return CS_ERR_NO_RESOURCES;
-	if (err == ENOMEM)
-		return CS_ERR_NO_MEMORY;
-	return CS_ERR_LIBRARY;
-}
-
-static cs_error_t client_open_fds(struct cv_client *c)
-{
-	c->event_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-	if (c->event_fd < 0)
-		return fd_errno_to_cs(errno);
-	c->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-	if (c->wake_fd < 0)
-		return fd_errno_to_cs(errno);
-	c->poll_fd = epoll_create1(EPOLL_CLOEXEC);
-	if (c->poll_fd < 0)
-		return fd_errno_to_cs(errno);
-	return CS_OK;
-}
-
-static cs_error_t poll_set_add(int poll_fd, int fd)
-{
-	struct epoll_event ev = { .events = EPOLLIN, .data.fd = fd };
-
-	if (epoll_ctl(poll_fd, EPOLL_CTL_ADD, fd, &ev) < 0)
-		return fd_errno_to_cs(errno);
-	return CS_OK;
-}
-
 static cs_error_t client_connect(struct cv_client *c)
 {
 	int timeout_ms = cv_runtime_handshake_timeout();
 	struct cv_welcome welcome;
 	cs_error_t err;
 
-	err = client_open_fds(c);
+	c->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (c->wake_fd < 0)
+		return cv_errno_to_cs(errno);
+	err = cv_socket_connect(&c->events.fd, timeout_ms);
 	if (err == CS_OK)
-		err = cv_socket_connect(&c->sock, timeout_ms);
-	if (err == CS_OK)
-		err = cv_socket_handshake(c->sock, c->svc, timeout_ms, &welcome);
+		err = cv_socket_handshake(c->events.fd, c->svc, timeout_ms, &welcome, &c->replies.fd);
 	if (err == CS_OK) {
 		c->max_request = welcome.max_message_size;
 		c->max_ring = welcome.max_ring_size;
 	}
-	if (err == CS_OK)
-		err = poll_set_add(c->poll_fd, c->sock);
-	if (err == CS_OK)
-		err = poll_set_add(c->poll_fd, c->event_fd);
 	return err;
 }
 
-cs_error_t cv_client_initialize(const struct cv_client_service *svc, uint64_t *handle,
-				const cv_callback_fn *callbacks, void *context)
+cs_error_t cv_client_initialize_private(const struct cv_client_service *svc, uint64_t *handle,
+					const cv_callback_fn *callbacks, void *context, void *data,
+					void (*destroy)(void *data))
 {
 	struct cv_client *c;
 	cs_error_t err;
 
-	if (svc == NULL || svc->handles == NULL || handle == NULL)
-		return CS_ERR_INVALID_PARAM;
-	err = client_new(svc, callbacks, context, &c);
-	if (err != CS_OK)
+	err = svc == NULL || svc->handles == NULL || handle == NULL ? CS_ERR_INVALID_PARAM
+								   : client_new(svc, callbacks, context, &c);
+	if (err != CS_OK) {
+		if (destroy != NULL)
+			destroy(data);
 		return err;
+	}
+	c->private_data = data;
+	c->private_destroy = destroy;
 	err = client_connect(c);
 	if (err == CS_OK)
 		err = cv_handle_create(svc->handles, c, client_destroy, handle);
 	if (err != CS_OK)
 		client_free(c);
 	return err;
+}
+
+cs_error_t cv_client_initialize(const struct cv_client_service *svc, uint64_t *handle,
+				const cv_callback_fn *callbacks, void *context)
+{
+	return cv_client_initialize_private(svc, handle, callbacks, context, NULL, NULL);
 }
 
 cs_error_t cv_client_acquire(const struct cv_client_service *svc, uint64_t handle,
@@ -222,7 +279,7 @@ cs_error_t cv_client_fd_get(const struct cv_client_service *svc, uint64_t handle
 	err = cv_client_acquire(svc, handle, &c);
 	if (err != CS_OK)
 		return err;
-	*fd = c->poll_fd;
+	*fd = c->events.fd;
 	cv_client_release(svc, handle);
 	return CS_OK;
 }
@@ -279,4 +336,21 @@ cs_error_t cv_client_callbacks_set(const struct cv_client_service *svc, uint64_t
 	}
 	cv_client_release(svc, handle);
 	return err;
+}
+
+cs_error_t cv_client_private_get(const struct cv_client_service *svc, uint64_t handle, void **data)
+{
+	struct cv_client *c;
+	cs_error_t err;
+
+	err = cv_client_acquire(svc, handle, &c);
+	if (err != CS_OK)
+		return err;
+	*data = c->private_data; /* fixed at initialize */
+	return CS_OK;
+}
+
+void cv_client_private_put(const struct cv_client_service *svc, uint64_t handle)
+{
+	cv_client_release(svc, handle);
 }

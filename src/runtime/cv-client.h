@@ -1,22 +1,51 @@
 /* The client object behind every handle, and the connection engine shared by
  * calls and dispatch.
  *
- * Threading model. One mutex (`lock`) guards the connection state; a condvar
- * (`cond`) announces every change to it. Whoever needs input (a call waiting
- * for its reply, a dispatcher waiting for an event) takes the single-reader
- * token, drops the lock, polls and reads the socket, then routes every
- * complete frame under the lock: replies to their waiting call by seq, events
- * to the event queue. Threads that find the token taken wait on the condvar.
- * Nobody holds the lock while blocked in poll or in a callback. Sending is
- * serialised by `send_lock`, which is taken before `lock` and never while
- * holding the reader token.
+ * DESIGN
  *
- * fds. fd_get hands out an epoll set holding the socket and `event_fd`, an
- * eventfd raised while the event queue is non-empty (or the connection is
- * dead or finalized). So the fd is readable exactly while an event is unread
- * on the socket or already buffered here. `wake_fd` is raised once, when the
- * connection dies or is finalized, and sits in every blocking poll so that
- * finalize from another thread wakes a blocked reader.
+ * Two channels. The fd X_fd_get returns is the socket the library
+ * connect()ed to conclaved, so that SO_PEERCRED on it names the daemon (HA
+ * programs authenticate it so). From the daemon it carries events only, and
+ * its end; to the daemon, HELLO, requests and ring wake-up bytes. Replies,
+ * and RING_ROOM, come on a private reply channel, a socketpair conclaved
+ * makes per connection and passes with SCM_RIGHTS in its WELCOME (whose
+ * SO_PEERCRED names the daemon too). Initialize reads the WELCOME exactly,
+ * never past it: events right behind it stay in the socket.
+ *
+ * Readable exactly while events are pending. Calls read the reply channel
+ * only, never the socket, so a call neither takes events in nor buffers
+ * them: events wait in the socket, and in the daemon's queue behind it,
+ * until the program dispatches; the daemon holds back their senders
+ * (CS_ERR_TRY_AGAIN) once its queue is full. Dispatch never leaves a
+ * complete undispatched event in the library once it returns:
+ * CS_DISPATCH_ONE and ONE_NONBLOCKING read exactly one frame (its header,
+ * then its rest; nothing beyond), and ALL and BLOCKING, which may read in
+ * bulk, deliver every complete frame they read before they return (even
+ * after a callback failed). A partial frame may stay buffered; its rest is
+ * still unread, so the socket turns readable when it comes. The daemon
+ * writes a request's events before its reply when the socket has room for
+ * them, so a call's effects (a confchg, one's own message) are readable
+ * when it returns. A connection the library gives up (a malformed frame)
+ * is shut down both ways: its fd turns readable (end of stream), as it does
+ * when the daemon goes.
+ *
+ * Threads. One mutex (`lock`) guards the connection state; a condvar
+ * (`cond`) announces every change to it. Each channel has a single-reader
+ * token: whoever needs input from it (a call waiting for its reply, a
+ * dispatcher waiting for an event) takes the channel's token, drops the
+ * lock, polls and reads, then routes every complete frame under the lock:
+ * replies to their waiting call by seq, events to the queue of events read
+ * and not yet delivered. Threads that find the token taken wait on the
+ * condvar. So a dispatcher blocked on the socket and callers on the reply
+ * channel never wait for one another. Nobody holds the lock while blocked
+ * in poll or in a callback. Sending is serialised by `send_lock`, which is
+ * taken before `lock`; a sender waiting for room reads the reply channel
+ * meanwhile (a daemon whose reply queue is full stops reading us), never
+ * the socket: the daemon reads our requests whatever our events do.
+ *
+ * `wake_fd` is raised once, when the connection dies or is finalized, and
+ * sits in every blocking poll, so that finalize from another thread wakes a
+ * blocked reader or sender.
  */
 #ifndef CONCLAVE_CV_CLIENT_H
 #define CONCLAVE_CV_CLIENT_H
@@ -28,6 +57,7 @@
 #include "cv-ring.h"
 #include "cv-runtime.h"
 #include "cv-rx.h"
+#include "cv-transport.h"
 
 struct cv_event {
 	struct cv_event *next;
@@ -50,39 +80,47 @@ struct cv_pending_call {
 	uint32_t length;
 };
 
+/* One of the daemon's two ways to us. */
+struct cv_channel {
+	int fd;
+	bool busy;               /* its single-reader token, guarded by lock */
+	struct cv_rx_buffer rx;  /* owned by the holder of the token */
+};
+
 struct cv_client {
 	const struct cv_client_service *svc;
-	int sock;
-	int poll_fd;  /* what fd_get returns: epoll over sock and event_fd */
-	int event_fd; /* raised while events are queued, or dead or finalized */
-	int wake_fd;  /* raised once dead or finalized */
+	/* events.fd is the socket we connected: what fd_get returns, and where
+	 * requests go. */
+	struct cv_channel events;
+	struct cv_channel replies;
+	int wake_fd; /* raised once dead or finalized */
 	uint32_t max_request;
 	uint32_t max_ring; /* the largest shared ring the daemon takes */
 
 	pthread_mutex_t send_lock;
-	/* Guarded by send_lock: once the daemon took it, every frame goes
-	 * through the shared ring instead of the socket. */
+	/* Guarded by send_lock: the socket, or once the daemon took it, the
+	 * shared ring. */
+	const struct cv_transport *transport;
 	struct cv_ring ring;
 	bool ring_asked;
 	pthread_mutex_t lock;
 	pthread_cond_t cond;
-	/* Everything below is guarded by lock, except rx. */
+	/* Everything below is guarded by lock. */
 	bool finalized;
 	bool dead;
-	bool reader_busy; /* the single-reader token */
-	bool event_fd_raised;
 	uint32_t next_seq;
 	struct cv_pending_call *calls;
+	/* Events a dispatcher read and has not delivered yet. */
 	struct cv_event *queue_head;
 	struct cv_event **queue_tail;
 	cv_callback_fn *callbacks; /* svc->n_events entries, or NULL */
 	void *context;
+	void *private_data; /* cv_client_initialize_private's */
+	void (*private_destroy)(void *data);
 	/* A receive buffer of CV_RX_DEFAULT_SIZE a dispatched event gave back,
 	 * for the next event that takes one over: freeing and allocating one
 	 * per large message would make malloc return and fetch the pages. */
 	uint8_t *spare_rx;
-	/* Owned by the holder of the reader token. */
-	struct cv_rx_buffer rx;
 };
 
 /* Takes a reference on the client behind `handle`; CS_ERR_BAD_HANDLE. */
@@ -92,30 +130,32 @@ CV_HIDDEN void cv_client_release(const struct cv_client_service *svc, uint64_t h
 
 /* ---- with c->lock held ---- */
 
-enum cv_wait_mode {
-	CV_WAIT_NONBLOCKING, /* take what the socket holds, never wait */
-	CV_WAIT_BLOCKING,    /* sleep until input arrives */
-	CV_WAIT_REPLY,       /* poll briefly for a reply that is due, then sleep */
+enum cv_wait_flags {
+	CV_WAIT_BLOCK = 1u << 0,     /* sleep until input arrives; else never wait */
+	CV_WAIT_SPIN = 1u << 1,      /* with CV_WAIT_BLOCK: poll briefly first, a reply is due */
+	CV_WAIT_ONE_FRAME = 1u << 2, /* read nothing beyond the end of the next frame */
 };
 
-/* Waits until ready(c, arg) holds, reading the socket when nobody else is.
- * Returns CS_OK when ready, CS_ERR_BAD_HANDLE once finalized (checked first),
- * CS_ERR_LIBRARY once dead, and, with CV_WAIT_NONBLOCKING, CS_ERR_TRY_AGAIN
- * when the socket has nothing more to give. Events it routed show on the
- * event fd only once the caller, done with the queue, calls
- * cv_client_event_fd_update: a dispatch that takes the one event it read
- * then leaves the fd alone instead of raising and lowering it. */
-CV_HIDDEN cs_error_t cv_client_wait(struct cv_client *c, bool (*ready)(struct cv_client *c, void *arg),
-				    void *arg, enum cv_wait_mode mode);
+/* Waits until ready(c, arg) holds, reading channel ch when nobody else is.
+ * Returns CS_OK when ready, CS_ERR_BAD_HANDLE once finalized (checked
+ * first), CS_ERR_LIBRARY once dead, and, without CV_WAIT_BLOCK,
+ * CS_ERR_TRY_AGAIN when the channel has nothing more to give now. */
+CV_HIDDEN cs_error_t cv_client_wait(struct cv_client *c, struct cv_channel *ch,
+				    bool (*ready)(struct cv_client *c, void *arg), void *arg, unsigned int flags);
+/* Gives the connection up: wakes everyone, and shuts the socket down both
+ * ways, so that its fd turns readable and the daemon lets go of it. */
 CV_HIDDEN void cv_client_mark_dead(struct cv_client *c);
 CV_HIDDEN void cv_client_mark_finalized(struct cv_client *c);
 /* CS_OK, or CS_ERR_BAD_HANDLE / CS_ERR_LIBRARY when finalized or dead. */
 CV_HIDDEN cs_error_t cv_client_state(const struct cv_client *c);
 CV_HIDDEN struct cv_event *cv_client_event_pop(struct cv_client *c);
 
-/* Raises the event fd while events are queued (or the client is dead or
- * finalized), lowers it otherwise. */
-CV_HIDDEN void cv_client_event_fd_update(struct cv_client *c);
+/* Takes the reply channel's reader token, for a sender that waits for
+ * room: false when another thread holds it. */
+CV_HIDDEN bool cv_client_replies_claim(struct cv_client *c);
+/* Gives the token back, having first routed what the reply channel holds
+ * when `input` says there is some. */
+CV_HIDDEN void cv_client_replies_yield(struct cv_client *c, bool input);
 
 /* ---- without c->lock ---- */
 
@@ -123,8 +163,8 @@ CV_HIDDEN void cv_client_event_fd_update(struct cv_client *c);
 CV_HIDDEN void cv_client_event_free(struct cv_client *c, struct cv_event *event);
 
 /* Sends one whole frame, the n buffers of iov (which it consumes), waiting
- * for room (and reading input meanwhile, so a daemon blocked on writing to
- * us cannot deadlock with us). */
+ * for room (and reading replies meanwhile, so a daemon that stopped reading
+ * us until we take them cannot deadlock with us). */
 struct iovec;
 CV_HIDDEN cs_error_t cv_client_send(struct cv_client *c, struct iovec *iov, size_t n);
 /* As cv_client_send, but CS_ERR_TRY_AGAIN, with nothing sent, when the

@@ -34,20 +34,54 @@ static cv_callback_fn callback_snapshot(const struct cv_client *c, uint16_t even
 	return c->callbacks[event_id];
 }
 
-static cs_error_t event_next(struct cv_client *c, bool blocking, struct cv_event **event,
-			     cv_callback_fn *fn)
+/* How a dispatch reads the socket: ONE and ONE_NONBLOCKING no further than
+ * the end of one frame, so that no event they did not deliver is left
+ * behind in the library; ALL and BLOCKING in bulk, as they deliver all
+ * they read. */
+static unsigned int read_flags(int flags)
+{
+	switch (flags) {
+	case CS_DISPATCH_ONE:
+		return CV_WAIT_BLOCK | CV_WAIT_ONE_FRAME;
+	case CS_DISPATCH_ONE_NONBLOCKING:
+		return CV_WAIT_ONE_FRAME;
+	case CS_DISPATCH_BLOCKING:
+		return CV_WAIT_BLOCK;
+	default:
+		return 0;
+	}
+}
+
+/* Lock held. */
+static void event_take(struct cv_client *c, struct cv_event **event, cv_callback_fn *fn)
+{
+	*event = cv_client_event_pop(c);
+	*fn = callback_snapshot(c, (*event)->id);
+}
+
+static cs_error_t event_next(struct cv_client *c, unsigned int read, struct cv_event **event, cv_callback_fn *fn)
 {
 	cs_error_t err;
 
 	pthread_mutex_lock(&c->lock);
-	err = cv_client_wait(c, event_queued, NULL, blocking ? CV_WAIT_BLOCKING : CV_WAIT_NONBLOCKING);
-	if (err == CS_OK) {
-		*event = cv_client_event_pop(c);
-		*fn = callback_snapshot(c, (*event)->id);
-	}
-	cv_client_event_fd_update(c);
+	err = cv_client_wait(c, &c->events, event_queued, NULL, read);
+	if (err == CS_OK)
+		event_take(c, event, fn);
 	pthread_mutex_unlock(&c->lock);
 	return err;
+}
+
+/* An event read already, without reading more: false when there is none. */
+static bool event_next_read(struct cv_client *c, struct cv_event **event, cv_callback_fn *fn)
+{
+	bool queued;
+
+	pthread_mutex_lock(&c->lock);
+	queued = event_queued(c, NULL) && !c->finalized;
+	if (queued)
+		event_take(c, event, fn);
+	pthread_mutex_unlock(&c->lock);
+	return queued;
 }
 
 static cs_error_t event_deliver(const struct cv_client_service *svc, uint64_t handle,
@@ -85,26 +119,36 @@ static bool client_finalized(struct cv_client *c)
 	return finalized;
 }
 
+/* After a callback failed, the events already read are still delivered
+ * (the socket no longer shows them), and nothing more is read; the first
+ * failure is returned. */
 static cs_error_t dispatch_run(struct cv_client *c, uint64_t handle, int flags)
 {
-	bool blocking = flags == CS_DISPATCH_ONE || flags == CS_DISPATCH_BLOCKING;
 	bool just_one = flags == CS_DISPATCH_ONE || flags == CS_DISPATCH_ONE_NONBLOCKING;
+	cs_error_t failed = CS_OK;
 	struct cv_event *event;
 	cv_callback_fn fn;
 	cs_error_t err;
 
 	for (;;) {
-		err = event_next(c, blocking, &event, &fn);
-		if (err == CS_ERR_TRY_AGAIN)
-			return flags == CS_DISPATCH_ALL ? CS_OK : CS_ERR_TRY_AGAIN;
-		if (err != CS_OK)
-			return err;
+		if (failed != CS_OK) {
+			if (!event_next_read(c, &event, &fn))
+				return failed;
+		} else {
+			err = event_next(c, read_flags(flags), &event, &fn);
+			if (err == CS_ERR_TRY_AGAIN)
+				return flags == CS_DISPATCH_ALL ? CS_OK : CS_ERR_TRY_AGAIN;
+			if (err != CS_OK)
+				return err;
+		}
 		err = event_deliver(c->svc, handle, event, fn);
 		cv_client_event_free(c, event);
 		if (client_finalized(c))
 			return CS_ERR_BAD_HANDLE;
-		if (err != CS_OK || just_one)
+		if (just_one)
 			return err;
+		if (failed == CS_OK)
+			failed = err;
 	}
 }
 

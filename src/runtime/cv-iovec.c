@@ -15,3 +15,11 @@ cs_error_t cv_iovec_total(const struct iovec *iovec, unsigned int count, size_t 
 	}
 	return CS_OK;
 }
+
+size_t cv_iovec_length(const struct iovec *iovec, size_t count)
+{
+	size_t total = 0;
+
+	(void)cv_iovec_total(iovec, (unsigned int)count, &total);
+	return total;
+}

@@ -6,7 +6,7 @@
 
 #include "cv-runtime.h"
 
-/* Live handles per table. Each client handle holds four descriptors, so the
+/* Live handles per table. Each client handle holds three descriptors, so the
  * process runs out of fds long before this. */
 #define CV_HANDLE_TABLE_MAX_ENTRIES (1u << 16)
 

@@ -8,15 +8,10 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
+#include "cv-errno.h"
 #include "cv-ring.h"
 
 #define RING_SEALS (F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL)
-
-static cs_error_t errno_to_cs(int err)
-{
-	return err == ENOMEM ? CS_ERR_NO_MEMORY : err == EMFILE || err == ENFILE ? CS_ERR_NO_RESOURCES
-										 : CS_ERR_NOT_SUPPORTED;
-}
 
 cs_error_t cv_ring_create(struct cv_ring *ring, uint32_t capacity, int *memfd)
 {
@@ -26,7 +21,7 @@ cs_error_t cv_ring_create(struct cv_ring *ring, uint32_t capacity, int *memfd)
 
 	fd = memfd_create("conclave-ring", MFD_CLOEXEC | MFD_ALLOW_SEALING);
 	if (fd < 0)
-		return errno_to_cs(errno);
+		return cv_errno_to_cs(errno);
 	if (ftruncate(fd, (off_t)size) < 0 || fcntl(fd, F_ADD_SEALS, RING_SEALS) < 0)
 		goto failed;
 	map = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
@@ -42,7 +37,7 @@ cs_error_t cv_ring_create(struct cv_ring *ring, uint32_t capacity, int *memfd)
 failed:
 	err = errno;
 	close(fd);
-	return errno_to_cs(err);
+	return cv_errno_to_cs(err);
 }
 
 void cv_ring_destroy(struct cv_ring *ring)

@@ -85,6 +85,15 @@ struct cv_client_service {
 CV_HIDDEN cs_error_t cv_client_initialize(const struct cv_client_service *svc, uint64_t *handle,
 					  const cv_callback_fn *callbacks, void *context);
 
+/* cv_client_initialize for a library with state of its own per handle, as
+ * wayland's proxy user data: `data`, which cv_client_private_get gives.
+ * `destroy` (may be NULL) runs when the handle's last reference is gone,
+ * after finalize and once no call or dispatch still uses it, or at once
+ * when initialize fails. A library keeps no table of its handles. */
+CV_HIDDEN cs_error_t cv_client_initialize_private(const struct cv_client_service *svc, uint64_t *handle,
+						  const cv_callback_fn *callbacks, void *context, void *data,
+						  void (*destroy)(void *data));
+
 /* Destroys the handle. Safe inside a callback (the enclosing dispatch returns
  * CS_ERR_BAD_HANDLE and runs no further callbacks) and from another thread
  * (a dispatcher blocked on the handle wakes and returns CS_ERR_BAD_HANDLE).
@@ -106,6 +115,11 @@ CV_HIDDEN cs_error_t cv_client_context_get(const struct cv_client_service *svc, 
 					   void **context);
 CV_HIDDEN cs_error_t cv_client_context_set(const struct cv_client_service *svc, uint64_t handle,
 					   void *context);
+
+/* Takes a reference on the handle and gives its private state, which stays
+ * valid until cv_client_private_put; CS_ERR_BAD_HANDLE once finalized. */
+CV_HIDDEN cs_error_t cv_client_private_get(const struct cv_client_service *svc, uint64_t handle, void **data);
+CV_HIDDEN void cv_client_private_put(const struct cv_client_service *svc, uint64_t handle);
 
 /* Replaces the callback table (used by hand-written model_initialize
  * variants before any event can arrive). */
@@ -137,5 +151,7 @@ struct iovec;
  * calls take it: CS_ERR_INVALID_PARAM for an entry with a NULL base and a
  * length, CS_ERR_TOO_BIG when the lengths add up past SIZE_MAX - 1. */
 CV_HIDDEN cs_error_t cv_iovec_total(const struct iovec *iovec, unsigned int count, size_t *total);
+/* The same for buffers already checked (the frames the runtime sends). */
+CV_HIDDEN size_t cv_iovec_length(const struct iovec *iovec, size_t count);
 
 #endif

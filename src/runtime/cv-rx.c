@@ -7,12 +7,12 @@
 
 #define HEADER_SIZE sizeof(struct cv_frame_header)
 
-bool cv_frame_header_acceptable(const struct cv_frame_header *header)
+bool cv_rx_acceptable(const struct cv_rx_buffer *rx, const struct cv_frame_header *header)
 {
+	if (header->kind >= 32 || !(rx->kinds & CV_RX_KIND(header->kind)))
+		return false;
 	if (header->kind == CV_FRAME_RING_ROOM)
 		return header->length == 0;
-	if (header->kind != CV_FRAME_REPLY && header->kind != CV_FRAME_EVENT && header->kind != CV_FRAME_EVENT_SPLIT)
-		return false;
 	return header->length <= CV_CLIENT_MAX_PAYLOAD;
 }
 
@@ -69,7 +69,7 @@ cs_error_t cv_rx_reserve(struct cv_rx_buffer *rx, uint8_t **space, size_t *space
 	rx_compact(rx);
 	if (rx->filled >= HEADER_SIZE) {
 		rx_header_peek(rx, &header);
-		if (!cv_frame_header_acceptable(&header))
+		if (!cv_rx_acceptable(rx, &header))
 			return CS_ERR_LIBRARY;
 		if (HEADER_SIZE + header.length > needed)
 			needed = HEADER_SIZE + header.length;
@@ -95,7 +95,7 @@ enum cv_rx_result cv_rx_next(struct cv_rx_buffer *rx, struct cv_frame_header *he
 	if (rx_pending(rx) < HEADER_SIZE)
 		return CV_RX_NEED_MORE;
 	rx_header_peek(rx, header);
-	if (!cv_frame_header_acceptable(header))
+	if (!cv_rx_acceptable(rx, header))
 		return CV_RX_MALFORMED;
 	if (rx_pending(rx) - HEADER_SIZE < header->length)
 		return CV_RX_NEED_MORE;
@@ -124,13 +124,19 @@ uint8_t *cv_rx_adopt(struct cv_rx_buffer *rx, uint8_t **spare, size_t *size)
 	return taken;
 }
 
-bool cv_rx_partial(const struct cv_rx_buffer *rx)
+size_t cv_rx_frame_missing(const struct cv_rx_buffer *rx)
 {
-	return rx_pending(rx) > 0;
+	struct cv_frame_header header;
+	size_t pending = rx_pending(rx);
+
+	if (pending < HEADER_SIZE)
+		return HEADER_SIZE - pending;
+	rx_header_peek(rx, &header);
+	return pending - HEADER_SIZE < header.length ? HEADER_SIZE + header.length - pending : 0;
 }
 
 void cv_rx_release(struct cv_rx_buffer *rx)
 {
 	free(rx->data);
-	memset(rx, 0, sizeof(*rx));
+	*rx = (struct cv_rx_buffer){ .kinds = rx->kinds };
 }

@@ -1,6 +1,6 @@
-/* A connection's receive buffer: bytes read from the socket, cut into frames.
- * A frame's header is checked before the buffer grows to hold its payload,
- * so a hostile length never turns into an allocation.
+/* A channel's receive buffer: bytes read from one of the daemon's sockets,
+ * cut into frames. A frame's header is checked before the buffer grows to
+ * hold its payload, so a hostile length never turns into an allocation.
  */
 #ifndef CONCLAVE_CV_RX_H
 #define CONCLAVE_CV_RX_H
@@ -12,6 +12,7 @@
 #include "cv-wire.h"
 
 struct cv_rx_buffer {
+	uint32_t kinds;  /* the frame kinds the daemon may send here: bit 1 << kind */
 	uint8_t *data;
 	size_t size;     /* allocated */
 	size_t filled;   /* bytes received */
@@ -24,9 +25,12 @@ enum cv_rx_result {
 	CV_RX_MALFORMED, /* the next header is not something the daemon may send */
 };
 
-/* True for a header the daemon may send after the handshake: a REPLY or an
- * EVENT (whole or split) whose payload fits CV_CLIENT_MAX_PAYLOAD. */
-CV_HIDDEN bool cv_frame_header_acceptable(const struct cv_frame_header *header);
+#define CV_RX_KIND(kind) (1u << (kind))
+
+/* True for a header the daemon may send on this channel after the
+ * handshake: one of its kinds, whose payload fits CV_CLIENT_MAX_PAYLOAD
+ * (RING_ROOM has none). */
+CV_HIDDEN bool cv_rx_acceptable(const struct cv_rx_buffer *rx, const struct cv_frame_header *header);
 
 /* Compacts, then makes room for the rest of the pending frame and returns
  * where to receive into (*space_len > 0). CS_ERR_LIBRARY when the pending
@@ -47,8 +51,9 @@ CV_HIDDEN enum cv_rx_result cv_rx_next(struct cv_rx_buffer *rx, struct cv_frame_
  * changed. */
 CV_HIDDEN uint8_t *cv_rx_adopt(struct cv_rx_buffer *rx, uint8_t **spare, size_t *size);
 
-/* True when a frame has been started but not completed. */
-CV_HIDDEN bool cv_rx_partial(const struct cv_rx_buffer *rx);
+/* How many more bytes the next frame needs to be complete: the rest of its
+ * header, else the rest of its payload; 0 when it is complete. */
+CV_HIDDEN size_t cv_rx_frame_missing(const struct cv_rx_buffer *rx);
 
 CV_HIDDEN void cv_rx_release(struct cv_rx_buffer *rx);
 

@@ -1,4 +1,5 @@
-/* Connecting to conclaved and the HELLO/WELCOME handshake. */
+/* Connecting to conclaved, the HELLO/WELCOME handshake, and the
+ * non-blocking send and receive primitives. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <poll.h>
@@ -11,6 +12,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "cv-clock.h"
+#include "cv-errno.h"
+#include "cv-fds.h"
 #include "cv-socket.h"
 
 static const char *socket_path(void)
@@ -20,25 +24,6 @@ static const char *socket_path(void)
 	const char *path = secure_getenv(CV_SOCKET_ENV);
 
 	return path != NULL && path[0] != '\0' ? path : CV_DEFAULT_SOCKET_PATH;
-}
-
-static cs_error_t socket_errno_to_cs(int err)
-{
-	switch (err) {
-	case EMFILE:
-	case ENFILE:
-		return CS_ERR_NO_RESOURCES;
-	case ENOMEM:
-	case ENOBUFS:
-		return CS_ERR_NO_MEMORY;
-	case EACCES:
-	case EPERM:
-		return CS_ERR_ACCESS;
-	case EAGAIN: /* the daemon's backlog stayed full */
-		return CS_ERR_TRY_AGAIN;
-	default: /* ENOENT, ECONNREFUSED: no daemon */
-		return CS_ERR_LIBRARY;
-	}
 }
 
 static int connect_retrying(int sock, const struct sockaddr_un *addr)
@@ -77,12 +62,12 @@ cs_error_t cv_socket_connect(int *sock, int timeout_ms)
 	memcpy(addr.sun_path, path, strlen(path) + 1);
 	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (fd < 0)
-		return socket_errno_to_cs(errno);
+		return cv_errno_to_cs(errno);
 	connect_timeout_set(fd, timeout_ms);
 	if (connect_retrying(fd, &addr) < 0) {
 		err = errno;
 		close(fd);
-		return socket_errno_to_cs(err);
+		return cv_errno_to_cs(err);
 	}
 	*sock = fd;
 	return CS_OK;
@@ -105,24 +90,12 @@ ssize_t cv_socket_send_some(int sock, const struct iovec *iov, size_t iovcnt)
 
 ssize_t cv_socket_send_fd(int sock, const void *buf, size_t len, int fd)
 {
-	union {
-		struct cmsghdr header;
-		char space[CMSG_SPACE(sizeof(int))];
-	} control = { 0 };
+	union cv_fds_control control;
 	struct iovec iov = { (void *)buf, len };
-	struct msghdr msg = {
-		.msg_iov = &iov,
-		.msg_iovlen = 1,
-		.msg_control = control.space,
-		.msg_controllen = sizeof(control.space),
-	};
-	struct cmsghdr *cmsg = CMSG_FIRSTHDR(&msg);
+	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1 };
 	ssize_t n;
 
-	cmsg->cmsg_level = SOL_SOCKET;
-	cmsg->cmsg_type = SCM_RIGHTS;
-	cmsg->cmsg_len = CMSG_LEN(sizeof(int));
-	memcpy(CMSG_DATA(cmsg), &fd, sizeof(fd));
+	cv_fds_attach(&msg, &control, &fd, 1);
 	do
 		n = sendmsg(sock, &msg, MSG_NOSIGNAL | MSG_DONTWAIT);
 	while (n < 0 && errno == EINTR);
@@ -143,17 +116,9 @@ ssize_t cv_socket_recv_some(int sock, void *buf, size_t len)
 	return errno == EWOULDBLOCK ? -EAGAIN : -errno;
 }
 
-static int64_t monotonic_ms(void)
-{
-	struct timespec now;
-
-	clock_gettime(CLOCK_MONOTONIC, &now);
-	return (int64_t)now.tv_sec * 1000 + now.tv_nsec / 1000000;
-}
-
 int cv_poll(struct pollfd *fds, unsigned int nfds, int timeout_ms)
 {
-	int64_t deadline = timeout_ms < 0 ? 0 : monotonic_ms() + timeout_ms;
+	int64_t deadline = timeout_ms < 0 ? 0 : (int64_t)cv_clock_ms() + timeout_ms;
 	int wait_ms = timeout_ms;
 	int r;
 
@@ -164,7 +129,7 @@ int cv_poll(struct pollfd *fds, unsigned int nfds, int timeout_ms)
 		if (errno != EINTR)
 			return -errno;
 		if (timeout_ms >= 0) {
-			int64_t left = deadline - monotonic_ms();
+			int64_t left = deadline - (int64_t)cv_clock_ms();
 
 			wait_ms = left > 0 ? (int)left : 0;
 		}
@@ -176,7 +141,7 @@ int cv_poll(struct pollfd *fds, unsigned int nfds, int timeout_ms)
 static int wait_until(int sock, short events, int64_t deadline_ms)
 {
 	struct pollfd pfd = { .fd = sock, .events = events };
-	int64_t left = deadline_ms - monotonic_ms();
+	int64_t left = deadline_ms - (int64_t)cv_clock_ms();
 
 	return cv_poll(&pfd, 1, left > 0 ? (int)left : 0);
 }
@@ -204,14 +169,36 @@ static cs_error_t send_exact(int sock, const void *buf, size_t len, int64_t dead
 	return CS_OK;
 }
 
-static cs_error_t recv_exact(int sock, void *buf, size_t len, int64_t deadline_ms)
+/* One non-blocking receive that takes the descriptor passed with the
+ * bytes into *fd: as cv_socket_recv_some, and -EPROTO when any other came
+ * (or one when *fd held one already). */
+static ssize_t recv_taking_fd(int sock, void *buf, size_t len, int *fd)
+{
+	union cv_fds_control control;
+	struct iovec iov = { buf, len };
+	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1 };
+	unsigned int wanted = *fd == -1;
+	ssize_t n;
+
+	cv_fds_expect(&msg, &control);
+	do
+		n = recvmsg(sock, &msg, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
+	while (n < 0 && errno == EINTR);
+	if (n < 0)
+		return errno == EWOULDBLOCK ? -EAGAIN : -errno;
+	return cv_fds_take(&msg, fd) > wanted ? -EPROTO : n;
+}
+
+/* Receives exactly len bytes, and the descriptor passed with them, if any,
+ * in *fd. */
+static cs_error_t recv_exact(int sock, void *buf, size_t len, int64_t deadline_ms, int *fd)
 {
 	uint8_t *p = buf;
 	ssize_t n;
 	int r;
 
 	while (len > 0) {
-		n = cv_socket_recv_some(sock, p, len);
+		n = recv_taking_fd(sock, p, len, fd);
 		if (n == 0)
 			return CS_ERR_LIBRARY; /* the daemon hung up */
 		if (n == -EAGAIN) {
@@ -260,31 +247,33 @@ static cs_error_t welcome_refusal(int32_t status)
 	}
 }
 
-static cs_error_t welcome_receive(int sock, int64_t deadline_ms, struct cv_welcome *welcome)
+/* The WELCOME, read exactly (events may follow it), with the reply
+ * channel it carries in *reply_fd, which stays -1 for a refusal. */
+static cs_error_t welcome_receive(int sock, int64_t deadline_ms, struct cv_welcome *welcome, int *reply_fd)
 {
 	struct cv_frame_header header;
 	cs_error_t err;
 
-	err = recv_exact(sock, &header, sizeof(header), deadline_ms);
+	err = recv_exact(sock, &header, sizeof(header), deadline_ms, reply_fd);
 	if (err != CS_OK)
 		return err;
 	if (header.kind != CV_FRAME_WELCOME)
 		return CS_ERR_LIBRARY;
 	if (header.status != CS_OK)
-		return welcome_refusal(header.status);
+		return *reply_fd < 0 ? welcome_refusal(header.status) : CS_ERR_LIBRARY;
 	if (header.length < CV_WELCOME_MIN_SIZE || header.length > sizeof(*welcome))
 		return CS_ERR_LIBRARY;
 	memset(welcome, 0, sizeof(*welcome));
-	err = recv_exact(sock, welcome, header.length, deadline_ms);
+	err = recv_exact(sock, welcome, header.length, deadline_ms, reply_fd);
 	if (err != CS_OK)
 		return err;
-	return welcome->magic == CV_WIRE_MAGIC ? CS_OK : CS_ERR_LIBRARY;
+	return welcome->magic == CV_WIRE_MAGIC && *reply_fd >= 0 ? CS_OK : CS_ERR_LIBRARY;
 }
 
 cs_error_t cv_socket_handshake(int sock, const struct cv_client_service *svc, int timeout_ms,
-			       struct cv_welcome *welcome)
+			       struct cv_welcome *welcome, int *reply_fd)
 {
-	int64_t deadline_ms = monotonic_ms() + timeout_ms;
+	int64_t deadline_ms = (int64_t)cv_clock_ms() + timeout_ms;
 	cs_error_t err;
 
 	if (svc->name == NULL || strlen(svc->name) >= CV_SERVICE_NAME_MAX)
@@ -295,5 +284,11 @@ cs_error_t cv_socket_handshake(int sock, const struct cv_client_service *svc, in
 	/* Even when sending failed: a daemon that refuses us may write its
 	 * WELCOME and close before reading our HELLO, and the refusal is still
 	 * there to read. */
-	return welcome_receive(sock, deadline_ms, welcome);
+	*reply_fd = -1;
+	err = welcome_receive(sock, deadline_ms, welcome, reply_fd);
+	if (err != CS_OK && *reply_fd >= 0) {
+		close(*reply_fd);
+		*reply_fd = -1;
+	}
+	return err;
 }

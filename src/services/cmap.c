@@ -17,7 +17,7 @@
 
 #include <corosync/cmap.h>
 
-#include "../runtime/cv-wire.h"
+#include "cv-wire.h"
 #include "cmap-maps.h"
 #include "cmap-server.h"
 #include "cmap-stats.h"

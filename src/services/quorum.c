@@ -6,7 +6,7 @@
 
 #include <corosync/quorum.h>
 
-#include "../runtime/cv-wire.h"
+#include "cv-wire.h"
 #include "cv-list.h"
 #include "cv-log.h"
 #include "quorum-server.h"

@@ -11,7 +11,7 @@
 
 #include <corosync/votequorum.h>
 
-#include "../runtime/cv-wire.h"
+#include "cv-wire.h"
 #include "cmap-maps.h"
 #include "cv-list.h"
 #include "cv-log.h"

@@ -1,8 +1,8 @@
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <poll.h>
 #include <setjmp.h>
-#include <signal.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -10,28 +10,41 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
-#include <sys/stat.h>
 #include <sys/un.h>
-#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
 #include <cmocka.h>
 
+#include "cv-fds.h"
 #include "daemon-peer.h"
 #include "quorum.pb-c.h"
 
 #define QUORUM_REQUEST_GETQUORATE 0
 
-struct kept_event {
-	int fd;
-	struct cv_frame_header header;
-	uint8_t *payload;
-	struct kept_event *next;
-};
-
-static struct kept_event *kept_events;
+/* The reply channel of each raw client, by the number of its socket (+1,
+ * so that 0 is none). A socket closed by a test leaves its reply channel
+ * open until its number is used again. */
+#define RAW_MAX_FD 16384
+static int reply_fds[RAW_MAX_FD];
 static uint32_t next_seq = 1;
+
+int raw_reply_fd(int fd)
+{
+	return fd >= 0 && fd < RAW_MAX_FD ? reply_fds[fd] - 1 : -1;
+}
+
+static void reply_fd_set(int fd, int reply_fd)
+{
+	if (fd < 0 || fd >= RAW_MAX_FD) {
+		if (reply_fd >= 0)
+			close(reply_fd);
+		return;
+	}
+	if (reply_fds[fd] > 0)
+		close(reply_fds[fd] - 1);
+	reply_fds[fd] = reply_fd + 1;
+}
 
 static long long now_ms(void)
 {
@@ -39,185 +52,6 @@ static long long now_ms(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return ts.tv_sec * 1000LL + ts.tv_nsec / 1000000;
-}
-
-static int write_file(const char *path, const char *text)
-{
-	FILE *f = fopen(path, "w");
-
-	if (!f)
-		return -1;
-	fputs(text, f);
-	return fclose(f);
-}
-
-static void exec_daemon(const struct test_daemon *d, bool with_config)
-{
-	int log_fd = open(d->log, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-
-	if (log_fd >= 0) {
-		/* not the test's stdout: a daemon left behind must not hold it open */
-		dup2(log_fd, STDOUT_FILENO);
-		dup2(log_fd, STDERR_FILENO);
-		close(log_fd);
-	}
-	if (with_config)
-		execl(CONCLAVED_PATH, "conclaved", "-f", "-d", "-s", d->socket, "-c", d->config, (char *)NULL);
-	else
-		execl(CONCLAVED_PATH, "conclaved", "-f", "-d", "-s", d->socket, (char *)NULL);
-	_exit(127);
-}
-
-static int wait_until_accepting(struct test_daemon *d)
-{
-	for (int i = 0; i < 500; i++) {
-		int fd = raw_connect(d->socket);
-		int status;
-
-		if (fd >= 0) {
-			close(fd);
-			return 0;
-		}
-		if (waitpid(d->pid, &status, WNOHANG) == d->pid) {
-			fprintf(stderr, "conclaved exited during start-up; log: %s\n", d->log);
-			d->pid = 0;
-			return -1;
-		}
-		usleep(10000);
-	}
-	fprintf(stderr, "conclaved did not accept connections within 5 s\n");
-	return -1;
-}
-
-int test_daemon_start(struct test_daemon *d, const char *config_text)
-{
-	memset(d, 0, sizeof(*d));
-	snprintf(d->dir, sizeof(d->dir), "/tmp/conclaved-test-XXXXXX");
-	if (!mkdtemp(d->dir))
-		return -1;
-	chmod(d->dir, 0755); /* tests connect as other users too */
-	snprintf(d->socket, sizeof(d->socket), "%s/conclaved.sock", d->dir);
-	snprintf(d->config, sizeof(d->config), "%s/conclave.conf", d->dir);
-	snprintf(d->log, sizeof(d->log), "%s/conclaved.log", d->dir);
-	if (config_text && write_file(d->config, config_text) < 0)
-		return -1;
-	d->pid = fork();
-	if (d->pid < 0)
-		return -1;
-	if (d->pid == 0)
-		exec_daemon(d, config_text != NULL);
-	return wait_until_accepting(d);
-}
-
-static void dump_log(const struct test_daemon *d)
-{
-	FILE *f = fopen(d->log, "r");
-	char line[1024];
-
-	fprintf(stderr, "conclaved did not exit cleanly; its log:\n");
-	while (f && fgets(line, sizeof(line), f))
-		fputs(line, stderr);
-	if (f)
-		fclose(f);
-}
-
-int test_daemon_stop(struct test_daemon *d)
-{
-	int status = 0;
-
-	if (d->pid > 0) {
-		kill(d->pid, SIGTERM);
-		if (waitpid(d->pid, &status, 0) == d->pid && WIFEXITED(status))
-			status = WEXITSTATUS(status);
-		else
-			status = -1;
-		d->pid = 0;
-	}
-	if (status != 0)
-		dump_log(d);
-	unlink(d->socket);
-	unlink(d->config);
-	unlink(d->log);
-	rmdir(d->dir);
-	return status;
-}
-
-/* Whether d's log has, within timeout_ms, a line with `first` and, after
- * it, `then`. */
-static bool log_has_line(const struct test_daemon *d, const char *first, const char *then, int timeout_ms)
-{
-	long long deadline = now_ms() + timeout_ms;
-
-	do {
-		FILE *f = fopen(d->log, "r");
-		char line[2048];
-		bool found = false;
-
-		while (f && !found && fgets(line, sizeof(line), f)) {
-			const char *at = strstr(line, first);
-
-			found = at && strstr(at + strlen(first), then);
-		}
-		if (f)
-			fclose(f);
-		if (found)
-			return true;
-		usleep(10000);
-	} while (now_ms() < deadline);
-	return false;
-}
-
-bool test_daemon_log_contains(const struct test_daemon *d, const char *text, int timeout_ms)
-{
-	return log_has_line(d, text, "", timeout_ms);
-}
-
-long test_daemon_rss_kb(const struct test_daemon *d)
-{
-	char path[64], line[256];
-	long rss = -1;
-	FILE *f;
-
-	snprintf(path, sizeof(path), "/proc/%d/status", (int)d->pid);
-	f = fopen(path, "r");
-	while (f && fgets(line, sizeof(line), f))
-		if (sscanf(line, "VmRSS: %ld kB", &rss) == 1)
-			break;
-	if (f)
-		fclose(f);
-	return rss;
-}
-
-/* stderr goes to a file, not a pipe: a daemon that detaches keeps it open. */
-int run_conclaved(const char *const *args, char *out, size_t out_size)
-{
-	char log_path[] = "/tmp/conclaved-run-XXXXXX";
-	const char *argv[16] = { "conclaved" };
-	int log_fd = mkstemp(log_path), status;
-	size_t n = 1;
-	ssize_t got;
-	pid_t pid;
-
-	while (args[n - 1] && n < 15) {
-		argv[n] = args[n - 1];
-		n++;
-	}
-	if (log_fd < 0 || (pid = fork()) < 0)
-		return -1;
-	if (pid == 0) {
-		dup2(log_fd, STDERR_FILENO);
-		execv(CONCLAVED_PATH, (char *const *)argv);
-		_exit(127);
-	}
-	if (waitpid(pid, &status, 0) != pid || !WIFEXITED(status))
-		status = -1;
-	else
-		status = WEXITSTATUS(status);
-	got = pread(log_fd, out, out_size - 1, 0);
-	out[got > 0 ? got : 0] = '\0';
-	close(log_fd);
-	unlink(log_path);
-	return status;
 }
 
 /* ---- raw clients ------------------------------------------------------- */
@@ -290,7 +124,24 @@ int raw_send_hello(int fd, uint32_t magic, const char *service, uint16_t major, 
 	return raw_send_frame(fd, CV_FRAME_HELLO, 0, 0, &hello, sizeof(hello));
 }
 
-static int read_exact(int fd, void *buf, size_t size, long long deadline)
+/* recv that keeps the first descriptor passed with the bytes in *passed
+ * (when passed is not NULL and holds none yet), closing any other. */
+static ssize_t recv_keeping_fd(int fd, void *buf, size_t size, int *passed)
+{
+	union cv_fds_control control;
+	struct iovec iov = { buf, size };
+	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1 };
+	int dropped = INT_MAX;
+	ssize_t n;
+
+	cv_fds_expect(&msg, &control);
+	n = recvmsg(fd, &msg, MSG_CMSG_CLOEXEC);
+	if (n >= 0)
+		cv_fds_take(&msg, passed ? passed : &dropped);
+	return n;
+}
+
+static int read_exact(int fd, void *buf, size_t size, long long deadline, int *passed)
 {
 	uint8_t *p = buf;
 
@@ -299,9 +150,9 @@ static int read_exact(int fd, void *buf, size_t size, long long deadline)
 		long long left = deadline - now_ms();
 		ssize_t n;
 
-		if (left <= 0 || poll(&pfd, 1, (int)left) <= 0)
+		if (poll(&pfd, 1, left > 0 ? (int)left : 0) <= 0)
 			return -1;
-		n = recv(fd, p, size, 0);
+		n = recv_keeping_fd(fd, p, size, passed);
 		if (n == 0 || (n < 0 && errno == ECONNRESET))
 			return 0;
 		if (n < 0)
@@ -312,10 +163,11 @@ static int read_exact(int fd, void *buf, size_t size, long long deadline)
 	return 1;
 }
 
-int raw_read_frame(int fd, struct cv_frame_header *h, uint8_t **payload, int timeout_ms)
+/* A frame, and the descriptor passed with it, if any, in *passed. */
+static int read_frame_keeping_fd(int fd, struct cv_frame_header *h, uint8_t **payload, int timeout_ms, int *passed)
 {
 	long long deadline = now_ms() + timeout_ms;
-	int r = read_exact(fd, h, sizeof(*h), deadline);
+	int r = read_exact(fd, h, sizeof(*h), deadline, passed);
 
 	*payload = NULL;
 	if (r <= 0)
@@ -324,7 +176,7 @@ int raw_read_frame(int fd, struct cv_frame_header *h, uint8_t **payload, int tim
 		return 1;
 	if (h->length > CV_CLIENT_MAX_PAYLOAD || !(*payload = malloc(h->length)))
 		return -1;
-	r = read_exact(fd, *payload, h->length, deadline);
+	r = read_exact(fd, *payload, h->length, deadline, passed);
 	if (r <= 0) {
 		free(*payload);
 		*payload = NULL;
@@ -332,18 +184,42 @@ int raw_read_frame(int fd, struct cv_frame_header *h, uint8_t **payload, int tim
 	return r;
 }
 
+int raw_read_frame(int fd, struct cv_frame_header *h, uint8_t **payload, int timeout_ms)
+{
+	return read_frame_keeping_fd(fd, h, payload, timeout_ms, NULL);
+}
+
+int raw_read_reply(int fd, struct cv_frame_header *h, uint8_t **payload, int timeout_ms)
+{
+	*payload = NULL;
+	if (raw_reply_fd(fd) < 0)
+		return -1;
+	return raw_read_frame(raw_reply_fd(fd), h, payload, timeout_ms);
+}
+
+int raw_read_welcome(int fd, struct cv_frame_header *h, uint8_t **payload, int timeout_ms)
+{
+	int reply_fd = -1;
+	int r = read_frame_keeping_fd(fd, h, payload, timeout_ms, &reply_fd);
+
+	if (r == 1 && h->kind == CV_FRAME_WELCOME && h->status == CS_OK && reply_fd < 0)
+		return -1;
+	reply_fd_set(fd, reply_fd);
+	return r;
+}
+
 int raw_handshake(int fd, const char *service)
 {
 	struct cv_frame_header h;
-	uint8_t *payload;
+	uint8_t *payload = NULL;
+	int r;
 
 	if (raw_send_hello(fd, CV_WIRE_MAGIC, service, 1, 0) < 0)
 		return -1;
-	if (raw_read_frame(fd, &h, &payload, 2000) != 1 || h.kind != CV_FRAME_WELCOME) {
-		free(payload);
-		return -1;
-	}
+	r = raw_read_welcome(fd, &h, &payload, 2000);
 	free(payload);
+	if (r != 1 || h.kind != CV_FRAME_WELCOME)
+		return -1;
 	return h.status;
 }
 
@@ -376,20 +252,6 @@ bool raw_closed_within(int fd, int timeout_ms)
 	}
 }
 
-static void keep_event(int fd, const struct cv_frame_header *h, uint8_t *payload)
-{
-	struct kept_event *e = calloc(1, sizeof(*e)), **tail = &kept_events;
-
-	if (!e) {
-		free(payload);
-		return;
-	}
-	*e = (struct kept_event){ .fd = fd, .header = *h, .payload = payload };
-	while (*tail)
-		tail = &(*tail)->next;
-	*tail = e;
-}
-
 /* Sends request as request_id's REQUEST, through ring unless it is NULL;
  * the frame's seq, or 0 when it could not be sent. */
 static uint32_t request_send(int fd, struct raw_ring *ring, uint16_t request_id, const ProtobufCMessage *request)
@@ -410,16 +272,11 @@ static uint32_t request_send(int fd, struct raw_ring *ring, uint16_t request_id,
 	return r < 0 ? 0 : seq;
 }
 
-/* Reads fd's frames up to the REPLY to seq, keeping events for
- * raw_next_event and dropping anything else: 1 with the reply in *h and
- * *payload, or -1 when none came. */
+/* Reads fd's reply channel up to the REPLY to seq, dropping anything else
+ * (RING_ROOM): 1 with the reply in *h and *payload, or -1 when none came. */
 static int await_reply(int fd, uint32_t seq, struct cv_frame_header *h, uint8_t **payload)
 {
-	while (raw_read_frame(fd, h, payload, 5000) == 1) {
-		if (h->kind == CV_FRAME_EVENT) {
-			keep_event(fd, h, *payload);
-			continue;
-		}
+	while (raw_read_reply(fd, h, payload, 5000) == 1) {
 		if (h->kind == CV_FRAME_REPLY && h->seq == seq)
 			return 1;
 		free(*payload);
@@ -454,33 +311,15 @@ int raw_ring_call(int fd, struct raw_ring *r, uint16_t request_id, const Protobu
 	return call_via(fd, r, request_id, request, reply_desc, reply);
 }
 
-static struct kept_event *take_kept_event(int fd)
-{
-	for (struct kept_event **p = &kept_events; *p; p = &(*p)->next) {
-		if ((*p)->fd == fd) {
-			struct kept_event *e = *p;
-
-			*p = e->next;
-			return e;
-		}
-	}
-	return NULL;
-}
-
 int raw_next_event(int fd, const ProtobufCMessageDescriptor *const *event_descs, size_t n_descs,
 		   ProtobufCMessage **event, int timeout_ms)
 {
-	struct kept_event *kept = take_kept_event(fd);
 	struct cv_frame_header h;
 	uint8_t *payload = NULL;
 	int id = -1;
 
 	*event = NULL;
-	if (kept) {
-		h = kept->header;
-		payload = kept->payload;
-		free(kept);
-	} else if (raw_read_frame(fd, &h, &payload, timeout_ms) != 1 || h.kind != CV_FRAME_EVENT) {
+	if (raw_read_frame(fd, &h, &payload, timeout_ms) != 1 || h.kind != CV_FRAME_EVENT) {
 		free(payload);
 		return -1;
 	}
@@ -492,20 +331,27 @@ int raw_next_event(int fd, const ProtobufCMessageDescriptor *const *event_descs,
 	return id;
 }
 
+size_t raw_drain_events(int fd, int idle_ms)
+{
+	struct cv_frame_header h;
+	uint8_t *payload;
+	size_t frames = 0;
+
+	while (raw_read_frame(fd, &h, &payload, idle_ms) == 1) {
+		free(payload);
+		frames++;
+	}
+	return frames;
+}
+
 void raw_forget_events(int fd)
 {
-	struct kept_event *e;
-
-	while ((e = take_kept_event(fd))) {
-		free(e->payload);
-		free(e);
-	}
+	raw_drain_events(fd, 100);
 }
 
 /* ---- raw shared rings -------------------------------------------------- */
 
 #define RING_SEALS (F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL)
-#define RAW_FDS_MAX 4
 
 int raw_ring_create(struct raw_ring *r, uint32_t capacity, enum raw_ring_flaw flaw)
 {
@@ -543,27 +389,14 @@ void raw_ring_destroy(struct raw_ring *r)
 
 int raw_send_with_fds(int fd, const void *bytes, size_t size, const int *fds, size_t n_fds)
 {
-	union {
-		struct cmsghdr align;
-		char space[CMSG_SPACE(RAW_FDS_MAX * sizeof(int))];
-	} control;
+	union cv_fds_control control;
 	struct iovec iov = { (void *)bytes, size };
 	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1 };
-	struct cmsghdr *c;
 	ssize_t n;
 
-	if (n_fds > RAW_FDS_MAX)
+	if (n_fds > CV_FDS_MAX)
 		return -1;
-	if (n_fds > 0) {
-		memset(&control, 0, sizeof(control));
-		msg.msg_control = control.space;
-		msg.msg_controllen = CMSG_SPACE(n_fds * sizeof(int));
-		c = CMSG_FIRSTHDR(&msg);
-		c->cmsg_level = SOL_SOCKET;
-		c->cmsg_type = SCM_RIGHTS;
-		c->cmsg_len = CMSG_LEN(n_fds * sizeof(int));
-		memcpy(CMSG_DATA(c), fds, n_fds * sizeof(int));
-	}
+	cv_fds_attach(&msg, &control, fds, n_fds);
 	do
 		n = sendmsg(fd, &msg, MSG_NOSIGNAL);
 	while (n < 0 && errno == EINTR);
@@ -671,6 +504,6 @@ void assert_closed_with_log(const struct test_daemon *d, int fd, const char *rea
 	close(fd);
 	snprintf(client, sizeof(client), "(pid %d, uid %u", (int)getpid(), (unsigned)getuid());
 	snprintf(why, sizeof(why), "): %s", reason);
-	assert_true(log_has_line(d, client, why, 2000));
+	assert_true(test_daemon_log_has(d, client, why, 2000));
 	assert_daemon_serves(d);
 }

@@ -1,6 +1,6 @@
-/* Test helpers: a real conclaved on a temporary socket, and raw clients
- * that speak the wire protocol directly (no client library), so tests can
- * send exactly the bytes they want. The assertions are cmocka's. */
+/* Test helpers: raw clients that speak the wire protocol directly (no
+ * client library) to a real conclaved (test-daemon.h), so tests can send
+ * exactly the bytes they want. The assertions are cmocka's. */
 #ifndef CONCLAVE_TEST_DAEMON_PEER_H
 #define CONCLAVE_TEST_DAEMON_PEER_H
 
@@ -12,15 +12,8 @@
 #include <protobuf-c/protobuf-c.h>
 #include <corosync/corotypes.h>
 
-#include "../../src/runtime/cv-wire.h"
-
-struct test_daemon {
-	pid_t pid;
-	char dir[64];
-	char socket[128];
-	char config[128];
-	char log[128];
-};
+#include "cv-wire.h"
+#include "test-daemon.h"
 
 /* Options every test daemon gets unless the test's own config has a
  * conclave section: a short HELLO timeout. */
@@ -32,20 +25,6 @@ struct test_daemon {
 	"nodelist {\n\tnode {\n\t\tnodeid: 1\n\t\tring0_addr: 127.0.0.1\n\t}\n}\n"
 #define TEST_SINGLE_NODE_CONFIG TEST_SINGLE_NODE_SECTIONS TEST_CONCLAVE_SECTION
 
-/* Writes config_text (NULL: no -c), runs conclaved -f -d with its stderr in
- * d->log and waits until the socket accepts. 0, or -1 with a message. */
-int test_daemon_start(struct test_daemon *d, const char *config_text);
-/* SIGTERM and wait; returns the exit status (-1: killed by a signal; 0 when
- * nothing was running), and removes the files. */
-int test_daemon_stop(struct test_daemon *d);
-/* Waits up to timeout_ms for the log to contain text. */
-bool test_daemon_log_contains(const struct test_daemon *d, const char *text, int timeout_ms);
-long test_daemon_rss_kb(const struct test_daemon *d);
-
-/* Runs conclaved with args (NULL-terminated, without argv[0]) to
- * completion; returns its exit status and its stderr in out. */
-int run_conclaved(const char *const *args, char *out, size_t out_size);
-
 /* ---- raw clients ------------------------------------------------------- */
 
 int raw_connect(const char *socket_path); /* -1 on failure */
@@ -53,8 +32,16 @@ int raw_send(int fd, const void *bytes, size_t size);
 int raw_send_frame(int fd, uint16_t kind, uint16_t id, uint32_t seq, const void *payload, uint32_t length);
 int raw_send_hello(int fd, uint32_t magic, const char *service, uint16_t major, uint16_t minor);
 /* 1 with a frame (payload malloc'd into *payload, may be NULL when empty),
- * 0 on EOF, -1 on timeout or error. */
+ * 0 on EOF, -1 on timeout or error. Descriptors passed with it are closed. */
 int raw_read_frame(int fd, struct cv_frame_header *h, uint8_t **payload, int timeout_ms);
+/* The same on the reply channel of fd (cv-wire.h), which replies and
+ * RING_ROOM come on; fd itself brings events only. */
+int raw_read_reply(int fd, struct cv_frame_header *h, uint8_t **payload, int timeout_ms);
+/* The reply channel a WELCOME gave fd; -1 before. */
+int raw_reply_fd(int fd);
+/* Reads a frame as raw_read_frame, keeping the reply channel a WELCOME
+ * carries as fd's: -1 also for a WELCOME(CS_OK) without one. */
+int raw_read_welcome(int fd, struct cv_frame_header *h, uint8_t **payload, int timeout_ms);
 /* The WELCOME status, or -1 when none came. */
 int raw_handshake(int fd, const char *service);
 /* Connects and handshakes; the fd, or -1. */
@@ -63,17 +50,18 @@ int raw_client(const char *socket_path, const char *service);
  * are read and dropped). */
 bool raw_closed_within(int fd, int timeout_ms);
 
-/* Sends a request and waits for its reply; events that arrive first are
- * kept for raw_next_event. *reply is unpacked (free with
- * protobuf_c_message_free_unpacked) or NULL. Returns the reply status, or
- * -1 when no reply came. */
+/* Sends a request and waits for its reply on the reply channel; events
+ * wait in fd. *reply is unpacked (free with protobuf_c_message_free_unpacked)
+ * or NULL. Returns the reply status, or -1 when no reply came. */
 int raw_call(int fd, uint16_t request_id, const ProtobufCMessage *request,
 	     const ProtobufCMessageDescriptor *reply_desc, ProtobufCMessage **reply);
-/* The next event on fd (kept or read within timeout_ms): its id, with the
- * unpacked message in *event; -1 when none. */
+/* The next event on fd, read within timeout_ms: its id, with the unpacked
+ * message in *event; -1 when none. */
 int raw_next_event(int fd, const ProtobufCMessageDescriptor *const *event_descs, size_t n_descs,
 		   ProtobufCMessage **event, int timeout_ms);
-/* Drops kept events of fd. */
+/* Reads and drops fd's events until none comes within idle_ms: how many. */
+size_t raw_drain_events(int fd, int idle_ms);
+/* raw_drain_events with a short idle time. */
 void raw_forget_events(int fd);
 
 /* ---- raw shared rings (cv-wire.h) -------------------------------------- */
@@ -102,9 +90,9 @@ int raw_send_with_fds(int fd, const void *bytes, size_t size, const int *fds, si
 /* Sends a RING_OPEN frame with `length` payload bytes and the n_fds
  * descriptors fds attached. */
 int raw_send_ring_open(int fd, uint32_t seq, const void *payload, uint32_t length, const int *fds, size_t n_fds);
-/* Offers r with a right RING_OPEN and waits for its REPLY, keeping events
- * as raw_call does: the status of a REPLY with id 0 and no payload, or -1
- * when none came. */
+/* Offers r with a right RING_OPEN and waits for its REPLY, as raw_call
+ * does: the status of a REPLY with id 0 and no payload, or -1 when none
+ * came. */
 int raw_ring_offer(int fd, struct raw_ring *r);
 /* Publishes r->head, then writes a wake-up byte to fd if the daemon asked
  * for one (reader_asleep taken from 1 to 0). */

@@ -112,7 +112,7 @@ static void test_caller_leaving_cancels_the_shutdown(void **state)
 	assert_int_equal(raw_send_frame(caller, CV_FRAME_REQUEST, CFG_TRY_SHUTDOWN, 1, NULL, 0), 0);
 	expect_asked(tracker, COROSYNC_CFG_SHUTDOWN_FLAG_REQUEST);
 	/* No reply before the tracker answers. */
-	assert_int_equal(raw_read_frame(caller, &h, &payload, 200), -1);
+	assert_int_equal(raw_read_reply(caller, &h, &payload, 200), -1);
 	close(caller);
 	assert_true(test_daemon_log_contains(&d, "shutdown cancelled", 2000));
 	assert_int_equal(replyto(tracker, COROSYNC_CFG_SHUTDOWN_FLAG_YES), CS_OK);
@@ -122,7 +122,7 @@ static void test_caller_leaving_cancels_the_shutdown(void **state)
 	assert_int_equal(raw_send_frame(caller, CV_FRAME_REQUEST, CFG_TRY_SHUTDOWN, 1, NULL, 0), 0);
 	expect_asked(tracker, COROSYNC_CFG_SHUTDOWN_FLAG_REQUEST);
 	assert_int_equal(replyto(tracker, COROSYNC_CFG_SHUTDOWN_FLAG_NO), CS_OK);
-	assert_int_equal(raw_read_frame(caller, &h, &payload, 2000), 1);
+	assert_int_equal(raw_read_reply(caller, &h, &payload, 2000), 1);
 	assert_int_equal(h.kind, CV_FRAME_REPLY);
 	assert_int_equal(h.seq, 1);
 	assert_int_equal(h.status, CS_ERR_BUSY);
@@ -148,9 +148,9 @@ static void test_late_tracker_is_asked(void **state)
 	assert_int_equal(trackstart(late), CS_OK);
 	expect_asked(late, COROSYNC_CFG_SHUTDOWN_FLAG_REQUEST);
 	assert_int_equal(replyto(early, COROSYNC_CFG_SHUTDOWN_FLAG_YES), CS_OK);
-	assert_int_equal(raw_read_frame(caller, &h, &payload, 200), -1);
+	assert_int_equal(raw_read_reply(caller, &h, &payload, 200), -1);
 	assert_int_equal(replyto(late, COROSYNC_CFG_SHUTDOWN_FLAG_YES), CS_OK);
-	assert_int_equal(raw_read_frame(caller, &h, &payload, 2000), 1);
+	assert_int_equal(raw_read_reply(caller, &h, &payload, 2000), 1);
 	assert_int_equal(h.seq, 7);
 	assert_int_equal(h.status, CS_OK);
 	free(payload);

@@ -728,19 +728,6 @@ static void test_track_add_and_delete_rules(void **state)
 
 /* ---- back-pressure ----------------------------------------------------- */
 
-static size_t drain(int fd)
-{
-	struct cv_frame_header h;
-	uint8_t *payload;
-	size_t frames = 0;
-
-	raw_forget_events(fd);
-	while (raw_read_frame(fd, &h, &payload, 300) == 1) {
-		free(payload);
-		frames++;
-	}
-	return frames;
-}
 
 /* A tracker that does not read makes a change wait: the writer gets
  * TRY_AGAIN and nothing changes, until the tracker reads. (How much the
@@ -768,7 +755,7 @@ static void test_full_tracker_holds_back_changes(void **state)
 		incs++;
 	assert_int_equal(status, CS_ERR_TRY_AGAIN);
 	assert_true(get_number(writer, "bp.key", T_UINT32) == last_set + incs);
-	assert_true(drain(tracker) > 0);
+	assert_true(raw_drain_events(tracker, 300) > 0);
 	assert_int_equal(inc(writer, "bp.key"), CS_OK);
 	assert_true(get_number(writer, "bp.key", T_UINT32) == last_set + incs + 1);
 	close(tracker);

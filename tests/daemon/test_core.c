@@ -15,7 +15,7 @@
 
 #include "cv-daemon.h"
 #include "cv-loop.h"
-#include "../../src/runtime/cv-split.h"
+#include "cv-split.h"
 #include "cpg.pb-c.h"
 #include "daemon-peer.h"
 #include "quorum.pb-c.h"
@@ -303,7 +303,7 @@ static int fake_client(uint16_t major, uint16_t minor)
 
 	if (fd < 0)
 		return -1;
-	if (raw_send_hello(fd, CV_WIRE_MAGIC, "fake", major, minor) == 0 && raw_read_frame(fd, &h, &payload, 2000) == 1) {
+	if (raw_send_hello(fd, CV_WIRE_MAGIC, "fake", major, minor) == 0 && raw_read_welcome(fd, &h, &payload, 2000) == 1) {
 		status = h.status;
 		free(payload);
 	}
@@ -392,7 +392,7 @@ static void test_oneway_has_no_reply(void **state)
 			 0);
 	assert_int_equal(event->quorate, 7);
 	protobuf_c_message_free_unpacked(&event->base, NULL);
-	assert_int_equal(raw_read_frame(fd, &h, &payload, 100), -1);
+	assert_int_equal(raw_read_reply(fd, &h, &payload, 100), -1);
 	close(fd);
 }
 
@@ -412,14 +412,14 @@ static void test_nowait_request_is_held_until_retried(void **state)
 	length = (uint32_t)protobuf_c_message_pack(&request.base, bytes);
 	assert_int_equal(raw_send_frame(fd, CV_FRAME_REQUEST, FAKE_HELD, 1, bytes, length), 0);
 	assert_int_equal(raw_send_frame(fd, CV_FRAME_REQUEST, FAKE_GUARDED, 2, bytes, length), 0);
-	assert_int_equal(raw_read_frame(fd, &h, &payload, 300), -1);
+	assert_int_equal(raw_read_reply(fd, &h, &payload, 300), -1);
 	assert_int_equal(fake_call(other, FAKE_RELEASE, 0, NULL), CS_OK);
 	assert_int_equal(raw_next_event(fd, (const ProtobufCMessageDescriptor *const[]){ &quorum_notification_event__descriptor }, 1,
 					(ProtobufCMessage **)&event, 2000),
 			 0);
 	assert_int_equal(event->quorate, 5);
 	protobuf_c_message_free_unpacked(&event->base, NULL);
-	assert_int_equal(raw_read_frame(fd, &h, &payload, 2000), 1);
+	assert_int_equal(raw_read_reply(fd, &h, &payload, 2000), 1);
 	assert_int_equal(h.kind, CV_FRAME_REPLY);
 	assert_int_equal(h.seq, 2);
 	free(payload);
@@ -471,6 +471,8 @@ static void test_event_back_pressure(void **state)
 
 	assert_int_equal(fake_call(fd, FAKE_FLOOD, 0, &sent), CS_OK);
 	assert_true(sent > 0);
+	/* a full event queue holds back events, not the client's requests */
+	assert_int_equal(fake_call(fd, FAKE_GUARDED, 0, NULL), CS_OK);
 	raw_forget_events(fd);
 	/* once the client has read everything, there is room again */
 	assert_int_equal(fake_call(fd, FAKE_FLOOD, 0, &again), CS_OK);

@@ -117,7 +117,7 @@ static struct cv_welcome welcome_of(const char *config)
 	fd = raw_connect(d.socket);
 	assert_true(fd >= 0);
 	assert_int_equal(raw_send_hello(fd, CV_WIRE_MAGIC, "quorum", 1, 0), 0);
-	assert_int_equal(raw_read_frame(fd, &h, &payload, 2000), 1);
+	assert_int_equal(raw_read_welcome(fd, &h, &payload, 2000), 1);
 	assert_int_equal(h.kind, CV_FRAME_WELCOME);
 	assert_int_equal(h.status, CS_OK);
 	assert_int_equal(h.length, 12);
@@ -172,7 +172,7 @@ static void expect_reply_to(int fd, uint32_t seq)
 	struct cv_frame_header h;
 	uint8_t *payload;
 
-	assert_int_equal(raw_read_frame(fd, &h, &payload, 5000), 1);
+	assert_int_equal(raw_read_reply(fd, &h, &payload, 5000), 1);
 	assert_int_equal(h.kind, CV_FRAME_REPLY);
 	assert_int_equal(h.seq, seq);
 	if (seq % 3 == 0) {
@@ -220,7 +220,7 @@ static void test_ring_carries_requests_across_its_wrap(void **state)
 	assert_int_equal(raw_ring_create(&r, WRAP_CAPACITY, RAW_RING_SOUND), 0);
 	r.head = r.shared->head = r.shared->tail = WRAP_START;
 	assert_int_equal(raw_send_with_fds(fd, &open_and_request, sizeof(open_and_request), &r.memfd, 1), 0);
-	assert_int_equal(raw_read_frame(fd, &h, &payload, 2000), 1);
+	assert_int_equal(raw_read_reply(fd, &h, &payload, 2000), 1);
 	assert_int_equal(h.kind, CV_FRAME_REPLY);
 	assert_int_equal(h.id, 0);
 	assert_int_equal(h.seq, 77);
@@ -241,7 +241,7 @@ static void test_ring_carries_requests_across_its_wrap(void **state)
 	}
 	assert_true(r.head - WRAP_START > 3 * WRAP_CAPACITY);
 	assert_int_equal(__atomic_load_n(&r.shared->tail, __ATOMIC_ACQUIRE), r.head);
-	assert_int_equal(raw_read_frame(fd, &h, &payload, 300), -1);
+	assert_int_equal(raw_read_reply(fd, &h, &payload, 300), -1);
 	close(fd);
 	raw_ring_destroy(&r);
 }
@@ -258,7 +258,7 @@ static void test_ring_room_for_a_waiting_writer(void **state)
 	__atomic_store_n(&r.shared->writer_waiting, 1, __ATOMIC_SEQ_CST);
 	assert_int_equal(raw_ring_send_frame(fd, &r, CV_FRAME_REQUEST, QUORUM_REQUEST_GETQUORATE, 5, NULL, 0), 0);
 	for (int i = 0; i < 2; i++) {
-		assert_int_equal(raw_read_frame(fd, &h, &payload, 2000), 1);
+		assert_int_equal(raw_read_reply(fd, &h, &payload, 2000), 1);
 		free(payload);
 		if (h.kind == CV_FRAME_RING_ROOM) {
 			assert_false(room);
@@ -278,11 +278,11 @@ static void test_ring_room_for_a_waiting_writer(void **state)
 	assert_int_equal(__atomic_load_n(&r.shared->writer_waiting, __ATOMIC_SEQ_CST), 0);
 
 	assert_int_equal(raw_ring_send_frame(fd, &r, CV_FRAME_REQUEST, QUORUM_REQUEST_GETQUORATE, 6, NULL, 0), 0);
-	assert_int_equal(raw_read_frame(fd, &h, &payload, 2000), 1);
+	assert_int_equal(raw_read_reply(fd, &h, &payload, 2000), 1);
 	free(payload);
 	assert_int_equal(h.kind, CV_FRAME_REPLY);
 	assert_int_equal(h.seq, 6);
-	assert_int_equal(raw_read_frame(fd, &h, &payload, 300), -1);
+	assert_int_equal(raw_read_reply(fd, &h, &payload, 300), -1);
 	close(fd);
 	raw_ring_destroy(&r);
 }

@@ -207,7 +207,7 @@ static void test_split_request_and_event(void **state)
 	assert_memory_equal(payload + 2 + head_length, msg, sizeof(msg));
 	cpg_message_event__free_unpacked(event, NULL);
 	free(payload);
-	assert_int_equal(raw_read_frame(fd, &h, &payload, 2000), 1);
+	assert_int_equal(raw_read_reply(fd, &h, &payload, 2000), 1);
 	assert_int_equal(h.kind, CV_FRAME_REPLY);
 	assert_int_equal(h.status, CS_OK);
 	free(payload);
@@ -316,10 +316,11 @@ static void assert_hello_refused(uint32_t magic, const char *service, uint16_t m
 
 	assert_true(fd >= 0);
 	assert_int_equal(raw_send_hello(fd, magic, service, major, minor), 0);
-	assert_int_equal(raw_read_frame(fd, &h, &payload, 2000), 1);
+	assert_int_equal(raw_read_welcome(fd, &h, &payload, 2000), 1);
 	assert_int_equal(h.kind, CV_FRAME_WELCOME);
 	assert_int_equal(h.status, status);
 	assert_int_equal(h.length, 0);
+	assert_int_equal(raw_reply_fd(fd), -1); /* a refusal comes without a reply channel */
 	assert_closed_with_log(&daemon_under_test, fd, reason);
 }
 
@@ -353,19 +354,23 @@ static void test_silent_client_is_closed(void **state)
 static void test_welcome_announces_limit(void **state)
 {
 	int fd = raw_connect(daemon_under_test.socket);
+	struct ucred cred;
 	struct cv_frame_header h;
 	struct cv_welcome welcome;
 	uint8_t *payload;
 
 	assert_true(fd >= 0);
 	assert_int_equal(raw_send_hello(fd, CV_WIRE_MAGIC, "votequorum", 1, 0), 0);
-	assert_int_equal(raw_read_frame(fd, &h, &payload, 2000), 1);
+	assert_int_equal(raw_read_welcome(fd, &h, &payload, 2000), 1);
 	assert_int_equal(h.status, CS_OK);
 	assert_int_equal(h.length, sizeof(welcome));
 	memcpy(&welcome, payload, sizeof(welcome));
 	assert_int_equal(welcome.magic, CV_WIRE_MAGIC);
 	assert_int_equal(welcome.max_message_size, 1024 * 1024);
 	free(payload);
+	/* the reply channel it carries is the daemon's too */
+	assert_int_equal(getsockopt(raw_reply_fd(fd), SOL_SOCKET, SO_PEERCRED, &cred, &(socklen_t){ sizeof(cred) }), 0);
+	assert_int_equal(cred.pid, daemon_under_test.pid);
 	close(fd);
 }
 
@@ -631,18 +636,6 @@ static int fill_tracker_queue(int writer)
 	return -1;
 }
 
-static size_t drain(int fd)
-{
-	struct cv_frame_header h;
-	uint8_t *payload;
-	size_t frames = 0;
-
-	while (raw_read_frame(fd, &h, &payload, 300) == 1) {
-		free(payload);
-		frames++;
-	}
-	return frames;
-}
 
 static void test_slow_tracker_gets_try_again(void **state)
 {
@@ -657,7 +650,7 @@ static void test_slow_tracker_gets_try_again(void **state)
 	before = test_daemon_rss_kb(&own);
 	assert_int_equal(fill_tracker_queue(writer), CS_ERR_TRY_AGAIN);
 	assert_true(test_daemon_rss_kb(&own) - before < 1024 + RSS_SLACK_KB);
-	assert_true(drain(tracker) > 0);
+	assert_true(raw_drain_events(tracker, 300) > 0);
 	request.expected_votes = 1;
 	assert_int_equal(vq_call(writer, VOTEQUORUM_REQUEST_SETEXPECTED, &request.base), CS_OK);
 	close(tracker);
@@ -682,7 +675,7 @@ static void test_slow_quorum_tracker_gets_try_again(void **state)
 			 CS_OK);
 	protobuf_c_message_free_unpacked(&reply->base, NULL);
 	assert_int_equal(fill_tracker_queue(writer), CS_ERR_TRY_AGAIN);
-	assert_true(drain(tracker) > 0);
+	assert_true(raw_drain_events(tracker, 300) > 0);
 	expected.expected_votes = 1;
 	assert_int_equal(vq_call(writer, VOTEQUORUM_REQUEST_SETEXPECTED, &expected.base), CS_OK);
 	close(tracker);

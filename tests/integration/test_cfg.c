@@ -367,7 +367,7 @@ static void test_kill_local_node_stops_daemon(void **state)
 	(void)state;
 	assert_int_equal(corosync_cfg_kill_node(h, 1, "Killed by the test"), CS_OK);
 	assert_int_equal(test_daemon_wait_exit(&daemon_under_test, 5000), 0);
-	assert_true(test_daemon_log_contains(&daemon_under_test, "Killed by the test"));
+	assert_true(test_daemon_log_contains(&daemon_under_test, "Killed by the test", 0));
 	assert_int_equal(corosync_cfg_local_get(h, &nodeid), CS_ERR_LIBRARY);
 	assert_int_equal(corosync_cfg_finalize(h), CS_OK);
 }
@@ -781,7 +781,7 @@ static void test_reopen_log_files(void **state)
 	assert_int_equal(unlink(log_path), 0);
 	assert_int_equal(mkdir(log_path, 0700), 0);
 	assert_int_equal(corosync_cfg_reopen_log_files(h), CS_ERR_ACCESS);
-	assert_true(test_daemon_log_contains(&daemon_under_test, "cannot open the log file"));
+	assert_true(test_daemon_log_contains(&daemon_under_test, "cannot open the log file", 0));
 	assert_true(test_daemon_running(&daemon_under_test));
 	assert_int_equal(corosync_cfg_finalize(h), CS_OK);
 }

@@ -1,7 +1,8 @@
 /* libcpg under load against a real conclaved: pipelined messages from
  * several processes keep one total order with nothing lost, and a member
  * that does not dispatch holds senders back with CS_ERR_TRY_AGAIN while the
- * daemon's queue for it stays within max_queued_bytes. Posted messages go
+ * daemon's queue for it stays within max_queued_bytes, even while it makes
+ * calls. Posted messages go
  * through a shared ring unless conclave.max_ring_size is 0, so the tests
  * that post run over both transports. */
 #include <stdarg.h>
@@ -10,17 +11,21 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/uio.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <corosync/cpg.h>
 
 #include "harness.h"
+#include "test-proc.h"
 
 #define SENDERS 8
 #define MESSAGES_EACH 10000
@@ -405,7 +410,7 @@ static void test_first_post_opens_a_ring(void **state)
 static void test_no_ring_when_max_ring_size_is_0(void **state)
 {
 	first_post_opens_a_ring_of(0);
-	assert_false(test_daemon_log_contains(&daemon_under_test, "shared ring"));
+	assert_false(test_daemon_log_contains(&daemon_under_test, "shared ring", 0));
 }
 
 static void test_ring_is_no_larger_than_max_queued_bytes(void **state)
@@ -512,6 +517,158 @@ static void test_member_that_does_not_dispatch_holds_large_senders_back(void **s
 	held_back_by_sleeping_member(256 * 1024, 40);
 }
 
+/* ---- a member that calls but never dispatches ----------------------------- */
+
+#define CALLING_SENDERS 4
+#define CALLING_STREAM_MS 2000
+
+struct calling_report {
+	uint64_t calls;
+	uint64_t failed_calls;
+	long grown_kb; /* the most its resident set grew while calling */
+	uint8_t in_order;
+};
+
+/* Joins, then makes a call every millisecond without ever dispatching
+ * until its command pipe says how many messages to expect; then takes
+ * them and reports. */
+static void calling_member(int commands, int replies)
+{
+	struct cpg_name name = group_name();
+	struct calling_report report = { 0 };
+	struct pollfd command = { .fd = commands, .events = POLLIN };
+	unsigned int nodeid;
+	uint64_t expected;
+	long before;
+	cpg_handle_t h;
+
+	if (cpg_initialize(&h, &callbacks) != CS_OK || cpg_join(h, &name) != CS_OK || write(replies, "j", 1) != 1)
+		_exit(2);
+	before = process_rss_kb(getpid());
+	while (poll(&command, 1, 1) == 0 && report.calls < 600000) {
+		report.calls++;
+		report.failed_calls += cpg_local_get(h, &nodeid) != CS_OK;
+		if (process_rss_kb(getpid()) - before > report.grown_kb)
+			report.grown_kb = process_rss_kb(getpid()) - before;
+	}
+	if (read(commands, &expected, sizeof(expected)) != sizeof(expected))
+		_exit(3);
+	while (seen.delivered < expected && !seen.out_of_order)
+		if (cpg_dispatch(h, CS_DISPATCH_ONE) != CS_OK)
+			_exit(4);
+	report.in_order = !seen.out_of_order && seen.delivered == expected;
+	_exit(write(replies, &report, sizeof(report)) == sizeof(report) ? 0 : 5);
+}
+
+static long elapsed_ms(const struct timespec *since)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return (now.tv_sec - since->tv_sec) * 1000 + (now.tv_nsec - since->tv_nsec) / 1000000;
+}
+
+/* Joins, and once told, streams for CALLING_STREAM_MS, dispatching its own
+ * queue whenever the daemon pushes back; reports how many were accepted
+ * and refused. */
+static void streaming_sender(uint32_t index, int start_pipe, int replies)
+{
+	struct cpg_name name = group_name();
+	struct stress_message m = { .sender = index };
+	struct iovec iov = { &m, sizeof(m) };
+	uint64_t counts[2] = { 0 }; /* accepted, refused */
+	struct timespec start;
+	cpg_handle_t h;
+
+	char go;
+
+	/* All join before any streams: a join, too, waits for room in the
+	 * member's queue. */
+	if (cpg_initialize(&h, &callbacks) != CS_OK || cpg_join(h, &name) != CS_OK || write(replies, "j", 1) != 1 ||
+	    read(start_pipe, &go, 1) != 1)
+		_exit(2);
+	clock_gettime(CLOCK_MONOTONIC, &start);
+	while (elapsed_ms(&start) < CALLING_STREAM_MS) {
+		cs_error_t err = cpg_mcast_joined(h, CPG_TYPE_AGREED, &iov, 1);
+
+		if (err == CS_OK) {
+			m.seq++;
+			counts[0]++;
+		} else if (err == CS_ERR_TRY_AGAIN) {
+			counts[1]++;
+			usleep(100);
+		} else {
+			_exit(3);
+		}
+		if ((err != CS_OK || counts[0] % 256 == 0) && cpg_dispatch(h, CS_DISPATCH_ALL) != CS_OK)
+			_exit(4);
+	}
+	_exit(write(replies, counts, sizeof(counts)) == sizeof(counts) ? 0 : 5);
+}
+
+/* A member that never dispatches but makes a call every millisecond while
+ * senders stream: its calls are answered while its events wait, its memory
+ * stays where it was (the events wait in the daemon, which holds the
+ * senders back with CS_ERR_TRY_AGAIN), and every message accepted reaches
+ * it, in order, once it dispatches. */
+static void test_member_that_calls_but_never_dispatches(void **state)
+{
+	int down[2], up[2], go[2], sent[2], status;
+	uint64_t counts[2], accepted = 0, refused = 0;
+	struct calling_report report;
+	pid_t member, senders[CALLING_SENDERS];
+	char joined;
+
+	assert_int_equal(pipe(down), 0);
+	assert_int_equal(pipe(up), 0);
+	assert_int_equal(pipe(go), 0);
+	assert_int_equal(pipe(sent), 0);
+	member = fork();
+	assert_true(member >= 0);
+	if (member == 0) {
+		close(down[1]); /* a test that fails ends the member's wait */
+		calling_member(down[0], up[1]);
+	}
+	assert_int_equal(read(up[0], &joined, 1), 1);
+	for (uint32_t i = 0; i < CALLING_SENDERS; i++) {
+		senders[i] = fork();
+		assert_true(senders[i] >= 0);
+		if (senders[i] == 0) {
+			close(down[1]);
+			streaming_sender(i, go[0], sent[1]);
+		}
+		assert_int_equal(read(sent[0], &joined, 1), 1);
+	}
+	assert_int_equal(write(go[1], "gggg", CALLING_SENDERS), CALLING_SENDERS);
+	for (uint32_t i = 0; i < CALLING_SENDERS; i++) {
+		assert_int_equal(read(sent[0], counts, sizeof(counts)), sizeof(counts));
+		accepted += counts[0];
+		refused += counts[1];
+		assert_int_equal(waitpid(senders[i], &status, 0), senders[i]);
+		assert_true(WIFEXITED(status));
+		assert_int_equal(WEXITSTATUS(status), 0);
+	}
+	print_message("%llu messages accepted, %llu refused with CS_ERR_TRY_AGAIN\n", (unsigned long long)accepted,
+		      (unsigned long long)refused);
+	assert_true(refused > 0);
+	assert_int_equal(write(down[1], &accepted, sizeof(accepted)), sizeof(accepted));
+	assert_int_equal(read(up[0], &report, sizeof(report)), sizeof(report));
+	assert_int_equal(waitpid(member, &status, 0), member);
+	assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	print_message("the member made %llu calls; its RSS grew %ld KiB at most\n", (unsigned long long)report.calls,
+		      report.grown_kb);
+	assert_int_equal(report.failed_calls, 0);
+	assert_true(report.calls >= CALLING_STREAM_MS / 10);
+	assert_true(report.grown_kb < 16 * 1024);
+	assert_true(report.in_order);
+	for (int i = 0; i < 2; i++) {
+		close(down[i]);
+		close(up[i]);
+		close(go[i]);
+		close(sent[i]);
+	}
+}
+
 /* ---- large messages -------------------------------------------------------- */
 
 #define LARGE_SIZE (64u * 1024 * 1024 + 12345)
@@ -552,6 +709,66 @@ static void on_large(cpg_handle_t handle, const struct cpg_name *group, uint32_t
 
 static cpg_callbacks_t large_callbacks = { .cpg_deliver_fn = on_large, .cpg_confchg_fn = on_confchg };
 
+static uint64_t large_delivered(void)
+{
+	return __atomic_load_n(&large.whole, __ATOMIC_ACQUIRE) + __atomic_load_n(&large.broken, __ATOMIC_ACQUIRE);
+}
+
+/* A member's own messages wait in its queue in the daemon, which only its
+ * dispatching empties: one that sends more than that queue holds dispatches
+ * on another thread meanwhile, as a program would. */
+struct dispatcher {
+	pthread_t thread;
+	cpg_handle_t handle;
+	cs_error_t result;
+};
+
+static void *dispatcher_main(void *arg)
+{
+	struct dispatcher *d = arg;
+
+	d->result = cpg_dispatch(d->handle, CS_DISPATCH_BLOCKING);
+	return NULL;
+}
+
+static void dispatcher_start(struct dispatcher *d, cpg_handle_t handle)
+{
+	d->handle = handle;
+	assert_int_equal(pthread_create(&d->thread, NULL, dispatcher_main, d), 0);
+}
+
+/* Waits (60 s at most) until n large messages were delivered. */
+static void large_wait(uint64_t n)
+{
+	for (int waited_ms = 0; large_delivered() < n && waited_ms < 60000; waited_ms++)
+		usleep(1000);
+	assert_true(large_delivered() >= n);
+}
+
+/* cpg_mcast_joined (or with zero_copy, cpg_zcb_mcast_joined of iov[0]),
+ * again while the daemon pushes back (up to 10 s): the queues may still
+ * hold the message before. */
+static cs_error_t mcast_retrying(cpg_handle_t h, struct iovec *iov, unsigned int n, bool zero_copy)
+{
+	cs_error_t err;
+
+	for (int tries = 0;; tries++) {
+		err = zero_copy ? cpg_zcb_mcast_joined(h, CPG_TYPE_AGREED, iov[0].iov_base, iov[0].iov_len)
+				: cpg_mcast_joined(h, CPG_TYPE_AGREED, iov, n);
+		if (err != CS_ERR_TRY_AGAIN || tries == 10000)
+			return err;
+		usleep(1000);
+	}
+}
+
+/* Finalizes handle, which ends the dispatcher's BLOCKING dispatch. */
+static void dispatcher_finalize(struct dispatcher *d)
+{
+	assert_int_equal(cpg_finalize(d->handle), CS_OK);
+	assert_int_equal(pthread_join(d->thread, NULL), 0);
+	assert_int_equal(d->result, CS_ERR_BAD_HANDLE);
+}
+
 static uint8_t *large_message(size_t size)
 {
 	uint8_t *m = malloc(size);
@@ -590,6 +807,7 @@ static void test_large_message_is_delivered_whole_once(void **state)
 	struct iovec iov[2] = { { message, 1000 }, { message + 1000, LARGE_SIZE - 1000 } };
 	uint64_t expected = 2, report[2];
 	int down[2], up[2], status;
+	struct dispatcher dispatcher;
 	cpg_handle_t h;
 	char joined;
 	pid_t pid;
@@ -605,19 +823,17 @@ static void test_large_message_is_delivered_whole_once(void **state)
 	assert_int_equal(cpg_initialize(&h, &large_callbacks), CS_OK);
 	assert_int_equal(cpg_join(h, &name), CS_OK);
 	assert_int_equal(write(down[1], &expected, sizeof(expected)), sizeof(expected));
-	assert_int_equal(cpg_mcast_joined(h, CPG_TYPE_AGREED, iov, 1 + 1), CS_OK);
-	assert_int_equal(cpg_zcb_mcast_joined(h, CPG_TYPE_AGREED, message, LARGE_SIZE), CS_OK);
-	while (large.whole + large.broken < expected)
-		assert_int_equal(cpg_dispatch(h, CS_DISPATCH_ONE), CS_OK);
-	assert_int_equal(large.whole, 2);
-	assert_int_equal(large.broken, 0);
+	dispatcher_start(&dispatcher, h);
+	assert_int_equal(mcast_retrying(h, iov, 1 + 1, false), CS_OK);
+	assert_int_equal(mcast_retrying(h, &(struct iovec){ message, LARGE_SIZE }, 1, true), CS_OK);
+	large_wait(expected);
 	assert_int_equal(read(up[0], report, sizeof(report)), sizeof(report));
 	assert_int_equal(report[0], 2);
 	assert_int_equal(report[1], 0);
 	assert_int_equal(waitpid(pid, &status, 0), pid);
-	assert_int_equal(cpg_dispatch(h, CS_DISPATCH_ALL), CS_OK);
+	dispatcher_finalize(&dispatcher);
 	assert_int_equal(large.whole, 2);
-	assert_int_equal(cpg_finalize(h), CS_OK);
+	assert_int_equal(large.broken, 0);
 	free(message);
 }
 
@@ -628,27 +844,27 @@ static void test_messages_larger_than_the_ring_are_delivered_whole_once(void **s
 	const size_t sizes[] = { 64, 1024 * 1024 + 123, LARGE_SIZE, 64 };
 	const size_t n = sizeof(sizes) / sizeof(sizes[0]);
 	struct cpg_name name = group_name();
+	struct dispatcher dispatcher;
 	cpg_handle_t h;
 
 	memset(&large, 0, sizeof(large));
 	assert_int_equal(cpg_initialize(&h, &large_callbacks), CS_OK);
 	assert_int_equal(cpg_join(h, &name), CS_OK);
+	dispatcher_start(&dispatcher, h);
 	for (size_t i = 0; i < n; i++) {
 		uint8_t *message = large_message(sizes[i]);
 		struct iovec iov = { message, sizes[i] };
 
-		assert_int_equal(cpg_mcast_joined(h, CPG_TYPE_AGREED, &iov, 1), CS_OK);
+		assert_int_equal(mcast_retrying(h, &iov, 1, false), CS_OK);
 		free(message);
 	}
-	while (large.whole + large.broken < n)
-		assert_int_equal(cpg_dispatch(h, CS_DISPATCH_ONE), CS_OK);
-	assert_int_equal(cpg_dispatch(h, CS_DISPATCH_ALL), CS_OK);
+	large_wait(n);
+	assert_int_equal(ring_of(getpid()), CLIENT_RING_SIZE);
+	dispatcher_finalize(&dispatcher);
 	assert_int_equal(large.broken, 0);
 	assert_int_equal(large.whole, n);
 	for (size_t i = 0; i < n; i++)
 		assert_int_equal(large.lengths[i], sizes[i]);
-	assert_int_equal(ring_of(getpid()), CLIENT_RING_SIZE);
-	assert_int_equal(cpg_finalize(h), CS_OK);
 }
 
 /* A process that joins and leaves over and over until killed. */
@@ -724,6 +940,8 @@ int main(void)
 						start_small_queue, stop),
 		cmocka_unit_test_setup_teardown(test_member_that_does_not_dispatch_holds_large_senders_back,
 						start_medium_queue, stop),
+		cmocka_unit_test_setup_teardown(test_member_that_calls_but_never_dispatches, start_medium_queue,
+						stop),
 		cmocka_unit_test_setup_teardown(test_large_message_is_delivered_whole_once, start, stop),
 		cmocka_unit_test_setup_teardown(test_messages_larger_than_the_ring_are_delivered_whole_once, start,
 						stop),

@@ -236,13 +236,13 @@ static void expect_connection_limit(int limit)
 static void test_initialize_past_max_connections_is_try_again(void **state)
 {
 	expect_connection_limit(2);
-	assert_true(test_daemon_log_contains(&daemon_under_test, "max_connections (2) reached"));
+	assert_true(test_daemon_log_contains(&daemon_under_test, "max_connections (2) reached", 0));
 }
 
 static void test_initialize_past_max_connections_per_uid_is_try_again(void **state)
 {
 	expect_connection_limit(1);
-	assert_true(test_daemon_log_contains(&daemon_under_test, "max_connections_per_uid (1) reached"));
+	assert_true(test_daemon_log_contains(&daemon_under_test, "max_connections_per_uid (1) reached", 0));
 }
 
 static void test_model_initialize_rejects_unknown_model(void **state)

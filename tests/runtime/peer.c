@@ -15,6 +15,7 @@
 
 #include <cmocka.h>
 
+#include "cv-fds.h"
 #include "cv-split.h"
 #include "peer.h"
 #include "test-util.h"
@@ -26,6 +27,7 @@ struct peer *peer_new(void)
 
 	assert_non_null(p);
 	p->fd = -1;
+	p->reply_fd = -1;
 	p->max_message = 1024 * 1024;
 	p->refusal = CS_ERR_ACCESS;
 	p->ring_reply = CS_ERR_NOT_SUPPORTED;
@@ -88,8 +90,7 @@ void peer_free(struct peer *p)
 	pthread_mutex_unlock(&p->lock);
 	control_poke(p);
 	shutdown(p->listen_fd, SHUT_RDWR);
-	if (p->fd >= 0)
-		shutdown(p->fd, SHUT_RDWR);
+	peer_hang_up(p);
 	if (p->acceptor_started)
 		pthread_join(p->acceptor, NULL);
 	if (p->responder_started)
@@ -98,6 +99,9 @@ void peer_free(struct peer *p)
 	held_free(p);
 	if (p->fd >= 0)
 		close(p->fd);
+	if (p->reply_fd >= 0)
+		close(p->reply_fd);
+	free(p->backlog);
 	close(p->listen_fd);
 	close(p->control[0]);
 	close(p->control[1]);
@@ -143,51 +147,25 @@ static bool read_all(int fd, void *bytes, size_t length)
 	return true;
 }
 
-/* Keeps the first descriptor a message passed in request, closing others. */
-static void passed_fds_take(struct msghdr *msg, struct peer_request *request)
-{
-	for (struct cmsghdr *c = CMSG_FIRSTHDR(msg); c != NULL; c = CMSG_NXTHDR(msg, c)) {
-		if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS)
-			continue;
-		for (size_t i = 0; i < (c->cmsg_len - CMSG_LEN(0)) / sizeof(int); i++) {
-			int fd;
-
-			memcpy(&fd, CMSG_DATA(c) + i * sizeof(int), sizeof(fd));
-			if (request->passed_fd < 0)
-				request->passed_fd = fd;
-			else
-				close(fd);
-			request->passed_fds++;
-		}
-	}
-}
-
 /* read_all for a frame's bytes: recvmsg, to take the descriptors a client
  * attaches (RING_OPEN's memfd). */
 static bool frame_bytes_read(int fd, void *bytes, size_t length, struct peer_request *request)
 {
-	union {
-		struct cmsghdr align;
-		char space[CMSG_SPACE(4 * sizeof(int))];
-	} control;
+	union cv_fds_control control;
 	uint8_t *b = bytes;
 	ssize_t n;
 
 	while (length > 0) {
 		struct iovec iov = { b, length };
-		struct msghdr msg = {
-			.msg_iov = &iov,
-			.msg_iovlen = 1,
-			.msg_control = control.space,
-			.msg_controllen = sizeof(control.space),
-		};
+		struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1 };
 
+		cv_fds_expect(&msg, &control);
 		n = recvmsg(fd, &msg, MSG_CMSG_CLOEXEC);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n <= 0)
 			return false;
-		passed_fds_take(&msg, request);
+		request->passed_fds += cv_fds_take(&msg, &request->passed_fd);
 		b += n;
 		length -= (size_t)n;
 	}
@@ -220,6 +198,24 @@ static bool frame_write(int fd, uint16_t kind, uint16_t id, uint32_t seq, int32_
 	return write_all(fd, &header, sizeof(header)) && write_all(fd, payload, length);
 }
 
+/* sendmsg with the n_fds descriptors fds attached to the first byte, then
+ * the rest as write_all. */
+static bool write_all_with_fds(int fd, const void *bytes, size_t length, const int *fds, size_t n_fds)
+{
+	union cv_fds_control control;
+	struct iovec iov = { (void *)bytes, length };
+	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1 };
+	ssize_t n;
+
+	cv_fds_attach(&msg, &control, fds, n_fds);
+	do
+		n = sendmsg(fd, &msg, MSG_NOSIGNAL);
+	while (n < 0 && errno == EINTR);
+	if (n <= 0)
+		return false;
+	return write_all(fd, (const uint8_t *)bytes + n, length - (size_t)n);
+}
+
 void peer_write(struct peer *p, const void *bytes, size_t length)
 {
 	pthread_mutex_lock(&p->write_lock);
@@ -227,12 +223,77 @@ void peer_write(struct peer *p, const void *bytes, size_t length)
 	pthread_mutex_unlock(&p->write_lock);
 }
 
+void peer_write_reply(struct peer *p, const void *bytes, size_t length)
+{
+	pthread_mutex_lock(&p->write_lock);
+	write_all(p->reply_fd, bytes, length);
+	pthread_mutex_unlock(&p->write_lock);
+}
+
+static bool kind_is_reply(uint16_t kind)
+{
+	return kind == CV_FRAME_REPLY || kind == CV_FRAME_RING_ROOM;
+}
+
 void peer_send_frame(struct peer *p, uint16_t kind, uint16_t id, uint32_t seq, int32_t status,
 		     const void *payload, uint32_t length)
 {
 	pthread_mutex_lock(&p->write_lock);
-	frame_write(p->fd, kind, id, seq, status, payload, length);
+	frame_write(kind_is_reply(kind) ? p->reply_fd : p->fd, kind, id, seq, status, payload, length);
 	pthread_mutex_unlock(&p->write_lock);
+}
+
+/* Write lock held. Writes what the socket takes of the backlog now. */
+static void backlog_flush(struct peer *p)
+{
+	ssize_t n;
+
+	while (p->backlog_length > 0) {
+		n = send(p->fd, p->backlog, p->backlog_length, MSG_NOSIGNAL | MSG_DONTWAIT);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return;
+		memmove(p->backlog, p->backlog + n, p->backlog_length - (size_t)n);
+		p->backlog_length -= (size_t)n;
+	}
+}
+
+/* An event of the responder's, as conclaved queues one: written now as
+ * far as the socket takes it, the rest after what already waits. */
+static void event_queue(struct peer *p, const uint8_t *frame, size_t length)
+{
+	pthread_mutex_lock(&p->write_lock);
+	backlog_flush(p);
+	p->backlog = realloc(p->backlog, p->backlog_length + length);
+	if (p->backlog == NULL)
+		abort();
+	memcpy(p->backlog + p->backlog_length, frame, length);
+	p->backlog_length += length;
+	backlog_flush(p);
+	pthread_mutex_unlock(&p->write_lock);
+}
+
+/* Ticks until the socket takes no more, or FLOOD_MAX bytes went. */
+#define FLOOD_MAX (256u * 1024 * 1024)
+static void flood(struct peer *p, uint32_t value)
+{
+	size_t length;
+	uint8_t *tick = peer_pack_tick(value, &length);
+	ssize_t n = 0;
+
+	pthread_mutex_lock(&p->write_lock);
+	while (p->flooded < FLOOD_MAX) {
+		n = send(p->fd, tick, length, MSG_NOSIGNAL | MSG_DONTWAIT);
+		if (n != (ssize_t)length)
+			break;
+		p->flooded += length;
+	}
+	/* a tick the socket took in part is finished */
+	if (n > 0 && n < (ssize_t)length)
+		write_all(p->fd, tick + n, length - (size_t)n);
+	pthread_mutex_unlock(&p->write_lock);
+	free(tick);
 }
 
 static void send_message(struct peer *p, uint16_t kind, uint16_t id, uint32_t seq, int32_t status,
@@ -287,18 +348,18 @@ uint8_t *peer_pack_tick(uint32_t value, size_t *length)
 	return peer_pack_event(TEST_EVENT_TICK, &event.base, length);
 }
 
-bool peer_write_within(struct peer *p, const void *bytes, size_t length, int timeout_ms)
+bool peer_write_reply_within(struct peer *p, const void *bytes, size_t length, int timeout_ms)
 {
 	struct timespec start, now;
 	const uint8_t *b = bytes;
-	struct pollfd pfd = { .fd = p->fd, .events = POLLOUT };
+	struct pollfd pfd = { .fd = p->reply_fd, .events = POLLOUT };
 	ssize_t n;
 	long waited_ms = 0;
 
 	clock_gettime(CLOCK_MONOTONIC, &start);
 	pthread_mutex_lock(&p->write_lock);
 	while (length > 0 && waited_ms <= timeout_ms) {
-		n = send(p->fd, b, length, MSG_NOSIGNAL | MSG_DONTWAIT);
+		n = send(p->reply_fd, b, length, MSG_NOSIGNAL | MSG_DONTWAIT);
 		if (n > 0) {
 			b += n;
 			length -= (size_t)n;
@@ -330,7 +391,10 @@ bool peer_read_frame(struct peer *p, struct cv_frame_header *header, uint8_t **p
 
 void peer_hang_up(struct peer *p)
 {
-	shutdown(p->fd, SHUT_RDWR);
+	if (p->fd >= 0)
+		shutdown(p->fd, SHUT_RDWR);
+	if (p->reply_fd >= 0)
+		shutdown(p->reply_fd, SHUT_RDWR);
 }
 
 void peer_drop_client(struct peer *p)
@@ -338,7 +402,10 @@ void peer_drop_client(struct peer *p)
 	assert_false(p->responder_started);
 	if (p->fd >= 0)
 		close(p->fd);
-	p->fd = -1;
+	if (p->reply_fd >= 0)
+		close(p->reply_fd);
+	p->fd = p->reply_fd = -1;
+	p->backlog_length = 0;
 }
 
 /* ---- handshake ---- */
@@ -354,76 +421,110 @@ static bool hello_read(int fd, struct cv_hello *hello)
 	return read_all(fd, hello, sizeof(*hello));
 }
 
-static void welcome_send(int fd, int32_t status, uint32_t magic, uint32_t max_message, uint32_t max_ring)
+/* A frame's header and payload in one malloc'd buffer. */
+static uint8_t *frame_pack(uint16_t kind, int32_t status, const void *payload, uint32_t length)
 {
-	struct cv_welcome welcome = { .magic = magic, .max_message_size = max_message, .max_ring_size = max_ring };
+	struct cv_frame_header header = { .length = length, .kind = kind, .status = status };
+	uint8_t *frame = malloc(sizeof(header) + length);
 
-	frame_write(fd, CV_FRAME_WELCOME, 0, 0, status, &welcome,
-		    status == CS_OK ? sizeof(welcome) : 0);
+	if (frame == NULL)
+		abort();
+	memcpy(frame, &header, sizeof(header));
+	if (length > 0)
+		memcpy(frame + sizeof(header), payload, length);
+	return frame;
 }
 
-/* The WELCOME and p->ticks_after_welcome events, in a single write. */
-static void welcome_with_ticks_send(struct peer *p, int fd)
+/* A WELCOME whose payload is `length` bytes of `fields` (none for a
+ * refusal), with the descriptors fds attached, followed in the same write
+ * by `extra` bytes. */
+static void welcome_send(int fd, int32_t status, const void *fields, uint32_t length, const int *fds, size_t n_fds,
+			 const uint8_t *extra, size_t extra_length)
 {
-	struct {
-		struct cv_frame_header header;
-		struct cv_welcome welcome;
-	} frame = {
-		{ .length = sizeof(struct cv_welcome), .kind = CV_FRAME_WELCOME, .status = CS_OK },
-		{ .magic = CV_WIRE_MAGIC, .max_message_size = p->max_message, .max_ring_size = p->max_ring },
-	};
-	size_t length = sizeof(frame), tick_length;
-	uint8_t *bytes = malloc(length);
+	size_t frame_length = sizeof(struct cv_frame_header) + length;
+	uint8_t *frame = frame_pack(CV_FRAME_WELCOME, status, fields, length);
 
-	for (unsigned int i = 0; bytes != NULL && i < p->ticks_after_welcome; i++) {
+	frame = realloc(frame, frame_length + extra_length);
+	if (frame == NULL)
+		abort();
+	if (extra_length > 0)
+		memcpy(frame + frame_length, extra, extra_length);
+	write_all_with_fds(fd, frame, frame_length + extra_length, fds, n_fds);
+	free(frame);
+}
+
+/* p->ticks_after_welcome events, packed one after another. */
+static uint8_t *ticks_pack(struct peer *p, size_t *length)
+{
+	uint8_t *bytes = NULL;
+	size_t tick_length;
+
+	*length = 0;
+	for (unsigned int i = 0; i < p->ticks_after_welcome; i++) {
 		uint8_t *tick = peer_pack_tick(i + 1, &tick_length);
 
-		bytes = realloc(bytes, length + tick_length);
-		if (bytes != NULL)
-			memcpy(bytes + length, tick, tick_length);
-		length += tick_length;
+		bytes = realloc(bytes, *length + tick_length);
+		if (bytes == NULL)
+			abort();
+		memcpy(bytes + *length, tick, tick_length);
+		*length += tick_length;
 		free(tick);
 	}
-	if (bytes == NULL)
-		abort();
-	memcpy(bytes, &frame, sizeof(frame));
-	write_all(fd, bytes, length);
-	free(bytes);
+	return bytes;
 }
 
-/* A WELCOME(CS_OK) of `length` bytes: struct cv_welcome's fields as far as
- * they go, zeros beyond them. */
-static void welcome_of_length_send(struct peer *p, int fd, uint32_t length)
+/* The WELCOME of `mode` with the client's end of a new reply channel (and
+ * for PEER_WELCOME, p->ticks_after_welcome events in the same write); our
+ * end in *reply_fd. */
+static void welcome_with_channel_send(struct peer *p, int fd, enum peer_handshake mode, int *reply_fd)
 {
 	uint32_t fields[4] = { CV_WIRE_MAGIC, p->max_message, p->max_ring, 0 };
+	uint32_t length = sizeof(struct cv_welcome);
+	int ends[2], fds[2];
+	size_t n_fds = 1, ticks_length = 0;
+	uint8_t *ticks = NULL;
 
-	frame_write(fd, CV_FRAME_WELCOME, 0, 0, CS_OK, fields, length);
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, ends) < 0)
+		abort();
+	fds[0] = fds[1] = ends[1];
+	if (mode == PEER_WELCOME)
+		ticks = ticks_pack(p, &ticks_length);
+	else if (mode == PEER_WELCOME_SHORT)
+		length = CV_WELCOME_MIN_SIZE;
+	else if (mode == PEER_WELCOME_LONG)
+		length = sizeof(struct cv_welcome) + 4;
+	else if (mode == PEER_BAD_MAGIC)
+		fields[0] = 0xdeadbeef;
+	else if (mode == PEER_BAD_LENGTH)
+		length = 4;
+	else if (mode == PEER_WELCOME_NO_CHANNEL)
+		n_fds = 0;
+	else if (mode == PEER_WELCOME_TWO_FDS)
+		fds[1] = p->listen_fd, n_fds = 2;
+	welcome_send(fd, CS_OK, fields, length, fds, n_fds, ticks, ticks_length);
+	free(ticks);
+	close(ends[1]);
+	*reply_fd = ends[0];
 }
 
 /* Runs the handshake; returns false when the mode ends the connection. */
-static bool handshake_run(struct peer *p, int fd)
+static bool handshake_run(struct peer *p, int fd, int *reply_fd)
 {
 	struct cv_frame_header header = { .kind = CV_FRAME_WELCOME, .status = CS_OK, .length = 8 };
 
 	if (p->mode == PEER_CLOSE_AT_ONCE)
 		return false;
 	if (p->mode == PEER_REFUSE_AT_ONCE) {
-		welcome_send(fd, p->refusal, CV_WIRE_MAGIC, 0, 0);
+		welcome_send(fd, p->refusal, NULL, 0, NULL, 0, NULL, 0);
 		return false;
 	}
 	p->hello_received = hello_read(fd, &p->hello);
 	switch (p->mode) {
-	case PEER_WELCOME:
-		welcome_with_ticks_send(p, fd);
-		return true;
-	case PEER_WELCOME_SHORT:
-		welcome_of_length_send(p, fd, CV_WELCOME_MIN_SIZE);
-		return true;
-	case PEER_WELCOME_LONG:
-		welcome_of_length_send(p, fd, sizeof(struct cv_welcome) + 4);
-		return true;
 	case PEER_REFUSE:
-		welcome_send(fd, p->refusal, CV_WIRE_MAGIC, 0, 0);
+		welcome_send(fd, p->refusal, NULL, 0, NULL, 0, NULL, 0);
+		return false;
+	case PEER_REFUSE_WITH_FD:
+		welcome_send(fd, p->refusal, NULL, 0, &p->listen_fd, 1, NULL, 0);
 		return false;
 	case PEER_CLOSE_MID_HEADER:
 		write_all(fd, &header, sizeof(header) / 2);
@@ -431,21 +532,18 @@ static bool handshake_run(struct peer *p, int fd)
 	case PEER_CLOSE_MID_WELCOME:
 		write_all(fd, &header, sizeof(header));
 		return false;
-	case PEER_BAD_MAGIC:
-		welcome_send(fd, CS_OK, 0xdeadbeef, p->max_message, p->max_ring);
-		return true;
-	case PEER_BAD_LENGTH:
-		header.length = 4;
-		write_all(fd, &header, sizeof(header));
-		write_all(fd, &p->max_message, 4);
-		return true;
 	case PEER_WRONG_KIND:
 		frame_write(fd, CV_FRAME_EVENT, 0, 0, 0, NULL, 0);
 		return true;
 	case PEER_SILENT:
 		return true;
-	default:
+	case PEER_CLOSE_AFTER_HELLO:
+	case PEER_CLOSE_AT_ONCE:
+	case PEER_REFUSE_AT_ONCE:
 		return false;
+	default:
+		welcome_with_channel_send(p, fd, p->mode, reply_fd);
+		return true;
 	}
 }
 
@@ -463,13 +561,16 @@ static void *acceptor_main(void *arg)
 {
 	struct peer *p = arg;
 	int fd = accept_one(p->listen_fd);
+	int reply_fd = -1;
 
 	if (fd < 0)
 		return NULL;
-	if (handshake_run(p, fd))
+	if (handshake_run(p, fd, &reply_fd)) {
 		p->fd = fd;
-	else
+		p->reply_fd = reply_fd;
+	} else {
 		close(fd);
+	}
 	return NULL;
 }
 
@@ -552,7 +653,9 @@ static ProtobufCMessage *request_unpack(const struct peer_request *request, cons
 				 request->header.length, split_field, &why);
 }
 
-static void reply_echo(struct peer *p, int fd, const struct peer_request *request)
+/* The echo's events (for p's own client, whose reply channel is
+ * reply_fd), then its reply on reply_fd. */
+static void reply_echo(struct peer *p, int reply_fd, const struct peer_request *request)
 {
 	const ProtobufCFieldDescriptor *split_field;
 	TestEchoRequest *echo = (TestEchoRequest *)request_unpack(request, &test_echo_request__descriptor, &split_field);
@@ -562,8 +665,14 @@ static void reply_echo(struct peer *p, int fd, const struct peer_request *reques
 
 	if (echo == NULL)
 		return;
-	for (unsigned int i = 0; i < p->events_per_reply; i++)
-		peer_send_tick(p, echo->value);
+	for (unsigned int i = 0; reply_fd == p->reply_fd && i < p->events_per_reply; i++) {
+		uint8_t *tick = peer_pack_tick(echo->value, &length);
+
+		event_queue(p, tick, length);
+		free(tick);
+	}
+	if (reply_fd == p->reply_fd && p->flood)
+		flood(p, echo->value);
 	reply.value = echo->value + 1;
 	reply.blob = echo->blob;
 	length = test_echo_reply__get_packed_size(&reply);
@@ -571,7 +680,7 @@ static void reply_echo(struct peer *p, int fd, const struct peer_request *reques
 	if (packed != NULL) {
 		test_echo_reply__pack(&reply, packed);
 		pthread_mutex_lock(&p->write_lock);
-		frame_write(fd, CV_FRAME_REPLY, request->header.id, request->header.seq, CS_OK, packed,
+		frame_write(reply_fd, CV_FRAME_REPLY, request->header.id, request->header.seq, CS_OK, packed,
 			    (uint32_t)length);
 		pthread_mutex_unlock(&p->write_lock);
 	}
@@ -601,7 +710,7 @@ static void held_answer(struct peer *p)
 		struct peer_request request = p->held[--p->n_held];
 
 		pthread_mutex_unlock(&p->lock);
-		reply_echo(p, p->fd, &request);
+		reply_echo(p, p->reply_fd, &request);
 		request_free(&request);
 		pthread_mutex_lock(&p->lock);
 	}
@@ -627,7 +736,7 @@ static void ring_open_answer(struct peer *p, const struct peer_request *request)
 	pthread_cond_broadcast(&p->cond);
 	pthread_mutex_unlock(&p->lock);
 	pthread_mutex_lock(&p->write_lock);
-	frame_write(p->fd, CV_FRAME_REPLY, 0, request->header.seq, status, NULL, 0);
+	frame_write(p->reply_fd, CV_FRAME_REPLY, 0, request->header.seq, status, NULL, 0);
 	pthread_mutex_unlock(&p->write_lock);
 	pthread_mutex_lock(&p->lock);
 }
@@ -653,7 +762,7 @@ static bool request_take(struct peer *p)
 		p->split_requests++;
 	pthread_cond_broadcast(&p->cond);
 	if (p->hang_up_on_request) {
-		shutdown(p->fd, SHUT_RDWR);
+		peer_hang_up(p);
 		request_free(&request);
 		return false;
 	}
@@ -681,7 +790,7 @@ static void control_drain(struct peer *p)
 static void *responder_main(void *arg)
 {
 	struct peer *p = arg;
-	struct pollfd fds[2];
+	struct pollfd fds[3];
 	bool open = true;
 
 	pthread_mutex_lock(&p->lock);
@@ -690,10 +799,18 @@ static void *responder_main(void *arg)
 			held_answer(p);
 		fds[0] = (struct pollfd){ .fd = p->paused ? -1 : p->fd, .events = POLLIN };
 		fds[1] = (struct pollfd){ .fd = p->control[0], .events = POLLIN };
+		/* the backlog of events, as the socket takes it */
+		fds[2] = (struct pollfd){ .fd = __atomic_load_n(&p->backlog_length, __ATOMIC_RELAXED) ? p->fd : -1,
+					  .events = POLLOUT };
 		pthread_mutex_unlock(&p->lock);
-		while (poll(fds, 2, -1) < 0 && errno == EINTR)
+		while (poll(fds, 3, -1) < 0 && errno == EINTR)
 			;
 		control_drain(p);
+		if (fds[2].revents != 0) {
+			pthread_mutex_lock(&p->write_lock);
+			backlog_flush(p);
+			pthread_mutex_unlock(&p->write_lock);
+		}
 		pthread_mutex_lock(&p->lock);
 		if (fds[0].revents != 0 && !p->paused && !p->stopping)
 			open = request_take(p);
@@ -755,13 +872,13 @@ struct client_conn {
 	unsigned int slot;
 };
 
-static void client_serve(struct peer *p, int fd)
+static void client_serve(struct peer *p, int fd, int reply_fd)
 {
 	struct peer_request request;
 
 	while (frame_read(fd, &request)) {
 		if (request.header.id == TEST_REQUEST_ECHO)
-			reply_echo(p, fd, &request);
+			reply_echo(p, reply_fd, &request);
 		request_free(&request);
 	}
 }
@@ -770,12 +887,13 @@ static void *client_main(void *arg)
 {
 	struct client_conn *conn = arg;
 	struct peer *p = conn->p;
-	int fd = p->clients[conn->slot];
+	int fd = p->clients[conn->slot], reply_fd = -1;
 	struct cv_hello hello;
 
 	if (hello_read(fd, &hello)) {
-		welcome_send(fd, CS_OK, CV_WIRE_MAGIC, p->max_message, p->max_ring);
-		client_serve(p, fd);
+		welcome_with_channel_send(p, fd, PEER_WELCOME, &reply_fd);
+		client_serve(p, fd, reply_fd);
+		close(reply_fd);
 	}
 	pthread_mutex_lock(&p->lock);
 	close(fd);

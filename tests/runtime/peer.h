@@ -1,7 +1,8 @@
 /* A scripted stand-in for conclaved: a listening Unix socket in a temporary
  * directory ($CONCLAVE_SOCKET points at it) that answers the handshake the
- * way a test asks, then lets the test write frames by hand or runs a
- * responder thread that answers requests.
+ * way a test asks, handing the client a reply channel as conclaved does
+ * (cv-wire.h), then lets the test write frames by hand or runs a responder
+ * thread that answers requests.
  */
 #ifndef CONCLAVE_TEST_PEER_H
 #define CONCLAVE_TEST_PEER_H
@@ -15,7 +16,10 @@
 #include "test-service.h"
 
 enum peer_handshake {
-	PEER_WELCOME,           /* HELLO -> WELCOME(CS_OK, max_message, max_ring) */
+	PEER_WELCOME,           /* HELLO -> WELCOME(CS_OK, max_message, max_ring) with a reply channel */
+	PEER_WELCOME_NO_CHANNEL, /* HELLO -> WELCOME(CS_OK) without a reply channel */
+	PEER_WELCOME_TWO_FDS,   /* HELLO -> WELCOME(CS_OK) with a reply channel and another descriptor */
+	PEER_REFUSE_WITH_FD,    /* HELLO -> WELCOME(refusal) with a descriptor, close */
 	PEER_WELCOME_SHORT,     /* HELLO -> WELCOME(CS_OK) of 8 bytes: no max_ring_size */
 	PEER_WELCOME_LONG,      /* HELLO -> WELCOME(CS_OK) of 16 bytes, longer than struct cv_welcome */
 	PEER_REFUSE,            /* HELLO -> WELCOME(refusal), close */
@@ -53,7 +57,8 @@ struct peer {
 	char dir[64];
 	char path[128];
 	int listen_fd;
-	int fd; /* the accepted connection, -1 before or after closing */
+	int fd;       /* the accepted connection (events go here), -1 before or after closing */
+	int reply_fd; /* our end of its reply channel, -1 without one */
 
 	/* handshake */
 	enum peer_handshake mode;
@@ -78,7 +83,12 @@ struct peer {
 	bool paused;                   /* do not read requests */
 	bool gate_closed;              /* read requests but hold the replies */
 	bool hang_up_on_request;       /* close the connection on a request */
-	unsigned int events_per_reply; /* tick events sent before each reply */
+	unsigned int events_per_reply; /* tick events sent before each reply; what the socket
+					  cannot take waits in `backlog`, written as it takes it */
+	bool flood;                    /* before each reply, ticks until the socket is full */
+	size_t flooded;                /* bytes of ticks the socket took from the flood */
+	uint8_t *backlog;
+	size_t backlog_length;
 	unsigned int requests;         /* requests read so far */
 	unsigned int split_requests;   /* of which REQUEST_SPLIT frames */
 	unsigned int notifies;
@@ -133,7 +143,11 @@ int fixture_teardown(void **state);
 void peer_accept_many(struct peer *p);
 
 /* ---- writing by hand (test thread) ---- */
+/* To the socket the client connected, where events go. */
 void peer_write(struct peer *p, const void *bytes, size_t length);
+/* To the reply channel. */
+void peer_write_reply(struct peer *p, const void *bytes, size_t length);
+/* REPLY and RING_ROOM to the reply channel, any other kind to the socket. */
 void peer_send_frame(struct peer *p, uint16_t kind, uint16_t id, uint32_t seq, int32_t status,
 		     const void *payload, uint32_t length);
 void peer_send_tick(struct peer *p, uint32_t value);
@@ -141,11 +155,12 @@ void peer_send_note(struct peer *p, const char *text);
 /* Packs an event frame into a malloc'd buffer (header included). */
 uint8_t *peer_pack_event(uint16_t id, const ProtobufCMessage *event, size_t *length);
 uint8_t *peer_pack_tick(uint32_t value, size_t *length);
-/* Writes without blocking past timeout_ms; false when it could not. */
-bool peer_write_within(struct peer *p, const void *bytes, size_t length, int timeout_ms);
+/* Writes to the reply channel without blocking past timeout_ms; false
+ * when it could not. */
+bool peer_write_reply_within(struct peer *p, const void *bytes, size_t length, int timeout_ms);
 /* Blocking read of one frame; false at end of stream. */
 bool peer_read_frame(struct peer *p, struct cv_frame_header *header, uint8_t **payload);
-/* shutdown(): the client sees end of stream. */
+/* shutdown() of both channels: the client sees end of stream. */
 void peer_hang_up(struct peer *p);
 /* Closes the connection (after a test is done with a client). */
 void peer_drop_client(struct peer *p);

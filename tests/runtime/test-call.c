@@ -5,11 +5,13 @@
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
 #include "cv-split.h"
 #include "peer.h"
+#include "test-proc.h"
 #include "test-util.h"
 
 static int fixture_setup(void **state)
@@ -224,35 +226,54 @@ static void test_large_request_and_reply(void **state)
 static void test_large_request_while_the_daemon_writes_to_us(void **state)
 {
 	struct fixture *f = *state;
-	TestNoteEvent note = TEST_NOTE_EVENT__INIT;
-	size_t text_size = 256 * 1024, frame_length, total = 0;
-	uint8_t *events = NULL, *frame;
+	struct cv_frame_header room = { .kind = CV_FRAME_RING_ROOM };
+	size_t total = 2 * 1024 * 1024;
+	uint8_t *frames = malloc(total);
 	struct background b;
 
-	/* A daemon that reads no more requests until we take its events: the
-	 * client must read while it waits to send, or both sides block. */
-	note.text = malloc(text_size + 1);
-	memset(note.text, 'e', text_size);
-	note.text[text_size] = '\0';
-	for (int i = 0; i < 8; i++) {
-		frame = peer_pack_event(TEST_EVENT_NOTE, &note.base, &frame_length);
-		events = realloc(events, total + frame_length);
-		memcpy(events + total, frame, frame_length);
-		total += frame_length;
-		free(frame);
-	}
+	/* A daemon that reads no more requests until we take what it wrote to
+	 * the reply channel (its reply queue is full): the client must read
+	 * it while it waits to send, or both sides block. */
+	for (size_t at = 0; at < total; at += sizeof(room))
+		memcpy(frames + at, &room, sizeof(room));
 	f->p->paused = true;
 	peer_respond(f->p);
 	background_start(&b, BACKGROUND_BLOB, f->handle, 0, 8 * 1024 * 1024);
 	assert_true(thread_wait_sleeping(b.tid, PROMPTLY_MS));
-	assert_true(peer_write_within(f->p, events, total, 5 * PROMPTLY_MS));
+	assert_true(peer_write_reply_within(f->p, frames, total, 5 * PROMPTLY_MS));
 	peer_set_paused(f->p, false);
 	assert_true(background_finish(&b, 5 * PROMPTLY_MS));
 	assert_int_equal(b.result, CS_OK);
-	assert_int_equal(cv_client_dispatch(&test_service, f->handle, CS_DISPATCH_ALL), CS_OK);
-	assert_int_equal(record_notes(), 8);
-	free(events);
-	free(note.text);
+	free(frames);
+}
+
+/* A daemon that floods events while a call waits: the call returns with
+ * its reply, and the library takes none of the flood in; it waits in the
+ * socket, the fd readable, until dispatched. (A library that read events
+ * during calls buffered all of them: the peer floods as long as the
+ * socket takes its ticks, up to 256 MiB.) */
+static void test_call_returns_while_events_flood_in(void **state)
+{
+	struct fixture *f = *state;
+	uint32_t reply = 0;
+	long before = process_rss_kb(getpid());
+	unsigned int flooded_ticks;
+	size_t tick_length;
+
+	free(peer_pack_tick(1, &tick_length));
+	f->p->flood = true;
+	peer_respond(f->p);
+	assert_int_equal(test_echo(f->handle, 41, &reply), CS_OK);
+	assert_int_equal(reply, 42);
+	assert_true(f->p->flooded > 0);
+	assert_true(process_rss_kb(getpid()) - before < 16 * 1024);
+	assert_true(fd_readable(f->fd, 0));
+	flooded_ticks = (unsigned int)(f->p->flooded / tick_length);
+	while (fd_readable(f->fd, 0))
+		assert_int_equal(cv_client_dispatch(&test_service, f->handle, CS_DISPATCH_ALL), CS_OK);
+	assert_true(record_ticks() >= flooded_ticks);
+	for (unsigned int i = 0; i < record_ticks() && i < RECORD_MAX_TICKS; i++)
+		assert_int_equal(record_tick_value(i), 41);
 }
 
 int main(void)
@@ -271,6 +292,7 @@ int main(void)
 		T(test_replies_out_of_order),
 		T(test_large_request_and_reply),
 		T(test_large_request_while_the_daemon_writes_to_us),
+		T(test_call_returns_while_events_flood_in),
 	};
 
 	return cmocka_run_group_tests_name("call", tests, NULL, NULL);

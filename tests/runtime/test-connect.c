@@ -147,6 +147,22 @@ static void test_malformed_welcome(void **state)
 	assert_int_equal(initialize_against(p, PEER_WRONG_KIND), CS_ERR_LIBRARY);
 }
 
+/* A WELCOME(CS_OK) without its reply channel, or with more than it, and a
+ * refusal with a descriptor: the daemon is not one we can talk to, and
+ * nothing it passed stays open. */
+static void test_welcome_with_the_wrong_descriptors(void **state)
+{
+	struct peer *p = *state;
+	const enum peer_handshake modes[] = { PEER_WELCOME_NO_CHANNEL, PEER_WELCOME_TWO_FDS, PEER_REFUSE_WITH_FD };
+	int before = open_fd_count();
+
+	for (size_t i = 0; i < sizeof(modes) / sizeof(modes[0]); i++) {
+		assert_int_equal(initialize_against(p, modes[i]), CS_ERR_LIBRARY);
+		peer_drop_client(p);
+		assert_int_equal(open_fd_count(), before);
+	}
+}
+
 /* A daemon from before rings sends no max_ring_size. */
 static void test_welcome_without_max_ring_size(void **state)
 {
@@ -200,8 +216,7 @@ static void test_no_descriptor_leaks(void **state)
 	assert_int_equal(open_fd_count(), before);
 	handle = peer_connect_client(p, NULL, NULL);
 	assert_int_equal(cv_client_finalize(&test_service, handle), CS_OK);
-	close(p->fd);
-	p->fd = -1;
+	peer_drop_client(p);
 	assert_int_equal(open_fd_count(), before);
 }
 
@@ -234,6 +249,7 @@ int main(void)
 		T(test_socket_path_too_long),
 		T(test_peer_closes_during_handshake),
 		T(test_malformed_welcome),
+		T(test_welcome_with_the_wrong_descriptors),
 		T(test_welcome_without_max_ring_size),
 		T(test_silent_daemon_times_out),
 		T(test_full_backlog_times_out),

@@ -59,8 +59,7 @@ static void test_death_noticed_by_a_call_first(void **state)
 
 	/* Closed outright; the client has not looked yet. Sending must fail
 	 * with EPIPE quietly (MSG_NOSIGNAL), not raise SIGPIPE. */
-	close(f->p->fd);
-	f->p->fd = -1;
+	peer_drop_client(f->p);
 	assert_int_equal(test_notify(f->handle, 1), CS_ERR_LIBRARY);
 	assert_everything_says_library_error(f);
 }

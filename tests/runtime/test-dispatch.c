@@ -4,6 +4,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include <cmocka.h>
 
@@ -315,7 +316,43 @@ static void test_fd_is_stable_and_level_triggered(void **state)
 	assert_int_equal(again, f->fd);
 }
 
-static void test_fd_readable_for_events_read_during_a_call(void **state)
+/* Written in one go, three events and half of a fourth: each ONE and
+ * ONE_NONBLOCKING reads no further than its own frame, so the fd shows the
+ * rest after each; the partial frame alone does not make it readable. */
+static void test_one_reads_no_further_than_its_frame(void **state)
+{
+	struct fixture *f = *state;
+	uint8_t *bytes = NULL, *tick;
+	size_t total = 0, length;
+
+	for (uint32_t v = 1; v <= 4; v++) {
+		tick = peer_pack_tick(v, &length);
+		bytes = realloc(bytes, total + length);
+		assert_non_null(bytes);
+		memcpy(bytes + total, tick, length);
+		total += length;
+		free(tick);
+	}
+	peer_write(f->p, bytes, total - length / 2);
+	assert_int_equal(dispatch(f, CS_DISPATCH_ONE_NONBLOCKING), CS_OK);
+	assert_true(fd_readable(f->fd, 0));
+	assert_int_equal(dispatch(f, CS_DISPATCH_ONE), CS_OK);
+	assert_true(fd_readable(f->fd, 0));
+	assert_int_equal(dispatch(f, CS_DISPATCH_ONE_NONBLOCKING), CS_OK);
+	assert_true(fd_readable(f->fd, 0)); /* the half frame is still unread */
+	assert_int_equal(dispatch(f, CS_DISPATCH_ONE_NONBLOCKING), CS_ERR_TRY_AGAIN);
+	assert_false(fd_readable(f->fd, 0));
+	assert_int_equal(record_ticks(), 3);
+	peer_write(f->p, bytes + total - length / 2, length / 2);
+	assert_true(fd_readable(f->fd, PROMPTLY_MS));
+	assert_int_equal(dispatch(f, CS_DISPATCH_ONE_NONBLOCKING), CS_OK);
+	assert_int_equal(record_ticks(), 4);
+	assert_int_equal(record_tick_value(3), 4);
+	assert_false(fd_readable(f->fd, 0));
+	free(bytes);
+}
+
+static void test_fd_readable_for_events_in_flight_when_a_call_returns(void **state)
 {
 	struct fixture *f = *state;
 	uint32_t reply = 0;
@@ -324,8 +361,9 @@ static void test_fd_readable_for_events_read_during_a_call(void **state)
 	peer_respond(f->p);
 	assert_int_equal(test_echo(f->handle, 5, &reply), CS_OK);
 	assert_int_equal(reply, 6);
-	/* Both events came before the reply: they are in the library now, and
-	 * the fd must say so. */
+	/* Both events were written before the reply: the call left them in
+	 * the socket, and the fd says so at once. */
+	assert_int_equal(record_ticks(), 0);
 	assert_true(fd_readable(f->fd, 0));
 	assert_int_equal(dispatch(f, CS_DISPATCH_ONE), CS_OK);
 	assert_true(fd_readable(f->fd, 0));
@@ -384,7 +422,8 @@ int main(void)
 		T(test_calls_from_inside_a_callback),
 		T(test_nested_dispatch_inside_a_callback),
 		T(test_fd_is_stable_and_level_triggered),
-		T(test_fd_readable_for_events_read_during_a_call),
+		T(test_one_reads_no_further_than_its_frame),
+		T(test_fd_readable_for_events_in_flight_when_a_call_returns),
 		T(test_poll_and_dispatch_one_never_stalls),
 		T(test_fd_not_readable_for_a_partial_frame),
 	};

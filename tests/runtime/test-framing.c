@@ -197,7 +197,7 @@ static void test_huge_length_refused_during_a_call(void **state)
 	free(payload);
 	header.seq = request.seq;
 	__atomic_store_n(&largest_allocation, 0, __ATOMIC_RELAXED);
-	peer_write(f->p, &header, sizeof(header));
+	peer_write_reply(f->p, &header, sizeof(header));
 	assert_true(background_finish(&b, PROMPTLY_MS));
 	assert_int_equal(b.result, CS_ERR_LIBRARY);
 	assert_true(__atomic_load_n(&largest_allocation, __ATOMIC_RELAXED) < 1024 * 1024);
@@ -221,10 +221,14 @@ static void test_largest_allowed_length_is_accepted(void **state)
 	assert_int_equal(dispatch(f, CS_DISPATCH_ALL), CS_ERR_LIBRARY);
 }
 
+/* On the socket, anything but an event: replies and RING_ROOM come on the
+ * reply channel only. */
 static void test_unknown_frame_kinds_kill_the_connection(void **state)
 {
 	struct fixture *f = *state;
-	const uint16_t kinds[] = { 0, CV_FRAME_HELLO, CV_FRAME_WELCOME, CV_FRAME_REQUEST, 6, 0xffff };
+	const uint16_t kinds[] = {
+		0, CV_FRAME_HELLO, CV_FRAME_WELCOME, CV_FRAME_REQUEST, CV_FRAME_REPLY, 6, CV_FRAME_RING_ROOM, 0xffff,
+	};
 
 	for (size_t i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++) {
 		if (i > 0) {
@@ -233,18 +237,44 @@ static void test_unknown_frame_kinds_kill_the_connection(void **state)
 			f->handle = peer_connect_client(f->p, recording_callbacks, NULL);
 			assert_int_equal(cv_client_fd_get(&test_service, f->handle, &f->fd), CS_OK);
 		}
-		peer_send_frame(f->p, kinds[i], 0, 0, 0, NULL, 0);
+		struct cv_frame_header header = { .kind = kinds[i] };
+
+		peer_write(f->p, &header, sizeof(header));
 		assert_int_equal(dispatch(f, CS_DISPATCH_ALL), CS_ERR_LIBRARY);
 		assert_connection_dead(f);
 	}
 }
 
+/* On the reply channel, anything but a reply or RING_ROOM: the call that
+ * reads it fails, and the connection with it. */
+static void test_event_on_the_reply_channel(void **state)
+{
+	struct fixture *f = *state;
+	size_t length;
+	uint8_t *tick = peer_pack_tick(1, &length);
+	struct background b;
+	struct cv_frame_header request;
+	uint8_t *payload;
+
+	background_start(&b, BACKGROUND_ECHO, f->handle, 0, 1);
+	assert_true(peer_read_frame(f->p, &request, &payload));
+	free(payload);
+	peer_write_reply(f->p, tick, length);
+	assert_true(background_finish(&b, PROMPTLY_MS));
+	assert_int_equal(b.result, CS_ERR_LIBRARY);
+	assert_connection_dead(f);
+	assert_int_equal(record_ticks(), 0);
+	free(tick);
+}
+
+/* Calls read the reply channel: the next one finds it. */
 static void test_reply_nobody_asked_for(void **state)
 {
 	struct fixture *f = *state;
 
 	peer_send_frame(f->p, CV_FRAME_REPLY, TEST_REQUEST_ECHO, 42, CS_OK, NULL, 0);
-	assert_int_equal(dispatch(f, CS_DISPATCH_ALL), CS_ERR_LIBRARY);
+	assert_int_equal(dispatch(f, CS_DISPATCH_ALL), CS_OK);
+	assert_int_equal(test_echo(f->handle, 1, NULL), CS_ERR_LIBRARY);
 	assert_connection_dead(f);
 }
 
@@ -313,7 +343,8 @@ static void test_unknown_event_id(void **state)
 	peer_send_tick(f->p, 3);
 	assert_int_equal(dispatch(f, CS_DISPATCH_ONE), CS_ERR_LIBRARY);
 	assert_int_equal(dispatch(f, CS_DISPATCH_ALL), CS_ERR_LIBRARY);
-	/* Consumed, and the connection carries on. */
+	/* Consumed (the tick read with it delivered too), and the connection
+	 * carries on. */
 	assert_int_equal(dispatch(f, CS_DISPATCH_ALL), CS_OK);
 	assert_int_equal(record_ticks(), 1);
 	assert_int_equal(record_tick_value(0), 3);
@@ -327,10 +358,14 @@ static void test_undecodable_event(void **state)
 	peer_send_frame(f->p, CV_FRAME_EVENT, TEST_EVENT_NOTE, 0, 0, "\x0a\x05" "ab", 4);
 	peer_send_tick(f->p, 8);
 	assert_int_equal(dispatch(f, CS_DISPATCH_ONE_NONBLOCKING), CS_ERR_LIBRARY);
+	assert_int_equal(record_ticks(), 0); /* it read the bad tick and nothing more */
+	/* A dispatch that read in bulk delivers all it read, then returns the
+	 * failure: the socket no longer shows what it read. */
 	assert_int_equal(dispatch(f, CS_DISPATCH_BLOCKING), CS_ERR_LIBRARY);
-	assert_int_equal(dispatch(f, CS_DISPATCH_ONE), CS_OK);
 	assert_int_equal(record_ticks(), 1);
 	assert_int_equal(record_notes(), 0);
+	assert_false(fd_readable(f->fd, 0));
+	assert_int_equal(dispatch(f, CS_DISPATCH_ONE_NONBLOCKING), CS_ERR_TRY_AGAIN);
 }
 
 /* An EVENT_SPLIT payload: the prefix (field and head_length, one-byte
@@ -507,6 +542,7 @@ int main(void)
 		T(test_huge_length_refused_during_a_call),
 		T(test_largest_allowed_length_is_accepted),
 		T(test_unknown_frame_kinds_kill_the_connection),
+		T(test_event_on_the_reply_channel),
 		T(test_reply_nobody_asked_for),
 		T(test_reply_with_unknown_seq_during_a_call),
 		T(test_reply_with_another_request_id),

@@ -1,19 +1,34 @@
 /* Conclave wire format, shared by the client runtime and conclaved.
  *
- * A connection is a SOCK_STREAM Unix socket carrying frames. Every frame is a
- * fixed 16-byte header followed by `length` payload bytes. Both ends run on one
+ * A connection is a SOCK_STREAM Unix socket carrying frames, plus a private
+ * reply channel the daemon hands over in its WELCOME. Every frame is a fixed
+ * 16-byte header followed by `length` payload bytes. Both ends run on one
  * host, so integers are in host byte order.
  *
  * Connection life:
  *   client -> HELLO   (payload: struct cv_hello)
- *   daemon -> WELCOME (status CS_OK, payload: struct cv_welcome), or WELCOME with
- *             status CS_ERR_ACCESS / CS_ERR_NOT_SUPPORTED / CS_ERR_TRY_AGAIN /
- *             CS_ERR_NO_RESOURCES and no payload, after which the daemon closes.
+ *   daemon -> WELCOME (status CS_OK, payload: struct cv_welcome, with one
+ *             descriptor attached: the client's end of the reply channel, a
+ *             connected SOCK_STREAM Unix socket), or WELCOME with status
+ *             CS_ERR_ACCESS / CS_ERR_NOT_SUPPORTED / CS_ERR_TRY_AGAIN /
+ *             CS_ERR_NO_RESOURCES, no payload and no descriptor, after which
+ *             the daemon closes.
  *   client -> REQUEST (id = request id, seq = client-chosen, payload = protobuf)
  *   daemon -> REPLY   (id and seq echoed, status = cs_error_t, payload = protobuf,
  *                      possibly empty), never sent for one-way requests
  *   daemon -> EVENT   (id = event id, seq 0, payload = protobuf)
- * Replies and events interleave freely; replies carry the seq of their request.
+ *
+ * The two channels. After WELCOME, the socket the client connected carries,
+ * from the daemon, EVENT and EVENT_SPLIT frames only (and its end when the
+ * daemon closes); the reply channel carries REPLY and RING_ROOM frames only,
+ * and nothing from the client. So a client reads its replies without
+ * reading its events, which wait in the socket until it dispatches them,
+ * and the socket is readable exactly while events are pending. The daemon
+ * queues each channel on its own: a client that does not read its events
+ * holds back whoever sends it events (CS_ERR_TRY_AGAIN), never its own
+ * requests; one that does not read its replies stops the daemon reading
+ * its requests. Events a request causes for its own client are written
+ * before its reply whenever the socket has room for them.
  *
  * REQUEST_SPLIT and EVENT_SPLIT are REQUEST and EVENT whose message's
  * largest bytes field (cv-split.h says which qualify) travels after the
@@ -36,9 +51,9 @@
  * least that large. After an accepted RING_OPEN the client writes every further byte of its
  * frames into the ring instead of the socket, and the socket carries only
  * wake-up bytes from the client (any value, to be read and dropped) and its
- * end. The daemon still writes replies and events to the socket, and
- * RING_ROOM (no payload) when it has made room in the ring for a client
- * waiting for it. struct cv_ring_shared says who writes what in the ring.
+ * end. The daemon writes RING_ROOM (no payload) to the reply channel when it
+ * has made room in the ring for a client waiting for it. struct
+ * cv_ring_shared says who writes what in the ring.
  */
 #ifndef CONCLAVE_CV_WIRE_H
 #define CONCLAVE_CV_WIRE_H

@@ -1,0 +1,184 @@
+/* The server behind cv-server.h, shared by its modules and nothing else:
+ *
+ *   server.c          the one server object: services, statistics, per-uid
+ *                     accounting, observers, the quorum gate, shutdown
+ *   session.c         a session's life: creation, closing, reaping
+ *   session-input.c   reading: chunked reads, passed descriptors, shared
+ *                     rings, header checks, frames handed on by kind
+ *   session-output.c  writing: packed frames, the queue, flushing at the end
+ *                     of a batch, back-pressure
+ *   request.c         running a request's handler: decoding within bounds,
+ *                     the quorum gate, replies now or deferred
+ *   handshake.c       HELLO and WELCOME, RING_OPEN
+ */
+#ifndef CONCLAVE_CV_SERVER_PRIVATE_H
+#define CONCLAVE_CV_SERVER_PRIVATE_H
+
+#include <stdalign.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
+#include "cv-daemon.h"
+#include "cv-list.h"
+#include "cv-log.h"
+#include "cv-loop.h"
+#include "cv-ring-reader.h"
+#include "cv-server.h"
+#include "cv-wire.h"
+
+enum session_state { SESSION_AWAIT_HELLO, SESSION_READY, SESSION_CLOSING };
+
+/* A frame's bytes, shared by every queue it is in. */
+struct cv_packed_frame {
+	size_t refs;
+	size_t size; /* header and payload */
+	alignas(max_align_t) unsigned char bytes[];
+};
+
+/* One place in one session's queue. */
+struct out_frame {
+	struct out_frame *next;
+	struct cv_packed_frame *packed;
+	size_t sent;
+};
+
+/* One of a session's two output queues: its events, written to the socket
+ * the client connected, or its replies, written to the reply channel. */
+struct out_queue {
+	struct out_frame *head, *tail;
+	size_t bytes;
+	size_t frames;
+};
+
+struct reply_block {
+	struct reply_block *next;
+	alignas(max_align_t) unsigned char data[];
+};
+
+struct uid_count {
+	uid_t uid;
+	size_t count;
+};
+
+struct cv_server {
+	const struct cv_settings *settings;
+	const struct cv_server_service *const *services;
+	size_t n_services;
+	struct cv_service_stats *service_stats; /* parallel to services */
+	const struct cv_session_observer *observer;
+	bool quorate;
+	struct cv_list sessions;
+	/* Sessions whose input no descriptor announces: those whose client
+	 * writes through a ring, and those whose client is gone, read to the end
+	 * of what it sent without epoll (which would report the hang-up for
+	 * ever). */
+	struct cv_list polled_sessions;
+	struct cv_session *closing_head;
+	struct cv_session *flush_head;
+	uint64_t last_session_id;
+	size_t n_admitted, n_refusing;
+	uint64_t n_closed;
+	struct uid_count *uid_counts;
+	size_t n_uid_counts;
+	struct cv_packed_frame *ring_room; /* RING_ROOM, shared by every session */
+};
+
+struct cv_session {
+	struct cv_server *server;
+	uint64_t id;
+	int sock; /* the socket the client connected: its requests, our events */
+	struct cv_watch watch; /* of sock; removed once the client is gone */
+	int reply_sock; /* our end of the reply channel, from the WELCOME on; -1 */
+	int reply_gift; /* the client's end, until the WELCOME carries it; -1 */
+	struct cv_watch reply_watch; /* of reply_sock */
+	struct cv_timer hello_timer;
+	struct ucred cred;
+	enum session_state state;
+	cs_error_t refusal;
+	bool connected; /* the service's connect hook accepted it */
+	const struct cv_server_service *service;
+	void *private_data;
+	struct cv_frame_header header;
+	size_t header_have;
+	unsigned char *payload;
+	size_t payload_have;
+	unsigned char *rx; /* RX_CHUNK bytes, read but not yet taken, from rx_start to rx_end */
+	size_t rx_start, rx_end;
+	struct out_queue events, replies;
+	bool flow_controlled; /* a queue is at max_queued_bytes */
+	bool held; /* the frame in header/payload waits for cv_session_retry_held */
+	bool reply_deferred; /* the running handler answers later, with cv_session_reply */
+	bool flush_pending; /* in flush_head: output queued during this loop batch */
+	struct cv_session *next_flush;
+	struct cv_session_stats stats;
+	struct reply_block *reply_memory;
+	size_t reply_memory_bytes;
+	int passed_fd; /* a descriptor the client attached, for RING_OPEN; -1 */
+	struct cv_ring_reader ring; /* ring.shared: the client's frames come through it */
+	bool peer_gone; /* the client closed its socket: output is dropped, input read to its end */
+	struct cv_list polled_link; /* in the server's polled_sessions once it has a ring or its client is gone */
+	struct cv_list link; /* in the server's sessions */
+	struct cv_session *next_closing;
+};
+
+/* ---- server.c ---- */
+struct cv_server *server_get(void);
+struct cv_service_stats *server_stats_of(struct cv_server *server, const struct cv_server_service *service);
+const struct cv_server_service *server_find_service(const struct cv_server *server, const char *name);
+void server_admit(struct cv_server *server, uid_t uid);
+void server_release(struct cv_server *server, uid_t uid);
+
+/* ---- session.c ---- */
+/* What was queued before the close (a refusal, the last events) is still
+ * written as far as the socket takes it. */
+void session_close_later(struct cv_session *s, enum cv_log_level level, const char *why);
+/* Closes for bad input, counted as an invalid request of the service. */
+void session_protocol_violation(struct cv_session *s, const char *format, ...)
+	__attribute__((format(printf, 2, 3)));
+void session_free_reply_memory(struct cv_session *s);
+/* The client closed its socket: its output has nowhere to go, but what it
+ * sent before is still read and handled. */
+void session_client_gone(struct cv_session *s);
+
+/* ---- session-input.c ---- */
+bool input_paused(const struct cv_session *s);
+/* Reading was paused (queue full, frame held): takes what no event will
+ * announce now. */
+void input_resume(struct cv_session *s);
+void input_on_event(void *data, uint32_t events);
+void input_free(struct cv_session *s);
+
+/* ---- session-output.c ---- */
+struct cv_packed_frame *packed_frame_new(size_t payload_size);
+void packed_frame_set_header(struct cv_packed_frame *f, uint16_t kind, uint16_t id, uint32_t seq, int32_t status);
+/* Takes a reference to `packed`; CS_OK or CS_ERR_NO_MEMORY. */
+cs_error_t output_queue(struct cv_session *s, struct out_queue *q, struct cv_packed_frame *packed);
+/* A reply (or RING_ROOM, or the REPLY to RING_OPEN) for the reply channel. */
+cs_error_t output_queue_reply(struct cv_session *s, uint16_t kind, uint16_t id, uint32_t seq, int32_t status,
+			      const ProtobufCMessage *msg);
+/* The reply queue is full: reading pauses until the client reads. */
+bool output_replies_full(const struct cv_session *s);
+/* Writes as much of the queues as the sockets take, events first. */
+void output_flush(struct cv_session *s);
+/* Writes the output queued during the batch. */
+void output_flush_pending(struct cv_server *server);
+void output_flush_list_remove(struct cv_session *s);
+/* Asks epoll for what the session waits for: input unless reading is
+ * paused, room while output is queued. */
+void output_update_events(struct cv_session *s);
+/* epoll's news of the reply channel. */
+void output_on_reply_event(void *data, uint32_t events);
+void output_free(struct cv_session *s);
+
+/* ---- request.c ---- */
+void request_handle(struct cv_session *s);
+
+/* ---- handshake.c ---- */
+void handshake_hello(struct cv_session *s);
+void handshake_ring_open(struct cv_session *s);
+/* The largest ring a client may offer. */
+uint32_t handshake_ring_size_limit(const struct cv_settings *settings);
+
+#endif

@@ -1,0 +1,395 @@
+/* Reading from a client: its bytes come from the socket, in chunks, or
+ * from its shared ring once it has one; each frame's header is checked
+ * before any memory is allocated for its payload, then the frame goes to
+ * the handshake or to its request's handler. */
+#include <errno.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "cv-fds.h"
+#include "cv-server-private.h"
+
+#define FRAMES_PER_WAKEUP 16
+/* Input is read in chunks of up to this much, so that a stream of small
+ * frames costs a read per chunk, not two per frame; larger payloads are
+ * read straight into their own buffer. */
+#define RX_CHUNK 65536
+
+static void session_read(struct cv_session *s);
+
+static size_t rx_buffered(const struct cv_session *s)
+{
+	return s->rx_end - s->rx_start;
+}
+
+static size_t rx_take(struct cv_session *s, void *to, size_t want)
+{
+	size_t n = rx_buffered(s) < want ? rx_buffered(s) : want;
+
+	memcpy(to, s->rx + s->rx_start, n);
+	s->rx_start += n;
+	return n;
+}
+
+bool input_paused(const struct cv_session *s)
+{
+	return s->held || output_replies_full(s);
+}
+
+/* Input that no event on the socket announces: frames left in the chunk
+ * buffer, bytes in the ring, or the rest of what a departed client sent. */
+static bool readable_unannounced(const struct cv_session *s)
+{
+	return s->state != SESSION_CLOSING && !input_paused(s) &&
+	       (s->peer_gone || rx_buffered(s) > 0 || (s->ring.shared && cv_ring_reader_has_input(&s->ring)));
+}
+
+void input_resume(struct cv_session *s)
+{
+	if (readable_unannounced(s))
+		session_read(s);
+}
+
+void input_free(struct cv_session *s)
+{
+	if (s->passed_fd >= 0)
+		close(s->passed_fd);
+	s->passed_fd = -1;
+	cv_ring_reader_close(&s->ring);
+	cv_list_remove(&s->polled_link);
+	free(s->payload);
+	s->payload = NULL;
+	free(s->rx);
+	s->rx = NULL;
+}
+
+/* ---- header checks ------------------------------------------------------ */
+
+/* The checks that need only the header, in the documented order, before
+ * any payload memory is allocated. */
+static bool header_is_acceptable(struct cv_session *s)
+{
+	const struct cv_frame_header *h = &s->header;
+	uint32_t max_message_size = s->server->settings->limits.max_message_size;
+
+	if (h->length > max_message_size) {
+		session_protocol_violation(s, "frame of %u bytes exceeds max_message_size %u", h->length,
+					   max_message_size);
+		return false;
+	}
+	if (s->state == SESSION_AWAIT_HELLO) {
+		if (h->kind != CV_FRAME_HELLO) {
+			session_protocol_violation(s, "frame kind %u before HELLO", h->kind);
+			return false;
+		}
+		if (h->length != sizeof(struct cv_hello)) {
+			session_protocol_violation(s, "HELLO of %u bytes, expected %zu", h->length,
+						   sizeof(struct cv_hello));
+			return false;
+		}
+		return true;
+	}
+	if (h->kind == CV_FRAME_RING_OPEN) {
+		if (h->length == sizeof(struct cv_ring_open))
+			return true;
+		session_protocol_violation(s, "RING_OPEN of %u bytes, expected %zu", h->length,
+					   sizeof(struct cv_ring_open));
+		return false;
+	}
+	if (h->kind != CV_FRAME_REQUEST && h->kind != CV_FRAME_REQUEST_SPLIT) {
+		session_protocol_violation(s, "unexpected frame kind %u", h->kind);
+		return false;
+	}
+	if (h->id >= s->service->n_requests) {
+		session_protocol_violation(s, "unknown request id %u", h->id);
+		return false;
+	}
+	return true;
+}
+
+/* ---- the socket and the ring -------------------------------------------- */
+
+/* recv, keeping a descriptor the client attached for its RING_OPEN (none
+ * once it has a ring). */
+static ssize_t socket_recv(struct cv_session *s, void *buf, size_t len)
+{
+	union cv_fds_control control;
+	struct iovec iov = { buf, len };
+	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1 };
+	int kept = s->ring.shared ? INT_MAX : s->passed_fd;
+	unsigned int wanted = kept == -1;
+	ssize_t n;
+
+	cv_fds_expect(&msg, &control);
+	n = recvmsg(s->sock, &msg, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
+	if (n < 0)
+		return n;
+	if (cv_fds_take(&msg, &kept) > wanted)
+		session_protocol_violation(s, "descriptors beyond the one RING_OPEN takes");
+	if (!s->ring.shared)
+		s->passed_fd = kept;
+	return n;
+}
+
+static void queue_ring_room(struct cv_session *s)
+{
+	struct cv_server *server = s->server;
+
+	if (!server->ring_room && (server->ring_room = packed_frame_new(0)) != NULL)
+		packed_frame_set_header(server->ring_room, CV_FRAME_RING_ROOM, 0, 0, 0);
+	if (!server->ring_room || output_queue(s, &s->replies, server->ring_room) != CS_OK)
+		session_close_later(s, CV_LOG_ERROR, "out of memory for RING_ROOM");
+}
+
+/* The client's bytes, as recv gives them: from its ring once it has one,
+ * else from the socket. */
+static ssize_t session_input(struct cv_session *s, void *buf, size_t len)
+{
+	bool room_wanted;
+	ssize_t n;
+
+	if (!s->ring.shared) {
+		n = socket_recv(s, buf, len);
+		/* A departed client sends nothing more: what is not there now
+		 * never comes (and a client that only shut down its reading must
+		 * not keep us polling). */
+		if (n < 0 && errno == EAGAIN && s->peer_gone)
+			return 0;
+		return n;
+	}
+	n = cv_ring_reader_read(&s->ring, buf, len, &room_wanted);
+	if (n < 0) {
+		session_protocol_violation(s, "ring head %u bytes ahead of its tail, beyond its capacity %u",
+					   s->ring.shared->head - s->ring.tail, s->ring.capacity);
+		errno = EPROTO;
+		return -1;
+	}
+	if (room_wanted)
+		queue_ring_room(s);
+	if (n == 0 && !s->peer_gone) {
+		errno = EAGAIN;
+		return -1;
+	}
+	return n;
+}
+
+/* With a ring, the socket brings only wake-up bytes, and the client's end.
+ * One read per event: a client that keeps writing them cannot hold the loop
+ * here, and epoll reports what is left. */
+static void ring_wakeups_drain(struct cv_session *s)
+{
+	uint8_t bytes[256];
+	ssize_t n = socket_recv(s, bytes, sizeof(bytes));
+
+	if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR))
+		session_client_gone(s);
+}
+
+/* Reads what the client has into the empty chunk buffer. */
+static ssize_t rx_fill(struct cv_session *s)
+{
+	ssize_t n;
+
+	if (s->rx == NULL && (s->rx = malloc(RX_CHUNK)) == NULL) {
+		errno = ENOMEM;
+		return -1;
+	}
+	s->rx_start = s->rx_end = 0;
+	n = session_input(s, s->rx, RX_CHUNK);
+	if (n > 0)
+		s->rx_end = (size_t)n;
+	return n;
+}
+
+/* ---- frames ------------------------------------------------------------- */
+
+static void receive_failed(struct cv_session *s, ssize_t n)
+{
+	if (n < 0 && errno != ECONNRESET) {
+		session_close_later(s, CV_LOG_WARNING, "receive failed");
+		return;
+	}
+	if (s->header_have > 0 && s->header_have < sizeof(s->header))
+		session_close_later(s, CV_LOG_WARNING, "connection closed inside a frame header");
+	else if (s->header_have > 0)
+		session_close_later(s, CV_LOG_WARNING, "connection closed inside a frame payload");
+	else
+		session_close_later(s, CV_LOG_DEBUG, "peer closed");
+}
+
+/* The rest of the payload: from the chunk buffer, else the socket. */
+static ssize_t receive_payload(struct cv_session *s)
+{
+	size_t left = s->header.length - s->payload_have;
+	ssize_t n;
+
+	if (rx_buffered(s) > 0)
+		return (ssize_t)rx_take(s, s->payload + s->payload_have, left);
+	if (left < RX_CHUNK) {
+		n = rx_fill(s);
+		return n > 0 ? (ssize_t)rx_take(s, s->payload + s->payload_have, left) : n;
+	}
+	return session_input(s, s->payload + s->payload_have, left);
+}
+
+/* 1: a whole frame is in; 0: nothing more to read now; -1: closing. */
+static int receive_frame(struct cv_session *s)
+{
+	ssize_t n;
+
+	while (s->header_have < sizeof(s->header)) {
+		if (rx_buffered(s) == 0 && (n = rx_fill(s)) <= 0)
+			goto failed;
+		s->header_have += rx_take(s, (char *)&s->header + s->header_have, sizeof(s->header) - s->header_have);
+		if (s->header_have < sizeof(s->header))
+			continue;
+		if (!header_is_acceptable(s))
+			return -1;
+		if (s->header.length > 0 && !(s->payload = malloc(s->header.length))) {
+			session_close_later(s, CV_LOG_ERROR, "out of memory for a frame");
+			return -1;
+		}
+	}
+	while (s->payload_have < s->header.length) {
+		n = receive_payload(s);
+		if (n <= 0)
+			goto failed;
+		s->payload_have += (size_t)n;
+	}
+	return 1;
+failed:
+	if (n < 0 && (errno == EAGAIN || errno == EINTR)) {
+		if (s->header_have > 0)
+			s->stats.recv_retries++;
+		return 0;
+	}
+	receive_failed(s, n);
+	return -1;
+}
+
+static void handle_frame(struct cv_session *s)
+{
+	if (s->state == SESSION_AWAIT_HELLO)
+		handshake_hello(s);
+	else if (s->header.kind == CV_FRAME_RING_OPEN)
+		handshake_ring_open(s);
+	else
+		request_handle(s);
+	if (s->held)
+		return;
+	free(s->payload);
+	s->payload = NULL;
+	s->payload_have = 0;
+	s->header_have = 0;
+}
+
+/* Frames already in the chunk buffer are handled even past the per-wakeup
+ * limit: the socket may hold nothing more to wake us for them. */
+static void read_frames(struct cv_session *s)
+{
+	for (int frames = 0; frames < FRAMES_PER_WAKEUP || rx_buffered(s) > 0; frames++) {
+		if (s->state == SESSION_CLOSING || input_paused(s))
+			return;
+		if (receive_frame(s) <= 0)
+			return;
+		handle_frame(s);
+	}
+}
+
+/* The chunk buffer is returned once drained: the pages a read touched would
+ * otherwise stay resident for the life of every idle connection. */
+static void session_read(struct cv_session *s)
+{
+	read_frames(s);
+	if (s->rx != NULL && rx_buffered(s) == 0) {
+		free(s->rx);
+		s->rx = NULL;
+	}
+}
+
+bool cv_session_is_held(const struct cv_session *s)
+{
+	return s->held;
+}
+
+void cv_session_retry_held(struct cv_session *s)
+{
+	if (!s->held || s->state != SESSION_READY)
+		return;
+	s->held = false;
+	handle_frame(s);
+	output_update_events(s);
+	input_resume(s);
+}
+
+void input_on_event(void *data, uint32_t events)
+{
+	struct cv_session *s = data;
+
+	if (s->state == SESSION_CLOSING)
+		return;
+	if (events & EPOLLOUT) {
+		output_flush(s);
+		input_resume(s);
+	}
+	if (events & (EPOLLIN | EPOLLHUP | EPOLLERR)) {
+		if (s->ring.shared)
+			ring_wakeups_drain(s);
+		session_read(s);
+	}
+	/* A Unix socket reports an error when its client left with our output
+	 * unread: what the client sent before is still to be read. */
+	if ((events & EPOLLERR) && s->state != SESSION_CLOSING && !s->peer_gone)
+		session_client_gone(s);
+}
+
+/* ---- what no descriptor announces --------------------------------------- */
+
+static bool polled_pending(void)
+{
+	struct cv_session *s;
+
+	cv_list_for_each(s, &server_get()->polled_sessions, polled_link)
+		if (readable_unannounced(s))
+			return true;
+	return false;
+}
+
+static bool polled_run(void)
+{
+	struct cv_session *s;
+	bool worked = false;
+
+	cv_list_for_each(s, &server_get()->polled_sessions, polled_link) {
+		if (readable_unannounced(s)) {
+			session_read(s);
+			worked = true;
+		}
+	}
+	return worked;
+}
+
+/* A session whose reading is paused is resumed by what unpauses it, and
+ * needs no wake-up from its client. */
+static bool polled_sleep(void)
+{
+	struct cv_session *s;
+
+	cv_list_for_each(s, &server_get()->polled_sessions, polled_link) {
+		if (s->state == SESSION_CLOSING || input_paused(s))
+			continue;
+		if (readable_unannounced(s) || (s->ring.shared && !cv_ring_reader_sleep(&s->ring)))
+			return false;
+	}
+	return true;
+}
+
+const struct cv_loop_poller cv_sessions_poller = {
+	.pending = polled_pending,
+	.run = polled_run,
+	.sleep = polled_sleep,
+};

@@ -1,0 +1,378 @@
+/* Writing to a client: frames packed once and shared by every queue they
+ * are in; two queues per session, events to the socket the client
+ * connected and replies to the reply channel (cv-wire.h), written at the
+ * end of each batch of the loop; and the back-pressure of a full queue
+ * (events refused, or reading paused). */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#include "cv-fds.h"
+#include "cv-server-private.h"
+#include "cv-split.h"
+
+#define IOV_PER_SEND 64
+
+/* ---- packed frames ------------------------------------------------------ */
+
+struct cv_packed_frame *packed_frame_new(size_t payload_size)
+{
+	struct cv_packed_frame *f = malloc(sizeof(*f) + sizeof(struct cv_frame_header) + payload_size);
+
+	if (!f)
+		return NULL;
+	f->refs = 1;
+	f->size = sizeof(struct cv_frame_header) + payload_size;
+	return f;
+}
+
+void packed_frame_set_header(struct cv_packed_frame *f, uint16_t kind, uint16_t id, uint32_t seq, int32_t status)
+{
+	struct cv_frame_header h = {
+		.length = (uint32_t)(f->size - sizeof(struct cv_frame_header)),
+		.kind = kind,
+		.id = id,
+		.seq = seq,
+		.status = status,
+	};
+
+	memcpy(f->bytes, &h, sizeof(h));
+}
+
+static struct cv_packed_frame *message_pack(uint16_t kind, uint16_t id, uint32_t seq, int32_t status,
+					   const ProtobufCMessage *msg)
+{
+	size_t size = msg ? protobuf_c_message_get_packed_size(msg) : 0;
+	struct cv_packed_frame *f = packed_frame_new(size);
+
+	if (!f)
+		return NULL;
+	packed_frame_set_header(f, kind, id, seq, status);
+	if (msg)
+		protobuf_c_message_pack(msg, f->bytes + sizeof(struct cv_frame_header));
+	return f;
+}
+
+/* A large bytes field goes after the protobuf (cv-wire.h), copied once. */
+static struct cv_packed_frame *event_pack_split(uint16_t event_id, const ProtobufCMessage *event,
+						const struct cv_split *split)
+{
+	struct cv_packed_frame *f = packed_frame_new(split->head_length + split->bytes.len);
+	unsigned char *payload;
+
+	if (!f)
+		return NULL;
+	packed_frame_set_header(f, CV_FRAME_EVENT_SPLIT, event_id, 0, 0);
+	payload = f->bytes + sizeof(struct cv_frame_header);
+	if (cv_split_pack_head(event, split, payload) < 0) {
+		free(f);
+		return NULL;
+	}
+	memcpy(payload + split->head_length, split->bytes.data, split->bytes.len);
+	return f;
+}
+
+struct cv_packed_frame *cv_event_pack(uint16_t event_id, const ProtobufCMessage *event)
+{
+	struct cv_split split;
+
+	cv_split_plan(event, &split);
+	if (split.field)
+		return event_pack_split(event_id, event, &split);
+	return message_pack(CV_FRAME_EVENT, event_id, 0, 0, event);
+}
+
+size_t cv_packed_frame_payload(const struct cv_packed_frame *f)
+{
+	return f->size - sizeof(struct cv_frame_header);
+}
+
+static uint16_t packed_frame_id(const struct cv_packed_frame *f)
+{
+	struct cv_frame_header h;
+
+	memcpy(&h, f->bytes, sizeof(h));
+	return h.id;
+}
+
+void cv_packed_frame_release(struct cv_packed_frame *f)
+{
+	if (f && --f->refs == 0)
+		free(f);
+}
+
+/* ---- the queues --------------------------------------------------------- */
+
+static void out_frame_free(struct out_frame *f)
+{
+	cv_packed_frame_release(f->packed);
+	free(f);
+}
+
+static void queue_free(struct out_queue *q)
+{
+	while (q->head) {
+		struct out_frame *next = q->head->next;
+
+		out_frame_free(q->head);
+		q->head = next;
+	}
+	*q = (struct out_queue){ 0 };
+}
+
+void output_free(struct cv_session *s)
+{
+	queue_free(&s->events);
+	queue_free(&s->replies);
+}
+
+cs_error_t output_queue(struct cv_session *s, struct out_queue *q, struct cv_packed_frame *packed)
+{
+	struct out_frame *f = malloc(sizeof(*f));
+
+	if (!f)
+		return CS_ERR_NO_MEMORY;
+	packed->refs++;
+	*f = (struct out_frame){ .packed = packed };
+	if (q->tail)
+		q->tail->next = f;
+	else
+		q->head = f;
+	q->tail = f;
+	q->bytes += packed->size;
+	q->frames++;
+	if (!s->flush_pending) {
+		s->flush_pending = true;
+		s->next_flush = s->server->flush_head;
+		s->server->flush_head = s;
+	}
+	return CS_OK;
+}
+
+cs_error_t output_queue_reply(struct cv_session *s, uint16_t kind, uint16_t id, uint32_t seq, int32_t status,
+			      const ProtobufCMessage *msg)
+{
+	struct cv_packed_frame *f = message_pack(kind, id, seq, status, msg);
+	cs_error_t err;
+
+	if (!f)
+		return CS_ERR_NO_MEMORY;
+	err = output_queue(s, &s->replies, f);
+	cv_packed_frame_release(f);
+	return err;
+}
+
+/* ---- writing ------------------------------------------------------------ */
+
+static bool peer_closed(int err)
+{
+	return err == EPIPE || err == ECONNRESET;
+}
+
+/* Takes the n bytes a socket took off the front of q. */
+static void queue_consume(struct cv_session *s, struct out_queue *q, size_t n)
+{
+	q->bytes -= n;
+	while (n > 0) {
+		struct out_frame *f = q->head;
+		size_t left = f->packed->size - f->sent;
+
+		if (n < left) {
+			f->sent += n;
+			break;
+		}
+		n -= left;
+		q->head = f->next;
+		q->frames--;
+		s->stats.sent++;
+		out_frame_free(f);
+	}
+	if (!q->head)
+		q->tail = NULL;
+}
+
+static void reply_gift_given(struct cv_session *s)
+{
+	if (s->reply_gift >= 0)
+		close(s->reply_gift);
+	s->reply_gift = -1;
+}
+
+/* Writes as much of q as fd takes. False when the session can take no more
+ * output (its client is gone, or it is closing). */
+static bool queue_write(struct cv_session *s, struct out_queue *q, int fd, bool *wrote)
+{
+	union cv_fds_control control;
+
+	while (q->head && s->state != SESSION_CLOSING) {
+		struct iovec iov[IOV_PER_SEND];
+		struct msghdr msg = { .msg_iov = iov };
+		ssize_t n;
+
+		for (struct out_frame *f = q->head; f && msg.msg_iovlen < IOV_PER_SEND; f = f->next)
+			iov[msg.msg_iovlen++] = (struct iovec){ f->packed->bytes + f->sent, f->packed->size - f->sent };
+		/* The client's end of the reply channel goes with the first
+		 * byte written to the socket: the WELCOME's. */
+		if (q == &s->events && s->reply_gift >= 0)
+			cv_fds_attach(&msg, &control, &s->reply_gift, 1);
+		n = sendmsg(fd, &msg, MSG_NOSIGNAL | MSG_DONTWAIT);
+		if (n < 0) {
+			if (errno == EAGAIN)
+				s->stats.send_retries++;
+			if (errno == EAGAIN || errno == EINTR)
+				return true;
+			if (peer_closed(errno))
+				session_client_gone(s);
+			else
+				session_close_later(s, CV_LOG_DEBUG, "send failed");
+			return false;
+		}
+		if (q == &s->events)
+			reply_gift_given(s);
+		queue_consume(s, q, (size_t)n);
+		*wrote = true;
+	}
+	return s->state != SESSION_CLOSING;
+}
+
+/* Events first: those a request caused for its own client are in the
+ * socket before its reply, whenever the socket has room for them. */
+void output_flush(struct cv_session *s)
+{
+	bool wrote = false;
+
+	if (s->peer_gone)
+		output_free(s);
+	if (!queue_write(s, &s->events, s->sock, &wrote) || !queue_write(s, &s->replies, s->reply_sock, &wrote))
+		return;
+	output_update_events(s);
+	if (wrote && s->connected && s->service->ops && s->service->ops->room)
+		s->service->ops->room(s);
+}
+
+void output_flush_list_remove(struct cv_session *s)
+{
+	struct cv_session **link = &s->server->flush_head;
+
+	if (!s->flush_pending)
+		return;
+	while (*link != s)
+		link = &(*link)->next_flush;
+	*link = s->next_flush;
+	s->flush_pending = false;
+}
+
+/* Output queued during a batch is written once at its end, so that a
+ * burst of events to one session leaves in a few writes, not one each. */
+void output_flush_pending(struct cv_server *server)
+{
+	while (server->flush_head) {
+		struct cv_session *s = server->flush_head;
+
+		server->flush_head = s->next_flush;
+		s->flush_pending = false;
+		output_flush(s);
+		input_resume(s);
+	}
+}
+
+void output_on_reply_event(void *data, uint32_t events)
+{
+	struct cv_session *s = data;
+
+	if (s->state == SESSION_CLOSING || s->peer_gone)
+		return;
+	/* The client closed its end: it reads nothing more of ours. */
+	if (events & (EPOLLHUP | EPOLLERR)) {
+		session_client_gone(s);
+		return;
+	}
+	if (events & EPOLLOUT) {
+		output_flush(s);
+		input_resume(s);
+	}
+}
+
+/* ---- back-pressure ------------------------------------------------------ */
+
+static bool queue_full(const struct cv_session *s, const struct out_queue *q)
+{
+	return q->bytes >= s->server->settings->limits.max_queued_bytes;
+}
+
+bool output_replies_full(const struct cv_session *s)
+{
+	return queue_full(s, &s->replies);
+}
+
+/* A full event queue refuses events (cv_session_send_event); a full reply
+ * queue pauses reading: a client that sends requests without reading its
+ * replies cannot grow it further. */
+void output_update_events(struct cv_session *s)
+{
+	bool limited = queue_full(s, &s->events) || queue_full(s, &s->replies);
+	uint32_t events = 0;
+
+	if (s->state == SESSION_CLOSING || s->peer_gone)
+		return;
+	if (limited && !s->flow_controlled)
+		s->stats.flow_control_count++;
+	s->flow_controlled = limited;
+	if (!input_paused(s))
+		events |= EPOLLIN;
+	if (s->events.head)
+		events |= EPOLLOUT;
+	if (cv_watch_set_events(&s->watch, events) < 0 ||
+	    (s->reply_sock >= 0 && cv_watch_set_events(&s->reply_watch, s->replies.head ? EPOLLOUT : 0) < 0))
+		session_close_later(s, CV_LOG_ERROR, "epoll_ctl failed");
+}
+
+static bool room_for_event(const struct cv_session *s, size_t frame_size)
+{
+	return s->state == SESSION_READY &&
+	       s->events.bytes + frame_size <= s->server->settings->limits.max_queued_bytes;
+}
+
+/* Services measure an event with protobuf_c_message_get_packed_size: sent
+ * split, it is never longer (cv_split_plan), so room found holds it. */
+bool cv_session_has_room(const struct cv_session *s, size_t bytes)
+{
+	return room_for_event(s, sizeof(struct cv_frame_header) + bytes);
+}
+
+cs_error_t cv_session_send_packed(struct cv_session *s, struct cv_packed_frame *event)
+{
+	uint16_t event_id = packed_frame_id(event);
+
+	if (s->state != SESSION_READY)
+		return CS_ERR_LIBRARY;
+	if (event_id >= s->service->n_events) {
+		cv_log_error("service %s sent unknown event id %u", s->service->name, event_id);
+		return CS_ERR_INVALID_PARAM;
+	}
+	if (!room_for_event(s, event->size))
+		return CS_ERR_TRY_AGAIN;
+	cv_log_debug("event %s to connection %llu", s->service->event_names ? s->service->event_names[event_id] : "?",
+		     (unsigned long long)s->id);
+	if (output_queue(s, &s->events, event) != CS_OK)
+		return CS_ERR_NO_MEMORY;
+	s->stats.events++;
+	server_stats_of(s->server, s->service)->events++;
+	return CS_OK;
+}
+
+cs_error_t cv_session_send_event(struct cv_session *s, uint16_t event_id, const ProtobufCMessage *event)
+{
+	struct cv_packed_frame *packed = cv_event_pack(event_id, event);
+	cs_error_t err;
+
+	if (!packed)
+		return CS_ERR_NO_MEMORY;
+	err = cv_session_send_packed(s, packed);
+	cv_packed_frame_release(packed);
+	return err;
+}

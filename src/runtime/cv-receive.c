@@ -1,0 +1,264 @@
+/* Receiving: a channel's single-reader token, routing complete frames
+ * (replies to their calls, events to the queue) and waiting for a
+ * condition. See cv-client.h for the design.
+ */
+#include <poll.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cv-client.h"
+#include "cv-clock.h"
+#include "cv-limits.h"
+#include "cv-socket.h"
+
+/* ---- routing complete frames (lock held) ---- */
+
+/* A large event keeps the receive buffer it arrived in: copying it out
+ * would cost more than a fresh buffer for what follows it. */
+static struct cv_event *event_adopting(struct cv_client *c, const uint8_t *payload)
+{
+	struct cv_event *event = malloc(sizeof(*event));
+	const uint8_t *buffer = c->events.rx.data;
+
+	if (event == NULL)
+		return NULL;
+	event->storage = cv_rx_adopt(&c->events.rx, &c->spare_rx, &event->storage_size);
+	if (event->storage == NULL) {
+		free(event);
+		return NULL;
+	}
+	event->payload = event->storage + (payload - buffer);
+	return event;
+}
+
+static struct cv_event *event_copying(const struct cv_frame_header *header, const uint8_t *payload)
+{
+	struct cv_event *event = malloc(sizeof(*event) + header->length);
+
+	if (event == NULL)
+		return NULL;
+	memcpy(event->inline_payload, payload, header->length);
+	event->payload = event->inline_payload;
+	event->storage = NULL;
+	event->storage_size = 0;
+	return event;
+}
+
+static cs_error_t route_event(struct cv_client *c, const struct cv_frame_header *header,
+			      const uint8_t *payload)
+{
+	struct cv_event *event = header->length >= CV_RX_ADOPT_MIN ? event_adopting(c, payload)
+								 : event_copying(header, payload);
+
+	if (event == NULL)
+		return CS_ERR_NO_MEMORY;
+	event->next = NULL;
+	event->id = header->id;
+	event->split = header->kind == CV_FRAME_EVENT_SPLIT;
+	event->length = header->length;
+	*c->queue_tail = event;
+	c->queue_tail = &event->next;
+	return CS_OK;
+}
+
+static struct cv_pending_call *call_find(struct cv_client *c, uint32_t seq)
+{
+	for (struct cv_pending_call *call = c->calls; call != NULL; call = call->next)
+		if (call->seq == seq)
+			return call;
+	return NULL;
+}
+
+static cs_error_t route_reply(struct cv_client *c, const struct cv_frame_header *header,
+			      const uint8_t *payload)
+{
+	struct cv_pending_call *call = call_find(c, header->seq);
+
+	if (call == NULL || call->done || call->request_id != header->id)
+		return CS_ERR_LIBRARY; /* a reply nobody asked for */
+	if (header->length > 0) {
+		call->payload = malloc(header->length);
+		if (call->payload == NULL)
+			return CS_ERR_NO_MEMORY;
+		memcpy(call->payload, payload, header->length);
+	}
+	call->length = header->length;
+	call->status = header->status;
+	call->done = true;
+	return CS_OK;
+}
+
+/* The channel's buffer only holds the kinds it may carry (cv_rx_acceptable). */
+static cs_error_t route_frames(struct cv_client *c, struct cv_channel *ch, unsigned int *routed)
+{
+	struct cv_frame_header header;
+	const uint8_t *payload;
+	cs_error_t err;
+
+	for (;;) {
+		switch (cv_rx_next(&ch->rx, &header, &payload)) {
+		case CV_RX_NEED_MORE:
+			return CS_OK;
+		case CV_RX_MALFORMED:
+			return CS_ERR_LIBRARY;
+		case CV_RX_FRAME:
+			break;
+		}
+		if (header.kind == CV_FRAME_RING_ROOM)
+			err = CS_OK; /* it woke us; the sender looks at the ring itself */
+		else if (header.kind == CV_FRAME_EVENT || header.kind == CV_FRAME_EVENT_SPLIT)
+			err = route_event(c, &header, payload);
+		else
+			err = route_reply(c, &header, payload);
+		if (err != CS_OK)
+			return err;
+		(*routed)++;
+	}
+}
+
+/* ---- reading (reader token held) ---- */
+
+/* True when fds showed activity within CV_REPLY_SPIN_NS. */
+static bool input_within_spin(struct pollfd *fds, nfds_t n)
+{
+	uint64_t deadline = cv_clock_ns() + CV_REPLY_SPIN_NS;
+
+	do {
+		if (poll(fds, n, 0) > 0)
+			return true;
+	} while (cv_clock_ns() < deadline);
+	return false;
+}
+
+/* Lock not held. Returns CS_OK when the channel is readable,
+ * CS_ERR_TRY_AGAIN when woken because the connection stopped. */
+static cs_error_t wait_readable(struct cv_client *c, struct cv_channel *ch, unsigned int flags)
+{
+	struct pollfd fds[2] = {
+		{ .fd = ch->fd, .events = POLLIN },
+		{ .fd = c->wake_fd, .events = POLLIN },
+	};
+
+	if (!((flags & CV_WAIT_SPIN) && input_within_spin(fds, 2)) && cv_poll(fds, 2, -1) < 0)
+		return CS_ERR_LIBRARY;
+	if (fds[1].revents != 0)
+		return CS_ERR_TRY_AGAIN;
+	return CS_OK;
+}
+
+/* Lock not held. Receives what the channel holds, or with CV_WAIT_ONE_FRAME
+ * no more than the rest of the next frame, waiting for input when flags
+ * say CV_WAIT_BLOCK. A spinning wait polls first (saving a recv that would
+ * find nothing, the usual case for a call that just sent its request); a
+ * blocking one tries the channel first, since in a stream of events
+ * something is usually there already. CS_OK when bytes arrived;
+ * CS_ERR_TRY_AGAIN when there was nothing (or a blocking wait was cut short
+ * by wake_fd); CS_ERR_LIBRARY for end of stream, a socket error or a
+ * malformed header; CS_ERR_NO_MEMORY. */
+static cs_error_t receive_input(struct cv_client *c, struct cv_channel *ch, unsigned int flags)
+{
+	bool wait_first = (flags & CV_WAIT_SPIN) != 0;
+	uint8_t *space;
+	size_t space_len;
+	ssize_t n;
+	cs_error_t err;
+
+	for (;;) {
+		if (wait_first) {
+			err = wait_readable(c, ch, flags);
+			if (err != CS_OK)
+				return err;
+		}
+		err = cv_rx_reserve(&ch->rx, &space, &space_len);
+		if (err != CS_OK)
+			return err;
+		if ((flags & CV_WAIT_ONE_FRAME) && space_len > cv_rx_frame_missing(&ch->rx))
+			space_len = cv_rx_frame_missing(&ch->rx);
+		n = cv_socket_recv_some(ch->fd, space, space_len);
+		if (n > 0) {
+			cv_rx_commit(&ch->rx, (size_t)n);
+			return CS_OK;
+		}
+		if (n != -EAGAIN)
+			return CS_ERR_LIBRARY; /* 0: the daemon hung up */
+		if (!(flags & CV_WAIT_BLOCK))
+			return CS_ERR_TRY_AGAIN;
+		wait_first = true;
+	}
+}
+
+/* Lock and the channel's token held; the lock is dropped while receiving.
+ * Returns CS_OK once at least one frame was routed, else as receive_input,
+ * and marks the connection dead on any failure. */
+static cs_error_t read_and_route(struct cv_client *c, struct cv_channel *ch, unsigned int flags)
+{
+	unsigned int routed = 0;
+	cs_error_t err;
+
+	do {
+		pthread_mutex_unlock(&c->lock);
+		err = receive_input(c, ch, flags);
+		pthread_mutex_lock(&c->lock);
+		if (err == CS_OK)
+			err = route_frames(c, ch, &routed);
+	} while (err == CS_OK && routed == 0);
+	if (routed > 0)
+		pthread_cond_broadcast(&c->cond);
+	if (err != CS_OK && err != CS_ERR_TRY_AGAIN)
+		cv_client_mark_dead(c);
+	return err;
+}
+
+bool cv_client_replies_claim(struct cv_client *c)
+{
+	if (c->replies.busy)
+		return false;
+	c->replies.busy = true;
+	return true;
+}
+
+void cv_client_replies_yield(struct cv_client *c, bool input)
+{
+	if (input)
+		read_and_route(c, &c->replies, 0);
+	c->replies.busy = false;
+	pthread_cond_broadcast(&c->cond);
+}
+
+static cs_error_t reader_turn(struct cv_client *c, struct cv_channel *ch, unsigned int flags)
+{
+	cs_error_t err;
+
+	ch->busy = true;
+	err = read_and_route(c, ch, flags);
+	ch->busy = false;
+	pthread_cond_broadcast(&c->cond);
+	return err;
+}
+
+cs_error_t cv_client_wait(struct cv_client *c, struct cv_channel *ch,
+			  bool (*ready)(struct cv_client *c, void *arg), void *arg, unsigned int flags)
+{
+	bool drained = false;
+
+	for (;;) {
+		if (c->finalized)
+			return CS_ERR_BAD_HANDLE;
+		if (ready(c, arg))
+			return CS_OK;
+		if (c->dead)
+			return CS_ERR_LIBRARY;
+		if (drained)
+			return CS_ERR_TRY_AGAIN;
+		if (ch->busy) {
+			/* Non-blocking callers do not wait for another reader:
+			 * it routes whatever arrives, and the fd stays readable. */
+			if (!(flags & CV_WAIT_BLOCK))
+				return CS_ERR_TRY_AGAIN;
+			pthread_cond_wait(&c->cond, &c->lock);
+			continue;
+		}
+		if (reader_turn(c, ch, flags) == CS_ERR_TRY_AGAIN && !(flags & CV_WAIT_BLOCK))
+			drained = true;
+	}
+}
