@@ -8,8 +8,9 @@ import re
 from . import wire
 from .diagnostics import IdlError, Pos
 from .model import (
-    Alias, CALLBACK_SUFFIXES, Callback, Define, Enum, Function, IMPLEMENTATION_KINDS, LOCAL, LOCAL_KINDS,
-    ONEWAY, REQUEST, REQUEST_FLAGS, SCALAR_TYPES, STATUS_TYPE, Struct, Typedef,
+    Alias, CALLBACK_SUFFIXES, Callback, Define, Enum, Enumerator, Function, IMPLEMENTATION_KINDS,
+    LOCAL, LOCAL_KINDS, ONEWAY, REQUEST, REQUEST_FLAGS, SCALAR_TYPES, STATUS_TYPE, Struct, Typedef,
+    callbacks_struct,
 )
 
 KNOWN_ANNOTATIONS = ("out", "optional", "count", "len")
@@ -152,7 +153,7 @@ class Validator:
         elif ctype.name not in SCALAR_TYPES:
             ctype.definition = self.lookup(ctype.name, scope, ctype.pos)
             if isinstance(ctype.definition, (Function, Define)) or \
-                    _is_enumerator(ctype.definition):
+                    isinstance(ctype.definition, Enumerator):
                 raise IdlError(ctype.pos, f"'{ctype.name}' is not a type")
             if isinstance(ctype.definition, Alias):
                 raise IdlError(ctype.pos, f"'{ctype.name}' is an alias; write "
@@ -457,22 +458,8 @@ def _request_structs(idl_file):
     return wire.wire_structs(lists)
 
 
-def _is_enumerator(definition):
-    return hasattr(definition, "enum")
-
-
 def _file_start(idl_file):
     return Pos(idl_file.path, 1, 1)
-
-
-def callbacks_struct(param):
-    """The struct behind a `callbacks *` parameter: one whose fields include callback types."""
-    if param.ctype.pointers != 1:
-        return None
-    struct = wire.ultimate(param.ctype.pointee())
-    if isinstance(struct, Struct) and any(wire.is_callback_type(f.ctype) for f in struct.fields):
-        return struct
-    return None
 
 
 def validate(files):

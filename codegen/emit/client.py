@@ -2,8 +2,7 @@
 decoders and service descriptor, all thin wrappers over src/runtime/."""
 
 from .. import naming, wire
-from ..model import DEFAULT_LENGTH_ERROR, LOCAL, ONEWAY, REQUEST, Struct
-from ..validate import callbacks_struct
+from ..model import DEFAULT_LENGTH_ERROR, LOCAL, ONEWAY, REQUEST, Struct, callbacks_struct, is_callback_type
 from . import ctext
 from .cshared import abi_gate, ids_block, string_length_helper
 
@@ -62,7 +61,7 @@ def callback_structs(idl_file):
     """Structs of this file with a field of one of this service's event callback types."""
     callbacks = set(id(c) for c in idl_file.event_callbacks)
     return [s for s in idl_file.of_type(Struct)
-            if any(wire.is_callback_type(f.ctype) and id(f.ctype.definition) in callbacks
+            if any(is_callback_type(f.ctype) and id(f.ctype.definition) in callbacks
                    for f in s.fields)]
 
 
@@ -235,7 +234,7 @@ class ClientSource:
     def filler(self, struct):
         lines = []
         for field in struct.fields:
-            callback = field.ctype.definition if wire.is_callback_type(field.ctype) else None
+            callback = field.ctype.definition if is_callback_type(field.ctype) else None
             events = self.idl_file.event_callbacks
             if callback is not None and callback.service is self.service \
                     and any(callback is c for c in events):
