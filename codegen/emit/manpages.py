@@ -6,11 +6,8 @@ and these pages are linted before they are installed."""
 
 import re
 
-from .. import wire
-from ..model import (
-    DEFAULT_LENGTH_ERROR, Callback, Define, Enum, LOCAL, MANUAL, ONEWAY, REQUEST, STATUS_TYPE,
-    STRERROR, Struct, Typedef,
-)
+from .. import rules
+from ..model import Callback, Define, Enum, LOCAL, STATUS_TYPE, STRERROR, Struct, Typedef
 from . import ctext
 
 # Fixed, so that the output does not depend on when it was generated.
@@ -272,73 +269,6 @@ class ErrorList:
         return bool(self.texts)
 
 
-def generated_errors(function):
-    """(code, text) of the errors the generated stub and the runtime produce."""
-    kind = function.kind
-    local = function.implementation.arg if kind == LOCAL else None
-    handle = wire.handle_param(function.params, function.service) if not function.service.is_common \
-        else None
-    errors = []
-    checks = _argument_checks(function) if kind != MANUAL else {}
-    if local == "dispatch":
-        flags = function.params[1].name
-        checks.setdefault(DEFAULT_LENGTH_ERROR, []).append(
-            f"{flags} is not one of the values listed above")
-    errors += [(status, _join_causes(causes)) for status, causes in checks.items()]
-    if handle is not None:
-        errors.append(("CS_ERR_BAD_HANDLE", f"{handle.name} is not a handle returned by an "
-                       f"initialize function, or it was finalized."))
-    if kind in (REQUEST, ONEWAY):
-        errors += [
-            ("CS_ERR_LIBRARY", "The connection to the daemon was lost."),
-            ("CS_ERR_NO_MEMORY", "Memory for the request or its reply could not be allocated."),
-            ("CS_ERR_TOO_BIG", "The request is larger than the daemon accepts."),
-        ]
-    if any(name == "quorate_only" for name, _ in function.flags):
-        errors.append(("CS_ERR_TRY_AGAIN", "This node's partition is not quorate; the daemon "
-                                           "accepts this request only while it is."))
-    if local == "dispatch":
-        errors += [
-            ("CS_ERR_BAD_HANDLE", "The handle was finalized while this call ran, for example "
-                                  "from inside a callback."),
-            ("CS_ERR_LIBRARY", "The connection to the daemon was lost."),
-            ("CS_ERR_TRY_AGAIN", f"{function.params[1].name} is CS_DISPATCH_ONE_NONBLOCKING "
-                                 f"and no event is pending."),
-            ("CS_ERR_NO_MEMORY", "An event could not be decoded for lack of memory."),
-        ]
-    if local == "initialize":
-        errors += [
-            ("CS_ERR_LIBRARY", "The daemon is not running or the connection failed."),
-            ("CS_ERR_NO_RESOURCES", "The service could not set up this connection's state in the daemon."),
-            ("CS_ERR_NO_MEMORY", "Memory could not be allocated."),
-        ]
-    return errors
-
-
-def _argument_checks(function):
-    """{status: [causes]} of the checks a generated stub makes."""
-    causes = {}
-    for param in function.params:
-        if (param.ctype.pointers or param.array is not None) and not param.has("optional"):
-            if param.count_param is not None and not param.has("out"):
-                cause = f"{param.name} is NULL while {param.count_param} is not 0"
-            else:
-                cause = f"{param.name} is NULL"
-            causes.setdefault(DEFAULT_LENGTH_ERROR, []).append(cause)
-        if param.length_bounds is not None:
-            low, high = param.length_bounds
-            cause = f"{param.name} is longer than {high} bytes" if low == 0 else \
-                f"{param.name} is shorter than {low} or longer than {high} bytes"
-            causes.setdefault(param.length_error, []).append(cause)
-    return causes
-
-
-def _join_causes(causes):
-    if len(causes) == 1:
-        return causes[0] + "."
-    return ", ".join(causes[:-1]) + ", or " + causes[-1] + "."
-
-
 # ---- pages ---------------------------------------------------------------------
 
 class FunctionPage:
@@ -396,8 +326,8 @@ class FunctionPage:
         errors = ErrorList(status)
         if self.function.return_type.name != STATUS_TYPE or self.function.kind == STRERROR:
             return errors
-        for code, text in generated_errors(self.function):
-            errors.add(code, text)
+        for outcome in rules.outcomes(self.function):
+            errors.add(outcome.status, outcome.cause)
         for error in self.function.errors:
             errors.add(error.code, error.text)
         return errors

@@ -1,0 +1,158 @@
+"""What a generated function checks and what it can return, each rule once.
+
+A `Check` is one argument check of a generated stub: the stub emitter writes
+its C condition, the server emitter the daemon's copy of a length check, and
+the man-page emitter its sentence. `outcomes()` lists every status a function
+can return with its cause: its checks, then what the runtime returns, from
+`RUNTIME_ERRORS`, the one description of the runtime's errors."""
+
+from dataclasses import dataclass
+
+from . import wire
+from .model import DEFAULT_LENGTH_ERROR, LOCAL, ONEWAY, REQUEST
+
+NULL = "null"                   # a pointer that must not be NULL
+COUNTED_NULL = "counted null"   # an array that must not be NULL while its count is not 0
+LENGTH = "length"               # a string whose length must be within its @len bounds
+
+
+@dataclass(frozen=True)
+class Check:
+    """One argument check: the parameter, what is checked, and the status the
+    stub returns when the check fails."""
+    param: object
+    kind: str
+    status: str
+
+    def condition(self):
+        """The C condition under which the stub returns `status`."""
+        name = self.param.name
+        if self.kind == NULL:
+            return f"{name} == NULL"
+        if self.kind == COUNTED_NULL:
+            return f"{name} == NULL && {self.param.count_param} != 0"
+        test = self.length_test(name)
+        return f"{name} != NULL && {test}" if self.param.has("optional") else test
+
+    def length_test(self, subject):
+        """The C test that `subject` is outside the @len bounds (true when it is);
+        it calls the generated helper string_length_ok()."""
+        low, high = self.param.length_bounds
+        return f"!string_length_ok({subject}, {low}, {high})"
+
+    @property
+    def cause(self):
+        """The failure in words, as the manual gives it."""
+        name = self.param.name
+        if self.kind == NULL:
+            return f"{name} is NULL"
+        if self.kind == COUNTED_NULL:
+            return f"{name} is NULL while {self.param.count_param} is not 0"
+        low, high = self.param.length_bounds
+        if low == 0:
+            return f"{name} is longer than {high} bytes"
+        return f"{name} is shorter than {low} or longer than {high} bytes"
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """A status a function can return, and why, as one or more sentences."""
+    status: str
+    cause: str
+
+
+def argument_checks(function):
+    """The checks a generated stub makes, in parameter order: NULL pointers
+    (every pointer that is neither @optional nor an @out array's count), then
+    each string's @len bounds."""
+    checks = []
+    for param in function.params:
+        if (param.ctype.pointers or param.array is not None) and not param.has("optional"):
+            counted = param.count_param is not None and not param.has("out")
+            checks.append(Check(param, COUNTED_NULL if counted else NULL, DEFAULT_LENGTH_ERROR))
+        if param.length_bounds is not None:
+            checks.append(Check(param, LENGTH, param.length_error))
+    return checks
+
+
+def checks_by_status(checks):
+    """{status: [checks]}, CS_ERR_INVALID_PARAM first, then in order of first use."""
+    grouped = {DEFAULT_LENGTH_ERROR: []}
+    for check in checks:
+        grouped.setdefault(check.status, []).append(check)
+    return {status: group for status, group in grouped.items() if group}
+
+
+# ---- what the runtime returns --------------------------------------------------
+
+# The errors of the client runtime's calls (src/runtime/), by the call a
+# generated or hand-written function makes. `{0}`, `{1}`: the function's first
+# and second parameter.
+HANDLE_ERRORS = (
+    ("CS_ERR_BAD_HANDLE", "{handle} is not a handle returned by an initialize function, or it "
+                          "was finalized."),
+)
+RUNTIME_ERRORS = {
+    "request": (
+        ("CS_ERR_LIBRARY", "The connection to the daemon was lost."),
+        ("CS_ERR_NO_MEMORY", "Memory for the request or its reply could not be allocated."),
+        ("CS_ERR_TOO_BIG", "The request is larger than the daemon accepts."),
+    ),
+    "dispatch": (
+        ("CS_ERR_BAD_HANDLE", "The handle was finalized while this call ran, for example "
+                              "from inside a callback."),
+        ("CS_ERR_LIBRARY", "The connection to the daemon was lost."),
+        ("CS_ERR_TRY_AGAIN", "{1} is CS_DISPATCH_ONE_NONBLOCKING and no event is pending."),
+        ("CS_ERR_NO_MEMORY", "An event could not be decoded for lack of memory."),
+    ),
+    "initialize": (
+        ("CS_ERR_LIBRARY", "The daemon is not running or the connection failed."),
+        ("CS_ERR_NO_RESOURCES", "The service could not set up this connection's state in the "
+                                "daemon."),
+        ("CS_ERR_NO_MEMORY", "Memory could not be allocated."),
+    ),
+}
+QUORATE_ONLY_ERRORS = (
+    ("CS_ERR_TRY_AGAIN", "This node's partition is not quorate; the daemon accepts this "
+                         "request only while it is."),
+)
+
+
+def outcomes(function):
+    """Every status the generated code and the runtime give `function`, in the
+    order found; the IDL's `error` statements come on top of these."""
+    if function.service.is_common:
+        return []
+    local = function.implementation.arg if function.kind == LOCAL else None
+    found = _check_outcomes(function, local)
+    handle = wire.handle_param(function.params, function.service)
+    if handle is not None:
+        found += _outcomes(HANDLE_ERRORS, function, handle=handle.name)
+    if function.kind in (REQUEST, ONEWAY):
+        found += _outcomes(RUNTIME_ERRORS["request"], function)
+    if any(name == "quorate_only" for name, _ in function.flags):
+        found += _outcomes(QUORATE_ONLY_ERRORS, function)
+    found += _outcomes(RUNTIME_ERRORS.get(local, ()), function)
+    return found
+
+
+def _check_outcomes(function, local):
+    if function.kind not in (REQUEST, ONEWAY, LOCAL):
+        return []
+    causes = {status: [c.cause for c in group]
+              for status, group in checks_by_status(argument_checks(function)).items()}
+    if local == "dispatch":
+        causes.setdefault(DEFAULT_LENGTH_ERROR, []).append(
+            f"{function.params[1].name} is not one of the values listed above")
+    return [Outcome(status, _join_causes(group)) for status, group in causes.items()]
+
+
+def _outcomes(table, function, **names):
+    params = [p.name for p in function.params]
+    return [Outcome(status, text.format(*params, **names)) for status, text in table]
+
+
+def _join_causes(causes):
+    if len(causes) == 1:
+        return causes[0] + "."
+    return ", ".join(causes[:-1]) + ", or " + causes[-1] + "."
