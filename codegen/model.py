@@ -276,6 +276,13 @@ class Function:
         return self.kind in (REQUEST, ONEWAY)
 
     @property
+    def runtime_kind(self):
+        """The local kind of a `local` function, or the one a `manual` function
+        names (`manual initialize;`: written by hand around the runtime's
+        initialize); None for any other."""
+        return self.implementation.arg if self.kind in (LOCAL, MANUAL) else None
+
+    @property
     def is_public(self):
         return not self.internal
 

@@ -401,6 +401,8 @@ class Parser:
             arg = self.expect_kind(NUMBER, "a request id").text
         elif kind in ("local", "strerror"):
             arg = self.expect_name("a name").text
+        elif kind == "manual" and self.token.kind == IDENT:
+            arg = self.advance().text
         self.expect(";")
         function.implementation = Implementation(kind, token.pos, arg)
 

@@ -9,7 +9,7 @@ can return with its cause: its checks, then what the runtime returns, from
 from dataclasses import dataclass
 
 from . import wire
-from .model import DEFAULT_LENGTH_ERROR, LOCAL, ONEWAY, REQUEST
+from .model import DEFAULT_LENGTH_ERROR
 
 NULL = "null"                   # a pointer that must not be NULL
 COUNTED_NULL = "counted null"   # an array that must not be NULL while its count is not 0
@@ -56,9 +56,17 @@ class Check:
 
 @dataclass(frozen=True)
 class Outcome:
-    """A status a function can return, and why, as one or more sentences."""
+    """A status a function can return, and its causes, each a clause that can
+    stand alone: `name is NULL`, `The connection to the daemon was lost.`"""
     status: str
-    cause: str
+    causes: tuple
+
+    @property
+    def text(self):
+        """The causes as one sentence."""
+        if len(self.causes) == 1:
+            return _sentence(self.causes[0])
+        return _sentence(", ".join(self.causes[:-1]) + ", or " + self.causes[-1])
 
 
 def argument_checks(function):
@@ -85,37 +93,64 @@ def checks_by_status(checks):
 
 # ---- what the runtime returns --------------------------------------------------
 
-# The errors of the client runtime's calls (src/runtime/), by the call a
-# generated or hand-written function makes. `{0}`, `{1}`: the function's first
-# and second parameter.
-HANDLE_ERRORS = (
-    ("CS_ERR_BAD_HANDLE", "{handle} is not a handle returned by an initialize function, or it "
-                          "was finalized."),
-)
+# The errors of the client runtime's calls (src/runtime/), by the runtime call a
+# generated stub or a hand-written function makes: `request` and `post` for
+# request stubs (`post` with flag nowait), and the `local` kinds. `{0}`, `{1}`
+# stand for the function's first and second parameter.
 RUNTIME_ERRORS = {
     "request": (
         ("CS_ERR_LIBRARY", "The connection to the daemon was lost."),
         ("CS_ERR_NO_MEMORY", "Memory for the request or its reply could not be allocated."),
         ("CS_ERR_TOO_BIG", "The request is larger than the daemon accepts."),
     ),
+    "post": (
+        ("CS_ERR_LIBRARY", "The connection to the daemon was lost."),
+        ("CS_ERR_NO_MEMORY", "Memory for the request could not be allocated."),
+        ("CS_ERR_TOO_BIG", "The request is larger than the daemon accepts."),
+        ("CS_ERR_TRY_AGAIN", "The connection cannot take the request now; nothing was sent."),
+    ),
+    "initialize": (
+        ("CS_ERR_INVALID_PARAM", "{0} is NULL."),
+        ("CS_ERR_LIBRARY", "The daemon is not running or the connection failed."),
+        ("CS_ERR_ACCESS", "The daemon's uid and gid allow-list refuses this process."),
+        ("CS_ERR_NOT_SUPPORTED", "The daemon does not offer this service at a compatible "
+                                 "version."),
+        ("CS_ERR_TRY_AGAIN", "The daemon's connection limit, overall or for this user, is "
+                             "reached; retry later."),
+        ("CS_ERR_NO_RESOURCES", "The process has no file descriptor left, or the service "
+                                "could not set up this connection's state in the daemon."),
+        ("CS_ERR_NO_MEMORY", "Memory could not be allocated."),
+    ),
+    "finalize": (),
+    "fd_get": (("CS_ERR_INVALID_PARAM", "{1} is NULL."),),
+    "context_get": (("CS_ERR_INVALID_PARAM", "{1} is NULL."),),
+    "context_set": (),
     "dispatch": (
+        ("CS_ERR_INVALID_PARAM", "{1} is not one of the values listed above."),
         ("CS_ERR_BAD_HANDLE", "The handle was finalized while this call ran, for example "
                               "from inside a callback."),
         ("CS_ERR_LIBRARY", "The connection to the daemon was lost."),
         ("CS_ERR_TRY_AGAIN", "{1} is CS_DISPATCH_ONE_NONBLOCKING and no event is pending."),
         ("CS_ERR_NO_MEMORY", "An event could not be decoded for lack of memory."),
     ),
-    "initialize": (
-        ("CS_ERR_LIBRARY", "The daemon is not running or the connection failed."),
-        ("CS_ERR_NO_RESOURCES", "The service could not set up this connection's state in the "
-                                "daemon."),
-        ("CS_ERR_NO_MEMORY", "Memory could not be allocated."),
-    ),
 }
+# Every runtime call that takes a handle looks it up first.
+HANDLE_ERRORS = (
+    ("CS_ERR_BAD_HANDLE", "{handle} is not a handle returned by an initialize function, or it "
+                          "was finalized."),
+)
 QUORATE_ONLY_ERRORS = (
     ("CS_ERR_TRY_AGAIN", "This node's partition is not quorate; the daemon accepts this "
                          "request only while it is."),
 )
+
+
+def runtime_call(function):
+    """The runtime call behind a function: `request`, `post`, a local kind
+    (that of a `local` function, or the one a `manual` function names), or None."""
+    if function.is_remote:
+        return "post" if any(name == "nowait" for name, _ in function.flags) else "request"
+    return function.runtime_kind
 
 
 def outcomes(function):
@@ -123,36 +158,23 @@ def outcomes(function):
     order found; the IDL's `error` statements come on top of these."""
     if function.service.is_common:
         return []
-    local = function.implementation.arg if function.kind == LOCAL else None
-    found = _check_outcomes(function, local)
+    found = []
+    if function.is_remote:
+        found += [Outcome(status, tuple(c.cause for c in group)) for status, group
+                  in checks_by_status(argument_checks(function)).items()]
     handle = wire.handle_param(function.params, function.service)
     if handle is not None:
         found += _outcomes(HANDLE_ERRORS, function, handle=handle.name)
-    if function.kind in (REQUEST, ONEWAY):
-        found += _outcomes(RUNTIME_ERRORS["request"], function)
+    found += _outcomes(RUNTIME_ERRORS.get(runtime_call(function), ()), function)
     if any(name == "quorate_only" for name, _ in function.flags):
         found += _outcomes(QUORATE_ONLY_ERRORS, function)
-    found += _outcomes(RUNTIME_ERRORS.get(local, ()), function)
     return found
-
-
-def _check_outcomes(function, local):
-    if function.kind not in (REQUEST, ONEWAY, LOCAL):
-        return []
-    causes = {status: [c.cause for c in group]
-              for status, group in checks_by_status(argument_checks(function)).items()}
-    if local == "dispatch":
-        causes.setdefault(DEFAULT_LENGTH_ERROR, []).append(
-            f"{function.params[1].name} is not one of the values listed above")
-    return [Outcome(status, _join_causes(group)) for status, group in causes.items()]
 
 
 def _outcomes(table, function, **names):
     params = [p.name for p in function.params]
-    return [Outcome(status, text.format(*params, **names)) for status, text in table]
+    return [Outcome(status, (text.format(*params, **names),)) for status, text in table]
 
 
-def _join_causes(causes):
-    if len(causes) == 1:
-        return causes[0] + "."
-    return ", ".join(causes[:-1]) + ", or " + causes[-1] + "."
+def _sentence(text):
+    return text if text.endswith(".") else text + "."

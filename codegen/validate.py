@@ -5,7 +5,7 @@ first problem is reported as `file:line:col: error: message`."""
 
 import re
 
-from . import wire
+from . import rules, wire
 from .diagnostics import IdlError, Pos
 from .model import (
     Alias, CALLBACK_SUFFIXES, Callback, Define, Enum, Enumerator, Function, IMPLEMENTATION_KINDS,
@@ -134,6 +134,8 @@ class Validator:
         self.check_unique_ids(idl_file.remote_functions, lambda f: f.request_id,
                               lambda f: f.implementation.pos, "request")
         self.check_wire_mapping(idl_file)
+        for function in idl_file.functions:
+            self.check_outcomes(function, idl_file)
 
     def check_unique_ids(self, items, get_id, get_pos, what):
         seen = {}
@@ -357,6 +359,27 @@ class Validator:
                 raise IdlError(param.pos, f"parameter name '{param.name}' is reserved in "
                                f"generated stubs")
 
+    def check_outcomes(self, function, scope):
+        """The statuses the generated code and the runtime give are cs_error_t
+        values, and `error` statements do not restate them: they document what
+        only the IDL knows."""
+        found = rules.outcomes(function)
+        if found:
+            status = self.lookup(STATUS_TYPE, scope, function.pos)
+            values = {e.name for e in status.enumerators}
+            for outcome in found:
+                if outcome.status not in values:
+                    raise IdlError(function.pos, f"{function.name} can return "
+                                   f"{outcome.status}, which {STATUS_TYPE} does not declare")
+        for error in function.errors:
+            for outcome in found:
+                cause = next((c for c in outcome.causes if outcome.status == error.code
+                              and _restates(error.text, c)), None)
+                if cause is not None:
+                    raise IdlError(error.pos, f"the manual of {function.name} already gives "
+                                   f"{error.code} when {_clause(cause)}; document only the "
+                                   f"other causes")
+
     def check_error_doc(self, error, scope):
         status = self.lookup(STATUS_TYPE, scope, error.pos)
         if error.code not in {e.name for e in status.enumerators}:
@@ -388,7 +411,11 @@ class Validator:
     def check_local_function(self, function, scope):
         self.require_service(function)
         self.require_status_return(function)
-        kind = function.implementation.arg
+        self.check_runtime_kind(function)
+
+    def check_runtime_kind(self, function):
+        """The shape of a function that is, or is written around, a runtime call."""
+        kind = function.runtime_kind
         if kind not in LOCAL_KINDS:
             raise IdlError(function.implementation.pos, f"unknown local kind '{kind}' "
                            f"(one of {', '.join(LOCAL_KINDS)})")
@@ -410,7 +437,10 @@ class Validator:
             raise IdlError(tables[1].pos, f"{function.name} has more than one callbacks struct")
 
     def check_manual_function(self, function, scope):
-        pass
+        if function.runtime_kind is not None:
+            self.require_service(function)
+            self.require_status_return(function)
+            self.check_runtime_kind(function)
 
     def check_strerror_function(self, function, scope):
         enum = self.lookup(function.implementation.arg, scope, function.implementation.pos)
@@ -456,6 +486,22 @@ class Validator:
 def _request_structs(idl_file):
     lists = [wire.request_fields(f) for f in idl_file.remote_functions]
     return wire.wire_structs(lists)
+
+
+def _restates(text, cause):
+    """True when `text` contains the clause `cause`, or is part of it, in any case."""
+    return _contains(text, _clause(cause)) or _contains(cause, _clause(text))
+
+
+def _contains(text, clause):
+    pattern = rf"(?<![\w-]){re.escape(clause.lower())}(?![\w-])"
+    return re.search(pattern, text.lower()) is not None
+
+
+def _clause(cause):
+    """`The connection was lost.` -> `the connection was lost`."""
+    cause = cause.rstrip(".")
+    return cause[0].lower() + cause[1:] if cause[:2].istitle() else cause
 
 
 def _file_start(idl_file):

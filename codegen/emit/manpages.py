@@ -7,7 +7,7 @@ and these pages are linted before they are installed."""
 import re
 
 from .. import rules
-from ..model import Callback, Define, Enum, LOCAL, STATUS_TYPE, STRERROR, Struct, Typedef
+from ..model import Callback, Define, Enum, STATUS_TYPE, STRERROR, Struct, Typedef
 from . import ctext
 
 # Fixed, so that the output does not depend on when it was generated.
@@ -327,7 +327,7 @@ class FunctionPage:
         if self.function.return_type.name != STATUS_TYPE or self.function.kind == STRERROR:
             return errors
         for outcome in rules.outcomes(self.function):
-            errors.add(outcome.status, outcome.cause)
+            errors.add(outcome.status, outcome.text)
         for error in self.function.errors:
             errors.add(error.code, error.text)
         return errors
@@ -372,11 +372,7 @@ def related_functions(idl_file, function):
 
 
 def _is_lifecycle(function):
-    if function.service.is_common:
-        return False
-    if function.kind == LOCAL and function.implementation.arg in LIFECYCLE_KINDS:
-        return True
-    return function.short_name.endswith("initialize")
+    return function.runtime_kind in LIFECYCLE_KINDS
 
 
 class OverviewPage:

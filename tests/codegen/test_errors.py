@@ -234,6 +234,23 @@ CASES = [
     ("parameter name used by the generated stub",
      "function cs_error_t bad_f(bad_handle_t handle, int *status @out) { request 0; }",
      "8:53: error: parameter name 'status' is reserved in generated stubs"),
+    ("error restating a check the generator documents",
+     "function cs_error_t bad_f(bad_handle_t handle, const char *name) {\n    request 0;\n"
+     "    error CS_ERR_INVALID_PARAM \"name is NULL, or the name is taken.\";\n}",
+     "10:11: error: the manual of bad_f already gives CS_ERR_INVALID_PARAM when name is NULL; "
+     "document only the other causes"),
+    ("error restating what the runtime returns",
+     "function cs_error_t bad_f(bad_handle_t *handle) {\n    local initialize;\n"
+     "    error CS_ERR_LIBRARY \"The daemon is not running.\";\n}",
+     "10:11: error: the manual of bad_f already gives CS_ERR_LIBRARY when the daemon is not "
+     "running or the connection failed; document only the other causes"),
+    ("manual function naming an unknown runtime call",
+     "function cs_error_t bad_f(bad_handle_t handle) { manual teleport; }",
+     "8:50: error: unknown local kind 'teleport' (one of initialize, finalize, fd_get, "
+     "dispatch, context_get, context_set)"),
+    ("manual initialize without a handle pointer",
+     "function cs_error_t bad_f(bad_handle_t handle) { manual initialize; }",
+     "8:21: error: the first parameter of bad_f must be a 'bad_handle_t *'"),
     ("strerror of a non-enum",
      "function const char *bad_strerror(int e) { strerror bad_handle_t; }",
      "8:44: error: strerror needs an enum, and 'bad_handle_t' is not one"),
@@ -241,13 +258,18 @@ CASES = [
 
 
 class BadIdlTest(unittest.TestCase):
-    def error_for(self, directory, snippet):
-        shutil.copy(os.path.join(FEATURES_IDL, "common.idl"), directory)
-        with open(os.path.join(directory, "bad.idl"), "w") as stream:
-            stream.write(SERVICE_HEAD + textwrap.dedent(snippet) + "\n")
+    def load_error(self, directory, files):
+        """The error of loading `files` ({name: text}) written into directory."""
+        for name, text in files.items():
+            with open(os.path.join(directory, name), "w") as stream:
+                stream.write(text)
         with self.assertRaises(IdlError) as caught:
             load(directory)
         return str(caught.exception)
+
+    def error_for(self, directory, snippet):
+        shutil.copy(os.path.join(FEATURES_IDL, "common.idl"), directory)
+        return self.load_error(directory, {"bad.idl": SERVICE_HEAD + textwrap.dedent(snippet) + "\n"})
 
     def test_each_error_is_reported_at_its_position(self):
         for name, snippet, expected in CASES:
@@ -255,26 +277,28 @@ class BadIdlTest(unittest.TestCase):
                 message = self.error_for(directory, snippet)
                 self.assertEqual(message, f"{directory}/bad.idl:" + expected.format(dir=directory))
 
-    def test_function_in_a_common_block_without_library_is_reported(self):
+    def test_a_status_the_runtime_returns_must_be_declared(self):
+        with open(os.path.join(FEATURES_IDL, "common.idl")) as stream:
+            common = stream.read().replace('CS_ERR_ACCESS = 11 "Permission denied.";', "")
+        bad = SERVICE_HEAD + "function cs_error_t bad_initialize(bad_handle_t *h) { local initialize; }\n"
         with TempDir() as directory:
-            with open(os.path.join(directory, "bare.idl"), "w") as stream:
-                stream.write('common bare {\n    header "corosync/bare.h" guard BARE_H;\n}\n'
-                             'function int bare_f(int x) { manual; }\n')
-            with self.assertRaises(IdlError) as caught:
-                load(directory)
-            self.assertEqual(str(caught.exception),
-                             f"{directory}/bare.idl:4:14: error: function bare_f needs a library, "
-                             f"and bare has no 'library' statement")
+            message = self.load_error(directory, {"common.idl": common, "bad.idl": bad})
+            self.assertEqual(message, f"{directory}/bad.idl:8:21: error: bad_initialize can "
+                                      f"return CS_ERR_ACCESS, which cs_error_t does not declare")
+
+    def test_function_in_a_common_block_without_library_is_reported(self):
+        bare = ('common bare {\n    header "corosync/bare.h" guard BARE_H;\n}\n'
+                'function int bare_f(int x) { manual; }\n')
+        with TempDir() as directory:
+            message = self.load_error(directory, {"bare.idl": bare})
+            self.assertEqual(message, f"{directory}/bare.idl:4:14: error: function bare_f needs a "
+                                      f"library, and bare has no 'library' statement")
 
     def test_missing_import_is_reported(self):
         with TempDir() as directory:
-            with open(os.path.join(directory, "lonely.idl"), "w") as stream:
-                stream.write('import "nowhere.idl";\n')
-            with self.assertRaises(IdlError) as caught:
-                load(directory)
-            self.assertEqual(str(caught.exception),
-                             f"{directory}/lonely.idl:1:8: error: cannot import 'nowhere.idl': "
-                             f"no such file in {directory}")
+            message = self.load_error(directory, {"lonely.idl": 'import "nowhere.idl";\n'})
+            self.assertEqual(message, f"{directory}/lonely.idl:1:8: error: cannot import "
+                                      f"'nowhere.idl': no such file in {directory}")
 
 
 if __name__ == "__main__":

@@ -122,6 +122,12 @@ typedef struct {
 cs_error_t feature_initialize(feature_handle_t *handle, feature_callbacks_t *callbacks,
 	void *context);
 
+/*
+ * Connects in mode: hand-written around the runtime's initialize, whose errors
+ * it returns.
+ */
+cs_error_t feature_mode_initialize(feature_handle_t *handle, feature_mode_t mode);
+
 /* Disconnects. */
 cs_error_t feature_finalize(feature_handle_t handle);
 
