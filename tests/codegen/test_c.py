@@ -88,6 +88,29 @@ class GeneratedSourcesTest(CompileTestCase):
                 self.compile(os.path.join(directory, source), includes)
 
 
+class StatusPredicateTest(CompileTestCase):
+    def test_valid_statuses_are_exactly_the_enum_values(self):
+        program = load(IDL_DIR)
+        values = sorted({e.number for e in program.status_enum(program.common).enumerators})
+        source = ("#include <stdio.h>\n#include <conclave/cv-status.h>\n\n"
+                  "int main(void)\n{\n"
+                  "\tfor (int64_t status = -2; status <= 1000; status++)\n"
+                  "\t\tif (cv_status_valid(status))\n"
+                  "\t\t\tprintf(\"%lld\\n\", (long long)status);\n"
+                  "\treturn 0;\n}\n")
+        with TempDir() as out:
+            write_tree(generate_dir(IDL_DIR), out)
+            path, binary = os.path.join(out, "valid.c"), os.path.join(out, "valid")
+            with open(path, "w") as stream:
+                stream.write(source)
+            args = [self.cc, "-std=gnu11", *WARNINGS, f"-I{os.path.join(out, 'generated', 'include')}",
+                    path, "-o", binary]
+            result = run(args)
+            self.assertEqual(result.returncode, 0, result.stderr)
+            result = run([binary])
+        self.assertEqual([int(v) for v in result.stdout.split()], values)
+
+
 class CorosyncAbiTest(CompileTestCase):
     """Holds generated/include/corosync/*.h to /usr/include/corosync/*.h: the
     same macros, the same values and layouts, the same types and signatures."""
