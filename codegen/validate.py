@@ -52,6 +52,10 @@ class Validator:
             raise IdlError(service.pos, f"{service.name} has no 'header' statement")
         if service.library is None and not service.is_common:
             raise IdlError(service.pos, f"{service.name} has no 'library' statement")
+        if service.handle is None and not service.is_common:
+            raise IdlError(service.pos, f"{service.name} has no 'handle' statement naming "
+                           f"the typedef of its connections (such as "
+                           f"'handle {service.name}_handle_t;')")
         if not service.is_common and service.library.node is None:
             raise IdlError(service.library.pos, f"library {service.library.name} has no "
                            f"'node' (its symbol version node)")
@@ -113,6 +117,66 @@ class Validator:
             raise IdlError(pos, f"unknown {what} '{name}'")
         return definition
 
+    # ---- the public header's includes ------------------------------------
+
+    def check_header_includes(self, idl_file):
+        """Every definition of another IDL file that the public header uses comes
+        through an `include` of that file's header (or of one that includes it),
+        so that the header compiles on its own."""
+        reachable = self.included_headers(idl_file)
+        service = idl_file.service
+        for name, definition, pos in self.header_uses(idl_file):
+            home = definition.file
+            if home is idl_file or home.service.header in reachable:
+                continue
+            raise IdlError(pos, f"{name} is declared in {home.service.header}, which "
+                           f"{service.header} does not include: add 'include "
+                           f"<{home.service.header}>;' to the {_block(service)} block")
+
+    def included_headers(self, idl_file):
+        """The headers the public header includes, directly or through the
+        headers of other IDL files, without their angle brackets."""
+        by_header = {f.service.header: f for f in self.files}
+        found, pending = set(), [h.strip("<>") for h in idl_file.service.includes]
+        while pending:
+            header = pending.pop()
+            if header not in found:
+                found.add(header)
+                other = by_header.get(header)
+                pending += [h.strip("<>") for h in other.service.includes] if other else []
+        return found
+
+    def header_uses(self, idl_file):
+        """(name, definition, pos) of each definition the public header names."""
+        uses = []
+        for item in idl_file.items:
+            if isinstance(item, (Function, Callback)) and not item.is_public:
+                continue
+            if isinstance(item, Typedef):
+                uses += self.type_uses(item.ctype)
+            elif isinstance(item, Alias) and item.is_type:
+                uses.append((item.target, item.definition, item.target_pos))
+            elif isinstance(item, Struct):
+                uses += self.decl_uses(item.fields)
+            elif isinstance(item, (Function, Callback)):
+                uses += self.type_uses(item.return_type) + self.decl_uses(item.params)
+        return uses
+
+    def type_uses(self, ctype):
+        definition = ctype.definition
+        if definition is None or (isinstance(definition, Struct) and definition.external):
+            return []
+        return [(ctype.name, definition, ctype.pos)]
+
+    def decl_uses(self, decls):
+        uses = []
+        for decl in decls:
+            uses += self.type_uses(decl.ctype)
+            size = self.definitions.get(decl.array) if decl.array else None
+            if isinstance(size, Define):
+                uses.append((decl.array, size, decl.pos))
+        return uses
+
     # ---- per file ---------------------------------------------------------
 
     def check_file(self, idl_file):
@@ -136,6 +200,7 @@ class Validator:
         self.check_wire_mapping(idl_file)
         for function in idl_file.functions:
             self.check_outcomes(function, idl_file)
+        self.check_header_includes(idl_file)
 
     def check_unique_ids(self, items, get_id, get_pos, what):
         seen = {}
@@ -502,6 +567,10 @@ def _clause(cause):
     """`The connection was lost.` -> `the connection was lost`."""
     cause = cause.rstrip(".")
     return cause[0].lower() + cause[1:] if cause[:2].istitle() else cause
+
+
+def _block(service):
+    return "common" if service.is_common else "service"
 
 
 def _file_start(idl_file):

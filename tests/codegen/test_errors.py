@@ -13,7 +13,7 @@ from .support import FEATURES_IDL, TempDir
 SERVICE_HEAD = """\
 import "common.idl";
 service bad {
-    header "corosync/bad.h" guard BAD_H;
+    header "corosync/bad.h" guard BAD_H; include <corosync/corotypes.h>;
     library libbad soname 1 version "1.0.0" node BAD_1.0;
     handle bad_handle_t;
 }
@@ -257,12 +257,16 @@ CASES = [
 ]
 
 
+def write_files(directory, files):
+    for name, text in files.items():
+        with open(os.path.join(directory, name), "w") as stream:
+            stream.write(text)
+
+
 class BadIdlTest(unittest.TestCase):
     def load_error(self, directory, files):
         """The error of loading `files` ({name: text}) written into directory."""
-        for name, text in files.items():
-            with open(os.path.join(directory, name), "w") as stream:
-                stream.write(text)
+        write_files(directory, files)
         with self.assertRaises(IdlError) as caught:
             load(directory)
         return str(caught.exception)
@@ -285,6 +289,46 @@ class BadIdlTest(unittest.TestCase):
             message = self.load_error(directory, {"common.idl": common, "bad.idl": bad})
             self.assertEqual(message, f"{directory}/bad.idl:8:21: error: bad_initialize can "
                                       f"return CS_ERR_ACCESS, which cs_error_t does not declare")
+
+    def test_a_service_without_a_handle_statement_is_reported(self):
+        head = SERVICE_HEAD.replace("    handle bad_handle_t;\n", "")
+        with TempDir() as directory:
+            shutil.copy(os.path.join(FEATURES_IDL, "common.idl"), directory)
+            message = self.load_error(directory, {"bad.idl": head})
+            self.assertEqual(message, f"{directory}/bad.idl:2:9: error: bad has no 'handle' "
+                                      f"statement naming the typedef of its connections (such "
+                                      f"as 'handle bad_handle_t;')")
+
+    def test_a_header_must_include_the_headers_of_what_it_uses(self):
+        cases = [
+            ("function cs_error_t bad_f(bad_handle_t handle) { manual; }", "8:10",
+             "cs_error_t", "corosync/corotypes.h"),
+            ("typedef struct bad_s { char name[EXTRA_NAME_MAX]; }", "8:29",
+             "EXTRA_NAME_MAX", "corosync/extra.h"),
+            ("alias bad_kind_t = extra_handle_t;", "8:20", "extra_handle_t", "corosync/extra.h"),
+        ]
+        head = SERVICE_HEAD.replace(" include <corosync/corotypes.h>;", "").replace(
+            'import "common.idl";', 'import "common.idl"; import "extra.idl";')
+        extra = 'common extra { header "corosync/extra.h" guard EXTRA_H; }\n' \
+                'typedef uint64_t extra_handle_t;\ndefine EXTRA_NAME_MAX 8;\n'
+        for snippet, where, name, header in cases:
+            with self.subTest(name=name), TempDir() as directory:
+                shutil.copy(os.path.join(FEATURES_IDL, "common.idl"), directory)
+                message = self.load_error(directory, {"extra.idl": extra,
+                                                      "bad.idl": head + snippet + "\n"})
+                self.assertEqual(message, f"{directory}/bad.idl:{where}: error: {name} is "
+                                          f"declared in {header}, which corosync/bad.h does "
+                                          f"not include: add 'include <{header}>;' to the "
+                                          f"service block")
+
+    def test_a_header_included_through_another_is_enough(self):
+        head = SERVICE_HEAD.replace("include <corosync/corotypes.h>;", "include <corosync/mid.h>;")
+        mid = 'import "common.idl";\ncommon mid {\n    header "corosync/mid.h" guard MID_H;\n' \
+              '    include <corosync/corotypes.h>;\n}\n'
+        with TempDir() as directory:
+            shutil.copy(os.path.join(FEATURES_IDL, "common.idl"), directory)
+            write_files(directory, {"mid.idl": mid, "bad.idl": head + "define BAD_X 1;\n"})
+            load(directory)
 
     def test_function_in_a_common_block_without_library_is_reported(self):
         bare = ('common bare {\n    header "corosync/bare.h" guard BARE_H;\n}\n'
