@@ -76,6 +76,13 @@ class Annotation:
     name: str
     args: list
     pos: Pos
+    # Set by validation: the integer defines that arguments name, by name.
+    defines: dict = field(default_factory=dict)
+
+    def number(self, arg):
+        """The value of a numeric argument: a number, or an integer define."""
+        define = self.defines.get(arg)
+        return define.number if define is not None else int(arg, 0)
 
 
 @dataclass(slots=True)
@@ -101,8 +108,15 @@ class Decl:
 
     @property
     def length_bounds(self):
+        """@len's (min, max), as numbers."""
         ann = self.annotations.get("len")
-        return (int(ann.args[0], 0), int(ann.args[1], 0)) if ann else None
+        return (ann.number(ann.args[0]), ann.number(ann.args[1])) if ann else None
+
+    @property
+    def length_bound_texts(self):
+        """@len's (min, max) as written: a number or the name of a define."""
+        ann = self.annotations.get("len")
+        return tuple(ann.args[:2]) if ann else None
 
     @property
     def length_error(self):

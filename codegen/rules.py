@@ -37,7 +37,7 @@ class Check:
     def length_test(self, subject):
         """The C test that `subject` is outside the @len bounds (true when it is);
         it calls the generated helper string_length_ok()."""
-        low, high = self.param.length_bounds
+        low, high = self.param.length_bound_texts
         return f"!string_length_ok({subject}, {low}, {high})"
 
     @property
@@ -48,8 +48,9 @@ class Check:
             return f"{name} is NULL"
         if self.kind == COUNTED_NULL:
             return f"{name} is NULL while {self.param.count_param} is not 0"
-        low, high = self.param.length_bounds
-        if low == 0:
+        low, high = (_bound(text, value) for text, value
+                     in zip(self.param.length_bound_texts, self.param.length_bounds))
+        if low == "0":
             return f"{name} is longer than {high} bytes"
         return f"{name} is shorter than {low} or longer than {high} bytes"
 
@@ -174,6 +175,11 @@ def outcomes(function):
 def _outcomes(table, function, **names):
     params = [p.name for p in function.params]
     return [Outcome(status, (text.format(*params, **names),)) for status, text in table]
+
+
+def _bound(text, value):
+    """A bound as the manual gives it: `255`, or `CMAP_KEYNAME_MAXLEN (255)`."""
+    return text if text == str(value) else f"{text} ({value})"
 
 
 def _sentence(text):

@@ -175,6 +175,8 @@ class Validator:
             size = self.definitions.get(decl.array) if decl.array else None
             if isinstance(size, Define):
                 uses.append((decl.array, size, decl.pos))
+            for annotation in decl.annotations.values():     # the stubs check @len's defines
+                uses += [(name, d, annotation.pos) for name, d in annotation.defines.items()]
         return uses
 
     # ---- per file ---------------------------------------------------------
@@ -256,13 +258,17 @@ class Validator:
     def check_array_size(self, decl, scope):
         if decl.array_is_code and not decl.array.strip():
             raise IdlError(decl.pos, f"array size '' of '{decl.name}' is empty C code")
-        if _NUMBER.match(decl.array) or decl.array_is_code:
-            return
-        definition = self.definitions.get(decl.array)
+        if not _NUMBER.match(decl.array) and not decl.array_is_code:
+            self.integer_define(decl.array, scope, decl.pos, "array size")
+
+    def integer_define(self, name, scope, pos, what):
+        """The visible define `name` whose value is a plain integer."""
+        definition = self.definitions.get(name)
         if not isinstance(definition, Define) or not definition.is_integer \
+                or definition.params is not None \
                 or id(definition.file) not in self.visible[id(scope)]:
-            raise IdlError(decl.pos, f"array size '{decl.array}' is neither a number nor "
-                           f"an integer define")
+            raise IdlError(pos, f"{what} '{name}' is neither a number nor an integer define")
+        return definition
 
     def check_decls(self, decls, scope, owner, what):
         names = {}
@@ -320,8 +326,10 @@ class Validator:
     def check_len(self, decl, annotation, names, owner, scope):
         if not wire.is_string_type(decl):
             raise IdlError(annotation.pos, f"@len on '{decl.name}', which is not a string")
-        if not all(_NUMBER.match(arg) for arg in annotation.args[:2]):
-            raise IdlError(annotation.pos, "@len bounds must be numbers")
+        for arg in annotation.args[:2]:
+            if not _NUMBER.match(arg):
+                annotation.defines[arg] = self.integer_define(arg, scope, annotation.pos,
+                                                              "@len bound")
         low, high = decl.length_bounds
         if low > high:
             raise IdlError(annotation.pos, f"@len({low}, {high}): the minimum is above the maximum")

@@ -86,6 +86,7 @@ def server_source(idl_file):
     parts = [
         ctext.c_notice(idl_file),
         "#include <stdbool.h>\n#include <stddef.h>\n#include <string.h>\n\n",
+        f"#include <{service.header}>\n",
         f"#include \"{naming.server_header(service)}\"\n\n",
         abi_gate("CV_SERVER_ABI", SERVER_ABI, f"{service.name}-server.c"),
         "\n" + string_length_helper() if validators else "",

@@ -207,7 +207,17 @@ CASES = [
     ("@len with a status for a bound",
      "function cs_error_t bad_f(bad_handle_t handle, const char *s @len(0, CS_ERR_TOO_BIG)) {\n"
      "    request 0;\n}",
-     "8:62: error: @len bounds must be numbers"),
+     "8:62: error: @len bound 'CS_ERR_TOO_BIG' is neither a number nor an integer define"),
+    ("@len with a define that is C code",
+     "define BAD_MAX `sizeof(int)`;\n"
+     "function cs_error_t bad_f(bad_handle_t handle, const char *s @len(0, BAD_MAX)) {\n"
+     "    request 0;\n}",
+     "9:62: error: @len bound 'BAD_MAX' is neither a number nor an integer define"),
+    ("@len with a define above its minimum",
+     "define BAD_MAX 4;\n"
+     "function cs_error_t bad_f(bad_handle_t handle, const char *s @len(9, BAD_MAX)) {\n"
+     "    request 0;\n}",
+     "9:62: error: @len(9, 4): the minimum is above the maximum"),
     ("strerror of an enum with a shared value",
      "typedef enum bad_e { BAD_A = 1; BAD_B = 1; }\n"
      "function const char *bad_strerror(bad_e e) { strerror bad_e; }",

@@ -77,7 +77,7 @@ class GoldenOutputTest(unittest.TestCase):
     def test_len_status_is_checked_after_null_pointers(self):
         client = generate_dir(FEATURES_IDL)["generated/feature/feature-client.c"]
         self.assertIn("\t    echo == NULL)\n\t\treturn CS_ERR_INVALID_PARAM;\n"
-                      "\tif (!string_length_ok(key, 1, 15))\n\t\treturn CS_ERR_NAME_TOO_LONG;\n",
+                      "\tif (!string_length_ok(key, 1, FEATURE_KEY_MAX))\n\t\treturn CS_ERR_NAME_TOO_LONG;\n",
                       client)
         self.assertIn('request.prefix = prefix != NULL ? (char *)prefix : "";', client)
 

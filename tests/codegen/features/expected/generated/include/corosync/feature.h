@@ -22,6 +22,12 @@ typedef uint64_t feature_handle_t;
 /* Capacity of a label, with its NUL. */
 #define FEATURE_NAME_MAX 16
 
+/* The longest key, without its NUL. */
+#define FEATURE_KEY_MAX 15
+
+/* The longest prefix, without its NUL. */
+#define FEATURE_PREFIX_MAX 0x1f
+
 #define FEATURE_FLAG_A 0x01
 #define FEATURE_FLAG_B 0x02
 
