@@ -1,12 +1,18 @@
 """What the generated pages say: the errors of each function, from one source."""
 
+import glob
+import os
 import re
+import shutil
 import unittest
 
 from codegen import rules
 from codegen.program import load
 
-from .support import FEATURES_IDL, IDL_DIR, generate_dir
+from .support import FEATURES_IDL, IDL_DIR, REPO, generate_dir, run
+
+IDL_PAGE = os.path.join(REPO, "man", "man5", "conclave-idl.5")
+RENDERERS = {"mandoc": ["mandoc", "-Tutf8"], "groff": ["groff", "-man", "-Tutf8", "-ww", "-P-c"]}
 
 # Every initialize can return these, whatever the service: they come from the
 # runtime's connection set-up and the daemon's handshake.
@@ -74,6 +80,60 @@ class ErrorSectionTest(unittest.TestCase):
         self.assertEqual(errors_section(outputs["man/man3/feature_set_name.3"])
                          ["CS_ERR_INVALID_PARAM"],
                          ["name is NULL, or name is shorter than 1 or longer than 15 bytes."])
+
+
+def render(renderer, path):
+    """(text without overstriking, warnings) of one page."""
+    result = run(RENDERERS[renderer] + [path])
+    return re.sub(r".\x08", "", result.stdout), result.stderr
+
+
+class RenderingTest(unittest.TestCase):
+    """The pages read as written under both renderers: man-db uses groff,
+    the BSDs and the lint test mandoc."""
+
+    def setUp(self):
+        missing = [name for name, args in RENDERERS.items() if shutil.which(args[0]) is None]
+        if missing:
+            why = f"{', '.join(missing)} not installed (Debian: groff-base, mandoc)"
+            if os.environ.get("CI") == "true":
+                self.fail(why)
+            self.skipTest(why)
+
+    def test_the_idl_page_shows_its_syntax_lines_whole(self):
+        expected = [
+            'header "path" guard MACRO;',
+            'library name soname N version "x.y.z" [node NODE];',
+            'import "file";',
+            '(""" ... """)',
+            "--out . and read",
+        ]
+        for renderer in RENDERERS:
+            text, warnings = render(renderer, IDL_PAGE)
+            with self.subTest(renderer=renderer):
+                self.assertEqual(warnings, "")
+                flat = " ".join(text.split())
+                for line in expected:
+                    self.assertIn(line, flat)
+
+    def test_the_wire_mapping_table_keeps_its_columns_apart(self):
+        for renderer in RENDERERS:
+            text, _ = render(renderer, IDL_PAGE)
+            table = text.split("Types map as follows:")[1].split("Typedefs map")[0]
+            rows = [line.strip() for line in table.splitlines() if line.strip()]
+            with self.subTest(renderer=renderer):
+                self.assertEqual(len(rows), 15)
+                for row in rows:
+                    self.assertRegex(row.expandtabs(8), r"\S {2,}\S", row)
+
+    def test_every_page_renders_without_warnings(self):
+        pages = sorted(glob.glob(os.path.join(REPO, "man", "man*", "*.[0-9]")))
+        self.assertGreater(len(pages), 100)
+        if run(RENDERERS["groff"] + pages).stderr == "":    # one run for all, while clean
+            return
+        for path in pages:
+            with self.subTest(page=os.path.basename(path)):
+                self.assertEqual(render("groff", path)[1], "")
 
 
 if __name__ == "__main__":
