@@ -267,6 +267,7 @@ class Function:
     implementation: Optional[Implementation] = None
     doc: str = ""
     errors: list = field(default_factory=list)
+    example: str = ""                              # C code for the page's EXAMPLES
     flags: list = field(default_factory=list)    # (name, Pos) of `flag` statements
     unversioned_pos: Optional[Pos] = None         # `unversioned;`: exported outside the node
     # Set by validation.
@@ -335,6 +336,7 @@ class Service:
     handle_pos: Optional[Pos] = None
     dispatch: Optional[str] = None
     doc: str = ""
+    example: str = ""       # C code for the overview page's EXAMPLES
 
     @property
     def output_dir(self):

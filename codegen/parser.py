@@ -104,6 +104,13 @@ class Parser:
         self.expect(";")
         return text
 
+    def parse_example(self):
+        """`example "C code";`: a program for the EXAMPLES section of a page."""
+        self.expect("example")
+        text = self.expect_kind(STRING, "a string of C code").text
+        self.expect(";")
+        return text
+
     # ---- service block ----------------------------------------------------
 
     def parse_service(self):
@@ -122,6 +129,9 @@ class Parser:
         token = self.token
         if self.at("doc"):
             service.doc = self.parse_doc()
+            return
+        if self.at("example"):
+            service.example = self.parse_example()
             return
         self.advance()
         if token.text == "version":
@@ -371,6 +381,9 @@ class Parser:
         token = self.token
         if self.at("doc"):
             function.doc = self.parse_doc()
+            return
+        if self.at("example"):
+            function.example = self.parse_example()
             return
         if self.accept("error"):
             code = self.expect_name("an error code")

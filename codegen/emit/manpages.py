@@ -269,6 +269,65 @@ class ErrorList:
         return bool(self.texts)
 
 
+# ---- examples ------------------------------------------------------------------
+
+DISPATCH_LOOP_INTRO = "Running the callbacks of a connection as its events arrive, with poll(2):"
+
+
+def example_lines(example):
+    """An EXAMPLES section from (intro sentence, code): the sentence, then the code."""
+    intro, code = example
+    if not code:
+        return []
+    return [".Sh EXAMPLES"] + (flow(intro) if intro else []) + literal(code)
+
+
+def function_example(function, idl_file):
+    """(intro, code) of a function page's example: the IDL's, or for a dispatch
+    function the generated poll loop."""
+    if function.example or function.runtime_kind != "dispatch":
+        return "", function.example
+    return DISPATCH_LOOP_INTRO, dispatch_loop(idl_file)
+
+
+def overview_example(idl_file):
+    """(intro, code) of an overview's example: the IDL's, or the generated poll loop."""
+    if idl_file.service.example:
+        return "", idl_file.service.example
+    return DISPATCH_LOOP_INTRO, dispatch_loop(idl_file)
+
+
+def dispatch_loop(idl_file):
+    """C code that runs a connection's callbacks from a poll() loop over the fd
+    of the service's fd_get function; "" for a service without fd_get and dispatch."""
+    fd_get, dispatch = (_runtime_function(idl_file, kind) for kind in ("fd_get", "dispatch"))
+    if fd_get is None or dispatch is None:
+        return ""
+    return (f"#include <errno.h>\n#include <poll.h>\n#include <{idl_file.service.header}>\n\n"
+            "/* Runs the callbacks of handle as its events arrive, until an error. */\n"
+            f"static cs_error_t run_callbacks({idl_file.service.handle} handle)\n"
+            "{\n"
+            "\tstruct pollfd pfd = { .events = POLLIN };\n"
+            f"\tcs_error_t err = {fd_get.name}(handle, &pfd.fd);\n\n"
+            "\twhile (err == CS_OK) {\n"
+            "\t\tif (poll(&pfd, 1, -1) < 0 && errno != EINTR)\n"
+            "\t\t\treturn CS_ERR_LIBRARY;\n"
+            f"\t\terr = {dispatch.name}(handle, {_dispatch_all(dispatch)});\n"
+            "\t}\n"
+            "\treturn err;\n"
+            "}\n")
+
+
+def _runtime_function(idl_file, kind):
+    return next((f for f in idl_file.public_functions if f.runtime_kind == kind), None)
+
+
+def _dispatch_all(dispatch):
+    """The dispatch mode that runs every pending callback (CS_DISPATCH_ALL)."""
+    modes = _named_type(dispatch.params[1].ctype).enumerators
+    return next((m.name for m in modes if m.name.endswith("DISPATCH_ALL")), modes[0].name)
+
+
 # ---- pages ---------------------------------------------------------------------
 
 class FunctionPage:
@@ -286,6 +345,7 @@ class FunctionPage:
         lines += self.description()
         errors = self.errors()
         lines += [".Sh RETURN VALUES"] + self.return_value(errors)
+        lines += example_lines(function_example(function, self.idl_file))
         if errors:
             lines += [".Sh ERRORS"] + errors.lines(self.idl_file)
         lines += see_also_lines(self.see_also(errors), function.name)
@@ -348,6 +408,7 @@ class FunctionPage:
         function = self.function
         refs = {(overview_name(self.idl_file), "3")}
         refs |= referenced_pages(function.doc, self.program)
+        refs |= referenced_pages(function_example(function, self.idl_file)[0], self.program)
         refs |= {(f.name, "3") for f in related_functions(self.idl_file, function)}
         if errors:
             refs.add(("cs_strerror", "3"))
@@ -355,20 +416,25 @@ class FunctionPage:
 
 
 def related_functions(idl_file, function):
-    """The other life-cycle calls of a life-cycle call, and the counterpart of
-    a start/stop, get/set or register/unregister pair."""
+    """The service's family of a function: its life-cycle calls (initialize,
+    fd_get, dispatch, finalize), the functions of its name group (cmap_get,
+    cmap_get_int8, ...), and the counterpart of a start/stop, get/set or
+    register/unregister pair. In a common block, every other function."""
+    functions = idl_file.public_functions
     if function.service.is_common:
-        return [f for f in idl_file.public_functions if f is not function]
-    related = []
-    lifecycle = [f for f in idl_file.public_functions if _is_lifecycle(f)]
-    if function in lifecycle:
-        related += lifecycle
+        return [f for f in functions if f is not function]
+    related = [f for f in functions if _is_lifecycle(f) or _name_group(f) == _name_group(function)]
     for first, second in PAIRED_SUFFIXES:
         for mine, theirs in ((first, second), (second, first)):
             if function.name.endswith(mine):
                 partner = function.name[:-len(mine)] + theirs
-                related += [f for f in idl_file.public_functions if f.name == partner]
+                related += [f for f in functions if f.name == partner]
     return [f for f in related if f is not function]
+
+
+def _name_group(function):
+    """The first word of a function's short name: `get` for cmap_get_int8."""
+    return function.short_name.split("_")[0]
 
 
 def _is_lifecycle(function):
@@ -399,8 +465,10 @@ class OverviewPage:
         lines += self.enums_section()
         lines += self.constants_section()
         lines += self.aliases_section()
+        lines += example_lines(overview_example(self.idl_file))
         refs = {(f.name, "3") for f in self.idl_file.public_functions}
         refs |= referenced_pages(service.doc, self.program)
+        refs |= referenced_pages(overview_example(self.idl_file)[0], self.program)
         refs |= {(overview_name(f), "3") for f in self.idl_file.imported}
         lines += see_also_lines(refs, name)
         return "\n".join(lines) + "\n"

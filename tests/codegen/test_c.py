@@ -88,6 +88,45 @@ class GeneratedSourcesTest(CompileTestCase):
                 self.compile(os.path.join(directory, source), includes)
 
 
+def page_examples(page):
+    """The C code of a page's EXAMPLES section, as a reader copies it, or None."""
+    if ".Sh EXAMPLES\n" not in page:
+        return None
+    section = page.split(".Sh EXAMPLES\n", 1)[1].split("\n.Sh ", 1)[0]
+    code = section.split(".Bd -literal -offset indent\n", 1)[1].split("\n.Ed", 1)[0]
+    lines = [line[2:] if line.startswith("\\&") else line for line in code.split("\n")]
+    return "\n".join(lines).replace("\\e", "\\") + "\n"
+
+
+class ExamplesTest(CompileTestCase):
+    def test_every_example_compiles(self):
+        for idl_dir in (IDL_DIR, FEATURES_IDL):
+            outputs = generate_dir(idl_dir)
+            examples = {path: page_examples(text) for path, text in outputs.items()
+                        if path.startswith("man/")}
+            examples = {path: code for path, code in examples.items() if code}
+            with TempDir() as out:
+                write_tree(outputs, out)
+                for path, code in sorted(examples.items()):
+                    with self.subTest(page=path):
+                        source = os.path.join(out, "example.c")
+                        with open(source, "w") as stream:
+                            stream.write(code)
+                        self.compile(source, [os.path.join(out, "generated", "include")],
+                                     ["-Wno-unused-function"])
+
+    def test_overview_and_dispatch_pages_have_examples(self):
+        outputs = generate_dir(IDL_DIR)
+        program = load(IDL_DIR)
+        for idl_file in program.files:
+            pages = [f"man/man3/{idl_file.service.name}_overview.3"]
+            pages += [f"man/man3/{f.name}.3" for f in idl_file.public_functions
+                      if f.runtime_kind == "dispatch"]
+            for path in pages:
+                with self.subTest(page=path):
+                    self.assertIsNotNone(page_examples(outputs[path]))
+
+
 class StatusPredicateTest(CompileTestCase):
     def test_valid_statuses_are_exactly_the_enum_values(self):
         program = load(IDL_DIR)

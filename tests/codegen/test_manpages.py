@@ -82,6 +82,41 @@ class ErrorSectionTest(unittest.TestCase):
                          ["name is NULL, or name is shorter than 1 or longer than 15 bytes."])
 
 
+def see_also(page):
+    """The page names of a page's SEE ALSO section, as `name(N)`."""
+    section = page.split(".Sh SEE ALSO\n", 1)[1]
+    return {line.rstrip(",") for line in section.splitlines()}
+
+
+class SeeAlsoTest(unittest.TestCase):
+    def test_every_function_page_lists_the_life_cycle_of_its_service(self):
+        outputs = generate_dir(IDL_DIR)
+        for idl_file in load(IDL_DIR).services:
+            lifecycle = {f"{f.name}(3)" for f in idl_file.public_functions
+                         if f.runtime_kind in ("initialize", "finalize", "fd_get", "dispatch")}
+            self.assertGreaterEqual(len(lifecycle), 4, idl_file.service.name)
+            for function in idl_file.public_functions:
+                refs = see_also(outputs[f"man/man3/{function.name}.3"])
+                with self.subTest(page=function.name):
+                    self.assertIn(f"{idl_file.service.name}_overview(3)", refs)
+                    self.assertLessEqual(lifecycle - {f"{function.name}(3)"}, refs)
+
+    def test_a_page_lists_the_functions_of_its_name_group(self):
+        outputs = generate_dir(IDL_DIR)
+        for page, group in [("cmap_get_int8", {"cmap_get(3)", "cmap_get_string(3)"}),
+                            ("cpg_zcb_alloc", {"cpg_zcb_free(3)", "cpg_zcb_mcast_joined(3)"}),
+                            ("votequorum_qdevice_poll", {"votequorum_qdevice_register(3)"})]:
+            with self.subTest(page=page):
+                refs = see_also(outputs[f"man/man3/{page}.3"])
+                self.assertLessEqual(group, refs)
+                self.assertNotIn("cpg_iteration_initialize(3)", refs)
+
+    def test_a_page_with_the_poll_loop_points_to_poll(self):
+        outputs = generate_dir(IDL_DIR)
+        self.assertIn("poll(2)", see_also(outputs["man/man3/cpg_dispatch.3"]))
+        self.assertNotIn("poll(2)", see_also(outputs["man/man3/cpg_join.3"]))
+
+
 def render(renderer, path):
     """(text without overstriking, warnings) of one page."""
     result = run(RENDERERS[renderer] + [path])
