@@ -55,10 +55,6 @@ class Validator:
             raise IdlError(service.pos, f"{service.name} has no 'header' statement")
         if service.library is None and not service.is_common:
             raise IdlError(service.pos, f"{service.name} has no 'library' statement")
-        if service.handle is None and not service.is_common:
-            raise IdlError(service.pos, f"{service.name} has no 'handle' statement naming "
-                           f"the typedef of its connections (such as "
-                           f"'handle {service.name}_handle_t;')")
         if not service.is_common and service.library.node is None:
             raise IdlError(service.library.pos, f"library {service.library.name} has no "
                            f"'node' (its symbol version node)")
@@ -186,6 +182,7 @@ class Validator:
 
     def check_file(self, idl_file):
         service = idl_file.service
+        self.check_handle_statement(idl_file)
         if service.handle is not None:
             handle = self.lookup(service.handle, idl_file, service.handle_pos)
             if not isinstance(handle, Typedef):
@@ -206,6 +203,19 @@ class Validator:
         for function in idl_file.functions:
             self.check_outcomes(function, idl_file)
         self.check_header_includes(idl_file)
+
+    def check_handle_statement(self, idl_file):
+        """Events, requests and runtime calls travel on a connection, which the
+        handle type names; a service of manual functions only needs none."""
+        service = idl_file.service
+        needing = [c for c in idl_file.event_callbacks] + \
+            [f for f in idl_file.functions
+             if f.implementation is not None and (f.is_remote or f.runtime_kind is not None)]
+        if service.handle is None and needing:
+            first = min(needing, key=lambda item: (item.pos.line, item.pos.col))
+            raise IdlError(service.pos, f"{service.name} has no 'handle' statement, which "
+                           f"{first.name} (line {first.pos.line}) needs: name the typedef of "
+                           f"its connections, such as 'handle {service.name}_handle_t;'")
 
     def check_unique_ids(self, items, get_id, get_pos, what):
         seen = {}

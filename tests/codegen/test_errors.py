@@ -302,12 +302,21 @@ class BadIdlTest(unittest.TestCase):
 
     def test_a_service_without_a_handle_statement_is_reported(self):
         head = SERVICE_HEAD.replace("    handle bad_handle_t;\n", "")
+        tick = "callback void bad_tick_fn_t(bad_handle_t handle) { event 0; }\n"
         with TempDir() as directory:
             shutil.copy(os.path.join(FEATURES_IDL, "common.idl"), directory)
-            message = self.load_error(directory, {"bad.idl": head})
+            message = self.load_error(directory, {"bad.idl": head + tick})
             self.assertEqual(message, f"{directory}/bad.idl:2:9: error: bad has no 'handle' "
-                                      f"statement naming the typedef of its connections (such "
-                                      f"as 'handle bad_handle_t;')")
+                                      f"statement, which bad_tick_fn_t (line 7) needs: name the "
+                                      f"typedef of its connections, such as "
+                                      f"'handle bad_handle_t;'")
+
+    def test_a_service_of_manual_functions_needs_no_handle(self):
+        head = SERVICE_HEAD.replace("    handle bad_handle_t;\n", "")
+        with TempDir() as directory:
+            shutil.copy(os.path.join(FEATURES_IDL, "common.idl"), directory)
+            write_files(directory, {"bad.idl": head + "function cs_error_t bad_f(int x) { manual; }\n"})
+            load(directory)
 
     def test_a_header_must_include_the_headers_of_what_it_uses(self):
         cases = [
