@@ -28,6 +28,7 @@ class GoldenOutputTest(unittest.TestCase):
             "generated/common/libcorosync_common.pc.in", "man/man3/feature_overview.3",
             "man/man3/feature_get_record.3", "man/man3/cs_strerror.3",
             "generated/include/corosync/extra.h", "man/man3/extra_overview.3",
+            "generated/include/conclave/cv-status.h",
         ]:
             self.assertIn(expected, paths)
 
