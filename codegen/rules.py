@@ -50,7 +50,7 @@ class Check:
             return f"{name} is NULL while {self.param.count_param} is not 0"
         low, high = (_bound(text, value) for text, value
                      in zip(self.param.length_bound_texts, self.param.length_bounds))
-        if low == "0":
+        if self.param.length_bounds[0] == 0:
             return f"{name} is longer than {high} bytes"
         return f"{name} is shorter than {low} or longer than {high} bytes"
 
