@@ -1,12 +1,14 @@
-"""python3 -m codegen --idl-dir idl --out . [--check]"""
+"""python3 -m codegen --idl-dir idl --out . [--check]
+python3 -m codegen [--idl-dir idl] --compat OLD.idl NEW.idl"""
 
 import argparse
 import os
 import sys
 
+from .compat import BREAKING, compare
 from .diagnostics import IdlError
 from .generate import OWNED_DIRS, generate
-from .program import load
+from .program import load, load_file
 
 
 def parse_args(argv):
@@ -17,6 +19,10 @@ def parse_args(argv):
     parser.add_argument("--out", default=".", help="directory to write generated/ and man/man3/ under")
     parser.add_argument("--check", action="store_true",
                         help="write nothing; exit 1 and list every file that differs")
+    parser.add_argument("--compat", nargs=2, metavar=("OLD", "NEW"),
+                        help="compare two versions of an IDL file (imports are found beside "
+                             "each, then in --idl-dir); exit 1 when a change breaks programs "
+                             "or the wire")
     return parser.parse_args(argv)
 
 
@@ -82,16 +88,40 @@ def remove_empty_dirs(root):
             os.rmdir(directory)
 
 
-def main(argv=None):
-    args = parse_args(argv)
+def reporting_errors(action, failure):
+    """(action(), None), or (None, failure) once the IDL or file error is printed."""
     try:
-        outputs = generate(load(args.idl_dir))
+        return action(), None
     except IdlError as error:
         print(error, file=sys.stderr)
-        return 1
     except OSError as error:
-        print(f"{args.idl_dir}: error: {error.strerror}: {error.filename}", file=sys.stderr)
-        return 1
+        print(f"{error.filename}: error: {error.strerror}", file=sys.stderr)
+    return None, failure
+
+
+def compat(old_path, new_path, idl_dir):
+    """Prints one line per change between two versions of an IDL file; 0 when
+    every change is compatible, 1 when one breaks, 2 when either cannot be read."""
+    def findings():
+        old, new = (load_file(path, [idl_dir], documentation_rules=False)
+                    for path in (old_path, new_path))
+        return compare(old, new)
+
+    found, failed = reporting_errors(findings, 2)
+    if failed:
+        return failed
+    for finding in found:
+        print(finding)
+    return 1 if any(f.kind == BREAKING for f in found) else 0
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    if args.compat:
+        return compat(*args.compat, args.idl_dir)
+    outputs, failed = reporting_errors(lambda: generate(load(args.idl_dir)), 1)
+    if failed:
+        return failed
     if args.check:
         return check(outputs, args.out)
     return write(outputs, args.out)

@@ -1,11 +1,11 @@
 """Runs every emitter over a loaded program and collects {path: text}."""
 
-from .emit import header, client, library, manpages, proto, server, strerror
+from .emit import header, client, library, manpages, proto, server, status, strerror
 
 # Directories under --out whose every file the generator owns.
 OWNED_DIRS = ("generated", "man/man3")
 
-PER_FILE_EMITTERS = (header.emit, library.emit, strerror.emit, manpages.emit)
+PER_FILE_EMITTERS = (header.emit, library.emit, strerror.emit, status.emit, manpages.emit)
 PER_SERVICE_EMITTERS = (proto.emit, client.emit, server.emit)
 
 

@@ -1,5 +1,8 @@
 """The IDL as plain data. The parser fills these in; `validate` resolves names
-and checks the rules; emitters only read them. Every node keeps its `pos`."""
+and checks the rules; emitters only read them. Every node keeps its `pos`.
+
+Every attribute is declared here, including the links validation fills in
+(slots forbid any other), and the queries emitters share live here too."""
 
 from dataclasses import dataclass, field
 from typing import Optional
@@ -32,7 +35,13 @@ DEFAULT_LENGTH_ERROR = "CS_ERR_INVALID_PARAM"
 REQUEST_FLAGS = {"quorate_only": "CV_REQUEST_QUORATE_ONLY", "nowait": "CV_REQUEST_NOWAIT"}
 
 
-@dataclass
+def _link(doc):
+    """A field validation fills in: a reference back into the model, left out
+    of comparisons and reprs (it may point back to its owner)."""
+    return field(default=None, compare=False, repr=False, metadata={"doc": doc})
+
+
+@dataclass(slots=True)
 class CType:
     """A C type as written: `const char *`, `struct quorum_ring_id`, `uint32_t`."""
     name: str                  # 'uint32_t', 'unsigned int', 'quorum_ring_id' (with is_struct_tag)
@@ -62,14 +71,21 @@ class CType:
                      self.is_struct_tag, self.definition)
 
 
-@dataclass
+@dataclass(slots=True)
 class Annotation:
     name: str
     args: list
     pos: Pos
+    # Set by validation: the integer defines that arguments name, by name.
+    defines: dict = field(default_factory=dict)
+
+    def number(self, arg):
+        """The value of a numeric argument: a number, or an integer define."""
+        define = self.defines.get(arg)
+        return define.number if define is not None else int(arg, 0)
 
 
-@dataclass
+@dataclass(slots=True)
 class Decl:
     """A parameter or a struct field."""
     ctype: CType
@@ -92,8 +108,15 @@ class Decl:
 
     @property
     def length_bounds(self):
+        """@len's (min, max), as numbers."""
         ann = self.annotations.get("len")
-        return (int(ann.args[0], 0), int(ann.args[1], 0)) if ann else None
+        return (ann.number(ann.args[0]), ann.number(ann.args[1])) if ann else None
+
+    @property
+    def length_bound_texts(self):
+        """@len's (min, max) as written: a number or the name of a define."""
+        ann = self.annotations.get("len")
+        return tuple(ann.args[:2]) if ann else None
 
     @property
     def length_error(self):
@@ -102,7 +125,7 @@ class Decl:
         return ann.args[2] if ann and len(ann.args) > 2 else DEFAULT_LENGTH_ERROR
 
 
-@dataclass
+@dataclass(slots=True)
 class Define:
     name: str
     value: str                   # C text
@@ -110,17 +133,24 @@ class Define:
     params: Optional[list] = None
     doc: str = ""
     is_integer: bool = False     # the value was a plain number literal
+    file: object = _link("the IdlFile that declares it")
+
+    @property
+    def number(self):
+        """The value of an integer define, without its C suffixes."""
+        return int(self.value.rstrip("uUlL"), 0)
 
 
-@dataclass
+@dataclass(slots=True)
 class Typedef:
     name: str
     ctype: CType
     pos: Pos
     doc: str = ""
+    file: object = _link("the IdlFile that declares it")
 
 
-@dataclass
+@dataclass(slots=True)
 class Alias:
     """`alias NEW = OLD;`: a second, older name for a type or a constant, so
     that programs written against either spelling compile."""
@@ -131,37 +161,41 @@ class Alias:
     doc: str = ""
     # Set by validation: the definition `target` names.
     definition: object = None
+    file: object = _link("the IdlFile that declares it")
 
     @property
     def is_type(self):
-        return not isinstance(self.definition, Define) and not hasattr(self.definition, "enum")
+        return not isinstance(self.definition, (Define, Enumerator))
 
 
-@dataclass
+@dataclass(slots=True)
 class Enumerator:
     name: str
     value: str
     pos: Pos
     doc: str = ""
+    enum: object = _link("the Enum it belongs to")
+    file: object = _link("the IdlFile that declares it")
 
     @property
     def number(self):
         return int(self.value, 0)
 
 
-@dataclass
+@dataclass(slots=True)
 class Enum:
     name: str
     enumerators: list
     pos: Pos
     doc: str = ""
     is_typedef: bool = True  # `typedef enum {...} name;` rather than `enum name {...};`
+    file: object = _link("the IdlFile that declares it")
 
     def type_text(self):
         return self.name if self.is_typedef else f"enum {self.name}"
 
 
-@dataclass
+@dataclass(slots=True)
 class Struct:
     name: str
     fields: list
@@ -169,6 +203,7 @@ class Struct:
     is_typedef: bool       # `typedef struct {...} name;` rather than `struct name {...};`
     doc: str = ""
     external: bool = False  # `struct name;`: defined by an included system header
+    file: object = _link("the IdlFile that declares it")
 
     def type_text(self):
         return self.name if self.is_typedef else f"struct {self.name}"
@@ -179,7 +214,7 @@ class Struct:
 CALLBACK_SUFFIXES = ("_fn_t", "_callback_t")
 
 
-@dataclass
+@dataclass(slots=True)
 class Callback:
     name: str               # the typedef name, ending in one of CALLBACK_SUFFIXES
     return_type: CType
@@ -192,6 +227,7 @@ class Callback:
     manual_pos: Optional[Pos] = None   # `manual;`: called by hand-written code, not an event
     # Set by validation.
     service: object = None
+    file: object = _link("the IdlFile that declares it")
 
     @property
     def is_event(self):
@@ -207,21 +243,21 @@ class Callback:
         return self.name[len(self.service.name) + 1:-len(suffix)]
 
 
-@dataclass
+@dataclass(slots=True)
 class ErrorDoc:
     code: str
     text: str
     pos: Pos
 
 
-@dataclass
+@dataclass(slots=True)
 class Implementation:
     kind: str
     pos: Pos
     arg: Optional[str] = None      # request/oneway id, local kind, strerror enum
 
 
-@dataclass
+@dataclass(slots=True)
 class Function:
     name: str
     return_type: CType
@@ -231,10 +267,12 @@ class Function:
     implementation: Optional[Implementation] = None
     doc: str = ""
     errors: list = field(default_factory=list)
+    example: str = ""                              # C code for the page's EXAMPLES
     flags: list = field(default_factory=list)    # (name, Pos) of `flag` statements
     unversioned_pos: Optional[Pos] = None         # `unversioned;`: exported outside the node
     # Set by validation.
     service: object = None
+    file: object = _link("the IdlFile that declares it")
 
     @property
     def kind(self):
@@ -253,17 +291,24 @@ class Function:
         return self.kind in (REQUEST, ONEWAY)
 
     @property
+    def runtime_kind(self):
+        """The local kind of a `local` function, or the one a `manual` function
+        names (`manual initialize;`: written by hand around the runtime's
+        initialize); None for any other."""
+        return self.implementation.arg if self.kind in (LOCAL, MANUAL) else None
+
+    @property
     def is_public(self):
         return not self.internal
 
 
-@dataclass
+@dataclass(slots=True)
 class Inline:
     code: str
     pos: Pos
 
 
-@dataclass
+@dataclass(slots=True)
 class Library:
     name: str           # libquorum
     soname: str         # 5
@@ -276,7 +321,7 @@ class Library:
         return self.name[3:] if self.name.startswith("lib") else self.name
 
 
-@dataclass
+@dataclass(slots=True)
 class Service:
     """The `service` (or `common`) block of one IDL file."""
     name: str
@@ -291,13 +336,14 @@ class Service:
     handle_pos: Optional[Pos] = None
     dispatch: Optional[str] = None
     doc: str = ""
+    example: str = ""       # C code for the overview page's EXAMPLES
 
     @property
     def output_dir(self):
         return "common" if self.is_common else self.name
 
 
-@dataclass
+@dataclass(slots=True)
 class IdlFile:
     path: str            # as reported in errors
     display_path: str    # as named in generated files: idl/quorum.idl
@@ -342,3 +388,30 @@ class IdlFile:
     @property
     def remote_functions(self):
         return [f for f in self.functions if f.is_remote]
+
+
+# ---- queries over resolved types (valid once validation has run) -------------
+
+def ultimate(ctype):
+    """The definition a type name finally stands for, following typedefs of
+    non-pointer types; a scalar name for built-in types."""
+    definition = ctype.definition
+    while isinstance(definition, Typedef) and definition.ctype.pointers == 0:
+        if definition.ctype.definition is None:
+            return definition.ctype.name
+        definition = definition.ctype.definition
+    return definition if definition is not None else ctype.name
+
+
+def is_callback_type(ctype):
+    return ctype.pointers == 0 and isinstance(ctype.definition, Callback)
+
+
+def callbacks_struct(param):
+    """The struct behind a `callbacks *` parameter: one whose fields include callback types."""
+    if param.ctype.pointers != 1:
+        return None
+    struct = ultimate(param.ctype.pointee())
+    if isinstance(struct, Struct) and any(is_callback_type(f.ctype) for f in struct.fields):
+        return struct
+    return None

@@ -104,6 +104,13 @@ class Parser:
         self.expect(";")
         return text
 
+    def parse_example(self):
+        """`example "C code";`: a program for the EXAMPLES section of a page."""
+        self.expect("example")
+        text = self.expect_kind(STRING, "a string of C code").text
+        self.expect(";")
+        return text
+
     # ---- service block ----------------------------------------------------
 
     def parse_service(self):
@@ -122,6 +129,9 @@ class Parser:
         token = self.token
         if self.at("doc"):
             service.doc = self.parse_doc()
+            return
+        if self.at("example"):
+            service.example = self.parse_example()
             return
         self.advance()
         if token.text == "version":
@@ -372,6 +382,9 @@ class Parser:
         if self.at("doc"):
             function.doc = self.parse_doc()
             return
+        if self.at("example"):
+            function.example = self.parse_example()
+            return
         if self.accept("error"):
             code = self.expect_name("an error code")
             text = self.expect_kind(STRING, "an error description string")
@@ -401,6 +414,8 @@ class Parser:
             arg = self.expect_kind(NUMBER, "a request id").text
         elif kind in ("local", "strerror"):
             arg = self.expect_name("a name").text
+        elif kind == "manual" and self.token.kind == IDENT:
+            arg = self.advance().text
         self.expect(";")
         function.implementation = Implementation(kind, token.pos, arg)
 

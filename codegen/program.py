@@ -48,6 +48,35 @@ def load(idl_dir):
     return Program(files)
 
 
+def load_file(path, search_dirs, documentation_rules=True):
+    """Parses and validates one IDL file and the files it imports, found beside
+    it or else in search_dirs; returns that file."""
+    loaded = {}
+    pending = [(os.path.normpath(path), None)]
+    while pending:
+        current, pos = pending.pop()
+        key = os.path.realpath(current)
+        if key in loaded:
+            continue
+        if pos is not None and not os.path.isfile(current):
+            raise IdlError(pos, f"cannot import '{os.path.basename(current)}': no such file "
+                           f"beside {path} or in {', '.join(search_dirs)}")
+        loaded[key] = parse_path(current, current)
+        for name, import_pos in loaded[key].imports:
+            pending.append((_find_import(name, os.path.dirname(current), search_dirs), import_pos))
+    files = list(loaded.values())
+    link_imports_by_name(files)
+    validate(files, documentation_rules)
+    return files[0]
+
+
+def _find_import(name, directory, search_dirs):
+    for candidate in [directory, *search_dirs]:
+        if os.path.isfile(os.path.join(candidate, name)):
+            return os.path.join(candidate, name)
+    return os.path.join(directory, name)
+
+
 def parse_path(path, display_path):
     with open(path, encoding="utf-8") as stream:
         text = stream.read()
@@ -58,9 +87,17 @@ def link_imports(files, idl_dir):
     by_name = {os.path.basename(f.path): f for f in files}
     for idl_file in files:
         for name, pos in idl_file.imports:
-            imported = by_name.get(name)
-            if imported is None:
+            if name not in by_name:
                 raise IdlError(pos, f"cannot import '{name}': no such file in {idl_dir}")
+    link_imports_by_name(files)
+
+
+def link_imports_by_name(files):
+    """Links each file to the files its imports name (all among `files`)."""
+    by_name = {os.path.basename(f.path): f for f in files}
+    for idl_file in files:
+        for name, pos in idl_file.imports:
+            imported = by_name[name]
             if imported is idl_file:
                 raise IdlError(pos, f"'{name}' imports itself")
             idl_file.imported.append(imported)

@@ -5,11 +5,12 @@ first problem is reported as `file:line:col: error: message`."""
 
 import re
 
-from . import wire
+from . import rules, wire
 from .diagnostics import IdlError, Pos
 from .model import (
-    Alias, CALLBACK_SUFFIXES, Callback, Define, Enum, Function, IMPLEMENTATION_KINDS, LOCAL, LOCAL_KINDS,
-    ONEWAY, REQUEST, REQUEST_FLAGS, SCALAR_TYPES, STATUS_TYPE, Struct, Typedef,
+    Alias, CALLBACK_SUFFIXES, Callback, Define, Enum, Enumerator, Function, IMPLEMENTATION_KINDS,
+    LOCAL, LOCAL_KINDS, ONEWAY, REQUEST, REQUEST_FLAGS, SCALAR_TYPES, STATUS_TYPE, Struct, Typedef,
+    callbacks_struct,
 )
 
 KNOWN_ANNOTATIONS = ("out", "optional", "count", "len")
@@ -24,8 +25,11 @@ _NUMBER = re.compile(r"^(0[xX][0-9A-Fa-f]+|[0-9]+)$")
 
 
 class Validator:
-    def __init__(self, files):
+    def __init__(self, files, documentation_rules=True):
         self.files = files
+        # Off for comparing versions: an IDL written before a documentation
+        # rule existed still describes its interface.
+        self.documentation_rules = documentation_rules
         self.definitions = {}      # name -> definition (types, defines, functions, enumerators)
         self.struct_tags = {}      # tag -> Struct defined as `struct tag {...}`
         self.enum_tags = {}        # tag -> Enum defined as `enum tag {...}`
@@ -112,10 +116,73 @@ class Validator:
             raise IdlError(pos, f"unknown {what} '{name}'")
         return definition
 
+    # ---- the public header's includes ------------------------------------
+
+    def check_header_includes(self, idl_file):
+        """Every definition of another IDL file that the public header uses comes
+        through an `include` of that file's header (or of one that includes it),
+        so that the header compiles on its own."""
+        reachable = self.included_headers(idl_file)
+        service = idl_file.service
+        for name, definition, pos in self.header_uses(idl_file):
+            home = definition.file
+            if home is idl_file or home.service.header in reachable:
+                continue
+            raise IdlError(pos, f"{name} is declared in {home.service.header}, which "
+                           f"{service.header} does not include: add 'include "
+                           f"<{home.service.header}>;' to the {_block(service)} block")
+
+    def included_headers(self, idl_file):
+        """The headers the public header includes, directly or through the
+        headers of other IDL files, without their angle brackets."""
+        by_header = {f.service.header: f for f in self.files}
+        found, pending = set(), [h.strip("<>") for h in idl_file.service.includes]
+        while pending:
+            header = pending.pop()
+            if header not in found:
+                found.add(header)
+                other = by_header.get(header)
+                pending += [h.strip("<>") for h in other.service.includes] if other else []
+        return found
+
+    def header_uses(self, idl_file):
+        """(name, definition, pos) of each definition the public header names."""
+        uses = []
+        for item in idl_file.items:
+            if isinstance(item, (Function, Callback)) and not item.is_public:
+                continue
+            if isinstance(item, Typedef):
+                uses += self.type_uses(item.ctype)
+            elif isinstance(item, Alias) and item.is_type:
+                uses.append((item.target, item.definition, item.target_pos))
+            elif isinstance(item, Struct):
+                uses += self.decl_uses(item.fields)
+            elif isinstance(item, (Function, Callback)):
+                uses += self.type_uses(item.return_type) + self.decl_uses(item.params)
+        return uses
+
+    def type_uses(self, ctype):
+        definition = ctype.definition
+        if definition is None or (isinstance(definition, Struct) and definition.external):
+            return []
+        return [(ctype.name, definition, ctype.pos)]
+
+    def decl_uses(self, decls):
+        uses = []
+        for decl in decls:
+            uses += self.type_uses(decl.ctype)
+            size = self.definitions.get(decl.array) if decl.array else None
+            if isinstance(size, Define):
+                uses.append((decl.array, size, decl.pos))
+            for annotation in decl.annotations.values():     # the stubs check @len's defines
+                uses += [(name, d, annotation.pos) for name, d in annotation.defines.items()]
+        return uses
+
     # ---- per file ---------------------------------------------------------
 
     def check_file(self, idl_file):
         service = idl_file.service
+        self.check_handle_statement(idl_file)
         if service.handle is not None:
             handle = self.lookup(service.handle, idl_file, service.handle_pos)
             if not isinstance(handle, Typedef):
@@ -133,6 +200,22 @@ class Validator:
         self.check_unique_ids(idl_file.remote_functions, lambda f: f.request_id,
                               lambda f: f.implementation.pos, "request")
         self.check_wire_mapping(idl_file)
+        for function in idl_file.functions:
+            self.check_outcomes(function, idl_file)
+        self.check_header_includes(idl_file)
+
+    def check_handle_statement(self, idl_file):
+        """Events, requests and runtime calls travel on a connection, which the
+        handle type names; a service of manual functions only needs none."""
+        service = idl_file.service
+        needing = [c for c in idl_file.event_callbacks] + \
+            [f for f in idl_file.functions
+             if f.implementation is not None and (f.is_remote or f.runtime_kind is not None)]
+        if service.handle is None and needing:
+            first = min(needing, key=lambda item: (item.pos.line, item.pos.col))
+            raise IdlError(service.pos, f"{service.name} has no 'handle' statement, which "
+                           f"{first.name} (line {first.pos.line}) needs: name the typedef of "
+                           f"its connections, such as 'handle {service.name}_handle_t;'")
 
     def check_unique_ids(self, items, get_id, get_pos, what):
         seen = {}
@@ -152,7 +235,7 @@ class Validator:
         elif ctype.name not in SCALAR_TYPES:
             ctype.definition = self.lookup(ctype.name, scope, ctype.pos)
             if isinstance(ctype.definition, (Function, Define)) or \
-                    _is_enumerator(ctype.definition):
+                    isinstance(ctype.definition, Enumerator):
                 raise IdlError(ctype.pos, f"'{ctype.name}' is not a type")
             if isinstance(ctype.definition, Alias):
                 raise IdlError(ctype.pos, f"'{ctype.name}' is an alias; write "
@@ -188,13 +271,17 @@ class Validator:
     def check_array_size(self, decl, scope):
         if decl.array_is_code and not decl.array.strip():
             raise IdlError(decl.pos, f"array size '' of '{decl.name}' is empty C code")
-        if _NUMBER.match(decl.array) or decl.array_is_code:
-            return
-        definition = self.definitions.get(decl.array)
+        if not _NUMBER.match(decl.array) and not decl.array_is_code:
+            self.integer_define(decl.array, scope, decl.pos, "array size")
+
+    def integer_define(self, name, scope, pos, what):
+        """The visible define `name` whose value is a plain integer."""
+        definition = self.definitions.get(name)
         if not isinstance(definition, Define) or not definition.is_integer \
+                or definition.params is not None \
                 or id(definition.file) not in self.visible[id(scope)]:
-            raise IdlError(decl.pos, f"array size '{decl.array}' is neither a number nor "
-                           f"an integer define")
+            raise IdlError(pos, f"{what} '{name}' is neither a number nor an integer define")
+        return definition
 
     def check_decls(self, decls, scope, owner, what):
         names = {}
@@ -252,8 +339,10 @@ class Validator:
     def check_len(self, decl, annotation, names, owner, scope):
         if not wire.is_string_type(decl):
             raise IdlError(annotation.pos, f"@len on '{decl.name}', which is not a string")
-        if not all(_NUMBER.match(arg) for arg in annotation.args[:2]):
-            raise IdlError(annotation.pos, "@len bounds must be numbers")
+        for arg in annotation.args[:2]:
+            if not _NUMBER.match(arg):
+                annotation.defines[arg] = self.integer_define(arg, scope, annotation.pos,
+                                                              "@len bound")
         low, high = decl.length_bounds
         if low > high:
             raise IdlError(annotation.pos, f"@len({low}, {high}): the minimum is above the maximum")
@@ -356,6 +445,31 @@ class Validator:
                 raise IdlError(param.pos, f"parameter name '{param.name}' is reserved in "
                                f"generated stubs")
 
+    def check_outcomes(self, function, scope):
+        """The statuses the generated code and the runtime give are cs_error_t
+        values, and `error` statements do not restate them: they document what
+        only the IDL knows."""
+        found = rules.outcomes(function)
+        if found:
+            status = self.lookup(STATUS_TYPE, scope, function.pos)
+            values = {e.name for e in status.enumerators}
+            for outcome in found:
+                if outcome.status not in values:
+                    raise IdlError(function.pos, f"{function.name} can return "
+                                   f"{outcome.status}, which {STATUS_TYPE} does not declare")
+        if self.documentation_rules:
+            self.check_errors_not_restated(function, found)
+
+    def check_errors_not_restated(self, function, found):
+        for error in function.errors:
+            for outcome in found:
+                cause = next((c for c in outcome.causes if outcome.status == error.code
+                              and _restates(error.text, c)), None)
+                if cause is not None:
+                    raise IdlError(error.pos, f"the manual of {function.name} already gives "
+                                   f"{error.code} when {_clause(cause)}; document only the "
+                                   f"other causes")
+
     def check_error_doc(self, error, scope):
         status = self.lookup(STATUS_TYPE, scope, error.pos)
         if error.code not in {e.name for e in status.enumerators}:
@@ -387,7 +501,11 @@ class Validator:
     def check_local_function(self, function, scope):
         self.require_service(function)
         self.require_status_return(function)
-        kind = function.implementation.arg
+        self.check_runtime_kind(function)
+
+    def check_runtime_kind(self, function):
+        """The shape of a function that is, or is written around, a runtime call."""
+        kind = function.runtime_kind
         if kind not in LOCAL_KINDS:
             raise IdlError(function.implementation.pos, f"unknown local kind '{kind}' "
                            f"(one of {', '.join(LOCAL_KINDS)})")
@@ -409,7 +527,10 @@ class Validator:
             raise IdlError(tables[1].pos, f"{function.name} has more than one callbacks struct")
 
     def check_manual_function(self, function, scope):
-        pass
+        if function.runtime_kind is not None:
+            self.require_service(function)
+            self.require_status_return(function)
+            self.check_runtime_kind(function)
 
     def check_strerror_function(self, function, scope):
         enum = self.lookup(function.implementation.arg, scope, function.implementation.pos)
@@ -457,23 +578,29 @@ def _request_structs(idl_file):
     return wire.wire_structs(lists)
 
 
-def _is_enumerator(definition):
-    return hasattr(definition, "enum")
+def _restates(text, cause):
+    """True when `text` contains the clause `cause`, or is part of it, in any case."""
+    return _contains(text, _clause(cause)) or _contains(cause, _clause(text))
+
+
+def _contains(text, clause):
+    pattern = rf"(?<![\w-]){re.escape(clause.lower())}(?![\w-])"
+    return re.search(pattern, text.lower()) is not None
+
+
+def _clause(cause):
+    """`The connection was lost.` -> `the connection was lost`."""
+    cause = cause.rstrip(".")
+    return cause[0].lower() + cause[1:] if cause[:2].istitle() else cause
+
+
+def _block(service):
+    return "common" if service.is_common else "service"
 
 
 def _file_start(idl_file):
     return Pos(idl_file.path, 1, 1)
 
 
-def callbacks_struct(param):
-    """The struct behind a `callbacks *` parameter: one whose fields include callback types."""
-    if param.ctype.pointers != 1:
-        return None
-    struct = wire.ultimate(param.ctype.pointee())
-    if isinstance(struct, Struct) and any(wire.is_callback_type(f.ctype) for f in struct.fields):
-        return struct
-    return None
-
-
-def validate(files):
-    Validator(files).run()
+def validate(files, documentation_rules=True):
+    Validator(files, documentation_rules).run()

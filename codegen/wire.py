@@ -5,7 +5,7 @@ from dataclasses import dataclass
 from typing import Optional
 
 from .diagnostics import IdlError
-from .model import Callback, Enum, Struct, Typedef
+from .model import Enum, Struct, ultimate
 from . import naming
 
 SCALAR_WIRE_TYPES = {
@@ -78,17 +78,6 @@ class WireField:
         """A repeated scalar whose C element type is protoc-c's own type."""
         same = _SAME_AS_FIXED_WIDTH.get(self.c_type_resolved, self.c_type_resolved)
         return self.kind == SCALAR and same == PROTOBUF_C_TYPES[self.proto_type]
-
-
-def ultimate(ctype):
-    """The definition a type name finally stands for, following typedefs of
-    non-pointer types; a scalar name for built-in types."""
-    definition = ctype.definition
-    while isinstance(definition, Typedef) and definition.ctype.pointers == 0:
-        if definition.ctype.definition is None:
-            return definition.ctype.name
-        definition = definition.ctype.definition
-    return definition if definition is not None else ctype.name
 
 
 def scalar_name(ctype):
@@ -258,6 +247,3 @@ def wire_structs(fields_lists):
                 visit(field.struct)
     return ordered
 
-
-def is_callback_type(ctype):
-    return ctype.pointers == 0 and isinstance(ctype.definition, Callback)

@@ -1,9 +1,8 @@
 """generated/S/S-client.h and S-client.c: the client library's stubs, event
 decoders and service descriptor, all thin wrappers over src/runtime/."""
 
-from .. import naming, wire
-from ..model import DEFAULT_LENGTH_ERROR, LOCAL, ONEWAY, REQUEST, Struct
-from ..validate import callbacks_struct
+from .. import naming, rules, wire
+from ..model import LOCAL, ONEWAY, REQUEST, Struct, callbacks_struct, is_callback_type
 from . import ctext
 from .cshared import abi_gate, ids_block, string_length_helper
 
@@ -62,7 +61,7 @@ def callback_structs(idl_file):
     """Structs of this file with a field of one of this service's event callback types."""
     callbacks = set(id(c) for c in idl_file.event_callbacks)
     return [s for s in idl_file.of_type(Struct)
-            if any(wire.is_callback_type(f.ctype) and id(f.ctype.definition) in callbacks
+            if any(is_callback_type(f.ctype) and id(f.ctype.definition) in callbacks
                    for f in s.fields)]
 
 
@@ -235,7 +234,7 @@ class ClientSource:
     def filler(self, struct):
         lines = []
         for field in struct.fields:
-            callback = field.ctype.definition if wire.is_callback_type(field.ctype) else None
+            callback = field.ctype.definition if is_callback_type(field.ctype) else None
             events = self.idl_file.event_callbacks
             if callback is not None and callback.service is self.service \
                     and any(callback is c for c in events):
@@ -427,25 +426,12 @@ class RequestStub:
         return "".join(out)
 
     def argument_checks(self):
-        """NULL pointers and strings outside their @len bounds, one `if` per
-        status: CS_ERR_INVALID_PARAM first, then the statuses @len names."""
-        by_status = {DEFAULT_LENGTH_ERROR: []}
-        for param in self.function.params:
-            if param.count_param is not None and not param.has("optional") \
-                    and not param.has("out"):
-                by_status[DEFAULT_LENGTH_ERROR].append(
-                    f"{param.name} == NULL && {param.count_param} != 0")
-            elif (param.ctype.pointers or param.array is not None) and not param.has("optional"):
-                by_status[DEFAULT_LENGTH_ERROR].append(f"{param.name} == NULL")
-            if param.length_bounds is not None:
-                self.source.helpers.add("string_length")
-                low, high = param.length_bounds
-                condition = f"!string_length_ok({param.name}, {low}, {high})"
-                if param.has("optional"):
-                    condition = f"{param.name} != NULL && {condition}"
-                by_status.setdefault(param.length_error, []).append(condition)
-        return [_return_if(conditions, status) for status, conditions in by_status.items()
-                if conditions]
+        """One `if` per status: CS_ERR_INVALID_PARAM first, then the statuses @len names."""
+        checks = rules.argument_checks(self.function)
+        if any(check.kind == rules.LENGTH for check in checks):
+            self.source.helpers.add("string_length")
+        return [_return_if([c.condition() for c in group], status)
+                for status, group in rules.checks_by_status(checks).items()]
 
     def fill_field(self, field):
         param = field.decl

@@ -53,19 +53,19 @@ def wrap_call(head, args, tail, indent="\t"):
     return "\n".join(lines)
 
 
-def wrap_condition(conditions, indent):
-    """`a || b || ...`, continued on lines that line up under the first."""
+def wrap_condition(conditions, indent, head="if ("):
+    """`a || b || ...` after `head`, continued on lines that line up under the first."""
     lines, current = [], ""
     for i, condition in enumerate(conditions):
         piece = condition + (" ||" if i < len(conditions) - 1 else "")
         candidate = f"{current} {piece}" if current else piece
-        if current and len(f"{indent}if ({candidate}".expandtabs(8)) > LINE_WIDTH:
+        if current and len(f"{indent}{head}{candidate}".expandtabs(8)) > LINE_WIDTH:
             lines.append(current)
             current = piece
         else:
             current = candidate
     lines.append(current)
-    return f"\n{indent}    ".join(lines)
+    return f"\n{indent}{' ' * len(head)}".join(lines)
 
 
 def ownership_note(function):

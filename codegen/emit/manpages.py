@@ -6,11 +6,8 @@ and these pages are linted before they are installed."""
 
 import re
 
-from .. import wire
-from ..model import (
-    DEFAULT_LENGTH_ERROR, Callback, Define, Enum, LOCAL, MANUAL, ONEWAY, REQUEST, STATUS_TYPE,
-    STRERROR, Struct, Typedef,
-)
+from .. import rules
+from ..model import Callback, Define, Enum, STATUS_TYPE, STRERROR, Struct, Typedef
 from . import ctext
 
 # Fixed, so that the output does not depend on when it was generated.
@@ -272,71 +269,63 @@ class ErrorList:
         return bool(self.texts)
 
 
-def generated_errors(function):
-    """(code, text) of the errors the generated stub and the runtime produce."""
-    kind = function.kind
-    local = function.implementation.arg if kind == LOCAL else None
-    handle = wire.handle_param(function.params, function.service) if not function.service.is_common \
-        else None
-    errors = []
-    checks = _argument_checks(function) if kind != MANUAL else {}
-    if local == "dispatch":
-        flags = function.params[1].name
-        checks.setdefault(DEFAULT_LENGTH_ERROR, []).append(
-            f"{flags} is not one of the values listed above")
-    errors += [(status, _join_causes(causes)) for status, causes in checks.items()]
-    if handle is not None:
-        errors.append(("CS_ERR_BAD_HANDLE", f"{handle.name} is not a handle returned by an "
-                       f"initialize function, or it was finalized."))
-    if kind in (REQUEST, ONEWAY):
-        errors += [
-            ("CS_ERR_LIBRARY", "The connection to the daemon was lost."),
-            ("CS_ERR_NO_MEMORY", "Memory for the request or its reply could not be allocated."),
-            ("CS_ERR_TOO_BIG", "The request is larger than the daemon accepts."),
-        ]
-    if any(name == "quorate_only" for name, _ in function.flags):
-        errors.append(("CS_ERR_TRY_AGAIN", "This node's partition is not quorate; the daemon "
-                                           "accepts this request only while it is."))
-    if local == "dispatch":
-        errors += [
-            ("CS_ERR_BAD_HANDLE", "The handle was finalized while this call ran, for example "
-                                  "from inside a callback."),
-            ("CS_ERR_LIBRARY", "The connection to the daemon was lost."),
-            ("CS_ERR_TRY_AGAIN", f"{function.params[1].name} is CS_DISPATCH_ONE_NONBLOCKING "
-                                 f"and no event is pending."),
-            ("CS_ERR_NO_MEMORY", "An event could not be decoded for lack of memory."),
-        ]
-    if local == "initialize":
-        errors += [
-            ("CS_ERR_LIBRARY", "The daemon is not running or the connection failed."),
-            ("CS_ERR_NO_RESOURCES", "The service could not set up this connection's state in the daemon."),
-            ("CS_ERR_NO_MEMORY", "Memory could not be allocated."),
-        ]
-    return errors
+# ---- examples ------------------------------------------------------------------
+
+DISPATCH_LOOP_INTRO = "Running the callbacks of a connection as its events arrive, with poll(2):"
 
 
-def _argument_checks(function):
-    """{status: [causes]} of the checks a generated stub makes."""
-    causes = {}
-    for param in function.params:
-        if (param.ctype.pointers or param.array is not None) and not param.has("optional"):
-            if param.count_param is not None and not param.has("out"):
-                cause = f"{param.name} is NULL while {param.count_param} is not 0"
-            else:
-                cause = f"{param.name} is NULL"
-            causes.setdefault(DEFAULT_LENGTH_ERROR, []).append(cause)
-        if param.length_bounds is not None:
-            low, high = param.length_bounds
-            cause = f"{param.name} is longer than {high} bytes" if low == 0 else \
-                f"{param.name} is shorter than {low} or longer than {high} bytes"
-            causes.setdefault(param.length_error, []).append(cause)
-    return causes
+def example_lines(example):
+    """An EXAMPLES section from (intro sentence, code): the sentence, then the code."""
+    intro, code = example
+    if not code:
+        return []
+    return [".Sh EXAMPLES"] + (flow(intro) if intro else []) + literal(code)
 
 
-def _join_causes(causes):
-    if len(causes) == 1:
-        return causes[0] + "."
-    return ", ".join(causes[:-1]) + ", or " + causes[-1] + "."
+def function_example(function, idl_file):
+    """(intro, code) of a function page's example: the IDL's, or for a dispatch
+    function the generated poll loop."""
+    if function.example or function.runtime_kind != "dispatch":
+        return "", function.example
+    return DISPATCH_LOOP_INTRO, dispatch_loop(idl_file)
+
+
+def overview_example(idl_file):
+    """(intro, code) of an overview's example: the IDL's, or the generated poll loop."""
+    if idl_file.service.example:
+        return "", idl_file.service.example
+    return DISPATCH_LOOP_INTRO, dispatch_loop(idl_file)
+
+
+def dispatch_loop(idl_file):
+    """C code that runs a connection's callbacks from a poll() loop over the fd
+    of the service's fd_get function; "" for a service without fd_get and dispatch."""
+    fd_get, dispatch = (_runtime_function(idl_file, kind) for kind in ("fd_get", "dispatch"))
+    if fd_get is None or dispatch is None:
+        return ""
+    return (f"#include <errno.h>\n#include <poll.h>\n#include <{idl_file.service.header}>\n\n"
+            "/* Runs the callbacks of handle as its events arrive, until an error. */\n"
+            f"static cs_error_t run_callbacks({idl_file.service.handle} handle)\n"
+            "{\n"
+            "\tstruct pollfd pfd = { .events = POLLIN };\n"
+            f"\tcs_error_t err = {fd_get.name}(handle, &pfd.fd);\n\n"
+            "\twhile (err == CS_OK) {\n"
+            "\t\tif (poll(&pfd, 1, -1) < 0 && errno != EINTR)\n"
+            "\t\t\treturn CS_ERR_LIBRARY;\n"
+            f"\t\terr = {dispatch.name}(handle, {_dispatch_all(dispatch)});\n"
+            "\t}\n"
+            "\treturn err;\n"
+            "}\n")
+
+
+def _runtime_function(idl_file, kind):
+    return next((f for f in idl_file.public_functions if f.runtime_kind == kind), None)
+
+
+def _dispatch_all(dispatch):
+    """The dispatch mode that runs every pending callback (CS_DISPATCH_ALL)."""
+    modes = _named_type(dispatch.params[1].ctype).enumerators
+    return next((m.name for m in modes if m.name.endswith("DISPATCH_ALL")), modes[0].name)
 
 
 # ---- pages ---------------------------------------------------------------------
@@ -356,6 +345,7 @@ class FunctionPage:
         lines += self.description()
         errors = self.errors()
         lines += [".Sh RETURN VALUES"] + self.return_value(errors)
+        lines += example_lines(function_example(function, self.idl_file))
         if errors:
             lines += [".Sh ERRORS"] + errors.lines(self.idl_file)
         lines += see_also_lines(self.see_also(errors), function.name)
@@ -396,8 +386,8 @@ class FunctionPage:
         errors = ErrorList(status)
         if self.function.return_type.name != STATUS_TYPE or self.function.kind == STRERROR:
             return errors
-        for code, text in generated_errors(self.function):
-            errors.add(code, text)
+        for outcome in rules.outcomes(self.function):
+            errors.add(outcome.status, outcome.text)
         for error in self.function.errors:
             errors.add(error.code, error.text)
         return errors
@@ -418,6 +408,7 @@ class FunctionPage:
         function = self.function
         refs = {(overview_name(self.idl_file), "3")}
         refs |= referenced_pages(function.doc, self.program)
+        refs |= referenced_pages(function_example(function, self.idl_file)[0], self.program)
         refs |= {(f.name, "3") for f in related_functions(self.idl_file, function)}
         if errors:
             refs.add(("cs_strerror", "3"))
@@ -425,28 +416,29 @@ class FunctionPage:
 
 
 def related_functions(idl_file, function):
-    """The other life-cycle calls of a life-cycle call, and the counterpart of
-    a start/stop, get/set or register/unregister pair."""
+    """The service's family of a function: its life-cycle calls (initialize,
+    fd_get, dispatch, finalize), the functions of its name group (cmap_get,
+    cmap_get_int8, ...), and the counterpart of a start/stop, get/set or
+    register/unregister pair. In a common block, every other function."""
+    functions = idl_file.public_functions
     if function.service.is_common:
-        return [f for f in idl_file.public_functions if f is not function]
-    related = []
-    lifecycle = [f for f in idl_file.public_functions if _is_lifecycle(f)]
-    if function in lifecycle:
-        related += lifecycle
+        return [f for f in functions if f is not function]
+    related = [f for f in functions if _is_lifecycle(f) or _name_group(f) == _name_group(function)]
     for first, second in PAIRED_SUFFIXES:
         for mine, theirs in ((first, second), (second, first)):
             if function.name.endswith(mine):
                 partner = function.name[:-len(mine)] + theirs
-                related += [f for f in idl_file.public_functions if f.name == partner]
+                related += [f for f in functions if f.name == partner]
     return [f for f in related if f is not function]
 
 
+def _name_group(function):
+    """The first word of a function's short name: `get` for cmap_get_int8."""
+    return function.short_name.split("_")[0]
+
+
 def _is_lifecycle(function):
-    if function.service.is_common:
-        return False
-    if function.kind == LOCAL and function.implementation.arg in LIFECYCLE_KINDS:
-        return True
-    return function.short_name.endswith("initialize")
+    return function.runtime_kind in LIFECYCLE_KINDS
 
 
 class OverviewPage:
@@ -473,8 +465,10 @@ class OverviewPage:
         lines += self.enums_section()
         lines += self.constants_section()
         lines += self.aliases_section()
+        lines += example_lines(overview_example(self.idl_file))
         refs = {(f.name, "3") for f in self.idl_file.public_functions}
         refs |= referenced_pages(service.doc, self.program)
+        refs |= referenced_pages(overview_example(self.idl_file)[0], self.program)
         refs |= {(overview_name(f), "3") for f in self.idl_file.imported}
         lines += see_also_lines(refs, name)
         return "\n".join(lines) + "\n"

@@ -1,7 +1,7 @@
 """generated/S/S-server.h and S-server.c: ids, typed handler prototypes and
 event senders for the service code, and the request table conclaved runs."""
 
-from .. import naming, wire
+from .. import naming, rules
 from ..model import DEFAULT_LENGTH_ERROR, ONEWAY, REQUEST_FLAGS
 from . import ctext
 from .cshared import abi_gate, ids_block, string_length_helper
@@ -86,6 +86,7 @@ def server_source(idl_file):
     parts = [
         ctext.c_notice(idl_file),
         "#include <stdbool.h>\n#include <stddef.h>\n#include <string.h>\n\n",
+        f"#include <{service.header}>\n",
         f"#include \"{naming.server_header(service)}\"\n\n",
         abi_gate("CV_SERVER_ABI", SERVER_ABI, f"{service.name}-server.c"),
         "\n" + string_length_helper() if validators else "",
@@ -113,18 +114,17 @@ def _wrapper(function):
 def _validator(function):
     """Checks of the declared bounds, or None when there is nothing to check."""
     by_status = {DEFAULT_LENGTH_ERROR: []}
-    for field in wire.request_fields(function):
-        bounds = field.decl.length_bounds
-        if bounds is None:
+    for check in rules.argument_checks(function):
+        if check.kind != rules.LENGTH:
             continue
-        missing = f"request->{field.name} == NULL"
-        out_of_bounds = f"!string_length_ok(request->{field.name}, {bounds[0]}, {bounds[1]})"
-        status = field.decl.length_error
-        if status == DEFAULT_LENGTH_ERROR:
-            by_status[status].append(f"{missing} || {out_of_bounds}")
+        subject = f"request->{check.param.name}"
+        missing = f"{subject} == NULL"
+        out_of_bounds = check.length_test(subject)
+        if check.status == DEFAULT_LENGTH_ERROR:
+            by_status[check.status].append(f"{missing} || {out_of_bounds}")
         else:
             by_status[DEFAULT_LENGTH_ERROR].append(missing)
-            by_status.setdefault(status, []).append(out_of_bounds)
+            by_status.setdefault(check.status, []).append(out_of_bounds)
     if not any(by_status.values()):
         return None
     message = naming.request_message(function)

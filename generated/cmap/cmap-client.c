@@ -105,7 +105,7 @@ cs_error_t cmap_delete(cmap_handle_t handle, const char *key_name)
 
 	if (key_name == NULL)
 		return CS_ERR_INVALID_PARAM;
-	if (!string_length_ok(key_name, 0, 255))
+	if (!string_length_ok(key_name, 0, CMAP_KEYNAME_MAXLEN))
 		return CS_ERR_NAME_TOO_LONG;
 	request.key_name = (char *)key_name;
 	status = cv_client_call(&cmap_client_service, handle, CMAP_REQUEST_DELETE, &request.base,
@@ -123,7 +123,7 @@ cs_error_t cmap_inc(cmap_handle_t handle, const char *key_name)
 
 	if (key_name == NULL)
 		return CS_ERR_INVALID_PARAM;
-	if (!string_length_ok(key_name, 0, 255))
+	if (!string_length_ok(key_name, 0, CMAP_KEYNAME_MAXLEN))
 		return CS_ERR_NAME_TOO_LONG;
 	request.key_name = (char *)key_name;
 	status = cv_client_call(&cmap_client_service, handle, CMAP_REQUEST_INC, &request.base,
@@ -141,7 +141,7 @@ cs_error_t cmap_dec(cmap_handle_t handle, const char *key_name)
 
 	if (key_name == NULL)
 		return CS_ERR_INVALID_PARAM;
-	if (!string_length_ok(key_name, 0, 255))
+	if (!string_length_ok(key_name, 0, CMAP_KEYNAME_MAXLEN))
 		return CS_ERR_NAME_TOO_LONG;
 	request.key_name = (char *)key_name;
 	status = cv_client_call(&cmap_client_service, handle, CMAP_REQUEST_DEC, &request.base,
@@ -160,7 +160,7 @@ cs_error_t cmap_iter_init(cmap_handle_t handle, const char *prefix,
 
 	if (cmap_iter_handle == NULL)
 		return CS_ERR_INVALID_PARAM;
-	if (prefix != NULL && !string_length_ok(prefix, 0, 255))
+	if (prefix != NULL && !string_length_ok(prefix, 0, CMAP_KEYNAME_MAXLEN))
 		return CS_ERR_NAME_TOO_LONG;
 	request.prefix = prefix != NULL ? (char *)prefix : "";
 	status = cv_client_call(&cmap_client_service, handle, CMAP_REQUEST_ITER_INIT, &request.base,
@@ -201,7 +201,7 @@ cs_error_t cmap_store_set(cmap_handle_t handle, const char *key_name, const void
 	if (key_name == NULL ||
 	    (value == NULL && value_len != 0))
 		return CS_ERR_INVALID_PARAM;
-	if (!string_length_ok(key_name, 0, 255))
+	if (!string_length_ok(key_name, 0, CMAP_KEYNAME_MAXLEN))
 		return CS_ERR_NAME_TOO_LONG;
 	request.key_name = (char *)key_name;
 	request.value.len = value_len;
@@ -226,7 +226,7 @@ cs_error_t cmap_store_get(cmap_handle_t handle, const char *key_name, cmap_value
 	    value == NULL ||
 	    value_len == NULL)
 		return CS_ERR_INVALID_PARAM;
-	if (!string_length_ok(key_name, 0, 255))
+	if (!string_length_ok(key_name, 0, CMAP_KEYNAME_MAXLEN))
 		return CS_ERR_NAME_TOO_LONG;
 	request.key_name = (char *)key_name;
 	status = cv_client_call(&cmap_client_service, handle, CMAP_REQUEST_STORE_GET, &request.base,
@@ -292,7 +292,7 @@ cs_error_t cmap_store_track_add(cmap_handle_t handle, const char *key_name, int3
 
 	if (track_handle == NULL)
 		return CS_ERR_INVALID_PARAM;
-	if (key_name != NULL && !string_length_ok(key_name, 0, 255))
+	if (key_name != NULL && !string_length_ok(key_name, 0, CMAP_KEYNAME_MAXLEN))
 		return CS_ERR_NAME_TOO_LONG;
 	request.key_name = key_name != NULL ? (char *)key_name : "";
 	request.track_type = track_type;

@@ -3,6 +3,7 @@
 #include <stddef.h>
 #include <string.h>
 
+#include <corosync/cmap.h>
 #include "cmap-server.h"
 
 #if CV_SERVER_ABI != 1
@@ -98,7 +99,7 @@ static cs_error_t validate_store_set(const ProtobufCMessage *message)
 
 	if (request->key_name == NULL)
 		return CS_ERR_INVALID_PARAM;
-	if (!string_length_ok(request->key_name, 0, 255))
+	if (!string_length_ok(request->key_name, 0, CMAP_KEYNAME_MAXLEN))
 		return CS_ERR_NAME_TOO_LONG;
 	return CS_OK;
 }
@@ -109,7 +110,7 @@ static cs_error_t validate_delete(const ProtobufCMessage *message)
 
 	if (request->key_name == NULL)
 		return CS_ERR_INVALID_PARAM;
-	if (!string_length_ok(request->key_name, 0, 255))
+	if (!string_length_ok(request->key_name, 0, CMAP_KEYNAME_MAXLEN))
 		return CS_ERR_NAME_TOO_LONG;
 	return CS_OK;
 }
@@ -120,7 +121,7 @@ static cs_error_t validate_store_get(const ProtobufCMessage *message)
 
 	if (request->key_name == NULL)
 		return CS_ERR_INVALID_PARAM;
-	if (!string_length_ok(request->key_name, 0, 255))
+	if (!string_length_ok(request->key_name, 0, CMAP_KEYNAME_MAXLEN))
 		return CS_ERR_NAME_TOO_LONG;
 	return CS_OK;
 }
@@ -131,7 +132,7 @@ static cs_error_t validate_inc(const ProtobufCMessage *message)
 
 	if (request->key_name == NULL)
 		return CS_ERR_INVALID_PARAM;
-	if (!string_length_ok(request->key_name, 0, 255))
+	if (!string_length_ok(request->key_name, 0, CMAP_KEYNAME_MAXLEN))
 		return CS_ERR_NAME_TOO_LONG;
 	return CS_OK;
 }
@@ -142,7 +143,7 @@ static cs_error_t validate_iter_init(const ProtobufCMessage *message)
 
 	if (request->prefix == NULL)
 		return CS_ERR_INVALID_PARAM;
-	if (!string_length_ok(request->prefix, 0, 255))
+	if (!string_length_ok(request->prefix, 0, CMAP_KEYNAME_MAXLEN))
 		return CS_ERR_NAME_TOO_LONG;
 	return CS_OK;
 }
@@ -153,7 +154,7 @@ static cs_error_t validate_store_track_add(const ProtobufCMessage *message)
 
 	if (request->key_name == NULL)
 		return CS_ERR_INVALID_PARAM;
-	if (!string_length_ok(request->key_name, 0, 255))
+	if (!string_length_ok(request->key_name, 0, CMAP_KEYNAME_MAXLEN))
 		return CS_ERR_NAME_TOO_LONG;
 	return CS_OK;
 }
@@ -164,7 +165,7 @@ static cs_error_t validate_dec(const ProtobufCMessage *message)
 
 	if (request->key_name == NULL)
 		return CS_ERR_INVALID_PARAM;
-	if (!string_length_ok(request->key_name, 0, 255))
+	if (!string_length_ok(request->key_name, 0, CMAP_KEYNAME_MAXLEN))
 		return CS_ERR_NAME_TOO_LONG;
 	return CS_OK;
 }

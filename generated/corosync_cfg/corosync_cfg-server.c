@@ -3,6 +3,7 @@
 #include <stddef.h>
 #include <string.h>
 
+#include <corosync/cfg.h>
 #include "corosync_cfg-server.h"
 
 #if CV_SERVER_ABI != 1

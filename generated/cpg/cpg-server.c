@@ -3,6 +3,7 @@
 #include <stddef.h>
 #include <string.h>
 
+#include <corosync/cpg.h>
 #include "cpg-server.h"
 
 #if CV_SERVER_ABI != 1

@@ -4,6 +4,7 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
+#include <conclave/cv-status.h>
 #include "cv-client.h"
 #include "cv-limits.h"
 #include "cv-split.h"
@@ -119,7 +120,7 @@ static cs_error_t call_await(struct cv_client *c, struct cv_pending_call *call, 
 /* The daemon's status, when it is one a caller can be given. */
 static cs_error_t reply_status(int32_t status)
 {
-	if ((status >= CS_OK && status <= CS_ERR_TOO_MANY_GROUPS) || status == CS_ERR_SECURITY)
+	if (cv_status_valid(status))
 		return (cs_error_t)status;
 	return CS_ERR_LIBRARY;
 }

@@ -36,9 +36,11 @@ class CompileTestCase(unittest.TestCase):
         if self.cc is None:
             self.skipTest("no C compiler (cc) found")
 
-    def compile(self, source_path, includes, extra=()):
+    def compile(self, sources, includes, extra=()):
+        """Checks one source, or a list of them, with the project's warnings as errors."""
         args = [self.cc, "-std=gnu11", "-fsyntax-only", *WARNINGS, *extra]
-        args += [f"-I{path}" for path in includes] + [source_path]
+        args += [f"-I{path}" for path in includes]
+        args += [sources] if isinstance(sources, str) else sources
         result = run(args)
         self.assertEqual(result.returncode, 0, f"{' '.join(args)}\n{result.stderr}")
 
@@ -86,6 +88,70 @@ class GeneratedSourcesTest(CompileTestCase):
         for source in sources:
             with self.subTest(source=source):
                 self.compile(os.path.join(directory, source), includes)
+
+
+def page_examples(page):
+    """The C code of a page's EXAMPLES section, as a reader copies it, or None."""
+    if ".Sh EXAMPLES\n" not in page:
+        return None
+    section = page.split(".Sh EXAMPLES\n", 1)[1].split("\n.Sh ", 1)[0]
+    code = section.split(".Bd -literal -offset indent\n", 1)[1].split("\n.Ed", 1)[0]
+    lines = [line[2:] if line.startswith("\\&") else line for line in code.split("\n")]
+    return "\n".join(lines).replace("\\e", "\\") + "\n"
+
+
+class ExamplesTest(CompileTestCase):
+    def test_every_example_compiles(self):
+        for idl_dir in (IDL_DIR, FEATURES_IDL):
+            outputs = generate_dir(idl_dir)
+            examples = {path: page_examples(text) for path, text in outputs.items()
+                        if path.startswith("man/")}
+            examples = {path: code for path, code in examples.items() if code}
+            self.assertTrue(examples)
+            with TempDir() as out:
+                write_tree(outputs, out)
+                sources = []
+                for path, code in sorted(examples.items()):
+                    sources.append(os.path.join(out, os.path.basename(path) + ".c"))
+                    with open(sources[-1], "w") as stream:
+                        stream.write(code)
+                # One compiler run for all; its errors name the page's file.
+                self.compile(sources, [os.path.join(out, "generated", "include")],
+                             ["-Wno-unused-function"])
+
+    def test_overview_and_dispatch_pages_have_examples(self):
+        outputs = generate_dir(IDL_DIR)
+        program = load(IDL_DIR)
+        for idl_file in program.files:
+            pages = [f"man/man3/{idl_file.service.name}_overview.3"]
+            pages += [f"man/man3/{f.name}.3" for f in idl_file.public_functions
+                      if f.runtime_kind == "dispatch"]
+            for path in pages:
+                with self.subTest(page=path):
+                    self.assertIsNotNone(page_examples(outputs[path]))
+
+
+class StatusPredicateTest(CompileTestCase):
+    def test_valid_statuses_are_exactly_the_enum_values(self):
+        program = load(IDL_DIR)
+        values = sorted({e.number for e in program.status_enum(program.common).enumerators})
+        source = ("#include <stdio.h>\n#include <conclave/cv-status.h>\n\n"
+                  "int main(void)\n{\n"
+                  "\tfor (int64_t status = -2; status <= 1000; status++)\n"
+                  "\t\tif (cv_status_valid(status))\n"
+                  "\t\t\tprintf(\"%lld\\n\", (long long)status);\n"
+                  "\treturn 0;\n}\n")
+        with TempDir() as out:
+            write_tree(generate_dir(IDL_DIR), out)
+            path, binary = os.path.join(out, "valid.c"), os.path.join(out, "valid")
+            with open(path, "w") as stream:
+                stream.write(source)
+            args = [self.cc, "-std=gnu11", *WARNINGS, f"-I{os.path.join(out, 'generated', 'include')}",
+                    path, "-o", binary]
+            result = run(args)
+            self.assertEqual(result.returncode, 0, result.stderr)
+            result = run([binary])
+        self.assertEqual([int(v) for v in result.stdout.split()], values)
 
 
 class CorosyncAbiTest(CompileTestCase):

@@ -13,7 +13,7 @@ from .support import FEATURES_IDL, TempDir
 SERVICE_HEAD = """\
 import "common.idl";
 service bad {
-    header "corosync/bad.h" guard BAD_H;
+    header "corosync/bad.h" guard BAD_H; include <corosync/corotypes.h>;
     library libbad soname 1 version "1.0.0" node BAD_1.0;
     handle bad_handle_t;
 }
@@ -207,7 +207,17 @@ CASES = [
     ("@len with a status for a bound",
      "function cs_error_t bad_f(bad_handle_t handle, const char *s @len(0, CS_ERR_TOO_BIG)) {\n"
      "    request 0;\n}",
-     "8:62: error: @len bounds must be numbers"),
+     "8:62: error: @len bound 'CS_ERR_TOO_BIG' is neither a number nor an integer define"),
+    ("@len with a define that is C code",
+     "define BAD_MAX `sizeof(int)`;\n"
+     "function cs_error_t bad_f(bad_handle_t handle, const char *s @len(0, BAD_MAX)) {\n"
+     "    request 0;\n}",
+     "9:62: error: @len bound 'BAD_MAX' is neither a number nor an integer define"),
+    ("@len with a define above its minimum",
+     "define BAD_MAX 4;\n"
+     "function cs_error_t bad_f(bad_handle_t handle, const char *s @len(9, BAD_MAX)) {\n"
+     "    request 0;\n}",
+     "9:62: error: @len(9, 4): the minimum is above the maximum"),
     ("strerror of an enum with a shared value",
      "typedef enum bad_e { BAD_A = 1; BAD_B = 1; }\n"
      "function const char *bad_strerror(bad_e e) { strerror bad_e; }",
@@ -234,20 +244,46 @@ CASES = [
     ("parameter name used by the generated stub",
      "function cs_error_t bad_f(bad_handle_t handle, int *status @out) { request 0; }",
      "8:53: error: parameter name 'status' is reserved in generated stubs"),
+    ("error restating a check the generator documents",
+     "function cs_error_t bad_f(bad_handle_t handle, const char *name) {\n    request 0;\n"
+     "    error CS_ERR_INVALID_PARAM \"name is NULL, or the name is taken.\";\n}",
+     "10:11: error: the manual of bad_f already gives CS_ERR_INVALID_PARAM when name is NULL; "
+     "document only the other causes"),
+    ("error restating what the runtime returns",
+     "function cs_error_t bad_f(bad_handle_t *handle) {\n    local initialize;\n"
+     "    error CS_ERR_LIBRARY \"The daemon is not running.\";\n}",
+     "10:11: error: the manual of bad_f already gives CS_ERR_LIBRARY when the daemon is not "
+     "running or the connection failed; document only the other causes"),
+    ("manual function naming an unknown runtime call",
+     "function cs_error_t bad_f(bad_handle_t handle) { manual teleport; }",
+     "8:50: error: unknown local kind 'teleport' (one of initialize, finalize, fd_get, "
+     "dispatch, context_get, context_set)"),
+    ("manual initialize without a handle pointer",
+     "function cs_error_t bad_f(bad_handle_t handle) { manual initialize; }",
+     "8:21: error: the first parameter of bad_f must be a 'bad_handle_t *'"),
     ("strerror of a non-enum",
      "function const char *bad_strerror(int e) { strerror bad_handle_t; }",
      "8:44: error: strerror needs an enum, and 'bad_handle_t' is not one"),
 ]
 
 
+def write_files(directory, files):
+    for name, text in files.items():
+        with open(os.path.join(directory, name), "w") as stream:
+            stream.write(text)
+
+
 class BadIdlTest(unittest.TestCase):
-    def error_for(self, directory, snippet):
-        shutil.copy(os.path.join(FEATURES_IDL, "common.idl"), directory)
-        with open(os.path.join(directory, "bad.idl"), "w") as stream:
-            stream.write(SERVICE_HEAD + textwrap.dedent(snippet) + "\n")
+    def load_error(self, directory, files):
+        """The error of loading `files` ({name: text}) written into directory."""
+        write_files(directory, files)
         with self.assertRaises(IdlError) as caught:
             load(directory)
         return str(caught.exception)
+
+    def error_for(self, directory, snippet):
+        shutil.copy(os.path.join(FEATURES_IDL, "common.idl"), directory)
+        return self.load_error(directory, {"bad.idl": SERVICE_HEAD + textwrap.dedent(snippet) + "\n"})
 
     def test_each_error_is_reported_at_its_position(self):
         for name, snippet, expected in CASES:
@@ -255,26 +291,77 @@ class BadIdlTest(unittest.TestCase):
                 message = self.error_for(directory, snippet)
                 self.assertEqual(message, f"{directory}/bad.idl:" + expected.format(dir=directory))
 
-    def test_function_in_a_common_block_without_library_is_reported(self):
+    def test_a_status_the_runtime_returns_must_be_declared(self):
+        with open(os.path.join(FEATURES_IDL, "common.idl")) as stream:
+            common = stream.read().replace('CS_ERR_ACCESS = 11 "Permission denied.";', "")
+        bad = SERVICE_HEAD + "function cs_error_t bad_initialize(bad_handle_t *h) { local initialize; }\n"
         with TempDir() as directory:
-            with open(os.path.join(directory, "bare.idl"), "w") as stream:
-                stream.write('common bare {\n    header "corosync/bare.h" guard BARE_H;\n}\n'
-                             'function int bare_f(int x) { manual; }\n')
-            with self.assertRaises(IdlError) as caught:
-                load(directory)
-            self.assertEqual(str(caught.exception),
-                             f"{directory}/bare.idl:4:14: error: function bare_f needs a library, "
-                             f"and bare has no 'library' statement")
+            message = self.load_error(directory, {"common.idl": common, "bad.idl": bad})
+            self.assertEqual(message, f"{directory}/bad.idl:8:21: error: bad_initialize can "
+                                      f"return CS_ERR_ACCESS, which cs_error_t does not declare")
+
+    def test_a_service_without_a_handle_statement_is_reported(self):
+        head = SERVICE_HEAD.replace("    handle bad_handle_t;\n", "")
+        tick = "callback void bad_tick_fn_t(bad_handle_t handle) { event 0; }\n"
+        with TempDir() as directory:
+            shutil.copy(os.path.join(FEATURES_IDL, "common.idl"), directory)
+            message = self.load_error(directory, {"bad.idl": head + tick})
+            self.assertEqual(message, f"{directory}/bad.idl:2:9: error: bad has no 'handle' "
+                                      f"statement, which bad_tick_fn_t (line 7) needs: name the "
+                                      f"typedef of its connections, such as "
+                                      f"'handle bad_handle_t;'")
+
+    def test_a_service_of_manual_functions_needs_no_handle(self):
+        head = SERVICE_HEAD.replace("    handle bad_handle_t;\n", "")
+        with TempDir() as directory:
+            shutil.copy(os.path.join(FEATURES_IDL, "common.idl"), directory)
+            write_files(directory, {"bad.idl": head + "function cs_error_t bad_f(int x) { manual; }\n"})
+            load(directory)
+
+    def test_a_header_must_include_the_headers_of_what_it_uses(self):
+        cases = [
+            ("function cs_error_t bad_f(bad_handle_t handle) { manual; }", "8:10",
+             "cs_error_t", "corosync/corotypes.h"),
+            ("typedef struct bad_s { char name[EXTRA_NAME_MAX]; }", "8:29",
+             "EXTRA_NAME_MAX", "corosync/extra.h"),
+            ("alias bad_kind_t = extra_handle_t;", "8:20", "extra_handle_t", "corosync/extra.h"),
+        ]
+        head = SERVICE_HEAD.replace(" include <corosync/corotypes.h>;", "").replace(
+            'import "common.idl";', 'import "common.idl"; import "extra.idl";')
+        extra = 'common extra { header "corosync/extra.h" guard EXTRA_H; }\n' \
+                'typedef uint64_t extra_handle_t;\ndefine EXTRA_NAME_MAX 8;\n'
+        for snippet, where, name, header in cases:
+            with self.subTest(name=name), TempDir() as directory:
+                shutil.copy(os.path.join(FEATURES_IDL, "common.idl"), directory)
+                message = self.load_error(directory, {"extra.idl": extra,
+                                                      "bad.idl": head + snippet + "\n"})
+                self.assertEqual(message, f"{directory}/bad.idl:{where}: error: {name} is "
+                                          f"declared in {header}, which corosync/bad.h does "
+                                          f"not include: add 'include <{header}>;' to the "
+                                          f"service block")
+
+    def test_a_header_included_through_another_is_enough(self):
+        head = SERVICE_HEAD.replace("include <corosync/corotypes.h>;", "include <corosync/mid.h>;")
+        mid = 'import "common.idl";\ncommon mid {\n    header "corosync/mid.h" guard MID_H;\n' \
+              '    include <corosync/corotypes.h>;\n}\n'
+        with TempDir() as directory:
+            shutil.copy(os.path.join(FEATURES_IDL, "common.idl"), directory)
+            write_files(directory, {"mid.idl": mid, "bad.idl": head + "define BAD_X 1;\n"})
+            load(directory)
+
+    def test_function_in_a_common_block_without_library_is_reported(self):
+        bare = ('common bare {\n    header "corosync/bare.h" guard BARE_H;\n}\n'
+                'function int bare_f(int x) { manual; }\n')
+        with TempDir() as directory:
+            message = self.load_error(directory, {"bare.idl": bare})
+            self.assertEqual(message, f"{directory}/bare.idl:4:14: error: function bare_f needs a "
+                                      f"library, and bare has no 'library' statement")
 
     def test_missing_import_is_reported(self):
         with TempDir() as directory:
-            with open(os.path.join(directory, "lonely.idl"), "w") as stream:
-                stream.write('import "nowhere.idl";\n')
-            with self.assertRaises(IdlError) as caught:
-                load(directory)
-            self.assertEqual(str(caught.exception),
-                             f"{directory}/lonely.idl:1:8: error: cannot import 'nowhere.idl': "
-                             f"no such file in {directory}")
+            message = self.load_error(directory, {"lonely.idl": 'import "nowhere.idl";\n'})
+            self.assertEqual(message, f"{directory}/lonely.idl:1:8: error: cannot import "
+                                      f"'nowhere.idl': no such file in {directory}")
 
 
 if __name__ == "__main__":

@@ -28,6 +28,7 @@ class GoldenOutputTest(unittest.TestCase):
             "generated/common/libcorosync_common.pc.in", "man/man3/feature_overview.3",
             "man/man3/feature_get_record.3", "man/man3/cs_strerror.3",
             "generated/include/corosync/extra.h", "man/man3/extra_overview.3",
+            "generated/include/conclave/cv-status.h",
         ]:
             self.assertIn(expected, paths)
 
@@ -77,7 +78,7 @@ class GoldenOutputTest(unittest.TestCase):
     def test_len_status_is_checked_after_null_pointers(self):
         client = generate_dir(FEATURES_IDL)["generated/feature/feature-client.c"]
         self.assertIn("\t    echo == NULL)\n\t\treturn CS_ERR_INVALID_PARAM;\n"
-                      "\tif (!string_length_ok(key, 1, 15))\n\t\treturn CS_ERR_NAME_TOO_LONG;\n",
+                      "\tif (!string_length_ok(key, 1, FEATURE_KEY_MAX))\n\t\treturn CS_ERR_NAME_TOO_LONG;\n",
                       client)
         self.assertIn('request.prefix = prefix != NULL ? (char *)prefix : "";', client)
 

@@ -19,12 +19,16 @@ const char *cs_strerror(cs_error_t err)
 		return "CS_ERR_NO_MEMORY";
 	case CS_ERR_BAD_HANDLE:
 		return "CS_ERR_BAD_HANDLE";
+	case CS_ERR_ACCESS:
+		return "CS_ERR_ACCESS";
 	case CS_ERR_NOT_EXIST:
 		return "CS_ERR_NOT_EXIST";
 	case CS_ERR_NAME_TOO_LONG:
 		return "CS_ERR_NAME_TOO_LONG";
 	case CS_ERR_NO_RESOURCES:
 		return "CS_ERR_NO_RESOURCES";
+	case CS_ERR_NOT_SUPPORTED:
+		return "CS_ERR_NOT_SUPPORTED";
 	case CS_ERR_TOO_BIG:
 		return "CS_ERR_TOO_BIG";
 	}

@@ -440,7 +440,7 @@ cs_error_t feature_lookup(feature_handle_t handle, const char *prefix, char **na
 	    n_records == NULL ||
 	    mode == NULL)
 		return CS_ERR_INVALID_PARAM;
-	if (prefix != NULL && !string_length_ok(prefix, 0, 31))
+	if (prefix != NULL && !string_length_ok(prefix, 0, FEATURE_PREFIX_MAX))
 		return CS_ERR_NAME_TOO_LONG;
 	request.prefix = prefix != NULL ? (char *)prefix : "";
 	status = cv_client_call(&feature_client_service, handle, FEATURE_REQUEST_LOOKUP,
@@ -494,7 +494,7 @@ cs_error_t feature_store(feature_handle_t handle, const char *key, const void *v
 	    (text == NULL && text_len != 0) ||
 	    echo == NULL)
 		return CS_ERR_INVALID_PARAM;
-	if (!string_length_ok(key, 1, 15))
+	if (!string_length_ok(key, 1, FEATURE_KEY_MAX))
 		return CS_ERR_NAME_TOO_LONG;
 	request.key = (char *)key;
 	request.value.len = value_len;

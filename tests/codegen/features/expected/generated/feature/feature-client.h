@@ -46,6 +46,7 @@ enum feature_event_id {
 /* The library exports exactly these; the build hides every other symbol. */
 CV_EXPORT cs_error_t feature_initialize(feature_handle_t *handle, feature_callbacks_t *callbacks,
 	void *context);
+CV_EXPORT cs_error_t feature_mode_initialize(feature_handle_t *handle, feature_mode_t mode);
 CV_EXPORT cs_error_t feature_finalize(feature_handle_t handle);
 CV_EXPORT cs_error_t feature_fd_get(feature_handle_t handle, int *fd);
 CV_EXPORT cs_error_t feature_dispatch(feature_handle_t handle, cs_dispatch_flags_t flags);

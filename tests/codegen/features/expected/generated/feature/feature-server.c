@@ -3,6 +3,7 @@
 #include <stddef.h>
 #include <string.h>
 
+#include <corosync/feature.h>
 #include "feature-server.h"
 
 #if CV_SERVER_ABI != 1
@@ -87,7 +88,7 @@ static cs_error_t validate_lookup(const ProtobufCMessage *message)
 
 	if (request->prefix == NULL)
 		return CS_ERR_INVALID_PARAM;
-	if (!string_length_ok(request->prefix, 0, 31))
+	if (!string_length_ok(request->prefix, 0, FEATURE_PREFIX_MAX))
 		return CS_ERR_NAME_TOO_LONG;
 	return CS_OK;
 }
@@ -98,7 +99,7 @@ static cs_error_t validate_store(const ProtobufCMessage *message)
 
 	if (request->key == NULL)
 		return CS_ERR_INVALID_PARAM;
-	if (!string_length_ok(request->key, 1, 15))
+	if (!string_length_ok(request->key, 1, FEATURE_KEY_MAX))
 		return CS_ERR_NAME_TOO_LONG;
 	return CS_OK;
 }

@@ -43,12 +43,16 @@ typedef enum {
 	CS_ERR_NO_MEMORY = 8,
 	/* The handle is invalid. */
 	CS_ERR_BAD_HANDLE = 9,
+	/* Permission denied. */
+	CS_ERR_ACCESS = 11,
 	/* No such object. */
 	CS_ERR_NOT_EXIST = 12,
 	/* A name is too long. */
 	CS_ERR_NAME_TOO_LONG = 13,
 	/* A limit was reached. */
 	CS_ERR_NO_RESOURCES = 18,
+	/* Not supported. */
+	CS_ERR_NOT_SUPPORTED = 19,
 	/* Too big. */
 	CS_ERR_TOO_BIG = 26,
 } cs_error_t;

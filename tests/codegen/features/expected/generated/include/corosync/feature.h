@@ -22,6 +22,12 @@ typedef uint64_t feature_handle_t;
 /* Capacity of a label, with its NUL. */
 #define FEATURE_NAME_MAX 16
 
+/* The longest key, without its NUL. */
+#define FEATURE_KEY_MAX 15
+
+/* The longest prefix, without its NUL. */
+#define FEATURE_PREFIX_MAX 0x1f
+
 #define FEATURE_FLAG_A 0x01
 #define FEATURE_FLAG_B 0x02
 
@@ -121,6 +127,12 @@ typedef struct {
 /* Connects. */
 cs_error_t feature_initialize(feature_handle_t *handle, feature_callbacks_t *callbacks,
 	void *context);
+
+/*
+ * Connects in mode: hand-written around the runtime's initialize, whose errors
+ * it returns.
+ */
+cs_error_t feature_mode_initialize(feature_handle_t *handle, feature_mode_t mode);
 
 /* Disconnects. */
 cs_error_t feature_finalize(feature_handle_t handle);
