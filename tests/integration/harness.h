@@ -16,6 +16,9 @@ struct test_daemon {
 
 /* A single node (nodeid 1, 127.0.0.1) with the votequorum provider. */
 extern const char SINGLE_NODE_CONFIG[];
+/* Node 1 (1 vote, this one) of three; node 2 (2 votes) and node 3 (1 vote)
+ * are not running: 1 of 4 expected votes, inquorate. */
+extern const char INQUORATE_THREE_NODE_CONFIG[];
 
 /* Writes config_text (NULL: no -c), starts conclaved in the foreground and
  * waits until it accepts connections. Returns 0, or -1 after printing why. */

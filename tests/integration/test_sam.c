@@ -25,16 +25,6 @@
 #define OUTPUT_MAX 8192
 #define SCENARIO_TIMEOUT_MS 60000
 
-/* This node alone of three, with 1 of 4 expected votes: inquorate. */
-static const char THREE_NODE_CONFIG[] =
-	"totem {\n\tversion: 2\n\tcluster_name: three\n}\n"
-	"nodelist {\n"
-	"\tnode {\n\t\tnodeid: 1\n\t\tring0_addr: 127.0.0.1\n\t}\n"
-	"\tnode {\n\t\tnodeid: 2\n\t\tring0_addr: 192.0.2.2\n\t\tquorum_votes: 2\n\t}\n"
-	"\tnode {\n\t\tnodeid: 3\n\t\tring0_addr: 192.0.2.3\n\t}\n"
-	"}\n"
-	"quorum {\n\tprovider: corosync_votequorum\n}\n";
-
 static struct test_daemon daemon_under_test;
 
 struct scenario_run {
@@ -50,7 +40,7 @@ static int start_single(void **state)
 
 static int start_three(void **state)
 {
-	return test_daemon_start(&daemon_under_test, THREE_NODE_CONFIG);
+	return test_daemon_start(&daemon_under_test, INQUORATE_THREE_NODE_CONFIG);
 }
 
 static int stop(void **state)
