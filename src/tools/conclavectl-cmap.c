@@ -82,8 +82,10 @@ static const char *error_text(cs_error_t err)
 	}
 }
 
+/* What was printed before the failure comes before its message. */
 static int report(const char *what, const char *key, cs_error_t err)
 {
+	fflush(stdout);
 	fprintf(stderr, "conclavectl: %s %s: %s (%s)\n", what, key, error_text(err), cs_strerror(err));
 	return EXIT_FAILED;
 }
