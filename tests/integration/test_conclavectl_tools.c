@@ -452,6 +452,41 @@ static void test_cmap_clear_stats(void **state)
 	assert_int_equal(ctl("cmap clear-stats nothing")->status, 2);
 }
 
+/* ---- bash completion ------------------------------------------------------------ */
+
+/* The words bash would offer after `line` (which ends where the cursor is). */
+static const char *complete(const char *line)
+{
+	static struct output out;
+	char dir[512];
+
+	snprintf(dir, sizeof(dir), "%s", CONCLAVECTL_PATH);
+	*strrchr(dir, '/') = '\0';
+	run(&out, "PATH=%s:$PATH bash -c '. %s; read -ra COMP_WORDS <<< \"%s\"; "
+		  "case \"%s\" in *\" \") COMP_WORDS+=(\"\");; esac; COMP_CWORD=$((${#COMP_WORDS[@]} - 1)); "
+		  "_conclavectl 2>/dev/null; printf \"%%s \" \"${COMPREPLY[@]}\"'",
+	    dir, COMPLETION_PATH, line, line);
+	assert_int_equal(out.status, 0);
+	return out.text;
+}
+
+static void test_bash_completion(void **state)
+{
+	assert_string_equal(complete("conclavectl "), "cmap quorum cpg cfg --help --version ");
+	assert_string_equal(complete("conclavectl cmap "), "-m get set delete list track load clear-stats ");
+	assert_string_equal(complete("conclavectl cmap -m "), "icmap stats ");
+	assert_string_equal(complete("conclavectl cmap get totem.cl"), "totem.cluster_name ");
+	assert_string_equal(complete("conclavectl cmap -m icmap delete -p totem.cl"), "totem.cluster_name ");
+	assert_string_equal(complete("conclavectl cmap set test.k u"), "u8 u16 u32 u64 ");
+	assert_string_equal(complete("conclavectl cmap set -f /dev/null test.k s"), "str ");
+	assert_string_equal(complete("conclavectl cmap clear-stats "), "knet ipc totem schedmiss all ");
+	assert_string_equal(complete("conclavectl quorum -o "), "a n i ");
+	assert_string_equal(complete("conclavectl quorum -n "), "1 ");
+	assert_string_equal(complete("conclavectl cfg -k "), "1 ");
+	assert_string_equal(complete("conclavectl cfg --f"), "--force ");
+	assert_string_equal(complete("conclavectl cpg -"), "-d -e -n --help ");
+}
+
 #define THREE(t) cmocka_unit_test_setup_teardown(t, start_three, stop)
 #define SINGLE(t) cmocka_unit_test_setup_teardown(t, start_single, stop)
 
@@ -473,6 +508,7 @@ int main(void)
 		SINGLE(test_cmap_set_from_a_file),
 		SINGLE(test_cmap_load),
 		SINGLE(test_cmap_clear_stats),
+		SINGLE(test_bash_completion),
 	};
 
 	return cmocka_run_group_tests_name("conclavectl_tools", tests, NULL, NULL);
