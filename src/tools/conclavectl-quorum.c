@@ -158,14 +158,16 @@ static char *node_name(uint32_t nodeid, const struct quorum_options *o)
 	if (!o->all_addrs)
 		n = 1;
 	for (int i = first; i < n && i < CFG_MAX_LINKS && used + 3 < sizeof(buf); i++) {
-		const struct sockaddr_storage *ss = (const void *)addrs[i].address;
-		socklen_t len = ss->ss_family == AF_INET6 ? sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in);
+		struct sockaddr_storage ss;
+		socklen_t len;
 
-		if (ss->ss_family == 0)
+		conclavectl_node_sockaddr(&addrs[i], &ss);
+		if (ss.ss_family == 0)
 			continue;
+		len = ss.ss_family == AF_INET6 ? sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in);
 		if (i != 0)
 			used += (size_t)snprintf(buf + used, sizeof(buf) - used, ", ");
-		if (getnameinfo((const struct sockaddr *)ss, len, buf + used, sizeof(buf) - used, NULL, 0,
+		if (getnameinfo((const struct sockaddr *)&ss, len, buf + used, sizeof(buf) - used, NULL, 0,
 				o->numeric ? NI_NUMERICHOST : 0) == 0)
 			used += strlen(buf + used);
 	}

@@ -97,18 +97,25 @@ void conclavectl_print_escaped(FILE *out, const void *bytes, size_t len)
 	}
 }
 
+void conclavectl_node_sockaddr(const corosync_cfg_node_address_t *addr, struct sockaddr_storage *ss)
+{
+	memset(ss, 0, sizeof(*ss));
+	memcpy(ss, addr->address, sizeof(addr->address));
+}
+
 static bool format_address(const corosync_cfg_node_address_t *addr, char *buf, size_t size)
 {
-	const struct sockaddr_storage *ss = (const void *)addr->address;
+	struct sockaddr_storage ss;
 	const void *in;
 
-	if (ss->ss_family == AF_INET6)
-		in = &((const struct sockaddr_in6 *)(const void *)addr->address)->sin6_addr;
-	else if (ss->ss_family == AF_INET)
-		in = &((const struct sockaddr_in *)(const void *)addr->address)->sin_addr;
+	conclavectl_node_sockaddr(addr, &ss);
+	if (ss.ss_family == AF_INET6)
+		in = &((const struct sockaddr_in6 *)&ss)->sin6_addr;
+	else if (ss.ss_family == AF_INET)
+		in = &((const struct sockaddr_in *)&ss)->sin_addr;
 	else
 		return false;
-	return inet_ntop(ss->ss_family, in, buf, (socklen_t)size) != NULL;
+	return inet_ntop(ss.ss_family, in, buf, (socklen_t)size) != NULL;
 }
 
 bool conclavectl_node_addresses(corosync_cfg_handle_t cfg, unsigned int nodeid, char *buf, size_t size)

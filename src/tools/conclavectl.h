@@ -50,6 +50,11 @@ int conclavectl_cannot_connect(const char *service, cs_error_t err);
  * ASCII as it is, a backslash as "\\", anything else as "\xHH". */
 void conclavectl_print_escaped(FILE *out, const void *bytes, size_t len);
 
+/* The address of a corosync_cfg_node_address_t, whose bytes are not
+ * aligned for a struct sockaddr. */
+struct sockaddr_storage;
+void conclavectl_node_sockaddr(const corosync_cfg_node_address_t *addr, struct sockaddr_storage *ss);
+
 /* A node's addresses as corosync-cfgtool -a prints them, separated by
  * spaces, into buf; false (buf empty) when the daemon knows none. */
 bool conclavectl_node_addresses(corosync_cfg_handle_t cfg, unsigned int nodeid, char *buf, size_t size);

@@ -133,8 +133,9 @@ static void assert_same(const char *tool, const char *command, const char *argum
 {
 	struct output theirs, ours;
 
-	run(&theirs, "LD_LIBRARY_PATH=%s:%s LD_PRELOAD=%s /usr/sbin/corosync-%s %s", CLIENT_LIB_DIR,
-	    COMMON_LIB_DIR, TOOL_PRELOAD, tool, arguments);
+	/* Leaks in Debian's tools are theirs: only the preloaded sanitizer sees them. */
+	run(&theirs, "ASAN_OPTIONS=detect_leaks=0 LD_LIBRARY_PATH=%s:%s LD_PRELOAD=%s /usr/sbin/corosync-%s %s",
+	    CLIENT_LIB_DIR, COMMON_LIB_DIR, TOOL_PRELOAD, tool, arguments);
 	run(&ours, "%s %s %s", CONCLAVECTL_PATH, command, arguments);
 	if (theirs.status != ours.status || strcmp(theirs.text, ours.text) != 0)
 		print_error("corosync-%s %s: exit %d\n%s\nconclavectl %s %s: exit %d\n%s\n", tool, arguments,
