@@ -10,6 +10,15 @@ const char SINGLE_NODE_CONFIG[] =
 	"nodelist {\n\tnode {\n\t\tnodeid: 1\n\t\tname: node1\n\t\tring0_addr: 127.0.0.1\n\t}\n}\n"
 	"quorum {\n\tprovider: corosync_votequorum\n}\n";
 
+const char INQUORATE_THREE_NODE_CONFIG[] =
+	"totem {\n\tversion: 2\n\tcluster_name: three\n}\n"
+	"nodelist {\n"
+	"\tnode {\n\t\tnodeid: 1\n\t\tring0_addr: 127.0.0.1\n\t}\n"
+	"\tnode {\n\t\tnodeid: 2\n\t\tring0_addr: 192.0.2.2\n\t\tquorum_votes: 2\n\t}\n"
+	"\tnode {\n\t\tnodeid: 3\n\t\tring0_addr: 192.0.2.3\n\t}\n"
+	"}\n"
+	"quorum {\n\tprovider: corosync_votequorum\n}\n";
+
 int test_child_start(struct test_child *c, void (*run)(const char *arg, int commands, int reports),
 		     const char *arg, char ready)
 {

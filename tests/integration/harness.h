@@ -10,6 +10,9 @@
 
 /* A single node (nodeid 1, 127.0.0.1) with the votequorum provider. */
 extern const char SINGLE_NODE_CONFIG[];
+/* Node 1 (1 vote, this one) of three; node 2 (2 votes) and node 3 (1 vote)
+ * are not running: 1 of 4 expected votes, inquorate. */
+extern const char INQUORATE_THREE_NODE_CONFIG[];
 
 /* A client process of a test, driven over two pipes. */
 struct test_child {

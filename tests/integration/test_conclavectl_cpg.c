@@ -61,13 +61,13 @@ static void test_lists_groups_and_members(void **state)
 	char out[4096], line[128];
 
 	assert_int_equal(run_tool("cpg", out, sizeof(out)), 0);
-	assert_string_equal(out, "Group Name\t       PID\t Node ID\n");
+	assert_string_equal(out, "Group Name\t       PID\t   Node ID\n");
 	join(&a, "alpha", 5);
 	join(&b, "bin\x01\\", 5);
 	assert_int_equal(run_tool("cpg", out, sizeof(out)), 0);
-	snprintf(line, sizeof(line), "alpha\n\t\t%10u\t%10u\n", (unsigned)getpid(), 1u);
+	snprintf(line, sizeof(line), "alpha\n\t\t%10u\t%10u (127.0.0.1)\n", (unsigned)getpid(), 1u);
 	assert_non_null(strstr(out, line));
-	snprintf(line, sizeof(line), "bin\\x01\\x5c\n\t\t%10u\t%10u\n", (unsigned)getpid(), 1u);
+	snprintf(line, sizeof(line), "bin\\x01\\\\\n\t\t%10u\t%10u (127.0.0.1)\n", (unsigned)getpid(), 1u);
 	assert_non_null(strstr(out, line));
 	assert_int_equal(cpg_finalize(a), CS_OK);
 	assert_int_equal(cpg_finalize(b), CS_OK);

@@ -17,15 +17,6 @@
 
 #include "harness.h"
 
-static const char THREE_NODE_CONFIG[] =
-	"totem {\n\tversion: 2\n\tcluster_name: three\n}\n"
-	"nodelist {\n"
-	"\tnode {\n\t\tnodeid: 1\n\t\tring0_addr: 127.0.0.1\n\t}\n"
-	"\tnode {\n\t\tnodeid: 2\n\t\tring0_addr: 192.0.2.2\n\t\tquorum_votes: 2\n\t}\n"
-	"\tnode {\n\t\tnodeid: 3\n\t\tring0_addr: 192.0.2.3\n\t}\n"
-	"}\n"
-	"quorum {\n\tprovider: corosync_votequorum\n}\n";
-
 static const char NO_PROVIDER_CONFIG[] =
 	"totem {\n\tversion: 2\n\tcluster_name: free\n}\n"
 	"nodelist {\n\tnode {\n\t\tnodeid: 1\n\t\tring0_addr: 127.0.0.1\n\t}\n}\n";
@@ -117,7 +108,7 @@ static int start_with(const char *config)
 }
 
 static int start_single(void **state) { return start_with(SINGLE_NODE_CONFIG); }
-static int start_three(void **state) { return start_with(THREE_NODE_CONFIG); }
+static int start_three(void **state) { return start_with(INQUORATE_THREE_NODE_CONFIG); }
 static int start_free(void **state) { return start_with(NO_PROVIDER_CONFIG); }
 static int start_qdevice(void **state) { return start_with(QDEVICE_CONFIG); }
 static int start_two_node(void **state) { return start_with(TWO_NODE_CONFIG); }
