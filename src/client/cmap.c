@@ -203,19 +203,15 @@ static void track_forget_track_handle(cmap_handle_t handle, cmap_track_handle_t 
 
 /* ---- notifications ------------------------------------------------------ */
 
-/* A value that does not exist (type 0) is all zero; an empty one that does
- * still points somewhere. */
+/* As in corosync, data is never NULL, not even for the value an ADD or a
+ * DELETE does not have (type 0, len 0). */
 static struct cmap_notify_value notify_value(cmap_value_types_t type, size_t len, const void *data)
 {
 	static const char no_bytes[1];
-	struct cmap_notify_value value = { .type = type, .len = len, .data = data };
+	struct cmap_notify_value value = { .type = type, .len = len, .data = data ? data : no_bytes };
 
-	if (type == 0) {
+	if (type == 0)
 		value.len = 0;
-		value.data = NULL;
-	} else if (data == NULL) {
-		value.data = no_bytes;
-	}
 	return value;
 }
 

@@ -165,9 +165,7 @@ cs_error_t cmap_change_lookup(const struct cmap_change *c, const struct cmap_sto
 			      struct cmap_value *out, uint8_t scratch[CMAP_COMPUTED_MAX])
 {
 	if (c && c->prepared && c->event != 0 && strcmp(key, c->key) == 0) {
-		if (c->event == CMAP_STORE_DELETED)
-			return CS_ERR_NOT_EXIST;
-		*out = c->new_value;
+		*out = c->event == CMAP_STORE_DELETED ? c->old_value : c->new_value;
 		return CS_OK;
 	}
 	return cmap_store_get(s, key, out, scratch);

@@ -11,16 +11,18 @@
 
 #define OTHER_SERVICE_ID 99 /* a service corosync has no id for */
 
+/* corosync's names, types and order (exec/stats.c, cs_ipcs_conn_stats):
+ * a tracker sees a connection's keys come and go in this order. */
 enum connection_field {
+	F_QUEUEING,
+	F_QUEUED,
+	F_INVALID_REQUEST,
+	F_OVERLOAD,
+	F_SENT,
 	F_PROCNAME,
 	F_REQUESTS,
 	F_RESPONSES,
 	F_DISPATCHED,
-	F_OVERLOAD,
-	F_INVALID_REQUEST,
-	F_QUEUED,
-	F_QUEUEING,
-	F_SENT,
 	F_SEND_RETRIES,
 	F_RECV_RETRIES,
 	F_FLOW_CONTROL,
@@ -28,20 +30,19 @@ enum connection_field {
 	N_CONNECTION_FIELDS
 };
 
-/* corosync's names and types (exec/stats.c, cs_ipcs_conn_stats). */
 static const struct stat_field {
 	const char *name;
 	int32_t type;
 } connection_fields[N_CONNECTION_FIELDS] = {
+	[F_QUEUEING] = { "queueing", CMAP_STORE_INT32 },
+	[F_QUEUED] = { "queued", CMAP_STORE_UINT32 },
+	[F_INVALID_REQUEST] = { "invalid_request", CMAP_STORE_UINT64 },
+	[F_OVERLOAD] = { "overload", CMAP_STORE_UINT64 },
+	[F_SENT] = { "sent", CMAP_STORE_UINT32 },
 	[F_PROCNAME] = { "procname", CMAP_STORE_STRING },
 	[F_REQUESTS] = { "requests", CMAP_STORE_UINT64 },
 	[F_RESPONSES] = { "responses", CMAP_STORE_UINT64 },
 	[F_DISPATCHED] = { "dispatched", CMAP_STORE_UINT64 },
-	[F_OVERLOAD] = { "overload", CMAP_STORE_UINT64 },
-	[F_INVALID_REQUEST] = { "invalid_request", CMAP_STORE_UINT64 },
-	[F_QUEUED] = { "queued", CMAP_STORE_UINT32 },
-	[F_QUEUEING] = { "queueing", CMAP_STORE_INT32 },
-	[F_SENT] = { "sent", CMAP_STORE_UINT32 },
 	[F_SEND_RETRIES] = { "send_retries", CMAP_STORE_UINT64 },
 	[F_RECV_RETRIES] = { "recv_retries", CMAP_STORE_UINT64 },
 	[F_FLOW_CONTROL] = { "flow_control", CMAP_STORE_UINT32 },
@@ -54,10 +55,15 @@ static const char *const service_fields[N_SERVICE_FIELDS] = {
 	"connections", "connects", "requests", "errors", "events", "invalid_requests",
 };
 
-/* Every open connection; their keys exist once the map is in use. */
+#define PROCNAME_MAX 64
+
+/* Every open connection; their keys exist once the map is in use. The
+ * process's name is read when it connects, as corosync does, so that it
+ * is still there when the connection goes after its process. */
 struct connection {
 	struct cv_list link;
 	struct cv_session *session;
+	char procname[PROCNAME_MAX];
 };
 
 static struct cmap_store *stats_map;
@@ -80,8 +86,8 @@ static uint32_t put_u32(void *buf, uint32_t v)
 	return sizeof(v);
 }
 
-/* The process's name from /proc, as corosync reports it; "" when gone. */
-static uint32_t put_procname(void *buf, pid_t pid)
+/* The process's name from /proc, as corosync reads it; "" when gone. */
+static void read_procname(pid_t pid, char *name, size_t size)
 {
 	char path[64];
 	ssize_t n = -1;
@@ -90,26 +96,33 @@ static uint32_t put_procname(void *buf, pid_t pid)
 	snprintf(path, sizeof(path), "/proc/%d/comm", (int)pid);
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd >= 0) {
-		n = read(fd, buf, CMAP_COMPUTED_MAX - 1);
+		n = read(fd, name, size - 1);
 		close(fd);
 	}
 	if (n < 0)
 		n = 0;
-	if (n > 0 && ((char *)buf)[n - 1] == '\n')
+	if (n > 0 && name[n - 1] == '\n')
 		n--;
-	((char *)buf)[n] = '\0';
-	return (uint32_t)n + 1;
+	name[n] = '\0';
+}
+
+static uint32_t put_string(void *buf, const char *text)
+{
+	size_t n = strlen(text) + 1;
+
+	memcpy(buf, text, n);
+	return (uint32_t)n;
 }
 
 static uint32_t compute_connection(const void *source, uint32_t field, void *buf)
 {
-	const struct cv_session *s = source;
-	const struct cv_session_stats *st = cv_session_stats(s);
+	const struct connection *c = source;
+	const struct cv_session_stats *st = cv_session_stats(c->session);
 	struct cv_session_queue q;
 
-	cv_session_queue_state(s, &q);
+	cv_session_queue_state(c->session, &q);
 	switch ((enum connection_field)field) {
-	case F_PROCNAME: return put_procname(buf, cv_session_pid(s));
+	case F_PROCNAME: return put_string(buf, c->procname);
 	case F_REQUESTS: return put_u64(buf, st->requests);
 	case F_RESPONSES: return put_u64(buf, st->responses);
 	case F_DISPATCHED: return put_u64(buf, st->events);
@@ -170,13 +183,13 @@ static void connection_key(const struct cv_session *s, enum connection_field fie
 		 (int)cv_session_pid(s), (unsigned long long)cv_session_id(s), connection_fields[field].name);
 }
 
-static void add_connection_keys(struct cv_session *s)
+static void add_connection_keys(struct connection *c)
 {
 	char key[CMAP_STORE_KEY_MAX + 1];
 
 	for (int f = 0; f < N_CONNECTION_FIELDS; f++) {
-		connection_key(s, f, key, sizeof(key));
-		add_key(key, connection_fields[f].type, compute_connection, s, (uint32_t)f);
+		connection_key(c->session, f, key, sizeof(key));
+		add_key(key, connection_fields[f].type, compute_connection, c, (uint32_t)f);
 	}
 }
 
@@ -199,9 +212,10 @@ static void connection_opened(struct cv_session *s)
 		return;
 	}
 	c->session = s;
+	read_procname(cv_session_pid(s), c->procname, sizeof(c->procname));
 	cv_list_insert(&connections, &c->link);
 	if (connection_keys_on)
-		add_connection_keys(s);
+		add_connection_keys(c);
 }
 
 static void connection_closed(struct cv_session *s)
@@ -212,9 +226,9 @@ static void connection_closed(struct cv_session *s)
 		if (c->session != s)
 			continue;
 		cv_list_remove(&c->link);
-		free(c);
 		if (connection_keys_on)
 			remove_connection_keys(s);
+		free(c);
 		return;
 	}
 }
@@ -229,7 +243,7 @@ void cmap_stats_in_use(void)
 		return;
 	connection_keys_on = true;
 	cv_list_for_each(c, &connections, link)
-		add_connection_keys(c->session);
+		add_connection_keys(c);
 }
 
 static const struct cv_session_observer observer = {

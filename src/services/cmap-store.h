@@ -180,7 +180,10 @@ cs_error_t cmap_change_add_computed(struct cmap_change *c, struct cmap_store *s,
 void cmap_change_commit(struct cmap_change *c);
 void cmap_change_abandon(struct cmap_change *c);
 
-/* The value key will have once c is committed (c NULL: the current one). */
+/* The value of key as a track reads it while c is delivered (c NULL: the
+ * current one): a set's new value, but a deletion's old one, as corosync's
+ * trackers see it (libqb tells them before it removes the key). Before c
+ * is committed, it is what the track will read then. */
 cs_error_t cmap_change_lookup(const struct cmap_change *c, const struct cmap_store *s, const char *key,
 			      struct cmap_value *out, uint8_t scratch[CMAP_COMPUTED_MAX]);
 

@@ -32,7 +32,7 @@ _Static_assert((int)CMAP_VALUETYPE_INT8 == (int)CMAP_STORE_INT8 &&
 		       (int)CMAP_VALUETYPE_BINARY == (int)CMAP_STORE_BINARY,
 	       "the store's types are cmap's");
 
-#define STATS_POLL_MS 1000
+#define STATS_POLL_MS 1500 /* corosync's stats updater runs every 1.5 s */
 
 struct cmap_iter {
 	struct cv_list link; /* in the client's iters */
@@ -43,7 +43,9 @@ struct cmap_iter {
 };
 
 /* A client's track on the stats map with MODIFY: computed values change
- * without a write, so they are polled and compared with the last seen. */
+ * without a write, so they are polled and compared with the last seen.
+ * As in corosync, the notification carries the new value as the old one
+ * too. */
 struct stats_poll {
 	struct cv_list link; /* in stats_polls */
 	struct client_track *track;
@@ -103,12 +105,31 @@ static void send_notification(struct client_track *ct, const CmapNotificationEve
 		cv_session_close(s, "cmap notification queue full");
 }
 
+static bool on_stats_map(const struct cmap_client *client)
+{
+	return client->map == cmap_stats_map();
+}
+
+/* The notification of a change. corosync's stats map gives the value of a
+ * key coming or going as both the new and the old one (exec/stats.c,
+ * stats_map_notify_fn), as it gives a polled change (poll_one). */
+static void build_change_notification(CmapNotificationEvent *ev, const struct client_track *ct,
+				      const struct cmap_change *c)
+{
+	const struct cmap_value *value = c->event == CMAP_TRACK_DELETE ? &c->old_value : &c->new_value;
+
+	if (on_stats_map(ct->client))
+		build_notification(ev, ct, c->event, c->key, value, value);
+	else
+		build_notification(ev, ct, c->event, c->key, &c->new_value, &c->old_value);
+}
+
 static void deliver_to_client(struct cmap_track *t, const struct cmap_change *c)
 {
 	struct client_track *ct = cmap_track_owner(t);
 	CmapNotificationEvent ev;
 
-	build_notification(&ev, ct, c->event, c->key, &c->new_value, &c->old_value);
+	build_change_notification(&ev, ct, c);
 	send_notification(ct, &ev);
 }
 
@@ -119,7 +140,7 @@ static size_t notification_bytes(const struct client_track *ct, const struct cma
 {
 	CmapNotificationEvent ev;
 
-	build_notification(&ev, ct, c->event, c->key, &c->new_value, &c->old_value);
+	build_change_notification(&ev, ct, c);
 	return protobuf_c_message_get_packed_size(&ev.base) + sizeof(struct cv_frame_header);
 }
 
@@ -204,11 +225,6 @@ static struct client_track *find_track(struct cmap_client *client, uint64_t hand
 static struct cmap_client *client_of(struct cv_session *s)
 {
 	return cv_session_private(s);
-}
-
-static bool on_stats_map(const struct cmap_client *client)
-{
-	return client->map == cmap_stats_map();
 }
 
 static bool is_stats_clear_key(const char *key)
@@ -391,7 +407,7 @@ static void poll_one(struct stats_poll *p)
 	if (p->exists && now.len == p->last.len && memcmp(now.bytes, p->last.bytes, now.len) == 0)
 		return;
 	if (p->exists) {
-		build_notification(&ev, ct, CMAP_TRACK_MODIFY, cmap_track_key(ct->track), &now, &p->last);
+		build_notification(&ev, ct, CMAP_TRACK_MODIFY, cmap_track_key(ct->track), &now, &now);
 		send_notification(ct, &ev);
 	}
 	poll_remember(p, &now);

@@ -23,9 +23,14 @@ bool quorum_view_membership_differs(const struct quorum_view *a, const struct qu
 	       memcmp(a->members, b->members, a->n_members * sizeof(a->members[0])) != 0;
 }
 
-bool quorum_state_can_publish(const struct quorum_view *next)
+bool quorum_view_notifies(const struct quorum_view *a, const struct quorum_view *b)
 {
-	return !observer || !observer->has_room || observer->has_room(&current, next);
+	return a->quorate != b->quorate || quorum_view_membership_differs(a, b);
+}
+
+bool quorum_state_can_publish(const struct quorum_view *next, size_t n)
+{
+	return n == 0 || !observer || !observer->has_room || observer->has_room(&current, next, n);
 }
 
 void quorum_state_publish(const struct quorum_view *next)
@@ -34,7 +39,7 @@ void quorum_state_publish(const struct quorum_view *next)
 
 	current = *next;
 	cv_server_set_quorate(current.quorate);
-	if (observer && observer->notify)
+	if (observer && observer->notify && quorum_view_notifies(&previous, &current))
 		observer->notify(&previous, &current);
 }
 

@@ -11,6 +11,7 @@
 #define CONCLAVE_QUORUM_STATE_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #define QUORUM_VIEW_MAX_MEMBERS 384
@@ -25,21 +26,25 @@ struct quorum_view {
 };
 
 struct quorum_observer {
-	/* True when every tracker could take the notifications of the change
-	 * from `previous` to `next`. */
-	bool (*has_room)(const struct quorum_view *previous, const struct quorum_view *next);
+	/* True when every tracker could take the notifications of the changes
+	 * from `previous` to next[0], then to next[1], ... next[n - 1]. */
+	bool (*has_room)(const struct quorum_view *previous, const struct quorum_view *next, size_t n);
 	/* Sends them; a tracker whose queue is full is closed. */
 	void (*notify)(const struct quorum_view *previous, const struct quorum_view *next);
 };
 
 bool quorum_view_membership_differs(const struct quorum_view *a, const struct quorum_view *b);
+/* Whether going from a to b notifies trackers: as in corosync, only a
+ * change of quorate or of the members does. */
+bool quorum_view_notifies(const struct quorum_view *a, const struct quorum_view *b);
 
 /* The view without a provider: quorate, ring id 0.0, no members. */
 const struct quorum_view *quorum_state_current(void);
 
 void quorum_state_set_observer(const struct quorum_observer *observer);
 
-bool quorum_state_can_publish(const struct quorum_view *next);
+/* Whether publishing next[0], ... next[n - 1] in turn would find room. */
+bool quorum_state_can_publish(const struct quorum_view *next, size_t n);
 void quorum_state_publish(const struct quorum_view *next);
 
 /* Back to the view without a provider (daemon shutdown, tests). */

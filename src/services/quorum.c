@@ -103,21 +103,37 @@ static cs_error_t events_send(struct cv_session *s, const struct quorum_events *
 
 /* ---- observer ---------------------------------------------------------- */
 
-static bool trackers_have_room(const struct quorum_view *previous, const struct quorum_view *next)
+/* Frame bytes of each model's notifications of the changes through next. */
+static bool sequence_sizes(const struct quorum_view *previous, const struct quorum_view *next, size_t n,
+			   size_t sizes[2])
 {
 	struct quorum_events *e = malloc(sizeof(*e));
-	struct quorum_client *c;
-	bool room = true;
 
 	if (!e)
 		return false;
-	events_build(e, previous, next, quorum_view_membership_differs(previous, next));
-
-	cv_list_for_each(c, &trackers, tracker_link)
-		if (room)
-			room = cv_session_has_room(c->session, events_size(e, c->model));
+	sizes[QUORUM_MODEL_V0] = sizes[QUORUM_MODEL_V1] = 0;
+	for (size_t i = 0; i < n; previous = &next[i++]) {
+		if (!quorum_view_notifies(previous, &next[i]))
+			continue;
+		events_build(e, previous, &next[i], quorum_view_membership_differs(previous, &next[i]));
+		for (int model = QUORUM_MODEL_V0; model <= QUORUM_MODEL_V1; model++)
+			sizes[model] += events_size(e, model) + sizeof(struct cv_frame_header);
+	}
 	free(e);
-	return room;
+	return true;
+}
+
+static bool trackers_have_room(const struct quorum_view *previous, const struct quorum_view *next, size_t n)
+{
+	size_t sizes[2];
+	struct quorum_client *c;
+
+	if (!sequence_sizes(previous, next, n, sizes))
+		return false;
+	cv_list_for_each(c, &trackers, tracker_link)
+		if (sizes[c->model] && !cv_session_has_room(c->session, sizes[c->model] - sizeof(struct cv_frame_header)))
+			return false;
+	return true;
 }
 
 static void trackers_notify(const struct quorum_view *previous, const struct quorum_view *next)

@@ -16,20 +16,24 @@ struct vq_runtime_config {
 	uint32_t node_votes[VQ_MAX_NODES]; /* by position in the settings' node list */
 	uint32_t local_votes;
 	uint32_t expected_votes; /* 0: leave the current value */
-	bool device_votes_set;
+	bool device_configured; /* quorum.device.model is set */
+	bool device_votes_set;	/* quorum.device.votes, or derived from the node list */
 	uint32_t device_votes;
+	bool device_conflict; /* the configured device cannot operate with the rest */
 };
 
-/* What the map holds, or will hold once c is committed (c may be NULL). A
- * key that is missing or not a u32 counts as absent, as with corosync's
+/* What the map holds, or will hold once c is committed (c may be NULL), as
+ * corosync's votequorum_readconfig() reads it at run time. A key that is
+ * missing or not of its type counts as absent, as with corosync's
  * icmap_get_uint32(). -1 when the votes would not fit in 32 bits. */
 int vq_read_runtime_config(const struct cmap_store *map, const struct cmap_change *c,
 			   const struct cv_settings *settings, struct vq_runtime_config *out);
 
-/* Applies it: node votes, then expected votes, recalculating as corosync's
- * reconfigure messages do. *expected_changed tells whether expected votes
- * were set. */
+/* Applies it as corosync's votequorum_refresh_config() does: the values
+ * are set as they are read, then this node's nodeinfo message recalculates
+ * quorum, and reconfigure messages follow for changed votes and expected
+ * votes; each step records its events in st. */
 void vq_apply_runtime_config(struct vq_state *st, const struct vq_runtime_config *cfg,
-			     const struct cv_settings *settings, bool *expected_changed);
+			     const struct cv_settings *settings);
 
 #endif

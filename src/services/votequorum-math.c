@@ -53,7 +53,9 @@ void vq_init(struct vq_state *st, const struct cv_settings *settings)
 	init_nodes(st, settings);
 	st->ev_barrier = vq_local(st)->expected_votes;
 	st->wait_for_all_status = st->wait_for_all;
+	st->qdevice_can_operate_published = q->device_configured;
 	vq_recalculate(st, false);
+	st->n_events = 0; /* nobody is tracking yet */
 }
 
 const struct vq_node *vq_find_node(const struct vq_state *st, uint32_t nodeid)
@@ -206,14 +208,31 @@ static uint32_t votes_for_expected(const struct vq_state *st)
 	return total + st->qdevice_votes;
 }
 
+static void record_event(struct vq_state *st, enum vq_event_type type)
+{
+	if (st->n_events == VQ_MAX_EVENTS)
+		return; /* no change makes that many */
+	st->events[st->n_events++] = (struct vq_event){
+		.type = type,
+		.expected_votes = vq_local(st)->expected_votes,
+		.quorate = st->quorate,
+		.qdevice_listed = (st->qdevice_flags & VQ_QDEVICE_REGISTERED) != 0,
+	};
+}
+
 void vq_recalculate(struct vq_state *st, bool allow_decrease)
 {
 	uint32_t total = votes_for_expected(st);
+	bool was_quorate = st->quorate;
 
-	if (total > vq_local(st)->expected_votes)
+	if (total > vq_local(st)->expected_votes) {
 		vq_local(st)->expected_votes = total;
+		record_event(st, VQ_EVENT_EXPECTED_VOTES);
+	}
 	st->quorum = vq_calculate_quorum(st, allow_decrease, 0, &total);
 	decide_quorate(st, total);
+	if (st->quorate != was_quorate)
+		record_event(st, VQ_EVENT_QUORATE);
 }
 
 static void set_member_expected_votes(struct vq_state *st, uint32_t expected_votes)
@@ -226,6 +245,7 @@ static void set_member_expected_votes(struct vq_state *st, uint32_t expected_vot
 void vq_reconfigure_expected(struct vq_state *st, uint32_t expected_votes)
 {
 	set_member_expected_votes(st, expected_votes);
+	record_event(st, VQ_EVENT_EXPECTED_VOTES);
 	st->ev_barrier = expected_votes;
 	vq_recalculate(st, true);
 }
@@ -284,24 +304,6 @@ cs_error_t vq_set_votes(struct vq_state *st, uint32_t nodeid, uint32_t votes)
 		return CS_ERR_INVALID_PARAM;
 	}
 	vq_recalculate(st, true);
-	return CS_OK;
-}
-
-cs_error_t vq_reconfigure_votes(struct vq_state *st, uint32_t nodeid, uint32_t votes)
-{
-	uint32_t *slot = votes_of(st, nodeid);
-	uint32_t saved;
-
-	if (!slot)
-		return CS_ERR_NAME_NOT_FOUND;
-	saved = *slot;
-	*slot = votes;
-	if (all_votes(st) > UINT32_MAX) {
-		*slot = saved;
-		return CS_ERR_INVALID_PARAM;
-	}
-	if (saved != votes)
-		vq_recalculate(st, true);
 	return CS_OK;
 }
 
@@ -388,6 +390,7 @@ cs_error_t vq_qdevice_master_wins(struct vq_state *st, const char *name, bool al
 	else
 		st->qdevice_flags &= ~(uint32_t)VQ_QDEVICE_MASTER_WINS;
 	st->qdevice_master_wins = allow;
+	st->qdevice_master_wins_published = true;
 	vq_recalculate(st, false);
 	return CS_OK;
 }

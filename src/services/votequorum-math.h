@@ -28,6 +28,23 @@ enum vq_qdevice_flags {
 	VQ_QDEVICE_MASTER_WINS = 1u << 3,
 };
 
+/* What corosync notifies trackers of, in the order it happens within one
+ * change: expected votes set or raised, and quorate turning over (which
+ * also notifies the quorum service's trackers). */
+enum vq_event_type { VQ_EVENT_EXPECTED_VOTES, VQ_EVENT_QUORATE };
+
+struct vq_event {
+	enum vq_event_type type;
+	uint32_t expected_votes; /* the local node's, then */
+	bool quorate;
+	bool qdevice_listed; /* the device was registered, then */
+};
+
+/* The most one change makes: a run-time configuration change recalculates
+ * three times, each raising expected votes and turning quorate over, and
+ * sets expected votes once. */
+#define VQ_MAX_EVENTS 8
+
 struct vq_node {
 	uint32_t nodeid;
 	uint32_t state; /* VOTEQUORUM_NODESTATE_* */
@@ -44,7 +61,9 @@ struct vq_state {
 	enum cv_atb_mode auto_tie_breaker;
 	const uint32_t *atb_nodes;
 	size_t n_atb_nodes;
-	bool qdevice_allowed;
+	bool qdevice_allowed;		 /* corosync's qdevice_can_operate */
+	bool qdevice_can_operate_published; /* a device has been configured */
+	bool qdevice_master_wins_published; /* master_wins has been called */
 	/* nodes, sorted by nodeid; nodes[local] is this node */
 	struct vq_node nodes[VQ_MAX_NODES];
 	size_t n_nodes;
@@ -61,6 +80,9 @@ struct vq_state {
 	uint32_t ev_barrier;
 	int64_t lowest_node_id;  /* -1 until first quorate */
 	int64_t highest_node_id;
+	/* what the last change notifies; the caller empties it */
+	struct vq_event events[VQ_MAX_EVENTS];
+	size_t n_events;
 };
 
 void vq_init(struct vq_state *st, const struct cv_settings *settings);
@@ -79,7 +101,8 @@ uint32_t vq_calculate_quorum(const struct vq_state *st, bool allow_decrease, uin
 			     uint32_t *total_votes);
 
 /* corosync's recalculate_quorum(): raises expected votes to the total when
- * the total exceeds them, then sets quorum and quorate. */
+ * the total exceeds them, then sets quorum and quorate; records the events
+ * of both. */
 void vq_recalculate(struct vq_state *st, bool allow_decrease);
 
 /* Votes of the members plus the device's if it casts its vote. */
@@ -89,10 +112,9 @@ uint32_t vq_highest_expected(const struct vq_state *st);
 /* The request semantics; CS_OK or the error, st untouched on error. */
 cs_error_t vq_set_expected(struct vq_state *st, uint32_t expected_votes);
 cs_error_t vq_set_votes(struct vq_state *st, uint32_t nodeid, uint32_t votes);
-/* What corosync's reconfigure messages do when the configuration changes
- * at run time: no validation beyond keeping the vote sum within 32 bits. */
+/* corosync's reconfigure message for expected votes: sets them on every
+ * member, notifies them, and recalculates. */
 void vq_reconfigure_expected(struct vq_state *st, uint32_t expected_votes);
-cs_error_t vq_reconfigure_votes(struct vq_state *st, uint32_t nodeid, uint32_t votes);
 cs_error_t vq_qdevice_register(struct vq_state *st, const char *name);
 cs_error_t vq_qdevice_unregister(struct vq_state *st, const char *name);
 cs_error_t vq_qdevice_update(struct vq_state *st, const char *oldname, const char *newname);

@@ -29,19 +29,27 @@ struct vq_client {
 	struct cv_list tracker_link; /* in `trackers` while tracking */
 };
 
-/* A change's notifications, built once and sent with each tracker's context. */
-struct vq_events {
-	VotequorumQuorumNotificationEvent quorum;
-	VotequorumNodelistNotificationEvent nodelist;
-	VotequorumExpectedvotesNotificationEvent expected;
-	VotequorumRingIdT ring_id;
-	VotequorumNodeT nodes[VQ_MAX_NODES + 1];
-	VotequorumNodeT *node_pointers[VQ_MAX_NODES + 1];
-	uint32_t member;
-	bool send_expected, send_quorum, send_nodelist;
-};
-
 enum change_origin { FROM_CLIENT, FROM_DAEMON };
+
+/* The quorum notification lists this node and, while one is registered,
+ * its quorum device: corosync lists the nodes it has seen (a configured
+ * node that never ran is not among them) and the device as node 0 with
+ * state 0. */
+#define VQ_LISTED_MAX 2
+
+enum notification_kind { NOTIFY_NODELIST, NOTIFY_EXPECTED_VOTES, NOTIFY_QUORUM };
+
+/* One notification for one tracker, built on the stack. */
+struct vq_notification {
+	enum notification_kind kind;
+	VotequorumQuorumNotificationEvent quorum;
+	VotequorumNodeT nodes[VQ_LISTED_MAX];
+	VotequorumNodeT *node_pointers[VQ_LISTED_MAX];
+	VotequorumNodelistNotificationEvent nodelist;
+	VotequorumRingIdT ring_id;
+	uint32_t member;
+	VotequorumExpectedvotesNotificationEvent expected;
+};
 
 static struct vq_state state;
 static struct vq_state scratch; /* a change in progress */
@@ -51,137 +59,145 @@ static struct cv_session *qdevice_owner;
 static uint32_t qdevice_timeout_ms;
 static struct cmap_track *config_tracks[3];
 
-/* ---- events ------------------------------------------------------------ */
+/* ---- notifications ----------------------------------------------------- */
 
-/* corosync reports state 0 for the device; we say whether it counts. */
-static uint32_t qdevice_state(const struct vq_state *st)
+static void build_quorum(struct vq_notification *n, const struct vq_state *st, bool quorate, bool qdevice_listed)
 {
-	return (st->qdevice_flags & VQ_QDEVICE_CAST_VOTE) ? VOTEQUORUM_NODESTATE_MEMBER : VOTEQUORUM_NODESTATE_DEAD;
-}
+	size_t listed = 0;
 
-static void build_node_list(struct vq_events *e, const struct vq_state *st)
-{
-	size_t n = 0;
-
-	for (size_t i = 0; i < st->n_nodes; i++, n++) {
-		e->nodes[n] = (VotequorumNodeT)VOTEQUORUM_NODE_T__INIT;
-		e->nodes[n].nodeid = st->nodes[i].nodeid;
-		e->nodes[n].state = st->nodes[i].state;
+	n->kind = NOTIFY_QUORUM;
+	n->quorum = (VotequorumQuorumNotificationEvent)VOTEQUORUM_QUORUM_NOTIFICATION_EVENT__INIT;
+	n->quorum.quorate = quorate;
+	n->nodes[listed] = (VotequorumNodeT)VOTEQUORUM_NODE_T__INIT;
+	n->nodes[listed].nodeid = st->nodes[st->local].nodeid;
+	n->nodes[listed++].state = VOTEQUORUM_NODESTATE_MEMBER;
+	if (qdevice_listed) {
+		n->nodes[listed] = (VotequorumNodeT)VOTEQUORUM_NODE_T__INIT;
+		n->nodes[listed++].nodeid = VOTEQUORUM_QDEVICE_NODEID;
 	}
-	if (st->qdevice_flags & VQ_QDEVICE_REGISTERED) {
-		e->nodes[n] = (VotequorumNodeT)VOTEQUORUM_NODE_T__INIT;
-		e->nodes[n].nodeid = VOTEQUORUM_QDEVICE_NODEID;
-		e->nodes[n].state = qdevice_state(st);
-		n++;
+	for (size_t i = 0; i < listed; i++)
+		n->node_pointers[i] = &n->nodes[i];
+	n->quorum.n_node_list = listed;
+	n->quorum.node_list = n->node_pointers;
+}
+
+static void build_nodelist(struct vq_notification *n, const struct vq_state *st)
+{
+	n->kind = NOTIFY_NODELIST;
+	n->ring_id = (VotequorumRingIdT)VOTEQUORUM_RING_ID_T__INIT;
+	n->ring_id.nodeid = st->nodes[st->local].nodeid;
+	n->ring_id.seq = VQ_RING_SEQ;
+	n->member = st->nodes[st->local].nodeid;
+	n->nodelist = (VotequorumNodelistNotificationEvent)VOTEQUORUM_NODELIST_NOTIFICATION_EVENT__INIT;
+	n->nodelist.ring_id = &n->ring_id;
+	n->nodelist.n_node_list = 1;
+	n->nodelist.node_list = &n->member;
+}
+
+static void build_event(struct vq_notification *n, const struct vq_state *st, const struct vq_event *e,
+			uint64_t context)
+{
+	if (e->type == VQ_EVENT_QUORATE) {
+		build_quorum(n, st, e->quorate, e->qdevice_listed);
+		n->quorum.context = context;
+		return;
 	}
-	for (size_t i = 0; i < n; i++)
-		e->node_pointers[i] = &e->nodes[i];
-	e->quorum.n_node_list = n;
-	e->quorum.node_list = e->node_pointers;
+	n->kind = NOTIFY_EXPECTED_VOTES;
+	n->expected = (VotequorumExpectedvotesNotificationEvent)VOTEQUORUM_EXPECTEDVOTES_NOTIFICATION_EVENT__INIT;
+	n->expected.expected_votes = e->expected_votes;
+	n->expected.context = context;
 }
 
-static void build_events(struct vq_events *e, const struct vq_state *st)
+static const ProtobufCMessage *notification_message(const struct vq_notification *n)
 {
-	e->quorum = (VotequorumQuorumNotificationEvent)VOTEQUORUM_QUORUM_NOTIFICATION_EVENT__INIT;
-	e->quorum.quorate = st->quorate;
-	build_node_list(e, st);
-	e->ring_id = (VotequorumRingIdT)VOTEQUORUM_RING_ID_T__INIT;
-	e->ring_id.nodeid = st->nodes[st->local].nodeid;
-	e->ring_id.seq = VQ_RING_SEQ;
-	e->member = st->nodes[st->local].nodeid;
-	e->nodelist = (VotequorumNodelistNotificationEvent)VOTEQUORUM_NODELIST_NOTIFICATION_EVENT__INIT;
-	e->nodelist.ring_id = &e->ring_id;
-	e->nodelist.n_node_list = 1;
-	e->nodelist.node_list = &e->member;
-	e->expected = (VotequorumExpectedvotesNotificationEvent)VOTEQUORUM_EXPECTEDVOTES_NOTIFICATION_EVENT__INIT;
-	e->expected.expected_votes = st->nodes[st->local].expected_votes;
+	switch (n->kind) {
+	case NOTIFY_NODELIST: return &n->nodelist.base;
+	case NOTIFY_EXPECTED_VOTES: return &n->expected.base;
+	case NOTIFY_QUORUM: break;
+	}
+	return &n->quorum.base;
 }
 
-static void set_context(struct vq_events *e, uint64_t context)
+static cs_error_t notification_send(struct cv_session *s, const struct vq_notification *n)
 {
-	e->quorum.context = context;
-	e->nodelist.context = context;
-	e->expected.context = context;
+	switch (n->kind) {
+	case NOTIFY_NODELIST: return votequorum_send_nodelist_notification(s, &n->nodelist);
+	case NOTIFY_EXPECTED_VOTES: return votequorum_send_expectedvotes_notification(s, &n->expected);
+	case NOTIFY_QUORUM: break;
+	}
+	return votequorum_send_quorum_notification(s, &n->quorum);
 }
 
 /* Payload bytes plus the headers of all but the first frame, as
  * cv_session_has_room() counts them. */
-static size_t events_size(const struct vq_events *e)
+static size_t events_size(const struct vq_state *st, uint64_t context)
 {
-	size_t size = 0, frames = 0;
+	struct vq_notification n;
+	size_t size = 0;
 
-	if (e->send_nodelist)
-		size += protobuf_c_message_get_packed_size(&e->nodelist.base), frames++;
-	if (e->send_expected)
-		size += protobuf_c_message_get_packed_size(&e->expected.base), frames++;
-	if (e->send_quorum)
-		size += protobuf_c_message_get_packed_size(&e->quorum.base), frames++;
-	return size + (frames > 1 ? (frames - 1) * sizeof(struct cv_frame_header) : 0);
-}
-
-/* In corosync's order: node list, expected votes, quorum. */
-static cs_error_t events_send(struct cv_session *s, const struct vq_events *e)
-{
-	cs_error_t err = CS_OK;
-
-	if (e->send_nodelist)
-		err = votequorum_send_nodelist_notification(s, &e->nodelist);
-	if (err == CS_OK && e->send_expected)
-		err = votequorum_send_expectedvotes_notification(s, &e->expected);
-	if (err == CS_OK && e->send_quorum)
-		err = votequorum_send_quorum_notification(s, &e->quorum);
-	return err;
+	for (size_t i = 0; i < st->n_events; i++) {
+		build_event(&n, st, &st->events[i], context);
+		size += protobuf_c_message_get_packed_size(notification_message(&n)) +
+			(i > 0 ? sizeof(struct cv_frame_header) : 0);
+	}
+	return size;
 }
 
 /* ---- committing a change ----------------------------------------------- */
 
-static bool nodes_differ(const struct vq_state *a, const struct vq_state *b)
-{
-	for (size_t i = 0; i < a->n_nodes; i++)
-		if (a->nodes[i].state != b->nodes[i].state || a->nodes[i].votes != b->nodes[i].votes ||
-		    a->nodes[i].expected_votes != b->nodes[i].expected_votes)
-			return true;
-	return false;
-}
-
-/* What the quorum notification and getinfo show; not the device's name. */
-static bool state_differs(const struct vq_state *a, const struct vq_state *b)
-{
-	return a->quorum != b->quorum || a->quorate != b->quorate || a->qdevice_flags != b->qdevice_flags ||
-	       a->qdevice_votes != b->qdevice_votes || nodes_differ(a, b);
-}
-
-static void view_from_state(struct quorum_view *view, const struct vq_state *st)
+static void view_from_state(struct quorum_view *view, const struct vq_state *st, bool quorate)
 {
 	memset(view, 0, sizeof(*view));
 	view->provider = true;
-	view->quorate = st->quorate;
+	view->quorate = quorate;
 	view->ring_nodeid = st->nodes[st->local].nodeid;
 	view->ring_seq = VQ_RING_SEQ;
 	view->n_members = 1;
 	view->members[0] = st->nodes[st->local].nodeid;
 }
 
-static bool trackers_have_room(struct vq_events *e)
+/* The quorum service's views, one per turn of quorate. */
+static size_t quorum_views(const struct vq_state *st, struct quorum_view views[VQ_MAX_EVENTS])
 {
-	struct vq_client *c;
+	size_t n = 0;
 
-	cv_list_for_each(c, &trackers, tracker_link) {
-		set_context(e, c->context);
-		if (!cv_session_has_room(c->session, events_size(e)))
-			return false;
-	}
-	return true;
+	for (size_t i = 0; i < st->n_events; i++)
+		if (st->events[i].type == VQ_EVENT_QUORATE)
+			view_from_state(&views[n++], st, st->events[i].quorate);
+	return n;
 }
 
-static void notify_trackers(struct vq_events *e)
+static bool events_fit(const struct vq_state *next)
 {
+	struct quorum_view views[VQ_MAX_EVENTS];
 	struct vq_client *c;
 
-	cv_list_for_each(c, &trackers, tracker_link) {
-		set_context(e, c->context);
-		if (events_send(c->session, e) != CS_OK)
-			cv_session_close(c->session, "votequorum notification queue full");
+	if (next->n_events == 0)
+		return true;
+	cv_list_for_each(c, &trackers, tracker_link)
+		if (!cv_session_has_room(c->session, events_size(next, c->context)))
+			return false;
+	return quorum_state_can_publish(views, quorum_views(next, views));
+}
+
+/* The events in corosync's order: each goes to every tracker, and a turn
+ * of quorate to the quorum service too. */
+static void notify_events(const struct vq_state *st)
+{
+	struct vq_notification n;
+	struct quorum_view view;
+	struct vq_client *c;
+
+	for (size_t i = 0; i < st->n_events; i++) {
+		cv_list_for_each(c, &trackers, tracker_link) {
+			build_event(&n, st, &st->events[i], c->context);
+			if (notification_send(c->session, &n) != CS_OK)
+				cv_session_close(c->session, "votequorum notification queue full");
+		}
+		if (st->events[i].type == VQ_EVENT_QUORATE) {
+			view_from_state(&view, st, st->events[i].quorate);
+			quorum_state_publish(&view);
+		}
 	}
 }
 
@@ -199,65 +215,40 @@ static void publish_runtime_keys(void)
 		cmap_store_write_u32(map, "runtime.votequorum.highest_node_id", (uint32_t)state.highest_node_id);
 	if (state.auto_tie_breaker != CV_ATB_NONE)
 		cmap_store_write_u32(map, "runtime.votequorum.atb_type", (uint32_t)state.auto_tie_breaker);
-}
-
-/* The notifications going from the state to `next` causes. */
-static struct vq_events *events_for(const struct vq_state *next, bool expected_requested, struct quorum_view *view)
-{
-	struct vq_events *e = calloc(1, sizeof(*e));
-
-	if (!e)
-		return NULL;
-	e->send_expected = expected_requested ||
-			   next->nodes[next->local].expected_votes != state.nodes[state.local].expected_votes;
-	e->send_quorum = state_differs(&state, next);
-	build_events(e, next);
-	view_from_state(view, next);
-	return e;
-}
-
-static bool events_fit(struct vq_events *e, const struct quorum_view *view)
-{
-	return !(e->send_expected || e->send_quorum) || (trackers_have_room(e) && quorum_state_can_publish(view));
+	if (state.qdevice_can_operate_published)
+		cmap_store_write_u8(map, "runtime.votequorum.qdevice_can_operate", state.qdevice_allowed);
+	if (state.qdevice_master_wins_published)
+		cmap_store_write_u8(map, "runtime.votequorum.qdevice_master_wins", state.qdevice_master_wins);
 }
 
 /* CS_OK when a change a client asked for could be committed now. */
-static cs_error_t can_commit(const struct vq_state *next, bool expected_requested)
+static cs_error_t can_commit(const struct vq_state *next)
 {
-	struct quorum_view view;
-	struct vq_events *e = events_for(next, expected_requested, &view);
-	cs_error_t err;
-
-	if (!e)
-		return CS_ERR_NO_MEMORY;
-	err = events_fit(e, &view) ? CS_OK : CS_ERR_TRY_AGAIN;
-	free(e);
-	return err;
+	return events_fit(next) ? CS_OK : CS_ERR_TRY_AGAIN;
 }
 
-/* Makes `next` the state and notifies the trackers of both services. A
- * change a client asked for is refused with CS_ERR_TRY_AGAIN, before
- * anything changes, when a tracker has no room for its notifications; a
- * change the daemon makes on its own closes such trackers instead. */
-static cs_error_t commit(const struct vq_state *next, bool expected_requested, enum change_origin origin)
+/* Makes `next` the state and notifies the trackers of both services of its
+ * events. A change a client asked for is refused with CS_ERR_TRY_AGAIN,
+ * before anything changes, when a tracker has no room for its
+ * notifications; a change the daemon makes on its own closes such trackers
+ * instead. */
+static cs_error_t commit(const struct vq_state *next, enum change_origin origin)
 {
-	struct quorum_view view;
-	struct vq_events *e = events_for(next, expected_requested, &view);
-
-	if (!e)
-		return CS_ERR_NO_MEMORY;
-	if (origin == FROM_CLIENT && !events_fit(e, &view)) {
-		free(e);
+	if (origin == FROM_CLIENT && !events_fit(next))
 		return CS_ERR_TRY_AGAIN;
-	}
 	state = *next;
-	if (e->send_expected || e->send_quorum) {
-		notify_trackers(e);
-		quorum_state_publish(&view);
-	}
-	free(e);
+	state.n_events = 0;
+	notify_events(next);
 	publish_runtime_keys();
 	return CS_OK;
+}
+
+/* A change starts from the current state, with no events yet. */
+static struct vq_state *change_begin(void)
+{
+	scratch = state;
+	scratch.n_events = 0;
+	return &scratch;
 }
 
 /* ---- tracking ---------------------------------------------------------- */
@@ -273,19 +264,23 @@ static void tracker_add(struct vq_client *c, uint64_t context)
 	cv_list_insert(&trackers, &c->tracker_link);
 }
 
+/* The node list, then the quorum, as corosync sends them at trackstart. */
 static cs_error_t send_snapshot(struct cv_session *s, uint64_t context)
 {
-	struct vq_events *e = calloc(1, sizeof(*e));
+	struct vq_notification nodelist, quorum;
+	size_t size;
 	cs_error_t err;
 
-	if (!e)
-		return CS_ERR_NO_MEMORY;
-	build_events(e, &state);
-	e->send_nodelist = e->send_quorum = true;
-	set_context(e, context);
-	err = cv_session_has_room(s, events_size(e)) ? events_send(s, e) : CS_ERR_TRY_AGAIN;
-	free(e);
-	return err;
+	build_nodelist(&nodelist, &state);
+	nodelist.nodelist.context = context;
+	build_quorum(&quorum, &state, state.quorate, state.qdevice_flags & VQ_QDEVICE_REGISTERED);
+	quorum.quorum.context = context;
+	size = protobuf_c_message_get_packed_size(&nodelist.nodelist.base) + sizeof(struct cv_frame_header) +
+	       protobuf_c_message_get_packed_size(&quorum.quorum.base);
+	if (!cv_session_has_room(s, size))
+		return CS_ERR_TRY_AGAIN;
+	err = notification_send(s, &nodelist);
+	return err == CS_OK ? notification_send(s, &quorum) : err;
 }
 
 cs_error_t votequorum_handle_trackstart(struct cv_session *s, const VotequorumTrackstartRequest *request,
@@ -364,25 +359,19 @@ cs_error_t votequorum_handle_getinfo(struct cv_session *s, const VotequorumGetin
 cs_error_t votequorum_handle_setexpected(struct cv_session *s, const VotequorumSetexpectedRequest *request,
 					 VotequorumSetexpectedReply *reply)
 {
-	cs_error_t err;
+	struct vq_state *next = change_begin();
+	cs_error_t err = vq_set_expected(next, request->expected_votes);
 
-	scratch = state;
-	err = vq_set_expected(&scratch, request->expected_votes);
-	if (err != CS_OK)
-		return err;
-	return commit(&scratch, true, FROM_CLIENT);
+	return err == CS_OK ? commit(next, FROM_CLIENT) : err;
 }
 
 cs_error_t votequorum_handle_setvotes(struct cv_session *s, const VotequorumSetvotesRequest *request,
 				      VotequorumSetvotesReply *reply)
 {
-	cs_error_t err;
+	struct vq_state *next = change_begin();
+	cs_error_t err = vq_set_votes(next, request->nodeid, request->votes);
 
-	scratch = state;
-	err = vq_set_votes(&scratch, request->nodeid, request->votes);
-	if (err != CS_OK)
-		return err;
-	return commit(&scratch, false, FROM_CLIENT);
+	return err == CS_OK ? commit(next, FROM_CLIENT) : err;
 }
 
 /* ---- the quorum device ------------------------------------------------- */
@@ -397,12 +386,11 @@ cs_error_t votequorum_handle_qdevice_register(struct cv_session *s,
 					      VotequorumQdeviceRegisterReply *reply)
 {
 	bool was_registered = state.qdevice_flags & VQ_QDEVICE_REGISTERED;
-	cs_error_t err;
+	struct vq_state *next = change_begin();
+	cs_error_t err = vq_qdevice_register(next, request->name);
 
-	scratch = state;
-	err = vq_qdevice_register(&scratch, request->name);
 	if (err == CS_OK)
-		err = commit(&scratch, false, FROM_CLIENT);
+		err = commit(next, FROM_CLIENT);
 	if (err == CS_OK && !was_registered) {
 		qdevice_owner = s;
 		cv_log_info("quorum device %s registered by pid %d", request->name, (int)cv_session_pid(s));
@@ -414,12 +402,11 @@ cs_error_t votequorum_handle_qdevice_unregister(struct cv_session *s,
 						const VotequorumQdeviceUnregisterRequest *request,
 						VotequorumQdeviceUnregisterReply *reply)
 {
-	cs_error_t err;
+	struct vq_state *next = change_begin();
+	cs_error_t err = vq_qdevice_unregister(next, request->name);
 
-	scratch = state;
-	err = vq_qdevice_unregister(&scratch, request->name);
 	if (err == CS_OK)
-		err = commit(&scratch, false, FROM_CLIENT);
+		err = commit(next, FROM_CLIENT);
 	if (err == CS_OK) {
 		cv_timer_stop(qdevice_timer);
 		qdevice_owner = NULL;
@@ -431,25 +418,21 @@ cs_error_t votequorum_handle_qdevice_unregister(struct cv_session *s,
 cs_error_t votequorum_handle_qdevice_update(struct cv_session *s, const VotequorumQdeviceUpdateRequest *request,
 					    VotequorumQdeviceUpdateReply *reply)
 {
-	cs_error_t err;
+	struct vq_state *next = change_begin();
+	cs_error_t err = vq_qdevice_update(next, request->oldname, request->newname);
 
-	scratch = state;
-	err = vq_qdevice_update(&scratch, request->oldname, request->newname);
-	if (err != CS_OK)
-		return err;
-	return commit(&scratch, false, FROM_CLIENT);
+	return err == CS_OK ? commit(next, FROM_CLIENT) : err;
 }
 
 cs_error_t votequorum_handle_qdevice_poll(struct cv_session *s, const VotequorumQdevicePollRequest *request,
 					  VotequorumQdevicePollReply *reply)
 {
-	cs_error_t err;
+	struct vq_state *next = change_begin();
+	cs_error_t err = vq_qdevice_poll(next, request->name, request->cast_vote != 0,
+					 ring_id_is_current(request->ring_id));
 
-	scratch = state;
-	err = vq_qdevice_poll(&scratch, request->name, request->cast_vote != 0,
-			      ring_id_is_current(request->ring_id));
 	if (err == CS_OK)
-		err = commit(&scratch, false, FROM_CLIENT);
+		err = commit(next, FROM_CLIENT);
 	if (err == CS_OK)
 		cv_timer_start(qdevice_timer, qdevice_timeout_ms);
 	return err;
@@ -459,59 +442,59 @@ cs_error_t votequorum_handle_qdevice_master_wins(struct cv_session *s,
 						 const VotequorumQdeviceMasterWinsRequest *request,
 						 VotequorumQdeviceMasterWinsReply *reply)
 {
-	cs_error_t err;
+	struct vq_state *next = change_begin();
+	cs_error_t err = vq_qdevice_master_wins(next, request->name, request->allow != 0);
 
-	scratch = state;
-	err = vq_qdevice_master_wins(&scratch, request->name, request->allow != 0);
-	if (err != CS_OK)
-		return err;
-	return commit(&scratch, false, FROM_CLIENT);
+	return err == CS_OK ? commit(next, FROM_CLIENT) : err;
 }
 
 static void qdevice_poll_missed(void *data)
 {
-	(void)data;
-	scratch = state;
-	if (!vq_qdevice_timed_out(&scratch))
+	struct vq_state *next = change_begin();
+
+	if (!vq_qdevice_timed_out(next))
 		return;
 	cv_log_info("lost contact with quorum device %s: no poll within %u ms", state.qdevice_name,
 		    qdevice_timeout_ms);
-	commit(&scratch, false, FROM_DAEMON);
+	commit(next, FROM_DAEMON);
 }
 
 static void qdevice_owner_gone(void)
 {
+	struct vq_state *next = change_begin();
+
 	cv_log_info("quorum device %s unregistered: its connection closed", state.qdevice_name);
-	scratch = state;
-	vq_qdevice_unregister(&scratch, state.qdevice_name);
+	vq_qdevice_unregister(next, state.qdevice_name);
 	cv_timer_stop(qdevice_timer);
 	qdevice_owner = NULL;
-	commit(&scratch, false, FROM_DAEMON);
+	commit(next, FROM_DAEMON);
 }
 
 /* ---- settings from cmap ------------------------------------------------ */
 
-/* Where cmap would take the votes once the change c is made. */
-static cs_error_t state_after(const struct cmap_change *c, bool *expected_changed)
+/* Where cmap takes the votes with the change c, read as corosync reads
+ * it (a deleted key is still there: see cmap_change_lookup()); NULL when
+ * they would not fit in 32 bits. */
+static struct vq_state *state_after(const struct cmap_change *c)
 {
 	const struct cv_settings *settings = cv_server_settings();
 	struct vq_runtime_config cfg;
+	struct vq_state *next;
 
 	if (vq_read_runtime_config(cmap_default_map(), c, settings, &cfg) < 0)
-		return CS_ERR_INVALID_PARAM;
-	scratch = state;
-	vq_apply_runtime_config(&scratch, &cfg, settings, expected_changed);
-	return CS_OK;
+		return NULL;
+	next = change_begin();
+	vq_apply_runtime_config(next, &cfg, settings);
+	return next;
 }
 
 /* A client's change of quorum.* or nodelist.*: refused when its
  * consequences could not reach every tracker, or the votes overflow. */
 static cs_error_t config_change_check(struct cmap_track *t, const struct cmap_change *c)
 {
-	bool expected_changed;
-	cs_error_t err = state_after(c, &expected_changed);
+	struct vq_state *next = state_after(c);
 
-	return err == CS_OK ? can_commit(&scratch, expected_changed) : err;
+	return next ? can_commit(next) : CS_ERR_INVALID_PARAM;
 }
 
 /* A reload changes many keys: follow them once it is over, as corosync. */
@@ -526,15 +509,16 @@ static bool reload_in_progress(void)
 
 static void config_changed(struct cmap_track *t, const struct cmap_change *c)
 {
-	bool expected_changed;
+	struct vq_state *next;
 
 	if (reload_in_progress())
 		return;
-	if (state_after(NULL, &expected_changed) != CS_OK) {
+	next = state_after(c);
+	if (!next) {
 		cv_log_warning("votequorum: ignoring %s: the votes would not fit in 32 bits", c->key);
 		return;
 	}
-	commit(&scratch, expected_changed, FROM_DAEMON);
+	commit(next, FROM_DAEMON);
 }
 
 static const struct cmap_track_ops config_track_ops = {
@@ -575,7 +559,7 @@ static int votequorum_start(void)
 	qdevice_timer = cv_timer_new(qdevice_poll_missed, NULL);
 	if (!qdevice_timer || track_configuration() < 0)
 		return -1;
-	view_from_state(&view, &state);
+	view_from_state(&view, &state, state.quorate);
 	quorum_state_publish(&view);
 	publish_runtime_keys();
 	cv_log_info("votequorum: node %u, %u votes, expected votes %u, quorum %u, %squorate",

@@ -588,6 +588,7 @@ static void test_uid_allow_list(void **state)
 /* ---- bounded memory ---------------------------------------------------- */
 
 #define VOTEQUORUM_REQUEST_SETEXPECTED 1
+#define VOTEQUORUM_REQUEST_SETVOTES 2
 #define VOTEQUORUM_REQUEST_TRACKSTART 3
 #define VOTEQUORUM_REQUEST_QDEVICE_REGISTER 5
 #define VOTEQUORUM_REQUEST_QDEVICE_POLL 8
@@ -621,12 +622,13 @@ static int start_tracking(int fd)
 	return vq_call(fd, VOTEQUORUM_REQUEST_TRACKSTART, &request.base);
 }
 
-/* setexpected(1) until the tracker's queue is full: TRY_AGAIN, or -1. */
-static int fill_tracker_queue(int writer)
+/* setexpected(expected_votes) until the tracker's queue is full:
+ * TRY_AGAIN, or -1. */
+static int fill_tracker_queue(int writer, uint32_t expected_votes)
 {
 	VotequorumSetexpectedRequest request = VOTEQUORUM_SETEXPECTED_REQUEST__INIT;
 
-	request.expected_votes = 1;
+	request.expected_votes = expected_votes;
 	for (int i = 0; i < 200000; i++) {
 		int status = vq_call(writer, VOTEQUORUM_REQUEST_SETEXPECTED, &request.base);
 
@@ -636,6 +638,45 @@ static int fill_tracker_queue(int writer)
 	return -1;
 }
 
+/* Registers a quorum device "dev" with two votes: it makes the node
+ * quorate while it casts them, and not when it does not. */
+static void register_device_with_two_votes(int qdevice)
+{
+	VotequorumQdeviceRegisterRequest reg = VOTEQUORUM_QDEVICE_REGISTER_REQUEST__INIT;
+	VotequorumSetvotesRequest votes = VOTEQUORUM_SETVOTES_REQUEST__INIT;
+
+	reg.name = "dev";
+	assert_int_equal(vq_call(qdevice, VOTEQUORUM_REQUEST_QDEVICE_REGISTER, &reg.base), CS_OK);
+	votes.nodeid = 0; /* the quorum device */
+	votes.votes = 2;
+	assert_int_equal(vq_call(qdevice, VOTEQUORUM_REQUEST_SETVOTES, &votes.base), CS_OK);
+}
+
+static int poll_device(int qdevice, bool cast_vote)
+{
+	VotequorumQdevicePollRequest request = VOTEQUORUM_QDEVICE_POLL_REQUEST__INIT;
+	VotequorumRingIdT ring = VOTEQUORUM_RING_ID_T__INIT;
+
+	ring.nodeid = 1;
+	ring.seq = 1;
+	request.name = "dev";
+	request.cast_vote = cast_vote;
+	request.ring_id = &ring;
+	return vq_call(qdevice, VOTEQUORUM_REQUEST_QDEVICE_POLL, &request.base);
+}
+
+/* Polls that turn quorate over and over until one is refused: TRY_AGAIN,
+ * or -1. As in corosync, only a turn of quorate notifies quorum trackers. */
+static int fill_with_quorate_turns(int qdevice)
+{
+	for (int i = 0; i < 200000; i++) {
+		int status = poll_device(qdevice, i % 2 == 0);
+
+		if (status != CS_OK)
+			return status;
+	}
+	return -1;
+}
 
 static void test_slow_tracker_gets_try_again(void **state)
 {
@@ -648,7 +689,7 @@ static void test_slow_tracker_gets_try_again(void **state)
 	writer = raw_client(own.socket, "votequorum");
 	assert_int_equal(start_tracking(tracker), CS_OK);
 	before = test_daemon_rss_kb(&own);
-	assert_int_equal(fill_tracker_queue(writer), CS_ERR_TRY_AGAIN);
+	assert_int_equal(fill_tracker_queue(writer, 1), CS_ERR_TRY_AGAIN);
 	assert_true(test_daemon_rss_kb(&own) - before < 1024 + RSS_SLACK_KB);
 	assert_true(raw_drain_events(tracker, 300) > 0);
 	request.expected_votes = 1;
@@ -663,23 +704,23 @@ static void test_slow_quorum_tracker_gets_try_again(void **state)
 {
 	QuorumTrackstartRequest track = QUORUM_TRACKSTART_REQUEST__INIT;
 	QuorumTrackstartReply *reply;
-	VotequorumSetexpectedRequest expected = VOTEQUORUM_SETEXPECTED_REQUEST__INIT;
-	int tracker, writer;
+	int tracker, qdevice;
 
 	assert_int_equal(test_daemon_start(&own, SMALL_QUEUE_CONFIG), 0);
 	tracker = raw_client(own.socket, "quorum");
-	writer = raw_client(own.socket, "votequorum");
+	qdevice = raw_client(own.socket, "votequorum");
 	track.flags = CS_TRACK_CHANGES_ONLY;
 	assert_int_equal(raw_call(tracker, 1, &track.base, &quorum_trackstart_reply__descriptor,
 				  (ProtobufCMessage **)&reply),
 			 CS_OK);
 	protobuf_c_message_free_unpacked(&reply->base, NULL);
-	assert_int_equal(fill_tracker_queue(writer), CS_ERR_TRY_AGAIN);
+	register_device_with_two_votes(qdevice);
+	assert_int_equal(fill_with_quorate_turns(qdevice), CS_ERR_TRY_AGAIN);
 	assert_true(raw_drain_events(tracker, 300) > 0);
-	expected.expected_votes = 1;
-	assert_int_equal(vq_call(writer, VOTEQUORUM_REQUEST_SETEXPECTED, &expected.base), CS_OK);
+	assert_int_equal(poll_device(qdevice, true), CS_OK);
+	assert_int_equal(poll_device(qdevice, false), CS_OK);
 	close(tracker);
-	close(writer);
+	close(qdevice);
 	assert_int_equal(test_daemon_stop(&own), 0);
 }
 
@@ -687,9 +728,6 @@ static void test_slow_quorum_tracker_gets_try_again(void **state)
  * closed, with a log line, rather than silently missing a notification. */
 static void test_full_tracker_closed_on_qdevice_timeout(void **state)
 {
-	VotequorumQdeviceRegisterRequest reg = VOTEQUORUM_QDEVICE_REGISTER_REQUEST__INIT;
-	VotequorumQdevicePollRequest poll_request = VOTEQUORUM_QDEVICE_POLL_REQUEST__INIT;
-	VotequorumRingIdT ring = VOTEQUORUM_RING_ID_T__INIT;
 	int tracker, writer, qdevice;
 
 	assert_int_equal(test_daemon_start(&own, SMALL_QUEUE_CONFIG), 0);
@@ -697,15 +735,10 @@ static void test_full_tracker_closed_on_qdevice_timeout(void **state)
 	writer = raw_client(own.socket, "votequorum");
 	qdevice = raw_client(own.socket, "votequorum");
 	assert_int_equal(start_tracking(tracker), CS_OK);
-	reg.name = "dev";
-	assert_int_equal(vq_call(qdevice, VOTEQUORUM_REQUEST_QDEVICE_REGISTER, &reg.base), CS_OK);
-	ring.nodeid = 1;
-	ring.seq = 1;
-	poll_request.name = "dev";
-	poll_request.cast_vote = 1;
-	poll_request.ring_id = &ring;
-	assert_int_equal(vq_call(qdevice, VOTEQUORUM_REQUEST_QDEVICE_POLL, &poll_request.base), CS_OK);
-	assert_int_equal(fill_tracker_queue(writer), CS_ERR_TRY_AGAIN);
+	register_device_with_two_votes(qdevice);
+	assert_int_equal(poll_device(qdevice, true), CS_OK);
+	/* 3 expected votes, 3 present with the device's: losing them loses quorum */
+	assert_int_equal(fill_tracker_queue(writer, 3), CS_ERR_TRY_AGAIN);
 	assert_true(test_daemon_log_contains(&own, "lost contact with quorum device dev", 6000));
 	assert_true(raw_closed_within(tracker, 3000));
 	assert_true(test_daemon_log_contains(&own, "votequorum notification queue full", 1000));
