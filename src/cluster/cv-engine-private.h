@@ -39,6 +39,7 @@ struct cv_origin {
 	/* as a member: its acknowledgement of our messages */
 	uint64_t acked;      /* our highest seq it delivered */
 	uint64_t floor;      /* it needs none of ours up to this one (it joined after) */
+	bool owed;           /* a member when our corosync went away: owed what is not stable */
 	/* the open sync round */
 	bool member, synced;
 	uint64_t sync_start;
@@ -81,7 +82,8 @@ struct cv_engine {
 	size_t cursor_offset;     /* of a large message's next fragment */
 	uint64_t next_seq;
 	uint64_t stable;          /* every member has our messages up to this seq */
-	bool resend_all;          /* corosync went away: resend everything not stable */
+	bool resend_all;          /* an owed member is back: resend everything not stable */
+	int64_t owed_until;       /* members owed our unstable messages are forgotten then */
 	uint64_t packet_sent, packet_back;
 	uint64_t sent_bytes;
 	size_t inflight, held_bytes;

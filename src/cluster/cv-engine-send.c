@@ -178,8 +178,9 @@ static struct cv_out *entry_from(struct cv_engine *e, uint64_t seq)
 	return o;
 }
 
-/* Sends again from the first message that did not come back here, or after
- * losing corosync from the first one not stable. */
+/* Sends again from the first message that did not come back here or, when
+ * members owed our messages since a corosync loss are back, from the first
+ * one not stable. */
 void cv_send_rewind(struct cv_engine *e)
 {
 	struct cv_origin *self = cv_origin_find(e, e->nodeid, e->pid);
@@ -227,7 +228,9 @@ static void free_out(struct cv_out *o)
 }
 
 /* Frees what every member has: stable is the lowest of what each member
- * acknowledged or needs none of, and never beyond what came back here. */
+ * acknowledged or needs none of, and never beyond what came back here.
+ * Members from before the local corosync went away count until they are
+ * back or owed_ms has passed. */
 void cv_send_update_stable(struct cv_engine *e)
 {
 	struct cv_origin *self = cv_origin_find(e, e->nodeid, e->pid);
@@ -239,7 +242,7 @@ void cv_send_update_stable(struct cv_engine *e)
 	stable = self->last;
 	for (size_t i = 0; i < e->n_origins; i++) {
 		struct cv_origin *o = &e->origins[i];
-		if (!o->member || o == self)
+		if (!(o->member || o->owed) || o == self)
 			continue;
 		uint64_t has = o->acked > o->floor ? o->acked : o->floor;
 		if (has < stable)

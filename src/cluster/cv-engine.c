@@ -52,6 +52,7 @@ void cv_engine_config_default(struct cv_engine_config *c)
 		.ack_delay_ms = 20,
 		.ack_bytes = 1u << 20,
 		.probe_ms = 500,
+		.owed_ms = 60000,
 		.reconnect_min_ms = 100,
 		.reconnect_max_ms = 5000,
 	};
@@ -68,7 +69,7 @@ static bool config_valid(const struct cv_engine_config *c)
 	return c->group && strlen(c->group) > 0 && strlen(c->group) < CPG_MAX_NAME_LENGTH &&
 	       c->packet_max >= min_packet && c->packet_max <= COROSYNC_MESSAGE_MAX && c->batch_bytes > 0 &&
 	       c->max_message <= UINT32_MAX && c->max_held >= c->max_message + CV_WIRE_MESSAGE_PREFIX &&
-	       c->inflight_max > 0 && c->ack_delay_ms >= 0 && c->probe_ms > 0 && c->reconnect_min_ms > 0 &&
+	       c->inflight_max > 0 && c->ack_delay_ms >= 0 && c->probe_ms > 0 && c->owed_ms > 0 && c->reconnect_min_ms > 0 &&
 	       c->reconnect_max_ms >= c->reconnect_min_ms;
 }
 
@@ -233,6 +234,9 @@ static void start_round(struct cv_engine *e)
 		o->state = NULL;
 		o->state_length = 0;
 	}
+	e->resend_all = false;
+	for (size_t i = 0; i < e->n_origins; i++)
+		e->resend_all |= e->origins[i].owed && e->origins[i].member;
 	e->round_open = cv_engine_is_member(e, e->nodeid, e->pid);
 	e->round_hash = view_hash(e);
 	e->sync_pending = e->round_open;
@@ -329,6 +333,32 @@ static void send_sync(struct cv_engine *e)
 	free(state);
 }
 
+static bool listed(const struct cv_member_id *list, size_t n, const struct cv_member_id *id)
+{
+	return n > 0 && bsearch(id, list, n, sizeof(*list), member_order) != NULL;
+}
+
+/* Stops keeping messages for members from before a corosync loss: when
+ * the same node came back as another process, or (expired) once owed_ms
+ * has passed. */
+static void forget_owed(struct cv_engine *e, bool expired)
+{
+	for (size_t i = 0; i < e->n_origins; i++) {
+		struct cv_origin *o = &e->origins[i];
+		bool replaced = false;
+		if (!o->owed)
+			continue;
+		for (size_t m = 0; m < e->n_members; m++)
+			replaced |= e->members[m].nodeid == o->nodeid && e->members[m].pid != o->pid;
+		if (!replaced && !expired)
+			continue;
+		o->owed = false;
+		cv_engine_log(e, LOG_WARNING, "node %u pid %u %s: what it may have missed of ours is not sent again",
+			      o->nodeid, o->pid, replaced ? "came back as another process" : "did not come back in time");
+	}
+	cv_send_update_stable(e);
+}
+
 /* Every member's SYNC is in: the configuration settles. */
 static void settle_round(struct cv_engine *e)
 {
@@ -345,13 +375,14 @@ static void settle_round(struct cv_engine *e)
 	struct cv_engine_member *members = list, *joined = list + e->n_members, *left = joined;
 	for (size_t i = 0; i < e->n_members; i++) {
 		struct cv_origin *o = cv_origin_find(e, e->members[i].nodeid, e->members[i].pid);
-		bool was = bsearch(&e->members[i], e->settled, e->n_settled, sizeof(*e->settled), member_order);
+		bool was = listed(e->settled, e->n_settled, &e->members[i]);
 		if (!o->known || o->sync_start > o->last + 1)
 			o->last = o->sync_start - 1;
 		o->known = true;
 		o->left_reason = 0;
-		if (!was && o != cv_origin_find(e, e->nodeid, e->pid) && e->own_sync_start > o->floor + 1)
+		if (!was && !o->owed && o != cv_origin_find(e, e->nodeid, e->pid) && e->own_sync_start > o->floor + 1)
 			o->floor = e->own_sync_start - 1;
+		o->owed = false;
 		members[i] = (struct cv_engine_member){ o->nodeid, o->pid, 0, o->state, o->state_length };
 		if (!was)
 			joined[n_joined++] = members[i];
@@ -359,7 +390,7 @@ static void settle_round(struct cv_engine *e)
 	}
 	left = joined + n_joined;
 	for (size_t i = 0; i < e->n_settled; i++) {
-		if (bsearch(&e->settled[i], e->members, e->n_members, sizeof(*e->members), member_order))
+		if (listed(e->members, e->n_members, &e->settled[i]))
 			continue;
 		struct cv_origin *o = cv_origin_find(e, e->settled[i].nodeid, e->settled[i].pid);
 		uint32_t reason = o && o->left_reason ? o->left_reason : CV_ENGINE_NODEDOWN;
@@ -377,7 +408,10 @@ static void settle_round(struct cv_engine *e)
 	e->settled = settled;
 	e->n_settled = e->n_members;
 	e->round_open = false;
+	if (e->resend_all)
+		cv_send_rewind(e);
 	e->resend_all = false;
+	forget_owed(e, false);
 	cv_engine_log(e, LOG_INFO, "configuration settled: %zu members, %zu joined, %zu left", e->n_members,
 		      n_joined, n_left);
 	e->cb.view(e->ctx, &view);
@@ -513,8 +547,11 @@ void cv_engine_disconnect(struct cv_engine *e, const char *why)
 	e->state = CV_DISCONNECTED;
 	release_held(e);
 	e->round_open = e->sync_pending = false;
-	e->resend_all = true;
 	cv_send_rewind(e);
+	for (size_t i = 0; i < e->n_origins; i++)
+		e->origins[i].owed |= e->origins[i].member && !(e->origins[i].nodeid == e->nodeid &&
+								e->origins[i].pid == e->pid);
+	e->owed_until = cv_engine_now() + e->config.owed_ms;
 	if (e->n_settled > 0)
 		report_alone(e);
 	e->reconnect_delay = e->config.reconnect_min_ms;
@@ -647,10 +684,20 @@ static void warn_of_slow_round(struct cv_engine *e)
 	}
 }
 
+static bool owes(const struct cv_engine *e)
+{
+	for (size_t i = 0; i < e->n_origins; i++)
+		if (e->origins[i].owed)
+			return true;
+	return false;
+}
+
 static void send_what_is_due(struct cv_engine *e, bool flush)
 {
 	if (e->state != CV_CONNECTED)
 		return;
+	if (cv_engine_now() >= e->owed_until && owes(e))
+		forget_owed(e, true);
 	if (e->sync_pending && cv_engine_now() >= e->retry_send_at)
 		send_sync(e);
 	cv_send_pending(e, flush);
@@ -737,6 +784,8 @@ int cv_engine_timeout(const struct cv_engine *e)
 			at = earliest(at, e->back_at + e->config.probe_ms);
 		if (e->round_open && !e->round_warned)
 			at = earliest(at, e->round_started_at + ROUND_WARN_MS);
+		if (owes(e))
+			at = earliest(at, e->owed_until);
 	}
 	if (at < 0)
 		return -1;

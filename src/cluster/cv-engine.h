@@ -44,8 +44,11 @@
  * that drops stay rare. A message is kept after delivery until it is stable,
  * i.e. every current member acknowledged it (ACK) or joined after it; when
  * the local corosync goes away (killed, restarted), everything not stable
- * is sent again after the rejoin: a message delivered here may not have
- * left this node before corosync died. Receivers drop the duplicates.
+ * is sent again once the members of that time are back (a message
+ * delivered here may not have left this node before corosync died), even
+ * if corosync first forms a ring alone. Receivers drop the duplicates. A
+ * member that does not come back within owed_ms, or comes back as another
+ * process, is no longer waited for.
  *
  * Configurations and sync. A configuration change is a change of the
  * engine group's members (corosync cpg confchg) or of corosync's ring (totem
@@ -89,6 +92,7 @@ struct cv_engine_config {
 	int ack_delay_ms;              /* acknowledge deliveries this long after the first, default 20 */
 	size_t ack_bytes;              /* ...or once this many bytes were delivered, default 1 MiB */
 	int probe_ms;                  /* see PROBE, default 500 */
+	int owed_ms;                   /* how long members from before a corosync loss are waited for, 60000 */
 	int reconnect_min_ms;          /* default 100 */
 	int reconnect_max_ms;          /* default 5000 */
 	unsigned reconnect_attempts;   /* then give up (the failed callback); 0: never */

@@ -20,7 +20,8 @@ static size_t build(uint8_t type, uint64_t seq, uint32_t count, const void *body
 				    .sent_bytes = 100, .body_length = (uint32_t)body_length };
 
 	cv_wire_put_header(packet, &h);
-	memcpy(packet + CV_WIRE_HEADER, body, body_length);
+	if (body_length)
+		memcpy(packet + CV_WIRE_HEADER, body, body_length);
 	return CV_WIRE_HEADER + body_length;
 }
 
