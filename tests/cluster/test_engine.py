@@ -126,8 +126,9 @@ def partition_and_heal(c, engines):
 
 
 def corosync_restart(c, engines):
-    """corosync killed under node 2's running engine while all three send:
-    node 2 goes on alone, reconnects, and nothing accepted is lost or twice."""
+    """corosync killed under node 2's running engine while all three send,
+    and restarted cut off from the others: node 2 goes on alone, reconnects,
+    and once the others are back nothing accepted is lost or twice."""
     counts = {n: engines[n].delivery_count() for n in ALL}
     marks = {n: len(engines[n].lines) for n in ALL}
     engines[2].send(SENT_BY_2, 100, wait=False)
@@ -138,8 +139,13 @@ def corosync_restart(c, engines):
     engines[2].wait_view((2,), connected=False, start=marks[2])
     for n in (1, 3):
         engines[n].wait_view((1, 3), start=marks[n])
-    time.sleep(1)
+    # corosync comes back cut off from the others: it forms a ring alone
+    # first, and what node 2 sends then must still reach the others later
+    c.node(2).partition()
     c.node(2).start_corosync()
+    engines[2].wait_view((2,), connected=True, start=marks[2])
+    time.sleep(1)
+    c.node(2).heal()
     for n in ALL:
         engines[n].wait_view(ALL, start=marks[n])
     for e in engines.values():
