@@ -88,6 +88,7 @@ struct cv_engine {
 	uint64_t sent_bytes;
 	size_t inflight, held_bytes;
 	bool refused;             /* a submission was refused for want of room */
+	bool flush_requested;     /* the open batch goes as soon as there is room */
 	int64_t retry_send_at;    /* after CS_ERR_TRY_AGAIN */
 	int64_t back_at;          /* when an own packet last came back (or the first went out) */
 

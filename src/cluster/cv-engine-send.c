@@ -115,9 +115,10 @@ static cs_error_t send_next(struct cv_engine *e)
 		h.type = CV_WIRE_BATCH;
 		h.count = o->count;
 		body[0] = (struct iovec){ o->data, o->length };
-		o->closed = true;
 		err = cv_engine_mcast(e, &h, body, 1);
 		if (err == CS_OK) {
+			o->closed = true;
+			e->flush_requested &= o != e->out_tail;
 			e->cursor = o->next;
 			e->cursor_offset = 0;
 		}
@@ -148,12 +149,15 @@ static bool may_send_data(const struct cv_engine *e)
 
 void cv_send_pending(struct cv_engine *e, bool flush)
 {
+	/* A flushed batch goes once there is room, whenever that is; until
+	 * then it takes more messages. */
+	e->flush_requested |= flush;
 	if (e->state != CV_CONNECTED || cv_engine_now() < e->retry_send_at)
 		return;
 	cv_receive_send_ack(e, false);
 	while (e->cursor && may_send_data(e)) {
 		struct cv_out *o = e->cursor;
-		if (!o->large && !o->closed && !flush && o->length < e->config.batch_bytes)
+		if (!o->closed && !e->flush_requested)
 			break;
 		if (e->inflight > 0 && e->inflight >= e->config.inflight_max)
 			break;
