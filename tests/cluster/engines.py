@@ -8,16 +8,14 @@ import time
 import cluster
 
 
-class EngineNode:
-    """engine-node running inside a cluster node: commands go to its stdin,
-    its stdout lines are collected by a thread, deliveries go to a log file."""
+class LineProcess:
+    """A program running inside a cluster node, driven one line at a time:
+    commands go to its stdin, its stdout lines are collected by a thread,
+    its stderr goes to the run's log file log_name."""
 
-    def __init__(self, node, program, args=()):
+    def __init__(self, node, argv, log_name):
         self.node = node
-        self.deliveries_path = node.path("deliveries.%d" % time.monotonic_ns())
-        open(self.deliveries_path, "w").close()
-        self.proc = node.start([program, str(node.nodeid), self.deliveries_path] + list(args),
-                               "engine-node.log", stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+        self.proc = node.start(argv, log_name, stdin=subprocess.PIPE, stdout=subprocess.PIPE)
         self.lines = []
         self.cond = threading.Condition()
         self.reader = threading.Thread(target=self._read, daemon=True)
@@ -43,12 +41,26 @@ class EngineNode:
                         return i, self.lines[i]
                 left = deadline - time.monotonic()
                 if self.proc.poll() is not None:
-                    raise AssertionError("%s: engine-node exited (%d) waiting for %s (last lines: %s)" %
+                    raise AssertionError("%s: program exited (%d) waiting for %s (last lines: %s)" %
                                          (self.node.name, self.proc.returncode, what, self.lines[-5:]))
                 if left <= 0:
                     raise TimeoutError("%s: %s: not within %d s (last lines: %s)" %
                                        (self.node.name, what, timeout, self.lines[-5:]))
                 self.cond.wait(min(left, 1))
+
+    def quit(self):
+        if self.proc.poll() is None:
+            self.command("quit")
+            self.proc.wait(30)
+
+
+class EngineNode(LineProcess):
+    """engine-node in a cluster node; its deliveries go to a log file."""
+
+    def __init__(self, node, program, args=()):
+        self.deliveries_path = node.path("deliveries.%d" % time.monotonic_ns())
+        open(self.deliveries_path, "w").close()
+        super().__init__(node, [program, str(node.nodeid), self.deliveries_path] + list(args), "engine-node.log")
 
     def wait_view(self, members, connected=True, timeout=60, start=0):
         """Waits for a settled configuration with exactly these node ids."""
@@ -103,11 +115,6 @@ class EngineNode:
     def wait_deliveries(self, count, timeout=120):
         return cluster.wait_until("%s: %d deliveries" % (self.node.name, count),
                                   lambda: self.delivery_count() >= count, timeout, interval=0.2)
-
-    def quit(self):
-        if self.proc.poll() is None:
-            self.command("quit")
-            self.proc.wait(30)
 
     def failures(self):
         return [l for l in self.lines if l.startswith("failed") or l.startswith("error")]
