@@ -163,7 +163,7 @@ void cv_engine_flush(struct cv_engine *e);
 
 /* Queues a message for the total order: 0; -EAGAIN when max_held has no
  * room for it now (the room callback tells when it has); -EMSGSIZE when it
- * is larger than max_message; -EIO after the engine failed. An accepted
+ * is larger than max_message; -ENOMEM; -EIO after the engine failed. An accepted
  * message is delivered exactly once at every node that stays a member. */
 int cv_engine_submit(struct cv_engine *e, const void *data, size_t length);
 
