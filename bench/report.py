@@ -35,6 +35,18 @@ GROUPS = [
      "message until every member has every message, and CPU per message (the client's is the sum "
      "over all member processes). corosync 3 has no evs: its column holds cpg's figure of the "
      "same shape."),
+    ("paced", "Paced loads",
+     "One call every millisecond (1 000/s) and every 100 us (10 000/s) for 3 s on an absolute "
+     "schedule, as a program that asks now and then does: each call's latency from its start to "
+     "its return (median, p99) and the CPU per call; no_call is the pacing loop alone (the "
+     "client's wake-ups, the floor under the others), idle_3_connections the CPU per second "
+     "while a quorum tracker, a cmap tracker and a cpg member wait in poll() for events that do "
+     "not come."),
+    ("contention", "Paced loads under contention",
+     "The same paced loads with a busy loop at nice 0 on every core for the whole interval: calls "
+     "made in the 3 s (of 3 000 or 30 000 due), their latency and CPU per call. corosync runs "
+     "with realtime priority (SCHED_RR), which the busy loops cannot take the CPU from; conclaved "
+     "runs at nice 0 like them."),
     ("memory", "Memory",
      "The daemon's resident memory growth per idle connection over 1 000 connections (on a fresh "
      "daemon each run), and per key while cmap grows from 1 000 to 1 000 000 keys."),
@@ -42,6 +54,9 @@ GROUPS = [
 
 METRICS = {  # name: (label, whether more is better)
     "time": ("time", False),
+    "median": ("latency median", False),
+    "p99": ("latency p99", False),
+    "calls": ("calls made", True),
     "daemon_cpu": ("daemon CPU", False),
     "client_cpu": ("client CPU", False),
     "memory": ("memory", False),
@@ -53,8 +68,10 @@ def load(path):
     runs = {}
     for line in open(path):
         group, figure, metric, _median, unit, _runs, *values = line.split()
-        runs.setdefault((group, figure), {}).setdefault(metric, (unit, []))[1].extend(map(float, values))
-    return {key: {metric: (unit, statistics.median(values)) for metric, (unit, values) in metrics.items()}
+        metrics = runs.setdefault((group, figure), {})
+        metrics.setdefault(metric, (unit, []))[1].extend(map(float, values))
+    return {key: {metric: (unit, statistics.median(values))
+                  for metric, (unit, values) in metrics.items()}
             for key, metrics in runs.items()}
 
 
@@ -113,7 +130,9 @@ def table(rows):
             unit, ours, theirs = values[metric]
             ratio = times_better(metric, ours, theirs)
             ref = "n/a" if theirs is None else f"{number(theirs)} {unit}"
-            cells += [f"{number(ours)} {unit}", ref + (f" ({ratio:.1f}x)" if ratio is not None else "")]
+            if ratio is not None:
+                ref += f" ({ratio:.1f}x)"
+            cells += [f"{number(ours)} {unit}", ref]
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
@@ -134,7 +153,7 @@ def panels(rows):
 
 
 def per_operation(metric, unit):
-    return "" if metric == "memory" else " per operation"
+    return "" if metric in ("calls", "memory") or unit.endswith("/s") else " per operation"
 
 
 def panel_script(title, points):
