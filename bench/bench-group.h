@@ -1,7 +1,8 @@
 /* The group-messaging figures that cpg-bench and evs-bench share, over a
  * small table of the API's calls: a message's round trip to its own sender,
  * and the time per message of a stream to a group of 1 and of 8 members
- * (one sender, every member receiving every message). Header-only, like
+ * (one sender, every member receiving every message), each with the CPU the
+ * daemon and the client processes spent per message. Header-only, like
  * bench-util.h, for bench/run's plain cc builds against corosync. */
 #ifndef CONCLAVE_BENCH_GROUP_H
 #define CONCLAVE_BENCH_GROUP_H
@@ -43,23 +44,31 @@ static inline void bench_dispatch_until_delivered(const struct bench_group_api *
 		api->dispatch_one(h);
 }
 
-static inline double bench_round_trip_us(const struct bench_group_api *api)
+/* Sends one message and dispatches until it has come back. */
+static inline void bench_round_trip_once(const struct bench_group_api *api, uint64_t h, const struct iovec *iov)
+{
+	unsigned long back = bench_delivered + 1;
+
+	api->send(h, iov);
+	bench_dispatch_until_delivered(api, h, back);
+}
+
+static inline struct bench_run bench_round_trip(void *context)
 {
 	enum { N = 2000 };
+	const struct bench_group_api *api = context;
 	char payload[64] = { 0 };
 	struct iovec iov = { payload, sizeof(payload) };
 	uint64_t h = api->join("bench-rtt");
-	double start;
+	struct bench_meter meter;
+	struct bench_run run;
 
-	bench_delivered = 0;
-	start = now_us();
-	for (unsigned long i = 1; i <= N; i++) {
-		api->send(h, &iov);
-		bench_dispatch_until_delivered(api, h, i);
-	}
-	start = (now_us() - start) / N;
+	meter = bench_meter_start();
+	for (int i = 0; i < N; i++)
+		bench_round_trip_once(api, h, &iov);
+	run = bench_meter_stop(&meter, N);
 	api->finalize(h);
-	return start;
+	return run;
 }
 
 /* A member that receives n messages, then writes one byte. */
@@ -87,43 +96,7 @@ static inline void bench_read_byte(int fd)
 		exit(1);
 }
 
-static inline double bench_stream_us(const struct bench_group_api *api, size_t size, int members,
-				     unsigned long n)
-{
-	char *payload = calloc(1, size);
-	struct iovec iov = { payload, size };
-	pid_t pids[BENCH_MEMBERS];
-	int done[2];
-	uint64_t h;
-	double start;
-
-	if (payload == NULL || pipe(done) < 0)
-		exit(1);
-	for (int i = 1; i < members; i++)
-		pids[i] = bench_receiver_start(api, "bench-stream", n, done[1]);
-	for (int i = 1; i < members; i++)
-		bench_read_byte(done[0]);
-	bench_delivered = 0;
-	h = api->join("bench-stream");
-	if (api->wait_for_members != NULL)
-		api->wait_for_members(h, members);
-	start = now_us();
-	for (unsigned long i = 0; i < n; i++)
-		api->send(h, &iov);
-	bench_dispatch_until_delivered(api, h, n);
-	for (int i = 1; i < members; i++)
-		bench_read_byte(done[0]);
-	start = (now_us() - start) / n;
-	for (int i = 1; i < members; i++)
-		waitpid(pids[i], NULL, 0);
-	api->finalize(h);
-	close(done[0]);
-	close(done[1]);
-	free(payload);
-	return start;
-}
-
-static const struct {
+static const struct bench_stream_shape {
 	const char *shape;
 	size_t size;
 	int members;
@@ -139,27 +112,67 @@ static const struct {
 	{ "1MiB_8_members", 1048576, BENCH_MEMBERS, 50 },
 };
 
-/* Reports the round trip and every stream up to the API's largest message,
- * of the figures whose name contains `filter`. */
-static inline void bench_group_figures(const struct bench_group_api *api, int runs, const char *filter)
+struct bench_stream {
+	const struct bench_group_api *api;
+	const struct bench_stream_shape *shape;
+};
+
+/* The time per message from the first send until every member has every
+ * message; the client CPU is that of every member, reaped before it is read. */
+static inline struct bench_run bench_stream(void *context)
 {
-	double values[BENCH_MAX_RUNS];
+	const struct bench_group_api *api = ((struct bench_stream *)context)->api;
+	const struct bench_stream_shape *shape = ((struct bench_stream *)context)->shape;
+	char *payload = calloc(1, shape->size);
+	struct iovec iov = { payload, shape->size };
+	pid_t pids[BENCH_MEMBERS];
+	struct bench_meter meter;
+	struct bench_run run;
+	int done[2];
+	uint64_t h;
+
+	if (payload == NULL || pipe(done) < 0)
+		exit(1);
+	for (int i = 1; i < shape->members; i++)
+		pids[i] = bench_receiver_start(api, "bench-stream", shape->n, done[1]);
+	for (int i = 1; i < shape->members; i++)
+		bench_read_byte(done[0]);
+	bench_delivered = 0;
+	h = api->join("bench-stream");
+	if (api->wait_for_members != NULL)
+		api->wait_for_members(h, shape->members);
+	meter = bench_meter_start();
+	for (unsigned long i = 0; i < shape->n; i++)
+		api->send(h, &iov);
+	bench_dispatch_until_delivered(api, h, shape->n);
+	for (int i = 1; i < shape->members; i++)
+		bench_read_byte(done[0]);
+	bench_meter_end_interval(&meter);
+	for (int i = 1; i < shape->members; i++)
+		waitpid(pids[i], NULL, 0);
+	run = bench_meter_stop(&meter, (double)shape->n);
+	api->finalize(h);
+	close(done[0]);
+	close(done[1]);
+	free(payload);
+	return run;
+}
+
+/* Reports the round trip and every stream up to the API's largest message,
+ * of the figures wanted. */
+static inline void bench_group_figures(const struct bench_group_api *api)
+{
 	char name[64];
 
 	snprintf(name, sizeof(name), "%s_mcast_round_trip", api->prefix);
-	if (strstr(name, filter) != NULL) {
-		for (int r = 0; r < runs; r++)
-			values[r] = bench_round_trip_us(api);
-		report(name, "us", values, runs);
-	}
+	bench_figure("round_trips", name, "us", bench_round_trip, (void *)api);
 	for (size_t s = 0; s < sizeof(bench_streams) / sizeof(bench_streams[0]); s++) {
-		snprintf(name, sizeof(name), "%s_stream_%s", api->prefix, bench_streams[s].shape);
-		if (bench_streams[s].size > api->largest_message || strstr(name, filter) == NULL)
+		struct bench_stream stream = { api, &bench_streams[s] };
+
+		if (bench_streams[s].size > api->largest_message)
 			continue;
-		for (int r = 0; r < runs; r++)
-			values[r] = bench_stream_us(api, bench_streams[s].size, bench_streams[s].members,
-						    bench_streams[s].n);
-		report(name, "us", values, runs);
+		snprintf(name, sizeof(name), "%s_stream_%s", api->prefix, bench_streams[s].shape);
+		bench_figure("streams", name, "us", bench_stream, &stream);
 	}
 }
 

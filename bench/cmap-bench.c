@@ -3,7 +3,7 @@
  * bench/run builds it twice and runs each build against its own daemon in
  * one session.
  *
- *   cmap-bench latency RUNS DAEMON_PID
+ *   cmap-bench latency RUNS DAEMON_PID [FILTER]
  *
  * Round trips of cmap_get and cmap_set, the time from a cmap_set on one
  * connection to the track callback on another, the same set and callback with
@@ -12,15 +12,11 @@
  * and cmap_get and cmap_set with 1 000 and then 1 000 000 keys in the map (to
  * show whether they stay flat), plus the daemon's memory per key at a million.
  * The keys are left behind: bench/run restarts the daemons afterwards.
- *
- * Prints one line per figure: "name median unit runs v1 v2 ...".
  */
-#include <inttypes.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <corosync/cmap.h>
@@ -28,7 +24,6 @@
 
 #include "bench-util.h"
 
-#define MAX_RUNS 15
 #define ROUND_TRIPS 20000
 #define NOTIFY_ROUNDS 5000
 #define ITERATION_KEYS 10000
@@ -39,26 +34,37 @@
 #define TRACKS_PER_CONNECTION 1000	/* within conclaved's default cmap_max_tracks */
 #define TRACKER_CONNECTIONS (OTHER_TRACKS / TRACKS_PER_CONNECTION)
 
+/* What the measurements work on. */
+struct cmap_bench {
+	cmap_handle_t h;
+	cmap_handle_t tracker; /* tracks "bench.track" */
+	int tracker_fd;
+	uint32_t keys;	       /* "bench.many." keys in the map */
+	unsigned seed;	       /* of the next run of random gets or sets */
+};
+
 /* ---- round trips ------------------------------------------------------- */
 
-static double get_us(cmap_handle_t h)
+static struct bench_run get(void *context)
 {
+	struct cmap_bench *b = context;
+	struct bench_meter meter = bench_meter_start();
 	uint32_t value;
-	double start = now_us();
 
 	for (int i = 0; i < ROUND_TRIPS; i++)
-		check(cmap_get_uint32(h, "bench.get", &value), "cmap_get_uint32");
-	return (now_us() - start) / ROUND_TRIPS;
+		check(cmap_get_uint32(b->h, "bench.get", &value), "cmap_get_uint32");
+	return bench_meter_stop(&meter, ROUND_TRIPS);
 }
 
 /* Each set changes the value, so the daemon really stores it. */
-static double set_us(cmap_handle_t h)
+static struct bench_run set(void *context)
 {
-	double start = now_us();
+	struct cmap_bench *b = context;
+	struct bench_meter meter = bench_meter_start();
 
 	for (uint32_t i = 0; i < ROUND_TRIPS; i++)
-		check(cmap_set_uint32(h, "bench.set", i), "cmap_set_uint32");
-	return (now_us() - start) / ROUND_TRIPS;
+		check(cmap_set_uint32(b->h, "bench.set", i), "cmap_set_uint32");
+	return bench_meter_stop(&meter, ROUND_TRIPS);
 }
 
 /* ---- set to callback --------------------------------------------------- */
@@ -85,18 +91,25 @@ static void wait_for_notification(cmap_handle_t tracker, int fd)
 	}
 }
 
-static double notify_us(cmap_handle_t writer, cmap_handle_t tracker, int fd)
+/* The time is from each set to its callback; the CPU, that of the whole
+ * run. */
+static struct bench_run notify(void *context)
 {
+	struct cmap_bench *b = context;
+	struct bench_meter meter = bench_meter_start();
+	struct bench_run run;
 	double total = 0;
 
 	for (uint32_t i = 1; i <= NOTIFY_ROUNDS; i++) {
 		double start = now_us();
 
-		check(cmap_set_uint32(writer, "bench.track", i), "cmap_set_uint32 (tracked)");
-		wait_for_notification(tracker, fd);
+		check(cmap_set_uint32(b->h, "bench.track", i), "cmap_set_uint32 (tracked)");
+		wait_for_notification(b->tracker, b->tracker_fd);
 		total += notified_at - start;
 	}
-	return total / NOTIFY_ROUNDS;
+	run = bench_meter_stop(&meter, NOTIFY_ROUNDS);
+	run.time = total / NOTIFY_ROUNDS;
+	return run;
 }
 
 /* ---- many tracks that do not match ------------------------------------ */
@@ -133,21 +146,21 @@ static void add_other_tracks(cmap_handle_t *others)
 	}
 }
 
-static void measure_other_tracks(cmap_handle_t h, cmap_handle_t tracker, int fd, int runs)
+static void measure_other_tracks(struct cmap_bench *b)
 {
 	cmap_handle_t others[TRACKER_CONNECTIONS];
-	double values[MAX_RUNS];
+	static const char *const needing_them[] = {
+		"cmap_scale/cmap_set_with_10000_other_tracks",
+		"cmap_scale/cmap_set_to_track_callback_with_10000_other_tracks",
+		NULL,
+	};
 
-	for (int i = 0; i < runs; i++)
-		values[i] = set_us(h);
-	report("cmap_set_with_0_other_tracks", "us", values, runs);
+	bench_figure("cmap_scale", "cmap_set_with_0_other_tracks", "us", set, b);
+	if (!bench_any_wanted(needing_them))
+		return;
 	add_other_tracks(others);
-	for (int i = 0; i < runs; i++)
-		values[i] = set_us(h);
-	report("cmap_set_with_10000_other_tracks", "us", values, runs);
-	for (int i = 0; i < runs; i++)
-		values[i] = notify_us(h, tracker, fd);
-	report("cmap_set_to_track_callback_with_10000_other_tracks", "us", values, runs);
+	bench_figure("cmap_scale", "cmap_set_with_10000_other_tracks", "us", set, b);
+	bench_figure("cmap_scale", "cmap_set_to_track_callback_with_10000_other_tracks", "us", notify, b);
 	for (int c = 0; c < TRACKER_CONNECTIONS; c++)
 		check(cmap_finalize(others[c]), "cmap_finalize (other tracks)");
 }
@@ -164,127 +177,121 @@ static void fill(cmap_handle_t h, const char *format, uint32_t from, uint32_t to
 	}
 }
 
-static double iterate_ms(cmap_handle_t h)
+/* One whole iteration. */
+static struct bench_run iterate(void *context)
 {
+	struct cmap_bench *b = context;
 	char key[CMAP_KEYNAME_MAXLEN + 1];
+	struct bench_meter meter = bench_meter_start();
 	cmap_iter_handle_t it;
 	size_t len, n = 0;
 	cmap_value_types_t type;
-	double start = now_us();
 	cs_error_t err;
 
-	check(cmap_iter_init(h, "bench.iter.", &it), "cmap_iter_init");
-	while ((err = cmap_iter_next(h, it, key, &len, &type)) == CS_OK)
+	check(cmap_iter_init(b->h, "bench.iter.", &it), "cmap_iter_init");
+	while ((err = cmap_iter_next(b->h, it, key, &len, &type)) == CS_OK)
 		n++;
 	if (err != CS_ERR_NO_SECTIONS || n != ITERATION_KEYS) {
 		fprintf(stderr, "iteration saw %zu keys (%s)\n", n, cs_strerror(err));
 		exit(1);
 	}
-	check(cmap_iter_finalize(h, it), "cmap_iter_finalize");
-	return (now_us() - start) / 1000.0;
+	check(cmap_iter_finalize(b->h, it), "cmap_iter_finalize");
+	return bench_meter_stop(&meter, 1);
 }
 
-/* Gets of keys spread over the whole map, in a fixed pseudo-random order. */
-static double random_get_us(cmap_handle_t h, uint32_t keys, unsigned seed)
+/* Gets of keys spread over the whole map, in a fixed pseudo-random order
+ * that differs from run to run. */
+static struct bench_run random_get(void *context)
 {
+	struct cmap_bench *b = context;
 	char key[CMAP_KEYNAME_MAXLEN + 1];
+	struct bench_meter meter;
 	uint32_t value;
-	double start;
 
-	srand(seed);
-	start = now_us();
+	srand(++b->seed);
+	meter = bench_meter_start();
 	for (int i = 0; i < GETS_PER_RUN; i++) {
-		snprintf(key, sizeof(key), "bench.many.%07u", (uint32_t)rand() % keys);
-		check(cmap_get_uint32(h, key, &value), "cmap_get_uint32 (many)");
+		snprintf(key, sizeof(key), "bench.many.%07u", (uint32_t)rand() % b->keys);
+		check(cmap_get_uint32(b->h, key, &value), "cmap_get_uint32 (many)");
 	}
-	return (now_us() - start) / GETS_PER_RUN;
+	return bench_meter_stop(&meter, GETS_PER_RUN);
 }
 
 /* Sets of keys spread over the whole map; each run stores values no earlier
  * run stored, so every set is a real change. */
-static double random_set_us(cmap_handle_t h, uint32_t keys, unsigned seed)
+static struct bench_run random_set(void *context)
 {
+	struct cmap_bench *b = context;
 	char key[CMAP_KEYNAME_MAXLEN + 1];
-	double start;
+	struct bench_meter meter;
 
-	srand(seed);
-	start = now_us();
+	srand(++b->seed);
+	meter = bench_meter_start();
 	for (int i = 0; i < GETS_PER_RUN; i++) {
-		snprintf(key, sizeof(key), "bench.many.%07u", (uint32_t)rand() % keys);
-		check(cmap_set_uint32(h, key, LARGE_MAP + seed * GETS_PER_RUN + (uint32_t)i),
+		snprintf(key, sizeof(key), "bench.many.%07u", (uint32_t)rand() % b->keys);
+		check(cmap_set_uint32(b->h, key, LARGE_MAP + b->seed * GETS_PER_RUN + (uint32_t)i),
 		      "cmap_set_uint32 (many)");
 	}
-	return (now_us() - start) / GETS_PER_RUN;
+	return bench_meter_stop(&meter, GETS_PER_RUN);
 }
 
-static void report_random_ops(cmap_handle_t h, uint32_t keys, int runs, const char *get_name,
-			      const char *set_name)
+static void report_random_ops(struct cmap_bench *b, uint32_t keys, const char *get_name, const char *set_name)
 {
-	double values[MAX_RUNS];
-
-	for (int i = 0; i < runs; i++)
-		values[i] = random_get_us(h, keys, (unsigned)i + 1);
-	report(get_name, "us", values, runs);
-	for (int i = 0; i < runs; i++)
-		values[i] = random_set_us(h, keys, (unsigned)i + 1);
-	report(set_name, "us", values, runs);
+	b->keys = keys;
+	bench_figure("cmap_scale", get_name, "us", random_get, b);
+	bench_figure("cmap_scale", set_name, "us", random_set, b);
 }
 
 /* The same gets and sets with a thousand keys and then a million in the map,
  * and what the daemon's memory grew by for each key added. */
-static void measure_map_sizes(cmap_handle_t h, int runs, pid_t daemon)
+static void measure_map_sizes(struct cmap_bench *b)
 {
+	static const char *const needing_the_keys[] = {
+		"cmap_scale/cmap_get_with_1000_keys", "cmap_scale/cmap_set_with_1000_keys",
+		"cmap_scale/cmap_get_with_1000000_keys", "cmap_scale/cmap_set_with_1000000_keys",
+		"memory/daemon_memory_per_key", NULL,
+	};
 	double per_key;
 	long before;
 
-	fill(h, "bench.many.%07u", 0, SMALL_MAP);
-	report_random_ops(h, SMALL_MAP, runs, "cmap_get_with_1000_keys", "cmap_set_with_1000_keys");
-	before = rss_kib(daemon);
-	fill(h, "bench.many.%07u", SMALL_MAP, LARGE_MAP);
-	per_key = (double)(rss_kib(daemon) - before) * 1024.0 / (LARGE_MAP - SMALL_MAP);
-	report_random_ops(h, LARGE_MAP, runs, "cmap_get_with_1000000_keys", "cmap_set_with_1000000_keys");
-	report("daemon_memory_per_key", "bytes", &per_key, 1);
+	if (!bench_any_wanted(needing_the_keys))
+		return;
+	fill(b->h, "bench.many.%07u", 0, SMALL_MAP);
+	report_random_ops(b, SMALL_MAP, "cmap_get_with_1000_keys", "cmap_set_with_1000_keys");
+	before = rss_kib(bench_daemon);
+	fill(b->h, "bench.many.%07u", SMALL_MAP, LARGE_MAP);
+	per_key = (double)(rss_kib(bench_daemon) - before) * 1024.0 / (LARGE_MAP - SMALL_MAP);
+	report_random_ops(b, LARGE_MAP, "cmap_get_with_1000000_keys", "cmap_set_with_1000000_keys");
+	if (bench_wanted("memory", "daemon_memory_per_key"))
+		bench_report_metric("memory", "daemon_memory_per_key", "memory", "bytes", &per_key, 1);
 }
 
-static int run_latency(int runs, pid_t daemon)
+static int run_latency(void)
 {
-	double values[MAX_RUNS];
-	cmap_handle_t h, tracker;
+	struct cmap_bench b = { 0 };
 	cmap_track_handle_t track;
-	int fd;
 
-	if (runs < 1 || runs > MAX_RUNS)
-		runs = 5;
-	check(cmap_initialize(&h), "cmap_initialize");
-	check(cmap_initialize(&tracker), "cmap_initialize (tracker)");
-	check(cmap_fd_get(tracker, &fd), "cmap_fd_get");
-	check(cmap_set_uint32(h, "bench.get", 1), "cmap_set_uint32");
-	for (int i = 0; i < runs; i++)
-		values[i] = get_us(h);
-	report("cmap_get_round_trip", "us", values, runs);
-	for (int i = 0; i < runs; i++)
-		values[i] = set_us(h);
-	report("cmap_set_round_trip", "us", values, runs);
-	check(cmap_track_add(tracker, "bench.track", CMAP_TRACK_ADD | CMAP_TRACK_MODIFY, on_notify, NULL, &track),
+	check(cmap_initialize(&b.h), "cmap_initialize");
+	check(cmap_initialize(&b.tracker), "cmap_initialize (tracker)");
+	check(cmap_fd_get(b.tracker, &b.tracker_fd), "cmap_fd_get");
+	check(cmap_set_uint32(b.h, "bench.get", 1), "cmap_set_uint32");
+	bench_figure("round_trips", "cmap_get_round_trip", "us", get, &b);
+	bench_figure("round_trips", "cmap_set_round_trip", "us", set, &b);
+	check(cmap_track_add(b.tracker, "bench.track", CMAP_TRACK_ADD | CMAP_TRACK_MODIFY, on_notify, NULL, &track),
 	      "cmap_track_add");
-	for (int i = 0; i < runs; i++)
-		values[i] = notify_us(h, tracker, fd);
-	report("cmap_set_to_track_callback", "us", values, runs);
-	measure_other_tracks(h, tracker, fd, runs);
-	fill(h, "bench.iter.%05u", 0, ITERATION_KEYS);
-	for (int i = 0; i < runs; i++)
-		values[i] = iterate_ms(h);
-	report("cmap_iterate_10000_keys", "ms", values, runs);
-	measure_map_sizes(h, runs, daemon);
-	cmap_finalize(tracker);
-	cmap_finalize(h);
+	bench_figure("round_trips", "cmap_set_to_track_callback", "us", notify, &b);
+	measure_other_tracks(&b);
+	if (bench_wanted("cmap_scale", "cmap_iterate_10000_keys")) {
+		fill(b.h, "bench.iter.%05u", 0, ITERATION_KEYS);
+		bench_figure("cmap_scale", "cmap_iterate_10000_keys", "us", iterate, &b);
+	}
+	measure_map_sizes(&b);
+	cmap_finalize(b.tracker);
+	cmap_finalize(b.h);
 	return 0;
 }
 
 int main(int argc, char **argv)
 {
-	if (argc == 4 && strcmp(argv[1], "latency") == 0)
-		return run_latency(atoi(argv[2]), (pid_t)atoi(argv[3]));
-	fprintf(stderr, "usage: %s latency RUNS DAEMON_PID\n", argv[0]);
-	return 2;
+	return bench_parse_args(argc, argv, "latency") == NULL ? 2 : run_latency();
 }

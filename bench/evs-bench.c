@@ -2,13 +2,10 @@
  * against corosync's cpg figures of the same shape): a message's round trip
  * to its own sender, and the time per message of a stream of 64 B, 1 KiB
  * and 64 KiB messages to a group of 1 and of 8 members (one sender, every
- * member receiving every message). Each figure is the median of RUNS runs,
- * in microseconds per operation (lower is better), one line per figure:
- * "name median unit runs v1 v2 ...".
+ * member receiving every message), each with the daemon's and the client's
+ * CPU per message, in microseconds (lower is better).
  *
- *   evs-bench latency [RUNS [FILTER]]
- *
- * With FILTER, only the figures whose name contains it.
+ *   evs-bench latency RUNS DAEMON_PID [FILTER]
  */
 #include <signal.h>
 #include <stdio.h>
@@ -73,13 +70,9 @@ static const struct bench_group_api evs_api = {
 
 int main(int argc, char **argv)
 {
-	int runs = argc > 2 ? atoi(argv[2]) : 5;
-
-	if (argc < 2 || strcmp(argv[1], "latency") != 0 || runs < 1 || runs > BENCH_MAX_RUNS) {
-		fprintf(stderr, "usage: %s latency [RUNS [FILTER]]\n", argv[0]);
+	if (bench_parse_args(argc, argv, "latency") == NULL)
 		return 2;
-	}
 	signal(SIGPIPE, SIG_IGN);
-	bench_group_figures(&evs_api, runs, argc > 3 ? argv[3] : "");
+	bench_group_figures(&evs_api);
 	return 0;
 }

@@ -3,22 +3,18 @@
  * Conclave's. bench/run builds it twice and runs each build against its own
  * daemon in one session.
  *
- *   quorum-bench latency [RUNS]    round trips and initialize + finalize
- *   quorum-bench memory DAEMON_PID  RSS growth per idle connection, once
+ *   quorum-bench latency RUNS DAEMON_PID [FILTER]  round trips, initialize + finalize
+ *   quorum-bench memory 1 DAEMON_PID [FILTER]      RSS growth per idle connection, once
  *
  * Memory is measured once per process against a daemon started just before:
  * a daemon keeps freed heap, so a second measurement in the same daemon would
  * reuse the first one's pages and read as zero. bench/run restarts the daemon
  * for each memory run.
- *
- * Prints one line per figure: "name median unit runs v1 v2 ...".
  */
-#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <corosync/corotypes.h>
@@ -27,45 +23,46 @@
 
 #include "bench-util.h"
 
-#define MAX_RUNS 15
 #define ROUND_TRIPS 20000
 #define INIT_FINALIZE_PAIRS 500
 #define IDLE_CONNECTIONS 1000
 
-static double getquorate_us(void)
+static struct bench_run getquorate(void *unused)
 {
+	struct bench_meter meter;
+	struct bench_run run;
 	quorum_handle_t h;
 	int quorate;
-	double start;
 
 	check(quorum_initialize(&h, NULL, NULL), "quorum_initialize");
-	start = now_us();
+	meter = bench_meter_start();
 	for (int i = 0; i < ROUND_TRIPS; i++)
 		check(quorum_getquorate(h, &quorate), "quorum_getquorate");
-	start = (now_us() - start) / ROUND_TRIPS;
+	run = bench_meter_stop(&meter, ROUND_TRIPS);
 	quorum_finalize(h);
-	return start;
+	return run;
 }
 
-static double getinfo_us(void)
+static struct bench_run getinfo(void *unused)
 {
 	votequorum_callbacks_t callbacks = { 0 };
 	votequorum_handle_t h;
 	struct votequorum_info info;
-	double start;
+	struct bench_meter meter;
+	struct bench_run run;
 
 	check(votequorum_initialize(&h, &callbacks), "votequorum_initialize");
-	start = now_us();
+	meter = bench_meter_start();
 	for (int i = 0; i < ROUND_TRIPS; i++)
 		check(votequorum_getinfo(h, 0, &info), "votequorum_getinfo");
-	start = (now_us() - start) / ROUND_TRIPS;
+	run = bench_meter_stop(&meter, ROUND_TRIPS);
 	votequorum_finalize(h);
-	return start;
+	return run;
 }
 
-static double init_finalize_us(void)
+static struct bench_run init_finalize(void *unused)
 {
-	double start = now_us();
+	struct bench_meter meter = bench_meter_start();
 
 	for (int i = 0; i < INIT_FINALIZE_PAIRS; i++) {
 		quorum_handle_t h;
@@ -73,7 +70,7 @@ static double init_finalize_us(void)
 		check(quorum_initialize(&h, NULL, NULL), "quorum_initialize");
 		check(quorum_finalize(h), "quorum_finalize");
 	}
-	return (now_us() - start) / INIT_FINALIZE_PAIRS;
+	return bench_meter_stop(&meter, INIT_FINALIZE_PAIRS);
 }
 
 static double idle_connection_kib(pid_t daemon)
@@ -102,40 +99,31 @@ static void raise_fd_limit(void)
 	}
 }
 
-static int run_latency(int runs)
+static int run_latency(void)
 {
-	double values[MAX_RUNS];
-
-	if (runs < 1 || runs > MAX_RUNS)
-		runs = 5;
-	for (int i = 0; i < runs; i++)
-		values[i] = getquorate_us();
-	report("quorum_getquorate_round_trip", "us", values, runs);
-	for (int i = 0; i < runs; i++)
-		values[i] = getinfo_us();
-	report("votequorum_getinfo_round_trip", "us", values, runs);
-	for (int i = 0; i < runs; i++)
-		values[i] = init_finalize_us();
-	report("quorum_initialize_finalize", "us", values, runs);
+	bench_figure("round_trips", "quorum_getquorate_round_trip", "us", getquorate, NULL);
+	bench_figure("round_trips", "votequorum_getinfo_round_trip", "us", getinfo, NULL);
+	bench_figure("round_trips", "quorum_initialize_finalize", "us", init_finalize, NULL);
 	return 0;
 }
 
-static int run_memory(pid_t daemon)
+static int run_memory(void)
 {
 	double value;
 
+	if (!bench_wanted("memory", "daemon_memory_per_idle_connection"))
+		return 0;
 	raise_fd_limit();
-	value = idle_connection_kib(daemon);
-	report("daemon_memory_per_idle_connection", "KiB", &value, 1);
+	value = idle_connection_kib(bench_daemon);
+	bench_report_metric("memory", "daemon_memory_per_idle_connection", "memory", "KiB", &value, 1);
 	return 0;
 }
 
 int main(int argc, char **argv)
 {
-	if (argc >= 2 && strcmp(argv[1], "latency") == 0)
-		return run_latency(argc > 2 ? atoi(argv[2]) : 5);
-	if (argc == 3 && strcmp(argv[1], "memory") == 0)
-		return run_memory((pid_t)atoi(argv[2]));
-	fprintf(stderr, "usage: %s latency [RUNS] | memory DAEMON_PID\n", argv[0]);
-	return 2;
+	const char *mode = bench_parse_args(argc, argv, "latency|memory");
+
+	if (mode == NULL)
+		return 2;
+	return strcmp(mode, "latency") == 0 ? run_latency() : run_memory();
 }
