@@ -377,9 +377,9 @@ cs_error_t cpg_model_initialize(cpg_handle_t *handle, cpg_model_t model, cpg_mod
  * joined group their PROCDOWN confchg. */
 cs_error_t cpg_finalize(cpg_handle_t handle)
 {
-	cs_error_t err = cv_client_finalize(&cpg_client_service, handle);
+	cs_error_t err = cv_client_finalize_reporting_death(&cpg_client_service, handle);
 
-	if (err == CS_OK)
+	if (err == CS_OK || err == CS_ERR_LIBRARY)
 		iterations_drop_owned_by(handle);
 	return err;
 }

@@ -3,6 +3,7 @@
  * connection (live, dead or finalized; the events read and not delivered).
  */
 #include <errno.h>
+#include <poll.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -267,6 +268,34 @@ cs_error_t cv_client_finalize(const struct cv_client_service *svc, uint64_t hand
 	}
 	cv_client_release(svc, handle);
 	return err;
+}
+
+/* The daemon closes its end when it exits or is killed: the socket then
+ * reports a hang-up, also before anything read from it noticed. */
+static bool daemon_gone(struct cv_client *c)
+{
+	struct pollfd p = { .fd = c->events.fd, .events = 0 };
+	bool dead;
+
+	pthread_mutex_lock(&c->lock);
+	dead = c->dead;
+	pthread_mutex_unlock(&c->lock);
+	return dead || (poll(&p, 1, 0) == 1 && (p.revents & POLLHUP) != 0);
+}
+
+cs_error_t cv_client_finalize_reporting_death(const struct cv_client_service *svc, uint64_t handle)
+{
+	struct cv_client *c;
+	cs_error_t err;
+	bool gone;
+
+	err = cv_client_acquire(svc, handle, &c);
+	if (err != CS_OK)
+		return err;
+	gone = daemon_gone(c);
+	cv_client_release(svc, handle);
+	err = cv_client_finalize(svc, handle);
+	return err == CS_OK && gone ? CS_ERR_LIBRARY : err;
 }
 
 cs_error_t cv_client_fd_get(const struct cv_client_service *svc, uint64_t handle, int *fd)

@@ -100,6 +100,10 @@ CV_HIDDEN cs_error_t cv_client_initialize_private(const struct cv_client_service
  * The connection closes when the last reference drops. Returns CS_OK even
  * when the daemon is gone. */
 CV_HIDDEN cs_error_t cv_client_finalize(const struct cv_client_service *svc, uint64_t handle);
+/* As cv_client_finalize(), but CS_ERR_LIBRARY, with the handle freed all
+ * the same, when the daemon is gone: corosync's cpg_finalize() asks the
+ * daemon and reports that it could not, where its other libraries do not. */
+CV_HIDDEN cs_error_t cv_client_finalize_reporting_death(const struct cv_client_service *svc, uint64_t handle);
 
 /* The fd is stable for the handle's life and readable exactly while events
  * are pending (buffered in the library or unread on the socket), and when the

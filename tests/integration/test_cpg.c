@@ -628,7 +628,22 @@ static void test_daemon_death_is_library_error(void **state)
 	assert_true(fd_readable_within(fd, 2000));
 	assert_int_equal(cpg_dispatch(h, CS_DISPATCH_ALL), CS_ERR_LIBRARY);
 	assert_int_equal(cpg_join(h, &group), CS_ERR_LIBRARY);
-	assert_int_equal(cpg_finalize(h), CS_OK);
+	/* as corosync's: LIBRARY, and the handle is freed all the same */
+	assert_int_equal(cpg_finalize(h), CS_ERR_LIBRARY);
+	assert_int_equal(cpg_finalize(h), CS_ERR_BAD_HANDLE);
+}
+
+/* Finalize notices a dead daemon also when nothing read from it since. */
+static void test_finalize_right_after_daemon_death(void **state)
+{
+	cpg_handle_t h = connect_cpg();
+	int fd;
+
+	assert_int_equal(cpg_fd_get(h, &fd), CS_OK);
+	test_daemon_kill(&daemon_under_test);
+	assert_true(fd_readable_within(fd, 2000));
+	assert_int_equal(cpg_finalize(h), CS_ERR_LIBRARY);
+	assert_int_equal(cpg_finalize(h), CS_ERR_BAD_HANDLE);
 }
 
 #define SINGLE(t) cmocka_unit_test_setup_teardown(t, start, stop)
@@ -653,6 +668,7 @@ int main(void)
 		SINGLE(test_local_get_and_flow_control),
 		SINGLE(test_finalize_inside_callback),
 		SINGLE(test_daemon_death_is_library_error),
+		SINGLE(test_finalize_right_after_daemon_death),
 	};
 
 	return cmocka_run_group_tests_name("cpg", tests, NULL, NULL);
