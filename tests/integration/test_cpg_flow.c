@@ -658,7 +658,9 @@ static void test_member_that_calls_but_never_dispatches(void **state)
 	print_message("the member made %llu calls; its RSS grew %ld KiB at most\n", (unsigned long long)report.calls,
 		      report.grown_kb);
 	assert_int_equal(report.failed_calls, 0);
-	assert_true(report.calls >= CALLING_STREAM_MS / 10);
+	/* one call per ms at most; loaded machines and sanitizers manage far
+	 * fewer, so this only says the calls kept being answered */
+	assert_true(report.calls >= CALLING_STREAM_MS / 100);
 	assert_true(report.grown_kb < 16 * 1024);
 	assert_true(report.in_order);
 	for (int i = 0; i < 2; i++) {
