@@ -34,6 +34,8 @@ enum {
 	FAKE_RELEASE,
 	FAKE_SHARE,
 	FAKE_ROOM_THEN_SPLIT,
+	FAKE_GAP, /* no request: a gap in the table, as the generator leaves */
+	FAKE_AFTER_GAP,
 	FAKE_N_REQUESTS,
 };
 
@@ -225,6 +227,7 @@ static const struct cv_request_desc fake_requests[FAKE_N_REQUESTS] = {
 	REQUEST(release, &quorum_model_gettype_reply__descriptor, NULL, 0),
 	REQUEST(share, &quorum_model_gettype_reply__descriptor, NULL, 0),
 	REQUEST(room_then_split, &quorum_model_gettype_reply__descriptor, NULL, 0),
+	[FAKE_AFTER_GAP] = REQUEST(guarded, &quorum_model_gettype_reply__descriptor, NULL, 0),
 };
 
 static int fake_connect(struct cv_session *s)
@@ -440,6 +443,43 @@ static void test_validate_closes_without_handler(void **state)
 	close(fd);
 }
 
+static bool file_contains(const char *path, const char *text)
+{
+	char buf[8192];
+	FILE *f = fopen(path, "r");
+	size_t n;
+
+	if (!f)
+		return false;
+	n = fread(buf, 1, sizeof(buf) - 1, f);
+	buf[n] = '\0';
+	fclose(f);
+	return strstr(buf, text) != NULL;
+}
+
+/* An id between two requests of the table names no request: the connection
+ * is closed with a log line, and the ids around the gap still work. */
+static void test_request_id_in_a_gap_closes_the_connection(void **state)
+{
+	char log_path[96], expected[64];
+	int fd = fake_client(3, 2), other = fake_client(3, 2);
+	uint32_t answer = 0;
+
+	snprintf(log_path, sizeof(log_path), "%s.log", socket_path);
+	assert_int_equal(cv_log_set_file(log_path), 0);
+	assert_int_equal(fake_call(fd, FAKE_AFTER_GAP, 0, &answer), CS_OK);
+	assert_int_equal(answer, 42);
+	assert_int_equal(fake_call(fd, FAKE_GAP, 0, NULL), -1);
+	assert_true(raw_closed_within(fd, 2000));
+	assert_int_equal(fake_call(other, FAKE_AFTER_GAP, 0, &answer), CS_OK);
+	cv_log_set_file(NULL);
+	snprintf(expected, sizeof(expected), "service fake): unknown request id %d", FAKE_GAP);
+	assert_true(file_contains(log_path, expected));
+	unlink(log_path);
+	close(fd);
+	close(other);
+}
+
 static void test_reply_memory(void **state)
 {
 	int fd = fake_client(3, 2);
@@ -557,6 +597,7 @@ int main(void)
 		cmocka_unit_test(test_oneway_has_no_reply),
 		cmocka_unit_test(test_nowait_request_is_held_until_retried),
 		cmocka_unit_test(test_validate_closes_without_handler),
+		cmocka_unit_test(test_request_id_in_a_gap_closes_the_connection),
 		cmocka_unit_test(test_reply_memory),
 		cmocka_unit_test(test_event_back_pressure),
 		cmocka_unit_test(test_connect_hook_refusal),
