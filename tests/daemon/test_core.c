@@ -14,6 +14,7 @@
 #include <cmocka.h>
 
 #include "cv-daemon.h"
+#include "cv-log.h"
 #include "cv-loop.h"
 #include "cv-split.h"
 #include "cpg.pb-c.h"
@@ -267,7 +268,6 @@ static const struct cv_server_service fake_service = {
 /* ---- the daemon in a thread -------------------------------------------- */
 
 static struct cv_settings settings;
-static const struct cv_server_service *const services[] = { &fake_service };
 static pthread_t loop_thread;
 static char socket_path[64];
 
@@ -289,7 +289,9 @@ static int start_core(void **state)
 	settings.limits.max_queued_bytes = 8192;
 	if (cv_loop_init() < 0)
 		return -1;
-	cv_sessions_init(&settings, services, 1);
+	cv_sessions_init(&settings);
+	if (cv_server_add_service(&fake_service) < 0)
+		return -1;
 	cv_loop_set_after_batch(cv_sessions_reap);
 	cv_loop_set_poller(&cv_sessions_poller);
 	if (cv_listener_open(socket_path, &settings) < 0)
@@ -341,6 +343,7 @@ static int stop_core(void **state)
 	pthread_join(loop_thread, NULL);
 	cv_listener_close();
 	cv_sessions_close_all();
+	cv_server_remove_services();
 	cv_loop_fini();
 	*strrchr(socket_path, '/') = '\0';
 	rmdir(socket_path);
