@@ -6,8 +6,8 @@
 #include <corosync/quorum.h>
 #include "quorum-server.h"
 
-#if CV_SERVER_ABI != 1
-#error "quorum-server.c was generated for CV_SERVER_ABI 1; regenerate it with python3 -m codegen"
+#if CV_SERVER_ABI != 2
+#error "quorum-server.c was generated for CV_SERVER_ABI 2; regenerate it with python3 -m codegen"
 #endif
 
 static cs_error_t request_getquorate(struct cv_session *s,
@@ -81,6 +81,7 @@ static const char *const quorum_event_names[QUORUM_N_EVENTS] = {
 
 const struct cv_server_service quorum_server_service = {
 	.name = "quorum",
+	.id = 3,
 	.version_major = 1,
 	.version_minor = 0,
 	.n_requests = QUORUM_N_REQUESTS,

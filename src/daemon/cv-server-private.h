@@ -64,7 +64,7 @@ struct uid_count {
 
 struct cv_server {
 	const struct cv_settings *settings;
-	const struct cv_server_service *const *services;
+	const struct cv_server_service **services; /* in the order they were added */
 	size_t n_services;
 	struct cv_service_stats *service_stats; /* parallel to services */
 	const struct cv_session_observer *observer;
