@@ -133,15 +133,16 @@ static void test_undecodable_protobuf(void **state)
 /* ---- split frames (cv-wire.h) ---- */
 
 #define CPG_REQUEST_JOIN 1
+#define CPG_REQUEST_FRAGMENT 7
 #define CPG_REQUEST_MCAST_LARGE 8
 #define CPG_EVENT_MESSAGE 0
 #define SPLIT_MSG_SIZE 5000
 
-static int cpg_joined_client(void)
+static int cpg_joined_client_of(const struct test_daemon *d)
 {
 	CpgGroupsJoinRequest join = CPG_GROUPS_JOIN_REQUEST__INIT;
 	ProtobufCMessage *reply;
-	int fd = raw_client(daemon_under_test.socket, "cpg");
+	int fd = raw_client(d->socket, "cpg");
 
 	assert_true(fd >= 0);
 	join.group.data = (uint8_t *)"split";
@@ -149,6 +150,63 @@ static int cpg_joined_client(void)
 	assert_int_equal(raw_call(fd, CPG_REQUEST_JOIN, &join.base, &cpg_groups_join_reply__descriptor, &reply), CS_OK);
 	protobuf_c_message_free_unpacked(reply, NULL);
 	return fd;
+}
+
+static int cpg_joined_client(void)
+{
+	return cpg_joined_client_of(&daemon_under_test);
+}
+
+/* ---- large messages in pieces: the totals another member announces ---- */
+
+static int fragment_call(int fd, uint32_t part, uint64_t total, size_t length)
+{
+	CpgGroupsFragmentRequest request = CPG_GROUPS_FRAGMENT_REQUEST__INIT;
+	static uint8_t bytes[64];
+	ProtobufCMessage *reply = NULL;
+	int status;
+
+	assert_true(length <= sizeof(bytes));
+	request.part = part;
+	request.total = total;
+	request.msg.data = bytes;
+	request.msg.len = length;
+	status = raw_call(fd, CPG_REQUEST_FRAGMENT, &request.base, &cpg_groups_fragment_reply__descriptor, &reply);
+	if (reply != NULL)
+		protobuf_c_message_free_unpacked(reply, NULL);
+	return status;
+}
+
+/* A first piece announcing more than conclave.cpg_max_message_size (1 GiB
+ * by default) is refused before any member sees it. */
+static void test_fragment_total_beyond_the_limit(void **state)
+{
+	int fd = cpg_joined_client();
+
+	assert_int_equal(fragment_call(fd, 1, UINT64_C(1) << 62, 8), CS_ERR_TOO_BIG);
+	assert_int_equal(fragment_call(fd, 1, (UINT64_C(1) << 30) + 1, 8), CS_ERR_TOO_BIG);
+	assert_int_equal(fragment_call(fd, 1, UINT64_C(1) << 30, 8), CS_OK);
+	close(fd);
+}
+
+/* Pieces must add up to the total the first one announced. */
+static void test_fragments_add_up_to_their_total(void **state)
+{
+	int fd = cpg_joined_client();
+
+	assert_int_equal(fragment_call(fd, 1, 8, 9), CS_ERR_INVALID_PARAM);
+	assert_int_equal(fragment_call(fd, 1, 20, 8), CS_OK);
+	assert_int_equal(fragment_call(fd, 2, 21, 8), CS_ERR_INVALID_PARAM);
+	assert_int_equal(fragment_call(fd, 2, 20, 8), CS_ERR_INTERRUPT); /* the message was abandoned */
+	assert_int_equal(fragment_call(fd, 1, 20, 8), CS_OK);
+	assert_int_equal(fragment_call(fd, 2, 20, 13), CS_ERR_INVALID_PARAM);
+	assert_int_equal(fragment_call(fd, 1, 20, 8), CS_OK);
+	assert_int_equal(fragment_call(fd, 3, 20, 8), CS_ERR_INVALID_PARAM); /* 16 of 20 at the last */
+	assert_int_equal(fragment_call(fd, 1, 20, 8), CS_OK);
+	assert_int_equal(fragment_call(fd, 2, 20, 8), CS_OK);
+	assert_int_equal(fragment_call(fd, 3, 20, 4), CS_OK);
+	assert_daemon_serves(&daemon_under_test);
+	close(fd);
 }
 
 /* A REQUEST_SPLIT payload: the prefix (field and head_length, one-byte
@@ -573,6 +631,20 @@ static void assert_nobody_gets(const char *uidgid_section, int expected)
 	assert_int_equal(test_daemon_stop(&own), 0);
 }
 
+static void test_fragment_total_configured(void **state)
+{
+	int fd;
+
+	assert_int_equal(test_daemon_start(&own, TEST_SINGLE_NODE_SECTIONS
+						 "conclave {\n\thello_timeout: 500\n\tcpg_max_message_size: 4096\n}\n"),
+			 0);
+	fd = cpg_joined_client_of(&own);
+	assert_int_equal(fragment_call(fd, 1, 4097, 8), CS_ERR_TOO_BIG);
+	assert_int_equal(fragment_call(fd, 1, 4096, 8), CS_OK);
+	close(fd);
+	assert_int_equal(test_daemon_stop(&own), 0);
+}
+
 static void test_uid_allow_list(void **state)
 {
 	if (geteuid() != 0) {
@@ -811,6 +883,8 @@ int main(void)
 		cmocka_unit_test(test_reply_kind_from_client),
 		cmocka_unit_test(test_unknown_request_id),
 		cmocka_unit_test(test_undecodable_protobuf),
+		cmocka_unit_test(test_fragment_total_beyond_the_limit),
+		cmocka_unit_test(test_fragments_add_up_to_their_total),
 		cmocka_unit_test(test_split_request_and_event),
 		cmocka_unit_test(test_split_request_with_its_prefix_cut_short),
 		cmocka_unit_test(test_split_request_with_a_field_number_beyond_32_bits),
@@ -835,6 +909,7 @@ int main(void)
 		cmocka_unit_test_teardown(test_missing_explicit_config_exits, stop_own),
 		cmocka_unit_test_teardown(test_unknown_option_exits, stop_own),
 		cmocka_unit_test_teardown(test_daemonizes, stop_own),
+		cmocka_unit_test_teardown(test_fragment_total_configured, stop_own),
 		cmocka_unit_test_teardown(test_uid_allow_list, stop_own),
 		cmocka_unit_test_teardown(test_slow_tracker_gets_try_again, stop_own),
 		cmocka_unit_test_teardown(test_slow_quorum_tracker_gets_try_again, stop_own),
