@@ -17,7 +17,7 @@
 #include "peer.h"
 
 #if defined(__SANITIZE_ADDRESS__)
-#include <sanitizer/allocator_interface.h>
+size_t __sanitizer_get_current_allocated_bytes(void); /* sanitizer/allocator_interface.h */
 #endif
 
 enum { PART_FIRST = 1, PART_CONTINUED = 2, PART_LAST = 3 };
