@@ -10,6 +10,7 @@
 #include <sys/types.h>
 
 #include "cv-config.h"
+#include "cv-log.h"
 
 #define CV_DEFAULT_CONFIG_PATH "/etc/conclave/conclave.conf"
 #define CV_MAX_NODES 384 /* corosync's PROCESSOR_COUNT_MAX */
@@ -79,7 +80,7 @@ struct cv_settings {
 	gid_t gids[64];
 	size_t n_gids;
 	bool debug;                  /* logging.debug: on */
-	const char *logfile;         /* logging.logfile when logging.to_logfile: yes; else NULL */
+	struct cv_log_targets log;   /* the rest of logging {}; log.logfile only with to_logfile: yes */
 	const char *cluster_name;    /* totem.cluster_name or NULL */
 	bool have_nodelist;
 	struct cv_node_settings nodes[CV_MAX_NODES];

@@ -16,6 +16,8 @@
 #include "cv-daemon.h"
 #include "cv-log.h"
 #include "cv-loop.h"
+#include "cv-notify.h"
+#include "cv-conf-usage.h"
 #include "cv-settings.h"
 #include "cmap-maps.h"
 #include "cmap-store.h"
@@ -80,6 +82,18 @@ static int offer_services(char *err, size_t err_size)
 		return -1;
 	services = cv_server_services(&n);
 	return cmap_maps_init(&settings, services, n, err, err_size);
+}
+
+static void warn_unused_key(const char *path, const struct cv_conf_node *key, void *data)
+{
+	const struct cv_conf *c = data;
+
+	cv_log_warning("%s:%u: %s is not used by conclaved (it is readable in cmap)", c->file, key->line, path);
+}
+
+static void warn_unused_keys(const struct cv_conf *c)
+{
+	cv_conf_for_each_unused_key(c, warn_unused_key, (void *)c);
 }
 
 /* A missing default file means "no configuration"; a missing -c file is an
@@ -171,9 +185,30 @@ cs_error_t cv_server_reload_configuration(void)
 	loaded_conf = next_conf;
 	loaded_settings = next;
 	cv_log_set_debug(debug_option || next.debug);
-	cv_log_set_file(next.logfile);
+	cv_log_set_targets(&next.log);
 	cv_log_info("configuration reloaded from %s", config_path);
+	warn_unused_keys(next_conf);
 	return record_reload_result(CS_OK, NULL);
+}
+
+static void notify_ready(void)
+{
+	char state[128];
+
+	snprintf(state, sizeof(state), "READY=1\nMAINPID=%d\nSTATUS=serving node %u, %s", (int)getpid(),
+		 cv_settings_local_node(&settings)->nodeid,
+		 settings.quorum.votequorum ? "votequorum provider" : "no quorum provider");
+	cv_notify(state);
+}
+
+/* logrotate's postrotate and systemctl reload: the log file is opened
+ * again, then the configuration is read again. */
+static void reload_on_hangup(void)
+{
+	cv_notify_reloading();
+	cv_log_reopen();
+	cv_server_reload_configuration();
+	notify_ready();
 }
 
 static void on_signal(void *data, uint32_t events)
@@ -185,7 +220,7 @@ static void on_signal(void *data, uint32_t events)
 	if (read(signal_watch.fd, &info, sizeof(info)) != sizeof(info))
 		return;
 	if (info.ssi_signo == SIGHUP) {
-		cv_server_reload_configuration();
+		reload_on_hangup();
 		return;
 	}
 	cv_log_info("signal %u received, shutting down", info.ssi_signo);
@@ -290,6 +325,7 @@ static int serve(const struct options *o)
 
 static void shut_down(void)
 {
+	cv_notify("STOPPING=1");
 	cv_listener_close();
 	cv_sessions_close_all();
 	cv_services_stop();
@@ -300,7 +336,7 @@ static void shut_down(void)
 		cv_conf_free(loaded_conf);
 	cv_conf_free(conf);
 	cv_log_info("stopped");
-	cv_log_set_file(NULL);
+	cv_log_set_targets(&CV_LOG_TARGETS_DEFAULT);
 }
 
 int main(int argc, char **argv)
@@ -313,11 +349,14 @@ int main(int argc, char **argv)
 		return 2;
 	debug_option = o.debug;
 	cv_log_set_debug(o.debug);
+	if (cv_notify_init() < 0)
+		cv_log_warning("NOTIFY_SOCKET is not a socket name; the service manager will not hear from conclaved");
 	if (load_configuration(&o) < 0)
 		return 1;
 	if (settings.debug)
 		cv_log_set_debug(true);
-	cv_log_set_file(settings.logfile);
+	cv_log_set_targets(&settings.log);
+	warn_unused_keys(conf);
 	if (!o.foreground && daemonize(&ready_fd) < 0) {
 		cv_log_error("cannot daemonize: %m");
 		return 1;
@@ -329,6 +368,7 @@ int main(int argc, char **argv)
 	cv_log_info("ready: node %u, %s", cv_settings_local_node(&settings)->nodeid,
 		    settings.quorum.votequorum ? "votequorum provider" : "no quorum provider");
 	report_ready(ready_fd, 0);
+	notify_ready();
 	r = cv_loop_run();
 	if (r < 0)
 		cv_log_error("event loop failed: %s", strerror(-r));
