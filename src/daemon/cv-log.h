@@ -1,5 +1,7 @@
 /* Daemon logging: one line per message on stderr, "conclaved: [level] text",
- * and, when a log file is set, the same line after a time stamp there. */
+ * and, when a log file is set, the same line after a time stamp there.
+ * Control characters in the text are escaped, and each call site (format)
+ * logs at most a burst of lines per interval (cv_log_set_rate_limit). */
 #ifndef CONCLAVE_CV_LOG_H
 #define CONCLAVE_CV_LOG_H
 
@@ -13,7 +15,12 @@ enum cv_log_level {
 	CV_LOG_DEBUG,
 };
 
+#define CV_LOG_DEFAULT_RATE_BURST 10
+#define CV_LOG_DEFAULT_RATE_INTERVAL_MS 5000
+
 void cv_log_set_debug(bool enabled);
+/* At most burst lines per interval_ms from one format; 0: no limit. */
+void cv_log_set_rate_limit(unsigned int burst, unsigned int interval_ms);
 /* Appends to path from now on (NULL: no file); 0 or -errno, when the file
  * cannot be opened (logged on stderr; it is tried again at each reopen). */
 int cv_log_set_file(const char *path);
