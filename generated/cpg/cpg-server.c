@@ -5,6 +5,7 @@
 
 #include <corosync/cpg.h>
 #include "cpg-server.h"
+#include "cpg-catalog.h"
 
 #if CV_SERVER_ABI != 1
 #error "cpg-server.c was generated for CV_SERVER_ABI 1; regenerate it with python3 -m codegen"
@@ -163,4 +164,5 @@ const struct cv_server_service cpg_server_service = {
 	.n_events = CPG_N_EVENTS,
 	.event_names = cpg_event_names,
 	.ops = &cpg_service_ops,
+	.catalog = &cpg_catalog,
 };

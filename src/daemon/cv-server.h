@@ -16,6 +16,8 @@
 #include <protobuf-c/protobuf-c.h>
 #include <corosync/corotypes.h>
 
+struct cv_catalog;
+
 #define CV_SERVER_ABI 1
 
 struct cv_session; /* one client connection bound to one service */
@@ -68,6 +70,7 @@ struct cv_server_service {
 	uint16_t n_events;
 	const char *const *event_names; /* indexed by event id, for logs */
 	const struct cv_service_ops *ops;
+	const struct cv_catalog *catalog; /* its messages by name, for -d's traces */
 };
 
 /* Queues an event frame for the client. CS_OK, or CS_ERR_TRY_AGAIN when the

@@ -20,13 +20,21 @@ struct cv_server *server_get(void)
 void cv_sessions_init(const struct cv_settings *config, const struct cv_server_service *const *offered,
 		      size_t n_offered)
 {
-	server.settings = config;
-	server.services = offered;
-	server.n_services = n_offered;
-	free(server.service_stats);
-	server.service_stats = calloc(n_offered ? n_offered : 1, sizeof(*server.service_stats));
-	if (!server.service_stats)
+	const struct cv_server_service **services = calloc(n_offered + 1, sizeof(*services));
+
+	/* The monitor is the daemon's own, beside whatever it offers. */
+	if (!services)
 		abort(); /* at start-up, before any client */
+	memcpy(services, offered, n_offered * sizeof(*services));
+	services[n_offered] = &cv_monitor_service;
+	server.settings = config;
+	free((void *)server.services);
+	server.services = services;
+	server.n_services = n_offered + 1;
+	free(server.service_stats);
+	server.service_stats = calloc(server.n_services, sizeof(*server.service_stats));
+	if (!server.service_stats)
+		abort();
 }
 
 /* ---- services ----------------------------------------------------------- */
