@@ -1,13 +1,14 @@
 """Runs every emitter over a loaded program and collects {path: text}."""
 
-from .emit import header, client, library, manpages, proto, server, services, status, strerror
+from .emit import catalog, header, client, library, manpages, proto, server, services, status, strerror
 
 # Directories under --out whose every file the generator owns.
 OWNED_DIRS = ("generated", "man/man3")
 
 PER_FILE_EMITTERS = (header.emit, library.emit, strerror.emit, status.emit, manpages.emit)
-PER_SERVICE_EMITTERS = (proto.emit, client.emit, server.emit)
-PROGRAM_EMITTERS = (services.emit,)
+PER_SERVICE_EMITTERS = (proto.emit, client.emit, server.emit, catalog.emit)
+# Emitters of one file for the whole program.
+PROGRAM_EMITTERS = (services.emit, catalog.emit_list)
 
 
 def generate(program):

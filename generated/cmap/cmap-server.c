@@ -5,6 +5,7 @@
 
 #include <corosync/cmap.h>
 #include "cmap-server.h"
+#include "cmap-catalog.h"
 
 #if CV_SERVER_ABI != 2
 #error "cmap-server.c was generated for CV_SERVER_ABI 2; regenerate it with python3 -m codegen"
@@ -275,4 +276,5 @@ const struct cv_server_service cmap_server_service = {
 	.n_events = CMAP_N_EVENTS,
 	.event_names = cmap_event_names,
 	.ops = &cmap_service_ops,
+	.catalog = &cmap_catalog,
 };

@@ -5,6 +5,7 @@
 
 #include <corosync/cfg.h>
 #include "corosync_cfg-server.h"
+#include "corosync_cfg-catalog.h"
 
 #if CV_SERVER_ABI != 2
 #error "corosync_cfg-server.c was generated for CV_SERVER_ABI 2; regenerate it with python3 -m codegen"
@@ -214,4 +215,5 @@ const struct cv_server_service corosync_cfg_server_service = {
 	.n_events = COROSYNC_CFG_N_EVENTS,
 	.event_names = corosync_cfg_event_names,
 	.ops = &corosync_cfg_service_ops,
+	.catalog = &corosync_cfg_catalog,
 };

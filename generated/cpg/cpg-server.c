@@ -5,6 +5,7 @@
 
 #include <corosync/cpg.h>
 #include "cpg-server.h"
+#include "cpg-catalog.h"
 
 #if CV_SERVER_ABI != 2
 #error "cpg-server.c was generated for CV_SERVER_ABI 2; regenerate it with python3 -m codegen"
@@ -164,4 +165,5 @@ const struct cv_server_service cpg_server_service = {
 	.n_events = CPG_N_EVENTS,
 	.event_names = cpg_event_names,
 	.ops = &cpg_service_ops,
+	.catalog = &cpg_catalog,
 };

@@ -5,6 +5,7 @@
 
 #include <corosync/evs.h>
 #include "evs-server.h"
+#include "evs-catalog.h"
 
 #if CV_SERVER_ABI != 2
 #error "evs-server.c was generated for CV_SERVER_ABI 2; regenerate it with python3 -m codegen"
@@ -102,4 +103,5 @@ const struct cv_server_service evs_server_service = {
 	.n_events = EVS_N_EVENTS,
 	.event_names = evs_event_names,
 	.ops = &evs_service_ops,
+	.catalog = &evs_catalog,
 };

@@ -5,6 +5,7 @@
 
 #include <corosync/votequorum.h>
 #include "votequorum-server.h"
+#include "votequorum-catalog.h"
 
 #if CV_SERVER_ABI != 2
 #error "votequorum-server.c was generated for CV_SERVER_ABI 2; regenerate it with python3 -m codegen"
@@ -237,4 +238,5 @@ const struct cv_server_service votequorum_server_service = {
 	.n_events = VOTEQUORUM_N_EVENTS,
 	.event_names = votequorum_event_names,
 	.ops = &votequorum_service_ops,
+	.catalog = &votequorum_catalog,
 };

@@ -50,6 +50,9 @@ int cv_log_set_targets(const struct cv_log_targets *t);
 int cv_log_reopen(void);
 bool cv_log_debug_enabled(void);
 void cv_log(enum cv_log_level level, const char *format, ...) __attribute__((format(printf, 2, 3)));
+/* A debug line whose every peer-supplied character the caller has already
+ * escaped (a trace line): logged as it is, so that it is not escaped twice. */
+void cv_log_escaped_debug(const char *line);
 
 #define cv_log_error(...) cv_log(CV_LOG_ERROR, __VA_ARGS__)
 #define cv_log_warning(...) cv_log(CV_LOG_WARNING, __VA_ARGS__)

@@ -148,7 +148,7 @@ static bool rate_allows(enum cv_log_level level, const char *format)
 	struct log_source *src = NULL;
 	int64_t now;
 
-	if (rate_burst == 0)
+	if (rate_burst == 0 || level == CV_LOG_DEBUG) /* debug lines are asked for */
 		return true;
 	now = now_ms();
 	close_intervals(now);
@@ -182,6 +182,15 @@ void cv_log(enum cv_log_level level, const char *format, ...)
 		escape_line(raw, line, sizeof(line));
 		log_line(level, line);
 	}
+	errno = saved_errno;
+}
+
+void cv_log_escaped_debug(const char *line)
+{
+	int saved_errno = errno;
+
+	if (debug_enabled)
+		log_line(CV_LOG_DEBUG, line);
 	errno = saved_errno;
 }
 

@@ -5,6 +5,7 @@
 
 #include <corosync/feature.h>
 #include "feature-server.h"
+#include "feature-catalog.h"
 
 #if CV_SERVER_ABI != 2
 #error "feature-server.c was generated for CV_SERVER_ABI 2; regenerate it with python3 -m codegen"
@@ -189,4 +190,5 @@ const struct cv_server_service feature_server_service = {
 	.n_events = FEATURE_N_EVENTS,
 	.event_names = feature_event_names,
 	.ops = &feature_service_ops,
+	.catalog = &feature_catalog,
 };
