@@ -553,8 +553,22 @@ static void drop_zombies(void)
 	}
 }
 
+/* On a change of corosync's ring only, as corosync: a conclaved joining or
+ * leaving the engine's group is no totem configuration change. */
 static void totem_to_all(void)
 {
+	static uint32_t sent_nodeid;
+	static uint64_t sent_seq;
+	uint32_t nodeid;
+	uint64_t seq;
+	const uint32_t *nodes;
+	size_t n_nodes;
+
+	cv_cluster_ring(&nodeid, &seq, &nodes, &n_nodes);
+	if (nodeid == sent_nodeid && seq == sent_seq)
+		return;
+	sent_nodeid = nodeid;
+	sent_seq = seq;
 	for (struct cpg_member *m = local_members; m != NULL; m = m->next_local)
 		if (m->session != NULL)
 			cpg_totem_send(m);

@@ -49,9 +49,9 @@ class CpgNode(LineProcess):
         assert line.startswith("me "), "%s: %s" % (node.name, line)
         self.nodeid, self.pid = (int(x) for x in line.split()[1:3])
 
-    def confchgs(self, start=0):
+    def confchgs(self, start=0, totem=False):
         with self.cond:
-            return [l for l in self.lines[start:] if l.startswith("confchg")]
+            return [l for l in self.lines[start:] if l.startswith("confchg") or (totem and l.startswith("totem"))]
 
     def messages(self, start=0):
         with self.cond:

@@ -60,7 +60,7 @@ class Side:
         during its sync, conclaved by node id (README, Compatibility)."""
         names = self.names()
         out = []
-        for line in member.confchgs():
+        for line in member.confchgs(totem=True):
             line = re.sub(r"(\d+):(\d+)", lambda m: "%s:%s" % (m.group(1), names.get(int(m.group(2)), "?")), line)
             out.append(" ".join(part.split("=")[0] + "=" + ",".join(sorted(part.split("=")[1].split(",")))
                                 if "=" in part else part for part in line.split()))
