@@ -121,11 +121,13 @@ def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--conclaved", required=True)
     parser.add_argument("--cpg-node", required=True)
+    parser.add_argument("--evs-node", required=True)
     parser.add_argument("--libdir", action="append", required=True)
     parser.add_argument("--sanitized", default="0")
     ARGS = parser.parse_args()
     ARGS.conclaved = os.path.abspath(ARGS.conclaved)
     ARGS.cpg_node = os.path.abspath(ARGS.cpg_node)
+    ARGS.evs_node = os.path.abspath(ARGS.evs_node)
     cluster.main_guard(test)
 
 

@@ -14,6 +14,9 @@ conclaved) and one on corosync's (group "g" of corosync). Then:
   others; node 3 started again: its new members join;
 - node 3 partitioned: NODEDOWN on both sides, and each side keeps its own
   traffic; healed: CPG_REASON_NODEUP on both sides, one agreed membership;
+- evs across nodes: one order of every node's messages at every member, and
+  corosync's ring as evs's configuration changes (a node killed, a partition
+  and its heal);
 - every member's sequence of confchgs on conclaved is the one corosync's cpg
   gave the member in the same place (process ids mapped to names; the order
   within a joined list aside)."""
@@ -26,6 +29,7 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import cluster  # noqa: E402
 from conclaveds import Conclaved, CpgNode  # noqa: E402
+from engines import LineProcess  # noqa: E402
 
 GROUP = "g"
 
@@ -116,6 +120,36 @@ def wait_confchg(side, nodeid, pattern, start, timeout=60):
     return index
 
 
+def start_evs(node):
+    member = LineProcess(node, [ARGS.evs_node, GROUP], "evs-node.log")
+    member.wait_line("evs me", lambda l: l.startswith("me ") or l.startswith("error"), 60)
+    return member
+
+
+def evs_stream(members, count):
+    """Every member sends count messages: each gets all, in one order."""
+    starts = [len(m.lines) for m in members]
+    for m in members:
+        m.command("send %d" % count)
+    orders = []
+    for m, start in zip(members, starts):
+        def got():
+            with m.cond:
+                return [l for l in m.lines[start:] if l.startswith("msg ")]
+        cluster.wait_until("%s: evs messages" % m.node.name, lambda: len(got()) >= count * len(members), 60)
+        assert not any("BAD" in l for l in got())
+        orders.append(got())
+    assert all(o == orders[0] for o in orders), "evs: members saw different orders"
+    assert len(set(orders[0])) == count * len(members)
+    cluster.log("evs: %d messages in one order at %d nodes" % (len(orders[0]), len(members)))
+
+
+def evs_confchg(member, pattern, start):
+    _, line = member.wait_line("evs " + pattern, lambda l: l.startswith("confchg") and re.search(pattern, l),
+                               60, start)
+    cluster.log("%s evs: %s" % (member.node.name, line))
+
+
 def test():
     conclaved = Conclaved(ARGS.conclaved, ARGS.libdir)
     sides = [Side("conclave", conclaved.ours()), Side("corosync", None)]
@@ -129,6 +163,11 @@ def test():
             check_questions(side, nodes)
         for side in sides:
             stream(side, 300, 200, [1, 2, 3])
+        evs = {node.nodeid: start_evs(node) for node in nodes}
+        for member in evs.values():
+            evs_confchg(member, r"members=1,2,3 ", 0)
+        evs_stream(list(evs.values()), 100)
+        evs_marks = {n: len(m.lines) for n, m in evs.items()}
 
         # node 3 killed, then back
         node3 = c.node(3)
@@ -138,10 +177,16 @@ def test():
             gone = side.members.pop(3)
             for n in (1, 2):
                 wait_confchg(side, n, r"left=3:%d:3 " % gone.pid, marks[side.name][n])
+        for n in (1, 2):
+            evs_confchg(evs[n], r"members=1,2 left=3 joined=$", evs_marks[n])
         node3.start_corosync()
         for n in (1, 2, 3):
             c.node(n).wait_quorum(3, True, 60)
         conclaved.start(node3)
+        evs[3] = start_evs(node3)
+        for n in (1, 2):
+            evs_confchg(evs[n], r"members=1,2,3 left= joined=3$", evs_marks[n])
+        evs_marks = {n: len(m.lines) for n, m in evs.items()}
         for side in sides:
             side.start(node3)
             for n in (1, 2, 3):
@@ -159,6 +204,10 @@ def test():
             stream(side, 100, 100, [1, 2])
             stream(side, 100, 100, [3])
         node3.heal()
+        evs_confchg(evs[1], r"members=1,2 left=3 joined=$", evs_marks[1])
+        evs_confchg(evs[1], r"members=1,2,3 left= joined=3$", evs_marks[1])
+        evs_confchg(evs[3], r"members=3 left=1,2 joined=$", evs_marks[3])
+        evs_confchg(evs[3], r"members=1,2,3 left= joined=1,2$", evs_marks[3])
         for side in sides:
             for n in (1, 2):
                 wait_confchg(side, n, r"joined=3:%d:4$" % side.members[3].pid, marks[side.name][n])
@@ -166,6 +215,7 @@ def test():
         for side in sides:
             check_questions(side, nodes)
             stream(side, 100, 1000, [1, 2, 3])
+        evs_stream(list(evs.values()), 100)
 
         # the same confchgs on conclaved as on corosync, member by member
         time.sleep(1)
@@ -182,11 +232,13 @@ def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--conclaved", required=True)
     parser.add_argument("--cpg-node", required=True)
+    parser.add_argument("--evs-node", required=True)
     parser.add_argument("--libdir", action="append", required=True)
     parser.add_argument("--sanitized", default="0")
     ARGS = parser.parse_args()
     ARGS.conclaved = os.path.abspath(ARGS.conclaved)
     ARGS.cpg_node = os.path.abspath(ARGS.cpg_node)
+    ARGS.evs_node = os.path.abspath(ARGS.evs_node)
     cluster.main_guard(test)
 
 
