@@ -254,19 +254,30 @@ void cv_cluster_flush(void)
 	engine_ran();
 }
 
-int cv_order_submit(enum cv_order_service service, const void *head, size_t head_length, const void *body,
-		    size_t body_length)
+static cs_error_t submit_status(int r)
+{
+	switch (r) {
+	case 0: return CS_OK;
+	case -EAGAIN: return CS_ERR_TRY_AGAIN;
+	case -EMSGSIZE: return CS_ERR_TOO_BIG;
+	case -ENOMEM: return CS_ERR_NO_MEMORY;
+	default: return CS_ERR_LIBRARY;
+	}
+}
+
+cs_error_t cv_order_submit(enum cv_order_service service, const void *head, size_t head_length, const void *body,
+			   size_t body_length)
 {
 	size_t length = 1 + head_length + body_length;
 	int r;
 
 	if (engine == NULL)
-		return -EIO;
+		return CS_ERR_LIBRARY;
 	if (length > scratch_capacity) {
 		uint8_t *grown = realloc(scratch, length);
 
 		if (grown == NULL)
-			return -ENOMEM;
+			return CS_ERR_NO_MEMORY;
 		scratch = grown;
 		scratch_capacity = length;
 	}
@@ -280,7 +291,7 @@ int cv_order_submit(enum cv_order_service service, const void *head, size_t head
 		scratch = NULL;
 		scratch_capacity = 0;
 	}
-	return r;
+	return submit_status(r);
 }
 
 /* ---- start and stop -------------------------------------------------- */

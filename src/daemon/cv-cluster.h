@@ -16,6 +16,8 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include <corosync/corotypes.h>
+
 #include "cv-engine.h"
 
 struct cv_settings;
@@ -62,9 +64,10 @@ uint32_t cv_cluster_nodeid(void);
 void cv_cluster_ring(uint32_t *ring_nodeid, uint64_t *ring_seq, const uint32_t **nodes, size_t *n_nodes);
 
 void cv_order_register(enum cv_order_service service, const struct cv_order_ops *ops);
-/* Queues head then body as one message of `service`: 0; -EAGAIN (the
- * service's room hook tells when to retry); -EMSGSIZE; -ENOMEM; -EIO. */
-int cv_order_submit(enum cv_order_service service, const void *head, size_t head_length, const void *body,
+/* Queues head then body as one message of `service`: CS_OK;
+ * CS_ERR_TRY_AGAIN (the service's room hook tells when to retry);
+ * CS_ERR_TOO_BIG; CS_ERR_NO_MEMORY; CS_ERR_LIBRARY once the engine failed. */
+cs_error_t cv_order_submit(enum cv_order_service service, const void *head, size_t head_length, const void *body,
 		    size_t body_length);
 /* A member's state for `service` in the view being delivered; NULL with
  * *length 0 when it sent none. */

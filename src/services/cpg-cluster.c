@@ -113,18 +113,10 @@ static cs_error_t submit(struct cpg_member *m, enum order_kind kind, const uint8
 		.total = htole32(total),
 		.group_length = htole32(length),
 	};
-	int r;
 
 	memcpy(head, &h, sizeof(h));
 	memcpy(head + sizeof(h), name, length);
-	r = cv_order_submit(CV_ORDER_CPG, head, sizeof(h) + length, body, body_length);
-	switch (r) {
-	case 0: return CS_OK;
-	case -EAGAIN: return CS_ERR_TRY_AGAIN;
-	case -EMSGSIZE: return CS_ERR_TOO_BIG;
-	case -ENOMEM: return CS_ERR_NO_MEMORY;
-	default: return CS_ERR_LIBRARY;
-	}
+	return cv_order_submit(CV_ORDER_CPG, head, sizeof(h) + length, body, body_length);
 }
 
 /* The group m is joined to or joining: its name, or NULL. */

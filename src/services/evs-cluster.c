@@ -26,7 +26,7 @@ cs_error_t evs_cluster_mcast(const uint8_t *keys, size_t count, ProtobufCBinaryD
 	size_t keys_length = count * EVS_GROUP_KEY_LENGTH;
 	uint8_t *head = malloc(sizeof(uint32_t) + keys_length);
 	uint32_t n = htole32((uint32_t)count);
-	int r;
+	cs_error_t r;
 
 	if (head == NULL)
 		return CS_ERR_NO_MEMORY;
@@ -34,13 +34,7 @@ cs_error_t evs_cluster_mcast(const uint8_t *keys, size_t count, ProtobufCBinaryD
 	memcpy(head + sizeof(n), keys, keys_length);
 	r = cv_order_submit(CV_ORDER_EVS, head, sizeof(n) + keys_length, msg.data, msg.len);
 	free(head);
-	switch (r) {
-	case 0: return CS_OK;
-	case -EAGAIN: return CS_ERR_TRY_AGAIN;
-	case -EMSGSIZE: return CS_ERR_TOO_BIG;
-	case -ENOMEM: return CS_ERR_NO_MEMORY;
-	default: return CS_ERR_LIBRARY;
-	}
+	return r;
 }
 
 static void on_deliver(uint32_t nodeid, const void *data, size_t length)

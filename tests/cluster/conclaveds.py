@@ -23,6 +23,7 @@ class Conclaved:
     def start(self, node, wait=True, env=None):
         """conclaved on the node's corosync.conf (cluster_engine: corosync)."""
         node.run(["mkdir", "-p", os.path.dirname(SOCKET)])
+        node.run(["rm", "-f", SOCKET])      # a killed conclaved's, which would look ready
         proc = node.start([self.program, "-f", "-c", "/etc/corosync/corosync.conf", "-s", SOCKET],
                           "conclaved.log", env=env)
         node.conclaved = proc
