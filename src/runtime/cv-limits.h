@@ -35,6 +35,11 @@
  * buffer would hold. */
 #define CV_CLIENT_RING_CAPACITY (256u * 1024u)
 
+/* How long a dispatch waits at most for the daemon to handle what the
+ * handle posted (cv_client_settle_posts): a daemon that is stopped, or
+ * busy for longer, must not hold the program's dispatch up. */
+#define CV_SETTLE_WAIT_MS 1000
+
 /* Overrides CV_HANDSHAKE_TIMEOUT_MS (tests); a negative value restores it. */
 CV_HIDDEN void cv_runtime_set_handshake_timeout(int timeout_ms);
 CV_HIDDEN int cv_runtime_handshake_timeout(void);
