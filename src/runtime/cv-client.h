@@ -58,6 +58,12 @@
  * so a daemon that dies ends it with CS_ERR_LIBRARY. ONE and BLOCKING wait
  * for an event anyway, which the post's own comes as soon as any.
  *
+ * Polling. A call waiting for its reply polls the reply channel before it
+ * sleeps only while that pays (cv-spin.h): back to back, the reply lands
+ * within microseconds and the wake-up from idle would cost as much again;
+ * a call that starts long after the previous reply, as paced ones do,
+ * sleeps at once. The window is the channel's, kept by its token holder.
+ *
  * `wake_fd` is raised once, when the connection dies or is finalized, and
  * sits in every blocking poll, so that finalize from another thread wakes a
  * blocked reader or sender.
@@ -72,6 +78,7 @@
 #include "cv-ring.h"
 #include "cv-runtime.h"
 #include "cv-rx.h"
+#include "cv-spin.h"
 #include "cv-transport.h"
 
 struct cv_event {
@@ -100,6 +107,7 @@ struct cv_channel {
 	int fd;
 	bool busy;               /* its single-reader token, guarded by lock */
 	struct cv_rx_buffer rx;  /* owned by the holder of the token */
+	struct cv_spin spin;     /* how a waiter polls it; the token holder's */
 };
 
 struct cv_client {
@@ -152,7 +160,7 @@ CV_HIDDEN void cv_client_release(const struct cv_client_service *svc, uint64_t h
 
 enum cv_wait_flags {
 	CV_WAIT_BLOCK = 1u << 0,     /* sleep until input arrives; else never wait */
-	CV_WAIT_SPIN = 1u << 1,      /* with CV_WAIT_BLOCK: poll briefly first, a reply is due */
+	CV_WAIT_SPIN = 1u << 1,      /* with CV_WAIT_BLOCK: poll first when that pays (cv-spin.h) */
 	CV_WAIT_ONE_FRAME = 1u << 2, /* read nothing beyond the end of the next frame */
 };
 

@@ -24,12 +24,6 @@
  * daemon must not hang us. */
 #define CV_HANDSHAKE_TIMEOUT_MS 10000
 
-/* How long a call polls for its reply before it sleeps. A reply usually takes
- * a few tens of microseconds; sleeping instead leaves this CPU idle, and the
- * wake-up from idle when the reply lands costs about as much again (most of
- * all on virtual machines). */
-#define CV_REPLY_SPIN_NS (50 * 1000)
-
 /* The shared ring a connection offers the daemon with its first pipelined
  * request: room for a few thousand small frames, about what the socket's
  * buffer would hold. */

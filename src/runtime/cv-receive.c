@@ -130,15 +130,12 @@ static cs_error_t route_frames(struct cv_client *c, struct cv_channel *ch, unsig
 
 /* ---- reading (reader token held) ---- */
 
-/* True when fds showed activity within CV_REPLY_SPIN_NS. */
-static bool input_within_spin(struct pollfd *fds, nfds_t n)
+/* True when fds showed activity within window_ns from `began`. */
+static bool input_within(struct pollfd *fds, nfds_t n, uint64_t began, uint64_t window_ns)
 {
-	uint64_t deadline = cv_clock_ns() + CV_REPLY_SPIN_NS;
-
-	do {
+	while (cv_clock_ns() - began < window_ns)
 		if (poll(fds, n, 0) > 0)
 			return true;
-	} while (cv_clock_ns() < deadline);
 	return false;
 }
 
@@ -162,9 +159,20 @@ static cs_error_t wait_readable(struct cv_client *c, struct cv_channel *ch, unsi
 		{ .fd = ch->fd, .events = POLLIN },
 		{ .fd = c->wake_fd, .events = POLLIN },
 	};
+	uint64_t began = 0, window = 0;
+	bool found = false;
 	int r = 1;
 
-	if (!((flags & CV_WAIT_SPIN) && input_within_spin(fds, 2)) && (r = cv_poll(fds, 2, ms_left(deadline_ms))) < 0)
+	if (flags & CV_WAIT_SPIN) {
+		began = cv_clock_ns();
+		window = cv_spin_window(&ch->spin, began);
+		found = input_within(fds, 2, began, window);
+	}
+	if (!found)
+		r = cv_poll(fds, 2, ms_left(deadline_ms));
+	if (flags & CV_WAIT_SPIN)
+		cv_spin_done(&ch->spin, began, window, found, cv_clock_ns());
+	if (r < 0)
 		return CS_ERR_LIBRARY;
 	if (r == 0)
 		return CS_ERR_TIMEOUT;
