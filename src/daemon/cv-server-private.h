@@ -49,7 +49,8 @@ struct out_frame {
  * the client connected, or its replies, written to the reply channel. */
 struct out_queue {
 	struct out_frame *head, *tail;
-	size_t bytes;
+	size_t bytes;  /* on the wire */
+	size_t cost;   /* in memory: what max_queued_bytes bounds (output_frame_cost) */
 	size_t frames;
 };
 
@@ -57,6 +58,10 @@ struct reply_block {
 	struct reply_block *next;
 	alignas(max_align_t) unsigned char data[];
 };
+
+/* Queued output of closed sessions, in bytes, after which the heap is
+ * trimmed (malloc_trim). */
+#define CV_TRIM_AFTER_FREED_BYTES (1024u * 1024u)
 
 struct uid_count {
 	uid_t uid;
@@ -85,6 +90,7 @@ struct cv_server {
 	size_t n_uid_counts;
 	struct cv_packed_frame *ring_room; /* RING_ROOM, shared by every session */
 	struct cv_packed_frame *settled_wakeup; /* SETTLED, likewise */
+	size_t freed_since_trim; /* queued output of sessions destroyed since the heap was last trimmed */
 };
 
 struct cv_session {
@@ -160,6 +166,7 @@ void input_settle_publish(struct cv_session *s);
 struct cv_packed_frame *packed_frame_new(size_t payload_size);
 void packed_frame_set_header(struct cv_packed_frame *f, uint16_t kind, uint16_t id, uint32_t seq, int32_t status);
 /* Takes a reference to `packed`; CS_OK or CS_ERR_NO_MEMORY. */
+size_t output_frame_cost(size_t frame_size); /* what max_queued_bytes counts for a frame */
 cs_error_t output_queue(struct cv_session *s, struct out_queue *q, struct cv_packed_frame *packed);
 /* Has the session's output written at the end of the batch. */
 void output_flush_later(struct cv_session *s);

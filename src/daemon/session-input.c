@@ -375,8 +375,10 @@ void input_on_event(void *data, uint32_t events)
 		session_read(s);
 	}
 	/* A Unix socket reports an error when its client left with our output
-	 * unread: what the client sent before is still to be read. */
-	if ((events & EPOLLERR) && s->state != SESSION_CLOSING && !s->peer_gone)
+	 * unread, and a hang-up when it closed the socket, which must not wait
+	 * for its reading to resume: what the client sent before is still to
+	 * be read. */
+	if ((events & (EPOLLERR | EPOLLHUP)) && s->state != SESSION_CLOSING && !s->peer_gone)
 		session_client_gone(s);
 }
 

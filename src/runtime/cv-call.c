@@ -1,4 +1,5 @@
 /* Requests: pack, send, and wait for the reply with the same seq. */
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/uio.h>
@@ -103,9 +104,39 @@ static void call_unregister(struct cv_client *c, struct cv_pending_call *call)
 		*link = call->next;
 }
 
+int64_t cv_call_timeout_from_env(void)
+{
+	const char *text = getenv(CV_CALL_TIMEOUT_ENV);
+	unsigned long long parsed;
+	char *end;
+
+	if (text == NULL || *text == '\0')
+		return CV_CALL_TIMEOUT_MS;
+	errno = 0;
+	parsed = strtoull(text, &end, 10);
+	if (*end != '\0' || errno != 0 || parsed > INT32_MAX)
+		return CV_CALL_TIMEOUT_MS;
+	return (int64_t)parsed;
+}
+
+static int64_t call_deadline_ms(const struct cv_client *c)
+{
+	return c->call_timeout_ms == 0 ? 0 : (int64_t)cv_clock_ms() + c->call_timeout_ms;
+}
+
 static bool call_answered(struct cv_client *c, void *arg)
 {
 	return ((struct cv_pending_call *)arg)->done;
+}
+
+/* Lock held. The reply of a call given up may still come; it is dropped
+ * then. With too many such calls, the connection is given up too. */
+static void call_abandon(struct cv_client *c, const struct cv_pending_call *call)
+{
+	if (c->n_abandoned == CV_ABANDONED_CALLS_MAX)
+		cv_client_mark_dead(c);
+	else
+		c->abandoned[c->n_abandoned++] = call->seq;
 }
 
 static cs_error_t call_await(struct cv_client *c, struct cv_pending_call *call, bool sent)
@@ -114,7 +145,10 @@ static cs_error_t call_await(struct cv_client *c, struct cv_pending_call *call, 
 
 	pthread_mutex_lock(&c->lock);
 	if (sent)
-		err = cv_client_wait(c, &c->replies, call_answered, call, CV_WAIT_BLOCK | CV_WAIT_SPIN);
+		err = cv_client_wait(c, &c->replies, call_answered, call, CV_WAIT_BLOCK | CV_WAIT_SPIN,
+				     call_deadline_ms(c));
+	if (err == CS_ERR_TIMEOUT)
+		call_abandon(c, call);
 	call_unregister(c, call);
 	pthread_mutex_unlock(&c->lock);
 	return err;
@@ -319,8 +353,8 @@ cs_error_t cv_client_settle_posts(struct cv_client *c)
 			return err == CS_ERR_TRY_AGAIN ? CS_OK : err;
 	}
 	pthread_mutex_lock(&c->lock);
-	err = cv_client_wait_until(c, &c->replies, settled, &awaited, CV_WAIT_BLOCK,
-				   (int64_t)cv_clock_ms() + CV_SETTLE_WAIT_MS);
+	err = cv_client_wait(c, &c->replies, settled, &awaited, CV_WAIT_BLOCK,
+			     (int64_t)cv_clock_ms() + CV_SETTLE_WAIT_MS);
 	if (settled == settled_in_ring)
 		cv_ring_stop_settle_waiting(&c->ring);
 	if (err == CS_OK && c->unsettled_post == last_post)

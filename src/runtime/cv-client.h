@@ -81,6 +81,10 @@
 #include "cv-spin.h"
 #include "cv-transport.h"
 
+/* Timed-out calls whose late replies a connection can still recognise;
+ * one more gives the connection up. */
+#define CV_ABANDONED_CALLS_MAX 16
+
 struct cv_event {
 	struct cv_event *next;
 	uint16_t id;
@@ -119,6 +123,7 @@ struct cv_client {
 	int wake_fd; /* raised once dead or finalized */
 	uint32_t max_request;
 	uint32_t max_ring; /* the largest shared ring the daemon takes */
+	int64_t call_timeout_ms; /* a call's wait for its reply; 0: for ever */
 
 	pthread_mutex_t send_lock;
 	/* Guarded by send_lock: the socket, or once the daemon took it, the
@@ -138,6 +143,9 @@ struct cv_client {
 	bool posts_unsettled;
 	uint32_t settled; /* the seq of the last SETTLED */
 	struct cv_pending_call *calls;
+	/* Calls given up with CS_ERR_TIMEOUT, whose late replies are dropped. */
+	uint32_t abandoned[CV_ABANDONED_CALLS_MAX];
+	size_t n_abandoned;
 	/* Events a dispatcher read and has not delivered yet. */
 	struct cv_event *queue_head;
 	struct cv_event **queue_tail;
@@ -166,15 +174,12 @@ enum cv_wait_flags {
 
 /* Waits until ready(c, arg) holds, reading channel ch when nobody else is.
  * Returns CS_OK when ready, CS_ERR_BAD_HANDLE once finalized (checked
- * first), CS_ERR_LIBRARY once dead, and, without CV_WAIT_BLOCK,
+ * first), CS_ERR_LIBRARY once dead, CS_ERR_TIMEOUT once the monotonic
+ * clock passes deadline_ms (0: none), and, without CV_WAIT_BLOCK,
  * CS_ERR_TRY_AGAIN when the channel has nothing more to give now. */
 CV_HIDDEN cs_error_t cv_client_wait(struct cv_client *c, struct cv_channel *ch,
-				    bool (*ready)(struct cv_client *c, void *arg), void *arg, unsigned int flags);
-/* The same, with CV_WAIT_BLOCK, giving up with CS_ERR_TIMEOUT at
- * deadline_ms (cv_clock_ms; 0: never). */
-CV_HIDDEN cs_error_t cv_client_wait_until(struct cv_client *c, struct cv_channel *ch,
-					  bool (*ready)(struct cv_client *c, void *arg), void *arg,
-					  unsigned int flags, int64_t deadline_ms);
+				    bool (*ready)(struct cv_client *c, void *arg), void *arg, unsigned int flags,
+				    int64_t deadline_ms);
 /* Gives the connection up: wakes everyone, and shuts the socket down both
  * ways, so that its fd turns readable and the daemon lets go of it. */
 CV_HIDDEN void cv_client_mark_dead(struct cv_client *c);

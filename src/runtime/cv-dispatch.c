@@ -65,7 +65,7 @@ static cs_error_t event_next(struct cv_client *c, unsigned int read, struct cv_e
 	cs_error_t err;
 
 	pthread_mutex_lock(&c->lock);
-	err = cv_client_wait(c, &c->events, event_queued, NULL, read);
+	err = cv_client_wait(c, &c->events, event_queued, NULL, read, 0);
 	if (err == CS_OK)
 		event_take(c, event, fn);
 	pthread_mutex_unlock(&c->lock);

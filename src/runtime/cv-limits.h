@@ -34,6 +34,16 @@
  * busy for longer, must not hold the program's dispatch up. */
 #define CV_SETTLE_WAIT_MS 1000
 
+/* How long a call waits for its reply before it returns CS_ERR_TIMEOUT,
+ * unless $CONCLAVE_CALL_TIMEOUT_MS says otherwise (0: for ever): a daemon
+ * that is alive but stopped must not hang an HA program. */
+#define CV_CALL_TIMEOUT_MS 60000
+#define CV_CALL_TIMEOUT_ENV "CONCLAVE_CALL_TIMEOUT_MS"
+
+/* $CONCLAVE_CALL_TIMEOUT_MS in milliseconds (0: none), or the default
+ * when unset or not a number; read as each handle is initialized. */
+CV_HIDDEN int64_t cv_call_timeout_from_env(void);
+
 /* Overrides CV_HANDSHAKE_TIMEOUT_MS (tests); a negative value restores it. */
 CV_HIDDEN void cv_runtime_set_handshake_timeout(int timeout_ms);
 CV_HIDDEN int cv_runtime_handshake_timeout(void);

@@ -70,11 +70,25 @@ static struct cv_pending_call *call_find(struct cv_client *c, uint32_t seq)
 	return NULL;
 }
 
+/* True, forgetting it, when seq is that of a call given up. */
+static bool abandoned_take(struct cv_client *c, uint32_t seq)
+{
+	for (size_t i = 0; i < c->n_abandoned; i++) {
+		if (c->abandoned[i] == seq) {
+			c->abandoned[i] = c->abandoned[--c->n_abandoned];
+			return true;
+		}
+	}
+	return false;
+}
+
 static cs_error_t route_reply(struct cv_client *c, const struct cv_frame_header *header,
 			      const uint8_t *payload)
 {
 	struct cv_pending_call *call = call_find(c, header->seq);
 
+	if (call == NULL && abandoned_take(c, header->seq))
+		return CS_OK;
 	if (call == NULL || call->done || call->request_id != header->id)
 		return CS_ERR_LIBRARY; /* a reply nobody asked for */
 	if (header->length > 0) {
@@ -272,33 +286,29 @@ static cs_error_t reader_turn(struct cv_client *c, struct cv_channel *ch, unsign
 	return err;
 }
 
-/* Lock held. Waits on the condvar for another reader, until deadline_ms
- * (0: none); false once it has passed. */
-static bool cond_wait_until(struct cv_client *c, int64_t deadline_ms)
+/* Lock held. Waits for another reader's news, until deadline_ms (0: none). */
+static void wait_for_reader(struct cv_client *c, int64_t deadline_ms)
 {
-	int left = ms_left(deadline_ms);
 	struct timespec until;
+	int64_t left = ms_left(deadline_ms);
 
 	if (left < 0) {
 		pthread_cond_wait(&c->cond, &c->lock);
-		return true;
+		return;
 	}
-	if (left == 0)
-		return false;
-	clock_gettime(CLOCK_REALTIME, &until);
+	clock_gettime(CLOCK_MONOTONIC, &until);
 	until.tv_sec += left / 1000;
-	until.tv_nsec += (long)(left % 1000) * 1000000L;
-	if (until.tv_nsec >= 1000000000L) {
+	until.tv_nsec += (left % 1000) * 1000000;
+	if (until.tv_nsec >= 1000000000) {
 		until.tv_sec++;
-		until.tv_nsec -= 1000000000L;
+		until.tv_nsec -= 1000000000;
 	}
 	pthread_cond_timedwait(&c->cond, &c->lock, &until);
-	return true;
 }
 
-cs_error_t cv_client_wait_until(struct cv_client *c, struct cv_channel *ch,
-				bool (*ready)(struct cv_client *c, void *arg), void *arg, unsigned int flags,
-				int64_t deadline_ms)
+cs_error_t cv_client_wait(struct cv_client *c, struct cv_channel *ch,
+			  bool (*ready)(struct cv_client *c, void *arg), void *arg, unsigned int flags,
+			  int64_t deadline_ms)
 {
 	bool drained = false;
 
@@ -311,29 +321,17 @@ cs_error_t cv_client_wait_until(struct cv_client *c, struct cv_channel *ch,
 			return CS_ERR_LIBRARY;
 		if (drained)
 			return CS_ERR_TRY_AGAIN;
+		if (deadline_ms != 0 && ms_left(deadline_ms) == 0)
+			return CS_ERR_TIMEOUT;
 		if (ch->busy) {
 			/* Non-blocking callers do not wait for another reader:
 			 * it routes whatever arrives, and the fd stays readable. */
 			if (!(flags & CV_WAIT_BLOCK))
 				return CS_ERR_TRY_AGAIN;
-			if (!cond_wait_until(c, deadline_ms))
-				return CS_ERR_TIMEOUT;
+			wait_for_reader(c, deadline_ms);
 			continue;
 		}
-		switch (reader_turn(c, ch, flags, deadline_ms)) {
-		case CS_ERR_TRY_AGAIN:
-			drained = !(flags & CV_WAIT_BLOCK);
-			break;
-		case CS_ERR_TIMEOUT:
-			return ready(c, arg) ? CS_OK : CS_ERR_TIMEOUT;
-		default:
-			break;
-		}
+		if (reader_turn(c, ch, flags, deadline_ms) == CS_ERR_TRY_AGAIN && !(flags & CV_WAIT_BLOCK))
+			drained = true;
 	}
-}
-
-cs_error_t cv_client_wait(struct cv_client *c, struct cv_channel *ch,
-			  bool (*ready)(struct cv_client *c, void *arg), void *arg, unsigned int flags)
-{
-	return cv_client_wait_until(c, ch, ready, arg, flags, 0);
 }
