@@ -10,6 +10,7 @@
 #include <sys/types.h>
 
 #include "cv-config.h"
+#include "cv-log.h"
 
 #define CV_DEFAULT_CONFIG_PATH "/etc/conclave/conclave.conf"
 #define CV_MAX_NODES 384 /* corosync's PROCESSOR_COUNT_MAX */
@@ -37,6 +38,9 @@ struct cv_limits {
 	uint32_t cmap_max_bytes;     /* what clients may store in the default map */
 	uint32_t evs_max_joins;      /* per connection */
 	uint32_t max_ring_size;      /* largest shared ring a client may write through; 0: none */
+	uint32_t cpg_max_message_size; /* largest cpg message sent in pieces */
+	uint32_t log_rate_burst;       /* lines per interval from one call site; 0: no limit */
+	uint32_t log_rate_interval_ms;
 };
 
 struct cv_node_settings {
@@ -85,7 +89,7 @@ struct cv_settings {
 	gid_t gids[64];
 	size_t n_gids;
 	bool debug;                  /* logging.debug: on */
-	const char *logfile;         /* logging.logfile when logging.to_logfile: yes; else NULL */
+	struct cv_log_targets log;   /* the rest of logging {}; log.logfile only with to_logfile: yes */
 	const char *cluster_name;    /* totem.cluster_name or NULL */
 	bool have_nodelist;
 	struct cv_node_settings nodes[CV_MAX_NODES];

@@ -203,13 +203,13 @@ cs_error_t cpg_cluster_fragment(struct cpg_member *m, const CpgGroupsFragmentReq
 
 	if (name == NULL)
 		return CS_ERR_NOT_EXIST;
-	err = cpg_pieces_check(m, request->part);
+	err = cpg_pieces_check(m, request);
 	if (err != CS_OK)
 		return err;
 	err = submit(m, ORDER_FRAGMENT, name, length, request->part, request->total, request->msg.data,
 		     request->msg.len);
 	if (err == CS_OK)
-		cpg_piece_sent(m, request->part);
+		cpg_piece_sent(m, request);
 	return err;
 }
 

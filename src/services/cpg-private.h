@@ -33,9 +33,9 @@ void cpg_totem_send(struct cpg_member *m);
 void cpg_blocked_add(struct cpg_member *m);
 void cpg_blocked_remove(struct cpg_member *m);
 void cpg_retry_soon(void);
-cs_error_t cpg_pieces_check(struct cpg_member *m, uint32_t part);
+cs_error_t cpg_pieces_check(struct cpg_member *m, const CpgGroupsFragmentRequest *request);
 /* A piece was accepted. */
-void cpg_piece_sent(struct cpg_member *m, uint32_t part);
+void cpg_piece_sent(struct cpg_member *m, const CpgGroupsFragmentRequest *request);
 
 /* Cluster mode (cpg-cluster.c): requests become messages of the total
  * order and take effect when delivered. */

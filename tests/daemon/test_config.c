@@ -277,10 +277,10 @@ static void test_logfile_and_ring_addresses(void **state)
 	struct cv_conf *conf;
 
 	assert_string_equal(load("logging {\n to_logfile: no\n logfile: /tmp/unused.log\n}\n", &conf), "");
-	assert_null(settings.logfile);
+	assert_null(settings.log.logfile);
 	cv_conf_free(conf);
 	assert_string_equal(load("logging {\n to_logfile: yes\n logfile: /tmp/used.log\n}\n", &conf), "");
-	assert_string_equal(settings.logfile, "/tmp/used.log");
+	assert_string_equal(settings.log.logfile, "/tmp/used.log");
 	cv_conf_free(conf);
 
 	assert_string_equal(load("nodelist {\n node {\n  nodeid: 1\n  ring0_addr: 127.0.0.1\n"
