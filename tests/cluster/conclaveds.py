@@ -78,5 +78,10 @@ class CpgNode(LineProcess):
         return line
 
     def wait_messages(self, count, timeout=60, start=0):
-        cluster.wait_until("%s %s: %d messages" % (self.node.name, self.label, count),
-                           lambda: len(self.messages(start)) >= count, timeout, interval=0.2)
+        try:
+            cluster.wait_until("%s %s: %d messages" % (self.node.name, self.label, count),
+                               lambda: len(self.messages(start)) >= count, timeout, interval=0.2)
+        except TimeoutError as e:
+            with self.cond:
+                last = [l for l in self.lines[start:] if not l.startswith("msg ")][-5:]
+            raise TimeoutError("%s; %d messages; last other lines: %s" % (e, len(self.messages(start)), last))
