@@ -7,7 +7,7 @@ from . import ctext
 from .catalog import catalog_field, catalog_include
 from .cshared import abi_gate, ids_block, string_length_helper
 
-SERVER_ABI = 1
+SERVER_ABI = 2
 
 
 def emit(program, idl_file):
@@ -184,6 +184,7 @@ def _service(idl_file, functions):
     names = f"{service.name}_event_names" if events(idl_file) else "NULL"
     return (f"const struct cv_server_service {naming.server_service(service)} = {{\n"
             f"\t.name = \"{service.name}\",\n"
+            f"\t.id = {service.id if service.id is not None else 0},\n"
             f"\t.version_major = {service.version[0]},\n"
             f"\t.version_minor = {service.version[1]},\n"
             f"\t.n_requests = {naming.request_count(service)},\n"

@@ -7,8 +7,8 @@
 #include "evs-server.h"
 #include "evs-catalog.h"
 
-#if CV_SERVER_ABI != 1
-#error "evs-server.c was generated for CV_SERVER_ABI 1; regenerate it with python3 -m codegen"
+#if CV_SERVER_ABI != 2
+#error "evs-server.c was generated for CV_SERVER_ABI 2; regenerate it with python3 -m codegen"
 #endif
 
 static cs_error_t request_groups_join(struct cv_session *s,
@@ -95,6 +95,7 @@ static const char *const evs_event_names[EVS_N_EVENTS] = {
 
 const struct cv_server_service evs_server_service = {
 	.name = "evs",
+	.id = 8,
 	.version_major = 1,
 	.version_minor = 0,
 	.n_requests = EVS_N_REQUESTS,

@@ -38,6 +38,7 @@ struct cv_limits {
 	uint32_t cmap_max_bytes;     /* what clients may store in the default map */
 	uint32_t evs_max_joins;      /* per connection */
 	uint32_t max_ring_size;      /* largest shared ring a client may write through; 0: none */
+	uint32_t cpg_max_message_size; /* largest cpg message sent in pieces */
 };
 
 struct cv_node_settings {

@@ -11,8 +11,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <corosync/corodefs.h>
-
 #include "cv-wire.h"
 #include "cv-config.h"
 #include "cv-daemon.h"
@@ -22,13 +20,7 @@
 #include "cv-conf-usage.h"
 #include "cv-settings.h"
 #include "cmap-maps.h"
-#include "cmap-server.h"
 #include "cmap-store.h"
-#include "corosync_cfg-server.h"
-#include "cpg-server.h"
-#include "evs-server.h"
-#include "quorum-server.h"
-#include "votequorum-server.h"
 
 struct options {
 	const char *socket_path;
@@ -46,9 +38,6 @@ static struct cv_conf *loaded_conf;
 static char config_path[PATH_MAX]; /* absolute: the daemon changes to / */
 static bool debug_option;
 static struct cv_watch signal_watch = { .fd = -1 };
-static const struct cv_server_service *offered[6];
-static struct cmap_service_name offered_names[6];
-static size_t n_offered;
 
 static void usage(FILE *out)
 {
@@ -81,26 +70,18 @@ static int parse_options(int argc, char **argv, struct options *o)
 	return 0;
 }
 
-/* cmap first: the others read their settings from its map. The ids are
- * corosync's, for the stats map's key names; evs, which corosync 3 does not
- * have, takes the first id it leaves free. */
-enum { EVS_SERVICE_ID = WD_SERVICE + 1 };
-
-static void offer(const struct cv_server_service *service, uint16_t corosync_id)
+/* The services read their settings and are offered, then the cmap maps
+ * are made, which list them. */
+static int offer_services(char *err, size_t err_size)
 {
-	offered_names[n_offered] = (struct cmap_service_name){ service->name, corosync_id };
-	offered[n_offered++] = service;
-}
+	const struct cv_server_service *const *services;
+	size_t n;
 
-static void choose_services(void)
-{
-	offer(&cmap_server_service, CMAP_SERVICE);
-	offer(&corosync_cfg_server_service, CFG_SERVICE);
-	offer(&cpg_server_service, CPG_SERVICE);
-	offer(&evs_server_service, EVS_SERVICE_ID);
-	offer(&quorum_server_service, QUORUM_SERVICE);
-	if (settings.quorum.votequorum)
-		offer(&votequorum_server_service, VOTEQUORUM_SERVICE);
+	cv_sessions_init(&settings);
+	if (cv_services_configure(conf, err, err_size) < 0)
+		return -1;
+	services = cv_server_services(&n);
+	return cmap_maps_init(&settings, services, n, err, err_size);
 }
 
 static void warn_unused_key(const char *path, const struct cv_conf_node *key, void *data)
@@ -135,35 +116,11 @@ static int load_configuration(const struct options *o)
 		snprintf(config_path, sizeof(config_path), "%s", o->config_path);
 	loaded_conf = conf;
 	loaded_settings = settings;
-	choose_services();
-	if (cmap_maps_init(&settings, offered_names, n_offered, err, sizeof(err)) < 0) {
+	if (offer_services(err, sizeof(err)) < 0) {
 		fprintf(stderr, "%s\n", err);
 		return -1;
 	}
 	return 0;
-}
-
-static int start_services(void)
-{
-	for (size_t i = 0; i < n_offered; i++) {
-		const struct cv_service_ops *ops = offered[i]->ops;
-
-		if (ops && ops->start && ops->start() < 0) {
-			cv_log_error("service %s failed to start", offered[i]->name);
-			return -1;
-		}
-	}
-	return 0;
-}
-
-static void stop_services(void)
-{
-	for (size_t i = n_offered; i-- > 0;) {
-		const struct cv_service_ops *ops = offered[i]->ops;
-
-		if (ops && ops->stop)
-			ops->stop();
-	}
 }
 
 /* The node list is fixed at start: a reload may change votes, not nodes. */
@@ -354,13 +311,12 @@ static int serve(const struct options *o)
 		return -1;
 	}
 	raise_fd_limit();
-	cv_sessions_init(&settings, offered, n_offered);
 	cv_listener_set_access_policy(cmap_uidgid_allows);
 	cv_loop_set_after_batch(cv_sessions_reap);
 	cv_loop_set_poller(&cv_sessions_poller);
 	if (cv_listener_open(o->socket_path, &settings) < 0)
 		return -1;
-	if (start_services() < 0) {
+	if (cv_services_start() < 0) {
 		cv_listener_close();
 		return -1;
 	}
@@ -372,8 +328,9 @@ static void shut_down(void)
 	cv_notify("STOPPING=1");
 	cv_listener_close();
 	cv_sessions_close_all();
-	stop_services();
+	cv_services_stop();
 	cmap_maps_fini();
+	cv_server_remove_services();
 	cv_loop_fini();
 	if (loaded_conf != conf)
 		cv_conf_free(loaded_conf);

@@ -17,34 +17,59 @@ struct cv_server *server_get(void)
 	return &server;
 }
 
-void cv_sessions_init(const struct cv_settings *config, const struct cv_server_service *const *offered,
-		      size_t n_offered)
+void cv_sessions_init(const struct cv_settings *config)
 {
-	const struct cv_server_service **services = calloc(n_offered + 1, sizeof(*services));
-
-	/* The monitor is the daemon's own, beside whatever it offers. */
-	if (!services)
-		abort(); /* at start-up, before any client */
-	memcpy(services, offered, n_offered * sizeof(*services));
-	services[n_offered] = &cv_monitor_service;
 	server.settings = config;
-	free((void *)server.services);
-	server.services = services;
-	server.n_services = n_offered + 1;
-	free(server.service_stats);
-	server.service_stats = calloc(server.n_services, sizeof(*server.service_stats));
-	if (!server.service_stats)
-		abort();
 }
 
 /* ---- services ----------------------------------------------------------- */
+
+int cv_server_add_service(const struct cv_server_service *service)
+{
+	const struct cv_server_service **services;
+	struct cv_service_stats *stats;
+	size_t n = server.n_services + 1;
+
+	if (server_find_service(&server, service->name)) {
+		cv_log_error("two services are called %s", service->name);
+		return -1;
+	}
+	services = realloc(server.services, n * sizeof(*services));
+	if (!services)
+		return -1;
+	server.services = services;
+	stats = realloc(server.service_stats, n * sizeof(*stats));
+	if (!stats)
+		return -1;
+	server.service_stats = stats;
+	server.services[server.n_services] = service;
+	server.service_stats[server.n_services] = (struct cv_service_stats){ 0 };
+	server.n_services = n;
+	return 0;
+}
+
+const struct cv_server_service *const *cv_server_services(size_t *n)
+{
+	*n = server.n_services;
+	return server.services;
+}
+
+void cv_server_remove_services(void)
+{
+	free(server.services);
+	free(server.service_stats);
+	server.services = NULL;
+	server.service_stats = NULL;
+	server.n_services = 0;
+}
 
 const struct cv_server_service *server_find_service(const struct cv_server *srv, const char *name)
 {
 	for (size_t i = 0; i < srv->n_services; i++)
 		if (strcmp(srv->services[i]->name, name) == 0)
 			return srv->services[i];
-	return NULL;
+	/* The daemon's own, which no configuration lists and cmap does not show. */
+	return strcmp(name, cv_monitor_service.name) == 0 ? &cv_monitor_service : NULL;
 }
 
 struct cv_service_stats *server_stats_of(struct cv_server *srv, const struct cv_server_service *service)
@@ -52,7 +77,7 @@ struct cv_service_stats *server_stats_of(struct cv_server *srv, const struct cv_
 	for (size_t i = 0; service && i < srv->n_services; i++)
 		if (srv->services[i] == service)
 			return &srv->service_stats[i];
-	return NULL;
+	return service == &cv_monitor_service ? &srv->monitor_stats : NULL;
 }
 
 const struct cv_service_stats *cv_server_service_stats(const char *service)

@@ -104,7 +104,8 @@ static bool header_is_acceptable(struct cv_session *s)
 		session_protocol_violation(s, "unexpected frame kind %u", h->kind);
 		return false;
 	}
-	if (h->id >= s->service->n_requests) {
+	/* The generated tables leave the ids between a service's requests empty. */
+	if (h->id >= s->service->n_requests || !s->service->requests[h->id].handle) {
 		session_protocol_violation(s, "unknown request id %u", h->id);
 		return false;
 	}

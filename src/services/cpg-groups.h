@@ -22,6 +22,8 @@ struct cpg_member {
 	uint32_t flags;               /* the model's CPG_MODEL_V1_* flags, from the join */
 	uint64_t confchgs;            /* confchgs sent to it */
 	uint64_t pieces_since;        /* confchgs when its large message began */
+	uint64_t pieces_total;        /* the size its first piece announced */
+	uint64_t pieces_sent;         /* the bytes of its pieces so far */
 	bool sending_pieces;          /* a large message is under way */
 	struct cpg_group *group;      /* NULL while not joined */
 	struct cpg_member *next;      /* in group->members */

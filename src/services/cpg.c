@@ -348,18 +348,29 @@ cs_error_t cpg_handle_groups_mcast_large(struct cv_session *s, const CpgGroupsMc
 enum { PART_FIRST = 1, PART_CONTINUED = 2, PART_LAST = 3 };
 
 /* A confchg since the first piece abandons the message: receivers drop
- * what they were reassembling at every confchg. */
-static cs_error_t pieces_check(struct cpg_member *m, uint32_t part)
+ * what they were reassembling at every confchg. The pieces must add up to
+ * the total the first one announced, which the configuration bounds. */
+static cs_error_t pieces_check(struct cpg_member *m, const CpgGroupsFragmentRequest *request)
 {
-	if (part < PART_FIRST || part > PART_LAST)
+	uint64_t total = request->total, len = request->msg.len;
+
+	if (request->part < PART_FIRST || request->part > PART_LAST)
 		return CS_ERR_INVALID_PARAM;
-	if (part == PART_FIRST)
-		return CS_OK;
+	if (request->part == PART_FIRST) {
+		if (total > cv_server_settings()->limits.cpg_max_message_size)
+			return CS_ERR_TOO_BIG;
+		return len > total ? CS_ERR_INVALID_PARAM : CS_OK;
+	}
 	if (!m->sending_pieces)
 		return CS_ERR_INTERRUPT;
 	if (m->confchgs != m->pieces_since) {
 		m->sending_pieces = false;
 		return CS_ERR_INTERRUPT;
+	}
+	if (total != m->pieces_total || len > total - m->pieces_sent ||
+	    (request->part == PART_LAST && m->pieces_sent + len != total)) {
+		m->sending_pieces = false;
+		return CS_ERR_INVALID_PARAM;
 	}
 	return CS_OK;
 }
@@ -373,7 +384,7 @@ cs_error_t cpg_handle_groups_fragment(struct cv_session *s, const CpgGroupsFragm
 
 	if (m->group == NULL)
 		return CS_ERR_NOT_EXIST;
-	err = pieces_check(m, request->part);
+	err = pieces_check(m, request);
 	if (err != CS_OK)
 		return err;
 	event.group.data = m->group->name;
@@ -387,8 +398,12 @@ cs_error_t cpg_handle_groups_fragment(struct cv_session *s, const CpgGroupsFragm
 	if (err != CS_OK)
 		return err;
 	m->sending_pieces = request->part != PART_LAST;
-	if (request->part == PART_FIRST)
+	if (request->part == PART_FIRST) {
 		m->pieces_since = m->confchgs;
+		m->pieces_total = request->total;
+		m->pieces_sent = 0;
+	}
+	m->pieces_sent += request->msg.len;
 	return CS_OK;
 }
 
