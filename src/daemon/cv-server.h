@@ -82,6 +82,9 @@ struct cv_server_service {
 	const char *const *event_names; /* indexed by event id, for logs */
 	const struct cv_service_ops *ops;
 	const struct cv_catalog *catalog; /* its messages by name, for -d's traces */
+	/* The daemon's own (the monitor), not one of corosync's services: cmap's
+	 * runtime.services and internal_configuration keys leave it out. */
+	bool daemon_own;
 };
 
 /* Queues an event frame for the client. CS_OK, or CS_ERR_TRY_AGAIN when the

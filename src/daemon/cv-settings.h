@@ -39,6 +39,8 @@ struct cv_limits {
 	uint32_t evs_max_joins;      /* per connection */
 	uint32_t max_ring_size;      /* largest shared ring a client may write through; 0: none */
 	uint32_t cpg_max_message_size; /* largest cpg message sent in pieces */
+	uint32_t log_rate_burst;       /* lines per interval from one call site; 0: no limit */
+	uint32_t log_rate_interval_ms;
 };
 
 struct cv_node_settings {

@@ -185,6 +185,7 @@ cs_error_t cv_server_reload_configuration(void)
 	loaded_conf = next_conf;
 	loaded_settings = next;
 	cv_log_set_debug(debug_option || next.debug);
+	cv_log_set_rate_limit(next.limits.log_rate_burst, next.limits.log_rate_interval_ms);
 	cv_log_set_targets(&next.log);
 	cv_log_info("configuration reloaded from %s", config_path);
 	warn_unused_keys(next_conf);
@@ -355,6 +356,7 @@ int main(int argc, char **argv)
 		return 1;
 	if (settings.debug)
 		cv_log_set_debug(true);
+	cv_log_set_rate_limit(settings.limits.log_rate_burst, settings.limits.log_rate_interval_ms);
 	cv_log_set_targets(&settings.log);
 	warn_unused_keys(conf);
 	if (!o.foreground && daemonize(&ready_fd) < 0) {

@@ -57,6 +57,7 @@ const struct cv_server_service cv_monitor_service = {
 	.n_events = 1,
 	.event_names = monitor_event_names,
 	.ops = &monitor_ops,
+	.daemon_own = true,
 };
 
 bool monitor_watching(const struct cv_session *s)

@@ -116,7 +116,8 @@ static int load_limits(struct loader *l, const struct cv_conf_node *root)
 	static const char *const known[] = { "max_message_size",	"max_queued_bytes",   "max_connections",
 					     "max_connections_per_uid", "hello_timeout",      "cmap_max_iterators",
 					     "cmap_max_tracks",		"cmap_max_bytes",     "evs_max_joins",
-					     "max_ring_size",		"cpg_max_message_size" };
+					     "max_ring_size",		"cpg_max_message_size", "log_rate_burst",
+					     "log_rate_interval" };
 	const struct cv_conf_node *section = get_section(root, "conclave");
 	struct cv_limits *lim = &l->out->limits;
 
@@ -140,7 +141,9 @@ static int load_limits(struct loader *l, const struct cv_conf_node *root)
 	    get_u32(l, section, "cmap_max_bytes", 65536, UINT32_MAX, &lim->cmap_max_bytes) < 0 ||
 	    get_u32(l, section, "evs_max_joins", 1, 1000000, &lim->evs_max_joins) < 0 ||
 	    get_u32(l, section, "max_ring_size", 0, CV_RING_MAX_CAPACITY, &lim->max_ring_size) < 0 ||
-	    get_u32(l, section, "cpg_max_message_size", 0, CV_CPG_MAX_MESSAGE_SIZE, &lim->cpg_max_message_size) < 0)
+	    get_u32(l, section, "cpg_max_message_size", 0, CV_CPG_MAX_MESSAGE_SIZE, &lim->cpg_max_message_size) < 0 ||
+	    get_u32(l, section, "log_rate_burst", 0, 1000000, &lim->log_rate_burst) < 0 ||
+	    get_u32(l, section, "log_rate_interval", 1, 3600000, &lim->log_rate_interval_ms) < 0)
 		return -1;
 	if (lim->max_queued_bytes < lim->max_message_size + 16u)
 		return load_error(l, cv_conf_child(section, "max_queued_bytes") ? cv_conf_child(section, "max_queued_bytes")->line
@@ -597,6 +600,8 @@ static void set_defaults(struct cv_settings *s)
 	s->limits.max_ring_size = CV_DEFAULT_MAX_RING_SIZE;
 	s->limits.cpg_max_message_size = CV_CPG_MAX_MESSAGE_SIZE;
 	s->log = CV_LOG_TARGETS_DEFAULT;
+	s->limits.log_rate_burst = CV_LOG_DEFAULT_RATE_BURST;
+	s->limits.log_rate_interval_ms = CV_LOG_DEFAULT_RATE_INTERVAL_MS;
 	s->quorum.last_man_standing_window_ms = LMS_DEFAULT_WINDOW_MS;
 	s->quorum.device_timeout_ms = QDEVICE_DEFAULT_TIMEOUT_MS;
 	s->quorum.device_sync_timeout_ms = QDEVICE_DEFAULT_SYNC_TIMEOUT_MS;

@@ -33,7 +33,7 @@ void session_trace_request(const struct cv_session *s, const struct cv_request_d
 		return;
 	begin(&l, s, "->");
 	cv_trace_message(&l, desc->name, request);
-	cv_log_debug("%s", l.text);
+	cv_log_escaped_debug(l.text);
 }
 
 static void monitor_reply(const struct cv_session *s, uint16_t request_id, cs_error_t status,
@@ -66,7 +66,7 @@ void session_trace_reply(const struct cv_session *s, uint16_t request_id, cs_err
 		cv_trace_append(&l, " ");
 		cv_trace_message(&l, "", reply);
 	}
-	cv_log_debug("%s", l.text);
+	cv_log_escaped_debug(l.text);
 }
 
 /* Events are packed once for all their receivers: decoded again here. */
@@ -95,5 +95,5 @@ void session_trace_event(const struct cv_session *s, const struct cv_packed_fram
 	} else {
 		cv_trace_append(&l, "%s (%u bytes)", desc ? desc->name : "unknown", h.length);
 	}
-	cv_log_debug("%s", l.text);
+	cv_log_escaped_debug(l.text);
 }

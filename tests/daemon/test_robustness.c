@@ -14,6 +14,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -771,6 +772,74 @@ static void test_fragment_total_configured(void **state)
 	assert_int_equal(test_daemon_stop(&own), 0);
 }
 
+/* ---- the log's rate limit ---------------------------------------------- */
+
+#define RATE_LIMITED_CONFIG                                                                               \
+	"quorum {\n\tprovider: corosync_votequorum\n}\n"                                                   \
+	"conclave {\n\thello_timeout: 500\n\tlog_rate_burst: 10\n\tlog_rate_interval: 1000\n}\n"
+#define REFUSAL_TEXT "not in the uidgid allow-list"
+
+static size_t log_lines_containing(const struct test_daemon *d, const char *text)
+{
+	char line[1024];
+	size_t n = 0;
+	FILE *f = fopen(d->log, "r");
+
+	assert_non_null(f);
+	while (fgets(line, sizeof(line), f) != NULL)
+		n += strstr(line, text) != NULL;
+	fclose(f);
+	return n;
+}
+
+/* Connections the allow-list refuses, as fast as they go: nobody's when we
+ * are root (root is always allowed), ours otherwise. */
+static void connect_refused_in_a_loop(const char *socket_path, int count)
+{
+	pid_t pid = fork();
+	int status;
+
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		if (geteuid() == 0 && (setgroups(0, NULL) < 0 || setgid(NOBODY) < 0 || setuid(NOBODY) < 0))
+			_exit(250);
+		for (int i = 0; i < count; i++) {
+			int fd = raw_connect(socket_path);
+
+			if (fd < 0)
+				_exit(251);
+			raw_handshake(fd, "quorum");
+			close(fd);
+		}
+		_exit(0);
+	}
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+}
+
+/* Refused connections in a loop log a burst of lines per interval, then
+ * one line that says how many were suppressed. */
+static void test_log_rate_limited(void **state)
+{
+	struct timespec start, end;
+	long elapsed_ms;
+	size_t lines;
+
+	assert_int_equal(test_daemon_start(&own, RATE_LIMITED_CONFIG), 0);
+	clock_gettime(CLOCK_MONOTONIC, &start);
+	connect_refused_in_a_loop(own.socket, 500);
+	clock_gettime(CLOCK_MONOTONIC, &end);
+	elapsed_ms = (end.tv_sec - start.tv_sec) * 1000 + (end.tv_nsec - start.tv_nsec) / 1000000;
+	lines = log_lines_containing(&own, REFUSAL_TEXT);
+	print_message("500 refused connections in %ld ms logged %zu lines\n", elapsed_ms, lines);
+	assert_true(lines >= 10);
+	assert_true(lines <= 10 * (size_t)(elapsed_ms / 1000 + 2));
+	usleep(1100 * 1000);
+	connect_refused_in_a_loop(own.socket, 1);
+	assert_true(test_daemon_log_has(&own, "suppressed", REFUSAL_TEXT, 2000));
+	assert_int_equal(test_daemon_stop(&own), 0);
+}
+
 static void test_uid_allow_list(void **state)
 {
 	if (geteuid() != 0) {
@@ -1039,6 +1108,7 @@ int main(void)
 		cmocka_unit_test(test_socket_dir_writable_by_others),
 		cmocka_unit_test(test_socket_dir_of_another_user),
 		cmocka_unit_test(test_socket_swapped_after_bind),
+		cmocka_unit_test_teardown(test_log_rate_limited, stop_own),
 		cmocka_unit_test_teardown(test_uid_allow_list, stop_own),
 		cmocka_unit_test_teardown(test_slow_tracker_gets_try_again, stop_own),
 		cmocka_unit_test_teardown(test_slow_quorum_tracker_gets_try_again, stop_own),
