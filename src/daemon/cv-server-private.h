@@ -68,7 +68,6 @@ struct cv_server {
 	const struct cv_server_service **services; /* in the order they were added */
 	size_t n_services;
 	struct cv_service_stats *service_stats; /* parallel to services */
-	struct cv_service_stats monitor_stats; /* of the monitor, which is in no list */
 	const struct cv_session_observer *observer;
 	bool quorate;
 	struct cv_list sessions;

@@ -20,6 +20,9 @@ struct cv_server *server_get(void)
 void cv_sessions_init(const struct cv_settings *config)
 {
 	server.settings = config;
+	/* The monitor is the daemon's own, beside whatever it offers. */
+	if (!server_find_service(&server, cv_monitor_service.name) && cv_server_add_service(&cv_monitor_service) < 0)
+		abort(); /* at start-up, before any client */
 }
 
 /* ---- services ----------------------------------------------------------- */
@@ -68,8 +71,7 @@ const struct cv_server_service *server_find_service(const struct cv_server *srv,
 	for (size_t i = 0; i < srv->n_services; i++)
 		if (strcmp(srv->services[i]->name, name) == 0)
 			return srv->services[i];
-	/* The daemon's own, which no configuration lists and cmap does not show. */
-	return strcmp(name, cv_monitor_service.name) == 0 ? &cv_monitor_service : NULL;
+	return NULL;
 }
 
 struct cv_service_stats *server_stats_of(struct cv_server *srv, const struct cv_server_service *service)
@@ -77,7 +79,7 @@ struct cv_service_stats *server_stats_of(struct cv_server *srv, const struct cv_
 	for (size_t i = 0; service && i < srv->n_services; i++)
 		if (srv->services[i] == service)
 			return &srv->service_stats[i];
-	return service == &cv_monitor_service ? &srv->monitor_stats : NULL;
+	return NULL;
 }
 
 const struct cv_service_stats *cv_server_service_stats(const char *service)
