@@ -84,6 +84,7 @@ struct cv_server {
 	struct uid_count *uid_counts;
 	size_t n_uid_counts;
 	struct cv_packed_frame *ring_room; /* RING_ROOM, shared by every session */
+	struct cv_packed_frame *settled_wakeup; /* SETTLED, likewise */
 };
 
 struct cv_session {
@@ -118,6 +119,7 @@ struct cv_session {
 	size_t reply_memory_bytes;
 	int passed_fd; /* a descriptor the client attached, for RING_OPEN; -1 */
 	struct cv_ring_reader ring; /* ring.shared: the client's frames come through it */
+	uint32_t settled; /* seq of the last request handled, for the ring's header */
 	bool peer_gone; /* the client closed its socket: output is dropped, input read to its end */
 	struct cv_list polled_link; /* in the server's polled_sessions once it has a ring or its client is gone */
 	struct cv_list link; /* in the server's sessions */
@@ -150,12 +152,17 @@ bool input_paused(const struct cv_session *s);
 void input_resume(struct cv_session *s);
 void input_on_event(void *data, uint32_t events);
 void input_free(struct cv_session *s);
+/* With a ring: tells the client, in its header, which requests are
+ * handled, once their output is written (cv-wire.h, Settling). */
+void input_settle_publish(struct cv_session *s);
 
 /* ---- session-output.c ---- */
 struct cv_packed_frame *packed_frame_new(size_t payload_size);
 void packed_frame_set_header(struct cv_packed_frame *f, uint16_t kind, uint16_t id, uint32_t seq, int32_t status);
 /* Takes a reference to `packed`; CS_OK or CS_ERR_NO_MEMORY. */
 cs_error_t output_queue(struct cv_session *s, struct out_queue *q, struct cv_packed_frame *packed);
+/* Has the session's output written at the end of the batch. */
+void output_flush_later(struct cv_session *s);
 /* A reply (or RING_ROOM, or the REPLY to RING_OPEN) for the reply channel. */
 cs_error_t output_queue_reply(struct cv_session *s, uint16_t kind, uint16_t id, uint32_t seq, int32_t status,
 			      const ProtobufCMessage *msg);

@@ -52,6 +52,12 @@ struct cv_node_settings {
 	unsigned line;           /* of the node { */
 };
 
+/* conclave.cluster_engine: what orders cpg's and evs's messages. */
+enum cv_cluster_engine {
+	CV_CLUSTER_NONE,     /* this node alone: the daemon itself */
+	CV_CLUSTER_COROSYNC, /* the corosync running on this node (src/cluster) */
+};
+
 enum cv_atb_mode { CV_ATB_NONE, CV_ATB_LOWEST, CV_ATB_HIGHEST, CV_ATB_LIST };
 
 struct cv_quorum_settings {
@@ -77,6 +83,7 @@ struct cv_quorum_settings {
 struct cv_settings {
 	const struct cv_conf *conf; /* NULL without a configuration file */
 	struct cv_limits limits;
+	enum cv_cluster_engine cluster_engine;
 	uid_t uids[64];
 	size_t n_uids;
 	gid_t gids[64];

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "cv-wire.h"
+#include "cv-cluster.h"
 #include "cv-config.h"
 #include "cv-daemon.h"
 #include "cv-log.h"
@@ -305,6 +306,14 @@ static void report_ready(int ready_fd, char status)
 	close(ready_fd);
 }
 
+static void after_batch(void)
+{
+	cv_cluster_flush();
+	cv_sessions_reap();
+}
+
+/* In cluster mode the services are ready, and corosync reached, before
+ * clients may connect. */
 static int serve(const struct options *o)
 {
 	if (cv_loop_init() < 0 || watch_signals() < 0) {
@@ -313,15 +322,11 @@ static int serve(const struct options *o)
 	}
 	raise_fd_limit();
 	cv_listener_set_access_policy(cmap_uidgid_allows);
-	cv_loop_set_after_batch(cv_sessions_reap);
+	cv_loop_set_after_batch(after_batch);
 	cv_loop_set_poller(&cv_sessions_poller);
-	if (cv_listener_open(o->socket_path, &settings) < 0)
+	if (cv_cluster_start(&settings) < 0 || cv_services_start() < 0 || cv_cluster_wait_for_corosync() < 0)
 		return -1;
-	if (cv_services_start() < 0) {
-		cv_listener_close();
-		return -1;
-	}
-	return 0;
+	return cv_listener_open(o->socket_path, &settings);
 }
 
 static void shut_down(void)
@@ -330,6 +335,7 @@ static void shut_down(void)
 	cv_listener_close();
 	cv_sessions_close_all();
 	cv_services_stop();
+	cv_cluster_stop();
 	cmap_maps_fini();
 	cv_server_remove_services();
 	cv_loop_fini();
@@ -375,5 +381,5 @@ int main(int argc, char **argv)
 	if (r < 0)
 		cv_log_error("event loop failed: %s", strerror(-r));
 	shut_down();
-	return r < 0 ? 1 : 0;
+	return r < 0 || cv_cluster_failed() ? 1 : 0;
 }

@@ -145,12 +145,17 @@ cs_error_t output_queue(struct cv_session *s, struct out_queue *q, struct cv_pac
 	q->tail = f;
 	q->bytes += packed->size;
 	q->frames++;
+	output_flush_later(s);
+	return CS_OK;
+}
+
+void output_flush_later(struct cv_session *s)
+{
 	if (!s->flush_pending) {
 		s->flush_pending = true;
 		s->next_flush = s->server->flush_head;
 		s->server->flush_head = s;
 	}
-	return CS_OK;
 }
 
 cs_error_t output_queue_reply(struct cv_session *s, uint16_t kind, uint16_t id, uint32_t seq, int32_t status,
@@ -276,6 +281,7 @@ void output_flush_pending(struct cv_server *server)
 		server->flush_head = s->next_flush;
 		s->flush_pending = false;
 		output_flush(s);
+		input_settle_publish(s);
 		input_resume(s);
 	}
 }

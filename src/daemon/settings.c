@@ -111,13 +111,27 @@ static const struct cv_conf_node *get_section(const struct cv_conf_node *parent,
 
 /* ---- conclave {} ------------------------------------------------------- */
 
+static int load_cluster_engine(struct loader *l, const struct cv_conf_node *section)
+{
+	const struct cv_conf_node *key = cv_conf_child(section, "cluster_engine");
+
+	if (!key || strcmp(key->value, "none") == 0)
+		l->out->cluster_engine = CV_CLUSTER_NONE;
+	else if (strcmp(key->value, "corosync") == 0)
+		l->out->cluster_engine = CV_CLUSTER_COROSYNC;
+	else
+		return load_error(l, key->line, "invalid value '%s' for cluster_engine: expected none or corosync",
+				  key->value);
+	return 0;
+}
+
 static int load_limits(struct loader *l, const struct cv_conf_node *root)
 {
 	static const char *const known[] = { "max_message_size",	"max_queued_bytes",   "max_connections",
 					     "max_connections_per_uid", "hello_timeout",      "cmap_max_iterators",
 					     "cmap_max_tracks",		"cmap_max_bytes",     "evs_max_joins",
 					     "max_ring_size",		"cpg_max_message_size", "log_rate_burst",
-					     "log_rate_interval" };
+					     "log_rate_interval",	"cluster_engine" };
 	const struct cv_conf_node *section = get_section(root, "conclave");
 	struct cv_limits *lim = &l->out->limits;
 
@@ -143,7 +157,8 @@ static int load_limits(struct loader *l, const struct cv_conf_node *root)
 	    get_u32(l, section, "max_ring_size", 0, CV_RING_MAX_CAPACITY, &lim->max_ring_size) < 0 ||
 	    get_u32(l, section, "cpg_max_message_size", 0, CV_CPG_MAX_MESSAGE_SIZE, &lim->cpg_max_message_size) < 0 ||
 	    get_u32(l, section, "log_rate_burst", 0, 1000000, &lim->log_rate_burst) < 0 ||
-	    get_u32(l, section, "log_rate_interval", 1, 3600000, &lim->log_rate_interval_ms) < 0)
+	    get_u32(l, section, "log_rate_interval", 1, 3600000, &lim->log_rate_interval_ms) < 0 ||
+	    load_cluster_engine(l, section) < 0)
 		return -1;
 	if (lim->max_queued_bytes < lim->max_message_size + 16u)
 		return load_error(l, cv_conf_child(section, "max_queued_bytes") ? cv_conf_child(section, "max_queued_bytes")->line

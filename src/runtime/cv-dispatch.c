@@ -133,6 +133,11 @@ static cs_error_t dispatch_run(struct cv_client *c, uint64_t handle, int flags)
 	cv_callback_fn fn;
 	cs_error_t err;
 
+	if (flags == CS_DISPATCH_ALL || flags == CS_DISPATCH_ONE_NONBLOCKING) {
+		err = cv_client_settle_posts(c);
+		if (err != CS_OK)
+			return err;
+	}
 	for (;;) {
 		if (failed != CS_OK) {
 			if (!event_next_read(c, &event, &fn))
