@@ -6,8 +6,8 @@
 #include <corosync/cmap.h>
 #include "cmap-server.h"
 
-#if CV_SERVER_ABI != 2
-#error "cmap-server.c was generated for CV_SERVER_ABI 2; regenerate it with python3 -m codegen"
+#if CV_SERVICE_API != 2
+#error "cmap-server.c was generated for CV_SERVICE_API 2; regenerate it with python3 -m codegen"
 #endif
 
 /* True when s holds between min and max bytes before its NUL; reads at most

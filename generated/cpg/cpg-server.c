@@ -6,8 +6,8 @@
 #include <corosync/cpg.h>
 #include "cpg-server.h"
 
-#if CV_SERVER_ABI != 2
-#error "cpg-server.c was generated for CV_SERVER_ABI 2; regenerate it with python3 -m codegen"
+#if CV_SERVICE_API != 2
+#error "cpg-server.c was generated for CV_SERVICE_API 2; regenerate it with python3 -m codegen"
 #endif
 
 static cs_error_t request_local_get(struct cv_session *s,

@@ -6,9 +6,10 @@
 #include <stddef.h>
 #include <sys/socket.h>
 
+#include <conclave/service.h>
+#include <conclave/settings.h>
+
 #include "cv-loop.h"
-#include "cv-server.h"
-#include "cv-settings.h"
 
 /* Refused connections waiting for their HELLO, beyond which new ones are
  * dropped at once without a WELCOME. */

@@ -6,10 +6,11 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <conclave/service.h>
+
 #include "cv-clock.h"
 #include "cv-log.h"
 #include "cv-loop.h"
-#include "cv-server.h"
 
 #define EVENTS_PER_WAIT 64
 #define BUSY_POLL_NS (50u * 1000u)

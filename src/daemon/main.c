@@ -11,14 +11,15 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <conclave/cmap-store.h>
+#include <conclave/config.h>
+#include <conclave/settings.h>
+
 #include "cv-wire.h"
-#include "cv-config.h"
 #include "cv-daemon.h"
 #include "cv-log.h"
 #include "cv-loop.h"
-#include "cv-settings.h"
 #include "cmap-maps.h"
-#include "cmap-store.h"
 
 struct options {
 	const char *socket_path;

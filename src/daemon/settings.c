@@ -12,9 +12,10 @@
 #include <string.h>
 #include <sys/socket.h>
 
+#include <conclave/settings.h>
+
 #include "cv-wire.h"
 #include "cv-log.h"
-#include "cv-settings.h"
 
 #define QDEVICE_DEFAULT_TIMEOUT_MS 10000u
 #define QDEVICE_DEFAULT_SYNC_TIMEOUT_MS 30000u

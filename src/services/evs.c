@@ -15,9 +15,9 @@
 
 #include <corosync/evs.h>
 
+#include <conclave/service.h>
+
 #include "cpg-groups.h"
-#include "cv-list.h"
-#include "cv-settings.h"
 #include "evs-server.h"
 #include "quorum-state.h"
 

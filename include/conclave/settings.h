@@ -1,15 +1,15 @@
 /* The configuration, validated and typed. Every value has a default, so a
  * daemon without a configuration file runs a single-node cluster: nodeid 1,
  * one vote, the votequorum provider. */
-#ifndef CONCLAVE_CV_SETTINGS_H
-#define CONCLAVE_CV_SETTINGS_H
+#ifndef CONCLAVE_SETTINGS_H
+#define CONCLAVE_SETTINGS_H
 
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
 
-#include "cv-config.h"
+#include <conclave/config.h>
 
 #define CV_DEFAULT_CONFIG_PATH "/etc/conclave/conclave.conf"
 #define CV_MAX_NODES 384 /* corosync's PROCESSOR_COUNT_MAX */

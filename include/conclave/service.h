@@ -1,12 +1,16 @@
-/* What conclaved offers to service code and to the generated server tables.
+/* <conclave/service.h>: the server API for service authors, everything
+ * conclaved offers to service code and to the generated server tables, and
+ * the only daemon header a service includes: per-session state, replies
+ * (now or deferred), events to one session or to many, back-pressure,
+ * timers, the configuration, the daemon's cmap store, and logging.
  *
  * The daemon validates every frame before a handler runs: header size, payload
  * size against the configured maximum (before allocating), the request id
  * against the service's table, and the protobuf decode. Handlers therefore see
  * only well-formed requests of the right type.
  */
-#ifndef CONCLAVE_CV_SERVER_H
-#define CONCLAVE_CV_SERVER_H
+#ifndef CONCLAVE_SERVICE_H
+#define CONCLAVE_SERVICE_H
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -16,10 +20,16 @@
 #include <protobuf-c/protobuf-c.h>
 #include <corosync/corotypes.h>
 
-#define CV_SERVER_ABI 2
+#include <conclave/cmap-store.h>
+#include <conclave/config.h>
+#include <conclave/list.h>
+#include <conclave/settings.h>
+
+/* The version of this API. Generated servers refuse to compile against
+ * another; it changes with any change of the structures or functions below. */
+#define CV_SERVICE_API 2
 
 struct cv_session; /* one client connection bound to one service */
-struct cv_conf;    /* the configuration file, parsed (src/daemon/cv-config.h) */
 
 enum { CV_SERVICE_OFFERED = 0, CV_SERVICE_NOT_OFFERED = 1 };
 
@@ -158,7 +168,7 @@ void cv_timer_stop(struct cv_timer *t);
 bool cv_timer_pending(const struct cv_timer *t);
 void cv_timer_free(struct cv_timer *t);
 
-/* The validated configuration (src/daemon/cv-settings.h). */
+/* The validated configuration (<conclave/settings.h>). */
 struct cv_settings;
 const struct cv_settings *cv_server_settings(void);
 
@@ -217,5 +227,45 @@ struct cv_session_observer {
 	void (*closed)(struct cv_session *s);
 };
 void cv_server_observe_sessions(const struct cv_session_observer *observer);
+
+/* ---- Logging ---- */
+
+/* One line per message on stderr, "conclaved: [level] text", and in the
+ * log file when one is configured. */
+enum cv_log_level {
+	CV_LOG_ERROR,
+	CV_LOG_WARNING,
+	CV_LOG_NOTICE,
+	CV_LOG_INFO,
+	CV_LOG_DEBUG,
+};
+
+bool cv_log_debug_enabled(void);
+/* Closes and opens the log file again, for rotation: 0, or -errno. */
+int cv_log_reopen(void);
+void cv_log(enum cv_log_level level, const char *format, ...) __attribute__((format(printf, 2, 3)));
+
+#define cv_log_error(...) cv_log(CV_LOG_ERROR, __VA_ARGS__)
+#define cv_log_warning(...) cv_log(CV_LOG_WARNING, __VA_ARGS__)
+#define cv_log_notice(...) cv_log(CV_LOG_NOTICE, __VA_ARGS__)
+#define cv_log_info(...) cv_log(CV_LOG_INFO, __VA_ARGS__)
+#define cv_log_debug(...) cv_log(CV_LOG_DEBUG, __VA_ARGS__)
+
+/* ---- The daemon's cmap store (<conclave/cmap-store.h>) ---- */
+
+/* The default map holds the configuration file's keys and what services
+ * publish (runtime.votequorum.*); services read their settings from it and
+ * track it to follow run-time changes. The stats map holds conclaved's
+ * statistics. Both exist before any service starts. */
+struct cmap_store *cmap_default_map(void);
+struct cmap_store *cmap_stats_map(void);
+
+/* A client selected the stats map: from now on every connection has its
+ * keys there (they are made only once someone reads them). */
+void cmap_stats_in_use(void);
+/* A set of stats.clear.<what>: CS_OK, or CS_ERR_NOT_SUPPORTED for a <what>
+ * that names nothing (knet, ipc, totem, schedmiss and all do). */
+cs_error_t cmap_stats_clear(const char *key);
+#define CMAP_STATS_CLEAR_PREFIX "stats.clear."
 
 #endif
