@@ -1,8 +1,8 @@
-/* <conclave/service.h>: the server API for service authors, everything
- * conclaved offers to service code and to the generated server tables, and
- * the only daemon header a service includes: per-session state, replies
- * (now or deferred), events to one session or to many, back-pressure,
- * timers, the configuration, the daemon's cmap store, and logging.
+/* The server API for service authors: everything conclaved offers to the
+ * code of a service and to its generated server table, and the only daemon
+ * header a service includes. It covers per-session state, replies (now or
+ * deferred), events to one session or to many, back-pressure, timers, the
+ * configuration, the daemon's cmap store, and logging.
  *
  * The daemon validates every frame before a handler runs: header size, payload
  * size against the configured maximum (before allocating), the request id
@@ -24,6 +24,8 @@
 #include <conclave/config.h>
 #include <conclave/list.h>
 #include <conclave/settings.h>
+
+/* ---- Services and their requests ---- */
 
 /* The version of this API. Generated servers refuse to compile against
  * another; it changes with any change of the structures or functions below. */
@@ -91,6 +93,8 @@ struct cv_server_service {
 	const struct cv_service_ops *ops;
 };
 
+/* ---- Events and back-pressure ---- */
+
 /* Queues an event frame for the client. CS_OK, or CS_ERR_TRY_AGAIN when the
  * session's queued events are at the configured limit (nothing is queued),
  * or CS_ERR_LIBRARY when the session is closing. A full event queue never
@@ -110,6 +114,8 @@ cs_error_t cv_session_send_packed(struct cv_session *s, struct cv_packed_frame *
 /* True when an event whose protobuf_c_message_get_packed_size() is `bytes`
  * would fit under the queue limit now. */
 bool cv_session_has_room(const struct cv_session *s, size_t bytes);
+
+/* ---- Replies, now or later ---- */
 
 /* Zeroed memory that lives until the current reply has been packed and sent;
  * for building repeated or nested reply fields. NULL on exhaustion. */
@@ -136,6 +142,8 @@ void cv_session_defer_reply(struct cv_session *s, struct cv_pending_reply *pendi
 void cv_session_reply(struct cv_session *s, const struct cv_pending_reply *pending, cs_error_t status,
 		      const ProtobufCMessage *reply);
 
+/* ---- The daemon and its sessions ---- */
+
 /* Reads the configuration file again into cmap, as SIGHUP does: CS_OK;
  * CS_ERR_NOT_SUPPORTED without a configuration file; CS_ERR_INVALID_PARAM
  * when the file cannot be loaded (logged, and stored in cmap's
@@ -155,7 +163,7 @@ pid_t cv_session_pid(const struct cv_session *s);
 uid_t cv_session_uid(const struct cv_session *s);
 uint64_t cv_session_id(const struct cv_session *s); /* unique for the daemon's life */
 
-/* ---- Additions for service code: timers, settings, the quorum gate ---- */
+/* ---- Timers, settings and the quorum gate ---- */
 
 /* One-shot timers on the daemon's event loop; the callback runs on the loop,
  * never inside a handler. */
