@@ -236,6 +236,26 @@ struct cv_session_observer {
 };
 void cv_server_observe_sessions(const struct cv_session_observer *observer);
 
+/* ---- Loadable services ---- */
+
+/* A service built as a shared object, which conclaved loads from its
+ * service directory (conclave { service_dir: DIR }, by default
+ * LIBDIR/conclave/services) at start: each file of DIR named NAME.so, in
+ * name order. The object names its service once, with
+ * CV_SERVICE_MODULE(S_server_service).
+ * conclaved refuses, with a log line naming the file, an object that cannot
+ * be loaded, that has no module, that was built for another CV_SERVICE_API,
+ * or whose service's name or number another service has; it serves the
+ * others. */
+struct cv_service_module {
+	uint32_t api_version; /* CV_SERVICE_API as the module was built */
+	const struct cv_server_service *service;
+};
+#define CV_SERVICE_MODULE_SYMBOL "conclave_service_module"
+#define CV_SERVICE_MODULE(server_service)                                                                 \
+	__attribute__((visibility("default"))) extern const struct cv_service_module conclave_service_module; \
+	const struct cv_service_module conclave_service_module = { CV_SERVICE_API, &(server_service) }
+
 /* ---- Logging ---- */
 
 /* One line per message on stderr, "conclaved: [level] text", and in the

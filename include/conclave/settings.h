@@ -12,6 +12,9 @@
 #include <conclave/config.h>
 
 #define CV_DEFAULT_CONFIG_PATH "/etc/conclave/conclave.conf"
+#ifndef CV_DEFAULT_SERVICE_DIR /* set by the build: LIBDIR/conclave/services */
+#define CV_DEFAULT_SERVICE_DIR "/usr/lib/conclave/services"
+#endif
 #define CV_MAX_NODES 384 /* corosync's PROCESSOR_COUNT_MAX */
 #define CV_MAX_LINKS 8   /* corosync's ring0_addr to ring7_addr (knet links) */
 
@@ -73,6 +76,7 @@ struct cv_quorum_settings {
 struct cv_settings {
 	const struct cv_conf *conf; /* NULL without a configuration file */
 	struct cv_limits limits;
+	const char *service_dir;     /* conclave.service_dir: the service modules to load */
 	uid_t uids[64];
 	size_t n_uids;
 	gid_t gids[64];

@@ -69,8 +69,8 @@ static int parse_options(int argc, char **argv, struct options *o)
 	return 0;
 }
 
-/* The services read their settings and are offered, then the cmap maps
- * are made, which list them. */
+/* The services, built in and loaded, read their settings and are offered,
+ * then the cmap maps are made, which list them. */
 static int offer_services(char *err, size_t err_size)
 {
 	const struct cv_server_service *const *services;
@@ -79,6 +79,7 @@ static int offer_services(char *err, size_t err_size)
 	cv_sessions_init(&settings);
 	if (cv_services_configure(conf, err, err_size) < 0)
 		return -1;
+	cv_modules_load(settings.service_dir, conf);
 	services = cv_server_services(&n);
 	return cmap_maps_init(&settings, services, n, err, err_size);
 }
@@ -296,6 +297,7 @@ static void shut_down(void)
 	cv_services_stop();
 	cmap_maps_fini();
 	cv_server_remove_services();
+	cv_modules_unload();
 	cv_loop_fini();
 	if (loaded_conf != conf)
 		cv_conf_free(loaded_conf);
