@@ -2,7 +2,7 @@
 
 import os
 
-from .emit import header, client, library, manpages, proto, server, servicepage, services, status, strerror
+from .emit import catalog, header, client, library, manpages, proto, server, servicepage, services, status, strerror
 
 # Directories under --out whose every file the generator owns.
 OWNED_DIRS = ("generated", "man/man3", "man/man7")
@@ -10,8 +10,9 @@ OWNED_DIRS = ("generated", "man/man3", "man/man7")
 SERVICE_HEADER = "include/conclave/service.h"
 
 PER_FILE_EMITTERS = (header.emit, library.emit, strerror.emit, status.emit, manpages.emit)
-PER_SERVICE_EMITTERS = (proto.emit, client.emit, server.emit)
-PROGRAM_EMITTERS = (services.emit,)
+PER_SERVICE_EMITTERS = (proto.emit, client.emit, server.emit, catalog.emit)
+# Emitters of one file for the whole program.
+PROGRAM_EMITTERS = (services.emit, catalog.emit_list)
 
 
 def service_header_beside(idl_dir):

@@ -5,9 +5,10 @@
 
 #include <corosync/cmap.h>
 #include "cmap-server.h"
+#include "cmap-catalog.h"
 
-#if CV_SERVICE_API != 2
-#error "cmap-server.c was generated for CV_SERVICE_API 2; regenerate it with python3 -m codegen"
+#if CV_SERVICE_API != 3
+#error "cmap-server.c was generated for CV_SERVICE_API 3; regenerate it with python3 -m codegen"
 #endif
 
 /* True when s holds between min and max bytes before its NUL; reads at most
@@ -275,4 +276,5 @@ const struct cv_server_service cmap_server_service = {
 	.n_events = CMAP_N_EVENTS,
 	.event_names = cmap_event_names,
 	.ops = &cmap_service_ops,
+	.catalog = &cmap_catalog,
 };

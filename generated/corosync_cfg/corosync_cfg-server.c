@@ -5,9 +5,10 @@
 
 #include <corosync/cfg.h>
 #include "corosync_cfg-server.h"
+#include "corosync_cfg-catalog.h"
 
-#if CV_SERVICE_API != 2
-#error "corosync_cfg-server.c was generated for CV_SERVICE_API 2; regenerate it with python3 -m codegen"
+#if CV_SERVICE_API != 3
+#error "corosync_cfg-server.c was generated for CV_SERVICE_API 3; regenerate it with python3 -m codegen"
 #endif
 
 /* True when s holds between min and max bytes before its NUL; reads at most
@@ -214,4 +215,5 @@ const struct cv_server_service corosync_cfg_server_service = {
 	.n_events = COROSYNC_CFG_N_EVENTS,
 	.event_names = corosync_cfg_event_names,
 	.ops = &corosync_cfg_service_ops,
+	.catalog = &corosync_cfg_catalog,
 };

@@ -5,9 +5,10 @@
 
 #include <corosync/cpg.h>
 #include "cpg-server.h"
+#include "cpg-catalog.h"
 
-#if CV_SERVICE_API != 2
-#error "cpg-server.c was generated for CV_SERVICE_API 2; regenerate it with python3 -m codegen"
+#if CV_SERVICE_API != 3
+#error "cpg-server.c was generated for CV_SERVICE_API 3; regenerate it with python3 -m codegen"
 #endif
 
 static cs_error_t request_local_get(struct cv_session *s,
@@ -164,4 +165,5 @@ const struct cv_server_service cpg_server_service = {
 	.n_events = CPG_N_EVENTS,
 	.event_names = cpg_event_names,
 	.ops = &cpg_service_ops,
+	.catalog = &cpg_catalog,
 };

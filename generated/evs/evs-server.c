@@ -5,9 +5,10 @@
 
 #include <corosync/evs.h>
 #include "evs-server.h"
+#include "evs-catalog.h"
 
-#if CV_SERVICE_API != 2
-#error "evs-server.c was generated for CV_SERVICE_API 2; regenerate it with python3 -m codegen"
+#if CV_SERVICE_API != 3
+#error "evs-server.c was generated for CV_SERVICE_API 3; regenerate it with python3 -m codegen"
 #endif
 
 static cs_error_t request_groups_join(struct cv_session *s,
@@ -102,4 +103,5 @@ const struct cv_server_service evs_server_service = {
 	.n_events = EVS_N_EVENTS,
 	.event_names = evs_event_names,
 	.ops = &evs_service_ops,
+	.catalog = &evs_catalog,
 };

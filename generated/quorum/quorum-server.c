@@ -5,9 +5,10 @@
 
 #include <corosync/quorum.h>
 #include "quorum-server.h"
+#include "quorum-catalog.h"
 
-#if CV_SERVICE_API != 2
-#error "quorum-server.c was generated for CV_SERVICE_API 2; regenerate it with python3 -m codegen"
+#if CV_SERVICE_API != 3
+#error "quorum-server.c was generated for CV_SERVICE_API 3; regenerate it with python3 -m codegen"
 #endif
 
 static cs_error_t request_getquorate(struct cv_session *s,
@@ -89,4 +90,5 @@ const struct cv_server_service quorum_server_service = {
 	.n_events = QUORUM_N_EVENTS,
 	.event_names = quorum_event_names,
 	.ops = &quorum_service_ops,
+	.catalog = &quorum_catalog,
 };

@@ -5,9 +5,10 @@
 
 #include <corosync/votequorum.h>
 #include "votequorum-server.h"
+#include "votequorum-catalog.h"
 
-#if CV_SERVICE_API != 2
-#error "votequorum-server.c was generated for CV_SERVICE_API 2; regenerate it with python3 -m codegen"
+#if CV_SERVICE_API != 3
+#error "votequorum-server.c was generated for CV_SERVICE_API 3; regenerate it with python3 -m codegen"
 #endif
 
 /* True when s holds between min and max bytes before its NUL; reads at most
@@ -237,4 +238,5 @@ const struct cv_server_service votequorum_server_service = {
 	.n_events = VOTEQUORUM_N_EVENTS,
 	.event_names = votequorum_event_names,
 	.ops = &votequorum_service_ops,
+	.catalog = &votequorum_catalog,
 };

@@ -23,13 +23,16 @@
 #include <conclave/cmap-store.h>
 #include <conclave/config.h>
 #include <conclave/list.h>
+#include <conclave/log.h>
 #include <conclave/settings.h>
+
+struct cv_catalog;
 
 /* ---- Services and their requests ---- */
 
 /* The version of this API. Generated servers refuse to compile against
  * another; it changes with any change of the structures or functions below. */
-#define CV_SERVICE_API 2
+#define CV_SERVICE_API 3
 
 struct cv_session; /* one client connection bound to one service */
 
@@ -91,6 +94,10 @@ struct cv_server_service {
 	uint16_t n_events;
 	const char *const *event_names; /* indexed by event id, for logs */
 	const struct cv_service_ops *ops;
+	const struct cv_catalog *catalog; /* its messages by name, for -d's traces */
+	/* The daemon's own (the monitor), not one of corosync's services: cmap's
+	 * runtime.services and internal_configuration keys leave it out. */
+	bool daemon_own;
 };
 
 /* ---- Events and back-pressure ---- */
@@ -258,26 +265,12 @@ struct cv_service_module {
 
 /* ---- Logging ---- */
 
-/* One line per message on stderr, "conclaved: [level] text", and in the
- * log file when one is configured. */
-enum cv_log_level {
-	CV_LOG_ERROR,
-	CV_LOG_WARNING,
-	CV_LOG_NOTICE,
-	CV_LOG_INFO,
-	CV_LOG_DEBUG,
-};
-
-bool cv_log_debug_enabled(void);
-/* Closes and opens the log file again, for rotation: 0, or -errno. */
-int cv_log_reopen(void);
-void cv_log(enum cv_log_level level, const char *format, ...) __attribute__((format(printf, 2, 3)));
-
-#define cv_log_error(...) cv_log(CV_LOG_ERROR, __VA_ARGS__)
-#define cv_log_warning(...) cv_log(CV_LOG_WARNING, __VA_ARGS__)
-#define cv_log_notice(...) cv_log(CV_LOG_NOTICE, __VA_ARGS__)
-#define cv_log_info(...) cv_log(CV_LOG_INFO, __VA_ARGS__)
-#define cv_log_debug(...) cv_log(CV_LOG_DEBUG, __VA_ARGS__)
+/* cv_log(level, format, ...) and cv_log_error(), cv_log_warning(),
+ * cv_log_notice(), cv_log_info(), cv_log_debug(); cv_log_debug_enabled();
+ * cv_log_reopen(), for rotation: <conclave/log.h>, which this header
+ * includes. A line goes where the configuration's logging {} section says,
+ * with its control characters escaped and at most a burst of lines per
+ * interval from one call site. */
 
 /* ---- The daemon's cmap store (<conclave/cmap-store.h>) ---- */
 

@@ -8,8 +8,27 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
+#include <syslog.h>
 
 #include <conclave/config.h>
+#include <conclave/log.h>
+
+/* Where lines go (logging.to_stderr, to_syslog, syslog_facility,
+ * syslog_priority, to_logfile with logfile, logfile_priority). A target
+ * takes lines up to its level; debug lines go everywhere with debug on. */
+struct cv_log_targets {
+	bool to_stderr;
+	bool to_syslog;
+	int syslog_facility; /* LOG_DAEMON, LOG_LOCAL0 ... LOG_LOCAL7 */
+	enum cv_log_level syslog_level;
+	enum cv_log_level logfile_level;
+	const char *logfile; /* NULL: no file */
+};
+
+/* stderr only, at info, as before any configuration is read. */
+#define CV_LOG_TARGETS_DEFAULT                                                            \
+	((struct cv_log_targets){ .to_stderr = true, .syslog_facility = LOG_DAEMON,       \
+				  .syslog_level = CV_LOG_INFO, .logfile_level = CV_LOG_INFO })
 
 #define CV_DEFAULT_CONFIG_PATH "/etc/conclave/conclave.conf"
 #ifndef CV_DEFAULT_SERVICE_DIR /* set by the build: LIBDIR/conclave/services */
@@ -40,6 +59,9 @@ struct cv_limits {
 	uint32_t cmap_max_bytes;     /* what clients may store in the default map */
 	uint32_t evs_max_joins;      /* per connection */
 	uint32_t max_ring_size;      /* largest shared ring a client may write through; 0: none */
+	uint32_t cpg_max_message_size; /* largest cpg message sent in pieces */
+	uint32_t log_rate_burst;       /* lines per interval from one call site; 0: no limit */
+	uint32_t log_rate_interval_ms;
 };
 
 struct cv_node_settings {
@@ -49,6 +71,12 @@ struct cv_node_settings {
 	const char *ring0_addr;  /* NULL when not configured */
 	const char *ring_addrs[CV_MAX_LINKS]; /* ringN_addr, NULL when not configured */
 	unsigned line;           /* of the node { */
+};
+
+/* conclave.cluster_engine: what orders cpg's and evs's messages. */
+enum cv_cluster_engine {
+	CV_CLUSTER_NONE,     /* this node alone: the daemon itself */
+	CV_CLUSTER_COROSYNC, /* the corosync running on this node (src/cluster) */
 };
 
 enum cv_atb_mode { CV_ATB_NONE, CV_ATB_LOWEST, CV_ATB_HIGHEST, CV_ATB_LIST };
@@ -77,12 +105,13 @@ struct cv_settings {
 	const struct cv_conf *conf; /* NULL without a configuration file */
 	struct cv_limits limits;
 	const char *service_dir;     /* conclave.service_dir: the service modules to load */
+	enum cv_cluster_engine cluster_engine;
 	uid_t uids[64];
 	size_t n_uids;
 	gid_t gids[64];
 	size_t n_gids;
 	bool debug;                  /* logging.debug: on */
-	const char *logfile;         /* logging.logfile when logging.to_logfile: yes; else NULL */
+	struct cv_log_targets log;   /* the rest of logging {}; log.logfile only with to_logfile: yes */
 	const char *cluster_name;    /* totem.cluster_name or NULL */
 	bool have_nodelist;
 	struct cv_node_settings nodes[CV_MAX_NODES];

@@ -19,6 +19,7 @@
 
 #include "cpg-client.h"
 #include "cv-runtime.h"
+#include "cv-wire.h"
 
 /* corosync's IPC_REQUEST_SIZE - 1024; the daemon's default message limit
  * leaves room for it and the frame around it. */
@@ -37,13 +38,16 @@ enum { PART_FIRST = 1, PART_CONTINUED = 2, PART_LAST = 3 };
 #define PIECE_RETRIES 1000
 #define PIECE_RETRY_US 1000
 
-/* A large message being reassembled: `total` bytes from one sender. */
+/* A large message being reassembled: `total` bytes from one sender, as its
+ * first piece announced. The buffer grows with the pieces that arrive, so an
+ * announced total costs nothing until the bytes come. */
 struct cpg_assembly {
 	struct cpg_assembly *next;
 	uint32_t nodeid;
 	uint32_t pid;
 	uint64_t total;
 	uint64_t have;
+	size_t capacity;
 	uint8_t *data;
 };
 
@@ -227,19 +231,41 @@ static struct cpg_assembly *assembly_take(struct cpg_instance *instance, uint32_
 	return a;
 }
 
-/* A first piece starts a new assembly, dropping any older one. */
+/* A first piece starts a new assembly, dropping any older one. A total
+ * larger than any daemon passes on is refused. */
 static struct cpg_assembly *assembly_start(uint32_t nodeid, uint32_t pid, uint64_t total)
 {
-	struct cpg_assembly *a = calloc(1, sizeof(*a));
+	struct cpg_assembly *a;
 
-	if (a == NULL || total > SIZE_MAX - 1 || (a->data = malloc((size_t)total + 1)) == NULL) {
-		free(a);
+	if (total > CV_CPG_MAX_MESSAGE_SIZE || (a = calloc(1, sizeof(*a))) == NULL)
 		return NULL;
-	}
 	a->nodeid = nodeid;
 	a->pid = pid;
 	a->total = total;
 	return a;
+}
+
+/* Appends a piece that fits in what is left of a->total, doubling the
+ * buffer up to the total as pieces come (one byte more, so that a message
+ * of length 0 has a buffer too). */
+static bool assembly_append(struct cpg_assembly *a, const void *msg, size_t msg_len)
+{
+	size_t need = (size_t)a->have + msg_len;
+
+	if (need > a->capacity) {
+		size_t grown = a->capacity * 2 < a->total ? a->capacity * 2 : (size_t)a->total;
+		size_t capacity = grown > need ? grown : need;
+		uint8_t *data = realloc(a->data, capacity + 1);
+
+		if (data == NULL)
+			return false;
+		a->data = data;
+		a->capacity = capacity;
+	}
+	if (msg_len > 0)
+		memcpy(a->data + a->have, msg, msg_len);
+	a->have = need;
+	return true;
 }
 
 static void assembly_free(struct cpg_assembly *a)
@@ -266,13 +292,11 @@ static struct cpg_assembly *assembly_add(cpg_handle_t handle, uint32_t nodeid, u
 		old = a;
 		a = assembly_start(nodeid, pid, total);
 	}
-	if (a != NULL && (a->total != total || msg_len > a->total - a->have)) {
+	if (a != NULL && (a->total != total || msg_len > a->total - a->have || !assembly_append(a, msg, msg_len))) {
 		bad = a;
 		a = NULL;
 	}
 	if (a != NULL) {
-		memcpy(a->data + a->have, msg, msg_len);
-		a->have += msg_len;
 		if (part != PART_LAST) {
 			a->next = found->assemblies;
 			found->assemblies = a;
@@ -503,6 +527,8 @@ cs_error_t cpg_mcast_joined(cpg_handle_t handle, cpg_guarantee_t guarantee, cons
 	err = cv_iovec_total(iovec, iov_len, &total);
 	if (err != CS_OK)
 		return err;
+	if (total > CV_CPG_MAX_MESSAGE_SIZE)
+		return CS_ERR_TOO_BIG;
 	if (iov_len == 1)
 		return message_send(handle, iovec[0].iov_base, total);
 	message = malloc(total + 1);

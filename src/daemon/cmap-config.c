@@ -77,6 +77,7 @@ static const struct typed_key {
 	{ "pload.count", CMAP_STORE_UINT32 },
 	{ "pload.size", CMAP_STORE_UINT32 },
 	{ "conclave.service_dir", CMAP_STORE_STRING },
+	{ "conclave.cluster_engine", CMAP_STORE_STRING },
 	{ "conclave.*", CMAP_STORE_UINT32 },
 };
 
@@ -351,6 +352,8 @@ static int load_services(struct loader *l, const struct cv_server_service *const
 		const char *service = corosync_service_name(services[i]->name);
 		unsigned id = services[i]->id;
 
+		if (services[i]->daemon_own)
+			continue;
 		snprintf(key, sizeof(key), "internal_configuration.service.%u.name", id);
 		snprintf(name, sizeof(name), "corosync_%s", service);
 		r |= write_ok(l, cmap_store_write_string(l->map, key, name), key);

@@ -27,6 +27,7 @@
 #include "cv-log.h"
 #include "cv-loop.h"
 #include "cv-ring-reader.h"
+#include "cv-monitor.h"
 #include "cv-wire.h"
 
 enum session_state { SESSION_AWAIT_HELLO, SESSION_READY, SESSION_CLOSING };
@@ -175,6 +176,20 @@ void output_free(struct cv_session *s);
 
 /* ---- request.c ---- */
 void request_handle(struct cv_session *s);
+
+/* ---- trace.c: -d's lines, nothing without debug ---- */
+void session_trace_request(const struct cv_session *s, const struct cv_request_desc *desc,
+			   const ProtobufCMessage *request);
+void session_trace_reply(const struct cv_session *s, uint16_t request_id, cs_error_t status,
+			 const ProtobufCMessage *reply);
+void session_trace_event(const struct cv_session *s, const struct cv_packed_frame *event);
+
+/* ---- monitor.c: the service conclavectl monitor connects to ---- */
+extern const struct cv_server_service cv_monitor_service;
+/* True when a monitor gets s's frames (never a monitor's own). */
+bool monitor_watching(const struct cv_session *s);
+void monitor_record(const struct cv_session *s, enum cv_monitor_kind kind, uint16_t id, int32_t status,
+		    bool split, const uint8_t *payload, size_t length);
 
 /* ---- handshake.c ---- */
 void handshake_hello(struct cv_session *s);

@@ -109,6 +109,10 @@ static cs_error_t check_hello(struct cv_session *s, const struct cv_hello *hello
 		*why = "HELLO with an incompatible IDL version";
 		return CS_ERR_NOT_SUPPORTED;
 	}
+	if (svc == &cv_monitor_service && s->cred.uid != 0) {
+		*why = "HELLO for the monitor, which is root's only";
+		return CS_ERR_ACCESS;
+	}
 	if (!reply_channel_open(s)) {
 		*why = "no descriptors left for a reply channel";
 		return CS_ERR_NO_RESOURCES;

@@ -1,4 +1,5 @@
 #include <errno.h>
+#include <fcntl.h>
 #include <libgen.h>
 #include <limits.h>
 #include <stdio.h>
@@ -21,7 +22,8 @@ static struct cv_watch listen_watch = { .fd = -1 };
 static struct cv_timer accept_pause;
 static const struct cv_settings *settings;
 static bool (*ids_allowed)(uid_t uid, gid_t gid);
-static char socket_path[sizeof(((struct sockaddr_un *)0)->sun_path)];
+static int socket_dir_fd = -1; /* the socket's directory, checked (open_safe_dir) */
+static char socket_name[sizeof(((struct sockaddr_un *)0)->sun_path)];
 
 static bool id_listed(uint32_t id, const uint32_t *list, size_t n)
 {
@@ -135,16 +137,83 @@ static int make_parent_dirs(const char *path)
 	return -1;
 }
 
-/* A socket file left by a daemon that died is removed; a live one is not. */
-static int remove_stale_socket(const struct sockaddr_un *addr)
+/* A directory is safe to hold the socket when nobody but root and the
+ * daemon's user can change what it holds: owned by one of them, and
+ * writable by nobody else unless sticky (where others cannot rename or
+ * remove what is not theirs). */
+static bool dir_is_safe(const char *path, int fd)
+{
+	struct stat st;
+
+	if (fstat(fd, &st) < 0) {
+		cv_log_error("cannot check directory %s: %m", path);
+		return false;
+	}
+	if (st.st_uid != 0 && st.st_uid != geteuid()) {
+		cv_log_error("refusing socket directory %s: owned by uid %u, neither root nor the daemon's",
+			     path, (unsigned)st.st_uid);
+		return false;
+	}
+	if ((st.st_mode & (S_IWGRP | S_IWOTH)) != 0 && (st.st_mode & S_ISVTX) == 0) {
+		cv_log_error("refusing socket directory %s: mode %04o lets other users write it and is not sticky",
+			     path, (unsigned)(st.st_mode & 07777));
+		return false;
+	}
+	return true;
+}
+
+/* Opens dir and checks it and every directory above it, walking the
+ * resolved path without following links, so what was checked is what the
+ * descriptor holds. An O_PATH descriptor, or -1. */
+static int open_safe_dir(const char *dir)
+{
+	char resolved[PATH_MAX], walked[PATH_MAX] = "";
+	char *name, *rest;
+	int fd;
+
+	if (realpath(dir, resolved) == NULL) {
+		cv_log_error("cannot resolve directory %s: %m", dir);
+		return -1;
+	}
+	fd = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0 || !dir_is_safe("/", fd))
+		goto fail;
+	for (name = strtok_r(resolved, "/", &rest); name != NULL; name = strtok_r(NULL, "/", &rest)) {
+		int next = openat(fd, name, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+
+		close(fd);
+		fd = next;
+		snprintf(walked + strlen(walked), sizeof(walked) - strlen(walked), "/%s", name);
+		if (fd < 0) {
+			cv_log_error("cannot open directory %s: %m", walked);
+			return -1;
+		}
+		if (!dir_is_safe(walked, fd))
+			goto fail;
+	}
+	return fd;
+fail:
+	if (fd >= 0)
+		close(fd);
+	return -1;
+}
+
+/* In the socket's directory, the current one. A socket file left by a
+ * daemon that died is removed; a live one, or one another user made, is
+ * not. */
+static int remove_stale_socket(int dir_fd, const struct sockaddr_un *addr)
 {
 	struct stat st;
 	int fd, r;
 
-	if (lstat(addr->sun_path, &st) < 0)
+	if (fstatat(dir_fd, addr->sun_path, &st, AT_SYMLINK_NOFOLLOW) < 0)
 		return errno == ENOENT ? 0 : -1;
 	if (!S_ISSOCK(st.st_mode)) {
 		cv_log_error("%s exists and is not a socket", addr->sun_path);
+		return -1;
+	}
+	if (st.st_uid != geteuid()) {
+		cv_log_error("%s exists and belongs to uid %u, not the daemon's", addr->sun_path, (unsigned)st.st_uid);
 		return -1;
 	}
 	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
@@ -156,22 +225,29 @@ static int remove_stale_socket(const struct sockaddr_un *addr)
 		cv_log_error("another daemon is listening on %s", addr->sun_path);
 		return -1;
 	}
-	return unlink(addr->sun_path);
+	return unlinkat(dir_fd, addr->sun_path, 0);
 }
 
+/* In the socket's directory, the current one. The socket is created with
+ * its final mode, so no path is ever changed after bind(). */
 static int bind_and_listen(const struct sockaddr_un *addr)
 {
 	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	mode_t umask_before;
+	int bound;
 
 	if (fd < 0)
 		return -1;
-	if (bind(fd, (const struct sockaddr *)addr, sizeof(*addr)) < 0) {
+	/* Anyone may connect: access is decided per peer with SO_PEERCRED. */
+	umask_before = umask(0111);
+	bound = bind(fd, (const struct sockaddr *)addr, sizeof(*addr));
+	umask(umask_before);
+	if (bound < 0) {
 		cv_log_error("bind %s: %m", addr->sun_path);
 		close(fd);
 		return -1;
 	}
-	/* Anyone may connect: access is decided per peer with SO_PEERCRED. */
-	if (chmod(addr->sun_path, 0666) < 0 || listen(fd, SOMAXCONN) < 0) {
+	if (listen(fd, SOMAXCONN) < 0) {
 		cv_log_error("listen %s: %m", addr->sun_path);
 		close(fd);
 		unlink(addr->sun_path);
@@ -180,23 +256,63 @@ static int bind_and_listen(const struct sockaddr_un *addr)
 	return fd;
 }
 
-int cv_listener_open(const char *path, const struct cv_settings *config)
+/* Binds the socket `name` in the directory dir_fd, which becomes the
+ * current directory meanwhile: the path is never looked up again from the
+ * top, so nothing can be swapped in between. */
+static int bind_in_dir(int dir_fd, const char *name)
 {
 	struct sockaddr_un addr = { .sun_family = AF_UNIX };
+	int cwd = open(".", O_PATH | O_DIRECTORY | O_CLOEXEC), fd = -1;
+
+	if (cwd < 0 || fchdir(dir_fd) < 0) {
+		cv_log_error("cannot enter the socket's directory: %m");
+		if (cwd >= 0)
+			close(cwd);
+		return -1;
+	}
+	snprintf(addr.sun_path, sizeof(addr.sun_path), "%s", name);
+	if (remove_stale_socket(dir_fd, &addr) == 0)
+		fd = bind_and_listen(&addr);
+	if (fchdir(cwd) < 0)
+		cv_log_warning("cannot return to the working directory: %m");
+	close(cwd);
+	return fd;
+}
+
+static int open_socket(const char *path)
+{
+	char dir_copy[PATH_MAX], name_copy[PATH_MAX];
+	const char *name;
+	int fd;
+
+	snprintf(dir_copy, sizeof(dir_copy), "%s", path);
+	snprintf(name_copy, sizeof(name_copy), "%s", path);
+	name = basename(name_copy);
+	if (make_parent_dirs(path) < 0 || (socket_dir_fd = open_safe_dir(dirname(dir_copy))) < 0)
+		return -1;
+	fd = bind_in_dir(socket_dir_fd, name);
+	if (fd < 0) {
+		close(socket_dir_fd);
+		socket_dir_fd = -1;
+		return -1;
+	}
+	snprintf(socket_name, sizeof(socket_name), "%s", name);
+	return fd;
+}
+
+int cv_listener_open(const char *path, const struct cv_settings *config)
+{
 	int fd;
 
 	settings = config;
-	if (strlen(path) >= sizeof(addr.sun_path)) {
-		cv_log_error("socket path %s is longer than %zu bytes", path, sizeof(addr.sun_path) - 1);
+	if (strlen(path) >= sizeof(((struct sockaddr_un *)0)->sun_path)) {
+		cv_log_error("socket path %s is longer than %zu bytes", path,
+			     sizeof(((struct sockaddr_un *)0)->sun_path) - 1);
 		return -1;
 	}
-	strcpy(addr.sun_path, path);
-	if (make_parent_dirs(path) < 0 || remove_stale_socket(&addr) < 0)
-		return -1;
-	fd = bind_and_listen(&addr);
+	fd = open_socket(path);
 	if (fd < 0)
 		return -1;
-	strcpy(socket_path, path);
 	cv_timer_init(&accept_pause, resume_accepting, NULL);
 	if (cv_watch_add(&listen_watch, fd, EPOLLIN, on_listen_ready, NULL) < 0) {
 		cv_log_error("epoll_ctl for the listening socket: %m");
@@ -217,8 +333,9 @@ void cv_listener_close(void)
 		cv_watch_remove(&listen_watch);
 		close(fd);
 	}
-	if (socket_path[0]) {
-		unlink(socket_path);
-		socket_path[0] = '\0';
+	if (socket_dir_fd >= 0) {
+		unlinkat(socket_dir_fd, socket_name, 0);
+		close(socket_dir_fd);
+		socket_dir_fd = -1;
 	}
 }

@@ -14,11 +14,14 @@
 #include <conclave/cmap-store.h>
 #include <conclave/config.h>
 #include <conclave/settings.h>
+#include <conclave/cluster.h>
 
 #include "cv-wire.h"
 #include "cv-daemon.h"
 #include "cv-log.h"
 #include "cv-loop.h"
+#include "cv-notify.h"
+#include "cv-conf-usage.h"
 #include "cmap-maps.h"
 
 struct options {
@@ -82,6 +85,18 @@ static int offer_services(char *err, size_t err_size)
 	cv_modules_load(settings.service_dir, conf);
 	services = cv_server_services(&n);
 	return cmap_maps_init(&settings, services, n, err, err_size);
+}
+
+static void warn_unused_key(const char *path, const struct cv_conf_node *key, void *data)
+{
+	const struct cv_conf *c = data;
+
+	cv_log_warning("%s:%u: %s is not used by conclaved (it is readable in cmap)", c->file, key->line, path);
+}
+
+static void warn_unused_keys(const struct cv_conf *c)
+{
+	cv_conf_for_each_unused_key(c, warn_unused_key, (void *)c);
 }
 
 /* A missing default file means "no configuration"; a missing -c file is an
@@ -173,9 +188,31 @@ cs_error_t cv_server_reload_configuration(void)
 	loaded_conf = next_conf;
 	loaded_settings = next;
 	cv_log_set_debug(debug_option || next.debug);
-	cv_log_set_file(next.logfile);
+	cv_log_set_rate_limit(next.limits.log_rate_burst, next.limits.log_rate_interval_ms);
+	cv_log_set_targets(&next.log);
 	cv_log_info("configuration reloaded from %s", config_path);
+	warn_unused_keys(next_conf);
 	return record_reload_result(CS_OK, NULL);
+}
+
+static void notify_ready(void)
+{
+	char state[128];
+
+	snprintf(state, sizeof(state), "READY=1\nMAINPID=%d\nSTATUS=serving node %u, %s", (int)getpid(),
+		 cv_settings_local_node(&settings)->nodeid,
+		 settings.quorum.votequorum ? "votequorum provider" : "no quorum provider");
+	cv_notify(state);
+}
+
+/* logrotate's postrotate and systemctl reload: the log file is opened
+ * again, then the configuration is read again. */
+static void reload_on_hangup(void)
+{
+	cv_notify_reloading();
+	cv_log_reopen();
+	cv_server_reload_configuration();
+	notify_ready();
 }
 
 static void on_signal(void *data, uint32_t events)
@@ -187,7 +224,7 @@ static void on_signal(void *data, uint32_t events)
 	if (read(signal_watch.fd, &info, sizeof(info)) != sizeof(info))
 		return;
 	if (info.ssi_signo == SIGHUP) {
-		cv_server_reload_configuration();
+		reload_on_hangup();
 		return;
 	}
 	cv_log_info("signal %u received, shutting down", info.ssi_signo);
@@ -271,6 +308,14 @@ static void report_ready(int ready_fd, char status)
 	close(ready_fd);
 }
 
+static void after_batch(void)
+{
+	cv_cluster_flush();
+	cv_sessions_reap();
+}
+
+/* In cluster mode the services are ready, and corosync reached, before
+ * clients may connect. */
 static int serve(const struct options *o)
 {
 	if (cv_loop_init() < 0 || watch_signals() < 0) {
@@ -279,22 +324,20 @@ static int serve(const struct options *o)
 	}
 	raise_fd_limit();
 	cv_listener_set_access_policy(cmap_uidgid_allows);
-	cv_loop_set_after_batch(cv_sessions_reap);
+	cv_loop_set_after_batch(after_batch);
 	cv_loop_set_poller(&cv_sessions_poller);
-	if (cv_listener_open(o->socket_path, &settings) < 0)
+	if (cv_cluster_start(&settings) < 0 || cv_services_start() < 0 || cv_cluster_wait_for_corosync() < 0)
 		return -1;
-	if (cv_services_start() < 0) {
-		cv_listener_close();
-		return -1;
-	}
-	return 0;
+	return cv_listener_open(o->socket_path, &settings);
 }
 
 static void shut_down(void)
 {
+	cv_notify("STOPPING=1");
 	cv_listener_close();
 	cv_sessions_close_all();
 	cv_services_stop();
+	cv_cluster_stop();
 	cmap_maps_fini();
 	cv_server_remove_services();
 	cv_modules_unload();
@@ -303,7 +346,7 @@ static void shut_down(void)
 		cv_conf_free(loaded_conf);
 	cv_conf_free(conf);
 	cv_log_info("stopped");
-	cv_log_set_file(NULL);
+	cv_log_set_targets(&CV_LOG_TARGETS_DEFAULT);
 }
 
 int main(int argc, char **argv)
@@ -316,11 +359,15 @@ int main(int argc, char **argv)
 		return 2;
 	debug_option = o.debug;
 	cv_log_set_debug(o.debug);
+	if (cv_notify_init() < 0)
+		cv_log_warning("NOTIFY_SOCKET is not a socket name; the service manager will not hear from conclaved");
 	if (load_configuration(&o) < 0)
 		return 1;
 	if (settings.debug)
 		cv_log_set_debug(true);
-	cv_log_set_file(settings.logfile);
+	cv_log_set_rate_limit(settings.limits.log_rate_burst, settings.limits.log_rate_interval_ms);
+	cv_log_set_targets(&settings.log);
+	warn_unused_keys(conf);
 	if (!o.foreground && daemonize(&ready_fd) < 0) {
 		cv_log_error("cannot daemonize: %m");
 		return 1;
@@ -332,9 +379,10 @@ int main(int argc, char **argv)
 	cv_log_info("ready: node %u, %s", cv_settings_local_node(&settings)->nodeid,
 		    settings.quorum.votequorum ? "votequorum provider" : "no quorum provider");
 	report_ready(ready_fd, 0);
+	notify_ready();
 	r = cv_loop_run();
 	if (r < 0)
 		cv_log_error("event loop failed: %s", strerror(-r));
 	shut_down();
-	return r < 0 ? 1 : 0;
+	return r < 0 || cv_cluster_failed() ? 1 : 0;
 }

@@ -20,6 +20,9 @@ struct cv_server *server_get(void)
 void cv_sessions_init(const struct cv_settings *config)
 {
 	server.settings = config;
+	/* The monitor is the daemon's own, beside whatever it offers. */
+	if (!server_find_service(&server, cv_monitor_service.name) && cv_server_add_service(&cv_monitor_service) < 0)
+		abort(); /* at start-up, before any client */
 }
 
 /* ---- services ----------------------------------------------------------- */

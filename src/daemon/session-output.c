@@ -356,8 +356,7 @@ cs_error_t cv_session_send_packed(struct cv_session *s, struct cv_packed_frame *
 	}
 	if (!room_for_event(s, event->size))
 		return CS_ERR_TRY_AGAIN;
-	cv_log_debug("event %s to connection %llu", s->service->event_names ? s->service->event_names[event_id] : "?",
-		     (unsigned long long)s->id);
+	session_trace_event(s, event);
 	if (output_queue(s, &s->events, event) != CS_OK)
 		return CS_ERR_NO_MEMORY;
 	s->stats.events++;

@@ -205,6 +205,7 @@ static cs_error_t post_run(struct cv_client *c, uint16_t request_id, const Proto
 	err = request_pack(c, request_id, request, &frame);
 	if (err != CS_OK)
 		return err;
+	cv_client_trace_request(c, request_id, request);
 	err = call_register(c, frame.data, NULL);
 	if (err == CS_OK)
 		err = request_send(c, &frame, true);
@@ -223,6 +224,7 @@ static cs_error_t call_run(struct cv_client *c, uint16_t request_id, const Proto
 	err = request_pack(c, request_id, request, &frame);
 	if (err != CS_OK)
 		return err;
+	cv_client_trace_request(c, request_id, request);
 	err = call_register(c, frame.data, waiting);
 	if (err == CS_OK) {
 		err = request_send(c, &frame, false);
@@ -236,6 +238,8 @@ static cs_error_t call_run(struct cv_client *c, uint16_t request_id, const Proto
 	free(frame.data);
 	if (err == CS_OK && waiting != NULL)
 		err = reply_unpack(&call, reply_desc, reply);
+	if (waiting != NULL)
+		cv_client_trace_reply(c, request_id, err, *reply);
 	free(call.payload);
 	return err;
 }

@@ -175,4 +175,10 @@ CV_HIDDEN cs_error_t cv_client_send_nowait(struct cv_client *c, struct iovec *io
  * socket. */
 CV_HIDDEN cs_error_t cv_client_send_fd(struct cv_client *c, const void *frame, size_t size, int fd);
 
+/* CONCLAVE_DEBUG's trace lines (nothing when it is not set). */
+CV_HIDDEN void cv_client_trace_request(const struct cv_client *c, uint16_t id, const ProtobufCMessage *request);
+CV_HIDDEN void cv_client_trace_reply(const struct cv_client *c, uint16_t id, int64_t status,
+				     const ProtobufCMessage *reply);
+CV_HIDDEN void cv_client_trace_event(const struct cv_client *c, uint16_t id, const ProtobufCMessage *event);
+
 #endif

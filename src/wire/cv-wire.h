@@ -146,4 +146,9 @@ _Static_assert(sizeof(struct cv_welcome) == 12, "welcome is 12 bytes");
 /* Client-side ceiling on any incoming payload, whatever the daemon announces. */
 #define CV_CLIENT_MAX_PAYLOAD (64u * 1024u * 1024u)
 
+/* The largest message a cpg member may send in pieces: the default and the
+ * ceiling of conclave.cpg_max_message_size, and what a library agrees to
+ * reassemble whatever total a piece announces. */
+#define CV_CPG_MAX_MESSAGE_SIZE (1024u * 1024u * 1024u)
+
 #endif

@@ -16,8 +16,9 @@
 #include "test-daemon.h"
 
 /* Options every test daemon gets unless the test's own config has a
- * conclave section: a short HELLO timeout. */
-#define TEST_CONCLAVE_SECTION "conclave {\n\thello_timeout: 500\n}\n"
+ * conclave section: a short HELLO timeout, and no rate limit on the log,
+ * which tests read for a line per event. */
+#define TEST_CONCLAVE_SECTION "conclave {\n\thello_timeout: 500\n\tlog_rate_burst: 0\n}\n"
 /* A quorate node of its own, for a test to add its conclave section to. */
 #define TEST_SINGLE_NODE_SECTIONS                                                                          \
 	"totem {\n\tversion: 2\n\tcluster_name: test\n}\n"                                                 \

@@ -47,7 +47,7 @@ enum { EV_DELETE = 1, EV_MODIFY = 2, EV_ADD = 4, TRACK_PREFIX = 8 };
 	"\tnode {\n\t\tnodeid: 3\n\t\tring0_addr: 192.0.2.3\n\t}\n}\n" CONCLAVE_LIMITS
 #define SMALL_QUEUE_CONFIG                                                                                \
 	"quorum {\n\tprovider: corosync_votequorum\n}\n"                                                   \
-	"conclave {\n\thello_timeout: 500\n\tmax_message_size: 4096\n\tmax_queued_bytes: 8192\n}\n"
+	"conclave {\n\thello_timeout: 500\n\tmax_message_size: 4096\n\tmax_queued_bytes: 8192\n\tlog_rate_burst: 0\n}\n"
 
 static const ProtobufCMessageDescriptor *const cmap_events[] = { &cmap_notification_event__descriptor };
 
@@ -1114,7 +1114,7 @@ static void test_expected_votes_changed_through_cmap(void **state)
 	"nodelist {\n\tnode {\n\t\tnodeid: 1\n\t\tring0_addr: 127.0.0.1\n\t}\n"                            \
 	"\tnode {\n\t\tnodeid: 2\n\t\tring0_addr: 192.0.2.2\n\t}\n"                                        \
 	"\tnode {\n\t\tnodeid: 3\n\t\tring0_addr: 192.0.2.3\n\t}\n}\n"                                    \
-	"conclave {\n\thello_timeout: 500\n\tmax_message_size: 4096\n\tmax_queued_bytes: 8192\n}\n"
+	"conclave {\n\thello_timeout: 500\n\tmax_message_size: 4096\n\tmax_queued_bytes: 8192\n\tlog_rate_burst: 0\n}\n"
 
 /* A votequorum tracker that does not read holds back a cmap change whose
  * consequences it would be told of. */

@@ -467,15 +467,17 @@ static void test_request_id_in_a_gap_closes_the_connection(void **state)
 	char log_path[96], expected[64];
 	int fd = fake_client(3, 2), other = fake_client(3, 2);
 	uint32_t answer = 0;
+	struct cv_log_targets to_file = CV_LOG_TARGETS_DEFAULT;
 
 	snprintf(log_path, sizeof(log_path), "%s.log", socket_path);
-	assert_int_equal(cv_log_set_file(log_path), 0);
+	to_file.logfile = log_path;
+	assert_int_equal(cv_log_set_targets(&to_file), 0);
 	assert_int_equal(fake_call(fd, FAKE_AFTER_GAP, 0, &answer), CS_OK);
 	assert_int_equal(answer, 42);
 	assert_int_equal(fake_call(fd, FAKE_GAP, 0, NULL), -1);
 	assert_true(raw_closed_within(fd, 2000));
 	assert_int_equal(fake_call(other, FAKE_AFTER_GAP, 0, &answer), CS_OK);
-	cv_log_set_file(NULL);
+	cv_log_set_targets(&CV_LOG_TARGETS_DEFAULT);
 	snprintf(expected, sizeof(expected), "service fake): unknown request id %d", FAKE_GAP);
 	assert_true(file_contains(log_path, expected));
 	unlink(log_path);

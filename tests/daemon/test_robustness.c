@@ -1,6 +1,7 @@
 /* A real conclaved against misbehaving raw clients: every bad frame closes
  * only its own connection, with a log line naming the reason and the pid,
  * and a well-behaved client still gets correct replies afterwards. */
+#include <fcntl.h>
 #include <grp.h>
 #include <setjmp.h>
 #include <signal.h>
@@ -13,6 +14,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -28,6 +30,8 @@
 #else
 #define RSS_SLACK_KB 0L
 #endif
+
+#define NOBODY 65534
 
 static struct test_daemon daemon_under_test;
 
@@ -133,15 +137,16 @@ static void test_undecodable_protobuf(void **state)
 /* ---- split frames (cv-wire.h) ---- */
 
 #define CPG_REQUEST_JOIN 1
+#define CPG_REQUEST_FRAGMENT 7
 #define CPG_REQUEST_MCAST_LARGE 8
 #define CPG_EVENT_MESSAGE 0
 #define SPLIT_MSG_SIZE 5000
 
-static int cpg_joined_client(void)
+static int cpg_joined_client_of(const struct test_daemon *d)
 {
 	CpgGroupsJoinRequest join = CPG_GROUPS_JOIN_REQUEST__INIT;
 	ProtobufCMessage *reply;
-	int fd = raw_client(daemon_under_test.socket, "cpg");
+	int fd = raw_client(d->socket, "cpg");
 
 	assert_true(fd >= 0);
 	join.group.data = (uint8_t *)"split";
@@ -149,6 +154,63 @@ static int cpg_joined_client(void)
 	assert_int_equal(raw_call(fd, CPG_REQUEST_JOIN, &join.base, &cpg_groups_join_reply__descriptor, &reply), CS_OK);
 	protobuf_c_message_free_unpacked(reply, NULL);
 	return fd;
+}
+
+static int cpg_joined_client(void)
+{
+	return cpg_joined_client_of(&daemon_under_test);
+}
+
+/* ---- large messages in pieces: the totals another member announces ---- */
+
+static int fragment_call(int fd, uint32_t part, uint64_t total, size_t length)
+{
+	CpgGroupsFragmentRequest request = CPG_GROUPS_FRAGMENT_REQUEST__INIT;
+	static uint8_t bytes[64];
+	ProtobufCMessage *reply = NULL;
+	int status;
+
+	assert_true(length <= sizeof(bytes));
+	request.part = part;
+	request.total = total;
+	request.msg.data = bytes;
+	request.msg.len = length;
+	status = raw_call(fd, CPG_REQUEST_FRAGMENT, &request.base, &cpg_groups_fragment_reply__descriptor, &reply);
+	if (reply != NULL)
+		protobuf_c_message_free_unpacked(reply, NULL);
+	return status;
+}
+
+/* A first piece announcing more than conclave.cpg_max_message_size (1 GiB
+ * by default) is refused before any member sees it. */
+static void test_fragment_total_beyond_the_limit(void **state)
+{
+	int fd = cpg_joined_client();
+
+	assert_int_equal(fragment_call(fd, 1, UINT64_C(1) << 62, 8), CS_ERR_TOO_BIG);
+	assert_int_equal(fragment_call(fd, 1, (UINT64_C(1) << 30) + 1, 8), CS_ERR_TOO_BIG);
+	assert_int_equal(fragment_call(fd, 1, UINT64_C(1) << 30, 8), CS_OK);
+	close(fd);
+}
+
+/* Pieces must add up to the total the first one announced. */
+static void test_fragments_add_up_to_their_total(void **state)
+{
+	int fd = cpg_joined_client();
+
+	assert_int_equal(fragment_call(fd, 1, 8, 9), CS_ERR_INVALID_PARAM);
+	assert_int_equal(fragment_call(fd, 1, 20, 8), CS_OK);
+	assert_int_equal(fragment_call(fd, 2, 21, 8), CS_ERR_INVALID_PARAM);
+	assert_int_equal(fragment_call(fd, 2, 20, 8), CS_ERR_INTERRUPT); /* the message was abandoned */
+	assert_int_equal(fragment_call(fd, 1, 20, 8), CS_OK);
+	assert_int_equal(fragment_call(fd, 2, 20, 13), CS_ERR_INVALID_PARAM);
+	assert_int_equal(fragment_call(fd, 1, 20, 8), CS_OK);
+	assert_int_equal(fragment_call(fd, 3, 20, 8), CS_ERR_INVALID_PARAM); /* 16 of 20 at the last */
+	assert_int_equal(fragment_call(fd, 1, 20, 8), CS_OK);
+	assert_int_equal(fragment_call(fd, 2, 20, 8), CS_OK);
+	assert_int_equal(fragment_call(fd, 3, 20, 4), CS_OK);
+	assert_daemon_serves(&daemon_under_test);
+	close(fd);
 }
 
 /* A REQUEST_SPLIT payload: the prefix (field and head_length, one-byte
@@ -505,26 +567,33 @@ static void test_unknown_option_exits(void **state)
 
 /* Without -f the parent returns once the daemon listens; the daemon is
  * found through the socket's peer credentials. */
-static void test_daemonizes(void **state)
+/* SIGTERM to the daemon listening on socket_path (started in the
+ * background), and waits until it has closed. */
+static void stop_daemon_on(const char *socket_path)
 {
-	char dir[] = "/tmp/conclaved-bg-XXXXXX";
-	char socket_path[64], out[4096];
-	const char *args[] = { "-s", socket_path, NULL };
 	struct ucred cred;
 	socklen_t len = sizeof(cred);
-	struct stat st;
-	int fd;
+	int fd = raw_client(socket_path, "quorum");
 
-	assert_non_null(mkdtemp(dir));
-	snprintf(socket_path, sizeof(socket_path), "%s/sub/conclaved.sock", dir);
-	assert_int_equal(run_conclaved(args, out, sizeof(out)), 0);
-	fd = raw_client(socket_path, "quorum");
 	assert_true(fd >= 0);
 	assert_int_equal(getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len), 0);
 	assert_true(cred.pid != getpid() && cred.pid > 1);
 	assert_int_equal(kill(cred.pid, SIGTERM), 0);
 	assert_true(raw_closed_within(fd, 3000));
 	close(fd);
+}
+
+static void test_daemonizes(void **state)
+{
+	char dir[] = "/tmp/conclaved-bg-XXXXXX";
+	char socket_path[64], out[4096];
+	const char *args[] = { "-s", socket_path, NULL };
+	struct stat st;
+
+	assert_non_null(mkdtemp(dir));
+	snprintf(socket_path, sizeof(socket_path), "%s/sub/conclaved.sock", dir);
+	assert_int_equal(run_conclaved(args, out, sizeof(out)), 0);
+	stop_daemon_on(socket_path);
 	for (int i = 0; i < 300 && stat(socket_path, &st) == 0; i++)
 		usleep(10000);
 	assert_int_equal(stat(socket_path, &st), -1);
@@ -533,9 +602,125 @@ static void test_daemonizes(void **state)
 	rmdir(dir);
 }
 
-/* ---- the uid/gid allow-list -------------------------------------------- */
+/* ---- the socket's directory ------------------------------------------- */
 
-#define NOBODY 65534
+/* Runs conclaved in the background on `dir`/conclaved.sock: its exit
+ * status, its output in out. */
+static int start_in_dir(const char *dir, char *socket_path, size_t size, char *out, size_t out_size)
+{
+	const char *args[] = { "-s", socket_path, NULL };
+
+	snprintf(socket_path, size, "%s/conclaved.sock", dir);
+	return run_conclaved(args, out, out_size);
+}
+
+static void test_socket_dir_writable_by_others(void **state)
+{
+	char dir[] = "/tmp/conclaved-dir-XXXXXX";
+	char socket_path[96], out[4096];
+
+	assert_non_null(mkdtemp(dir));
+	assert_int_equal(chmod(dir, 0777), 0);
+	assert_int_not_equal(start_in_dir(dir, socket_path, sizeof(socket_path), out, sizeof(out)), 0);
+	assert_non_null(strstr(out, "refusing socket directory"));
+	assert_non_null(strstr(out, "0777 lets other users write it"));
+	assert_int_equal(chmod(dir, 0775), 0);
+	assert_int_not_equal(start_in_dir(dir, socket_path, sizeof(socket_path), out, sizeof(out)), 0);
+	assert_non_null(strstr(out, "0775 lets other users write it"));
+	/* Sticky, as /tmp: others cannot move what is not theirs. */
+	assert_int_equal(chmod(dir, 01777), 0);
+	assert_int_equal(start_in_dir(dir, socket_path, sizeof(socket_path), out, sizeof(out)), 0);
+	stop_daemon_on(socket_path);
+	rmdir(dir);
+}
+
+static bool root_or_skip(const char *why)
+{
+	const char *ci = getenv("CI");
+
+	if (geteuid() == 0)
+		return true;
+	if (ci != NULL && strcmp(ci, "true") == 0)
+		fail_msg("%s needs root", why);
+	print_message("skipped: %s needs root\n", why);
+	return false;
+}
+
+static void test_socket_dir_of_another_user(void **state)
+{
+	char dir[] = "/tmp/conclaved-dir-XXXXXX";
+	char sub[64], socket_path[96], out[4096];
+	struct stat st;
+
+	if (!root_or_skip("a directory of another user"))
+		skip();
+	assert_non_null(mkdtemp(dir));
+	snprintf(sub, sizeof(sub), "%s/theirs", dir);
+	assert_int_equal(mkdir(sub, 0755), 0);
+	assert_int_equal(chown(sub, NOBODY, NOBODY), 0);
+	assert_int_not_equal(start_in_dir(sub, socket_path, sizeof(socket_path), out, sizeof(out)), 0);
+	assert_non_null(strstr(out, "owned by uid 65534, neither root nor the daemon's"));
+	/* A directory above the socket's counts as much. */
+	assert_int_equal(chown(sub, 0, 0), 0);
+	assert_int_equal(chown(dir, NOBODY, NOBODY), 0);
+	assert_int_not_equal(start_in_dir(sub, socket_path, sizeof(socket_path), out, sizeof(out)), 0);
+	assert_non_null(strstr(out, "owned by uid 65534"));
+	/* A socket another user left in a sticky directory is not taken over. */
+	assert_int_equal(chown(dir, 0, 0), 0);
+	assert_int_equal(chmod(sub, 01777), 0);
+	assert_int_equal(start_in_dir(sub, socket_path, sizeof(socket_path), out, sizeof(out)), 0);
+	stop_daemon_on(socket_path);
+	assert_int_equal(lstat(socket_path, &st), -1);
+	assert_int_equal(mknod(socket_path, S_IFSOCK | 0666, 0), 0);
+	assert_int_equal(lchown(socket_path, NOBODY, NOBODY), 0);
+	assert_int_not_equal(start_in_dir(sub, socket_path, sizeof(socket_path), out, sizeof(out)), 0);
+	assert_non_null(strstr(out, "belongs to uid 65534"));
+	unlink(socket_path);
+	rmdir(sub);
+	rmdir(dir);
+}
+
+/* The socket is swapped for a symlink to a file right after bind(): the
+ * file keeps its mode, and the socket has 0666 all the same. */
+static void test_socket_swapped_after_bind(void **state)
+{
+	char dir[] = "/tmp/conclaved-race-XXXXXX";
+	char socket_path[96], moved[128], victim[96], out[4096], asan[512];
+	const char *asan_before = getenv("ASAN_OPTIONS");
+	struct stat st;
+	int fd, status;
+
+	assert_non_null(mkdtemp(dir));
+	snprintf(victim, sizeof(victim), "%s/victim", dir);
+	assert_true((fd = open(victim, O_CREAT | O_WRONLY | O_EXCL, 0600)) >= 0);
+	close(fd);
+	snprintf(asan, sizeof(asan), "%s%sverify_asan_link_order=0", asan_before ? asan_before : "",
+		 asan_before ? ":" : "");
+	setenv("ASAN_OPTIONS", asan, 1);
+	setenv("LD_PRELOAD", BIND_RACE_PATH, 1);
+	setenv("BIND_RACE_VICTIM", victim, 1);
+	status = start_in_dir(dir, socket_path, sizeof(socket_path), out, sizeof(out));
+	unsetenv("LD_PRELOAD");
+	unsetenv("BIND_RACE_VICTIM");
+	if (asan_before != NULL)
+		setenv("ASAN_OPTIONS", asan_before, 1);
+	else
+		unsetenv("ASAN_OPTIONS");
+	assert_int_equal(status, 0);
+	assert_int_equal(stat(victim, &st), 0);
+	assert_int_equal(st.st_mode & 07777, 0600);
+	snprintf(moved, sizeof(moved), "%s.moved", socket_path);
+	assert_int_equal(lstat(moved, &st), 0);
+	assert_true(S_ISSOCK(st.st_mode));
+	assert_int_equal(st.st_mode & 07777, 0666);
+	stop_daemon_on(moved);
+	unlink(moved);
+	unlink(socket_path);
+	unlink(victim);
+	rmdir(dir);
+}
+
+/* ---- the uid/gid allow-list -------------------------------------------- */
 
 /* Forks a child that becomes nobody and returns its WELCOME status. */
 static int handshake_as_nobody(const char *socket_path)
@@ -570,6 +755,88 @@ static void assert_nobody_gets(const char *uidgid_section, int expected)
 	assert_int_equal(handshake_as_nobody(own.socket), expected);
 	if (expected == CS_ERR_ACCESS)
 		assert_true(test_daemon_log_contains(&own, "(uid 65534, gid 65534): not in the uidgid allow-list", 2000));
+	assert_int_equal(test_daemon_stop(&own), 0);
+}
+
+static void test_fragment_total_configured(void **state)
+{
+	int fd;
+
+	assert_int_equal(test_daemon_start(&own, TEST_SINGLE_NODE_SECTIONS
+						 "conclave {\n\thello_timeout: 500\n\tcpg_max_message_size: 4096\n}\n"),
+			 0);
+	fd = cpg_joined_client_of(&own);
+	assert_int_equal(fragment_call(fd, 1, 4097, 8), CS_ERR_TOO_BIG);
+	assert_int_equal(fragment_call(fd, 1, 4096, 8), CS_OK);
+	close(fd);
+	assert_int_equal(test_daemon_stop(&own), 0);
+}
+
+/* ---- the log's rate limit ---------------------------------------------- */
+
+#define RATE_LIMITED_CONFIG                                                                               \
+	"quorum {\n\tprovider: corosync_votequorum\n}\n"                                                   \
+	"conclave {\n\thello_timeout: 500\n\tlog_rate_burst: 10\n\tlog_rate_interval: 1000\n}\n"
+#define REFUSAL_TEXT "not in the uidgid allow-list"
+
+static size_t log_lines_containing(const struct test_daemon *d, const char *text)
+{
+	char line[1024];
+	size_t n = 0;
+	FILE *f = fopen(d->log, "r");
+
+	assert_non_null(f);
+	while (fgets(line, sizeof(line), f) != NULL)
+		n += strstr(line, text) != NULL;
+	fclose(f);
+	return n;
+}
+
+/* Connections the allow-list refuses, as fast as they go: nobody's when we
+ * are root (root is always allowed), ours otherwise. */
+static void connect_refused_in_a_loop(const char *socket_path, int count)
+{
+	pid_t pid = fork();
+	int status;
+
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		if (geteuid() == 0 && (setgroups(0, NULL) < 0 || setgid(NOBODY) < 0 || setuid(NOBODY) < 0))
+			_exit(250);
+		for (int i = 0; i < count; i++) {
+			int fd = raw_connect(socket_path);
+
+			if (fd < 0)
+				_exit(251);
+			raw_handshake(fd, "quorum");
+			close(fd);
+		}
+		_exit(0);
+	}
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+}
+
+/* Refused connections in a loop log a burst of lines per interval, then
+ * one line that says how many were suppressed. */
+static void test_log_rate_limited(void **state)
+{
+	struct timespec start, end;
+	long elapsed_ms;
+	size_t lines;
+
+	assert_int_equal(test_daemon_start(&own, RATE_LIMITED_CONFIG), 0);
+	clock_gettime(CLOCK_MONOTONIC, &start);
+	connect_refused_in_a_loop(own.socket, 500);
+	clock_gettime(CLOCK_MONOTONIC, &end);
+	elapsed_ms = (end.tv_sec - start.tv_sec) * 1000 + (end.tv_nsec - start.tv_nsec) / 1000000;
+	lines = log_lines_containing(&own, REFUSAL_TEXT);
+	print_message("500 refused connections in %ld ms logged %zu lines\n", elapsed_ms, lines);
+	assert_true(lines >= 10);
+	assert_true(lines <= 10 * (size_t)(elapsed_ms / 1000 + 2));
+	usleep(1100 * 1000);
+	connect_refused_in_a_loop(own.socket, 1);
+	assert_true(test_daemon_log_has(&own, "suppressed", REFUSAL_TEXT, 2000));
 	assert_int_equal(test_daemon_stop(&own), 0);
 }
 
@@ -811,6 +1078,8 @@ int main(void)
 		cmocka_unit_test(test_reply_kind_from_client),
 		cmocka_unit_test(test_unknown_request_id),
 		cmocka_unit_test(test_undecodable_protobuf),
+		cmocka_unit_test(test_fragment_total_beyond_the_limit),
+		cmocka_unit_test(test_fragments_add_up_to_their_total),
 		cmocka_unit_test(test_split_request_and_event),
 		cmocka_unit_test(test_split_request_with_its_prefix_cut_short),
 		cmocka_unit_test(test_split_request_with_a_field_number_beyond_32_bits),
@@ -835,6 +1104,11 @@ int main(void)
 		cmocka_unit_test_teardown(test_missing_explicit_config_exits, stop_own),
 		cmocka_unit_test_teardown(test_unknown_option_exits, stop_own),
 		cmocka_unit_test_teardown(test_daemonizes, stop_own),
+		cmocka_unit_test_teardown(test_fragment_total_configured, stop_own),
+		cmocka_unit_test(test_socket_dir_writable_by_others),
+		cmocka_unit_test(test_socket_dir_of_another_user),
+		cmocka_unit_test(test_socket_swapped_after_bind),
+		cmocka_unit_test_teardown(test_log_rate_limited, stop_own),
 		cmocka_unit_test_teardown(test_uid_allow_list, stop_own),
 		cmocka_unit_test_teardown(test_slow_tracker_gets_try_again, stop_own),
 		cmocka_unit_test_teardown(test_slow_quorum_tracker_gets_try_again, stop_own),

@@ -453,6 +453,35 @@ static void test_qdevice_life_cycle(void **state)
 	close(q);
 }
 
+static bool log_has_line_starting(const struct test_daemon *daemon, const char *start)
+{
+	char line[1024];
+	bool found = false;
+	FILE *f = fopen(daemon->log, "r");
+
+	assert_non_null(f);
+	while (!found && fgets(line, sizeof(line), f) != NULL)
+		found = strncmp(line, start, strlen(start)) == 0;
+	fclose(f);
+	return found;
+}
+
+/* A device name is the client's: a newline or an escape sequence in it
+ * reaches the log escaped, on the line that names it. */
+static void test_qdevice_name_escaped_in_log(void **state)
+{
+	int qdevice = raw_client(d.socket, "votequorum");
+	char line[512];
+
+	assert_int_equal(qdevice_register(qdevice, "dev\nconclaved: [error] forged\x1b[2J\\"), CS_OK);
+	assert_true(test_daemon_log_contains(&d, "forged", 1000));
+	assert_true(test_daemon_log_line(&d, "[2J\\x5c registered", line, sizeof(line)));
+	assert_non_null(strstr(line, "quorum device dev\\x0aconclaved: [error] forged\\x1b[2J\\x5c registered"));
+	assert_false(log_has_line_starting(&d, "conclaved: [error] forged"));
+	close(qdevice);
+	assert_true(test_daemon_log_contains(&d, "unregistered: its connection closed", 1000));
+}
+
 /* ---- no quorum provider ------------------------------------------------ */
 
 static void test_no_provider(void **state)
@@ -502,7 +531,10 @@ int main(void)
 		cmocka_unit_test(test_vote_changes_reach_every_tracker),
 	};
 	const struct CMUnitTest three[] = { cmocka_unit_test(test_three_nodes_inquorate) };
-	const struct CMUnitTest device[] = { cmocka_unit_test(test_qdevice_life_cycle) };
+	const struct CMUnitTest device[] = {
+		cmocka_unit_test(test_qdevice_life_cycle),
+		cmocka_unit_test(test_qdevice_name_escaped_in_log),
+	};
 	const struct CMUnitTest free_quorum[] = { cmocka_unit_test(test_no_provider) };
 	int failed = 0;
 

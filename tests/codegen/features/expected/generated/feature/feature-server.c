@@ -5,9 +5,10 @@
 
 #include <corosync/feature.h>
 #include "feature-server.h"
+#include "feature-catalog.h"
 
-#if CV_SERVICE_API != 2
-#error "feature-server.c was generated for CV_SERVICE_API 2; regenerate it with python3 -m codegen"
+#if CV_SERVICE_API != 3
+#error "feature-server.c was generated for CV_SERVICE_API 3; regenerate it with python3 -m codegen"
 #endif
 
 /* True when s holds between min and max bytes before its NUL; reads at most
@@ -189,4 +190,5 @@ const struct cv_server_service feature_server_service = {
 	.n_events = FEATURE_N_EVENTS,
 	.event_names = feature_event_names,
 	.ops = &feature_service_ops,
+	.catalog = &feature_catalog,
 };
