@@ -7,7 +7,7 @@ import sys
 
 from .compat import BREAKING, compare
 from .diagnostics import IdlError
-from .generate import OWNED_DIRS, generate
+from .generate import OWNED_DIRS, generate, service_header_beside
 from .program import load, load_file
 
 
@@ -16,7 +16,9 @@ def parse_args(argv):
         prog="python3 -m codegen",
         description="Generate headers, stubs, tables, maps and man pages from the IDL.")
     parser.add_argument("--idl-dir", default="idl", help="directory of *.idl files (default: idl)")
-    parser.add_argument("--out", default=".", help="directory to write generated/ and man/man3/ under")
+    parser.add_argument("--out", default=".", help="directory to write generated/, man/man3/ and "
+                        "man/man7/ under (conclave-service(7) comes from include/conclave/service.h "
+                        "beside the IDL directory, when there is one)")
     parser.add_argument("--check", action="store_true",
                         help="write nothing; exit 1 and list every file that differs")
     parser.add_argument("--compat", nargs=2, metavar=("OLD", "NEW"),
@@ -119,7 +121,8 @@ def main(argv=None):
     args = parse_args(argv)
     if args.compat:
         return compat(*args.compat, args.idl_dir)
-    outputs, failed = reporting_errors(lambda: generate(load(args.idl_dir)), 1)
+    outputs, failed = reporting_errors(
+        lambda: generate(load(args.idl_dir), service_header_beside(args.idl_dir)), 1)
     if failed:
         return failed
     if args.check:

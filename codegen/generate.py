@@ -1,9 +1,13 @@
 """Runs every emitter over a loaded program and collects {path: text}."""
 
-from .emit import catalog, header, client, library, manpages, proto, server, services, status, strerror
+import os
+
+from .emit import catalog, header, client, library, manpages, proto, server, servicepage, services, status, strerror
 
 # Directories under --out whose every file the generator owns.
-OWNED_DIRS = ("generated", "man/man3")
+OWNED_DIRS = ("generated", "man/man3", "man/man7")
+# The server API's header, beside the IDL directory, from which conclave-service(7) is made.
+SERVICE_HEADER = "include/conclave/service.h"
 
 PER_FILE_EMITTERS = (header.emit, library.emit, strerror.emit, status.emit, manpages.emit)
 PER_SERVICE_EMITTERS = (proto.emit, client.emit, server.emit, catalog.emit)
@@ -11,7 +15,18 @@ PER_SERVICE_EMITTERS = (proto.emit, client.emit, server.emit, catalog.emit)
 PROGRAM_EMITTERS = (services.emit, catalog.emit_list)
 
 
-def generate(program):
+def service_header_beside(idl_dir):
+    """(display path, text) of the server API's header beside idl_dir, or None."""
+    path = os.path.join(os.path.dirname(os.path.abspath(idl_dir)), SERVICE_HEADER)
+    if not os.path.isfile(path):
+        return None
+    with open(path, encoding="utf-8") as stream:
+        return SERVICE_HEADER, stream.read()
+
+
+def generate(program, service_header=None):
+    """{path: text}; service_header: (display path, text) of the server API's
+    header, for its page, or None."""
     outputs = {}
     for idl_file in program.files:
         emitters = PER_FILE_EMITTERS
@@ -21,6 +36,8 @@ def generate(program):
             _collect(outputs, emit(program, idl_file))
     for emit in PROGRAM_EMITTERS:
         _collect(outputs, emit(program))
+    if service_header:
+        _collect(outputs, servicepage.emit(*service_header))
     return dict(sorted(outputs.items()))
 
 

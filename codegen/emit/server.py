@@ -7,7 +7,7 @@ from . import ctext
 from .catalog import catalog_field, catalog_include
 from .cshared import abi_gate, ids_block, string_length_helper
 
-SERVER_ABI = 2
+SERVICE_API = 3
 
 
 def emit(program, idl_file):
@@ -59,8 +59,8 @@ def server_header(idl_file):
                         f"per request, one typed sender per event, and its hooks "
                         f"{naming.service_ops(service)}."),
         f"#ifndef {guard}\n#define {guard}\n\n",
-        f"#include \"cv-server.h\"\n#include \"{naming.pb_header(service)}\"\n\n",
-        abi_gate("CV_SERVER_ABI", SERVER_ABI, naming.server_header(service)),
+        f"#include <conclave/service.h>\n\n#include \"{naming.pb_header(service)}\"\n\n",
+        abi_gate("CV_SERVICE_API", SERVICE_API, naming.server_header(service)),
         "\n", ids_block(idl_file), "\n",
         "/* Request handlers return CS_OK with the reply filled in, or the error to reply with. */\n\n",
         handlers,
@@ -84,7 +84,7 @@ def server_source(idl_file):
         f"#include <{service.header}>\n",
         f"#include \"{naming.server_header(service)}\"\n",
         catalog_include(idl_file) + "\n",
-        abi_gate("CV_SERVER_ABI", SERVER_ABI, f"{service.name}-server.c"),
+        abi_gate("CV_SERVICE_API", SERVICE_API, f"{service.name}-server.c"),
         "\n" + string_length_helper() if validators else "",
         "".join("\n" + _wrapper(f) for f in functions),
         "".join("\n" + v for v in validators),

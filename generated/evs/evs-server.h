@@ -7,11 +7,12 @@
 #ifndef CONCLAVE_EVS_SERVER_H
 #define CONCLAVE_EVS_SERVER_H
 
-#include "cv-server.h"
+#include <conclave/service.h>
+
 #include "evs.pb-c.h"
 
-#if CV_SERVER_ABI != 2
-#error "evs-server.h was generated for CV_SERVER_ABI 2; regenerate it with python3 -m codegen"
+#if CV_SERVICE_API != 3
+#error "evs-server.h was generated for CV_SERVICE_API 3; regenerate it with python3 -m codegen"
 #endif
 
 #ifndef CONCLAVE_EVS_IDS_DEFINED

@@ -76,6 +76,7 @@ static const struct typed_key {
 	{ "resources.process.*.poll_period", CMAP_STORE_UINT64 },
 	{ "pload.count", CMAP_STORE_UINT32 },
 	{ "pload.size", CMAP_STORE_UINT32 },
+	{ "conclave.service_dir", CMAP_STORE_STRING },
 	{ "conclave.cluster_engine", CMAP_STORE_STRING },
 	{ "conclave.*", CMAP_STORE_UINT32 },
 };

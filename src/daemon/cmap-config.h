@@ -12,9 +12,9 @@
 
 #include <stddef.h>
 
-#include "cmap-store.h"
-#include "cv-server.h"
-#include "cv-settings.h"
+#include <conclave/cmap-store.h>
+#include <conclave/service.h>
+#include <conclave/settings.h>
 
 /* 0, or -1 with "FILE:LINE: error: message" in err. */
 int cmap_config_load(struct cmap_store *map, const struct cv_settings *settings,

@@ -10,16 +10,14 @@
 #include <stdbool.h>
 #include <sys/types.h>
 
+#include <conclave/service.h>
+
 #include "cmap-config.h"
-#include "cmap-store.h"
 
 /* 0, or -1 with "FILE:LINE: error: message" in err. */
 int cmap_maps_init(const struct cv_settings *settings, const struct cv_server_service *const *services, size_t n_services,
 		   char *err, size_t err_size);
 void cmap_maps_fini(void);
-
-struct cmap_store *cmap_default_map(void);
-struct cmap_store *cmap_stats_map(void);
 
 /* corosync's IPC access check: uidgid.uid.<uid> or uidgid.config.uid.<uid>
  * (likewise gid) holding the u8 1; so entries added or deleted at run time

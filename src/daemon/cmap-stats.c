@@ -4,10 +4,11 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <conclave/list.h>
+#include <conclave/service.h>
+
 #include "cmap-stats.h"
-#include "cv-list.h"
 #include "cv-log.h"
-#include "cv-server.h"
 
 #define OTHER_SERVICE_ID 99 /* a service corosync has no id for */
 

@@ -17,19 +17,11 @@
 #ifndef CONCLAVE_CMAP_STATS_H
 #define CONCLAVE_CMAP_STATS_H
 
+#include <conclave/service.h>
+
 #include "cmap-config.h"
-#include "cmap-store.h"
 
 int cmap_stats_init(struct cmap_store *stats, const struct cv_server_service *const *services, size_t n_services);
 void cmap_stats_fini(void);
-
-/* A client selected the map: from now on every connection has its keys. */
-void cmap_stats_in_use(void);
-
-/* A set of stats.clear.<what>: CS_OK, or CS_ERR_NOT_SUPPORTED for a <what>
- * that names nothing (knet, ipc, totem, schedmiss and all do). */
-cs_error_t cmap_stats_clear(const char *key);
-
-#define CMAP_STATS_CLEAR_PREFIX "stats.clear."
 
 #endif

@@ -2,7 +2,9 @@
 #ifndef CONCLAVE_CMAP_STORE_PRIVATE_H
 #define CONCLAVE_CMAP_STORE_PRIVATE_H
 
-#include "cmap-store.h"
+#include <conclave/cmap-store.h>
+
+#include "cmap-tree.h"
 
 #define CMAP_INLINE_VALUE_MAX 16
 

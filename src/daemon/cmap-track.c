@@ -3,8 +3,9 @@
 #include <string.h>
 #include <sys/random.h>
 
+#include <conclave/list.h>
+
 #include "cmap-store-private.h"
-#include "cv-list.h"
 
 #define TABLE_MIN_BUCKETS 16
 

@@ -7,7 +7,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "cv-config.h"
+#include <conclave/config.h>
 
 /* Anything bigger is not a configuration file; refuse before reading it. */
 #define CONF_MAX_FILE_SIZE (4u * 1024u * 1024u)

@@ -6,11 +6,11 @@
 #include <sys/epoll.h>
 #include <syslog.h>
 
-#include "cv-cluster.h"
 #include "cv-log.h"
 #include "cv-loop.h"
-#include "cv-server.h"
-#include "cv-settings.h"
+#include <conclave/service.h>
+#include <conclave/settings.h>
+#include <conclave/cluster.h>
 
 /* A member's state is one record per service: u8 service, u32 length
  * (little-endian), then the service's bytes. */

@@ -5,7 +5,7 @@
 #ifndef CONCLAVE_CV_CONF_USAGE_H
 #define CONCLAVE_CV_CONF_USAGE_H
 
-#include "cv-config.h"
+#include <conclave/config.h>
 
 /* Calls fn for each key of conf that nothing uses, with its dotted path
  * ("totem.token", "nodelist.node.0.ring0_addr"); returns how many. */

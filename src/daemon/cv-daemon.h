@@ -6,9 +6,10 @@
 #include <stddef.h>
 #include <sys/socket.h>
 
+#include <conclave/service.h>
+#include <conclave/settings.h>
+
 #include "cv-loop.h"
-#include "cv-server.h"
-#include "cv-settings.h"
 
 /* Refused connections waiting for their HELLO, beyond which new ones are
  * dropped at once without a WELCOME. */
@@ -30,6 +31,15 @@ void cv_server_remove_services(void);
 /* Offers each built-in service its settings read from conf (NULL: none) turn
  * on: 0, or -1 with "FILE:LINE: error: message" in err. */
 int cv_services_configure(const struct cv_conf *conf, char *err, size_t err_size);
+/* One service: CV_SERVICE_OFFERED, CV_SERVICE_NOT_OFFERED, or -1 with the
+ * error in err. */
+int cv_services_offer(const struct cv_server_service *service, const struct cv_conf *conf, char *err,
+		      size_t err_size);
+
+/* Loads the service modules of dir (modules.c) and offers their services;
+ * a module that cannot be used is logged and left out. */
+void cv_modules_load(const char *dir, const struct cv_conf *conf);
+void cv_modules_unload(void); /* after the services stopped */
 int cv_services_start(void); /* 0, or -1 (logged) when a service cannot start */
 void cv_services_stop(void);
 /* Takes ownership of fd. refusal: CS_OK to admit, or the WELCOME status

@@ -6,7 +6,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "cv-list.h"
+#include <conclave/list.h>
 
 typedef void (*cv_watch_fn)(void *data, uint32_t events);
 

@@ -1,4 +1,4 @@
-/* The server behind cv-server.h, shared by its modules and nothing else:
+/* The server behind <conclave/service.h>, shared by its modules and nothing else:
  *
  *   server.c          the one server object: services, statistics, per-uid
  *                     accounting, observers, the quorum gate, shutdown
@@ -20,12 +20,13 @@
 #include <stdint.h>
 #include <sys/socket.h>
 
+#include <conclave/list.h>
+#include <conclave/service.h>
+
 #include "cv-daemon.h"
-#include "cv-list.h"
 #include "cv-log.h"
 #include "cv-loop.h"
 #include "cv-ring-reader.h"
-#include "cv-server.h"
 #include "cv-monitor.h"
 #include "cv-wire.h"
 

@@ -1,6 +1,8 @@
 /* The frames that set a connection up rather than call a service: HELLO,
  * answered with WELCOME, which carries the client's end of its reply
  * channel, and RING_OPEN, the offer of a shared ring. */
+#include <ctype.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -64,8 +66,26 @@ static bool reply_channel_open(struct cv_session *s)
 	return true;
 }
 
-/* CS_OK, or the WELCOME status refusing the client, with *why set. */
-static cs_error_t check_hello(struct cv_session *s, const struct cv_hello *hello, const char **why)
+/* The log names the service a client asked for, in printable characters:
+ * the name comes from the client. */
+static const char *unknown_service(const char *name, char *buf, size_t size)
+{
+	char printable[CV_SERVICE_NAME_MAX + 1];
+	size_t i;
+
+	for (i = 0; name[i]; i++)
+		printable[i] = isprint((unsigned char)name[i]) ? name[i] : '?';
+	printable[i] = '\0';
+	snprintf(buf, size, "HELLO for service '%s', which is not offered", printable);
+	return buf;
+}
+
+#define CV_WHY_MAX (CV_SERVICE_NAME_MAX + 64)
+
+/* CS_OK, or the WELCOME status refusing the client, with *why set (in
+ * why_buf, of CV_WHY_MAX bytes, or a constant). */
+static cs_error_t check_hello(struct cv_session *s, const struct cv_hello *hello, const char **why,
+			      char *why_buf)
 {
 	char name[CV_SERVICE_NAME_MAX + 1] = { 0 };
 	const struct cv_server_service *svc;
@@ -81,7 +101,7 @@ static cs_error_t check_hello(struct cv_session *s, const struct cv_hello *hello
 	}
 	svc = server_find_service(s->server, name);
 	if (!svc) {
-		*why = "HELLO for an unknown service";
+		*why = unknown_service(name, why_buf, CV_WHY_MAX);
 		return CS_ERR_NOT_SUPPORTED;
 	}
 	s->service = svc;
@@ -110,11 +130,12 @@ void handshake_hello(struct cv_session *s)
 	struct cv_service_stats *stats;
 	struct cv_hello hello;
 	const char *why = NULL;
+	char why_buf[CV_WHY_MAX];
 	cs_error_t status;
 
 	memcpy(&hello, s->payload, sizeof(hello));
 	cv_timer_stop(&s->hello_timer);
-	status = check_hello(s, &hello, &why);
+	status = check_hello(s, &hello, &why, why_buf);
 	if (status != CS_OK) {
 		/* A refusal carries no reply channel: the client takes one with
 		 * a refusal for a broken daemon (CS_ERR_LIBRARY). */

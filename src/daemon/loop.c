@@ -6,11 +6,12 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <conclave/service.h>
+
 #include "cv-clock.h"
 #include "cv-log.h"
 #include "cv-loop.h"
 #include "cv-spin.h"
-#include "cv-server.h"
 
 #define EVENTS_PER_WAIT 64
 

@@ -11,17 +11,18 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <conclave/cmap-store.h>
+#include <conclave/config.h>
+#include <conclave/settings.h>
+#include <conclave/cluster.h>
+
 #include "cv-wire.h"
-#include "cv-cluster.h"
-#include "cv-config.h"
 #include "cv-daemon.h"
 #include "cv-log.h"
 #include "cv-loop.h"
 #include "cv-notify.h"
 #include "cv-conf-usage.h"
-#include "cv-settings.h"
 #include "cmap-maps.h"
-#include "cmap-store.h"
 
 struct options {
 	const char *socket_path;
@@ -71,8 +72,8 @@ static int parse_options(int argc, char **argv, struct options *o)
 	return 0;
 }
 
-/* The services read their settings and are offered, then the cmap maps
- * are made, which list them. */
+/* The services, built in and loaded, read their settings and are offered,
+ * then the cmap maps are made, which list them. */
 static int offer_services(char *err, size_t err_size)
 {
 	const struct cv_server_service *const *services;
@@ -81,6 +82,7 @@ static int offer_services(char *err, size_t err_size)
 	cv_sessions_init(&settings);
 	if (cv_services_configure(conf, err, err_size) < 0)
 		return -1;
+	cv_modules_load(settings.service_dir, conf);
 	services = cv_server_services(&n);
 	return cmap_maps_init(&settings, services, n, err, err_size);
 }
@@ -338,6 +340,7 @@ static void shut_down(void)
 	cv_cluster_stop();
 	cmap_maps_fini();
 	cv_server_remove_services();
+	cv_modules_unload();
 	cv_loop_fini();
 	if (loaded_conf != conf)
 		cv_conf_free(loaded_conf);

@@ -12,9 +12,10 @@
 #include <string.h>
 #include <sys/socket.h>
 
+#include <conclave/settings.h>
+
 #include "cv-wire.h"
 #include "cv-log.h"
-#include "cv-settings.h"
 
 #define QDEVICE_DEFAULT_TIMEOUT_MS 10000u
 #define QDEVICE_DEFAULT_SYNC_TIMEOUT_MS 30000u
@@ -131,7 +132,7 @@ static int load_limits(struct loader *l, const struct cv_conf_node *root)
 					     "max_connections_per_uid", "hello_timeout",      "cmap_max_iterators",
 					     "cmap_max_tracks",		"cmap_max_bytes",     "evs_max_joins",
 					     "max_ring_size",		"cpg_max_message_size", "log_rate_burst",
-					     "log_rate_interval",	"cluster_engine" };
+					     "log_rate_interval",	"cluster_engine",	"service_dir" };
 	const struct cv_conf_node *section = get_section(root, "conclave");
 	struct cv_limits *lim = &l->out->limits;
 
@@ -145,6 +146,8 @@ static int load_limits(struct loader *l, const struct cv_conf_node *root)
 		if (i == sizeof(known) / sizeof(known[0]) || cv_conf_is_section(n))
 			return load_error(l, n->line, "unknown key '%s' in section conclave", n->name);
 	}
+	if (cv_conf_value(section, "service_dir"))
+		l->out->service_dir = cv_conf_value(section, "service_dir");
 	if (get_u32(l, section, "max_message_size", 4096, 64u * 1024u * 1024u, &lim->max_message_size) < 0 ||
 	    get_u32(l, section, "max_queued_bytes", 4096, 1024u * 1024u * 1024u, &lim->max_queued_bytes) < 0 ||
 	    get_u32(l, section, "max_connections", 1, 1000000, &lim->max_connections) < 0 ||
@@ -613,6 +616,7 @@ static void set_defaults(struct cv_settings *s)
 	s->limits.cmap_max_bytes = CV_DEFAULT_CMAP_MAX_BYTES;
 	s->limits.evs_max_joins = CV_DEFAULT_EVS_MAX_JOINS;
 	s->limits.max_ring_size = CV_DEFAULT_MAX_RING_SIZE;
+	s->service_dir = CV_DEFAULT_SERVICE_DIR;
 	s->limits.cpg_max_message_size = CV_CPG_MAX_MESSAGE_SIZE;
 	s->log = CV_LOG_TARGETS_DEFAULT;
 	s->limits.log_rate_burst = CV_LOG_DEFAULT_RATE_BURST;

@@ -5,8 +5,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <conclave/service.h>
+
 #include "cfg-nodes.h"
-#include "cv-log.h"
 
 /* knet's MTU for a node's link to itself. */
 #define LOOPBACK_LINK_MTU 65535

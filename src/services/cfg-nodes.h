@@ -11,7 +11,7 @@
 
 #include <corosync/cfg.h>
 
-#include "cv-settings.h"
+#include <conclave/service.h>
 
 struct cfg_link_address {
 	bool configured; /* the node has this link and its address resolved */

@@ -7,12 +7,10 @@
 
 #include <corosync/cfg.h>
 
+#include <conclave/service.h>
+
 #include "cfg-nodes.h"
-#include "cmap-maps.h"
-#include "cmap-store.h"
 #include "corosync_cfg-server.h"
-#include "cv-list.h"
-#include "cv-log.h"
 
 #define DEFAULT_SHUTDOWN_TIMEOUT_S 5u /* corosync's, overridden by cfg.shutdown_timeout */
 

@@ -17,13 +17,10 @@
 
 #include <corosync/cmap.h>
 
+#include <conclave/service.h>
+
 #include "cv-wire.h"
-#include "cmap-maps.h"
 #include "cmap-server.h"
-#include "cmap-stats.h"
-#include "cv-list.h"
-#include "cv-log.h"
-#include "cv-settings.h"
 
 _Static_assert(CMAP_TRACK_ADD == CMAP_STORE_ADDED && CMAP_TRACK_DELETE == CMAP_STORE_DELETED &&
 		       CMAP_TRACK_MODIFY == CMAP_STORE_MODIFIED && CMAP_TRACK_PREFIX == CMAP_STORE_PREFIX,

@@ -24,8 +24,8 @@
 #include <corosync/cpg.h>
 
 #include "cpg-private.h"
-#include "cv-cluster.h"
-#include "cv-log.h"
+#include <conclave/service.h>
+#include <conclave/cluster.h>
 
 enum order_kind {
 	ORDER_JOIN = 1,

@@ -16,12 +16,12 @@
 
 #include <corosync/cpg.h>
 
+#include <conclave/service.h>
+#include <conclave/cluster.h>
+
 #include "cpg-groups.h"
 #include "cpg-private.h"
 #include "cpg-server.h"
-#include "cv-cluster.h"
-#include "cv-log.h"
-#include "cv-settings.h"
 #include "quorum-state.h"
 
 /* cpg_flow_control_state_get() says ENABLED while a member has no room

@@ -11,8 +11,8 @@
 
 #include <corosync/evs.h>
 
-#include "cv-cluster.h"
-#include "cv-log.h"
+#include <conclave/service.h>
+#include <conclave/cluster.h>
 #include "evs-private.h"
 
 static uint32_t ring_nodeid;

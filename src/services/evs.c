@@ -15,10 +15,10 @@
 
 #include <corosync/evs.h>
 
+#include <conclave/service.h>
+#include <conclave/cluster.h>
+
 #include "cpg-groups.h"
-#include "cv-cluster.h"
-#include "cv-list.h"
-#include "cv-settings.h"
 #include "evs-private.h"
 #include "evs-server.h"
 #include "quorum-state.h"

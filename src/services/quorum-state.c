@@ -1,7 +1,8 @@
 #include <stddef.h>
 #include <string.h>
 
-#include "cv-server.h"
+#include <conclave/service.h>
+
 #include "quorum-state.h"
 
 static struct quorum_view current = { .quorate = true };

@@ -6,9 +6,9 @@
 
 #include <corosync/quorum.h>
 
+#include <conclave/service.h>
+
 #include "cv-wire.h"
-#include "cv-list.h"
-#include "cv-log.h"
 #include "quorum-server.h"
 #include "quorum-state.h"
 

@@ -8,8 +8,8 @@
 #ifndef CONCLAVE_VOTEQUORUM_CONFIG_H
 #define CONCLAVE_VOTEQUORUM_CONFIG_H
 
-#include "cmap-store.h"
-#include "cv-settings.h"
+#include <conclave/service.h>
+
 #include "votequorum-math.h"
 
 struct vq_runtime_config {

@@ -15,7 +15,7 @@
 
 #include <corosync/corotypes.h>
 
-#include "cv-settings.h"
+#include <conclave/service.h>
 
 #define VQ_MAX_NODES CV_MAX_NODES
 #define VQ_QDEVICE_NAME_MAX 255 /* VOTEQUORUM_QDEVICE_MAX_NAME_LEN, with the NUL */

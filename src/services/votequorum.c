@@ -11,10 +11,9 @@
 
 #include <corosync/votequorum.h>
 
+#include <conclave/service.h>
+
 #include "cv-wire.h"
-#include "cmap-maps.h"
-#include "cv-list.h"
-#include "cv-log.h"
 #include "quorum-state.h"
 #include "votequorum-config.h"
 #include "votequorum-math.h"

@@ -23,7 +23,7 @@ LIBQB_ONLY_MACROS = {"_GNU_SOURCE", "hdb_handle_database", "DECLARE_HDB_DATABASE
 # corosync spells these through libqb's QB_HDB_*_FORMAT; the layout test
 # compares their values instead of their text.
 SAME_VALUE_MACROS = {"HDB_D_FORMAT", "HDB_X_FORMAT"}
-RUNTIME_INCLUDES = [os.path.join(REPO, "src", sub) for sub in ("runtime", "daemon", "wire")]
+RUNTIME_INCLUDES = [os.path.join(REPO, "src", sub) for sub in ("runtime", "daemon", "wire")] + [os.path.join(REPO, "include")]
 # Every header Debian's corosync 3.1.7 development packages install, with its
 # package. tools/install-deps installs them all, so CI compares each one; on
 # a machine without one, that header's comparison is skipped and says so.

@@ -8,7 +8,7 @@ import unittest
 
 from codegen.diagnostics import IdlError
 
-from .support import IDL_DIR, TempDir, generate_dir
+from .support import IDL_DIR, REPO, TempDir, generate_dir
 
 
 def listed_services(outputs):
@@ -40,6 +40,7 @@ class ServiceListTest(unittest.TestCase):
         with TempDir() as tmp:
             idl = os.path.join(tmp, "idl")
             shutil.copytree(IDL_DIR, idl)
+            shutil.copytree(os.path.join(REPO, "include"), os.path.join(tmp, "include"))
             with open(os.path.join(IDL_DIR, "quorum.idl"), encoding="utf-8") as stream:
                 tally = renamed_service(stream.read(), "quorum", "tally", 4)
             with open(os.path.join(idl, "tally.idl"), "w", encoding="utf-8") as stream:
@@ -63,6 +64,7 @@ class ServiceNumberErrorTest(unittest.TestCase):
         with TempDir() as tmp:
             idl = os.path.join(tmp, "idl")
             shutil.copytree(IDL_DIR, idl)
+            shutil.copytree(os.path.join(REPO, "include"), os.path.join(tmp, "include"))
             with open(os.path.join(idl, "tally.idl"), "w", encoding="utf-8") as stream:
                 stream.write(text)
             with self.assertRaises(IdlError) as raised:
@@ -90,3 +92,37 @@ class ServiceNumberErrorTest(unittest.TestCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+class ServicePageTest(unittest.TestCase):
+    """conclave-service(7) is made from include/conclave/service.h."""
+
+    def header(self):
+        with open(os.path.join(REPO, "include", "conclave", "service.h"), encoding="utf-8") as stream:
+            return stream.read()
+
+    def test_the_page_shows_every_function_of_the_header(self):
+        page = generate_dir(IDL_DIR)["man/man7/conclave-service.7"]
+        functions = re.findall(r"^[a-z][\w ]*?\**\b(cv_\w+|cmap_\w+)\(", self.header(), re.M)
+        self.assertIn("cv_session_send_event", functions)
+        self.assertIn("cv_timer_start", functions)
+        for function in functions:
+            with self.subTest(function=function):
+                self.assertIn(f"{function}(", page)
+
+    def test_a_section_comment_starts_a_subsection_with_the_api_version(self):
+        page = generate_dir(IDL_DIR)["man/man7/conclave-service.7"]
+        version = re.search(r"#define CV_SERVICE_API (\d+)", self.header()).group(1)
+        self.assertIn(".Ss Events and back-pressure\n", page)
+        self.assertIn(f"version {version} of the API", page)
+
+    def test_a_change_of_the_header_changes_the_page(self):
+        with TempDir() as tmp:
+            shutil.copytree(IDL_DIR, os.path.join(tmp, "idl"))
+            os.makedirs(os.path.join(tmp, "include", "conclave"))
+            with open(os.path.join(tmp, "include", "conclave", "service.h"), "w", encoding="utf-8") as stream:
+                stream.write(self.header().replace("/* ---- Logging ---- */",
+                                                   "/* ---- Logging ---- */\n\n/* Says hello. */\n"
+                                                   "void cv_hello(void);"))
+            page = generate_dir(os.path.join(tmp, "idl"))["man/man7/conclave-service.7"]
+        self.assertIn("Says hello.\n.Bd -literal -offset indent\nvoid cv_hello(void);\n.Ed", page)

@@ -9,9 +9,10 @@
 
 #include <cmocka.h>
 
+#include <conclave/config.h>
+#include <conclave/settings.h>
+
 #include "cmap-config.h"
-#include "cv-config.h"
-#include "cv-settings.h"
 
 static const struct cv_server_service cmap = { .name = "cmap", .id = 0 };
 static const struct cv_server_service cfg = { .name = "corosync_cfg", .id = 1 };

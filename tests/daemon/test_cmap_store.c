@@ -10,7 +10,9 @@
 
 #include <cmocka.h>
 
-#include "cmap-store.h"
+#include <conclave/cmap-store.h>
+
+#include "cmap-tree.h"
 
 /* ---- helpers ----------------------------------------------------------- */
 

@@ -11,8 +11,8 @@
 
 #include <cmocka.h>
 
-#include "cv-config.h"
-#include "cv-settings.h"
+#include <conclave/config.h>
+#include <conclave/settings.h>
 
 static struct cv_settings settings; /* large: not on the stack */
 

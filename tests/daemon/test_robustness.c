@@ -395,7 +395,7 @@ static void test_wrong_magic(void **state)
 static void test_unknown_service(void **state)
 {
 	assert_hello_refused(CV_WIRE_MAGIC, "nosuchservice", 1, 0, CS_ERR_NOT_SUPPORTED,
-			     "HELLO for an unknown service");
+			     "HELLO for service 'nosuchservice', which is not offered");
 }
 
 static void test_wrong_version(void **state)

@@ -10,9 +10,10 @@
 #include <cmocka.h>
 #include <corosync/votequorum.h>
 
+#include <conclave/config.h>
+#include <conclave/settings.h>
+
 #include "cmap-config.h"
-#include "cv-config.h"
-#include "cv-settings.h"
 #include "votequorum-config.h"
 #include "votequorum-math.h"
 

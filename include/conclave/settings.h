@@ -1,18 +1,39 @@
 /* The configuration, validated and typed. Every value has a default, so a
  * daemon without a configuration file runs a single-node cluster: nodeid 1,
  * one vote, the votequorum provider. */
-#ifndef CONCLAVE_CV_SETTINGS_H
-#define CONCLAVE_CV_SETTINGS_H
+#ifndef CONCLAVE_SETTINGS_H
+#define CONCLAVE_SETTINGS_H
 
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
+#include <syslog.h>
 
-#include "cv-config.h"
-#include "cv-log.h"
+#include <conclave/config.h>
+#include <conclave/log.h>
+
+/* Where lines go (logging.to_stderr, to_syslog, syslog_facility,
+ * syslog_priority, to_logfile with logfile, logfile_priority). A target
+ * takes lines up to its level; debug lines go everywhere with debug on. */
+struct cv_log_targets {
+	bool to_stderr;
+	bool to_syslog;
+	int syslog_facility; /* LOG_DAEMON, LOG_LOCAL0 ... LOG_LOCAL7 */
+	enum cv_log_level syslog_level;
+	enum cv_log_level logfile_level;
+	const char *logfile; /* NULL: no file */
+};
+
+/* stderr only, at info, as before any configuration is read. */
+#define CV_LOG_TARGETS_DEFAULT                                                            \
+	((struct cv_log_targets){ .to_stderr = true, .syslog_facility = LOG_DAEMON,       \
+				  .syslog_level = CV_LOG_INFO, .logfile_level = CV_LOG_INFO })
 
 #define CV_DEFAULT_CONFIG_PATH "/etc/conclave/conclave.conf"
+#ifndef CV_DEFAULT_SERVICE_DIR /* set by the build: LIBDIR/conclave/services */
+#define CV_DEFAULT_SERVICE_DIR "/usr/lib/conclave/services"
+#endif
 #define CV_MAX_NODES 384 /* corosync's PROCESSOR_COUNT_MAX */
 #define CV_MAX_LINKS 8   /* corosync's ring0_addr to ring7_addr (knet links) */
 
@@ -83,6 +104,7 @@ struct cv_quorum_settings {
 struct cv_settings {
 	const struct cv_conf *conf; /* NULL without a configuration file */
 	struct cv_limits limits;
+	const char *service_dir;     /* conclave.service_dir: the service modules to load */
 	enum cv_cluster_engine cluster_engine;
 	uid_t uids[64];
 	size_t n_uids;

@@ -8,8 +8,8 @@
  * when they are delivered, to every node in the same order. At each
  * configuration change it gives its local state (collect_state) and gets
  * every member node's (view), from which it computes who came and went. */
-#ifndef CONCLAVE_CV_CLUSTER_H
-#define CONCLAVE_CV_CLUSTER_H
+#ifndef CONCLAVE_CLUSTER_H
+#define CONCLAVE_CLUSTER_H
 
 #include <stdbool.h>
 #include <stddef.h>

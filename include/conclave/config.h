@@ -10,8 +10,8 @@
  * later be exposed as cmap keys ("totem.cluster_name",
  * "nodelist.node.0.nodeid"): see cv_conf_for_each_key().
  */
-#ifndef CONCLAVE_CV_CONFIG_H
-#define CONCLAVE_CV_CONFIG_H
+#ifndef CONCLAVE_CONFIG_H
+#define CONCLAVE_CONFIG_H
 
 #include <stdarg.h>
 #include <stddef.h>

@@ -5,8 +5,8 @@
  * left pointing at itself, so cv_list_linked() tells whether it is in a list
  * and removing it again is harmless.
  */
-#ifndef CONCLAVE_CV_LIST_H
-#define CONCLAVE_CV_LIST_H
+#ifndef CONCLAVE_LIST_H
+#define CONCLAVE_LIST_H
 
 #include <stdbool.h>
 #include <stddef.h>

@@ -11,7 +11,7 @@
  * match: client tracks first (exact key, then prefixes longest first), the
  * daemon's internal tracks last.
  *
- * Data structures: the entries are in an AVL tree (cmap-tree.h), for
+ * Data structures: the entries are in an AVL tree (src/daemon/cmap-tree.h), for
  * bytewise order and prefixes, and in a hash table by key, so get, set,
  * delete and inc cost the same with a thousand keys or a million. Tracks are
  * indexed by their key in two hash tables, exact and prefix; a change of key
@@ -27,8 +27,6 @@
 #include <stdint.h>
 
 #include <corosync/corotypes.h>
-
-#include "cmap-tree.h"
 
 #define CMAP_STORE_KEY_MIN 3
 #define CMAP_STORE_KEY_MAX 255
