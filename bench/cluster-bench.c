@@ -12,8 +12,13 @@
  * Every node receives every message; all but the sender only count.
  *
  *   cluster-bench engine|cpg
+ *
+ * Built a second time as cluster-bench-cpg, cpg only and without a run
+ * path: on corosync's libcpg by default, on Conclave's (through conclaved
+ * in cluster mode) under LD_LIBRARY_PATH.
  */
 #include <errno.h>
+#include <stdbool.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -24,7 +29,9 @@
 #include <corosync/corotypes.h>
 #include <corosync/cpg.h>
 
+#ifndef CLUSTER_BENCH_CPG_ONLY
 #include "cv-engine.h"
+#endif
 
 struct transport {
 	int (*fd)(void);
@@ -53,6 +60,7 @@ static void count(uint32_t nodeid)
 	own_delivered += nodeid == self;
 }
 
+#ifndef CLUSTER_BENCH_CPG_ONLY
 /* ---- over the engine --------------------------------------------------- */
 
 static struct cv_engine *engine;
@@ -105,6 +113,7 @@ static void engine_start(void)
 		exit(1);
 	}
 }
+#endif
 
 /* ---- over corosync's cpg ----------------------------------------------- */
 
@@ -267,8 +276,13 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	if (strcmp(argv[1], "engine") == 0) {
+#ifndef CLUSTER_BENCH_CPG_ONLY
 		t = &engine_transport;
 		engine_start();
+#else
+		fprintf(stderr, "cluster-bench-cpg: cpg only\n");
+		return 2;
+#endif
 	} else {
 		t = &cpg_transport;
 		cpg_start();

@@ -328,6 +328,8 @@ class Service:
     is_common: bool
     pos: Pos
     version: tuple = (1, 0)
+    id: Optional[int] = None      # the service's number: conclaved's order, corosync's id in cmap keys
+    id_pos: Optional[Pos] = None
     header: Optional[str] = None
     guard: Optional[str] = None
     includes: list = field(default_factory=list)
@@ -388,6 +390,11 @@ class IdlFile:
     @property
     def remote_functions(self):
         return [f for f in self.functions if f.is_remote]
+
+    @property
+    def has_server(self):
+        """conclaved runs a server for the service: it has requests."""
+        return not self.service.is_common and bool(self.remote_functions)
 
 
 # ---- queries over resolved types (valid once validation has run) -------------

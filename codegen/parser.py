@@ -136,6 +136,11 @@ class Parser:
         self.advance()
         if token.text == "version":
             service.version = self.parse_version()
+        elif token.text == "id":
+            number = self.expect_kind(NUMBER, "a service number")
+            if not number.text.isdigit() or int(number.text) > 65535:
+                raise IdlError(number.pos, f"service number '{number.text}' is not 0 to 65535")
+            service.id, service.id_pos = int(number.text), token.pos
         elif token.text == "header":
             service.header = self.expect_kind(STRING, "a header path string").text
             self.expect("guard")

@@ -5,7 +5,7 @@ import os
 from . import parser
 from .diagnostics import IdlError
 from .model import STATUS_TYPE, Enum
-from .validate import validate
+from .validate import check_service_ids, validate
 
 
 class Program:
@@ -45,6 +45,7 @@ def load(idl_dir):
              for name in names]
     link_imports(files, idl_dir)
     validate(files)
+    check_service_ids(files)
     return Program(files)
 
 

@@ -604,3 +604,24 @@ def _file_start(idl_file):
 
 def validate(files, documentation_rules=True):
     Validator(files, documentation_rules).run()
+
+
+def check_service_ids(files):
+    """Every service the daemon serves has a number of its own: its place
+    in conclaved's list of services and its id in cmap's keys."""
+    by_id = {}
+    for idl_file in files:
+        service = idl_file.service
+        if service.is_common:
+            if service.id is not None:
+                raise IdlError(service.id_pos, f"common block {service.name} has no server: no 'id'")
+            continue
+        if service.id is None:
+            if idl_file.has_server:
+                raise IdlError(service.pos, f"{service.name} has requests but no 'id' statement "
+                               f"(its service number)")
+            continue
+        if service.id in by_id:
+            raise IdlError(service.id_pos, f"service number {service.id} is already "
+                           f"{by_id[service.id].name}'s ({by_id[service.id].pos})")
+        by_id[service.id] = service

@@ -3,6 +3,7 @@ decoders and service descriptor, all thin wrappers over src/runtime/."""
 
 from .. import naming, rules, wire
 from ..model import LOCAL, ONEWAY, REQUEST, Struct, callbacks_struct, is_callback_type
+from .catalog import catalog_field, catalog_include
 from . import ctext
 from .cshared import abi_gate, ids_block, string_length_helper
 
@@ -104,6 +105,7 @@ class ClientSource:
             ctext.c_notice(self.idl_file),
             "#include <stdbool.h>\n#include <stdlib.h>\n#include <string.h>\n\n",
             f"#include \"{naming.client_header(self.service)}\"\n",
+            catalog_include(self.idl_file),
             f"#include \"{naming.pb_header(self.service)}\"\n\n",
             abi_gate("CV_RUNTIME_ABI", RUNTIME_ABI, f"{self.service.name}-client.c"),
             self.helper_functions(),
@@ -340,6 +342,7 @@ class ClientSource:
                    f"\t.n_events = {naming.event_count(service)},\n"
                    f"\t.events = {table},\n"
                    f"\t.handles = &{service.name}_handles,\n"
+                   f"{catalog_field(self.idl_file)}"
                    f"}};\n")
         return "".join(out)
 

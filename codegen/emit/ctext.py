@@ -19,6 +19,12 @@ def c_notice(idl_file):
     return f"/* {notice_text(idl_file)} */\n"
 
 
+def first_sentence(doc):
+    text = " ".join(doc.split())
+    end = text.find(". ")
+    return text if end < 0 else text[:end + 1]
+
+
 def c_comment(text, indent=""):
     """A block comment holding `text`, its paragraphs rewrapped."""
     if not text:

@@ -4,9 +4,10 @@ event senders for the service code, and the request table conclaved runs."""
 from .. import naming, rules
 from ..model import DEFAULT_LENGTH_ERROR, ONEWAY, REQUEST_FLAGS
 from . import ctext
+from .catalog import catalog_field, catalog_include
 from .cshared import abi_gate, ids_block, string_length_helper
 
-SERVER_ABI = 1
+SERVER_ABI = 2
 
 
 def emit(program, idl_file):
@@ -48,7 +49,7 @@ def sender(callback):
 def server_header(idl_file):
     service = idl_file.service
     guard = f"CONCLAVE_{service.name.upper()}_SERVER_H"
-    handlers = "\n".join(f"{ctext.c_comment(f'{f.name}(): {_first_sentence(f.doc)}')}"
+    handlers = "\n".join(f"{ctext.c_comment(f'{f.name}(): {ctext.first_sentence(f.doc)}')}"
                          f"{handler_prototype(f)}" for f in requests(idl_file))
     senders = "".join("\n" + sender(c) for c in events(idl_file))
     parts = [
@@ -71,12 +72,6 @@ def server_header(idl_file):
     return "".join(parts)
 
 
-def _first_sentence(doc):
-    text = " ".join(doc.split())
-    end = text.find(". ")
-    return text if end < 0 else text[:end + 1]
-
-
 # ---- S-server.c ------------------------------------------------------------
 
 def server_source(idl_file):
@@ -87,7 +82,8 @@ def server_source(idl_file):
         ctext.c_notice(idl_file),
         "#include <stdbool.h>\n#include <stddef.h>\n#include <string.h>\n\n",
         f"#include <{service.header}>\n",
-        f"#include \"{naming.server_header(service)}\"\n\n",
+        f"#include \"{naming.server_header(service)}\"\n",
+        catalog_include(idl_file) + "\n",
         abi_gate("CV_SERVER_ABI", SERVER_ABI, f"{service.name}-server.c"),
         "\n" + string_length_helper() if validators else "",
         "".join("\n" + _wrapper(f) for f in functions),
@@ -188,6 +184,7 @@ def _service(idl_file, functions):
     names = f"{service.name}_event_names" if events(idl_file) else "NULL"
     return (f"const struct cv_server_service {naming.server_service(service)} = {{\n"
             f"\t.name = \"{service.name}\",\n"
+            f"\t.id = {service.id if service.id is not None else 0},\n"
             f"\t.version_major = {service.version[0]},\n"
             f"\t.version_minor = {service.version[1]},\n"
             f"\t.n_requests = {naming.request_count(service)},\n"
@@ -195,4 +192,5 @@ def _service(idl_file, functions):
             f"\t.n_events = {naming.event_count(service)},\n"
             f"\t.event_names = {names},\n"
             f"\t.ops = &{naming.service_ops(service)},\n"
+            f"{catalog_field(idl_file)}"
             f"}};\n")

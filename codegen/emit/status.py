@@ -1,6 +1,6 @@
 """generated/include/conclave/cv-status.h: whether a number is a value of the
 status enum (cs_error_t), generated from that enum for the runtime, which
-hands a caller no other status."""
+hands a caller no other status, and its enumerator's name, for traces."""
 
 from ..model import STATUS_TYPE, Enum
 from . import ctext
@@ -20,7 +20,16 @@ def emit(program, idl_file):
         + f"/* True when status is a {STATUS_TYPE} value. */\n"
         + "static inline bool cv_status_valid(int64_t status)\n{\n"
         + f"\treturn {_membership(enum)};\n}}\n"
+        + _name_function(enum)
         + f"\n#endif /* {guard} */\n")}
+
+
+def _name_function(enum):
+    """The enumerator's name for a value, for traces; NULL for another number."""
+    cases = "".join(f"\tcase {e.name}:\n\t\treturn \"{e.name}\";\n" for e in enum.enumerators)
+    return (f"\n/* \"CS_OK\" for CS_OK, ...; NULL when status is no {STATUS_TYPE} value. */\n"
+            "static inline const char *cv_status_name(int64_t status)\n{\n"
+            f"\tswitch (status) {{\n{cases}\tdefault:\n\t\treturn NULL;\n\t}}\n}}\n")
 
 
 def _membership(enum):

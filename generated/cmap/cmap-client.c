@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "cmap-client.h"
+#include "cmap-catalog.h"
 #include "cmap.pb-c.h"
 
 #if CV_RUNTIME_ABI != 1
@@ -75,6 +76,7 @@ const struct cv_client_service cmap_client_service = {
 	.n_events = CMAP_N_EVENTS,
 	.events = cmap_events,
 	.handles = &cmap_handles,
+	.catalog = &cmap_catalog,
 };
 
 cs_error_t cmap_fd_get(cmap_handle_t handle, int *fd)

@@ -5,9 +5,10 @@
 
 #include <corosync/cmap.h>
 #include "cmap-server.h"
+#include "cmap-catalog.h"
 
-#if CV_SERVER_ABI != 1
-#error "cmap-server.c was generated for CV_SERVER_ABI 1; regenerate it with python3 -m codegen"
+#if CV_SERVER_ABI != 2
+#error "cmap-server.c was generated for CV_SERVER_ABI 2; regenerate it with python3 -m codegen"
 #endif
 
 /* True when s holds between min and max bytes before its NUL; reads at most
@@ -267,6 +268,7 @@ static const char *const cmap_event_names[CMAP_N_EVENTS] = {
 
 const struct cv_server_service cmap_server_service = {
 	.name = "cmap",
+	.id = 0,
 	.version_major = 1,
 	.version_minor = 0,
 	.n_requests = CMAP_N_REQUESTS,
@@ -274,4 +276,5 @@ const struct cv_server_service cmap_server_service = {
 	.n_events = CMAP_N_EVENTS,
 	.event_names = cmap_event_names,
 	.ops = &cmap_service_ops,
+	.catalog = &cmap_catalog,
 };

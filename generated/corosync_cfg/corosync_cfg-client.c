@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "corosync_cfg-client.h"
+#include "corosync_cfg-catalog.h"
 #include "corosync_cfg.pb-c.h"
 
 #if CV_RUNTIME_ABI != 1
@@ -67,6 +68,7 @@ const struct cv_client_service corosync_cfg_client_service = {
 	.n_events = COROSYNC_CFG_N_EVENTS,
 	.events = corosync_cfg_events,
 	.handles = &corosync_cfg_handles,
+	.catalog = &corosync_cfg_catalog,
 };
 
 cs_error_t corosync_cfg_initialize(corosync_cfg_handle_t *cfg_handle,

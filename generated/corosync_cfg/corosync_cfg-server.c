@@ -5,9 +5,10 @@
 
 #include <corosync/cfg.h>
 #include "corosync_cfg-server.h"
+#include "corosync_cfg-catalog.h"
 
-#if CV_SERVER_ABI != 1
-#error "corosync_cfg-server.c was generated for CV_SERVER_ABI 1; regenerate it with python3 -m codegen"
+#if CV_SERVER_ABI != 2
+#error "corosync_cfg-server.c was generated for CV_SERVER_ABI 2; regenerate it with python3 -m codegen"
 #endif
 
 /* True when s holds between min and max bytes before its NUL; reads at most
@@ -206,6 +207,7 @@ static const char *const corosync_cfg_event_names[COROSYNC_CFG_N_EVENTS] = {
 
 const struct cv_server_service corosync_cfg_server_service = {
 	.name = "corosync_cfg",
+	.id = 1,
 	.version_major = 1,
 	.version_minor = 0,
 	.n_requests = COROSYNC_CFG_N_REQUESTS,
@@ -213,4 +215,5 @@ const struct cv_server_service corosync_cfg_server_service = {
 	.n_events = COROSYNC_CFG_N_EVENTS,
 	.event_names = corosync_cfg_event_names,
 	.ops = &corosync_cfg_service_ops,
+	.catalog = &corosync_cfg_catalog,
 };

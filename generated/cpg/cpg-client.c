@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "cpg-client.h"
+#include "cpg-catalog.h"
 #include "cpg.pb-c.h"
 
 #if CV_RUNTIME_ABI != 1
@@ -161,6 +162,7 @@ const struct cv_client_service cpg_client_service = {
 	.n_events = CPG_N_EVENTS,
 	.events = cpg_events,
 	.handles = &cpg_handles,
+	.catalog = &cpg_catalog,
 };
 
 cs_error_t cpg_fd_get(cpg_handle_t handle, int *fd)

@@ -5,9 +5,10 @@
 
 #include <corosync/cpg.h>
 #include "cpg-server.h"
+#include "cpg-catalog.h"
 
-#if CV_SERVER_ABI != 1
-#error "cpg-server.c was generated for CV_SERVER_ABI 1; regenerate it with python3 -m codegen"
+#if CV_SERVER_ABI != 2
+#error "cpg-server.c was generated for CV_SERVER_ABI 2; regenerate it with python3 -m codegen"
 #endif
 
 static cs_error_t request_local_get(struct cv_session *s,
@@ -156,6 +157,7 @@ static const char *const cpg_event_names[CPG_N_EVENTS] = {
 
 const struct cv_server_service cpg_server_service = {
 	.name = "cpg",
+	.id = 2,
 	.version_major = 1,
 	.version_minor = 0,
 	.n_requests = CPG_N_REQUESTS,
@@ -163,4 +165,5 @@ const struct cv_server_service cpg_server_service = {
 	.n_events = CPG_N_EVENTS,
 	.event_names = cpg_event_names,
 	.ops = &cpg_service_ops,
+	.catalog = &cpg_catalog,
 };

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "evs-client.h"
+#include "evs-catalog.h"
 #include "evs.pb-c.h"
 
 #if CV_RUNTIME_ABI != 1
@@ -75,6 +76,7 @@ const struct cv_client_service evs_client_service = {
 	.n_events = EVS_N_EVENTS,
 	.events = evs_events,
 	.handles = &evs_handles,
+	.catalog = &evs_catalog,
 };
 
 cs_error_t evs_finalize(evs_handle_t handle)

@@ -5,9 +5,10 @@
 
 #include <corosync/evs.h>
 #include "evs-server.h"
+#include "evs-catalog.h"
 
-#if CV_SERVER_ABI != 1
-#error "evs-server.c was generated for CV_SERVER_ABI 1; regenerate it with python3 -m codegen"
+#if CV_SERVER_ABI != 2
+#error "evs-server.c was generated for CV_SERVER_ABI 2; regenerate it with python3 -m codegen"
 #endif
 
 static cs_error_t request_groups_join(struct cv_session *s,
@@ -94,6 +95,7 @@ static const char *const evs_event_names[EVS_N_EVENTS] = {
 
 const struct cv_server_service evs_server_service = {
 	.name = "evs",
+	.id = 8,
 	.version_major = 1,
 	.version_minor = 0,
 	.n_requests = EVS_N_REQUESTS,
@@ -101,4 +103,5 @@ const struct cv_server_service evs_server_service = {
 	.n_events = EVS_N_EVENTS,
 	.event_names = evs_event_names,
 	.ops = &evs_service_ops,
+	.catalog = &evs_catalog,
 };

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "quorum-client.h"
+#include "quorum-catalog.h"
 #include "quorum.pb-c.h"
 
 #if CV_RUNTIME_ABI != 1
@@ -107,6 +108,7 @@ const struct cv_client_service quorum_client_service = {
 	.n_events = QUORUM_N_EVENTS,
 	.events = quorum_events,
 	.handles = &quorum_handles,
+	.catalog = &quorum_catalog,
 };
 
 cs_error_t quorum_finalize(quorum_handle_t handle)

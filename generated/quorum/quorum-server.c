@@ -5,9 +5,10 @@
 
 #include <corosync/quorum.h>
 #include "quorum-server.h"
+#include "quorum-catalog.h"
 
-#if CV_SERVER_ABI != 1
-#error "quorum-server.c was generated for CV_SERVER_ABI 1; regenerate it with python3 -m codegen"
+#if CV_SERVER_ABI != 2
+#error "quorum-server.c was generated for CV_SERVER_ABI 2; regenerate it with python3 -m codegen"
 #endif
 
 static cs_error_t request_getquorate(struct cv_session *s,
@@ -81,6 +82,7 @@ static const char *const quorum_event_names[QUORUM_N_EVENTS] = {
 
 const struct cv_server_service quorum_server_service = {
 	.name = "quorum",
+	.id = 3,
 	.version_major = 1,
 	.version_minor = 0,
 	.n_requests = QUORUM_N_REQUESTS,
@@ -88,4 +90,5 @@ const struct cv_server_service quorum_server_service = {
 	.n_events = QUORUM_N_EVENTS,
 	.event_names = quorum_event_names,
 	.ops = &quorum_service_ops,
+	.catalog = &quorum_catalog,
 };

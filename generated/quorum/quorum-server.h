@@ -10,8 +10,8 @@
 #include "cv-server.h"
 #include "quorum.pb-c.h"
 
-#if CV_SERVER_ABI != 1
-#error "quorum-server.h was generated for CV_SERVER_ABI 1; regenerate it with python3 -m codegen"
+#if CV_SERVER_ABI != 2
+#error "quorum-server.h was generated for CV_SERVER_ABI 2; regenerate it with python3 -m codegen"
 #endif
 
 #ifndef CONCLAVE_QUORUM_IDS_DEFINED

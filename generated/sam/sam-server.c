@@ -6,13 +6,14 @@
 #include <corosync/sam.h>
 #include "sam-server.h"
 
-#if CV_SERVER_ABI != 1
-#error "sam-server.c was generated for CV_SERVER_ABI 1; regenerate it with python3 -m codegen"
+#if CV_SERVER_ABI != 2
+#error "sam-server.c was generated for CV_SERVER_ABI 2; regenerate it with python3 -m codegen"
 #endif
 
 
 const struct cv_server_service sam_server_service = {
 	.name = "sam",
+	.id = 0,
 	.version_major = 1,
 	.version_minor = 0,
 	.n_requests = SAM_N_REQUESTS,

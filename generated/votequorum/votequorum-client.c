@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "votequorum-client.h"
+#include "votequorum-catalog.h"
 #include "votequorum.pb-c.h"
 
 #if CV_RUNTIME_ABI != 1
@@ -150,6 +151,7 @@ const struct cv_client_service votequorum_client_service = {
 	.n_events = VOTEQUORUM_N_EVENTS,
 	.events = votequorum_events,
 	.handles = &votequorum_handles,
+	.catalog = &votequorum_catalog,
 };
 
 cs_error_t votequorum_initialize(votequorum_handle_t *handle, votequorum_callbacks_t *callbacks)

@@ -5,9 +5,10 @@
 
 #include <corosync/votequorum.h>
 #include "votequorum-server.h"
+#include "votequorum-catalog.h"
 
-#if CV_SERVER_ABI != 1
-#error "votequorum-server.c was generated for CV_SERVER_ABI 1; regenerate it with python3 -m codegen"
+#if CV_SERVER_ABI != 2
+#error "votequorum-server.c was generated for CV_SERVER_ABI 2; regenerate it with python3 -m codegen"
 #endif
 
 /* True when s holds between min and max bytes before its NUL; reads at most
@@ -229,6 +230,7 @@ static const char *const votequorum_event_names[VOTEQUORUM_N_EVENTS] = {
 
 const struct cv_server_service votequorum_server_service = {
 	.name = "votequorum",
+	.id = 5,
 	.version_major = 1,
 	.version_minor = 0,
 	.n_requests = VOTEQUORUM_N_REQUESTS,
@@ -236,4 +238,5 @@ const struct cv_server_service votequorum_server_service = {
 	.n_events = VOTEQUORUM_N_EVENTS,
 	.event_names = votequorum_event_names,
 	.ops = &votequorum_service_ops,
+	.catalog = &votequorum_catalog,
 };

@@ -14,8 +14,24 @@
  * dropped at once without a WELCOME. */
 #define CV_MAX_PENDING_REFUSALS 256u
 
-void cv_sessions_init(const struct cv_settings *settings, const struct cv_server_service *const *services,
-		      size_t n_services);
+void cv_sessions_init(const struct cv_settings *settings);
+
+/* The services built into conclaved (generated/services.c), in the order of
+ * their numbers, NULL-terminated. */
+extern const struct cv_server_service *const cv_builtin_services[];
+
+/* Offers a service to clients: 0, or -1 (out of memory, or a service of
+ * that name is offered already). Before the first client. */
+int cv_server_add_service(const struct cv_server_service *service);
+/* The services offered, in the order they were added. */
+const struct cv_server_service *const *cv_server_services(size_t *n);
+void cv_server_remove_services(void);
+
+/* Offers each built-in service its settings read from conf (NULL: none) turn
+ * on: 0, or -1 with "FILE:LINE: error: message" in err. */
+int cv_services_configure(const struct cv_conf *conf, char *err, size_t err_size);
+int cv_services_start(void); /* 0, or -1 (logged) when a service cannot start */
+void cv_services_stop(void);
 /* Takes ownership of fd. refusal: CS_OK to admit, or the WELCOME status
  * answering the client's HELLO before the connection is closed. */
 void cv_session_create(int fd, const struct ucred *cred, cs_error_t refusal);

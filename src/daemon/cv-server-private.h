@@ -26,6 +26,7 @@
 #include "cv-loop.h"
 #include "cv-ring-reader.h"
 #include "cv-server.h"
+#include "cv-monitor.h"
 #include "cv-wire.h"
 
 enum session_state { SESSION_AWAIT_HELLO, SESSION_READY, SESSION_CLOSING };
@@ -69,7 +70,7 @@ struct uid_count {
 
 struct cv_server {
 	const struct cv_settings *settings;
-	const struct cv_server_service *const *services;
+	const struct cv_server_service **services; /* in the order they were added */
 	size_t n_services;
 	struct cv_service_stats *service_stats; /* parallel to services */
 	const struct cv_session_observer *observer;
@@ -88,6 +89,7 @@ struct cv_server {
 	struct uid_count *uid_counts;
 	size_t n_uid_counts;
 	struct cv_packed_frame *ring_room; /* RING_ROOM, shared by every session */
+	struct cv_packed_frame *settled_wakeup; /* SETTLED, likewise */
 	size_t freed_since_trim; /* queued output of sessions destroyed since the heap was last trimmed */
 };
 
@@ -123,6 +125,7 @@ struct cv_session {
 	size_t reply_memory_bytes;
 	int passed_fd; /* a descriptor the client attached, for RING_OPEN; -1 */
 	struct cv_ring_reader ring; /* ring.shared: the client's frames come through it */
+	uint32_t settled; /* seq of the last request handled, for the ring's header */
 	bool peer_gone; /* the client closed its socket: output is dropped, input read to its end */
 	struct cv_list polled_link; /* in the server's polled_sessions once it has a ring or its client is gone */
 	struct cv_list link; /* in the server's sessions */
@@ -155,6 +158,9 @@ bool input_paused(const struct cv_session *s);
 void input_resume(struct cv_session *s);
 void input_on_event(void *data, uint32_t events);
 void input_free(struct cv_session *s);
+/* With a ring: tells the client, in its header, which requests are
+ * handled, once their output is written (cv-wire.h, Settling). */
+void input_settle_publish(struct cv_session *s);
 
 /* ---- session-output.c ---- */
 struct cv_packed_frame *packed_frame_new(size_t payload_size);
@@ -172,6 +178,8 @@ void cv_request_allocator_init(struct cv_bounded_allocator *a, size_t payload_le
 
 size_t output_frame_cost(size_t frame_size); /* what max_queued_bytes counts for a frame */
 cs_error_t output_queue(struct cv_session *s, struct out_queue *q, struct cv_packed_frame *packed);
+/* Has the session's output written at the end of the batch. */
+void output_flush_later(struct cv_session *s);
 /* A reply (or RING_ROOM, or the REPLY to RING_OPEN) for the reply channel. */
 cs_error_t output_queue_reply(struct cv_session *s, uint16_t kind, uint16_t id, uint32_t seq, int32_t status,
 			      const ProtobufCMessage *msg);
@@ -191,6 +199,20 @@ void output_free(struct cv_session *s);
 
 /* ---- request.c ---- */
 void request_handle(struct cv_session *s);
+
+/* ---- trace.c: -d's lines, nothing without debug ---- */
+void session_trace_request(const struct cv_session *s, const struct cv_request_desc *desc,
+			   const ProtobufCMessage *request);
+void session_trace_reply(const struct cv_session *s, uint16_t request_id, cs_error_t status,
+			 const ProtobufCMessage *reply);
+void session_trace_event(const struct cv_session *s, const struct cv_packed_frame *event);
+
+/* ---- monitor.c: the service conclavectl monitor connects to ---- */
+extern const struct cv_server_service cv_monitor_service;
+/* True when a monitor gets s's frames (never a monitor's own). */
+bool monitor_watching(const struct cv_session *s);
+void monitor_record(const struct cv_session *s, enum cv_monitor_kind kind, uint16_t id, int32_t status,
+		    bool split, const uint8_t *payload, size_t length);
 
 /* ---- handshake.c ---- */
 void handshake_hello(struct cv_session *s);

@@ -16,9 +16,14 @@
 #include <protobuf-c/protobuf-c.h>
 #include <corosync/corotypes.h>
 
-#define CV_SERVER_ABI 1
+struct cv_catalog;
+
+#define CV_SERVER_ABI 2
 
 struct cv_session; /* one client connection bound to one service */
+struct cv_conf;    /* the configuration file, parsed (src/daemon/cv-config.h) */
+
+enum { CV_SERVICE_OFFERED = 0, CV_SERVICE_NOT_OFFERED = 1 };
 
 typedef cs_error_t (*cv_request_fn)(struct cv_session *s, const ProtobufCMessage *request,
 				    ProtobufCMessage *reply);
@@ -48,6 +53,11 @@ struct cv_request_desc {
 /* Hand-written per service (src/services/<name>.c), referenced by the
  * generated table as <name>_service_ops. Every hook may be NULL. */
 struct cv_service_ops {
+	/* Reads the service's own settings from the configuration file (conf is
+	 * NULL without one), before the cmap maps exist: CV_SERVICE_OFFERED,
+	 * CV_SERVICE_NOT_OFFERED (the configuration turns it off), or -1 with
+	 * "FILE:LINE: error: message" in err, which stops the daemon. NULL: offered. */
+	int (*configure)(const struct cv_conf *conf, char *err, size_t err_size);
 	int (*start)(void);                       /* daemon start-up; <0 aborts start */
 	void (*stop)(void);                       /* daemon shutdown */
 	int (*connect)(struct cv_session *s);     /* <0 refuses the client (CS_ERR_NO_RESOURCES) */
@@ -61,6 +71,9 @@ struct cv_service_ops {
 
 struct cv_server_service {
 	const char *name;
+	/* The service's number (the IDL's `id`): the order services start in, and
+	 * corosync's id in cmap keys such as runtime.services.cpg.service_id. */
+	uint16_t id;
 	uint16_t version_major;
 	uint16_t version_minor;
 	uint16_t n_requests;
@@ -68,6 +81,10 @@ struct cv_server_service {
 	uint16_t n_events;
 	const char *const *event_names; /* indexed by event id, for logs */
 	const struct cv_service_ops *ops;
+	const struct cv_catalog *catalog; /* its messages by name, for -d's traces */
+	/* The daemon's own (the monitor), not one of corosync's services: cmap's
+	 * runtime.services and internal_configuration keys leave it out. */
+	bool daemon_own;
 };
 
 /* Queues an event frame for the client. CS_OK, or CS_ERR_TRY_AGAIN when the

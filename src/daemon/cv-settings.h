@@ -10,6 +10,7 @@
 #include <sys/types.h>
 
 #include "cv-config.h"
+#include "cv-log.h"
 
 #define CV_DEFAULT_CONFIG_PATH "/etc/conclave/conclave.conf"
 #define CV_MAX_NODES 384 /* corosync's PROCESSOR_COUNT_MAX */
@@ -51,6 +52,12 @@ struct cv_node_settings {
 	unsigned line;           /* of the node { */
 };
 
+/* conclave.cluster_engine: what orders cpg's and evs's messages. */
+enum cv_cluster_engine {
+	CV_CLUSTER_NONE,     /* this node alone: the daemon itself */
+	CV_CLUSTER_COROSYNC, /* the corosync running on this node (src/cluster) */
+};
+
 enum cv_atb_mode { CV_ATB_NONE, CV_ATB_LOWEST, CV_ATB_HIGHEST, CV_ATB_LIST };
 
 struct cv_quorum_settings {
@@ -76,12 +83,13 @@ struct cv_quorum_settings {
 struct cv_settings {
 	const struct cv_conf *conf; /* NULL without a configuration file */
 	struct cv_limits limits;
+	enum cv_cluster_engine cluster_engine;
 	uid_t uids[64];
 	size_t n_uids;
 	gid_t gids[64];
 	size_t n_gids;
 	bool debug;                  /* logging.debug: on */
-	const char *logfile;         /* logging.logfile when logging.to_logfile: yes; else NULL */
+	struct cv_log_targets log;   /* the rest of logging {}; log.logfile only with to_logfile: yes */
 	const char *cluster_name;    /* totem.cluster_name or NULL */
 	bool have_nodelist;
 	struct cv_node_settings nodes[CV_MAX_NODES];

@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <syslog.h>
 #include <time.h>
 
 #include "cv-log.h"
@@ -12,8 +13,10 @@
 #define LOG_SOURCES 64
 
 static bool debug_enabled;
-static char *file_path; /* logging.logfile, or NULL */
+static struct cv_log_targets targets = CV_LOG_TARGETS_DEFAULT;
+static char *file_path; /* targets.logfile's copy, or NULL */
 static FILE *file;      /* NULL while it cannot be opened */
+static bool syslog_open;
 
 /* Rate limiting, per source: the format string of the call. A source logs at
  * most `burst` lines per interval; what it logs beyond is counted and said
@@ -37,6 +40,14 @@ static const char *const level_names[] = {
 	[CV_LOG_NOTICE] = "notice",
 	[CV_LOG_INFO] = "info",
 	[CV_LOG_DEBUG] = "debug",
+};
+
+static const int syslog_priorities[] = {
+	[CV_LOG_ERROR] = LOG_ERR,
+	[CV_LOG_WARNING] = LOG_WARNING,
+	[CV_LOG_NOTICE] = LOG_NOTICE,
+	[CV_LOG_INFO] = LOG_INFO,
+	[CV_LOG_DEBUG] = LOG_DEBUG,
 };
 
 void cv_log_set_debug(bool enabled)
@@ -63,6 +74,11 @@ static int64_t now_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+static bool target_takes(enum cv_log_level level, enum cv_log_level target_level)
+{
+	return level <= target_level || debug_enabled;
+}
+
 static void log_to_file(enum cv_log_level level, const char *line)
 {
 	char stamp[32];
@@ -77,9 +93,12 @@ static void log_to_file(enum cv_log_level level, const char *line)
 static void log_line(enum cv_log_level level, const char *line)
 {
 	/* One fprintf per line keeps lines whole when stderr is shared. */
-	fprintf(stderr, "conclaved: [%s] %s\n", level_names[level], line);
-	if (file)
+	if (targets.to_stderr)
+		fprintf(stderr, "conclaved: [%s] %s\n", level_names[level], line);
+	if (file && target_takes(level, targets.logfile_level))
 		log_to_file(level, line);
+	if (syslog_open && target_takes(level, targets.syslog_level))
+		syslog(syslog_priorities[level], "%s", line);
 }
 
 /* Control characters (a newline, an escape sequence) and backslashes as
@@ -129,7 +148,7 @@ static bool rate_allows(enum cv_log_level level, const char *format)
 	struct log_source *src = NULL;
 	int64_t now;
 
-	if (rate_burst == 0)
+	if (rate_burst == 0 || level == CV_LOG_DEBUG) /* debug lines are asked for */
 		return true;
 	now = now_ms();
 	close_intervals(now);
@@ -166,9 +185,27 @@ void cv_log(enum cv_log_level level, const char *format, ...)
 	errno = saved_errno;
 }
 
-int cv_log_reopen(void)
+void cv_log_escaped_debug(const char *line)
 {
-	int err = 0;
+	int saved_errno = errno;
+
+	if (debug_enabled)
+		log_line(CV_LOG_DEBUG, line);
+	errno = saved_errno;
+}
+
+static void reopen_syslog(void)
+{
+	if (syslog_open)
+		closelog();
+	syslog_open = targets.to_syslog;
+	if (syslog_open)
+		openlog("conclaved", LOG_PID | LOG_NDELAY, targets.syslog_facility);
+}
+
+static int reopen_file(void)
+{
+	int err;
 
 	if (file)
 		fclose(file);
@@ -185,13 +222,33 @@ int cv_log_reopen(void)
 	return 0;
 }
 
-int cv_log_set_file(const char *path)
+int cv_log_reopen(void)
 {
-	if ((path == NULL) == (file_path == NULL) && (!path || strcmp(path, file_path) == 0))
+	reopen_syslog();
+	return reopen_file();
+}
+
+static bool same_file(const char *a, const char *b)
+{
+	return (a == NULL) == (b == NULL) && (!a || strcmp(a, b) == 0);
+}
+
+int cv_log_set_targets(const struct cv_log_targets *t)
+{
+	bool file_changed = !same_file(t->logfile, file_path);
+	bool syslog_changed = t->to_syslog != targets.to_syslog || t->syslog_facility != targets.syslog_facility;
+
+	targets = *t;
+	targets.logfile = file_path; /* t's may point into a configuration freed later */
+	if (syslog_changed || (t->to_syslog && !syslog_open))
+		reopen_syslog();
+	if (!file_changed)
 		return 0;
+	targets.logfile = NULL;
 	free(file_path);
 	file_path = NULL;
-	if (path && !(file_path = strdup(path)))
+	if (t->logfile && !(file_path = strdup(t->logfile)))
 		return -ENOMEM;
-	return cv_log_reopen();
+	targets.logfile = file_path;
+	return reopen_file();
 }

@@ -11,22 +11,17 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <corosync/corodefs.h>
-
 #include "cv-wire.h"
+#include "cv-cluster.h"
 #include "cv-config.h"
 #include "cv-daemon.h"
 #include "cv-log.h"
 #include "cv-loop.h"
+#include "cv-notify.h"
+#include "cv-conf-usage.h"
 #include "cv-settings.h"
 #include "cmap-maps.h"
-#include "cmap-server.h"
 #include "cmap-store.h"
-#include "corosync_cfg-server.h"
-#include "cpg-server.h"
-#include "evs-server.h"
-#include "quorum-server.h"
-#include "votequorum-server.h"
 
 struct options {
 	const char *socket_path;
@@ -44,9 +39,6 @@ static struct cv_conf *loaded_conf;
 static char config_path[PATH_MAX]; /* absolute: the daemon changes to / */
 static bool debug_option;
 static struct cv_watch signal_watch = { .fd = -1 };
-static const struct cv_server_service *offered[6];
-static struct cmap_service_name offered_names[6];
-static size_t n_offered;
 
 static void usage(FILE *out)
 {
@@ -79,26 +71,30 @@ static int parse_options(int argc, char **argv, struct options *o)
 	return 0;
 }
 
-/* cmap first: the others read their settings from its map. The ids are
- * corosync's, for the stats map's key names; evs, which corosync 3 does not
- * have, takes the first id it leaves free. */
-enum { EVS_SERVICE_ID = WD_SERVICE + 1 };
-
-static void offer(const struct cv_server_service *service, uint16_t corosync_id)
+/* The services read their settings and are offered, then the cmap maps
+ * are made, which list them. */
+static int offer_services(char *err, size_t err_size)
 {
-	offered_names[n_offered] = (struct cmap_service_name){ service->name, corosync_id };
-	offered[n_offered++] = service;
+	const struct cv_server_service *const *services;
+	size_t n;
+
+	cv_sessions_init(&settings);
+	if (cv_services_configure(conf, err, err_size) < 0)
+		return -1;
+	services = cv_server_services(&n);
+	return cmap_maps_init(&settings, services, n, err, err_size);
 }
 
-static void choose_services(void)
+static void warn_unused_key(const char *path, const struct cv_conf_node *key, void *data)
 {
-	offer(&cmap_server_service, CMAP_SERVICE);
-	offer(&corosync_cfg_server_service, CFG_SERVICE);
-	offer(&cpg_server_service, CPG_SERVICE);
-	offer(&evs_server_service, EVS_SERVICE_ID);
-	offer(&quorum_server_service, QUORUM_SERVICE);
-	if (settings.quorum.votequorum)
-		offer(&votequorum_server_service, VOTEQUORUM_SERVICE);
+	const struct cv_conf *c = data;
+
+	cv_log_warning("%s:%u: %s is not used by conclaved (it is readable in cmap)", c->file, key->line, path);
+}
+
+static void warn_unused_keys(const struct cv_conf *c)
+{
+	cv_conf_for_each_unused_key(c, warn_unused_key, (void *)c);
 }
 
 /* A missing default file means "no configuration"; a missing -c file is an
@@ -121,35 +117,11 @@ static int load_configuration(const struct options *o)
 		snprintf(config_path, sizeof(config_path), "%s", o->config_path);
 	loaded_conf = conf;
 	loaded_settings = settings;
-	choose_services();
-	if (cmap_maps_init(&settings, offered_names, n_offered, err, sizeof(err)) < 0) {
+	if (offer_services(err, sizeof(err)) < 0) {
 		fprintf(stderr, "%s\n", err);
 		return -1;
 	}
 	return 0;
-}
-
-static int start_services(void)
-{
-	for (size_t i = 0; i < n_offered; i++) {
-		const struct cv_service_ops *ops = offered[i]->ops;
-
-		if (ops && ops->start && ops->start() < 0) {
-			cv_log_error("service %s failed to start", offered[i]->name);
-			return -1;
-		}
-	}
-	return 0;
-}
-
-static void stop_services(void)
-{
-	for (size_t i = n_offered; i-- > 0;) {
-		const struct cv_service_ops *ops = offered[i]->ops;
-
-		if (ops && ops->stop)
-			ops->stop();
-	}
 }
 
 /* The node list is fixed at start: a reload may change votes, not nodes. */
@@ -215,9 +187,30 @@ cs_error_t cv_server_reload_configuration(void)
 	loaded_settings = next;
 	cv_log_set_debug(debug_option || next.debug);
 	cv_log_set_rate_limit(next.limits.log_rate_burst, next.limits.log_rate_interval_ms);
-	cv_log_set_file(next.logfile);
+	cv_log_set_targets(&next.log);
 	cv_log_info("configuration reloaded from %s", config_path);
+	warn_unused_keys(next_conf);
 	return record_reload_result(CS_OK, NULL);
+}
+
+static void notify_ready(void)
+{
+	char state[128];
+
+	snprintf(state, sizeof(state), "READY=1\nMAINPID=%d\nSTATUS=serving node %u, %s", (int)getpid(),
+		 cv_settings_local_node(&settings)->nodeid,
+		 settings.quorum.votequorum ? "votequorum provider" : "no quorum provider");
+	cv_notify(state);
+}
+
+/* logrotate's postrotate and systemctl reload: the log file is opened
+ * again, then the configuration is read again. */
+static void reload_on_hangup(void)
+{
+	cv_notify_reloading();
+	cv_log_reopen();
+	cv_server_reload_configuration();
+	notify_ready();
 }
 
 static void on_signal(void *data, uint32_t events)
@@ -229,7 +222,7 @@ static void on_signal(void *data, uint32_t events)
 	if (read(signal_watch.fd, &info, sizeof(info)) != sizeof(info))
 		return;
 	if (info.ssi_signo == SIGHUP) {
-		cv_server_reload_configuration();
+		reload_on_hangup();
 		return;
 	}
 	cv_log_info("signal %u received, shutting down", info.ssi_signo);
@@ -313,6 +306,14 @@ static void report_ready(int ready_fd, char status)
 	close(ready_fd);
 }
 
+static void after_batch(void)
+{
+	cv_cluster_flush();
+	cv_sessions_reap();
+}
+
+/* In cluster mode the services are ready, and corosync reached, before
+ * clients may connect. */
 static int serve(const struct options *o)
 {
 	if (cv_loop_init() < 0 || watch_signals() < 0) {
@@ -320,31 +321,29 @@ static int serve(const struct options *o)
 		return -1;
 	}
 	raise_fd_limit();
-	cv_sessions_init(&settings, offered, n_offered);
 	cv_listener_set_access_policy(cmap_uidgid_allows);
-	cv_loop_set_after_batch(cv_sessions_reap);
+	cv_loop_set_after_batch(after_batch);
 	cv_loop_set_poller(&cv_sessions_poller);
-	if (cv_listener_open(o->socket_path, &settings) < 0)
+	if (cv_cluster_start(&settings) < 0 || cv_services_start() < 0 || cv_cluster_wait_for_corosync() < 0)
 		return -1;
-	if (start_services() < 0) {
-		cv_listener_close();
-		return -1;
-	}
-	return 0;
+	return cv_listener_open(o->socket_path, &settings);
 }
 
 static void shut_down(void)
 {
+	cv_notify("STOPPING=1");
 	cv_listener_close();
 	cv_sessions_close_all();
-	stop_services();
+	cv_services_stop();
+	cv_cluster_stop();
 	cmap_maps_fini();
+	cv_server_remove_services();
 	cv_loop_fini();
 	if (loaded_conf != conf)
 		cv_conf_free(loaded_conf);
 	cv_conf_free(conf);
 	cv_log_info("stopped");
-	cv_log_set_file(NULL);
+	cv_log_set_targets(&CV_LOG_TARGETS_DEFAULT);
 }
 
 int main(int argc, char **argv)
@@ -357,12 +356,15 @@ int main(int argc, char **argv)
 		return 2;
 	debug_option = o.debug;
 	cv_log_set_debug(o.debug);
+	if (cv_notify_init() < 0)
+		cv_log_warning("NOTIFY_SOCKET is not a socket name; the service manager will not hear from conclaved");
 	if (load_configuration(&o) < 0)
 		return 1;
 	if (settings.debug)
 		cv_log_set_debug(true);
 	cv_log_set_rate_limit(settings.limits.log_rate_burst, settings.limits.log_rate_interval_ms);
-	cv_log_set_file(settings.logfile);
+	cv_log_set_targets(&settings.log);
+	warn_unused_keys(conf);
 	if (!o.foreground && daemonize(&ready_fd) < 0) {
 		cv_log_error("cannot daemonize: %m");
 		return 1;
@@ -374,9 +376,10 @@ int main(int argc, char **argv)
 	cv_log_info("ready: node %u, %s", cv_settings_local_node(&settings)->nodeid,
 		    settings.quorum.votequorum ? "votequorum provider" : "no quorum provider");
 	report_ready(ready_fd, 0);
+	notify_ready();
 	r = cv_loop_run();
 	if (r < 0)
 		cv_log_error("event loop failed: %s", strerror(-r));
 	shut_down();
-	return r < 0 ? 1 : 0;
+	return r < 0 || cv_cluster_failed() ? 1 : 0;
 }

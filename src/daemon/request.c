@@ -107,6 +107,7 @@ static void reply_now(struct cv_session *s, const struct cv_request_desc *desc, 
 		s->held = true;
 	if ((desc->flags & CV_REQUEST_ONEWAY) || !desc->reply || s->state != SESSION_READY)
 		return;
+	session_trace_reply(s, s->header.id, status, reply);
 	if (output_queue_reply(s, CV_FRAME_REPLY, s->header.id, s->header.seq, status, reply) != CS_OK)
 		session_close_later(s, CV_LOG_ERROR, "out of memory for a reply");
 	else
@@ -138,7 +139,7 @@ void request_handle(struct cv_session *s)
 		session_close_later(s, CV_LOG_ERROR, "out of memory for a reply");
 		return;
 	}
-	cv_log_debug("request %s from connection %llu", desc->name, (unsigned long long)s->id);
+	session_trace_request(s, desc, request);
 	status = run_handler(s, desc, request, reply);
 	cv_payload_free(request, split_field, &alloc.base);
 	if (s->reply_deferred)
@@ -164,6 +165,7 @@ void cv_session_reply(struct cv_session *s, const struct cv_pending_reply *pendi
 
 	if (s->state != SESSION_READY)
 		return;
+	session_trace_reply(s, pending->request_id, status, reply);
 	if (output_queue_reply(s, CV_FRAME_REPLY, pending->request_id, pending->seq, status, reply) != CS_OK) {
 		session_close_later(s, CV_LOG_ERROR, "out of memory for a reply");
 		return;

@@ -17,19 +17,54 @@ struct cv_server *server_get(void)
 	return &server;
 }
 
-void cv_sessions_init(const struct cv_settings *config, const struct cv_server_service *const *offered,
-		      size_t n_offered)
+void cv_sessions_init(const struct cv_settings *config)
 {
 	server.settings = config;
-	server.services = offered;
-	server.n_services = n_offered;
-	free(server.service_stats);
-	server.service_stats = calloc(n_offered ? n_offered : 1, sizeof(*server.service_stats));
-	if (!server.service_stats)
+	/* The monitor is the daemon's own, beside whatever it offers. */
+	if (!server_find_service(&server, cv_monitor_service.name) && cv_server_add_service(&cv_monitor_service) < 0)
 		abort(); /* at start-up, before any client */
 }
 
 /* ---- services ----------------------------------------------------------- */
+
+int cv_server_add_service(const struct cv_server_service *service)
+{
+	const struct cv_server_service **services;
+	struct cv_service_stats *stats;
+	size_t n = server.n_services + 1;
+
+	if (server_find_service(&server, service->name)) {
+		cv_log_error("two services are called %s", service->name);
+		return -1;
+	}
+	services = realloc(server.services, n * sizeof(*services));
+	if (!services)
+		return -1;
+	server.services = services;
+	stats = realloc(server.service_stats, n * sizeof(*stats));
+	if (!stats)
+		return -1;
+	server.service_stats = stats;
+	server.services[server.n_services] = service;
+	server.service_stats[server.n_services] = (struct cv_service_stats){ 0 };
+	server.n_services = n;
+	return 0;
+}
+
+const struct cv_server_service *const *cv_server_services(size_t *n)
+{
+	*n = server.n_services;
+	return server.services;
+}
+
+void cv_server_remove_services(void)
+{
+	free(server.services);
+	free(server.service_stats);
+	server.services = NULL;
+	server.service_stats = NULL;
+	server.n_services = 0;
+}
 
 const struct cv_server_service *server_find_service(const struct cv_server *srv, const char *name)
 {

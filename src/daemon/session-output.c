@@ -167,12 +167,17 @@ cs_error_t output_queue(struct cv_session *s, struct out_queue *q, struct cv_pac
 	q->bytes += packed->size;
 	q->cost += output_frame_cost(packed->size);
 	q->frames++;
+	output_flush_later(s);
+	return CS_OK;
+}
+
+void output_flush_later(struct cv_session *s)
+{
 	if (!s->flush_pending) {
 		s->flush_pending = true;
 		s->next_flush = s->server->flush_head;
 		s->server->flush_head = s;
 	}
-	return CS_OK;
 }
 
 cs_error_t output_queue_reply(struct cv_session *s, uint16_t kind, uint16_t id, uint32_t seq, int32_t status,
@@ -299,6 +304,7 @@ void output_flush_pending(struct cv_server *server)
 		server->flush_head = s->next_flush;
 		s->flush_pending = false;
 		output_flush(s);
+		input_settle_publish(s);
 		input_resume(s);
 	}
 }
@@ -382,8 +388,7 @@ cs_error_t cv_session_send_packed(struct cv_session *s, struct cv_packed_frame *
 	}
 	if (!room_for_event(s, event->size))
 		return CS_ERR_TRY_AGAIN;
-	cv_log_debug("event %s to connection %llu", s->service->event_names ? s->service->event_names[event_id] : "?",
-		     (unsigned long long)s->id);
+	session_trace_event(s, event);
 	if (output_queue(s, &s->events, event) != CS_OK)
 		return CS_ERR_NO_MEMORY;
 	s->stats.events++;

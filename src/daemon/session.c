@@ -186,5 +186,6 @@ void cv_sessions_close_all(void)
 		session_close_later(s, CV_LOG_DEBUG, "daemon shutting down");
 	cv_sessions_reap();
 	cv_packed_frame_release(server->ring_room);
-	server->ring_room = NULL;
+	cv_packed_frame_release(server->settled_wakeup);
+	server->ring_room = server->settled_wakeup = NULL;
 }

@@ -111,13 +111,27 @@ static const struct cv_conf_node *get_section(const struct cv_conf_node *parent,
 
 /* ---- conclave {} ------------------------------------------------------- */
 
+static int load_cluster_engine(struct loader *l, const struct cv_conf_node *section)
+{
+	const struct cv_conf_node *key = cv_conf_child(section, "cluster_engine");
+
+	if (!key || strcmp(key->value, "none") == 0)
+		l->out->cluster_engine = CV_CLUSTER_NONE;
+	else if (strcmp(key->value, "corosync") == 0)
+		l->out->cluster_engine = CV_CLUSTER_COROSYNC;
+	else
+		return load_error(l, key->line, "invalid value '%s' for cluster_engine: expected none or corosync",
+				  key->value);
+	return 0;
+}
+
 static int load_limits(struct loader *l, const struct cv_conf_node *root)
 {
 	static const char *const known[] = { "max_message_size",	"max_queued_bytes",   "max_connections",
 					     "max_connections_per_uid", "hello_timeout",      "cmap_max_iterators",
 					     "cmap_max_tracks",		"cmap_max_bytes",     "evs_max_joins",
 					     "max_ring_size",		"cpg_max_message_size", "log_rate_burst",
-					     "log_rate_interval" };
+					     "log_rate_interval",	"cluster_engine" };
 	const struct cv_conf_node *section = get_section(root, "conclave");
 	struct cv_limits *lim = &l->out->limits;
 
@@ -143,7 +157,8 @@ static int load_limits(struct loader *l, const struct cv_conf_node *root)
 	    get_u32(l, section, "max_ring_size", 0, CV_RING_MAX_CAPACITY, &lim->max_ring_size) < 0 ||
 	    get_u32(l, section, "cpg_max_message_size", 0, CV_CPG_MAX_MESSAGE_SIZE, &lim->cpg_max_message_size) < 0 ||
 	    get_u32(l, section, "log_rate_burst", 0, 1000000, &lim->log_rate_burst) < 0 ||
-	    get_u32(l, section, "log_rate_interval", 1, 3600000, &lim->log_rate_interval_ms) < 0)
+	    get_u32(l, section, "log_rate_interval", 1, 3600000, &lim->log_rate_interval_ms) < 0 ||
+	    load_cluster_engine(l, section) < 0)
 		return -1;
 	if (lim->max_queued_bytes < lim->max_message_size + 16u)
 		return load_error(l, cv_conf_child(section, "max_queued_bytes") ? cv_conf_child(section, "max_queued_bytes")->line
@@ -217,9 +232,53 @@ static int load_logfile(struct loader *l, const struct cv_conf_node *logging)
 		return -1;
 	if (!to_logfile)
 		return 0;
-	l->out->logfile = cv_conf_value(logging, "logfile");
-	if (!l->out->logfile || !l->out->logfile[0])
+	l->out->log.logfile = cv_conf_value(logging, "logfile");
+	if (!l->out->log.logfile || !l->out->log.logfile[0])
 		return load_error(l, to_key->line, "to_logfile is yes but no logfile is named");
+	return 0;
+}
+
+static int get_choice(struct loader *l, const struct cv_conf_node *section, const char *name,
+		      const char *const *names, const int *values, size_t n, int *value)
+{
+	const struct cv_conf_node *key = cv_conf_child(section, name);
+	char expected[256] = "";
+
+	if (!key)
+		return 0;
+	for (size_t i = 0; i < n; i++) {
+		if (!cv_conf_is_section(key) && strcmp(key->value, names[i]) == 0) {
+			*value = values[i];
+			return 0;
+		}
+		snprintf(expected + strlen(expected), sizeof(expected) - strlen(expected), "%s%s", i ? ", " : "",
+			 names[i]);
+	}
+	return load_error(l, key->line, "invalid value '%s' for %s: expected one of %s",
+			  key->value ? key->value : "{", name, expected);
+}
+
+/* syslog_facility, and syslog_priority and logfile_priority with
+ * corosync's names (emerg, alert and crit count as err; debug as debug: on). */
+static int load_log_choices(struct loader *l, const struct cv_conf_node *logging)
+{
+	static const char *const facilities[] = { "daemon", "local0", "local1", "local2", "local3",
+						  "local4", "local5", "local6", "local7" };
+	static const int facility_values[] = { LOG_DAEMON, LOG_LOCAL0, LOG_LOCAL1, LOG_LOCAL2, LOG_LOCAL3,
+					       LOG_LOCAL4, LOG_LOCAL5, LOG_LOCAL6, LOG_LOCAL7 };
+	static const char *const priorities[] = { "emerg", "alert", "crit", "err", "warning", "notice", "info",
+						  "debug" };
+	static const int levels[] = { CV_LOG_ERROR,   CV_LOG_ERROR,  CV_LOG_ERROR, CV_LOG_ERROR,
+				      CV_LOG_WARNING, CV_LOG_NOTICE, CV_LOG_INFO,  CV_LOG_DEBUG };
+	struct cv_log_targets *t = &l->out->log;
+	int syslog_level = (int)t->syslog_level, logfile_level = (int)t->logfile_level;
+
+	if (get_choice(l, logging, "syslog_facility", facilities, facility_values, 9, &t->syslog_facility) < 0 ||
+	    get_choice(l, logging, "syslog_priority", priorities, levels, 8, &syslog_level) < 0 ||
+	    get_choice(l, logging, "logfile_priority", priorities, levels, 8, &logfile_level) < 0)
+		return -1;
+	t->syslog_level = (enum cv_log_level)syslog_level;
+	t->logfile_level = (enum cv_log_level)logfile_level;
 	return 0;
 }
 
@@ -228,7 +287,8 @@ static int load_logging(struct loader *l, const struct cv_conf_node *root)
 	const struct cv_conf_node *logging = get_section(root, "logging");
 	const struct cv_conf_node *key = cv_conf_child(logging, "debug");
 
-	if (load_logfile(l, logging) < 0)
+	if (load_logfile(l, logging) < 0 || get_bool(l, logging, "to_stderr", &l->out->log.to_stderr) < 0 ||
+	    get_bool(l, logging, "to_syslog", &l->out->log.to_syslog) < 0 || load_log_choices(l, logging) < 0)
 		return -1;
 	if (!key || cv_conf_is_section(key))
 		return 0;
@@ -554,6 +614,7 @@ static void set_defaults(struct cv_settings *s)
 	s->limits.evs_max_joins = CV_DEFAULT_EVS_MAX_JOINS;
 	s->limits.max_ring_size = CV_DEFAULT_MAX_RING_SIZE;
 	s->limits.cpg_max_message_size = CV_CPG_MAX_MESSAGE_SIZE;
+	s->log = CV_LOG_TARGETS_DEFAULT;
 	s->limits.log_rate_burst = CV_LOG_DEFAULT_RATE_BURST;
 	s->limits.log_rate_interval_ms = CV_LOG_DEFAULT_RATE_INTERVAL_MS;
 	s->quorum.last_man_standing_window_ms = LMS_DEFAULT_WINDOW_MS;

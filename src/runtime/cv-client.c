@@ -171,7 +171,8 @@ static cs_error_t client_new(const struct cv_client_service *svc, const cv_callb
 	};
 	c->replies = (struct cv_channel){
 		.fd = -1,
-		.rx.kinds = CV_RX_KIND(CV_FRAME_REPLY) | CV_RX_KIND(CV_FRAME_RING_ROOM),
+		.rx.kinds = CV_RX_KIND(CV_FRAME_REPLY) | CV_RX_KIND(CV_FRAME_RING_ROOM) |
+			    CV_RX_KIND(CV_FRAME_SETTLED),
 	};
 	c->wake_fd = -1;
 	c->next_seq = 1;

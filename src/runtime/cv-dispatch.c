@@ -12,6 +12,7 @@
 #include <stdlib.h>
 
 #include "cv-client.h"
+#include "cv-trace.h"
 #include "cv-split.h"
 
 static bool dispatch_flags_valid(int flags)
@@ -84,9 +85,10 @@ static bool event_next_read(struct cv_client *c, struct cv_event **event, cv_cal
 	return queued;
 }
 
-static cs_error_t event_deliver(const struct cv_client_service *svc, uint64_t handle,
-				const struct cv_event *event, cv_callback_fn fn)
+static cs_error_t event_deliver(const struct cv_client *c, uint64_t handle, const struct cv_event *event,
+				cv_callback_fn fn)
 {
+	const struct cv_client_service *svc = c->svc;
 	const struct cv_event_desc *desc;
 	const ProtobufCFieldDescriptor *split_field;
 	ProtobufCMessage *message;
@@ -98,13 +100,14 @@ static cs_error_t event_deliver(const struct cv_client_service *svc, uint64_t ha
 	desc = &svc->events[event->id];
 	if (desc->message == NULL || desc->deliver == NULL)
 		return CS_ERR_LIBRARY;
-	if (fn == NULL)
+	if (fn == NULL && !cv_trace_client_enabled())
 		return CS_OK;
 	message = cv_payload_unpack(desc->message, NULL, event->split, event->payload, event->length, &split_field,
 				    &why);
 	if (message == NULL)
 		return CS_ERR_LIBRARY;
-	err = desc->deliver(handle, fn, message);
+	cv_client_trace_event(c, event->id, message);
+	err = fn != NULL ? desc->deliver(handle, fn, message) : CS_OK;
 	cv_payload_free(message, split_field, NULL);
 	return err;
 }
@@ -130,6 +133,11 @@ static cs_error_t dispatch_run(struct cv_client *c, uint64_t handle, int flags)
 	cv_callback_fn fn;
 	cs_error_t err;
 
+	if (flags == CS_DISPATCH_ALL || flags == CS_DISPATCH_ONE_NONBLOCKING) {
+		err = cv_client_settle_posts(c);
+		if (err != CS_OK)
+			return err;
+	}
 	for (;;) {
 		if (failed != CS_OK) {
 			if (!event_next_read(c, &event, &fn))
@@ -141,7 +149,7 @@ static cs_error_t dispatch_run(struct cv_client *c, uint64_t handle, int flags)
 			if (err != CS_OK)
 				return err;
 		}
-		err = event_deliver(c->svc, handle, event, fn);
+		err = event_deliver(c, handle, event, fn);
 		cv_client_event_free(c, event);
 		if (client_finalized(c))
 			return CS_ERR_BAD_HANDLE;

@@ -5,6 +5,7 @@
 #include <poll.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "cv-client.h"
 #include "cv-clock.h"
@@ -102,6 +103,15 @@ static cs_error_t route_reply(struct cv_client *c, const struct cv_frame_header 
 	return CS_OK;
 }
 
+/* Seq 0 wakes a client waiting on its ring, which looks at the ring
+ * itself; any other answers a SETTLE. */
+static cs_error_t route_settled(struct cv_client *c, const struct cv_frame_header *header)
+{
+	if (header->seq != 0 && cv_seq_reached(header->seq, c->settled))
+		c->settled = header->seq;
+	return CS_OK;
+}
+
 /* The channel's buffer only holds the kinds it may carry (cv_rx_acceptable). */
 static cs_error_t route_frames(struct cv_client *c, struct cv_channel *ch, unsigned int *routed)
 {
@@ -118,7 +128,9 @@ static cs_error_t route_frames(struct cv_client *c, struct cv_channel *ch, unsig
 		case CV_RX_FRAME:
 			break;
 		}
-		if (header.kind == CV_FRAME_RING_ROOM)
+		if (header.kind == CV_FRAME_SETTLED)
+			err = route_settled(c, &header);
+		else if (header.kind == CV_FRAME_RING_ROOM)
 			err = CS_OK; /* it woke us; the sender looks at the ring itself */
 		else if (header.kind == CV_FRAME_EVENT || header.kind == CV_FRAME_EVENT_SPLIT)
 			err = route_event(c, &header, payload);
@@ -132,19 +144,16 @@ static cs_error_t route_frames(struct cv_client *c, struct cv_channel *ch, unsig
 
 /* ---- reading (reader token held) ---- */
 
-/* True when fds showed activity within CV_REPLY_SPIN_NS. */
-static bool input_within_spin(struct pollfd *fds, nfds_t n)
+/* True when fds showed activity within window_ns from `began`. */
+static bool input_within(struct pollfd *fds, nfds_t n, uint64_t began, uint64_t window_ns)
 {
-	uint64_t deadline = cv_clock_ns() + CV_REPLY_SPIN_NS;
-
-	do {
+	while (cv_clock_ns() - began < window_ns)
 		if (poll(fds, n, 0) > 0)
 			return true;
-	} while (cv_clock_ns() < deadline);
 	return false;
 }
 
-/* Milliseconds left until deadline_ms, -1 for none (0). */
+/* Milliseconds left until deadline_ms (CLOCK_MONOTONIC), or -1 for none. */
 static int ms_left(int64_t deadline_ms)
 {
 	int64_t left;
@@ -156,18 +165,27 @@ static int ms_left(int64_t deadline_ms)
 }
 
 /* Lock not held. Returns CS_OK when the channel is readable,
- * CS_ERR_TRY_AGAIN when woken because the connection stopped,
- * CS_ERR_TIMEOUT when deadline_ms (0: none) passed first. */
+ * CS_ERR_TRY_AGAIN when woken because the connection stopped, CS_ERR_TIMEOUT
+ * at deadline_ms (0: none). */
 static cs_error_t wait_readable(struct cv_client *c, struct cv_channel *ch, unsigned int flags, int64_t deadline_ms)
 {
 	struct pollfd fds[2] = {
 		{ .fd = ch->fd, .events = POLLIN },
 		{ .fd = c->wake_fd, .events = POLLIN },
 	};
+	uint64_t began = 0, window = 0;
+	bool found = false;
 	int r = 1;
 
-	if (!((flags & CV_WAIT_SPIN) && input_within_spin(fds, 2)))
+	if (flags & CV_WAIT_SPIN) {
+		began = cv_clock_ns();
+		window = cv_spin_window(&ch->spin, began);
+		found = input_within(fds, 2, began, window);
+	}
+	if (!found)
 		r = cv_poll(fds, 2, ms_left(deadline_ms));
+	if (flags & CV_WAIT_SPIN)
+		cv_spin_done(&ch->spin, began, window, found, cv_clock_ns());
 	if (r < 0)
 		return CS_ERR_LIBRARY;
 	if (r == 0)
@@ -184,8 +202,8 @@ static cs_error_t wait_readable(struct cv_client *c, struct cv_channel *ch, unsi
  * blocking one tries the channel first, since in a stream of events
  * something is usually there already. CS_OK when bytes arrived;
  * CS_ERR_TRY_AGAIN when there was nothing (or a blocking wait was cut short
- * by wake_fd); CS_ERR_LIBRARY for end of stream, a socket error or a
- * malformed header; CS_ERR_NO_MEMORY. */
+ * by wake_fd); CS_ERR_TIMEOUT at deadline_ms (0: none); CS_ERR_LIBRARY for
+ * end of stream, a socket error or a malformed header; CS_ERR_NO_MEMORY. */
 static cs_error_t receive_input(struct cv_client *c, struct cv_channel *ch, unsigned int flags, int64_t deadline_ms)
 {
 	bool wait_first = (flags & CV_WAIT_SPIN) != 0;
@@ -257,8 +275,7 @@ void cv_client_replies_yield(struct cv_client *c, bool input)
 	pthread_cond_broadcast(&c->cond);
 }
 
-static cs_error_t reader_turn(struct cv_client *c, struct cv_channel *ch, unsigned int flags,
-			       int64_t deadline_ms)
+static cs_error_t reader_turn(struct cv_client *c, struct cv_channel *ch, unsigned int flags, int64_t deadline_ms)
 {
 	cs_error_t err;
 

@@ -14,6 +14,8 @@
 #include <protobuf-c/protobuf-c.h>
 #include <corosync/corotypes.h>
 
+struct cv_catalog;
+
 /* Generated code checks this and refuses to build against another runtime. */
 #define CV_RUNTIME_ABI 1
 
@@ -67,6 +69,7 @@ struct cv_client_service {
 	uint16_t n_events;
 	const struct cv_event_desc *events; /* indexed by event id */
 	struct cv_handle_table *handles;    /* one table per library */
+	const struct cv_catalog *catalog;   /* its messages by name, for CONCLAVE_DEBUG's traces */
 };
 
 /* ---- the calls generated stubs make -------------------------------------

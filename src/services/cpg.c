@@ -17,7 +17,9 @@
 #include <corosync/cpg.h>
 
 #include "cpg-groups.h"
+#include "cpg-private.h"
 #include "cpg-server.h"
+#include "cv-cluster.h"
 #include "cv-log.h"
 #include "cv-settings.h"
 #include "quorum-state.h"
@@ -31,29 +33,23 @@
  * no room for one is closed. */
 #define CONFCHG_ROOM 4096u
 
-/* A confchg for the members of one group, built on the heap: its lists can
- * be as long as the group. */
-struct confchg {
-	CpgMembershipEvent event;
-	CpgAddress *entries;   /* the member list, then the changed process */
-	CpgAddress **pointers; /* the same, as protoc-c's arrays of pointers */
-	struct cpg_address changed;
-};
-
 /* Senders whose message waits for room, oldest first. */
 static struct cpg_member **blocked;
 static size_t n_blocked, blocked_capacity;
 static struct cv_timer *retry_timer;
-static struct cpg_group_table groups;
+struct cpg_group_table cpg_groups;
 
-static uint32_t local_nodeid(void)
+/* corosync's id of this node in cluster mode. */
+uint32_t cpg_local_nodeid(void)
 {
+	if (cv_cluster_enabled())
+		return cv_cluster_nodeid();
 	return cv_settings_local_node(cv_server_settings())->nodeid;
 }
 
 /* ---- confchgs -------------------------------------------------------------- */
 
-static void address_to_wire(const struct cpg_address *a, CpgAddress *out)
+void cpg_address_to_wire(const struct cpg_address *a, CpgAddress *out)
 {
 	*out = (CpgAddress)CPG_ADDRESS__INIT;
 	out->nodeid = a->nodeid;
@@ -61,61 +57,71 @@ static void address_to_wire(const struct cpg_address *a, CpgAddress *out)
 	out->reason = a->reason;
 }
 
-/* The group's members without `excluded`, and `changed` in the joined list
- * (joined) or the left list (!joined). */
-static int confchg_build(struct confchg *c, const struct cpg_group *g, const struct cpg_member *changed,
-			 const struct cpg_member *excluded, uint32_t reason, bool joined)
+static void put_address(struct cpg_confchg *c, size_t i, const struct cpg_member *m, uint32_t reason)
 {
-	size_t n = 0;
+	struct cpg_address a;
+
+	cpg_address_of(m, reason, &a);
+	cpg_address_to_wire(&a, &c->entries[i]);
+	c->pointers[i] = &c->entries[i];
+}
+
+int cpg_confchg_build(struct cpg_confchg *c, const struct cpg_group *g, uint32_t reason, bool joined)
+{
+	size_t n = 0, n_changed = 0;
 
 	memset(c, 0, sizeof(*c));
-	c->entries = calloc(g->n_members + 1, sizeof(*c->entries));
-	c->pointers = calloc(g->n_members + 1, sizeof(*c->pointers));
+	c->entries = calloc(2 * g->n_members + 1, sizeof(*c->entries));
+	c->pointers = calloc(2 * g->n_members + 1, sizeof(*c->pointers));
 	if (c->entries == NULL || c->pointers == NULL)
 		return -1;
-	for (const struct cpg_member *m = g->members; m != NULL; m = m->next) {
-		struct cpg_address a;
-
-		if (m == excluded)
-			continue;
-		cpg_address_of(m, CPG_REASON_UNDEFINED, &a);
-		address_to_wire(&a, &c->entries[n]);
-		c->pointers[n] = &c->entries[n];
-		n++;
-	}
-	cpg_address_of(changed, reason, &c->changed);
-	address_to_wire(&c->changed, &c->entries[n]);
-	c->pointers[n] = &c->entries[n];
+	for (const struct cpg_member *m = g->members; m != NULL; m = m->next)
+		if (joined || !m->marked)
+			put_address(c, n++, m, CPG_REASON_UNDEFINED);
+	for (const struct cpg_member *m = g->members; m != NULL; m = m->next)
+		if (m->marked)
+			put_address(c, n + n_changed++, m, reason);
 	c->event = (CpgMembershipEvent)CPG_MEMBERSHIP_EVENT__INIT;
 	c->event.group.data = (uint8_t *)g->name;
 	c->event.group.len = g->length;
 	c->event.n_member_list = n;
 	c->event.member_list = c->pointers;
 	if (joined) {
-		c->event.n_joined_list = 1;
+		c->event.n_joined_list = n_changed;
 		c->event.joined_list = &c->pointers[n];
 	} else {
-		c->event.n_left_list = 1;
+		c->event.n_left_list = n_changed;
 		c->event.left_list = &c->pointers[n];
 	}
 	return 0;
 }
 
-static void confchg_free(struct confchg *c)
+void cpg_confchg_free(struct cpg_confchg *c)
 {
 	free(c->entries);
 	free(c->pointers);
 }
 
+/* The confchg of m alone joining or leaving. */
+static int confchg_of(struct cpg_confchg *c, struct cpg_member *m, uint32_t reason, bool joined)
+{
+	int r;
+
+	m->marked = true;
+	r = cpg_confchg_build(c, m->group, reason, joined);
+	m->marked = false;
+	return r;
+}
+
 static bool members_have_room(const struct cpg_group *g, size_t bytes)
 {
 	for (const struct cpg_member *m = g->members; m != NULL; m = m->next)
-		if (cv_session_is_open(m->session) && !cv_session_has_room(m->session, bytes))
+		if (m->session != NULL && cv_session_is_open(m->session) && !cv_session_has_room(m->session, bytes))
 			return false;
 	return true;
 }
 
-static void send_membership(struct cpg_member *m, const CpgMembershipEvent *event)
+void cpg_send_membership_to(struct cpg_member *m, const CpgMembershipEvent *event)
 {
 	cs_error_t err = cpg_send_membership(m->session, event);
 
@@ -125,21 +131,21 @@ static void send_membership(struct cpg_member *m, const CpgMembershipEvent *even
 }
 
 /* To every member but `skipped`. */
-static void confchg_send(const struct confchg *c, const struct cpg_group *g, const struct cpg_member *skipped)
+static void confchg_send(const struct cpg_confchg *c, const struct cpg_group *g, const struct cpg_member *skipped)
 {
 	for (struct cpg_member *m = g->members; m != NULL; m = m->next)
 		if (m != skipped)
-			send_membership(m, &c->event);
+			cpg_send_membership_to(m, &c->event);
 }
 
 /* ---- the totem confchg ----------------------------------------------------- */
 
 /* The cluster membership as the quorum provider last published it; without
- * a provider, this node alone. */
-static void totem_send(struct cpg_member *m)
+ * a provider, this node alone. In cluster mode, corosync's ring. */
+void cpg_totem_send(struct cpg_member *m)
 {
 	const struct quorum_view *view = quorum_state_current();
-	uint32_t self = local_nodeid();
+	uint32_t self = cpg_local_nodeid();
 	CpgRingId ring = CPG_RING_ID__INIT;
 	CpgTotemConfchgEvent event = CPG_TOTEM_CONFCHG_EVENT__INIT;
 
@@ -148,6 +154,12 @@ static void totem_send(struct cpg_member *m)
 	event.ring_id = &ring;
 	event.n_member_list = view->n_members > 0 ? view->n_members : 1;
 	event.member_list = view->n_members > 0 ? (uint32_t *)view->members : &self;
+	if (cv_cluster_enabled()) {
+		const uint32_t *nodes;
+
+		cv_cluster_ring(&ring.nodeid, &ring.seq, &nodes, &event.n_member_list);
+		event.member_list = (uint32_t *)nodes;
+	}
 	if (cpg_send_totem_confchg(m->session, &event) == CS_ERR_TRY_AGAIN)
 		cv_session_close(m->session, "cpg: no room for a totem confchg");
 }
@@ -156,22 +168,22 @@ static void totem_send(struct cpg_member *m)
 
 static cs_error_t join_announce(struct cpg_member *m)
 {
-	struct confchg c;
+	struct cpg_confchg c;
 	size_t bytes;
 
-	if (confchg_build(&c, m->group, m, NULL, CPG_REASON_JOIN, true) < 0) {
-		confchg_free(&c);
+	if (confchg_of(&c, m, CPG_REASON_JOIN, true) < 0) {
+		cpg_confchg_free(&c);
 		return CS_ERR_NO_MEMORY;
 	}
 	bytes = protobuf_c_message_get_packed_size(&c.event.base);
 	if (!members_have_room(m->group, bytes)) {
-		confchg_free(&c);
+		cpg_confchg_free(&c);
 		return CS_ERR_TRY_AGAIN;
 	}
 	confchg_send(&c, m->group, NULL);
-	confchg_free(&c);
+	cpg_confchg_free(&c);
 	if (m->flags & CPG_MODEL_V1_DELIVER_INITIAL_TOTEM_CONF)
-		totem_send(m);
+		cpg_totem_send(m);
 	return CS_OK;
 }
 
@@ -184,13 +196,15 @@ cs_error_t cpg_handle_groups_join(struct cv_session *s, const CpgGroupsJoinReque
 
 	if (request->group.len == 0 || request->group.len > CPG_MAX_NAME_LENGTH)
 		return CS_ERR_INVALID_PARAM;
+	if (cv_cluster_enabled())
+		return cpg_cluster_join(m, request);
 	if (m->group != NULL)
 		return CS_ERR_EXIST;
-	existing = cpg_group_find(&groups, request->group.data, request->group.len);
+	existing = cpg_group_find(&cpg_groups, request->group.data, request->group.len);
 	if (existing != NULL && cpg_group_has_process(existing, m->nodeid, m->pid))
 		return CS_ERR_EXIST;
 	m->flags = request->flags;
-	if (cpg_group_add(&groups, m, request->group.data, request->group.len) < 0)
+	if (cpg_group_add(&cpg_groups, m, request->group.data, request->group.len) < 0)
 		return CS_ERR_NO_MEMORY;
 	err = join_announce(m);
 	if (err != CS_OK)
@@ -203,20 +217,22 @@ cs_error_t cpg_handle_groups_leave(struct cv_session *s, const CpgGroupsLeaveReq
 				   CpgGroupsLeaveReply *reply)
 {
 	struct cpg_member *m = cv_session_private(s);
-	struct confchg c;
+	struct cpg_confchg c;
 
+	if (cv_cluster_enabled())
+		return cpg_cluster_leave(m);
 	if (m->group == NULL)
 		return CS_ERR_NOT_EXIST;
-	if (confchg_build(&c, m->group, m, m, CPG_REASON_LEAVE, false) < 0) {
-		confchg_free(&c);
+	if (confchg_of(&c, m, CPG_REASON_LEAVE, false) < 0) {
+		cpg_confchg_free(&c);
 		return CS_ERR_NO_MEMORY;
 	}
 	if (!members_have_room(m->group, protobuf_c_message_get_packed_size(&c.event.base))) {
-		confchg_free(&c);
+		cpg_confchg_free(&c);
 		return CS_ERR_TRY_AGAIN;
 	}
 	confchg_send(&c, m->group, NULL);
-	confchg_free(&c);
+	cpg_confchg_free(&c);
 	cpg_group_remove(m);
 	return CS_OK;
 }
@@ -224,19 +240,19 @@ cs_error_t cpg_handle_groups_leave(struct cv_session *s, const CpgGroupsLeaveReq
 /* A member's connection closed while joined: the others see PROCDOWN. */
 static void member_gone(struct cpg_member *m)
 {
-	struct confchg c;
+	struct cpg_confchg c;
 
-	if (confchg_build(&c, m->group, m, m, CPG_REASON_PROCDOWN, false) == 0)
+	if (confchg_of(&c, m, CPG_REASON_PROCDOWN, false) == 0)
 		confchg_send(&c, m->group, m);
 	else
 		cv_log_error("cpg: out of memory announcing that pid %u left its group", m->pid);
-	confchg_free(&c);
+	cpg_confchg_free(&c);
 	cpg_group_remove(m);
 }
 
 /* ---- messages -------------------------------------------------------------- */
 
-static void blocked_remove(struct cpg_member *m)
+void cpg_blocked_remove(struct cpg_member *m)
 {
 	for (size_t i = 0; i < n_blocked; i++) {
 		if (blocked[i] == m) {
@@ -248,7 +264,7 @@ static void blocked_remove(struct cpg_member *m)
 }
 
 /* Sessions are closed, not left stuck, when even this list cannot grow. */
-static void blocked_add(struct cpg_member *m)
+void cpg_blocked_add(struct cpg_member *m)
 {
 	struct cpg_member **grown;
 
@@ -291,7 +307,7 @@ static void retry_blocked(void *data)
 	free(round);
 }
 
-static void retry_soon(void)
+void cpg_retry_soon(void)
 {
 	if (n_blocked > 0 && retry_timer != NULL && !cv_timer_pending(retry_timer))
 		cv_timer_start(retry_timer, 0);
@@ -309,7 +325,8 @@ static cs_error_t group_send(const struct cpg_group *g, uint16_t event_id, const
 	if (packed == NULL)
 		return CS_ERR_NO_MEMORY;
 	for (struct cpg_member *to = g->members; to != NULL; to = to->next)
-		cv_session_send_packed(to->session, packed);
+		if (to->session != NULL)
+			cv_session_send_packed(to->session, packed);
 	cv_packed_frame_release(packed);
 	return CS_OK;
 }
@@ -319,6 +336,8 @@ static cs_error_t message_fan_out(struct cpg_member *m, ProtobufCBinaryData msg)
 {
 	CpgMessageEvent event = CPG_MESSAGE_EVENT__INIT;
 
+	if (cv_cluster_enabled())
+		return cpg_cluster_mcast(m, msg);
 	if (m->group == NULL)
 		return CS_ERR_NOT_EXIST;
 	event.group.data = m->group->name;
@@ -336,9 +355,9 @@ cs_error_t cpg_handle_groups_mcast(struct cv_session *s, const CpgGroupsMcastReq
 	cs_error_t err = message_fan_out(m, request->msg);
 
 	if (err == CS_ERR_TRY_AGAIN)
-		blocked_add(m);
+		cpg_blocked_add(m);
 	else
-		blocked_remove(m);
+		cpg_blocked_remove(m);
 	return err;
 }
 
@@ -350,12 +369,10 @@ cs_error_t cpg_handle_groups_mcast_large(struct cv_session *s, const CpgGroupsMc
 
 /* ---- large messages, in pieces (cpg.idl: cpg_fragment_fn_t) ---------------- */
 
-enum { PART_FIRST = 1, PART_CONTINUED = 2, PART_LAST = 3 };
-
 /* A confchg since the first piece abandons the message: receivers drop
  * what they were reassembling at every confchg. The pieces must add up to
  * the total the first one announced, which the configuration bounds. */
-static cs_error_t pieces_check(struct cpg_member *m, const CpgGroupsFragmentRequest *request)
+cs_error_t cpg_pieces_check(struct cpg_member *m, const CpgGroupsFragmentRequest *request)
 {
 	uint64_t total = request->total, len = request->msg.len;
 
@@ -380,6 +397,17 @@ static cs_error_t pieces_check(struct cpg_member *m, const CpgGroupsFragmentRequ
 	return CS_OK;
 }
 
+void cpg_piece_sent(struct cpg_member *m, const CpgGroupsFragmentRequest *request)
+{
+	m->sending_pieces = request->part != PART_LAST;
+	if (request->part == PART_FIRST) {
+		m->pieces_since = m->confchgs;
+		m->pieces_total = request->total;
+		m->pieces_sent = 0;
+	}
+	m->pieces_sent += request->msg.len;
+}
+
 cs_error_t cpg_handle_groups_fragment(struct cv_session *s, const CpgGroupsFragmentRequest *request,
 				      CpgGroupsFragmentReply *reply)
 {
@@ -387,9 +415,11 @@ cs_error_t cpg_handle_groups_fragment(struct cv_session *s, const CpgGroupsFragm
 	CpgFragmentEvent event = CPG_FRAGMENT_EVENT__INIT;
 	cs_error_t err;
 
+	if (cv_cluster_enabled())
+		return cpg_cluster_fragment(m, request);
 	if (m->group == NULL)
 		return CS_ERR_NOT_EXIST;
-	err = pieces_check(m, request);
+	err = cpg_pieces_check(m, request);
 	if (err != CS_OK)
 		return err;
 	event.group.data = m->group->name;
@@ -400,23 +430,16 @@ cs_error_t cpg_handle_groups_fragment(struct cv_session *s, const CpgGroupsFragm
 	event.total = request->total;
 	event.msg = request->msg;
 	err = group_send(m->group, CPG_EVENT_FRAGMENT, &event.base);
-	if (err != CS_OK)
-		return err;
-	m->sending_pieces = request->part != PART_LAST;
-	if (request->part == PART_FIRST) {
-		m->pieces_since = m->confchgs;
-		m->pieces_total = request->total;
-		m->pieces_sent = 0;
-	}
-	m->pieces_sent += request->msg.len;
-	return CS_OK;
+	if (err == CS_OK)
+		cpg_piece_sent(m, request);
+	return err;
 }
 
 cs_error_t cpg_handle_flow_control_state_get(struct cv_session *s, const CpgFlowControlStateGetRequest *request,
 					     CpgFlowControlStateGetReply *reply)
 {
 	struct cpg_member *m = cv_session_private(s);
-	bool full = m->group != NULL && !members_have_room(m->group, FLOW_CONTROL_ROOM);
+	bool full = m->group != NULL && (!members_have_room(m->group, FLOW_CONTROL_ROOM) || n_blocked > 0);
 
 	reply->flow_control_enabled = full ? CPG_FLOW_CONTROL_ENABLED : CPG_FLOW_CONTROL_DISABLED;
 	return CS_OK;
@@ -426,7 +449,7 @@ cs_error_t cpg_handle_flow_control_state_get(struct cv_session *s, const CpgFlow
 
 cs_error_t cpg_handle_local_get(struct cv_session *s, const CpgLocalGetRequest *request, CpgLocalGetReply *reply)
 {
-	reply->local_nodeid = local_nodeid();
+	reply->local_nodeid = cpg_local_nodeid();
 	return CS_OK;
 }
 
@@ -439,7 +462,7 @@ cs_error_t cpg_handle_groups_members(struct cv_session *s, const CpgGroupsMember
 
 	if (request->group.len > CPG_MAX_NAME_LENGTH)
 		return CS_ERR_INVALID_PARAM;
-	g = cpg_group_find(&groups, request->group.data, request->group.len);
+	g = cpg_group_find(&cpg_groups, request->group.data, request->group.len);
 	if (g == NULL)
 		return CS_OK;
 	entries = cv_reply_alloc(s, g->n_members * sizeof(*entries));
@@ -450,7 +473,7 @@ cs_error_t cpg_handle_groups_members(struct cv_session *s, const CpgGroupsMember
 		struct cpg_address a;
 
 		cpg_address_of(m, CPG_REASON_UNDEFINED, &a);
-		address_to_wire(&a, &entries[n]);
+		cpg_address_to_wire(&a, &entries[n]);
 		reply->members[n] = &entries[n];
 	}
 	reply->n_members = n;
@@ -489,7 +512,7 @@ static size_t snapshot_put(uint8_t *out, int32_t type, const struct cpg_group *o
 
 	if (type == CPG_ITERATION_ONE_GROUP)
 		return only != NULL ? group_entries_put(out, only, type) : 0;
-	for (const struct cpg_group *g = cpg_groups_first(&groups); g != NULL; g = g->next)
+	for (const struct cpg_group *g = cpg_groups_first(&cpg_groups); g != NULL; g = g->next)
 		used += group_entries_put(out != NULL ? out + used : NULL, g, type);
 	return used;
 }
@@ -504,7 +527,7 @@ cs_error_t cpg_handle_groups_snapshot(struct cv_session *s, const CpgGroupsSnaps
 	    request->group.len > CPG_MAX_NAME_LENGTH)
 		return CS_ERR_INVALID_PARAM;
 	if (request->type == CPG_ITERATION_ONE_GROUP)
-		only = cpg_group_find(&groups, request->group.data, request->group.len);
+		only = cpg_group_find(&cpg_groups, request->group.data, request->group.len);
 	length = snapshot_put(NULL, request->type, only);
 	if (length == 0)
 		return CS_OK;
@@ -524,9 +547,11 @@ static int cpg_connect(struct cv_session *s)
 	if (m == NULL)
 		return -1;
 	m->session = s;
-	m->nodeid = local_nodeid();
+	m->nodeid = cpg_local_nodeid();
 	m->pid = (uint32_t)cv_session_pid(s);
 	cv_session_set_private(s, m);
+	if (cv_cluster_enabled())
+		cpg_cluster_connect(m);
 	return 0;
 }
 
@@ -534,23 +559,31 @@ static void cpg_disconnect(struct cv_session *s)
 {
 	struct cpg_member *m = cv_session_private(s);
 
-	blocked_remove(m);
-	if (m->group != NULL)
-		member_gone(m);
-	free(m);
+	cpg_blocked_remove(m);
+	if (cv_cluster_enabled()) {
+		cpg_cluster_disconnect(m);
+	} else {
+		if (m->group != NULL)
+			member_gone(m);
+		free(m);
+	}
 	cv_session_set_private(s, NULL);
-	retry_soon();
+	cpg_retry_soon();
 }
 
 static void cpg_room(struct cv_session *s)
 {
-	retry_soon();
+	cpg_retry_soon();
 }
 
 static int cpg_start(void)
 {
 	retry_timer = cv_timer_new(retry_blocked, NULL);
-	return retry_timer != NULL ? 0 : -1;
+	if (retry_timer == NULL)
+		return -1;
+	if (cv_cluster_enabled())
+		cpg_cluster_start();
+	return 0;
 }
 
 static void cpg_stop(void)

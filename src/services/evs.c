@@ -16,8 +16,10 @@
 #include <corosync/evs.h>
 
 #include "cpg-groups.h"
+#include "cv-cluster.h"
 #include "cv-list.h"
 #include "cv-settings.h"
+#include "evs-private.h"
 #include "evs-server.h"
 #include "quorum-state.h"
 
@@ -29,12 +31,14 @@ struct evs_join {
 
 struct evs_connection {
 	struct cv_session *session;
+	struct cv_list link; /* in connections */
 	struct cv_list joins;
 	size_t n_joins;
 	uint64_t last_message; /* the stamp of the last message queued to it */
 };
 
 static struct cpg_group_table groups;
+static struct cv_list connections = CV_LIST_INIT(connections);
 static uint64_t message_stamp;
 
 /* The receivers of the message being sent, each once. */
@@ -43,6 +47,8 @@ static size_t n_receivers, receivers_capacity;
 
 static uint32_t local_nodeid(void)
 {
+	if (cv_cluster_enabled())
+		return cv_cluster_nodeid();
 	return cv_settings_local_node(cv_server_settings())->nodeid;
 }
 
@@ -182,6 +188,21 @@ static void receivers_start(void)
 	n_receivers = 0;
 }
 
+/* The keys of the sender's joins, packed as a request's keys. */
+static uint8_t *joined_keys(struct evs_connection *sender, size_t *count)
+{
+	uint8_t *keys = malloc(sender->n_joins * EVS_GROUP_KEY_LENGTH + 1);
+	struct evs_join *j;
+	size_t n = 0;
+
+	if (keys == NULL)
+		return NULL;
+	cv_list_for_each(j, &sender->joins, link)
+		memcpy(keys + EVS_GROUP_KEY_LENGTH * n++, j->member.group->name, EVS_GROUP_KEY_LENGTH);
+	*count = n;
+	return keys;
+}
+
 static int joined_receivers_add(struct evs_connection *sender)
 {
 	struct evs_join *j;
@@ -193,7 +214,7 @@ static int joined_receivers_add(struct evs_connection *sender)
 	return 0;
 }
 
-static int listed_receivers_add(ProtobufCBinaryData keys, size_t count)
+int evs_receivers_of(ProtobufCBinaryData keys, size_t count)
 {
 	receivers_start();
 	for (size_t i = 0; i < count; i++) {
@@ -222,9 +243,30 @@ static cs_error_t message_fan_out(ProtobufCBinaryData msg)
 	return CS_OK;
 }
 
+/* A node's message to the receivers evs_receivers_of() chose; one without
+ * room is closed, as the sender, on another node maybe, cannot wait. */
+void evs_deliver(uint32_t nodeid, ProtobufCBinaryData msg)
+{
+	EvsMessageEvent event = EVS_MESSAGE_EVENT__INIT;
+
+	event.nodeid = nodeid;
+	event.msg = msg;
+	for (size_t i = 0; i < n_receivers; i++)
+		if (evs_send_message(receivers[i]->session, &event) == CS_ERR_TRY_AGAIN)
+			cv_session_close(receivers[i]->session, "evs: no room for the cluster's messages to its groups");
+}
+
 cs_error_t evs_handle_groups_mcast(struct cv_session *s, const EvsGroupsMcastRequest *request,
 				   EvsGroupsMcastReply *reply)
 {
+	if (cv_cluster_enabled()) {
+		size_t count = 0;
+		uint8_t *keys = joined_keys(connection_of(s), &count);
+		cs_error_t err = keys ? evs_cluster_mcast(keys, count, request->msg) : CS_ERR_NO_MEMORY;
+
+		free(keys);
+		return err;
+	}
 	if (joined_receivers_add(connection_of(s)) < 0)
 		return CS_ERR_NO_MEMORY;
 	return message_fan_out(request->msg);
@@ -238,19 +280,30 @@ cs_error_t evs_handle_groups_mcast_to(struct cv_session *s, const EvsGroupsMcast
 
 	if (err != CS_OK)
 		return err;
-	if (listed_receivers_add(request->keys, count) < 0)
+	if (cv_cluster_enabled())
+		return evs_cluster_mcast(request->keys.data, count, request->msg);
+	if (evs_receivers_of(request->keys, count) < 0)
 		return CS_ERR_NO_MEMORY;
 	return message_fan_out(request->msg);
 }
 
 /* ---- membership ------------------------------------------------------------ */
 
-/* The members the quorum provider published; without one, this node. */
+/* The members the quorum provider published; without one, this node. In
+ * cluster mode, corosync's ring. */
 static const uint32_t *cluster_members(size_t *n, uint32_t *self)
 {
 	const struct quorum_view *view = quorum_state_current();
 
 	*self = local_nodeid();
+	if (cv_cluster_enabled()) {
+		uint32_t ring_nodeid;
+		uint64_t ring_seq;
+		const uint32_t *nodes;
+
+		cv_cluster_ring(&ring_nodeid, &ring_seq, &nodes, n);
+		return nodes;
+	}
 	if (view->n_members == 0) {
 		*n = 1;
 		return self;
@@ -288,6 +341,11 @@ static void initial_confchg_send(struct cv_session *s)
 
 	ring.nodeid = view->n_members > 0 ? view->ring_nodeid : self;
 	ring.seq = view->ring_seq;
+	if (cv_cluster_enabled()) {
+		const uint32_t *nodes;
+
+		cv_cluster_ring(&ring.nodeid, &ring.seq, &nodes, &n);
+	}
 	event.member_list = members;
 	event.n_member_list = n;
 	event.joined_list = members;
@@ -307,6 +365,7 @@ static int evs_connect(struct cv_session *s)
 		return -1;
 	c->session = s;
 	cv_list_init(&c->joins);
+	cv_list_insert(connections.prev, &c->link);
 	cv_session_set_private(s, c);
 	return 0;
 }
@@ -318,18 +377,39 @@ static void evs_disconnect(struct cv_session *s)
 
 	cv_list_for_each_safe(j, tmp, &c->joins, link)
 		join_free(c, j);
+	cv_list_remove(&c->link);
 	free(c);
 	cv_session_set_private(s, NULL);
 }
 
+/* Every connection gets the configuration change of corosync's ring. */
+void evs_send_to_all(const EvsMembershipEvent *event)
+{
+	struct evs_connection *c;
+
+	cv_list_for_each(c, &connections, link)
+		if (cv_session_is_open(c->session) && evs_send_membership(c->session, event) == CS_ERR_TRY_AGAIN)
+			cv_session_close(c->session, "evs: no room for a configuration change");
+}
+
+static int evs_start(void)
+{
+	if (cv_cluster_enabled())
+		evs_cluster_start();
+	return 0;
+}
+
 static void evs_stop(void)
 {
+	if (cv_cluster_enabled())
+		evs_cluster_stop();
 	free(receivers);
 	receivers = NULL;
 	n_receivers = receivers_capacity = 0;
 }
 
 const struct cv_service_ops evs_service_ops = {
+	.start = evs_start,
 	.stop = evs_stop,
 	.connect = evs_connect,
 	.opened = initial_confchg_send,

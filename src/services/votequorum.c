@@ -599,7 +599,14 @@ static void votequorum_disconnect(struct cv_session *s)
 		qdevice_owner_gone();
 }
 
+/* Offered only as the quorum provider (quorum.provider: corosync_votequorum). */
+static int votequorum_configure(const struct cv_conf *conf, char *err, size_t err_size)
+{
+	return cv_server_settings()->quorum.votequorum ? CV_SERVICE_OFFERED : CV_SERVICE_NOT_OFFERED;
+}
+
 const struct cv_service_ops votequorum_service_ops = {
+	.configure = votequorum_configure,
 	.start = votequorum_start,
 	.stop = votequorum_stop,
 	.connect = votequorum_connect,

@@ -206,39 +206,6 @@ static bool parse_double(const char *text, double *out)
 	return errno == 0 && end != text && *end == '\0';
 }
 
-static int hex_digit(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
-/* The escapes conclavectl_print_escaped writes: "\\" and "\xHH"; other bytes as they are. */
-static bool parse_binary(const char *text, uint8_t *out, size_t *len)
-{
-	size_t n = 0;
-
-	for (const char *p = text; *p != '\0'; n++) {
-		if (p[0] != '\\') {
-			out[n] = (uint8_t)*p++;
-		} else if (p[1] == '\\') {
-			out[n] = '\\';
-			p += 2;
-		} else if (p[1] == 'x' && hex_digit(p[2]) >= 0 && hex_digit(p[3]) >= 0) {
-			out[n] = (uint8_t)(hex_digit(p[2]) * 16 + hex_digit(p[3]));
-			p += 4;
-		} else {
-			return false;
-		}
-	}
-	*len = n;
-	return true;
-}
-
 struct parsed_value {
 	union fixed_value fixed;
 	const void *data;
@@ -317,7 +284,7 @@ static bool parse_value(cmap_value_types_t type, const char *text, struct parsed
 	case CMAP_VALUETYPE_BINARY:
 		v->bytes = malloc(strlen(text) + 1);
 		v->data = v->bytes;
-		return v->bytes != NULL && parse_binary(text, v->bytes, &v->len);
+		return v->bytes != NULL && conclavectl_parse_escaped(text, v->bytes, &v->len);
 	default:
 		return parse_integer(type, text, &v->fixed);
 	}

@@ -21,6 +21,8 @@ static const struct conclavectl_command *const COMMANDS[] = {
 	&conclavectl_quorum_command,
 	&conclavectl_cpg_command,
 	&conclavectl_cfg_command,
+	&conclavectl_call_command,
+	&conclavectl_monitor_command,
 };
 
 #define N_COMMANDS (sizeof(COMMANDS) / sizeof(COMMANDS[0]))
@@ -149,6 +151,38 @@ bool conclavectl_parse_number(const char *text, long long min, long long max, lo
 	if (end == text || *end != '\0' || errno != 0 || v < min || v > max)
 		return false;
 	*out = v;
+	return true;
+}
+
+static int hex_digit(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+bool conclavectl_parse_escaped(const char *text, uint8_t *out, size_t *len)
+{
+	size_t n = 0;
+
+	for (const char *p = text; *p != '\0'; n++) {
+		if (p[0] != '\\') {
+			out[n] = (uint8_t)*p++;
+		} else if (p[1] == '\\') {
+			out[n] = '\\';
+			p += 2;
+		} else if (p[1] == 'x' && hex_digit(p[2]) >= 0 && hex_digit(p[3]) >= 0) {
+			out[n] = (uint8_t)(hex_digit(p[2]) * 16 + hex_digit(p[3]));
+			p += 4;
+		} else {
+			return false;
+		}
+	}
+	*len = n;
 	return true;
 }
 

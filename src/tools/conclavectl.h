@@ -31,6 +31,8 @@ extern const struct conclavectl_command conclavectl_cmap_command;
 extern const struct conclavectl_command conclavectl_quorum_command;
 extern const struct conclavectl_command conclavectl_cpg_command;
 extern const struct conclavectl_command conclavectl_cfg_command;
+extern const struct conclavectl_command conclavectl_call_command;
+extern const struct conclavectl_command conclavectl_monitor_command;
 
 /* Prints why (when not NULL) and the command's usage on stderr; returns the
  * command's usage_status. */
@@ -49,6 +51,10 @@ int conclavectl_cannot_connect(const char *service, cs_error_t err);
 /* Bytes as corosync-cmapctl -b and corosync-cpgtool print them: printable
  * ASCII as it is, a backslash as "\\", anything else as "\xHH". */
 void conclavectl_print_escaped(FILE *out, const void *bytes, size_t len);
+
+/* The escapes conclavectl_print_escaped writes, "\\" and "\xHH", read back
+ * into out (room for strlen(text) bytes); false for another escape. */
+bool conclavectl_parse_escaped(const char *text, uint8_t *out, size_t *len);
 
 /* The address of a corosync_cfg_node_address_t, whose bytes are not
  * aligned for a struct sockaddr. */

@@ -13,9 +13,9 @@ class LineProcess:
     commands go to its stdin, its stdout lines are collected by a thread,
     its stderr goes to the run's log file log_name."""
 
-    def __init__(self, node, argv, log_name):
+    def __init__(self, node, argv, log_name, env=None):
         self.node = node
-        self.proc = node.start(argv, log_name, stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+        self.proc = node.start(argv, log_name, env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE)
         self.lines = []
         self.cond = threading.Condition()
         self.reader = threading.Thread(target=self._read, daemon=True)

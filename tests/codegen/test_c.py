@@ -23,7 +23,7 @@ LIBQB_ONLY_MACROS = {"_GNU_SOURCE", "hdb_handle_database", "DECLARE_HDB_DATABASE
 # corosync spells these through libqb's QB_HDB_*_FORMAT; the layout test
 # compares their values instead of their text.
 SAME_VALUE_MACROS = {"HDB_D_FORMAT", "HDB_X_FORMAT"}
-RUNTIME_INCLUDES = [os.path.join(REPO, "src", "runtime"), os.path.join(REPO, "src", "daemon")]
+RUNTIME_INCLUDES = [os.path.join(REPO, "src", sub) for sub in ("runtime", "daemon", "wire")]
 # Every header Debian's corosync 3.1.7 development packages install, with its
 # package. tools/install-deps installs them all, so CI compares each one; on
 # a machine without one, that header's comparison is skipped and says so.
@@ -104,6 +104,8 @@ class GeneratedSourcesTest(CompileTestCase):
             result = run([self.protoc_c, f"--proto_path={directory}", f"--c_out={directory}", proto])
             self.assertEqual(result.returncode, 0, result.stderr)
             sources += [f"{service.name}-client.c", f"{service.name}-server.c"]
+            if os.path.exists(os.path.join(directory, f"{service.name}-catalog.c")):
+                sources.append(f"{service.name}-catalog.c")
         for source in sources:
             with self.subTest(source=source):
                 self.compile(os.path.join(directory, source), includes)

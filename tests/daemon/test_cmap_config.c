@@ -13,12 +13,11 @@
 #include "cv-config.h"
 #include "cv-settings.h"
 
-static const struct cmap_service_name services[] = {
-	{ "cmap", 0 },
-	{ "corosync_cfg", 1 },
-	{ "quorum", 3 },
-	{ "votequorum", 5 },
-};
+static const struct cv_server_service cmap = { .name = "cmap", .id = 0 };
+static const struct cv_server_service cfg = { .name = "corosync_cfg", .id = 1 };
+static const struct cv_server_service quorum = { .name = "quorum", .id = 3 };
+static const struct cv_server_service votequorum = { .name = "votequorum", .id = 5 };
+static const struct cv_server_service *const services[] = { &cmap, &cfg, &quorum, &votequorum };
 
 static struct cv_settings settings;
 static struct cv_conf *conf;

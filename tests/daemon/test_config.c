@@ -157,7 +157,7 @@ static void test_limits_and_uidgid(void **state)
 	assert_string_equal(load("conclave {\n max_message_size: 65536\n max_queued_bytes: 131072\n"
 				 " max_connections: 10\n max_connections_per_uid: 5\n hello_timeout: 250\n"
 				 " cmap_max_iterators: 2\n cmap_max_tracks: 3\n cmap_max_bytes: 65536\n"
-				 " evs_max_joins: 7\n max_ring_size: 0\n}\n"
+				 " evs_max_joins: 7\n max_ring_size: 0\n cluster_engine: corosync\n}\n"
 				 "uidgid {\n uid: 1000\n gid: 2000\n}\nuidgid {\n uid: root\n gid: root\n}\n",
 				 &conf),
 			    "");
@@ -171,6 +171,7 @@ static void test_limits_and_uidgid(void **state)
 	assert_int_equal(settings.limits.cmap_max_bytes, 65536);
 	assert_int_equal(settings.limits.evs_max_joins, 7);
 	assert_int_equal(settings.limits.max_ring_size, 0);
+	assert_int_equal(settings.cluster_engine, CV_CLUSTER_COROSYNC);
 	assert_int_equal(settings.n_uids, 2);
 	assert_int_equal(settings.uids[0], 1000);
 	assert_int_equal(settings.uids[1], 0);
@@ -195,6 +196,8 @@ static void test_value_errors(void **state)
 		     "t.conf:2: error: invalid value '1000001' for evs_max_joins: expected an integer from 1 to 1000000");
 	assert_error("conclave {\n max_ring_size: 67108865\n}\n",
 		     "t.conf:2: error: invalid value '67108865' for max_ring_size: expected an integer from 0 to 67108864");
+	assert_error("conclave {\n cluster_engine: totem\n}\n",
+		     "t.conf:2: error: invalid value 'totem' for cluster_engine: expected none or corosync");
 	assert_error("conclave {\n cmap_max_bytes: 4096\n}\n",
 		     "t.conf:2: error: invalid value '4096' for cmap_max_bytes: expected an integer from 65536 to "
 		     "4294967295");
@@ -274,10 +277,10 @@ static void test_logfile_and_ring_addresses(void **state)
 	struct cv_conf *conf;
 
 	assert_string_equal(load("logging {\n to_logfile: no\n logfile: /tmp/unused.log\n}\n", &conf), "");
-	assert_null(settings.logfile);
+	assert_null(settings.log.logfile);
 	cv_conf_free(conf);
 	assert_string_equal(load("logging {\n to_logfile: yes\n logfile: /tmp/used.log\n}\n", &conf), "");
-	assert_string_equal(settings.logfile, "/tmp/used.log");
+	assert_string_equal(settings.log.logfile, "/tmp/used.log");
 	cv_conf_free(conf);
 
 	assert_string_equal(load("nodelist {\n node {\n  nodeid: 1\n  ring0_addr: 127.0.0.1\n"

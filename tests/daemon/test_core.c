@@ -14,6 +14,7 @@
 #include <cmocka.h>
 
 #include "cv-daemon.h"
+#include "cv-log.h"
 #include "cv-server-private.h"
 #include "cv-loop.h"
 #include "cv-split.h"
@@ -35,6 +36,8 @@ enum {
 	FAKE_RELEASE,
 	FAKE_SHARE,
 	FAKE_ROOM_THEN_SPLIT,
+	FAKE_GAP, /* no request: a gap in the table, as the generator leaves */
+	FAKE_AFTER_GAP,
 	FAKE_N_REQUESTS,
 };
 
@@ -226,6 +229,7 @@ static const struct cv_request_desc fake_requests[FAKE_N_REQUESTS] = {
 	REQUEST(release, &quorum_model_gettype_reply__descriptor, NULL, 0),
 	REQUEST(share, &quorum_model_gettype_reply__descriptor, NULL, 0),
 	REQUEST(room_then_split, &quorum_model_gettype_reply__descriptor, NULL, 0),
+	[FAKE_AFTER_GAP] = REQUEST(guarded, &quorum_model_gettype_reply__descriptor, NULL, 0),
 };
 
 static int fake_connect(struct cv_session *s)
@@ -265,7 +269,6 @@ static const struct cv_server_service fake_service = {
 /* ---- the daemon in a thread -------------------------------------------- */
 
 static struct cv_settings settings;
-static const struct cv_server_service *const services[] = { &fake_service };
 static pthread_t loop_thread;
 static char socket_path[64];
 
@@ -287,7 +290,9 @@ static int start_core(void **state)
 	settings.limits.max_queued_bytes = 8192;
 	if (cv_loop_init() < 0)
 		return -1;
-	cv_sessions_init(&settings, services, 1);
+	cv_sessions_init(&settings);
+	if (cv_server_add_service(&fake_service) < 0)
+		return -1;
 	cv_loop_set_after_batch(cv_sessions_reap);
 	cv_loop_set_poller(&cv_sessions_poller);
 	if (cv_listener_open(socket_path, &settings) < 0)
@@ -339,6 +344,7 @@ static int stop_core(void **state)
 	pthread_join(loop_thread, NULL);
 	cv_listener_close();
 	cv_sessions_close_all();
+	cv_server_remove_services();
 	cv_loop_fini();
 	*strrchr(socket_path, '/') = '\0';
 	rmdir(socket_path);
@@ -439,6 +445,45 @@ static void test_validate_closes_without_handler(void **state)
 	assert_true(raw_closed_within(fd, 2000));
 	assert_int_equal(handler_runs, runs + 1);
 	close(fd);
+}
+
+static bool file_contains(const char *path, const char *text)
+{
+	char buf[8192];
+	FILE *f = fopen(path, "r");
+	size_t n;
+
+	if (!f)
+		return false;
+	n = fread(buf, 1, sizeof(buf) - 1, f);
+	buf[n] = '\0';
+	fclose(f);
+	return strstr(buf, text) != NULL;
+}
+
+/* An id between two requests of the table names no request: the connection
+ * is closed with a log line, and the ids around the gap still work. */
+static void test_request_id_in_a_gap_closes_the_connection(void **state)
+{
+	char log_path[96], expected[64];
+	int fd = fake_client(3, 2), other = fake_client(3, 2);
+	uint32_t answer = 0;
+	struct cv_log_targets to_file = CV_LOG_TARGETS_DEFAULT;
+
+	snprintf(log_path, sizeof(log_path), "%s.log", socket_path);
+	to_file.logfile = log_path;
+	assert_int_equal(cv_log_set_targets(&to_file), 0);
+	assert_int_equal(fake_call(fd, FAKE_AFTER_GAP, 0, &answer), CS_OK);
+	assert_int_equal(answer, 42);
+	assert_int_equal(fake_call(fd, FAKE_GAP, 0, NULL), -1);
+	assert_true(raw_closed_within(fd, 2000));
+	assert_int_equal(fake_call(other, FAKE_AFTER_GAP, 0, &answer), CS_OK);
+	cv_log_set_targets(&CV_LOG_TARGETS_DEFAULT);
+	snprintf(expected, sizeof(expected), "service fake): unknown request id %d", FAKE_GAP);
+	assert_true(file_contains(log_path, expected));
+	unlink(log_path);
+	close(fd);
+	close(other);
 }
 
 static void test_reply_memory(void **state)
@@ -560,6 +605,7 @@ int main(void)
 		cmocka_unit_test(test_oneway_has_no_reply),
 		cmocka_unit_test(test_nowait_request_is_held_until_retried),
 		cmocka_unit_test(test_validate_closes_without_handler),
+		cmocka_unit_test(test_request_id_in_a_gap_closes_the_connection),
 		cmocka_unit_test(test_reply_memory),
 		cmocka_unit_test(test_event_back_pressure),
 		cmocka_unit_test(test_connect_hook_refusal),

@@ -473,7 +473,7 @@ static const char *complete(const char *line)
 
 static void test_bash_completion(void **state)
 {
-	assert_string_equal(complete("conclavectl "), "cmap quorum cpg cfg --help --version ");
+	assert_string_equal(complete("conclavectl "), "cmap quorum cpg cfg call monitor --help --version ");
 	assert_string_equal(complete("conclavectl cmap "), "-m get set delete list track load clear-stats ");
 	assert_string_equal(complete("conclavectl cmap -m "), "icmap stats ");
 	assert_string_equal(complete("conclavectl cmap get totem.cl"), "totem.cluster_name ");
@@ -486,6 +486,9 @@ static void test_bash_completion(void **state)
 	assert_string_equal(complete("conclavectl cfg -k "), "1 ");
 	assert_string_equal(complete("conclavectl cfg --f"), "--force ");
 	assert_string_equal(complete("conclavectl cpg -"), "-d -e -n --help ");
+	assert_string_equal(complete("conclavectl call vo"), "votequorum ");
+	assert_string_equal(complete("conclavectl call quorum track"), "trackstart trackstop ");
+	assert_string_equal(complete("conclavectl monitor cm"), "cmap ");
 }
 
 #define THREE(t) cmocka_unit_test_setup_teardown(t, start_three, stop)

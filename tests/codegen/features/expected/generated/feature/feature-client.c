@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "feature-client.h"
+#include "feature-catalog.h"
 #include "feature.pb-c.h"
 
 #if CV_RUNTIME_ABI != 1
@@ -238,6 +239,7 @@ const struct cv_client_service feature_client_service = {
 	.n_events = FEATURE_N_EVENTS,
 	.events = feature_events,
 	.handles = &feature_handles,
+	.catalog = &feature_catalog,
 };
 
 cs_error_t feature_initialize(feature_handle_t *handle, feature_callbacks_t *callbacks,

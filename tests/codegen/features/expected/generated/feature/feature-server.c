@@ -5,9 +5,10 @@
 
 #include <corosync/feature.h>
 #include "feature-server.h"
+#include "feature-catalog.h"
 
-#if CV_SERVER_ABI != 1
-#error "feature-server.c was generated for CV_SERVER_ABI 1; regenerate it with python3 -m codegen"
+#if CV_SERVER_ABI != 2
+#error "feature-server.c was generated for CV_SERVER_ABI 2; regenerate it with python3 -m codegen"
 #endif
 
 /* True when s holds between min and max bytes before its NUL; reads at most
@@ -181,6 +182,7 @@ static const char *const feature_event_names[FEATURE_N_EVENTS] = {
 
 const struct cv_server_service feature_server_service = {
 	.name = "feature",
+	.id = 1,
 	.version_major = 2,
 	.version_minor = 3,
 	.n_requests = FEATURE_N_REQUESTS,
@@ -188,4 +190,5 @@ const struct cv_server_service feature_server_service = {
 	.n_events = FEATURE_N_EVENTS,
 	.event_names = feature_event_names,
 	.ops = &feature_service_ops,
+	.catalog = &feature_catalog,
 };

@@ -17,4 +17,37 @@ static inline bool cv_status_valid(int64_t status)
 	       status == CS_ERR_TOO_BIG;
 }
 
+/* "CS_OK" for CS_OK, ...; NULL when status is no cs_error_t value. */
+static inline const char *cv_status_name(int64_t status)
+{
+	switch (status) {
+	case CS_OK:
+		return "CS_OK";
+	case CS_ERR_LIBRARY:
+		return "CS_ERR_LIBRARY";
+	case CS_ERR_TRY_AGAIN:
+		return "CS_ERR_TRY_AGAIN";
+	case CS_ERR_INVALID_PARAM:
+		return "CS_ERR_INVALID_PARAM";
+	case CS_ERR_NO_MEMORY:
+		return "CS_ERR_NO_MEMORY";
+	case CS_ERR_BAD_HANDLE:
+		return "CS_ERR_BAD_HANDLE";
+	case CS_ERR_ACCESS:
+		return "CS_ERR_ACCESS";
+	case CS_ERR_NOT_EXIST:
+		return "CS_ERR_NOT_EXIST";
+	case CS_ERR_NAME_TOO_LONG:
+		return "CS_ERR_NAME_TOO_LONG";
+	case CS_ERR_NO_RESOURCES:
+		return "CS_ERR_NO_RESOURCES";
+	case CS_ERR_NOT_SUPPORTED:
+		return "CS_ERR_NOT_SUPPORTED";
+	case CS_ERR_TOO_BIG:
+		return "CS_ERR_TOO_BIG";
+	default:
+		return NULL;
+	}
+}
+
 #endif /* CONCLAVE_CV_STATUS_H */

@@ -20,7 +20,7 @@
 #include "cmap-config.h"
 #include "cmap-store.h"
 
-int cmap_stats_init(struct cmap_store *stats, const struct cmap_service_name *services, size_t n_services);
+int cmap_stats_init(struct cmap_store *stats, const struct cv_server_service *const *services, size_t n_services);
 void cmap_stats_fini(void);
 
 /* A client selected the map: from now on every connection has its keys. */

@@ -13,16 +13,12 @@
 #include <stddef.h>
 
 #include "cmap-store.h"
+#include "cv-server.h"
 #include "cv-settings.h"
-
-struct cmap_service_name {
-	const char *name;     /* as the daemon offers it: "votequorum" */
-	uint16_t service_id;  /* corosync's id: cmap 0, quorum 3, votequorum 5 */
-};
 
 /* 0, or -1 with "FILE:LINE: error: message" in err. */
 int cmap_config_load(struct cmap_store *map, const struct cv_settings *settings,
-		     const struct cmap_service_name *services, size_t n_services, char *err, size_t err_size);
+		     const struct cv_server_service *const *services, size_t n_services, char *err, size_t err_size);
 
 /* A reload, as corosync's: the keys the file gave (`loaded`) are replaced
  * by those of `next`, between config.reload_in_progress 1 and 0; keys the

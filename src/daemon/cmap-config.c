@@ -76,6 +76,7 @@ static const struct typed_key {
 	{ "resources.process.*.poll_period", CMAP_STORE_UINT64 },
 	{ "pload.count", CMAP_STORE_UINT32 },
 	{ "pload.size", CMAP_STORE_UINT32 },
+	{ "conclave.cluster_engine", CMAP_STORE_STRING },
 	{ "conclave.*", CMAP_STORE_UINT32 },
 };
 
@@ -341,22 +342,24 @@ static const char *corosync_service_name(const char *offered)
 
 /* corosync loads its services in service id order and numbers them as it
  * loads them, so a service's entry is internal_configuration.service.<id>. */
-static int load_services(struct loader *l, const struct cmap_service_name *services, size_t n)
+static int load_services(struct loader *l, const struct cv_server_service *const *services, size_t n)
 {
 	char key[96], name[64];
 	int r = 0;
 
 	for (size_t i = 0; i < n; i++) {
-		const char *service = corosync_service_name(services[i].name);
-		unsigned id = services[i].service_id;
+		const char *service = corosync_service_name(services[i]->name);
+		unsigned id = services[i]->id;
 
+		if (services[i]->daemon_own)
+			continue;
 		snprintf(key, sizeof(key), "internal_configuration.service.%u.name", id);
 		snprintf(name, sizeof(name), "corosync_%s", service);
 		r |= write_ok(l, cmap_store_write_string(l->map, key, name), key);
 		snprintf(key, sizeof(key), "internal_configuration.service.%u.ver", id);
 		r |= write_ok(l, cmap_store_write_u32(l->map, key, 0), key);
 		snprintf(key, sizeof(key), "runtime.services.%s.service_id", service);
-		r |= write_ok(l, cmap_store_write_u16(l->map, key, services[i].service_id), key);
+		r |= write_ok(l, cmap_store_write_u16(l->map, key, services[i]->id), key);
 	}
 	return r ? -1 : 0;
 }
@@ -406,7 +409,7 @@ static int load_file_keys(struct loader *l)
 }
 
 int cmap_config_load(struct cmap_store *map, const struct cv_settings *settings,
-		     const struct cmap_service_name *services, size_t n_services, char *err, size_t err_size)
+		     const struct cv_server_service *const *services, size_t n_services, char *err, size_t err_size)
 {
 	struct loader l = { .map = map, .settings = settings, .err = err, .err_size = err_size };
 

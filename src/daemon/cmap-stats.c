@@ -67,8 +67,8 @@ struct connection {
 };
 
 static struct cmap_store *stats_map;
-static const struct cmap_service_name *service_names;
-static size_t n_service_names;
+static const struct cv_server_service *const *services_offered;
+static size_t n_services_offered;
 static struct cv_list connections = CV_LIST_INIT(connections);
 static bool connection_keys_on;
 
@@ -171,9 +171,9 @@ static void add_key(const char *key, int32_t type, cmap_compute_fn fn, const voi
 
 static unsigned service_id_of(const char *name)
 {
-	for (size_t i = 0; i < n_service_names; i++)
-		if (strcmp(service_names[i].name, name) == 0)
-			return service_names[i].service_id;
+	for (size_t i = 0; i < n_services_offered; i++)
+		if (strcmp(services_offered[i]->name, name) == 0)
+			return services_offered[i]->id;
 	return OTHER_SERVICE_ID;
 }
 
@@ -251,19 +251,19 @@ static const struct cv_session_observer observer = {
 	.closed = connection_closed,
 };
 
-int cmap_stats_init(struct cmap_store *stats, const struct cmap_service_name *services, size_t n_services)
+int cmap_stats_init(struct cmap_store *stats, const struct cv_server_service *const *services, size_t n_services)
 {
 	char key[CMAP_STORE_KEY_MAX + 1];
 
 	stats_map = stats;
-	service_names = services;
-	n_service_names = n_services;
+	services_offered = services;
+	n_services_offered = n_services;
 	add_key("stats.ipcs.global.active", CMAP_STORE_UINT64, compute_global, NULL, 0);
 	add_key("stats.ipcs.global.closed", CMAP_STORE_UINT64, compute_global, NULL, 1);
 	for (size_t i = 0; i < n_services; i++) {
 		for (int f = 0; f < N_SERVICE_FIELDS; f++) {
-			snprintf(key, sizeof(key), "stats.conclave.%s.%s", services[i].name, service_fields[f]);
-			add_key(key, CMAP_STORE_UINT64, compute_service, services[i].name, (uint32_t)f);
+			snprintf(key, sizeof(key), "stats.conclave.%s.%s", services[i]->name, service_fields[f]);
+			add_key(key, CMAP_STORE_UINT64, compute_service, services[i]->name, (uint32_t)f);
 		}
 	}
 	cv_server_observe_sessions(&observer);

@@ -14,7 +14,7 @@
 #include "cmap-store.h"
 
 /* 0, or -1 with "FILE:LINE: error: message" in err. */
-int cmap_maps_init(const struct cv_settings *settings, const struct cmap_service_name *services, size_t n_services,
+int cmap_maps_init(const struct cv_settings *settings, const struct cv_server_service *const *services, size_t n_services,
 		   char *err, size_t err_size);
 void cmap_maps_fini(void);
 

@@ -6,7 +6,7 @@
 static struct cmap_store *default_map;
 static struct cmap_store *stats_map;
 
-int cmap_maps_init(const struct cv_settings *settings, const struct cmap_service_name *services, size_t n_services,
+int cmap_maps_init(const struct cv_settings *settings, const struct cv_server_service *const *services, size_t n_services,
 		   char *err, size_t err_size)
 {
 	default_map = cmap_store_new(settings->limits.cmap_max_bytes);

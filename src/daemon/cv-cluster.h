@@ -1,0 +1,76 @@
+/* Cluster mode (conclave { cluster_engine: corosync }): the corosync
+ * engine (src/cluster/cv-engine.h) on the daemon's event loop, and the
+ * ordering seam through which cpg and evs put their requests in one total
+ * order across the cluster. doc/cluster.md tells the whole story.
+ *
+ * A service registers once at start; in cluster mode it submits what must
+ * be agreed (joins, leaves, messages) as messages of its own and acts only
+ * when they are delivered, to every node in the same order. At each
+ * configuration change it gives its local state (collect_state) and gets
+ * every member node's (view), from which it computes who came and went. */
+#ifndef CONCLAVE_CV_CLUSTER_H
+#define CONCLAVE_CV_CLUSTER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include <corosync/corotypes.h>
+
+#include "cv-engine.h"
+
+struct cv_settings;
+
+enum cv_order_service {
+	CV_ORDER_CPG = 1,
+	CV_ORDER_EVS = 2,
+	CV_ORDER_SERVICES = 3, /* one past the last */
+};
+
+struct cv_order_ops {
+	/* A message the service submitted on some node, in the total order;
+	 * nodeid is corosync's id of the node that sent it. */
+	void (*deliver)(uint32_t nodeid, const void *data, size_t length);
+	/* A settled configuration; cv_order_state() gives each member's state. */
+	void (*view)(const struct cv_engine_view *view);
+	/* This node's state for the next view: up to cap bytes into buf;
+	 * the length, or -1 when it does not fit. */
+	ssize_t (*collect_state)(void *buf, size_t cap);
+	/* cv_order_submit() has room again after -EAGAIN. */
+	void (*room)(void);
+};
+
+/* False in the single-node daemon (cluster_engine: none). */
+bool cv_cluster_enabled(void);
+
+/* Creates the engine when the settings ask for one: 0, or -1 (logged). */
+int cv_cluster_start(const struct cv_settings *settings);
+/* Waits until corosync is reached and the first configuration settled,
+ * logging while it is unreachable: 0; -1 when the engine gave up or a
+ * SIGTERM or SIGINT came first. Run before the listener opens. */
+int cv_cluster_wait_for_corosync(void);
+/* The loop goes idle: sends what is batched. */
+void cv_cluster_flush(void);
+/* True after the engine gave up (not corosync, or unreachable for good):
+ * the daemon then exits with status 1. */
+bool cv_cluster_failed(void);
+void cv_cluster_stop(void);
+
+/* corosync's id of this node (0 before the first connection). */
+uint32_t cv_cluster_nodeid(void);
+/* The last settled configuration's ring: corosync's ring id and members;
+ * this node alone while corosync is unreachable. */
+void cv_cluster_ring(uint32_t *ring_nodeid, uint64_t *ring_seq, const uint32_t **nodes, size_t *n_nodes);
+
+void cv_order_register(enum cv_order_service service, const struct cv_order_ops *ops);
+/* Queues head then body as one message of `service`: CS_OK;
+ * CS_ERR_TRY_AGAIN (the service's room hook tells when to retry);
+ * CS_ERR_TOO_BIG; CS_ERR_NO_MEMORY; CS_ERR_LIBRARY once the engine failed. */
+cs_error_t cv_order_submit(enum cv_order_service service, const void *head, size_t head_length, const void *body,
+		    size_t body_length);
+/* A member's state for `service` in the view being delivered; NULL with
+ * *length 0 when it sent none. */
+const void *cv_order_state(const struct cv_engine_member *member, enum cv_order_service service, size_t *length);
+
+#endif

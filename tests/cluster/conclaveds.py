@@ -1,0 +1,87 @@
+"""conclaved in cluster mode on the nodes of tests/cluster/cluster.py, and
+cpg-node clients on either conclaved (Conclave's libraries first on the
+library path) or corosync (Debian's)."""
+import os
+import re
+
+import cluster
+from engines import LineProcess
+
+SOCKET = "/run/conclave/conclaved.sock"
+
+
+class Conclaved:
+    def __init__(self, program, libdirs, sanitized=False):
+        self.program = program
+        self.libpath = ":".join(os.path.abspath(d) for d in libdirs)
+        self.sanitized = sanitized
+
+    def ours(self):
+        """The environment that puts a client on Conclave's libraries."""
+        return {"LD_LIBRARY_PATH": self.libpath}
+
+    def start(self, node, wait=True, env=None):
+        """conclaved on the node's corosync.conf (cluster_engine: corosync)."""
+        node.run(["mkdir", "-p", os.path.dirname(SOCKET)])
+        node.run(["rm", "-f", SOCKET])      # a killed conclaved's, which would look ready
+        proc = node.start([self.program, "-f", "-c", "/etc/corosync/corosync.conf", "-s", SOCKET],
+                          "conclaved.log", env=env)
+        node.conclaved = proc
+        if wait:
+            self.wait_ready(node)
+        return proc
+
+    def wait_ready(self, node, timeout=60):
+        cluster.wait_until("%s: conclaved's socket" % node.name,
+                           lambda: os.path.exists(node.inside(SOCKET)), timeout)
+
+    def log_text(self, node):
+        with open(node.path("conclaved.log"), errors="replace") as f:
+            return f.read()
+
+
+class CpgNode(LineProcess):
+    """tests/cluster/cpg-node in a node; on Conclave's libraries if env says so."""
+
+    def __init__(self, node, program, group, env=None, label=""):
+        self.label = label
+        super().__init__(node, [program, group], "cpg-node.log", env=env)
+        _, line = self.wait_line("me", lambda l: l.startswith("me ") or l.startswith("error"), 60)
+        assert line.startswith("me "), "%s: %s" % (node.name, line)
+        self.nodeid, self.pid = (int(x) for x in line.split()[1:3])
+
+    def confchgs(self, start=0, totem=False):
+        with self.cond:
+            return [l for l in self.lines[start:] if l.startswith("confchg") or (totem and l.startswith("totem"))]
+
+    def messages(self, start=0):
+        with self.cond:
+            return [l for l in self.lines[start:] if l.startswith("msg ")]
+
+    def wait_members(self, members, timeout=60, start=0):
+        """Waits for a confchg whose member list names exactly these node ids
+        (with repetition, sorted); returns its index."""
+        want = sorted(members)
+
+        def matches(line):
+            m = re.match(r"confchg members=(\S*) ", line)
+            return m and sorted(int(a.split(":")[0]) for a in m.group(1).split(",") if a) == want
+        index, line = self.wait_line("members %s" % want, matches, timeout, start)
+        cluster.log("%s %s: %s" % (self.node.name, self.label, line))
+        return index
+
+    def ask(self, command, prefix, timeout=30):
+        start = len(self.lines)
+        self.command(command)
+        _, line = self.wait_line(command, lambda l: l.startswith(prefix) or l.startswith("error"), timeout, start)
+        assert line.startswith(prefix), "%s %s: %s" % (self.node.name, self.label, line)
+        return line
+
+    def wait_messages(self, count, timeout=60, start=0):
+        try:
+            cluster.wait_until("%s %s: %d messages" % (self.node.name, self.label, count),
+                               lambda: len(self.messages(start)) >= count, timeout, interval=0.2)
+        except TimeoutError as e:
+            with self.cond:
+                last = [l for l in self.lines[start:] if not l.startswith("msg ")][-5:]
+            raise TimeoutError("%s; %d messages; last other lines: %s" % (e, len(self.messages(start)), last))
