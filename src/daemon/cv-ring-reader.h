@@ -33,6 +33,11 @@ void cv_ring_reader_close(struct cv_ring_reader *r);
 ssize_t cv_ring_reader_read(struct cv_ring_reader *r, void *to, size_t len, bool *room_wanted);
 bool cv_ring_reader_has_input(const struct cv_ring_reader *r);
 
+/* Publishes the seq of the last request handled and whether reading is
+ * paused; true when a client waiting for that is to be woken with
+ * SETTLED (it no longer waits then). */
+bool cv_ring_reader_settle(struct cv_ring_reader *r, uint32_t settled, bool paused);
+
 /* Before the daemon sleeps: asks the client for a wake-up byte, unless
  * input came meanwhile (false, and the request withdrawn). */
 bool cv_ring_reader_sleep(struct cv_ring_reader *r);

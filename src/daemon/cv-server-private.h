@@ -49,7 +49,8 @@ struct out_frame {
  * the client connected, or its replies, written to the reply channel. */
 struct out_queue {
 	struct out_frame *head, *tail;
-	size_t bytes;
+	size_t bytes;  /* on the wire */
+	size_t cost;   /* in memory: what max_queued_bytes bounds (output_frame_cost) */
 	size_t frames;
 };
 
@@ -57,6 +58,10 @@ struct reply_block {
 	struct reply_block *next;
 	alignas(max_align_t) unsigned char data[];
 };
+
+/* Queued output of closed sessions, in bytes, after which the heap is
+ * trimmed (malloc_trim). */
+#define CV_TRIM_AFTER_FREED_BYTES (1024u * 1024u)
 
 struct uid_count {
 	uid_t uid;
@@ -84,6 +89,8 @@ struct cv_server {
 	struct uid_count *uid_counts;
 	size_t n_uid_counts;
 	struct cv_packed_frame *ring_room; /* RING_ROOM, shared by every session */
+	struct cv_packed_frame *settled_wakeup; /* SETTLED, likewise */
+	size_t freed_since_trim; /* queued output of sessions destroyed since the heap was last trimmed */
 };
 
 struct cv_session {
@@ -118,6 +125,7 @@ struct cv_session {
 	size_t reply_memory_bytes;
 	int passed_fd; /* a descriptor the client attached, for RING_OPEN; -1 */
 	struct cv_ring_reader ring; /* ring.shared: the client's frames come through it */
+	uint32_t settled; /* seq of the last request handled, for the ring's header */
 	bool peer_gone; /* the client closed its socket: output is dropped, input read to its end */
 	struct cv_list polled_link; /* in the server's polled_sessions once it has a ring or its client is gone */
 	struct cv_list link; /* in the server's sessions */
@@ -150,12 +158,18 @@ bool input_paused(const struct cv_session *s);
 void input_resume(struct cv_session *s);
 void input_on_event(void *data, uint32_t events);
 void input_free(struct cv_session *s);
+/* With a ring: tells the client, in its header, which requests are
+ * handled, once their output is written (cv-wire.h, Settling). */
+void input_settle_publish(struct cv_session *s);
 
 /* ---- session-output.c ---- */
 struct cv_packed_frame *packed_frame_new(size_t payload_size);
 void packed_frame_set_header(struct cv_packed_frame *f, uint16_t kind, uint16_t id, uint32_t seq, int32_t status);
 /* Takes a reference to `packed`; CS_OK or CS_ERR_NO_MEMORY. */
+size_t output_frame_cost(size_t frame_size); /* what max_queued_bytes counts for a frame */
 cs_error_t output_queue(struct cv_session *s, struct out_queue *q, struct cv_packed_frame *packed);
+/* Has the session's output written at the end of the batch. */
+void output_flush_later(struct cv_session *s);
 /* A reply (or RING_ROOM, or the REPLY to RING_OPEN) for the reply channel. */
 cs_error_t output_queue_reply(struct cv_session *s, uint16_t kind, uint16_t id, uint32_t seq, int32_t status,
 			      const ProtobufCMessage *msg);

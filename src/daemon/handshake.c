@@ -116,6 +116,11 @@ void handshake_hello(struct cv_session *s)
 	cv_timer_stop(&s->hello_timer);
 	status = check_hello(s, &hello, &why);
 	if (status != CS_OK) {
+		/* A refusal carries no reply channel: the client takes one with
+		 * a refusal for a broken daemon (CS_ERR_LIBRARY). */
+		if (s->reply_gift >= 0)
+			close(s->reply_gift);
+		s->reply_gift = -1;
 		send_welcome(s, status);
 		session_close_later(s, s->refusal != CS_OK ? CV_LOG_DEBUG : CV_LOG_INFO, why);
 		return;

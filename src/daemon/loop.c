@@ -9,10 +9,10 @@
 #include "cv-clock.h"
 #include "cv-log.h"
 #include "cv-loop.h"
+#include "cv-spin.h"
 #include "cv-server.h"
 
 #define EVENTS_PER_WAIT 64
-#define BUSY_POLL_NS (50u * 1000u)
 
 static int epoll_fd = -1;
 static struct cv_watch timer_watch;
@@ -21,6 +21,7 @@ static uint64_t armed_deadline_ns; /* what the timerfd holds; 0 = disarmed */
 static bool quit_requested;
 static void (*after_batch)(void);
 static const struct cv_loop_poller *poller;
+static struct cv_spin spin;
 
 static void timerfd_arm(uint64_t deadline_ns)
 {
@@ -205,28 +206,47 @@ static bool poller_pending(void)
 	return poller && poller->pending();
 }
 
-/* Waits for events, or for the poller's work (returning 0). Right after a
- * batch, the next request of a client in a request loop is usually a few
- * microseconds away; polling for it for up to BUSY_POLL_NS keeps this CPU
- * from going idle, and a wake-up from idle costs about as much as the whole
- * round trip on a virtual machine. Once nothing arrives within that window,
- * the loop sleeps. */
-static int wait_for_events(struct epoll_event *events, bool just_worked)
+/* Polls for up to window_ns from `began`: true when events came (*n of
+ * them) or the poller has work (*n = 0). */
+static bool poll_for_events(struct epoll_event *events, uint64_t began, uint64_t window_ns, int *n)
 {
-	uint64_t deadline;
-	int n;
-
-	if (just_worked) {
-		deadline = cv_clock_ns() + BUSY_POLL_NS;
-		do {
-			n = epoll_wait(epoll_fd, events, EVENTS_PER_WAIT, 0);
-			if (n != 0 || poller_pending())
-				return n;
-		} while (cv_clock_ns() < deadline);
+	while (cv_clock_ns() - began < window_ns) {
+		*n = epoll_wait(epoll_fd, events, EVENTS_PER_WAIT, 0);
+		if (*n != 0 || poller_pending())
+			return true;
 	}
+	return false;
+}
+
+static int sleep_for_events(struct epoll_event *events)
+{
 	if (poller && !poller->sleep())
 		return 0;
 	return epoll_wait(epoll_fd, events, EVENTS_PER_WAIT, -1);
+}
+
+/* Waits for events, or for the poller's work (returning 0). Right after a
+ * batch, the next request of a client in a request loop is often a few
+ * microseconds away, and a wake-up from idle costs about as much as the
+ * whole round trip on a virtual machine: the loop polls first, for as
+ * long as cv-spin.h finds that pays (not at all for paced or idle
+ * clients), then sleeps. */
+static int wait_for_events(struct epoll_event *events, bool just_worked)
+{
+	uint64_t began, window;
+	bool found;
+	int n = 0;
+
+	if (!just_worked)
+		return sleep_for_events(events);
+	began = cv_clock_ns();
+	cv_spin_worked(&spin, began);
+	window = cv_spin_window(&spin, began);
+	found = poll_for_events(events, began, window, &n);
+	if (!found)
+		n = sleep_for_events(events);
+	cv_spin_done(&spin, began, window, found, cv_clock_ns());
+	return n;
 }
 
 int cv_loop_run(void)

@@ -47,7 +47,8 @@ int cv_notify(const char *state)
 	fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
 	if (fd < 0)
 		return -errno;
-	sent = sendto(fd, state, strlen(state), MSG_NOSIGNAL, (const struct sockaddr *)&manager, manager_length);
+	sent = sendto(fd, state, strlen(state), MSG_NOSIGNAL, (const struct sockaddr *)&manager,
+		      manager_length);
 	if (sent < 0)
 		err = -errno;
 	else if ((size_t)sent != strlen(state))

@@ -114,3 +114,16 @@ bool cv_ring_reader_sleep(struct cv_ring_reader *r)
 	__atomic_store_n(&r->shared->reader_asleep, 0, __ATOMIC_RELAXED);
 	return false;
 }
+
+bool cv_ring_reader_settle(struct cv_ring_reader *r, uint32_t settled, bool paused)
+{
+	uint32_t awaited;
+
+	__atomic_store_n(&r->shared->settled, settled, __ATOMIC_RELEASE);
+	__atomic_store_n(&r->shared->paused, paused ? 1u : 0u, __ATOMIC_RELEASE);
+	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+	awaited = __atomic_load_n(&r->shared->settle_waiting, __ATOMIC_RELAXED);
+	if (awaited == 0 || (!paused && !cv_seq_reached(settled, awaited)))
+		return false;
+	return __atomic_exchange_n(&r->shared->settle_waiting, 0, __ATOMIC_RELAXED) != 0;
+}

@@ -14,6 +14,7 @@
 #include "cv-server-private.h"
 
 #define FRAMES_PER_WAKEUP 16
+#define FRAMES_PER_RING_TURN 256
 /* Input is read in chunks of up to this much, so that a stream of small
  * frames costs a read per chunk, not two per frame; larger payloads are
  * read straight into their own buffer. */
@@ -100,6 +101,12 @@ static bool header_is_acceptable(struct cv_session *s)
 					   sizeof(struct cv_ring_open));
 		return false;
 	}
+	if (h->kind == CV_FRAME_SETTLE) {
+		if (h->length == 0)
+			return true;
+		session_protocol_violation(s, "SETTLE of %u bytes, expected 0", h->length);
+		return false;
+	}
 	if (h->kind != CV_FRAME_REQUEST && h->kind != CV_FRAME_REQUEST_SPLIT) {
 		session_protocol_violation(s, "unexpected frame kind %u", h->kind);
 		return false;
@@ -136,14 +143,19 @@ static ssize_t socket_recv(struct cv_session *s, void *buf, size_t len)
 	return n;
 }
 
-static void queue_ring_room(struct cv_session *s)
+/* RING_ROOM or SETTLED, whose one packed copy `shared` keeps. */
+static void queue_ring_wakeup(struct cv_session *s, struct cv_packed_frame **shared, uint16_t kind)
 {
-	struct cv_server *server = s->server;
+	if (!*shared && (*shared = packed_frame_new(0)) != NULL)
+		packed_frame_set_header(*shared, kind, 0, 0, 0);
+	if (!*shared || output_queue(s, &s->replies, *shared) != CS_OK)
+		session_close_later(s, CV_LOG_ERROR, "out of memory for a ring wake-up");
+}
 
-	if (!server->ring_room && (server->ring_room = packed_frame_new(0)) != NULL)
-		packed_frame_set_header(server->ring_room, CV_FRAME_RING_ROOM, 0, 0, 0);
-	if (!server->ring_room || output_queue(s, &s->replies, server->ring_room) != CS_OK)
-		session_close_later(s, CV_LOG_ERROR, "out of memory for RING_ROOM");
+void input_settle_publish(struct cv_session *s)
+{
+	if (s->ring.shared && s->state == SESSION_READY && cv_ring_reader_settle(&s->ring, s->settled, input_paused(s)))
+		queue_ring_wakeup(s, &s->server->settled_wakeup, CV_FRAME_SETTLED);
 }
 
 /* The client's bytes, as recv gives them: from its ring once it has one,
@@ -170,7 +182,7 @@ static ssize_t session_input(struct cv_session *s, void *buf, size_t len)
 		return -1;
 	}
 	if (room_wanted)
-		queue_ring_room(s);
+		queue_ring_wakeup(s, &s->server->ring_room, CV_FRAME_RING_ROOM);
 	if (n == 0 && !s->peer_gone) {
 		errno = EAGAIN;
 		return -1;
@@ -272,16 +284,30 @@ failed:
 	return -1;
 }
 
+/* Every request before it is handled, and its events queued before this. */
+static void settle_answer(struct cv_session *s)
+{
+	if (output_queue_reply(s, CV_FRAME_SETTLED, 0, s->header.seq, CS_OK, NULL) != CS_OK)
+		session_close_later(s, CV_LOG_ERROR, "out of memory for SETTLED");
+}
+
 static void handle_frame(struct cv_session *s)
 {
 	if (s->state == SESSION_AWAIT_HELLO)
 		handshake_hello(s);
 	else if (s->header.kind == CV_FRAME_RING_OPEN)
 		handshake_ring_open(s);
+	else if (s->header.kind == CV_FRAME_SETTLE)
+		settle_answer(s);
 	else
 		request_handle(s);
+	/* Settled or paused, the ring's header says so once the output is
+	 * written. */
+	if (s->ring.shared)
+		output_flush_later(s);
 	if (s->held)
 		return;
+	s->settled = s->header.seq;
 	free(s->payload);
 	s->payload = NULL;
 	s->payload_have = 0;
@@ -289,10 +315,16 @@ static void handle_frame(struct cv_session *s)
 }
 
 /* Frames already in the chunk buffer are handled even past the per-wakeup
- * limit: the socket may hold nothing more to wake us for them. */
+ * limit: the socket may hold nothing more to wake us for them. A ring's
+ * are not (the loop's poller comes back for them), so that a client that
+ * keeps its ring full cannot hold the loop, and the output of what was
+ * handled (and the settled counter behind it) leaves after each turn. */
 static void read_frames(struct cv_session *s)
 {
-	for (int frames = 0; frames < FRAMES_PER_WAKEUP || rx_buffered(s) > 0; frames++) {
+	bool ring = s->ring.shared != NULL;
+
+	for (int frames = 0; ring ? frames < FRAMES_PER_RING_TURN : frames < FRAMES_PER_WAKEUP || rx_buffered(s) > 0;
+	     frames++) {
 		if (s->state == SESSION_CLOSING || input_paused(s))
 			return;
 		if (receive_frame(s) <= 0)
@@ -343,8 +375,10 @@ void input_on_event(void *data, uint32_t events)
 		session_read(s);
 	}
 	/* A Unix socket reports an error when its client left with our output
-	 * unread: what the client sent before is still to be read. */
-	if ((events & EPOLLERR) && s->state != SESSION_CLOSING && !s->peer_gone)
+	 * unread, and a hang-up when it closed the socket, which must not wait
+	 * for its reading to resume: what the client sent before is still to
+	 * be read. */
+	if ((events & (EPOLLERR | EPOLLHUP)) && s->state != SESSION_CLOSING && !s->peer_gone)
 		session_client_gone(s);
 }
 

@@ -4,6 +4,7 @@
  * end of each batch of the loop; and the back-pressure of a full queue
  * (events refused, or reading paused). */
 #include <errno.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
@@ -107,6 +108,25 @@ void cv_packed_frame_release(struct cv_packed_frame *f)
 
 /* ---- the queues --------------------------------------------------------- */
 
+/* What malloc takes for n bytes: glibc's chunks carry 8 bytes of header,
+ * are multiples of 16 bytes and 32 at least. */
+static size_t allocation_cost(size_t n)
+{
+	size_t chunk = (n + 8 + 15) & ~(size_t)15;
+
+	return chunk < 32 ? 32 : chunk;
+}
+
+/* The memory a queued frame of `size` bytes holds: its packed frame and
+ * its place in the queue. A small reply costs several times its bytes, so
+ * queues are bounded by this, not by the bytes alone. A frame shared by
+ * several queues counts in each. */
+size_t output_frame_cost(size_t size)
+{
+	return allocation_cost(sizeof(struct out_frame)) +
+	       allocation_cost(offsetof(struct cv_packed_frame, bytes) + size);
+}
+
 static void out_frame_free(struct out_frame *f)
 {
 	cv_packed_frame_release(f->packed);
@@ -126,6 +146,7 @@ static void queue_free(struct out_queue *q)
 
 void output_free(struct cv_session *s)
 {
+	s->server->freed_since_trim += s->events.cost + s->replies.cost;
 	queue_free(&s->events);
 	queue_free(&s->replies);
 }
@@ -144,13 +165,19 @@ cs_error_t output_queue(struct cv_session *s, struct out_queue *q, struct cv_pac
 		q->head = f;
 	q->tail = f;
 	q->bytes += packed->size;
+	q->cost += output_frame_cost(packed->size);
 	q->frames++;
+	output_flush_later(s);
+	return CS_OK;
+}
+
+void output_flush_later(struct cv_session *s)
+{
 	if (!s->flush_pending) {
 		s->flush_pending = true;
 		s->next_flush = s->server->flush_head;
 		s->server->flush_head = s;
 	}
-	return CS_OK;
 }
 
 cs_error_t output_queue_reply(struct cv_session *s, uint16_t kind, uint16_t id, uint32_t seq, int32_t status,
@@ -187,6 +214,7 @@ static void queue_consume(struct cv_session *s, struct out_queue *q, size_t n)
 		}
 		n -= left;
 		q->head = f->next;
+		q->cost -= output_frame_cost(f->packed->size);
 		q->frames--;
 		s->stats.sent++;
 		out_frame_free(f);
@@ -276,6 +304,7 @@ void output_flush_pending(struct cv_server *server)
 		server->flush_head = s->next_flush;
 		s->flush_pending = false;
 		output_flush(s);
+		input_settle_publish(s);
 		input_resume(s);
 	}
 }
@@ -301,7 +330,7 @@ void output_on_reply_event(void *data, uint32_t events)
 
 static bool queue_full(const struct cv_session *s, const struct out_queue *q)
 {
-	return q->bytes >= s->server->settings->limits.max_queued_bytes;
+	return q->cost >= s->server->settings->limits.max_queued_bytes;
 }
 
 bool output_replies_full(const struct cv_session *s)
@@ -331,10 +360,13 @@ void output_update_events(struct cv_session *s)
 		session_close_later(s, CV_LOG_ERROR, "epoll_ctl failed");
 }
 
+/* An empty queue takes any frame, so that a message of max_message_size
+ * always has room once its receiver has caught up. */
 static bool room_for_event(const struct cv_session *s, size_t frame_size)
 {
 	return s->state == SESSION_READY &&
-	       s->events.bytes + frame_size <= s->server->settings->limits.max_queued_bytes;
+	       (s->events.head == NULL ||
+		s->events.cost + output_frame_cost(frame_size) <= s->server->settings->limits.max_queued_bytes);
 }
 
 /* Services measure an event with protobuf_c_message_get_packed_size: sent

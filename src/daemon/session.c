@@ -1,5 +1,6 @@
 /* A session's life: created for an accepted connection, closed later (once
  * the current handler has returned), destroyed when the batch is reaped. */
+#include <malloc.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -145,6 +146,18 @@ static void session_destroy(struct cv_session *s)
 	free(s);
 }
 
+/* Gives back to the system the heap that queues of closed sessions grew:
+ * freed small frames stay in the process otherwise. */
+static void trim_heap(struct cv_server *server)
+{
+	if (server->freed_since_trim < CV_TRIM_AFTER_FREED_BYTES)
+		return;
+	cv_log_debug("trimming the heap: closed connections freed %zu bytes of queued output",
+		     server->freed_since_trim);
+	malloc_trim(0);
+	server->freed_since_trim = 0;
+}
+
 /* Closing a session can queue output to others (a service's disconnect
  * hook), and flushing can close sessions: repeat until both settle. */
 void cv_sessions_reap(void)
@@ -161,6 +174,7 @@ void cv_sessions_reap(void)
 		}
 		output_flush_pending(server);
 	}
+	trim_heap(server);
 }
 
 void cv_sessions_close_all(void)
@@ -172,5 +186,6 @@ void cv_sessions_close_all(void)
 		session_close_later(s, CV_LOG_DEBUG, "daemon shutting down");
 	cv_sessions_reap();
 	cv_packed_frame_release(server->ring_room);
-	server->ring_room = NULL;
+	cv_packed_frame_release(server->settled_wakeup);
+	server->ring_room = server->settled_wakeup = NULL;
 }

@@ -27,8 +27,8 @@ void session_trace_request(const struct cv_session *s, const struct cv_request_d
 {
 	struct cv_trace_line l;
 
-	monitor_record(s, CV_MONITOR_REQUEST, s->header.id, 0, s->header.kind == CV_FRAME_REQUEST_SPLIT, s->payload,
-		       s->header.length);
+	monitor_record(s, CV_MONITOR_REQUEST, s->header.id, 0, s->header.kind == CV_FRAME_REQUEST_SPLIT,
+		       s->payload, s->header.length);
 	if (!traced(s))
 		return;
 	begin(&l, s, "->");

@@ -1,4 +1,5 @@
 /* Requests: pack, send, and wait for the reply with the same seq. */
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/uio.h>
@@ -6,6 +7,7 @@
 
 #include <conclave/cv-status.h>
 #include "cv-client.h"
+#include "cv-clock.h"
 #include "cv-limits.h"
 #include "cv-split.h"
 
@@ -69,7 +71,8 @@ static uint32_t seq_next(struct cv_client *c)
 
 /* Registers `call` (NULL for one-way requests) before the request leaves, so
  * whoever reads the socket can route the reply however fast it comes. */
-static cs_error_t call_register(struct cv_client *c, uint8_t *header, struct cv_pending_call *call)
+static cs_error_t call_register(struct cv_client *c, uint8_t *header, struct cv_pending_call *call,
+				uint32_t *assigned)
 {
 	uint32_t seq;
 	cs_error_t err;
@@ -78,6 +81,7 @@ static cs_error_t call_register(struct cv_client *c, uint8_t *header, struct cv_
 	err = cv_client_state(c);
 	if (err == CS_OK) {
 		seq = seq_next(c);
+		*assigned = seq;
 		header_set_seq(header, seq);
 		if (call != NULL) {
 			call->seq = seq;
@@ -100,9 +104,39 @@ static void call_unregister(struct cv_client *c, struct cv_pending_call *call)
 		*link = call->next;
 }
 
+int64_t cv_call_timeout_from_env(void)
+{
+	const char *text = getenv(CV_CALL_TIMEOUT_ENV);
+	unsigned long long parsed;
+	char *end;
+
+	if (text == NULL || *text == '\0')
+		return CV_CALL_TIMEOUT_MS;
+	errno = 0;
+	parsed = strtoull(text, &end, 10);
+	if (*end != '\0' || errno != 0 || parsed > INT32_MAX)
+		return CV_CALL_TIMEOUT_MS;
+	return (int64_t)parsed;
+}
+
+static int64_t call_deadline_ms(const struct cv_client *c)
+{
+	return c->call_timeout_ms == 0 ? 0 : (int64_t)cv_clock_ms() + c->call_timeout_ms;
+}
+
 static bool call_answered(struct cv_client *c, void *arg)
 {
 	return ((struct cv_pending_call *)arg)->done;
+}
+
+/* Lock held. The reply of a call given up may still come; it is dropped
+ * then. With too many such calls, the connection is given up too. */
+static void call_abandon(struct cv_client *c, const struct cv_pending_call *call)
+{
+	if (c->n_abandoned == CV_ABANDONED_CALLS_MAX)
+		cv_client_mark_dead(c);
+	else
+		c->abandoned[c->n_abandoned++] = call->seq;
 }
 
 static cs_error_t call_await(struct cv_client *c, struct cv_pending_call *call, bool sent)
@@ -111,7 +145,10 @@ static cs_error_t call_await(struct cv_client *c, struct cv_pending_call *call, 
 
 	pthread_mutex_lock(&c->lock);
 	if (sent)
-		err = cv_client_wait(c, &c->replies, call_answered, call, CV_WAIT_BLOCK | CV_WAIT_SPIN);
+		err = cv_client_wait(c, &c->replies, call_answered, call, CV_WAIT_BLOCK | CV_WAIT_SPIN,
+				     call_deadline_ms(c));
+	if (err == CS_ERR_TIMEOUT)
+		call_abandon(c, call);
 	call_unregister(c, call);
 	pthread_mutex_unlock(&c->lock);
 	return err;
@@ -153,6 +190,7 @@ static cs_error_t ring_offer(struct cv_client *c)
 	};
 	struct cv_pending_call call = { .request_id = 0 };
 	struct cv_ring ring;
+	uint32_t seq;
 	int memfd;
 	cs_error_t err;
 
@@ -161,7 +199,7 @@ static cs_error_t ring_offer(struct cv_client *c)
 		frame.open.capacity /= 2;
 	if (frame.open.capacity > c->max_ring || cv_ring_create(&ring, frame.open.capacity, &memfd) != CS_OK)
 		return CS_OK;
-	err = call_register(c, (uint8_t *)&frame.header, &call);
+	err = call_register(c, (uint8_t *)&frame.header, &call, &seq);
 	if (err == CS_OK) {
 		err = cv_client_send_fd(c, &frame, sizeof(frame), memfd);
 		cs_error_t await_err = call_await(c, &call, err == CS_OK);
@@ -191,10 +229,21 @@ static cs_error_t ring_offer_once(struct cv_client *c)
 	return err;
 }
 
+/* Notes a one-way request sent, for cv_client_settle_posts. */
+static void post_note(struct cv_client *c, uint32_t seq)
+{
+	pthread_mutex_lock(&c->lock);
+	if (!c->posts_unsettled || cv_seq_reached(seq, c->unsettled_post))
+		c->unsettled_post = seq;
+	c->posts_unsettled = true;
+	pthread_mutex_unlock(&c->lock);
+}
+
 /* A one-way request sent only if the connection can take it now. */
 static cs_error_t post_run(struct cv_client *c, uint16_t request_id, const ProtobufCMessage *request)
 {
 	struct request_frame frame;
+	uint32_t seq;
 	cs_error_t err;
 
 	if (!__atomic_load_n(&c->ring_asked, __ATOMIC_RELAXED)) {
@@ -206,9 +255,11 @@ static cs_error_t post_run(struct cv_client *c, uint16_t request_id, const Proto
 	if (err != CS_OK)
 		return err;
 	cv_client_trace_request(c, request_id, request);
-	err = call_register(c, frame.data, NULL);
+	err = call_register(c, frame.data, NULL, &seq);
 	if (err == CS_OK)
 		err = request_send(c, &frame, true);
+	if (err == CS_OK)
+		post_note(c, seq);
 	free(frame.data);
 	return err;
 }
@@ -219,13 +270,14 @@ static cs_error_t call_run(struct cv_client *c, uint16_t request_id, const Proto
 	struct cv_pending_call call = { .request_id = request_id };
 	struct cv_pending_call *waiting = reply_desc != NULL ? &call : NULL;
 	struct request_frame frame;
+	uint32_t seq;
 	cs_error_t err;
 
 	err = request_pack(c, request_id, request, &frame);
 	if (err != CS_OK)
 		return err;
 	cv_client_trace_request(c, request_id, request);
-	err = call_register(c, frame.data, waiting);
+	err = call_register(c, frame.data, waiting, &seq);
 	if (err == CS_OK) {
 		err = request_send(c, &frame, false);
 		if (waiting != NULL) {
@@ -242,6 +294,73 @@ static cs_error_t call_run(struct cv_client *c, uint16_t request_id, const Proto
 		cv_client_trace_reply(c, request_id, err, *reply);
 	free(call.payload);
 	return err;
+}
+
+static bool settled_in_ring(struct cv_client *c, void *arg)
+{
+	return cv_ring_settled(&c->ring, *(const uint32_t *)arg);
+}
+
+static bool settled_answered(struct cv_client *c, void *arg)
+{
+	return cv_seq_reached(c->settled, *(const uint32_t *)arg);
+}
+
+/* The ring, once taken, stays the connection's transport. */
+static bool through_ring(struct cv_client *c)
+{
+	bool ring;
+
+	pthread_mutex_lock(&c->send_lock);
+	ring = c->transport == &cv_transport_ring;
+	pthread_mutex_unlock(&c->send_lock);
+	return ring;
+}
+
+/* Without a ring, SETTLE asks the daemon to answer once it has handled what
+ * came before. Not when events wait already: the daemon may be holding the
+ * posts back for want of room among them, which only dispatching makes
+ * (CS_ERR_TRY_AGAIN then, as when the socket cannot take SETTLE now). */
+static cs_error_t settle_ask(struct cv_client *c, uint32_t *seq)
+{
+	struct cv_frame_header header = { .kind = CV_FRAME_SETTLE };
+	struct iovec iov = { &header, sizeof(header) };
+	cs_error_t err;
+
+	if (cv_client_events_waiting(c))
+		return CS_ERR_TRY_AGAIN;
+	err = call_register(c, (uint8_t *)&header, NULL, seq);
+	return err == CS_OK ? cv_client_send_nowait(c, &iov, 1) : err;
+}
+
+cs_error_t cv_client_settle_posts(struct cv_client *c)
+{
+	bool (*settled)(struct cv_client *c, void *arg) = settled_in_ring;
+	uint32_t last_post, awaited;
+	cs_error_t err;
+
+	pthread_mutex_lock(&c->lock);
+	last_post = awaited = c->unsettled_post;
+	if (!c->posts_unsettled) {
+		pthread_mutex_unlock(&c->lock);
+		return CS_OK;
+	}
+	pthread_mutex_unlock(&c->lock);
+	if (!through_ring(c)) {
+		settled = settled_answered;
+		err = settle_ask(c, &awaited);
+		if (err != CS_OK)
+			return err == CS_ERR_TRY_AGAIN ? CS_OK : err;
+	}
+	pthread_mutex_lock(&c->lock);
+	err = cv_client_wait(c, &c->replies, settled, &awaited, CV_WAIT_BLOCK,
+			     (int64_t)cv_clock_ms() + CV_SETTLE_WAIT_MS);
+	if (settled == settled_in_ring)
+		cv_ring_stop_settle_waiting(&c->ring);
+	if (err == CS_OK && c->unsettled_post == last_post)
+		c->posts_unsettled = false;
+	pthread_mutex_unlock(&c->lock);
+	return err == CS_ERR_TIMEOUT ? CS_OK : err;
 }
 
 cs_error_t cv_client_call(const struct cv_client_service *svc, uint64_t handle, uint16_t request_id,

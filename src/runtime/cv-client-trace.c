@@ -38,7 +38,8 @@ void cv_client_trace_request(const struct cv_client *c, uint16_t id, const Proto
 	finish(&l);
 }
 
-void cv_client_trace_reply(const struct cv_client *c, uint16_t id, int64_t status, const ProtobufCMessage *reply)
+void cv_client_trace_reply(const struct cv_client *c, uint16_t id, int64_t status,
+			   const ProtobufCMessage *reply)
 {
 	struct cv_trace_line l;
 	char fallback[32];

@@ -31,6 +31,17 @@ int cv_runtime_handshake_timeout(void)
 
 /* ---- the connection's state ---- */
 
+/* Timed waits on it count on the monotonic clock, as deadlines do. */
+static void cond_init_monotonic(pthread_cond_t *cond)
+{
+	pthread_condattr_t attr;
+
+	pthread_condattr_init(&attr);
+	pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
+	pthread_cond_init(cond, &attr);
+	pthread_condattr_destroy(&attr);
+}
+
 static void client_stop(struct cv_client *c)
 {
 	uint64_t one = 1;
@@ -160,16 +171,18 @@ static cs_error_t client_new(const struct cv_client_service *svc, const cv_callb
 	};
 	c->replies = (struct cv_channel){
 		.fd = -1,
-		.rx.kinds = CV_RX_KIND(CV_FRAME_REPLY) | CV_RX_KIND(CV_FRAME_RING_ROOM),
+		.rx.kinds = CV_RX_KIND(CV_FRAME_REPLY) | CV_RX_KIND(CV_FRAME_RING_ROOM) |
+			    CV_RX_KIND(CV_FRAME_SETTLED),
 	};
 	c->wake_fd = -1;
 	c->next_seq = 1;
+	c->call_timeout_ms = cv_call_timeout_from_env();
 	c->transport = &cv_transport_socket;
 	c->queue_tail = &c->queue_head;
 	c->context = context;
 	pthread_mutex_init(&c->send_lock, NULL);
 	pthread_mutex_init(&c->lock, NULL);
-	pthread_cond_init(&c->cond, NULL);
+	cond_init_monotonic(&c->cond);
 	if (callbacks_copy(svc, callbacks, &c->callbacks) != CS_OK) {
 		client_free(c);
 		return CS_ERR_NO_MEMORY;

@@ -43,6 +43,27 @@
  * meanwhile (a daemon whose reply queue is full stops reading us), never
  * the socket: the daemon reads our requests whatever our events do.
  *
+ * One's own posts at the next dispatch. Calls return once their reply
+ * came, behind their events; posts (cpg_mcast_joined) return once the ring
+ * or the socket took them, before the daemon has read them. So that a
+ * dispatch right after a post finds its effects (one's own message) as
+ * corosync's usually does, ALL and ONE_NONBLOCKING first wait, for at most
+ * CV_SETTLE_WAIT_MS, until the daemon has handled every request the handle
+ * posted (cv_client_settle_posts): with a ring, until the ring's header
+ * says it has (`settled`, published once the events are in the socket) or
+ * that it paused reading us, asking for a SETTLED wake-up when it has not;
+ * without one, by sending SETTLE and waiting for its SETTLED, unless events
+ * already wait in the socket (the daemon may be holding our posts back
+ * until we dispatch them). The wait reads the reply channel like a call,
+ * so a daemon that dies ends it with CS_ERR_LIBRARY. ONE and BLOCKING wait
+ * for an event anyway, which the post's own comes as soon as any.
+ *
+ * Polling. A call waiting for its reply polls the reply channel before it
+ * sleeps only while that pays (cv-spin.h): back to back, the reply lands
+ * within microseconds and the wake-up from idle would cost as much again;
+ * a call that starts long after the previous reply, as paced ones do,
+ * sleeps at once. The window is the channel's, kept by its token holder.
+ *
  * `wake_fd` is raised once, when the connection dies or is finalized, and
  * sits in every blocking poll, so that finalize from another thread wakes a
  * blocked reader or sender.
@@ -57,7 +78,12 @@
 #include "cv-ring.h"
 #include "cv-runtime.h"
 #include "cv-rx.h"
+#include "cv-spin.h"
 #include "cv-transport.h"
+
+/* Timed-out calls whose late replies a connection can still recognise;
+ * one more gives the connection up. */
+#define CV_ABANDONED_CALLS_MAX 16
 
 struct cv_event {
 	struct cv_event *next;
@@ -85,6 +111,7 @@ struct cv_channel {
 	int fd;
 	bool busy;               /* its single-reader token, guarded by lock */
 	struct cv_rx_buffer rx;  /* owned by the holder of the token */
+	struct cv_spin spin;     /* how a waiter polls it; the token holder's */
 };
 
 struct cv_client {
@@ -96,6 +123,7 @@ struct cv_client {
 	int wake_fd; /* raised once dead or finalized */
 	uint32_t max_request;
 	uint32_t max_ring; /* the largest shared ring the daemon takes */
+	int64_t call_timeout_ms; /* a call's wait for its reply; 0: for ever */
 
 	pthread_mutex_t send_lock;
 	/* Guarded by send_lock: the socket, or once the daemon took it, the
@@ -109,7 +137,15 @@ struct cv_client {
 	bool finalized;
 	bool dead;
 	uint32_t next_seq;
+	/* The seq of the last one-way request sent through the ring, while
+	 * the daemon may not have handled it yet. */
+	uint32_t unsettled_post;
+	bool posts_unsettled;
+	uint32_t settled; /* the seq of the last SETTLED */
 	struct cv_pending_call *calls;
+	/* Calls given up with CS_ERR_TIMEOUT, whose late replies are dropped. */
+	uint32_t abandoned[CV_ABANDONED_CALLS_MAX];
+	size_t n_abandoned;
 	/* Events a dispatcher read and has not delivered yet. */
 	struct cv_event *queue_head;
 	struct cv_event **queue_tail;
@@ -132,16 +168,18 @@ CV_HIDDEN void cv_client_release(const struct cv_client_service *svc, uint64_t h
 
 enum cv_wait_flags {
 	CV_WAIT_BLOCK = 1u << 0,     /* sleep until input arrives; else never wait */
-	CV_WAIT_SPIN = 1u << 1,      /* with CV_WAIT_BLOCK: poll briefly first, a reply is due */
+	CV_WAIT_SPIN = 1u << 1,      /* with CV_WAIT_BLOCK: poll first when that pays (cv-spin.h) */
 	CV_WAIT_ONE_FRAME = 1u << 2, /* read nothing beyond the end of the next frame */
 };
 
 /* Waits until ready(c, arg) holds, reading channel ch when nobody else is.
  * Returns CS_OK when ready, CS_ERR_BAD_HANDLE once finalized (checked
- * first), CS_ERR_LIBRARY once dead, and, without CV_WAIT_BLOCK,
+ * first), CS_ERR_LIBRARY once dead, CS_ERR_TIMEOUT once the monotonic
+ * clock passes deadline_ms (0: none), and, without CV_WAIT_BLOCK,
  * CS_ERR_TRY_AGAIN when the channel has nothing more to give now. */
 CV_HIDDEN cs_error_t cv_client_wait(struct cv_client *c, struct cv_channel *ch,
-				    bool (*ready)(struct cv_client *c, void *arg), void *arg, unsigned int flags);
+				    bool (*ready)(struct cv_client *c, void *arg), void *arg, unsigned int flags,
+				    int64_t deadline_ms);
 /* Gives the connection up: wakes everyone, and shuts the socket down both
  * ways, so that its fd turns readable and the daemon lets go of it. */
 CV_HIDDEN void cv_client_mark_dead(struct cv_client *c);
@@ -159,6 +197,13 @@ CV_HIDDEN void cv_client_replies_yield(struct cv_client *c, bool input);
 
 /* ---- without c->lock ---- */
 
+/* Before a dispatch that returns when nothing is pending: waits, for at
+ * most CV_SETTLE_WAIT_MS, until the daemon has handled every request this
+ * handle posted, so that their effects (one's own message) are in the
+ * socket. CS_OK (also when the wait ran out, or the daemon paused reading
+ * us), CS_ERR_BAD_HANDLE or CS_ERR_LIBRARY. */
+CV_HIDDEN cs_error_t cv_client_settle_posts(struct cv_client *c);
+
 /* Frees an event, keeping its receive buffer as c->spare_rx if it can. */
 CV_HIDDEN void cv_client_event_free(struct cv_client *c, struct cv_event *event);
 
@@ -171,6 +216,8 @@ CV_HIDDEN cs_error_t cv_client_send(struct cv_client *c, struct iovec *iov, size
  * socket cannot take any of the frame now. A frame the socket took in part
  * is finished as cv_client_send does, so no frame is ever left half-sent. */
 CV_HIDDEN cs_error_t cv_client_send_nowait(struct cv_client *c, struct iovec *iov, size_t n);
+/* True when events wait in the socket for the program to dispatch. */
+CV_HIDDEN bool cv_client_events_waiting(const struct cv_client *c);
 /* With send_lock held: sends a frame with a descriptor attached, over the
  * socket. */
 CV_HIDDEN cs_error_t cv_client_send_fd(struct cv_client *c, const void *frame, size_t size, int fd);

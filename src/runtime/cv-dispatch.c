@@ -65,7 +65,7 @@ static cs_error_t event_next(struct cv_client *c, unsigned int read, struct cv_e
 	cs_error_t err;
 
 	pthread_mutex_lock(&c->lock);
-	err = cv_client_wait(c, &c->events, event_queued, NULL, read);
+	err = cv_client_wait(c, &c->events, event_queued, NULL, read, 0);
 	if (err == CS_OK)
 		event_take(c, event, fn);
 	pthread_mutex_unlock(&c->lock);
@@ -133,6 +133,11 @@ static cs_error_t dispatch_run(struct cv_client *c, uint64_t handle, int flags)
 	cv_callback_fn fn;
 	cs_error_t err;
 
+	if (flags == CS_DISPATCH_ALL || flags == CS_DISPATCH_ONE_NONBLOCKING) {
+		err = cv_client_settle_posts(c);
+		if (err != CS_OK)
+			return err;
+	}
 	for (;;) {
 		if (failed != CS_OK) {
 			if (!event_next_read(c, &event, &fn))

@@ -24,16 +24,25 @@
  * daemon must not hang us. */
 #define CV_HANDSHAKE_TIMEOUT_MS 10000
 
-/* How long a call polls for its reply before it sleeps. A reply usually takes
- * a few tens of microseconds; sleeping instead leaves this CPU idle, and the
- * wake-up from idle when the reply lands costs about as much again (most of
- * all on virtual machines). */
-#define CV_REPLY_SPIN_NS (50 * 1000)
-
 /* The shared ring a connection offers the daemon with its first pipelined
  * request: room for a few thousand small frames, about what the socket's
  * buffer would hold. */
 #define CV_CLIENT_RING_CAPACITY (256u * 1024u)
+
+/* How long a dispatch waits at most for the daemon to handle what the
+ * handle posted (cv_client_settle_posts): a daemon that is stopped, or
+ * busy for longer, must not hold the program's dispatch up. */
+#define CV_SETTLE_WAIT_MS 1000
+
+/* How long a call waits for its reply before it returns CS_ERR_TIMEOUT,
+ * unless $CONCLAVE_CALL_TIMEOUT_MS says otherwise (0: for ever): a daemon
+ * that is alive but stopped must not hang an HA program. */
+#define CV_CALL_TIMEOUT_MS 60000
+#define CV_CALL_TIMEOUT_ENV "CONCLAVE_CALL_TIMEOUT_MS"
+
+/* $CONCLAVE_CALL_TIMEOUT_MS in milliseconds (0: none), or the default
+ * when unset or not a number; read as each handle is initialized. */
+CV_HIDDEN int64_t cv_call_timeout_from_env(void);
 
 /* Overrides CV_HANDSHAKE_TIMEOUT_MS (tests); a negative value restores it. */
 CV_HIDDEN void cv_runtime_set_handshake_timeout(int timeout_ms);

@@ -5,6 +5,7 @@
 #include <poll.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "cv-client.h"
 #include "cv-clock.h"
@@ -69,11 +70,25 @@ static struct cv_pending_call *call_find(struct cv_client *c, uint32_t seq)
 	return NULL;
 }
 
+/* True, forgetting it, when seq is that of a call given up. */
+static bool abandoned_take(struct cv_client *c, uint32_t seq)
+{
+	for (size_t i = 0; i < c->n_abandoned; i++) {
+		if (c->abandoned[i] == seq) {
+			c->abandoned[i] = c->abandoned[--c->n_abandoned];
+			return true;
+		}
+	}
+	return false;
+}
+
 static cs_error_t route_reply(struct cv_client *c, const struct cv_frame_header *header,
 			      const uint8_t *payload)
 {
 	struct cv_pending_call *call = call_find(c, header->seq);
 
+	if (call == NULL && abandoned_take(c, header->seq))
+		return CS_OK;
 	if (call == NULL || call->done || call->request_id != header->id)
 		return CS_ERR_LIBRARY; /* a reply nobody asked for */
 	if (header->length > 0) {
@@ -85,6 +100,15 @@ static cs_error_t route_reply(struct cv_client *c, const struct cv_frame_header 
 	call->length = header->length;
 	call->status = header->status;
 	call->done = true;
+	return CS_OK;
+}
+
+/* Seq 0 wakes a client waiting on its ring, which looks at the ring
+ * itself; any other answers a SETTLE. */
+static cs_error_t route_settled(struct cv_client *c, const struct cv_frame_header *header)
+{
+	if (header->seq != 0 && cv_seq_reached(header->seq, c->settled))
+		c->settled = header->seq;
 	return CS_OK;
 }
 
@@ -104,7 +128,9 @@ static cs_error_t route_frames(struct cv_client *c, struct cv_channel *ch, unsig
 		case CV_RX_FRAME:
 			break;
 		}
-		if (header.kind == CV_FRAME_RING_ROOM)
+		if (header.kind == CV_FRAME_SETTLED)
+			err = route_settled(c, &header);
+		else if (header.kind == CV_FRAME_RING_ROOM)
 			err = CS_OK; /* it woke us; the sender looks at the ring itself */
 		else if (header.kind == CV_FRAME_EVENT || header.kind == CV_FRAME_EVENT_SPLIT)
 			err = route_event(c, &header, payload);
@@ -118,29 +144,52 @@ static cs_error_t route_frames(struct cv_client *c, struct cv_channel *ch, unsig
 
 /* ---- reading (reader token held) ---- */
 
-/* True when fds showed activity within CV_REPLY_SPIN_NS. */
-static bool input_within_spin(struct pollfd *fds, nfds_t n)
+/* True when fds showed activity within window_ns from `began`. */
+static bool input_within(struct pollfd *fds, nfds_t n, uint64_t began, uint64_t window_ns)
 {
-	uint64_t deadline = cv_clock_ns() + CV_REPLY_SPIN_NS;
-
-	do {
+	while (cv_clock_ns() - began < window_ns)
 		if (poll(fds, n, 0) > 0)
 			return true;
-	} while (cv_clock_ns() < deadline);
 	return false;
 }
 
+/* Milliseconds left until deadline_ms (CLOCK_MONOTONIC), or -1 for none. */
+static int ms_left(int64_t deadline_ms)
+{
+	int64_t left;
+
+	if (deadline_ms == 0)
+		return -1;
+	left = deadline_ms - (int64_t)cv_clock_ms();
+	return left > 0 ? (int)left : 0;
+}
+
 /* Lock not held. Returns CS_OK when the channel is readable,
- * CS_ERR_TRY_AGAIN when woken because the connection stopped. */
-static cs_error_t wait_readable(struct cv_client *c, struct cv_channel *ch, unsigned int flags)
+ * CS_ERR_TRY_AGAIN when woken because the connection stopped, CS_ERR_TIMEOUT
+ * at deadline_ms (0: none). */
+static cs_error_t wait_readable(struct cv_client *c, struct cv_channel *ch, unsigned int flags, int64_t deadline_ms)
 {
 	struct pollfd fds[2] = {
 		{ .fd = ch->fd, .events = POLLIN },
 		{ .fd = c->wake_fd, .events = POLLIN },
 	};
+	uint64_t began = 0, window = 0;
+	bool found = false;
+	int r = 1;
 
-	if (!((flags & CV_WAIT_SPIN) && input_within_spin(fds, 2)) && cv_poll(fds, 2, -1) < 0)
+	if (flags & CV_WAIT_SPIN) {
+		began = cv_clock_ns();
+		window = cv_spin_window(&ch->spin, began);
+		found = input_within(fds, 2, began, window);
+	}
+	if (!found)
+		r = cv_poll(fds, 2, ms_left(deadline_ms));
+	if (flags & CV_WAIT_SPIN)
+		cv_spin_done(&ch->spin, began, window, found, cv_clock_ns());
+	if (r < 0)
 		return CS_ERR_LIBRARY;
+	if (r == 0)
+		return CS_ERR_TIMEOUT;
 	if (fds[1].revents != 0)
 		return CS_ERR_TRY_AGAIN;
 	return CS_OK;
@@ -153,9 +202,9 @@ static cs_error_t wait_readable(struct cv_client *c, struct cv_channel *ch, unsi
  * blocking one tries the channel first, since in a stream of events
  * something is usually there already. CS_OK when bytes arrived;
  * CS_ERR_TRY_AGAIN when there was nothing (or a blocking wait was cut short
- * by wake_fd); CS_ERR_LIBRARY for end of stream, a socket error or a
- * malformed header; CS_ERR_NO_MEMORY. */
-static cs_error_t receive_input(struct cv_client *c, struct cv_channel *ch, unsigned int flags)
+ * by wake_fd); CS_ERR_TIMEOUT at deadline_ms (0: none); CS_ERR_LIBRARY for
+ * end of stream, a socket error or a malformed header; CS_ERR_NO_MEMORY. */
+static cs_error_t receive_input(struct cv_client *c, struct cv_channel *ch, unsigned int flags, int64_t deadline_ms)
 {
 	bool wait_first = (flags & CV_WAIT_SPIN) != 0;
 	uint8_t *space;
@@ -165,7 +214,7 @@ static cs_error_t receive_input(struct cv_client *c, struct cv_channel *ch, unsi
 
 	for (;;) {
 		if (wait_first) {
-			err = wait_readable(c, ch, flags);
+			err = wait_readable(c, ch, flags, deadline_ms);
 			if (err != CS_OK)
 				return err;
 		}
@@ -190,21 +239,22 @@ static cs_error_t receive_input(struct cv_client *c, struct cv_channel *ch, unsi
 /* Lock and the channel's token held; the lock is dropped while receiving.
  * Returns CS_OK once at least one frame was routed, else as receive_input,
  * and marks the connection dead on any failure. */
-static cs_error_t read_and_route(struct cv_client *c, struct cv_channel *ch, unsigned int flags)
+static cs_error_t read_and_route(struct cv_client *c, struct cv_channel *ch, unsigned int flags,
+				 int64_t deadline_ms)
 {
 	unsigned int routed = 0;
 	cs_error_t err;
 
 	do {
 		pthread_mutex_unlock(&c->lock);
-		err = receive_input(c, ch, flags);
+		err = receive_input(c, ch, flags, deadline_ms);
 		pthread_mutex_lock(&c->lock);
 		if (err == CS_OK)
 			err = route_frames(c, ch, &routed);
 	} while (err == CS_OK && routed == 0);
 	if (routed > 0)
 		pthread_cond_broadcast(&c->cond);
-	if (err != CS_OK && err != CS_ERR_TRY_AGAIN)
+	if (err != CS_OK && err != CS_ERR_TRY_AGAIN && err != CS_ERR_TIMEOUT)
 		cv_client_mark_dead(c);
 	return err;
 }
@@ -220,24 +270,45 @@ bool cv_client_replies_claim(struct cv_client *c)
 void cv_client_replies_yield(struct cv_client *c, bool input)
 {
 	if (input)
-		read_and_route(c, &c->replies, 0);
+		read_and_route(c, &c->replies, 0, 0);
 	c->replies.busy = false;
 	pthread_cond_broadcast(&c->cond);
 }
 
-static cs_error_t reader_turn(struct cv_client *c, struct cv_channel *ch, unsigned int flags)
+static cs_error_t reader_turn(struct cv_client *c, struct cv_channel *ch, unsigned int flags, int64_t deadline_ms)
 {
 	cs_error_t err;
 
 	ch->busy = true;
-	err = read_and_route(c, ch, flags);
+	err = read_and_route(c, ch, flags, deadline_ms);
 	ch->busy = false;
 	pthread_cond_broadcast(&c->cond);
 	return err;
 }
 
+/* Lock held. Waits for another reader's news, until deadline_ms (0: none). */
+static void wait_for_reader(struct cv_client *c, int64_t deadline_ms)
+{
+	struct timespec until;
+	int64_t left = ms_left(deadline_ms);
+
+	if (left < 0) {
+		pthread_cond_wait(&c->cond, &c->lock);
+		return;
+	}
+	clock_gettime(CLOCK_MONOTONIC, &until);
+	until.tv_sec += left / 1000;
+	until.tv_nsec += (left % 1000) * 1000000;
+	if (until.tv_nsec >= 1000000000) {
+		until.tv_sec++;
+		until.tv_nsec -= 1000000000;
+	}
+	pthread_cond_timedwait(&c->cond, &c->lock, &until);
+}
+
 cs_error_t cv_client_wait(struct cv_client *c, struct cv_channel *ch,
-			  bool (*ready)(struct cv_client *c, void *arg), void *arg, unsigned int flags)
+			  bool (*ready)(struct cv_client *c, void *arg), void *arg, unsigned int flags,
+			  int64_t deadline_ms)
 {
 	bool drained = false;
 
@@ -250,15 +321,17 @@ cs_error_t cv_client_wait(struct cv_client *c, struct cv_channel *ch,
 			return CS_ERR_LIBRARY;
 		if (drained)
 			return CS_ERR_TRY_AGAIN;
+		if (deadline_ms != 0 && ms_left(deadline_ms) == 0)
+			return CS_ERR_TIMEOUT;
 		if (ch->busy) {
 			/* Non-blocking callers do not wait for another reader:
 			 * it routes whatever arrives, and the fd stays readable. */
 			if (!(flags & CV_WAIT_BLOCK))
 				return CS_ERR_TRY_AGAIN;
-			pthread_cond_wait(&c->cond, &c->lock);
+			wait_for_reader(c, deadline_ms);
 			continue;
 		}
-		if (reader_turn(c, ch, flags) == CS_ERR_TRY_AGAIN && !(flags & CV_WAIT_BLOCK))
+		if (reader_turn(c, ch, flags, deadline_ms) == CS_ERR_TRY_AGAIN && !(flags & CV_WAIT_BLOCK))
 			drained = true;
 	}
 }

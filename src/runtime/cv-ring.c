@@ -108,3 +108,23 @@ void cv_ring_stop_waiting(struct cv_ring *ring)
 {
 	__atomic_store_n(&ring->shared->writer_waiting, 0, __ATOMIC_RELAXED);
 }
+
+static bool ring_settled_now(const struct cv_ring *ring, uint32_t awaited)
+{
+	return __atomic_load_n(&ring->shared->paused, __ATOMIC_ACQUIRE) != 0 ||
+	       cv_seq_reached(__atomic_load_n(&ring->shared->settled, __ATOMIC_ACQUIRE), awaited);
+}
+
+bool cv_ring_settled(struct cv_ring *ring, uint32_t awaited)
+{
+	if (ring_settled_now(ring, awaited))
+		return true;
+	__atomic_store_n(&ring->shared->settle_waiting, awaited, __ATOMIC_RELAXED);
+	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+	return ring_settled_now(ring, awaited);
+}
+
+void cv_ring_stop_settle_waiting(struct cv_ring *ring)
+{
+	__atomic_store_n(&ring->shared->settle_waiting, 0, __ATOMIC_RELAXED);
+}

@@ -40,4 +40,11 @@ CV_HIDDEN bool cv_ring_wait_for_room(struct cv_ring *ring, size_t wanted);
  * make the fd readable with no callback pending. */
 CV_HIDDEN void cv_ring_stop_waiting(struct cv_ring *ring);
 
+/* Whether the daemon has handled the request of seq `awaited`, or paused
+ * reading the ring; if not, announces that we wait for it (SETTLED
+ * wakes us). */
+CV_HIDDEN bool cv_ring_settled(struct cv_ring *ring, uint32_t awaited);
+/* Withdraws that announcement. */
+CV_HIDDEN void cv_ring_stop_settle_waiting(struct cv_ring *ring);
+
 #endif

@@ -63,8 +63,7 @@ static void iov_advance(struct iovec **iov, size_t *n, size_t sent)
 	}
 }
 
-/* True when events wait in the socket for the program to dispatch. */
-static bool events_waiting(const struct cv_client *c)
+bool cv_client_events_waiting(const struct cv_client *c)
 {
 	struct pollfd event = { .fd = c->events.fd, .events = POLLIN };
 
@@ -86,7 +85,7 @@ static cs_error_t send_locked(struct cv_client *c, struct iovec *iov, size_t iov
 		n = c->transport->send_some(c, iov, iovcnt, nowait);
 		if (n < 0)
 			return CS_ERR_LIBRARY;
-		if (n == 0 && nowait && (waited || events_waiting(c)))
+		if (n == 0 && nowait && (waited || cv_client_events_waiting(c)))
 			return CS_ERR_TRY_AGAIN;
 		if (n == 0 && nowait) {
 			err = wait_writable(c, NOWAIT_GRACE_MS, cv_iovec_length(iov, iovcnt));

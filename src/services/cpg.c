@@ -28,6 +28,11 @@
  * for a message of this size. */
 #define FLOW_CONTROL_ROOM 4096u
 
+/* What messages leave free in every member's queue for the membership
+ * changes that follow, which cannot be refused: a member whose queue has
+ * no room for one is closed. */
+#define CONFCHG_ROOM 4096u
+
 /* Senders whose message waits for room, oldest first. */
 static struct cpg_member **blocked;
 static size_t n_blocked, blocked_capacity;
@@ -314,7 +319,7 @@ static cs_error_t group_send(const struct cpg_group *g, uint16_t event_id, const
 {
 	struct cv_packed_frame *packed;
 
-	if (!members_have_room(g, protobuf_c_message_get_packed_size(event)))
+	if (!members_have_room(g, protobuf_c_message_get_packed_size(event) + CONFCHG_ROOM))
 		return CS_ERR_TRY_AGAIN;
 	packed = cv_event_pack(event_id, event);
 	if (packed == NULL)

@@ -10,8 +10,9 @@
 static void list_services(void)
 {
 	for (size_t i = 0; cv_catalogs[i]; i++)
-		printf("%s %u.%u: %u requests, %u events\n", cv_catalogs[i]->service, cv_catalogs[i]->version_major,
-		       cv_catalogs[i]->version_minor, cv_catalogs[i]->n_requests, cv_catalogs[i]->n_events);
+		printf("%s %u.%u: %u requests, %u events\n", cv_catalogs[i]->service,
+		       cv_catalogs[i]->version_major, cv_catalogs[i]->version_minor,
+		       cv_catalogs[i]->n_requests, cv_catalogs[i]->n_events);
 }
 
 static void list_requests(const struct cv_catalog *c)
@@ -100,8 +101,8 @@ static int run_call(int argc, char **argv)
 	}
 	r = conclavectl_find_request(c, argv[1], &id);
 	if (!r) {
-		snprintf(why, sizeof(why), "%s has no request %s (conclavectl call %s lists them)", c->service, argv[1],
-			 c->service);
+		snprintf(why, sizeof(why), "%s has no request %s (conclavectl call %s lists them)",
+			 c->service, argv[1], c->service);
 		return conclavectl_usage_error(&conclavectl_call_command, why);
 	}
 	request = conclavectl_build_message(r->request, argc - 2, argv + 2, why, sizeof(why));

@@ -31,14 +31,14 @@ const struct cv_catalog_request *conclavectl_find_request(const struct cv_catalo
 static const char *type_name(const ProtobufCFieldDescriptor *f)
 {
 	static const char *const names[] = {
-		[PROTOBUF_C_TYPE_INT32] = "int32",	 [PROTOBUF_C_TYPE_SINT32] = "int32",
-		[PROTOBUF_C_TYPE_SFIXED32] = "int32",	 [PROTOBUF_C_TYPE_INT64] = "int64",
-		[PROTOBUF_C_TYPE_SINT64] = "int64",	 [PROTOBUF_C_TYPE_SFIXED64] = "int64",
-		[PROTOBUF_C_TYPE_UINT32] = "uint32",	 [PROTOBUF_C_TYPE_FIXED32] = "uint32",
-		[PROTOBUF_C_TYPE_UINT64] = "uint64",	 [PROTOBUF_C_TYPE_FIXED64] = "uint64",
-		[PROTOBUF_C_TYPE_FLOAT] = "float",	 [PROTOBUF_C_TYPE_DOUBLE] = "double",
-		[PROTOBUF_C_TYPE_BOOL] = "bool",	 [PROTOBUF_C_TYPE_ENUM] = "enum",
-		[PROTOBUF_C_TYPE_STRING] = "string",	 [PROTOBUF_C_TYPE_BYTES] = "bytes",
+		[PROTOBUF_C_TYPE_INT32] = "int32",     [PROTOBUF_C_TYPE_SINT32] = "int32",
+		[PROTOBUF_C_TYPE_SFIXED32] = "int32",  [PROTOBUF_C_TYPE_INT64] = "int64",
+		[PROTOBUF_C_TYPE_SINT64] = "int64",    [PROTOBUF_C_TYPE_SFIXED64] = "int64",
+		[PROTOBUF_C_TYPE_UINT32] = "uint32",   [PROTOBUF_C_TYPE_FIXED32] = "uint32",
+		[PROTOBUF_C_TYPE_UINT64] = "uint64",   [PROTOBUF_C_TYPE_FIXED64] = "uint64",
+		[PROTOBUF_C_TYPE_FLOAT] = "float",     [PROTOBUF_C_TYPE_DOUBLE] = "double",
+		[PROTOBUF_C_TYPE_BOOL] = "bool",       [PROTOBUF_C_TYPE_ENUM] = "enum",
+		[PROTOBUF_C_TYPE_STRING] = "string",   [PROTOBUF_C_TYPE_BYTES] = "bytes",
 		[PROTOBUF_C_TYPE_MESSAGE] = "message",
 	};
 
@@ -50,8 +50,8 @@ void conclavectl_print_field_list(FILE *out, const ProtobufCMessageDescriptor *d
 	for (unsigned i = 0; i < desc->n_fields; i++) {
 		const ProtobufCFieldDescriptor *f = &desc->fields[i];
 
-		fprintf(out, "%s%s: %s%s", i ? ", " : "", f->name, f->label == PROTOBUF_C_LABEL_REPEATED ? "[]" : "",
-			type_name(f));
+		fprintf(out, "%s%s: %s%s", i ? ", " : "", f->name,
+			f->label == PROTOBUF_C_LABEL_REPEATED ? "[]" : "", type_name(f));
 		if (f->type == PROTOBUF_C_TYPE_MESSAGE) {
 			fputs(" {", out);
 			conclavectl_print_field_list(out, f->descriptor);
@@ -118,12 +118,20 @@ static bool parse_value(const ProtobufCFieldDescriptor *f, const char *text, voi
 		else
 			return false;
 		return true;
-	case PROTOBUF_C_TYPE_FLOAT: *(float *)out = strtof(text, NULL); return true;
-	case PROTOBUF_C_TYPE_DOUBLE: *(double *)out = strtod(text, NULL); return true;
-	case PROTOBUF_C_TYPE_STRING: return (*(char **)out = strdup(text)) != NULL;
-	case PROTOBUF_C_TYPE_BYTES: return parse_bytes(text, out);
-	case PROTOBUF_C_TYPE_MESSAGE: return false;
-	default: return parse_integer(f, text, out);
+	case PROTOBUF_C_TYPE_FLOAT:
+		*(float *)out = strtof(text, NULL);
+		return true;
+	case PROTOBUF_C_TYPE_DOUBLE:
+		*(double *)out = strtod(text, NULL);
+		return true;
+	case PROTOBUF_C_TYPE_STRING:
+		return (*(char **)out = strdup(text)) != NULL;
+	case PROTOBUF_C_TYPE_BYTES:
+		return parse_bytes(text, out);
+	case PROTOBUF_C_TYPE_MESSAGE:
+		return false;
+	default:
+		return parse_integer(f, text, out);
 	}
 }
 
@@ -138,7 +146,8 @@ static ProtobufCMessage *message_new(const ProtobufCMessageDescriptor *desc)
 
 static bool set_field(ProtobufCMessage *m, const char *name, const char *value, char *why, size_t why_size)
 {
-	const ProtobufCFieldDescriptor *f = protobuf_c_message_descriptor_get_field_by_name(m->descriptor, name);
+	const ProtobufCFieldDescriptor *f = protobuf_c_message_descriptor_get_field_by_name(m->descriptor,
+											    name);
 
 	if (!f) {
 		snprintf(why, why_size, "no field %s (conclavectl call SERVICE lists them)", name);

@@ -57,7 +57,8 @@ static void append_payload(struct cv_trace_line *l, const struct cv_catalog *c, 
 		name = "";
 	}
 	if (desc)
-		m = cv_payload_unpack(desc, NULL, r->split, r->payload.data, r->payload.len, &split_field, &why);
+		m = cv_payload_unpack(desc, NULL, r->split, r->payload.data, r->payload.len, &split_field,
+				      &why);
 	if (m) {
 		cv_trace_message(l, name, m);
 		cv_payload_free(m, split_field, NULL);
@@ -68,20 +69,23 @@ static void append_payload(struct cv_trace_line *l, const struct cv_catalog *c, 
 
 static cs_error_t print_record(uint64_t handle, cv_callback_fn fn, const ProtobufCMessage *message)
 {
-	static const char *const arrows[] = { [CV_MONITOR_REQUEST] = "->", [CV_MONITOR_REPLY] = "<-",
-					      [CV_MONITOR_EVENT] = "<- event" };
+	static const char *const arrows[] = {
+		[CV_MONITOR_REQUEST] = "->", [CV_MONITOR_REPLY] = "<-", [CV_MONITOR_EVENT] = "<- event"
+	};
 	const MonitorRecord *r = (const MonitorRecord *)message;
 	struct cv_trace_line l = { .used = 0 };
 
 	(void)handle;
 	(void)fn;
 	if (r->missed)
-		printf("(%llu records lost: conclavectl monitor did not keep up)\n", (unsigned long long)r->missed);
+		printf("(%llu records lost: conclavectl monitor did not keep up)\n",
+		       (unsigned long long)r->missed);
 	if (only_service && strcmp(r->service, only_service) != 0)
 		return CS_OK;
 	append_stamp(&l, r->time_ns);
-	cv_trace_append(&l, "connection %llu (pid %d, uid %u) %s %s ", (unsigned long long)r->connection, r->pid,
-			r->uid, r->service, r->kind <= CV_MONITOR_EVENT && r->kind ? arrows[r->kind] : "?");
+	cv_trace_append(&l, "connection %llu (pid %d, uid %u) %s %s ", (unsigned long long)r->connection,
+			r->pid, r->uid, r->service,
+			r->kind <= CV_MONITOR_EVENT && r->kind ? arrows[r->kind] : "?");
 	append_payload(&l, conclavectl_find_catalog(r->service), r);
 	printf("%s\n", l.text);
 	fflush(stdout);
@@ -110,7 +114,8 @@ static const struct cv_client_service monitor_service = {
 /* Until SIGINT or SIGTERM (0), or until conclaved goes away (1). */
 static int watch(uint64_t handle)
 {
-	struct pollfd fds[2] = { { .fd = conclavectl_stop_signals_fd(), .events = POLLIN }, { .events = POLLIN } };
+	struct pollfd fds[2] = { { .fd = conclavectl_stop_signals_fd(), .events = POLLIN },
+				 { .events = POLLIN } };
 
 	if (fds[0].fd < 0 || cv_client_fd_get(&monitor_service, handle, &fds[1].fd) != CS_OK)
 		return CONCLAVECTL_EXIT_FAILED;
@@ -119,7 +124,8 @@ static int watch(uint64_t handle)
 			continue;
 		if (fds[0].revents)
 			return CONCLAVECTL_EXIT_OK;
-		if (fds[1].revents && cv_client_dispatch(&monitor_service, handle, CS_DISPATCH_ALL) != CS_OK) {
+		if (fds[1].revents &&
+		    cv_client_dispatch(&monitor_service, handle, CS_DISPATCH_ALL) != CS_OK) {
 			fprintf(stderr, "conclavectl: conclaved went away\n");
 			return CONCLAVECTL_EXIT_FAILED;
 		}
@@ -136,9 +142,11 @@ static int run_monitor(int argc, char **argv)
 	if (conclavectl_help_asked(&conclavectl_monitor_command, argc, argv))
 		return CONCLAVECTL_EXIT_OK;
 	if (argc > 1)
-		return conclavectl_usage_error(&conclavectl_monitor_command, "monitor takes one service at most");
+		return conclavectl_usage_error(&conclavectl_monitor_command,
+					       "monitor takes one service at most");
 	if (argc == 1 && !conclavectl_find_catalog(argv[0]))
-		return conclavectl_usage_error(&conclavectl_monitor_command, "no such service (conclavectl call lists them)");
+		return conclavectl_usage_error(&conclavectl_monitor_command,
+					       "no such service (conclavectl call lists them)");
 	only_service = argc == 1 ? argv[0] : NULL;
 	err = cv_client_initialize(&monitor_service, &handle, callbacks, NULL);
 	if (err != CS_OK)

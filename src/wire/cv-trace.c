@@ -128,18 +128,34 @@ static void append_value(struct cv_trace_line *l, const ProtobufCFieldDescriptor
 	switch (f->type) {
 	case PROTOBUF_C_TYPE_INT32:
 	case PROTOBUF_C_TYPE_SINT32:
-	case PROTOBUF_C_TYPE_SFIXED32: cv_trace_append(l, "%d", *(const int32_t *)p); break;
+	case PROTOBUF_C_TYPE_SFIXED32:
+		cv_trace_append(l, "%d", *(const int32_t *)p);
+		break;
 	case PROTOBUF_C_TYPE_UINT32:
-	case PROTOBUF_C_TYPE_FIXED32: cv_trace_append(l, "%u", *(const uint32_t *)p); break;
+	case PROTOBUF_C_TYPE_FIXED32:
+		cv_trace_append(l, "%u", *(const uint32_t *)p);
+		break;
 	case PROTOBUF_C_TYPE_INT64:
 	case PROTOBUF_C_TYPE_SINT64:
-	case PROTOBUF_C_TYPE_SFIXED64: cv_trace_append(l, "%lld", (long long)*(const int64_t *)p); break;
+	case PROTOBUF_C_TYPE_SFIXED64:
+		cv_trace_append(l, "%lld", (long long)*(const int64_t *)p);
+		break;
 	case PROTOBUF_C_TYPE_UINT64:
-	case PROTOBUF_C_TYPE_FIXED64: cv_trace_append(l, "%llu", (unsigned long long)*(const uint64_t *)p); break;
-	case PROTOBUF_C_TYPE_FLOAT: cv_trace_append(l, "%g", (double)*(const float *)p); break;
-	case PROTOBUF_C_TYPE_DOUBLE: cv_trace_append(l, "%g", *(const double *)p); break;
-	case PROTOBUF_C_TYPE_BOOL: cv_trace_append(l, "%s", *(const protobuf_c_boolean *)p ? "true" : "false"); break;
-	case PROTOBUF_C_TYPE_ENUM: append_enum(l, f->descriptor, *(const int *)p); break;
+	case PROTOBUF_C_TYPE_FIXED64:
+		cv_trace_append(l, "%llu", (unsigned long long)*(const uint64_t *)p);
+		break;
+	case PROTOBUF_C_TYPE_FLOAT:
+		cv_trace_append(l, "%g", (double)*(const float *)p);
+		break;
+	case PROTOBUF_C_TYPE_DOUBLE:
+		cv_trace_append(l, "%g", *(const double *)p);
+		break;
+	case PROTOBUF_C_TYPE_BOOL:
+		cv_trace_append(l, "%s", *(const protobuf_c_boolean *)p ? "true" : "false");
+		break;
+	case PROTOBUF_C_TYPE_ENUM:
+		append_enum(l, f->descriptor, *(const int *)p);
+		break;
 	case PROTOBUF_C_TYPE_STRING: {
 		const char *s = *(char *const *)p;
 
@@ -149,7 +165,9 @@ static void append_value(struct cv_trace_line *l, const ProtobufCFieldDescriptor
 			cv_trace_append(l, "null");
 		break;
 	}
-	case PROTOBUF_C_TYPE_BYTES: append_bytes(l, p); break;
+	case PROTOBUF_C_TYPE_BYTES:
+		append_bytes(l, p);
+		break;
 	case PROTOBUF_C_TYPE_MESSAGE: {
 		const ProtobufCMessage *m = *(ProtobufCMessage *const *)p;
 
@@ -169,14 +187,22 @@ size_t cv_field_value_size(const ProtobufCFieldDescriptor *f)
 	case PROTOBUF_C_TYPE_SINT64:
 	case PROTOBUF_C_TYPE_SFIXED64:
 	case PROTOBUF_C_TYPE_UINT64:
-	case PROTOBUF_C_TYPE_FIXED64: return 8;
-	case PROTOBUF_C_TYPE_DOUBLE: return sizeof(double);
-	case PROTOBUF_C_TYPE_BOOL: return sizeof(protobuf_c_boolean);
-	case PROTOBUF_C_TYPE_ENUM: return sizeof(int);
-	case PROTOBUF_C_TYPE_STRING: return sizeof(char *);
-	case PROTOBUF_C_TYPE_BYTES: return sizeof(ProtobufCBinaryData);
-	case PROTOBUF_C_TYPE_MESSAGE: return sizeof(ProtobufCMessage *);
-	default: return 4;
+	case PROTOBUF_C_TYPE_FIXED64:
+		return 8;
+	case PROTOBUF_C_TYPE_DOUBLE:
+		return sizeof(double);
+	case PROTOBUF_C_TYPE_BOOL:
+		return sizeof(protobuf_c_boolean);
+	case PROTOBUF_C_TYPE_ENUM:
+		return sizeof(int);
+	case PROTOBUF_C_TYPE_STRING:
+		return sizeof(char *);
+	case PROTOBUF_C_TYPE_BYTES:
+		return sizeof(ProtobufCBinaryData);
+	case PROTOBUF_C_TYPE_MESSAGE:
+		return sizeof(ProtobufCMessage *);
+	default:
+		return 4;
 	}
 }
 

@@ -52,8 +52,17 @@
  * frames into the ring instead of the socket, and the socket carries only
  * wake-up bytes from the client (any value, to be read and dropped) and its
  * end. The daemon writes RING_ROOM (no payload) to the reply channel when it
- * has made room in the ring for a client waiting for it. struct
- * cv_ring_shared says who writes what in the ring.
+ * has made room in the ring for a client waiting for it, and SETTLED (seq
+ * 0, no payload) when it has handled what such a client waits for (or has
+ * paused reading it). struct cv_ring_shared says who writes what in the
+ * ring.
+ *
+ * Settling without a ring:
+ *   client -> SETTLE  (seq = client-chosen, no payload)
+ *   daemon -> SETTLED (the seq echoed, no payload) on the reply channel,
+ *             after the events of every request the client sent before
+ *             it, as a reply would be
+ * so that a client can wait until what it posted has taken effect.
  */
 #ifndef CONCLAVE_CV_WIRE_H
 #define CONCLAVE_CV_WIRE_H
@@ -73,6 +82,8 @@ enum cv_frame_kind {
 	CV_FRAME_EVENT_SPLIT = 7,
 	CV_FRAME_RING_OPEN = 8,
 	CV_FRAME_RING_ROOM = 9,
+	CV_FRAME_SETTLED = 10,
+	CV_FRAME_SETTLE = 11,
 };
 
 struct cv_frame_header {
@@ -118,15 +129,34 @@ struct cv_ring_open {
  * other. writer_waiting works the same way the other way round, with
  * RING_ROOM as the wake-up, sent once the ring has room for as many bytes
  * as the client set it to (or is empty): a writer woken for every few
- * bytes freed would spend its time waking. */
+ * bytes freed would spend its time waking.
+ *
+ * Settling. `settled` is the seq of the last request the daemon has handled
+ * from the ring, published only once the events it caused for this client
+ * are in the socket (or the socket is full); `paused` says it has stopped
+ * reading the ring for now (a request held back, its reply queue full). A
+ * client that needs a request handled sets settle_waiting to its seq, then
+ * looks at settled and paused once more; a daemon that published settled
+ * or paused looks at settle_waiting, and if what it published is what the
+ * client waits for and it takes settle_waiting to 0, sends SETTLED.
+ * Seqs compare modulo 2^32. */
 struct cv_ring_shared {
 	uint32_t head;           /* client: bytes written so far */
 	uint32_t writer_waiting; /* client sets, daemon clears: bytes of room awaited */
-	uint8_t client_line[56];
+	uint32_t settle_waiting; /* client sets, daemon clears: the seq awaited */
+	uint8_t client_line[52];
 	uint32_t tail;           /* daemon: bytes read so far */
 	uint32_t reader_asleep;  /* daemon sets, client clears: wake me */
-	uint8_t daemon_line[56];
+	uint32_t settled;        /* daemon: seq of the last request handled */
+	uint32_t paused;         /* daemon: 1 while it does not read the ring */
+	uint8_t daemon_line[48];
 };
+
+/* Whether seq `settled` is `awaited` or later, modulo 2^32. */
+static inline int cv_seq_reached(uint32_t settled, uint32_t awaited)
+{
+	return (int32_t)(settled - awaited) >= 0;
+}
 
 #define CV_RING_HEADER_SIZE 4096u
 #define CV_RING_MIN_CAPACITY 4096u

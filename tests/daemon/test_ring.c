@@ -1,8 +1,8 @@
 /* The shared ring (cv-wire.h) on the wire, against a real conclaved and raw
  * clients: the limit WELCOME announces, requests through a ring across its
  * wrap, RING_ROOM, the refusals a connection outlives, the RING_OPENs and
- * heads that close it with a log line, and a ring read to its end after its
- * client left. Every test has a daemon of its own, so that a log line can
+ * heads that close it with a log line, a ring read to its end after its
+ * client left, and the settled counter with its wake-up. Every test has a daemon of its own, so that a log line can
  * only come from that test. */
 #include <setjmp.h>
 #include <signal.h>
@@ -581,6 +581,167 @@ static void test_ring_read_to_its_end_after_its_client_left(void **state)
 	close(member);
 }
 
+/* ---- settling (cv-wire.h) ----------------------------------------------- */
+
+#define SETTLE_MESSAGE_SIZE 30000
+
+/* A cpg multicast of `size` bytes put in r, not yet published: -1 when r
+ * has no room for it. */
+static int ring_put_mcast(struct raw_ring *r, uint32_t seq, size_t size)
+{
+	CpgGroupsMcastRequest mcast = CPG_GROUPS_MCAST_REQUEST__INIT;
+	uint8_t *bytes = malloc(size + 64);
+	size_t packed;
+	int result;
+
+	assert_non_null(bytes);
+	mcast.msg.data = calloc(1, size);
+	assert_non_null(mcast.msg.data);
+	mcast.msg.len = size;
+	packed = protobuf_c_message_pack(&mcast.base, bytes);
+	result = raw_ring_put_frame(r, CV_FRAME_REQUEST, CPG_REQUEST_MCAST, seq, bytes, (uint32_t)packed);
+	free(mcast.msg.data);
+	free(bytes);
+	return result;
+}
+
+static uint32_t ring_settled(const struct raw_ring *r)
+{
+	return __atomic_load_n(&r->shared->settled, __ATOMIC_SEQ_CST);
+}
+
+/* Whether settled reaches seq within 2 s. */
+static bool settled_within(const struct raw_ring *r, uint32_t seq)
+{
+	for (int i = 0; i < 2000 && ring_settled(r) != seq; i++)
+		usleep(1000);
+	return ring_settled(r) == seq;
+}
+
+/* A cpg member of END_GROUP whose frames go through r, its confchg read. */
+static int cpg_ring_member(struct raw_ring *r, uint32_t capacity)
+{
+	int fd = raw_client(d.socket, "cpg");
+
+	assert_true(fd >= 0);
+	assert_int_equal(join_end_group(fd), CS_OK);
+	expect_membership(fd, getpid(), CPG_REASON_JOIN);
+	assert_int_equal(raw_ring_create(r, capacity, RAW_RING_SOUND), 0);
+	assert_int_equal(raw_ring_offer(fd, r), CS_OK);
+	return fd;
+}
+
+static void expect_own_message_now(int fd)
+{
+	ProtobufCMessage *event;
+
+	assert_int_equal(raw_next_event(fd, cpg_events, 2, &event, 0), CPG_EVENT_MESSAGE);
+	assert_int_equal(((CpgMessageEvent *)event)->pid, getpid());
+	protobuf_c_message_free_unpacked(event, NULL);
+}
+
+/* settled names the last request handled from the ring once its events are
+ * in the socket; SETTLED wakes a client that waits for it, and only such a
+ * client. */
+static void test_settled_counts_the_requests_handled(void **state)
+{
+	struct cv_frame_header h;
+	struct raw_ring r;
+	uint8_t *payload;
+	int fd = cpg_ring_member(&r, 16384);
+
+	assert_int_equal(ring_put_mcast(&r, 10, 100), 0);
+	assert_int_equal(raw_ring_publish(fd, &r), 0);
+	assert_true(settled_within(&r, 10));
+	expect_own_message_now(fd);
+	assert_int_equal(__atomic_load_n(&r.shared->paused, __ATOMIC_SEQ_CST), 0);
+	assert_int_equal(raw_read_reply(fd, &h, &payload, 300), -1);
+
+	__atomic_store_n(&r.shared->settle_waiting, 12, __ATOMIC_SEQ_CST);
+	assert_int_equal(ring_put_mcast(&r, 11, 100), 0);
+	assert_int_equal(ring_put_mcast(&r, 12, 100), 0);
+	assert_int_equal(raw_ring_publish(fd, &r), 0);
+	assert_int_equal(raw_read_reply(fd, &h, &payload, 2000), 1);
+	assert_int_equal(h.kind, CV_FRAME_SETTLED);
+	assert_int_equal(h.seq, 0);
+	assert_int_equal(h.length, 0);
+	assert_int_equal(ring_settled(&r), 12);
+	assert_int_equal(__atomic_load_n(&r.shared->settle_waiting, __ATOMIC_SEQ_CST), 0);
+	expect_own_message_now(fd);
+	expect_own_message_now(fd);
+	assert_int_equal(raw_read_reply(fd, &h, &payload, 300), -1);
+	close(fd);
+	raw_ring_destroy(&r);
+}
+
+/* A client that waits for a request the daemon holds back (its own event
+ * queue is full) is told that reading paused, and settled catches up once
+ * it reads its events. */
+static void test_settled_wakes_a_waiter_when_reading_pauses(void **state)
+{
+	struct cv_frame_header h;
+	struct raw_ring r;
+	uint8_t *payload;
+	uint32_t seq = 1;
+	int fd;
+
+	assert_int_equal(test_daemon_start(&d, WITH_LIMITS("\tmax_message_size: 32768\n\tmax_queued_bytes: 65536\n")), 0);
+	fd = cpg_ring_member(&r, 65536);
+	__atomic_store_n(&r.shared->settle_waiting, 1000, __ATOMIC_SEQ_CST);
+	for (;;) {
+		if (ring_put_mcast(&r, seq, SETTLE_MESSAGE_SIZE) == 0)
+			seq++;
+		assert_int_equal(raw_ring_publish(fd, &r), 0);
+		if (raw_read_reply(fd, &h, &payload, 20) == 1)
+			break;
+		assert_true(seq < 1000);
+	}
+	assert_int_equal(h.kind, CV_FRAME_SETTLED);
+	assert_int_equal(__atomic_load_n(&r.shared->paused, __ATOMIC_SEQ_CST), 1);
+	assert_true(ring_settled(&r) < seq - 1);
+	assert_int_equal(__atomic_load_n(&r.shared->settle_waiting, __ATOMIC_SEQ_CST), 0);
+	while (!settled_within(&r, seq - 1))
+		assert_true(raw_drain_events(fd, 100) > 0);
+	assert_int_equal(__atomic_load_n(&r.shared->paused, __ATOMIC_SEQ_CST), 0);
+	close(fd);
+	raw_ring_destroy(&r);
+}
+
+/* Without a ring, SETTLE is answered by SETTLED with its seq once what came
+ * before it is handled, its events in the socket first. */
+static void test_settle_over_the_socket(void **state)
+{
+	CpgGroupsMcastRequest mcast = CPG_GROUPS_MCAST_REQUEST__INIT;
+	struct cv_frame_header h;
+	uint8_t bytes[64], *payload;
+	size_t size;
+	int fd = raw_client(d.socket, "cpg");
+
+	assert_true(fd >= 0);
+	assert_int_equal(join_end_group(fd), CS_OK);
+	expect_membership(fd, getpid(), CPG_REASON_JOIN);
+	mcast.msg.data = (uint8_t *)"mine";
+	mcast.msg.len = 4;
+	size = protobuf_c_message_pack(&mcast.base, bytes);
+	assert_int_equal(raw_send_frame(fd, CV_FRAME_REQUEST, CPG_REQUEST_MCAST, 7, bytes, (uint32_t)size), 0);
+	assert_int_equal(raw_send_frame(fd, CV_FRAME_SETTLE, 0, 8, NULL, 0), 0);
+	assert_int_equal(raw_read_reply(fd, &h, &payload, 2000), 1);
+	assert_int_equal(h.kind, CV_FRAME_SETTLED);
+	assert_int_equal(h.seq, 8);
+	assert_int_equal(h.length, 0);
+	expect_own_message_now(fd);
+	close(fd);
+}
+
+static void test_settle_with_a_payload(void **state)
+{
+	int fd = quorum_client();
+
+	assert_int_equal(raw_send_frame(fd, CV_FRAME_SETTLE, 0, 1, "x", 1), 0);
+	assert_violation(fd, "SETTLE of 1 bytes, expected 0");
+	assert_daemon_serves(&d);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -602,6 +763,10 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_ring_open_through_the_ring, start, stop),
 		cmocka_unit_test_setup_teardown(test_ring_head_beyond_its_capacity, start, stop),
 		cmocka_unit_test_setup_teardown(test_ring_read_to_its_end_after_its_client_left, start, stop),
+		cmocka_unit_test_setup_teardown(test_settled_counts_the_requests_handled, start, stop),
+		cmocka_unit_test_teardown(test_settled_wakes_a_waiter_when_reading_pauses, stop),
+		cmocka_unit_test_setup_teardown(test_settle_over_the_socket, start, stop),
+		cmocka_unit_test_setup_teardown(test_settle_with_a_payload, start, stop),
 	};
 
 	signal(SIGPIPE, SIG_IGN);

@@ -1,6 +1,7 @@
 /* A real conclaved against misbehaving raw clients: every bad frame closes
  * only its own connection, with a log line naming the reason and the pid,
  * and a well-behaved client still gets correct replies afterwards. */
+#include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
 #include <setjmp.h>
@@ -1041,6 +1042,60 @@ static void test_client_not_reading_replies(void **state)
 	assert_int_equal(test_daemon_stop(&own), 0);
 }
 
+#define MIB_QUEUE_CONFIG                                                                                  \
+	"quorum {\n\tprovider: corosync_votequorum\n}\n"                                                   \
+	"conclave {\n\thello_timeout: 500\n\tmax_message_size: 65536\n\tmax_queued_bytes: 1048576\n\tlog_rate_burst: 0\n}\n"
+
+/* Sends getquorate requests without reading a reply until the daemon
+ * stops reading them: the socket takes nothing for a few rounds. */
+static void send_until_held(int fd)
+{
+	struct cv_frame_header h = { .kind = CV_FRAME_REQUEST, .id = 0 };
+	int idle_rounds = 0;
+
+	for (uint32_t seq = 0; idle_rounds < 5; seq++) {
+		h.seq = seq;
+		if (send(fd, &h, sizeof(h), MSG_DONTWAIT | MSG_NOSIGNAL) == (ssize_t)sizeof(h)) {
+			idle_rounds = 0;
+			continue;
+		}
+		assert_true(errno == EAGAIN);
+		idle_rounds++;
+		usleep(20000);
+	}
+}
+
+/* What a queue holds is bounded by what its frames cost in memory, not by
+ * their bytes on the wire, and the heap goes back when they close. */
+static void test_non_reading_connections_memory(void **state)
+{
+	enum { N = 16 };
+	const long max_queued_kb = 1024;
+	int fds[N];
+	long before, held, after;
+
+	assert_int_equal(test_daemon_start(&own, MIB_QUEUE_CONFIG), 0);
+	assert_daemon_serves(&own);
+	before = test_daemon_rss_kb(&own);
+	for (int i = 0; i < N; i++) {
+		assert_true((fds[i] = raw_client(own.socket, "quorum")) >= 0);
+		send_until_held(fds[i]);
+	}
+	held = test_daemon_rss_kb(&own);
+	/* Their reply channels stay open: a client that closed the socket it
+	 * connected is gone all the same, its reading paused or not. */
+	for (int i = 0; i < N; i++)
+		close(fds[i]);
+	assert_daemon_serves(&own);
+	usleep(200000);
+	after = test_daemon_rss_kb(&own);
+	print_message("daemon RSS: %ld kB, %ld kB with %d connections not reading replies, %ld kB after they "
+		      "closed\n", before, held, N, after);
+	assert_true(held - before <= N * max_queued_kb * 5 / 4 + 4096 + RSS_SLACK_KB);
+	assert_true(after - before <= 4096 + RSS_SLACK_KB);
+	assert_int_equal(test_daemon_stop(&own), 0);
+}
+
 static void test_idle_connection_memory(void **state)
 {
 	enum { N = 1000 };
@@ -1114,6 +1169,7 @@ int main(void)
 		cmocka_unit_test_teardown(test_slow_quorum_tracker_gets_try_again, stop_own),
 		cmocka_unit_test_teardown(test_full_tracker_closed_on_qdevice_timeout, stop_own),
 		cmocka_unit_test_teardown(test_client_not_reading_replies, stop_own),
+		cmocka_unit_test_teardown(test_non_reading_connections_memory, stop_own),
 		cmocka_unit_test_teardown(test_idle_connection_memory, stop_own),
 	};
 	int failed;

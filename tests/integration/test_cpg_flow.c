@@ -521,6 +521,11 @@ static void test_member_that_does_not_dispatch_holds_large_senders_back(void **s
 
 #define CALLING_SENDERS 4
 #define CALLING_STREAM_MS 2000
+/* A sender goes on until the daemon has held it back once: a daemon slowed
+ * down (a sanitizer, a loaded machine) takes longer to fill the member's
+ * queue, as each sender's dispatch waits for the daemon to handle what it
+ * sent. */
+#define CALLING_STREAM_MAX_MS 20000
 
 struct calling_report {
 	uint64_t calls;
@@ -568,9 +573,10 @@ static long elapsed_ms(const struct timespec *since)
 	return (now.tv_sec - since->tv_sec) * 1000 + (now.tv_nsec - since->tv_nsec) / 1000000;
 }
 
-/* Joins, and once told, streams for CALLING_STREAM_MS, dispatching its own
- * queue whenever the daemon pushes back; reports how many were accepted
- * and refused. */
+/* Joins, and once told, streams for CALLING_STREAM_MS and until it was
+ * refused once (CALLING_STREAM_MAX_MS at most), dispatching its own queue
+ * whenever the daemon pushes back; reports how many were accepted and
+ * refused. */
 static void streaming_sender(uint32_t index, int start_pipe, int replies)
 {
 	struct cpg_name name = group_name();
@@ -588,7 +594,8 @@ static void streaming_sender(uint32_t index, int start_pipe, int replies)
 	    read(start_pipe, &go, 1) != 1)
 		_exit(2);
 	clock_gettime(CLOCK_MONOTONIC, &start);
-	while (elapsed_ms(&start) < CALLING_STREAM_MS) {
+	while (elapsed_ms(&start) < CALLING_STREAM_MS ||
+	       (counts[1] == 0 && elapsed_ms(&start) < CALLING_STREAM_MAX_MS)) {
 		cs_error_t err = cpg_mcast_joined(h, CPG_TYPE_AGREED, &iov, 1);
 
 		if (err == CS_OK) {

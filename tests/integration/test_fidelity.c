@@ -9,11 +9,13 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <corosync/cmap.h>
@@ -64,6 +66,15 @@ static int start_single(void **state)
 {
 	forget();
 	return test_daemon_start(&daemon_under_test, SINGLE_NODE_CONFIG);
+}
+
+static int start_single_without_rings(void **state)
+{
+	char config[1024];
+
+	forget();
+	snprintf(config, sizeof(config), "%sconclave {\n\tmax_ring_size: 0\n}\n", SINGLE_NODE_CONFIG);
+	return test_daemon_start(&daemon_under_test, config);
 }
 
 static int start_three(void **state)
@@ -389,6 +400,107 @@ static void test_getinfo_right_after_setvotes(void **state)
 	assert_int_equal(votequorum_finalize(h), CS_OK);
 }
 
+/* ---- one's own message at the first dispatch ------------------------------ */
+
+#define OWN_MESSAGE_ROUNDS 300
+
+static void count_own_message(cpg_handle_t handle, const struct cpg_name *group, uint32_t nodeid, uint32_t pid,
+			      void *msg, size_t msg_len)
+{
+	unsigned int *delivered;
+
+	assert_int_equal(cpg_context_get(handle, (void **)&delivered), CS_OK);
+	if (pid == (uint32_t)getpid())
+		(*delivered)++;
+}
+
+static cpg_handle_t joined_counter(unsigned int *delivered)
+{
+	cpg_callbacks_t callbacks = { .cpg_deliver_fn = count_own_message };
+	struct cpg_name group = { .length = 9, .value = "fidelity2" };
+	cpg_handle_t h;
+	int fd;
+
+	assert_int_equal(cpg_initialize(&h, &callbacks), CS_OK);
+	assert_int_equal(cpg_context_set(h, delivered), CS_OK);
+	assert_int_equal(cpg_join(h, &group), CS_OK);
+	assert_int_equal(cpg_fd_get(h, &fd), CS_OK);
+	while (fd_readable_within(fd, 100))
+		assert_int_equal(cpg_dispatch(h, CS_DISPATCH_ALL), CS_OK);
+	return h;
+}
+
+/* corosync 3.1.7 has a process's own message at the first dispatch after
+ * cpg_mcast_joined about half the time; conclaved always has: dispatch
+ * first waits until the daemon has handled what the handle posted. Each
+ * round alternates the dispatch flags that return when nothing is left. */
+static void own_message_at_the_first_dispatch(void)
+{
+	struct iovec iov = { "mine", 4 };
+	unsigned int delivered = 0;
+	cpg_handle_t h = joined_counter(&delivered);
+
+	for (unsigned int round = 0; round < OWN_MESSAGE_ROUNDS; round++) {
+		int flags = round % 2 ? CS_DISPATCH_ONE_NONBLOCKING : CS_DISPATCH_ALL;
+
+		assert_int_equal(cpg_mcast_joined(h, CPG_TYPE_AGREED, &iov, 1), CS_OK);
+		assert_int_equal(cpg_dispatch(h, flags), CS_OK);
+		assert_int_equal(delivered, round + 1);
+	}
+	assert_int_equal(cpg_finalize(h), CS_OK);
+}
+
+static void test_own_message_at_the_first_dispatch_after_mcast(void **state)
+{
+	own_message_at_the_first_dispatch();
+}
+
+/* Without shared rings, messages go through the socket, which the daemon
+ * reads in order: the same holds. */
+static void test_own_message_at_the_first_dispatch_without_rings(void **state)
+{
+	own_message_at_the_first_dispatch();
+}
+
+static uint64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+static void *kill_daemon_soon(void *arg)
+{
+	usleep(100 * 1000);
+	test_daemon_kill(arg);
+	return NULL;
+}
+
+/* A daemon that dies while dispatch waits for it to handle a message ends
+ * the wait with CS_ERR_LIBRARY at once, not when the wait's bound (a
+ * second) runs out. */
+static void test_daemon_death_while_dispatch_waits_for_a_post(void **state)
+{
+	struct iovec iov = { "mine", 4 };
+	unsigned int delivered = 0;
+	cpg_handle_t h = joined_counter(&delivered);
+	pthread_t killer;
+	uint64_t started;
+
+	assert_int_equal(cpg_mcast_joined(h, CPG_TYPE_AGREED, &iov, 1), CS_OK);
+	assert_int_equal(cpg_dispatch(h, CS_DISPATCH_ALL), CS_OK);
+	assert_int_equal(kill(daemon_under_test.pid, SIGSTOP), 0);
+	assert_int_equal(cpg_mcast_joined(h, CPG_TYPE_AGREED, &iov, 1), CS_OK);
+	assert_int_equal(pthread_create(&killer, NULL, kill_daemon_soon, &daemon_under_test), 0);
+	started = now_ms();
+	assert_int_equal(cpg_dispatch(h, CS_DISPATCH_ALL), CS_ERR_LIBRARY);
+	assert_true(now_ms() - started < 900);
+	assert_int_equal(pthread_join(killer, NULL), 0);
+	assert_int_equal(delivered, 1);
+	assert_int_equal(cpg_finalize(h), CS_ERR_LIBRARY);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -399,6 +511,10 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_device_life, start_three, stop),
 		cmocka_unit_test_setup_teardown(test_membership_right_after_join, start_single, stop),
 		cmocka_unit_test_setup_teardown(test_getinfo_right_after_setvotes, start_single, stop),
+		cmocka_unit_test_setup_teardown(test_own_message_at_the_first_dispatch_after_mcast, start_single, stop),
+		cmocka_unit_test_setup_teardown(test_own_message_at_the_first_dispatch_without_rings,
+						start_single_without_rings, stop),
+		cmocka_unit_test_setup_teardown(test_daemon_death_while_dispatch_waits_for_a_post, start_single, stop),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -8,7 +8,9 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <corosync/quorum.h>
@@ -475,6 +477,99 @@ static void test_daemon_death_is_library_error(void **state)
 	assert_int_equal(quorum_finalize(h), CS_OK);
 }
 
+/* ---- a daemon alive but stopped ---------------------------------------- */
+
+/* In a child with $CONCLAVE_CALL_TIMEOUT_MS set to timeout: connects, says
+ * so on `ready`, waits for the daemon to be stopped (`go`), then calls
+ * getquorate and reports its result and how long it took on `ready`;
+ * then, once told again, calls once more and reports that result. */
+static void stopped_daemon_caller(const char *timeout, int go, int ready)
+{
+	quorum_handle_t h;
+	uint32_t type;
+	int quorate;
+	struct timespec start, end;
+	int32_t report[2];
+	char byte;
+
+	setenv("CONCLAVE_CALL_TIMEOUT_MS", timeout, 1);
+	if (quorum_initialize(&h, &v0_callbacks, &type) != CS_OK || write(ready, "r", 1) != 1 ||
+	    read(go, &byte, 1) != 1)
+		_exit(2);
+	clock_gettime(CLOCK_MONOTONIC, &start);
+	report[0] = quorum_getquorate(h, &quorate);
+	clock_gettime(CLOCK_MONOTONIC, &end);
+	report[1] = (int32_t)((end.tv_sec - start.tv_sec) * 1000 + (end.tv_nsec - start.tv_nsec) / 1000000);
+	if (write(ready, report, sizeof(report)) != sizeof(report) || read(go, &byte, 1) != 1)
+		_exit(3);
+	report[0] = quorum_getquorate(h, &quorate);
+	report[1] = quorate;
+	_exit(write(ready, report, sizeof(report)) == sizeof(report) ? 0 : 4);
+}
+
+static void run_stopped_daemon_caller(const char *timeout, int32_t *first, int32_t *elapsed_ms,
+				      int32_t *second, int blocked_check_ms)
+{
+	int go[2], ready[2], status;
+	int32_t report[2];
+	char byte;
+	pid_t child;
+
+	assert_int_equal(pipe(go), 0);
+	assert_int_equal(pipe(ready), 0);
+	child = fork();
+	assert_true(child >= 0);
+	if (child == 0)
+		stopped_daemon_caller(timeout, go[0], ready[1]);
+	assert_int_equal(read(ready[0], &byte, 1), 1);
+	assert_int_equal(kill(daemon_under_test.pid, SIGSTOP), 0);
+	assert_int_equal(write(go[1], "g", 1), 1);
+	if (blocked_check_ms > 0) {
+		/* still waiting: nothing to read yet */
+		assert_false(fd_readable_within(ready[0], blocked_check_ms));
+		assert_int_equal(kill(daemon_under_test.pid, SIGCONT), 0);
+	}
+	assert_int_equal(read(ready[0], report, sizeof(report)), sizeof(report));
+	*first = report[0];
+	*elapsed_ms = report[1];
+	assert_int_equal(kill(daemon_under_test.pid, SIGCONT), 0);
+	assert_int_equal(write(go[1], "g", 1), 1);
+	assert_int_equal(read(ready[0], report, sizeof(report)), sizeof(report));
+	*second = report[0];
+	assert_int_equal(report[1], 1);
+	assert_int_equal(waitpid(child, &status, 0), child);
+	assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	close(go[0]);
+	close(go[1]);
+	close(ready[0]);
+	close(ready[1]);
+}
+
+/* A call to a daemon that is alive but stopped gives up with
+ * CS_ERR_TIMEOUT after $CONCLAVE_CALL_TIMEOUT_MS, and the handle carries
+ * on once the daemon does: the late reply is dropped. */
+static void test_call_to_stopped_daemon_times_out(void **state)
+{
+	int32_t first, elapsed_ms, second;
+
+	run_stopped_daemon_caller("300", &first, &elapsed_ms, &second, 0);
+	print_message("getquorate on a stopped daemon: %d after %d ms\n", first, elapsed_ms);
+	assert_int_equal(first, CS_ERR_TIMEOUT);
+	assert_true(elapsed_ms >= 300 && elapsed_ms < 5000);
+	assert_int_equal(second, CS_OK);
+}
+
+/* CONCLAVE_CALL_TIMEOUT_MS=0 waits as long as it takes, as corosync does. */
+static void test_call_timeout_0_waits_for_ever(void **state)
+{
+	int32_t first, elapsed_ms, second;
+
+	run_stopped_daemon_caller("0", &first, &elapsed_ms, &second, 1500);
+	assert_int_equal(first, CS_OK);
+	assert_true(elapsed_ms >= 1500);
+	assert_int_equal(second, CS_OK);
+}
+
 #define SINGLE(t) cmocka_unit_test_setup_teardown(t, start_single, stop)
 #define THREE(t) cmocka_unit_test_setup_teardown(t, start_three, stop)
 #define FREE(t) cmocka_unit_test_setup_teardown(t, start_free, stop)
@@ -504,6 +599,8 @@ int main(void)
 		SINGLE(test_v1_snapshot_is_nodelist_then_quorum),
 		SINGLE(test_finalize_inside_callback),
 		SINGLE(test_daemon_death_is_library_error),
+		SINGLE(test_call_to_stopped_daemon_times_out),
+		SINGLE(test_call_timeout_0_waits_for_ever),
 	};
 
 	return cmocka_run_group_tests_name("quorum", tests, NULL, NULL);

@@ -34,7 +34,9 @@ class Tracing(unittest.TestCase):
         with open(config, "w") as f:
             f.write("nodelist {\n\tnode {\n\t\tnodeid: 1\n\t\tring0_addr: 127.0.0.1\n\t}\n}\n"
                     "quorum {\n\tprovider: corosync_votequorum\n}\n"
-                    "uidgid {\n\tuid: %d\n}\n" % NOBODY)
+                    "uidgid {\n\tuid: %d\n}\n" % NOBODY +
+                    # small queues, for a monitor that falls behind
+                    "conclave {\n\tmax_message_size: 16384\n\tmax_queued_bytes: 65536\n}\n")
         cls.daemon_log = open(os.path.join(cls.tmp, "stderr"), "w+")
         cls.daemon = subprocess.Popen([CONCLAVED, "-f", "-d", "-c", config, "-s", cls.socket],
                                       stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
@@ -146,10 +148,21 @@ class Tracing(unittest.TestCase):
     # ---- conclavectl monitor ---------------------------------------------
 
     def start_monitor(self, *args):
-        out = open(os.path.join(self.tmp, "monitor-%s.out" % "-".join(args or ("all",))), "w+")
+        return self.start_monitor_named("-".join(args or ("all",)), *args)
+
+    def start_monitor_named(self, label, *args):
+        out = open(os.path.join(self.tmp, f"monitor-{label}.out"), "w+")
         proc = subprocess.Popen([CONCLAVECTL, "monitor", *args], stdout=out, stderr=subprocess.STDOUT,
                                 env=dict(os.environ, CONCLAVE_SOCKET=self.socket))
+        self.addCleanup(self.end_monitor, proc, out)
         return proc, out
+
+    @staticmethod
+    def end_monitor(proc, out):
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        out.close()
 
     def wait_for(self, out, pattern):
         deadline = time.monotonic() + TIMEOUT
@@ -159,7 +172,7 @@ class Tracing(unittest.TestCase):
             if re.search(pattern, text):
                 return text
             time.sleep(0.05)
-        self.fail(f"no {pattern!r} in:\n{text}")
+        self.fail(f"no {pattern!r} in:\n{text[-2000:]}")
 
     def stop_monitor(self, proc, out):
         proc.send_signal(signal.SIGINT)
@@ -184,6 +197,43 @@ class Tracing(unittest.TestCase):
         self.assertNotIn("conclave_monitor", text)
         self.stop_monitor(*everything)
         self.stop_monitor(*only_quorum)
+
+    def wait_for_monitors(self, count):
+        deadline = time.monotonic() + TIMEOUT
+        while self.daemon_stderr().count("uses service conclave_monitor") < count:
+            self.assertLess(time.monotonic(), deadline, "the monitors did not connect")
+            time.sleep(0.05)
+
+    def test_monitor_that_falls_behind_loses_records_not_traffic(self):
+        connected = self.daemon_stderr().count("uses service conclave_monitor")
+        proc, out = self.start_monitor("cmap")
+        self.wait_for_monitors(connected + 1)
+        proc.send_signal(signal.SIGSTOP)
+        keys = os.path.join(self.tmp, "keys")
+        with open(keys, "w") as f:
+            for i in range(3000):
+                f.write(f"trace.flood.{i} u32 {i}\n")
+        r = self.ctl("cmap", "load", keys)
+        proc.send_signal(signal.SIGCONT)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual(self.ctl("cmap", "get", "-q", "trace.flood.2999").stdout, "2999\n")
+        self.ctl("cmap", "set", "trace.flood.after", "u8", "1")
+        text = self.wait_for(out, r'key_name="trace\.flood\.after"')
+        lost = re.findall(r"(?m)^\((\d+) records lost: conclavectl monitor did not keep up\)$", text)
+        self.assertTrue(lost, text[-2000:])
+        self.stop_monitor(proc, out)
+
+    def test_monitors_are_limited(self):
+        connected = self.daemon_stderr().count("uses service conclave_monitor")
+        monitors = []
+        for i in range(8):
+            monitors.append(self.start_monitor_named(f"limit{i}"))
+        self.wait_for_monitors(connected + 8)
+        r = self.ctl("monitor")
+        self.assertEqual(r.returncode, 3)
+        self.assertIn("(CS_ERR_NO_RESOURCES)", r.stderr)
+        for m in monitors:
+            self.stop_monitor(*m)
 
     def test_monitor_usage(self):
         r = self.ctl("monitor", "nosuch")
