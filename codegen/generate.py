@@ -26,15 +26,18 @@ def service_header_beside(idl_dir):
 
 def generate(program, service_header=None):
     """{path: text}; service_header: (display path, text) of the server API's
-    header, for its page, or None."""
+    header, for its page, or None. For another project's IDL (program.own is
+    not every file) only that project's services: no common files, no list of
+    Conclave's services."""
     outputs = {}
-    for idl_file in program.files:
+    whole = program.own is program.files
+    for idl_file in program.own:
         emitters = PER_FILE_EMITTERS
         if not idl_file.service.is_common:
             emitters += PER_SERVICE_EMITTERS
         for emit in emitters:
             _collect(outputs, emit(program, idl_file))
-    for emit in PROGRAM_EMITTERS:
+    for emit in PROGRAM_EMITTERS if whole else ():
         _collect(outputs, emit(program))
     if service_header:
         _collect(outputs, servicepage.emit(*service_header))
