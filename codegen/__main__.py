@@ -8,7 +8,7 @@ import sys
 
 from .compat import BREAKING, compare
 from .diagnostics import IdlError
-from .generate import OWNED_DIRS, generate, service_header_beside
+from .generate import GENERATED_NOTICE, OWNED_DIRS, SHARED_DIRS, generate, service_header_beside
 from .program import load, load_file
 
 
@@ -29,7 +29,7 @@ def parse_args(argv):
                         help="write nothing; exit 1 and list every file that differs")
     parser.add_argument("--compat", nargs=2, metavar=("OLD", "NEW"),
                         help="compare two versions of an IDL file (imports are found beside "
-                             "each, then in --idl-dir); exit 1 when a change breaks programs "
+                             "each, then in --idl-dir and each --import-dir); exit 1 when a change breaks programs "
                              "or the wire")
     return parser.parse_args(argv)
 
@@ -44,15 +44,25 @@ def manifest_files(out_dir):
 
 
 def existing_files(out_dir):
-    """Relative paths of every file under the owned directories."""
+    """Relative paths of every file under the owned directories, and of every
+    generated one under the shared directories."""
     found = set()
-    for owned in OWNED_DIRS:
+    for owned in OWNED_DIRS + SHARED_DIRS:
         root = os.path.join(out_dir, owned)
         for directory, _, names in os.walk(root):
             for name in names:
                 path = os.path.join(directory, name)
-                found.add(os.path.relpath(path, out_dir).replace(os.sep, "/"))
+                if owned in OWNED_DIRS or is_generated(path):
+                    found.add(os.path.relpath(path, out_dir).replace(os.sep, "/"))
     return found
+
+
+def is_generated(path):
+    try:
+        with open(path, encoding="utf-8", errors="replace") as stream:
+            return GENERATED_NOTICE in stream.readline()
+    except OSError:
+        return False
 
 
 def read_text(path):
@@ -130,11 +140,11 @@ def reporting_errors(action, failure):
     return None, failure
 
 
-def compat(old_path, new_path, idl_dir):
+def compat(old_path, new_path, search_dirs):
     """Prints one line per change between two versions of an IDL file; 0 when
     every change is compatible, 1 when one breaks, 2 when either cannot be read."""
     def findings():
-        old, new = (load_file(path, [idl_dir], documentation_rules=False)
+        old, new = (load_file(path, search_dirs, documentation_rules=False)
                     for path in (old_path, new_path))
         return compare(old, new)
 
@@ -149,7 +159,7 @@ def compat(old_path, new_path, idl_dir):
 def main(argv=None):
     args = parse_args(argv)
     if args.compat:
-        return compat(*args.compat, args.idl_dir)
+        return compat(*args.compat, [args.idl_dir, *args.import_dir])
     project = bool(args.import_dir)
     header = None if project else service_header_beside(args.idl_dir)
     outputs, failed = reporting_errors(

@@ -71,6 +71,18 @@ class ProjectTest(unittest.TestCase):
             for path in theirs:
                 self.assertTrue(os.path.exists(os.path.join(out, path)), f"{path} was removed")
 
+    def test_compat_finds_imports_in_the_import_dir(self):
+        with TempDir() as work:
+            new = os.path.join(work, "counter.idl")
+            with open(os.path.join(EXAMPLE_IDL, "counter.idl")) as stream:
+                text = stream.read()
+            with open(new, "w") as stream:
+                stream.write(text.replace("request 2;", "request 3;"))
+            status, stdout, stderr = run_main("--idl-dir", work, "--import-dir", IDL_DIR, "--compat",
+                                              os.path.join(EXAMPLE_IDL, "counter.idl"), new)
+            self.assertEqual((status, stderr), (1, ""))
+            self.assertIn("breaking", stdout)
+
     def test_an_import_found_nowhere_is_an_error(self):
         with TempDir() as work:
             status, _, stderr = run_main("--idl-dir", EXAMPLE_IDL, "--import-dir", work, "--out", work)
