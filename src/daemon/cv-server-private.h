@@ -167,6 +167,16 @@ void input_settle_publish(struct cv_session *s);
 struct cv_packed_frame *packed_frame_new(size_t payload_size);
 void packed_frame_set_header(struct cv_packed_frame *f, uint16_t kind, uint16_t id, uint32_t seq, int32_t status);
 /* Takes a reference to `packed`; CS_OK or CS_ERR_NO_MEMORY. */
+/* protobuf-c allocates while decoding with no limit of its own: a request
+ * is decoded with an allocator that counts, within a budget its payload's
+ * length sets. */
+struct cv_bounded_allocator {
+	ProtobufCAllocator base;
+	size_t used;
+	size_t budget;
+};
+void cv_request_allocator_init(struct cv_bounded_allocator *a, size_t payload_length);
+
 size_t output_frame_cost(size_t frame_size); /* what max_queued_bytes counts for a frame */
 cs_error_t output_queue(struct cv_session *s, struct out_queue *q, struct cv_packed_frame *packed);
 /* Has the session's output written at the end of the batch. */

@@ -6,16 +6,9 @@
 #include "cv-server-private.h"
 #include "cv-split.h"
 
-/* protobuf-c allocates while decoding with no limit of its own: count. */
-struct bounded_allocator {
-	ProtobufCAllocator base;
-	size_t used;
-	size_t budget;
-};
-
 static void *bounded_alloc(void *data, size_t size)
 {
-	struct bounded_allocator *a = data;
+	struct cv_bounded_allocator *a = data;
 
 	if (size > a->budget - a->used)
 		return NULL;
@@ -27,6 +20,14 @@ static void bounded_free(void *data, void *pointer)
 {
 	(void)data;
 	free(pointer);
+}
+
+void cv_request_allocator_init(struct cv_bounded_allocator *a, size_t payload_length)
+{
+	*a = (struct cv_bounded_allocator){
+		.base = { bounded_alloc, bounded_free, a },
+		.budget = 8u * payload_length + 4096u,
+	};
 }
 
 void *cv_reply_alloc(struct cv_session *s, size_t size)
@@ -116,15 +117,13 @@ static void reply_now(struct cv_session *s, const struct cv_request_desc *desc, 
 void request_handle(struct cv_session *s)
 {
 	const struct cv_request_desc *desc = &s->service->requests[s->header.id];
-	struct bounded_allocator alloc = {
-		.base = { bounded_alloc, bounded_free, &alloc },
-		.budget = 8u * (size_t)s->header.length + 4096u,
-	};
+	struct cv_bounded_allocator alloc;
 	const ProtobufCFieldDescriptor *split_field;
 	ProtobufCMessage *request, *reply = NULL;
 	const char *why;
 	cs_error_t status;
 
+	cv_request_allocator_init(&alloc, s->header.length);
 	request = cv_payload_unpack(desc->request, &alloc.base, s->header.kind == CV_FRAME_REQUEST_SPLIT, s->payload,
 				    s->header.length, &split_field, &why);
 	if (!request) {

@@ -229,13 +229,16 @@ static cs_error_t ring_offer_once(struct cv_client *c)
 	return err;
 }
 
-/* Notes a one-way request sent, for cv_client_settle_posts. */
-static void post_note(struct cv_client *c, uint32_t seq)
+/* Notes a one-way request sent, for cv_client_settle_posts. One refused
+ * with CS_ERR_TRY_AGAIN clears the note: a program pushed back dispatches
+ * to make room, and waiting for the daemon to handle everything before
+ * would only hold its stream up. */
+static void post_note(struct cv_client *c, uint32_t seq, cs_error_t err)
 {
 	pthread_mutex_lock(&c->lock);
-	if (!c->posts_unsettled || cv_seq_reached(seq, c->unsettled_post))
+	if (err == CS_OK && (!c->posts_unsettled || cv_seq_reached(seq, c->unsettled_post)))
 		c->unsettled_post = seq;
-	c->posts_unsettled = true;
+	c->posts_unsettled = err == CS_OK;
 	pthread_mutex_unlock(&c->lock);
 }
 
@@ -258,8 +261,8 @@ static cs_error_t post_run(struct cv_client *c, uint16_t request_id, const Proto
 	err = call_register(c, frame.data, NULL, &seq);
 	if (err == CS_OK)
 		err = request_send(c, &frame, true);
-	if (err == CS_OK)
-		post_note(c, seq);
+	if (err == CS_OK || err == CS_ERR_TRY_AGAIN)
+		post_note(c, seq, err);
 	free(frame.data);
 	return err;
 }

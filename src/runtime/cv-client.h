@@ -54,7 +54,9 @@
  * that it paused reading us, asking for a SETTLED wake-up when it has not;
  * without one, by sending SETTLE and waiting for its SETTLED, unless events
  * already wait in the socket (the daemon may be holding our posts back
- * until we dispatch them). The wait reads the reply channel like a call,
+ * until we dispatch them). A post refused with CS_ERR_TRY_AGAIN clears
+ * what there was to wait for: the program dispatches to make room. The
+ * wait reads the reply channel like a call,
  * so a daemon that dies ends it with CS_ERR_LIBRARY. ONE and BLOCKING wait
  * for an event anyway, which the post's own comes as soon as any.
  *
