@@ -611,10 +611,10 @@ static bool readable(int fd)
 	return poll(&p, 1, 0) == 1;
 }
 
-/* Joins, and once told, streams until stop_pipe is readable
- * (CALLING_STREAM_MAX messages at most), dispatching its own queue as it
- * goes and whenever the daemon holds it back; reports how many were
- * accepted and refused. */
+/* Joins, and once told, streams until stop_pipe is readable and the
+ * daemon held it back at least once (CALLING_STREAM_MAX messages at most),
+ * dispatching its own queue as it goes and whenever the daemon holds it
+ * back; reports how many were accepted and refused. */
 static void streaming_sender(uint32_t index, int start_pipe, int stop_pipe, int replies)
 {
 	struct cpg_name name = group_name();
@@ -644,7 +644,7 @@ static void streaming_sender(uint32_t index, int start_pipe, int stop_pipe, int 
 		if (err != CS_OK || counts[0] % 256 == 0) {
 			if (cpg_dispatch(h, CS_DISPATCH_ALL) != CS_OK)
 				_exit(4);
-			if (readable(stop_pipe))
+			if (counts[1] > 0 && readable(stop_pipe))
 				break;
 		}
 	}
