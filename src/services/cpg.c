@@ -439,7 +439,9 @@ cs_error_t cpg_handle_flow_control_state_get(struct cv_session *s, const CpgFlow
 					     CpgFlowControlStateGetReply *reply)
 {
 	struct cpg_member *m = cv_session_private(s);
-	bool full = m->group != NULL && (!members_have_room(m->group, FLOW_CONTROL_ROOM) || n_blocked > 0);
+	/* In cluster mode the engine's room counts too: senders wait for it. */
+	bool full = m->group != NULL &&
+		    (!members_have_room(m->group, FLOW_CONTROL_ROOM) || (cv_cluster_enabled() && n_blocked > 0));
 
 	reply->flow_control_enabled = full ? CPG_FLOW_CONTROL_ENABLED : CPG_FLOW_CONTROL_DISABLED;
 	return CS_OK;
