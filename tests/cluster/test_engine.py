@@ -14,7 +14,7 @@ import cluster  # noqa: E402
 from engines import EngineNode, check_exactly_once_in_order  # noqa: E402
 
 ALL = (1, 2, 3)
-SENT_BY_2 = 300000      # long enough a stream for corosync's death to fall in it
+SENT_BY_2 = 500000      # long enough a stream for corosync's death to fall in it
 SENT_BY_OTHERS = 20000
 STREAMING = 1000        # of node 2's messages node 1 has when corosync dies
 
