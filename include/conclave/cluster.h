@@ -19,6 +19,7 @@
 #include <corosync/corotypes.h>
 
 #include "cv-engine.h"
+#include <conclave/settings.h>
 
 struct cv_settings;
 
@@ -72,5 +73,54 @@ cs_error_t cv_order_submit(enum cv_order_service service, const void *head, size
 /* A member's state for `service` in the view being delivered; NULL with
  * *length 0 when it sent none. */
 const void *cv_order_state(const struct cv_engine_member *member, enum cv_order_service service, size_t *length);
+
+/* ---- corosync's votequorum on this node -------------------------------- */
+
+/* What corosync's votequorum last told through its tracking callbacks.
+ * While corosync is unreachable: not connected, inquorate, this node
+ * alone (the ring id kept). */
+struct cv_quorum_node {
+	uint32_t nodeid;
+	uint32_t state; /* VOTEQUORUM_NODESTATE_* */
+};
+
+struct cv_cluster_quorum {
+	bool connected;
+	bool quorate;
+	uint32_t ring_nodeid;
+	uint64_t ring_seq;
+	uint32_t n_members; /* the nodelist notification's members */
+	uint32_t members[CV_MAX_NODES];
+	uint32_t n_listed; /* the quorum notification's nodes */
+	struct cv_quorum_node listed[CV_MAX_NODES];
+	uint32_t expected_votes; /* the last expected votes notification's */
+};
+
+/* corosync's struct votequorum_info, field for field. */
+struct cv_quorum_info {
+	uint32_t node_id, node_state, node_votes, node_expected_votes, highest_expected, total_votes, quorum,
+		flags, qdevice_votes;
+	char qdevice_name[255];
+};
+
+/* The notifications, in the order corosync's callbacks gave them. */
+enum cv_quorum_event { CV_QUORUM_NODELIST, CV_QUORUM_QUORATE, CV_QUORUM_EXPECTED_VOTES };
+
+struct cv_quorum_ops {
+	void (*event)(enum cv_quorum_event event, const struct cv_cluster_quorum *quorum);
+};
+
+/* The votequorum service follows corosync's through these in cluster mode. */
+void cv_cluster_quorum_register(const struct cv_quorum_ops *ops);
+const struct cv_cluster_quorum *cv_cluster_quorum(void);
+/* corosync's votequorum_getinfo, setexpected and setvotes on this node's
+ * corosync; CS_ERR_TRY_AGAIN while it is unreachable. */
+cs_error_t cv_cluster_quorum_getinfo(uint32_t nodeid, struct cv_quorum_info *info);
+cs_error_t cv_cluster_quorum_setexpected(uint32_t expected_votes);
+cs_error_t cv_cluster_quorum_setvotes(uint32_t nodeid, uint32_t votes);
+/* The mirror's life, run by cv_cluster_wait_for_corosync() and cv_cluster_stop(). */
+void cv_cluster_quorum_start(void);
+void cv_cluster_quorum_wait_first_state(void);
+void cv_cluster_quorum_stop(void);
 
 #endif

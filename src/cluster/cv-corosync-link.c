@@ -10,6 +10,7 @@
 
 #include <corosync/corotypes.h>
 #include <corosync/cpg.h>
+#include <corosync/votequorum.h>
 
 #include "cv-corosync-link.h"
 
@@ -44,6 +45,11 @@ int cv_link_check_libraries(char *why, size_t size)
 	if (check_origin((void *)cpg_initialize, "cpg_initialize", "libcpg.so.4", why, size) != 0)
 		return -1;
 	return check_origin((void *)cs_strerror, "cs_strerror", "libcorosync_common.so.4", why, size);
+}
+
+int cv_link_check_votequorum(char *why, size_t size)
+{
+	return check_origin((void *)votequorum_initialize, "votequorum_initialize", "libvotequorum.so.8", why, size);
 }
 
 static const char *base_name(const char *path)

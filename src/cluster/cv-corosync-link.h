@@ -32,6 +32,8 @@
  * CV_COROSYNC_LIBDIR; else -1 with why (a sentence naming the file that was
  * loaded instead) written to why[0..size). */
 int cv_link_check_libraries(char *why, size_t size);
+/* The same for votequorum_initialize (libvotequorum.so.8). */
+int cv_link_check_votequorum(char *why, size_t size);
 
 enum cv_link_peer {
 	CV_PEER_COROSYNC,  /* a corosync process */

@@ -355,6 +355,8 @@ int cv_cluster_wait_for_corosync(void)
 		return -1;
 	cv_log_notice("cluster mode: node %u", cv_cluster_nodeid());
 	engine_ran();
+	cv_cluster_quorum_start();
+	cv_cluster_quorum_wait_first_state();
 	return 0;
 }
 
@@ -362,6 +364,7 @@ void cv_cluster_stop(void)
 {
 	if (engine == NULL)
 		return;
+	cv_cluster_quorum_stop();
 	cv_timer_stop(&engine_timer);
 	if (engine_watch.fd >= 0)
 		cv_watch_remove(&engine_watch);

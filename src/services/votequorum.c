@@ -5,12 +5,18 @@
  *
  * It tracks quorum.* and nodelist.* in cmap, as corosync does, so that
  * changing quorum.expected_votes (or the votes) at run time recalculates
- * quorum and notifies trackers (votequorum-config.h). */
+ * quorum and notifies trackers (votequorum-config.h).
+ *
+ * In cluster mode it counts nothing itself: it follows the corosync on
+ * this node (<conclave/cluster.h>), passes corosync's notifications on to
+ * its trackers and its quorate turns to the quorum service, and passes
+ * getinfo, setexpected and setvotes on to corosync. */
 #include <stdlib.h>
 #include <string.h>
 
 #include <corosync/votequorum.h>
 
+#include <conclave/cluster.h>
 #include <conclave/service.h>
 
 #include "cv-wire.h"
@@ -30,11 +36,10 @@ struct vq_client {
 
 enum change_origin { FROM_CLIENT, FROM_DAEMON };
 
-/* The quorum notification lists this node and, while one is registered,
- * its quorum device: corosync lists the nodes it has seen (a configured
- * node that never ran is not among them) and the device as node 0 with
- * state 0. */
-#define VQ_LISTED_MAX 2
+/* The quorum notification lists the nodes corosync has seen (a configured
+ * node that never ran is not among them) and a registered quorum device as
+ * node 0 with state 0: alone, this node and its device. */
+#define VQ_LISTED_MAX (CV_MAX_NODES + 1)
 
 enum notification_kind { NOTIFY_NODELIST, NOTIFY_EXPECTED_VOTES, NOTIFY_QUORUM };
 
@@ -107,6 +112,68 @@ static void build_event(struct vq_notification *n, const struct vq_state *st, co
 	n->expected.context = context;
 }
 
+/* ---- following corosync (cluster mode) ---------------------------------- */
+
+static void build_cluster_quorum(struct vq_notification *n, const struct cv_cluster_quorum *q)
+{
+	n->kind = NOTIFY_QUORUM;
+	n->quorum = (VotequorumQuorumNotificationEvent)VOTEQUORUM_QUORUM_NOTIFICATION_EVENT__INIT;
+	n->quorum.quorate = q->quorate;
+	for (size_t i = 0; i < q->n_listed; i++) {
+		n->nodes[i] = (VotequorumNodeT)VOTEQUORUM_NODE_T__INIT;
+		n->nodes[i].nodeid = q->listed[i].nodeid;
+		n->nodes[i].state = q->listed[i].state;
+		n->node_pointers[i] = &n->nodes[i];
+	}
+	n->quorum.n_node_list = q->n_listed;
+	n->quorum.node_list = n->node_pointers;
+}
+
+static void build_cluster_nodelist(struct vq_notification *n, const struct cv_cluster_quorum *q)
+{
+	n->kind = NOTIFY_NODELIST;
+	n->ring_id = (VotequorumRingIdT)VOTEQUORUM_RING_ID_T__INIT;
+	n->ring_id.nodeid = q->ring_nodeid;
+	n->ring_id.seq = q->ring_seq;
+	n->nodelist = (VotequorumNodelistNotificationEvent)VOTEQUORUM_NODELIST_NOTIFICATION_EVENT__INIT;
+	n->nodelist.ring_id = &n->ring_id;
+	n->nodelist.n_node_list = q->n_members;
+	n->nodelist.node_list = (uint32_t *)q->members;
+}
+
+static void build_cluster_event(struct vq_notification *n, enum cv_quorum_event event,
+				const struct cv_cluster_quorum *q)
+{
+	switch (event) {
+	case CV_QUORUM_NODELIST: build_cluster_nodelist(n, q); return;
+	case CV_QUORUM_QUORATE: build_cluster_quorum(n, q); return;
+	case CV_QUORUM_EXPECTED_VOTES: break;
+	}
+	n->kind = NOTIFY_EXPECTED_VOTES;
+	n->expected = (VotequorumExpectedvotesNotificationEvent)VOTEQUORUM_EXPECTEDVOTES_NOTIFICATION_EVENT__INIT;
+	n->expected.expected_votes = q->expected_votes;
+}
+
+static void set_context(struct vq_notification *n, uint64_t context)
+{
+	switch (n->kind) {
+	case NOTIFY_NODELIST: n->nodelist.context = context; return;
+	case NOTIFY_EXPECTED_VOTES: n->expected.context = context; return;
+	case NOTIFY_QUORUM: n->quorum.context = context; return;
+	}
+}
+
+static void view_from_cluster(struct quorum_view *view, const struct cv_cluster_quorum *q)
+{
+	memset(view, 0, sizeof(*view));
+	view->provider = true;
+	view->quorate = q->quorate;
+	view->ring_nodeid = q->ring_nodeid;
+	view->ring_seq = q->ring_seq;
+	view->n_members = q->n_members;
+	memcpy(view->members, q->members, q->n_members * sizeof(q->members[0]));
+}
+
 static const ProtobufCMessage *notification_message(const struct vq_notification *n)
 {
 	switch (n->kind) {
@@ -141,6 +208,29 @@ static size_t events_size(const struct vq_state *st, uint64_t context)
 	}
 	return size;
 }
+
+/* corosync's notification, to every tracker; a turn of quorate or a new
+ * membership reaches the quorum service with the quorate notification
+ * that follows it, as corosync's quorum service hears of both at once. */
+static void cluster_event(enum cv_quorum_event event, const struct cv_cluster_quorum *q)
+{
+	struct vq_notification n;
+	struct quorum_view view;
+	struct vq_client *c;
+
+	build_cluster_event(&n, event, q);
+	cv_list_for_each(c, &trackers, tracker_link) {
+		set_context(&n, c->context);
+		if (notification_send(c->session, &n) != CS_OK)
+			cv_session_close(c->session, "votequorum notification queue full");
+	}
+	if (event == CV_QUORUM_QUORATE) {
+		view_from_cluster(&view, q);
+		quorum_state_publish(&view);
+	}
+}
+
+static const struct cv_quorum_ops cluster_ops = { .event = cluster_event };
 
 /* ---- committing a change ----------------------------------------------- */
 
@@ -270,9 +360,14 @@ static cs_error_t send_snapshot(struct cv_session *s, uint64_t context)
 	size_t size;
 	cs_error_t err;
 
-	build_nodelist(&nodelist, &state);
+	if (cv_cluster_enabled()) {
+		build_cluster_nodelist(&nodelist, cv_cluster_quorum());
+		build_cluster_quorum(&quorum, cv_cluster_quorum());
+	} else {
+		build_nodelist(&nodelist, &state);
+		build_quorum(&quorum, &state, state.quorate, state.qdevice_flags & VQ_QDEVICE_REGISTERED);
+	}
 	nodelist.nodelist.context = context;
-	build_quorum(&quorum, &state, state.quorate, state.qdevice_flags & VQ_QDEVICE_REGISTERED);
 	quorum.quorum.context = context;
 	size = protobuf_c_message_get_packed_size(&nodelist.nodelist.base) + sizeof(struct cv_frame_header) +
 	       protobuf_c_message_get_packed_size(&quorum.quorum.base);
@@ -323,6 +418,34 @@ static char *reply_strdup(struct cv_session *s, const char *text)
 	return copy;
 }
 
+static cs_error_t cluster_getinfo(struct cv_session *s, uint32_t nodeid, VotequorumGetinfoReply *reply)
+{
+	struct cv_quorum_info got;
+	cs_error_t err = cv_cluster_quorum_getinfo(nodeid, &got);
+	VotequorumInfo *info;
+
+	if (err != CS_OK)
+		return err;
+	info = cv_reply_alloc(s, sizeof(*info));
+	if (!info)
+		return CS_ERR_NO_MEMORY;
+	votequorum_info__init(info);
+	info->node_id = got.node_id;
+	info->node_state = got.node_state;
+	info->node_votes = got.node_votes;
+	info->node_expected_votes = got.node_expected_votes;
+	info->highest_expected = got.highest_expected;
+	info->total_votes = got.total_votes;
+	info->quorum = got.quorum;
+	info->flags = got.flags;
+	info->qdevice_votes = got.qdevice_votes;
+	info->qdevice_name = reply_strdup(s, got.qdevice_name);
+	if (!info->qdevice_name)
+		return CS_ERR_NO_MEMORY;
+	reply->info = info;
+	return CS_OK;
+}
+
 cs_error_t votequorum_handle_getinfo(struct cv_session *s, const VotequorumGetinfoRequest *request,
 				     VotequorumGetinfoReply *reply)
 {
@@ -332,6 +455,8 @@ cs_error_t votequorum_handle_getinfo(struct cv_session *s, const VotequorumGetin
 	bool device_votes_elsewhere = node != &state.nodes[state.local] && (state.qdevice_flags & VQ_QDEVICE_CAST_VOTE);
 	VotequorumInfo *info;
 
+	if (cv_cluster_enabled())
+		return cluster_getinfo(s, request->nodeid, reply);
 	if (!node)
 		return CS_ERR_NOT_EXIST;
 	info = cv_reply_alloc(s, sizeof(*info));
@@ -358,8 +483,13 @@ cs_error_t votequorum_handle_getinfo(struct cv_session *s, const VotequorumGetin
 cs_error_t votequorum_handle_setexpected(struct cv_session *s, const VotequorumSetexpectedRequest *request,
 					 VotequorumSetexpectedReply *reply)
 {
-	struct vq_state *next = change_begin();
-	cs_error_t err = vq_set_expected(next, request->expected_votes);
+	struct vq_state *next;
+	cs_error_t err;
+
+	if (cv_cluster_enabled())
+		return cv_cluster_quorum_setexpected(request->expected_votes);
+	next = change_begin();
+	err = vq_set_expected(next, request->expected_votes);
 
 	return err == CS_OK ? commit(next, FROM_CLIENT) : err;
 }
@@ -367,8 +497,13 @@ cs_error_t votequorum_handle_setexpected(struct cv_session *s, const VotequorumS
 cs_error_t votequorum_handle_setvotes(struct cv_session *s, const VotequorumSetvotesRequest *request,
 				      VotequorumSetvotesReply *reply)
 {
-	struct vq_state *next = change_begin();
-	cs_error_t err = vq_set_votes(next, request->nodeid, request->votes);
+	struct vq_state *next;
+	cs_error_t err;
+
+	if (cv_cluster_enabled())
+		return cv_cluster_quorum_setvotes(request->nodeid, request->votes);
+	next = change_begin();
+	err = vq_set_votes(next, request->nodeid, request->votes);
 
 	return err == CS_OK ? commit(next, FROM_CLIENT) : err;
 }
@@ -384,6 +519,8 @@ cs_error_t votequorum_handle_qdevice_register(struct cv_session *s,
 					      const VotequorumQdeviceRegisterRequest *request,
 					      VotequorumQdeviceRegisterReply *reply)
 {
+	if (cv_cluster_enabled())
+		return CS_ERR_NOT_SUPPORTED;
 	bool was_registered = state.qdevice_flags & VQ_QDEVICE_REGISTERED;
 	struct vq_state *next = change_begin();
 	cs_error_t err = vq_qdevice_register(next, request->name);
@@ -401,6 +538,8 @@ cs_error_t votequorum_handle_qdevice_unregister(struct cv_session *s,
 						const VotequorumQdeviceUnregisterRequest *request,
 						VotequorumQdeviceUnregisterReply *reply)
 {
+	if (cv_cluster_enabled())
+		return CS_ERR_NOT_SUPPORTED;
 	struct vq_state *next = change_begin();
 	cs_error_t err = vq_qdevice_unregister(next, request->name);
 
@@ -417,6 +556,8 @@ cs_error_t votequorum_handle_qdevice_unregister(struct cv_session *s,
 cs_error_t votequorum_handle_qdevice_update(struct cv_session *s, const VotequorumQdeviceUpdateRequest *request,
 					    VotequorumQdeviceUpdateReply *reply)
 {
+	if (cv_cluster_enabled())
+		return CS_ERR_NOT_SUPPORTED;
 	struct vq_state *next = change_begin();
 	cs_error_t err = vq_qdevice_update(next, request->oldname, request->newname);
 
@@ -426,6 +567,8 @@ cs_error_t votequorum_handle_qdevice_update(struct cv_session *s, const Votequor
 cs_error_t votequorum_handle_qdevice_poll(struct cv_session *s, const VotequorumQdevicePollRequest *request,
 					  VotequorumQdevicePollReply *reply)
 {
+	if (cv_cluster_enabled())
+		return CS_ERR_NOT_SUPPORTED;
 	struct vq_state *next = change_begin();
 	cs_error_t err = vq_qdevice_poll(next, request->name, request->cast_vote != 0,
 					 ring_id_is_current(request->ring_id));
@@ -441,6 +584,8 @@ cs_error_t votequorum_handle_qdevice_master_wins(struct cv_session *s,
 						 const VotequorumQdeviceMasterWinsRequest *request,
 						 VotequorumQdeviceMasterWinsReply *reply)
 {
+	if (cv_cluster_enabled())
+		return CS_ERR_NOT_SUPPORTED;
 	struct vq_state *next = change_begin();
 	cs_error_t err = vq_qdevice_master_wins(next, request->name, request->allow != 0);
 
@@ -556,7 +701,16 @@ static int votequorum_start(void)
 	vq_init(&state, settings);
 	qdevice_timeout_ms = settings->quorum.device_timeout_ms;
 	qdevice_timer = cv_timer_new(qdevice_poll_missed, NULL);
-	if (!qdevice_timer || track_configuration() < 0)
+	if (!qdevice_timer)
+		return -1;
+	if (cv_cluster_enabled()) {
+		cv_cluster_quorum_register(&cluster_ops);
+		view_from_cluster(&view, cv_cluster_quorum());
+		quorum_state_publish(&view);
+		cv_log_info("votequorum: following corosync's");
+		return 0;
+	}
+	if (track_configuration() < 0)
 		return -1;
 	view_from_state(&view, &state, state.quorate);
 	quorum_state_publish(&view);
