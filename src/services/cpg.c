@@ -24,14 +24,15 @@
 #include "cpg-server.h"
 #include "quorum-state.h"
 
-/* cpg_flow_control_state_get() says ENABLED while a member has no room
- * for a message of this size. */
-#define FLOW_CONTROL_ROOM 4096u
-
 /* What messages leave free in every member's queue for the membership
  * changes that follow, which cannot be refused: a member whose queue has
  * no room for one is closed. */
 #define CONFCHG_ROOM 4096u
+
+/* cpg_flow_control_state_get() says ENABLED while a member has no room
+ * for a message of this size beside CONFCHG_ROOM: while such a message
+ * would be refused with CS_ERR_TRY_AGAIN. */
+#define FLOW_CONTROL_ROOM 4096u
 
 /* Senders whose message waits for room, oldest first. */
 static struct cpg_member **blocked;
@@ -441,7 +442,7 @@ cs_error_t cpg_handle_flow_control_state_get(struct cv_session *s, const CpgFlow
 	struct cpg_member *m = cv_session_private(s);
 	/* In cluster mode the engine's room counts too: senders wait for it. */
 	bool full = m->group != NULL &&
-		    (!members_have_room(m->group, FLOW_CONTROL_ROOM) || (cv_cluster_enabled() && n_blocked > 0));
+		    (!members_have_room(m->group, FLOW_CONTROL_ROOM + CONFCHG_ROOM) || (cv_cluster_enabled() && n_blocked > 0));
 
 	reply->flow_control_enabled = full ? CPG_FLOW_CONTROL_ENABLED : CPG_FLOW_CONTROL_DISABLED;
 	return CS_OK;
