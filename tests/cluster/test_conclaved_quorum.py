@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-"""quorum and votequorum in cluster mode follow the corosync on the node.
+"""quorum and votequorum in cluster mode follow the corosync on the node,
+and cmap carries corosync's runtime.members.* keys.
 
 On node 1, one quorum-node on Conclave's libraries (conclaved) and one on
 corosync's track both services side by side:
@@ -57,6 +58,17 @@ def same_answers(ours, theirs, nodeids):
         assert a == b, "%s: conclaved %r, corosync %r" % (command, a, b)
 
 
+def same_members_keys(conclaved, node):
+    """corosync-cmapctl's runtime.members.* on Conclave's libcmap and on corosync's."""
+    argv = ["corosync-cmapctl", "-b", "runtime.members."]
+    ours = node.run(argv, env=conclaved.ours())
+    theirs = node.run(argv)
+    assert ours.returncode == 0 and theirs.returncode == 0, (ours, theirs)
+    cluster.log("runtime.members: %s" % " | ".join(theirs.stdout.splitlines()))
+    assert ".status (str) = " in theirs.stdout, theirs.stdout
+    assert ours.stdout == theirs.stdout, "conclaved's:\n%s\ncorosync's:\n%s" % (ours.stdout, theirs.stdout)
+
+
 def same_events(ours, theirs, start_ours, start_theirs, quorate, members):
     """Both clients reached quorate and these members on both services; their
     events since the starts are the same."""
@@ -85,15 +97,18 @@ def test():
             client.wait_line("votequorum's quorum", lambda l: l.startswith("vq-quorum quorate=1 "))
         assert ours.events() == theirs.events(), (ours.events(), theirs.events())
         same_answers(ours, theirs, (1, 2, 3))
+        same_members_keys(conclaved, node1)
 
         start_ours, start_theirs = len(ours.lines), len(theirs.lines)
         c.node(3).kill()
         same_events(ours, theirs, start_ours, start_theirs, 1, "1,2")
         same_answers(ours, theirs, (1, 2, 3))
+        same_members_keys(conclaved, node1)
         start_ours, start_theirs = len(ours.lines), len(theirs.lines)
         c.node(2).kill()
         same_events(ours, theirs, start_ours, start_theirs, 0, "1")
         same_answers(ours, theirs, (1, 2))
+        same_members_keys(conclaved, node1)
 
         # corosync lost under node 1, then the cluster back
         start_ours = len(ours.lines)
@@ -115,6 +130,7 @@ def test():
         theirs = QuorumNode(node1, label="corosync2")
         theirs.wait_event("quorum quorate=1 members=1,2,3")
         same_answers(ours, theirs, (1, 2, 3))
+        same_members_keys(conclaved, node1)
         assert "tracking corosync's votequorum again" in conclaved.log_text(node1)
         assert node1.conclaved.poll() is None, "conclaved exited"
 
