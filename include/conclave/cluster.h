@@ -121,6 +121,9 @@ cs_error_t cv_cluster_quorum_setvotes(uint32_t nodeid, uint32_t votes);
 /* Copies corosync's runtime.members.* keys into the default cmap map,
  * deleting those corosync no longer has. */
 void cv_cluster_copy_members(void);
+/* corosync_cfg_node_status_get (CFG_NODE_STATUS_V1) asked of this node's
+ * corosync; status is a struct corosync_cfg_node_status_v1 of size bytes. */
+cs_error_t cv_cluster_node_status(uint32_t nodeid, void *status, size_t size);
 /* The mirror's life, run by cv_cluster_wait_for_corosync() and cv_cluster_stop(). */
 void cv_cluster_quorum_start(void);
 void cv_cluster_quorum_wait_first_state(void);

@@ -58,15 +58,21 @@ def same_answers(ours, theirs, nodeids):
         assert a == b, "%s: conclaved %r, corosync %r" % (command, a, b)
 
 
-def same_members_keys(conclaved, node):
-    """corosync-cmapctl's runtime.members.* on Conclave's libcmap and on corosync's."""
-    argv = ["corosync-cmapctl", "-b", "runtime.members."]
+def same_tool_output(conclaved, node, argv, expect):
+    """A corosync tool prints the same on Conclave's libraries and on corosync's."""
     ours = node.run(argv, env=conclaved.ours())
     theirs = node.run(argv)
-    assert ours.returncode == 0 and theirs.returncode == 0, (ours, theirs)
-    cluster.log("runtime.members: %s" % " | ".join(theirs.stdout.splitlines()))
-    assert ".status (str) = " in theirs.stdout, theirs.stdout
+    assert ours.returncode == theirs.returncode, (ours, theirs)
+    cluster.log("%s: %s" % (" ".join(argv), " | ".join(theirs.stdout.splitlines())))
+    assert expect in theirs.stdout, theirs.stdout
     assert ours.stdout == theirs.stdout, "conclaved's:\n%s\ncorosync's:\n%s" % (ours.stdout, theirs.stdout)
+
+
+def same_members_keys(conclaved, node):
+    """cmap's runtime.members.*, cfg's local node id and node status."""
+    same_tool_output(conclaved, node, ["corosync-cmapctl", "-b", "runtime.members."], ".status (str) = ")
+    same_tool_output(conclaved, node, ["corosync-cfgtool", "-n"], "Local node ID %d" % node.nodeid)
+    same_tool_output(conclaved, node, ["corosync-cfgtool", "-s"], "Local node ID %d" % node.nodeid)
 
 
 def same_events(ours, theirs, start_ours, start_theirs, quorate, members):
