@@ -1,11 +1,14 @@
 #!/usr/bin/env python3
 """quorum and votequorum in cluster mode follow the corosync on the node,
-and cmap carries corosync's runtime.members.* keys.
+cmap carries corosync's runtime.members.* keys, cfg its node status.
 
 On node 1, one quorum-node on Conclave's libraries (conclaved) and one on
 corosync's track both services side by side:
 
 - with three nodes: quorate, the same members, ring id and getinfo;
+- at each step, the same runtime.members.* keys in cmap and the same local
+  node id and node status in cfg (corosync-cmapctl, corosync-cfgtool -n and
+  -s on Conclave's libraries and on corosync's);
 - node 3 killed, then node 2: both clients get the same notifications in
   the same order (still quorate with two, inquorate alone), and the same
   getquorate and getinfo;
