@@ -1,4 +1,5 @@
 """python3 -m codegen --idl-dir idl --out . [--check]
+python3 -m codegen --idl-dir DIR --import-dir SHARE/conclave/idl --out OUT [--check]
 python3 -m codegen [--idl-dir idl] --compat OLD.idl NEW.idl"""
 
 import argparse
@@ -7,7 +8,7 @@ import sys
 
 from .compat import BREAKING, compare
 from .diagnostics import IdlError
-from .generate import OWNED_DIRS, generate, service_header_beside
+from .generate import GENERATED_NOTICE, OWNED_DIRS, SHARED_DIRS, generate, service_header_beside
 from .program import load, load_file
 
 
@@ -19,25 +20,49 @@ def parse_args(argv):
     parser.add_argument("--out", default=".", help="directory to write generated/, man/man3/ and "
                         "man/man7/ under (conclave-service(7) comes from include/conclave/service.h "
                         "beside the IDL directory, when there is one)")
+    parser.add_argument("--import-dir", action="append", default=[], metavar="DIR",
+                        help="another project's IDL: read imports not in --idl-dir from DIR "
+                             "(the installed share/conclave/idl), generate for --idl-dir's "
+                             "services only, and remove only files the last run wrote, "
+                             f"as listed in OUT/{MANIFEST}")
     parser.add_argument("--check", action="store_true",
                         help="write nothing; exit 1 and list every file that differs")
     parser.add_argument("--compat", nargs=2, metavar=("OLD", "NEW"),
                         help="compare two versions of an IDL file (imports are found beside "
-                             "each, then in --idl-dir); exit 1 when a change breaks programs "
+                             "each, then in --idl-dir and each --import-dir); exit 1 when a change breaks programs "
                              "or the wire")
     return parser.parse_args(argv)
 
 
+# Another project's generated files, listed by the run that wrote them.
+MANIFEST = ".conclave-codegen-manifest"
+
+
+def manifest_files(out_dir):
+    text = read_text(os.path.join(out_dir, MANIFEST)) or ""
+    return {line for line in text.splitlines() if line}
+
+
 def existing_files(out_dir):
-    """Relative paths of every file under the owned directories."""
+    """Relative paths of every file under the owned directories, and of every
+    generated one under the shared directories."""
     found = set()
-    for owned in OWNED_DIRS:
+    for owned in OWNED_DIRS + SHARED_DIRS:
         root = os.path.join(out_dir, owned)
         for directory, _, names in os.walk(root):
             for name in names:
                 path = os.path.join(directory, name)
-                found.add(os.path.relpath(path, out_dir).replace(os.sep, "/"))
+                if owned in OWNED_DIRS or is_generated(path):
+                    found.add(os.path.relpath(path, out_dir).replace(os.sep, "/"))
     return found
+
+
+def is_generated(path):
+    try:
+        with open(path, encoding="utf-8", errors="replace") as stream:
+            return GENERATED_NOTICE in stream.readline()
+    except OSError:
+        return False
 
 
 def read_text(path):
@@ -48,9 +73,10 @@ def read_text(path):
         return None
 
 
-def drift(outputs, out_dir):
+def drift(outputs, out_dir, project=False):
     """(differing, missing, extra) relative paths."""
-    existing = existing_files(out_dir)
+    existing = existing_files(out_dir) if not project else \
+        {p for p in manifest_files(out_dir) | set(outputs) if os.path.isfile(os.path.join(out_dir, p))}
     differing = [p for p in outputs if p in existing
                  and read_text(os.path.join(out_dir, p)) != outputs[p]]
     missing = [p for p in outputs if p not in existing]
@@ -58,8 +84,8 @@ def drift(outputs, out_dir):
     return differing, missing, extra
 
 
-def check(outputs, out_dir):
-    differing, missing, extra = drift(outputs, out_dir)
+def check(outputs, out_dir, project=False):
+    differing, missing, extra = drift(outputs, out_dir, project)
     for label, paths in (("differs", differing), ("missing", missing), ("extra", extra)):
         for path in paths:
             print(f"{label}: {path}")
@@ -69,10 +95,18 @@ def check(outputs, out_dir):
     return 0
 
 
-def write(outputs, out_dir):
-    for path in existing_files(out_dir) - set(outputs):
-        os.remove(os.path.join(out_dir, path))
-    for owned in OWNED_DIRS:
+def write(outputs, out_dir, project=False):
+    """Writes outputs under out_dir and removes the files of the last run that
+    are no longer made: for Conclave every other file of OWNED_DIRS, for
+    another project those its manifest lists, which is then rewritten; prints
+    each path written or removed in project mode."""
+    stale = (manifest_files(out_dir) if project else existing_files(out_dir)) - set(outputs)
+    for path in sorted(stale):
+        if os.path.isfile(os.path.join(out_dir, path)):
+            os.remove(os.path.join(out_dir, path))
+            if project:
+                print(f"removed {os.path.join(out_dir, path)}")
+    for owned in () if project else OWNED_DIRS:
         remove_empty_dirs(os.path.join(out_dir, owned))
     for path, text in outputs.items():
         target = os.path.join(out_dir, path)
@@ -81,6 +115,11 @@ def write(outputs, out_dir):
         os.makedirs(os.path.dirname(target), exist_ok=True)
         with open(target, "w", encoding="utf-8", newline="") as stream:
             stream.write(text)
+        if project:
+            print(f"wrote {target}")
+    if project:
+        with open(os.path.join(out_dir, MANIFEST), "w", encoding="utf-8") as stream:
+            stream.write("".join(f"{path}\n" for path in outputs))
     return 0
 
 
@@ -101,11 +140,11 @@ def reporting_errors(action, failure):
     return None, failure
 
 
-def compat(old_path, new_path, idl_dir):
+def compat(old_path, new_path, search_dirs):
     """Prints one line per change between two versions of an IDL file; 0 when
     every change is compatible, 1 when one breaks, 2 when either cannot be read."""
     def findings():
-        old, new = (load_file(path, [idl_dir], documentation_rules=False)
+        old, new = (load_file(path, search_dirs, documentation_rules=False)
                     for path in (old_path, new_path))
         return compare(old, new)
 
@@ -120,14 +159,16 @@ def compat(old_path, new_path, idl_dir):
 def main(argv=None):
     args = parse_args(argv)
     if args.compat:
-        return compat(*args.compat, args.idl_dir)
+        return compat(*args.compat, [args.idl_dir, *args.import_dir])
+    project = bool(args.import_dir)
+    header = None if project else service_header_beside(args.idl_dir)
     outputs, failed = reporting_errors(
-        lambda: generate(load(args.idl_dir), service_header_beside(args.idl_dir)), 1)
+        lambda: generate(load(args.idl_dir, args.import_dir), header), 1)
     if failed:
         return failed
     if args.check:
-        return check(outputs, args.out)
-    return write(outputs, args.out)
+        return check(outputs, args.out, project)
+    return write(outputs, args.out, project)
 
 
 if __name__ == "__main__":

@@ -11,8 +11,11 @@ from .validate import check_service_ids, validate
 class Program:
     """All IDL files of one directory, parsed, linked by their imports, validated."""
 
-    def __init__(self, files):
+    def __init__(self, files, own=None):
         self.files = files
+        # The files to generate for: all, or those of the project's own
+        # directory when the others were imported from an installed IDL directory.
+        self.own = files if own is None else own
 
     @property
     def common(self):
@@ -37,16 +40,38 @@ class Program:
         return None
 
 
-def load(idl_dir):
-    """Parses and validates every `*.idl` file of idl_dir (sorted by name)."""
+def load(idl_dir, import_dirs=()):
+    """Parses and validates every `*.idl` file of idl_dir (sorted by name).
+    An import not in idl_dir is read from the first of import_dirs that has it
+    (another project's IDL importing the installed common.idl); the program
+    then generates for idl_dir's files only."""
     names = sorted(n for n in os.listdir(idl_dir) if n.endswith(".idl"))
     display_dir = os.path.basename(os.path.normpath(os.path.abspath(idl_dir)))
-    files = [parse_path(os.path.normpath(os.path.join(idl_dir, name)), f"{display_dir}/{name}")
-             for name in names]
-    link_imports(files, idl_dir)
+    own = [parse_path(os.path.normpath(os.path.join(idl_dir, name)), f"{display_dir}/{name}")
+           for name in names]
+    files = own + _imported_files(own, import_dirs)
+    link_imports(files, ", ".join([idl_dir, *import_dirs]))
     validate(files)
     check_service_ids(files)
-    return Program(files)
+    return Program(files, own if import_dirs else None)
+
+
+def _imported_files(own, import_dirs):
+    """The files own imports (directly or not) that are not among own, from import_dirs."""
+    known = {os.path.basename(f.path) for f in own}
+    found = []
+    pending = list(own)
+    while pending:
+        for name, _ in pending.pop().imports:
+            path = next((os.path.join(d, name) for d in import_dirs
+                         if os.path.isfile(os.path.join(d, name))), None)
+            if name in known or path is None:
+                continue
+            known.add(name)
+            imported = parse_path(os.path.normpath(path), path)
+            found.append(imported)
+            pending.append(imported)
+    return found
 
 
 def load_file(path, search_dirs, documentation_rules=True):

@@ -14,8 +14,9 @@ import cluster  # noqa: E402
 from engines import EngineNode, check_exactly_once_in_order  # noqa: E402
 
 ALL = (1, 2, 3)
-SENT_BY_2 = 1000000     # long enough a stream for corosync's death to fall in it
-SENT_BY_OTHERS = 50000
+SENT_BY_2 = 500000      # long enough a stream for corosync's death to fall in it
+SENT_BY_OTHERS = 20000
+STREAMING = 1000        # of node 2's messages node 1 has when corosync dies
 
 
 def start_engines(c, program, args=()):
@@ -134,7 +135,9 @@ def corosync_restart(c, engines):
     engines[2].send(SENT_BY_2, 100, wait=False)
     engines[1].send(SENT_BY_OTHERS, 100, wait=False)
     engines[3].send(SENT_BY_OTHERS, 100, wait=False)
-    time.sleep(1)
+    cluster.wait_until("node1: %d of node 2's messages" % STREAMING,
+                       lambda: sum(o == 2 for o, _, _ in engines[1].deliveries()[counts[1]:]) >= STREAMING,
+                       timeout=120, interval=0.01)
     c.node(2).stop_corosync(signal.SIGKILL)
     engines[2].wait_view((2,), connected=False, start=marks[2])
     for n in (1, 3):
@@ -148,11 +151,10 @@ def corosync_restart(c, engines):
     c.node(2).heal()
     for n in ALL:
         engines[n].wait_view(ALL, start=marks[n])
-    for e in engines.values():
-        e.wait_accepted(timeout=300, start=marks[e.node.nodeid])
     for n in ALL:
-        engines[n].wait_deliveries(counts[n] + (SENT_BY_2 + 2 * SENT_BY_OTHERS if n != 2 else SENT_BY_2),
-                                   timeout=300)
+        engines[n].wait_deliveries(counts[n] + (SENT_BY_2 + 2 * SENT_BY_OTHERS if n != 2 else SENT_BY_2))
+    for e in engines.values():
+        e.wait_accepted(start=marks[e.node.nodeid])
     time.sleep(2)
     logs = {n: engines[n].deliveries()[counts[n]:] for n in ALL}
     for n in ALL:

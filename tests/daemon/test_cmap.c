@@ -36,8 +36,11 @@ enum {
 enum { T_INT8 = 1, T_UINT8, T_INT16, T_UINT16, T_INT32, T_UINT32, T_INT64, T_UINT64, T_FLOAT, T_DOUBLE, T_STRING, T_BINARY };
 enum { EV_DELETE = 1, EV_MODIFY = 2, EV_ADD = 4, TRACK_PREFIX = 8 };
 #define ALL_EVENTS (EV_ADD | EV_MODIFY | EV_DELETE)
+/* How long a test waits for what must come (an event, a close, a log line):
+ * generous, as a loaded machine or a sanitizer slows the daemon down. */
+#define EVENT_WAIT_MS 10000
 
-#define CONCLAVE_LIMITS "conclave {\n\thello_timeout: 500\n\tcmap_max_iterators: 8\n\tcmap_max_tracks: 8\n}\n"
+#define CONCLAVE_LIMITS "conclave {\n\tcmap_max_iterators: 8\n\tcmap_max_tracks: 8\n}\n"
 #define CMAP_CONFIG                                                                                       \
 	"totem {\n\tversion: 2\n\tcluster_name: test\n\ttoken: 3000\n}\n"                                  \
 	"logging {\n\tdebug: off\n}\n"                                                                    \
@@ -47,7 +50,7 @@ enum { EV_DELETE = 1, EV_MODIFY = 2, EV_ADD = 4, TRACK_PREFIX = 8 };
 	"\tnode {\n\t\tnodeid: 3\n\t\tring0_addr: 192.0.2.3\n\t}\n}\n" CONCLAVE_LIMITS
 #define SMALL_QUEUE_CONFIG                                                                                \
 	"quorum {\n\tprovider: corosync_votequorum\n}\n"                                                   \
-	"conclave {\n\thello_timeout: 500\n\tmax_message_size: 4096\n\tmax_queued_bytes: 8192\n\tlog_rate_burst: 0\n}\n"
+	"conclave {\n\tmax_message_size: 4096\n\tmax_queued_bytes: 8192\n\tlog_rate_burst: 0\n}\n"
 
 static const ProtobufCMessageDescriptor *const cmap_events[] = { &cmap_notification_event__descriptor };
 
@@ -384,7 +387,7 @@ static void test_new_key_names(void **state)
 	name[255] = 'n';
 	name[256] = '\0';
 	assert_int_equal(set_u32(fd, name, 1), -1);
-	assert_true(raw_closed_within(fd, 2000));
+	assert_true(raw_closed_within(fd, EVENT_WAIT_MS));
 	close(fd);
 }
 
@@ -574,7 +577,7 @@ static void test_iterator_limit(void **state)
 
 static CmapNotificationEvent *expect_notification(int fd, const char *key, int32_t event)
 {
-	CmapNotificationEvent *ev = next_notification(fd, 2000);
+	CmapNotificationEvent *ev = next_notification(fd, EVENT_WAIT_MS);
 
 	if (!ev)
 		fail_msg("no notification for %s", key);
@@ -781,7 +784,7 @@ static void test_full_tracker_of_daemon_changes_is_closed(void **state)
 			closed = test_daemon_log_contains(&own, "cmap notification queue full", 50);
 	}
 	assert_true(closed);
-	assert_true(raw_closed_within(tracker, 2000));
+	assert_true(raw_closed_within(tracker, EVENT_WAIT_MS));
 	close(tracker);
 }
 
@@ -866,12 +869,14 @@ static void test_select_map_is_busy_with_iterators_or_tracks(void **state)
 	close(fd);
 }
 
-static size_t count_notifications(int fd, int32_t event, const char *prefix)
+/* Counts notifications of event for keys under prefix: waits for
+ * `expected` of them, then for any more until none came for 500 ms. */
+static size_t count_notifications(int fd, int32_t event, const char *prefix, size_t expected)
 {
 	CmapNotificationEvent *ev;
 	size_t n = 0;
 
-	while ((ev = next_notification(fd, 500)) != NULL) {
+	while ((ev = next_notification(fd, n < expected ? EVENT_WAIT_MS : 500)) != NULL) {
 		if (ev->event == event && strncmp(ev->key_name, prefix, strlen(prefix)) == 0)
 			n++;
 		free_notification(ev);
@@ -893,12 +898,12 @@ static void test_stats_map_tracking(void **state)
 	assert_int_equal(track_add(fd, "stats.ipcs.service3.", EV_ADD | EV_DELETE | TRACK_PREFIX, 1, NULL), CS_OK);
 	other = raw_client(d.socket, "quorum");
 	assert_true(other >= 0);
-	assert_int_equal(count_notifications(fd, EV_ADD, "stats.ipcs.service3."), 13);
+	assert_int_equal(count_notifications(fd, EV_ADD, "stats.ipcs.service3.", 13), 13);
 	close(other);
-	assert_int_equal(count_notifications(fd, EV_DELETE, "stats.ipcs.service3."), 13);
+	assert_int_equal(count_notifications(fd, EV_DELETE, "stats.ipcs.service3.", 13), 13);
 	/* per key, modifications of computed values are polled */
 	assert_int_equal(track_add(fd, "stats.conclave.cmap.requests", EV_MODIFY, 2, NULL), CS_OK);
-	ev = next_notification(fd, 3000);
+	ev = next_notification(fd, EVENT_WAIT_MS);
 	assert_non_null(ev);
 	assert_string_equal(ev->key_name, "stats.conclave.cmap.requests");
 	assert_int_equal(ev->event, EV_MODIFY);
@@ -990,7 +995,7 @@ static void test_byte_budget(void **state)
 	char key[32];
 	int fd, status = CS_OK, stored = 0;
 
-	assert_int_equal(test_daemon_start(&own, "conclave {\n\thello_timeout: 500\n\tcmap_max_bytes: 65536\n}\n"), 0);
+	assert_int_equal(test_daemon_start(&own, "conclave {\n\tcmap_max_bytes: 65536\n}\n"), 0);
 	fd = raw_client(own.socket, "cmap");
 	while (status == CS_OK && stored < 10) {
 		snprintf(key, sizeof(key), "budget.%d", stored);
@@ -1045,7 +1050,7 @@ static void expect_vq_expected(int fd, uint32_t expected_votes)
 {
 	ProtobufCMessage *event;
 
-	assert_int_equal(raw_next_event(fd, vq_events, 3, &event, 2000), VQ_EV_EXPECTED);
+	assert_int_equal(raw_next_event(fd, vq_events, 3, &event, EVENT_WAIT_MS), VQ_EV_EXPECTED);
 	assert_int_equal(((VotequorumExpectedvotesNotificationEvent *)event)->expected_votes, expected_votes);
 	assert_true(((VotequorumExpectedvotesNotificationEvent *)event)->context == 42);
 	protobuf_c_message_free_unpacked(event, NULL);
@@ -1055,7 +1060,7 @@ static void expect_vq_quorate(int fd, bool quorate)
 {
 	ProtobufCMessage *event;
 
-	assert_int_equal(raw_next_event(fd, vq_events, 3, &event, 2000), VQ_EV_QUORUM);
+	assert_int_equal(raw_next_event(fd, vq_events, 3, &event, EVENT_WAIT_MS), VQ_EV_QUORUM);
 	assert_int_equal(((VotequorumQuorumNotificationEvent *)event)->quorate, quorate);
 	protobuf_c_message_free_unpacked(event, NULL);
 }
@@ -1114,7 +1119,7 @@ static void test_expected_votes_changed_through_cmap(void **state)
 	"nodelist {\n\tnode {\n\t\tnodeid: 1\n\t\tring0_addr: 127.0.0.1\n\t}\n"                            \
 	"\tnode {\n\t\tnodeid: 2\n\t\tring0_addr: 192.0.2.2\n\t}\n"                                        \
 	"\tnode {\n\t\tnodeid: 3\n\t\tring0_addr: 192.0.2.3\n\t}\n}\n"                                    \
-	"conclave {\n\thello_timeout: 500\n\tmax_message_size: 4096\n\tmax_queued_bytes: 8192\n\tlog_rate_burst: 0\n}\n"
+	"conclave {\n\tmax_message_size: 4096\n\tmax_queued_bytes: 8192\n\tlog_rate_burst: 0\n}\n"
 
 /* A votequorum tracker that does not read holds back a cmap change whose
  * consequences it would be told of. */
@@ -1163,7 +1168,7 @@ static void reload(const char *text, const char *expected_log)
 {
 	rewrite_config(text);
 	assert_int_equal(kill(own.pid, SIGHUP), 0);
-	assert_true(test_daemon_log_contains(&own, expected_log, 3000));
+	assert_true(test_daemon_log_contains(&own, expected_log, EVENT_WAIT_MS));
 }
 
 /* SIGHUP replaces the file's keys in cmap, once, and votequorum follows
