@@ -118,6 +118,12 @@ const struct cv_cluster_quorum *cv_cluster_quorum(void);
 cs_error_t cv_cluster_quorum_getinfo(uint32_t nodeid, struct cv_quorum_info *info);
 cs_error_t cv_cluster_quorum_setexpected(uint32_t expected_votes);
 cs_error_t cv_cluster_quorum_setvotes(uint32_t nodeid, uint32_t votes);
+/* Copies corosync's runtime.members.* keys into the default cmap map,
+ * deleting those corosync no longer has. */
+void cv_cluster_copy_members(void);
+/* corosync_cfg_node_status_get (CFG_NODE_STATUS_V1) asked of this node's
+ * corosync; status is a struct corosync_cfg_node_status_v1 of size bytes. */
+cs_error_t cv_cluster_node_status(uint32_t nodeid, void *status, size_t size);
 /* The mirror's life, run by cv_cluster_wait_for_corosync() and cv_cluster_stop(). */
 void cv_cluster_quorum_start(void);
 void cv_cluster_quorum_wait_first_state(void);

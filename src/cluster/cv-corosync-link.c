@@ -9,6 +9,8 @@
 #include <unistd.h>
 
 #include <corosync/corotypes.h>
+#include <corosync/cfg.h>
+#include <corosync/cmap.h>
 #include <corosync/cpg.h>
 #include <corosync/votequorum.h>
 
@@ -50,6 +52,16 @@ int cv_link_check_libraries(char *why, size_t size)
 int cv_link_check_votequorum(char *why, size_t size)
 {
 	return check_origin((void *)votequorum_initialize, "votequorum_initialize", "libvotequorum.so.8", why, size);
+}
+
+int cv_link_check_cmap(char *why, size_t size)
+{
+	return check_origin((void *)cmap_initialize, "cmap_initialize", "libcmap.so.4", why, size);
+}
+
+int cv_link_check_cfg(char *why, size_t size)
+{
+	return check_origin((void *)corosync_cfg_initialize, "corosync_cfg_initialize", "libcfg.so.7", why, size);
 }
 
 static const char *base_name(const char *path)

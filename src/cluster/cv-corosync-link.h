@@ -34,6 +34,10 @@
 int cv_link_check_libraries(char *why, size_t size);
 /* The same for votequorum_initialize (libvotequorum.so.8). */
 int cv_link_check_votequorum(char *why, size_t size);
+/* The same for cmap_initialize (libcmap.so.4). */
+int cv_link_check_cmap(char *why, size_t size);
+/* The same for corosync_cfg_initialize (libcfg.so.7). */
+int cv_link_check_cfg(char *why, size_t size);
 
 enum cv_link_peer {
 	CV_PEER_COROSYNC,  /* a corosync process */

@@ -7,6 +7,7 @@
 
 #include <corosync/cfg.h>
 
+#include <conclave/cluster.h>
 #include <conclave/service.h>
 
 #include "cfg-nodes.h"
@@ -39,8 +40,11 @@ static struct cfg_client *client_of(struct cv_session *s)
 	return cv_session_private(s);
 }
 
+/* In cluster mode, corosync's id of this node. */
 static uint32_t local_nodeid(void)
 {
+	if (cv_cluster_enabled())
+		return cv_cluster_nodeid();
 	return cv_settings_local_node(cv_server_settings())->nodeid;
 }
 
@@ -72,6 +76,20 @@ cs_error_t corosync_cfg_handle_links(struct cv_session *s, const CorosyncCfgLink
 	return CS_OK;
 }
 
+/* In cluster mode, corosync's answer. */
+static cs_error_t cluster_node_status(struct cv_session *s, uint32_t nodeid, CorosyncCfgNodeStatusReply *reply)
+{
+	struct corosync_cfg_node_status_v1 *status = cv_reply_alloc(s, sizeof(*status));
+	cs_error_t err;
+
+	if (!status)
+		return CS_ERR_NO_MEMORY;
+	err = cv_cluster_node_status(nodeid, status, sizeof(*status));
+	if (err == CS_OK)
+		reply->v1 = (ProtobufCBinaryData){ .len = sizeof(*status), .data = (uint8_t *)status };
+	return err;
+}
+
 /* As corosync: node id 0 is no node here. */
 cs_error_t corosync_cfg_handle_node_status(struct cv_session *s, const CorosyncCfgNodeStatusRequest *request,
 					   CorosyncCfgNodeStatusReply *reply)
@@ -79,6 +97,8 @@ cs_error_t corosync_cfg_handle_node_status(struct cv_session *s, const CorosyncC
 	const struct cfg_node *node = cfg_node_find(request->nodeid);
 	struct corosync_cfg_node_status_v1 *status;
 
+	if (cv_cluster_enabled())
+		return cluster_node_status(s, request->nodeid, reply);
 	if (!node)
 		return CS_ERR_FAILED_OPERATION;
 	status = cv_reply_alloc(s, sizeof(*status));

@@ -1,10 +1,14 @@
 #!/usr/bin/env python3
-"""quorum and votequorum in cluster mode follow the corosync on the node.
+"""quorum and votequorum in cluster mode follow the corosync on the node,
+cmap carries corosync's runtime.members.* keys, cfg its node status.
 
 On node 1, one quorum-node on Conclave's libraries (conclaved) and one on
 corosync's track both services side by side:
 
 - with three nodes: quorate, the same members, ring id and getinfo;
+- at each step, the same runtime.members.* keys in cmap and the same local
+  node id and node status in cfg (corosync-cmapctl, corosync-cfgtool -n and
+  -s on Conclave's libraries and on corosync's);
 - node 3 killed, then node 2: both clients get the same notifications in
   the same order (still quorate with two, inquorate alone), and the same
   getquorate and getinfo;
@@ -57,6 +61,26 @@ def same_answers(ours, theirs, nodeids):
         assert a == b, "%s: conclaved %r, corosync %r" % (command, a, b)
 
 
+def same_tool_output(conclaved, node, argv, expect):
+    """A corosync tool prints the same on Conclave's libraries and on corosync's."""
+    env = conclaved.ours()
+    if ARGS.sanitized == "1":   # a prebuilt program on sanitized libraries
+        env["ASAN_OPTIONS"] = "verify_asan_link_order=0:detect_leaks=0"
+    ours = node.run(argv, env=env)
+    theirs = node.run(argv)
+    assert ours.returncode == theirs.returncode, (ours, theirs)
+    cluster.log("%s: %s" % (" ".join(argv), " | ".join(theirs.stdout.splitlines())))
+    assert expect in theirs.stdout, theirs.stdout
+    assert ours.stdout == theirs.stdout, "conclaved's:\n%s\ncorosync's:\n%s" % (ours.stdout, theirs.stdout)
+
+
+def same_members_keys(conclaved, node):
+    """cmap's runtime.members.*, cfg's local node id and node status."""
+    same_tool_output(conclaved, node, ["corosync-cmapctl", "-b", "runtime.members."], ".status (str) = ")
+    same_tool_output(conclaved, node, ["corosync-cfgtool", "-n"], "Local node ID %d" % node.nodeid)
+    same_tool_output(conclaved, node, ["corosync-cfgtool", "-s"], "Local node ID %d" % node.nodeid)
+
+
 def same_events(ours, theirs, start_ours, start_theirs, quorate, members):
     """Both clients reached quorate and these members on both services; their
     events since the starts are the same."""
@@ -85,15 +109,18 @@ def test():
             client.wait_line("votequorum's quorum", lambda l: l.startswith("vq-quorum quorate=1 "))
         assert ours.events() == theirs.events(), (ours.events(), theirs.events())
         same_answers(ours, theirs, (1, 2, 3))
+        same_members_keys(conclaved, node1)
 
         start_ours, start_theirs = len(ours.lines), len(theirs.lines)
         c.node(3).kill()
         same_events(ours, theirs, start_ours, start_theirs, 1, "1,2")
         same_answers(ours, theirs, (1, 2, 3))
+        same_members_keys(conclaved, node1)
         start_ours, start_theirs = len(ours.lines), len(theirs.lines)
         c.node(2).kill()
         same_events(ours, theirs, start_ours, start_theirs, 0, "1")
         same_answers(ours, theirs, (1, 2))
+        same_members_keys(conclaved, node1)
 
         # corosync lost under node 1, then the cluster back
         start_ours = len(ours.lines)
@@ -115,6 +142,7 @@ def test():
         theirs = QuorumNode(node1, label="corosync2")
         theirs.wait_event("quorum quorate=1 members=1,2,3")
         same_answers(ours, theirs, (1, 2, 3))
+        same_members_keys(conclaved, node1)
         assert "tracking corosync's votequorum again" in conclaved.log_text(node1)
         assert node1.conclaved.poll() is None, "conclaved exited"
 
