@@ -789,10 +789,14 @@ static void dispatcher_start(struct dispatcher *d, cpg_handle_t handle)
 	assert_int_equal(pthread_create(&d->thread, NULL, dispatcher_main, d), 0);
 }
 
-/* Waits (60 s at most) until n large messages were delivered. */
+/* Waits (180 s at most: a sanitizer on a loaded machine takes most of a
+ * minute) until n large messages were delivered. */
 static void large_wait(uint64_t n)
 {
-	for (int waited_ms = 0; large_delivered() < n && waited_ms < 60000; waited_ms++)
+	struct timespec start;
+
+	clock_gettime(CLOCK_MONOTONIC, &start);
+	while (large_delivered() < n && elapsed_ms(&start) < 180000)
 		usleep(1000);
 	assert_true(large_delivered() >= n);
 }
