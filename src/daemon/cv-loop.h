@@ -51,7 +51,7 @@ struct cv_loop_poller {
 
 void cv_loop_set_poller(const struct cv_loop_poller *poller);
 
-int cv_loop_run(void); /* until cv_loop_quit(); 0 or -errno */
+int cv_loop_run(void); /* until cv_loop_quit(), after which it can run again; 0 or -errno */
 void cv_loop_quit(void);
 
 #endif

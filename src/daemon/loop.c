@@ -274,5 +274,6 @@ int cv_loop_run(void)
 		if (after_batch)
 			after_batch();
 	}
+	quit_requested = false;
 	return 0;
 }
