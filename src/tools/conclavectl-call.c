@@ -87,7 +87,7 @@ static int run_call(int argc, char **argv)
 
 	if (conclavectl_help_asked(&conclavectl_call_command, argc, argv))
 		return CONCLAVECTL_EXIT_OK;
-	if (!conclavectl_service_dir_option(&argc, &argv, why, sizeof(why)))
+	if (!conclavectl_service_dir_options(&argc, &argv, why, sizeof(why)))
 		return conclavectl_usage_error(&conclavectl_call_command, why);
 	if (argc == 0) {
 		list_services();
@@ -118,7 +118,7 @@ static int run_call(int argc, char **argv)
 
 const struct conclavectl_command conclavectl_call_command = {
 	.name = "call",
-	.usage = "usage: conclavectl call [--service-dir DIR] [SERVICE [REQUEST [FIELD=VALUE ...]]]\n",
+	.usage = "usage: conclavectl call [--service-dir DIR | --config FILE] [SERVICE [REQUEST [FIELD=VALUE ...]]]\n",
 	.usage_status = CONCLAVECTL_EXIT_USAGE,
 	.run = run_call,
 };

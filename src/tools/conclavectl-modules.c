@@ -18,25 +18,31 @@
 #define MAX_CATALOGS 256
 
 static const char *service_dir; /* --service-dir, or NULL: the configuration's */
+static const char *config_path = CV_DEFAULT_CONFIG_PATH; /* --config */
 static const struct cv_catalog *catalogs[MAX_CATALOGS + 1];
 static bool catalogs_read;
 
-bool conclavectl_service_dir_option(int *argc, char ***argv, char *why, size_t why_size)
+bool conclavectl_service_dir_options(int *argc, char ***argv, char *why, size_t why_size)
 {
-	if (*argc == 0 || strcmp((*argv)[0], "--service-dir") != 0)
-		return true;
-	if (*argc < 2) {
-		snprintf(why, why_size, "--service-dir needs a directory");
-		return false;
+	while (*argc > 0 && (strcmp((*argv)[0], "--service-dir") == 0 || strcmp((*argv)[0], "--config") == 0)) {
+		if (*argc < 2) {
+			snprintf(why, why_size, "%s needs a %s", (*argv)[0],
+				 strcmp((*argv)[0], "--config") == 0 ? "file" : "directory");
+			return false;
+		}
+		if (strcmp((*argv)[0], "--config") == 0)
+			config_path = (*argv)[1];
+		else
+			service_dir = (*argv)[1];
+		*argc -= 2;
+		*argv += 2;
 	}
-	service_dir = (*argv)[1];
-	*argc -= 2;
-	*argv += 2;
 	return true;
 }
 
-/* conclave { service_dir } of conclaved's configuration file, or the default;
- * *conf (to free) holds the text returned. */
+/* conclave { service_dir } of conclaved's configuration file, or the default
+ * when the file says nothing or cannot be read; *conf (to free) holds the
+ * text returned. */
 static const char *configured_service_dir(struct cv_conf **conf)
 {
 	char err[CV_CONF_ERROR_MAX];
@@ -44,7 +50,7 @@ static const char *configured_service_dir(struct cv_conf **conf)
 	const char *dir;
 
 	*conf = NULL;
-	if (cv_conf_parse_file(CV_DEFAULT_CONFIG_PATH, conf, err, sizeof(err)) < 0)
+	if (cv_conf_parse_file(config_path, conf, err, sizeof(err)) < 0)
 		return CV_DEFAULT_SERVICE_DIR;
 	section = cv_conf_child(&(*conf)->root, "conclave");
 	dir = section ? cv_conf_value(section, "service_dir") : NULL;

@@ -142,7 +142,7 @@ static int run_monitor(int argc, char **argv)
 
 	if (conclavectl_help_asked(&conclavectl_monitor_command, argc, argv))
 		return CONCLAVECTL_EXIT_OK;
-	if (!conclavectl_service_dir_option(&argc, &argv, why, sizeof(why)))
+	if (!conclavectl_service_dir_options(&argc, &argv, why, sizeof(why)))
 		return conclavectl_usage_error(&conclavectl_monitor_command, why);
 	if (argc > 1)
 		return conclavectl_usage_error(&conclavectl_monitor_command,
@@ -161,7 +161,7 @@ static int run_monitor(int argc, char **argv)
 
 const struct conclavectl_command conclavectl_monitor_command = {
 	.name = "monitor",
-	.usage = "usage: conclavectl monitor [--service-dir DIR] [SERVICE]\n",
+	.usage = "usage: conclavectl monitor [--service-dir DIR | --config FILE] [SERVICE]\n",
 	.usage_status = CONCLAVECTL_EXIT_USAGE,
 	.run = run_monitor,
 };

@@ -141,6 +141,18 @@ static void test_conclavectl_lists_and_calls_a_module_service(void **state)
 	assert_true(test_daemon_log_contains(&daemon_under_test, "echo <- plus_one = CS_OK (quorum_type=42)", 2000));
 }
 
+/* The service directory conclaved's configuration file names. */
+static void test_conclavectl_reads_the_service_dir_from_the_configuration(void **state)
+{
+	char args[PATH_MAX], out[8192];
+
+	snprintf(args, sizeof(args), "call --config %s echo plus_one flags=6", daemon_under_test.config);
+	conclavectl(args, out, sizeof(out));
+	assert_non_null(strstr(out, "status=CS_OK\nquorum_type=7\n"));
+	conclavectl("call --config /nonexistent/conclave.conf echo", out, sizeof(out));
+	assert_non_null(strstr(out, "no service echo"));
+}
+
 static void test_conclavectl_knows_no_module_outside_its_service_dir(void **state)
 {
 	char out[8192];
@@ -149,6 +161,8 @@ static void test_conclavectl_knows_no_module_outside_its_service_dir(void **stat
 	assert_non_null(strstr(out, "no service echo"));
 	conclavectl("call --service-dir", out, sizeof(out));
 	assert_non_null(strstr(out, "--service-dir needs a directory"));
+	conclavectl("monitor --config", out, sizeof(out));
+	assert_non_null(strstr(out, "--config needs a file"));
 }
 
 static void test_unusable_modules_are_refused_naming_their_file(void **state)
@@ -184,6 +198,7 @@ int main(void)
 		cmocka_unit_test(test_a_module_serves_its_clients),
 		cmocka_unit_test(test_unusable_modules_are_refused_naming_their_file),
 		cmocka_unit_test(test_conclavectl_lists_and_calls_a_module_service),
+		cmocka_unit_test(test_conclavectl_reads_the_service_dir_from_the_configuration),
 		cmocka_unit_test(test_conclavectl_knows_no_module_outside_its_service_dir),
 		cmocka_unit_test(test_a_service_not_loaded_is_not_supported),
 	};
