@@ -94,7 +94,10 @@ struct cv_server_service {
 	uint16_t n_events;
 	const char *const *event_names; /* indexed by event id, for logs */
 	const struct cv_service_ops *ops;
-	const struct cv_catalog *catalog; /* its messages by name, for -d's traces */
+	/* Its messages by name (S-catalog.c), for -d's traces and for conclavectl
+	 * call and monitor, which read a module's from its file: a service
+	 * without one cannot be called by name. */
+	const struct cv_catalog *catalog;
 	/* The daemon's own (the monitor), not one of corosync's services: cmap's
 	 * runtime.services and internal_configuration keys leave it out. */
 	bool daemon_own;

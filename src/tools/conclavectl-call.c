@@ -9,10 +9,11 @@
 
 static void list_services(void)
 {
-	for (size_t i = 0; cv_catalogs[i]; i++)
-		printf("%s %u.%u: %u requests, %u events\n", cv_catalogs[i]->service,
-		       cv_catalogs[i]->version_major, cv_catalogs[i]->version_minor,
-		       cv_catalogs[i]->n_requests, cv_catalogs[i]->n_events);
+	const struct cv_catalog *const *catalogs = conclavectl_catalogs();
+
+	for (size_t i = 0; catalogs[i]; i++)
+		printf("%s %u.%u: %u requests, %u events\n", catalogs[i]->service, catalogs[i]->version_major,
+		       catalogs[i]->version_minor, catalogs[i]->n_requests, catalogs[i]->n_events);
 }
 
 static void list_requests(const struct cv_catalog *c)
@@ -86,6 +87,8 @@ static int run_call(int argc, char **argv)
 
 	if (conclavectl_help_asked(&conclavectl_call_command, argc, argv))
 		return CONCLAVECTL_EXIT_OK;
+	if (!conclavectl_service_dir_options(&argc, &argv, why, sizeof(why)))
+		return conclavectl_usage_error(&conclavectl_call_command, why);
 	if (argc == 0) {
 		list_services();
 		return CONCLAVECTL_EXIT_OK;
@@ -115,7 +118,7 @@ static int run_call(int argc, char **argv)
 
 const struct conclavectl_command conclavectl_call_command = {
 	.name = "call",
-	.usage = "usage: conclavectl call [SERVICE [REQUEST [FIELD=VALUE ...]]]\n",
+	.usage = "usage: conclavectl call [--service-dir DIR | --config FILE] [SERVICE [REQUEST [FIELD=VALUE ...]]]\n",
 	.usage_status = CONCLAVECTL_EXIT_USAGE,
 	.run = run_call,
 };

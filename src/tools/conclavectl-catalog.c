@@ -8,9 +8,11 @@
 
 const struct cv_catalog *conclavectl_find_catalog(const char *service)
 {
-	for (size_t i = 0; cv_catalogs[i]; i++)
-		if (strcmp(cv_catalogs[i]->service, service) == 0)
-			return cv_catalogs[i];
+	const struct cv_catalog *const *catalogs = conclavectl_catalogs();
+
+	for (size_t i = 0; catalogs[i]; i++)
+		if (strcmp(catalogs[i]->service, service) == 0)
+			return catalogs[i];
 	return NULL;
 }
 

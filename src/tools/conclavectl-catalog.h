@@ -5,11 +5,20 @@
 #ifndef CONCLAVE_CONCLAVECTL_CATALOG_H
 #define CONCLAVE_CONCLAVECTL_CATALOG_H
 
+#include <stdbool.h>
 #include <stdio.h>
 
 #include "cv-catalog.h"
 #include "cv-runtime.h"
 
+/* The built-in services' catalogs, then those of the service modules in the
+ * service directory (conclavectl-modules.c), NULL-terminated. */
+const struct cv_catalog *const *conclavectl_catalogs(void);
+/* Takes the leading "--service-dir DIR" and "--config FILE" off the
+ * arguments: the directory whose modules conclavectl_catalogs() reads, by
+ * default conclaved's (conclave { service_dir } of FILE, by default
+ * conclaved's configuration file, or the default directory). False with why. */
+bool conclavectl_service_dir_options(int *argc, char ***argv, char *why, size_t why_size);
 const struct cv_catalog *conclavectl_find_catalog(const char *service);
 /* "store_get" or "cmap_store_get"; the id in *id. */
 const struct cv_catalog_request *conclavectl_find_request(const struct cv_catalog *c, const char *name,

@@ -137,10 +137,13 @@ static int run_monitor(int argc, char **argv)
 	static const cv_callback_fn callbacks[] = { record_callback };
 	uint64_t handle;
 	cs_error_t err;
+	char why[256];
 	int status;
 
 	if (conclavectl_help_asked(&conclavectl_monitor_command, argc, argv))
 		return CONCLAVECTL_EXIT_OK;
+	if (!conclavectl_service_dir_options(&argc, &argv, why, sizeof(why)))
+		return conclavectl_usage_error(&conclavectl_monitor_command, why);
 	if (argc > 1)
 		return conclavectl_usage_error(&conclavectl_monitor_command,
 					       "monitor takes one service at most");
@@ -158,7 +161,7 @@ static int run_monitor(int argc, char **argv)
 
 const struct conclavectl_command conclavectl_monitor_command = {
 	.name = "monitor",
-	.usage = "usage: conclavectl monitor [SERVICE]\n",
+	.usage = "usage: conclavectl monitor [--service-dir DIR | --config FILE] [SERVICE]\n",
 	.usage_status = CONCLAVECTL_EXIT_USAGE,
 	.run = run_monitor,
 };

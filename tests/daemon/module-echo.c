@@ -1,10 +1,13 @@
 /* A service module for the tests, loaded by a real conclaved from its
  * service directory: "echo" answers a request with its argument plus one,
- * and counts its connections in cmap, through <conclave/service.h> only.
+ * and counts its connections in cmap, through <conclave/service.h> only;
+ * its catalog names its request and fields for conclaved -d, conclavectl
+ * call and monitor.
  * Built three ways: as it should be, for another service API
  * (ECHO_MODULE_API), and without its module (ECHO_NO_MODULE). */
 #include <conclave/service.h>
 
+#include "cv-catalog.h"
 #include "quorum.pb-c.h"
 
 static uint32_t connects;
@@ -25,6 +28,17 @@ static const struct cv_request_desc echo_requests[] = {
 	{ "plus_one", &quorum_trackstart_request__descriptor, &quorum_model_gettype_reply__descriptor, echo_plus_one,
 	  NULL, 0 },
 };
+static const struct cv_catalog_request echo_catalog_requests[] = {
+	{ "plus_one", "echo_plus_one", "Replies with flags plus one as quorum_type.",
+	  &quorum_trackstart_request__descriptor, &quorum_model_gettype_reply__descriptor },
+};
+static const struct cv_catalog echo_catalog = {
+	.service = "echo",
+	.version_major = 1,
+	.version_minor = 0,
+	.n_requests = 1,
+	.requests = echo_catalog_requests,
+};
 static const struct cv_service_ops echo_ops = { .connect = echo_connect };
 static const struct cv_server_service echo_service = {
 	.name = "echo",
@@ -34,6 +48,7 @@ static const struct cv_server_service echo_service = {
 	.n_requests = 1,
 	.requests = echo_requests,
 	.ops = &echo_ops,
+	.catalog = &echo_catalog,
 };
 
 #if defined(ECHO_MODULE_API)

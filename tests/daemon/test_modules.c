@@ -1,7 +1,8 @@
 /* Service modules: a real conclaved loads echo.so from its service
  * directory and serves it, refuses a module built for another service API,
  * an object that is no module and a file that is no object, naming each
- * file in its log, and serves the others. */
+ * file in its log, and serves the others; conclavectl reads the module's
+ * catalog from the same directory and calls its request by name. */
 #include <limits.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -105,6 +106,65 @@ static void test_a_module_serves_its_clients(void **state)
 	close(fd);
 }
 
+/* conclavectl's output (stdout and stderr) for args, in out. */
+static void conclavectl(const char *args, char *out, size_t size)
+{
+	char command[PATH_MAX * 2];
+	size_t used;
+	FILE *p;
+
+	snprintf(command, sizeof(command), "CONCLAVE_SOCKET=%s %s %s 2>&1", daemon_under_test.socket,
+		 CONCLAVECTL_PATH, args);
+	p = popen(command, "r");
+	assert_non_null(p);
+	used = fread(out, 1, size - 1, p);
+	out[used] = '\0';
+	assert_true(pclose(p) != -1);
+}
+
+static void test_conclavectl_lists_and_calls_a_module_service(void **state)
+{
+	char args[PATH_MAX], out[8192];
+
+	snprintf(args, sizeof(args), "call --service-dir %s", module_dir);
+	conclavectl(args, out, sizeof(out));
+	assert_non_null(strstr(out, "\ncpg 1.0: "));
+	assert_non_null(strstr(out, "\necho 1.0: 1 requests, 0 events\n"));
+	assert_non_null(strstr(out, "garbage.so"));
+	snprintf(args, sizeof(args), "call --service-dir %s echo", module_dir);
+	conclavectl(args, out, sizeof(out));
+	assert_non_null(strstr(out, "plus_one(flags: uint32) -> (quorum_type: uint32)\n"));
+	snprintf(args, sizeof(args), "call --service-dir %s echo plus_one flags=41", module_dir);
+	conclavectl(args, out, sizeof(out));
+	assert_non_null(strstr(out, "status=CS_OK\nquorum_type=42\n"));
+	assert_true(test_daemon_log_contains(&daemon_under_test, "echo -> plus_one(flags=41)", 2000));
+	assert_true(test_daemon_log_contains(&daemon_under_test, "echo <- plus_one = CS_OK (quorum_type=42)", 2000));
+}
+
+/* The service directory conclaved's configuration file names. */
+static void test_conclavectl_reads_the_service_dir_from_the_configuration(void **state)
+{
+	char args[PATH_MAX], out[8192];
+
+	snprintf(args, sizeof(args), "call --config %s echo plus_one flags=6", daemon_under_test.config);
+	conclavectl(args, out, sizeof(out));
+	assert_non_null(strstr(out, "status=CS_OK\nquorum_type=7\n"));
+	conclavectl("call --config /nonexistent/conclave.conf echo", out, sizeof(out));
+	assert_non_null(strstr(out, "no service echo"));
+}
+
+static void test_conclavectl_knows_no_module_outside_its_service_dir(void **state)
+{
+	char out[8192];
+
+	conclavectl("call --service-dir /nonexistent/conclave echo plus_one flags=1", out, sizeof(out));
+	assert_non_null(strstr(out, "no service echo"));
+	conclavectl("call --service-dir", out, sizeof(out));
+	assert_non_null(strstr(out, "--service-dir needs a directory"));
+	conclavectl("monitor --config", out, sizeof(out));
+	assert_non_null(strstr(out, "--config needs a file"));
+}
+
 static void test_unusable_modules_are_refused_naming_their_file(void **state)
 {
 	char why[64];
@@ -137,6 +197,9 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_a_module_serves_its_clients),
 		cmocka_unit_test(test_unusable_modules_are_refused_naming_their_file),
+		cmocka_unit_test(test_conclavectl_lists_and_calls_a_module_service),
+		cmocka_unit_test(test_conclavectl_reads_the_service_dir_from_the_configuration),
+		cmocka_unit_test(test_conclavectl_knows_no_module_outside_its_service_dir),
 		cmocka_unit_test(test_a_service_not_loaded_is_not_supported),
 	};
 

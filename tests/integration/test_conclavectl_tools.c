@@ -489,6 +489,10 @@ static void test_bash_completion(void **state)
 	assert_string_equal(complete("conclavectl call vo"), "votequorum ");
 	assert_string_equal(complete("conclavectl call quorum track"), "trackstart trackstop ");
 	assert_string_equal(complete("conclavectl monitor cm"), "cmap ");
+	assert_string_equal(complete("conclavectl call --s"), "--service-dir ");
+	assert_string_equal(complete("conclavectl monitor --c"), "--config ");
+	assert_string_equal(complete("conclavectl monitor --service-dir " TEST_SERVICE_DIR " ec"), "echo ");
+	assert_string_equal(complete("conclavectl call --service-dir " TEST_SERVICE_DIR " echo p"), "plus_one ");
 }
 
 #define THREE(t) cmocka_unit_test_setup_teardown(t, start_three, stop)

@@ -1,9 +1,10 @@
 #!/usr/bin/env python3
 """Tracing from the IDL against a real conclaved: CONCLAVE_DEBUG=1 in a
 client, conclaved -d, conclavectl call and conclavectl monitor, all decoding
-messages by name from the generator's catalogs.
+messages by name from the generator's catalogs, a service module's (the
+echo test module, loaded from the daemon's service directory) included.
 
-usage: test_tracing.py CONCLAVED CONCLAVECTL
+usage: test_tracing.py CONCLAVED CONCLAVECTL ECHO_MODULE
 The monitor's refusal of other users is checked by running conclavectl as
 nobody, which needs root: without it that test is skipped (a failure under
 CI=true).
@@ -18,7 +19,7 @@ import tempfile
 import time
 import unittest
 
-CONCLAVED = CONCLAVECTL = None
+CONCLAVED = CONCLAVECTL = ECHO_MODULE = None
 TIMEOUT = 30.0
 NOBODY = 65534
 STAMP = r"\[\d\d:\d\d:\d\d\.\d{6}\] "
@@ -30,13 +31,17 @@ class Tracing(unittest.TestCase):
         cls.tmp = tempfile.mkdtemp(prefix="conclave-trace-")
         os.chmod(cls.tmp, 0o755)
         cls.socket = os.path.join(cls.tmp, "conclaved.sock")
+        cls.service_dir = os.path.join(cls.tmp, "services")
+        os.mkdir(cls.service_dir)
+        os.symlink(ECHO_MODULE, os.path.join(cls.service_dir, "echo.so"))
         config = os.path.join(cls.tmp, "conclave.conf")
         with open(config, "w") as f:
             f.write("nodelist {\n\tnode {\n\t\tnodeid: 1\n\t\tring0_addr: 127.0.0.1\n\t}\n}\n"
                     "quorum {\n\tprovider: corosync_votequorum\n}\n"
                     "uidgid {\n\tuid: %d\n}\n" % NOBODY +
                     # small queues, for a monitor that falls behind
-                    "conclave {\n\tmax_message_size: 16384\n\tmax_queued_bytes: 65536\n}\n")
+                    "conclave {\n\tmax_message_size: 16384\n\tmax_queued_bytes: 65536\n"
+                    "\tservice_dir: %s\n}\n" % cls.service_dir)
         cls.daemon_log = open(os.path.join(cls.tmp, "stderr"), "w+")
         cls.daemon = subprocess.Popen([CONCLAVED, "-f", "-d", "-c", config, "-s", cls.socket],
                                       stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
@@ -198,6 +203,17 @@ class Tracing(unittest.TestCase):
         self.stop_monitor(*everything)
         self.stop_monitor(*only_quorum)
 
+    def test_monitor_names_a_module_services_messages(self):
+        connected = self.daemon_stderr().count("uses service conclave_monitor")
+        proc, out = self.start_monitor_named("echo", "--service-dir", self.service_dir, "echo")
+        self.wait_for_monitors(connected + 1)
+        r = self.ctl("call", "--service-dir", self.service_dir, "echo", "plus_one", "flags=7")
+        self.assertEqual((r.returncode, r.stdout, r.stderr), (0, "status=CS_OK\nquorum_type=8\n", ""))
+        text = self.wait_for(out, r"echo <- plus_one = CS_OK \(quorum_type=8\)$")
+        self.assertRegex(text, "(?m)^" + STAMP + r"connection \d+ \(pid \d+, uid 0\) echo -> plus_one\(flags=7\)$")
+        self.assertRegex(self.daemon_stderr(), r"echo -> plus_one\(flags=7\)")
+        self.stop_monitor(proc, out)
+
     def wait_for_monitors(self, count):
         deadline = time.monotonic() + TIMEOUT
         while self.daemon_stderr().count("uses service conclave_monitor") < count:
@@ -256,4 +272,5 @@ class Tracing(unittest.TestCase):
 if __name__ == "__main__":
     CONCLAVED = os.path.abspath(sys.argv.pop(1))
     CONCLAVECTL = os.path.abspath(sys.argv.pop(1))
+    ECHO_MODULE = os.path.abspath(sys.argv.pop(1))
     unittest.main(verbosity=2)
