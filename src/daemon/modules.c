@@ -10,55 +10,10 @@
 
 #include "cv-daemon.h"
 #include "cv-log.h"
+#include "cv-module-scan.h"
 
 static void **handles; /* of the modules loaded, closed at shutdown */
 static size_t n_handles;
-
-static bool is_module_name(const char *name)
-{
-	size_t len = strlen(name);
-
-	return name[0] != '.' && len > 3 && strcmp(name + len - 3, ".so") == 0;
-}
-
-static int by_name(const void *a, const void *b)
-{
-	return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
-/* The names of dir's modules, sorted; *n of them. NULL with *n 0 when there
- * are none or the directory cannot be read (logged). */
-static char **module_names(const char *dir, size_t *n)
-{
-	DIR *d = opendir(dir);
-	struct dirent *e;
-	char **names = NULL, **grown;
-
-	*n = 0;
-	if (!d) {
-		if (errno == ENOENT)
-			cv_log_debug("no service directory %s: no service modules", dir);
-		else
-			cv_log_warning("cannot read the service directory %s: %m", dir);
-		return NULL;
-	}
-	while ((e = readdir(d))) {
-		if (!is_module_name(e->d_name))
-			continue;
-		grown = realloc(names, (*n + 1) * sizeof(*names));
-		if (!grown || !(grown[*n] = strdup(e->d_name))) {
-			names = grown ? grown : names;
-			cv_log_error("out of memory reading the service directory %s", dir);
-			break;
-		}
-		names = grown;
-		(*n)++;
-	}
-	closedir(d);
-	if (names)
-		qsort(names, *n, sizeof(*names), by_name);
-	return names;
-}
 
 /* Why the service cannot join the ones offered, or NULL. */
 static const char *clash(const struct cv_server_service *service)
@@ -141,16 +96,23 @@ static void load_module(const char *path, const struct cv_conf *conf)
 
 void cv_modules_load(const char *dir, const struct cv_conf *conf)
 {
-	size_t n;
-	char **names = module_names(dir, &n);
+	struct dirent **entries;
+	int n = cv_service_modules_scan(dir, &entries);
 	char path[4096];
 
-	for (size_t i = 0; i < n; i++) {
-		if ((size_t)snprintf(path, sizeof(path), "%s/%s", dir, names[i]) < sizeof(path))
-			load_module(path, conf);
-		free(names[i]);
+	if (n < 0) {
+		if (errno == ENOENT)
+			cv_log_debug("no service directory %s: no service modules", dir);
+		else
+			cv_log_warning("cannot read the service directory %s: %m", dir);
+		return;
 	}
-	free(names);
+	for (int i = 0; i < n; i++) {
+		if ((size_t)snprintf(path, sizeof(path), "%s/%s", dir, entries[i]->d_name) < sizeof(path))
+			load_module(path, conf);
+		free(entries[i]);
+	}
+	free(entries);
 }
 
 void cv_modules_unload(void)

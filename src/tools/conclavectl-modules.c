@@ -14,6 +14,7 @@
 #include <conclave/settings.h>
 
 #include "conclavectl-catalog.h"
+#include "cv-module-scan.h"
 
 #define MAX_CATALOGS 256
 
@@ -57,13 +58,6 @@ static const char *configured_service_dir(struct cv_conf **conf)
 	return dir ? dir : CV_DEFAULT_SERVICE_DIR;
 }
 
-static bool is_module_name(const char *name)
-{
-	size_t len = strlen(name);
-
-	return name[0] != '.' && len > 3 && strcmp(name + len - 3, ".so") == 0;
-}
-
 static bool known(const struct cv_catalog *c, size_t n)
 {
 	for (size_t i = 0; i < n; i++)
@@ -90,23 +84,16 @@ static const struct cv_catalog *module_catalog(const char *path)
 	return NULL;
 }
 
-/* Sorted, as conclaved loads them. */
-static int by_name(const struct dirent **a, const struct dirent **b)
-{
-	return strcmp((*a)->d_name, (*b)->d_name);
-}
-
 static size_t read_module_catalogs(const char *dir, size_t n)
 {
 	struct dirent **entries;
-	int n_entries = scandir(dir, &entries, NULL, by_name);
+	int n_entries = cv_service_modules_scan(dir, &entries);
 	char path[4096];
 
 	for (int i = 0; i < n_entries; i++) {
 		const struct cv_catalog *c = NULL;
 
-		if (is_module_name(entries[i]->d_name) &&
-		    (size_t)snprintf(path, sizeof(path), "%s/%s", dir, entries[i]->d_name) < sizeof(path))
+		if ((size_t)snprintf(path, sizeof(path), "%s/%s", dir, entries[i]->d_name) < sizeof(path))
 			c = module_catalog(path);
 		if (c && n < MAX_CATALOGS && !known(c, n))
 			catalogs[n++] = c;
