@@ -1,6 +1,7 @@
 """conclaved in cluster mode on the nodes of tests/cluster/cluster.py, and
 cpg-node clients on either conclaved (Conclave's libraries first on the
 library path) or corosync (Debian's)."""
+import argparse
 import os
 import re
 
@@ -85,3 +86,19 @@ class CpgNode(LineProcess):
             with self.cond:
                 last = [l for l in self.lines[start:] if not l.startswith("msg ")][-5:]
             raise TimeoutError("%s; %d messages; last other lines: %s" % (e, len(self.messages(start)), last))
+
+
+def parse_args(*programs):
+    """The arguments every cluster-mode test takes: --conclaved, one option
+    per test program named in programs (as absolute paths), the library
+    directories and whether the build is sanitized."""
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--conclaved", required=True)
+    for program in programs:
+        parser.add_argument("--" + program, required=True)
+    parser.add_argument("--libdir", action="append", required=True)
+    parser.add_argument("--sanitized", default="0")
+    args = parser.parse_args()
+    for name in ("conclaved",) + tuple(p.replace("-", "_") for p in programs):
+        setattr(args, name, os.path.abspath(getattr(args, name)))
+    return args

@@ -13,13 +13,13 @@
   rejoins without a restart (CPG_REASON_NODEUP both ways), and every
   message accepted with CS_OK is delivered once, in order, at every member
   that stayed in its sender's configuration."""
-import argparse
 import os
 import re
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import cluster  # noqa: E402
+import conclaveds  # noqa: E402
 from conclaveds import SOCKET, Conclaved, CpgNode  # noqa: E402
 
 GROUP = "g"
@@ -118,16 +118,7 @@ def test():
 
 def main():
     global ARGS
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--conclaved", required=True)
-    parser.add_argument("--cpg-node", required=True)
-    parser.add_argument("--evs-node", required=True)
-    parser.add_argument("--libdir", action="append", required=True)
-    parser.add_argument("--sanitized", default="0")
-    ARGS = parser.parse_args()
-    ARGS.conclaved = os.path.abspath(ARGS.conclaved)
-    ARGS.cpg_node = os.path.abspath(ARGS.cpg_node)
-    ARGS.evs_node = os.path.abspath(ARGS.evs_node)
+    ARGS = conclaveds.parse_args("cpg-node", "evs-node")
     cluster.main_guard(test)
 
 

@@ -21,7 +21,6 @@ conclaved) and one on corosync's (group "g" of corosync). Then:
 - every member's sequence of confchgs on conclaved is the one corosync's cpg
   gave the member in the same place (process ids mapped to names; the order
   within a joined list aside)."""
-import argparse
 import os
 import re
 import sys
@@ -29,6 +28,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import cluster  # noqa: E402
+import conclaveds  # noqa: E402
 from conclaveds import Conclaved, CpgNode  # noqa: E402
 from engines import LineProcess  # noqa: E402
 
@@ -240,16 +240,7 @@ def test():
 
 def main():
     global ARGS
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--conclaved", required=True)
-    parser.add_argument("--cpg-node", required=True)
-    parser.add_argument("--evs-node", required=True)
-    parser.add_argument("--libdir", action="append", required=True)
-    parser.add_argument("--sanitized", default="0")
-    ARGS = parser.parse_args()
-    ARGS.conclaved = os.path.abspath(ARGS.conclaved)
-    ARGS.cpg_node = os.path.abspath(ARGS.cpg_node)
-    ARGS.evs_node = os.path.abspath(ARGS.evs_node)
+    ARGS = conclaveds.parse_args("cpg-node", "evs-node")
     cluster.main_guard(test)
 
 

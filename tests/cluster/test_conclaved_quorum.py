@@ -17,12 +17,12 @@ corosync's track both services side by side:
   corosync started again on every node: Conclave's client sees the cluster
   quorate again with three members, as a fresh corosync client does, and
   conclaved was not restarted."""
-import argparse
 import os
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import cluster  # noqa: E402
+import conclaveds  # noqa: E402
 from conclaveds import Conclaved  # noqa: E402
 from engines import LineProcess  # noqa: E402
 
@@ -149,14 +149,7 @@ def test():
 
 def main():
     global ARGS
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--conclaved", required=True)
-    parser.add_argument("--quorum-node", required=True)
-    parser.add_argument("--libdir", action="append", required=True)
-    parser.add_argument("--sanitized", default="0")
-    ARGS = parser.parse_args()
-    ARGS.conclaved = os.path.abspath(ARGS.conclaved)
-    ARGS.quorum_node = os.path.abspath(ARGS.quorum_node)
+    ARGS = conclaveds.parse_args("quorum-node")
     cluster.main_guard(test)
 
 
