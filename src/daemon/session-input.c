@@ -122,7 +122,8 @@ static bool header_is_acceptable(struct cv_session *s)
 /* ---- the socket and the ring -------------------------------------------- */
 
 /* recv, keeping a descriptor the client attached for its RING_OPEN (none
- * once it has a ring). */
+ * once it has a ring). More descriptors than that close the session, and
+ * none of the bytes that came with them is read as a frame. */
 static ssize_t socket_recv(struct cv_session *s, void *buf, size_t len)
 {
 	union cv_fds_control control;
@@ -136,8 +137,13 @@ static ssize_t socket_recv(struct cv_session *s, void *buf, size_t len)
 	n = recvmsg(s->sock, &msg, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
 	if (n < 0)
 		return n;
-	if (cv_fds_take(&msg, &kept) > wanted)
+	if (cv_fds_take(&msg, &kept) > wanted) {
+		if (kept != s->passed_fd && kept != INT_MAX)
+			close(kept);
 		session_protocol_violation(s, "descriptors beyond the one RING_OPEN takes");
+		errno = EPROTO;
+		return -1;
+	}
 	if (!s->ring.shared)
 		s->passed_fd = kept;
 	return n;

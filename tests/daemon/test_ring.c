@@ -420,6 +420,22 @@ static void test_ring_open_with_two_descriptors(void **state)
 	raw_ring_destroy(&r);
 }
 
+/* Before any HELLO too, and the bytes that came with them are not read as
+ * a frame (the session has no service yet to check a request against). */
+static void test_descriptors_before_hello(void **state)
+{
+	struct cv_frame_header request = { .kind = CV_FRAME_REQUEST };
+	int fd = raw_connect(d.socket);
+	int pipe_fds[2];
+
+	assert_true(fd >= 0);
+	assert_int_equal(pipe(pipe_fds), 0);
+	assert_int_equal(raw_send_with_fds(fd, &request, sizeof(request), pipe_fds, 2), 0);
+	assert_violation(fd, "descriptors beyond the one RING_OPEN takes");
+	close(pipe_fds[0]);
+	close(pipe_fds[1]);
+}
+
 /* Once the ring is taken, a descriptor on the socket is one too many. */
 static void test_second_ring_open_with_a_descriptor(void **state)
 {
@@ -759,6 +775,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_ring_capacity_no_power_of_two, start, stop),
 		cmocka_unit_test_setup_teardown(test_ring_capacity_below_the_minimum, start, stop),
 		cmocka_unit_test_setup_teardown(test_ring_open_with_two_descriptors, start, stop),
+		cmocka_unit_test_setup_teardown(test_descriptors_before_hello, start, stop),
 		cmocka_unit_test_setup_teardown(test_second_ring_open_with_a_descriptor, start, stop),
 		cmocka_unit_test_setup_teardown(test_ring_open_through_the_ring, start, stop),
 		cmocka_unit_test_setup_teardown(test_ring_head_beyond_its_capacity, start, stop),

@@ -81,6 +81,7 @@ def session_input_seeds():
     ring_open = frame(RING_OPEN, struct.pack("<II", WIRE_MAGIC, 4096), 0, 8)
     write("fuzz_session_input", "ring-open", b"\x10" + hello + ring_open + b"\x01")
     write("fuzz_session_input", "two-descriptors", b"\x30" + hello + ring_open)
+    write("fuzz_session_input", "descriptors-before-hello", b"\x30" + requests)
     write("fuzz_session_input", "violation", b"\x00" + hello + frame(REQUEST, b"\x08\x0d", validated, 9))
 
 
