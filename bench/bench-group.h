@@ -45,7 +45,8 @@ static inline void bench_dispatch_until_delivered(const struct bench_group_api *
 }
 
 /* Sends one message and dispatches until it has come back. */
-static inline void bench_round_trip_once(const struct bench_group_api *api, uint64_t h, const struct iovec *iov)
+static inline void bench_round_trip_once(const struct bench_group_api *api, uint64_t h,
+					 const struct iovec *iov)
 {
 	unsigned long back = bench_delivered + 1;
 

@@ -39,7 +39,7 @@ struct transport {
 	void (*process)(void);
 	void (*flush)(void);
 	int (*submit)(const void *data, size_t length); /* 0 or -EAGAIN */
-	bool (*ready)(void);                              /* every node is in the group */
+	bool (*ready)(void);                            /* every node is in the group */
 };
 
 static uint64_t delivered, own_delivered;
@@ -82,11 +82,26 @@ static void engine_log(void *ctx, int level, const char *text)
 	fprintf(stderr, "cluster-bench: %s\n", text);
 }
 
-static int engine_fd(void) { return cv_engine_fd(engine); }
-static int engine_timeout(void) { return cv_engine_timeout(engine); }
-static void engine_process(void) { cv_engine_process(engine); }
-static void engine_flush(void) { cv_engine_flush(engine); }
-static int engine_submit(const void *data, size_t length) { return cv_engine_submit(engine, data, length); }
+static int engine_fd(void)
+{
+	return cv_engine_fd(engine);
+}
+static int engine_timeout(void)
+{
+	return cv_engine_timeout(engine);
+}
+static void engine_process(void)
+{
+	cv_engine_process(engine);
+}
+static void engine_flush(void)
+{
+	cv_engine_flush(engine);
+}
+static int engine_submit(const void *data, size_t length)
+{
+	return cv_engine_submit(engine, data, length);
+}
 static bool engine_ready(void)
 {
 	struct cv_engine_stats s;
@@ -103,7 +118,9 @@ static const struct transport engine_transport = {
 static void engine_start(void)
 {
 	struct cv_engine_config config;
-	struct cv_engine_callbacks callbacks = { .deliver = engine_deliver, .view = engine_view, .log = engine_log };
+	struct cv_engine_callbacks callbacks = { .deliver = engine_deliver,
+						 .view = engine_view,
+						 .log = engine_log };
 
 	cv_engine_config_default(&config);
 	config.group = "bench-engine";
@@ -119,15 +136,15 @@ static void engine_start(void)
 
 static cpg_handle_t cpg;
 
-static void cpg_deliver(cpg_handle_t h, const struct cpg_name *group, uint32_t nodeid, uint32_t pid, void *msg,
-			size_t length)
+static void cpg_deliver(cpg_handle_t h, const struct cpg_name *group, uint32_t nodeid, uint32_t pid,
+			void *msg, size_t length)
 {
 	count(nodeid);
 }
 
 static void cpg_confchg(cpg_handle_t h, const struct cpg_name *group, const struct cpg_address *list,
-			size_t n, const struct cpg_address *left, size_t n_left, const struct cpg_address *joined,
-			size_t n_joined)
+			size_t n, const struct cpg_address *left, size_t n_left,
+			const struct cpg_address *joined, size_t n_joined)
 {
 	members = (unsigned)n;
 }
@@ -140,7 +157,10 @@ static int cpg_fd(void)
 	return fd;
 }
 
-static int cpg_timeout(void) { return -1; }
+static int cpg_timeout(void)
+{
+	return -1;
+}
 static void cpg_process(void)
 {
 	if (cpg_dispatch(cpg, CS_DISPATCH_ALL) != CS_OK) {
@@ -148,7 +168,9 @@ static void cpg_process(void)
 		exit(1);
 	}
 }
-static void cpg_flush(void) {}
+static void cpg_flush(void)
+{
+}
 static int cpg_submit(const void *data, size_t length)
 {
 	struct iovec iov = { (void *)data, length };
@@ -162,7 +184,10 @@ static int cpg_submit(const void *data, size_t length)
 	}
 	return 0;
 }
-static bool cpg_ready(void) { return members == 3; }
+static bool cpg_ready(void)
+{
+	return members == 3;
+}
 
 static const struct transport cpg_transport = {
 	cpg_fd, cpg_timeout, cpg_process, cpg_flush, cpg_submit, cpg_ready,

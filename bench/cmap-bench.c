@@ -31,7 +31,7 @@
 #define LARGE_MAP 1000000
 #define GETS_PER_RUN 20000
 #define OTHER_TRACKS 10000
-#define TRACKS_PER_CONNECTION 1000	/* within conclaved's default cmap_max_tracks */
+#define TRACKS_PER_CONNECTION 1000 /* within conclaved's default cmap_max_tracks */
 #define TRACKER_CONNECTIONS (OTHER_TRACKS / TRACKS_PER_CONNECTION)
 
 /* What the measurements work on. */
@@ -39,8 +39,8 @@ struct cmap_bench {
 	cmap_handle_t h;
 	cmap_handle_t tracker; /* tracks "bench.track" */
 	int tracker_fd;
-	uint32_t keys;	       /* "bench.many." keys in the map */
-	unsigned seed;	       /* of the next run of random gets or sets */
+	uint32_t keys; /* "bench.many." keys in the map */
+	unsigned seed; /* of the next run of random gets or sets */
 };
 
 /* ---- round trips ------------------------------------------------------- */
@@ -247,9 +247,9 @@ static void report_random_ops(struct cmap_bench *b, uint32_t keys, const char *g
 static void measure_map_sizes(struct cmap_bench *b)
 {
 	static const char *const needing_the_keys[] = {
-		"cmap_scale/cmap_get_with_1000_keys", "cmap_scale/cmap_set_with_1000_keys",
+		"cmap_scale/cmap_get_with_1000_keys",    "cmap_scale/cmap_set_with_1000_keys",
 		"cmap_scale/cmap_get_with_1000000_keys", "cmap_scale/cmap_set_with_1000000_keys",
-		"memory/daemon_memory_per_key", NULL,
+		"memory/daemon_memory_per_key",          NULL,
 	};
 	double per_key;
 	long before;
@@ -277,7 +277,8 @@ static int run_latency(void)
 	check(cmap_set_uint32(b.h, "bench.get", 1), "cmap_set_uint32");
 	bench_figure("round_trips", "cmap_get_round_trip", "us", get, &b);
 	bench_figure("round_trips", "cmap_set_round_trip", "us", set, &b);
-	check(cmap_track_add(b.tracker, "bench.track", CMAP_TRACK_ADD | CMAP_TRACK_MODIFY, on_notify, NULL, &track),
+	check(cmap_track_add(b.tracker, "bench.track", CMAP_TRACK_ADD | CMAP_TRACK_MODIFY, on_notify, NULL,
+			     &track),
 	      "cmap_track_add");
 	bench_figure("round_trips", "cmap_set_to_track_callback", "us", notify, &b);
 	measure_other_tracks(&b);

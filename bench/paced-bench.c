@@ -223,7 +223,8 @@ static void report_paced(const char *group, const char *figure, const struct pac
 	static const struct {
 		const char *metric, *unit;
 	} metrics[] = {
-		{ "median", "us" }, { "p99", "us" }, { "daemon_cpu", "us" }, { "client_cpu", "us" }, { "calls", "calls" },
+		{ "median", "us" },     { "p99", "us" },      { "daemon_cpu", "us" },
+		{ "client_cpu", "us" }, { "calls", "calls" },
 	};
 
 	for (int r = 0; r < bench_runs; r++) {

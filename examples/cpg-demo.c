@@ -26,18 +26,23 @@ static size_t members_now;
 static const char *reason_name(uint32_t reason)
 {
 	switch (reason) {
-	case CPG_REASON_JOIN: return "joined";
-	case CPG_REASON_LEAVE: return "left";
-	case CPG_REASON_NODEDOWN: return "node down";
-	case CPG_REASON_NODEUP: return "node up";
-	case CPG_REASON_PROCDOWN: return "process down";
-	default: return "?";
+	case CPG_REASON_JOIN:
+		return "joined";
+	case CPG_REASON_LEAVE:
+		return "left";
+	case CPG_REASON_NODEDOWN:
+		return "node down";
+	case CPG_REASON_NODEUP:
+		return "node up";
+	case CPG_REASON_PROCDOWN:
+		return "process down";
+	default:
+		return "?";
 	}
 }
 
-static void on_confchg(cpg_handle_t handle, const struct cpg_name *group,
-		       const struct cpg_address *members, size_t n_members,
-		       const struct cpg_address *left, size_t n_left,
+static void on_confchg(cpg_handle_t handle, const struct cpg_name *group, const struct cpg_address *members,
+		       size_t n_members, const struct cpg_address *left, size_t n_left,
 		       const struct cpg_address *joined, size_t n_joined)
 {
 	printf("%s: %.*s has %zu member(s)", who, (int)group->length, group->value, n_members);
@@ -49,11 +54,11 @@ static void on_confchg(cpg_handle_t handle, const struct cpg_name *group,
 	members_now = n_members;
 }
 
-static void on_deliver(cpg_handle_t handle, const struct cpg_name *group, uint32_t nodeid,
-		       uint32_t pid, void *msg, size_t msg_len)
+static void on_deliver(cpg_handle_t handle, const struct cpg_name *group, uint32_t nodeid, uint32_t pid,
+		       void *msg, size_t msg_len)
 {
-	printf("%s: message from node %" PRIu32 " pid %" PRIu32 ": %.*s\n", who, nodeid, pid,
-	       (int)msg_len, (const char *)msg);
+	printf("%s: message from node %" PRIu32 " pid %" PRIu32 ": %.*s\n", who, nodeid, pid, (int)msg_len,
+	       (const char *)msg);
 	greetings_seen++;
 }
 
@@ -76,9 +81,18 @@ static int dispatch_until(cpg_handle_t h, int (*done)(void))
 	return 1;
 }
 
-static int everyone_here(void) { return members_now == MEMBERS; }
-static int all_greetings_seen(void) { return greetings_seen == MEMBERS; }
-static int alone(void) { return members_now == 1; }
+static int everyone_here(void)
+{
+	return members_now == MEMBERS;
+}
+static int all_greetings_seen(void)
+{
+	return greetings_seen == MEMBERS;
+}
+static int alone(void)
+{
+	return members_now == 1;
+}
 
 static int greet(cpg_handle_t h)
 {

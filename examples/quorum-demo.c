@@ -79,7 +79,8 @@ int main(int argc, char **argv)
 		return fail("votequorum_initialize", err);
 
 	print_info(vq);
-	printf("tracking quorum (quorum type %s)\n", quorum_type == QUORUM_SET ? "QUORUM_SET" : "QUORUM_FREE");
+	printf("tracking quorum (quorum type %s)\n",
+	       quorum_type == QUORUM_SET ? "QUORUM_SET" : "QUORUM_FREE");
 	if ((err = quorum_trackstart(q, CS_TRACK_CHANGES)) != CS_OK)
 		return fail("quorum_trackstart", err);
 	if ((err = votequorum_trackstart(vq, 0, CS_TRACK_CHANGES_ONLY)) != CS_OK)

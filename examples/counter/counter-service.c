@@ -28,7 +28,7 @@ static void send_value(struct tracker *t)
 static void notify_others(struct cv_session *changer)
 {
 	struct tracker *t;
-	cv_list_for_each(t, &trackers, link)
+	cv_list_for_each (t, &trackers, link)
 		if (t->session != changer)
 			send_value(t);
 }
@@ -36,7 +36,7 @@ static void notify_others(struct cv_session *changer)
 static void catch_up(void *unused)
 {
 	struct tracker *t;
-	cv_list_for_each(t, &trackers, link)
+	cv_list_for_each (t, &trackers, link)
 		if (t->behind && cv_session_is_open(t->session))
 			send_value(t);
 }

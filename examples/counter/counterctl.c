@@ -74,7 +74,8 @@ int main(int argc, char **argv)
 	cs_error_t err;
 	int status;
 	bool takes_number = argc == 3 && (strcmp(argv[1], "add") == 0 || strcmp(argv[1], "watch") == 0);
-	if (!(argc == 2 && strcmp(argv[1], "get") == 0) && !(takes_number && parse_number(argv[2], &number) == 0)) {
+	if (!(argc == 2 && strcmp(argv[1], "get") == 0) &&
+	    !(takes_number && parse_number(argv[2], &number) == 0)) {
 		fprintf(stderr, "usage: counterctl get | add DELTA | watch N\n");
 		return 1;
 	}

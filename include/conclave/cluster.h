@@ -68,11 +68,12 @@ void cv_order_register(enum cv_order_service service, const struct cv_order_ops 
 /* Queues head then body as one message of `service`: CS_OK;
  * CS_ERR_TRY_AGAIN (the service's room hook tells when to retry);
  * CS_ERR_TOO_BIG; CS_ERR_NO_MEMORY; CS_ERR_LIBRARY once the engine failed. */
-cs_error_t cv_order_submit(enum cv_order_service service, const void *head, size_t head_length, const void *body,
-		    size_t body_length);
+cs_error_t cv_order_submit(enum cv_order_service service, const void *head, size_t head_length,
+			   const void *body, size_t body_length);
 /* A member's state for `service` in the view being delivered; NULL with
  * *length 0 when it sent none. */
-const void *cv_order_state(const struct cv_engine_member *member, enum cv_order_service service, size_t *length);
+const void *cv_order_state(const struct cv_engine_member *member, enum cv_order_service service,
+			   size_t *length);
 
 /* ---- corosync's votequorum on this node -------------------------------- */
 

@@ -120,7 +120,7 @@ struct cmap_track_ops {
 /* flags: CMAP_STORE_* events plus CMAP_STORE_PREFIX; key "" with PREFIX
  * tracks every key. NULL when out of memory. */
 struct cmap_track *cmap_store_add_track(struct cmap_store *s, const char *key, int32_t flags,
-				  const struct cmap_track_ops *ops, void *owner);
+					const struct cmap_track_ops *ops, void *owner);
 /* No delivery happens after this, even for a change in progress. */
 void cmap_store_remove_track(struct cmap_track *t);
 void *cmap_track_owner(const struct cmap_track *t);
@@ -147,9 +147,9 @@ struct cmap_change {
 	/* private */
 	size_t matches_capacity;
 	struct cmap_track *inline_matches[CMAP_CHANGE_INLINE_MATCHES];
-	struct cmap_entry *entry;  /* the existing entry, or the one being added */
-	uint8_t *new_heap;         /* a new value too big for new_inline */
-	uint8_t *old_heap;         /* the replaced value, kept until delivered */
+	struct cmap_entry *entry;   /* the existing entry, or the one being added */
+	uint8_t *new_heap;          /* a new value too big for new_inline */
+	uint8_t *old_heap;          /* the replaced value, kept until delivered */
 	struct cmap_entry *removed; /* a deleted entry, kept until delivered */
 	bool prepared;
 	/* buffers, left uninitialized until used */
@@ -172,8 +172,8 @@ cs_error_t cmap_change_adjust(struct cmap_change *c, struct cmap_store *s, const
 /* A computed key (the stats map): its value is read through fn(source,
  * field, buf) whenever it is read; fn returns the length. */
 typedef uint32_t (*cmap_compute_fn)(const void *source, uint32_t field, void *buf);
-cs_error_t cmap_change_add_computed(struct cmap_change *c, struct cmap_store *s, const char *key, int32_t type,
-				    cmap_compute_fn fn, const void *source, uint32_t field);
+cs_error_t cmap_change_add_computed(struct cmap_change *c, struct cmap_store *s, const char *key,
+				    int32_t type, cmap_compute_fn fn, const void *source, uint32_t field);
 
 void cmap_change_commit(struct cmap_change *c);
 void cmap_change_abandon(struct cmap_change *c);
@@ -186,7 +186,8 @@ cs_error_t cmap_change_lookup(const struct cmap_change *c, const struct cmap_sto
 			      struct cmap_value *out, uint8_t scratch[CMAP_COMPUTED_MAX]);
 
 /* The daemon's own writes: prepare and commit in one step. */
-cs_error_t cmap_store_write(struct cmap_store *s, const char *key, int32_t type, const void *bytes, size_t len);
+cs_error_t cmap_store_write(struct cmap_store *s, const char *key, int32_t type, const void *bytes,
+			    size_t len);
 cs_error_t cmap_store_write_u8(struct cmap_store *s, const char *key, uint8_t value);
 cs_error_t cmap_store_write_u16(struct cmap_store *s, const char *key, uint16_t value);
 cs_error_t cmap_store_write_u32(struct cmap_store *s, const char *key, uint32_t value);

@@ -16,9 +16,12 @@ struct cv_list {
 	struct cv_list *next;
 };
 
-#define CV_LIST_INIT(name) { &(name), &(name) }
+#define CV_LIST_INIT(name)       \
+	{                        \
+		&(name), &(name) \
+	}
 
-#define cv_container_of(ptr, type, member) ((type *)((char *)(ptr) - offsetof(type, member)))
+#define cv_container_of(ptr, type, member) ((type *)((char *)(ptr)-offsetof(type, member)))
 
 static inline void cv_list_init(struct cv_list *list)
 {
@@ -55,15 +58,15 @@ static inline bool cv_list_linked(const struct cv_list *elm)
 #define cv_list_first(head, type, member) cv_container_of((head)->next, type, member)
 #define cv_list_last(head, type, member) cv_container_of((head)->prev, type, member)
 
-#define cv_list_for_each(pos, head, member)                                           \
+#define cv_list_for_each(pos, head, member)                                                         \
 	for (pos = cv_container_of((head)->next, __typeof__(*pos), member); &pos->member != (head); \
 	     pos = cv_container_of(pos->member.next, __typeof__(*pos), member))
 
 /* As cv_list_for_each, but pos may be removed inside the loop. */
-#define cv_list_for_each_safe(pos, tmp, head, member)                                       \
-	for (pos = cv_container_of((head)->next, __typeof__(*pos), member),                  \
-	    tmp = cv_container_of(pos->member.next, __typeof__(*pos), member);               \
-	     &pos->member != (head);                                                          \
+#define cv_list_for_each_safe(pos, tmp, head, member)                          \
+	for (pos = cv_container_of((head)->next, __typeof__(*pos), member),    \
+	    tmp = cv_container_of(pos->member.next, __typeof__(*pos), member); \
+	     &pos->member != (head);                                           \
 	     pos = tmp, tmp = cv_container_of(pos->member.next, __typeof__(*pos), member))
 
 #endif

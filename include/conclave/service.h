@@ -71,9 +71,9 @@ struct cv_service_ops {
 	 * CV_SERVICE_NOT_OFFERED (the configuration turns it off), or -1 with
 	 * "FILE:LINE: error: message" in err, which stops the daemon. NULL: offered. */
 	int (*configure)(const struct cv_conf *conf, char *err, size_t err_size);
-	int (*start)(void);                       /* daemon start-up; <0 aborts start */
-	void (*stop)(void);                       /* daemon shutdown */
-	int (*connect)(struct cv_session *s);     /* <0 refuses the client (CS_ERR_NO_RESOURCES) */
+	int (*start)(void);                   /* daemon start-up; <0 aborts start */
+	void (*stop)(void);                   /* daemon shutdown */
+	int (*connect)(struct cv_session *s); /* <0 refuses the client (CS_ERR_NO_RESOURCES) */
 	/* The client has its WELCOME: the first moment events may be sent. */
 	void (*opened)(struct cv_session *s);
 	void (*disconnect)(struct cv_session *s); /* connection closed, any reason */
@@ -218,8 +218,8 @@ struct cv_session_queue {
 };
 
 struct cv_service_stats {
-	uint64_t connections;      /* open now */
-	uint64_t connects;         /* accepted since start (or the last clear) */
+	uint64_t connections; /* open now */
+	uint64_t connects;    /* accepted since start (or the last clear) */
 	uint64_t requests;
 	uint64_t errors;
 	uint64_t events;
@@ -262,8 +262,9 @@ struct cv_service_module {
 	const struct cv_server_service *service;
 };
 #define CV_SERVICE_MODULE_SYMBOL "conclave_service_module"
-#define CV_SERVICE_MODULE(server_service)                                                                 \
-	__attribute__((visibility("default"))) extern const struct cv_service_module conclave_service_module; \
+#define CV_SERVICE_MODULE(server_service)                                                              \
+	__attribute__((                                                                                \
+		visibility("default"))) extern const struct cv_service_module conclave_service_module; \
 	const struct cv_service_module conclave_service_module = { CV_SERVICE_API, &(server_service) }
 
 /* ---- Logging ---- */

@@ -26,9 +26,11 @@ struct cv_log_targets {
 };
 
 /* stderr only, at info, as before any configuration is read. */
-#define CV_LOG_TARGETS_DEFAULT                                                            \
-	((struct cv_log_targets){ .to_stderr = true, .syslog_facility = LOG_DAEMON,       \
-				  .syslog_level = CV_LOG_INFO, .logfile_level = CV_LOG_INFO })
+#define CV_LOG_TARGETS_DEFAULT                                   \
+	((struct cv_log_targets){ .to_stderr = true,             \
+				  .syslog_facility = LOG_DAEMON, \
+				  .syslog_level = CV_LOG_INFO,   \
+				  .logfile_level = CV_LOG_INFO })
 
 #define CV_DEFAULT_CONFIG_PATH "/etc/conclave/conclave.conf"
 #ifndef CV_DEFAULT_SERVICE_DIR /* set by the build: LIBDIR/conclave/services */
@@ -49,16 +51,16 @@ struct cv_log_targets {
 #define CV_DEFAULT_MAX_RING_SIZE (1024u * 1024u)
 
 struct cv_limits {
-	uint32_t max_message_size;  /* conclave.max_message_size */
-	uint32_t max_queued_bytes;  /* conclave.max_queued_bytes */
-	uint32_t max_connections;   /* conclave.max_connections */
+	uint32_t max_message_size; /* conclave.max_message_size */
+	uint32_t max_queued_bytes; /* conclave.max_queued_bytes */
+	uint32_t max_connections;  /* conclave.max_connections */
 	uint32_t max_connections_per_uid;
-	uint32_t hello_timeout_ms;  /* conclave.hello_timeout */
-	uint32_t cmap_max_iterators; /* per connection */
-	uint32_t cmap_max_tracks;    /* per connection */
-	uint32_t cmap_max_bytes;     /* what clients may store in the default map */
-	uint32_t evs_max_joins;      /* per connection */
-	uint32_t max_ring_size;      /* largest shared ring a client may write through; 0: none */
+	uint32_t hello_timeout_ms;     /* conclave.hello_timeout */
+	uint32_t cmap_max_iterators;   /* per connection */
+	uint32_t cmap_max_tracks;      /* per connection */
+	uint32_t cmap_max_bytes;       /* what clients may store in the default map */
+	uint32_t evs_max_joins;        /* per connection */
+	uint32_t max_ring_size;        /* largest shared ring a client may write through; 0: none */
 	uint32_t cpg_max_message_size; /* largest cpg message sent in pieces */
 	uint32_t log_rate_burst;       /* lines per interval from one call site; 0: no limit */
 	uint32_t log_rate_interval_ms;
@@ -66,11 +68,11 @@ struct cv_limits {
 
 struct cv_node_settings {
 	uint32_t nodeid;
-	uint32_t votes;          /* quorum_votes, default 1 */
-	const char *name;        /* NULL when not configured */
-	const char *ring0_addr;  /* NULL when not configured */
+	uint32_t votes;                       /* quorum_votes, default 1 */
+	const char *name;                     /* NULL when not configured */
+	const char *ring0_addr;               /* NULL when not configured */
 	const char *ring_addrs[CV_MAX_LINKS]; /* ringN_addr, NULL when not configured */
-	unsigned line;           /* of the node { */
+	unsigned line;                        /* of the node { */
 };
 
 /* conclave.cluster_engine: what orders cpg's and evs's messages. */
@@ -82,8 +84,8 @@ enum cv_cluster_engine {
 enum cv_atb_mode { CV_ATB_NONE, CV_ATB_LOWEST, CV_ATB_HIGHEST, CV_ATB_LIST };
 
 struct cv_quorum_settings {
-	bool votequorum;             /* quorum.provider: corosync_votequorum */
-	uint32_t expected_votes;     /* effective start value for the local node */
+	bool votequorum;         /* quorum.provider: corosync_votequorum */
+	uint32_t expected_votes; /* effective start value for the local node */
 	uint32_t local_votes;
 	bool two_node;
 	bool wait_for_all;
@@ -93,8 +95,8 @@ struct cv_quorum_settings {
 	uint32_t atb_nodes[CV_MAX_NODES];
 	size_t n_atb_nodes;
 	bool allow_downscale;
-	bool device_configured;      /* quorum.device.model is set */
-	bool device_allowed;         /* no option that excludes a quorum device */
+	bool device_configured; /* quorum.device.model is set */
+	bool device_allowed;    /* no option that excludes a quorum device */
 	uint32_t device_votes;
 	uint32_t device_timeout_ms;
 	uint32_t device_sync_timeout_ms;
@@ -104,19 +106,19 @@ struct cv_quorum_settings {
 struct cv_settings {
 	const struct cv_conf *conf; /* NULL without a configuration file */
 	struct cv_limits limits;
-	const char *service_dir;     /* conclave.service_dir: the service modules to load */
+	const char *service_dir; /* conclave.service_dir: the service modules to load */
 	enum cv_cluster_engine cluster_engine;
 	uid_t uids[64];
 	size_t n_uids;
 	gid_t gids[64];
 	size_t n_gids;
-	bool debug;                  /* logging.debug: on */
-	struct cv_log_targets log;   /* the rest of logging {}; log.logfile only with to_logfile: yes */
-	const char *cluster_name;    /* totem.cluster_name or NULL */
+	bool debug;                /* logging.debug: on */
+	struct cv_log_targets log; /* the rest of logging {}; log.logfile only with to_logfile: yes */
+	const char *cluster_name;  /* totem.cluster_name or NULL */
 	bool have_nodelist;
 	struct cv_node_settings nodes[CV_MAX_NODES];
-	size_t n_nodes;              /* at least 1: the local node */
-	size_t local_node;           /* index into nodes */
+	size_t n_nodes;    /* at least 1: the local node */
+	size_t local_node; /* index into nodes */
 	struct cv_quorum_settings quorum;
 };
 

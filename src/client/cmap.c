@@ -242,7 +242,8 @@ static cs_error_t connect_service(cmap_handle_t *handle)
 	if (instance == NULL)
 		return CS_ERR_NO_MEMORY;
 	pthread_mutex_init(&instance->lock, NULL);
-	return cv_client_initialize_private(&cmap_client_service, handle, table, NULL, instance, instance_destroy);
+	return cv_client_initialize_private(&cmap_client_service, handle, table, NULL, instance,
+					    instance_destroy);
 }
 
 cs_error_t cmap_initialize(cmap_handle_t *handle)
@@ -279,16 +280,16 @@ cs_error_t cmap_finalize(cmap_handle_t handle)
 
 /* The fixed-size value types, whose typed setter and getter are the same
  * but for the type: cmap_set_<suffix> and cmap_get_<suffix>. */
-#define CMAP_FIXED_TYPES(X)                            \
-	X(int8, int8_t, CMAP_VALUETYPE_INT8)           \
-	X(uint8, uint8_t, CMAP_VALUETYPE_UINT8)        \
-	X(int16, int16_t, CMAP_VALUETYPE_INT16)        \
-	X(uint16, uint16_t, CMAP_VALUETYPE_UINT16)     \
-	X(int32, int32_t, CMAP_VALUETYPE_INT32)        \
-	X(uint32, uint32_t, CMAP_VALUETYPE_UINT32)     \
-	X(int64, int64_t, CMAP_VALUETYPE_INT64)        \
-	X(uint64, uint64_t, CMAP_VALUETYPE_UINT64)     \
-	X(float, float, CMAP_VALUETYPE_FLOAT)          \
+#define CMAP_FIXED_TYPES(X)                        \
+	X(int8, int8_t, CMAP_VALUETYPE_INT8)       \
+	X(uint8, uint8_t, CMAP_VALUETYPE_UINT8)    \
+	X(int16, int16_t, CMAP_VALUETYPE_INT16)    \
+	X(uint16, uint16_t, CMAP_VALUETYPE_UINT16) \
+	X(int32, int32_t, CMAP_VALUETYPE_INT32)    \
+	X(uint32, uint32_t, CMAP_VALUETYPE_UINT32) \
+	X(int64, int64_t, CMAP_VALUETYPE_INT64)    \
+	X(uint64, uint64_t, CMAP_VALUETYPE_UINT64) \
+	X(float, float, CMAP_VALUETYPE_FLOAT)      \
 	X(double, double, CMAP_VALUETYPE_DOUBLE)
 
 /* ---- set ----------------------------------------------------------------- */
@@ -306,10 +307,10 @@ cs_error_t cmap_set(cmap_handle_t handle, const char *key_name, const void *valu
 	return cmap_store_set(handle, key_name, value, value_len, type);
 }
 
-#define CMAP_SETTER(suffix, type, value_type)                                                   \
-	cs_error_t cmap_set_##suffix(cmap_handle_t handle, const char *key_name, type value)     \
-	{                                                                                        \
-		return cmap_set(handle, key_name, &value, sizeof(value), value_type);            \
+#define CMAP_SETTER(suffix, type, value_type)                                                \
+	cs_error_t cmap_set_##suffix(cmap_handle_t handle, const char *key_name, type value) \
+	{                                                                                    \
+		return cmap_set(handle, key_name, &value, sizeof(value), value_type);        \
 	}
 CMAP_FIXED_TYPES(CMAP_SETTER)
 
@@ -372,10 +373,10 @@ static cs_error_t get_fixed(cmap_handle_t handle, const char *key_name, void *ou
 	return err;
 }
 
-#define CMAP_GETTER(suffix, type, value_type)                                                   \
-	cs_error_t cmap_get_##suffix(cmap_handle_t handle, const char *key_name, type *value)    \
-	{                                                                                        \
-		return get_fixed(handle, key_name, value, sizeof(*value), value_type);           \
+#define CMAP_GETTER(suffix, type, value_type)                                                 \
+	cs_error_t cmap_get_##suffix(cmap_handle_t handle, const char *key_name, type *value) \
+	{                                                                                     \
+		return get_fixed(handle, key_name, value, sizeof(*value), value_type);        \
 	}
 CMAP_FIXED_TYPES(CMAP_GETTER)
 

@@ -43,7 +43,8 @@ static size_t count_strings(const char *entries, size_t len)
 }
 
 /* entries: name and status of each link, alternating. */
-static cs_error_t split_links(const char *entries, size_t len, char ***names, char ***statuses, unsigned int *count)
+static cs_error_t split_links(const char *entries, size_t len, char ***names, char ***statuses,
+			      unsigned int *count)
 {
 	size_t n = count_strings(entries, len) / 2, offset = 0;
 	char **name_array = calloc(n ? n : 1, sizeof(char *));
@@ -75,8 +76,8 @@ no_memory:
 	return CS_ERR_NO_MEMORY;
 }
 
-cs_error_t corosync_cfg_ring_status_get(corosync_cfg_handle_t cfg_handle, char ***interface_names, char ***status,
-					unsigned int *interface_count)
+cs_error_t corosync_cfg_ring_status_get(corosync_cfg_handle_t cfg_handle, char ***interface_names,
+					char ***status, unsigned int *interface_count)
 {
 	void *entries = NULL;
 	size_t len = 0;
@@ -109,8 +110,8 @@ cs_error_t corosync_cfg_node_status_get(corosync_cfg_handle_t cfg_handle, unsign
 	return err;
 }
 
-cs_error_t corosync_cfg_get_node_addrs(corosync_cfg_handle_t cfg_handle, unsigned int nodeid, size_t max_addrs,
-				       int *num_addrs, corosync_cfg_node_address_t *addrs)
+cs_error_t corosync_cfg_get_node_addrs(corosync_cfg_handle_t cfg_handle, unsigned int nodeid,
+				       size_t max_addrs, int *num_addrs, corosync_cfg_node_address_t *addrs)
 {
 	void *wire = NULL;
 	size_t len = 0, n;

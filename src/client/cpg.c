@@ -292,7 +292,8 @@ static struct cpg_assembly *assembly_add(cpg_handle_t handle, uint32_t nodeid, u
 		old = a;
 		a = assembly_start(nodeid, pid, total);
 	}
-	if (a != NULL && (a->total != total || msg_len > a->total - a->have || !assembly_append(a, msg, msg_len))) {
+	if (a != NULL &&
+	    (a->total != total || msg_len > a->total - a->have || !assembly_append(a, msg, msg_len))) {
 		bad = a;
 		a = NULL;
 	}
@@ -345,8 +346,8 @@ static void deliver_membership(cpg_handle_t handle, size_t group_len, const void
 	if (confchg_fn == NULL)
 		return;
 	name_from_bytes(&name, group, group_len);
-	confchg_fn(handle, &name, member_list, member_list_entries, left_list, left_list_entries,
-			    joined_list, joined_list_entries);
+	confchg_fn(handle, &name, member_list, member_list_entries, left_list, left_list_entries, joined_list,
+		   joined_list_entries);
 }
 
 /* ---- initialize and finalize ----------------------------------------------- */
@@ -491,8 +492,11 @@ static cs_error_t pieces_send(cpg_handle_t handle, const uint8_t *message, size_
 	cs_error_t err = CS_OK;
 
 	while (err == CS_OK && offset < total) {
-		size_t length = total - offset < CPG_MAX_ATOMIC_MSGSIZE ? total - offset : CPG_MAX_ATOMIC_MSGSIZE;
-		uint32_t part = offset == 0 ? PART_FIRST : offset + length == total ? PART_LAST : PART_CONTINUED;
+		size_t length = total - offset < CPG_MAX_ATOMIC_MSGSIZE ? total - offset
+									: CPG_MAX_ATOMIC_MSGSIZE;
+		uint32_t part = offset == 0                ? PART_FIRST
+				: offset + length == total ? PART_LAST
+							   : PART_CONTINUED;
 
 		err = piece_send(handle, part, total, message + offset, length);
 		offset += length;
@@ -546,8 +550,8 @@ cs_error_t cpg_mcast_joined(cpg_handle_t handle, cpg_guarantee_t guarantee, cons
 
 /* corosync's API has no capacity argument; CPG_MEMBERS_MAX is the one the
  * header promises. */
-cs_error_t cpg_membership_get(cpg_handle_t handle, struct cpg_name *groupName, struct cpg_address *member_list,
-			      int *member_list_entries)
+cs_error_t cpg_membership_get(cpg_handle_t handle, struct cpg_name *groupName,
+			      struct cpg_address *member_list, int *member_list_entries)
 {
 	struct cpg_address *members = NULL;
 	size_t n_members = 0;
@@ -615,7 +619,8 @@ static cs_error_t iteration_arguments_check(cpg_iteration_type_t type, const str
 }
 
 cs_error_t cpg_iteration_initialize(cpg_handle_t handle, cpg_iteration_type_t iteration_type,
-				    const struct cpg_name *group, cpg_iteration_handle_t *cpg_iteration_handle)
+				    const struct cpg_name *group,
+				    cpg_iteration_handle_t *cpg_iteration_handle)
 {
 	struct cpg_iteration *it;
 	void *entries = NULL;

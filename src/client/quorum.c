@@ -37,8 +37,8 @@ cs_error_t quorum_initialize(quorum_handle_t *handle, quorum_callbacks_t *callba
 }
 
 /* model_data's own model field is not read: corosync does not require it. */
-cs_error_t quorum_model_initialize(quorum_handle_t *handle, quorum_model_t model, quorum_model_data_t *model_data,
-				   uint32_t *quorum_type, void *context)
+cs_error_t quorum_model_initialize(quorum_handle_t *handle, quorum_model_t model,
+				   quorum_model_data_t *model_data, uint32_t *quorum_type, void *context)
 {
 	cv_callback_fn table[QUORUM_N_EVENTS] = { 0 };
 
@@ -47,13 +47,13 @@ cs_error_t quorum_model_initialize(quorum_handle_t *handle, quorum_model_t model
 	switch (model) {
 	case QUORUM_MODEL_V0:
 		if (model_data != NULL)
-			quorum_callback_table_from_quorum_model_v0_data_t((const quorum_model_v0_data_t *)model_data,
-									  table);
+			quorum_callback_table_from_quorum_model_v0_data_t(
+				(const quorum_model_v0_data_t *)model_data, table);
 		break;
 	case QUORUM_MODEL_V1:
 		if (model_data != NULL)
-			quorum_callback_table_from_quorum_model_v1_data_t((const quorum_model_v1_data_t *)model_data,
-									  table);
+			quorum_callback_table_from_quorum_model_v1_data_t(
+				(const quorum_model_v1_data_t *)model_data, table);
 		break;
 	default:
 		return CS_ERR_INVALID_PARAM;

@@ -373,7 +373,8 @@ static void hc_thread_notify(enum sam_command command)
 static cs_error_t start_locked(void)
 {
 	cs_error_t error = child_send(SAM_COMMAND_START, NULL, 0);
-	if (error == CS_OK && (policy_has(SAM_RECOVERY_POLICY_QUORUM) || policy_has(SAM_RECOVERY_POLICY_CMAP)))
+	if (error == CS_OK &&
+	    (policy_has(SAM_RECOVERY_POLICY_QUORUM) || policy_has(SAM_RECOVERY_POLICY_CMAP)))
 		error = child_read_reply();
 	if (error != CS_OK)
 		return error;
@@ -528,9 +529,9 @@ cs_error_t sam_hc_callback_register(sam_hc_callback_t cb)
 
 struct instance {
 	pid_t pid;
-	int channel;     /* the supervisor's end of the socket pair */
+	int channel; /* the supervisor's end of the socket pair */
 	bool started;
-	bool warned;     /* the warning signal has been sent */
+	bool warned; /* the warning signal has been sent */
 	bool quit_on_failure;
 	enum sam_action action;
 };

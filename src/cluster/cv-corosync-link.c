@@ -29,14 +29,16 @@ static int check_origin(void *symbol, const char *name, const char *soname, char
 		return -1;
 	}
 	if (stat(expected, &want) != 0) {
-		snprintf(why, size, "corosync's %s is not installed (%s: %s)", soname, expected, strerror(errno));
+		snprintf(why, size, "corosync's %s is not installed (%s: %s)", soname, expected,
+			 strerror(errno));
 		return -1;
 	}
 	if (stat(info.dli_fname, &have) != 0 || have.st_dev != want.st_dev || have.st_ino != want.st_ino) {
-		snprintf(why, size,
-			 "%s comes from %s, not from corosync's %s: another %s (Conclave's?) was loaded in its "
-			 "place, through LD_PRELOAD or a copy in %s",
-			 name, info.dli_fname, expected, soname, CV_COROSYNC_LIBDIR);
+		snprintf(
+			why, size,
+			"%s comes from %s, not from corosync's %s: another %s (Conclave's?) was loaded in its "
+			"place, through LD_PRELOAD or a copy in %s",
+			name, info.dli_fname, expected, soname, CV_COROSYNC_LIBDIR);
 		return -1;
 	}
 	return 0;
@@ -51,7 +53,8 @@ int cv_link_check_libraries(char *why, size_t size)
 
 int cv_link_check_votequorum(char *why, size_t size)
 {
-	return check_origin((void *)votequorum_initialize, "votequorum_initialize", "libvotequorum.so.8", why, size);
+	return check_origin((void *)votequorum_initialize, "votequorum_initialize", "libvotequorum.so.8", why,
+			    size);
 }
 
 int cv_link_check_cmap(char *why, size_t size)
@@ -61,7 +64,8 @@ int cv_link_check_cmap(char *why, size_t size)
 
 int cv_link_check_cfg(char *why, size_t size)
 {
-	return check_origin((void *)corosync_cfg_initialize, "corosync_cfg_initialize", "libcfg.so.7", why, size);
+	return check_origin((void *)corosync_cfg_initialize, "corosync_cfg_initialize", "libcfg.so.7", why,
+			    size);
 }
 
 static const char *base_name(const char *path)

@@ -17,10 +17,10 @@
  * fragments. Never changed once sent, so a resend sends the same bytes. */
 struct cv_out {
 	struct cv_out *next;
-	uint64_t seq;      /* of its first message */
-	uint32_t count;    /* messages in it */
-	bool large;        /* one message, sent as FRAGMENTs */
-	bool closed;       /* a batch takes no more messages */
+	uint64_t seq;   /* of its first message */
+	uint32_t count; /* messages in it */
+	bool large;     /* one message, sent as FRAGMENTs */
+	bool closed;    /* a batch takes no more messages */
 	size_t length, capacity;
 	uint8_t *data;
 };
@@ -30,16 +30,16 @@ struct cv_out {
 struct cv_origin {
 	uint32_t nodeid, pid;
 	uint64_t incarnation;
-	bool known;          /* a settled round gave where its messages start */
-	uint64_t last;       /* the last of its seqs delivered here */
+	bool known;    /* a settled round gave where its messages start */
+	uint64_t last; /* the last of its seqs delivered here */
 	/* reassembly of its fragmented message frag_seq */
 	uint64_t frag_seq;
 	size_t frag_total, frag_have, frag_capacity;
 	uint8_t *frag;
 	/* as a member: its acknowledgement of our messages */
-	uint64_t acked;      /* our highest seq it delivered */
-	uint64_t floor;      /* it needs none of ours up to this one (it joined after) */
-	bool owed;           /* a member when our corosync went away: owed what is not stable */
+	uint64_t acked; /* our highest seq it delivered */
+	uint64_t floor; /* it needs none of ours up to this one (it joined after) */
+	bool owed;      /* a member when our corosync went away: owed what is not stable */
 	/* the open sync round */
 	bool member, synced;
 	uint64_t sync_start;
@@ -72,25 +72,25 @@ struct cv_engine {
 	enum cv_engine_state state;
 	cpg_handle_t handle;
 	bool have_handle, in_dispatch;
-	bool more_to_read;        /* cv_engine_process() left events unread */
+	bool more_to_read; /* cv_engine_process() left events unread */
 	int fd;
 	uint32_t nodeid, pid;
 	uint64_t incarnation;
 
 	/* own messages */
 	struct cv_out *out_head, *out_tail, *cursor;
-	size_t cursor_offset;     /* of a large message's next fragment */
+	size_t cursor_offset; /* of a large message's next fragment */
 	uint64_t next_seq;
-	uint64_t stable;          /* every member has our messages up to this seq */
-	bool resend_all;          /* an owed member is back: resend everything not stable */
-	int64_t owed_until;       /* members owed our unstable messages are forgotten then */
+	uint64_t stable;    /* every member has our messages up to this seq */
+	bool resend_all;    /* an owed member is back: resend everything not stable */
+	int64_t owed_until; /* members owed our unstable messages are forgotten then */
 	uint64_t packet_sent, packet_back;
 	uint64_t sent_bytes;
 	size_t inflight, held_bytes;
-	bool refused;             /* a submission was refused for want of room */
-	bool flush_requested;     /* the open batch goes as soon as there is room */
-	int64_t retry_send_at;    /* after CS_ERR_TRY_AGAIN */
-	int64_t back_at;          /* when an own packet last came back (or the first went out) */
+	bool refused;          /* a submission was refused for want of room */
+	bool flush_requested;  /* the open batch goes as soon as there is room */
+	int64_t retry_send_at; /* after CS_ERR_TRY_AGAIN */
+	int64_t back_at;       /* when an own packet last came back (or the first went out) */
 
 	/* senders */
 	struct cv_origin *origins;
@@ -100,9 +100,9 @@ struct cv_engine {
 	size_t ack_pending_bytes;
 
 	/* configurations */
-	struct cv_member_id *members;       /* corosync's group members now */
+	struct cv_member_id *members; /* corosync's group members now */
 	size_t n_members;
-	struct cv_member_id *settled;       /* at the last settled configuration */
+	struct cv_member_id *settled; /* at the last settled configuration */
 	size_t n_settled;
 	uint32_t ring_nodeid;
 	uint64_t ring_seq;
@@ -125,11 +125,13 @@ struct cv_engine {
 
 /* cv-engine.c */
 int64_t cv_engine_now(void);
-void cv_engine_log(struct cv_engine *e, int level, const char *format, ...) __attribute__((format(printf, 3, 4)));
+void cv_engine_log(struct cv_engine *e, int level, const char *format, ...)
+	__attribute__((format(printf, 3, 4)));
 void cv_engine_disconnect(struct cv_engine *e, const char *why);
 /* Hands one packet to corosync: CS_OK, CS_ERR_TRY_AGAIN, or another error
  * (the engine has then disconnected). */
-cs_error_t cv_engine_mcast(struct cv_engine *e, struct cv_wire_header *h, const struct iovec *body, int n_body);
+cs_error_t cv_engine_mcast(struct cv_engine *e, struct cv_wire_header *h, const struct iovec *body,
+			   int n_body);
 bool cv_engine_is_member(const struct cv_engine *e, uint32_t nodeid, uint32_t pid);
 
 /* cv-engine-send.c */

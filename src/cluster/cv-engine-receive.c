@@ -24,8 +24,11 @@ void cv_origin_reset(struct cv_origin *o, uint64_t incarnation)
 {
 	free(o->frag);
 	free(o->state);
-	*o = (struct cv_origin){ .nodeid = o->nodeid, .pid = o->pid, .incarnation = incarnation,
-				 .member = o->member, .left_reason = o->left_reason };
+	*o = (struct cv_origin){ .nodeid = o->nodeid,
+				 .pid = o->pid,
+				 .incarnation = incarnation,
+				 .member = o->member,
+				 .left_reason = o->left_reason };
 }
 
 /* Makes room by forgetting a departed sender. */

@@ -197,7 +197,8 @@ int cv_wire_decode(const uint8_t *bytes, size_t length, uint64_t max_message, st
 	return check_body(p, max_message, why);
 }
 
-bool cv_wire_next_message(const struct cv_wire_packet *p, size_t *cursor, const uint8_t **data, uint32_t *length)
+bool cv_wire_next_message(const struct cv_wire_packet *p, size_t *cursor, const uint8_t **data,
+			  uint32_t *length)
 {
 	if (*cursor >= p->header.body_length)
 		return false;

@@ -82,7 +82,8 @@ int cv_wire_decode(const uint8_t *bytes, size_t length, uint64_t max_message, st
 
 /* Walks the messages of a decoded BATCH: *cursor starts at 0; returns false
  * after the last. Decoding has checked they fill the body exactly. */
-bool cv_wire_next_message(const struct cv_wire_packet *p, size_t *cursor, const uint8_t **data, uint32_t *length);
+bool cv_wire_next_message(const struct cv_wire_packet *p, size_t *cursor, const uint8_t **data,
+			  uint32_t *length);
 
 /* Entry i (< count) of a decoded ACK. */
 void cv_wire_ack_entry(const struct cv_wire_packet *p, uint32_t i, struct cv_wire_ack *ack);

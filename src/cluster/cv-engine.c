@@ -69,12 +69,12 @@ static bool config_valid(const struct cv_engine_config *c)
 	return c->group && strlen(c->group) > 0 && strlen(c->group) < CPG_MAX_NAME_LENGTH &&
 	       c->packet_max >= min_packet && c->packet_max <= COROSYNC_MESSAGE_MAX && c->batch_bytes > 0 &&
 	       c->max_message <= UINT32_MAX && c->max_held >= c->max_message + CV_WIRE_MESSAGE_PREFIX &&
-	       c->inflight_max > 0 && c->ack_delay_ms >= 0 && c->probe_ms > 0 && c->owed_ms > 0 && c->reconnect_min_ms > 0 &&
-	       c->reconnect_max_ms >= c->reconnect_min_ms;
+	       c->inflight_max > 0 && c->ack_delay_ms >= 0 && c->probe_ms > 0 && c->owed_ms > 0 &&
+	       c->reconnect_min_ms > 0 && c->reconnect_max_ms >= c->reconnect_min_ms;
 }
 
-struct cv_engine *cv_engine_new(const struct cv_engine_config *config, const struct cv_engine_callbacks *callbacks,
-				void *ctx)
+struct cv_engine *cv_engine_new(const struct cv_engine_config *config,
+				const struct cv_engine_callbacks *callbacks, void *ctx)
 {
 	struct cv_engine *e;
 
@@ -146,7 +146,8 @@ void cv_engine_stats(const struct cv_engine *e, struct cv_engine_stats *stats)
 	stats->inflight_bytes = e->inflight;
 }
 
-cs_error_t cv_engine_mcast(struct cv_engine *e, struct cv_wire_header *h, const struct iovec *body, int n_body)
+cs_error_t cv_engine_mcast(struct cv_engine *e, struct cv_wire_header *h, const struct iovec *body,
+			   int n_body)
 {
 	uint8_t header[CV_WIRE_HEADER];
 	struct iovec iov[4];
@@ -275,7 +276,8 @@ static void on_confchg(cpg_handle_t handle, const struct cpg_name *group, const 
 	e->members = ids;
 	e->n_members = n_members;
 	record_left(e, left, n_left);
-	cv_engine_log(e, LOG_INFO, "engine group: %zu members, %zu joined, %zu left", n_members, n_joined, n_left);
+	cv_engine_log(e, LOG_INFO, "engine group: %zu members, %zu joined, %zu left", n_members, n_joined,
+		      n_left);
 	start_round(e);
 }
 
@@ -314,7 +316,8 @@ static void send_sync(struct cv_engine *e)
 	if (e->cb.collect_state)
 		length = e->cb.collect_state(e->ctx, state, cap);
 	if (length < 0 || (size_t)length > cap) {
-		cv_engine_log(e, LOG_ERR, "this node's state does not fit a sync packet (%zu bytes at most)", cap);
+		cv_engine_log(e, LOG_ERR, "this node's state does not fit a sync packet (%zu bytes at most)",
+			      cap);
 		length = 0;
 	}
 	uint8_t sync[CV_WIRE_SYNC_HEADER];
@@ -353,8 +356,10 @@ static void forget_owed(struct cv_engine *e, bool expired)
 		if (!replaced && !expired)
 			continue;
 		o->owed = false;
-		cv_engine_log(e, LOG_WARNING, "node %u pid %u %s: what it may have missed of ours is not sent again",
-			      o->nodeid, o->pid, replaced ? "came back as another process" : "did not come back in time");
+		cv_engine_log(e, LOG_WARNING,
+			      "node %u pid %u %s: what it may have missed of ours is not sent again",
+			      o->nodeid, o->pid,
+			      replaced ? "came back as another process" : "did not come back in time");
 	}
 	cv_send_update_stable(e);
 }
@@ -380,7 +385,8 @@ static void settle_round(struct cv_engine *e)
 			o->last = o->sync_start - 1;
 		o->known = true;
 		o->left_reason = 0;
-		if (!was && !o->owed && o != cv_origin_find(e, e->nodeid, e->pid) && e->own_sync_start > o->floor + 1)
+		if (!was && !o->owed && o != cv_origin_find(e, e->nodeid, e->pid) &&
+		    e->own_sync_start > o->floor + 1)
 			o->floor = e->own_sync_start - 1;
 		o->owed = false;
 		members[i] = (struct cv_engine_member){ o->nodeid, o->pid, 0, o->state, o->state_length };
@@ -394,14 +400,21 @@ static void settle_round(struct cv_engine *e)
 			continue;
 		struct cv_origin *o = cv_origin_find(e, e->settled[i].nodeid, e->settled[i].pid);
 		uint32_t reason = o && o->left_reason ? o->left_reason : CV_ENGINE_NODEDOWN;
-		left[n_left++] = (struct cv_engine_member){ .nodeid = e->settled[i].nodeid, .pid = e->settled[i].pid,
+		left[n_left++] = (struct cv_engine_member){ .nodeid = e->settled[i].nodeid,
+							    .pid = e->settled[i].pid,
 							    .reason = reason };
 	}
 	struct cv_engine_view view = {
-		.ring_nodeid = e->ring_nodeid, .ring_seq = e->ring_seq,
-		.ring_nodes = e->ring_nodes, .n_ring_nodes = e->n_ring_nodes,
-		.members = members, .n_members = e->n_members,
-		.joined = joined, .n_joined = n_joined, .left = left, .n_left = n_left,
+		.ring_nodeid = e->ring_nodeid,
+		.ring_seq = e->ring_seq,
+		.ring_nodes = e->ring_nodes,
+		.n_ring_nodes = e->n_ring_nodes,
+		.members = members,
+		.n_members = e->n_members,
+		.joined = joined,
+		.n_joined = n_joined,
+		.left = left,
+		.n_left = n_left,
 		.connected = true,
 	};
 	free(e->settled);
@@ -467,8 +480,8 @@ static void hold(struct cv_engine *e, uint32_t nodeid, uint32_t pid, const void 
 	e->held_tail = h;
 }
 
-static void on_deliver(cpg_handle_t handle, const struct cpg_name *group, uint32_t nodeid, uint32_t pid, void *msg,
-		       size_t length)
+static void on_deliver(cpg_handle_t handle, const struct cpg_name *group, uint32_t nodeid, uint32_t pid,
+		       void *msg, size_t length)
 {
 	struct cv_engine *e = NULL;
 	struct cv_wire_packet p;
@@ -477,7 +490,8 @@ static void on_deliver(cpg_handle_t handle, const struct cpg_name *group, uint32
 	cpg_context_get(handle, (void **)&e);
 	if (cv_wire_decode(msg, length, e->config.max_message, &p, &why) != 0) {
 		if (e->stats.dropped_malformed++ % 1000 < 10)
-			cv_engine_log(e, LOG_WARNING, "dropped a malformed packet of %zu bytes from node %u pid %u: %s",
+			cv_engine_log(e, LOG_WARNING,
+				      "dropped a malformed packet of %zu bytes from node %u pid %u: %s",
 				      length, nodeid, pid, why);
 		return;
 	}
@@ -522,7 +536,11 @@ static void report_alone(struct cv_engine *e)
 	e->members[0] = self;
 	e->n_members = 1;
 	struct cv_engine_view view = {
-		.members = &me, .n_members = 1, .left = left, .n_left = n_left, .connected = false,
+		.members = &me,
+		.n_members = 1,
+		.left = left,
+		.n_left = n_left,
+		.connected = false,
 	};
 	e->cb.view(e->ctx, &view);
 	free(left);
@@ -549,8 +567,8 @@ void cv_engine_disconnect(struct cv_engine *e, const char *why)
 	e->round_open = e->sync_pending = false;
 	cv_send_rewind(e);
 	for (size_t i = 0; i < e->n_origins; i++)
-		e->origins[i].owed |= e->origins[i].member && !(e->origins[i].nodeid == e->nodeid &&
-								e->origins[i].pid == e->pid);
+		e->origins[i].owed |= e->origins[i].member &&
+				      !(e->origins[i].nodeid == e->nodeid && e->origins[i].pid == e->pid);
 	e->owed_until = cv_engine_now() + e->config.owed_ms;
 	if (e->n_settled > 0)
 		report_alone(e);
@@ -581,11 +599,11 @@ static void connect_failed(struct cv_engine *e, const char *step, cs_error_t err
 		return;
 	}
 	if (e->attempts == 1 || e->attempts % 10 == 0)
-		cv_engine_log(e, LOG_WARNING, "corosync unreachable (%s); attempt %u, next in %d ms", why, e->attempts,
-			      e->reconnect_delay);
+		cv_engine_log(e, LOG_WARNING, "corosync unreachable (%s); attempt %u, next in %d ms", why,
+			      e->attempts, e->reconnect_delay);
 	e->reconnect_at = cv_engine_now() + e->reconnect_delay;
 	e->reconnect_delay = e->reconnect_delay * 2 < e->config.reconnect_max_ms ? e->reconnect_delay * 2
-										  : e->config.reconnect_max_ms;
+										 : e->config.reconnect_max_ms;
 }
 
 /* Refuses a connection that does not reach corosync: 0 to go on. */
@@ -615,8 +633,11 @@ static int check_peer(struct cv_engine *e)
 static void connect_corosync(struct cv_engine *e)
 {
 	cpg_model_v1_data_t model = {
-		.model = CPG_MODEL_V1, .cpg_deliver_fn = on_deliver, .cpg_confchg_fn = on_confchg,
-		.cpg_totem_confchg_fn = on_totem_confchg, .flags = CPG_MODEL_V1_DELIVER_INITIAL_TOTEM_CONF,
+		.model = CPG_MODEL_V1,
+		.cpg_deliver_fn = on_deliver,
+		.cpg_confchg_fn = on_confchg,
+		.cpg_totem_confchg_fn = on_totem_confchg,
+		.flags = CPG_MODEL_V1_DELIVER_INITIAL_TOTEM_CONF,
 	};
 	struct cpg_name name = { .length = (uint32_t)strlen(e->group) };
 	char why[CV_TEXT];
@@ -640,7 +661,8 @@ static void connect_corosync(struct cv_engine *e)
 	if (check_peer(e) != 0)
 		return;
 	memcpy(name.value, e->group, name.length);
-	if ((err = cpg_local_get(e->handle, &nodeid)) != CS_OK || (err = cpg_join(e->handle, &name)) != CS_OK) {
+	if ((err = cpg_local_get(e->handle, &nodeid)) != CS_OK ||
+	    (err = cpg_join(e->handle, &name)) != CS_OK) {
 		connect_failed(e, "joining the engine group", err);
 		return;
 	}
@@ -652,8 +674,8 @@ static void connect_corosync(struct cv_engine *e)
 	e->packet_back = e->packet_sent;
 	e->inflight = 0;
 	e->retry_send_at = 0;
-	cv_engine_log(e, LOG_NOTICE, "%s corosync: node %u, group %s", e->ever_connected ? "back on" : "connected to",
-		      nodeid, e->group);
+	cv_engine_log(e, LOG_NOTICE, "%s corosync: node %u, group %s",
+		      e->ever_connected ? "back on" : "connected to", nodeid, e->group);
 	e->ever_connected = true;
 	e->attempts = 0;
 	e->reconnect_delay = e->config.reconnect_min_ms;
@@ -679,7 +701,8 @@ static void warn_of_slow_round(struct cv_engine *e)
 	for (size_t i = 0; i < e->n_members; i++) {
 		struct cv_origin *o = cv_origin_find(e, e->members[i].nodeid, e->members[i].pid);
 		if (o == NULL || !o->synced)
-			cv_engine_log(e, LOG_WARNING, "configuration change waits for node %u pid %u for %d s",
+			cv_engine_log(e, LOG_WARNING,
+				      "configuration change waits for node %u pid %u for %d s",
 				      e->members[i].nodeid, e->members[i].pid, ROUND_WARN_MS / 1000);
 	}
 }

@@ -83,45 +83,45 @@
 struct cv_engine;
 
 struct cv_engine_config {
-	const char *group;             /* the corosync cpg group, default "conclaved" */
-	size_t max_message;            /* largest message, default 64 MiB */
-	size_t max_held;               /* own bytes queued, in flight or not yet stable, default 192 MiB */
-	size_t batch_bytes;            /* a batch is sent once this full, default 64 KiB */
-	size_t packet_max;             /* largest corosync message, default 256 KiB (corosync: 1 MiB - 1 KiB) */
-	size_t inflight_max;           /* own bytes with corosync not yet back, default 1 MiB */
-	int ack_delay_ms;              /* acknowledge deliveries this long after the first, default 20 */
-	size_t ack_bytes;              /* ...or once this many bytes were delivered, default 1 MiB */
-	int probe_ms;                  /* see PROBE, default 500 */
-	int owed_ms;                   /* how long members from before a corosync loss are waited for, 60000 */
-	int reconnect_min_ms;          /* default 100 */
-	int reconnect_max_ms;          /* default 5000 */
-	unsigned reconnect_attempts;   /* then give up (the failed callback); 0: never */
+	const char *group;           /* the corosync cpg group, default "conclaved" */
+	size_t max_message;          /* largest message, default 64 MiB */
+	size_t max_held;             /* own bytes queued, in flight or not yet stable, default 192 MiB */
+	size_t batch_bytes;          /* a batch is sent once this full, default 64 KiB */
+	size_t packet_max;           /* largest corosync message, default 256 KiB (corosync: 1 MiB - 1 KiB) */
+	size_t inflight_max;         /* own bytes with corosync not yet back, default 1 MiB */
+	int ack_delay_ms;            /* acknowledge deliveries this long after the first, default 20 */
+	size_t ack_bytes;            /* ...or once this many bytes were delivered, default 1 MiB */
+	int probe_ms;                /* see PROBE, default 500 */
+	int owed_ms;                 /* how long members from before a corosync loss are waited for, 60000 */
+	int reconnect_min_ms;        /* default 100 */
+	int reconnect_max_ms;        /* default 5000 */
+	unsigned reconnect_attempts; /* then give up (the failed callback); 0: never */
 };
 
-enum cv_engine_reason {               /* why a member left: corosync's cpg reasons */
-	CV_ENGINE_JOIN = 1,
-	CV_ENGINE_LEAVE = 2,
-	CV_ENGINE_NODEDOWN = 3,
-	CV_ENGINE_NODEUP = 4,
-	CV_ENGINE_PROCDOWN = 5,
+enum cv_engine_reason { /* why a member left: corosync's cpg reasons */
+			CV_ENGINE_JOIN = 1,
+			CV_ENGINE_LEAVE = 2,
+			CV_ENGINE_NODEDOWN = 3,
+			CV_ENGINE_NODEUP = 4,
+			CV_ENGINE_PROCDOWN = 5,
 };
 
 struct cv_engine_member {
 	uint32_t nodeid;
-	uint32_t pid;                  /* of that node's conclaved */
-	uint32_t reason;               /* in left[]: enum cv_engine_reason */
-	const void *state;             /* in members[]: its SYNC state */
+	uint32_t pid;      /* of that node's conclaved */
+	uint32_t reason;   /* in left[]: enum cv_engine_reason */
+	const void *state; /* in members[]: its SYNC state */
 	size_t state_length;
 };
 
 struct cv_engine_view {
-	uint32_t ring_nodeid;          /* corosync's ring id */
+	uint32_t ring_nodeid; /* corosync's ring id */
 	uint64_t ring_seq;
-	const uint32_t *ring_nodes;    /* corosync's ring members */
+	const uint32_t *ring_nodes; /* corosync's ring members */
 	size_t n_ring_nodes;
 	const struct cv_engine_member *members, *joined, *left;
 	size_t n_members, n_joined, n_left;
-	bool connected;                /* false: corosync is unreachable, this node alone */
+	bool connected; /* false: corosync is unreachable, this node alone */
 };
 
 struct cv_engine_callbacks {
@@ -147,8 +147,8 @@ void cv_engine_config_default(struct cv_engine_config *config);
 
 /* A new engine (not yet connected: the first cv_engine_process() connects).
  * NULL with errno EINVAL when the configuration is inconsistent, ENOMEM. */
-struct cv_engine *cv_engine_new(const struct cv_engine_config *config, const struct cv_engine_callbacks *callbacks,
-				void *ctx);
+struct cv_engine *cv_engine_new(const struct cv_engine_config *config,
+				const struct cv_engine_callbacks *callbacks, void *ctx);
 void cv_engine_free(struct cv_engine *e);
 
 /* The fd to poll for reading, -1 while not connected. It changes across
@@ -168,7 +168,7 @@ void cv_engine_flush(struct cv_engine *e);
 int cv_engine_submit(struct cv_engine *e, const void *data, size_t length);
 
 struct cv_engine_stats {
-	uint32_t nodeid;               /* this node's, 0 before the first connection */
+	uint32_t nodeid; /* this node's, 0 before the first connection */
 	bool connected, settled;
 	uint64_t submitted, delivered; /* messages */
 	uint64_t packets_sent, rewinds, try_again, dropped_malformed, dropped_out_of_order, duplicates;

@@ -173,7 +173,8 @@ cs_error_t cmap_change_lookup(const struct cmap_change *c, const struct cmap_sto
 
 /* ---- the daemon's own writes ------------------------------------------- */
 
-cs_error_t cmap_store_write(struct cmap_store *s, const char *key, int32_t type, const void *bytes, size_t len)
+cs_error_t cmap_store_write(struct cmap_store *s, const char *key, int32_t type, const void *bytes,
+			    size_t len)
 {
 	struct cmap_change c;
 	cs_error_t err = cmap_change_set(&c, s, key, type, bytes, len, CMAP_FROM_DAEMON);

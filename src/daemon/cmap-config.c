@@ -88,16 +88,29 @@ static const char *const ro_prefixes[] = {
 	"uidgid.config.",          "system.",           "nodelist.",       "conclave.",
 };
 static const char *const ro_keys[] = {
-	"totem.crypto_cipher",	 "totem.crypto_hash",	   "totem.crypto_model",
-	"totem.keyfile",	 "totem.key",		   "totem.secauth",
-	"totem.ip_version",	 "totem.ip_dscp",	   "totem.transport",
-	"totem.cluster_name",	 "totem.netmtu",	   "totem.threads",
-	"totem.version",	 "totem.nodeid",	   "totem.clear_node_high_bit",
-	"config.reload_in_progress", "config.totemconfig_reload_in_progress", "nodelist.local_node_pos",
+	"totem.crypto_cipher",
+	"totem.crypto_hash",
+	"totem.crypto_model",
+	"totem.keyfile",
+	"totem.key",
+	"totem.secauth",
+	"totem.ip_version",
+	"totem.ip_dscp",
+	"totem.transport",
+	"totem.cluster_name",
+	"totem.netmtu",
+	"totem.threads",
+	"totem.version",
+	"totem.nodeid",
+	"totem.clear_node_high_bit",
+	"config.reload_in_progress",
+	"config.totemconfig_reload_in_progress",
+	"nodelist.local_node_pos",
 };
 static const char *const votequorum_ro_keys[] = {
-	"quorum.allow_downscale",	   "quorum.wait_for_all",      "quorum.last_man_standing",
-	"quorum.last_man_standing_window", "quorum.expected_votes_tracking", "quorum.auto_tie_breaker",
+	"quorum.allow_downscale",         "quorum.wait_for_all",
+	"quorum.last_man_standing",       "quorum.last_man_standing_window",
+	"quorum.expected_votes_tracking", "quorum.auto_tie_breaker",
 	"quorum.auto_tie_breaker_node",
 };
 
@@ -182,9 +195,12 @@ static bool parse_in_range(const char *text, int64_t min, uint64_t max, uint64_t
 
 static int store_number(struct loader *l, const char *path, const struct cv_conf_node *key, int32_t type)
 {
-	static const struct { int64_t min; uint64_t max; } ranges[] = {
-		[CMAP_STORE_UINT8] = { 0, UINT8_MAX },	    [CMAP_STORE_UINT16] = { 0, UINT16_MAX },
-		[CMAP_STORE_UINT32] = { 0, UINT32_MAX },    [CMAP_STORE_INT32] = { INT32_MIN, INT32_MAX },
+	static const struct {
+		int64_t min;
+		uint64_t max;
+	} ranges[] = {
+		[CMAP_STORE_UINT8] = { 0, UINT8_MAX },   [CMAP_STORE_UINT16] = { 0, UINT16_MAX },
+		[CMAP_STORE_UINT32] = { 0, UINT32_MAX }, [CMAP_STORE_INT32] = { INT32_MIN, INT32_MAX },
 		[CMAP_STORE_UINT64] = { 0, UINT64_MAX },
 	};
 	const char *text = type == CMAP_STORE_UINT8 ? switch_as_number(key->value) : key->value;
@@ -195,8 +211,10 @@ static int store_number(struct loader *l, const char *path, const struct cv_conf
 	const void *bytes = &v;
 
 	if (!parse_in_range(text, ranges[type].min, ranges[type].max, &v))
-		return load_error(l, key->line, "invalid value '%s' for %s: expected an integer from %" PRId64
-				  " to %" PRIu64, key->value, path, ranges[type].min, ranges[type].max);
+		return load_error(l, key->line,
+				  "invalid value '%s' for %s: expected an integer from %" PRId64
+				  " to %" PRIu64,
+				  key->value, path, ranges[type].min, ranges[type].max);
 	if (type == CMAP_STORE_UINT8)
 		u8 = (uint8_t)v, bytes = &u8;
 	else if (type == CMAP_STORE_UINT16)
@@ -263,7 +281,8 @@ static int load_key(const char *config_path, const struct cv_conf_node *key, voi
 	if (path[0] == '\0')
 		return 0;
 	if (strlen(path) > CMAP_STORE_KEY_MAX)
-		return load_error(l, key->line, "the key %s is longer than %d characters", path, CMAP_STORE_KEY_MAX);
+		return load_error(l, key->line, "the key %s is longer than %d characters", path,
+				  CMAP_STORE_KEY_MAX);
 	type = config_key_type(path);
 	if (type != CMAP_STORE_STRING)
 		return store_number(l, path, key, type);
@@ -273,7 +292,8 @@ static int load_key(const char *config_path, const struct cv_conf_node *key, voi
 	case CS_ERR_NAME_TOO_LONG:
 		return load_error(l, key->line, "'%s' is not a valid cmap key name", path);
 	case CS_ERR_INVALID_PARAM:
-		return load_error(l, key->line, "the value of %s is longer than %d bytes", path, CMAP_STORE_VALUE_MAX);
+		return load_error(l, key->line, "the value of %s is longer than %d bytes", path,
+				  CMAP_STORE_VALUE_MAX);
 	default:
 		return load_error(l, key->line, "cannot store %s: out of memory", path);
 	}
@@ -314,12 +334,15 @@ static int load_local_member(struct loader *l)
 	int r = 0;
 
 	if (l->settings->have_nodelist)
-		r |= write_ok(l, cmap_store_write_u32(l->map, "nodelist.local_node_pos",
-						       (uint32_t)l->settings->local_node), "nodelist.local_node_pos");
+		r |= write_ok(l,
+			      cmap_store_write_u32(l->map, "nodelist.local_node_pos",
+						   (uint32_t)l->settings->local_node),
+			      "nodelist.local_node_pos");
 	/* corosync binds link 0 to the local node's ring0_addr and says so here. */
 	if (l->settings->have_nodelist && node->ring0_addr)
-		r |= write_ok(l, cmap_store_write_string(l->map, "totem.interface.0.bindnetaddr", node->ring0_addr),
-			      "totem.interface.0.bindnetaddr");
+		r |= write_ok(
+			l, cmap_store_write_string(l->map, "totem.interface.0.bindnetaddr", node->ring0_addr),
+			"totem.interface.0.bindnetaddr");
 	snprintf(key, sizeof(key), "runtime.members.%u.config_version", id);
 	r |= write_ok(l, cmap_store_write_u64(l->map, key, 0), key);
 	snprintf(key, sizeof(key), "runtime.members.%u.ip", id);
@@ -369,7 +392,10 @@ static int load_services(struct loader *l, const struct cv_server_service *const
 static int load_effective_limits(struct loader *l)
 {
 	const struct cv_limits *lim = &l->settings->limits;
-	const struct { const char *key; uint32_t value; } limits[] = {
+	const struct {
+		const char *key;
+		uint32_t value;
+	} limits[] = {
 		{ "runtime.config.conclave.max_message_size", lim->max_message_size },
 		{ "runtime.config.conclave.max_queued_bytes", lim->max_queued_bytes },
 		{ "runtime.config.conclave.max_connections", lim->max_connections },
@@ -410,7 +436,8 @@ static int load_file_keys(struct loader *l)
 }
 
 int cmap_config_load(struct cmap_store *map, const struct cv_settings *settings,
-		     const struct cv_server_service *const *services, size_t n_services, char *err, size_t err_size)
+		     const struct cv_server_service *const *services, size_t n_services, char *err,
+		     size_t err_size)
 {
 	struct loader l = { .map = map, .settings = settings, .err = err, .err_size = err_size };
 
@@ -418,9 +445,11 @@ int cmap_config_load(struct cmap_store *map, const struct cv_settings *settings,
 	if (load_file_keys(&l) < 0)
 		return -1;
 	if (!settings->conf && settings->quorum.votequorum &&
-	    write_ok(&l, cmap_store_write_string(map, "quorum.provider", "corosync_votequorum"), "quorum.provider") < 0)
+	    write_ok(&l, cmap_store_write_string(map, "quorum.provider", "corosync_votequorum"),
+		     "quorum.provider") < 0)
 		return -1;
-	if (load_local_member(&l) < 0 || load_services(&l, services, n_services) < 0 || load_effective_limits(&l) < 0)
+	if (load_local_member(&l) < 0 || load_services(&l, services, n_services) < 0 ||
+	    load_effective_limits(&l) < 0)
 		return -1;
 	return add_read_only_rules(&l);
 }
@@ -444,7 +473,8 @@ static struct cmap_store *file_keys_of(const struct cv_settings *settings, char 
 
 /* Makes map's file keys those of `next`: deleted when next lacks them,
  * written otherwise (writing an unchanged value does nothing). */
-static void replace_file_keys(struct cmap_store *map, const struct cmap_store *before, const struct cmap_store *next)
+static void replace_file_keys(struct cmap_store *map, const struct cmap_store *before,
+			      const struct cmap_store *next)
 {
 	uint8_t scratch[CMAP_COMPUTED_MAX];
 	struct cmap_value v;
@@ -460,8 +490,8 @@ static void replace_file_keys(struct cmap_store *map, const struct cmap_store *b
 	}
 }
 
-int cmap_config_reload(struct cmap_store *map, const struct cv_settings *loaded, const struct cv_settings *next,
-		       char *err, size_t err_size)
+int cmap_config_reload(struct cmap_store *map, const struct cv_settings *loaded,
+		       const struct cv_settings *next, char *err, size_t err_size)
 {
 	struct cmap_store *before = file_keys_of(loaded, err, err_size);
 	struct cmap_store *after = before ? file_keys_of(next, err, err_size) : NULL;

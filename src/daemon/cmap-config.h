@@ -18,14 +18,15 @@
 
 /* 0, or -1 with "FILE:LINE: error: message" in err. */
 int cmap_config_load(struct cmap_store *map, const struct cv_settings *settings,
-		     const struct cv_server_service *const *services, size_t n_services, char *err, size_t err_size);
+		     const struct cv_server_service *const *services, size_t n_services, char *err,
+		     size_t err_size);
 
 /* A reload, as corosync's: the keys the file gave (`loaded`) are replaced
  * by those of `next`, between config.reload_in_progress 1 and 0; keys the
  * daemon derived and keys clients added are left alone, values clients
  * changed are set back to the file's. 0, or -1 with an error in err and
  * nothing changed. */
-int cmap_config_reload(struct cmap_store *map, const struct cv_settings *loaded, const struct cv_settings *next,
-		       char *err, size_t err_size);
+int cmap_config_reload(struct cmap_store *map, const struct cv_settings *loaded,
+		       const struct cv_settings *next, char *err, size_t err_size);
 
 #endif

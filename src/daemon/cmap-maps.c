@@ -6,8 +6,8 @@
 static struct cmap_store *default_map;
 static struct cmap_store *stats_map;
 
-int cmap_maps_init(const struct cv_settings *settings, const struct cv_server_service *const *services, size_t n_services,
-		   char *err, size_t err_size)
+int cmap_maps_init(const struct cv_settings *settings, const struct cv_server_service *const *services,
+		   size_t n_services, char *err, size_t err_size)
 {
 	default_map = cmap_store_new(settings->limits.cmap_max_bytes);
 	stats_map = cmap_store_new(0);
@@ -50,10 +50,12 @@ static bool id_listed(const char *kind, unsigned id)
 	uint8_t allowed;
 
 	snprintf(key, sizeof(key), "uidgid.%s.%u", kind, id);
-	if (cmap_store_get(default_map, key, &v, scratch) == CS_OK && cmap_value_u8(&v, &allowed) && allowed == 1)
+	if (cmap_store_get(default_map, key, &v, scratch) == CS_OK && cmap_value_u8(&v, &allowed) &&
+	    allowed == 1)
 		return true;
 	snprintf(key, sizeof(key), "uidgid.config.%s.%u", kind, id);
-	return cmap_store_get(default_map, key, &v, scratch) == CS_OK && cmap_value_u8(&v, &allowed) && allowed == 1;
+	return cmap_store_get(default_map, key, &v, scratch) == CS_OK && cmap_value_u8(&v, &allowed) &&
+	       allowed == 1;
 }
 
 bool cmap_uidgid_allows(uid_t uid, gid_t gid)

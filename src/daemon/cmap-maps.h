@@ -15,8 +15,8 @@
 #include "cmap-config.h"
 
 /* 0, or -1 with "FILE:LINE: error: message" in err. */
-int cmap_maps_init(const struct cv_settings *settings, const struct cv_server_service *const *services, size_t n_services,
-		   char *err, size_t err_size);
+int cmap_maps_init(const struct cv_settings *settings, const struct cv_server_service *const *services,
+		   size_t n_services, char *err, size_t err_size);
 void cmap_maps_fini(void);
 
 /* corosync's IPC access check: uidgid.uid.<uid> or uidgid.config.uid.<uid>

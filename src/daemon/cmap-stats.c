@@ -50,7 +50,15 @@ static const struct stat_field {
 	[F_FLOW_CONTROL_COUNT] = { "flow_control_count", CMAP_STORE_UINT64 },
 };
 
-enum service_field { S_CONNECTIONS, S_CONNECTS, S_REQUESTS, S_ERRORS, S_EVENTS, S_INVALID_REQUESTS, N_SERVICE_FIELDS };
+enum service_field {
+	S_CONNECTIONS,
+	S_CONNECTS,
+	S_REQUESTS,
+	S_ERRORS,
+	S_EVENTS,
+	S_INVALID_REQUESTS,
+	N_SERVICE_FIELDS
+};
 
 static const char *const service_fields[N_SERVICE_FIELDS] = {
 	"connections", "connects", "requests", "errors", "events", "invalid_requests",
@@ -123,20 +131,34 @@ static uint32_t compute_connection(const void *source, uint32_t field, void *buf
 
 	cv_session_queue_state(c->session, &q);
 	switch ((enum connection_field)field) {
-	case F_PROCNAME: return put_string(buf, c->procname);
-	case F_REQUESTS: return put_u64(buf, st->requests);
-	case F_RESPONSES: return put_u64(buf, st->responses);
-	case F_DISPATCHED: return put_u64(buf, st->events);
-	case F_OVERLOAD: return put_u64(buf, st->overload);
-	case F_INVALID_REQUEST: return put_u64(buf, 0); /* an invalid request closes its connection */
-	case F_QUEUED: return put_u32(buf, (uint32_t)q.frames);
-	case F_QUEUEING: return put_u32(buf, q.frames > 0);
-	case F_SENT: return put_u32(buf, (uint32_t)st->sent);
-	case F_SEND_RETRIES: return put_u64(buf, st->send_retries);
-	case F_RECV_RETRIES: return put_u64(buf, st->recv_retries);
-	case F_FLOW_CONTROL: return put_u32(buf, q.flow_controlled);
-	case F_FLOW_CONTROL_COUNT: return put_u64(buf, st->flow_control_count);
-	case N_CONNECTION_FIELDS: break;
+	case F_PROCNAME:
+		return put_string(buf, c->procname);
+	case F_REQUESTS:
+		return put_u64(buf, st->requests);
+	case F_RESPONSES:
+		return put_u64(buf, st->responses);
+	case F_DISPATCHED:
+		return put_u64(buf, st->events);
+	case F_OVERLOAD:
+		return put_u64(buf, st->overload);
+	case F_INVALID_REQUEST:
+		return put_u64(buf, 0); /* an invalid request closes its connection */
+	case F_QUEUED:
+		return put_u32(buf, (uint32_t)q.frames);
+	case F_QUEUEING:
+		return put_u32(buf, q.frames > 0);
+	case F_SENT:
+		return put_u32(buf, (uint32_t)st->sent);
+	case F_SEND_RETRIES:
+		return put_u64(buf, st->send_retries);
+	case F_RECV_RETRIES:
+		return put_u64(buf, st->recv_retries);
+	case F_FLOW_CONTROL:
+		return put_u32(buf, q.flow_controlled);
+	case F_FLOW_CONTROL_COUNT:
+		return put_u64(buf, st->flow_control_count);
+	case N_CONNECTION_FIELDS:
+		break;
 	}
 	return put_u64(buf, 0);
 }
@@ -146,7 +168,7 @@ static uint32_t compute_service(const void *source, uint32_t field, void *buf)
 	const struct cv_service_stats *st = cv_server_service_stats(source);
 	const uint64_t values[N_SERVICE_FIELDS] = {
 		st ? st->connections : 0, st ? st->connects : 0, st ? st->requests : 0,
-		st ? st->errors : 0,	  st ? st->events : 0,	 st ? st->invalid_requests : 0,
+		st ? st->errors : 0,      st ? st->events : 0,   st ? st->invalid_requests : 0,
 	};
 
 	return put_u64(buf, field < N_SERVICE_FIELDS ? values[field] : 0);
@@ -209,7 +231,8 @@ static void connection_opened(struct cv_session *s)
 	struct connection *c = malloc(sizeof(*c));
 
 	if (!c) {
-		cv_log_error("stats map: out of memory for connection %llu", (unsigned long long)cv_session_id(s));
+		cv_log_error("stats map: out of memory for connection %llu",
+			     (unsigned long long)cv_session_id(s));
 		return;
 	}
 	c->session = s;
@@ -223,7 +246,7 @@ static void connection_closed(struct cv_session *s)
 {
 	struct connection *c, *next;
 
-	cv_list_for_each_safe(c, next, &connections, link) {
+	cv_list_for_each_safe (c, next, &connections, link) {
 		if (c->session != s)
 			continue;
 		cv_list_remove(&c->link);
@@ -243,7 +266,7 @@ void cmap_stats_in_use(void)
 	if (connection_keys_on)
 		return;
 	connection_keys_on = true;
-	cv_list_for_each(c, &connections, link)
+	cv_list_for_each (c, &connections, link)
 		add_connection_keys(c);
 }
 
@@ -252,7 +275,8 @@ static const struct cv_session_observer observer = {
 	.closed = connection_closed,
 };
 
-int cmap_stats_init(struct cmap_store *stats, const struct cv_server_service *const *services, size_t n_services)
+int cmap_stats_init(struct cmap_store *stats, const struct cv_server_service *const *services,
+		    size_t n_services)
 {
 	char key[CMAP_STORE_KEY_MAX + 1];
 
@@ -263,7 +287,8 @@ int cmap_stats_init(struct cmap_store *stats, const struct cv_server_service *co
 	add_key("stats.ipcs.global.closed", CMAP_STORE_UINT64, compute_global, NULL, 1);
 	for (size_t i = 0; i < n_services; i++) {
 		for (int f = 0; f < N_SERVICE_FIELDS; f++) {
-			snprintf(key, sizeof(key), "stats.conclave.%s.%s", services[i]->name, service_fields[f]);
+			snprintf(key, sizeof(key), "stats.conclave.%s.%s", services[i]->name,
+				 service_fields[f]);
 			add_key(key, CMAP_STORE_UINT64, compute_service, services[i]->name, (uint32_t)f);
 		}
 	}
@@ -276,7 +301,7 @@ void cmap_stats_fini(void)
 	struct connection *c, *next;
 
 	cv_server_observe_sessions(NULL);
-	cv_list_for_each_safe(c, next, &connections, link)
+	cv_list_for_each_safe (c, next, &connections, link)
 		free(c);
 	cv_list_init(&connections);
 	connection_keys_on = false;

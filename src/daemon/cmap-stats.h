@@ -21,7 +21,8 @@
 
 #include "cmap-config.h"
 
-int cmap_stats_init(struct cmap_store *stats, const struct cv_server_service *const *services, size_t n_services);
+int cmap_stats_init(struct cmap_store *stats, const struct cv_server_service *const *services,
+		    size_t n_services);
 void cmap_stats_fini(void);
 
 #endif

@@ -27,8 +27,8 @@ static bool is_integer_type(int32_t type)
 
 static bool name_char_valid(char c)
 {
-	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' || c == '_' ||
-	       c == '-' || c == '/' || c == ':';
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' ||
+	       c == '_' || c == '-' || c == '/' || c == ':';
 }
 
 bool cmap_key_name_valid(const char *key)
@@ -252,7 +252,8 @@ static cs_error_t copy_new_value(struct cmap_change *c, int32_t type, const void
 
 /* corosync's icmap_check_value_len(): sizes, the 16 KiB bound, and a
  * string whose length claims no more than its bytes up to the NUL. */
-static cs_error_t check_value(int32_t type, const void *bytes, size_t len, size_t *copy_len, size_t *stored_len)
+static cs_error_t check_value(int32_t type, const void *bytes, size_t len, size_t *copy_len,
+			      size_t *stored_len)
 {
 	int size = cmap_type_size(type);
 
@@ -273,10 +274,12 @@ static cs_error_t check_value(int32_t type, const void *bytes, size_t len, size_
 
 static bool same_value(const struct cmap_entry *e, const struct cmap_value *v)
 {
-	return !e->compute && e->type == v->type && e->len == v->len && memcmp(cmap_entry_stored_bytes(e), v->bytes, v->len) == 0;
+	return !e->compute && e->type == v->type && e->len == v->len &&
+	       memcmp(cmap_entry_stored_bytes(e), v->bytes, v->len) == 0;
 }
 
-static bool within_budget(const struct cmap_store *s, const struct cmap_entry *e, size_t key_len, size_t new_len)
+static bool within_budget(const struct cmap_store *s, const struct cmap_entry *e, size_t key_len,
+			  size_t new_len)
 {
 	size_t before = e ? cmap_entry_cost(key_len, e->compute ? 0 : e->len) : 0;
 	size_t after = cmap_entry_cost(key_len, new_len);
@@ -327,7 +330,8 @@ cs_error_t cmap_change_set(struct cmap_change *c, struct cmap_store *s, const ch
 	return change_ready(c);
 }
 
-cs_error_t cmap_change_delete(struct cmap_change *c, struct cmap_store *s, const char *key, enum cmap_origin origin)
+cs_error_t cmap_change_delete(struct cmap_change *c, struct cmap_store *s, const char *key,
+			      enum cmap_origin origin)
 {
 	change_init(c, s, key);
 	if (origin == CMAP_FROM_CLIENT && cmap_store_is_ro(s, key))
@@ -388,14 +392,16 @@ cs_error_t cmap_change_adjust(struct cmap_change *c, struct cmap_store *s, const
 	size = cmap_type_size(c->entry->type);
 	memcpy(c->new_inline, cmap_entry_stored_bytes(c->entry), (size_t)size);
 	add_wrapping(c->new_inline, (size_t)size, step);
-	c->new_value = (struct cmap_value){ .type = c->entry->type, .len = (uint32_t)size, .bytes = c->new_inline };
+	c->new_value = (struct cmap_value){ .type = c->entry->type,
+					    .len = (uint32_t)size,
+					    .bytes = c->new_inline };
 	c->event = CMAP_STORE_MODIFIED;
 	old_value_of(c, c->entry);
 	return change_ready(c);
 }
 
-cs_error_t cmap_change_add_computed(struct cmap_change *c, struct cmap_store *s, const char *key, int32_t type,
-				    cmap_compute_fn fn, const void *source, uint32_t field)
+cs_error_t cmap_change_add_computed(struct cmap_change *c, struct cmap_store *s, const char *key,
+				    int32_t type, cmap_compute_fn fn, const void *source, uint32_t field)
 {
 	cs_error_t err;
 

@@ -111,7 +111,7 @@ static void table_free(struct track_table *t)
 
 			struct cmap_track *tr, *after;
 
-			cv_list_for_each_safe(tr, after, &g->tracks, link)
+			cv_list_for_each_safe (tr, after, &g->tracks, link)
 				free(tr);
 			free(g);
 			g = next;
@@ -130,7 +130,7 @@ void cmap_tracks_fini(struct track_index *index)
 /* ---- tracks ------------------------------------------------------------ */
 
 struct cmap_track *cmap_store_add_track(struct cmap_store *s, const char *key, int32_t flags,
-				  const struct cmap_track_ops *ops, void *owner)
+					const struct cmap_track_ops *ops, void *owner)
 {
 	bool prefix = (flags & CMAP_STORE_PREFIX) != 0;
 	struct track_table *table = prefix ? &s->tracks.prefix : &s->tracks.exact;
@@ -149,7 +149,9 @@ struct cmap_track *cmap_store_add_track(struct cmap_store *s, const char *key, i
 		free(t);
 		return NULL;
 	}
-	*t = (struct cmap_track){ .store = s, .group = group, .ops = ops, .owner = owner, .flags = flags, .refs = 1 };
+	*t = (struct cmap_track){
+		.store = s, .group = group, .ops = ops, .owner = owner, .flags = flags, .refs = 1
+	};
 	memcpy(t->key, key, len);
 	cv_list_insert(group->tracks.prev, &t->link);
 	if (prefix)
@@ -228,14 +230,14 @@ static bool collect_group(struct cmap_change *c, const struct track_group *g, bo
 		return true;
 	struct cmap_track *t;
 
-	cv_list_for_each(t, &g->tracks, link)
+	cv_list_for_each (t, &g->tracks, link)
 		if ((t->flags & c->event) && t->ops->internal == internal && !add_match(c, t))
 			return false;
 	return true;
 }
 
-static bool collect_pass(struct cmap_store *s, struct cmap_change *c, const uint64_t *prefix_hashes, size_t len,
-			 bool internal)
+static bool collect_pass(struct cmap_store *s, struct cmap_change *c, const uint64_t *prefix_hashes,
+			 size_t len, bool internal)
 {
 	const struct track_index *index = &s->tracks;
 

@@ -155,7 +155,8 @@ void cmap_tree_insert(struct cmap_tree *t, struct cmap_node *n)
 
 /* Moves `successor` (the leftmost node of n's right subtree) into n's
  * place; returns the node from which heights must be repaired. */
-static struct cmap_node *splice_successor(struct cmap_tree *t, struct cmap_node *n, struct cmap_node *successor)
+static struct cmap_node *splice_successor(struct cmap_tree *t, struct cmap_node *n,
+					  struct cmap_node *successor)
 {
 	struct cmap_node *repair_from;
 

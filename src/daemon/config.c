@@ -104,7 +104,8 @@ static int open_section(struct parser *p, char *line)
 	line[strlen(line) - 1] = '\0'; /* the '{' */
 	name = trim(line);
 	if (!name_is_valid(name))
-		return parse_error(p, p->line, *name ? "invalid section name '%s'" : "missing section name before '{'",
+		return parse_error(p, p->line,
+				   *name ? "invalid section name '%s'" : "missing section name before '{'",
 				   name);
 	if (p->depth >= CONF_MAX_DEPTH)
 		return parse_error(p, p->line, "sections nested deeper than %d", CONF_MAX_DEPTH);
@@ -319,8 +320,7 @@ static unsigned section_index(const struct cv_conf_node *section)
 	return index;
 }
 
-static int walk_section(const struct cv_conf_node *section, const char *prefix, cv_conf_key_fn fn,
-			void *data)
+static int walk_section(const struct cv_conf_node *section, const char *prefix, cv_conf_key_fn fn, void *data)
 {
 	char path[CONF_KEY_PATH_MAX];
 	int r;

@@ -83,12 +83,13 @@ void cv_cluster_copy_members(void)
 	}
 	err = cmap_initialize(&h);
 	if (err != CS_OK) {
-		cv_log_warning("cluster: cannot read corosync's cmap (error %d): %s keys not copied", (int)err,
-			       MEMBERS_PREFIX);
+		cv_log_warning("cluster: cannot read corosync's cmap (error %d): %s keys not copied",
+			       (int)err, MEMBERS_PREFIX);
 		return;
 	}
 	err = copy_members(h);
 	if (err != CS_OK)
-		cv_log_warning("cluster: copying corosync's %s keys failed (error %d)", MEMBERS_PREFIX, (int)err);
+		cv_log_warning("cluster: copying corosync's %s keys failed (error %d)", MEMBERS_PREFIX,
+			       (int)err);
 	cmap_finalize(h);
 }

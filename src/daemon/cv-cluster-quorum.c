@@ -108,8 +108,9 @@ static void lost(const char *why)
 {
 	uint32_t self = cv_cluster_nodeid();
 
-	cv_log_warning("cluster: corosync's votequorum lost (%s): this node is alone and inquorate until it is back",
-		       why);
+	cv_log_warning(
+		"cluster: corosync's votequorum lost (%s): this node is alone and inquorate until it is back",
+		why);
 	disconnect();
 	mirror.connected = false;
 	mirror.n_members = 1;
@@ -183,8 +184,8 @@ static void connect_or_retry(void *data)
 		return;
 	}
 	if (failures++ % 10 == 0)
-		cv_log_warning("cluster: cannot reach corosync's votequorum (%s); trying again every %u ms", why,
-			       RETRY_MS);
+		cv_log_warning("cluster: cannot reach corosync's votequorum (%s); trying again every %u ms",
+			       why, RETRY_MS);
 	cv_timer_start(&retry, RETRY_MS);
 }
 

@@ -73,8 +73,8 @@ static void on_deliver(void *ctx, uint32_t nodeid, uint32_t pid, const void *dat
 	(void)ctx;
 	(void)pid;
 	if (length < 1 || bytes[0] == 0 || bytes[0] >= CV_ORDER_SERVICES || services[bytes[0]] == NULL) {
-		cv_log_warning("cluster: dropped a message of node %u for no service of ours (%zu bytes)", nodeid,
-			       length);
+		cv_log_warning("cluster: dropped a message of node %u for no service of ours (%zu bytes)",
+			       nodeid, length);
 		return;
 	}
 	services[bytes[0]]->deliver(nodeid, bytes + 1, length - 1);
@@ -107,9 +107,11 @@ static void on_view(void *ctx, const struct cv_engine_view *view)
 {
 	(void)ctx;
 	remember_ring(view);
-	cv_log_info("cluster: configuration of %zu conclaved (%zu joined, %zu left)%s, ring %u.%llu of %zu nodes",
-		    view->n_members, view->n_joined, view->n_left, view->connected ? "" : ", corosync unreachable",
-		    ring_nodeid, (unsigned long long)ring_seq, n_ring_nodes);
+	cv_log_info(
+		"cluster: configuration of %zu conclaved (%zu joined, %zu left)%s, ring %u.%llu of %zu nodes",
+		view->n_members, view->n_joined, view->n_left,
+		view->connected ? "" : ", corosync unreachable", ring_nodeid, (unsigned long long)ring_seq,
+		n_ring_nodes);
 	for (int s = 1; s < CV_ORDER_SERVICES; s++)
 		if (services[s] != NULL)
 			services[s]->view(view);
@@ -129,7 +131,8 @@ static ssize_t on_collect_state(void *ctx, void *buf, size_t cap)
 			continue;
 		if (cap - used < STATE_RECORD_HEAD)
 			return -1;
-		n = services[s]->collect_state(out + used + STATE_RECORD_HEAD, cap - used - STATE_RECORD_HEAD);
+		n = services[s]->collect_state(out + used + STATE_RECORD_HEAD,
+					       cap - used - STATE_RECORD_HEAD);
 		if (n < 0)
 			return -1;
 		length = (uint32_t)n;
@@ -140,7 +143,8 @@ static ssize_t on_collect_state(void *ctx, void *buf, size_t cap)
 	return (ssize_t)used;
 }
 
-const void *cv_order_state(const struct cv_engine_member *member, enum cv_order_service service, size_t *length)
+const void *cv_order_state(const struct cv_engine_member *member, enum cv_order_service service,
+			   size_t *length)
 {
 	const uint8_t *state = member->state;
 	size_t at = 0;
@@ -226,7 +230,8 @@ static void watch_engine_fd(void)
 	 * EPOLL_CTL_DEL could hit another descriptor that took its number. */
 	engine_watch.fd = -1;
 	watched_connected = stats.connected;
-	if (fd >= 0 && (r = cv_watch_add(&engine_watch, fd, EPOLLIN, on_engine_readable, NULL)) < 0 && r != -EEXIST) {
+	if (fd >= 0 && (r = cv_watch_add(&engine_watch, fd, EPOLLIN, on_engine_readable, NULL)) < 0 &&
+	    r != -EEXIST) {
 		engine_watch.fd = -1;
 		cv_log_error("cluster: cannot watch corosync's connection: %m");
 	}
@@ -257,16 +262,21 @@ void cv_cluster_flush(void)
 static cs_error_t submit_status(int r)
 {
 	switch (r) {
-	case 0: return CS_OK;
-	case -EAGAIN: return CS_ERR_TRY_AGAIN;
-	case -EMSGSIZE: return CS_ERR_TOO_BIG;
-	case -ENOMEM: return CS_ERR_NO_MEMORY;
-	default: return CS_ERR_LIBRARY;
+	case 0:
+		return CS_OK;
+	case -EAGAIN:
+		return CS_ERR_TRY_AGAIN;
+	case -EMSGSIZE:
+		return CS_ERR_TOO_BIG;
+	case -ENOMEM:
+		return CS_ERR_NO_MEMORY;
+	default:
+		return CS_ERR_LIBRARY;
 	}
 }
 
-cs_error_t cv_order_submit(enum cv_order_service service, const void *head, size_t head_length, const void *body,
-			   size_t body_length)
+cs_error_t cv_order_submit(enum cv_order_service service, const void *head, size_t head_length,
+			   const void *body, size_t body_length)
 {
 	size_t length = 1 + head_length + body_length;
 	int r;
@@ -299,8 +309,12 @@ cs_error_t cv_order_submit(enum cv_order_service service, const void *head, size
 int cv_cluster_start(const struct cv_settings *settings)
 {
 	static const struct cv_engine_callbacks callbacks = {
-		.deliver = on_deliver, .view = on_view, .collect_state = on_collect_state,
-		.room = on_room,       .log = on_log,   .failed = on_failed,
+		.deliver = on_deliver,
+		.view = on_view,
+		.collect_state = on_collect_state,
+		.room = on_room,
+		.log = on_log,
+		.failed = on_failed,
 	};
 	struct cv_engine_config config;
 

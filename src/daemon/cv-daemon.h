@@ -40,7 +40,7 @@ int cv_services_offer(const struct cv_server_service *service, const struct cv_c
  * a module that cannot be used is logged and left out. */
 void cv_modules_load(const char *dir, const struct cv_conf *conf);
 void cv_modules_unload(void); /* after the services stopped */
-int cv_services_start(void); /* 0, or -1 (logged) when a service cannot start */
+int cv_services_start(void);  /* 0, or -1 (logged) when a service cannot start */
 void cv_services_stop(void);
 /* Takes ownership of fd. refusal: CS_OK to admit, or the WELCOME status
  * answering the client's HELLO before the connection is closed. */

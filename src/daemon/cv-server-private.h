@@ -50,8 +50,8 @@ struct out_frame {
  * the client connected, or its replies, written to the reply channel. */
 struct out_queue {
 	struct out_frame *head, *tail;
-	size_t bytes;  /* on the wire */
-	size_t cost;   /* in memory: what max_queued_bytes bounds (output_frame_cost) */
+	size_t bytes; /* on the wire */
+	size_t cost;  /* in memory: what max_queued_bytes bounds (output_frame_cost) */
 	size_t frames;
 };
 
@@ -89,7 +89,7 @@ struct cv_server {
 	uint64_t n_closed;
 	struct uid_count *uid_counts;
 	size_t n_uid_counts;
-	struct cv_packed_frame *ring_room; /* RING_ROOM, shared by every session */
+	struct cv_packed_frame *ring_room;      /* RING_ROOM, shared by every session */
 	struct cv_packed_frame *settled_wakeup; /* SETTLED, likewise */
 	size_t freed_since_trim; /* queued output of sessions destroyed since the heap was last trimmed */
 };
@@ -97,10 +97,10 @@ struct cv_server {
 struct cv_session {
 	struct cv_server *server;
 	uint64_t id;
-	int sock; /* the socket the client connected: its requests, our events */
-	struct cv_watch watch; /* of sock; removed once the client is gone */
-	int reply_sock; /* our end of the reply channel, from the WELCOME on; -1 */
-	int reply_gift; /* the client's end, until the WELCOME carries it; -1 */
+	int sock;                    /* the socket the client connected: its requests, our events */
+	struct cv_watch watch;       /* of sock; removed once the client is gone */
+	int reply_sock;              /* our end of the reply channel, from the WELCOME on; -1 */
+	int reply_gift;              /* the client's end, until the WELCOME carries it; -1 */
 	struct cv_watch reply_watch; /* of reply_sock */
 	struct cv_timer hello_timer;
 	struct ucred cred;
@@ -117,18 +117,19 @@ struct cv_session {
 	size_t rx_start, rx_end;
 	struct out_queue events, replies;
 	bool flow_controlled; /* a queue is at max_queued_bytes */
-	bool held; /* the frame in header/payload waits for cv_session_retry_held */
-	bool reply_deferred; /* the running handler answers later, with cv_session_reply */
-	bool flush_pending; /* in flush_head: output queued during this loop batch */
+	bool held;            /* the frame in header/payload waits for cv_session_retry_held */
+	bool reply_deferred;  /* the running handler answers later, with cv_session_reply */
+	bool flush_pending;   /* in flush_head: output queued during this loop batch */
 	struct cv_session *next_flush;
 	struct cv_session_stats stats;
 	struct reply_block *reply_memory;
 	size_t reply_memory_bytes;
-	int passed_fd; /* a descriptor the client attached, for RING_OPEN; -1 */
+	int passed_fd;              /* a descriptor the client attached, for RING_OPEN; -1 */
 	struct cv_ring_reader ring; /* ring.shared: the client's frames come through it */
-	uint32_t settled; /* seq of the last request handled, for the ring's header */
+	uint32_t settled;           /* seq of the last request handled, for the ring's header */
 	bool peer_gone; /* the client closed its socket: output is dropped, input read to its end */
-	struct cv_list polled_link; /* in the server's polled_sessions once it has a ring or its client is gone */
+	struct cv_list
+		polled_link; /* in the server's polled_sessions once it has a ring or its client is gone */
 	struct cv_list link; /* in the server's sessions */
 	struct cv_session *next_closing;
 };
@@ -165,7 +166,8 @@ void input_settle_publish(struct cv_session *s);
 
 /* ---- session-output.c ---- */
 struct cv_packed_frame *packed_frame_new(size_t payload_size);
-void packed_frame_set_header(struct cv_packed_frame *f, uint16_t kind, uint16_t id, uint32_t seq, int32_t status);
+void packed_frame_set_header(struct cv_packed_frame *f, uint16_t kind, uint16_t id, uint32_t seq,
+			     int32_t status);
 /* Takes a reference to `packed`; CS_OK or CS_ERR_NO_MEMORY. */
 /* protobuf-c allocates while decoding with no limit of its own: a request
  * is decoded with an allocator that counts, within a budget its payload's

@@ -16,7 +16,8 @@ uint32_t handshake_ring_size_limit(const struct cv_settings *settings)
 {
 	const struct cv_limits *limits = &settings->limits;
 
-	return limits->max_ring_size < limits->max_queued_bytes ? limits->max_ring_size : limits->max_queued_bytes;
+	return limits->max_ring_size < limits->max_queued_bytes ? limits->max_ring_size
+								: limits->max_queued_bytes;
 }
 
 static void send_welcome(struct cv_session *s, cs_error_t status)
@@ -55,7 +56,8 @@ static bool reply_channel_open(struct cv_session *s)
 		return false;
 	}
 	if (cv_watch_add(&s->reply_watch, ends[0], 0, output_on_reply_event, s) < 0) {
-		cv_log_warning("epoll_ctl for the reply channel of connection %llu: %m", (unsigned long long)s->id);
+		cv_log_warning("epoll_ctl for the reply channel of connection %llu: %m",
+			       (unsigned long long)s->id);
 		s->reply_watch.fd = -1;
 		close(ends[0]);
 		close(ends[1]);

@@ -53,18 +53,20 @@ static cs_error_t admission(const struct ucred *cred)
 	const struct cv_limits *lim = &settings->limits;
 
 	if (!peer_allowed(cred)) {
-		cv_log_notice("refusing connection from pid %d (uid %u, gid %u): not in the uidgid allow-list",
-			      (int)cred->pid, (unsigned)cred->uid, (unsigned)cred->gid);
+		cv_log_notice(
+			"refusing connection from pid %d (uid %u, gid %u): not in the uidgid allow-list",
+			(int)cred->pid, (unsigned)cred->uid, (unsigned)cred->gid);
 		return CS_ERR_ACCESS;
 	}
 	if (cv_sessions_admitted() >= lim->max_connections) {
-		cv_log_warning("refusing connection from pid %d: max_connections (%u) reached", (int)cred->pid,
-			       lim->max_connections);
+		cv_log_warning("refusing connection from pid %d: max_connections (%u) reached",
+			       (int)cred->pid, lim->max_connections);
 		return CS_ERR_TRY_AGAIN;
 	}
 	if (cv_sessions_of_uid(cred->uid) >= lim->max_connections_per_uid) {
-		cv_log_warning("refusing connection from pid %d: max_connections_per_uid (%u) reached for uid %u",
-			       (int)cred->pid, lim->max_connections_per_uid, (unsigned)cred->uid);
+		cv_log_warning(
+			"refusing connection from pid %d: max_connections_per_uid (%u) reached for uid %u",
+			(int)cred->pid, lim->max_connections_per_uid, (unsigned)cred->uid);
 		return CS_ERR_TRY_AGAIN;
 	}
 	return CS_OK;
@@ -155,8 +157,9 @@ static bool dir_is_safe(const char *path, int fd)
 		return false;
 	}
 	if ((st.st_mode & (S_IWGRP | S_IWOTH)) != 0 && (st.st_mode & S_ISVTX) == 0) {
-		cv_log_error("refusing socket directory %s: mode %04o lets other users write it and is not sticky",
-			     path, (unsigned)(st.st_mode & 07777));
+		cv_log_error(
+			"refusing socket directory %s: mode %04o lets other users write it and is not sticky",
+			path, (unsigned)(st.st_mode & 07777));
 		return false;
 	}
 	return true;
@@ -213,7 +216,8 @@ static int remove_stale_socket(int dir_fd, const struct sockaddr_un *addr)
 		return -1;
 	}
 	if (st.st_uid != geteuid()) {
-		cv_log_error("%s exists and belongs to uid %u, not the daemon's", addr->sun_path, (unsigned)st.st_uid);
+		cv_log_error("%s exists and belongs to uid %u, not the daemon's", addr->sun_path,
+			     (unsigned)st.st_uid);
 		return -1;
 	}
 	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);

@@ -35,19 +35,13 @@ static unsigned int rate_interval_ms = CV_LOG_DEFAULT_RATE_INTERVAL_MS;
 static struct log_source sources[LOG_SOURCES];
 
 static const char *const level_names[] = {
-	[CV_LOG_ERROR] = "error",
-	[CV_LOG_WARNING] = "warning",
-	[CV_LOG_NOTICE] = "notice",
-	[CV_LOG_INFO] = "info",
-	[CV_LOG_DEBUG] = "debug",
+	[CV_LOG_ERROR] = "error", [CV_LOG_WARNING] = "warning", [CV_LOG_NOTICE] = "notice",
+	[CV_LOG_INFO] = "info",   [CV_LOG_DEBUG] = "debug",
 };
 
 static const int syslog_priorities[] = {
-	[CV_LOG_ERROR] = LOG_ERR,
-	[CV_LOG_WARNING] = LOG_WARNING,
-	[CV_LOG_NOTICE] = LOG_NOTICE,
-	[CV_LOG_INFO] = LOG_INFO,
-	[CV_LOG_DEBUG] = LOG_DEBUG,
+	[CV_LOG_ERROR] = LOG_ERR, [CV_LOG_WARNING] = LOG_WARNING, [CV_LOG_NOTICE] = LOG_NOTICE,
+	[CV_LOG_INFO] = LOG_INFO, [CV_LOG_DEBUG] = LOG_DEBUG,
 };
 
 void cv_log_set_debug(bool enabled)
@@ -236,7 +230,8 @@ static bool same_file(const char *a, const char *b)
 int cv_log_set_targets(const struct cv_log_targets *t)
 {
 	bool file_changed = !same_file(t->logfile, file_path);
-	bool syslog_changed = t->to_syslog != targets.to_syslog || t->syslog_facility != targets.syslog_facility;
+	bool syslog_changed = t->to_syslog != targets.to_syslog ||
+			      t->syslog_facility != targets.syslog_facility;
 
 	targets = *t;
 	targets.logfile = file_path; /* t's may point into a configuration freed later */

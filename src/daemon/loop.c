@@ -53,7 +53,8 @@ static void timer_link_sorted(struct cv_timer *t)
 {
 	struct cv_list *after = timers.prev;
 
-	while (after != &timers && cv_container_of(after, struct cv_timer, link)->deadline_ns > t->deadline_ns)
+	while (after != &timers &&
+	       cv_container_of(after, struct cv_timer, link)->deadline_ns > t->deadline_ns)
 		after = after->prev;
 	cv_list_insert(after, &t->link);
 	t->pending = true;

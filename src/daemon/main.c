@@ -57,12 +57,25 @@ static int parse_options(int argc, char **argv, struct options *o)
 	*o = (struct options){ .socket_path = CV_DEFAULT_SOCKET_PATH, .config_path = CV_DEFAULT_CONFIG_PATH };
 	while ((c = getopt(argc, argv, "fdc:s:h")) != -1) {
 		switch (c) {
-		case 'f': o->foreground = true; break;
-		case 'd': o->debug = true; break;
-		case 'c': o->config_path = optarg; o->config_explicit = true; break;
-		case 's': o->socket_path = optarg; break;
-		case 'h': usage(stdout); exit(0);
-		default: usage(stderr); return -1;
+		case 'f':
+			o->foreground = true;
+			break;
+		case 'd':
+			o->debug = true;
+			break;
+		case 'c':
+			o->config_path = optarg;
+			o->config_explicit = true;
+			break;
+		case 's':
+			o->socket_path = optarg;
+			break;
+		case 'h':
+			usage(stdout);
+			exit(0);
+		default:
+			usage(stderr);
+			return -1;
 		}
 	}
 	if (optind != argc) {
@@ -91,7 +104,8 @@ static void warn_unused_key(const char *path, const struct cv_conf_node *key, vo
 {
 	const struct cv_conf *c = data;
 
-	cv_log_warning("%s:%u: %s is not used by conclaved (it is readable in cmap)", c->file, key->line, path);
+	cv_log_warning("%s:%u: %s is not used by conclaved (it is readable in cmap)", c->file, key->line,
+		       path);
 }
 
 static void warn_unused_keys(const struct cv_conf *c)
@@ -129,8 +143,8 @@ static int load_configuration(const struct options *o)
 /* The node list is fixed at start: a reload may change votes, not nodes. */
 static bool same_nodes(const struct cv_settings *a, const struct cv_settings *b)
 {
-	if (a->n_nodes != b->n_nodes || a->local_node != b->local_node || a->have_nodelist != b->have_nodelist ||
-	    a->quorum.votequorum != b->quorum.votequorum)
+	if (a->n_nodes != b->n_nodes || a->local_node != b->local_node ||
+	    a->have_nodelist != b->have_nodelist || a->quorum.votequorum != b->quorum.votequorum)
 		return false;
 	for (size_t i = 0; i < a->n_nodes; i++)
 		if (a->nodes[i].nodeid != b->nodes[i].nodeid)
@@ -155,7 +169,8 @@ static cs_error_t record_reload_result(cs_error_t result, const char *err)
 {
 	int32_t status = result;
 
-	cmap_store_write(cmap_default_map(), "config.reload_status", CMAP_STORE_INT32, &status, sizeof(status));
+	cmap_store_write(cmap_default_map(), "config.reload_status", CMAP_STORE_INT32, &status,
+			 sizeof(status));
 	if (err)
 		cmap_store_write_string(cmap_default_map(), "config.reload_error_message", err);
 	else
@@ -360,7 +375,8 @@ int main(int argc, char **argv)
 	debug_option = o.debug;
 	cv_log_set_debug(o.debug);
 	if (cv_notify_init() < 0)
-		cv_log_warning("NOTIFY_SOCKET is not a socket name; the service manager will not hear from conclaved");
+		cv_log_warning(
+			"NOTIFY_SOCKET is not a socket name; the service manager will not hear from conclaved");
 	if (load_configuration(&o) < 0)
 		return 1;
 	if (settings.debug)

@@ -41,8 +41,9 @@ static const struct cv_server_service *module_service(void *handle, const char *
 		return NULL;
 	}
 	if (module->api_version != CV_SERVICE_API) {
-		cv_log_error("service module %s not loaded: it was built for service API %u, conclaved has %u",
-			     path, module->api_version, CV_SERVICE_API);
+		cv_log_error(
+			"service module %s not loaded: it was built for service API %u, conclaved has %u",
+			path, module->api_version, CV_SERVICE_API);
 		return NULL;
 	}
 	if (!module->service || !module->service->name) {
@@ -51,7 +52,8 @@ static const struct cv_server_service *module_service(void *handle, const char *
 	}
 	why = clash(module->service);
 	if (why) {
-		cv_log_error("service module %s not loaded: service %s: %s", path, module->service->name, why);
+		cv_log_error("service module %s not loaded: service %s: %s", path, module->service->name,
+			     why);
 		return NULL;
 	}
 	return module->service;

@@ -73,7 +73,8 @@ static bool request_in_bounds(struct cv_session *s, const struct cv_request_desc
 
 	if (status == CS_OK)
 		return true;
-	session_protocol_violation(s, "request %s breaks the declared bounds of its fields (%d)", desc->name, status);
+	session_protocol_violation(s, "request %s breaks the declared bounds of its fields (%d)", desc->name,
+				   status);
 	return false;
 }
 
@@ -124,8 +125,8 @@ void request_handle(struct cv_session *s)
 	cs_error_t status;
 
 	cv_request_allocator_init(&alloc, s->header.length);
-	request = cv_payload_unpack(desc->request, &alloc.base, s->header.kind == CV_FRAME_REQUEST_SPLIT, s->payload,
-				    s->header.length, &split_field, &why);
+	request = cv_payload_unpack(desc->request, &alloc.base, s->header.kind == CV_FRAME_REQUEST_SPLIT,
+				    s->payload, s->header.length, &split_field, &why);
 	if (!request) {
 		session_close_later(s, CV_LOG_WARNING, why);
 		return;
@@ -166,7 +167,8 @@ void cv_session_reply(struct cv_session *s, const struct cv_pending_reply *pendi
 	if (s->state != SESSION_READY)
 		return;
 	session_trace_reply(s, pending->request_id, status, reply);
-	if (output_queue_reply(s, CV_FRAME_REPLY, pending->request_id, pending->seq, status, reply) != CS_OK) {
+	if (output_queue_reply(s, CV_FRAME_REPLY, pending->request_id, pending->seq, status, reply) !=
+	    CS_OK) {
 		session_close_later(s, CV_LOG_ERROR, "out of memory for a reply");
 		return;
 	}

@@ -21,7 +21,8 @@ void cv_sessions_init(const struct cv_settings *config)
 {
 	server.settings = config;
 	/* The monitor is the daemon's own, beside whatever it offers. */
-	if (!server_find_service(&server, cv_monitor_service.name) && cv_server_add_service(&cv_monitor_service) < 0)
+	if (!server_find_service(&server, cv_monitor_service.name) &&
+	    cv_server_add_service(&cv_monitor_service) < 0)
 		abort(); /* at start-up, before any client */
 }
 
@@ -175,7 +176,7 @@ void cv_server_clear_stats(void)
 {
 	struct cv_session *s;
 
-	cv_list_for_each(s, &server.sessions, link)
+	cv_list_for_each (s, &server.sessions, link)
 		memset(&s->stats, 0, sizeof(s->stats));
 	for (size_t i = 0; i < server.n_services; i++) {
 		uint64_t connections = server.service_stats[i].connections;

@@ -160,7 +160,8 @@ static void queue_ring_wakeup(struct cv_session *s, struct cv_packed_frame **sha
 
 void input_settle_publish(struct cv_session *s)
 {
-	if (s->ring.shared && s->state == SESSION_READY && cv_ring_reader_settle(&s->ring, s->settled, input_paused(s)))
+	if (s->ring.shared && s->state == SESSION_READY &&
+	    cv_ring_reader_settle(&s->ring, s->settled, input_paused(s)))
 		queue_ring_wakeup(s, &s->server->settled_wakeup, CV_FRAME_SETTLED);
 }
 
@@ -263,7 +264,8 @@ static int receive_frame(struct cv_session *s)
 	while (s->header_have < sizeof(s->header)) {
 		if (rx_buffered(s) == 0 && (n = rx_fill(s)) <= 0)
 			goto failed;
-		s->header_have += rx_take(s, (char *)&s->header + s->header_have, sizeof(s->header) - s->header_have);
+		s->header_have += rx_take(s, (char *)&s->header + s->header_have,
+					  sizeof(s->header) - s->header_have);
 		if (s->header_have < sizeof(s->header))
 			continue;
 		if (!header_is_acceptable(s))
@@ -329,7 +331,8 @@ static void read_frames(struct cv_session *s)
 {
 	bool ring = s->ring.shared != NULL;
 
-	for (int frames = 0; ring ? frames < FRAMES_PER_RING_TURN : frames < FRAMES_PER_WAKEUP || rx_buffered(s) > 0;
+	for (int frames = 0;
+	     ring ? frames < FRAMES_PER_RING_TURN : frames < FRAMES_PER_WAKEUP || rx_buffered(s) > 0;
 	     frames++) {
 		if (s->state == SESSION_CLOSING || input_paused(s))
 			return;
@@ -394,7 +397,7 @@ static bool polled_pending(void)
 {
 	struct cv_session *s;
 
-	cv_list_for_each(s, &server_get()->polled_sessions, polled_link)
+	cv_list_for_each (s, &server_get()->polled_sessions, polled_link)
 		if (readable_unannounced(s))
 			return true;
 	return false;
@@ -405,7 +408,7 @@ static bool polled_run(void)
 	struct cv_session *s;
 	bool worked = false;
 
-	cv_list_for_each(s, &server_get()->polled_sessions, polled_link) {
+	cv_list_for_each (s, &server_get()->polled_sessions, polled_link) {
 		if (readable_unannounced(s)) {
 			session_read(s);
 			worked = true;
@@ -420,7 +423,7 @@ static bool polled_sleep(void)
 {
 	struct cv_session *s;
 
-	cv_list_for_each(s, &server_get()->polled_sessions, polled_link) {
+	cv_list_for_each (s, &server_get()->polled_sessions, polled_link) {
 		if (s->state == SESSION_CLOSING || input_paused(s))
 			continue;
 		if (readable_unannounced(s) || (s->ring.shared && !cv_ring_reader_sleep(&s->ring)))

@@ -31,7 +31,8 @@ struct cv_packed_frame *packed_frame_new(size_t payload_size)
 	return f;
 }
 
-void packed_frame_set_header(struct cv_packed_frame *f, uint16_t kind, uint16_t id, uint32_t seq, int32_t status)
+void packed_frame_set_header(struct cv_packed_frame *f, uint16_t kind, uint16_t id, uint32_t seq,
+			     int32_t status)
 {
 	struct cv_frame_header h = {
 		.length = (uint32_t)(f->size - sizeof(struct cv_frame_header)),
@@ -45,7 +46,7 @@ void packed_frame_set_header(struct cv_packed_frame *f, uint16_t kind, uint16_t 
 }
 
 static struct cv_packed_frame *message_pack(uint16_t kind, uint16_t id, uint32_t seq, int32_t status,
-					   const ProtobufCMessage *msg)
+					    const ProtobufCMessage *msg)
 {
 	size_t size = msg ? protobuf_c_message_get_packed_size(msg) : 0;
 	struct cv_packed_frame *f = packed_frame_new(size);
@@ -242,7 +243,8 @@ static bool queue_write(struct cv_session *s, struct out_queue *q, int fd, bool 
 		ssize_t n;
 
 		for (struct out_frame *f = q->head; f && msg.msg_iovlen < IOV_PER_SEND; f = f->next)
-			iov[msg.msg_iovlen++] = (struct iovec){ f->packed->bytes + f->sent, f->packed->size - f->sent };
+			iov[msg.msg_iovlen++] = (struct iovec){ f->packed->bytes + f->sent,
+								f->packed->size - f->sent };
 		/* The client's end of the reply channel goes with the first
 		 * byte written to the socket: the WELCOME's. */
 		if (q == &s->events && s->reply_gift >= 0)
@@ -275,7 +277,8 @@ void output_flush(struct cv_session *s)
 
 	if (s->peer_gone)
 		output_free(s);
-	if (!queue_write(s, &s->events, s->sock, &wrote) || !queue_write(s, &s->replies, s->reply_sock, &wrote))
+	if (!queue_write(s, &s->events, s->sock, &wrote) ||
+	    !queue_write(s, &s->replies, s->reply_sock, &wrote))
 		return;
 	output_update_events(s);
 	if (wrote && s->connected && s->service->ops && s->service->ops->room)
@@ -365,8 +368,8 @@ void output_update_events(struct cv_session *s)
 static bool room_for_event(const struct cv_session *s, size_t frame_size)
 {
 	return s->state == SESSION_READY &&
-	       (s->events.head == NULL ||
-		s->events.cost + output_frame_cost(frame_size) <= s->server->settings->limits.max_queued_bytes);
+	       (s->events.head == NULL || s->events.cost + output_frame_cost(frame_size) <=
+						  s->server->settings->limits.max_queued_bytes);
 }
 
 /* Services measure an event with protobuf_c_message_get_packed_size: sent

@@ -182,7 +182,7 @@ void cv_sessions_close_all(void)
 	struct cv_server *server = server_get();
 	struct cv_session *s;
 
-	cv_list_for_each(s, &server->sessions, link)
+	cv_list_for_each (s, &server->sessions, link)
 		session_close_later(s, CV_LOG_DEBUG, "daemon shutting down");
 	cv_sessions_reap();
 	cv_packed_frame_release(server->ring_room);

@@ -54,8 +54,9 @@ static int parse_u32(struct loader *l, const struct cv_conf_node *key, uint32_t 
 	errno = 0;
 	v = strtoull(text, &end, 10);
 	if (text[0] < '0' || text[0] > '9' || *end != '\0' || errno == ERANGE || v < min || v > max)
-		return load_error(l, key->line, "invalid value '%s' for %s: expected an integer from %u to %u",
-				  text, key->name, min, max);
+		return load_error(l, key->line,
+				  "invalid value '%s' for %s: expected an integer from %u to %u", text,
+				  key->name, min, max);
 	*value = (uint32_t)v;
 	return 0;
 }
@@ -121,18 +122,20 @@ static int load_cluster_engine(struct loader *l, const struct cv_conf_node *sect
 	else if (strcmp(key->value, "corosync") == 0)
 		l->out->cluster_engine = CV_CLUSTER_COROSYNC;
 	else
-		return load_error(l, key->line, "invalid value '%s' for cluster_engine: expected none or corosync",
+		return load_error(l, key->line,
+				  "invalid value '%s' for cluster_engine: expected none or corosync",
 				  key->value);
 	return 0;
 }
 
 static int load_limits(struct loader *l, const struct cv_conf_node *root)
 {
-	static const char *const known[] = { "max_message_size",	"max_queued_bytes",   "max_connections",
-					     "max_connections_per_uid", "hello_timeout",      "cmap_max_iterators",
-					     "cmap_max_tracks",		"cmap_max_bytes",     "evs_max_joins",
-					     "max_ring_size",		"cpg_max_message_size", "log_rate_burst",
-					     "log_rate_interval",	"cluster_engine",	"service_dir" };
+	static const char *const known[] = {
+		"max_message_size",  "max_queued_bytes",   "max_connections",      "max_connections_per_uid",
+		"hello_timeout",     "cmap_max_iterators", "cmap_max_tracks",      "cmap_max_bytes",
+		"evs_max_joins",     "max_ring_size",      "cpg_max_message_size", "log_rate_burst",
+		"log_rate_interval", "cluster_engine",     "service_dir"
+	};
 	const struct cv_conf_node *section = get_section(root, "conclave");
 	struct cv_limits *lim = &l->out->limits;
 
@@ -149,7 +152,8 @@ static int load_limits(struct loader *l, const struct cv_conf_node *root)
 	if (cv_conf_value(section, "service_dir"))
 		l->out->service_dir = cv_conf_value(section, "service_dir");
 	if (get_u32(l, section, "max_message_size", 4096, 64u * 1024u * 1024u, &lim->max_message_size) < 0 ||
-	    get_u32(l, section, "max_queued_bytes", 4096, 1024u * 1024u * 1024u, &lim->max_queued_bytes) < 0 ||
+	    get_u32(l, section, "max_queued_bytes", 4096, 1024u * 1024u * 1024u, &lim->max_queued_bytes) <
+		    0 ||
 	    get_u32(l, section, "max_connections", 1, 1000000, &lim->max_connections) < 0 ||
 	    get_u32(l, section, "max_connections_per_uid", 1, 1000000, &lim->max_connections_per_uid) < 0 ||
 	    get_u32(l, section, "hello_timeout", 10, 600000, &lim->hello_timeout_ms) < 0 ||
@@ -158,14 +162,17 @@ static int load_limits(struct loader *l, const struct cv_conf_node *root)
 	    get_u32(l, section, "cmap_max_bytes", 65536, UINT32_MAX, &lim->cmap_max_bytes) < 0 ||
 	    get_u32(l, section, "evs_max_joins", 1, 1000000, &lim->evs_max_joins) < 0 ||
 	    get_u32(l, section, "max_ring_size", 0, CV_RING_MAX_CAPACITY, &lim->max_ring_size) < 0 ||
-	    get_u32(l, section, "cpg_max_message_size", 0, CV_CPG_MAX_MESSAGE_SIZE, &lim->cpg_max_message_size) < 0 ||
+	    get_u32(l, section, "cpg_max_message_size", 0, CV_CPG_MAX_MESSAGE_SIZE,
+		    &lim->cpg_max_message_size) < 0 ||
 	    get_u32(l, section, "log_rate_burst", 0, 1000000, &lim->log_rate_burst) < 0 ||
 	    get_u32(l, section, "log_rate_interval", 1, 3600000, &lim->log_rate_interval_ms) < 0 ||
 	    load_cluster_engine(l, section) < 0)
 		return -1;
 	if (lim->max_queued_bytes < lim->max_message_size + 16u)
-		return load_error(l, cv_conf_child(section, "max_queued_bytes") ? cv_conf_child(section, "max_queued_bytes")->line
-									 : section->line,
+		return load_error(l,
+				  cv_conf_child(section, "max_queued_bytes")
+					  ? cv_conf_child(section, "max_queued_bytes")->line
+					  : section->line,
 				  "max_queued_bytes (%u) must be at least max_message_size + 16 (%u)",
 				  lim->max_queued_bytes, lim->max_message_size + 16u);
 	return 0;
@@ -254,8 +261,8 @@ static int get_choice(struct loader *l, const struct cv_conf_node *section, cons
 			*value = values[i];
 			return 0;
 		}
-		snprintf(expected + strlen(expected), sizeof(expected) - strlen(expected), "%s%s", i ? ", " : "",
-			 names[i]);
+		snprintf(expected + strlen(expected), sizeof(expected) - strlen(expected), "%s%s",
+			 i ? ", " : "", names[i]);
 	}
 	return load_error(l, key->line, "invalid value '%s' for %s: expected one of %s",
 			  key->value ? key->value : "{", name, expected);
@@ -269,14 +276,15 @@ static int load_log_choices(struct loader *l, const struct cv_conf_node *logging
 						  "local4", "local5", "local6", "local7" };
 	static const int facility_values[] = { LOG_DAEMON, LOG_LOCAL0, LOG_LOCAL1, LOG_LOCAL2, LOG_LOCAL3,
 					       LOG_LOCAL4, LOG_LOCAL5, LOG_LOCAL6, LOG_LOCAL7 };
-	static const char *const priorities[] = { "emerg", "alert", "crit", "err", "warning", "notice", "info",
-						  "debug" };
+	static const char *const priorities[] = { "emerg",   "alert",  "crit", "err",
+						  "warning", "notice", "info", "debug" };
 	static const int levels[] = { CV_LOG_ERROR,   CV_LOG_ERROR,  CV_LOG_ERROR, CV_LOG_ERROR,
 				      CV_LOG_WARNING, CV_LOG_NOTICE, CV_LOG_INFO,  CV_LOG_DEBUG };
 	struct cv_log_targets *t = &l->out->log;
 	int syslog_level = (int)t->syslog_level, logfile_level = (int)t->logfile_level;
 
-	if (get_choice(l, logging, "syslog_facility", facilities, facility_values, 9, &t->syslog_facility) < 0 ||
+	if (get_choice(l, logging, "syslog_facility", facilities, facility_values, 9, &t->syslog_facility) <
+		    0 ||
 	    get_choice(l, logging, "syslog_priority", priorities, levels, 8, &syslog_level) < 0 ||
 	    get_choice(l, logging, "logfile_priority", priorities, levels, 8, &logfile_level) < 0)
 		return -1;
@@ -327,7 +335,8 @@ static int load_node(struct loader *l, const struct cv_conf_node *section, struc
 		return load_error(l, section->line, "node %u has neither ring0_addr nor name", node->nodeid);
 	for (const struct cv_node_settings *other = l->out->nodes; other < node; other++)
 		if (other->nodeid == node->nodeid)
-			return load_error(l, nodeid->line, "duplicate nodeid %u (first used by the node at line %u)",
+			return load_error(l, nodeid->line,
+					  "duplicate nodeid %u (first used by the node at line %u)",
 					  node->nodeid, other->line);
 	return 0;
 }
@@ -407,10 +416,11 @@ static int parse_atb_nodes(struct loader *l, const struct cv_conf_node *key, str
 		v = strtoul(cursor, &end, 10);
 		if (end == cursor || v == 0 || v > UINT32_MAX || errno || q->n_atb_nodes == CV_MAX_NODES ||
 		    (*end && *end != ' ' && *end != '\t'))
-			return load_error(l, key->line,
-					  "invalid value '%s' for auto_tie_breaker_node: expected lowest, highest "
-					  "or a list of node ids",
-					  key->value);
+			return load_error(
+				l, key->line,
+				"invalid value '%s' for auto_tie_breaker_node: expected lowest, highest "
+				"or a list of node ids",
+				key->value);
 		q->atb_nodes[q->n_atb_nodes++] = (uint32_t)v;
 		cursor = end;
 	}
@@ -487,11 +497,14 @@ static int check_device_conflicts(struct loader *l, const struct cv_conf_node *d
 	if (q->allow_downscale)
 		return load_error(l, line, "a quorum device is not compatible with allow_downscale");
 	if (q->expected_votes && !votes_set)
-		return load_error(l, line, "quorum.device.votes must be set when quorum.expected_votes is set");
+		return load_error(l, line,
+				  "quorum.device.votes must be set when quorum.expected_votes is set");
 	if (!votes_set && l->out->have_nodelist && !nodelist_all_single_votes(l->out))
-		return load_error(l, line, "quorum.device.votes must be set when not every node has one vote");
+		return load_error(l, line,
+				  "quorum.device.votes must be set when not every node has one vote");
 	if (votes_set && q->expected_votes && (int64_t)q->expected_votes - q->device_votes < 2)
-		return load_error(l, line, "quorum.device.votes is too high or quorum.expected_votes too low");
+		return load_error(l, line,
+				  "quorum.device.votes is too high or quorum.expected_votes too low");
 	return 0;
 }
 
@@ -505,10 +518,12 @@ static int check_tie_breaker(struct loader *l, const struct cv_conf_node *quorum
 	}
 	if (q->auto_tie_breaker != CV_ATB_NONE && nodelist_votes(l->out) % 2 && !q->wait_for_all) {
 		if (q->last_man_standing)
-			return load_error(l, quorum->line,
-					  "auto_tie_breaker and last_man_standing need wait_for_all in a cluster "
-					  "with an odd number of votes");
-		cv_log_warning("auto_tie_breaker needs wait_for_all with an odd number of votes: it is disabled");
+			return load_error(
+				l, quorum->line,
+				"auto_tie_breaker and last_man_standing need wait_for_all in a cluster "
+				"with an odd number of votes");
+		cv_log_warning(
+			"auto_tie_breaker needs wait_for_all with an odd number of votes: it is disabled");
 		q->auto_tie_breaker = CV_ATB_NONE;
 	}
 	return 0;

@@ -212,8 +212,7 @@ static cs_error_t ring_offer(struct cv_client *c)
 	if (err == CS_OK && call.status == CS_OK) {
 		c->ring = ring;
 		c->transport = &cv_transport_ring;
-	}
-	else
+	} else
 		cv_ring_destroy(&ring);
 	return err;
 }
@@ -338,7 +337,7 @@ static cs_error_t settle_ask(struct cv_client *c, uint32_t *seq)
 
 cs_error_t cv_client_settle_posts(struct cv_client *c)
 {
-	bool (*settled)(struct cv_client *c, void *arg) = settled_in_ring;
+	bool (*settled)(struct cv_client * c, void *arg) = settled_in_ring;
 	uint32_t last_post, awaited;
 	cs_error_t err;
 

@@ -218,7 +218,7 @@ cs_error_t cv_client_initialize_private(const struct cv_client_service *svc, uin
 	cs_error_t err;
 
 	err = svc == NULL || svc->handles == NULL || handle == NULL ? CS_ERR_INVALID_PARAM
-								   : client_new(svc, callbacks, context, &c);
+								    : client_new(svc, callbacks, context, &c);
 	if (err != CS_OK) {
 		if (destroy != NULL)
 			destroy(data);
@@ -240,8 +240,7 @@ cs_error_t cv_client_initialize(const struct cv_client_service *svc, uint64_t *h
 	return cv_client_initialize_private(svc, handle, callbacks, context, NULL, NULL);
 }
 
-cs_error_t cv_client_acquire(const struct cv_client_service *svc, uint64_t handle,
-			     struct cv_client **client)
+cs_error_t cv_client_acquire(const struct cv_client_service *svc, uint64_t handle, struct cv_client **client)
 {
 	void *object;
 	cs_error_t err;

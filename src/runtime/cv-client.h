@@ -111,9 +111,9 @@ struct cv_pending_call {
 /* One of the daemon's two ways to us. */
 struct cv_channel {
 	int fd;
-	bool busy;               /* its single-reader token, guarded by lock */
-	struct cv_rx_buffer rx;  /* owned by the holder of the token */
-	struct cv_spin spin;     /* how a waiter polls it; the token holder's */
+	bool busy;              /* its single-reader token, guarded by lock */
+	struct cv_rx_buffer rx; /* owned by the holder of the token */
+	struct cv_spin spin;    /* how a waiter polls it; the token holder's */
 };
 
 struct cv_client {
@@ -124,7 +124,7 @@ struct cv_client {
 	struct cv_channel replies;
 	int wake_fd; /* raised once dead or finalized */
 	uint32_t max_request;
-	uint32_t max_ring; /* the largest shared ring the daemon takes */
+	uint32_t max_ring;       /* the largest shared ring the daemon takes */
 	int64_t call_timeout_ms; /* a call's wait for its reply; 0: for ever */
 
 	pthread_mutex_t send_lock;
@@ -180,8 +180,8 @@ enum cv_wait_flags {
  * clock passes deadline_ms (0: none), and, without CV_WAIT_BLOCK,
  * CS_ERR_TRY_AGAIN when the channel has nothing more to give now. */
 CV_HIDDEN cs_error_t cv_client_wait(struct cv_client *c, struct cv_channel *ch,
-				    bool (*ready)(struct cv_client *c, void *arg), void *arg, unsigned int flags,
-				    int64_t deadline_ms);
+				    bool (*ready)(struct cv_client *c, void *arg), void *arg,
+				    unsigned int flags, int64_t deadline_ms);
 /* Gives the connection up: wakes everyone, and shuts the socket down both
  * ways, so that its fd turns readable and the daemon lets go of it. */
 CV_HIDDEN void cv_client_mark_dead(struct cv_client *c);
@@ -225,7 +225,8 @@ CV_HIDDEN bool cv_client_events_waiting(const struct cv_client *c);
 CV_HIDDEN cs_error_t cv_client_send_fd(struct cv_client *c, const void *frame, size_t size, int fd);
 
 /* CONCLAVE_DEBUG's trace lines (nothing when it is not set). */
-CV_HIDDEN void cv_client_trace_request(const struct cv_client *c, uint16_t id, const ProtobufCMessage *request);
+CV_HIDDEN void cv_client_trace_request(const struct cv_client *c, uint16_t id,
+				       const ProtobufCMessage *request);
 CV_HIDDEN void cv_client_trace_reply(const struct cv_client *c, uint16_t id, int64_t status,
 				     const ProtobufCMessage *reply);
 CV_HIDDEN void cv_client_trace_event(const struct cv_client *c, uint16_t id, const ProtobufCMessage *event);

@@ -60,7 +60,8 @@ static void event_take(struct cv_client *c, struct cv_event **event, cv_callback
 	*fn = callback_snapshot(c, (*event)->id);
 }
 
-static cs_error_t event_next(struct cv_client *c, unsigned int read, struct cv_event **event, cv_callback_fn *fn)
+static cs_error_t event_next(struct cv_client *c, unsigned int read, struct cv_event **event,
+			     cv_callback_fn *fn)
 {
 	cs_error_t err;
 
@@ -102,8 +103,8 @@ static cs_error_t event_deliver(const struct cv_client *c, uint64_t handle, cons
 		return CS_ERR_LIBRARY;
 	if (fn == NULL && !cv_trace_client_enabled())
 		return CS_OK;
-	message = cv_payload_unpack(desc->message, NULL, event->split, event->payload, event->length, &split_field,
-				    &why);
+	message = cv_payload_unpack(desc->message, NULL, event->split, event->payload, event->length,
+				    &split_field, &why);
 	if (message == NULL)
 		return CS_ERR_LIBRARY;
 	cv_client_trace_event(c, event->id, message);

@@ -40,8 +40,8 @@ static void check_seed_init(void)
 
 	if (getrandom(&seed, sizeof(seed), GRND_NONBLOCK) != (ssize_t)sizeof(seed)) {
 		clock_gettime(CLOCK_MONOTONIC, &now);
-		seed = ((uint64_t)now.tv_sec << 32) ^ (uint64_t)now.tv_nsec ^
-		       ((uint64_t)getpid() << 16) ^ (uint64_t)(uintptr_t)&seed;
+		seed = ((uint64_t)now.tv_sec << 32) ^ (uint64_t)now.tv_nsec ^ ((uint64_t)getpid() << 16) ^
+		       (uint64_t)(uintptr_t)&seed;
 	}
 	__atomic_store_n(&check_state, seed, __ATOMIC_RELAXED);
 }
@@ -129,8 +129,8 @@ static cs_error_t table_find_free(struct cv_handle_table *table, uint32_t *index
 	return CS_ERR_NO_RESOURCES; /* unreachable: used < capacity */
 }
 
-cs_error_t cv_handle_create(struct cv_handle_table *table, void *object,
-			    void (*destroy)(void *object), uint64_t *handle)
+cs_error_t cv_handle_create(struct cv_handle_table *table, void *object, void (*destroy)(void *object),
+			    uint64_t *handle)
 {
 	struct cv_handle_entry *entry;
 	uint32_t index;
@@ -175,8 +175,8 @@ cs_error_t cv_handle_get(struct cv_handle_table *table, uint64_t handle, void **
 /* Drops one reference with the lock held. When it was the last, frees the
  * slot and returns true with the destructor to run once the lock is gone:
  * a destructor may itself use the table. */
-static bool entry_unref(struct cv_handle_table *table, struct cv_handle_entry *entry,
-			void **object, void (**destroy)(void *object))
+static bool entry_unref(struct cv_handle_table *table, struct cv_handle_entry *entry, void **object,
+			void (**destroy)(void *object))
 {
 	if (--entry->refs > 0)
 		return false;

@@ -49,7 +49,7 @@ static cs_error_t route_event(struct cv_client *c, const struct cv_frame_header 
 			      const uint8_t *payload)
 {
 	struct cv_event *event = header->length >= CV_RX_ADOPT_MIN ? event_adopting(c, payload)
-								 : event_copying(header, payload);
+								   : event_copying(header, payload);
 
 	if (event == NULL)
 		return CS_ERR_NO_MEMORY;
@@ -167,7 +167,8 @@ static int ms_left(int64_t deadline_ms)
 /* Lock not held. Returns CS_OK when the channel is readable,
  * CS_ERR_TRY_AGAIN when woken because the connection stopped, CS_ERR_TIMEOUT
  * at deadline_ms (0: none). */
-static cs_error_t wait_readable(struct cv_client *c, struct cv_channel *ch, unsigned int flags, int64_t deadline_ms)
+static cs_error_t wait_readable(struct cv_client *c, struct cv_channel *ch, unsigned int flags,
+				int64_t deadline_ms)
 {
 	struct pollfd fds[2] = {
 		{ .fd = ch->fd, .events = POLLIN },
@@ -204,7 +205,8 @@ static cs_error_t wait_readable(struct cv_client *c, struct cv_channel *ch, unsi
  * CS_ERR_TRY_AGAIN when there was nothing (or a blocking wait was cut short
  * by wake_fd); CS_ERR_TIMEOUT at deadline_ms (0: none); CS_ERR_LIBRARY for
  * end of stream, a socket error or a malformed header; CS_ERR_NO_MEMORY. */
-static cs_error_t receive_input(struct cv_client *c, struct cv_channel *ch, unsigned int flags, int64_t deadline_ms)
+static cs_error_t receive_input(struct cv_client *c, struct cv_channel *ch, unsigned int flags,
+				int64_t deadline_ms)
 {
 	bool wait_first = (flags & CV_WAIT_SPIN) != 0;
 	uint8_t *space;
@@ -275,7 +277,8 @@ void cv_client_replies_yield(struct cv_client *c, bool input)
 	pthread_cond_broadcast(&c->cond);
 }
 
-static cs_error_t reader_turn(struct cv_client *c, struct cv_channel *ch, unsigned int flags, int64_t deadline_ms)
+static cs_error_t reader_turn(struct cv_client *c, struct cv_channel *ch, unsigned int flags,
+			      int64_t deadline_ms)
 {
 	cs_error_t err;
 

@@ -38,7 +38,10 @@ struct cv_handle_table {
 	uint32_t used;
 };
 
-#define CV_HANDLE_TABLE_INIT { PTHREAD_MUTEX_INITIALIZER, NULL, 0, 0 }
+#define CV_HANDLE_TABLE_INIT                          \
+	{                                             \
+		PTHREAD_MUTEX_INITIALIZER, NULL, 0, 0 \
+	}
 
 /* Returns CS_OK, CS_ERR_NO_MEMORY or CS_ERR_NO_RESOURCES (table full). */
 CV_HIDDEN cs_error_t cv_handle_create(struct cv_handle_table *table, void *object,
@@ -140,8 +143,8 @@ CV_HIDDEN cs_error_t cv_client_callbacks_set(const struct cv_client_service *svc
  * exceeds the daemon's announced maximum, CS_ERR_NO_MEMORY.
  * *reply is set to the unpacked reply (whatever the status) or NULL; the
  * caller frees it with protobuf_c_message_free_unpacked(*reply, NULL). */
-CV_HIDDEN cs_error_t cv_client_call(const struct cv_client_service *svc, uint64_t handle,
-				    uint16_t request_id, const ProtobufCMessage *request,
+CV_HIDDEN cs_error_t cv_client_call(const struct cv_client_service *svc, uint64_t handle, uint16_t request_id,
+				    const ProtobufCMessage *request,
 				    const ProtobufCMessageDescriptor *reply_desc, ProtobufCMessage **reply);
 
 /* Sends one-way request `request_id` without waiting for room: pipelined
@@ -149,8 +152,8 @@ CV_HIDDEN cs_error_t cv_client_call(const struct cv_client_service *svc, uint64_
  * socket cannot take any of the request now (the daemon has stopped reading
  * this connection). A request the socket took in part is finished, so the
  * stream is never left inside a frame. Other errors as cv_client_call. */
-CV_HIDDEN cs_error_t cv_client_post(const struct cv_client_service *svc, uint64_t handle,
-				    uint16_t request_id, const ProtobufCMessage *request);
+CV_HIDDEN cs_error_t cv_client_post(const struct cv_client_service *svc, uint64_t handle, uint16_t request_id,
+				    const ProtobufCMessage *request);
 
 struct iovec;
 

@@ -89,8 +89,7 @@ void cv_rx_commit(struct cv_rx_buffer *rx, size_t received)
 	rx->filled += received;
 }
 
-enum cv_rx_result cv_rx_next(struct cv_rx_buffer *rx, struct cv_frame_header *header,
-			     const uint8_t **payload)
+enum cv_rx_result cv_rx_next(struct cv_rx_buffer *rx, struct cv_frame_header *header, const uint8_t **payload)
 {
 	if (rx_pending(rx) < HEADER_SIZE)
 		return CV_RX_NEED_MORE;

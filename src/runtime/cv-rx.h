@@ -12,7 +12,7 @@
 #include "cv-wire.h"
 
 struct cv_rx_buffer {
-	uint32_t kinds;  /* the frame kinds the daemon may send here: bit 1 << kind */
+	uint32_t kinds; /* the frame kinds the daemon may send here: bit 1 << kind */
 	uint8_t *data;
 	size_t size;     /* allocated */
 	size_t filled;   /* bytes received */

@@ -37,7 +37,8 @@ static cs_error_t wait_writable(struct cv_client *c, int timeout_ms, size_t want
 	pthread_mutex_lock(&c->lock);
 	reading = cv_client_replies_claim(c);
 	pthread_mutex_unlock(&c->lock);
-	if (!reading && c->transport->recheck_ms >= 0 && (timeout_ms < 0 || timeout_ms > c->transport->recheck_ms))
+	if (!reading && c->transport->recheck_ms >= 0 &&
+	    (timeout_ms < 0 || timeout_ms > c->transport->recheck_ms))
 		timeout_ms = c->transport->recheck_ms;
 	r = cv_poll(fds, 3, timeout_ms);
 	c->transport->wait_end(c);

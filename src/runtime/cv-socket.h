@@ -21,8 +21,8 @@ CV_HIDDEN cs_error_t cv_socket_connect(int *sock, int timeout_ms);
  * is in *welcome on CS_OK, with the reply channel it carries in *reply_fd
  * (cv-wire.h). Reads exactly the WELCOME frame, so events that follow it
  * stay in the socket. */
-CV_HIDDEN cs_error_t cv_socket_handshake(int sock, const struct cv_client_service *svc,
-					 int timeout_ms, struct cv_welcome *welcome, int *reply_fd);
+CV_HIDDEN cs_error_t cv_socket_handshake(int sock, const struct cv_client_service *svc, int timeout_ms,
+					 struct cv_welcome *welcome, int *reply_fd);
 
 /* One non-blocking send of the iovcnt buffers of iov without SIGPIPE.
  * Returns the bytes sent, 0 when the socket buffer is full, or -errno. */

@@ -47,7 +47,8 @@ static void load_node(const struct cv_node_settings *from, bool local, struct cf
 		if (link == 0 && !host)
 			host = from->name;
 		if (host && !resolve(host, &to->links[link]))
-			cv_log_warning("cfg: node %u: cannot resolve ring%u_addr %s", from->nodeid, link, host);
+			cv_log_warning("cfg: node %u: cannot resolve ring%u_addr %s", from->nodeid, link,
+				       host);
 	}
 }
 
@@ -135,7 +136,7 @@ size_t cfg_node_addresses(const struct cfg_node *node, corosync_cfg_node_address
 			continue;
 		memset(&out[n], 0, sizeof(out[n]));
 		out[n].address_length = a->addr.ss_family == AF_INET ? (int)sizeof(struct sockaddr_in)
-								      : (int)sizeof(struct sockaddr_in6);
+								     : (int)sizeof(struct sockaddr_in6);
 		memcpy(out[n].address, &a->addr, (size_t)out[n].address_length);
 		n++;
 	}

@@ -77,7 +77,8 @@ cs_error_t corosync_cfg_handle_links(struct cv_session *s, const CorosyncCfgLink
 }
 
 /* In cluster mode, corosync's answer. */
-static cs_error_t cluster_node_status(struct cv_session *s, uint32_t nodeid, CorosyncCfgNodeStatusReply *reply)
+static cs_error_t cluster_node_status(struct cv_session *s, uint32_t nodeid,
+				      CorosyncCfgNodeStatusReply *reply)
 {
 	struct corosync_cfg_node_status_v1 *status = cv_reply_alloc(s, sizeof(*status));
 	cs_error_t err;
@@ -112,7 +113,8 @@ cs_error_t corosync_cfg_handle_node_status(struct cv_session *s, const CorosyncC
 cs_error_t corosync_cfg_handle_node_addrs(struct cv_session *s, const CorosyncCfgNodeAddrsRequest *request,
 					  CorosyncCfgNodeAddrsReply *reply)
 {
-	const struct cfg_node *node = request->nodeid == 0 ? cfg_node_local() : cfg_node_find(request->nodeid);
+	const struct cfg_node *node = request->nodeid == 0 ? cfg_node_local()
+							   : cfg_node_find(request->nodeid);
 	corosync_cfg_node_address_t *addrs;
 	size_t n;
 
@@ -152,7 +154,8 @@ cs_error_t corosync_cfg_handle_kill_node(struct cv_session *s, const CorosyncCfg
 	return CS_OK;
 }
 
-cs_error_t corosync_cfg_handle_reload_config(struct cv_session *s, const CorosyncCfgReloadConfigRequest *request,
+cs_error_t corosync_cfg_handle_reload_config(struct cv_session *s,
+					     const CorosyncCfgReloadConfigRequest *request,
 					     CorosyncCfgReloadConfigReply *reply)
 {
 	(void)s;
@@ -190,7 +193,7 @@ static void end_negotiation(void)
 
 	cv_timer_stop(pending.timer);
 	pending.caller = NULL;
-	cv_list_for_each(c, &trackers, tracker_link)
+	cv_list_for_each (c, &trackers, tracker_link)
 		c->answer = ANSWER_NONE;
 }
 
@@ -245,11 +248,13 @@ static void record_answer(struct cfg_client *c, bool yes)
 
 static bool valid_shutdown_flags(int32_t flags)
 {
-	return flags == COROSYNC_CFG_SHUTDOWN_FLAG_REQUEST || flags == COROSYNC_CFG_SHUTDOWN_FLAG_REGARDLESS ||
+	return flags == COROSYNC_CFG_SHUTDOWN_FLAG_REQUEST ||
+	       flags == COROSYNC_CFG_SHUTDOWN_FLAG_REGARDLESS ||
 	       flags == COROSYNC_CFG_SHUTDOWN_FLAG_IMMEDIATE;
 }
 
-cs_error_t corosync_cfg_handle_try_shutdown(struct cv_session *s, const CorosyncCfgTryShutdownRequest *request,
+cs_error_t corosync_cfg_handle_try_shutdown(struct cv_session *s,
+					    const CorosyncCfgTryShutdownRequest *request,
 					    CorosyncCfgTryShutdownReply *reply)
 {
 	struct cfg_client *c;
@@ -266,7 +271,7 @@ cs_error_t corosync_cfg_handle_try_shutdown(struct cv_session *s, const Corosync
 	pending.caller = client_of(s);
 	pending.flags = (corosync_cfg_shutdown_flags_t)request->flags;
 	pending.asked = pending.yes = pending.no = 0;
-	cv_list_for_each(c, &trackers, tracker_link)
+	cv_list_for_each (c, &trackers, tracker_link)
 		if (c != pending.caller)
 			ask(c);
 	if (pending.asked == 0) {
@@ -285,7 +290,8 @@ cs_error_t corosync_cfg_handle_replyto_shutdown(struct cv_session *s,
 						CorosyncCfgReplytoShutdownReply *reply)
 {
 	(void)reply;
-	if (request->flags != COROSYNC_CFG_SHUTDOWN_FLAG_NO && request->flags != COROSYNC_CFG_SHUTDOWN_FLAG_YES)
+	if (request->flags != COROSYNC_CFG_SHUTDOWN_FLAG_NO &&
+	    request->flags != COROSYNC_CFG_SHUTDOWN_FLAG_YES)
 		return CS_ERR_INVALID_PARAM;
 	record_answer(client_of(s), request->flags == COROSYNC_CFG_SHUTDOWN_FLAG_YES);
 	return CS_OK;

@@ -77,7 +77,8 @@ static struct cv_list stats_polls = CV_LIST_INIT(stats_polls);
 /* ---- notifications ----------------------------------------------------- */
 
 static void build_notification(CmapNotificationEvent *ev, const struct client_track *ct, int32_t event,
-			       const char *key, const struct cmap_value *new_value, const struct cmap_value *old_value)
+			       const char *key, const struct cmap_value *new_value,
+			       const struct cmap_value *old_value)
 {
 	*ev = (CmapNotificationEvent)CMAP_NOTIFICATION_EVENT__INIT;
 	ev->track_id = ct->id;
@@ -162,7 +163,8 @@ static bool clients_have_room(const struct cmap_change *c)
 			continue;
 		client = ((struct client_track *)cmap_track_owner(t))->client;
 		if (client->pending_bytes && cv_session_is_open(client->session) &&
-		    !cv_session_has_room(client->session, client->pending_bytes - sizeof(struct cv_frame_header)))
+		    !cv_session_has_room(client->session,
+					 client->pending_bytes - sizeof(struct cv_frame_header)))
 			room = false;
 		client->pending_bytes = 0;
 	}
@@ -203,7 +205,7 @@ static struct cmap_iter *find_iter(struct cmap_client *client, uint64_t handle)
 {
 	struct cmap_iter *it;
 
-	cv_list_for_each(it, &client->iters, link)
+	cv_list_for_each (it, &client->iters, link)
 		if (it->handle == handle)
 			return it;
 	return NULL;
@@ -213,7 +215,7 @@ static struct client_track *find_track(struct cmap_client *client, uint64_t hand
 {
 	struct client_track *ct;
 
-	cv_list_for_each(ct, &client->tracks, link)
+	cv_list_for_each (ct, &client->tracks, link)
 		if (ct->handle == handle)
 			return ct;
 	return NULL;
@@ -246,7 +248,8 @@ static cs_error_t reply_bytes(struct cv_session *s, const struct cmap_value *v, 
 	return CS_OK;
 }
 
-cs_error_t cmap_handle_store_get(struct cv_session *s, const CmapStoreGetRequest *request, CmapStoreGetReply *reply)
+cs_error_t cmap_handle_store_get(struct cv_session *s, const CmapStoreGetRequest *request,
+				 CmapStoreGetReply *reply)
 {
 	uint8_t scratch[CMAP_COMPUTED_MAX];
 	struct cmap_value v;
@@ -272,7 +275,8 @@ static cs_error_t stats_refuse_change(const char *key)
 	return is_stats_clear_key(key) ? CS_ERR_NOT_SUPPORTED : CS_ERR_ACCESS;
 }
 
-cs_error_t cmap_handle_store_set(struct cv_session *s, const CmapStoreSetRequest *request, CmapStoreSetReply *reply)
+cs_error_t cmap_handle_store_set(struct cv_session *s, const CmapStoreSetRequest *request,
+				 CmapStoreSetReply *reply)
 {
 	struct cmap_client *client = client_of(s);
 	struct cmap_change c;
@@ -321,7 +325,8 @@ cs_error_t cmap_handle_dec(struct cv_session *s, const CmapDecRequest *request, 
 
 /* ---- iteration --------------------------------------------------------- */
 
-cs_error_t cmap_handle_iter_init(struct cv_session *s, const CmapIterInitRequest *request, CmapIterInitReply *reply)
+cs_error_t cmap_handle_iter_init(struct cv_session *s, const CmapIterInitRequest *request,
+				 CmapIterInitReply *reply)
 {
 	struct cmap_client *client = client_of(s);
 	struct cmap_iter *it;
@@ -414,7 +419,7 @@ static void stats_poll_fire(void *data)
 {
 	struct stats_poll *p;
 
-	cv_list_for_each(p, &stats_polls, link)
+	cv_list_for_each (p, &stats_polls, link)
 		poll_one(p);
 	if (!cv_list_empty(&stats_polls))
 		cv_timer_start(stats_poll_timer, STATS_POLL_MS);
@@ -484,13 +489,16 @@ cs_error_t cmap_handle_store_track_add(struct cv_session *s, const CmapStoreTrac
 	ct = calloc(1, sizeof(*ct));
 	if (!ct)
 		return CS_ERR_NO_MEMORY;
-	*ct = (struct client_track){ .client = client, .id = request->track_id, .handle = client->next_handle };
+	*ct = (struct client_track){ .client = client,
+				     .id = request->track_id,
+				     .handle = client->next_handle };
 	ct->track = cmap_store_add_track(client->map, request->key_name, flags, &client_track_ops, ct);
 	if (!ct->track) {
 		free(ct);
 		return CS_ERR_NO_MEMORY;
 	}
-	if (on_stats_map(client) && (flags & CMAP_TRACK_MODIFY) && !(flags & CMAP_TRACK_PREFIX) && poll_start(ct) < 0) {
+	if (on_stats_map(client) && (flags & CMAP_TRACK_MODIFY) && !(flags & CMAP_TRACK_PREFIX) &&
+	    poll_start(ct) < 0) {
 		track_free(ct);
 		return CS_ERR_NO_MEMORY;
 	}
@@ -557,9 +565,9 @@ static void cmap_disconnect(struct cv_session *s)
 	struct cmap_iter *it, *next_it;
 	struct client_track *ct, *next_ct;
 
-	cv_list_for_each_safe(it, next_it, &client->iters, link)
+	cv_list_for_each_safe (it, next_it, &client->iters, link)
 		free(it);
-	cv_list_for_each_safe(ct, next_ct, &client->tracks, link)
+	cv_list_for_each_safe (ct, next_ct, &client->tracks, link)
 		track_free(ct);
 	free(client);
 	cv_session_set_private(s, NULL);

@@ -41,9 +41,9 @@ struct order_head {
 	uint8_t kind;
 	uint8_t reserved[3];
 	uint32_t pid;
-	uint64_t session;  /* the sending session on its node */
-	uint32_t flags;    /* JOIN: the model's flags; FRAGMENT: the part */
-	uint32_t total;    /* FRAGMENT: the whole message's length */
+	uint64_t session; /* the sending session on its node */
+	uint32_t flags;   /* JOIN: the model's flags; FRAGMENT: the part */
+	uint32_t total;   /* FRAGMENT: the whole message's length */
 	uint32_t group_length;
 } __attribute__((packed));
 
@@ -157,7 +157,8 @@ cs_error_t cpg_cluster_join(struct cpg_member *m, const CpgGroupsJoinRequest *re
 	if ((existing != NULL && cpg_group_has_process(existing, m->nodeid, m->pid)) ||
 	    local_join_pending(m->pid, request->group.data, request->group.len))
 		return CS_ERR_EXIST;
-	err = submit(m, ORDER_JOIN, request->group.data, (uint32_t)request->group.len, request->flags, 0, NULL, 0);
+	err = submit(m, ORDER_JOIN, request->group.data, (uint32_t)request->group.len, request->flags, 0,
+		     NULL, 0);
 	if (err != CS_OK)
 		return err;
 	m->flags = request->flags;
@@ -377,12 +378,19 @@ static void on_deliver(uint32_t nodeid, const void *data, size_t length)
 	h.flags = le32toh(h.flags);
 	h.total = le32toh(h.total);
 	h.group_length = le32toh(h.group_length);
-	if (h.group_length == 0 || h.group_length > CPG_MAX_NAME_LENGTH || length - sizeof(h) < h.group_length)
+	if (h.group_length == 0 || h.group_length > CPG_MAX_NAME_LENGTH ||
+	    length - sizeof(h) < h.group_length)
 		goto malformed;
 	switch (h.kind) {
-	case ORDER_JOIN: apply_join(nodeid, &h, name); return;
-	case ORDER_LEAVE: apply_leave(nodeid, &h, name, CPG_REASON_LEAVE); return;
-	case ORDER_PROCDOWN: apply_leave(nodeid, &h, name, CPG_REASON_PROCDOWN); return;
+	case ORDER_JOIN:
+		apply_join(nodeid, &h, name);
+		return;
+	case ORDER_LEAVE:
+		apply_leave(nodeid, &h, name, CPG_REASON_LEAVE);
+		return;
+	case ORDER_PROCDOWN:
+		apply_leave(nodeid, &h, name, CPG_REASON_PROCDOWN);
+		return;
 	case ORDER_MCAST:
 	case ORDER_FRAGMENT:
 		fan_out(nodeid, &h, name, name + h.group_length, length - sizeof(h) - h.group_length);
@@ -418,7 +426,8 @@ static ssize_t collect_joinlist(void *buf, size_t cap)
 
 /* Calls fn for every (pid, group) of a joinlist; false when malformed. */
 static bool joinlist_each(const uint8_t *list, size_t length,
-			  void (*fn)(uint32_t pid, const uint8_t *name, uint32_t name_length, void *ctx), void *ctx)
+			  void (*fn)(uint32_t pid, const uint8_t *name, uint32_t name_length, void *ctx),
+			  void *ctx)
 {
 	size_t at = 0;
 

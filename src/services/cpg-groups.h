@@ -19,21 +19,21 @@ struct cpg_member {
 	struct cv_session *session;
 	uint32_t nodeid;
 	uint32_t pid;
-	uint32_t flags;               /* the model's CPG_MODEL_V1_* flags, from the join */
-	uint64_t confchgs;            /* confchgs sent to it */
-	uint64_t pieces_since;        /* confchgs when its large message began */
-	uint64_t pieces_total;        /* the size its first piece announced */
-	uint64_t pieces_sent;         /* the bytes of its pieces so far */
-	bool sending_pieces;          /* a large message is under way */
-	struct cpg_group *group;      /* NULL while not joined */
-	struct cpg_member *next;      /* in group->members */
+	uint32_t flags;          /* the model's CPG_MODEL_V1_* flags, from the join */
+	uint64_t confchgs;       /* confchgs sent to it */
+	uint64_t pieces_since;   /* confchgs when its large message began */
+	uint64_t pieces_total;   /* the size its first piece announced */
+	uint64_t pieces_sent;    /* the bytes of its pieces so far */
+	bool sending_pieces;     /* a large message is under way */
+	struct cpg_group *group; /* NULL while not joined */
+	struct cpg_member *next; /* in group->members */
 	/* Cluster mode: a member of another node has no session, nor has a
 	 * local one whose session closed before its going was agreed. */
 	uint64_t session_id;
 	bool join_pending, leave_pending, procdown_owed;
-	bool suspect;                 /* not yet found in its node's joinlist */
-	bool marked;                  /* changed in the confchg being built */
-	uint32_t pending_length;      /* the group a pending join names */
+	bool suspect;            /* not yet found in its node's joinlist */
+	bool marked;             /* changed in the confchg being built */
+	uint32_t pending_length; /* the group a pending join names */
 	uint8_t pending_name[CPG_MAX_NAME_LENGTH];
 	struct cpg_member *next_local; /* in the list of this node's members */
 };

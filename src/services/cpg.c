@@ -117,7 +117,8 @@ static int confchg_of(struct cpg_confchg *c, struct cpg_member *m, uint32_t reas
 static bool members_have_room(const struct cpg_group *g, size_t bytes)
 {
 	for (const struct cpg_member *m = g->members; m != NULL; m = m->next)
-		if (m->session != NULL && cv_session_is_open(m->session) && !cv_session_has_room(m->session, bytes))
+		if (m->session != NULL && cv_session_is_open(m->session) &&
+		    !cv_session_has_room(m->session, bytes))
 			return false;
 	return true;
 }
@@ -132,7 +133,8 @@ void cpg_send_membership_to(struct cpg_member *m, const CpgMembershipEvent *even
 }
 
 /* To every member but `skipped`. */
-static void confchg_send(const struct cpg_confchg *c, const struct cpg_group *g, const struct cpg_member *skipped)
+static void confchg_send(const struct cpg_confchg *c, const struct cpg_group *g,
+			 const struct cpg_member *skipped)
 {
 	for (struct cpg_member *m = g->members; m != NULL; m = m->next)
 		if (m != skipped)
@@ -436,13 +438,14 @@ cs_error_t cpg_handle_groups_fragment(struct cv_session *s, const CpgGroupsFragm
 	return err;
 }
 
-cs_error_t cpg_handle_flow_control_state_get(struct cv_session *s, const CpgFlowControlStateGetRequest *request,
+cs_error_t cpg_handle_flow_control_state_get(struct cv_session *s,
+					     const CpgFlowControlStateGetRequest *request,
 					     CpgFlowControlStateGetReply *reply)
 {
 	struct cpg_member *m = cv_session_private(s);
 	/* In cluster mode the engine's room counts too: senders wait for it. */
-	bool full = m->group != NULL &&
-		    (!members_have_room(m->group, FLOW_CONTROL_ROOM + CONFCHG_ROOM) || (cv_cluster_enabled() && n_blocked > 0));
+	bool full = m->group != NULL && (!members_have_room(m->group, FLOW_CONTROL_ROOM + CONFCHG_ROOM) ||
+					 (cv_cluster_enabled() && n_blocked > 0));
 
 	reply->flow_control_enabled = full ? CPG_FLOW_CONTROL_ENABLED : CPG_FLOW_CONTROL_DISABLED;
 	return CS_OK;
@@ -450,7 +453,8 @@ cs_error_t cpg_handle_flow_control_state_get(struct cv_session *s, const CpgFlow
 
 /* ---- questions ------------------------------------------------------------- */
 
-cs_error_t cpg_handle_local_get(struct cv_session *s, const CpgLocalGetRequest *request, CpgLocalGetReply *reply)
+cs_error_t cpg_handle_local_get(struct cv_session *s, const CpgLocalGetRequest *request,
+				CpgLocalGetReply *reply)
 {
 	reply->local_nodeid = cpg_local_nodeid();
 	return CS_OK;

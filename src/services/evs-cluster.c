@@ -52,8 +52,9 @@ static void on_deliver(uint32_t nodeid, const void *data, size_t length)
 	keys_length = (size_t)count * EVS_GROUP_KEY_LENGTH;
 	if (length - sizeof(count) < keys_length)
 		goto malformed;
-	if (evs_receivers_of((ProtobufCBinaryData){ .data = (uint8_t *)bytes + sizeof(count), .len = keys_length },
-			     count) < 0) {
+	if (evs_receivers_of(
+		    (ProtobufCBinaryData){ .data = (uint8_t *)bytes + sizeof(count), .len = keys_length },
+		    count) < 0) {
 		cv_log_error("evs: out of memory delivering a message of node %u", nodeid);
 		return;
 	}

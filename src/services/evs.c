@@ -128,7 +128,7 @@ static struct evs_join *join_find(struct evs_connection *c, const uint8_t *key)
 {
 	struct evs_join *j;
 
-	cv_list_for_each(j, &c->joins, link)
+	cv_list_for_each (j, &c->joins, link)
 		if (memcmp(j->member.group->name, key, EVS_GROUP_KEY_LENGTH) == 0)
 			return j;
 	return NULL;
@@ -197,7 +197,7 @@ static uint8_t *joined_keys(struct evs_connection *sender, size_t *count)
 
 	if (keys == NULL)
 		return NULL;
-	cv_list_for_each(j, &sender->joins, link)
+	cv_list_for_each (j, &sender->joins, link)
 		memcpy(keys + EVS_GROUP_KEY_LENGTH * n++, j->member.group->name, EVS_GROUP_KEY_LENGTH);
 	*count = n;
 	return keys;
@@ -208,7 +208,7 @@ static int joined_receivers_add(struct evs_connection *sender)
 	struct evs_join *j;
 
 	receivers_start();
-	cv_list_for_each(j, &sender->joins, link)
+	cv_list_for_each (j, &sender->joins, link)
 		if (group_receivers_add(j->member.group) < 0)
 			return -1;
 	return 0;
@@ -236,7 +236,8 @@ static cs_error_t message_fan_out(ProtobufCBinaryData msg)
 	event.msg = msg;
 	bytes = protobuf_c_message_get_packed_size(&event.base);
 	for (size_t i = 0; i < n_receivers; i++)
-		if (cv_session_is_open(receivers[i]->session) && !cv_session_has_room(receivers[i]->session, bytes))
+		if (cv_session_is_open(receivers[i]->session) &&
+		    !cv_session_has_room(receivers[i]->session, bytes))
 			return CS_ERR_TRY_AGAIN;
 	for (size_t i = 0; i < n_receivers; i++)
 		evs_send_message(receivers[i]->session, &event);
@@ -253,7 +254,8 @@ void evs_deliver(uint32_t nodeid, ProtobufCBinaryData msg)
 	event.msg = msg;
 	for (size_t i = 0; i < n_receivers; i++)
 		if (evs_send_message(receivers[i]->session, &event) == CS_ERR_TRY_AGAIN)
-			cv_session_close(receivers[i]->session, "evs: no room for the cluster's messages to its groups");
+			cv_session_close(receivers[i]->session,
+					 "evs: no room for the cluster's messages to its groups");
 }
 
 cs_error_t evs_handle_groups_mcast(struct cv_session *s, const EvsGroupsMcastRequest *request,
@@ -375,7 +377,7 @@ static void evs_disconnect(struct cv_session *s)
 	struct evs_connection *c = connection_of(s);
 	struct evs_join *j, *tmp;
 
-	cv_list_for_each_safe(j, tmp, &c->joins, link)
+	cv_list_for_each_safe (j, tmp, &c->joins, link)
 		join_free(c, j);
 	cv_list_remove(&c->link);
 	free(c);
@@ -387,8 +389,9 @@ void evs_send_to_all(const EvsMembershipEvent *event)
 {
 	struct evs_connection *c;
 
-	cv_list_for_each(c, &connections, link)
-		if (cv_session_is_open(c->session) && evs_send_membership(c->session, event) == CS_ERR_TRY_AGAIN)
+	cv_list_for_each (c, &connections, link)
+		if (cv_session_is_open(c->session) &&
+		    evs_send_membership(c->session, event) == CS_ERR_TRY_AGAIN)
 			cv_session_close(c->session, "evs: no room for a configuration change");
 }
 

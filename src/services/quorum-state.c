@@ -20,7 +20,8 @@ void quorum_state_set_observer(const struct quorum_observer *o)
 
 bool quorum_view_membership_differs(const struct quorum_view *a, const struct quorum_view *b)
 {
-	return a->ring_nodeid != b->ring_nodeid || a->ring_seq != b->ring_seq || a->n_members != b->n_members ||
+	return a->ring_nodeid != b->ring_nodeid || a->ring_seq != b->ring_seq ||
+	       a->n_members != b->n_members ||
 	       memcmp(a->members, b->members, a->n_members * sizeof(a->members[0])) != 0;
 }
 

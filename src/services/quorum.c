@@ -16,7 +16,7 @@ struct quorum_client {
 	struct cv_session *session;
 	int32_t model;
 	struct cv_list tracker_link; /* in `trackers` while tracking */
-	bool trackstart_seen;         /* a trackstart since connecting or the last trackstop */
+	bool trackstart_seen;        /* a trackstart since connecting or the last trackstop */
 };
 
 /* The events one change produces for one client, built on the stack and
@@ -130,8 +130,9 @@ static bool trackers_have_room(const struct quorum_view *previous, const struct 
 
 	if (!sequence_sizes(previous, next, n, sizes))
 		return false;
-	cv_list_for_each(c, &trackers, tracker_link)
-		if (sizes[c->model] && !cv_session_has_room(c->session, sizes[c->model] - sizeof(struct cv_frame_header)))
+	cv_list_for_each (c, &trackers, tracker_link)
+		if (sizes[c->model] &&
+		    !cv_session_has_room(c->session, sizes[c->model] - sizeof(struct cv_frame_header)))
 			return false;
 	return true;
 }
@@ -146,7 +147,7 @@ static void trackers_notify(const struct quorum_view *previous, const struct quo
 		return;
 	}
 	events_build(e, previous, next, quorum_view_membership_differs(previous, next));
-	cv_list_for_each(c, &trackers, tracker_link)
+	cv_list_for_each (c, &trackers, tracker_link)
 		if (events_send(c->session, e, c->model) != CS_OK)
 			cv_session_close(c->session, "quorum notification queue full");
 	free(e);

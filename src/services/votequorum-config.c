@@ -5,7 +5,8 @@
 
 #include "votequorum-config.h"
 
-static bool read_u32(const struct cmap_store *map, const struct cmap_change *c, const char *key, uint32_t *out)
+static bool read_u32(const struct cmap_store *map, const struct cmap_change *c, const char *key,
+		     uint32_t *out)
 {
 	uint8_t scratch[CMAP_COMPUTED_MAX];
 	struct cmap_value v;
@@ -19,7 +20,8 @@ static bool read_nonempty_string(const struct cmap_store *map, const struct cmap
 	uint8_t scratch[CMAP_COMPUTED_MAX];
 	struct cmap_value v;
 
-	return cmap_change_lookup(c, map, key, &v, scratch) == CS_OK && v.type == CMAP_STORE_STRING && v.len > 1;
+	return cmap_change_lookup(c, map, key, &v, scratch) == CS_OK && v.type == CMAP_STORE_STRING &&
+	       v.len > 1;
 }
 
 /* Sums the node list's votes; false when not every node has one vote. */
@@ -43,8 +45,9 @@ static bool read_node_votes(const struct cmap_store *map, const struct cmap_chan
 
 /* The device's votes, and whether they cannot work with the expected votes
  * and the node list (the rest of corosync's checks need the state). */
-static void read_device(const struct cmap_store *map, const struct cmap_change *c, const struct cv_settings *settings,
-			bool all_single, struct vq_runtime_config *out, uint64_t *sum)
+static void read_device(const struct cmap_store *map, const struct cmap_change *c,
+			const struct cv_settings *settings, bool all_single, struct vq_runtime_config *out,
+			uint64_t *sum)
 {
 	bool given;
 

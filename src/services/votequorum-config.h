@@ -16,8 +16,8 @@ struct vq_runtime_config {
 	uint32_t node_votes[VQ_MAX_NODES]; /* by position in the settings' node list */
 	uint32_t local_votes;
 	uint32_t expected_votes; /* 0: leave the current value */
-	bool device_configured; /* quorum.device.model is set */
-	bool device_votes_set;	/* quorum.device.votes, or derived from the node list */
+	bool device_configured;  /* quorum.device.model is set */
+	bool device_votes_set;   /* quorum.device.votes, or derived from the node list */
 	uint32_t device_votes;
 	bool device_conflict; /* the configured device cannot operate with the rest */
 };

@@ -61,7 +61,7 @@ struct vq_state {
 	enum cv_atb_mode auto_tie_breaker;
 	const uint32_t *atb_nodes;
 	size_t n_atb_nodes;
-	bool qdevice_allowed;		 /* corosync's qdevice_can_operate */
+	bool qdevice_allowed;               /* corosync's qdevice_can_operate */
 	bool qdevice_can_operate_published; /* a device has been configured */
 	bool qdevice_master_wins_published; /* master_wins has been called */
 	/* nodes, sorted by nodeid; nodes[local] is this node */
@@ -78,7 +78,7 @@ struct vq_state {
 	bool quorate;
 	bool wait_for_all_status;
 	uint32_t ev_barrier;
-	int64_t lowest_node_id;  /* -1 until first quorate */
+	int64_t lowest_node_id; /* -1 until first quorate */
 	int64_t highest_node_id;
 	/* what the last change notifies; the caller empties it */
 	struct vq_event events[VQ_MAX_EVENTS];

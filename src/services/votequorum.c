@@ -65,7 +65,8 @@ static struct cmap_track *config_tracks[3];
 
 /* ---- notifications ----------------------------------------------------- */
 
-static void build_quorum(struct vq_notification *n, const struct vq_state *st, bool quorate, bool qdevice_listed)
+static void build_quorum(struct vq_notification *n, const struct vq_state *st, bool quorate,
+			 bool qdevice_listed)
 {
 	size_t listed = 0;
 
@@ -107,7 +108,8 @@ static void build_event(struct vq_notification *n, const struct vq_state *st, co
 		return;
 	}
 	n->kind = NOTIFY_EXPECTED_VOTES;
-	n->expected = (VotequorumExpectedvotesNotificationEvent)VOTEQUORUM_EXPECTEDVOTES_NOTIFICATION_EVENT__INIT;
+	n->expected = (VotequorumExpectedvotesNotificationEvent)
+		VOTEQUORUM_EXPECTEDVOTES_NOTIFICATION_EVENT__INIT;
 	n->expected.expected_votes = e->expected_votes;
 	n->expected.context = context;
 }
@@ -145,21 +147,33 @@ static void build_cluster_event(struct vq_notification *n, enum cv_quorum_event 
 				const struct cv_cluster_quorum *q)
 {
 	switch (event) {
-	case CV_QUORUM_NODELIST: build_cluster_nodelist(n, q); return;
-	case CV_QUORUM_QUORATE: build_cluster_quorum(n, q); return;
-	case CV_QUORUM_EXPECTED_VOTES: break;
+	case CV_QUORUM_NODELIST:
+		build_cluster_nodelist(n, q);
+		return;
+	case CV_QUORUM_QUORATE:
+		build_cluster_quorum(n, q);
+		return;
+	case CV_QUORUM_EXPECTED_VOTES:
+		break;
 	}
 	n->kind = NOTIFY_EXPECTED_VOTES;
-	n->expected = (VotequorumExpectedvotesNotificationEvent)VOTEQUORUM_EXPECTEDVOTES_NOTIFICATION_EVENT__INIT;
+	n->expected = (VotequorumExpectedvotesNotificationEvent)
+		VOTEQUORUM_EXPECTEDVOTES_NOTIFICATION_EVENT__INIT;
 	n->expected.expected_votes = q->expected_votes;
 }
 
 static void set_context(struct vq_notification *n, uint64_t context)
 {
 	switch (n->kind) {
-	case NOTIFY_NODELIST: n->nodelist.context = context; return;
-	case NOTIFY_EXPECTED_VOTES: n->expected.context = context; return;
-	case NOTIFY_QUORUM: n->quorum.context = context; return;
+	case NOTIFY_NODELIST:
+		n->nodelist.context = context;
+		return;
+	case NOTIFY_EXPECTED_VOTES:
+		n->expected.context = context;
+		return;
+	case NOTIFY_QUORUM:
+		n->quorum.context = context;
+		return;
 	}
 }
 
@@ -177,9 +191,12 @@ static void view_from_cluster(struct quorum_view *view, const struct cv_cluster_
 static const ProtobufCMessage *notification_message(const struct vq_notification *n)
 {
 	switch (n->kind) {
-	case NOTIFY_NODELIST: return &n->nodelist.base;
-	case NOTIFY_EXPECTED_VOTES: return &n->expected.base;
-	case NOTIFY_QUORUM: break;
+	case NOTIFY_NODELIST:
+		return &n->nodelist.base;
+	case NOTIFY_EXPECTED_VOTES:
+		return &n->expected.base;
+	case NOTIFY_QUORUM:
+		break;
 	}
 	return &n->quorum.base;
 }
@@ -187,9 +204,12 @@ static const ProtobufCMessage *notification_message(const struct vq_notification
 static cs_error_t notification_send(struct cv_session *s, const struct vq_notification *n)
 {
 	switch (n->kind) {
-	case NOTIFY_NODELIST: return votequorum_send_nodelist_notification(s, &n->nodelist);
-	case NOTIFY_EXPECTED_VOTES: return votequorum_send_expectedvotes_notification(s, &n->expected);
-	case NOTIFY_QUORUM: break;
+	case NOTIFY_NODELIST:
+		return votequorum_send_nodelist_notification(s, &n->nodelist);
+	case NOTIFY_EXPECTED_VOTES:
+		return votequorum_send_expectedvotes_notification(s, &n->expected);
+	case NOTIFY_QUORUM:
+		break;
 	}
 	return votequorum_send_quorum_notification(s, &n->quorum);
 }
@@ -219,7 +239,7 @@ static void cluster_event(enum cv_quorum_event event, const struct cv_cluster_qu
 	struct vq_client *c;
 
 	build_cluster_event(&n, event, q);
-	cv_list_for_each(c, &trackers, tracker_link) {
+	cv_list_for_each (c, &trackers, tracker_link) {
 		set_context(&n, c->context);
 		if (notification_send(c->session, &n) != CS_OK)
 			cv_session_close(c->session, "votequorum notification queue full");
@@ -263,7 +283,7 @@ static bool events_fit(const struct vq_state *next)
 
 	if (next->n_events == 0)
 		return true;
-	cv_list_for_each(c, &trackers, tracker_link)
+	cv_list_for_each (c, &trackers, tracker_link)
 		if (!cv_session_has_room(c->session, events_size(next, c->context)))
 			return false;
 	return quorum_state_can_publish(views, quorum_views(next, views));
@@ -278,7 +298,7 @@ static void notify_events(const struct vq_state *st)
 	struct vq_client *c;
 
 	for (size_t i = 0; i < st->n_events; i++) {
-		cv_list_for_each(c, &trackers, tracker_link) {
+		cv_list_for_each (c, &trackers, tracker_link) {
 			build_event(&n, st, &st->events[i], c->context);
 			if (notification_send(c->session, &n) != CS_OK)
 				cv_session_close(c->session, "votequorum notification queue full");
@@ -299,9 +319,11 @@ static void publish_runtime_keys(void)
 	cmap_store_write_u32(map, "runtime.votequorum.ev_barrier", state.ev_barrier);
 	cmap_store_write_u8(map, "runtime.votequorum.two_node", state.two_node);
 	if (state.lowest_node_id >= 0)
-		cmap_store_write_u32(map, "runtime.votequorum.lowest_node_id", (uint32_t)state.lowest_node_id);
+		cmap_store_write_u32(map, "runtime.votequorum.lowest_node_id",
+				     (uint32_t)state.lowest_node_id);
 	if (state.highest_node_id >= 0)
-		cmap_store_write_u32(map, "runtime.votequorum.highest_node_id", (uint32_t)state.highest_node_id);
+		cmap_store_write_u32(map, "runtime.votequorum.highest_node_id",
+				     (uint32_t)state.highest_node_id);
 	if (state.auto_tie_breaker != CV_ATB_NONE)
 		cmap_store_write_u32(map, "runtime.votequorum.atb_type", (uint32_t)state.auto_tie_breaker);
 	if (state.qdevice_can_operate_published)
@@ -452,7 +474,8 @@ cs_error_t votequorum_handle_getinfo(struct cv_session *s, const VotequorumGetin
 	uint32_t nodeid = request->nodeid == VOTEQUORUM_QDEVICE_NODEID ? state.nodes[state.local].nodeid
 								       : request->nodeid;
 	const struct vq_node *node = vq_find_node(&state, nodeid);
-	bool device_votes_elsewhere = node != &state.nodes[state.local] && (state.qdevice_flags & VQ_QDEVICE_CAST_VOTE);
+	bool device_votes_elsewhere = node != &state.nodes[state.local] &&
+				      (state.qdevice_flags & VQ_QDEVICE_CAST_VOTE);
 	VotequorumInfo *info;
 
 	if (cv_cluster_enabled())
@@ -553,7 +576,8 @@ cs_error_t votequorum_handle_qdevice_unregister(struct cv_session *s,
 	return err;
 }
 
-cs_error_t votequorum_handle_qdevice_update(struct cv_session *s, const VotequorumQdeviceUpdateRequest *request,
+cs_error_t votequorum_handle_qdevice_update(struct cv_session *s,
+					    const VotequorumQdeviceUpdateRequest *request,
 					    VotequorumQdeviceUpdateReply *reply)
 {
 	if (cv_cluster_enabled())
@@ -676,9 +700,11 @@ static int track_configuration(void)
 	const int32_t all = CMAP_STORE_ADDED | CMAP_STORE_MODIFIED | CMAP_STORE_DELETED | CMAP_STORE_PREFIX;
 
 	config_tracks[0] = cmap_store_add_track(cmap_default_map(), "quorum.", all, &config_track_ops, NULL);
-	config_tracks[1] = cmap_store_add_track(cmap_default_map(), "nodelist.", all, &config_track_ops, NULL);
+	config_tracks[1] = cmap_store_add_track(cmap_default_map(), "nodelist.", all, &config_track_ops,
+						NULL);
 	config_tracks[2] = cmap_store_add_track(cmap_default_map(), "config.reload_in_progress",
-						CMAP_STORE_ADDED | CMAP_STORE_MODIFIED, &config_track_ops, NULL);
+						CMAP_STORE_ADDED | CMAP_STORE_MODIFIED, &config_track_ops,
+						NULL);
 	return config_tracks[0] && config_tracks[1] && config_tracks[2] ? 0 : -1;
 }
 

@@ -118,7 +118,8 @@ static int run_call(int argc, char **argv)
 
 const struct conclavectl_command conclavectl_call_command = {
 	.name = "call",
-	.usage = "usage: conclavectl call [--service-dir DIR | --config FILE] [SERVICE [REQUEST [FIELD=VALUE ...]]]\n",
+	.usage =
+		"usage: conclavectl call [--service-dir DIR | --config FILE] [SERVICE [REQUEST [FIELD=VALUE ...]]]\n",
 	.usage_status = CONCLAVECTL_EXIT_USAGE,
 	.run = run_call,
 };

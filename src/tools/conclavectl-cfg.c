@@ -128,8 +128,8 @@ static void print_node_links(const struct cluster_view *v, const struct corosync
 
 		if (!l->enabled)
 			continue;
-		printf("   LINK: %d %s (%s%s%s) enabled", j, v->link_transport[j], l->src_ipaddr, v->knet ? "->" : "",
-		       l->dst_ipaddr);
+		printf("   LINK: %d %s (%s%s%s) enabled", j, v->link_transport[j], l->src_ipaddr,
+		       v->knet ? "->" : "", l->dst_ipaddr);
 		if (l->connected)
 			printf(" connected");
 		if (l->dynconnected)
@@ -163,8 +163,8 @@ static bool link_selected(const struct cfg_options *o, int link, const char *add
 	return strcmp(o->link, id) == 0 || strcmp(o->link, addr) == 0;
 }
 
-static void print_link_nodes(const struct cluster_view *v, const struct corosync_cfg_node_status_v1 *st, int link,
-			     int local_index, bool brief)
+static void print_link_nodes(const struct cluster_view *v, const struct corosync_cfg_node_status_v1 *st,
+			     int link, int local_index, bool brief)
 {
 	if (brief) {
 		printf("\tstatus\t= ");
@@ -200,7 +200,8 @@ static void print_link_status(corosync_cfg_handle_t cfg, const struct cluster_vi
 		cs_error_t err = corosync_cfg_node_status_get(cfg, v->nodes[i], CFG_NODE_STATUS_V1, &st[i]);
 
 		if (err != CS_OK)
-			fprintf(stderr, "Could not get the node status for nodeid %u, the error is: %d\n", v->nodes[i], err);
+			fprintf(stderr, "Could not get the node status for nodeid %u, the error is: %d\n",
+				v->nodes[i], err);
 		if (v->nodes[i] == local)
 			local_index = i;
 		else
@@ -275,7 +276,8 @@ static int shutdown_daemon(corosync_cfg_handle_t cfg, bool force)
 
 	printf("Shutting down corosync\n");
 	fflush(stdout);
-	for (int tries = 0; (err = corosync_cfg_try_shutdown(cfg, flag)) == CS_ERR_TRY_AGAIN && tries < 30; tries++)
+	for (int tries = 0; (err = corosync_cfg_try_shutdown(cfg, flag)) == CS_ERR_TRY_AGAIN && tries < 30;
+	     tries++)
 		sleep(1);
 	if (err != CS_OK) {
 		fprintf(stderr, "Could not shutdown (error = %d)\n", err);
@@ -343,11 +345,16 @@ static bool parse_nodeid(const char *text, struct cfg_options *o)
 }
 
 static const struct option LONG_OPTIONS[] = {
-	{ "if", required_argument, 0, 'i' },   { "status", no_argument, 0, 's' },
-	{ "nodes", no_argument, 0, 'n' },      { "brief", no_argument, 0, 'b' },
-	{ "reload", no_argument, 0, 'R' },     { "reopen", no_argument, 0, 'L' },
-	{ "kill", required_argument, 0, 'k' }, { "address", required_argument, 0, 'a' },
-	{ "shutdown", no_argument, 0, 'H' },   { "force", no_argument, 0, 'F' },
+	{ "if", required_argument, 0, 'i' },
+	{ "status", no_argument, 0, 's' },
+	{ "nodes", no_argument, 0, 'n' },
+	{ "brief", no_argument, 0, 'b' },
+	{ "reload", no_argument, 0, 'R' },
+	{ "reopen", no_argument, 0, 'L' },
+	{ "kill", required_argument, 0, 'k' },
+	{ "address", required_argument, 0, 'a' },
+	{ "shutdown", no_argument, 0, 'H' },
+	{ "force", no_argument, 0, 'F' },
 	{ 0, 0, 0, 0 },
 };
 
@@ -355,14 +362,30 @@ static const struct option LONG_OPTIONS[] = {
 static int parse_option(int opt, struct cfg_options *o)
 {
 	switch (opt) {
-	case 'i': o->link = optarg; return -1;
-	case 's': o->action = LINK_STATUS; return -1;
-	case 'n': o->action = NODE_STATUS; return -1;
-	case 'b': o->brief = true; return -1;
-	case 'R': o->action = RELOAD; return -1;
-	case 'L': o->action = REOPEN_LOGS; return -1;
-	case 'H': o->action = SHUTDOWN; return -1;
-	case 'F': o->force = true; return -1;
+	case 'i':
+		o->link = optarg;
+		return -1;
+	case 's':
+		o->action = LINK_STATUS;
+		return -1;
+	case 'n':
+		o->action = NODE_STATUS;
+		return -1;
+	case 'b':
+		o->brief = true;
+		return -1;
+	case 'R':
+		o->action = RELOAD;
+		return -1;
+	case 'L':
+		o->action = REOPEN_LOGS;
+		return -1;
+	case 'H':
+		o->action = SHUTDOWN;
+		return -1;
+	case 'F':
+		o->force = true;
+		return -1;
 	case 'k':
 		o->action = KILL_NODE;
 		return parse_nodeid(optarg, o) ? -1 : CONCLAVECTL_EXIT_FAILED;
@@ -383,7 +406,8 @@ static int run_cfg(int argc, char **argv)
 
 	opterr = 0;
 	optind = 1;
-	while (result < 0 && (opt = getopt_long(argc + 1, argv - 1, "i:snbRLk:a:H", LONG_OPTIONS, NULL)) != -1)
+	while (result < 0 &&
+	       (opt = getopt_long(argc + 1, argv - 1, "i:snbRLk:a:H", LONG_OPTIONS, NULL)) != -1)
 		result = parse_option(opt, &o);
 	if (result < 0 && optind != argc + 1)
 		result = conclavectl_usage_error(&conclavectl_cfg_command, "cfg takes options only");
@@ -408,12 +432,13 @@ static int run_cfg(int argc, char **argv)
 
 const struct conclavectl_command conclavectl_cfg_command = {
 	.name = "cfg",
-	.usage = "usage: conclavectl cfg [-i LINK] [-b] -s | -n | -a NODEID | -R | -L | -k NODEID | -H [--force]\n"
-		 "  as corosync-cfgtool: -s the links and each node's state on them (-b\n"
-		 "  briefly, -i only the link with this id or local address), -n the\n"
-		 "  reachable nodes, -a a node's addresses, -R reload the configuration,\n"
-		 "  -L reopen the log file, -k kill a node, -H shut conclaved down (asking\n"
-		 "  the processes that track shutdowns; --force whatever they answer)\n",
+	.usage =
+		"usage: conclavectl cfg [-i LINK] [-b] -s | -n | -a NODEID | -R | -L | -k NODEID | -H [--force]\n"
+		"  as corosync-cfgtool: -s the links and each node's state on them (-b\n"
+		"  briefly, -i only the link with this id or local address), -n the\n"
+		"  reachable nodes, -a a node's addresses, -R reload the configuration,\n"
+		"  -L reopen the log file, -k kill a node, -H shut conclaved down (asking\n"
+		"  the processes that track shutdowns; --force whatever they answer)\n",
 	.usage_status = CONCLAVECTL_EXIT_USAGE,
 	.run = run_cfg,
 };

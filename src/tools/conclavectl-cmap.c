@@ -36,9 +36,9 @@ static const struct {
 	const char *name;
 	cmap_value_types_t type;
 } TYPE_NAMES[] = {
-	{ "i8", CMAP_VALUETYPE_INT8 },   { "u8", CMAP_VALUETYPE_UINT8 },   { "i16", CMAP_VALUETYPE_INT16 },
-	{ "u16", CMAP_VALUETYPE_UINT16 }, { "i32", CMAP_VALUETYPE_INT32 }, { "u32", CMAP_VALUETYPE_UINT32 },
-	{ "i64", CMAP_VALUETYPE_INT64 }, { "u64", CMAP_VALUETYPE_UINT64 }, { "flt", CMAP_VALUETYPE_FLOAT },
+	{ "i8", CMAP_VALUETYPE_INT8 },    { "u8", CMAP_VALUETYPE_UINT8 },   { "i16", CMAP_VALUETYPE_INT16 },
+	{ "u16", CMAP_VALUETYPE_UINT16 }, { "i32", CMAP_VALUETYPE_INT32 },  { "u32", CMAP_VALUETYPE_UINT32 },
+	{ "i64", CMAP_VALUETYPE_INT64 },  { "u64", CMAP_VALUETYPE_UINT64 }, { "flt", CMAP_VALUETYPE_FLOAT },
 	{ "dbl", CMAP_VALUETYPE_DOUBLE }, { "str", CMAP_VALUETYPE_STRING }, { "bin", CMAP_VALUETYPE_BINARY },
 };
 
@@ -112,17 +112,38 @@ static void print_fixed(cmap_value_types_t type, const void *data, size_t len)
 
 	memcpy(&v, data, len);
 	switch (type) {
-	case CMAP_VALUETYPE_INT8: printf("%" PRId8, v.i8); break;
-	case CMAP_VALUETYPE_UINT8: printf("%" PRIu8, v.u8); break;
-	case CMAP_VALUETYPE_INT16: printf("%" PRId16, v.i16); break;
-	case CMAP_VALUETYPE_UINT16: printf("%" PRIu16, v.u16); break;
-	case CMAP_VALUETYPE_INT32: printf("%" PRId32, v.i32); break;
-	case CMAP_VALUETYPE_UINT32: printf("%" PRIu32, v.u32); break;
-	case CMAP_VALUETYPE_INT64: printf("%" PRId64, v.i64); break;
-	case CMAP_VALUETYPE_UINT64: printf("%" PRIu64, v.u64); break;
-	case CMAP_VALUETYPE_FLOAT: printf("%f", v.flt); break;
-	case CMAP_VALUETYPE_DOUBLE: printf("%f", v.dbl); break;
-	default: break;
+	case CMAP_VALUETYPE_INT8:
+		printf("%" PRId8, v.i8);
+		break;
+	case CMAP_VALUETYPE_UINT8:
+		printf("%" PRIu8, v.u8);
+		break;
+	case CMAP_VALUETYPE_INT16:
+		printf("%" PRId16, v.i16);
+		break;
+	case CMAP_VALUETYPE_UINT16:
+		printf("%" PRIu16, v.u16);
+		break;
+	case CMAP_VALUETYPE_INT32:
+		printf("%" PRId32, v.i32);
+		break;
+	case CMAP_VALUETYPE_UINT32:
+		printf("%" PRIu32, v.u32);
+		break;
+	case CMAP_VALUETYPE_INT64:
+		printf("%" PRId64, v.i64);
+		break;
+	case CMAP_VALUETYPE_UINT64:
+		printf("%" PRIu64, v.u64);
+		break;
+	case CMAP_VALUETYPE_FLOAT:
+		printf("%f", v.flt);
+		break;
+	case CMAP_VALUETYPE_DOUBLE:
+		printf("%f", v.dbl);
+		break;
+	default:
+		break;
 	}
 }
 
@@ -160,7 +181,8 @@ static void print_value(cmap_value_types_t type, const void *data, size_t len)
 		print_fixed(type, data, len);
 }
 
-static void print_key(const char *prefix, const char *key, cmap_value_types_t type, const void *data, size_t len)
+static void print_key(const char *prefix, const char *key, cmap_value_types_t type, const void *data,
+		      size_t len)
 {
 	printf("%s%s (%s) = ", prefix, key, type_name(type));
 	print_value(type, data, len);
@@ -219,25 +241,42 @@ static const struct {
 	int64_t min;
 	uint64_t max;
 } INTEGER_RANGES[] = {
-	{ CMAP_VALUETYPE_INT8, true, INT8_MIN, INT8_MAX },     { CMAP_VALUETYPE_UINT8, false, 0, UINT8_MAX },
-	{ CMAP_VALUETYPE_INT16, true, INT16_MIN, INT16_MAX },  { CMAP_VALUETYPE_UINT16, false, 0, UINT16_MAX },
-	{ CMAP_VALUETYPE_INT32, true, INT32_MIN, INT32_MAX },  { CMAP_VALUETYPE_UINT32, false, 0, UINT32_MAX },
-	{ CMAP_VALUETYPE_INT64, true, INT64_MIN, INT64_MAX },  { CMAP_VALUETYPE_UINT64, false, 0, UINT64_MAX },
+	{ CMAP_VALUETYPE_INT8, true, INT8_MIN, INT8_MAX },    { CMAP_VALUETYPE_UINT8, false, 0, UINT8_MAX },
+	{ CMAP_VALUETYPE_INT16, true, INT16_MIN, INT16_MAX }, { CMAP_VALUETYPE_UINT16, false, 0, UINT16_MAX },
+	{ CMAP_VALUETYPE_INT32, true, INT32_MIN, INT32_MAX }, { CMAP_VALUETYPE_UINT32, false, 0, UINT32_MAX },
+	{ CMAP_VALUETYPE_INT64, true, INT64_MIN, INT64_MAX }, { CMAP_VALUETYPE_UINT64, false, 0, UINT64_MAX },
 };
 
 /* s or u, whichever the type's signedness says, is within the type's range. */
 static void store_integer(cmap_value_types_t type, int64_t s, uint64_t u, union fixed_value *v)
 {
 	switch (type) {
-	case CMAP_VALUETYPE_INT8: v->i8 = (int8_t)s; break;
-	case CMAP_VALUETYPE_UINT8: v->u8 = (uint8_t)u; break;
-	case CMAP_VALUETYPE_INT16: v->i16 = (int16_t)s; break;
-	case CMAP_VALUETYPE_UINT16: v->u16 = (uint16_t)u; break;
-	case CMAP_VALUETYPE_INT32: v->i32 = (int32_t)s; break;
-	case CMAP_VALUETYPE_UINT32: v->u32 = (uint32_t)u; break;
-	case CMAP_VALUETYPE_INT64: v->i64 = s; break;
-	case CMAP_VALUETYPE_UINT64: v->u64 = u; break;
-	default: break;
+	case CMAP_VALUETYPE_INT8:
+		v->i8 = (int8_t)s;
+		break;
+	case CMAP_VALUETYPE_UINT8:
+		v->u8 = (uint8_t)u;
+		break;
+	case CMAP_VALUETYPE_INT16:
+		v->i16 = (int16_t)s;
+		break;
+	case CMAP_VALUETYPE_UINT16:
+		v->u16 = (uint16_t)u;
+		break;
+	case CMAP_VALUETYPE_INT32:
+		v->i32 = (int32_t)s;
+		break;
+	case CMAP_VALUETYPE_UINT32:
+		v->u32 = (uint32_t)u;
+		break;
+	case CMAP_VALUETYPE_INT64:
+		v->i64 = s;
+		break;
+	case CMAP_VALUETYPE_UINT64:
+		v->u64 = u;
+		break;
+	default:
+		break;
 	}
 }
 
@@ -388,7 +427,8 @@ static bool read_value_file(const char *path, char **data, size_t *len)
 	return true;
 }
 
-static int set_parsed(struct session *s, const char *key, cmap_value_types_t type, const void *data, size_t len)
+static int set_parsed(struct session *s, const char *key, cmap_value_types_t type, const void *data,
+		      size_t len)
 {
 	int status = session_connect(s);
 	cs_error_t err;
@@ -490,7 +530,8 @@ static int command_delete(struct session *s, int argc, char **argv)
 		return usage_error(by_prefix ? "delete -p takes PREFIX..." : "delete takes KEY...");
 	status = session_connect(s);
 	for (int i = 0; status == EXIT_OK && i < argc; i++) {
-		cs_error_t err = by_prefix ? delete_prefix(s->handle, argv[i]) : cmap_delete(s->handle, argv[i]);
+		cs_error_t err = by_prefix ? delete_prefix(s->handle, argv[i])
+					   : cmap_delete(s->handle, argv[i]);
 
 		if (err != CS_OK)
 			status = by_prefix ? EXIT_FAILED : report("delete", argv[i], err);
@@ -726,16 +767,21 @@ static int command_clear_stats(struct session *s, int argc, char **argv)
 static const char *event_label(int32_t event)
 {
 	switch (event) {
-	case CMAP_TRACK_ADD: return "create> ";
-	case CMAP_TRACK_DELETE: return "delete> ";
-	case CMAP_TRACK_MODIFY: return "modify> ";
-	default: return "?> ";
+	case CMAP_TRACK_ADD:
+		return "create> ";
+	case CMAP_TRACK_DELETE:
+		return "delete> ";
+	case CMAP_TRACK_MODIFY:
+		return "modify> ";
+	default:
+		return "?> ";
 	}
 }
 
 /* A deletion shows the value the key had, as corosync-cmapctl does. */
 static void print_change(cmap_handle_t handle, cmap_track_handle_t track, int32_t event, const char *key,
-			 struct cmap_notify_value new_value, struct cmap_notify_value old_value, void *user_data)
+			 struct cmap_notify_value new_value, struct cmap_notify_value old_value,
+			 void *user_data)
 {
 	struct cmap_notify_value shown = event == CMAP_TRACK_DELETE ? old_value : new_value;
 
@@ -761,7 +807,8 @@ static int track_until_stopped(cmap_handle_t handle, int signal_fd)
 			return EXIT_OK;
 		err = cmap_dispatch(handle, CS_DISPATCH_ALL);
 		if (err != CS_OK) {
-			fprintf(stderr, "conclavectl: tracking stopped: %s (%s)\n", error_text(err), cs_strerror(err));
+			fprintf(stderr, "conclavectl: tracking stopped: %s (%s)\n", error_text(err),
+				cs_strerror(err));
 			return EXIT_FAILED;
 		}
 	}
@@ -811,8 +858,12 @@ static const struct {
 	const char *name;
 	int (*run)(struct session *s, int argc, char **argv);
 } COMMANDS[] = {
-	{ "get", command_get },       { "set", command_set },   { "delete", command_delete },
-	{ "list", command_list },     { "track", command_track }, { "load", command_load },
+	{ "get", command_get },
+	{ "set", command_set },
+	{ "delete", command_delete },
+	{ "list", command_list },
+	{ "track", command_track },
+	{ "load", command_load },
 	{ "clear-stats", command_clear_stats },
 };
 

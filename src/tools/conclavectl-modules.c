@@ -18,14 +18,15 @@
 
 #define MAX_CATALOGS 256
 
-static const char *service_dir; /* --service-dir, or NULL: the configuration's */
+static const char *service_dir;                          /* --service-dir, or NULL: the configuration's */
 static const char *config_path = CV_DEFAULT_CONFIG_PATH; /* --config */
 static const struct cv_catalog *catalogs[MAX_CATALOGS + 1];
 static bool catalogs_read;
 
 bool conclavectl_service_dir_options(int *argc, char ***argv, char *why, size_t why_size)
 {
-	while (*argc > 0 && (strcmp((*argv)[0], "--service-dir") == 0 || strcmp((*argv)[0], "--config") == 0)) {
+	while (*argc > 0 &&
+	       (strcmp((*argv)[0], "--service-dir") == 0 || strcmp((*argv)[0], "--config") == 0)) {
 		if (*argc < 2) {
 			snprintf(why, why_size, "%s needs a %s", (*argv)[0],
 				 strcmp((*argv)[0], "--config") == 0 ? "file" : "directory");

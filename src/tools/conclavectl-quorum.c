@@ -29,10 +29,10 @@ enum sort_order { SORT_ADDRESS, SORT_NODEID, SORT_NAME };
 
 struct quorum_options {
 	enum quorum_action action;
-	bool hex;        /* -H */
-	bool numeric;    /* -i */
-	bool all_addrs;  /* -a */
-	bool parsable;   /* -p */
+	bool hex;       /* -H */
+	bool numeric;   /* -i */
+	bool all_addrs; /* -a */
+	bool parsable;  /* -p */
 	enum sort_order sort;
 	long long value; /* of -v or -e */
 	long long nodeid;
@@ -78,8 +78,9 @@ static void quorum_notified(quorum_handle_t handle, uint32_t quorate, uint64_t r
 	q.called = true;
 }
 
-static void votequorum_nodelist_notified(votequorum_handle_t handle, uint64_t context, votequorum_ring_id_t ring_id,
-					 uint32_t node_list_entries, uint32_t node_list[])
+static void votequorum_nodelist_notified(votequorum_handle_t handle, uint64_t context,
+					 votequorum_ring_id_t ring_id, uint32_t node_list_entries,
+					 uint32_t node_list[])
 {
 	q.ring_rep_node = ring_id.nodeid;
 	q.vq_called = true;
@@ -477,8 +478,8 @@ static int set_votes(const struct quorum_options *o)
 	cs_error_t err = votequorum_setvotes(q.votequorum, nodeid, (unsigned int)o->value);
 
 	if (err != CS_OK)
-		fprintf(stderr, "Unable to set votes %lld for nodeid: " CS_PRI_NODE_ID ": %s\n", o->value, nodeid,
-			cs_strerror(err));
+		fprintf(stderr, "Unable to set votes %lld for nodeid: " CS_PRI_NODE_ID ": %s\n", o->value,
+			nodeid, cs_strerror(err));
 	return err == CS_OK ? CONCLAVECTL_EXIT_OK : CONCLAVECTL_EXIT_FAILED;
 }
 
@@ -545,7 +546,9 @@ static int run_action(const struct quorum_options *o)
 static int connect_all(void)
 {
 	quorum_callbacks_t quorum_callbacks = { .quorum_notify_fn = quorum_notified };
-	votequorum_callbacks_t vq_callbacks = { .votequorum_nodelist_notify_fn = votequorum_nodelist_notified };
+	votequorum_callbacks_t vq_callbacks = {
+		.votequorum_nodelist_notify_fn = votequorum_nodelist_notified
+	};
 	cs_error_t err;
 
 	if ((err = cmap_initialize(&q.cmap)) != CS_OK)
@@ -604,22 +607,42 @@ static bool parse_order(const char *text, enum sort_order *sort)
 static int parse_option(int opt, struct quorum_options *o)
 {
 	switch (opt) {
-	case 's': o->action = SHOW_STATUS; return -1;
-	case 'l': o->action = SHOW_NODES; return -1;
-	case 'm': o->action = MONITOR; return -1;
-	case 'f': o->action = UNREGISTER_QDEVICE; return -1;
-	case 'a': o->all_addrs = true; return -1;
-	case 'i': o->numeric = true; return -1;
-	case 'H': o->hex = true; return -1;
-	case 'p': o->parsable = true; return -1;
+	case 's':
+		o->action = SHOW_STATUS;
+		return -1;
+	case 'l':
+		o->action = SHOW_NODES;
+		return -1;
+	case 'm':
+		o->action = MONITOR;
+		return -1;
+	case 'f':
+		o->action = UNREGISTER_QDEVICE;
+		return -1;
+	case 'a':
+		o->all_addrs = true;
+		return -1;
+	case 'i':
+		o->numeric = true;
+		return -1;
+	case 'H':
+		o->hex = true;
+		return -1;
+	case 'p':
+		o->parsable = true;
+		return -1;
 	case 'e':
 		o->action = SET_EXPECTED;
 		return parse_value(optarg, 1, "New expected votes value was not valid, try a positive number",
-				   &o->value) ? -1 : CONCLAVECTL_EXIT_FAILED;
+				   &o->value)
+			       ? -1
+			       : CONCLAVECTL_EXIT_FAILED;
 	case 'v':
 		o->action = SET_VOTES;
 		return parse_value(optarg, 0, "New votes value was not valid, try a positive number or zero",
-				   &o->value) ? -1 : CONCLAVECTL_EXIT_FAILED;
+				   &o->value)
+			       ? -1
+			       : CONCLAVECTL_EXIT_FAILED;
 	case 'n':
 		o->nodeid_set = true;
 		if (conclavectl_parse_number(optarg, 1, UINT_MAX, &o->nodeid))
@@ -629,7 +652,8 @@ static int parse_option(int opt, struct quorum_options *o)
 	case 'o':
 		if (parse_order(optarg, &o->sort))
 			return -1;
-		fprintf(stderr, "Invalid ordering option. valid orders are a(address), i(node ID) or n(name)\n");
+		fprintf(stderr,
+			"Invalid ordering option. valid orders are a(address), i(node ID) or n(name)\n");
 		return CONCLAVECTL_EXIT_FAILED;
 	case 'V':
 		printf("conclavectl quorum version: %s\n", CONCLAVE_VERSION);

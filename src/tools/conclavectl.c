@@ -17,20 +17,15 @@
 #include "cv-wire.h"
 
 static const struct conclavectl_command *const COMMANDS[] = {
-	&conclavectl_cmap_command,
-	&conclavectl_quorum_command,
-	&conclavectl_cpg_command,
-	&conclavectl_cfg_command,
-	&conclavectl_call_command,
-	&conclavectl_monitor_command,
+	&conclavectl_cmap_command, &conclavectl_quorum_command, &conclavectl_cpg_command,
+	&conclavectl_cfg_command,  &conclavectl_call_command,   &conclavectl_monitor_command,
 };
 
 #define N_COMMANDS (sizeof(COMMANDS) / sizeof(COMMANDS[0]))
 
-static const char GENERAL_USAGE[] =
-	"       conclavectl --version\n"
-	"       conclavectl --help\n"
-	"Run conclavectl COMMAND --help for one command's options.\n";
+static const char GENERAL_USAGE[] = "       conclavectl --version\n"
+				    "       conclavectl --help\n"
+				    "Run conclavectl COMMAND --help for one command's options.\n";
 
 static void print_all_usages(FILE *out)
 {
@@ -216,7 +211,8 @@ int main(int argc, char **argv)
 		return CONCLAVECTL_EXIT_OK;
 	}
 	if (argc == 2 && (strcmp(argv[1], "--version") == 0 || strcmp(argv[1], "-V") == 0)) {
-		printf("conclavectl (Conclave) %s, corosync %s API\n", CONCLAVE_VERSION, CONCLAVE_API_VERSION);
+		printf("conclavectl (Conclave) %s, corosync %s API\n", CONCLAVE_VERSION,
+		       CONCLAVE_API_VERSION);
 		return CONCLAVECTL_EXIT_OK;
 	}
 	for (size_t i = 0; i < N_COMMANDS; i++) {

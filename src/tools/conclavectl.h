@@ -22,8 +22,8 @@ enum {
 
 struct conclavectl_command {
 	const char *name;
-	const char *usage;   /* "usage: conclavectl NAME ..." lines */
-	int usage_status;    /* the exit status of a usage error */
+	const char *usage; /* "usage: conclavectl NAME ..." lines */
+	int usage_status;  /* the exit status of a usage error */
 	int (*run)(int argc, char **argv);
 };
 

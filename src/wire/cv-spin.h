@@ -29,10 +29,10 @@
 #define CV_SPIN_BUDGET_NS (3u * 1000u * 1000u)
 
 struct cv_spin {
-	uint64_t window_ns;     /* how long the next poll may last; 0: none */
-	uint64_t last_work_ns;  /* when the last wait ended with work */
-	uint64_t period_ns;     /* when the budget's period began */
-	uint64_t wasted_ns;     /* polled without finding work, this period */
+	uint64_t window_ns;    /* how long the next poll may last; 0: none */
+	uint64_t last_work_ns; /* when the last wait ended with work */
+	uint64_t period_ns;    /* when the budget's period began */
+	uint64_t wasted_ns;    /* polled without finding work, this period */
 };
 
 /* Work ended at `now`. */

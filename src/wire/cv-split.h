@@ -28,8 +28,7 @@ struct cv_split {
 /* How msg travels: split->field is its largest top-level bytes field of at
  * least CV_SPLIT_MIN bytes, unless the rest of the message is larger still;
  * else NULL. */
-void cv_split_plan(const ProtobufCMessage *msg, struct cv_split *split)
-	__attribute__((visibility("hidden")));
+void cv_split_plan(const ProtobufCMessage *msg, struct cv_split *split) __attribute__((visibility("hidden")));
 
 /* Writes split->head_length bytes: the prefix, then msg packed without the
  * field; split->bytes follow them in the frame. 0, or -1 on exhaustion. */

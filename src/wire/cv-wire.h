@@ -145,10 +145,10 @@ struct cv_ring_shared {
 	uint32_t writer_waiting; /* client sets, daemon clears: bytes of room awaited */
 	uint32_t settle_waiting; /* client sets, daemon clears: the seq awaited */
 	uint8_t client_line[52];
-	uint32_t tail;           /* daemon: bytes read so far */
-	uint32_t reader_asleep;  /* daemon sets, client clears: wake me */
-	uint32_t settled;        /* daemon: seq of the last request handled */
-	uint32_t paused;         /* daemon: 1 while it does not read the ring */
+	uint32_t tail;          /* daemon: bytes read so far */
+	uint32_t reader_asleep; /* daemon sets, client clears: wake me */
+	uint32_t settled;       /* daemon: seq of the last request handled */
+	uint32_t paused;        /* daemon: 1 while it does not read the ring */
 	uint8_t daemon_line[48];
 };
 

@@ -184,8 +184,11 @@ static int command(const char *line)
 int main(int argc, char **argv)
 {
 	cpg_model_v1_data_t model = {
-		.model = CPG_MODEL_V1, .cpg_deliver_fn = on_deliver, .cpg_confchg_fn = on_confchg,
-		.cpg_totem_confchg_fn = on_totem, .flags = CPG_MODEL_V1_DELIVER_INITIAL_TOTEM_CONF,
+		.model = CPG_MODEL_V1,
+		.cpg_deliver_fn = on_deliver,
+		.cpg_confchg_fn = on_confchg,
+		.cpg_totem_confchg_fn = on_totem,
+		.flags = CPG_MODEL_V1_DELIVER_INITIAL_TOTEM_CONF,
 	};
 	char line[256];
 	cs_error_t err;
@@ -198,8 +201,9 @@ int main(int argc, char **argv)
 	group.length = (uint32_t)strlen(argv[1]);
 	memcpy(group.value, argv[1], group.length);
 	buffer = malloc(1024 * 1024);
-	for (int attempt = 0; (err = cpg_model_initialize(&handle, CPG_MODEL_V1, (cpg_model_data_t *)&model, NULL)) ==
-			      CS_ERR_LIBRARY && attempt < 100;
+	for (int attempt = 0; (err = cpg_model_initialize(&handle, CPG_MODEL_V1, (cpg_model_data_t *)&model,
+							  NULL)) == CS_ERR_LIBRARY &&
+			      attempt < 100;
 	     attempt++)
 		usleep(100000);
 	if (buffer == NULL || err != CS_OK || cpg_local_get(handle, &self) != CS_OK ||
@@ -216,7 +220,8 @@ int main(int argc, char **argv)
 	}
 	fflush(stdout);
 	for (;;) {
-		struct pollfd fds[2] = { { .fd = STDIN_FILENO, .events = POLLIN }, { .fd = fd, .events = POLLIN } };
+		struct pollfd fds[2] = { { .fd = STDIN_FILENO, .events = POLLIN },
+					 { .fd = fd, .events = POLLIN } };
 
 		if (poll(fds, 2, -1) < 0 && errno != EINTR)
 			return 1;

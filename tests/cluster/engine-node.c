@@ -149,8 +149,9 @@ static void print_stats(void)
 	cv_engine_stats(engine, &s);
 	printf("stats nodeid=%u connected=%d settled=%d submitted=%llu delivered=%llu packets=%llu rewinds=%llu "
 	       "try_again=%llu malformed=%llu out_of_order=%llu duplicates=%llu held=%zu refusals=%llu\n",
-	       s.nodeid, s.connected, s.settled, (unsigned long long)s.submitted, (unsigned long long)s.delivered,
-	       (unsigned long long)s.packets_sent, (unsigned long long)s.rewinds, (unsigned long long)s.try_again,
+	       s.nodeid, s.connected, s.settled, (unsigned long long)s.submitted,
+	       (unsigned long long)s.delivered, (unsigned long long)s.packets_sent,
+	       (unsigned long long)s.rewinds, (unsigned long long)s.try_again,
 	       (unsigned long long)s.dropped_malformed, (unsigned long long)s.dropped_out_of_order,
 	       (unsigned long long)s.duplicates, s.held_bytes, (unsigned long long)refusals);
 	fflush(stdout);
@@ -184,7 +185,8 @@ static void loop(void)
 	char line[256];
 
 	for (;;) {
-		struct pollfd fds[2] = { { .fd = 0, .events = POLLIN }, { .fd = cv_engine_fd(engine), .events = POLLIN } };
+		struct pollfd fds[2] = { { .fd = 0, .events = POLLIN },
+					 { .fd = cv_engine_fd(engine), .events = POLLIN } };
 		int n = poll(fds, 2, cv_engine_timeout(engine));
 		if (n < 0 && errno != EINTR)
 			exit(1);
@@ -203,8 +205,11 @@ int main(int argc, char **argv)
 {
 	struct cv_engine_config config;
 	struct cv_engine_callbacks callbacks = {
-		.deliver = on_deliver, .view = on_view, .collect_state = on_collect_state,
-		.log = on_log, .failed = on_failed,
+		.deliver = on_deliver,
+		.view = on_view,
+		.collect_state = on_collect_state,
+		.log = on_log,
+		.failed = on_failed,
 	};
 
 	if (argc < 3) {

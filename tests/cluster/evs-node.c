@@ -34,8 +34,9 @@ static void print_nodes(const char *name, const unsigned int *list, size_t n)
 		printf("%s%u", i ? "," : "", list[i]);
 }
 
-static void on_confchg(hdb_handle_t h, const unsigned int *members, size_t n_members, const unsigned int *left,
-		       size_t n_left, const unsigned int *joined, size_t n_joined, const struct evs_ring_id *ring)
+static void on_confchg(hdb_handle_t h, const unsigned int *members, size_t n_members,
+		       const unsigned int *left, size_t n_left, const unsigned int *joined, size_t n_joined,
+		       const struct evs_ring_id *ring)
 {
 	printf("confchg ring=%u.%llu", ring->nodeid, ring->seq);
 	print_nodes("members", members, n_members);
@@ -89,14 +90,16 @@ int main(int argc, char **argv)
 	}
 	memcpy(group.key, argv[1], strlen(argv[1]));
 	if (evs_initialize(&handle, &callbacks) != CS_OK || evs_fd_get(handle, &fd) != CS_OK ||
-	    evs_membership_get(handle, &self, members, &n_members) != CS_OK || evs_join(handle, &group, 1) != CS_OK) {
+	    evs_membership_get(handle, &self, members, &n_members) != CS_OK ||
+	    evs_join(handle, &group, 1) != CS_OK) {
 		printf("error initialize\n");
 		return 1;
 	}
 	printf("me %u\n", self);
 	fflush(stdout);
 	for (;;) {
-		struct pollfd fds[2] = { { .fd = STDIN_FILENO, .events = POLLIN }, { .fd = fd, .events = POLLIN } };
+		struct pollfd fds[2] = { { .fd = STDIN_FILENO, .events = POLLIN },
+					 { .fd = fd, .events = POLLIN } };
 		unsigned long long count;
 
 		if (poll(fds, 2, -1) < 0 && errno != EINTR)

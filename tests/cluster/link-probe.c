@@ -20,7 +20,7 @@
 
 static const char *const peer_names[] = {
 	[CV_PEER_COROSYNC] = "corosync", [CV_PEER_UNKNOWN] = "unknown", [CV_PEER_CONCLAVED] = "conclaved",
-	[CV_PEER_SELF] = "self", [CV_PEER_OTHER] = "other", [CV_PEER_ERROR] = "error",
+	[CV_PEER_SELF] = "self",         [CV_PEER_OTHER] = "other",     [CV_PEER_ERROR] = "error",
 };
 
 static int outcome = -1;
@@ -66,7 +66,10 @@ static int run_engine(void)
 {
 	struct cv_engine_config config;
 	struct cv_engine_callbacks callbacks = {
-		.deliver = on_deliver, .view = on_view, .log = on_log, .failed = on_failed,
+		.deliver = on_deliver,
+		.view = on_view,
+		.log = on_log,
+		.failed = on_failed,
 	};
 	struct cv_engine *e;
 

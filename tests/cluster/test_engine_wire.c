@@ -16,8 +16,13 @@ static uint8_t packet[4096];
 
 static size_t build(uint8_t type, uint64_t seq, uint32_t count, const void *body, size_t body_length)
 {
-	struct cv_wire_header h = { .type = type, .incarnation = 7, .packet = 1, .seq = seq, .count = count,
-				    .sent_bytes = 100, .body_length = (uint32_t)body_length };
+	struct cv_wire_header h = { .type = type,
+				    .incarnation = 7,
+				    .packet = 1,
+				    .seq = seq,
+				    .count = count,
+				    .sent_bytes = 100,
+				    .body_length = (uint32_t)body_length };
 
 	cv_wire_put_header(packet, &h);
 	if (body_length)
@@ -142,7 +147,9 @@ static void syncs_acks_probes(void **state)
 
 	cv_wire_put_sync(body, 1, 42, 0xabcdef, 8);
 	memcpy(body + CV_WIRE_SYNC_HEADER, "joinlist", 8);
-	assert_int_equal(cv_wire_decode(packet, build(CV_WIRE_SYNC, 4, 0, body, sizeof(body)), MAX_MESSAGE, &p, &why), 0);
+	assert_int_equal(
+		cv_wire_decode(packet, build(CV_WIRE_SYNC, 4, 0, body, sizeof(body)), MAX_MESSAGE, &p, &why),
+		0);
 	assert_int_equal(p.sync.ring_seq, 42);
 	assert_int_equal(p.sync.view_hash, 0xabcdef);
 	assert_memory_equal(p.sync.state, "joinlist", 8);
@@ -151,8 +158,9 @@ static void syncs_acks_probes(void **state)
 	refusal(build(CV_WIRE_SYNC, 4, 0, body, CV_WIRE_SYNC_HEADER - 1));
 
 	cv_wire_put_ack(body, &ack);
-	assert_int_equal(cv_wire_decode(packet, build(CV_WIRE_ACK, 0, 1, body, CV_WIRE_ACK_ENTRY), MAX_MESSAGE, &p,
-					&why), 0);
+	assert_int_equal(cv_wire_decode(packet, build(CV_WIRE_ACK, 0, 1, body, CV_WIRE_ACK_ENTRY),
+					MAX_MESSAGE, &p, &why),
+			 0);
 	cv_wire_ack_entry(&p, 0, &back);
 	assert_int_equal(back.nodeid, 3);
 	assert_int_equal(back.incarnation, 99);
@@ -160,17 +168,16 @@ static void syncs_acks_probes(void **state)
 	refusal(build(CV_WIRE_ACK, 0, 2, body, CV_WIRE_ACK_ENTRY));
 	refusal(build(CV_WIRE_ACK, 0, UINT32_MAX, body, CV_WIRE_ACK_ENTRY));
 
-	assert_int_equal(cv_wire_decode(packet, build(CV_WIRE_PROBE, 0, 0, NULL, 0), MAX_MESSAGE, &p, &why), 0);
+	assert_int_equal(cv_wire_decode(packet, build(CV_WIRE_PROBE, 0, 0, NULL, 0), MAX_MESSAGE, &p, &why),
+			 0);
 	refusal(build(CV_WIRE_PROBE, 0, 0, body, 1));
 }
 
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(batch_round_trip),
-		cmocka_unit_test(malformed_headers),
-		cmocka_unit_test(malformed_batches),
-		cmocka_unit_test(fragments),
+		cmocka_unit_test(batch_round_trip),  cmocka_unit_test(malformed_headers),
+		cmocka_unit_test(malformed_batches), cmocka_unit_test(fragments),
 		cmocka_unit_test(syncs_acks_probes),
 	};
 

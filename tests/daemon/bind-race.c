@@ -13,8 +13,8 @@
 
 __attribute__((visibility("default"))) int bind(int fd, const struct sockaddr *addr, socklen_t len)
 {
-	int (*real_bind)(int, const struct sockaddr *, socklen_t) =
-		(int (*)(int, const struct sockaddr *, socklen_t))dlsym(RTLD_NEXT, "bind");
+	int (*real_bind)(int, const struct sockaddr *, socklen_t) = (int (*)(
+		int, const struct sockaddr *, socklen_t))dlsym(RTLD_NEXT, "bind");
 	const struct sockaddr_un *un = (const struct sockaddr_un *)addr;
 	const char *victim = getenv("BIND_RACE_VICTIM");
 	char moved[sizeof(un->sun_path) + 8];

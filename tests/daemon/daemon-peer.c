@@ -164,7 +164,8 @@ static int read_exact(int fd, void *buf, size_t size, long long deadline, int *p
 }
 
 /* A frame, and the descriptor passed with it, if any, in *passed. */
-static int read_frame_keeping_fd(int fd, struct cv_frame_header *h, uint8_t **payload, int timeout_ms, int *passed)
+static int read_frame_keeping_fd(int fd, struct cv_frame_header *h, uint8_t **payload, int timeout_ms,
+				 int *passed)
 {
 	long long deadline = now_ms() + timeout_ms;
 	int r = read_exact(fd, h, sizeof(*h), deadline, passed);
@@ -254,7 +255,8 @@ bool raw_closed_within(int fd, int timeout_ms)
 
 /* Sends request as request_id's REQUEST, through ring unless it is NULL;
  * the frame's seq, or 0 when it could not be sent. */
-static uint32_t request_send(int fd, struct raw_ring *ring, uint16_t request_id, const ProtobufCMessage *request)
+static uint32_t request_send(int fd, struct raw_ring *ring, uint16_t request_id,
+			     const ProtobufCMessage *request)
 {
 	size_t size = protobuf_c_message_get_packed_size(request);
 	uint8_t *bytes = malloc(size ? size : 1);
@@ -405,7 +407,8 @@ int raw_send_with_fds(int fd, const void *bytes, size_t size, const int *fds, si
 	return raw_send(fd, (const uint8_t *)bytes + n, size - (size_t)n);
 }
 
-int raw_send_ring_open(int fd, uint32_t seq, const void *payload, uint32_t length, const int *fds, size_t n_fds)
+int raw_send_ring_open(int fd, uint32_t seq, const void *payload, uint32_t length, const int *fds,
+		       size_t n_fds)
 {
 	uint8_t *frame = frame_pack(CV_FRAME_RING_OPEN, 0, seq, payload, length);
 	int r;
@@ -470,8 +473,8 @@ int raw_ring_put_frame(struct raw_ring *r, uint16_t kind, uint16_t id, uint32_t 
 	return result;
 }
 
-int raw_ring_send_frame(int fd, struct raw_ring *r, uint16_t kind, uint16_t id, uint32_t seq, const void *payload,
-			uint32_t length)
+int raw_ring_send_frame(int fd, struct raw_ring *r, uint16_t kind, uint16_t id, uint32_t seq,
+			const void *payload, uint32_t length)
 {
 	if (raw_ring_put_frame(r, kind, id, seq, payload, length) < 0)
 		return -1;
@@ -487,8 +490,8 @@ void assert_daemon_serves(const struct test_daemon *d)
 	int fd = raw_client(d->socket, "quorum");
 
 	assert_true(fd >= 0);
-	assert_int_equal(raw_call(fd, QUORUM_REQUEST_GETQUORATE, &request.base, &quorum_getquorate_reply__descriptor,
-				  (ProtobufCMessage **)&reply),
+	assert_int_equal(raw_call(fd, QUORUM_REQUEST_GETQUORATE, &request.base,
+				  &quorum_getquorate_reply__descriptor, (ProtobufCMessage **)&reply),
 			 CS_OK);
 	assert_non_null(reply);
 	assert_int_equal(reply->quorate, 1);

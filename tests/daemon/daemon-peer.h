@@ -20,9 +20,9 @@
  * which tests read for a line per event. */
 #define TEST_CONCLAVE_SECTION "conclave {\n\thello_timeout: 500\n\tlog_rate_burst: 0\n}\n"
 /* A quorate node of its own, for a test to add its conclave section to. */
-#define TEST_SINGLE_NODE_SECTIONS                                                                          \
-	"totem {\n\tversion: 2\n\tcluster_name: test\n}\n"                                                 \
-	"quorum {\n\tprovider: corosync_votequorum\n}\n"                                                   \
+#define TEST_SINGLE_NODE_SECTIONS                          \
+	"totem {\n\tversion: 2\n\tcluster_name: test\n}\n" \
+	"quorum {\n\tprovider: corosync_votequorum\n}\n"   \
 	"nodelist {\n\tnode {\n\t\tnodeid: 1\n\t\tring0_addr: 127.0.0.1\n\t}\n}\n"
 #define TEST_SINGLE_NODE_CONFIG TEST_SINGLE_NODE_SECTIONS TEST_CONCLAVE_SECTION
 
@@ -90,7 +90,8 @@ void raw_ring_destroy(struct raw_ring *r);
 int raw_send_with_fds(int fd, const void *bytes, size_t size, const int *fds, size_t n_fds);
 /* Sends a RING_OPEN frame with `length` payload bytes and the n_fds
  * descriptors fds attached. */
-int raw_send_ring_open(int fd, uint32_t seq, const void *payload, uint32_t length, const int *fds, size_t n_fds);
+int raw_send_ring_open(int fd, uint32_t seq, const void *payload, uint32_t length, const int *fds,
+		       size_t n_fds);
 /* Offers r with a right RING_OPEN and waits for its REPLY, as raw_call
  * does: the status of a REPLY with id 0 and no payload, or -1 when none
  * came. */
@@ -103,8 +104,8 @@ int raw_ring_publish(int fd, struct raw_ring *r);
 int raw_ring_put_frame(struct raw_ring *r, uint16_t kind, uint16_t id, uint32_t seq, const void *payload,
 		       uint32_t length);
 /* raw_ring_put_frame, then raw_ring_publish. */
-int raw_ring_send_frame(int fd, struct raw_ring *r, uint16_t kind, uint16_t id, uint32_t seq, const void *payload,
-			uint32_t length);
+int raw_ring_send_frame(int fd, struct raw_ring *r, uint16_t kind, uint16_t id, uint32_t seq,
+			const void *payload, uint32_t length);
 /* raw_call with the request written to the ring. */
 int raw_ring_call(int fd, struct raw_ring *r, uint16_t request_id, const ProtobufCMessage *request,
 		  const ProtobufCMessageDescriptor *reply_desc, ProtobufCMessage **reply);

@@ -12,21 +12,24 @@
 
 static uint32_t connects;
 
-static cs_error_t echo_plus_one(struct cv_session *s, const ProtobufCMessage *request, ProtobufCMessage *reply)
+static cs_error_t echo_plus_one(struct cv_session *s, const ProtobufCMessage *request,
+				ProtobufCMessage *reply)
 {
-	((QuorumModelGettypeReply *)reply)->quorum_type = ((const QuorumTrackstartRequest *)request)->flags + 1;
+	((QuorumModelGettypeReply *)reply)->quorum_type = ((const QuorumTrackstartRequest *)request)->flags +
+							  1;
 	return CS_OK;
 }
 
 static int echo_connect(struct cv_session *s)
 {
 	cv_log_info("echo: connection %llu", (unsigned long long)cv_session_id(s));
-	return cmap_store_write_u32(cmap_default_map(), "runtime.echo.connects", ++connects) == CS_OK ? 0 : -1;
+	return cmap_store_write_u32(cmap_default_map(), "runtime.echo.connects", ++connects) == CS_OK ? 0
+												      : -1;
 }
 
 static const struct cv_request_desc echo_requests[] = {
-	{ "plus_one", &quorum_trackstart_request__descriptor, &quorum_model_gettype_reply__descriptor, echo_plus_one,
-	  NULL, 0 },
+	{ "plus_one", &quorum_trackstart_request__descriptor, &quorum_model_gettype_reply__descriptor,
+	  echo_plus_one, NULL, 0 },
 };
 static const struct cv_catalog_request echo_catalog_requests[] = {
 	{ "plus_one", "echo_plus_one", "Replies with flags plus one as quorum_type.",

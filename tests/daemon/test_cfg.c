@@ -14,7 +14,13 @@
 #include "daemon-peer.h"
 #include "corosync_cfg.pb-c.h"
 
-enum { CFG_KILL_NODE = 3, CFG_TRACKSTART = 4, CFG_TRY_SHUTDOWN = 6, CFG_REPLYTO_SHUTDOWN = 7, CFG_LOCAL_GET = 8 };
+enum {
+	CFG_KILL_NODE = 3,
+	CFG_TRACKSTART = 4,
+	CFG_TRY_SHUTDOWN = 6,
+	CFG_REPLYTO_SHUTDOWN = 7,
+	CFG_LOCAL_GET = 8
+};
 
 static const ProtobufCMessageDescriptor *const cfg_events[] = { &corosync_cfg_shutdown_event__descriptor };
 
@@ -32,7 +38,8 @@ static int stop(void **state)
 	return test_daemon_stop(&d) == 0 ? 0 : -1;
 }
 
-static int call(int fd, uint16_t id, const ProtobufCMessage *request, const ProtobufCMessageDescriptor *reply_desc)
+static int call(int fd, uint16_t id, const ProtobufCMessage *request,
+		const ProtobufCMessageDescriptor *reply_desc)
 {
 	ProtobufCMessage *reply = NULL;
 	int status = raw_call(fd, id, request, reply_desc, &reply);
@@ -54,15 +61,16 @@ static int replyto(int fd, int32_t flags)
 	CorosyncCfgReplytoShutdownRequest request = COROSYNC_CFG_REPLYTO_SHUTDOWN_REQUEST__INIT;
 
 	request.flags = flags;
-	return call(fd, CFG_REPLYTO_SHUTDOWN, &request.base, &corosync_cfg_replyto_shutdown_reply__descriptor);
+	return call(fd, CFG_REPLYTO_SHUTDOWN, &request.base,
+		    &corosync_cfg_replyto_shutdown_reply__descriptor);
 }
 
 static bool daemon_alive(void)
 {
 	int fd = raw_client(d.socket, "corosync_cfg");
 	CorosyncCfgLocalGetRequest request = COROSYNC_CFG_LOCAL_GET_REQUEST__INIT;
-	bool alive = fd >= 0 &&
-		     call(fd, CFG_LOCAL_GET, &request.base, &corosync_cfg_local_get_reply__descriptor) == CS_OK;
+	bool alive = fd >= 0 && call(fd, CFG_LOCAL_GET, &request.base,
+				     &corosync_cfg_local_get_reply__descriptor) == CS_OK;
 
 	if (fd >= 0)
 		close(fd);
@@ -91,7 +99,8 @@ static void test_long_reason_closes_the_connection(void **state)
 	reason[sizeof(reason) - 1] = '\0';
 	request.nodeid = 1;
 	request.reason = reason;
-	assert_int_equal(call(fd, CFG_KILL_NODE, &request.base, &corosync_cfg_kill_node_reply__descriptor), -1);
+	assert_int_equal(call(fd, CFG_KILL_NODE, &request.base, &corosync_cfg_kill_node_reply__descriptor),
+			 -1);
 	assert_true(raw_closed_within(fd, 2000));
 	close(fd);
 	assert_true(daemon_alive());

@@ -33,7 +33,20 @@ enum {
 	SELECT_MAP,
 	DEC,
 };
-enum { T_INT8 = 1, T_UINT8, T_INT16, T_UINT16, T_INT32, T_UINT32, T_INT64, T_UINT64, T_FLOAT, T_DOUBLE, T_STRING, T_BINARY };
+enum {
+	T_INT8 = 1,
+	T_UINT8,
+	T_INT16,
+	T_UINT16,
+	T_INT32,
+	T_UINT32,
+	T_INT64,
+	T_UINT64,
+	T_FLOAT,
+	T_DOUBLE,
+	T_STRING,
+	T_BINARY
+};
 enum { EV_DELETE = 1, EV_MODIFY = 2, EV_ADD = 4, TRACK_PREFIX = 8 };
 #define ALL_EVENTS (EV_ADD | EV_MODIFY | EV_DELETE)
 /* How long a test waits for what must come (an event, a close, a log line):
@@ -41,15 +54,15 @@ enum { EV_DELETE = 1, EV_MODIFY = 2, EV_ADD = 4, TRACK_PREFIX = 8 };
 #define EVENT_WAIT_MS 10000
 
 #define CONCLAVE_LIMITS "conclave {\n\tcmap_max_iterators: 8\n\tcmap_max_tracks: 8\n}\n"
-#define CMAP_CONFIG                                                                                       \
-	"totem {\n\tversion: 2\n\tcluster_name: test\n\ttoken: 3000\n}\n"                                  \
-	"logging {\n\tdebug: off\n}\n"                                                                    \
-	"quorum {\n\tprovider: corosync_votequorum\n}\n"                                                   \
-	"nodelist {\n\tnode {\n\t\tnodeid: 1\n\t\tring0_addr: 127.0.0.1\n\t}\n"                            \
-	"\tnode {\n\t\tnodeid: 2\n\t\tring0_addr: 192.0.2.2\n\t}\n"                                        \
+#define CMAP_CONFIG                                                             \
+	"totem {\n\tversion: 2\n\tcluster_name: test\n\ttoken: 3000\n}\n"       \
+	"logging {\n\tdebug: off\n}\n"                                          \
+	"quorum {\n\tprovider: corosync_votequorum\n}\n"                        \
+	"nodelist {\n\tnode {\n\t\tnodeid: 1\n\t\tring0_addr: 127.0.0.1\n\t}\n" \
+	"\tnode {\n\t\tnodeid: 2\n\t\tring0_addr: 192.0.2.2\n\t}\n"             \
 	"\tnode {\n\t\tnodeid: 3\n\t\tring0_addr: 192.0.2.3\n\t}\n}\n" CONCLAVE_LIMITS
-#define SMALL_QUEUE_CONFIG                                                                                \
-	"quorum {\n\tprovider: corosync_votequorum\n}\n"                                                   \
+#define SMALL_QUEUE_CONFIG                               \
+	"quorum {\n\tprovider: corosync_votequorum\n}\n" \
 	"conclave {\n\tmax_message_size: 4096\n\tmax_queued_bytes: 8192\n\tlog_rate_burst: 0\n}\n"
 
 static const ProtobufCMessageDescriptor *const cmap_events[] = { &cmap_notification_event__descriptor };
@@ -82,7 +95,8 @@ static int client(void)
 
 /* ---- calls ------------------------------------------------------------- */
 
-static int call(int fd, uint16_t id, const ProtobufCMessage *request, const ProtobufCMessageDescriptor *reply_desc)
+static int call(int fd, uint16_t id, const ProtobufCMessage *request,
+		const ProtobufCMessageDescriptor *reply_desc)
 {
 	ProtobufCMessage *reply;
 	int status = raw_call(fd, id, request, reply_desc, &reply);
@@ -126,7 +140,8 @@ static int get(int fd, const char *key, struct value *out)
 	int status;
 
 	r.key_name = (char *)key;
-	status = raw_call(fd, STORE_GET, &r.base, &cmap_store_get_reply__descriptor, (ProtobufCMessage **)&reply);
+	status = raw_call(fd, STORE_GET, &r.base, &cmap_store_get_reply__descriptor,
+			  (ProtobufCMessage **)&reply);
 	if (reply && status == CS_OK) {
 		assert_true(reply->value.len <= sizeof(out->bytes));
 		out->type = reply->type;
@@ -196,7 +211,8 @@ static int iter_init(int fd, const char *prefix, uint64_t *handle)
 	int status;
 
 	r.prefix = (char *)prefix;
-	status = raw_call(fd, ITER_INIT, &r.base, &cmap_iter_init_reply__descriptor, (ProtobufCMessage **)&reply);
+	status = raw_call(fd, ITER_INIT, &r.base, &cmap_iter_init_reply__descriptor,
+			  (ProtobufCMessage **)&reply);
 	if (reply) {
 		*handle = reply->cmap_iter_handle;
 		protobuf_c_message_free_unpacked(&reply->base, NULL);
@@ -394,8 +410,12 @@ static void test_new_key_names(void **state)
 static void test_read_only_keys(void **state)
 {
 	static const char *const read_only[] = {
-		"totem.cluster_name", "totem.version", "nodelist.node.0.nodeid", "nodelist.local_node_pos",
-		"runtime.services.cmap.service_id", "internal_configuration.service.0.name",
+		"totem.cluster_name",
+		"totem.version",
+		"nodelist.node.0.nodeid",
+		"nodelist.local_node_pos",
+		"runtime.services.cmap.service_id",
+		"internal_configuration.service.0.name",
 		"runtime.config.conclave.max_connections",
 	};
 	int fd = client();
@@ -457,7 +477,9 @@ static void test_inc_dec_wrap_around(void **state)
 static void test_iteration_order_and_prefix(void **state)
 {
 	static const char *const keys[] = { "it.tr.k2", "it.big", "it.Az09", "it.tr", "it.tr.k10", "it.trx" };
-	static const char *const ordered[] = { "it.Az09", "it.big", "it.tr", "it.tr.k10", "it.tr.k2", "it.trx" };
+	static const char *const ordered[] = {
+		"it.Az09", "it.big", "it.tr", "it.tr.k10", "it.tr.k2", "it.trx"
+	};
 	char key[256];
 	uint64_t h, len;
 	int32_t type;
@@ -731,7 +753,6 @@ static void test_track_add_and_delete_rules(void **state)
 
 /* ---- back-pressure ----------------------------------------------------- */
 
-
 /* A tracker that does not read makes a change wait: the writer gets
  * TRY_AGAIN and nothing changes, until the tracker reads. (How much the
  * socket takes varies, so each step fills the queue anew.) */
@@ -774,7 +795,8 @@ static void test_full_tracker_of_daemon_changes_is_closed(void **state)
 	assert_int_equal(test_daemon_start(&own, SMALL_QUEUE_CONFIG), 0);
 	tracker = raw_client(own.socket, "cmap");
 	assert_int_equal(select_map(tracker, 1), CS_OK);
-	assert_int_equal(track_add(tracker, "stats.ipcs.", EV_ADD | EV_DELETE | TRACK_PREFIX, 1, NULL), CS_OK);
+	assert_int_equal(track_add(tracker, "stats.ipcs.", EV_ADD | EV_DELETE | TRACK_PREFIX, 1, NULL),
+			 CS_OK);
 	for (int i = 0; i < 3000 && !closed; i++) {
 		int fd = raw_client(own.socket, "quorum");
 
@@ -895,7 +917,8 @@ static void test_stats_map_tracking(void **state)
 	assert_int_equal(track_add(fd, "stats.ipcs.", EV_MODIFY | EV_DELETE | TRACK_PREFIX, 1, NULL),
 			 CS_ERR_NOT_SUPPORTED);
 	assert_int_equal(track_add(fd, "stats.ipcs.", 0x10, 1, NULL), CS_ERR_INVALID_PARAM);
-	assert_int_equal(track_add(fd, "stats.ipcs.service3.", EV_ADD | EV_DELETE | TRACK_PREFIX, 1, NULL), CS_OK);
+	assert_int_equal(track_add(fd, "stats.ipcs.service3.", EV_ADD | EV_DELETE | TRACK_PREFIX, 1, NULL),
+			 CS_OK);
 	other = raw_client(d.socket, "quorum");
 	assert_true(other >= 0);
 	assert_int_equal(count_notifications(fd, EV_ADD, "stats.ipcs.service3.", 13), 13);
@@ -1114,11 +1137,11 @@ static void test_expected_votes_changed_through_cmap(void **state)
 	close(fd);
 }
 
-#define THREE_NODES_SMALL_QUEUE                                                                           \
-	"quorum {\n\tprovider: corosync_votequorum\n}\n"                                                   \
-	"nodelist {\n\tnode {\n\t\tnodeid: 1\n\t\tring0_addr: 127.0.0.1\n\t}\n"                            \
-	"\tnode {\n\t\tnodeid: 2\n\t\tring0_addr: 192.0.2.2\n\t}\n"                                        \
-	"\tnode {\n\t\tnodeid: 3\n\t\tring0_addr: 192.0.2.3\n\t}\n}\n"                                    \
+#define THREE_NODES_SMALL_QUEUE                                                 \
+	"quorum {\n\tprovider: corosync_votequorum\n}\n"                        \
+	"nodelist {\n\tnode {\n\t\tnodeid: 1\n\t\tring0_addr: 127.0.0.1\n\t}\n" \
+	"\tnode {\n\t\tnodeid: 2\n\t\tring0_addr: 192.0.2.2\n\t}\n"             \
+	"\tnode {\n\t\tnodeid: 3\n\t\tring0_addr: 192.0.2.3\n\t}\n}\n"          \
 	"conclave {\n\tmax_message_size: 4096\n\tmax_queued_bytes: 8192\n\tlog_rate_burst: 0\n}\n"
 
 /* A votequorum tracker that does not read holds back a cmap change whose
@@ -1146,13 +1169,14 @@ static void test_full_votequorum_tracker_holds_back_cmap_changes(void **state)
 
 /* ---- reloading the configuration --------------------------------------- */
 
-#define RELOAD_NODES(votes)                                                                               \
-	"nodelist {\n\tnode {\n\t\tnodeid: 1\n\t\tring0_addr: 127.0.0.1\n\t\tquorum_votes: " votes "\n\t}\n"   \
-	"\tnode {\n\t\tnodeid: 2\n\t\tring0_addr: 192.0.2.2\n\t}\n"                                        \
+#define RELOAD_NODES(votes)                                                                                  \
+	"nodelist {\n\tnode {\n\t\tnodeid: 1\n\t\tring0_addr: 127.0.0.1\n\t\tquorum_votes: " votes "\n\t}\n" \
+	"\tnode {\n\t\tnodeid: 2\n\t\tring0_addr: 192.0.2.2\n\t}\n"                                          \
 	"\tnode {\n\t\tnodeid: 3\n\t\tring0_addr: 192.0.2.3\n\t}\n}\n"
 #define RELOAD_QUORUM "quorum {\n\tprovider: corosync_votequorum\n}\n"
-#define RELOAD_BEFORE                                                                                     \
-	"totem {\n\ttoken: 3000\n}\nlogging {\n\tdebug: off\n}\n" RELOAD_QUORUM RELOAD_NODES("1") CONCLAVE_LIMITS
+#define RELOAD_BEFORE                                                                             \
+	"totem {\n\ttoken: 3000\n}\nlogging {\n\tdebug: off\n}\n" RELOAD_QUORUM RELOAD_NODES("1") \
+		CONCLAVE_LIMITS
 #define RELOAD_AFTER "totem {\n\ttoken: 5000\n}\n" RELOAD_QUORUM RELOAD_NODES("2") CONCLAVE_LIMITS
 
 static void rewrite_config(const char *text)

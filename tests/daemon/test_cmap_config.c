@@ -25,13 +25,13 @@ static struct cv_conf *conf;
 static struct cmap_store *map;
 static char err[1024];
 
-#define CONFIG                                                                                            \
-	"totem {\n version: 2\n cluster_name: test\n token: 3000\n knet_compression_level: -1\n"           \
-	" interface {\n  linknumber: 1\n  mcastport: 5405\n  ttl: 1\n  bindnetaddr: 127.0.0.1\n }\n}\n"    \
+#define CONFIG                                                                                              \
+	"totem {\n version: 2\n cluster_name: test\n token: 3000\n knet_compression_level: -1\n"            \
+	" interface {\n  linknumber: 1\n  mcastport: 5405\n  ttl: 1\n  bindnetaddr: 127.0.0.1\n }\n}\n"     \
 	"logging {\n debug: on\n to_stderr: yes\n logger_subsys {\n  subsys: QUORUM\n  debug: off\n }\n}\n" \
-	"quorum {\n provider: corosync_votequorum\n expected_votes: 3\n wait_for_all: yes\n}\n"           \
-	"nodelist {\n node {\n  nodeid: 1\n  ring0_addr: 127.0.0.1\n  quorum_votes: 2\n }\n"                 \
-	" node {\n  nodeid: 2\n  ring0_addr: 192.0.2.2\n  name: two\n }\n}\n"                                \
+	"quorum {\n provider: corosync_votequorum\n expected_votes: 3\n wait_for_all: yes\n}\n"             \
+	"nodelist {\n node {\n  nodeid: 1\n  ring0_addr: 127.0.0.1\n  quorum_votes: 2\n }\n"                \
+	" node {\n  nodeid: 2\n  ring0_addr: 192.0.2.2\n  name: two\n }\n}\n"                               \
 	"uidgid {\n uid: 1000\n gid: 0\n}\n"                                                                \
 	"conclave {\n max_connections: 100\n}\n"
 
@@ -47,7 +47,8 @@ static const char *load(const char *text)
 		return err;
 	if (cv_settings_load(conf, &settings, err, sizeof(err)) < 0)
 		return err;
-	if (cmap_config_load(map, &settings, services, sizeof(services) / sizeof(services[0]), err, sizeof(err)) < 0)
+	if (cmap_config_load(map, &settings, services, sizeof(services) / sizeof(services[0]), err,
+			     sizeof(err)) < 0)
 		return err;
 	return "";
 }
@@ -156,15 +157,25 @@ static void test_without_a_file(void **state)
 static void test_read_only_rules(void **state)
 {
 	static const char *const read_only[] = {
-		"totem.cluster_name",	    "totem.version",	   "nodelist.node.0.quorum_votes",
-		"nodelist.new",		    "nodelist.local_node_pos", "runtime.services.cmap.service_id",
-		"runtime.config.x",	    "internal_configuration.x", "uidgid.config.uid.5",
-		"system.x",		    "config.reload_in_progress", "quorum.wait_for_all",
-		"quorum.auto_tie_breaker_node", "conclave.max_connections", "runtime.totem.x",
+		"totem.cluster_name",
+		"totem.version",
+		"nodelist.node.0.quorum_votes",
+		"nodelist.new",
+		"nodelist.local_node_pos",
+		"runtime.services.cmap.service_id",
+		"runtime.config.x",
+		"internal_configuration.x",
+		"uidgid.config.uid.5",
+		"system.x",
+		"config.reload_in_progress",
+		"quorum.wait_for_all",
+		"quorum.auto_tie_breaker_node",
+		"conclave.max_connections",
+		"runtime.totem.x",
 	};
 	static const char *const writable[] = {
-		"quorum.expected_votes", "quorum.votes", "quorum.two_node", "logging.debug",
-		"uidgid.uid.1000",	 "runtime.votequorum.x", "totem.token", "my.own.key",
+		"quorum.expected_votes", "quorum.votes",         "quorum.two_node", "logging.debug",
+		"uidgid.uid.1000",       "runtime.votequorum.x", "totem.token",     "my.own.key",
 	};
 
 	assert_string_equal(load(CONFIG), "");
@@ -178,19 +189,23 @@ static void test_read_only_rules(void **state)
 
 static void test_errors(void **state)
 {
-	assert_string_equal(load("totem {\n token: 3s\n}\n"),
-			    "t.conf:2: error: invalid value '3s' for totem.token: expected an integer from 0 to "
-			    "4294967295");
-	assert_string_equal(load("totem {\n interface {\n  mcastport: 70000\n }\n}\n"),
-			    "t.conf:3: error: invalid value '70000' for totem.interface.0.mcastport: expected an "
-			    "integer from 0 to 65535");
-	assert_string_equal(load("totem {\n knet_compression_level: -3000000000\n}\n"),
-			    "t.conf:2: error: invalid value '-3000000000' for totem.knet_compression_level: expected "
-			    "an integer from -2147483648 to 2147483647");
+	assert_string_equal(
+		load("totem {\n token: 3s\n}\n"),
+		"t.conf:2: error: invalid value '3s' for totem.token: expected an integer from 0 to "
+		"4294967295");
+	assert_string_equal(
+		load("totem {\n interface {\n  mcastport: 70000\n }\n}\n"),
+		"t.conf:3: error: invalid value '70000' for totem.interface.0.mcastport: expected an "
+		"integer from 0 to 65535");
+	assert_string_equal(
+		load("totem {\n knet_compression_level: -3000000000\n}\n"),
+		"t.conf:2: error: invalid value '-3000000000' for totem.knet_compression_level: expected "
+		"an integer from -2147483648 to 2147483647");
 	assert_string_equal(load("logging {\n logger_subsys {\n  debug: on\n }\n}\n"),
 			    "t.conf:2: error: logger_subsys has no subsys key");
-	assert_string_equal(load("logging {\n logger_subsys {\n  subsys: A@B\n  debug: on\n }\n}\n"),
-			    "t.conf:3: error: 'logging.logger_subsys.A@B.subsys' is not a valid cmap key name");
+	assert_string_equal(
+		load("logging {\n logger_subsys {\n  subsys: A@B\n  debug: on\n }\n}\n"),
+		"t.conf:3: error: 'logging.logger_subsys.A@B.subsys' is not a valid cmap key name");
 }
 
 static void test_reload(void **state)
@@ -202,16 +217,18 @@ static void test_reload(void **state)
 
 	assert_string_equal(load(CONFIG), "");
 	loaded = settings;
-	assert_int_equal(cmap_change_set(&c, map, "my.key", CMAP_STORE_UINT32, &mine, 4, CMAP_FROM_CLIENT), CS_OK);
+	assert_int_equal(cmap_change_set(&c, map, "my.key", CMAP_STORE_UINT32, &mine, 4, CMAP_FROM_CLIENT),
+			 CS_OK);
 	cmap_change_commit(&c);
 	assert_int_equal(cmap_store_write_u32(map, "totem.token", 1), CS_OK); /* as a client could */
-	assert_int_equal(cv_conf_parse_text("t.conf",
-					    "totem {\n version: 2\n token: 4000\n}\n"
-					    "quorum {\n provider: corosync_votequorum\n}\n"
-					    "nodelist {\n node {\n  nodeid: 1\n  ring0_addr: 127.0.0.1\n }\n}\n"
-					    "uidgid {\n uid: 1001\n}\n",
-					    &next_conf, err, sizeof(err)),
-			 0);
+	assert_int_equal(
+		cv_conf_parse_text("t.conf",
+				   "totem {\n version: 2\n token: 4000\n}\n"
+				   "quorum {\n provider: corosync_votequorum\n}\n"
+				   "nodelist {\n node {\n  nodeid: 1\n  ring0_addr: 127.0.0.1\n }\n}\n"
+				   "uidgid {\n uid: 1001\n}\n",
+				   &next_conf, err, sizeof(err)),
+		0);
 	assert_int_equal(cv_settings_load(next_conf, &settings, err, sizeof(err)), 0);
 	assert_int_equal(cmap_config_reload(map, &loaded, &settings, err, sizeof(err)), 0);
 	assert_number_key("totem.token", CMAP_STORE_UINT32, 4000);

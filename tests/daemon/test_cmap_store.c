@@ -68,7 +68,7 @@ static int set_u32(struct cmap_store *s, const char *key, uint32_t v)
 	return set(s, key, CMAP_STORE_UINT32, &v, sizeof(v));
 }
 
-static int delete(struct cmap_store *s, const char *key)
+static int delete (struct cmap_store *s, const char *key)
 {
 	struct cmap_change c;
 	cs_error_t err = cmap_change_delete(&c, s, key, CMAP_FROM_CLIENT);
@@ -248,7 +248,7 @@ static void test_key_names_checked_when_created(void **state)
 	name[256] = '\0';
 	assert_int_equal(set_u32(s, name, 1), CS_ERR_NAME_TOO_LONG);
 	/* get, delete and inc of such names are just missing */
-	assert_int_equal(delete(s, "a b"), CS_ERR_NOT_EXIST);
+	assert_int_equal(delete (s, "a b"), CS_ERR_NOT_EXIST);
 	assert_int_equal(adjust(s, "ab", 1), CS_ERR_NOT_EXIST);
 	assert_int_equal(cmap_store_write_u32(s, "a b", 1), CS_ERR_NAME_TOO_LONG);
 }
@@ -264,8 +264,8 @@ static void test_read_only_rules(void **state)
 	assert_int_equal(set_u32(s, "runtime.services.x", 2), CS_ERR_ACCESS);
 	assert_int_equal(set_u32(s, "runtime.services.new", 2), CS_ERR_ACCESS);
 	assert_int_equal(set_u32(s, "runtime.services.a b", 2), CS_ERR_ACCESS); /* before the name */
-	assert_int_equal(delete(s, "runtime.services.x"), CS_ERR_ACCESS);
-	assert_int_equal(delete(s, "runtime.services.missing"), CS_ERR_ACCESS);
+	assert_int_equal(delete (s, "runtime.services.x"), CS_ERR_ACCESS);
+	assert_int_equal(delete (s, "runtime.services.missing"), CS_ERR_ACCESS);
 	assert_int_equal(adjust(s, "runtime.services.x", 1), CS_ERR_ACCESS);
 	assert_int_equal(set(s, "totem.cluster_name", CMAP_STORE_STRING, "d", 1), CS_ERR_ACCESS);
 	assert_int_equal(set_u32(s, "totem.cluster_namex", 1), CS_OK); /* exact, not a prefix */
@@ -282,18 +282,49 @@ static void check_wrap(struct cmap_store *s, int32_t type, uint64_t start, int s
 
 	/* the value's own width in host order, as a client sends it */
 	switch (size) {
-	case 1: { uint8_t v = (uint8_t)start; memcpy(bytes, &v, 1); break; }
-	case 2: { uint16_t v = (uint16_t)start; memcpy(bytes, &v, 2); break; }
-	case 4: { uint32_t v = (uint32_t)start; memcpy(bytes, &v, 4); break; }
-	default: memcpy(bytes, &start, 8); break;
+	case 1: {
+		uint8_t v = (uint8_t)start;
+		memcpy(bytes, &v, 1);
+		break;
+	}
+	case 2: {
+		uint16_t v = (uint16_t)start;
+		memcpy(bytes, &v, 2);
+		break;
+	}
+	case 4: {
+		uint32_t v = (uint32_t)start;
+		memcpy(bytes, &v, 4);
+		break;
+	}
+	default:
+		memcpy(bytes, &start, 8);
+		break;
 	}
 	assert_int_equal(set(s, "wrap.key", type, bytes, size), CS_OK);
 	assert_int_equal(adjust(s, "wrap.key", step), CS_OK);
 	switch (size) {
-	case 1: { uint8_t v; memcpy(&v, get(s, "wrap.key").bytes, 1); got = v; break; }
-	case 2: { uint16_t v; memcpy(&v, get(s, "wrap.key").bytes, 2); got = v; break; }
-	case 4: { uint32_t v; memcpy(&v, get(s, "wrap.key").bytes, 4); got = v; break; }
-	default: memcpy(&got, get(s, "wrap.key").bytes, 8); break;
+	case 1: {
+		uint8_t v;
+		memcpy(&v, get(s, "wrap.key").bytes, 1);
+		got = v;
+		break;
+	}
+	case 2: {
+		uint16_t v;
+		memcpy(&v, get(s, "wrap.key").bytes, 2);
+		got = v;
+		break;
+	}
+	case 4: {
+		uint32_t v;
+		memcpy(&v, get(s, "wrap.key").bytes, 4);
+		got = v;
+		break;
+	}
+	default:
+		memcpy(&got, get(s, "wrap.key").bytes, 8);
+		break;
 	}
 	assert_int_equal(get(s, "wrap.key").type, type);
 	assert_true(got == expected);
@@ -305,8 +336,8 @@ static void test_inc_dec_wrap_every_integer_type(void **state)
 
 	check_wrap(s, CMAP_STORE_UINT8, 255, 1, 0);
 	check_wrap(s, CMAP_STORE_UINT8, 0, -1, 255);
-	check_wrap(s, CMAP_STORE_INT8, 0x80, -1, 0x7f);  /* -128 - 1 = 127 */
-	check_wrap(s, CMAP_STORE_INT8, 0x7f, 1, 0x80);   /* 127 + 1 = -128 */
+	check_wrap(s, CMAP_STORE_INT8, 0x80, -1, 0x7f); /* -128 - 1 = 127 */
+	check_wrap(s, CMAP_STORE_INT8, 0x7f, 1, 0x80);  /* 127 + 1 = -128 */
 	check_wrap(s, CMAP_STORE_UINT16, 0xffff, 1, 0);
 	check_wrap(s, CMAP_STORE_INT16, 0x8000, -1, 0x7fff);
 	check_wrap(s, CMAP_STORE_UINT32, 0xffffffffu, 1, 0);
@@ -362,8 +393,8 @@ static void test_cursor_survives_deleting_its_key(void **state)
 	assert_int_equal(set_u32(s, "it.b", 1), CS_OK);
 	assert_int_equal(set_u32(s, "it.c", 1), CS_OK);
 	snprintf(last, sizeof(last), "%s", cmap_entry_key(cmap_store_next(s, "it.", NULL)));
-	assert_int_equal(delete(s, "it.a"), CS_OK);
-	assert_int_equal(delete(s, "it.b"), CS_OK);
+	assert_int_equal(delete (s, "it.a"), CS_OK);
+	assert_int_equal(delete (s, "it.b"), CS_OK);
 	assert_string_equal(cmap_entry_key(cmap_store_next(s, "it.", last)), "it.c");
 }
 
@@ -374,13 +405,14 @@ static void test_track_exact_key_not_yet_existing(void **state)
 	struct cmap_store *s = *state;
 	uint32_t one = 1;
 
-	assert_non_null(cmap_store_add_track(s, "tk.key", CMAP_STORE_ADDED | CMAP_STORE_MODIFIED | CMAP_STORE_DELETED,
-				       &client_ops, "exact"));
+	assert_non_null(cmap_store_add_track(s, "tk.key",
+					     CMAP_STORE_ADDED | CMAP_STORE_MODIFIED | CMAP_STORE_DELETED,
+					     &client_ops, "exact"));
 	assert_int_equal(set_u32(s, "tk.key", 1), CS_OK);
 	assert_int_equal(set_u32(s, "tk.key2", 1), CS_OK);
 	assert_int_equal(set_u32(s, "tk.key", 1), CS_OK); /* identical: nothing */
 	assert_int_equal(set(s, "tk.key", CMAP_STORE_STRING, "x", 1), CS_OK);
-	assert_int_equal(delete(s, "tk.key"), CS_OK);
+	assert_int_equal(delete (s, "tk.key"), CS_OK);
 	assert_int_equal(n_seen, 3);
 	assert_int_equal(seen[0].event, CMAP_STORE_ADDED);
 	assert_int_equal(seen[0].old_value.type, 0);
@@ -406,7 +438,7 @@ static void test_track_flags_filter_events(void **state)
 	assert_int_equal(set_u32(s, "f.key", 1), CS_OK);
 	assert_int_equal(adjust(s, "f.key", 1), CS_OK);
 	assert_int_equal(n_seen, 0);
-	assert_int_equal(delete(s, "f.key"), CS_OK);
+	assert_int_equal(delete (s, "f.key"), CS_OK);
 	assert_int_equal(n_seen, 1);
 	assert_string_equal(seen[0].track, "delete-only");
 }
@@ -455,7 +487,8 @@ static void test_track_remove_stops_delivery(void **state)
 	struct cmap_change c;
 
 	/* removed between prepare and commit: nothing is delivered */
-	assert_int_equal(cmap_change_set(&c, s, "rm.key", CMAP_STORE_STRING, "v", 1, CMAP_FROM_CLIENT), CS_OK);
+	assert_int_equal(cmap_change_set(&c, s, "rm.key", CMAP_STORE_STRING, "v", 1, CMAP_FROM_CLIENT),
+			 CS_OK);
 	assert_int_equal(c.n_matches, 1);
 	cmap_store_remove_track(t);
 	cmap_change_commit(&c);
@@ -472,7 +505,8 @@ static void rewrite_key(struct cmap_track *t, const struct cmap_change *c)
 	record(t, c);
 	if (c->event == CMAP_STORE_MODIFIED && n_seen == 1) {
 		memset(big, 'z', sizeof(big));
-		assert_int_equal(cmap_store_write(nested_store, c->key, CMAP_STORE_BINARY, big, sizeof(big)), CS_OK);
+		assert_int_equal(cmap_store_write(nested_store, c->key, CMAP_STORE_BINARY, big, sizeof(big)),
+				 CS_OK);
 		assert_int_equal(cmap_store_erase(nested_store, c->key), CS_OK);
 	}
 }
@@ -487,9 +521,11 @@ static void test_nested_change_of_the_same_key(void **state)
 	nested_store = s;
 	memset(value, 'a', sizeof(value));
 	assert_int_equal(set(s, "n.key", CMAP_STORE_BINARY, value, sizeof(value)), CS_OK);
-	assert_non_null(cmap_store_add_track(s, "n.key", CMAP_STORE_MODIFIED | CMAP_STORE_DELETED, &rewrite_ops, "rw"));
-	assert_non_null(cmap_store_add_track(s, "n.", CMAP_STORE_MODIFIED | CMAP_STORE_DELETED | CMAP_STORE_PREFIX,
-				       &internal_ops, "after"));
+	assert_non_null(cmap_store_add_track(s, "n.key", CMAP_STORE_MODIFIED | CMAP_STORE_DELETED,
+					     &rewrite_ops, "rw"));
+	assert_non_null(cmap_store_add_track(s, "n.",
+					     CMAP_STORE_MODIFIED | CMAP_STORE_DELETED | CMAP_STORE_PREFIX,
+					     &internal_ops, "after"));
 	value[0] = 'b';
 	assert_int_equal(set(s, "n.key", CMAP_STORE_BINARY, value, sizeof(value)), CS_OK);
 	/* rw, then the nested modify and delete to both, then "after" sees the
@@ -543,9 +579,9 @@ static void test_byte_budget(void **state)
 	assert_int_equal(set(s, "b.one", CMAP_STORE_BINARY, value, 10), CS_OK); /* shrinking is fine */
 	assert_int_equal(set(s, "b.two", CMAP_STORE_BINARY, value, sizeof(value)), CS_OK);
 	assert_int_equal(cmap_store_write(s, "b.three", CMAP_STORE_BINARY, value, sizeof(value)), CS_OK);
-	assert_int_equal(delete(s, "b.three"), CS_OK);
-	assert_int_equal(delete(s, "b.two"), CS_OK);
-	assert_int_equal(delete(s, "b.one"), CS_OK);
+	assert_int_equal(delete (s, "b.three"), CS_OK);
+	assert_int_equal(delete (s, "b.two"), CS_OK);
+	assert_int_equal(delete (s, "b.one"), CS_OK);
 	assert_int_equal(cmap_store_bytes(s), 0);
 	cmap_store_free(s);
 }
@@ -564,10 +600,12 @@ static void test_computed_keys(void **state)
 	uint64_t counter = 40, got;
 	struct cmap_change c;
 
-	assert_non_null(cmap_store_add_track(s, "stats.", CMAP_STORE_ADDED | CMAP_STORE_DELETED | CMAP_STORE_PREFIX,
-				       &client_ops, "stats"));
-	assert_int_equal(cmap_change_add_computed(&c, s, "stats.x", CMAP_STORE_UINT64, compute_counter, &counter, 2),
-			 CS_OK);
+	assert_non_null(cmap_store_add_track(s, "stats.",
+					     CMAP_STORE_ADDED | CMAP_STORE_DELETED | CMAP_STORE_PREFIX,
+					     &client_ops, "stats"));
+	assert_int_equal(
+		cmap_change_add_computed(&c, s, "stats.x", CMAP_STORE_UINT64, compute_counter, &counter, 2),
+		CS_OK);
 	cmap_change_commit(&c);
 	counter = 100;
 	memcpy(&got, get(s, "stats.x").bytes, 8);
@@ -624,8 +662,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_track_exact_key_not_yet_existing, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_track_flags_filter_events, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_track_prefix_is_a_plain_string_prefix, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_track_order_exact_then_longest_prefix_then_internal, setup,
-						teardown),
+		cmocka_unit_test_setup_teardown(test_track_order_exact_then_longest_prefix_then_internal,
+						setup, teardown),
 		cmocka_unit_test_setup_teardown(test_track_remove_stops_delivery, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_nested_change_of_the_same_key, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_lookup_sees_a_pending_change, setup, teardown),

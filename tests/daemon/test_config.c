@@ -181,54 +181,71 @@ static void test_limits_and_uidgid(void **state)
 
 static void test_value_errors(void **state)
 {
-	assert_error("conclave {\n max_message_size: 1k\n}\n",
-		     "t.conf:2: error: invalid value '1k' for max_message_size: expected an integer from 4096 to 67108864");
-	assert_error("conclave {\n max_connections: -1\n}\n",
-		     "t.conf:2: error: invalid value '-1' for max_connections: expected an integer from 1 to 1000000");
-	assert_error("conclave {\n max_connections: 99999999999999999999\n}\n",
-		     "t.conf:2: error: invalid value '99999999999999999999' for max_connections: expected an integer "
-		     "from 1 to 1000000");
-	assert_error("conclave {\n max_message_size: 65536\n max_queued_bytes: 65536\n}\n",
-		     "t.conf:3: error: max_queued_bytes (65536) must be at least max_message_size + 16 (65552)");
-	assert_error("conclave {\n cmap_max_tracks: 0\n}\n",
-		     "t.conf:2: error: invalid value '0' for cmap_max_tracks: expected an integer from 1 to 1000000");
-	assert_error("conclave {\n evs_max_joins: 1000001\n}\n",
-		     "t.conf:2: error: invalid value '1000001' for evs_max_joins: expected an integer from 1 to 1000000");
-	assert_error("conclave {\n max_ring_size: 67108865\n}\n",
-		     "t.conf:2: error: invalid value '67108865' for max_ring_size: expected an integer from 0 to 67108864");
+	assert_error(
+		"conclave {\n max_message_size: 1k\n}\n",
+		"t.conf:2: error: invalid value '1k' for max_message_size: expected an integer from 4096 to 67108864");
+	assert_error(
+		"conclave {\n max_connections: -1\n}\n",
+		"t.conf:2: error: invalid value '-1' for max_connections: expected an integer from 1 to 1000000");
+	assert_error(
+		"conclave {\n max_connections: 99999999999999999999\n}\n",
+		"t.conf:2: error: invalid value '99999999999999999999' for max_connections: expected an integer "
+		"from 1 to 1000000");
+	assert_error(
+		"conclave {\n max_message_size: 65536\n max_queued_bytes: 65536\n}\n",
+		"t.conf:3: error: max_queued_bytes (65536) must be at least max_message_size + 16 (65552)");
+	assert_error(
+		"conclave {\n cmap_max_tracks: 0\n}\n",
+		"t.conf:2: error: invalid value '0' for cmap_max_tracks: expected an integer from 1 to 1000000");
+	assert_error(
+		"conclave {\n evs_max_joins: 1000001\n}\n",
+		"t.conf:2: error: invalid value '1000001' for evs_max_joins: expected an integer from 1 to 1000000");
+	assert_error(
+		"conclave {\n max_ring_size: 67108865\n}\n",
+		"t.conf:2: error: invalid value '67108865' for max_ring_size: expected an integer from 0 to 67108864");
 	assert_error("conclave {\n cluster_engine: totem\n}\n",
 		     "t.conf:2: error: invalid value 'totem' for cluster_engine: expected none or corosync");
-	assert_error("conclave {\n cmap_max_bytes: 4096\n}\n",
-		     "t.conf:2: error: invalid value '4096' for cmap_max_bytes: expected an integer from 65536 to "
-		     "4294967295");
+	assert_error(
+		"conclave {\n cmap_max_bytes: 4096\n}\n",
+		"t.conf:2: error: invalid value '4096' for cmap_max_bytes: expected an integer from 65536 to "
+		"4294967295");
 	assert_error("conclave {\n max_conections: 5\n}\n",
 		     "t.conf:2: error: unknown key 'max_conections' in section conclave");
-	assert_error("uidgid {\n uid: no-such-user-here\n}\n", "t.conf:2: error: unknown user 'no-such-user-here'");
+	assert_error("uidgid {\n uid: no-such-user-here\n}\n",
+		     "t.conf:2: error: unknown user 'no-such-user-here'");
 	assert_error("uidgid {\n group: 5\n}\n", "t.conf:2: error: unknown key 'group' in section uidgid");
 	assert_error("logging {\n debug: maybe\n}\n",
 		     "t.conf:2: error: invalid value 'maybe' for debug: expected 0, 1, yes, no, on or off");
-	assert_error("logging {\n to_logfile: yes\n}\n", "t.conf:2: error: to_logfile is yes but no logfile is named");
-	assert_error("logging {\n to_logfile: sometimes\n logfile: /tmp/x\n}\n",
-		     "t.conf:2: error: invalid value 'sometimes' for to_logfile: expected 0, 1, yes, no, on or off");
+	assert_error("logging {\n to_logfile: yes\n}\n",
+		     "t.conf:2: error: to_logfile is yes but no logfile is named");
+	assert_error(
+		"logging {\n to_logfile: sometimes\n logfile: /tmp/x\n}\n",
+		"t.conf:2: error: invalid value 'sometimes' for to_logfile: expected 0, 1, yes, no, on or off");
 	assert_error("quorum {\n provider: corosync_votequorum\n two_node: 2\n}\n" LOCAL_NODELIST,
 		     "t.conf:3: error: invalid value '2' for two_node: expected 0, 1, yes, no, on or off");
-	assert_error("quorum {\n provider: corosync_ykd\n}\n",
-		     "t.conf:2: error: unknown quorum provider 'corosync_ykd': only corosync_votequorum is supported");
-	assert_error("quorum {\n provider: corosync_votequorum\n expected_votes: 0\n}\n",
-		     "t.conf:3: error: invalid value '0' for expected_votes: expected an integer from 1 to 1000000");
-	assert_error("quorum {\n provider: corosync_votequorum\n device {\n  timeout: 1\n }\n}\n",
-		     "t.conf:4: error: invalid value '1' for timeout: expected an integer from 10 to 3600000");
+	assert_error(
+		"quorum {\n provider: corosync_ykd\n}\n",
+		"t.conf:2: error: unknown quorum provider 'corosync_ykd': only corosync_votequorum is supported");
+	assert_error(
+		"quorum {\n provider: corosync_votequorum\n expected_votes: 0\n}\n",
+		"t.conf:3: error: invalid value '0' for expected_votes: expected an integer from 1 to 1000000");
+	assert_error(
+		"quorum {\n provider: corosync_votequorum\n device {\n  timeout: 1\n }\n}\n",
+		"t.conf:4: error: invalid value '1' for timeout: expected an integer from 10 to 3600000");
 }
 
 /* ---- the node list ----------------------------------------------------- */
 
 static void test_nodelist_errors(void **state)
 {
-	assert_error("nodelist {\n node {\n  ring0_addr: 127.0.0.1\n }\n}\n", "t.conf:2: error: node has no nodeid");
-	assert_error("nodelist {\n node {\n  nodeid: 0\n  ring0_addr: 127.0.0.1\n }\n}\n",
-		     "t.conf:3: error: invalid value '0' for nodeid: expected an integer from 1 to 4294967295");
-	assert_error("nodelist {\n node {\n  nodeid: x\n  ring0_addr: 127.0.0.1\n }\n}\n",
-		     "t.conf:3: error: invalid value 'x' for nodeid: expected an integer from 1 to 4294967295");
+	assert_error("nodelist {\n node {\n  ring0_addr: 127.0.0.1\n }\n}\n",
+		     "t.conf:2: error: node has no nodeid");
+	assert_error(
+		"nodelist {\n node {\n  nodeid: 0\n  ring0_addr: 127.0.0.1\n }\n}\n",
+		"t.conf:3: error: invalid value '0' for nodeid: expected an integer from 1 to 4294967295");
+	assert_error(
+		"nodelist {\n node {\n  nodeid: x\n  ring0_addr: 127.0.0.1\n }\n}\n",
+		"t.conf:3: error: invalid value 'x' for nodeid: expected an integer from 1 to 4294967295");
 	assert_error("nodelist {\n node {\n  nodeid: 4\n }\n}\n",
 		     "t.conf:2: error: node 4 has neither ring0_addr nor name");
 	assert_error("nodelist {\n node {\n  nodeid: 1\n  ring0_addr: 127.0.0.1\n }\n"
@@ -237,8 +254,9 @@ static void test_nodelist_errors(void **state)
 	assert_error("nodelist {\n node {\n  nodeid: 1\n  ring0_addr: 192.0.2.1\n }\n}\n",
 		     "t.conf:1: error: no node in the nodelist has an address of this machine");
 	assert_error("nodelist {\n}\n", "t.conf:1: error: the nodelist has no node");
-	assert_error("nodelist {\n node {\n  nodeid: 1\n  ring0_addr: 127.0.0.1\n  quorum_votes: many\n }\n}\n",
-		     "t.conf:5: error: invalid value 'many' for quorum_votes: expected an integer from 0 to 1000000");
+	assert_error(
+		"nodelist {\n node {\n  nodeid: 1\n  ring0_addr: 127.0.0.1\n  quorum_votes: many\n }\n}\n",
+		"t.conf:5: error: invalid value 'many' for quorum_votes: expected an integer from 0 to 1000000");
 }
 
 static void test_local_node_detection(void **state)
@@ -297,9 +315,10 @@ static void test_single_node_from_totem(void **state)
 {
 	struct cv_conf *conf;
 
-	assert_string_equal(load("totem {\n nodeid: 42\n}\nquorum {\n provider: corosync_votequorum\n votes: 3\n}\n",
-				 &conf),
-			    "");
+	assert_string_equal(
+		load("totem {\n nodeid: 42\n}\nquorum {\n provider: corosync_votequorum\n votes: 3\n}\n",
+		     &conf),
+		"");
 	assert_int_equal(cv_settings_local_node(&settings)->nodeid, 42);
 	assert_int_equal(settings.quorum.local_votes, 3);
 	assert_int_equal(settings.quorum.expected_votes, 3);
@@ -308,8 +327,8 @@ static void test_single_node_from_totem(void **state)
 
 /* ---- quorum ------------------------------------------------------------ */
 
-#define THREE_NODES                                                                                      \
-	"nodelist {\n node {\n  nodeid: 1\n  ring0_addr: 127.0.0.1\n }\n"                                \
+#define THREE_NODES                                                       \
+	"nodelist {\n node {\n  nodeid: 1\n  ring0_addr: 127.0.0.1\n }\n" \
 	" node {\n  nodeid: 2\n  ring0_addr: 192.0.2.2\n }\n node {\n  nodeid: 3\n  ring0_addr: 192.0.2.3\n }\n}\n"
 
 static void test_quorum_settings(void **state)
@@ -321,23 +340,27 @@ static void test_quorum_settings(void **state)
 	assert_true(settings.quorum.device_allowed);
 	cv_conf_free(conf);
 
-	assert_string_equal(load("quorum {\n provider: corosync_votequorum\n expected_votes: 5\n two_node: 1\n}\n" THREE_NODES,
-				 &conf),
-			    "");
+	assert_string_equal(
+		load("quorum {\n provider: corosync_votequorum\n expected_votes: 5\n two_node: 1\n}\n" THREE_NODES,
+		     &conf),
+		"");
 	assert_int_equal(settings.quorum.expected_votes, 5);
 	assert_true(settings.quorum.two_node);
 	assert_true(settings.quorum.wait_for_all); /* implied by two_node */
 	assert_false(settings.quorum.device_allowed);
 	cv_conf_free(conf);
 
-	assert_string_equal(load("quorum {\n provider: corosync_votequorum\n two_node: 1\n wait_for_all: 0\n}\n", &conf), "");
+	assert_string_equal(
+		load("quorum {\n provider: corosync_votequorum\n two_node: 1\n wait_for_all: 0\n}\n", &conf),
+		"");
 	assert_false(settings.quorum.wait_for_all);
 	cv_conf_free(conf);
 
 	/* a device without votes gets one less than the nodes */
-	assert_string_equal(load("quorum {\n provider: corosync_votequorum\n device {\n  model: net\n  timeout: 200\n }\n}\n" THREE_NODES,
-				 &conf),
-			    "");
+	assert_string_equal(
+		load("quorum {\n provider: corosync_votequorum\n device {\n  model: net\n  timeout: 200\n }\n}\n" THREE_NODES,
+		     &conf),
+		"");
 	assert_true(settings.quorum.device_configured);
 	assert_int_equal(settings.quorum.device_votes, 2);
 	assert_int_equal(settings.quorum.expected_votes, 5);
@@ -359,30 +382,40 @@ static void test_tie_breaker_settings(void **state)
 	cv_conf_free(conf);
 
 	/* odd votes without wait_for_all: corosync disables the tie-breaker */
-	assert_string_equal(load("quorum {\n provider: corosync_votequorum\n auto_tie_breaker: 1\n}\n" THREE_NODES, &conf), "");
+	assert_string_equal(
+		load("quorum {\n provider: corosync_votequorum\n auto_tie_breaker: 1\n}\n" THREE_NODES,
+		     &conf),
+		"");
 	assert_int_equal(settings.quorum.auto_tie_breaker, CV_ATB_NONE);
 	cv_conf_free(conf);
 
-	assert_error("quorum {\n provider: corosync_votequorum\n auto_tie_breaker: 1\n auto_tie_breaker_node: 1 x\n}\n",
-		     "t.conf:4: error: invalid value '1 x' for auto_tie_breaker_node: expected lowest, highest or a "
-		     "list of node ids");
-	assert_error("quorum {\n provider: corosync_votequorum\n auto_tie_breaker: 1\n last_man_standing: 1\n}\n" THREE_NODES,
-		     "t.conf:1: error: auto_tie_breaker and last_man_standing need wait_for_all in a cluster with an "
-		     "odd number of votes");
+	assert_error(
+		"quorum {\n provider: corosync_votequorum\n auto_tie_breaker: 1\n auto_tie_breaker_node: 1 x\n}\n",
+		"t.conf:4: error: invalid value '1 x' for auto_tie_breaker_node: expected lowest, highest or a "
+		"list of node ids");
+	assert_error(
+		"quorum {\n provider: corosync_votequorum\n auto_tie_breaker: 1\n last_man_standing: 1\n}\n" THREE_NODES,
+		"t.conf:1: error: auto_tie_breaker and last_man_standing need wait_for_all in a cluster with an "
+		"odd number of votes");
 }
 
 static void test_device_conflicts(void **state)
 {
-	assert_error("quorum {\n provider: corosync_votequorum\n two_node: 1\n device {\n  model: net\n }\n}\n",
-		     "t.conf:4: error: two_node and a quorum device cannot be configured together");
-	assert_error("quorum {\n provider: corosync_votequorum\n last_man_standing: 1\n device {\n  model: net\n }\n}\n",
-		     "t.conf:4: error: a quorum device is not compatible with last_man_standing");
-	assert_error("quorum {\n provider: corosync_votequorum\n allow_downscale: 1\n device {\n  model: net\n }\n}\n",
-		     "t.conf:4: error: a quorum device is not compatible with allow_downscale");
-	assert_error("quorum {\n provider: corosync_votequorum\n expected_votes: 3\n device {\n  model: net\n }\n}\n",
-		     "t.conf:4: error: quorum.device.votes must be set when quorum.expected_votes is set");
-	assert_error("quorum {\n provider: corosync_votequorum\n expected_votes: 3\n device {\n  model: net\n  votes: 2\n }\n}\n",
-		     "t.conf:4: error: quorum.device.votes is too high or quorum.expected_votes too low");
+	assert_error(
+		"quorum {\n provider: corosync_votequorum\n two_node: 1\n device {\n  model: net\n }\n}\n",
+		"t.conf:4: error: two_node and a quorum device cannot be configured together");
+	assert_error(
+		"quorum {\n provider: corosync_votequorum\n last_man_standing: 1\n device {\n  model: net\n }\n}\n",
+		"t.conf:4: error: a quorum device is not compatible with last_man_standing");
+	assert_error(
+		"quorum {\n provider: corosync_votequorum\n allow_downscale: 1\n device {\n  model: net\n }\n}\n",
+		"t.conf:4: error: a quorum device is not compatible with allow_downscale");
+	assert_error(
+		"quorum {\n provider: corosync_votequorum\n expected_votes: 3\n device {\n  model: net\n }\n}\n",
+		"t.conf:4: error: quorum.device.votes must be set when quorum.expected_votes is set");
+	assert_error(
+		"quorum {\n provider: corosync_votequorum\n expected_votes: 3\n device {\n  model: net\n  votes: 2\n }\n}\n",
+		"t.conf:4: error: quorum.device.votes is too high or quorum.expected_votes too low");
 	assert_error("quorum {\n provider: corosync_votequorum\n device {\n  model: net\n }\n}\n"
 		     "nodelist {\n node {\n  nodeid: 1\n  ring0_addr: 127.0.0.1\n  quorum_votes: 2\n }\n}\n",
 		     "t.conf:3: error: quorum.device.votes must be set when not every node has one vote");

@@ -212,8 +212,10 @@ static cs_error_t room_then_split(struct cv_session *s, const ProtobufCMessage *
 	return ANSWER(rp) ? cv_session_send_event(s, 0, &big.base) : CS_OK;
 }
 
-#define REQUEST(fn, reply_desc, validate, flags)                                                          \
-	{ #fn, &quorum_trackstart_request__descriptor, reply_desc, fn, validate, flags }
+#define REQUEST(fn, reply_desc, validate, flags)                                             \
+	{                                                                                    \
+#fn, &quorum_trackstart_request__descriptor, reply_desc, fn, validate, flags \
+	}
 
 static const struct cv_request_desc fake_requests[FAKE_N_REQUESTS] = {
 	REQUEST(set_quorate, &quorum_model_gettype_reply__descriptor, NULL, 0),
@@ -309,7 +311,8 @@ static int fake_client(uint16_t major, uint16_t minor)
 
 	if (fd < 0)
 		return -1;
-	if (raw_send_hello(fd, CV_WIRE_MAGIC, "fake", major, minor) == 0 && raw_read_welcome(fd, &h, &payload, 2000) == 1) {
+	if (raw_send_hello(fd, CV_WIRE_MAGIC, "fake", major, minor) == 0 &&
+	    raw_read_welcome(fd, &h, &payload, 2000) == 1) {
 		status = h.status;
 		free(payload);
 	}
@@ -327,7 +330,8 @@ static int fake_call(int fd, uint16_t id, uint32_t arg, uint32_t *answer)
 	int status;
 
 	request.flags = arg;
-	status = raw_call(fd, id, &request.base, &quorum_model_gettype_reply__descriptor, (ProtobufCMessage **)&reply);
+	status = raw_call(fd, id, &request.base, &quorum_model_gettype_reply__descriptor,
+			  (ProtobufCMessage **)&reply);
 	if (reply && answer)
 		*answer = reply->quorum_type;
 	if (reply)
@@ -394,8 +398,10 @@ static void test_oneway_has_no_reply(void **state)
 			 0);
 	assert_int_equal(fake_call(fd, FAKE_GUARDED, 0, NULL), CS_OK);
 	/* the event came before the next reply, and nothing answered seq 77 */
-	assert_int_equal(raw_next_event(fd, (const ProtobufCMessageDescriptor *const[]){ &quorum_notification_event__descriptor }, 1,
-					(ProtobufCMessage **)&event, 0),
+	assert_int_equal(raw_next_event(fd,
+					(const ProtobufCMessageDescriptor *const[]){
+						&quorum_notification_event__descriptor },
+					1, (ProtobufCMessage **)&event, 0),
 			 0);
 	assert_int_equal(event->quorate, 7);
 	protobuf_c_message_free_unpacked(&event->base, NULL);
@@ -421,8 +427,10 @@ static void test_nowait_request_is_held_until_retried(void **state)
 	assert_int_equal(raw_send_frame(fd, CV_FRAME_REQUEST, FAKE_GUARDED, 2, bytes, length), 0);
 	assert_int_equal(raw_read_reply(fd, &h, &payload, 300), -1);
 	assert_int_equal(fake_call(other, FAKE_RELEASE, 0, NULL), CS_OK);
-	assert_int_equal(raw_next_event(fd, (const ProtobufCMessageDescriptor *const[]){ &quorum_notification_event__descriptor }, 1,
-					(ProtobufCMessage **)&event, 2000),
+	assert_int_equal(raw_next_event(fd,
+					(const ProtobufCMessageDescriptor *const[]){
+						&quorum_notification_event__descriptor },
+					1, (ProtobufCMessage **)&event, 2000),
 			 0);
 	assert_int_equal(event->quorate, 5);
 	protobuf_c_message_free_unpacked(&event->base, NULL);
@@ -545,8 +553,9 @@ static int next_quorate(int fd)
 	QuorumNotificationEvent *event;
 	int quorate;
 
-	if (raw_next_event(fd, (const ProtobufCMessageDescriptor *const[]){ &quorum_notification_event__descriptor }, 1,
-			   (ProtobufCMessage **)&event, 2000) != 0)
+	if (raw_next_event(
+		    fd, (const ProtobufCMessageDescriptor *const[]){ &quorum_notification_event__descriptor },
+		    1, (ProtobufCMessage **)&event, 2000) != 0)
 		return -1;
 	quorate = (int)event->quorate;
 	protobuf_c_message_free_unpacked(&event->base, NULL);
@@ -583,7 +592,8 @@ static void test_room_found_for_an_event_holds_when_it_goes_split(void **state)
 	uint32_t had_room, with_room = 0, without = 0;
 	/* Queues count what frames cost in memory, a few dozen bytes each
 	 * more than the frames themselves. */
-	uint32_t around = settings.limits.max_queued_bytes - 2 * (uint32_t)output_frame_cost(0) - SPLIT_EVENT_BYTES;
+	uint32_t around = settings.limits.max_queued_bytes - 2 * (uint32_t)output_frame_cost(0) -
+			  SPLIT_EVENT_BYTES;
 
 	for (uint32_t filler = around - 48; filler <= around + 48; filler++) {
 		assert_int_equal(fake_call(fd, FAKE_ROOM_THEN_SPLIT, filler, &had_room), CS_OK);

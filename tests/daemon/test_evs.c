@@ -54,7 +54,8 @@ static void test_first_event_is_the_configuration_change(void **state)
 	EvsMembershipEvent *event;
 
 	assert_true(fd >= 0);
-	assert_int_equal(raw_next_event(fd, evs_events, 2, (ProtobufCMessage **)&event, 2000), EVS_EV_MEMBERSHIP);
+	assert_int_equal(raw_next_event(fd, evs_events, 2, (ProtobufCMessage **)&event, 2000),
+			 EVS_EV_MEMBERSHIP);
 	assert_int_equal(event->n_member_list, 1);
 	assert_int_equal(event->member_list[0], 1);
 	assert_int_equal(event->n_joined_list, 1);

@@ -52,7 +52,8 @@ static int start_with_modules(void **state)
 	    link_module("nomodule.so") < 0 || write_file("garbage.so", "not an object\n") < 0 ||
 	    write_file("README", "not a module: no .so\n") < 0)
 		return -1;
-	snprintf(config, sizeof(config), TEST_SINGLE_NODE_SECTIONS "conclave {\n\tservice_dir: %s\n}\n", module_dir);
+	snprintf(config, sizeof(config), TEST_SINGLE_NODE_SECTIONS "conclave {\n\tservice_dir: %s\n}\n",
+		 module_dir);
 	return test_daemon_start(&daemon_under_test, config);
 }
 
@@ -77,7 +78,8 @@ static int plus_one(int fd, uint32_t arg, uint32_t *answer)
 	int status;
 
 	request.flags = arg;
-	status = raw_call(fd, 0, &request.base, &quorum_model_gettype_reply__descriptor, (ProtobufCMessage **)&reply);
+	status = raw_call(fd, 0, &request.base, &quorum_model_gettype_reply__descriptor,
+			  (ProtobufCMessage **)&reply);
 	if (reply) {
 		*answer = reply->quorum_type;
 		protobuf_c_message_free_unpacked(&reply->base, NULL);
@@ -138,7 +140,8 @@ static void test_conclavectl_lists_and_calls_a_module_service(void **state)
 	conclavectl(args, out, sizeof(out));
 	assert_non_null(strstr(out, "status=CS_OK\nquorum_type=42\n"));
 	assert_true(test_daemon_log_contains(&daemon_under_test, "echo -> plus_one(flags=41)", 2000));
-	assert_true(test_daemon_log_contains(&daemon_under_test, "echo <- plus_one = CS_OK (quorum_type=42)", 2000));
+	assert_true(test_daemon_log_contains(&daemon_under_test, "echo <- plus_one = CS_OK (quorum_type=42)",
+					     2000));
 }
 
 /* The service directory conclaved's configuration file names. */
@@ -183,7 +186,8 @@ static void test_a_service_not_loaded_is_not_supported(void **state)
 	int fd;
 
 	assert_int_equal(test_daemon_start(&own, TEST_SINGLE_NODE_SECTIONS
-					   "conclave {\n\tservice_dir: /nonexistent/conclave\n}\n"), 0);
+					   "conclave {\n\tservice_dir: /nonexistent/conclave\n}\n"),
+			 0);
 	fd = raw_connect(own.socket);
 	assert_true(fd >= 0);
 	assert_int_equal(raw_handshake(fd, "echo"), CS_ERR_NOT_SUPPORTED);

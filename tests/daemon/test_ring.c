@@ -76,7 +76,8 @@ static void assert_quorate(int fd, struct raw_ring *r)
 
 	if (r)
 		assert_int_equal(raw_ring_call(fd, r, QUORUM_REQUEST_GETQUORATE, &request.base,
-					       &quorum_getquorate_reply__descriptor, (ProtobufCMessage **)&reply),
+					       &quorum_getquorate_reply__descriptor,
+					       (ProtobufCMessage **)&reply),
 				 CS_OK);
 	else
 		assert_int_equal(raw_call(fd, QUORUM_REQUEST_GETQUORATE, &request.base,
@@ -133,7 +134,8 @@ static struct cv_welcome welcome_of(const char *config)
 static void test_welcome_announces_the_ring_limit(void **state)
 {
 	assert_int_equal(welcome_of(TEST_SINGLE_NODE_CONFIG).max_ring_size, 1024 * 1024);
-	assert_int_equal(welcome_of(WITH_LIMITS("\tmax_message_size: 4096\n\tmax_queued_bytes: 65536\n")).max_ring_size,
+	assert_int_equal(welcome_of(WITH_LIMITS("\tmax_message_size: 4096\n\tmax_queued_bytes: 65536\n"))
+				 .max_ring_size,
 			 65536);
 	assert_int_equal(welcome_of(WITH_LIMITS("\tmax_ring_size: 65536\n")).max_ring_size, 65536);
 	assert_int_equal(welcome_of(WITH_LIMITS("\tmax_ring_size: 0\n")).max_ring_size, 0);
@@ -161,7 +163,8 @@ static void ring_send_request(int fd, struct raw_ring *r, uint32_t seq)
 	if (seq % 3 == 0)
 		sent = raw_ring_send_frame(fd, r, CV_FRAME_REQUEST, QUORUM_REQUEST_GETQUORATE, seq, NULL, 0);
 	else
-		sent = raw_ring_send_frame(fd, r, CV_FRAME_REQUEST, QUORUM_REQUEST_MODEL_GETTYPE, seq, model, 2);
+		sent = raw_ring_send_frame(fd, r, CV_FRAME_REQUEST, QUORUM_REQUEST_MODEL_GETTYPE, seq, model,
+					   2);
 	assert_int_equal(sent, 0);
 }
 
@@ -206,9 +209,13 @@ static void test_ring_carries_requests_across_its_wrap(void **state)
 		struct cv_ring_open open;
 		struct cv_frame_header request;
 	} open_and_request = {
-		.open_header = { .length = sizeof(struct cv_ring_open), .kind = CV_FRAME_RING_OPEN, .seq = 77 },
+		.open_header = { .length = sizeof(struct cv_ring_open),
+				 .kind = CV_FRAME_RING_OPEN,
+				 .seq = 77 },
 		.open = { .magic = CV_WIRE_MAGIC, .capacity = WRAP_CAPACITY },
-		.request = { .kind = CV_FRAME_REQUEST, .id = QUORUM_REQUEST_GETQUORATE, .seq = SOCKET_FRAME_SEQ },
+		.request = { .kind = CV_FRAME_REQUEST,
+			     .id = QUORUM_REQUEST_GETQUORATE,
+			     .seq = SOCKET_FRAME_SEQ },
 	};
 	struct cv_frame_header h;
 	struct raw_ring r;
@@ -228,7 +235,8 @@ static void test_ring_carries_requests_across_its_wrap(void **state)
 	assert_int_equal(h.length, 0);
 	assert_null(payload);
 	assert_true(test_daemon_log_contains(&d, "writes through a shared ring of 4096 bytes", 2000));
-	assert_int_equal(raw_send_frame(fd, CV_FRAME_REQUEST, QUORUM_REQUEST_GETQUORATE, SOCKET_FRAME_SEQ + 1, NULL, 0),
+	assert_int_equal(raw_send_frame(fd, CV_FRAME_REQUEST, QUORUM_REQUEST_GETQUORATE, SOCKET_FRAME_SEQ + 1,
+					NULL, 0),
 			 0);
 	for (int batch = 0; batch < WRAP_BATCHES; batch++) {
 		uint32_t first = seq;
@@ -256,7 +264,8 @@ static void test_ring_room_for_a_waiting_writer(void **state)
 	int fd = ring_client(&r, 4096);
 
 	__atomic_store_n(&r.shared->writer_waiting, 1, __ATOMIC_SEQ_CST);
-	assert_int_equal(raw_ring_send_frame(fd, &r, CV_FRAME_REQUEST, QUORUM_REQUEST_GETQUORATE, 5, NULL, 0), 0);
+	assert_int_equal(raw_ring_send_frame(fd, &r, CV_FRAME_REQUEST, QUORUM_REQUEST_GETQUORATE, 5, NULL, 0),
+			 0);
 	for (int i = 0; i < 2; i++) {
 		assert_int_equal(raw_read_reply(fd, &h, &payload, 2000), 1);
 		free(payload);
@@ -277,7 +286,8 @@ static void test_ring_room_for_a_waiting_writer(void **state)
 	assert_true(room && reply);
 	assert_int_equal(__atomic_load_n(&r.shared->writer_waiting, __ATOMIC_SEQ_CST), 0);
 
-	assert_int_equal(raw_ring_send_frame(fd, &r, CV_FRAME_REQUEST, QUORUM_REQUEST_GETQUORATE, 6, NULL, 0), 0);
+	assert_int_equal(raw_ring_send_frame(fd, &r, CV_FRAME_REQUEST, QUORUM_REQUEST_GETQUORATE, 6, NULL, 0),
+			 0);
 	assert_int_equal(raw_read_reply(fd, &h, &payload, 2000), 1);
 	free(payload);
 	assert_int_equal(h.kind, CV_FRAME_REPLY);
@@ -388,7 +398,8 @@ static void test_ring_open_with_a_memfd_not_sealed_against_shrinking(void **stat
 
 static void test_ring_open_with_a_memfd_of_the_wrong_size(void **state)
 {
-	assert_flawed_ring_refused(4096, RAW_RING_WRONG_SIZE, "RING_OPEN with a memfd whose size is not the ring's");
+	assert_flawed_ring_refused(4096, RAW_RING_WRONG_SIZE,
+				   "RING_OPEN with a memfd whose size is not the ring's");
 }
 
 static void test_ring_capacity_no_power_of_two(void **state)
@@ -534,7 +545,8 @@ static int ring_writer_leaving_at_once(void)
 		mcast.msg.data = (uint8_t *)text;
 		mcast.msg.len = end_message(i, text, sizeof(text));
 		size = protobuf_c_message_pack(&mcast.base, bytes);
-		if (raw_ring_put_frame(&r, CV_FRAME_REQUEST, CPG_REQUEST_MCAST, i + 1, bytes, (uint32_t)size) < 0)
+		if (raw_ring_put_frame(&r, CV_FRAME_REQUEST, CPG_REQUEST_MCAST, i + 1, bytes,
+				       (uint32_t)size) < 0)
 			return 4;
 	}
 	__atomic_store_n(&r.shared->head, r.head, __ATOMIC_RELEASE);
@@ -547,7 +559,8 @@ static void expect_membership(int fd, pid_t pid, uint32_t reason)
 	CpgMembershipEvent *event;
 	CpgAddress *changed;
 
-	assert_int_equal(raw_next_event(fd, cpg_events, 2, (ProtobufCMessage **)&event, 3000), CPG_EVENT_MEMBERSHIP);
+	assert_int_equal(raw_next_event(fd, cpg_events, 2, (ProtobufCMessage **)&event, 3000),
+			 CPG_EVENT_MEMBERSHIP);
 	assert_int_equal(event->n_joined_list + event->n_left_list, 1);
 	changed = reason == CPG_REASON_JOIN ? event->joined_list[0] : event->left_list[0];
 	assert_int_equal(changed->pid, pid);
@@ -561,7 +574,8 @@ static void expect_message(int fd, pid_t pid, int i)
 	char text[64];
 	size_t size = end_message(i, text, sizeof(text));
 
-	assert_int_equal(raw_next_event(fd, cpg_events, 2, (ProtobufCMessage **)&event, 3000), CPG_EVENT_MESSAGE);
+	assert_int_equal(raw_next_event(fd, cpg_events, 2, (ProtobufCMessage **)&event, 3000),
+			 CPG_EVENT_MESSAGE);
 	assert_int_equal(event->pid, pid);
 	assert_int_equal(event->group.len, strlen(END_GROUP));
 	assert_memory_equal(event->group.data, END_GROUP, strlen(END_GROUP));
@@ -701,7 +715,9 @@ static void test_settled_wakes_a_waiter_when_reading_pauses(void **state)
 	uint32_t seq = 1;
 	int fd;
 
-	assert_int_equal(test_daemon_start(&d, WITH_LIMITS("\tmax_message_size: 32768\n\tmax_queued_bytes: 65536\n")), 0);
+	assert_int_equal(
+		test_daemon_start(&d, WITH_LIMITS("\tmax_message_size: 32768\n\tmax_queued_bytes: 65536\n")),
+		0);
 	fd = cpg_ring_member(&r, 65536);
 	__atomic_store_n(&r.shared->settle_waiting, 1000, __ATOMIC_SEQ_CST);
 	for (;;) {
@@ -739,7 +755,8 @@ static void test_settle_over_the_socket(void **state)
 	mcast.msg.data = (uint8_t *)"mine";
 	mcast.msg.len = 4;
 	size = protobuf_c_message_pack(&mcast.base, bytes);
-	assert_int_equal(raw_send_frame(fd, CV_FRAME_REQUEST, CPG_REQUEST_MCAST, 7, bytes, (uint32_t)size), 0);
+	assert_int_equal(raw_send_frame(fd, CV_FRAME_REQUEST, CPG_REQUEST_MCAST, 7, bytes, (uint32_t)size),
+			 0);
 	assert_int_equal(raw_send_frame(fd, CV_FRAME_SETTLE, 0, 8, NULL, 0), 0);
 	assert_int_equal(raw_read_reply(fd, &h, &payload, 2000), 1);
 	assert_int_equal(h.kind, CV_FRAME_SETTLED);
@@ -770,7 +787,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_ring_open_with_a_wrong_magic, start, stop),
 		cmocka_unit_test_setup_teardown(test_ring_open_of_4_bytes, start, stop),
 		cmocka_unit_test_setup_teardown(test_ring_open_with_a_pipe, start, stop),
-		cmocka_unit_test_setup_teardown(test_ring_open_with_a_memfd_not_sealed_against_shrinking, start, stop),
+		cmocka_unit_test_setup_teardown(test_ring_open_with_a_memfd_not_sealed_against_shrinking,
+						start, stop),
 		cmocka_unit_test_setup_teardown(test_ring_open_with_a_memfd_of_the_wrong_size, start, stop),
 		cmocka_unit_test_setup_teardown(test_ring_capacity_no_power_of_two, start, stop),
 		cmocka_unit_test_setup_teardown(test_ring_capacity_below_the_minimum, start, stop),

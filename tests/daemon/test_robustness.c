@@ -132,7 +132,8 @@ static void test_unknown_request_id(void **state)
 
 static void test_undecodable_protobuf(void **state)
 {
-	static const uint8_t garbage[] = { 0x0f, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01 };
+	static const uint8_t garbage[] = { 0x0f, 0xff, 0xff, 0xff, 0xff, 0xff,
+					   0xff, 0xff, 0xff, 0xff, 0xff, 0x01 };
 	int fd = raw_client(daemon_under_test.socket, "quorum");
 
 	assert_true(fd >= 0);
@@ -157,7 +158,9 @@ static int cpg_joined_client_of(const struct test_daemon *d)
 	assert_true(fd >= 0);
 	join.group.data = (uint8_t *)"split";
 	join.group.len = 5;
-	assert_int_equal(raw_call(fd, CPG_REQUEST_JOIN, &join.base, &cpg_groups_join_reply__descriptor, &reply), CS_OK);
+	assert_int_equal(
+		raw_call(fd, CPG_REQUEST_JOIN, &join.base, &cpg_groups_join_reply__descriptor, &reply),
+		CS_OK);
 	protobuf_c_message_free_unpacked(reply, NULL);
 	return fd;
 }
@@ -181,7 +184,8 @@ static int fragment_call(int fd, uint32_t part, uint64_t total, size_t length)
 	request.total = total;
 	request.msg.data = bytes;
 	request.msg.len = length;
-	status = raw_call(fd, CPG_REQUEST_FRAGMENT, &request.base, &cpg_groups_fragment_reply__descriptor, &reply);
+	status = raw_call(fd, CPG_REQUEST_FRAGMENT, &request.base, &cpg_groups_fragment_reply__descriptor,
+			  &reply);
 	if (reply != NULL)
 		protobuf_c_message_free_unpacked(reply, NULL);
 	return status;
@@ -286,7 +290,8 @@ static void test_split_request_with_its_prefix_cut_short(void **state)
 {
 	int fd = cpg_joined_client();
 
-	assert_int_equal(raw_send_frame(fd, CV_FRAME_REQUEST_SPLIT, CPG_REQUEST_MCAST_LARGE, 1, "\x01\x80", 2), 0);
+	assert_int_equal(
+		raw_send_frame(fd, CV_FRAME_REQUEST_SPLIT, CPG_REQUEST_MCAST_LARGE, 1, "\x01\x80", 2), 0);
 	assert_closed_with_log(&daemon_under_test, fd, "split frame with a malformed prefix");
 }
 
@@ -295,7 +300,8 @@ static void test_split_request_with_a_field_number_beyond_32_bits(void **state)
 	static const uint8_t prefix[] = { 0xff, 0xff, 0xff, 0xff, 0x7f, 0x00 };
 	int fd = cpg_joined_client();
 
-	assert_int_equal(raw_send_frame(fd, CV_FRAME_REQUEST_SPLIT, CPG_REQUEST_MCAST_LARGE, 1, prefix, sizeof(prefix)),
+	assert_int_equal(raw_send_frame(fd, CV_FRAME_REQUEST_SPLIT, CPG_REQUEST_MCAST_LARGE, 1, prefix,
+					sizeof(prefix)),
 			 0);
 	assert_closed_with_log(&daemon_under_test, fd, "split frame with a malformed prefix");
 }
@@ -324,8 +330,10 @@ static void test_split_request_with_its_field_inside_too(void **state)
 	static const uint8_t tail[8];
 	int fd = cpg_joined_client();
 
-	send_split_request(fd, CPG_REQUEST_MCAST_LARGE, 1, sizeof(head), head, sizeof(head), tail, sizeof(tail));
-	assert_closed_with_log(&daemon_under_test, fd, "split frame carrying its split field inside the protobuf too");
+	send_split_request(fd, CPG_REQUEST_MCAST_LARGE, 1, sizeof(head), head, sizeof(head), tail,
+			   sizeof(tail));
+	assert_closed_with_log(&daemon_under_test, fd,
+			       "split frame carrying its split field inside the protobuf too");
 }
 
 static void test_split_request_undecodable(void **state)
@@ -334,7 +342,8 @@ static void test_split_request_undecodable(void **state)
 	static const uint8_t tail[8];
 	int fd = cpg_joined_client();
 
-	send_split_request(fd, CPG_REQUEST_MCAST_LARGE, 1, sizeof(head), head, sizeof(head), tail, sizeof(tail));
+	send_split_request(fd, CPG_REQUEST_MCAST_LARGE, 1, sizeof(head), head, sizeof(head), tail,
+			   sizeof(tail));
 	assert_closed_with_log(&daemon_under_test, fd, "undecodable protobuf payload");
 }
 
@@ -394,7 +403,8 @@ static void assert_hello_refused(uint32_t magic, const char *service, uint16_t m
 
 static void test_wrong_magic(void **state)
 {
-	assert_hello_refused(0x12345678, "quorum", 1, 0, CS_ERR_NOT_SUPPORTED, "HELLO with a wrong magic number");
+	assert_hello_refused(0x12345678, "quorum", 1, 0, CS_ERR_NOT_SUPPORTED,
+			     "HELLO with a wrong magic number");
 }
 
 static void test_unknown_service(void **state)
@@ -437,7 +447,9 @@ static void test_welcome_announces_limit(void **state)
 	assert_int_equal(welcome.max_message_size, 1024 * 1024);
 	free(payload);
 	/* the reply channel it carries is the daemon's too */
-	assert_int_equal(getsockopt(raw_reply_fd(fd), SOL_SOCKET, SO_PEERCRED, &cred, &(socklen_t){ sizeof(cred) }), 0);
+	assert_int_equal(
+		getsockopt(raw_reply_fd(fd), SOL_SOCKET, SO_PEERCRED, &cred, &(socklen_t){ sizeof(cred) }),
+		0);
 	assert_int_equal(cred.pid, daemon_under_test.pid);
 	close(fd);
 }
@@ -454,10 +466,8 @@ static int stop_own(void **state)
 	return 0;
 }
 
-
-
-#define LIMITS_CONFIG                                                                                     \
-	"quorum {\n\tprovider: corosync_votequorum\n}\n"                                                   \
+#define LIMITS_CONFIG                                    \
+	"quorum {\n\tprovider: corosync_votequorum\n}\n" \
 	"conclave {\n\tmax_connections: %u\n\tmax_connections_per_uid: %u\n\thello_timeout: 500\n}\n"
 
 static int start_with_limits(struct test_daemon *d, unsigned max, unsigned per_uid)
@@ -546,20 +556,23 @@ static void test_bad_config_exits(void **state)
 	assert_true(write(fd, text, strlen(text)) == (ssize_t)strlen(text));
 	close(fd);
 	assert_int_equal(run_conclaved(args, out, sizeof(out)), 1);
-	snprintf(expected, sizeof(expected),
-		 "%s:5: error: invalid value 'lots' for max_connections: expected an integer from 1 to 1000000\n",
-		 path);
+	snprintf(
+		expected, sizeof(expected),
+		"%s:5: error: invalid value 'lots' for max_connections: expected an integer from 1 to 1000000\n",
+		path);
 	assert_string_equal(out, expected);
 	unlink(path);
 }
 
 static void test_missing_explicit_config_exits(void **state)
 {
-	const char *args[] = { "-f", "-s", "/tmp/conclaved-never.sock", "-c", "/nonexistent/conclave.conf", NULL };
+	const char *args[] = { "-f", "-s", "/tmp/conclaved-never.sock", "-c", "/nonexistent/conclave.conf",
+			       NULL };
 	char out[4096];
 
 	assert_int_equal(run_conclaved(args, out, sizeof(out)), 1);
-	assert_string_equal(out, "/nonexistent/conclave.conf: error: cannot open: No such file or directory\n");
+	assert_string_equal(out,
+			    "/nonexistent/conclave.conf: error: cannot open: No such file or directory\n");
 }
 
 static void test_unknown_option_exits(void **state)
@@ -755,12 +768,13 @@ static void assert_nobody_gets(const char *uidgid_section, int expected)
 {
 	char config[512];
 
-	snprintf(config, sizeof(config), "quorum {\n\tprovider: corosync_votequorum\n}\n%s" TEST_CONCLAVE_SECTION,
-		 uidgid_section);
+	snprintf(config, sizeof(config),
+		 "quorum {\n\tprovider: corosync_votequorum\n}\n%s" TEST_CONCLAVE_SECTION, uidgid_section);
 	assert_int_equal(test_daemon_start(&own, config), 0);
 	assert_int_equal(handshake_as_nobody(own.socket), expected);
 	if (expected == CS_ERR_ACCESS)
-		assert_true(test_daemon_log_contains(&own, "(uid 65534, gid 65534): not in the uidgid allow-list", 2000));
+		assert_true(test_daemon_log_contains(
+			&own, "(uid 65534, gid 65534): not in the uidgid allow-list", 2000));
 	assert_int_equal(test_daemon_stop(&own), 0);
 }
 
@@ -768,9 +782,10 @@ static void test_fragment_total_configured(void **state)
 {
 	int fd;
 
-	assert_int_equal(test_daemon_start(&own, TEST_SINGLE_NODE_SECTIONS
-						 "conclave {\n\thello_timeout: 500\n\tcpg_max_message_size: 4096\n}\n"),
-			 0);
+	assert_int_equal(
+		test_daemon_start(&own, TEST_SINGLE_NODE_SECTIONS
+				  "conclave {\n\thello_timeout: 500\n\tcpg_max_message_size: 4096\n}\n"),
+		0);
 	fd = cpg_joined_client_of(&own);
 	assert_int_equal(fragment_call(fd, 1, 4097, 8), CS_ERR_TOO_BIG);
 	assert_int_equal(fragment_call(fd, 1, 4096, 8), CS_OK);
@@ -780,8 +795,8 @@ static void test_fragment_total_configured(void **state)
 
 /* ---- the log's rate limit ---------------------------------------------- */
 
-#define RATE_LIMITED_CONFIG                                                                               \
-	"quorum {\n\tprovider: corosync_votequorum\n}\n"                                                   \
+#define RATE_LIMITED_CONFIG                              \
+	"quorum {\n\tprovider: corosync_votequorum\n}\n" \
 	"conclave {\n\thello_timeout: 500\n\tlog_rate_burst: 10\n\tlog_rate_interval: 1000\n}\n"
 #define REFUSAL_TEXT "not in the uidgid allow-list"
 
@@ -866,7 +881,7 @@ static void test_uid_allow_list(void **state)
 #define VOTEQUORUM_REQUEST_QDEVICE_REGISTER 5
 #define VOTEQUORUM_REQUEST_QDEVICE_POLL 8
 
-#define SMALL_QUEUE_CONFIG                                                                                \
+#define SMALL_QUEUE_CONFIG                                                                                   \
 	"quorum {\n\tprovider: corosync_votequorum\n\tdevice {\n\t\tmodel: net\n\t\ttimeout: 2000\n\t}\n}\n" \
 	"conclave {\n\tmax_message_size: 4096\n\tmax_queued_bytes: 8192\n\thello_timeout: 500\n}\n"
 
@@ -1047,8 +1062,8 @@ static void test_client_not_reading_replies(void **state)
 	assert_int_equal(test_daemon_stop(&own), 0);
 }
 
-#define MIB_QUEUE_CONFIG                                                                                  \
-	"quorum {\n\tprovider: corosync_votequorum\n}\n"                                                   \
+#define MIB_QUEUE_CONFIG                                 \
+	"quorum {\n\tprovider: corosync_votequorum\n}\n" \
 	"conclave {\n\thello_timeout: 500\n\tmax_message_size: 65536\n\tmax_queued_bytes: 1048576\n\tlog_rate_burst: 0\n}\n"
 
 /* Sends getquorate requests without reading a reply until the daemon
@@ -1095,7 +1110,8 @@ static void test_non_reading_connections_memory(void **state)
 	usleep(200000);
 	after = test_daemon_rss_kb(&own);
 	print_message("daemon RSS: %ld kB, %ld kB with %d connections not reading replies, %ld kB after they "
-		      "closed\n", before, held, N, after);
+		      "closed\n",
+		      before, held, N, after);
 	if (RSS_BOUNDS_CHECKED) {
 		assert_true(held - before <= N * max_queued_kb * 5 / 4 + 4096);
 		assert_true(after - before <= 4096);

@@ -18,8 +18,18 @@
 
 enum { Q_GETQUORATE, Q_TRACKSTART, Q_TRACKSTOP, Q_MODEL_GETTYPE };
 enum { Q_EV_V0, Q_EV_V1_QUORUM, Q_EV_V1_NODELIST };
-enum { VQ_GETINFO, VQ_SETEXPECTED, VQ_SETVOTES, VQ_TRACKSTART, VQ_TRACKSTOP, VQ_QDEVICE_REGISTER,
-       VQ_QDEVICE_UNREGISTER, VQ_QDEVICE_UPDATE, VQ_QDEVICE_POLL, VQ_QDEVICE_MASTER_WINS };
+enum {
+	VQ_GETINFO,
+	VQ_SETEXPECTED,
+	VQ_SETVOTES,
+	VQ_TRACKSTART,
+	VQ_TRACKSTOP,
+	VQ_QDEVICE_REGISTER,
+	VQ_QDEVICE_UNREGISTER,
+	VQ_QDEVICE_UPDATE,
+	VQ_QDEVICE_POLL,
+	VQ_QDEVICE_MASTER_WINS
+};
 enum { VQ_EV_QUORUM, VQ_EV_NODELIST, VQ_EV_EXPECTED };
 
 static const ProtobufCMessageDescriptor *const quorum_events[] = {
@@ -33,14 +43,14 @@ static const ProtobufCMessageDescriptor *const vq_events[] = {
 	&votequorum_expectedvotes_notification_event__descriptor,
 };
 
-#define TWO_NODES_WITH_DEVICE                                                                            \
+#define TWO_NODES_WITH_DEVICE                                                                               \
 	"quorum {\n\tprovider: corosync_votequorum\n\tdevice {\n\t\tmodel: net\n\t\ttimeout: 500\n\t}\n}\n" \
-	"nodelist {\n\tnode {\n\t\tnodeid: 1\n\t\tring0_addr: 127.0.0.1\n\t}\n"                            \
+	"nodelist {\n\tnode {\n\t\tnodeid: 1\n\t\tring0_addr: 127.0.0.1\n\t}\n"                             \
 	"\tnode {\n\t\tnodeid: 2\n\t\tring0_addr: 192.0.2.2\n\t}\n}\n" TEST_CONCLAVE_SECTION
-#define THREE_NODES                                                                                       \
-	"quorum {\n\tprovider: corosync_votequorum\n}\n"                                                   \
-	"nodelist {\n\tnode {\n\t\tnodeid: 1\n\t\tring0_addr: 127.0.0.1\n\t}\n"                            \
-	"\tnode {\n\t\tnodeid: 2\n\t\tring0_addr: 192.0.2.2\n\t}\n"                                        \
+#define THREE_NODES                                                             \
+	"quorum {\n\tprovider: corosync_votequorum\n}\n"                        \
+	"nodelist {\n\tnode {\n\t\tnodeid: 1\n\t\tring0_addr: 127.0.0.1\n\t}\n" \
+	"\tnode {\n\t\tnodeid: 2\n\t\tring0_addr: 192.0.2.2\n\t}\n"             \
 	"\tnode {\n\t\tnodeid: 3\n\t\tring0_addr: 192.0.2.3\n\t}\n}\n" TEST_CONCLAVE_SECTION
 
 static struct test_daemon d;
@@ -58,7 +68,8 @@ static int stop(void **state)
 /* ---- calls ------------------------------------------------------------- */
 
 /* A call whose reply carries nothing the test needs. */
-static int call(int fd, uint16_t id, const ProtobufCMessage *request, const ProtobufCMessageDescriptor *reply_desc)
+static int call(int fd, uint16_t id, const ProtobufCMessage *request,
+		const ProtobufCMessageDescriptor *reply_desc)
 {
 	ProtobufCMessage *reply;
 	int status = raw_call(fd, id, request, reply_desc, &reply);
@@ -206,8 +217,8 @@ static void expect_no_event(int fd, const ProtobufCMessageDescriptor *const *des
 
 static void expect_vq_quorum(int fd, uint64_t context, uint32_t quorate, const char *nodes)
 {
-	VotequorumQuorumNotificationEvent *e =
-		(VotequorumQuorumNotificationEvent *)expect_event(fd, vq_events, VQ_EV_QUORUM);
+	VotequorumQuorumNotificationEvent *e = (VotequorumQuorumNotificationEvent *)expect_event(
+		fd, vq_events, VQ_EV_QUORUM);
 	char list[256] = "";
 
 	for (size_t i = 0; i < e->n_node_list; i++)
@@ -221,8 +232,8 @@ static void expect_vq_quorum(int fd, uint64_t context, uint32_t quorate, const c
 
 static void expect_vq_nodelist(int fd, uint64_t context)
 {
-	VotequorumNodelistNotificationEvent *e =
-		(VotequorumNodelistNotificationEvent *)expect_event(fd, vq_events, VQ_EV_NODELIST);
+	VotequorumNodelistNotificationEvent *e = (VotequorumNodelistNotificationEvent *)expect_event(
+		fd, vq_events, VQ_EV_NODELIST);
 
 	assert_int_equal(e->context, context);
 	assert_int_equal(e->ring_id->nodeid, 1);
@@ -234,8 +245,8 @@ static void expect_vq_nodelist(int fd, uint64_t context)
 
 static void expect_vq_expected(int fd, uint64_t context, uint32_t expected)
 {
-	VotequorumExpectedvotesNotificationEvent *e =
-		(VotequorumExpectedvotesNotificationEvent *)expect_event(fd, vq_events, VQ_EV_EXPECTED);
+	VotequorumExpectedvotesNotificationEvent *e = (VotequorumExpectedvotesNotificationEvent *)
+		expect_event(fd, vq_events, VQ_EV_EXPECTED);
 
 	assert_int_equal(e->context, context);
 	assert_int_equal(e->expected_votes, expected);
@@ -436,7 +447,8 @@ static void test_qdevice_life_cycle(void **state)
 	assert_int_equal(info.qdevice_votes, 1);
 	assert_string_equal(info.qdevice_name, "(set)");
 	assert_int_equal(info.flags, VOTEQUORUM_INFO_QUORATE | VOTEQUORUM_INFO_QDEVICE_REGISTERED |
-					     VOTEQUORUM_INFO_QDEVICE_ALIVE | VOTEQUORUM_INFO_QDEVICE_CAST_VOTE);
+					     VOTEQUORUM_INFO_QDEVICE_ALIVE |
+					     VOTEQUORUM_INFO_QDEVICE_CAST_VOTE);
 	/* no poll within quorum.device.timeout (500 ms): the vote is gone */
 	expect_vq_quorum(tracker, 5, 0, "1/1 0/0");
 	assert_int_equal(getquorate(q), 0);
@@ -476,7 +488,8 @@ static void test_qdevice_name_escaped_in_log(void **state)
 	assert_int_equal(qdevice_register(qdevice, "dev\nconclaved: [error] forged\x1b[2J\\"), CS_OK);
 	assert_true(test_daemon_log_contains(&d, "forged", 1000));
 	assert_true(test_daemon_log_line(&d, "[2J\\x5c registered", line, sizeof(line)));
-	assert_non_null(strstr(line, "quorum device dev\\x0aconclaved: [error] forged\\x1b[2J\\x5c registered"));
+	assert_non_null(
+		strstr(line, "quorum device dev\\x0aconclaved: [error] forged\\x1b[2J\\x5c registered"));
 	assert_false(log_has_line_starting(&d, "conclaved: [error] forged"));
 	close(qdevice);
 	assert_true(test_daemon_log_contains(&d, "unregistered: its connection closed", 1000));

@@ -107,7 +107,8 @@ static void test_two_node(void **state)
 {
 	start("quorum {\n" PROVIDER "two_node: 1\n}\n" TWO_NODES);
 	assert_votes(2, 1, 1, false); /* wait_for_all: the other node never showed up */
-	assert_int_equal(vq_info_flags(&st, vq_local(&st)), VOTEQUORUM_INFO_TWONODE | VOTEQUORUM_INFO_WAIT_FOR_ALL);
+	assert_int_equal(vq_info_flags(&st, vq_local(&st)),
+			 VOTEQUORUM_INFO_TWONODE | VOTEQUORUM_INFO_WAIT_FOR_ALL);
 	start("quorum {\n" PROVIDER "two_node: 1\nwait_for_all: 0\n}\n" TWO_NODES);
 	assert_votes(2, 1, 1, true);
 }
@@ -132,8 +133,8 @@ static void test_qdevice_votes(void **state)
 	assert_int_equal(vq_qdevice_poll(&st, "dev", true, true), CS_OK);
 	assert_votes(3, 2, 2, true);
 	assert_int_equal(vq_info_flags(&st, vq_local(&st)),
-			 VOTEQUORUM_INFO_QUORATE | VOTEQUORUM_INFO_QDEVICE_REGISTERED | VOTEQUORUM_INFO_QDEVICE_ALIVE |
-				 VOTEQUORUM_INFO_QDEVICE_CAST_VOTE);
+			 VOTEQUORUM_INFO_QUORATE | VOTEQUORUM_INFO_QDEVICE_REGISTERED |
+				 VOTEQUORUM_INFO_QDEVICE_ALIVE | VOTEQUORUM_INFO_QDEVICE_CAST_VOTE);
 	assert_true(vq_qdevice_timed_out(&st));
 	assert_false(vq_qdevice_timed_out(&st));
 	assert_votes(3, 1, 2, false);
@@ -162,7 +163,8 @@ static void test_qdevice_errors(void **state)
 	assert_int_equal(vq_qdevice_register(&st, "dev"), CS_OK);
 	assert_int_equal(vq_qdevice_register(&st, "dev"), CS_OK);
 	assert_int_equal(vq_qdevice_register(&st, "other"), CS_ERR_EXIST);
-	assert_int_equal(vq_qdevice_poll(&st, "other", true, false), CS_ERR_MESSAGE_ERROR); /* ring id first */
+	assert_int_equal(vq_qdevice_poll(&st, "other", true, false),
+			 CS_ERR_MESSAGE_ERROR); /* ring id first */
 	assert_int_equal(vq_qdevice_poll(&st, "other", true, true), CS_ERR_INVALID_PARAM);
 	assert_int_equal(vq_qdevice_update(&st, "other", "new"), CS_ERR_INVALID_PARAM);
 	assert_int_equal(vq_qdevice_update(&st, "dev", "new"), CS_OK);
@@ -241,7 +243,8 @@ static void test_pending_change_is_read(void **state)
 	uint32_t two = 2;
 
 	start_with_map("quorum {\n" PROVIDER "}\n" THREE_NODES);
-	assert_int_equal(cmap_change_set(&c, map, "quorum.expected_votes", CMAP_STORE_UINT32, &two, 4, CMAP_FROM_CLIENT),
+	assert_int_equal(cmap_change_set(&c, map, "quorum.expected_votes", CMAP_STORE_UINT32, &two, 4,
+					 CMAP_FROM_CLIENT),
 			 CS_OK);
 	assert_true(follow_map(&c));
 	assert_votes(2, 1, 2, false);

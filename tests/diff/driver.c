@@ -201,13 +201,15 @@ static void on_cpg_deliver(cpg_handle_t handle, const struct cpg_name *group, ui
 			   void *msg, size_t msg_len)
 {
 	callbacks_seen++;
-	out("%s: deliver %.*s from %" PRIu32 "/pid:%" PRIu32 " len=%zu msg=%.*s", slot_name_of(SVC_CPG, handle),
-	    (int)group->length, group->value, nodeid, pid, msg_len, (int)msg_len, (const char *)msg);
+	out("%s: deliver %.*s from %" PRIu32 "/pid:%" PRIu32 " len=%zu msg=%.*s",
+	    slot_name_of(SVC_CPG, handle), (int)group->length, group->value, nodeid, pid, msg_len,
+	    (int)msg_len, (const char *)msg);
 }
 
-static void on_cpg_confchg(cpg_handle_t handle, const struct cpg_name *group, const struct cpg_address *members,
-			   size_t n_members, const struct cpg_address *left, size_t n_left,
-			   const struct cpg_address *joined, size_t n_joined)
+static void on_cpg_confchg(cpg_handle_t handle, const struct cpg_name *group,
+			   const struct cpg_address *members, size_t n_members,
+			   const struct cpg_address *left, size_t n_left, const struct cpg_address *joined,
+			   size_t n_joined)
 {
 	char m[4096], l[1024], j[1024];
 
@@ -215,8 +217,8 @@ static void on_cpg_confchg(cpg_handle_t handle, const struct cpg_name *group, co
 	print_addresses(m, sizeof(m), members, n_members, false);
 	print_addresses(l, sizeof(l), left, n_left, true);
 	print_addresses(j, sizeof(j), joined, n_joined, true);
-	out("%s: confchg %.*s members=%s left=%s joined=%s", slot_name_of(SVC_CPG, handle), (int)group->length,
-	    group->value, m, l, j);
+	out("%s: confchg %.*s members=%s left=%s joined=%s", slot_name_of(SVC_CPG, handle),
+	    (int)group->length, group->value, m, l, j);
 }
 
 static void on_cpg_totem_confchg(cpg_handle_t handle, struct cpg_ring_id ring_id, uint32_t n_members,
@@ -238,14 +240,17 @@ static void cmd_cpg_init(char **argv, int argc)
 		.cpg_deliver_fn = on_cpg_deliver,
 		.cpg_confchg_fn = on_cpg_confchg,
 		.cpg_totem_confchg_fn = on_cpg_totem_confchg,
-		.flags = argc > 1 && strcmp(argv[1], "initial_totem") == 0 ? CPG_MODEL_V1_DELIVER_INITIAL_TOTEM_CONF : 0,
+		.flags = argc > 1 && strcmp(argv[1], "initial_totem") == 0
+				 ? CPG_MODEL_V1_DELIVER_INITIAL_TOTEM_CONF
+				 : 0,
 	};
 	cs_error_t err = cpg_model_initialize(&s->handle, CPG_MODEL_V1, (cpg_model_data_t *)&model, NULL);
 
 	out("%s: cpg_model_initialize = %s", s->name, error_name(err));
 }
 
-static void group_call(char **argv, const char *name, cs_error_t (*call)(cpg_handle_t, const struct cpg_name *))
+static void group_call(char **argv, const char *name,
+		       cs_error_t (*call)(cpg_handle_t, const struct cpg_name *))
 {
 	struct slot *s = slot_of(argv[0], SVC_CPG);
 	struct cpg_name group;
@@ -322,12 +327,12 @@ static const struct {
 	cmap_value_types_t type;
 	size_t size;
 } value_types[] = {
-	{ "i8", CMAP_VALUETYPE_INT8, 1 },     { "u8", CMAP_VALUETYPE_UINT8, 1 },
-	{ "i16", CMAP_VALUETYPE_INT16, 2 },   { "u16", CMAP_VALUETYPE_UINT16, 2 },
-	{ "i32", CMAP_VALUETYPE_INT32, 4 },   { "u32", CMAP_VALUETYPE_UINT32, 4 },
-	{ "i64", CMAP_VALUETYPE_INT64, 8 },   { "u64", CMAP_VALUETYPE_UINT64, 8 },
-	{ "flt", CMAP_VALUETYPE_FLOAT, 4 },   { "dbl", CMAP_VALUETYPE_DOUBLE, 8 },
-	{ "str", CMAP_VALUETYPE_STRING, 0 },  { "bin", CMAP_VALUETYPE_BINARY, 0 },
+	{ "i8", CMAP_VALUETYPE_INT8, 1 },    { "u8", CMAP_VALUETYPE_UINT8, 1 },
+	{ "i16", CMAP_VALUETYPE_INT16, 2 },  { "u16", CMAP_VALUETYPE_UINT16, 2 },
+	{ "i32", CMAP_VALUETYPE_INT32, 4 },  { "u32", CMAP_VALUETYPE_UINT32, 4 },
+	{ "i64", CMAP_VALUETYPE_INT64, 8 },  { "u64", CMAP_VALUETYPE_UINT64, 8 },
+	{ "flt", CMAP_VALUETYPE_FLOAT, 4 },  { "dbl", CMAP_VALUETYPE_DOUBLE, 8 },
+	{ "str", CMAP_VALUETYPE_STRING, 0 }, { "bin", CMAP_VALUETYPE_BINARY, 0 },
 };
 
 static int type_index(const char *name)
@@ -349,24 +354,54 @@ static const char *type_name(int type)
 static void format_number(char *buf, size_t size, cmap_value_types_t type, const void *data)
 {
 	union {
-		int8_t i8; uint8_t u8; int16_t i16; uint16_t u16; int32_t i32; uint32_t u32;
-		int64_t i64; uint64_t u64; float f; double d;
+		int8_t i8;
+		uint8_t u8;
+		int16_t i16;
+		uint16_t u16;
+		int32_t i32;
+		uint32_t u32;
+		int64_t i64;
+		uint64_t u64;
+		float f;
+		double d;
 	} v;
 
-	memcpy(&v, data, type == CMAP_VALUETYPE_INT8 || type == CMAP_VALUETYPE_UINT8 ? 1
-			 : type <= CMAP_VALUETYPE_UINT16 ? 2
-			 : type <= CMAP_VALUETYPE_UINT32 || type == CMAP_VALUETYPE_FLOAT ? 4 : 8);
+	memcpy(&v, data,
+	       type == CMAP_VALUETYPE_INT8 || type == CMAP_VALUETYPE_UINT8     ? 1
+	       : type <= CMAP_VALUETYPE_UINT16                                 ? 2
+	       : type <= CMAP_VALUETYPE_UINT32 || type == CMAP_VALUETYPE_FLOAT ? 4
+									       : 8);
 	switch (type) {
-	case CMAP_VALUETYPE_INT8: snprintf(buf, size, "%d", v.i8); break;
-	case CMAP_VALUETYPE_UINT8: snprintf(buf, size, "%u", v.u8); break;
-	case CMAP_VALUETYPE_INT16: snprintf(buf, size, "%d", v.i16); break;
-	case CMAP_VALUETYPE_UINT16: snprintf(buf, size, "%u", v.u16); break;
-	case CMAP_VALUETYPE_INT32: snprintf(buf, size, "%" PRId32, v.i32); break;
-	case CMAP_VALUETYPE_UINT32: snprintf(buf, size, "%" PRIu32, v.u32); break;
-	case CMAP_VALUETYPE_INT64: snprintf(buf, size, "%" PRId64, v.i64); break;
-	case CMAP_VALUETYPE_UINT64: snprintf(buf, size, "%" PRIu64, v.u64); break;
-	case CMAP_VALUETYPE_FLOAT: snprintf(buf, size, "%g", v.f); break;
-	default: snprintf(buf, size, "%g", v.d); break;
+	case CMAP_VALUETYPE_INT8:
+		snprintf(buf, size, "%d", v.i8);
+		break;
+	case CMAP_VALUETYPE_UINT8:
+		snprintf(buf, size, "%u", v.u8);
+		break;
+	case CMAP_VALUETYPE_INT16:
+		snprintf(buf, size, "%d", v.i16);
+		break;
+	case CMAP_VALUETYPE_UINT16:
+		snprintf(buf, size, "%u", v.u16);
+		break;
+	case CMAP_VALUETYPE_INT32:
+		snprintf(buf, size, "%" PRId32, v.i32);
+		break;
+	case CMAP_VALUETYPE_UINT32:
+		snprintf(buf, size, "%" PRIu32, v.u32);
+		break;
+	case CMAP_VALUETYPE_INT64:
+		snprintf(buf, size, "%" PRId64, v.i64);
+		break;
+	case CMAP_VALUETYPE_UINT64:
+		snprintf(buf, size, "%" PRIu64, v.u64);
+		break;
+	case CMAP_VALUETYPE_FLOAT:
+		snprintf(buf, size, "%g", v.f);
+		break;
+	default:
+		snprintf(buf, size, "%g", v.d);
+		break;
 	}
 }
 
@@ -381,13 +416,15 @@ static void format_value(char *buf, size_t size, int type, size_t len, const voi
 		return;
 	}
 	if (type == CMAP_VALUETYPE_STRING && show != SHOW_NONE)
-		snprintf(value, sizeof(value), " \"%.*s\"", (int)(len && ((const char *)data)[len - 1] == '\0' ? len - 1 : len),
+		snprintf(value, sizeof(value), " \"%.*s\"",
+			 (int)(len && ((const char *)data)[len - 1] == '\0' ? len - 1 : len),
 			 (const char *)data);
 	else if (type == CMAP_VALUETYPE_BINARY && show == SHOW_ALL)
 		for (size_t i = 0; i < len && i < 64; i++)
 			snprintf(value + strlen(value), sizeof(value) - strlen(value), "%s%02x", i ? "" : " ",
 				 ((const unsigned char *)data)[i]);
-	else if (type != CMAP_VALUETYPE_STRING && type != CMAP_VALUETYPE_BINARY && show == SHOW_ALL && len > 0) {
+	else if (type != CMAP_VALUETYPE_STRING && type != CMAP_VALUETYPE_BINARY && show == SHOW_ALL &&
+		 len > 0) {
 		value[0] = ' ';
 		format_number(value + 1, sizeof(value) - 1, (cmap_value_types_t)type, data);
 	}
@@ -397,10 +434,14 @@ static void format_value(char *buf, size_t size, int type, size_t len, const voi
 static const char *event_name(int32_t event)
 {
 	switch (event) {
-	case CMAP_TRACK_ADD: return "ADD";
-	case CMAP_TRACK_DELETE: return "DELETE";
-	case CMAP_TRACK_MODIFY: return "MODIFY";
-	default: return "?";
+	case CMAP_TRACK_ADD:
+		return "ADD";
+	case CMAP_TRACK_DELETE:
+		return "DELETE";
+	case CMAP_TRACK_MODIFY:
+		return "MODIFY";
+	default:
+		return "?";
 	}
 }
 
@@ -413,8 +454,8 @@ static struct track *track_by_handle(cmap_track_handle_t handle)
 }
 
 static void on_cmap_notify(cmap_handle_t handle, cmap_track_handle_t track_handle, int32_t event,
-			   const char *key, struct cmap_notify_value new_value, struct cmap_notify_value old_value,
-			   void *user_data)
+			   const char *key, struct cmap_notify_value new_value,
+			   struct cmap_notify_value old_value, void *user_data)
 {
 	struct track *t = user_data;
 	char n[400], o[400];
@@ -433,7 +474,8 @@ static void cmd_cmap_init(char **argv, int argc)
 {
 	struct slot *s = slot_new(argv[0], SVC_CMAP);
 	bool stats = argc > 1 && strcmp(argv[1], "stats") == 0;
-	cs_error_t err = stats ? cmap_initialize_map(&s->handle, CMAP_MAP_STATS) : cmap_initialize(&s->handle);
+	cs_error_t err = stats ? cmap_initialize_map(&s->handle, CMAP_MAP_STATS)
+			       : cmap_initialize(&s->handle);
 
 	out("%s: cmap_initialize%s = %s", s->name, stats ? "_map stats" : "", error_name(err));
 }
@@ -461,8 +503,8 @@ static size_t parse_value(int t, const char *text, unsigned char *buf, size_t si
 	} else if (type == CMAP_VALUETYPE_DOUBLE) {
 		double d = strtod(text, NULL);
 		memcpy(buf, &d, sizeof(d));
-	} else if (type == CMAP_VALUETYPE_INT8 || type == CMAP_VALUETYPE_INT16 || type == CMAP_VALUETYPE_INT32 ||
-		   type == CMAP_VALUETYPE_INT64) {
+	} else if (type == CMAP_VALUETYPE_INT8 || type == CMAP_VALUETYPE_INT16 ||
+		   type == CMAP_VALUETYPE_INT32 || type == CMAP_VALUETYPE_INT64) {
 		int64_t v = strtoll(text, NULL, 0);
 		memcpy(buf, &v, value_types[t].size); /* little-endian */
 	} else {
@@ -580,7 +622,8 @@ static void cmd_cmap_untrack(char **argv, int argc)
 	struct slot *s = slot_of(argv[0], SVC_CMAP);
 
 	for (int i = 0; s && i < MAX_TRACKS; i++) {
-		if (tracks[i].used && strcmp(tracks[i].name, argv[1]) == 0 && strcmp(tracks[i].slot, s->name) == 0) {
+		if (tracks[i].used && strcmp(tracks[i].name, argv[1]) == 0 &&
+		    strcmp(tracks[i].slot, s->name) == 0) {
 			out("%s: cmap_track_delete %s = %s", s->name, argv[1],
 			    error_name(cmap_track_delete(s->handle, tracks[i].handle)));
 			tracks[i].deleted = true;
@@ -608,8 +651,8 @@ static void on_quorum_v0(quorum_handle_t handle, uint32_t quorate, uint64_t ring
 
 	callbacks_seen++;
 	print_nodeids(v, sizeof(v), view, n_view);
-	out("%s: quorum_notify quorate=%" PRIu32 " ring_seq=%" PRIu64 " view=%s", slot_name_of(SVC_QUORUM, handle),
-	    quorate, ring_seq, v);
+	out("%s: quorum_notify quorate=%" PRIu32 " ring_seq=%" PRIu64 " view=%s",
+	    slot_name_of(SVC_QUORUM, handle), quorate, ring_seq, v);
 }
 
 static void on_quorum_v1(quorum_handle_t handle, uint32_t quorate, struct quorum_ring_id ring_id,
@@ -624,8 +667,8 @@ static void on_quorum_v1(quorum_handle_t handle, uint32_t quorate, struct quorum
 }
 
 static void on_nodelist_v1(quorum_handle_t handle, struct quorum_ring_id ring_id, uint32_t n_members,
-			   const uint32_t *members, uint32_t n_joined, const uint32_t *joined, uint32_t n_left,
-			   const uint32_t *left)
+			   const uint32_t *members, uint32_t n_joined, const uint32_t *joined,
+			   uint32_t n_left, const uint32_t *left)
 {
 	char m[2048], j[2048], l[2048];
 
@@ -642,16 +685,16 @@ static void cmd_quorum_init(char **argv, int argc)
 	struct slot *s = slot_new(argv[0], SVC_QUORUM);
 	bool v1 = argc > 1 && strcmp(argv[1], "v1") == 0;
 	quorum_model_v0_data_t v0_data = { .model = QUORUM_MODEL_V0, .quorum_notify_fn = on_quorum_v0 };
-	quorum_model_v1_data_t v1_data = {
-		.model = QUORUM_MODEL_V1, .quorum_notify_fn = on_quorum_v1, .nodelist_notify_fn = on_nodelist_v1
-	};
+	quorum_model_v1_data_t v1_data = { .model = QUORUM_MODEL_V1,
+					   .quorum_notify_fn = on_quorum_v1,
+					   .nodelist_notify_fn = on_nodelist_v1 };
 	uint32_t quorum_type = 99;
-	cs_error_t err = quorum_model_initialize(&s->handle, v1 ? QUORUM_MODEL_V1 : QUORUM_MODEL_V0,
-						 v1 ? (quorum_model_data_t *)&v1_data : (quorum_model_data_t *)&v0_data,
-						 &quorum_type, NULL);
+	cs_error_t err = quorum_model_initialize(
+		&s->handle, v1 ? QUORUM_MODEL_V1 : QUORUM_MODEL_V0,
+		v1 ? (quorum_model_data_t *)&v1_data : (quorum_model_data_t *)&v0_data, &quorum_type, NULL);
 
-	out("%s: quorum_model_initialize %s = %s quorum_type=%" PRIu32, s->name, v1 ? "v1" : "v0", error_name(err),
-	    quorum_type);
+	out("%s: quorum_model_initialize %s = %s quorum_type=%" PRIu32, s->name, v1 ? "v1" : "v0",
+	    error_name(err), quorum_type);
 }
 
 static unsigned parse_track(const char *text)
@@ -711,11 +754,11 @@ static void on_vq_quorum(votequorum_handle_t handle, uint64_t context, uint32_t 
 
 	callbacks_seen++;
 	for (uint32_t i = 0; i < n_nodes && strlen(list) < sizeof(list) - 32; i++)
-		snprintf(list + strlen(list), sizeof(list) - strlen(list), "%s%" PRIu32 ":%" PRIu32, i ? " " : "",
-			 nodes[i].nodeid, nodes[i].state);
+		snprintf(list + strlen(list), sizeof(list) - strlen(list), "%s%" PRIu32 ":%" PRIu32,
+			 i ? " " : "", nodes[i].nodeid, nodes[i].state);
 	strcat(list, "]");
-	out("%s: vq_quorum_notify context=%" PRIu64 " quorate=%" PRIu32 " nodes=%s", slot_name_of(SVC_VOTEQUORUM, handle),
-	    context, quorate, list);
+	out("%s: vq_quorum_notify context=%" PRIu64 " quorate=%" PRIu32 " nodes=%s",
+	    slot_name_of(SVC_VOTEQUORUM, handle), context, quorate, list);
 }
 
 static void on_vq_nodelist(votequorum_handle_t handle, uint64_t context, votequorum_ring_id_t ring_id,
@@ -746,7 +789,8 @@ static void cmd_vq_init(char **argv, int argc)
 		.votequorum_nodelist_notify_fn = on_vq_nodelist,
 	};
 
-	out("%s: votequorum_initialize = %s", s->name, error_name(votequorum_initialize(&s->handle, &callbacks)));
+	out("%s: votequorum_initialize = %s", s->name,
+	    error_name(votequorum_initialize(&s->handle, &callbacks)));
 }
 
 static void cmd_vq_trackstart(char **argv, int argc)
@@ -755,7 +799,8 @@ static void cmd_vq_trackstart(char **argv, int argc)
 
 	if (s)
 		out("%s: votequorum_trackstart %s %s = %s", s->name, argv[1], argv[2],
-		    error_name(votequorum_trackstart(s->handle, strtoull(argv[1], NULL, 0), parse_track(argv[2]))));
+		    error_name(votequorum_trackstart(s->handle, strtoull(argv[1], NULL, 0),
+						     parse_track(argv[2]))));
 }
 
 static void cmd_vq_trackstop(char **argv, int argc)
@@ -870,11 +915,16 @@ static void cmd_vq_finalize(char **argv, int argc)
 static cs_error_t fd_of(const struct slot *s, int *fd)
 {
 	switch (s->service) {
-	case SVC_CPG: return cpg_fd_get(s->handle, fd);
-	case SVC_CMAP: return cmap_fd_get(s->handle, fd);
-	case SVC_QUORUM: return quorum_fd_get(s->handle, fd);
-	case SVC_VOTEQUORUM: return votequorum_fd_get(s->handle, fd);
-	case SVC_NONE: break;
+	case SVC_CPG:
+		return cpg_fd_get(s->handle, fd);
+	case SVC_CMAP:
+		return cmap_fd_get(s->handle, fd);
+	case SVC_QUORUM:
+		return quorum_fd_get(s->handle, fd);
+	case SVC_VOTEQUORUM:
+		return votequorum_fd_get(s->handle, fd);
+	case SVC_NONE:
+		break;
 	}
 	return CS_ERR_BAD_HANDLE;
 }
@@ -882,11 +932,16 @@ static cs_error_t fd_of(const struct slot *s, int *fd)
 static cs_error_t dispatch(const struct slot *s, cs_dispatch_flags_t flags)
 {
 	switch (s->service) {
-	case SVC_CPG: return cpg_dispatch(s->handle, flags);
-	case SVC_CMAP: return cmap_dispatch(s->handle, flags);
-	case SVC_QUORUM: return quorum_dispatch(s->handle, flags);
-	case SVC_VOTEQUORUM: return votequorum_dispatch(s->handle, flags);
-	case SVC_NONE: break;
+	case SVC_CPG:
+		return cpg_dispatch(s->handle, flags);
+	case SVC_CMAP:
+		return cmap_dispatch(s->handle, flags);
+	case SVC_QUORUM:
+		return quorum_dispatch(s->handle, flags);
+	case SVC_VOTEQUORUM:
+		return votequorum_dispatch(s->handle, flags);
+	case SVC_NONE:
+		break;
 	}
 	return CS_ERR_BAD_HANDLE;
 }
@@ -916,7 +971,8 @@ static void cmd_dispatch(char **argv, int argc)
 
 	for (size_t i = 0; s && i < sizeof(dispatch_flags) / sizeof(dispatch_flags[0]); i++) {
 		if (strcmp(dispatch_flags[i].name, argv[1]) == 0) {
-			out("%s: dispatch %s = %s", s->name, argv[1], error_name(dispatch(s, dispatch_flags[i].flags)));
+			out("%s: dispatch %s = %s", s->name, argv[1],
+			    error_name(dispatch(s, dispatch_flags[i].flags)));
 			return;
 		}
 	}
@@ -994,7 +1050,8 @@ static void cmd_settle(char **argv, int argc)
 		}
 	while (n > 0 && poll(fds, n, quiet_ms) > 0)
 		for (nfds_t i = 0; i < n; i++)
-			if ((fds[i].revents & (POLLIN | POLLHUP | POLLERR)) && !settle_one(owners[i], streams[i]))
+			if ((fds[i].revents & (POLLIN | POLLHUP | POLLERR)) &&
+			    !settle_one(owners[i], streams[i]))
 				fds[i].fd = -1; /* do not spin on a dead connection */
 	for (nfds_t i = 0; i < n; i++) {
 		fclose(streams[i]);
@@ -1014,7 +1071,8 @@ static void cmd_forget(char **argv, int argc)
 
 static void cmd_sleep(char **argv, int argc)
 {
-	struct timespec ts = { .tv_sec = atoi(argv[0]) / 1000, .tv_nsec = (long)(atoi(argv[0]) % 1000) * 1000000 };
+	struct timespec ts = { .tv_sec = atoi(argv[0]) / 1000,
+			       .tv_nsec = (long)(atoi(argv[0]) % 1000) * 1000000 };
 
 	nanosleep(&ts, NULL);
 }
@@ -1026,44 +1084,44 @@ static const struct command {
 	int min_args;
 	void (*run)(char **argv, int argc);
 } commands[] = {
-	{ "cpg_init", 1, cmd_cpg_init },		/* H [initial_totem] */
-	{ "cpg_join", 2, cmd_cpg_join },		/* H GROUP */
-	{ "cpg_leave", 2, cmd_cpg_leave },		/* H GROUP */
-	{ "cpg_mcast", 2, cmd_cpg_mcast },		/* H TEXT */
-	{ "cpg_members", 2, cmd_cpg_members },		/* H GROUP */
-	{ "cpg_local_get", 1, cmd_cpg_local_get },	/* H */
-	{ "cpg_finalize", 1, cmd_cpg_finalize },	/* H */
-	{ "cmap_init", 1, cmd_cmap_init },		/* H [stats] */
-	{ "cmap_set", 4, cmd_cmap_set },		/* H KEY TYPE VALUE ('' is the empty string) */
-	{ "cmap_delete", 2, cmd_cmap_delete },		/* H KEY */
-	{ "cmap_get", 2, cmd_cmap_get },		/* H KEY [strings] */
-	{ "cmap_inc", 2, cmd_cmap_inc },		/* H KEY */
-	{ "cmap_dec", 2, cmd_cmap_dec },		/* H KEY */
-	{ "cmap_track", 4, cmd_cmap_track },		/* H TRACK KEY FLAGS [strings|none] */
-	{ "cmap_untrack", 2, cmd_cmap_untrack },	/* H TRACK */
-	{ "cmap_finalize", 1, cmd_cmap_finalize },	/* H */
-	{ "quorum_init", 1, cmd_quorum_init },		/* H [v0|v1] */
+	{ "cpg_init", 1, cmd_cpg_init },                   /* H [initial_totem] */
+	{ "cpg_join", 2, cmd_cpg_join },                   /* H GROUP */
+	{ "cpg_leave", 2, cmd_cpg_leave },                 /* H GROUP */
+	{ "cpg_mcast", 2, cmd_cpg_mcast },                 /* H TEXT */
+	{ "cpg_members", 2, cmd_cpg_members },             /* H GROUP */
+	{ "cpg_local_get", 1, cmd_cpg_local_get },         /* H */
+	{ "cpg_finalize", 1, cmd_cpg_finalize },           /* H */
+	{ "cmap_init", 1, cmd_cmap_init },                 /* H [stats] */
+	{ "cmap_set", 4, cmd_cmap_set },                   /* H KEY TYPE VALUE ('' is the empty string) */
+	{ "cmap_delete", 2, cmd_cmap_delete },             /* H KEY */
+	{ "cmap_get", 2, cmd_cmap_get },                   /* H KEY [strings] */
+	{ "cmap_inc", 2, cmd_cmap_inc },                   /* H KEY */
+	{ "cmap_dec", 2, cmd_cmap_dec },                   /* H KEY */
+	{ "cmap_track", 4, cmd_cmap_track },               /* H TRACK KEY FLAGS [strings|none] */
+	{ "cmap_untrack", 2, cmd_cmap_untrack },           /* H TRACK */
+	{ "cmap_finalize", 1, cmd_cmap_finalize },         /* H */
+	{ "quorum_init", 1, cmd_quorum_init },             /* H [v0|v1] */
 	{ "quorum_trackstart", 2, cmd_quorum_trackstart }, /* H current|changes|changes_only */
 	{ "quorum_trackstop", 1, cmd_quorum_trackstop },   /* H */
 	{ "quorum_getquorate", 1, cmd_quorum_getquorate }, /* H */
-	{ "quorum_finalize", 1, cmd_quorum_finalize },	   /* H */
-	{ "vq_init", 1, cmd_vq_init },			/* H */
-	{ "vq_trackstart", 3, cmd_vq_trackstart },	/* H CONTEXT FLAGS */
-	{ "vq_trackstop", 1, cmd_vq_trackstop },	/* H */
-	{ "vq_getinfo", 2, cmd_vq_getinfo },		/* H NODEID */
-	{ "vq_setexpected", 2, cmd_vq_setexpected },	/* H VOTES */
-	{ "vq_setvotes", 3, cmd_vq_setvotes },		/* H NODEID VOTES */
-	{ "vq_register", 2, cmd_vq_register },		/* H NAME */
-	{ "vq_unregister", 2, cmd_vq_unregister },	/* H NAME */
-	{ "vq_update", 3, cmd_vq_update },		/* H OLD NEW */
-	{ "vq_poll", 3, cmd_vq_poll },			/* H NAME CAST [badring] */
-	{ "vq_master_wins", 3, cmd_vq_master_wins },	/* H NAME ALLOW */
-	{ "vq_finalize", 1, cmd_vq_finalize },		/* H */
-	{ "dispatch", 2, cmd_dispatch },		/* H one|all|blocking|one_nonblocking */
-	{ "wait", 2, cmd_wait },			/* H N [MS] */
-	{ "settle", 0, cmd_settle },			/* [MS] */
-	{ "forget", 1, cmd_forget },			/* H */
-	{ "sleep", 1, cmd_sleep },			/* MS */
+	{ "quorum_finalize", 1, cmd_quorum_finalize },     /* H */
+	{ "vq_init", 1, cmd_vq_init },                     /* H */
+	{ "vq_trackstart", 3, cmd_vq_trackstart },         /* H CONTEXT FLAGS */
+	{ "vq_trackstop", 1, cmd_vq_trackstop },           /* H */
+	{ "vq_getinfo", 2, cmd_vq_getinfo },               /* H NODEID */
+	{ "vq_setexpected", 2, cmd_vq_setexpected },       /* H VOTES */
+	{ "vq_setvotes", 3, cmd_vq_setvotes },             /* H NODEID VOTES */
+	{ "vq_register", 2, cmd_vq_register },             /* H NAME */
+	{ "vq_unregister", 2, cmd_vq_unregister },         /* H NAME */
+	{ "vq_update", 3, cmd_vq_update },                 /* H OLD NEW */
+	{ "vq_poll", 3, cmd_vq_poll },                     /* H NAME CAST [badring] */
+	{ "vq_master_wins", 3, cmd_vq_master_wins },       /* H NAME ALLOW */
+	{ "vq_finalize", 1, cmd_vq_finalize },             /* H */
+	{ "dispatch", 2, cmd_dispatch },                   /* H one|all|blocking|one_nonblocking */
+	{ "wait", 2, cmd_wait },                           /* H N [MS] */
+	{ "settle", 0, cmd_settle },                       /* [MS] */
+	{ "forget", 1, cmd_forget },                       /* H */
+	{ "sleep", 1, cmd_sleep },                         /* MS */
 };
 
 static int split(char *line, char **argv)

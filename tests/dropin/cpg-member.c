@@ -13,9 +13,8 @@
 
 static bool joined;
 
-static void on_confchg(cpg_handle_t handle, const struct cpg_name *group,
-		       const struct cpg_address *members, size_t n_members,
-		       const struct cpg_address *left, size_t n_left,
+static void on_confchg(cpg_handle_t handle, const struct cpg_name *group, const struct cpg_address *members,
+		       size_t n_members, const struct cpg_address *left, size_t n_left,
 		       const struct cpg_address *joined_list, size_t n_joined)
 {
 	for (size_t i = 0; i < n_joined; i++)

@@ -28,7 +28,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (size < 2 || svc->n_events == 0)
 		return 0;
 	desc = &svc->events[data[0] % svc->n_events];
-	event = cv_payload_unpack(desc->message, NULL, (data[1] & 1) != 0, data + 2, size - 2, &split_field, &why);
+	event = cv_payload_unpack(desc->message, NULL, (data[1] & 1) != 0, data + 2, size - 2, &split_field,
+				  &why);
 	if (event == NULL)
 		return 0;
 	desc->deliver(0, (cv_callback_fn)callback_ignoring_its_arguments, event);

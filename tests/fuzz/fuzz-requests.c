@@ -34,8 +34,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	cv_request_allocator_init(&alloc, size - 2);
 	if (desc->request == NULL)
 		return 0;
-	request = cv_payload_unpack(desc->request, &alloc.base, (data[1] & 1) != 0, data + 2, size - 2, &split_field,
-				    &why);
+	request = cv_payload_unpack(desc->request, &alloc.base, (data[1] & 1) != 0, data + 2, size - 2,
+				    &split_field, &why);
 	if (request == NULL)
 		return 0;
 	if (desc->validate != NULL)

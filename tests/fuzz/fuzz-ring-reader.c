@@ -24,7 +24,8 @@ static struct cv_ring_reader *ring(void)
 		return &r;
 	fd = memfd_create("fuzz-ring", MFD_CLOEXEC | MFD_ALLOW_SEALING);
 	if (fd < 0 || ftruncate(fd, CV_RING_HEADER_SIZE + RING_CAPACITY) < 0 ||
-	    fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK) < 0 || cv_ring_reader_open(&r, fd, RING_CAPACITY, &why) != CS_OK)
+	    fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK) < 0 ||
+	    cv_ring_reader_open(&r, fd, RING_CAPACITY, &why) != CS_OK)
 		abort();
 	close(fd);
 	return &r;

@@ -238,8 +238,13 @@ static void every_call_before_initialize(void)
 
 static int scenario_calls(void)
 {
-	static const int bad_policies[] = { 0, 3, 4, SAM_RECOVERY_POLICY_QUORUM, SAM_RECOVERY_POLICY_CMAP,
-		SAM_RECOVERY_POLICY_QUORUM | SAM_RECOVERY_POLICY_CMAP, 0x20 | SAM_RECOVERY_POLICY_QUIT };
+	static const int bad_policies[] = { 0,
+					    3,
+					    4,
+					    SAM_RECOVERY_POLICY_QUORUM,
+					    SAM_RECOVERY_POLICY_CMAP,
+					    SAM_RECOVERY_POLICY_QUORUM | SAM_RECOVERY_POLICY_CMAP,
+					    0x20 | SAM_RECOVERY_POLICY_QUIT };
 	char buf[16] = "";
 	size_t size = 99;
 
@@ -457,7 +462,8 @@ static int scenario_quorum_quit(void)
 {
 	cmap_handle_t h;
 
-	result("sam_initialize", sam_initialize(0, SAM_RECOVERY_POLICY_QUORUM_QUIT | SAM_RECOVERY_POLICY_CMAP));
+	result("sam_initialize",
+	       sam_initialize(0, SAM_RECOVERY_POLICY_QUORUM_QUIT | SAM_RECOVERY_POLICY_CMAP));
 	result("sam_register", sam_register(NULL));
 	start_when_quorate(1);
 	if (cmap_initialize(&h) == CS_OK) {

@@ -108,9 +108,11 @@ static void test_initialize_and_handles(void **state)
 		unsigned int count;
 		int n;
 
-		assert_int_equal(corosync_cfg_node_status_get(h, 1, CFG_NODE_STATUS_V1, &status), CS_ERR_BAD_HANDLE);
+		assert_int_equal(corosync_cfg_node_status_get(h, 1, CFG_NODE_STATUS_V1, &status),
+				 CS_ERR_BAD_HANDLE);
 		assert_int_equal(corosync_cfg_get_node_addrs(h, 1, 2, &n, addrs), CS_ERR_BAD_HANDLE);
-		assert_int_equal(corosync_cfg_ring_status_get(h, &names, &statuses, &count), CS_ERR_BAD_HANDLE);
+		assert_int_equal(corosync_cfg_ring_status_get(h, &names, &statuses, &count),
+				 CS_ERR_BAD_HANDLE);
 	}
 	assert_true(test_daemon_running(&daemon_under_test));
 }
@@ -166,8 +168,10 @@ static void test_node_status_single(void **state)
 	for (int i = 1; i < CFG_MAX_LINKS; i++)
 		assert_no_link(&status.link_status[i]);
 
-	assert_int_equal(corosync_cfg_node_status_get(h, 0, CFG_NODE_STATUS_V1, &status), CS_ERR_FAILED_OPERATION);
-	assert_int_equal(corosync_cfg_node_status_get(h, 2, CFG_NODE_STATUS_V1, &status), CS_ERR_FAILED_OPERATION);
+	assert_int_equal(corosync_cfg_node_status_get(h, 0, CFG_NODE_STATUS_V1, &status),
+			 CS_ERR_FAILED_OPERATION);
+	assert_int_equal(corosync_cfg_node_status_get(h, 2, CFG_NODE_STATUS_V1, &status),
+			 CS_ERR_FAILED_OPERATION);
 	memset(&status, 0xaa, sizeof(status));
 	assert_int_equal(corosync_cfg_node_status_get(h, 1, 2, &status), CS_ERR_INVALID_PARAM);
 	assert_int_equal(corosync_cfg_node_status_get(h, 1, 0, &status), CS_ERR_INVALID_PARAM);
@@ -196,7 +200,8 @@ static void test_node_status_configured_nodes(void **state)
 	assert_int_equal(corosync_cfg_node_status_get(h, 3, CFG_NODE_STATUS_V1, &status), CS_OK);
 	assert_link(&status.link_status[0], 0, 0, "127.0.0.1", "192.0.2.3");
 	assert_no_link(&status.link_status[1]);
-	assert_int_equal(corosync_cfg_node_status_get(h, 4, CFG_NODE_STATUS_V1, &status), CS_ERR_FAILED_OPERATION);
+	assert_int_equal(corosync_cfg_node_status_get(h, 4, CFG_NODE_STATUS_V1, &status),
+			 CS_ERR_FAILED_OPERATION);
 	assert_int_equal(corosync_cfg_finalize(h), CS_OK);
 }
 
@@ -728,8 +733,8 @@ static int start_with_log_file(void **state)
 	if (!mkdtemp(log_dir))
 		return -1;
 	snprintf(log_path, sizeof(log_path), "%s/conclaved.log", log_dir);
-	snprintf(config, sizeof(config), "%slogging {\n\tto_logfile: yes\n\tlogfile: %s\n}\n", SINGLE_NODE_CONFIG,
-		 log_path);
+	snprintf(config, sizeof(config), "%slogging {\n\tto_logfile: yes\n\tlogfile: %s\n}\n",
+		 SINGLE_NODE_CONFIG, log_path);
 	return start_with(state, config);
 }
 
@@ -829,7 +834,8 @@ int main(void)
 		SINGLE(test_tracker_leaving_counts_as_yes),
 		SINGLE(test_reload_config),
 		SINGLE(test_reopen_log_files_without_log_file),
-		cmocka_unit_test_setup_teardown(test_reopen_log_files, start_with_log_file, stop_and_remove_log),
+		cmocka_unit_test_setup_teardown(test_reopen_log_files, start_with_log_file,
+						stop_and_remove_log),
 		SINGLE(test_daemon_death),
 	};
 

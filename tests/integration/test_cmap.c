@@ -58,8 +58,9 @@ static void copy_value(uint8_t *dst, size_t size, struct cmap_notify_value value
 		memcpy(dst, value.data, value.len < size ? value.len : size);
 }
 
-static void record(cmap_handle_t handle, cmap_track_handle_t track_handle, int32_t event, const char *key_name,
-		   struct cmap_notify_value new_value, struct cmap_notify_value old_value, void *user_data)
+static void record(cmap_handle_t handle, cmap_track_handle_t track_handle, int32_t event,
+		   const char *key_name, struct cmap_notify_value new_value,
+		   struct cmap_notify_value old_value, void *user_data)
 {
 	if (seen.count < MAX_SEEN) {
 		struct notification *n = &seen.n[seen.count];
@@ -257,10 +258,13 @@ static void test_stats_map_when_offered(void **state)
 	assert_int_equal(cmap_dec(stats, "stats.clear.all"), CS_ERR_NOT_SUPPORTED);
 	assert_int_equal(cmap_get(stats, "stats.clear.all", NULL, NULL, NULL), CS_ERR_NOT_EXIST);
 	/* Prefix tracks need both ADD and DELETE there. */
-	assert_int_equal(cmap_track_add(stats, "stats.", CMAP_TRACK_ADD | CMAP_TRACK_PREFIX, record, NULL, &track),
-			 CS_ERR_NOT_SUPPORTED);
-	assert_int_equal(cmap_track_add(stats, "stats.", CMAP_TRACK_ADD | CMAP_TRACK_DELETE | CMAP_TRACK_PREFIX,
-					record, NULL, &track), CS_OK);
+	assert_int_equal(
+		cmap_track_add(stats, "stats.", CMAP_TRACK_ADD | CMAP_TRACK_PREFIX, record, NULL, &track),
+		CS_ERR_NOT_SUPPORTED);
+	assert_int_equal(cmap_track_add(stats, "stats.",
+					CMAP_TRACK_ADD | CMAP_TRACK_DELETE | CMAP_TRACK_PREFIX, record, NULL,
+					&track),
+			 CS_OK);
 	assert_int_equal(cmap_iter_init(stats, "stats.", &iter), CS_OK);
 	assert_int_equal(cmap_iter_finalize(stats, iter), CS_OK);
 	disconnect(stats);
@@ -343,8 +347,9 @@ static void test_dispatch_one_runs_one_notification(void **state)
 	cmap_track_handle_t track;
 	int fd;
 
-	assert_int_equal(cmap_track_add(h, "test.one.", CMAP_TRACK_ADD | CMAP_TRACK_PREFIX, record, NULL, &track),
-			 CS_OK);
+	assert_int_equal(
+		cmap_track_add(h, "test.one.", CMAP_TRACK_ADD | CMAP_TRACK_PREFIX, record, NULL, &track),
+		CS_OK);
 	assert_int_equal(cmap_set_uint8(h, "test.one.a", 1), CS_OK);
 	assert_int_equal(cmap_set_uint8(h, "test.one.b", 1), CS_OK);
 	assert_int_equal(cmap_set_uint8(h, "test.one.c", 1), CS_OK);
@@ -464,8 +469,8 @@ static void test_fixed_size_types_need_their_size(void **state)
 		cmap_value_types_t type;
 		size_t size;
 	} fixed[] = {
-		{ CMAP_VALUETYPE_INT8, 1 },  { CMAP_VALUETYPE_UINT8, 1 },  { CMAP_VALUETYPE_INT16, 2 },
-		{ CMAP_VALUETYPE_UINT16, 2 }, { CMAP_VALUETYPE_INT32, 4 }, { CMAP_VALUETYPE_UINT32, 4 },
+		{ CMAP_VALUETYPE_INT8, 1 },   { CMAP_VALUETYPE_UINT8, 1 },  { CMAP_VALUETYPE_INT16, 2 },
+		{ CMAP_VALUETYPE_UINT16, 2 }, { CMAP_VALUETYPE_INT32, 4 },  { CMAP_VALUETYPE_UINT32, 4 },
 		{ CMAP_VALUETYPE_INT64, 8 },  { CMAP_VALUETYPE_UINT64, 8 }, { CMAP_VALUETYPE_FLOAT, 4 },
 		{ CMAP_VALUETYPE_DOUBLE, 8 },
 	};
@@ -626,9 +631,10 @@ static void test_names_of_256_bytes_are_too_long_everywhere(void **state)
 static void test_read_only_keys(void **state)
 {
 	static const char *const read_only[] = {
-		"totem.cluster_name", "nodelist.test.new", "runtime.config.test", "internal_configuration.test",
-		"uidgid.config.test", "system.test", "runtime.services.test", "runtime.totem.test",
-		"totem.nodeid", "quorum.wait_for_all", "config.reload_in_progress",
+		"totem.cluster_name",          "nodelist.test.new",         "runtime.config.test",
+		"internal_configuration.test", "uidgid.config.test",        "system.test",
+		"runtime.services.test",       "runtime.totem.test",        "totem.nodeid",
+		"quorum.wait_for_all",         "config.reload_in_progress",
 	};
 	cmap_handle_t h = connect();
 	char *name;
@@ -879,7 +885,8 @@ static void test_iter_finalize(void **state)
 	assert_int_equal(cmap_iter_finalize(h, iter), CS_OK);
 	assert_int_equal(cmap_iter_next(h, iter, name, NULL, NULL), CS_ERR_BAD_HANDLE);
 	assert_int_equal(cmap_iter_finalize(h, iter), CS_ERR_BAD_HANDLE);
-	assert_int_equal(cmap_iter_next(h, iter ^ 0x1234567800000000ULL, name, NULL, NULL), CS_ERR_BAD_HANDLE);
+	assert_int_equal(cmap_iter_next(h, iter ^ 0x1234567800000000ULL, name, NULL, NULL),
+			 CS_ERR_BAD_HANDLE);
 	disconnect(other);
 	disconnect(h);
 }
@@ -912,8 +919,10 @@ static void test_track_add_validation(void **state)
 
 	assert_int_equal(cmap_track_add(h, "test.k", 0x10, record, NULL, &track), CS_ERR_INVALID_PARAM);
 	assert_int_equal(cmap_track_add(h, "test.k", -1, record, NULL, &track), CS_ERR_INVALID_PARAM);
-	assert_int_equal(cmap_track_add(h, "test.k", CMAP_TRACK_ADD, NULL, NULL, &track), CS_ERR_INVALID_PARAM);
-	assert_int_equal(cmap_track_add(h, "test.k", CMAP_TRACK_ADD, record, NULL, NULL), CS_ERR_INVALID_PARAM);
+	assert_int_equal(cmap_track_add(h, "test.k", CMAP_TRACK_ADD, NULL, NULL, &track),
+			 CS_ERR_INVALID_PARAM);
+	assert_int_equal(cmap_track_add(h, "test.k", CMAP_TRACK_ADD, record, NULL, NULL),
+			 CS_ERR_INVALID_PARAM);
 	assert_int_equal(cmap_track_add(h, "test.k", 0x0F, record, NULL, &track), CS_OK);
 	assert_int_equal(cmap_track_delete(h, track), CS_OK);
 	disconnect(h);
@@ -1026,8 +1035,9 @@ static void test_track_a_prefix(void **state)
 	cmap_handle_t h = connect();
 	cmap_track_handle_t track;
 
-	assert_int_equal(cmap_track_add(h, "test.tp.", CMAP_TRACK_ADD | CMAP_TRACK_PREFIX, record, NULL, &track),
-			 CS_OK);
+	assert_int_equal(
+		cmap_track_add(h, "test.tp.", CMAP_TRACK_ADD | CMAP_TRACK_PREFIX, record, NULL, &track),
+		CS_OK);
 	assert_int_equal(cmap_set_uint8(h, "test.tp", 1), CS_OK);
 	expect_notifications(h, 0);
 	assert_int_equal(cmap_set_uint8(h, "test.tp.k10", 1), CS_OK);
@@ -1062,8 +1072,9 @@ static void test_several_tracks_of_one_key(void **state)
 	bool got[3] = { false };
 
 	assert_int_equal(cmap_track_add(h, "test.multi", CMAP_TRACK_ADD, record, &first, &exact), CS_OK);
-	assert_int_equal(cmap_track_add(h, "test.mu", CMAP_TRACK_ADD | CMAP_TRACK_PREFIX, record, &second, &prefix),
-			 CS_OK);
+	assert_int_equal(
+		cmap_track_add(h, "test.mu", CMAP_TRACK_ADD | CMAP_TRACK_PREFIX, record, &second, &prefix),
+		CS_OK);
 	assert_int_equal(cmap_track_add(h, "test.multi", CMAP_TRACK_ADD, record, &third, &again), CS_OK);
 	assert_true(exact != prefix && exact != again && prefix != again);
 	assert_int_equal(cmap_set_uint8(h, "test.multi", 1), CS_OK);
@@ -1105,8 +1116,9 @@ static void test_track_delete(void **state)
 	cmap_track_handle_t track, kept;
 	int fd;
 
-	assert_int_equal(cmap_track_add(h, "test.td", CMAP_TRACK_ADD | CMAP_TRACK_MODIFY, record, NULL, &track),
-			 CS_OK);
+	assert_int_equal(
+		cmap_track_add(h, "test.td", CMAP_TRACK_ADD | CMAP_TRACK_MODIFY, record, NULL, &track),
+		CS_OK);
 	assert_int_equal(cmap_track_add(h, "test.kept", CMAP_TRACK_ADD, record, NULL, &kept), CS_OK);
 	assert_int_equal(cmap_track_delete(other, track), CS_ERR_BAD_HANDLE);
 	/* Queued before the delete: skipped by dispatch. */
@@ -1130,8 +1142,9 @@ static void test_finalize_inside_a_notification(void **state)
 	cmap_track_handle_t track;
 	int fd;
 
-	assert_int_equal(cmap_track_add(h, "test.fin.", CMAP_TRACK_ADD | CMAP_TRACK_PREFIX, record, NULL, &track),
-			 CS_OK);
+	assert_int_equal(
+		cmap_track_add(h, "test.fin.", CMAP_TRACK_ADD | CMAP_TRACK_PREFIX, record, NULL, &track),
+		CS_OK);
 	assert_int_equal(cmap_set_uint8(h, "test.fin.a", 1), CS_OK);
 	assert_int_equal(cmap_set_uint8(h, "test.fin.b", 1), CS_OK);
 	assert_int_equal(cmap_fd_get(h, &fd), CS_OK);
@@ -1182,15 +1195,17 @@ static void test_calls_while_another_thread_dispatches(void **state)
 	pthread_t thread;
 	uint32_t u32;
 
-	assert_int_equal(cmap_track_add(b.handle, "test.thr", CMAP_TRACK_ADD | CMAP_TRACK_MODIFY, record, NULL,
-					&track), CS_OK);
+	assert_int_equal(cmap_track_add(b.handle, "test.thr", CMAP_TRACK_ADD | CMAP_TRACK_MODIFY, record,
+					NULL, &track),
+			 CS_OK);
 	assert_int_equal(pthread_create(&thread, NULL, dispatch_blocking, &b), 0);
 	for (uint32_t i = 0; i < 100; i++) {
 		assert_int_equal(cmap_set_uint32(b.handle, "test.thr", i), CS_OK);
 		assert_int_equal(cmap_get_uint32(b.handle, "test.thr", &u32), CS_OK);
 		assert_int_equal(u32, i);
 	}
-	for (int waited = 0; __atomic_load_n(&seen.count, __ATOMIC_SEQ_CST) < 100 && waited < 2000; waited += 10)
+	for (int waited = 0; __atomic_load_n(&seen.count, __ATOMIC_SEQ_CST) < 100 && waited < 2000;
+	     waited += 10)
 		usleep(10 * 1000);
 	assert_int_equal(__atomic_load_n(&seen.count, __ATOMIC_SEQ_CST), 100);
 	assert_int_equal(cmap_finalize(b.handle), CS_OK);

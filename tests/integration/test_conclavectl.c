@@ -240,9 +240,12 @@ static void test_usage_errors_exit_2(void **state)
 static void test_values_that_do_not_parse_exit_2(void **state)
 {
 	static const char *const bad[][2] = {
-		{ "u8", "256" },  { "u8", "-1" },          { "i8", "128" },         { "i8", "-129" },
-		{ "u16", "65536" }, { "i32", "2147483648" }, { "u32", "1x" },         { "u64", "18446744073709551616" },
-		{ "i64", "" },    { "flt", "one" },        { "dbl", "1.5.2" },      { "bin", "\\q" },
+		{ "u8", "256" },    { "u8", "-1" },
+		{ "i8", "128" },    { "i8", "-129" },
+		{ "u16", "65536" }, { "i32", "2147483648" },
+		{ "u32", "1x" },    { "u64", "18446744073709551616" },
+		{ "i64", "" },      { "flt", "one" },
+		{ "dbl", "1.5.2" }, { "bin", "\\q" },
 		{ "bin", "\\x4" },
 	};
 
@@ -344,7 +347,8 @@ static void test_refusals_exit_1(void **state)
 	skip_unless_cmap_offered();
 	r = CTL("cmap", "set", "totem.cluster_name", "str", "other");
 	assert_int_equal(r->status, 1);
-	assert_string_equal(r->err, "conclavectl: set totem.cluster_name: the key is read-only (CS_ERR_ACCESS)\n");
+	assert_string_equal(r->err,
+			    "conclavectl: set totem.cluster_name: the key is read-only (CS_ERR_ACCESS)\n");
 	r = CTL("cmap", "set", "a b", "u8", "1");
 	assert_int_equal(r->status, 1);
 	assert_non_null(strstr(r->err, "CS_ERR_NAME_TOO_LONG"));
@@ -372,7 +376,8 @@ static void test_stats_map(void **state)
 	r = CTL("cmap", "-m", "stats", "get", "totem.cluster_name");
 	assert_int_equal(r->status, 1);
 	assert_non_null(strstr(r->err, "CS_ERR_NOT_EXIST"));
-	assert_ok(CTL("cmap", "-m", "icmap", "get", "totem.cluster_name"), "totem.cluster_name (str) = test\n");
+	assert_ok(CTL("cmap", "-m", "icmap", "get", "totem.cluster_name"),
+		  "totem.cluster_name (str) = test\n");
 }
 
 /* Starts `conclavectl cmap track ARGS` and waits until its track is in place. */

@@ -134,7 +134,8 @@ static void assert_same(const char *tool, const char *command, const char *argum
 	struct output theirs, ours;
 
 	/* Leaks in Debian's tools are theirs: only the preloaded sanitizer sees them. */
-	run(&theirs, "ASAN_OPTIONS=detect_leaks=0 LD_LIBRARY_PATH=%s:%s LD_PRELOAD=%s /usr/sbin/corosync-%s %s",
+	run(&theirs,
+	    "ASAN_OPTIONS=detect_leaks=0 LD_LIBRARY_PATH=%s:%s LD_PRELOAD=%s /usr/sbin/corosync-%s %s",
 	    CLIENT_LIB_DIR, COMMON_LIB_DIR, TOOL_PRELOAD, tool, arguments);
 	run(&ours, "%s %s %s", CONCLAVECTL_PATH, command, arguments);
 	if (theirs.status != ours.status || strcmp(theirs.text, ours.text) != 0)
@@ -156,8 +157,9 @@ static void join(cpg_handle_t *h, const char *name, uint32_t length)
 static void test_quorum_as_quorumtool(void **state)
 {
 	static const char *const cases[] = {
-		"-s", "", "-l", "-l -a", "-l -i -H", "-s -p -o i", "-l -o n", "-m -e 0", "-e 0", "-o x",
-		"-v 0 -n 2", "-n 0", "-f", "-s -H", "-e 1", "-s", "-v 2", "-s -p", "-l -o i",
+		"-s",      "",     "-l",   "-l -a",     "-l -i -H", "-s -p -o i", "-l -o n",
+		"-m -e 0", "-e 0", "-o x", "-v 0 -n 2", "-n 0",     "-f",         "-s -H",
+		"-e 1",    "-s",   "-v 2", "-s -p",     "-l -o i",
 	};
 
 	skip_without_debian_tools();
@@ -167,7 +169,8 @@ static void test_quorum_as_quorumtool(void **state)
 
 static void test_cfg_and_cpg_as_their_tools(void **state)
 {
-	static const char *const cfg_cases[] = { "-s", "-s -b", "-n", "-a 1", "-a 2", "-a 9", "-a x", "-k 0", "-R", "-L" };
+	static const char *const cfg_cases[] = { "-s",   "-s -b", "-n",   "-a 1", "-a 2",
+						 "-a 9", "-a x",  "-k 0", "-R",   "-L" };
 	static const char *const cpg_cases[] = { "", "-d ,", "-n", "-n -d :", "-e", "-d '' -n" };
 	cpg_handle_t a, b;
 
@@ -229,10 +232,12 @@ static void test_unreachable_daemon_names_the_socket(void **state)
 	struct output out;
 
 	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
-		run(&out, "CONCLAVE_SOCKET=/tmp/conclave-test-none/x.sock %s %s", CONCLAVECTL_PATH, commands[i]);
+		run(&out, "CONCLAVE_SOCKET=/tmp/conclave-test-none/x.sock %s %s", CONCLAVECTL_PATH,
+		    commands[i]);
 		assert_int_equal(out.status, 3);
 		assert_non_null(strstr(out.text, "cannot reach conclaved (CS_ERR_LIBRARY)"));
-		assert_non_null(strstr(out.text, "the socket is /tmp/conclave-test-none/x.sock, from CONCLAVE_SOCKET"));
+		assert_non_null(strstr(out.text,
+				       "the socket is /tmp/conclave-test-none/x.sock, from CONCLAVE_SOCKET"));
 		run(&out, "env -u CONCLAVE_SOCKET %s %s", CONCLAVECTL_PATH, commands[i]);
 		assert_int_equal(out.status, 3);
 		assert_non_null(strstr(out.text, "the socket is /run/conclave/conclaved.sock, the default "
@@ -372,7 +377,8 @@ static void test_cmap_several_keys(void **state)
 	assert_ctl("cmap list test.c. test.b", 0, "test.c.x (u16) = 3\ntest.b (str) = two\n");
 	assert_ctl("cmap delete test.a test.b", 0, "");
 	assert_ctl("cmap list test.a test.b", 0, "");
-	assert_ctl("cmap delete test.c.x test.c.x", 1, "conclavectl: delete test.c.x: no such key (CS_ERR_NOT_EXIST)\n");
+	assert_ctl("cmap delete test.c.x test.c.x", 1,
+		   "conclavectl: delete test.c.x: no such key (CS_ERR_NOT_EXIST)\n");
 }
 
 static void test_cmap_delete_by_prefix(void **state)
@@ -463,9 +469,10 @@ static const char *complete(const char *line)
 
 	snprintf(dir, sizeof(dir), "%s", CONCLAVECTL_PATH);
 	*strrchr(dir, '/') = '\0';
-	run(&out, "PATH=%s:$PATH bash -c '. %s; read -ra COMP_WORDS <<< \"%s\"; "
-		  "case \"%s\" in *\" \") COMP_WORDS+=(\"\");; esac; COMP_CWORD=$((${#COMP_WORDS[@]} - 1)); "
-		  "_conclavectl 2>/dev/null; printf \"%%s \" \"${COMPREPLY[@]}\"'",
+	run(&out,
+	    "PATH=%s:$PATH bash -c '. %s; read -ra COMP_WORDS <<< \"%s\"; "
+	    "case \"%s\" in *\" \") COMP_WORDS+=(\"\");; esac; COMP_CWORD=$((${#COMP_WORDS[@]} - 1)); "
+	    "_conclavectl 2>/dev/null; printf \"%%s \" \"${COMPREPLY[@]}\"'",
 	    dir, COMPLETION_PATH, line, line);
 	assert_int_equal(out.status, 0);
 	return out.text;
@@ -492,7 +499,8 @@ static void test_bash_completion(void **state)
 	assert_string_equal(complete("conclavectl call --s"), "--service-dir ");
 	assert_string_equal(complete("conclavectl monitor --c"), "--config ");
 	assert_string_equal(complete("conclavectl monitor --service-dir " TEST_SERVICE_DIR " ec"), "echo ");
-	assert_string_equal(complete("conclavectl call --service-dir " TEST_SERVICE_DIR " echo p"), "plus_one ");
+	assert_string_equal(complete("conclavectl call --service-dir " TEST_SERVICE_DIR " echo p"),
+			    "plus_one ");
 }
 
 #define THREE(t) cmocka_unit_test_setup_teardown(t, start_three, stop)

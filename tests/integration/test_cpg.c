@@ -63,7 +63,8 @@ static void on_confchg(cpg_handle_t handle, const struct cpg_name *group, const 
 		       size_t n_members, const struct cpg_address *left, size_t n_left,
 		       const struct cpg_address *joined, size_t n_joined)
 {
-	struct seen_confchg *c = &seen.confchg[seen.n_confchg < MAX_SEEN - 1 ? seen.n_confchg++ : seen.n_confchg];
+	struct seen_confchg *c =
+		&seen.confchg[seen.n_confchg < MAX_SEEN - 1 ? seen.n_confchg++ : seen.n_confchg];
 
 	note('c');
 	c->group = *group;
@@ -85,7 +86,8 @@ static void on_deliver(cpg_handle_t handle, const struct cpg_name *group, uint32
 	seen.message_nodeid[i] = nodeid;
 }
 
-static void on_totem(cpg_handle_t handle, struct cpg_ring_id ring, uint32_t n_members, const uint32_t *members)
+static void on_totem(cpg_handle_t handle, struct cpg_ring_id ring, uint32_t n_members,
+		     const uint32_t *members)
 {
 	note('t');
 	seen.ring = ring;
@@ -218,7 +220,8 @@ static void test_join_errors(void **state)
 {
 	cpg_handle_t h = connect_cpg(), other = connect_cpg(), third = connect_cpg();
 	struct cpg_name group = name_of("alpha"), another = name_of("beta");
-	struct cpg_name longest = { .length = CPG_MAX_NAME_LENGTH }, too_long = { .length = CPG_MAX_NAME_LENGTH + 1 };
+	struct cpg_name longest = { .length = CPG_MAX_NAME_LENGTH },
+			too_long = { .length = CPG_MAX_NAME_LENGTH + 1 };
 	struct cpg_name empty = { .length = 0 };
 
 	memset(longest.value, 'n', sizeof(longest.value));
@@ -356,7 +359,8 @@ static void test_peers_join_leave_exit_finalize_and_die(void **state)
 			kill(c.pid, SIGKILL);
 		else
 			child_command(&c, *command);
-		expect_peer_change(h, c.pid, false, *command == 'l' ? CPG_REASON_LEAVE : CPG_REASON_PROCDOWN, 1);
+		expect_peer_change(h, c.pid, false, *command == 'l' ? CPG_REASON_LEAVE : CPG_REASON_PROCDOWN,
+				   1);
 		child_wait(&c);
 	}
 	assert_int_equal(cpg_finalize(h), CS_OK);
@@ -462,7 +466,8 @@ static void test_iteration(void **state)
 	assert_memory_equal(d[0].group.value, d[1].group.value, 7);
 	assert_int_equal(d[2].pid, (uint32_t)getpid());
 
-	assert_int_equal(cpg_iteration_initialize(h, CPG_ITERATION_ONE_GROUP, NULL, &it), CS_ERR_INVALID_PARAM);
+	assert_int_equal(cpg_iteration_initialize(h, CPG_ITERATION_ONE_GROUP, NULL, &it),
+			 CS_ERR_INVALID_PARAM);
 	assert_int_equal(cpg_iteration_initialize(h, CPG_ITERATION_ALL, &a, &it), CS_ERR_INVALID_PARAM);
 	assert_int_equal(cpg_iteration_initialize(h, CPG_ITERATION_NAME_ONLY, &a, &it), CS_ERR_INVALID_PARAM);
 	assert_int_equal(cpg_iteration_initialize(h, 4, NULL, &it), CS_ERR_INVALID_PARAM);

@@ -56,12 +56,12 @@ static struct test_daemon daemon_under_test;
 
 /* What one process has seen. */
 static struct {
-	size_t members;            /* in the last confchg */
+	size_t members; /* in the last confchg */
 	uint64_t delivered;
-	uint64_t order_hash;       /* of (sender, seq) in delivery order */
+	uint64_t order_hash; /* of (sender, seq) in delivery order */
 	uint32_t next_seq[SENDERS];
 	bool out_of_order;
-	uint32_t left_pid;         /* of the last confchg in which a member left */
+	uint32_t left_pid; /* of the last confchg in which a member left */
 	uint32_t left_reason;
 	uint64_t delivered_before_left;
 } seen;
@@ -271,7 +271,8 @@ static void exiting_sender(const char *arg, int commands, int reports)
 	struct iovec iov = { &m, sizeof(m) };
 	cpg_handle_t h;
 
-	if (cpg_initialize(&h, &callbacks) != CS_OK || cpg_join(h, &name) != CS_OK || write(reports, "j", 1) != 1)
+	if (cpg_initialize(&h, &callbacks) != CS_OK || cpg_join(h, &name) != CS_OK ||
+	    write(reports, "j", 1) != 1)
 		_exit(2);
 	for (m.seq = 0; m.seq < EXITING_SENDER_MESSAGES; m.seq++)
 		if (send_one(h, &iov) < 0)
@@ -289,7 +290,8 @@ static void held_back_exiting_sender(const char *arg, int commands, int reports)
 	cpg_handle_t h;
 	cs_error_t err = CS_OK;
 
-	if (cpg_initialize(&h, &callbacks) != CS_OK || cpg_join(h, &name) != CS_OK || write(reports, "j", 1) != 1)
+	if (cpg_initialize(&h, &callbacks) != CS_OK || cpg_join(h, &name) != CS_OK ||
+	    write(reports, "j", 1) != 1)
 		_exit(2);
 	while (m.seq < 1000000 && (err = cpg_mcast_joined(h, CPG_TYPE_AGREED, &iov, 1)) == CS_OK)
 		m.seq++;
@@ -429,7 +431,8 @@ static void sleeping_member(int commands, int replies)
 	cpg_handle_t h;
 
 	if (cpg_initialize(&h, &callbacks) != CS_OK || cpg_join(h, &name) != CS_OK ||
-	    write(replies, &result, 1) != 1 || read(commands, &expected, sizeof(expected)) != sizeof(expected))
+	    write(replies, &result, 1) != 1 ||
+	    read(commands, &expected, sizeof(expected)) != sizeof(expected))
 		_exit(2);
 	while (seen.delivered < expected && !seen.out_of_order)
 		if (cpg_dispatch(h, CS_DISPATCH_ONE) != CS_OK)
@@ -579,7 +582,8 @@ static void calling_member(int commands, int replies)
 	long before;
 	cpg_handle_t h;
 
-	if (cpg_initialize(&h, &callbacks) != CS_OK || cpg_join(h, &name) != CS_OK || write(replies, "j", 1) != 1)
+	if (cpg_initialize(&h, &callbacks) != CS_OK || cpg_join(h, &name) != CS_OK ||
+	    write(replies, "j", 1) != 1)
 		_exit(2);
 	before = process_rss_kb(getpid());
 	while (poll(&command, 1, 1) == 0) {
@@ -626,8 +630,8 @@ static void streaming_sender(uint32_t index, int start_pipe, int stop_pipe, int 
 
 	/* All join before any streams: a join, too, waits for room in the
 	 * member's queue. */
-	if (cpg_initialize(&h, &callbacks) != CS_OK || cpg_join(h, &name) != CS_OK || write(replies, "j", 1) != 1 ||
-	    read(start_pipe, &go, 1) != 1)
+	if (cpg_initialize(&h, &callbacks) != CS_OK || cpg_join(h, &name) != CS_OK ||
+	    write(replies, "j", 1) != 1 || read(start_pipe, &go, 1) != 1)
 		_exit(2);
 	while (counts[0] < CALLING_STREAM_MAX) {
 		cs_error_t err = cpg_mcast_joined(h, CPG_TYPE_AGREED, &iov, 1);
@@ -699,15 +703,15 @@ static void test_member_that_calls_but_never_dispatches(void **state)
 		assert_true(WIFEXITED(status));
 		assert_int_equal(WEXITSTATUS(status), 0);
 	}
-	print_message("%llu messages accepted, %llu refused with CS_ERR_TRY_AGAIN\n", (unsigned long long)accepted,
-		      (unsigned long long)refused);
+	print_message("%llu messages accepted, %llu refused with CS_ERR_TRY_AGAIN\n",
+		      (unsigned long long)accepted, (unsigned long long)refused);
 	assert_true(refused > 0);
 	assert_int_equal(write(down[1], &accepted, sizeof(accepted)), sizeof(accepted));
 	assert_int_equal(read(up[0], &report, sizeof(report)), sizeof(report));
 	assert_int_equal(waitpid(member, &status, 0), member);
 	assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
-	print_message("the member made %llu calls; its RSS grew %ld KiB at most\n", (unsigned long long)report.calls,
-		      report.grown_kb);
+	print_message("the member made %llu calls; its RSS grew %ld KiB at most\n",
+		      (unsigned long long)report.calls, report.grown_kb);
 	assert_int_equal(report.failed_calls, 0);
 	assert_int_equal(report.calls_while_held, CALLS_WHILE_HELD);
 	assert_true(report.grown_kb < 16 * 1024);
@@ -728,8 +732,8 @@ static void test_member_that_calls_but_never_dispatches(void **state)
 #define LARGE_MAX_SEEN 8
 
 static struct {
-	uint64_t whole;   /* delivered with the right size and bytes */
-	uint64_t broken;  /* anything else */
+	uint64_t whole;                 /* delivered with the right size and bytes */
+	uint64_t broken;                /* anything else */
 	size_t lengths[LARGE_MAX_SEEN]; /* of the first ones delivered, in order */
 } large;
 
@@ -738,8 +742,8 @@ static uint8_t pattern_byte(size_t i)
 	return (uint8_t)(i * 7 + (i >> 20));
 }
 
-static void on_large(cpg_handle_t handle, const struct cpg_name *group, uint32_t nodeid, uint32_t pid, void *msg,
-		     size_t msg_len)
+static void on_large(cpg_handle_t handle, const struct cpg_name *group, uint32_t nodeid, uint32_t pid,
+		     void *msg, size_t msg_len)
 {
 	const uint8_t *bytes = msg;
 	size_t expected = (size_t)((const uint32_t *)msg)[0];
@@ -763,7 +767,8 @@ static cpg_callbacks_t large_callbacks = { .cpg_deliver_fn = on_large, .cpg_conf
 
 static uint64_t large_delivered(void)
 {
-	return __atomic_load_n(&large.whole, __ATOMIC_ACQUIRE) + __atomic_load_n(&large.broken, __ATOMIC_ACQUIRE);
+	return __atomic_load_n(&large.whole, __ATOMIC_ACQUIRE) +
+	       __atomic_load_n(&large.broken, __ATOMIC_ACQUIRE);
 }
 
 /* A member's own messages wait in its queue in the daemon, which only its
@@ -981,26 +986,29 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_eight_senders_one_order_nothing_lost, start, stop),
 		cmocka_unit_test_setup_teardown(test_eight_senders_one_order_nothing_lost_over_the_socket,
 						start_without_rings, stop),
-		cmocka_unit_test_setup_teardown(test_sender_that_exits_after_posting_is_heard_out, start, stop),
-		cmocka_unit_test_setup_teardown(test_sender_that_exits_after_posting_is_heard_out_over_the_socket,
-						start_without_rings, stop),
-		cmocka_unit_test_setup_teardown(test_held_back_sender_that_exits_is_heard_out, start_small_queue,
+		cmocka_unit_test_setup_teardown(test_sender_that_exits_after_posting_is_heard_out, start,
 						stop),
+		cmocka_unit_test_setup_teardown(
+			test_sender_that_exits_after_posting_is_heard_out_over_the_socket,
+			start_without_rings, stop),
+		cmocka_unit_test_setup_teardown(test_held_back_sender_that_exits_is_heard_out,
+						start_small_queue, stop),
 		cmocka_unit_test_setup_teardown(test_held_back_sender_that_exits_is_heard_out_over_the_socket,
 						start_small_queue_without_rings, stop),
 		cmocka_unit_test_setup_teardown(test_first_post_opens_a_ring, start, stop),
-		cmocka_unit_test_setup_teardown(test_no_ring_when_max_ring_size_is_0, start_without_rings, stop),
-		cmocka_unit_test_setup_teardown(test_ring_is_no_larger_than_max_queued_bytes, start_small_queue,
+		cmocka_unit_test_setup_teardown(test_no_ring_when_max_ring_size_is_0, start_without_rings,
 						stop),
+		cmocka_unit_test_setup_teardown(test_ring_is_no_larger_than_max_queued_bytes,
+						start_small_queue, stop),
 		cmocka_unit_test_setup_teardown(test_member_that_does_not_dispatch_holds_senders_back,
 						start_small_queue, stop),
 		cmocka_unit_test_setup_teardown(test_member_that_does_not_dispatch_holds_large_senders_back,
 						start_medium_queue, stop),
-		cmocka_unit_test_setup_teardown(test_member_that_calls_but_never_dispatches, start_medium_queue,
-						stop),
+		cmocka_unit_test_setup_teardown(test_member_that_calls_but_never_dispatches,
+						start_medium_queue, stop),
 		cmocka_unit_test_setup_teardown(test_large_message_is_delivered_whole_once, start, stop),
-		cmocka_unit_test_setup_teardown(test_messages_larger_than_the_ring_are_delivered_whole_once, start,
-						stop),
+		cmocka_unit_test_setup_teardown(test_messages_larger_than_the_ring_are_delivered_whole_once,
+						start, stop),
 		cmocka_unit_test_setup_teardown(test_confchg_during_large_send_is_interrupt, start, stop),
 	};
 

@@ -33,14 +33,15 @@ SAME_TYPE(__typeof__(evs_leave), cs_error_t(evs_handle_t, const struct evs_group
 SAME_TYPE(__typeof__(evs_mcast_joined),
 	  cs_error_t(evs_handle_t, evs_guarantee_t, const struct iovec *, unsigned int));
 SAME_TYPE(__typeof__(evs_mcast_groups), cs_error_t(evs_handle_t, evs_guarantee_t, const struct evs_group *,
-						  size_t, const struct iovec *, unsigned int));
+						   size_t, const struct iovec *, unsigned int));
 SAME_TYPE(__typeof__(evs_membership_get), cs_error_t(evs_handle_t, unsigned int *, unsigned int *, size_t *));
 SAME_TYPE(evs_deliver_fn_t, void (*)(hdb_handle_t, unsigned int, const void *, size_t));
 SAME_TYPE(evs_confchg_fn_t, void (*)(hdb_handle_t, const unsigned int *, size_t, const unsigned int *, size_t,
 				     const unsigned int *, size_t, const struct evs_ring_id *));
 SAME_TYPE(evs_handle_t, uint64_t);
 _Static_assert(sizeof(struct evs_group) == 32, "struct evs_group");
-_Static_assert(sizeof(struct evs_ring_id) == 16 && offsetof(struct evs_ring_id, seq) == 8, "struct evs_ring_id");
+_Static_assert(sizeof(struct evs_ring_id) == 16 && offsetof(struct evs_ring_id, seq) == 8,
+	       "struct evs_ring_id");
 _Static_assert(offsetof(evs_callbacks_t, evs_confchg_fn) == sizeof(void *), "evs_callbacks_t");
 _Static_assert(EVS_TYPE_UNORDERED == 0 && EVS_TYPE_FIFO == 1 && EVS_TYPE_AGREED == 2 && EVS_TYPE_SAFE == 3,
 	       "evs_guarantee_t");
@@ -662,7 +663,8 @@ int main(void)
 		SINGLE(test_initialize_gives_a_confchg_with_this_node),
 		SINGLE(test_join_takes_at_most_50_groups_per_call),
 		SINGLE(test_leave_removes_one_join_each_in_order),
-		cmocka_unit_test_setup_teardown(test_joins_per_connection_are_limited, start_with_few_joins, stop),
+		cmocka_unit_test_setup_teardown(test_joins_per_connection_are_limited, start_with_few_joins,
+						stop),
 		SINGLE(test_keys_are_compared_whole),
 		SINGLE(test_mcast_joined_reaches_each_sharing_connection_once),
 		SINGLE(test_mcast_groups_works_without_joining),

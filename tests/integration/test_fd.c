@@ -123,11 +123,11 @@ static void ids_of(pid_t pid, uid_t *uid, gid_t *gid)
 }
 
 enum fd_verdict {
-	FD_DAEMONS,      /* a connected Unix socket whose peer is the daemon */
-	FD_NO_HANDLE,    /* initialize or fd_get failed */
-	FD_NO_SOCKET,    /* not a connected Unix stream socket */
-	FD_OTHER_PEER,   /* SO_PEERCRED names another process or ids */
-	FD_UNSTABLE,     /* fd_get gave another fd the second time */
+	FD_DAEMONS,    /* a connected Unix socket whose peer is the daemon */
+	FD_NO_HANDLE,  /* initialize or fd_get failed */
+	FD_NO_SOCKET,  /* not a connected Unix stream socket */
+	FD_OTHER_PEER, /* SO_PEERCRED names another process or ids */
+	FD_UNSTABLE,   /* fd_get gave another fd the second time */
 };
 
 /* What service's fd is, seen from this process. */
@@ -225,9 +225,9 @@ static bool readable_now(int fd)
 static unsigned int confchgs, messages;
 static size_t last_message_length;
 
-static void count_confchg(cpg_handle_t handle, const struct cpg_name *group, const struct cpg_address *members,
-			  size_t n_members, const struct cpg_address *left, size_t n_left,
-			  const struct cpg_address *joined, size_t n_joined)
+static void count_confchg(cpg_handle_t handle, const struct cpg_name *group,
+			  const struct cpg_address *members, size_t n_members, const struct cpg_address *left,
+			  size_t n_left, const struct cpg_address *joined, size_t n_joined)
 {
 	confchgs++;
 }
@@ -273,8 +273,9 @@ static void test_cpg_effects_readable_when_the_call_returns(void **state)
 
 static unsigned int notifications;
 
-static void count_notification(cmap_handle_t handle, cmap_track_handle_t track, int32_t event, const char *key,
-			       struct cmap_notify_value new_value, struct cmap_notify_value old_value, void *data)
+static void count_notification(cmap_handle_t handle, cmap_track_handle_t track, int32_t event,
+			       const char *key, struct cmap_notify_value new_value,
+			       struct cmap_notify_value old_value, void *data)
 {
 	notifications++;
 }
@@ -290,8 +291,8 @@ static void test_cmap_notification_readable_when_the_set_returns(void **state)
 	notifications = 0;
 	assert_int_equal(cmap_initialize(&h), CS_OK);
 	assert_int_equal(cmap_fd_get(h, &fd), CS_OK);
-	assert_int_equal(cmap_track_add(h, "test.effect", CMAP_TRACK_ADD | CMAP_TRACK_MODIFY, count_notification, NULL,
-					&track),
+	assert_int_equal(cmap_track_add(h, "test.effect", CMAP_TRACK_ADD | CMAP_TRACK_MODIFY,
+					count_notification, NULL, &track),
 			 CS_OK);
 	assert_false(readable_now(fd));
 	for (uint32_t i = 1; i <= 3; i++) {
@@ -308,7 +309,8 @@ static int start(void **state)
 {
 	char config[1024];
 
-	snprintf(config, sizeof(config), "%suidgid {\n\tuid: %d\n\tgid: %d\n}\n", SINGLE_NODE_CONFIG, NOBODY, NOBODY);
+	snprintf(config, sizeof(config), "%suidgid {\n\tuid: %d\n\tgid: %d\n}\n", SINGLE_NODE_CONFIG, NOBODY,
+		 NOBODY);
 	return test_daemon_start(&daemon_under_test, config);
 }
 

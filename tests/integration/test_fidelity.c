@@ -172,7 +172,8 @@ static uint8_t get_u8(cmap_handle_t cmap, const char *key, cs_error_t *err)
 /* ---- cmap's stats map ------------------------------------------------------ */
 
 static void note_procname(cmap_handle_t handle, cmap_track_handle_t track, int32_t event, const char *key,
-			  struct cmap_notify_value new_value, struct cmap_notify_value old_value, void *user_data)
+			  struct cmap_notify_value new_value, struct cmap_notify_value old_value,
+			  void *user_data)
 {
 	char *name = user_data;
 	size_t len = strlen(key), suffix = strlen(".procname");
@@ -210,8 +211,9 @@ static void test_stats_delete_names_a_departed_process(void **state)
 	int fd, status;
 
 	assert_int_equal(cmap_initialize_map(&stats, CMAP_MAP_STATS), CS_OK);
-	assert_int_equal(cmap_track_add(stats, "stats.ipcs.service3.", CMAP_TRACK_ADD | CMAP_TRACK_DELETE |
-							CMAP_TRACK_PREFIX, note_procname, departed, &track),
+	assert_int_equal(cmap_track_add(stats, "stats.ipcs.service3.",
+					CMAP_TRACK_ADD | CMAP_TRACK_DELETE | CMAP_TRACK_PREFIX, note_procname,
+					departed, &track),
 			 CS_OK);
 	assert_int_equal(test_child_start(&child, connect_and_wait, NULL, 'r'), 0);
 	assert_int_equal(kill(daemon_under_test.pid, SIGSTOP), 0);
@@ -404,8 +406,8 @@ static void test_getinfo_right_after_setvotes(void **state)
 
 #define OWN_MESSAGE_ROUNDS 300
 
-static void count_own_message(cpg_handle_t handle, const struct cpg_name *group, uint32_t nodeid, uint32_t pid,
-			      void *msg, size_t msg_len)
+static void count_own_message(cpg_handle_t handle, const struct cpg_name *group, uint32_t nodeid,
+			      uint32_t pid, void *msg, size_t msg_len)
 {
 	unsigned int *delivered;
 
@@ -504,17 +506,21 @@ static void test_daemon_death_while_dispatch_waits_for_a_post(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_stats_delete_names_a_departed_process, start_single, stop),
+		cmocka_unit_test_setup_teardown(test_stats_delete_names_a_departed_process, start_single,
+						stop),
 		cmocka_unit_test_setup_teardown(test_votes_without_a_quorum_change, start_single, stop),
-		cmocka_unit_test_setup_teardown(test_expected_votes_and_quorum_in_corosync_order, start_single, stop),
+		cmocka_unit_test_setup_teardown(test_expected_votes_and_quorum_in_corosync_order,
+						start_single, stop),
 		cmocka_unit_test_setup_teardown(test_unconfigured_device_votes_reset, start_single, stop),
 		cmocka_unit_test_setup_teardown(test_device_life, start_three, stop),
 		cmocka_unit_test_setup_teardown(test_membership_right_after_join, start_single, stop),
 		cmocka_unit_test_setup_teardown(test_getinfo_right_after_setvotes, start_single, stop),
-		cmocka_unit_test_setup_teardown(test_own_message_at_the_first_dispatch_after_mcast, start_single, stop),
+		cmocka_unit_test_setup_teardown(test_own_message_at_the_first_dispatch_after_mcast,
+						start_single, stop),
 		cmocka_unit_test_setup_teardown(test_own_message_at_the_first_dispatch_without_rings,
 						start_single_without_rings, stop),
-		cmocka_unit_test_setup_teardown(test_daemon_death_while_dispatch_waits_for_a_post, start_single, stop),
+		cmocka_unit_test_setup_teardown(test_daemon_death_while_dispatch_waits_for_a_post,
+						start_single, stop),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

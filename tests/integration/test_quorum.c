@@ -18,14 +18,13 @@
 
 #include "harness.h"
 
-static const char THREE_NODE_CONFIG[] =
-	"totem {\n\tversion: 2\n\tcluster_name: three\n}\n"
-	"nodelist {\n"
-	"\tnode {\n\t\tnodeid: 1\n\t\tring0_addr: 127.0.0.1\n\t}\n"
-	"\tnode {\n\t\tnodeid: 2\n\t\tring0_addr: 192.0.2.2\n\t}\n"
-	"\tnode {\n\t\tnodeid: 3\n\t\tring0_addr: 192.0.2.3\n\t}\n"
-	"}\n"
-	"quorum {\n\tprovider: corosync_votequorum\n}\n";
+static const char THREE_NODE_CONFIG[] = "totem {\n\tversion: 2\n\tcluster_name: three\n}\n"
+					"nodelist {\n"
+					"\tnode {\n\t\tnodeid: 1\n\t\tring0_addr: 127.0.0.1\n\t}\n"
+					"\tnode {\n\t\tnodeid: 2\n\t\tring0_addr: 192.0.2.2\n\t}\n"
+					"\tnode {\n\t\tnodeid: 3\n\t\tring0_addr: 192.0.2.3\n\t}\n"
+					"}\n"
+					"quorum {\n\tprovider: corosync_votequorum\n}\n";
 
 static const char NO_PROVIDER_CONFIG[] =
 	"totem {\n\tversion: 2\n\tcluster_name: free\n}\n"
@@ -75,8 +74,8 @@ static void copy_members(uint32_t n, const uint32_t *list)
 		seen.members[i] = list[i];
 }
 
-static void v0_notify(quorum_handle_t handle, uint32_t quorate, uint64_t ring_seq,
-		      uint32_t view_list_entries, uint32_t *view_list)
+static void v0_notify(quorum_handle_t handle, uint32_t quorate, uint64_t ring_seq, uint32_t view_list_entries,
+		      uint32_t *view_list)
 {
 	note('0');
 	seen.handle = handle;
@@ -116,11 +115,26 @@ static int start_with(const char *config)
 	return test_daemon_start(&daemon_under_test, config);
 }
 
-static int start_single(void **state) { return start_with(SINGLE_NODE_CONFIG); }
-static int start_three(void **state) { return start_with(THREE_NODE_CONFIG); }
-static int start_free(void **state) { return start_with(NO_PROVIDER_CONFIG); }
-static int start_limited(void **state) { return start_with(LIMITED_CONFIG); }
-static int start_per_uid_limited(void **state) { return start_with(PER_UID_LIMITED_CONFIG); }
+static int start_single(void **state)
+{
+	return start_with(SINGLE_NODE_CONFIG);
+}
+static int start_three(void **state)
+{
+	return start_with(THREE_NODE_CONFIG);
+}
+static int start_free(void **state)
+{
+	return start_with(NO_PROVIDER_CONFIG);
+}
+static int start_limited(void **state)
+{
+	return start_with(LIMITED_CONFIG);
+}
+static int start_per_uid_limited(void **state)
+{
+	return start_with(PER_UID_LIMITED_CONFIG);
+}
 
 static int stop(void **state)
 {
@@ -146,8 +160,9 @@ static quorum_handle_t connect_v1(void)
 		.nodelist_notify_fn = v1_nodelist_notify,
 	};
 
-	assert_int_equal(quorum_model_initialize(&h, QUORUM_MODEL_V1, (quorum_model_data_t *)&data, NULL, NULL),
-			 CS_OK);
+	assert_int_equal(
+		quorum_model_initialize(&h, QUORUM_MODEL_V1, (quorum_model_data_t *)&data, NULL, NULL),
+		CS_OK);
 	return h;
 }
 
@@ -168,7 +183,8 @@ static void test_initialize_null_handle_is_invalid(void **state)
 	uint32_t type;
 
 	assert_int_equal(quorum_initialize(NULL, &v0_callbacks, &type), CS_ERR_INVALID_PARAM);
-	assert_int_equal(quorum_model_initialize(NULL, QUORUM_MODEL_V0, NULL, &type, NULL), CS_ERR_INVALID_PARAM);
+	assert_int_equal(quorum_model_initialize(NULL, QUORUM_MODEL_V0, NULL, &type, NULL),
+			 CS_ERR_INVALID_PARAM);
 }
 
 static void test_initialize_without_daemon_is_library_error(void **state)
@@ -251,7 +267,8 @@ static void test_model_initialize_rejects_unknown_model(void **state)
 {
 	quorum_handle_t h;
 
-	assert_int_equal(quorum_model_initialize(&h, (quorum_model_t)2, NULL, NULL, NULL), CS_ERR_INVALID_PARAM);
+	assert_int_equal(quorum_model_initialize(&h, (quorum_model_t)2, NULL, NULL, NULL),
+			 CS_ERR_INVALID_PARAM);
 }
 
 static void test_model_initialize_sets_context(void **state)

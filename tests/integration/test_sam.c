@@ -119,7 +119,8 @@ static void supervisor_keys(pid_t pid, char *out, size_t size)
 		else if (strcmp(name, "last_updated") == 0)
 			len += snprintf(out + len, size - len, "%s (u64)\n", name);
 		else if (cmap_get_uint64(h, key, &number) == CS_OK)
-			len += snprintf(out + len, size - len, "%s = %llu\n", name, (unsigned long long)number);
+			len += snprintf(out + len, size - len, "%s = %llu\n", name,
+					(unsigned long long)number);
 		free(text);
 		assert_true(len < size);
 	}
@@ -322,11 +323,10 @@ static void test_mark_failed(void **state)
 			"sam_start: success\n"
 			"sam_mark_failed\n",
 			0, &r);
-	assert_supervisor_keys(r.pid,
-			       "last_updated (u64)\n"
-			       "poll_period = 1000\n"
-			       "recovery = restart\n"
-			       "state = failed\n");
+	assert_supervisor_keys(r.pid, "last_updated (u64)\n"
+				      "poll_period = 1000\n"
+				      "recovery = restart\n"
+				      "state = failed\n");
 }
 
 /* sam_start waits in "waiting for quorum" until votequorum_setexpected(1)
@@ -348,11 +348,10 @@ static void test_policy_quorum_quit(void **state)
 			"cmap set quorum.expected_votes 4: success\n"
 			"warning signal SIGTERM\n",
 			7, &r);
-	assert_supervisor_keys(r.pid,
-			       "last_updated (u64)\n"
-			       "poll_period = 0\n"
-			       "recovery = quit\n"
-			       "state = failed\n");
+	assert_supervisor_keys(r.pid, "last_updated (u64)\n"
+				      "poll_period = 0\n"
+				      "recovery = quit\n"
+				      "state = failed\n");
 }
 
 /* The restarted instance's sam_start waits for quorum again. */

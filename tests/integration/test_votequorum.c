@@ -23,22 +23,20 @@ static const char NO_PROVIDER_CONFIG[] =
 
 /* Node 1 here, node 2 away, a quorum device with one vote: expected votes 3,
  * quorum 2, so this node is quorate only while the device casts its vote. */
-static const char QDEVICE_CONFIG[] =
-	"totem {\n\tversion: 2\n\tcluster_name: qdev\n}\n"
-	"nodelist {\n"
-	"\tnode {\n\t\tnodeid: 1\n\t\tring0_addr: 127.0.0.1\n\t}\n"
-	"\tnode {\n\t\tnodeid: 2\n\t\tring0_addr: 192.0.2.2\n\t}\n"
-	"}\n"
-	"quorum {\n\tprovider: corosync_votequorum\n"
-	"\tdevice {\n\t\tmodel: net\n\t\tvotes: 1\n\t\ttimeout: 300\n\t}\n}\n";
+static const char QDEVICE_CONFIG[] = "totem {\n\tversion: 2\n\tcluster_name: qdev\n}\n"
+				     "nodelist {\n"
+				     "\tnode {\n\t\tnodeid: 1\n\t\tring0_addr: 127.0.0.1\n\t}\n"
+				     "\tnode {\n\t\tnodeid: 2\n\t\tring0_addr: 192.0.2.2\n\t}\n"
+				     "}\n"
+				     "quorum {\n\tprovider: corosync_votequorum\n"
+				     "\tdevice {\n\t\tmodel: net\n\t\tvotes: 1\n\t\ttimeout: 300\n\t}\n}\n";
 
-static const char TWO_NODE_CONFIG[] =
-	"totem {\n\tversion: 2\n\tcluster_name: pair\n}\n"
-	"nodelist {\n"
-	"\tnode {\n\t\tnodeid: 1\n\t\tring0_addr: 127.0.0.1\n\t}\n"
-	"\tnode {\n\t\tnodeid: 2\n\t\tring0_addr: 192.0.2.2\n\t}\n"
-	"}\n"
-	"quorum {\n\tprovider: corosync_votequorum\n\ttwo_node: 1\n}\n";
+static const char TWO_NODE_CONFIG[] = "totem {\n\tversion: 2\n\tcluster_name: pair\n}\n"
+				      "nodelist {\n"
+				      "\tnode {\n\t\tnodeid: 1\n\t\tring0_addr: 127.0.0.1\n\t}\n"
+				      "\tnode {\n\t\tnodeid: 2\n\t\tring0_addr: 192.0.2.2\n\t}\n"
+				      "}\n"
+				      "quorum {\n\tprovider: corosync_votequorum\n\ttwo_node: 1\n}\n";
 
 static struct test_daemon daemon_under_test;
 
@@ -107,11 +105,26 @@ static int start_with(const char *config)
 	return test_daemon_start(&daemon_under_test, config);
 }
 
-static int start_single(void **state) { return start_with(SINGLE_NODE_CONFIG); }
-static int start_three(void **state) { return start_with(INQUORATE_THREE_NODE_CONFIG); }
-static int start_free(void **state) { return start_with(NO_PROVIDER_CONFIG); }
-static int start_qdevice(void **state) { return start_with(QDEVICE_CONFIG); }
-static int start_two_node(void **state) { return start_with(TWO_NODE_CONFIG); }
+static int start_single(void **state)
+{
+	return start_with(SINGLE_NODE_CONFIG);
+}
+static int start_three(void **state)
+{
+	return start_with(INQUORATE_THREE_NODE_CONFIG);
+}
+static int start_free(void **state)
+{
+	return start_with(NO_PROVIDER_CONFIG);
+}
+static int start_qdevice(void **state)
+{
+	return start_with(QDEVICE_CONFIG);
+}
+static int start_two_node(void **state)
+{
+	return start_with(TWO_NODE_CONFIG);
+}
 
 static int stop(void **state)
 {

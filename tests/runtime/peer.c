@@ -179,7 +179,8 @@ static bool frame_read(int fd, struct peer_request *request)
 	if (!frame_bytes_read(fd, &request->header, sizeof(request->header), request))
 		goto failed;
 	request->payload = malloc(request->header.length ? request->header.length : 1);
-	if (request->payload == NULL || !frame_bytes_read(fd, request->payload, request->header.length, request))
+	if (request->payload == NULL ||
+	    !frame_bytes_read(fd, request->payload, request->header.length, request))
 		goto failed;
 	return true;
 failed:
@@ -188,11 +189,15 @@ failed:
 	return false;
 }
 
-static bool frame_write(int fd, uint16_t kind, uint16_t id, uint32_t seq, int32_t status,
-			const void *payload, uint32_t length)
+static bool frame_write(int fd, uint16_t kind, uint16_t id, uint32_t seq, int32_t status, const void *payload,
+			uint32_t length)
 {
 	struct cv_frame_header header = {
-		.length = length, .kind = kind, .id = id, .seq = seq, .status = status,
+		.length = length,
+		.kind = kind,
+		.id = id,
+		.seq = seq,
+		.status = status,
 	};
 
 	return write_all(fd, &header, sizeof(header)) && write_all(fd, payload, length);
@@ -438,8 +443,8 @@ static uint8_t *frame_pack(uint16_t kind, int32_t status, const void *payload, u
 /* A WELCOME whose payload is `length` bytes of `fields` (none for a
  * refusal), with the descriptors fds attached, followed in the same write
  * by `extra` bytes. */
-static void welcome_send(int fd, int32_t status, const void *fields, uint32_t length, const int *fds, size_t n_fds,
-			 const uint8_t *extra, size_t extra_length)
+static void welcome_send(int fd, int32_t status, const void *fields, uint32_t length, const int *fds,
+			 size_t n_fds, const uint8_t *extra, size_t extra_length)
 {
 	size_t frame_length = sizeof(struct cv_frame_header) + length;
 	uint8_t *frame = frame_pack(CV_FRAME_WELCOME, status, fields, length);
@@ -607,8 +612,8 @@ uint64_t peer_connect_client(struct peer *p, const cv_callback_fn *callbacks, vo
 	return peer_connect_client_with(p, PEER_WELCOME, callbacks, context);
 }
 
-int fixture_connect_to(void **state, struct peer *p, enum peer_handshake mode, const cv_callback_fn *callbacks,
-		       void *context)
+int fixture_connect_to(void **state, struct peer *p, enum peer_handshake mode,
+		       const cv_callback_fn *callbacks, void *context)
 {
 	struct fixture *f = calloc(1, sizeof(*f));
 
@@ -644,7 +649,8 @@ int fixture_teardown(void **state)
 /* ---- the responder ---- */
 
 /* The request's message, whole or split (as conclaved takes it). */
-static ProtobufCMessage *request_unpack(const struct peer_request *request, const ProtobufCMessageDescriptor *desc,
+static ProtobufCMessage *request_unpack(const struct peer_request *request,
+					const ProtobufCMessageDescriptor *desc,
 					const ProtobufCFieldDescriptor **split_field)
 {
 	const char *why;
@@ -658,7 +664,8 @@ static ProtobufCMessage *request_unpack(const struct peer_request *request, cons
 static void reply_echo(struct peer *p, int reply_fd, const struct peer_request *request)
 {
 	const ProtobufCFieldDescriptor *split_field;
-	TestEchoRequest *echo = (TestEchoRequest *)request_unpack(request, &test_echo_request__descriptor, &split_field);
+	TestEchoRequest *echo = (TestEchoRequest *)request_unpack(request, &test_echo_request__descriptor,
+								  &split_field);
 	TestEchoReply reply = TEST_ECHO_REPLY__INIT;
 	uint8_t *packed;
 	size_t length;
@@ -691,8 +698,8 @@ static void reply_echo(struct peer *p, int reply_fd, const struct peer_request *
 static void notify_count(struct peer *p, const struct peer_request *request)
 {
 	const ProtobufCFieldDescriptor *split_field;
-	TestNotifyRequest *notify =
-		(TestNotifyRequest *)request_unpack(request, &test_notify_request__descriptor, &split_field);
+	TestNotifyRequest *notify = (TestNotifyRequest *)request_unpack(
+		request, &test_notify_request__descriptor, &split_field);
 
 	pthread_mutex_lock(&p->lock);
 	p->notifies++;
@@ -800,7 +807,8 @@ static void *responder_main(void *arg)
 		fds[0] = (struct pollfd){ .fd = p->paused ? -1 : p->fd, .events = POLLIN };
 		fds[1] = (struct pollfd){ .fd = p->control[0], .events = POLLIN };
 		/* the backlog of events, as the socket takes it */
-		fds[2] = (struct pollfd){ .fd = __atomic_load_n(&p->backlog_length, __ATOMIC_RELAXED) ? p->fd : -1,
+		fds[2] = (struct pollfd){ .fd = __atomic_load_n(&p->backlog_length, __ATOMIC_RELAXED) ? p->fd
+												      : -1,
 					  .events = POLLOUT };
 		pthread_mutex_unlock(&p->lock);
 		while (poll(fds, 3, -1) < 0 && errno == EINTR)

@@ -16,22 +16,22 @@
 #include "test-service.h"
 
 enum peer_handshake {
-	PEER_WELCOME,           /* HELLO -> WELCOME(CS_OK, max_message, max_ring) with a reply channel */
+	PEER_WELCOME,            /* HELLO -> WELCOME(CS_OK, max_message, max_ring) with a reply channel */
 	PEER_WELCOME_NO_CHANNEL, /* HELLO -> WELCOME(CS_OK) without a reply channel */
-	PEER_WELCOME_TWO_FDS,   /* HELLO -> WELCOME(CS_OK) with a reply channel and another descriptor */
-	PEER_REFUSE_WITH_FD,    /* HELLO -> WELCOME(refusal) with a descriptor, close */
-	PEER_WELCOME_SHORT,     /* HELLO -> WELCOME(CS_OK) of 8 bytes: no max_ring_size */
-	PEER_WELCOME_LONG,      /* HELLO -> WELCOME(CS_OK) of 16 bytes, longer than struct cv_welcome */
-	PEER_REFUSE,            /* HELLO -> WELCOME(refusal), close */
-	PEER_REFUSE_AT_ONCE,    /* WELCOME(refusal) without reading HELLO, close */
-	PEER_CLOSE_AT_ONCE,     /* close right after accept */
-	PEER_CLOSE_AFTER_HELLO, /* HELLO -> close */
-	PEER_CLOSE_MID_HEADER,  /* HELLO -> half a WELCOME header, close */
-	PEER_CLOSE_MID_WELCOME, /* HELLO -> WELCOME header without its payload, close */
-	PEER_BAD_MAGIC,         /* HELLO -> WELCOME with a wrong magic */
-	PEER_BAD_LENGTH,        /* HELLO -> WELCOME(CS_OK) with a 4-byte payload */
-	PEER_WRONG_KIND,        /* HELLO -> an EVENT frame */
-	PEER_SILENT,            /* HELLO -> nothing, connection kept open */
+	PEER_WELCOME_TWO_FDS,    /* HELLO -> WELCOME(CS_OK) with a reply channel and another descriptor */
+	PEER_REFUSE_WITH_FD,     /* HELLO -> WELCOME(refusal) with a descriptor, close */
+	PEER_WELCOME_SHORT,      /* HELLO -> WELCOME(CS_OK) of 8 bytes: no max_ring_size */
+	PEER_WELCOME_LONG,       /* HELLO -> WELCOME(CS_OK) of 16 bytes, longer than struct cv_welcome */
+	PEER_REFUSE,             /* HELLO -> WELCOME(refusal), close */
+	PEER_REFUSE_AT_ONCE,     /* WELCOME(refusal) without reading HELLO, close */
+	PEER_CLOSE_AT_ONCE,      /* close right after accept */
+	PEER_CLOSE_AFTER_HELLO,  /* HELLO -> close */
+	PEER_CLOSE_MID_HEADER,   /* HELLO -> half a WELCOME header, close */
+	PEER_CLOSE_MID_WELCOME,  /* HELLO -> WELCOME header without its payload, close */
+	PEER_BAD_MAGIC,          /* HELLO -> WELCOME with a wrong magic */
+	PEER_BAD_LENGTH,         /* HELLO -> WELCOME(CS_OK) with a 4-byte payload */
+	PEER_WRONG_KIND,         /* HELLO -> an EVENT frame */
+	PEER_SILENT,             /* HELLO -> nothing, connection kept open */
 };
 
 #define PEER_MAX_HELD 64
@@ -64,7 +64,7 @@ struct peer {
 	enum peer_handshake mode;
 	int32_t refusal;
 	uint32_t max_message;
-	uint32_t max_ring; /* announced in WELCOME; 0: no rings */
+	uint32_t max_ring;                /* announced in WELCOME; 0: no rings */
 	unsigned int ticks_after_welcome; /* sent in the same write as WELCOME */
 	struct cv_hello hello;
 	bool hello_received;
@@ -89,14 +89,14 @@ struct peer {
 	size_t flooded;                /* bytes of ticks the socket took from the flood */
 	uint8_t *backlog;
 	size_t backlog_length;
-	unsigned int requests;         /* requests read so far */
-	unsigned int split_requests;   /* of which REQUEST_SPLIT frames */
+	unsigned int requests;       /* requests read so far */
+	unsigned int split_requests; /* of which REQUEST_SPLIT frames */
 	unsigned int notifies;
 	uint32_t last_notify;
 	struct peer_request held[PEER_MAX_HELD];
 	unsigned int n_held;
-	int32_t ring_reply;            /* the status RING_OPEN is answered with */
-	unsigned int ring_opens;       /* RING_OPEN frames read so far */
+	int32_t ring_reply;      /* the status RING_OPEN is answered with */
+	unsigned int ring_opens; /* RING_OPEN frames read so far */
 	struct peer_ring_open last_ring_open;
 
 	/* many clients */
@@ -132,8 +132,8 @@ struct fixture {
  * peer's default), and stores the fixture in *state. */
 int fixture_connect(void **state, const cv_callback_fn *callbacks, void *context, uint32_t max_message);
 /* The same with the peer p (set up as the test wants) and handshake mode. */
-int fixture_connect_to(void **state, struct peer *p, enum peer_handshake mode, const cv_callback_fn *callbacks,
-		       void *context);
+int fixture_connect_to(void **state, struct peer *p, enum peer_handshake mode,
+		       const cv_callback_fn *callbacks, void *context);
 /* cmocka teardown: finalizes the client, frees the peer and checks that no
  * handle is left. */
 int fixture_teardown(void **state);

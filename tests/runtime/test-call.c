@@ -38,8 +38,8 @@ static void test_echo_round_trip(void **state)
 
 /* Runs an echo on a thread and answers it by hand with `status` and a reply
  * carrying `value` (or `payload` when given). */
-static struct background answered_call(struct fixture *f, int32_t status, uint32_t value,
-				       const char *payload, uint32_t payload_length)
+static struct background answered_call(struct fixture *f, int32_t status, uint32_t value, const char *payload,
+				       uint32_t payload_length)
 {
 	TestEchoReply reply = TEST_ECHO_REPLY__INIT;
 	struct cv_frame_header request;
@@ -53,9 +53,11 @@ static struct background answered_call(struct fixture *f, int32_t status, uint32
 	reply.value = value;
 	length = test_echo_reply__pack(&reply, packed);
 	if (payload == NULL)
-		peer_send_frame(f->p, CV_FRAME_REPLY, request.id, request.seq, status, packed, (uint32_t)length);
+		peer_send_frame(f->p, CV_FRAME_REPLY, request.id, request.seq, status, packed,
+				(uint32_t)length);
 	else
-		peer_send_frame(f->p, CV_FRAME_REPLY, request.id, request.seq, status, payload, payload_length);
+		peer_send_frame(f->p, CV_FRAME_REPLY, request.id, request.seq, status, payload,
+				payload_length);
 	assert_true(background_finish(&b, PROMPTLY_MS));
 	return b;
 }
@@ -144,7 +146,8 @@ static void test_posted_requests_meet_back_pressure(void **state)
 	}
 	assert_int_equal(test_notify_post(f->handle, 0), CS_OK);
 	assert_int_equal(test_notify_post(0, 0), CS_ERR_BAD_HANDLE);
-	assert_int_equal(cv_client_post(&test_service, f->handle, TEST_REQUEST_NOTIFY, NULL), CS_ERR_INVALID_PARAM);
+	assert_int_equal(cv_client_post(&test_service, f->handle, TEST_REQUEST_NOTIFY, NULL),
+			 CS_ERR_INVALID_PARAM);
 }
 
 static void test_request_larger_than_the_daemon_accepts(void **state)

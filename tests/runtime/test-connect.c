@@ -68,7 +68,10 @@ static void test_refusals_are_passed_through(void **state)
 {
 	struct peer *p = *state;
 	const cs_error_t refusals[] = {
-		CS_ERR_ACCESS, CS_ERR_NOT_SUPPORTED, CS_ERR_TRY_AGAIN, CS_ERR_NO_RESOURCES,
+		CS_ERR_ACCESS,
+		CS_ERR_NOT_SUPPORTED,
+		CS_ERR_TRY_AGAIN,
+		CS_ERR_NO_RESOURCES,
 	};
 
 	for (size_t i = 0; i < sizeof(refusals) / sizeof(refusals[0]); i++) {
@@ -130,7 +133,10 @@ static void test_peer_closes_during_handshake(void **state)
 {
 	struct peer *p = *state;
 	const enum peer_handshake modes[] = {
-		PEER_CLOSE_AT_ONCE, PEER_CLOSE_AFTER_HELLO, PEER_CLOSE_MID_HEADER, PEER_CLOSE_MID_WELCOME,
+		PEER_CLOSE_AT_ONCE,
+		PEER_CLOSE_AFTER_HELLO,
+		PEER_CLOSE_MID_HEADER,
+		PEER_CLOSE_MID_WELCOME,
 	};
 
 	for (size_t i = 0; i < sizeof(modes) / sizeof(modes[0]); i++)
@@ -153,7 +159,8 @@ static void test_malformed_welcome(void **state)
 static void test_welcome_with_the_wrong_descriptors(void **state)
 {
 	struct peer *p = *state;
-	const enum peer_handshake modes[] = { PEER_WELCOME_NO_CHANNEL, PEER_WELCOME_TWO_FDS, PEER_REFUSE_WITH_FD };
+	const enum peer_handshake modes[] = { PEER_WELCOME_NO_CHANNEL, PEER_WELCOME_TWO_FDS,
+					      PEER_REFUSE_WITH_FD };
 	int before = open_fd_count();
 
 	for (size_t i = 0; i < sizeof(modes) / sizeof(modes[0]); i++) {

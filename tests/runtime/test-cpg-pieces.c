@@ -143,7 +143,8 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_total_beyond_any_daemon_is_dropped, hostile_setup,
 						hostile_teardown),
-		cmocka_unit_test_setup_teardown(test_memory_follows_what_arrives, hostile_setup, hostile_teardown),
+		cmocka_unit_test_setup_teardown(test_memory_follows_what_arrives, hostile_setup,
+						hostile_teardown),
 		cmocka_unit_test_setup_teardown(test_pieces_past_their_total_are_dropped, hostile_setup,
 						hostile_teardown),
 	};

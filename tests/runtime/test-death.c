@@ -22,7 +22,10 @@ static int fixture_setup(void **state)
 static void assert_everything_says_library_error(struct fixture *f)
 {
 	const int flags[] = {
-		CS_DISPATCH_ALL, CS_DISPATCH_ONE_NONBLOCKING, CS_DISPATCH_ONE, CS_DISPATCH_BLOCKING,
+		CS_DISPATCH_ALL,
+		CS_DISPATCH_ONE_NONBLOCKING,
+		CS_DISPATCH_ONE,
+		CS_DISPATCH_BLOCKING,
 	};
 	void *context = NULL;
 	int fd = -1;

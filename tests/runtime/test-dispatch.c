@@ -65,7 +65,8 @@ static void test_bad_handles(void **state)
 	int fd;
 
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-		assert_int_equal(cv_client_dispatch(&test_service, bad[i], CS_DISPATCH_ALL), CS_ERR_BAD_HANDLE);
+		assert_int_equal(cv_client_dispatch(&test_service, bad[i], CS_DISPATCH_ALL),
+				 CS_ERR_BAD_HANDLE);
 		assert_int_equal(cv_client_fd_get(&test_service, bad[i], &fd), CS_ERR_BAD_HANDLE);
 		assert_int_equal(cv_client_context_get(&test_service, bad[i], &context), CS_ERR_BAD_HANDLE);
 		assert_int_equal(cv_client_context_set(&test_service, bad[i], NULL), CS_ERR_BAD_HANDLE);
@@ -239,7 +240,10 @@ static void test_finalize_inside_a_callback(void **state)
 {
 	struct fixture *f = *state;
 	const int flags[] = {
-		CS_DISPATCH_ONE, CS_DISPATCH_ALL, CS_DISPATCH_BLOCKING, CS_DISPATCH_ONE_NONBLOCKING,
+		CS_DISPATCH_ONE,
+		CS_DISPATCH_ALL,
+		CS_DISPATCH_BLOCKING,
+		CS_DISPATCH_ONE_NONBLOCKING,
 	};
 
 	for (size_t i = 0; i < sizeof(flags) / sizeof(flags[0]); i++) {

@@ -30,9 +30,8 @@ static void allocation_seen(size_t size)
 		__atomic_add_fetch(&receive_buffers_allocated, 1, __ATOMIC_RELAXED);
 	size_t largest = __atomic_load_n(&largest_allocation, __ATOMIC_RELAXED);
 
-	while (size > largest &&
-	       !__atomic_compare_exchange_n(&largest_allocation, &largest, size, false, __ATOMIC_RELAXED,
-					    __ATOMIC_RELAXED))
+	while (size > largest && !__atomic_compare_exchange_n(&largest_allocation, &largest, size, false,
+							      __ATOMIC_RELAXED, __ATOMIC_RELAXED))
 		;
 }
 
@@ -173,7 +172,9 @@ static void test_oversized_length_refused_without_allocating(void **state)
 {
 	struct fixture *f = *state;
 	struct cv_frame_header header = {
-		.length = CV_CLIENT_MAX_PAYLOAD + 1, .kind = CV_FRAME_EVENT, .id = TEST_EVENT_TICK,
+		.length = CV_CLIENT_MAX_PAYLOAD + 1,
+		.kind = CV_FRAME_EVENT,
+		.id = TEST_EVENT_TICK,
 	};
 
 	peer_write(f->p, &header, sizeof(header));
@@ -208,7 +209,9 @@ static void test_largest_allowed_length_is_accepted(void **state)
 {
 	struct fixture *f = *state;
 	struct cv_frame_header header = {
-		.length = CV_CLIENT_MAX_PAYLOAD, .kind = CV_FRAME_EVENT, .id = TEST_EVENT_TICK,
+		.length = CV_CLIENT_MAX_PAYLOAD,
+		.kind = CV_FRAME_EVENT,
+		.id = TEST_EVENT_TICK,
 	};
 
 	/* The header is fine; the frame simply never completes. */
@@ -227,7 +230,8 @@ static void test_unknown_frame_kinds_kill_the_connection(void **state)
 {
 	struct fixture *f = *state;
 	const uint16_t kinds[] = {
-		0, CV_FRAME_HELLO, CV_FRAME_WELCOME, CV_FRAME_REQUEST, CV_FRAME_REPLY, 6, CV_FRAME_RING_ROOM, 0xffff,
+		0, CV_FRAME_HELLO,     CV_FRAME_WELCOME, CV_FRAME_REQUEST, CV_FRAME_REPLY,
+		6, CV_FRAME_RING_ROOM, 0xffff,
 	};
 
 	for (size_t i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++) {
@@ -355,7 +359,10 @@ static void test_undecodable_event(void **state)
 	struct fixture *f = *state;
 
 	peer_send_frame(f->p, CV_FRAME_EVENT, TEST_EVENT_TICK, 0, 0, "\x08", 1);
-	peer_send_frame(f->p, CV_FRAME_EVENT, TEST_EVENT_NOTE, 0, 0, "\x0a\x05" "ab", 4);
+	peer_send_frame(f->p, CV_FRAME_EVENT, TEST_EVENT_NOTE, 0, 0,
+			"\x0a\x05"
+			"ab",
+			4);
 	peer_send_tick(f->p, 8);
 	assert_int_equal(dispatch(f, CS_DISPATCH_ONE_NONBLOCKING), CS_ERR_LIBRARY);
 	assert_int_equal(record_ticks(), 0); /* it read the bad tick and nothing more */

@@ -86,8 +86,7 @@ static void test_zero_and_unknown_handles(void **state)
 	assert_int_equal(cv_handle_create(&table, NULL, count_destroy, &h), CS_OK);
 	/* Right index, wrong check; right check, index out of range; check 0. */
 	assert_int_equal(cv_handle_get(&table, h ^ (1ull << 40), &got), CS_ERR_BAD_HANDLE);
-	assert_int_equal(cv_handle_get(&table, (h & ~0xffffffffull) | 0x7fffffffu, &got),
-			 CS_ERR_BAD_HANDLE);
+	assert_int_equal(cv_handle_get(&table, (h & ~0xffffffffull) | 0x7fffffffu, &got), CS_ERR_BAD_HANDLE);
 	assert_int_equal(cv_handle_get(&table, h & 0xffffffffull, &got), CS_ERR_BAD_HANDLE);
 	assert_int_equal(cv_handle_destroy(&table, h ^ (1ull << 40)), CS_ERR_BAD_HANDLE);
 	assert_int_equal(destroyed_count(), 0);
@@ -103,7 +102,7 @@ static void test_stale_handle_after_slot_reuse(void **state)
 	assert_int_equal(cv_handle_destroy(&table, old), CS_OK);
 	assert_int_equal(cv_handle_create(&table, NULL, count_destroy, &reused), CS_OK);
 	assert_int_equal((uint32_t)old, (uint32_t)reused); /* same slot... */
-	assert_int_not_equal(old, reused);                  /* ...new check */
+	assert_int_not_equal(old, reused);                 /* ...new check */
 	assert_int_equal(cv_handle_get(&table, old, &got), CS_ERR_BAD_HANDLE);
 	assert_int_equal(cv_handle_destroy(&table, old), CS_ERR_BAD_HANDLE);
 	assert_int_equal(cv_handle_destroy(&table, reused), CS_OK);

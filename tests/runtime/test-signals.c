@@ -175,10 +175,8 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 #define T(t) cmocka_unit_test_setup_teardown(t, signals_setup, signals_teardown)
-		T(test_signals_during_blocking_dispatch),
-		T(test_signals_during_one_dispatch),
-		T(test_signals_while_waiting_for_a_reply),
-		T(test_signals_while_sending),
+		T(test_signals_during_blocking_dispatch),        T(test_signals_during_one_dispatch),
+		T(test_signals_while_waiting_for_a_reply),       T(test_signals_while_sending),
 		T(test_interval_timer_during_blocking_dispatch),
 	};
 

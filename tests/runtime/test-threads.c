@@ -320,14 +320,16 @@ static void test_racing_finalizes_have_one_winner(void **state)
 		pthread_barrier_init(&start, NULL, FINALIZERS);
 		for (int i = 0; i < FINALIZERS; i++) {
 			finalizers[i] = (struct finalizer){ .start = &start, .handle = handle };
-			assert_int_equal(pthread_create(&finalizers[i].thread, NULL, finalizer_main,
-							&finalizers[i]), 0);
+			assert_int_equal(
+				pthread_create(&finalizers[i].thread, NULL, finalizer_main, &finalizers[i]),
+				0);
 		}
 		winners = 0;
 		for (int i = 0; i < FINALIZERS; i++) {
 			pthread_join(finalizers[i].thread, NULL);
 			winners += finalizers[i].result == CS_OK;
-			assert_true(finalizers[i].result == CS_OK || finalizers[i].result == CS_ERR_BAD_HANDLE);
+			assert_true(finalizers[i].result == CS_OK ||
+				    finalizers[i].result == CS_ERR_BAD_HANDLE);
 		}
 		pthread_barrier_destroy(&start);
 		assert_int_equal(winners, 1);

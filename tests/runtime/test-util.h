@@ -23,7 +23,6 @@ bool thread_wait_sleeping(pid_t tid, int timeout_ms);
 /* Number of open descriptors of this process. */
 int open_fd_count(void);
 
-
 enum background_kind {
 	BACKGROUND_DISPATCH, /* cv_client_dispatch(handle, flags) */
 	BACKGROUND_ECHO,     /* test_echo(handle, value) */

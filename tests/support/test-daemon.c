@@ -61,7 +61,8 @@ static void exec_daemon(const struct test_daemon *d, bool with_config)
 		dup2(log_fd, STDERR_FILENO);
 	}
 	if (with_config)
-		execl(CONCLAVED_PATH, "conclaved", "-f", "-d", "-s", d->socket, "-c", d->config, (char *)NULL);
+		execl(CONCLAVED_PATH, "conclaved", "-f", "-d", "-s", d->socket, "-c", d->config,
+		      (char *)NULL);
 	else
 		execl(CONCLAVED_PATH, "conclaved", "-f", "-d", "-s", d->socket, (char *)NULL);
 	_exit(127);
@@ -205,7 +206,8 @@ long test_daemon_rss_kb(const struct test_daemon *d)
 }
 
 /* The first line with `first` and, after it, `then`, copied to line. */
-static bool log_find(const struct test_daemon *d, const char *first, const char *then, char *line, size_t size)
+static bool log_find(const struct test_daemon *d, const char *first, const char *then, char *line,
+		     size_t size)
 {
 	FILE *f = fopen(d->log, "r");
 	bool found = false;
