@@ -225,7 +225,7 @@ static int load_quorum(struct loader *l, const struct cv_conf_node *root)
 		return -1;
 	if (quorum && check_tie_breaker(l, quorum) < 0)
 		return -1;
-	if (l->q->device_configured && check_device_conflicts(l, device, device_votes_set) < 0)
+	if (device && l->q->device_configured && check_device_conflicts(l, device, device_votes_set) < 0)
 		return -1;
 	settle_votes(l, device_votes_set);
 	return 0;
