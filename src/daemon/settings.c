@@ -47,6 +47,8 @@ static int get_bool(struct loader *l, const struct cv_conf_node *section, const 
 	return cv_conf_get_bool(&l->r, section, name, value);
 }
 
+/* A key whose text the daemon takes as it is (names, addresses), or NULL:
+ * a section of that name reads as absent, as corosync's lookups do. */
 static const char *get_string(const struct cv_conf_node *section, const char *name)
 {
 	const char *value = NULL;
@@ -54,6 +56,7 @@ static const char *get_string(const struct cv_conf_node *section, const char *na
 	cv_conf_get_string(&(struct cv_conf_reader){ 0 }, section, name, &value);
 	return value;
 }
+
 /* ---- conclave {} ------------------------------------------------------- */
 
 static int load_cluster_engine(struct loader *l, const struct cv_conf_node *section)
