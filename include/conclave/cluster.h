@@ -22,6 +22,8 @@
 #include <conclave/settings.h>
 
 struct cv_settings;
+struct cv_session;
+struct cv_pending_reply;
 
 enum cv_order_service {
 	CV_ORDER_CPG = 1,
@@ -114,11 +116,43 @@ struct cv_quorum_ops {
 /* The votequorum service follows corosync's through these in cluster mode. */
 void cv_cluster_quorum_register(const struct cv_quorum_ops *ops);
 const struct cv_cluster_quorum *cv_cluster_quorum(void);
-/* corosync's votequorum_getinfo, setexpected and setvotes on this node's
- * corosync; CS_ERR_TRY_AGAIN while it is unreachable. */
-cs_error_t cv_cluster_quorum_getinfo(uint32_t nodeid, struct cv_quorum_info *info);
-cs_error_t cv_cluster_quorum_setexpected(uint32_t expected_votes);
-cs_error_t cv_cluster_quorum_setvotes(uint32_t nodeid, uint32_t votes);
+
+/* ---- requests passed on to this node's corosync -------------------------- */
+
+/* The answer to a request passed on to corosync, on the loop: reply is the
+ * session's deferred reply; result the call's (NULL unless err is CS_OK). */
+typedef void cv_cluster_answer_fn(struct cv_session *s, const struct cv_pending_reply *reply, cs_error_t err,
+				  const void *result);
+
+enum cv_vq_kind {
+	CV_VQ_GETINFO,             /* nodeid; the result is a struct cv_quorum_info */
+	CV_VQ_SETEXPECTED,         /* value: the expected votes */
+	CV_VQ_SETVOTES,            /* nodeid, value: the votes */
+	CV_VQ_QDEVICE_REGISTER,    /* name */
+	CV_VQ_QDEVICE_UNREGISTER,  /* name */
+	CV_VQ_QDEVICE_UPDATE,      /* name, newname */
+	CV_VQ_QDEVICE_POLL,        /* name, value: cast_vote, ring_nodeid, ring_seq */
+	CV_VQ_QDEVICE_MASTER_WINS, /* name, value: allow */
+};
+
+struct cv_vq_request {
+	enum cv_vq_kind kind;
+	uint32_t nodeid, value;
+	uint32_t ring_nodeid;
+	uint64_t ring_seq;
+	const char *name, *newname;
+};
+
+/* corosync's votequorum call on this node's corosync, its reply deferred:
+ * answer gets the result (NULL: the empty reply, with corosync's status).
+ * CS_OK once queued (the caller then answers nothing itself), else an error
+ * to reply now. As in corosync, a quorum device stays registered when the
+ * session that registered it closes. */
+cs_error_t cv_cluster_votequorum_call(struct cv_session *s, const struct cv_vq_request *request,
+				      cv_cluster_answer_fn *answer);
+/* A session that passed requests on closes: their answers go nowhere. A
+ * service that passes requests on calls it at every disconnect. */
+void cv_cluster_forget_session(struct cv_session *s);
 /* Copies corosync's runtime.members.* keys into the default cmap map,
  * deleting those corosync no longer has. */
 void cv_cluster_copy_members(void);
@@ -129,5 +163,8 @@ cs_error_t cv_cluster_node_status(uint32_t nodeid, void *status, size_t size);
 void cv_cluster_quorum_start(void);
 void cv_cluster_quorum_wait_first_state(void);
 void cv_cluster_quorum_stop(void);
+/* After the worker that calls corosync ended (worker_ended) or was left
+ * behind: closes the votequorum connections left. */
+void cv_cluster_votequorum_stop(bool worker_ended);
 
 #endif

@@ -200,43 +200,6 @@ static void on_readable(void *data, uint32_t events)
 		lost(err == CS_ERR_LIBRARY ? "connection closed" : "dispatch failed");
 }
 
-/* ---- passing requests on ---------------------------------------------- */
-
-cs_error_t cv_cluster_quorum_getinfo(uint32_t nodeid, struct cv_quorum_info *info)
-{
-	struct votequorum_info got;
-	cs_error_t err;
-
-	if (!mirror.connected)
-		return CS_ERR_TRY_AGAIN;
-	err = votequorum_getinfo(handle, nodeid, &got);
-	if (err != CS_OK)
-		return err;
-	*info = (struct cv_quorum_info){
-		.node_id = got.node_id,
-		.node_state = got.node_state,
-		.node_votes = got.node_votes,
-		.node_expected_votes = got.node_expected_votes,
-		.highest_expected = got.highest_expected,
-		.total_votes = got.total_votes,
-		.quorum = got.quorum,
-		.flags = got.flags,
-		.qdevice_votes = got.qdevice_votes,
-	};
-	snprintf(info->qdevice_name, sizeof(info->qdevice_name), "%s", got.qdevice_name);
-	return CS_OK;
-}
-
-cs_error_t cv_cluster_quorum_setexpected(uint32_t expected_votes)
-{
-	return mirror.connected ? votequorum_setexpected(handle, expected_votes) : CS_ERR_TRY_AGAIN;
-}
-
-cs_error_t cv_cluster_quorum_setvotes(uint32_t nodeid, uint32_t votes)
-{
-	return mirror.connected ? votequorum_setvotes(handle, nodeid, votes) : CS_ERR_TRY_AGAIN;
-}
-
 /* ---- start and stop ---------------------------------------------------- */
 
 void cv_cluster_quorum_start(void)

@@ -6,6 +6,7 @@
 #include <sys/epoll.h>
 #include <syslog.h>
 
+#include "cv-corosync-calls.h"
 #include "cv-log.h"
 #include "cv-loop.h"
 #include <conclave/service.h>
@@ -369,6 +370,8 @@ int cv_cluster_wait_for_corosync(void)
 		return -1;
 	cv_log_notice("cluster mode: node %u", cv_cluster_nodeid());
 	engine_ran();
+	if (cv_corosync_calls_start() < 0)
+		return -1;
 	cv_cluster_quorum_start();
 	cv_cluster_quorum_wait_first_state();
 	return 0;
@@ -379,6 +382,7 @@ void cv_cluster_stop(void)
 	if (engine == NULL)
 		return;
 	cv_cluster_quorum_stop();
+	cv_cluster_votequorum_stop(cv_corosync_calls_stop());
 	cv_timer_stop(&engine_timer);
 	if (engine_watch.fd >= 0)
 		cv_watch_remove(&engine_watch);
