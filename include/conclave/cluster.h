@@ -16,6 +16,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include <corosync/cfg.h>
 #include <corosync/corotypes.h>
 
 #include "cv-engine.h"
@@ -120,7 +121,8 @@ const struct cv_cluster_quorum *cv_cluster_quorum(void);
 /* ---- requests passed on to this node's corosync -------------------------- */
 
 /* The answer to a request passed on to corosync, on the loop: reply is the
- * session's deferred reply; result the call's (NULL unless err is CS_OK). */
+ * session's deferred reply (s is NULL when the session closed meanwhile);
+ * result the call's (NULL unless err is CS_OK). */
 typedef void cv_cluster_answer_fn(struct cv_session *s, const struct cv_pending_reply *reply, cs_error_t err,
 				  const void *result);
 
@@ -156,9 +158,40 @@ void cv_cluster_forget_session(struct cv_session *s);
 /* Copies corosync's runtime.members.* keys into the default cmap map,
  * deleting those corosync no longer has. */
 void cv_cluster_copy_members(void);
-/* corosync_cfg_node_status_get (CFG_NODE_STATUS_V1) asked of this node's
- * corosync; status is a struct corosync_cfg_node_status_v1 of size bytes. */
-cs_error_t cv_cluster_node_status(uint32_t nodeid, void *status, size_t size);
+
+enum cv_cfg_kind {
+	CV_CFG_NODE_STATUS,  /* nodeid; result.status */
+	CV_CFG_NODE_ADDRS,   /* nodeid; result.addrs, n_addrs */
+	CV_CFG_RING_STATUS,  /* result.links */
+	CV_CFG_KILL_NODE,    /* nodeid, reason */
+	CV_CFG_TRY_SHUTDOWN, /* flags */
+};
+
+#define CV_CFG_REASON_MAX 256 /* kill_node's reason, its NUL included */
+
+struct cv_cfg_request {
+	enum cv_cfg_kind kind;
+	uint32_t nodeid;
+	int32_t flags;
+	const char *reason;
+};
+
+struct cv_cfg_result {
+	struct corosync_cfg_node_status_v1 status;
+	corosync_cfg_node_address_t addrs[CFG_MAX_LINKS];
+	size_t n_addrs;
+	/* Each link's name and status, NUL-terminated, one after the other. */
+	char *links;
+	size_t links_length;
+};
+
+/* corosync's cfg call on this node's corosync, its reply deferred (or
+ * already deferred: deferred names that reply). answer gets the result
+ * (a struct cv_cfg_result; s NULL when the requester left); NULL: the empty
+ * reply with corosync's status. CS_OK once queued, else an error to reply
+ * now. */
+cs_error_t cv_cluster_cfg_call(struct cv_session *s, const struct cv_pending_reply *deferred,
+			       const struct cv_cfg_request *request, cv_cluster_answer_fn *answer);
 /* The mirror's life, run by cv_cluster_wait_for_corosync() and cv_cluster_stop(). */
 void cv_cluster_quorum_start(void);
 void cv_cluster_quorum_wait_first_state(void);
@@ -166,5 +199,6 @@ void cv_cluster_quorum_stop(void);
 /* After the worker that calls corosync ended (worker_ended) or was left
  * behind: closes the votequorum connections left. */
 void cv_cluster_votequorum_stop(bool worker_ended);
+void cv_cluster_cfg_stop(bool worker_ended);
 
 #endif

@@ -135,7 +135,7 @@ static void answer(struct cv_corosync_call *call)
 	struct vq_call *c = (struct vq_call *)call;
 
 	cv_corosync_call_log(call);
-	if (call->session != NULL && c->answer != NULL)
+	if (c->answer != NULL)
 		c->answer(call->session, &call->reply, call->err, call->err == CS_OK ? &c->info : NULL);
 	else if (call->session != NULL)
 		cv_session_reply(call->session, &call->reply, call->err, NULL);

@@ -379,10 +379,14 @@ int cv_cluster_wait_for_corosync(void)
 
 void cv_cluster_stop(void)
 {
+	bool worker_ended;
+
 	if (engine == NULL)
 		return;
 	cv_cluster_quorum_stop();
-	cv_cluster_votequorum_stop(cv_corosync_calls_stop());
+	worker_ended = cv_corosync_calls_stop();
+	cv_cluster_votequorum_stop(worker_ended);
+	cv_cluster_cfg_stop(worker_ended);
 	cv_timer_stop(&engine_timer);
 	if (engine_watch.fd >= 0)
 		cv_watch_remove(&engine_watch);

@@ -170,7 +170,7 @@ void cv_corosync_call_queue(struct cv_corosync_call *call)
 {
 	call->err = CS_OK;
 	call->why[0] = '\0';
-	if (call->session)
+	if (call->session && !call->deferred)
 		cv_session_defer_reply(call->session, &call->reply);
 	pthread_mutex_lock(&lock);
 	list_push(&todo, call);

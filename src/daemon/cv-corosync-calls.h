@@ -28,6 +28,7 @@ struct cv_corosync_call {
 	/* The requester, whose reply is deferred; NULL once it left. */
 	struct cv_session *session;
 	struct cv_pending_reply reply;
+	bool deferred; /* reply was deferred before the call was queued */
 	cs_error_t err;
 	char why[600]; /* run's complaint, for done to log; empty when none */
 	struct cv_corosync_call *next;
@@ -39,7 +40,8 @@ int cv_corosync_calls_start(void);
  * corosync for longer than a few seconds is left behind (the daemon is
  * exiting): false, and the worker's handles must not be touched. */
 bool cv_corosync_calls_stop(void);
-/* Queues call; when call->session is set, its reply is deferred here. */
+/* Queues call; when call->session is set, its reply is deferred here
+ * unless call->deferred says it was already. */
 void cv_corosync_call_queue(struct cv_corosync_call *call);
 /* Logs call->why, if any, at warning level. */
 void cv_corosync_call_log(const struct cv_corosync_call *call);

@@ -461,6 +461,8 @@ static void cluster_getinfo_answered(struct cv_session *s, const struct cv_pendi
 	VotequorumGetinfoReply reply = VOTEQUORUM_GETINFO_REPLY__INIT;
 	VotequorumInfo info = VOTEQUORUM_INFO__INIT;
 
+	if (s == NULL)
+		return;
 	if (result == NULL) {
 		cv_session_reply(s, pending, err, NULL);
 		return;
