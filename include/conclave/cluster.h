@@ -155,9 +155,21 @@ cs_error_t cv_cluster_votequorum_call(struct cv_session *s, const struct cv_vq_r
 /* A session that passed requests on closes: their answers go nowhere. A
  * service that passes requests on calls it at every disconnect. */
 void cv_cluster_forget_session(struct cv_session *s);
-/* Copies corosync's runtime.members.* keys into the default cmap map,
- * deleting those corosync no longer has. */
-void cv_cluster_copy_members(void);
+/* ---- corosync's cmap keys (cv-cluster-cmap.c) ---------------------------- */
+
+/* True in cluster mode for a key under the prefixes copied from corosync's
+ * cmap (runtime.members., nodelist., totem., quorum., runtime.votequorum.). */
+bool cv_cluster_cmap_mirrored(const char *key);
+
+enum cv_cmap_write { CV_CMAP_SET, CV_CMAP_DELETE, CV_CMAP_INC, CV_CMAP_DEC };
+
+/* A client's write of a mirrored key, made on corosync's cmap, its reply
+ * deferred: corosync's status, once the change is back in conclaved's map.
+ * CS_OK once queued, else an error to reply now. */
+cs_error_t cv_cluster_cmap_call(struct cv_session *s, enum cv_cmap_write kind, const char *key, int32_t type,
+				const void *value, size_t length);
+/* Applies the changes corosync's cmap has already sent. */
+void cv_cluster_cmap_drain(void);
 
 enum cv_cfg_kind {
 	CV_CFG_NODE_STATUS,  /* nodeid; result.status */
@@ -200,5 +212,8 @@ void cv_cluster_quorum_stop(void);
  * behind: closes the votequorum connections left. */
 void cv_cluster_votequorum_stop(bool worker_ended);
 void cv_cluster_cfg_stop(bool worker_ended);
+/* Copies corosync's keys (waiting up to 5 s for the first copy) and tracks them. */
+void cv_cluster_cmap_start(void);
+void cv_cluster_cmap_stop(bool worker_ended);
 
 #endif

@@ -77,7 +77,7 @@ static void on_nodelist(votequorum_handle_t h, uint64_t context, votequorum_ring
 	mirror.ring_seq = ring_id.seq;
 	mirror.n_members = n;
 	memcpy(mirror.members, nodes, n * sizeof(nodes[0]));
-	cv_cluster_copy_members();
+	cv_cluster_cmap_drain(); /* corosync changed runtime.members before telling */
 	tell(CV_QUORUM_NODELIST);
 }
 

@@ -372,6 +372,7 @@ int cv_cluster_wait_for_corosync(void)
 	engine_ran();
 	if (cv_corosync_calls_start() < 0)
 		return -1;
+	cv_cluster_cmap_start();
 	cv_cluster_quorum_start();
 	cv_cluster_quorum_wait_first_state();
 	return 0;
@@ -387,6 +388,7 @@ void cv_cluster_stop(void)
 	worker_ended = cv_corosync_calls_stop();
 	cv_cluster_votequorum_stop(worker_ended);
 	cv_cluster_cfg_stop(worker_ended);
+	cv_cluster_cmap_stop(worker_ended);
 	cv_timer_stop(&engine_timer);
 	if (engine_watch.fd >= 0)
 		cv_watch_remove(&engine_watch);

@@ -1,6 +1,7 @@
 /* The worker that makes cluster mode's calls into corosync's libraries;
  * see cv-corosync-calls.h. */
 #include <errno.h>
+#include <poll.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -93,6 +94,16 @@ static void on_finished(void *data, uint32_t events)
 	for (; call != NULL; call = next) {
 		next = call->next;
 		call->done(call);
+	}
+}
+
+void cv_corosync_calls_wait(int timeout_ms, const bool *busy)
+{
+	for (int waited = 0; *busy && waited < timeout_ms; waited += 100) {
+		struct pollfd p = { .fd = wake_fd, .events = POLLIN };
+
+		if (poll(&p, 1, 100) > 0)
+			on_finished(NULL, 0);
 	}
 }
 

@@ -43,6 +43,9 @@ bool cv_corosync_calls_stop(void);
 /* Queues call; when call->session is set, its reply is deferred here
  * unless call->deferred says it was already. */
 void cv_corosync_call_queue(struct cv_corosync_call *call);
+/* Before the loop runs (start-up): runs finished calls' done until *busy
+ * turns false or timeout_ms passed. */
+void cv_corosync_calls_wait(int timeout_ms, const bool *busy);
 /* Logs call->why, if any, at warning level. */
 void cv_corosync_call_log(const struct cv_corosync_call *call);
 
