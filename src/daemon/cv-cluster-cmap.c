@@ -14,6 +14,9 @@
  * that reading does not wait. When corosync closes the connection the keys
  * stay as last seen and the connection is opened again every RETRY_MS.
  *
+ * A reload of conclaved's own file rewrites some of these keys: the copy is
+ * made again once it is over.
+ *
  * Writes of conclaved's clients under these prefixes are passed on to
  * corosync's cmap (cv_cluster_cmap_call()), whose answer they get; the
  * tracking brings the change back. corosync's read-only keys are the same
@@ -307,15 +310,45 @@ void cv_cluster_cmap_drain(void)
 		on_readable(NULL, 0);
 }
 
+/* A reload of conclaved's file rewrites its keys, some under the copied
+ * prefixes: once it is over, corosync's are copied again. */
+static void reload_changed(struct cmap_track *t, const struct cmap_change *c)
+{
+	uint8_t buffer[CMAP_COMPUTED_MAX], reloading = 1;
+	struct cmap_value v;
+
+	(void)t;
+	(void)c;
+	if (cmap_store_get(cmap_default_map(), "config.reload_in_progress", &v, buffer) != CS_OK ||
+	    !cmap_value_u8(&v, &reloading) || reloading || tracking == 0)
+		return;
+	cv_watch_remove(&watch);
+	watch.fd = -1;
+	cmap_finalize(tracking);
+	tracking = 0;
+	copy(NULL);
+}
+
+static const struct cmap_track_ops reload_ops = { .deliver = reload_changed, .internal = true };
+static struct cmap_track *reload_track;
+
 void cv_cluster_cmap_start(void)
 {
 	cv_timer_init(&retry, copy, NULL);
+	reload_track = cmap_store_add_track(cmap_default_map(), "config.reload_in_progress",
+					    CMAP_STORE_ADDED | CMAP_STORE_MODIFIED, &reload_ops, NULL);
+	if (reload_track == NULL)
+		cv_log_error(
+			"cluster: out of memory: a reload will leave conclaved's keys in place of corosync's");
 	copy(NULL);
 	cv_corosync_calls_wait(FIRST_COPY_MS, &copying);
 }
 
 void cv_cluster_cmap_stop(bool worker_ended)
 {
+	if (reload_track != NULL)
+		cmap_store_remove_track(reload_track);
+	reload_track = NULL;
 	cv_timer_stop(&retry);
 	if (watch.fd >= 0)
 		cv_watch_remove(&watch);

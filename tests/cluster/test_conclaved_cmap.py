@@ -13,9 +13,11 @@ runtime.votequorum.:
 - after keys set, changed and deleted through Conclave's library: corosync's
   cmap has the change, and so does conclaved's;
 - a write of a key corosync keeps read-only fails the same way on both;
+- conclaved's file reloaded (SIGHUP): corosync's values, not the file's;
 - after node 3 is killed (runtime.members.3.status left, votequorum's
   keys)."""
 import os
+import signal
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -90,6 +92,15 @@ def test():
             assert (ours.returncode, ours.stdout, ours.stderr) == (theirs.returncode, theirs.stdout, theirs.stderr), \
                 (argv, ours, theirs)
             assert theirs.returncode != 0, theirs
+        same_prefixes(conclaved, node1)
+
+        # a reload of conclaved's file (which holds totem.token: 1000) leaves corosync's value
+        result = cmapctl(conclaved, node1, ["-s", "totem.token", "u32", "2000"], False)
+        assert result.returncode == 0, result
+        wait_value(conclaved, node1, "totem.token", True, "totem.token (u32) = 2000")
+        os.kill(node1.conclaved.pid, signal.SIGHUP)
+        cluster.wait_until("conclaved reloaded", lambda: conclaved.log_text(node1).count(
+            "carries corosync's cluster keys again") >= 1, 20)
         same_prefixes(conclaved, node1)
         c.node(3).kill()
         node1.wait_quorum(2, True, 60)
