@@ -16,12 +16,15 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include <corosync/cfg.h>
 #include <corosync/corotypes.h>
 
 #include "cv-engine.h"
 #include <conclave/settings.h>
 
 struct cv_settings;
+struct cv_session;
+struct cv_pending_reply;
 
 enum cv_order_service {
 	CV_ORDER_CPG = 1,
@@ -114,20 +117,103 @@ struct cv_quorum_ops {
 /* The votequorum service follows corosync's through these in cluster mode. */
 void cv_cluster_quorum_register(const struct cv_quorum_ops *ops);
 const struct cv_cluster_quorum *cv_cluster_quorum(void);
-/* corosync's votequorum_getinfo, setexpected and setvotes on this node's
- * corosync; CS_ERR_TRY_AGAIN while it is unreachable. */
-cs_error_t cv_cluster_quorum_getinfo(uint32_t nodeid, struct cv_quorum_info *info);
-cs_error_t cv_cluster_quorum_setexpected(uint32_t expected_votes);
-cs_error_t cv_cluster_quorum_setvotes(uint32_t nodeid, uint32_t votes);
-/* Copies corosync's runtime.members.* keys into the default cmap map,
- * deleting those corosync no longer has. */
-void cv_cluster_copy_members(void);
-/* corosync_cfg_node_status_get (CFG_NODE_STATUS_V1) asked of this node's
- * corosync; status is a struct corosync_cfg_node_status_v1 of size bytes. */
-cs_error_t cv_cluster_node_status(uint32_t nodeid, void *status, size_t size);
+
+/* ---- requests passed on to this node's corosync -------------------------- */
+
+/* The answer to a request passed on to corosync, on the loop: reply is the
+ * session's deferred reply (s is NULL when the session closed meanwhile);
+ * result the call's (NULL unless err is CS_OK). */
+typedef void cv_cluster_answer_fn(struct cv_session *s, const struct cv_pending_reply *reply, cs_error_t err,
+				  const void *result);
+
+enum cv_vq_kind {
+	CV_VQ_GETINFO,             /* nodeid; the result is a struct cv_quorum_info */
+	CV_VQ_SETEXPECTED,         /* value: the expected votes */
+	CV_VQ_SETVOTES,            /* nodeid, value: the votes */
+	CV_VQ_QDEVICE_REGISTER,    /* name */
+	CV_VQ_QDEVICE_UNREGISTER,  /* name */
+	CV_VQ_QDEVICE_UPDATE,      /* name, newname */
+	CV_VQ_QDEVICE_POLL,        /* name, value: cast_vote, ring_nodeid, ring_seq */
+	CV_VQ_QDEVICE_MASTER_WINS, /* name, value: allow */
+};
+
+struct cv_vq_request {
+	enum cv_vq_kind kind;
+	uint32_t nodeid, value;
+	uint32_t ring_nodeid;
+	uint64_t ring_seq;
+	const char *name, *newname;
+};
+
+/* corosync's votequorum call on this node's corosync, its reply deferred:
+ * answer gets the result (NULL: the empty reply, with corosync's status).
+ * CS_OK once queued (the caller then answers nothing itself), else an error
+ * to reply now. As in corosync, a quorum device stays registered when the
+ * session that registered it closes. */
+cs_error_t cv_cluster_votequorum_call(struct cv_session *s, const struct cv_vq_request *request,
+				      cv_cluster_answer_fn *answer);
+/* A session that passed requests on closes: their answers go nowhere. A
+ * service that passes requests on calls it at every disconnect. */
+void cv_cluster_forget_session(struct cv_session *s);
+/* ---- corosync's cmap keys (cv-cluster-cmap.c) ---------------------------- */
+
+/* True in cluster mode for a key under the prefixes copied from corosync's
+ * cmap (runtime.members., nodelist., totem., quorum., runtime.votequorum.). */
+bool cv_cluster_cmap_mirrored(const char *key);
+
+enum cv_cmap_write { CV_CMAP_SET, CV_CMAP_DELETE, CV_CMAP_INC, CV_CMAP_DEC };
+
+/* A client's write of a mirrored key, made on corosync's cmap, its reply
+ * deferred: corosync's status, once the change is back in conclaved's map.
+ * CS_OK once queued, else an error to reply now. */
+cs_error_t cv_cluster_cmap_call(struct cv_session *s, enum cv_cmap_write kind, const char *key, int32_t type,
+				const void *value, size_t length);
+/* Applies the changes corosync's cmap has already sent. */
+void cv_cluster_cmap_drain(void);
+
+enum cv_cfg_kind {
+	CV_CFG_NODE_STATUS,  /* nodeid; result.status */
+	CV_CFG_NODE_ADDRS,   /* nodeid; result.addrs, n_addrs */
+	CV_CFG_RING_STATUS,  /* result.links */
+	CV_CFG_KILL_NODE,    /* nodeid, reason */
+	CV_CFG_TRY_SHUTDOWN, /* flags */
+};
+
+#define CV_CFG_REASON_MAX 256 /* kill_node's reason, its NUL included */
+
+struct cv_cfg_request {
+	enum cv_cfg_kind kind;
+	uint32_t nodeid;
+	int32_t flags;
+	const char *reason;
+};
+
+struct cv_cfg_result {
+	struct corosync_cfg_node_status_v1 status;
+	corosync_cfg_node_address_t addrs[CFG_MAX_LINKS];
+	size_t n_addrs;
+	/* Each link's name and status, NUL-terminated, one after the other. */
+	char *links;
+	size_t links_length;
+};
+
+/* corosync's cfg call on this node's corosync, its reply deferred (or
+ * already deferred: deferred names that reply). answer gets the result
+ * (a struct cv_cfg_result; s NULL when the requester left); NULL: the empty
+ * reply with corosync's status. CS_OK once queued, else an error to reply
+ * now. */
+cs_error_t cv_cluster_cfg_call(struct cv_session *s, const struct cv_pending_reply *deferred,
+			       const struct cv_cfg_request *request, cv_cluster_answer_fn *answer);
 /* The mirror's life, run by cv_cluster_wait_for_corosync() and cv_cluster_stop(). */
 void cv_cluster_quorum_start(void);
 void cv_cluster_quorum_wait_first_state(void);
 void cv_cluster_quorum_stop(void);
+/* After the worker that calls corosync ended (worker_ended) or was left
+ * behind: closes the votequorum connections left. */
+void cv_cluster_votequorum_stop(bool worker_ended);
+void cv_cluster_cfg_stop(bool worker_ended);
+/* Copies corosync's keys (waiting up to 5 s for the first copy) and tracks them. */
+void cv_cluster_cmap_start(void);
+void cv_cluster_cmap_stop(bool worker_ended);
 
 #endif

@@ -9,11 +9,13 @@
 #include <errno.h>
 #include <poll.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
 
 #include <corosync/votequorum.h>
 
+#include "cv-corosync-calls.h"
 #include "cv-corosync-link.h"
 #include "cv-log.h"
 #include "cv-loop.h"
@@ -77,7 +79,7 @@ static void on_nodelist(votequorum_handle_t h, uint64_t context, votequorum_ring
 	mirror.ring_seq = ring_id.seq;
 	mirror.n_members = n;
 	memcpy(mirror.members, nodes, n * sizeof(nodes[0]));
-	cv_cluster_copy_members();
+	cv_cluster_cmap_drain(); /* corosync changed runtime.members before telling */
 	tell(CV_QUORUM_NODELIST);
 }
 
@@ -123,70 +125,101 @@ static void lost(const char *why)
 	cv_timer_start(&retry, RETRY_MS);
 }
 
-/* 0 connected and tracking, else -1 with why. */
-static int try_connect(char *why, size_t size)
+/* Connecting and starting the tracking wait for corosync: they run on the
+ * worker (cv-corosync-calls.h), and the loop takes the handle over once
+ * they are done. Notifications sent meanwhile wait in the connection. */
+struct connect_call {
+	struct cv_corosync_call call;
+	votequorum_handle_t handle;
+	int fd;
+};
+
+static bool connecting; /* a connect call is queued */
+static bool stopped;
+
+static void run_connect(struct cv_corosync_call *call)
 {
 	static votequorum_callbacks_t callbacks = {
 		.votequorum_quorum_notify_fn = on_quorum,
 		.votequorum_nodelist_notify_fn = on_nodelist,
 		.votequorum_expectedvotes_notify_fn = on_expected_votes,
 	};
-	char peer[512];
-	cs_error_t err;
-	int fd;
+	struct connect_call *c = (struct connect_call *)call;
+	char *why = call->why;
+	size_t size = sizeof(call->why);
 
+	call->err = CS_ERR_LIBRARY;
 	if (cv_link_check_votequorum(why, size) != 0)
-		return -1;
-	err = votequorum_initialize(&handle, &callbacks);
-	if (err != CS_OK) {
-		snprintf(why, size, "votequorum_initialize: error %d", (int)err);
-		return -1;
+		return;
+	call->err = votequorum_initialize(&c->handle, &callbacks);
+	if (call->err != CS_OK) {
+		snprintf(why, size, "votequorum_initialize: error %d", (int)call->err);
+		c->handle = 0;
+		return;
 	}
-	if (votequorum_fd_get(handle, &fd) != CS_OK) {
+	if ((call->err = votequorum_fd_get(c->handle, &c->fd)) != CS_OK)
 		snprintf(why, size, "votequorum_fd_get failed");
-		goto fail;
+	else if (cv_corosync_peer_check(c->fd, "votequorum", why, size) != 0)
+		call->err = CS_ERR_LIBRARY;
+	else if ((call->err = votequorum_trackstart(c->handle, 0, CS_TRACK_CHANGES)) != CS_OK)
+		snprintf(why, size, "votequorum_trackstart: error %d", (int)call->err);
+	if (call->err != CS_OK) {
+		votequorum_finalize(c->handle);
+		c->handle = 0;
 	}
-	switch (cv_link_identify_peer(fd, peer, sizeof(peer))) {
-	case CV_PEER_COROSYNC:
-	case CV_PEER_UNKNOWN:
-		break;
-	default:
-		snprintf(why, size, "votequorum's peer is not corosync but %s", peer);
-		goto fail;
-	}
-	seen_quorum = false;
-	err = votequorum_trackstart(handle, 0, CS_TRACK_CHANGES);
-	if (err != CS_OK) {
-		snprintf(why, size, "votequorum_trackstart: error %d", (int)err);
-		goto fail;
-	}
-	if (cv_watch_add(&watch, fd, EPOLLIN, on_readable, NULL) < 0) {
+}
+
+static int take_over(struct connect_call *c, char *why, size_t size)
+{
+	if (cv_watch_add(&watch, c->fd, EPOLLIN, on_readable, NULL) < 0) {
 		snprintf(why, size, "cannot watch votequorum's connection: %s", strerror(errno));
-		goto fail;
+		votequorum_finalize(c->handle);
+		return -1;
 	}
+	handle = c->handle;
+	seen_quorum = false;
 	mirror.connected = true;
 	return 0;
-fail:
-	votequorum_finalize(handle);
-	handle = 0;
-	return -1;
+}
+
+static void connect_done(struct cv_corosync_call *call)
+{
+	struct connect_call *c = (struct connect_call *)call;
+
+	connecting = false;
+	if (stopped) {
+		if (c->handle != 0)
+			votequorum_finalize(c->handle);
+	} else if (call->err == CS_OK && take_over(c, call->why, sizeof(call->why)) == 0) {
+		cv_log_notice("cluster: tracking corosync's votequorum%s", connected_once ? " again" : "");
+		connected_once = true;
+		failures = 0;
+	} else {
+		if (failures++ % 10 == 0)
+			cv_log_warning(
+				"cluster: cannot reach corosync's votequorum (%s); trying again every %u ms",
+				call->why, RETRY_MS);
+		cv_timer_start(&retry, RETRY_MS);
+	}
+	free(c);
 }
 
 static void connect_or_retry(void *data)
 {
-	char why[600];
+	struct connect_call *c;
 
 	(void)data;
-	if (try_connect(why, sizeof(why)) == 0) {
-		cv_log_notice("cluster: tracking corosync's votequorum%s", connected_once ? " again" : "");
-		connected_once = true;
-		failures = 0;
+	if (connecting || stopped)
+		return;
+	c = calloc(1, sizeof(*c));
+	if (c == NULL) {
+		cv_timer_start(&retry, RETRY_MS);
 		return;
 	}
-	if (failures++ % 10 == 0)
-		cv_log_warning("cluster: cannot reach corosync's votequorum (%s); trying again every %u ms",
-			       why, RETRY_MS);
-	cv_timer_start(&retry, RETRY_MS);
+	c->call.run = run_connect;
+	c->call.done = connect_done;
+	connecting = true;
+	cv_corosync_call_queue(&c->call);
 }
 
 static void on_readable(void *data, uint32_t events)
@@ -200,43 +233,6 @@ static void on_readable(void *data, uint32_t events)
 		lost(err == CS_ERR_LIBRARY ? "connection closed" : "dispatch failed");
 }
 
-/* ---- passing requests on ---------------------------------------------- */
-
-cs_error_t cv_cluster_quorum_getinfo(uint32_t nodeid, struct cv_quorum_info *info)
-{
-	struct votequorum_info got;
-	cs_error_t err;
-
-	if (!mirror.connected)
-		return CS_ERR_TRY_AGAIN;
-	err = votequorum_getinfo(handle, nodeid, &got);
-	if (err != CS_OK)
-		return err;
-	*info = (struct cv_quorum_info){
-		.node_id = got.node_id,
-		.node_state = got.node_state,
-		.node_votes = got.node_votes,
-		.node_expected_votes = got.node_expected_votes,
-		.highest_expected = got.highest_expected,
-		.total_votes = got.total_votes,
-		.quorum = got.quorum,
-		.flags = got.flags,
-		.qdevice_votes = got.qdevice_votes,
-	};
-	snprintf(info->qdevice_name, sizeof(info->qdevice_name), "%s", got.qdevice_name);
-	return CS_OK;
-}
-
-cs_error_t cv_cluster_quorum_setexpected(uint32_t expected_votes)
-{
-	return mirror.connected ? votequorum_setexpected(handle, expected_votes) : CS_ERR_TRY_AGAIN;
-}
-
-cs_error_t cv_cluster_quorum_setvotes(uint32_t nodeid, uint32_t votes)
-{
-	return mirror.connected ? votequorum_setvotes(handle, nodeid, votes) : CS_ERR_TRY_AGAIN;
-}
-
 /* ---- start and stop ---------------------------------------------------- */
 
 void cv_cluster_quorum_start(void)
@@ -246,6 +242,7 @@ void cv_cluster_quorum_start(void)
 	mirror = (struct cv_cluster_quorum){ .n_members = 1, .n_listed = 1 };
 	mirror.members[0] = self;
 	mirror.listed[0] = (struct cv_quorum_node){ .nodeid = self, .state = VOTEQUORUM_NODESTATE_MEMBER };
+	stopped = false;
 	cv_timer_init(&retry, connect_or_retry, NULL);
 	connect_or_retry(NULL);
 }
@@ -255,6 +252,7 @@ void cv_cluster_quorum_wait_first_state(void)
 {
 	int waited = 0;
 
+	cv_corosync_calls_wait(FIRST_STATE_MS, &connecting);
 	while (mirror.connected && !seen_quorum && waited < FIRST_STATE_MS) {
 		struct pollfd p = { .fd = watch.fd, .events = POLLIN };
 
@@ -266,6 +264,7 @@ void cv_cluster_quorum_wait_first_state(void)
 
 void cv_cluster_quorum_stop(void)
 {
+	stopped = true;
 	cv_timer_stop(&retry);
 	if (handle != 0)
 		disconnect();

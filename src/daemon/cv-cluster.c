@@ -6,6 +6,7 @@
 #include <sys/epoll.h>
 #include <syslog.h>
 
+#include "cv-corosync-calls.h"
 #include "cv-log.h"
 #include "cv-loop.h"
 #include <conclave/service.h>
@@ -369,6 +370,9 @@ int cv_cluster_wait_for_corosync(void)
 		return -1;
 	cv_log_notice("cluster mode: node %u", cv_cluster_nodeid());
 	engine_ran();
+	if (cv_corosync_calls_start() < 0)
+		return -1;
+	cv_cluster_cmap_start();
 	cv_cluster_quorum_start();
 	cv_cluster_quorum_wait_first_state();
 	return 0;
@@ -376,9 +380,15 @@ int cv_cluster_wait_for_corosync(void)
 
 void cv_cluster_stop(void)
 {
+	bool worker_ended;
+
 	if (engine == NULL)
 		return;
 	cv_cluster_quorum_stop();
+	worker_ended = cv_corosync_calls_stop();
+	cv_cluster_votequorum_stop(worker_ended);
+	cv_cluster_cfg_stop(worker_ended);
+	cv_cluster_cmap_stop(worker_ended);
 	cv_timer_stop(&engine_timer);
 	if (engine_watch.fd >= 0)
 		cv_watch_remove(&engine_watch);

@@ -1,7 +1,12 @@
 /* The configuration service (corosync's cfg): node and link information,
  * configuration reload, log reopening, and the shutdown negotiation: a
  * try_shutdown asks every tracking connection through the shutdown event and
- * answers its caller once all have replied, or the timeout has passed. */
+ * answers its caller once all have replied, or the timeout has passed.
+ *
+ * In cluster mode node status, addresses and links are corosync's answers,
+ * kill_node is corosync's, and a shutdown conclaved's clients agreed to is
+ * then asked of corosync, whose answer the caller gets; when corosync
+ * shuts down, so does conclaved (cv_cluster_cfg_call()). */
 #include <stdlib.h>
 #include <string.h>
 
@@ -48,6 +53,72 @@ static uint32_t local_nodeid(void)
 	return cv_settings_local_node(cv_server_settings())->nodeid;
 }
 
+/* ---- corosync's answers (cluster mode) --------------------------------- */
+
+static const struct cv_cfg_result *answered(struct cv_session *s, const struct cv_pending_reply *deferred,
+					    cs_error_t err, const void *result)
+{
+	if (s != NULL && result == NULL)
+		cv_session_reply(s, deferred, err, NULL);
+	return s != NULL ? result : NULL;
+}
+
+static void links_answered(struct cv_session *s, const struct cv_pending_reply *deferred, cs_error_t err,
+			   const void *result)
+{
+	const struct cv_cfg_result *r = answered(s, deferred, err, result);
+	CorosyncCfgLinksReply reply = COROSYNC_CFG_LINKS_REPLY__INIT;
+
+	if (r == NULL)
+		return;
+	reply.entries = (ProtobufCBinaryData){ .len = r->links_length, .data = (uint8_t *)r->links };
+	cv_session_reply(s, deferred, err, &reply.base);
+}
+
+static void node_status_answered(struct cv_session *s, const struct cv_pending_reply *deferred,
+				 cs_error_t err, const void *result)
+{
+	const struct cv_cfg_result *r = answered(s, deferred, err, result);
+	CorosyncCfgNodeStatusReply reply = COROSYNC_CFG_NODE_STATUS_REPLY__INIT;
+
+	if (r == NULL)
+		return;
+	reply.v1 = (ProtobufCBinaryData){ .len = sizeof(r->status), .data = (uint8_t *)&r->status };
+	cv_session_reply(s, deferred, err, &reply.base);
+}
+
+static void node_addrs_answered(struct cv_session *s, const struct cv_pending_reply *deferred, cs_error_t err,
+				const void *result)
+{
+	const struct cv_cfg_result *r = answered(s, deferred, err, result);
+	CorosyncCfgNodeAddrsReply reply = COROSYNC_CFG_NODE_ADDRS_REPLY__INIT;
+
+	if (r == NULL)
+		return;
+	reply.addrs = (ProtobufCBinaryData){ .len = r->n_addrs * sizeof(r->addrs[0]),
+					     .data = (uint8_t *)r->addrs };
+	cv_session_reply(s, deferred, err, &reply.base);
+}
+
+/* corosync agreed to shut down: so does this node's conclaved. */
+static void shutdown_answered(struct cv_session *s, const struct cv_pending_reply *deferred, cs_error_t err,
+			      const void *result)
+{
+	(void)result;
+	if (s != NULL)
+		cv_session_reply(s, deferred, err, NULL);
+	if (err == CS_OK)
+		cv_server_shutdown("corosync was shut down through cfg");
+	else
+		cv_log_info("cfg: corosync refused to shut down (error %d)", (int)err);
+}
+
+static cs_error_t pass_on(struct cv_session *s, const struct cv_cfg_request *request,
+			  cv_cluster_answer_fn *answer)
+{
+	return cv_cluster_cfg_call(s, NULL, request, answer);
+}
+
 /* ---- node and link information ---------------------------------------- */
 
 /* Packs name and status of each link, NUL-terminated, one after another. */
@@ -60,6 +131,8 @@ cs_error_t corosync_cfg_handle_links(struct cv_session *s, const CorosyncCfgLink
 	size_t used = 0;
 
 	(void)request;
+	if (cv_cluster_enabled())
+		return pass_on(s, &(struct cv_cfg_request){ .kind = CV_CFG_RING_STATUS }, links_answered);
 	if (!out || !status)
 		return CS_ERR_NO_MEMORY;
 	for (unsigned link = 0; link < CFG_MAX_LINKS; link++) {
@@ -76,21 +149,6 @@ cs_error_t corosync_cfg_handle_links(struct cv_session *s, const CorosyncCfgLink
 	return CS_OK;
 }
 
-/* In cluster mode, corosync's answer. */
-static cs_error_t cluster_node_status(struct cv_session *s, uint32_t nodeid,
-				      CorosyncCfgNodeStatusReply *reply)
-{
-	struct corosync_cfg_node_status_v1 *status = cv_reply_alloc(s, sizeof(*status));
-	cs_error_t err;
-
-	if (!status)
-		return CS_ERR_NO_MEMORY;
-	err = cv_cluster_node_status(nodeid, status, sizeof(*status));
-	if (err == CS_OK)
-		reply->v1 = (ProtobufCBinaryData){ .len = sizeof(*status), .data = (uint8_t *)status };
-	return err;
-}
-
 /* As corosync: node id 0 is no node here. */
 cs_error_t corosync_cfg_handle_node_status(struct cv_session *s, const CorosyncCfgNodeStatusRequest *request,
 					   CorosyncCfgNodeStatusReply *reply)
@@ -99,7 +157,9 @@ cs_error_t corosync_cfg_handle_node_status(struct cv_session *s, const CorosyncC
 	struct corosync_cfg_node_status_v1 *status;
 
 	if (cv_cluster_enabled())
-		return cluster_node_status(s, request->nodeid, reply);
+		return pass_on(
+			s, &(struct cv_cfg_request){ .kind = CV_CFG_NODE_STATUS, .nodeid = request->nodeid },
+			node_status_answered);
 	if (!node)
 		return CS_ERR_FAILED_OPERATION;
 	status = cv_reply_alloc(s, sizeof(*status));
@@ -118,6 +178,10 @@ cs_error_t corosync_cfg_handle_node_addrs(struct cv_session *s, const CorosyncCf
 	corosync_cfg_node_address_t *addrs;
 	size_t n;
 
+	if (cv_cluster_enabled())
+		return pass_on(
+			s, &(struct cv_cfg_request){ .kind = CV_CFG_NODE_ADDRS, .nodeid = request->nodeid },
+			node_addrs_answered);
 	if (!node)
 		return CS_ERR_NOT_EXIST;
 	addrs = cv_reply_alloc(s, CFG_MAX_LINKS * sizeof(*addrs));
@@ -140,11 +204,18 @@ cs_error_t corosync_cfg_handle_local_get(struct cv_session *s, const CorosyncCfg
 /* ---- administration ----------------------------------------------------- */
 
 /* corosync multicasts the request and only the named node acts on it, so
- * an id that is no member is accepted and ignored. */
+ * an id that is no member is accepted and ignored. In cluster mode the
+ * request is corosync's: the named node's corosync exits. */
 cs_error_t corosync_cfg_handle_kill_node(struct cv_session *s, const CorosyncCfgKillNodeRequest *request,
 					 CorosyncCfgKillNodeReply *reply)
 {
 	(void)reply;
+	if (cv_cluster_enabled())
+		return pass_on(s,
+			       &(struct cv_cfg_request){ .kind = CV_CFG_KILL_NODE,
+							 .nodeid = request->nodeid,
+							 .reason = request->reason },
+			       NULL);
 	if (request->nodeid != local_nodeid()) {
 		cv_log_info("cfg: kill of node %u, which is not running, ignored", request->nodeid);
 		return CS_OK;
@@ -197,6 +268,19 @@ static void end_negotiation(void)
 		c->answer = ANSWER_NONE;
 }
 
+/* Cluster mode: once conclaved's own clients agreed, corosync asks its own
+ * and shuts down, and conclaved with it (shutdown_answered()). */
+static void pass_to_corosync(struct cv_session *caller, const struct cv_pending_reply *deferred,
+			     int32_t flags)
+{
+	cs_error_t err = cv_cluster_cfg_call(
+		caller, deferred, &(struct cv_cfg_request){ .kind = CV_CFG_TRY_SHUTDOWN, .flags = flags },
+		shutdown_answered);
+
+	if (err != CS_OK)
+		cv_session_reply(caller, deferred, err, NULL);
+}
+
 /* Once every asked connection has answered: shut down, or tell the caller
  * CS_ERR_BUSY. */
 static void decide(void)
@@ -207,6 +291,11 @@ static void decide(void)
 	if (!caller || pending.yes + pending.no < pending.asked)
 		return;
 	cv_log_info("cfg: shutdown %s (%u yes, %u no)", go ? "agreed" : "refused", pending.yes, pending.no);
+	if (go && cv_cluster_enabled()) {
+		pass_to_corosync(caller->session, &pending.reply, pending.flags);
+		end_negotiation();
+		return;
+	}
 	cv_session_reply(caller->session, &pending.reply, go ? CS_OK : CS_ERR_BUSY, NULL);
 	end_negotiation();
 	if (go)
@@ -262,6 +351,10 @@ cs_error_t corosync_cfg_handle_try_shutdown(struct cv_session *s,
 	(void)reply;
 	if (!valid_shutdown_flags(request->flags))
 		return CS_ERR_INVALID_PARAM;
+	if (cv_cluster_enabled() && request->flags == COROSYNC_CFG_SHUTDOWN_FLAG_IMMEDIATE)
+		return pass_on(
+			s, &(struct cv_cfg_request){ .kind = CV_CFG_TRY_SHUTDOWN, .flags = request->flags },
+			shutdown_answered);
 	if (request->flags == COROSYNC_CFG_SHUTDOWN_FLAG_IMMEDIATE) {
 		cv_server_shutdown("asked through cfg, immediately");
 		return CS_OK;
@@ -274,6 +367,12 @@ cs_error_t corosync_cfg_handle_try_shutdown(struct cv_session *s,
 	cv_list_for_each (c, &trackers, tracker_link)
 		if (c != pending.caller)
 			ask(c);
+	if (pending.asked == 0 && cv_cluster_enabled()) {
+		end_negotiation();
+		return pass_on(
+			s, &(struct cv_cfg_request){ .kind = CV_CFG_TRY_SHUTDOWN, .flags = request->flags },
+			shutdown_answered);
+	}
 	if (pending.asked == 0) {
 		end_negotiation();
 		cv_server_shutdown("asked through cfg");
@@ -390,6 +489,8 @@ static void cfg_disconnect(struct cv_session *s)
 		cv_log_info("cfg: the caller of the shutdown left; shutdown cancelled");
 		end_negotiation();
 	}
+	if (cv_cluster_enabled())
+		cv_cluster_forget_session(s);
 	stop_tracking(c);
 	cv_session_set_private(s, NULL);
 	free(c);

@@ -17,6 +17,7 @@
 
 #include <corosync/cmap.h>
 
+#include <conclave/cluster.h>
 #include <conclave/service.h>
 
 #include "cv-wire.h"
@@ -293,6 +294,9 @@ cs_error_t cmap_handle_store_set(struct cv_session *s, const CmapStoreSetRequest
 
 	if (on_stats_map(client))
 		return stats_set(request->key_name);
+	if (cv_cluster_cmap_mirrored(request->key_name))
+		return cv_cluster_cmap_call(s, CV_CMAP_SET, request->key_name, request->type,
+					    request->value.data, request->value.len);
 	err = cmap_change_set(&c, client->map, request->key_name, request->type, request->value.data,
 			      request->value.len, CMAP_FROM_CLIENT);
 	return err == CS_OK ? commit_if_room(&c) : err;
@@ -306,6 +310,8 @@ cs_error_t cmap_handle_delete(struct cv_session *s, const CmapDeleteRequest *req
 
 	if (on_stats_map(client))
 		return stats_refuse_change(request->key_name);
+	if (cv_cluster_cmap_mirrored(request->key_name))
+		return cv_cluster_cmap_call(s, CV_CMAP_DELETE, request->key_name, 0, NULL, 0);
 	err = cmap_change_delete(&c, client->map, request->key_name, CMAP_FROM_CLIENT);
 	return err == CS_OK ? commit_if_room(&c) : err;
 }
@@ -318,6 +324,8 @@ static cs_error_t adjust(struct cv_session *s, const char *key, int step)
 
 	if (on_stats_map(client))
 		return stats_refuse_change(key);
+	if (cv_cluster_cmap_mirrored(key))
+		return cv_cluster_cmap_call(s, step > 0 ? CV_CMAP_INC : CV_CMAP_DEC, key, 0, NULL, 0);
 	err = cmap_change_adjust(&c, client->map, key, step, CMAP_FROM_CLIENT);
 	return err == CS_OK ? commit_if_room(&c) : err;
 }
@@ -580,6 +588,8 @@ static void cmap_disconnect(struct cv_session *s)
 		track_free(ct);
 	free(client);
 	cv_session_set_private(s, NULL);
+	if (cv_cluster_enabled())
+		cv_cluster_forget_session(s);
 }
 
 /* ---- settings ---------------------------------------------------------- */

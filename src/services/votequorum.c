@@ -10,7 +10,8 @@
  * In cluster mode it counts nothing itself: it follows the corosync on
  * this node (<conclave/cluster.h>), passes corosync's notifications on to
  * its trackers and its quorate turns to the quorum service, and passes
- * getinfo, setexpected and setvotes on to corosync. */
+ * getinfo, setexpected, setvotes and the quorum device calls on to
+ * corosync (cv_cluster_votequorum_call()). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -443,32 +444,42 @@ static char *reply_strdup(struct cv_session *s, const char *text)
 	return copy;
 }
 
-static cs_error_t cluster_getinfo(struct cv_session *s, uint32_t nodeid, VotequorumGetinfoReply *reply)
+static void info_from_cluster(VotequorumInfo *info, const struct cv_quorum_info *got)
 {
-	struct cv_quorum_info got;
-	cs_error_t err = cv_cluster_quorum_getinfo(nodeid, &got);
-	VotequorumInfo *info;
+	info->node_id = got->node_id;
+	info->node_state = got->node_state;
+	info->node_votes = got->node_votes;
+	info->node_expected_votes = got->node_expected_votes;
+	info->highest_expected = got->highest_expected;
+	info->total_votes = got->total_votes;
+	info->quorum = got->quorum;
+	info->flags = got->flags;
+	info->qdevice_votes = got->qdevice_votes;
+	info->qdevice_name = (char *)got->qdevice_name;
+}
 
-	if (err != CS_OK)
-		return err;
-	info = cv_reply_alloc(s, sizeof(*info));
-	if (!info)
-		return CS_ERR_NO_MEMORY;
-	votequorum_info__init(info);
-	info->node_id = got.node_id;
-	info->node_state = got.node_state;
-	info->node_votes = got.node_votes;
-	info->node_expected_votes = got.node_expected_votes;
-	info->highest_expected = got.highest_expected;
-	info->total_votes = got.total_votes;
-	info->quorum = got.quorum;
-	info->flags = got.flags;
-	info->qdevice_votes = got.qdevice_votes;
-	info->qdevice_name = reply_strdup(s, got.qdevice_name);
-	if (!info->qdevice_name)
-		return CS_ERR_NO_MEMORY;
-	reply->info = info;
-	return CS_OK;
+static void cluster_getinfo_answered(struct cv_session *s, const struct cv_pending_reply *pending,
+				     cs_error_t err, const void *result)
+{
+	VotequorumGetinfoReply reply = VOTEQUORUM_GETINFO_REPLY__INIT;
+	VotequorumInfo info = VOTEQUORUM_INFO__INIT;
+
+	if (s == NULL)
+		return;
+	if (result == NULL) {
+		cv_session_reply(s, pending, err, NULL);
+		return;
+	}
+	info_from_cluster(&info, result);
+	reply.info = &info;
+	cv_session_reply(s, pending, err, &reply.base);
+}
+
+/* A request passed on to corosync's votequorum (cluster mode). */
+static cs_error_t pass_on(struct cv_session *s, const struct cv_vq_request *request)
+{
+	return cv_cluster_votequorum_call(s, request,
+					  request->kind == CV_VQ_GETINFO ? cluster_getinfo_answered : NULL);
 }
 
 cs_error_t votequorum_handle_getinfo(struct cv_session *s, const VotequorumGetinfoRequest *request,
@@ -482,7 +493,8 @@ cs_error_t votequorum_handle_getinfo(struct cv_session *s, const VotequorumGetin
 	VotequorumInfo *info;
 
 	if (cv_cluster_enabled())
-		return cluster_getinfo(s, request->nodeid, reply);
+		return pass_on(s,
+			       &(struct cv_vq_request){ .kind = CV_VQ_GETINFO, .nodeid = request->nodeid });
 	if (!node)
 		return CS_ERR_NOT_EXIST;
 	info = cv_reply_alloc(s, sizeof(*info));
@@ -513,7 +525,8 @@ cs_error_t votequorum_handle_setexpected(struct cv_session *s, const VotequorumS
 	cs_error_t err;
 
 	if (cv_cluster_enabled())
-		return cv_cluster_quorum_setexpected(request->expected_votes);
+		return pass_on(s, &(struct cv_vq_request){ .kind = CV_VQ_SETEXPECTED,
+							   .value = request->expected_votes });
 	next = change_begin();
 	err = vq_set_expected(next, request->expected_votes);
 
@@ -527,7 +540,9 @@ cs_error_t votequorum_handle_setvotes(struct cv_session *s, const VotequorumSetv
 	cs_error_t err;
 
 	if (cv_cluster_enabled())
-		return cv_cluster_quorum_setvotes(request->nodeid, request->votes);
+		return pass_on(s, &(struct cv_vq_request){ .kind = CV_VQ_SETVOTES,
+							   .nodeid = request->nodeid,
+							   .value = request->votes });
 	next = change_begin();
 	err = vq_set_votes(next, request->nodeid, request->votes);
 
@@ -546,7 +561,8 @@ cs_error_t votequorum_handle_qdevice_register(struct cv_session *s,
 					      VotequorumQdeviceRegisterReply *reply)
 {
 	if (cv_cluster_enabled())
-		return CS_ERR_NOT_SUPPORTED;
+		return pass_on(
+			s, &(struct cv_vq_request){ .kind = CV_VQ_QDEVICE_REGISTER, .name = request->name });
 	bool was_registered = state.qdevice_flags & VQ_QDEVICE_REGISTERED;
 	struct vq_state *next = change_begin();
 	cs_error_t err = vq_qdevice_register(next, request->name);
@@ -565,7 +581,8 @@ cs_error_t votequorum_handle_qdevice_unregister(struct cv_session *s,
 						VotequorumQdeviceUnregisterReply *reply)
 {
 	if (cv_cluster_enabled())
-		return CS_ERR_NOT_SUPPORTED;
+		return pass_on(s, &(struct cv_vq_request){ .kind = CV_VQ_QDEVICE_UNREGISTER,
+							   .name = request->name });
 	struct vq_state *next = change_begin();
 	cs_error_t err = vq_qdevice_unregister(next, request->name);
 
@@ -584,7 +601,9 @@ cs_error_t votequorum_handle_qdevice_update(struct cv_session *s,
 					    VotequorumQdeviceUpdateReply *reply)
 {
 	if (cv_cluster_enabled())
-		return CS_ERR_NOT_SUPPORTED;
+		return pass_on(s, &(struct cv_vq_request){ .kind = CV_VQ_QDEVICE_UPDATE,
+							   .name = request->oldname,
+							   .newname = request->newname });
 	struct vq_state *next = change_begin();
 	cs_error_t err = vq_qdevice_update(next, request->oldname, request->newname);
 
@@ -595,7 +614,13 @@ cs_error_t votequorum_handle_qdevice_poll(struct cv_session *s, const Votequorum
 					  VotequorumQdevicePollReply *reply)
 {
 	if (cv_cluster_enabled())
-		return CS_ERR_NOT_SUPPORTED;
+		return pass_on(s, &(struct cv_vq_request){
+					  .kind = CV_VQ_QDEVICE_POLL,
+					  .name = request->name,
+					  .value = request->cast_vote,
+					  .ring_nodeid = request->ring_id ? request->ring_id->nodeid : 0,
+					  .ring_seq = request->ring_id ? request->ring_id->seq : 0,
+				  });
 	struct vq_state *next = change_begin();
 	cs_error_t err = vq_qdevice_poll(next, request->name, request->cast_vote != 0,
 					 ring_id_is_current(request->ring_id));
@@ -612,7 +637,9 @@ cs_error_t votequorum_handle_qdevice_master_wins(struct cv_session *s,
 						 VotequorumQdeviceMasterWinsReply *reply)
 {
 	if (cv_cluster_enabled())
-		return CS_ERR_NOT_SUPPORTED;
+		return pass_on(s, &(struct cv_vq_request){ .kind = CV_VQ_QDEVICE_MASTER_WINS,
+							   .name = request->name,
+							   .value = request->allow });
 	struct vq_state *next = change_begin();
 	cs_error_t err = vq_qdevice_master_wins(next, request->name, request->allow != 0);
 
@@ -798,6 +825,8 @@ static void votequorum_disconnect(struct cv_session *s)
 	cv_list_remove(&c->tracker_link);
 	free(c);
 	cv_session_set_private(s, NULL);
+	if (cv_cluster_enabled())
+		cv_cluster_forget_session(s);
 	if (s == qdevice_owner)
 		qdevice_owner_gone();
 }

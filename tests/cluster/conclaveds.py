@@ -88,6 +88,47 @@ class CpgNode(LineProcess):
             raise TimeoutError("%s; %d messages; last other lines: %s" % (e, len(self.messages(start)), last))
 
 
+class QuorumNode(LineProcess):
+    """tests/cluster/quorum-node in a node; on Conclave's libraries if env says so."""
+    EVENTS = ("quorum ", "vq-nodelist ", "vq-quorum ", "vq-expected ")
+
+    def __init__(self, program, node, env=None, label=""):
+        self.label = label
+        super().__init__(node, [program], "quorum-node-%s.log" % label, env=env)
+        _, line = self.wait_line("ready", lambda l: l in ("ready",) or l.startswith("error"), 60)
+        assert line == "ready", "%s: %s" % (label, line)
+
+    def events(self, start=0):
+        """Each service's notifications in order (the order between the
+        two services' connections is the client's poll's)."""
+        with self.cond:
+            lines = [l for l in self.lines[start:] if l.startswith(self.EVENTS)]
+        return ([l for l in lines if l.startswith("quorum ")], [l for l in lines if l.startswith("vq-")])
+
+    def wait_event(self, text, start=0, timeout=60):
+        index, _ = self.wait_line(text, lambda l: l == text, timeout, start)
+        return index
+
+    def ask(self, command, prefix, timeout=30):
+        start = len(self.lines)
+        self.command(command)
+        _, line = self.wait_line(command, lambda l: l.startswith(prefix) or l.startswith("error"), timeout, start)
+        return line
+
+
+def same_tool_output(conclaved, node, argv, expect):
+    """A corosync tool prints the same on Conclave's libraries and on corosync's."""
+    env = conclaved.ours()
+    if conclaved.sanitized:   # a prebuilt program on sanitized libraries
+        env["ASAN_OPTIONS"] = "verify_asan_link_order=0:detect_leaks=0"
+    ours = node.run(argv, env=env)
+    theirs = node.run(argv)
+    assert ours.returncode == theirs.returncode, (ours, theirs)
+    cluster.log("%s: %s" % (" ".join(argv), " | ".join(theirs.stdout.splitlines())))
+    assert expect in theirs.stdout, theirs.stdout
+    assert ours.stdout == theirs.stdout, "conclaved's:\n%s\ncorosync's:\n%s" % (ours.stdout, theirs.stdout)
+
+
 def parse_args(*programs):
     """The arguments every cluster-mode test takes: --conclaved, one option
     per test program named in programs (as absolute paths), the library

@@ -7,10 +7,16 @@
  *   vq-quorum quorate=Q nodes=A:STATE,...       votequorum's quorum notification
  *   vq-expected E                               votequorum's expected votes notification
  *   getquorate Q                                reply to "getquorate"
- *   info ID STATE VOTES EXPECTED HIGHEST TOTAL QUORUM FLAGS   reply to "info ID"
+ *   info ID STATE VOTES EXPECTED HIGHEST TOTAL QUORUM FLAGS QDEVICE_VOTES QDEVICE_NAME
+ *                                               reply to "info ID" (name "-" when empty)
+ *   result CALL CODE                            cs_error_t of a call below
  *   error WHAT CODE
  *
- * Commands on stdin, one a line: "getquorate", "info NODEID", "quit".
+ * Commands on stdin, one a line: "getquorate", "info NODEID",
+ * "setexpected VOTES", "setvotes NODEID VOTES", "register NAME",
+ * "unregister NAME", "update OLD NEW", "poll NAME CAST_VOTE" (with the ring
+ * id of the last nodelist notification), "poll-stale NAME CAST_VOTE" (with
+ * a ring id one behind it), "master_wins NAME ALLOW", "quit".
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -25,6 +31,7 @@
 
 static quorum_handle_t qh;
 static votequorum_handle_t vqh;
+static votequorum_ring_id_t last_ring;
 
 static void print_ids(const uint32_t *ids, size_t n)
 {
@@ -59,6 +66,7 @@ static void on_vq_nodelist(votequorum_handle_t h, uint64_t context, votequorum_r
 {
 	(void)h;
 	(void)context;
+	last_ring = ring;
 	printf("vq-nodelist ring=%u.%" PRIu64 " members=", ring.nodeid, ring.seq);
 	print_ids(members, n);
 	printf("\n");
@@ -77,6 +85,41 @@ static void fail(const char *what, cs_error_t err)
 {
 	printf("error %s %d\n", what, (int)err);
 	fflush(stdout);
+}
+
+static void result(const char *call, cs_error_t err)
+{
+	printf("result %s %d\n", call, (int)err);
+}
+
+/* The calls that change votequorum's state: 1 when line was one. */
+static int change(const char *line)
+{
+	char a[256], b[256];
+	unsigned x, y;
+	votequorum_ring_id_t stale;
+
+	if (sscanf(line, "setexpected %u", &x) == 1)
+		result("setexpected", votequorum_setexpected(vqh, x));
+	else if (sscanf(line, "setvotes %u %u", &x, &y) == 2)
+		result("setvotes", votequorum_setvotes(vqh, x, y));
+	else if (sscanf(line, "register %255s", a) == 1)
+		result("register", votequorum_qdevice_register(vqh, a));
+	else if (sscanf(line, "unregister %255s", a) == 1)
+		result("unregister", votequorum_qdevice_unregister(vqh, a));
+	else if (sscanf(line, "update %255s %255s", a, b) == 2)
+		result("update", votequorum_qdevice_update(vqh, a, b));
+	else if (sscanf(line, "poll-stale %255s %u", a, &x) == 2) {
+		stale = last_ring;
+		stale.seq--;
+		result("poll", votequorum_qdevice_poll(vqh, a, x, stale));
+	} else if (sscanf(line, "poll %255s %u", a, &x) == 2)
+		result("poll", votequorum_qdevice_poll(vqh, a, x, last_ring));
+	else if (sscanf(line, "master_wins %255s %u", a, &x) == 2)
+		result("master_wins", votequorum_qdevice_master_wins(vqh, a, x));
+	else
+		return 0;
+	return 1;
 }
 
 static int command(char *line)
@@ -100,9 +143,10 @@ static int command(char *line)
 		if (err != CS_OK)
 			fail("info", err);
 		else
-			printf("info %u %u %u %u %u %u %u %u\n", i.node_id, i.node_state, i.node_votes,
-			       i.node_expected_votes, i.highest_expected, i.total_votes, i.quorum, i.flags);
-	} else {
+			printf("info %u %u %u %u %u %u %u %u %u %s\n", i.node_id, i.node_state, i.node_votes,
+			       i.node_expected_votes, i.highest_expected, i.total_votes, i.quorum, i.flags,
+			       i.qdevice_votes, i.qdevice_name[0] ? i.qdevice_name : "-");
+	} else if (!change(line)) {
 		printf("error unknown-command 0\n");
 	}
 	fflush(stdout);

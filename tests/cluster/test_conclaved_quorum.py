@@ -23,36 +23,7 @@ import sys
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import cluster  # noqa: E402
 import conclaveds  # noqa: E402
-from conclaveds import Conclaved  # noqa: E402
-from engines import LineProcess  # noqa: E402
-
-EVENTS = ("quorum ", "vq-nodelist ", "vq-quorum ", "vq-expected ")
-
-
-class QuorumNode(LineProcess):
-    def __init__(self, node, env=None, label=""):
-        self.label = label
-        super().__init__(node, [ARGS.quorum_node], "quorum-node-%s.log" % label, env=env)
-        _, line = self.wait_line("ready", lambda l: l in ("ready",) or l.startswith("error"), 60)
-        assert line == "ready", "%s: %s" % (label, line)
-
-    def events(self, start=0):
-        """Each service's notifications in order (the order between the
-        two services' connections is the client's poll's)."""
-        with self.cond:
-            lines = [l for l in self.lines[start:] if l.startswith(EVENTS)]
-        return ([l for l in lines if l.startswith("quorum ")], [l for l in lines if l.startswith("vq-")])
-
-    def wait_event(self, text, start=0, timeout=60):
-        index, _ = self.wait_line(text, lambda l: l == text, timeout, start)
-        return index
-
-    def ask(self, command, prefix, timeout=30):
-        start = len(self.lines)
-        self.command(command)
-        _, line = self.wait_line(command, lambda l: l.startswith(prefix) or l.startswith("error"), timeout, start)
-        return line
-
+from conclaveds import Conclaved, QuorumNode  # noqa: E402
 
 def same_answers(ours, theirs, nodeids):
     for command, prefix in [("getquorate", "getquorate")] + [("info %d" % n, "info") for n in nodeids]:
@@ -61,24 +32,11 @@ def same_answers(ours, theirs, nodeids):
         assert a == b, "%s: conclaved %r, corosync %r" % (command, a, b)
 
 
-def same_tool_output(conclaved, node, argv, expect):
-    """A corosync tool prints the same on Conclave's libraries and on corosync's."""
-    env = conclaved.ours()
-    if ARGS.sanitized == "1":   # a prebuilt program on sanitized libraries
-        env["ASAN_OPTIONS"] = "verify_asan_link_order=0:detect_leaks=0"
-    ours = node.run(argv, env=env)
-    theirs = node.run(argv)
-    assert ours.returncode == theirs.returncode, (ours, theirs)
-    cluster.log("%s: %s" % (" ".join(argv), " | ".join(theirs.stdout.splitlines())))
-    assert expect in theirs.stdout, theirs.stdout
-    assert ours.stdout == theirs.stdout, "conclaved's:\n%s\ncorosync's:\n%s" % (ours.stdout, theirs.stdout)
-
-
 def same_members_keys(conclaved, node):
     """cmap's runtime.members.*, cfg's local node id and node status."""
-    same_tool_output(conclaved, node, ["corosync-cmapctl", "-b", "runtime.members."], ".status (str) = ")
-    same_tool_output(conclaved, node, ["corosync-cfgtool", "-n"], "Local node ID %d" % node.nodeid)
-    same_tool_output(conclaved, node, ["corosync-cfgtool", "-s"], "Local node ID %d" % node.nodeid)
+    conclaveds.same_tool_output(conclaved, node, ["corosync-cmapctl", "-b", "runtime.members."], ".status (str) = ")
+    conclaveds.same_tool_output(conclaved, node, ["corosync-cfgtool", "-n"], "Local node ID %d" % node.nodeid)
+    conclaveds.same_tool_output(conclaved, node, ["corosync-cfgtool", "-s"], "Local node ID %d" % node.nodeid)
 
 
 def same_events(ours, theirs, start_ours, start_theirs, quorate, members):
@@ -95,13 +53,13 @@ def same_events(ours, theirs, start_ours, start_theirs, quorate, members):
 
 
 def test():
-    conclaved = Conclaved(ARGS.conclaved, ARGS.libdir)
+    conclaved = Conclaved(ARGS.conclaved, ARGS.libdir, ARGS.sanitized == "1")
     with cluster.Cluster(3) as c:
         node1 = c.node(1)
         c.start_corosync()
         conclaved.start(node1, env=conclaved.ours())
-        ours = QuorumNode(node1, env=conclaved.ours(), label="conclave")
-        theirs = QuorumNode(node1, label="corosync")
+        ours = QuorumNode(ARGS.quorum_node, node1, env=conclaved.ours(), label="conclave")
+        theirs = QuorumNode(ARGS.quorum_node, node1, label="corosync")
         for client in (ours, theirs):
             client.wait_event("quorum quorate=1 members=1,2,3")
             client.wait_line("votequorum's members", lambda l: l.startswith("vq-nodelist ") and
@@ -126,7 +84,7 @@ def test():
         start_ours = len(ours.lines)
         ours.command("quit")
         theirs.command("quit")
-        ours = QuorumNode(node1, env=conclaved.ours(), label="conclave2")
+        ours = QuorumNode(ARGS.quorum_node, node1, env=conclaved.ours(), label="conclave2")
         ours.wait_event("quorum quorate=0 members=1")
         node1.stop_corosync(sig=9)
         index = ours.wait_event("vq-quorum quorate=0 nodes=1:1", len(ours.lines) - 1)
@@ -139,7 +97,7 @@ def test():
         for node in c.nodes:
             node.wait_quorum(3, True, 60)
         ours.wait_event("quorum quorate=1 members=1,2,3", index, timeout=60)
-        theirs = QuorumNode(node1, label="corosync2")
+        theirs = QuorumNode(ARGS.quorum_node, node1, label="corosync2")
         theirs.wait_event("quorum quorate=1 members=1,2,3")
         same_answers(ours, theirs, (1, 2, 3))
         same_members_keys(conclaved, node1)

@@ -21,6 +21,16 @@
  * shutdown the caller gets CS_OK, then the daemon closes every connection and
  * exits with status 0.
  *
+ * In cluster mode (conclaved(8) with cluster_engine: corosync) the answers are
+ * those of the corosync on the same node: corosync_cfg_local_get(),
+ * corosync_cfg_node_status_get(), corosync_cfg_get_node_addrs() and
+ * corosync_cfg_ring_status_get() report corosync's nodes and links, with
+ * corosync's error codes; corosync_cfg_kill_node() is corosync's (the named
+ * node's corosync exits; a node id corosync does not know gives
+ * CS_ERR_NOT_EXIST); and a shutdown the daemon's tracking processes agreed to
+ * is then asked of corosync, which asks its own: the caller gets corosync's
+ * answer, and on CS_OK corosync and then the daemon shut down.
+ *
  * The daemon runs a single node: its link 0 is its ring0_addr, which corosync's
  * knet transport reports as connected to itself with an MTU of 65535; the other
  * configured nodes are reported as configured but not reachable.

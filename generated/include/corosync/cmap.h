@@ -15,6 +15,13 @@
  * with cmap_iter_init(), and asks to be told of changes with cmap_track_add().
  * Notifications are delivered by cmap_dispatch(), which runs on the fd from
  * cmap_fd_get().
+ *
+ * In cluster mode (conclaved(8) with cluster_engine: corosync) the keys under
+ * runtime.members., nodelist., totem., quorum. and runtime.votequorum. are
+ * those of the corosync on the same node, copied and kept in step with it;
+ * setting, deleting, incrementing or decrementing one of them is done on
+ * corosync's cmap and returns corosync's error code, and the change is seen
+ * here before the call returns.
  */
 #ifndef COROSYNC_CMAP_H_DEFINED
 #define COROSYNC_CMAP_H_DEFINED

@@ -10,6 +10,14 @@
  * A process connects with votequorum_initialize(), polls the fd from
  * votequorum_fd_get(), and runs its callbacks with votequorum_dispatch().
  * Notifications are requested with votequorum_trackstart().
+ *
+ * In cluster mode (conclaved(8) with cluster_engine: corosync) the votes,
+ * quorum and notifications are those of the corosync on the same node, and
+ * votequorum_getinfo(), votequorum_setexpected(), votequorum_setvotes() and the
+ * votequorum_qdevice_*() calls are made on corosync's votequorum: they act on
+ * the whole cluster and return corosync's result and error codes. A quorum
+ * device registered there is this node's device in corosync, and stays
+ * registered when the connection that registered it closes.
  */
 #ifndef COROSYNC_VOTEQUORUM_H_DEFINED
 #define COROSYNC_VOTEQUORUM_H_DEFINED
