@@ -18,6 +18,9 @@ conclaved) and one on corosync's (group "g" of corosync). Then:
 - evs across nodes: one order of every node's messages at every member, and
   corosync's ring as evs's configuration changes (a node killed, a partition
   and its heal);
+- a member of node 2 stops dispatching: the senders of nodes 1 and 3 get
+  CS_ERR_TRY_AGAIN (conclaved only: corosync queues without bound), the
+  slow member stays, and once it dispatches again nothing was lost;
 - every member's sequence of confchgs on conclaved is the one corosync's cpg
   gave the member in the same place (process ids mapped to names; the order
   within a joined list aside)."""
@@ -36,6 +39,14 @@ GROUP = "g"
 # How long the members of a node cut off alone may take to get that node's
 # messages: corosync delivers them at once, its ring of one formed.
 ALONE_WAIT = 10
+# conclaved's queue limit per connection, low (the least max_message_size
+# allows) so that flow control starts after little traffic: half of it at a
+# member, and a quarter in flight per node.
+MAX_QUEUED = (1 << 20) + 16
+# What two senders send while a member stops dispatching: several times
+# what flow control and the member's socket let through.
+SLOW_COUNT, SLOW_SIZE = 3000, 1000
+CPG_FLOW_CONTROL_ENABLED = 1
 
 
 class Side:
@@ -122,6 +133,30 @@ def check_one_order(side, total, starts, timeout):
     cluster.log("%s: %d messages in one order at nodes %s" % (side.name, len(first), members))
 
 
+def slow_member(side):
+    """A member of node 2 stops dispatching while nodes 1 and 3 stream:
+    their senders get CS_ERR_TRY_AGAIN and flow control says ENABLED, the
+    slow member stays; once it dispatches again every message arrives once,
+    in one order, at every member."""
+    slow, senders = side.members[2], (1, 3)
+    starts = {n: len(m.lines) for n, m in side.members.items()}
+    slow.command("pause")
+    for n in senders:
+        side.members[n].command("send %d %d" % (SLOW_COUNT, SLOW_SIZE))
+    for n in senders:
+        _, line = side.members[n].wait_line("tryagain", lambda l: l.startswith(("tryagain", "sent")), 60,
+                                            starts[n])
+        assert line == "tryagain", "node %d was never held back" % n
+    time.sleep(2)
+    assert slow.ask("flow", "flow ") == "flow %d" % CPG_FLOW_CONTROL_ENABLED
+    assert not any(l.startswith("sent") for n in senders for l in side.members[n].lines[starts[n]:]), \
+        "a sender finished while the slow member held its group back"
+    slow.command("resume")
+    check_one_order(side, SLOW_COUNT * len(senders), starts, 120)
+    assert not any(l.startswith("error") for l in slow.lines[starts[2]:]), slow.lines[-5:]
+    assert slow.ask("flow", "flow ") == "flow 0"
+
+
 def wait_confchg(side, nodeid, pattern, start, timeout=60):
     member = side.members[nodeid]
     index, line = member.wait_line("%s on node %d" % (pattern, nodeid),
@@ -163,7 +198,7 @@ def evs_confchg(member, pattern, start):
 def test():
     conclaved = Conclaved(ARGS.conclaved, ARGS.libdir)
     sides = [Side("conclave", conclaved.ours()), Side("corosync", None)]
-    with cluster.Cluster(3) as c:
+    with cluster.Cluster(3, conclave=[("max_queued_bytes", MAX_QUEUED)]) as c:
         nodes = c.nodes
         c.start_corosync()
         for node in nodes:
@@ -228,6 +263,7 @@ def test():
             check_questions(side, nodes)
             stream(side, 100, 1000, [1, 2, 3])
         evs_stream(list(evs.values()), 100)
+        slow_member(sides[0])
 
         # the same confchgs on conclaved as on corosync, member by member
         time.sleep(1)
