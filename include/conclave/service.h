@@ -130,6 +130,10 @@ size_t cv_packed_frame_payload(const struct cv_packed_frame *f); /* for cv_sessi
 void cv_packed_frame_release(struct cv_packed_frame *f);
 /* As cv_session_send_event. */
 cs_error_t cv_session_send_packed(struct cv_session *s, struct cv_packed_frame *event);
+/* As cv_session_send_packed, past the queue limit too: for an event the
+ * cluster already agreed on, which the session must get. The service
+ * bounds how far the queue grows (cpg: flow control across the nodes). */
+cs_error_t cv_session_send_agreed(struct cv_session *s, struct cv_packed_frame *event);
 
 /* True when an event whose protobuf_c_message_get_packed_size() is `bytes`
  * would fit under the queue limit now. */

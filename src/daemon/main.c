@@ -335,10 +335,15 @@ static void report_ready(int ready_fd, char status)
 	close(ready_fd);
 }
 
+/* Reaping reads what clients wrote while the batch ran (output_flush_pending
+ * resumes their input) and closes sessions: both can submit to the cluster
+ * engine, so the engine is flushed after it. The other way round, a message
+ * submitted there stayed queued, with no timer for it, until something else
+ * woke the loop: on a quiet node that could be the next configuration change. */
 static void after_batch(void)
 {
-	cv_cluster_flush();
 	cv_sessions_reap();
+	cv_cluster_flush();
 }
 
 /* In cluster mode the services are ready, and corosync reached, before

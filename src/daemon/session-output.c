@@ -379,7 +379,7 @@ bool cv_session_has_room(const struct cv_session *s, size_t bytes)
 	return room_for_event(s, sizeof(struct cv_frame_header) + bytes);
 }
 
-cs_error_t cv_session_send_packed(struct cv_session *s, struct cv_packed_frame *event)
+static cs_error_t send_packed(struct cv_session *s, struct cv_packed_frame *event, bool bounded)
 {
 	uint16_t event_id = packed_frame_id(event);
 
@@ -389,7 +389,7 @@ cs_error_t cv_session_send_packed(struct cv_session *s, struct cv_packed_frame *
 		cv_log_error("service %s sent unknown event id %u", s->service->name, event_id);
 		return CS_ERR_INVALID_PARAM;
 	}
-	if (!room_for_event(s, event->size))
+	if (bounded && !room_for_event(s, event->size))
 		return CS_ERR_TRY_AGAIN;
 	session_trace_event(s, event);
 	if (output_queue(s, &s->events, event) != CS_OK)
@@ -397,6 +397,16 @@ cs_error_t cv_session_send_packed(struct cv_session *s, struct cv_packed_frame *
 	s->stats.events++;
 	server_stats_of(s->server, s->service)->events++;
 	return CS_OK;
+}
+
+cs_error_t cv_session_send_packed(struct cv_session *s, struct cv_packed_frame *event)
+{
+	return send_packed(s, event, true);
+}
+
+cs_error_t cv_session_send_agreed(struct cv_session *s, struct cv_packed_frame *event)
+{
+	return send_packed(s, event, false);
 }
 
 cs_error_t cv_session_send_event(struct cv_session *s, uint16_t event_id, const ProtobufCMessage *event)

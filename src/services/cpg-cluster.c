@@ -14,8 +14,18 @@
  * remaining node missing from its joinlist leave with CPG_REASON_PROCDOWN;
  * then every V1 connection gets the totem confchg.
  *
- * A member of this node with no room for a delivered event is closed: the
- * senders, on other nodes too, are not held back by it. */
+ * Flow control across nodes. A delivered message is never refused: it is
+ * queued to every member of this node past the queue limit if need be. A
+ * node with a member whose queue is over half of max_queued_bytes submits
+ * FLOW on for its group, and FLOW off once every such member is below a
+ * quarter. While the order has delivered a FLOW on of some node and not its
+ * off, every node refuses that group's messages with CS_ERR_TRY_AGAIN and
+ * cpg_flow_control_state_get says ENABLED. What was sent before the FLOW on
+ * reached its sender is bounded by each node's window: the bytes of its
+ * messages submitted and not yet delivered back stay under a quarter of
+ * max_queued_bytes (a larger message goes alone). A node's holds travel in
+ * its joinlist (entries of pid 0), so a node that joins knows them, and a
+ * node that leaves takes its holds with it. */
 #include <endian.h>
 #include <errno.h>
 #include <stdlib.h>
@@ -33,6 +43,14 @@ enum order_kind {
 	ORDER_PROCDOWN = 3,
 	ORDER_MCAST = 4,
 	ORDER_FRAGMENT = 5,
+	ORDER_FLOW = 6, /* flags: 1 on, 0 off; pid 0 */
+};
+
+/* A node holding back a group's senders (a FLOW on delivered). */
+struct flow_hold {
+	uint32_t nodeid;
+	uint32_t length;
+	uint8_t name[CPG_MAX_NAME_LENGTH];
 };
 
 /* A cpg message in the total order (little-endian), then the group's name,
@@ -56,6 +74,15 @@ struct joinlist_entry {
 /* Every cpg connection of this node, and members whose session closed
  * before their going was delivered. */
 static struct cpg_member *local_members;
+
+static struct flow_hold *holds;
+static size_t n_holds, holds_capacity;
+/* Groups for which this node submitted FLOW on and not yet off. */
+static struct flow_hold *asked;
+static size_t n_asked, asked_capacity;
+/* This node's message bytes submitted and not yet delivered back. */
+static size_t outstanding;
+static struct cv_timer *flow_timer;
 
 /* ---- confchgs of several processes ------------------------------------ */
 
@@ -117,6 +144,149 @@ static cs_error_t submit(struct cpg_member *m, enum order_kind kind, const uint8
 	memcpy(head, &h, sizeof(h));
 	memcpy(head + sizeof(h), name, length);
 	return cv_order_submit(CV_ORDER_CPG, head, sizeof(h) + length, body, body_length);
+}
+
+/* ---- flow control ------------------------------------------------------ */
+
+static size_t queue_limit(void)
+{
+	return cv_server_settings()->limits.max_queued_bytes;
+}
+
+static bool same_group(const struct flow_hold *h, const uint8_t *name, uint32_t length)
+{
+	return h->length == length && memcmp(h->name, name, length) == 0;
+}
+
+static struct flow_hold *hold_find(struct flow_hold *list, size_t n, uint32_t nodeid, const uint8_t *name,
+				   uint32_t length)
+{
+	for (size_t i = 0; i < n; i++)
+		if (list[i].nodeid == nodeid && same_group(&list[i], name, length))
+			return &list[i];
+	return NULL;
+}
+
+static bool hold_add(struct flow_hold **list, size_t *n, size_t *capacity, uint32_t nodeid,
+		     const uint8_t *name, uint32_t length)
+{
+	if (hold_find(*list, *n, nodeid, name, length) != NULL)
+		return true;
+	if (*n == *capacity) {
+		size_t grown = *capacity ? 2 * *capacity : 8;
+		struct flow_hold *bigger = realloc(*list, grown * sizeof(**list));
+
+		if (bigger == NULL)
+			return false;
+		*list = bigger;
+		*capacity = grown;
+	}
+	(*list)[*n] = (struct flow_hold){ .nodeid = nodeid, .length = length };
+	memcpy((*list)[*n].name, name, length);
+	(*n)++;
+	return true;
+}
+
+static void hold_remove(struct flow_hold *list, size_t *n, struct flow_hold *h)
+{
+	if (h != NULL)
+		*h = list[--*n];
+}
+
+static bool group_held(const uint8_t *name, uint32_t length)
+{
+	for (size_t i = 0; i < n_holds; i++)
+		if (same_group(&holds[i], name, length))
+			return true;
+	return false;
+}
+
+/* A message of `bytes` may be submitted to the group now. */
+static bool flow_allows(const uint8_t *name, uint32_t length, size_t bytes)
+{
+	return !group_held(name, length) && (outstanding == 0 || outstanding + bytes <= queue_limit() / 4);
+}
+
+static size_t queued_bytes(const struct cpg_member *m)
+{
+	struct cv_session_queue q;
+
+	cv_session_queue_state(m->session, &q);
+	return q.bytes;
+}
+
+static void submit_flow(const uint8_t *name, uint32_t length, bool on)
+{
+	uint8_t head[sizeof(struct order_head) + CPG_MAX_NAME_LENGTH];
+	struct order_head h = {
+		.kind = ORDER_FLOW,
+		.flags = htole32(on ? 1u : 0u),
+		.group_length = htole32(length),
+	};
+
+	memcpy(head, &h, sizeof(h));
+	memcpy(head + sizeof(h), name, length);
+	if (cv_order_submit(CV_ORDER_CPG, head, sizeof(h) + length, NULL, 0) != CS_OK) {
+		/* No room in the engine: an off is tried again soon, an on at
+		 * the next delivery to the member. */
+		cv_timer_start(flow_timer, 10);
+		return;
+	}
+	if (on && !hold_add(&asked, &n_asked, &asked_capacity, 0, name, length))
+		cv_log_error("cpg: out of memory for flow control");
+	if (!on)
+		hold_remove(asked, &n_asked, hold_find(asked, n_asked, 0, name, length));
+}
+
+/* A local member of g is over half its queue limit: the group is held. */
+static void flow_check_over(const struct cpg_group *g, const struct cpg_member *m)
+{
+	if (queued_bytes(m) > queue_limit() / 2 && hold_find(asked, n_asked, 0, g->name, g->length) == NULL)
+		submit_flow(g->name, g->length, true);
+}
+
+static bool group_drained(const struct cpg_group *g)
+{
+	uint32_t self = cpg_local_nodeid();
+
+	for (const struct cpg_member *m = g != NULL ? g->members : NULL; m != NULL; m = m->next)
+		if (m->nodeid == self && m->session != NULL && queued_bytes(m) > queue_limit() / 4)
+			return false;
+	return true;
+}
+
+/* Releases the groups whose local members caught up (or left). */
+static void flow_release(void *data)
+{
+	(void)data;
+	for (size_t i = n_asked; i-- > 0;) {
+		struct flow_hold h = asked[i];
+
+		if (group_drained(cpg_group_find(&cpg_groups, h.name, h.length)))
+			submit_flow(h.name, h.length, false);
+	}
+}
+
+static void apply_flow(uint32_t nodeid, const struct order_head *h, const uint8_t *name)
+{
+	if (h->flags & 1u) {
+		if (!hold_add(&holds, &n_holds, &holds_capacity, nodeid, name, h->group_length))
+			cv_log_error("cpg: out of memory for flow control");
+		return;
+	}
+	hold_remove(holds, &n_holds, hold_find(holds, n_holds, nodeid, name, h->group_length));
+	cpg_retry_soon();
+}
+
+bool cpg_cluster_flow_enabled(const struct cpg_member *m)
+{
+	return m->group != NULL && !flow_allows(m->group->name, m->group->length, 1);
+}
+
+void cpg_cluster_room(void)
+{
+	if (n_asked > 0 && flow_timer != NULL && !cv_timer_pending(flow_timer))
+		cv_timer_start(flow_timer, 0);
 }
 
 /* The group m is joined to or joining: its name, or NULL. */
@@ -191,9 +361,16 @@ cs_error_t cpg_cluster_mcast(struct cpg_member *m, ProtobufCBinaryData msg)
 	uint32_t length;
 	const uint8_t *name = group_of(m, &length);
 
+	cs_error_t err;
+
 	if (name == NULL)
 		return CS_ERR_NOT_EXIST;
-	return submit(m, ORDER_MCAST, name, length, 0, 0, msg.data, msg.len);
+	if (!flow_allows(name, length, msg.len))
+		return CS_ERR_TRY_AGAIN;
+	err = submit(m, ORDER_MCAST, name, length, 0, 0, msg.data, msg.len);
+	if (err == CS_OK)
+		outstanding += msg.len;
+	return err;
 }
 
 cs_error_t cpg_cluster_fragment(struct cpg_member *m, const CpgGroupsFragmentRequest *request)
@@ -207,10 +384,14 @@ cs_error_t cpg_cluster_fragment(struct cpg_member *m, const CpgGroupsFragmentReq
 	err = cpg_pieces_check(m, request);
 	if (err != CS_OK)
 		return err;
+	if (!flow_allows(name, length, request->msg.len))
+		return CS_ERR_TRY_AGAIN;
 	err = submit(m, ORDER_FRAGMENT, name, length, request->part, request->total, request->msg.data,
 		     request->msg.len);
-	if (err == CS_OK)
+	if (err == CS_OK) {
+		outstanding += request->msg.len;
 		cpg_piece_sent(m, request);
+	}
 	return err;
 }
 
@@ -237,6 +418,7 @@ static void submit_procdown(struct cpg_member *m)
 void cpg_cluster_disconnect(struct cpg_member *m)
 {
 	m->session = NULL;
+	cpg_cluster_room();
 	if (m->group == NULL && !m->join_pending) {
 		forget(m);
 		return;
@@ -326,7 +508,7 @@ static void apply_leave(uint32_t nodeid, const struct order_head *h, const uint8
 	}
 }
 
-/* To this node's members of the group; one without room is closed. */
+/* To this node's members of the group, past their queue limit if need be. */
 static void fan_out(uint32_t nodeid, const struct order_head *h, const uint8_t *name, const uint8_t *body,
 		    size_t length)
 {
@@ -337,6 +519,10 @@ static void fan_out(uint32_t nodeid, const struct order_head *h, const uint8_t *
 	uint16_t event_id = CPG_EVENT_MESSAGE;
 	struct cv_packed_frame *packed;
 
+	if (nodeid == cpg_local_nodeid()) {
+		outstanding -= length < outstanding ? length : outstanding;
+		cpg_retry_soon();
+	}
 	if (g == NULL)
 		return;
 	if (h->kind == ORDER_MCAST) {
@@ -359,9 +545,15 @@ static void fan_out(uint32_t nodeid, const struct order_head *h, const uint8_t *
 		cv_log_error("cpg: out of memory delivering a message of node %u", nodeid);
 		return;
 	}
-	for (struct cpg_member *to = g->members; to != NULL; to = to->next)
-		if (to->session != NULL && cv_session_send_packed(to->session, packed) == CS_ERR_TRY_AGAIN)
-			cv_session_close(to->session, "cpg: no room for the cluster's messages to its group");
+	for (struct cpg_member *to = g->members; to != NULL; to = to->next) {
+		if (to->session == NULL)
+			continue;
+		if (cv_session_send_agreed(to->session, packed) == CS_ERR_NO_MEMORY)
+			cv_session_close(to->session,
+					 "cpg: out of memory for the cluster's messages to its group");
+		else
+			flow_check_over(g, to);
+	}
 	cv_packed_frame_release(packed);
 }
 
@@ -395,6 +587,9 @@ static void on_deliver(uint32_t nodeid, const void *data, size_t length)
 	case ORDER_FRAGMENT:
 		fan_out(nodeid, &h, name, name + h.group_length, length - sizeof(h) - h.group_length);
 		return;
+	case ORDER_FLOW:
+		apply_flow(nodeid, &h, name);
+		return;
 	}
 malformed:
 	cv_log_warning("cpg: dropped a malformed message of node %u (%zu bytes)", nodeid, length);
@@ -420,6 +615,17 @@ static ssize_t collect_joinlist(void *buf, size_t cap)
 			memcpy(out + used + sizeof(e), g->name, g->length);
 			used += sizeof(e) + g->length;
 		}
+	}
+	for (size_t i = 0; i < n_holds; i++) {
+		struct joinlist_entry e = { 0, htole32(holds[i].length) };
+
+		if (holds[i].nodeid != self)
+			continue;
+		if (cap - used < sizeof(e) + holds[i].length)
+			return -1;
+		memcpy(out + used, &e, sizeof(e));
+		memcpy(out + used + sizeof(e), holds[i].name, holds[i].length);
+		used += sizeof(e) + holds[i].length;
 	}
 	return (ssize_t)used;
 }
@@ -491,6 +697,10 @@ static void add_from_joinlist(uint32_t pid, const uint8_t *name, uint32_t length
 	struct cpg_group *g = cpg_group_find(&cpg_groups, name, length);
 	struct cpg_member *m = group_member(g, j->nodeid, pid);
 
+	if (pid == 0) { /* the node holds the group back */
+		j->failed |= !hold_add(&holds, &n_holds, &holds_capacity, j->nodeid, name, length);
+		return;
+	}
 	if (m != NULL) {
 		m->suspect = false;
 		return;
@@ -513,9 +723,20 @@ static void suspect_remote_processes(uint32_t self)
 			m->suspect = m->nodeid != self;
 }
 
+/* Other nodes' holds come again with their joinlists; those of nodes that
+ * left go. */
+static void drop_remote_holds(uint32_t self)
+{
+	for (size_t i = n_holds; i-- > 0;)
+		if (holds[i].nodeid != self)
+			hold_remove(holds, &n_holds, &holds[i]);
+	cpg_retry_soon();
+}
+
 static void add_joinlists(const struct cv_engine_view *view, uint32_t self)
 {
 	suspect_remote_processes(self);
+	drop_remote_holds(self);
 	for (size_t i = 0; i < view->n_members; i++) {
 		struct joining j = { .nodeid = view->members[i].nodeid };
 		size_t length;
@@ -585,7 +806,7 @@ static void on_view(const struct cv_engine_view *view)
 	totem_to_all();
 }
 
-void cpg_cluster_start(void)
+int cpg_cluster_start(void)
 {
 	static const struct cv_order_ops ops = {
 		.deliver = on_deliver,
@@ -595,4 +816,19 @@ void cpg_cluster_start(void)
 	};
 
 	cv_order_register(CV_ORDER_CPG, &ops);
+	flow_timer = cv_timer_new(flow_release, NULL);
+	if (flow_timer == NULL)
+		return -1;
+	return 0;
+}
+
+void cpg_cluster_stop(void)
+{
+	cv_timer_free(flow_timer);
+	flow_timer = NULL;
+	free(holds);
+	free(asked);
+	holds = asked = NULL;
+	n_holds = holds_capacity = n_asked = asked_capacity = 0;
+	outstanding = 0;
 }

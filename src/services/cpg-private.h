@@ -39,7 +39,12 @@ void cpg_piece_sent(struct cpg_member *m, const CpgGroupsFragmentRequest *reques
 
 /* Cluster mode (cpg-cluster.c): requests become messages of the total
  * order and take effect when delivered. */
-void cpg_cluster_start(void);
+int cpg_cluster_start(void); /* <0 on exhaustion */
+void cpg_cluster_stop(void);
+/* A local member's queue shrank: holds of this node may be released. */
+void cpg_cluster_room(void);
+/* The group's messages are refused for now (CPG_FLOW_CONTROL_ENABLED). */
+bool cpg_cluster_flow_enabled(const struct cpg_member *m);
 void cpg_cluster_connect(struct cpg_member *m);
 /* The session is gone; m is freed now or once its going is agreed. */
 void cpg_cluster_disconnect(struct cpg_member *m);

@@ -446,9 +446,11 @@ cs_error_t cpg_handle_flow_control_state_get(struct cv_session *s,
 					     CpgFlowControlStateGetReply *reply)
 {
 	struct cpg_member *m = cv_session_private(s);
-	/* In cluster mode the engine's room counts too: senders wait for it. */
-	bool full = m->group != NULL && (!members_have_room(m->group, FLOW_CONTROL_ROOM + CONFCHG_ROOM) ||
-					 (cv_cluster_enabled() && n_blocked > 0));
+	/* In cluster mode the engine's room and the holds of every node count
+	 * too: senders wait for them. */
+	bool full = m->group != NULL &&
+		    (!members_have_room(m->group, FLOW_CONTROL_ROOM + CONFCHG_ROOM) ||
+		     (cv_cluster_enabled() && (n_blocked > 0 || cpg_cluster_flow_enabled(m))));
 
 	reply->flow_control_enabled = full ? CPG_FLOW_CONTROL_ENABLED : CPG_FLOW_CONTROL_DISABLED;
 	return CS_OK;
@@ -583,6 +585,8 @@ static void cpg_disconnect(struct cv_session *s)
 
 static void cpg_room(struct cv_session *s)
 {
+	if (cv_cluster_enabled())
+		cpg_cluster_room();
 	cpg_retry_soon();
 }
 
@@ -612,12 +616,14 @@ static int cpg_start(void)
 	if (retry_timer == NULL)
 		return -1;
 	if (cv_cluster_enabled())
-		cpg_cluster_start();
+		return cpg_cluster_start();
 	return 0;
 }
 
 static void cpg_stop(void)
 {
+	if (cv_cluster_enabled())
+		cpg_cluster_stop();
 	cv_timer_free(retry_timer);
 	retry_timer = NULL;
 	free(blocked);

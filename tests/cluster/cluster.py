@@ -172,7 +172,7 @@ def remove_stale_runs():
 
 # ---- corosync.conf ---------------------------------------------------------
 
-def corosync_conf(nodes, cluster_name, token_ms):
+def corosync_conf(nodes, cluster_name, token_ms, conclave=()):
     node_entries = "".join(
         "\tnode {\n\t\tnodeid: %d\n\t\tname: node%d\n\t\tring0_addr: %s\n\t}\n" % (n.nodeid, n.nodeid, n.address)
         for n in nodes)
@@ -202,10 +202,11 @@ system {
 }
 conclave {
 	cluster_engine: corosync
-}
+%(conclave)s}
 nodelist {
 %(nodes)s}
-""" % {"name": cluster_name, "token": token_ms, "consensus": token_ms * 12 // 10, "nodes": node_entries}
+""" % {"name": cluster_name, "token": token_ms, "consensus": token_ms * 12 // 10, "nodes": node_entries,
+       "conclave": "".join("\t%s: %s\n" % option for option in conclave)}
 
 
 # ---- nodes -----------------------------------------------------------------
@@ -355,9 +356,11 @@ class Node:
 class Cluster:
     """A cluster of `size` nodes; use as a context manager."""
 
-    def __init__(self, size=3, token_ms=1000, keep_dir=None):
+    def __init__(self, size=3, token_ms=1000, keep_dir=None, conclave=()):
+        """conclave: (key, value) pairs for corosync.conf's conclave section."""
         self.size = size
         self.token_ms = token_ms
+        self.conclave = conclave
         self.run_id = uuid.uuid4().hex[:10]
         self.bridge_ns = "%s%s-br" % (PREFIX, self.run_id)
         self.nodes = [Node(self, i + 1) for i in range(size)]
@@ -406,7 +409,7 @@ class Cluster:
         for node in self.nodes:
             self._namespaces.append(node.netns)
             node.create()
-        conf = corosync_conf(self.nodes, "conclave%s" % self.run_id[:6], self.token_ms)
+        conf = corosync_conf(self.nodes, "conclave%s" % self.run_id[:6], self.token_ms, self.conclave)
         for node in self.nodes:
             node.write_file("/etc/corosync/corosync.conf", conf)
 

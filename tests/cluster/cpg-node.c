@@ -4,7 +4,11 @@
  * It joins GROUP (model V1, initial totem confchg) and then reads commands
  * from stdin, one a line:
  *   send COUNT SIZE   multicasts COUNT messages of SIZE bytes (at least 16),
- *                     retrying on CS_ERR_TRY_AGAIN; prints "sent TOTAL"
+ *                     retrying on CS_ERR_TRY_AGAIN; prints "tryagain" at the
+ *                     first CS_ERR_TRY_AGAIN of the command, "sent TOTAL" at its end
+ *   pause             stops dispatching (events wait in the library's channel)
+ *   resume            dispatches again
+ *   flow              prints "flow N" (cpg_flow_control_state_get)
  *   members           prints "members N:P,..." (cpg_membership_get)
  *   iterate           prints "iterate N:P,..." (cpg_iteration_*, this group)
  *   local             prints "local NODEID" (cpg_local_get)
@@ -40,6 +44,7 @@ static struct cpg_name group;
 static unsigned int self;
 static uint64_t next_index;
 static uint8_t *buffer;
+static int paused;
 
 static void print_addresses(const char *name, const struct cpg_address *list, size_t n, int with_reason)
 {
@@ -98,6 +103,8 @@ static cs_error_t dispatch(void)
 
 static void send_messages(unsigned long long count, size_t size)
 {
+	int told = 0;
+
 	for (unsigned long long n = 0; n < count; n++) {
 		struct test_message m = { MAGIC, self, next_index };
 		struct iovec iov = { buffer, size };
@@ -109,7 +116,12 @@ static void send_messages(unsigned long long count, size_t size)
 		while ((err = cpg_mcast_joined(handle, CPG_TYPE_AGREED, &iov, 1)) == CS_ERR_TRY_AGAIN) {
 			struct timespec pause = { 0, 1000000 };
 
-			if (dispatch() != CS_OK && dispatch() != CS_ERR_TRY_AGAIN)
+			if (!told) {
+				printf("tryagain\n");
+				fflush(stdout);
+				told = 1;
+			}
+			if (!paused && dispatch() != CS_OK && dispatch() != CS_ERR_TRY_AGAIN)
 				break;
 			nanosleep(&pause, NULL);
 		}
@@ -157,6 +169,17 @@ static void print_iteration(void)
 	cpg_iteration_finalize(it);
 }
 
+static void print_flow(void)
+{
+	cpg_flow_control_state_t state;
+	cs_error_t err = cpg_flow_control_state_get(handle, &state);
+
+	if (err != CS_OK)
+		printf("error flow %d\n", err);
+	else
+		printf("flow %d\n", (int)state);
+}
+
 /* False on quit or end of input. */
 static int command(const char *line)
 {
@@ -173,6 +196,12 @@ static int command(const char *line)
 		print_iteration();
 	else if (strncmp(line, "local", 5) == 0 && cpg_local_get(handle, &nodeid) == CS_OK)
 		printf("local %u\n", nodeid);
+	else if (strncmp(line, "pause", 5) == 0)
+		paused = 1;
+	else if (strncmp(line, "resume", 6) == 0)
+		paused = 0;
+	else if (strncmp(line, "flow", 4) == 0)
+		print_flow();
 	else if (strncmp(line, "quit", 4) == 0)
 		return 0;
 	else
@@ -221,7 +250,7 @@ int main(int argc, char **argv)
 	fflush(stdout);
 	for (;;) {
 		struct pollfd fds[2] = { { .fd = STDIN_FILENO, .events = POLLIN },
-					 { .fd = fd, .events = POLLIN } };
+					 { .fd = paused ? -1 : fd, .events = POLLIN } };
 
 		if (poll(fds, 2, -1) < 0 && errno != EINTR)
 			return 1;

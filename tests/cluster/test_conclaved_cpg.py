@@ -13,11 +13,14 @@ conclaved) and one on corosync's (group "g" of corosync). Then:
 - node 3 killed (SIGKILL of everything in it): CPG_REASON_NODEDOWN at the
   others; node 3 started again: its new members join;
 - node 3 partitioned: NODEDOWN on both sides, and each side keeps its own
-  traffic (node 3's may wait for the heal through conclaved, but arrives
-  once); healed: CPG_REASON_NODEUP on both sides, one agreed membership;
+  traffic (node 3 alone gets its own messages within ALONE_WAIT); healed:
+  CPG_REASON_NODEUP on both sides, one agreed membership;
 - evs across nodes: one order of every node's messages at every member, and
   corosync's ring as evs's configuration changes (a node killed, a partition
   and its heal);
+- a member of node 2 stops dispatching: the senders of nodes 1 and 3 get
+  CS_ERR_TRY_AGAIN (conclaved only: corosync queues without bound), the
+  slow member stays, and once it dispatches again nothing was lost;
 - every member's sequence of confchgs on conclaved is the one corosync's cpg
   gave the member in the same place (process ids mapped to names; the order
   within a joined list aside)."""
@@ -33,6 +36,17 @@ from conclaveds import Conclaved, CpgNode  # noqa: E402
 from engines import LineProcess  # noqa: E402
 
 GROUP = "g"
+# How long the members of a node cut off alone may take to get that node's
+# messages: corosync delivers them at once, its ring of one formed.
+ALONE_WAIT = 10
+# conclaved's queue limit per connection, low (the least max_message_size
+# allows) so that flow control starts after little traffic: half of it at a
+# member, and a quarter in flight per node.
+MAX_QUEUED = (1 << 20) + 16
+# What two senders send while a member stops dispatching: several times
+# what flow control and the member's socket let through.
+SLOW_COUNT, SLOW_SIZE = 3000, 1000
+CPG_FLOW_CONTROL_ENABLED = 1
 
 
 class Side:
@@ -92,25 +106,55 @@ def check_questions(side, nodes):
             assert listed == ids, "%s %s: %s" % (side.name, node.name, line)
 
 
-def stream(side, count, size, members):
+def stream(side, count, size, members, timeout=90):
     """Every member sends count messages; every member gets all of them in
-    one order, each once."""
+    one order, each once, within timeout seconds."""
     starts = {n: len(m.lines) for n, m in side.members.items() if n in members}
     for n in members:
         side.members[n].command("send %d %d" % (count, size))
+    check_one_order(side, count * len(members), starts, timeout)
+
+
+def check_one_order(side, total, starts, timeout):
+    """The members at starts' nodes get total messages from starts on,
+    each once, in one order."""
+    members = sorted(starts)
     for n in members:
-        side.members[n].wait_messages(count * len(members), timeout=90, start=starts[n])
+        side.members[n].wait_messages(total, timeout=timeout, start=starts[n])
     orders = {}
     for n in members:
         got = [tuple(l.split()[1:5]) for l in side.members[n].messages(starts[n])]
         assert not any(l.endswith("BAD") for l in side.members[n].messages(starts[n])), side.name
-        assert len(got) == len(set(got)) == count * len(members), "%s node %d: %d messages" % (
-            side.name, n, len(got))
+        assert len(got) == len(set(got)) == total, "%s node %d: %d messages" % (side.name, n, len(got))
         orders[n] = got
     first = orders[members[0]]
     for n in members[1:]:
         assert orders[n] == first, "%s: node %d's order differs from node %d's" % (side.name, n, members[0])
     cluster.log("%s: %d messages in one order at nodes %s" % (side.name, len(first), members))
+
+
+def slow_member(side):
+    """A member of node 2 stops dispatching while nodes 1 and 3 stream:
+    their senders get CS_ERR_TRY_AGAIN and flow control says ENABLED, the
+    slow member stays; once it dispatches again every message arrives once,
+    in one order, at every member."""
+    slow, senders = side.members[2], (1, 3)
+    starts = {n: len(m.lines) for n, m in side.members.items()}
+    slow.command("pause")
+    for n in senders:
+        side.members[n].command("send %d %d" % (SLOW_COUNT, SLOW_SIZE))
+    for n in senders:
+        _, line = side.members[n].wait_line("tryagain", lambda l: l.startswith(("tryagain", "sent")), 60,
+                                            starts[n])
+        assert line == "tryagain", "node %d was never held back" % n
+    time.sleep(2)
+    assert slow.ask("flow", "flow ") == "flow %d" % CPG_FLOW_CONTROL_ENABLED
+    assert not any(l.startswith("sent") for n in senders for l in side.members[n].lines[starts[n]:]), \
+        "a sender finished while the slow member held its group back"
+    slow.command("resume")
+    check_one_order(side, SLOW_COUNT * len(senders), starts, 120)
+    assert not any(l.startswith("error") for l in slow.lines[starts[2]:]), slow.lines[-5:]
+    assert slow.ask("flow", "flow ") == "flow 0"
 
 
 def wait_confchg(side, nodeid, pattern, start, timeout=60):
@@ -154,7 +198,7 @@ def evs_confchg(member, pattern, start):
 def test():
     conclaved = Conclaved(ARGS.conclaved, ARGS.libdir)
     sides = [Side("conclave", conclaved.ours()), Side("corosync", None)]
-    with cluster.Cluster(3) as c:
+    with cluster.Cluster(3, conclave=[("max_queued_bytes", MAX_QUEUED)]) as c:
         nodes = c.nodes
         c.start_corosync()
         for node in nodes:
@@ -203,14 +247,9 @@ def test():
         c.node(1).wait_quorum(2, True, 30)
         for side in sides:
             stream(side, 100, 100, [1, 2])
-        # node 3 alone: corosync's cpg delivers its messages at once; through
-        # conclaved they may wait for the next configuration change (a
-        # limitation of the engine, doc/cluster.md), and must arrive once
-        ours3, theirs3 = sides[0].members[3], sides[1].members[3]
-        alone_marks = (len(ours3.lines), len(theirs3.lines))
-        stream(sides[1], 100, 100, [3])
-        ours3.command("send 100 100")
-        ours3.wait_line("sent", lambda l: l.startswith("sent"), 60, alone_marks[0])
+        # node 3 alone: its members get its messages during the partition
+        for side in sides:
+            stream(side, 100, 100, [3], timeout=ALONE_WAIT)
         node3.heal()
         evs_confchg(evs[1], r"members=1,2 left=3 joined=$", evs_marks[1])
         evs_confchg(evs[1], r"members=1,2,3 left= joined=3$", evs_marks[1])
@@ -220,13 +259,11 @@ def test():
             for n in (1, 2):
                 wait_confchg(side, n, r"joined=3:%d:4$" % side.members[3].pid, marks[side.name][n])
             wait_confchg(side, 3, r"joined=(1:\d+:4,2:\d+:4|2:\d+:4,1:\d+:4)$", marks[side.name][3])
-        ours3.wait_messages(100, timeout=60, start=alone_marks[0])
-        own = [l.split()[3] for l in ours3.messages(alone_marks[0]) if l.split()[2] == str(ours3.pid)]
-        assert len(own) == len(set(own)) == 100, "node 3 alone: %d of its 100 messages" % len(own)
         for side in sides:
             check_questions(side, nodes)
             stream(side, 100, 1000, [1, 2, 3])
         evs_stream(list(evs.values()), 100)
+        slow_member(sides[0])
 
         # the same confchgs on conclaved as on corosync, member by member
         time.sleep(1)
