@@ -66,6 +66,14 @@
  * a call that starts long after the previous reply, as paced ones do,
  * sleeps at once. The window is the channel's, kept by its token holder.
  *
+ * Event rings. The daemon may write a large event's bytes into a ring of
+ * the connection's (cv-wire.h: EVENT_RING), sent with the first such
+ * event, whose frame in the socket says where they lie: the socket is
+ * still readable exactly while events are pending. The callback reads the
+ * bytes in place; they are given back (the ring header's tail) once every
+ * event taken for delivery is done, so that threads dispatching at once
+ * never give back bytes another still reads.
+ *
  * `wake_fd` is raised once, when the connection dies or is finalized, and
  * sits in every blocking poll, so that finalize from another thread wakes a
  * blocked reader or sender.
