@@ -213,7 +213,7 @@ static size_t out_frame_size(const struct out_frame *f)
 static void queue_consume(struct cv_session *s, struct out_queue *q, size_t n)
 {
 	q->bytes -= n;
-	while (n > 0) {
+	while (n > 0 && q->head != NULL) {
 		struct out_frame *f = q->head;
 		size_t left = out_frame_size(f) - f->sent;
 

@@ -87,7 +87,7 @@
 
 #include "cv-event-ring.h"
 #include "cv-ring.h"
-#include "cv-runtime.h"
+#include <conclave/client-runtime.h>
 #include "cv-rx.h"
 #include "cv-spin.h"
 #include "cv-transport.h"
