@@ -9,9 +9,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <conclave/client-runtime.h>
 #include <protobuf-c/protobuf-c.h>
 
-#include "cv-runtime.h"
 #include "cv-wire.h"
 
 struct cv_event_ring_view {
