@@ -34,9 +34,17 @@ enum session_state { SESSION_AWAIT_HELLO, SESSION_READY, SESSION_CLOSING };
 
 /* A frame's bytes, shared by every queue it is in. */
 struct cv_packed_frame {
-	size_t refs;
-	size_t size; /* header and payload */
+	uint32_t refs;
+	uint32_t head_length; /* EVENT_SPLIT: its prefix and protobuf; else 0 */
+	size_t size;          /* header and payload */
 	alignas(max_align_t) unsigned char bytes[];
+};
+
+/* An EVENT_SPLIT's form as EVENT_RING in one queue: its own header and
+ * place, then the packed frame's head. */
+struct ring_form {
+	struct cv_frame_header header;
+	struct cv_event_ring_place place;
 };
 
 /* One place in one session's queue. */
@@ -44,6 +52,10 @@ struct out_frame {
 	struct out_frame *next;
 	struct cv_packed_frame *packed;
 	size_t sent;
+	bool decided;      /* how it goes, before its first byte went */
+	bool ringed;       /* going out as EVENT_RING, in ring_form */
+	bool carries_ring; /* the first EVENT_RING: the ring goes with it */
+	struct ring_form ring_form;
 };
 
 /* One of a session's two output queues: its events, written to the socket
@@ -124,9 +136,11 @@ struct cv_session {
 	struct cv_session_stats stats;
 	struct reply_block *reply_memory;
 	size_t reply_memory_bytes;
-	int passed_fd;              /* a descriptor the client attached, for RING_OPEN; -1 */
-	struct cv_ring_reader ring; /* ring.shared: the client's frames come through it */
-	uint32_t settled;           /* seq of the last request handled, for the ring's header */
+	int passed_fd;                 /* a descriptor the client attached, for RING_OPEN; -1 */
+	struct event_ring *event_ring; /* NULL until an event goes through one */
+	bool reads_event_ring;         /* its HELLO said so */
+	struct cv_ring_reader ring;    /* ring.shared: the client's frames come through it */
+	uint32_t settled;              /* seq of the last request handled, for the ring's header */
 	bool peer_gone; /* the client closed its socket: output is dropped, input read to its end */
 	struct cv_list
 		polled_link; /* in the server's polled_sessions once it has a ring or its client is gone */
@@ -166,6 +180,25 @@ void input_settle_publish(struct cv_session *s);
 
 /* ---- session-output.c ---- */
 struct cv_packed_frame *packed_frame_new(size_t payload_size);
+
+/* ---- event-ring.c ---- */
+
+/* A session's event ring (cv-wire.h: EVENT_RING), made with its first
+ * event whose bytes go there. */
+struct event_ring {
+	int fd;
+	unsigned char *map; /* CV_EVENT_RING_HEADER_SIZE + capacity bytes */
+	uint32_t capacity;
+	uint32_t head; /* bytes written so far */
+	bool fd_given; /* a frame carries the ring already */
+};
+
+/* Puts f's bytes into s's event ring and turns it into EVENT_RING, when f
+ * is a split event with large enough bytes and the ring (made now, the
+ * first time) has room for them. False: f goes whole. */
+bool event_ring_place(struct cv_session *s, struct out_frame *f);
+size_t event_ring_frame_size(const struct out_frame *f);
+void event_ring_free(struct cv_session *s);
 void packed_frame_set_header(struct cv_packed_frame *f, uint16_t kind, uint16_t id, uint32_t seq,
 			     int32_t status);
 /* Takes a reference to `packed`; CS_OK or CS_ERR_NO_MEMORY. */

@@ -130,12 +130,13 @@ void handshake_hello(struct cv_session *s)
 {
 	const struct cv_session_observer *observer = s->server->observer;
 	struct cv_service_stats *stats;
-	struct cv_hello hello;
+	struct cv_hello hello = { 0 };
 	const char *why = NULL;
 	char why_buf[CV_WHY_MAX];
 	cs_error_t status;
 
-	memcpy(&hello, s->payload, sizeof(hello));
+	memcpy(&hello, s->payload, s->header.length);
+	s->reads_event_ring = (hello.reads & CV_READS_EVENT_RING) != 0;
 	cv_timer_stop(&s->hello_timer);
 	status = check_hello(s, &hello, &why, why_buf);
 	if (status != CS_OK) {

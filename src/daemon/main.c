@@ -1,4 +1,5 @@
 #include <errno.h>
+#include <malloc.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <signal.h>
@@ -382,12 +383,26 @@ static void shut_down(void)
 	cv_log_set_targets(&CV_LOG_TARGETS_DEFAULT);
 }
 
+/* Large messages pass through the heap one after the other: glibc would
+ * give the top of the heap back after each (and map and unmap each over
+ * 128 KiB), so that every message faults its pages in afresh, which on a
+ * virtual machine costs more than copying it. The heap is given back
+ * where the daemon knows it pays (trim_heap). */
+#define HEAP_KEEP_BYTES (16 * 1024 * 1024)
+
+static void heap_keep(void)
+{
+	mallopt(M_TRIM_THRESHOLD, HEAP_KEEP_BYTES);
+	mallopt(M_MMAP_THRESHOLD, HEAP_KEEP_BYTES);
+}
+
 int main(int argc, char **argv)
 {
 	struct options o;
 	int ready_fd = -1;
 	int r;
 
+	heap_keep();
 	if (parse_options(argc, argv, &o) < 0)
 		return 2;
 	debug_option = o.debug;

@@ -87,9 +87,9 @@ static bool header_is_acceptable(struct cv_session *s)
 			session_protocol_violation(s, "frame kind %u before HELLO", h->kind);
 			return false;
 		}
-		if (h->length != sizeof(struct cv_hello)) {
-			session_protocol_violation(s, "HELLO of %u bytes, expected %zu", h->length,
-						   sizeof(struct cv_hello));
+		if (h->length != sizeof(struct cv_hello) && h->length != CV_HELLO_MIN_SIZE) {
+			session_protocol_violation(s, "HELLO of %u bytes, expected %u or %zu", h->length,
+						   CV_HELLO_MIN_SIZE, sizeof(struct cv_hello));
 			return false;
 		}
 		return true;

@@ -28,6 +28,7 @@ struct cv_packed_frame *packed_frame_new(size_t payload_size)
 		return NULL;
 	f->refs = 1;
 	f->size = sizeof(struct cv_frame_header) + payload_size;
+	f->head_length = 0;
 	return f;
 }
 
@@ -75,6 +76,7 @@ static struct cv_packed_frame *event_pack_split(uint16_t event_id, const Protobu
 		return NULL;
 	}
 	memcpy(payload + split->head_length, split->bytes.data, split->bytes.len);
+	f->head_length = (uint32_t)split->head_length;
 	return f;
 }
 
@@ -201,13 +203,19 @@ static bool peer_closed(int err)
 	return err == EPIPE || err == ECONNRESET;
 }
 
+/* The bytes f puts on the wire. */
+static size_t out_frame_size(const struct out_frame *f)
+{
+	return f->ringed ? event_ring_frame_size(f) : f->packed->size;
+}
+
 /* Takes the n bytes a socket took off the front of q. */
 static void queue_consume(struct cv_session *s, struct out_queue *q, size_t n)
 {
 	q->bytes -= n;
 	while (n > 0 && q->head != NULL) {
 		struct out_frame *f = q->head;
-		size_t left = f->packed->size - f->sent;
+		size_t left = out_frame_size(f) - f->sent;
 
 		if (n < left) {
 			f->sent += n;
@@ -231,6 +239,48 @@ static void reply_gift_given(struct cv_session *s)
 	s->reply_gift = -1;
 }
 
+/* Decides, before its first byte goes, how f goes: its bytes through the
+ * event ring when it has room for them. */
+static void out_frame_choose(struct cv_session *s, struct out_queue *q, struct out_frame *f)
+{
+	if (f->decided)
+		return;
+	f->decided = true;
+	if (q == &s->events && event_ring_place(s, f))
+		q->bytes -= f->packed->size - event_ring_frame_size(f);
+}
+
+/* The unsent bytes of f into iov (room for two): an EVENT_RING's header
+ * and place are its own, its head the packed frame's. */
+static size_t out_frame_iov(const struct out_frame *f, struct iovec *iov)
+{
+	const struct cv_packed_frame *p = f->packed;
+	size_t own = sizeof(f->ring_form), n = 0;
+	size_t head_sent = f->sent > own ? f->sent - own : 0;
+
+	if (!f->ringed) {
+		iov[0] = (struct iovec){ (unsigned char *)p->bytes + f->sent, p->size - f->sent };
+		return 1;
+	}
+	if (f->sent < own)
+		iov[n++] = (struct iovec){ (unsigned char *)&f->ring_form + f->sent, own - f->sent };
+	iov[n++] = (struct iovec){ (unsigned char *)p->bytes + sizeof(struct cv_frame_header) + head_sent,
+				   p->head_length - head_sent };
+	return n;
+}
+
+/* The frames of q one sendmsg writes: the ring goes with the first byte of
+ * the frame that carries it, so that frame starts a sendmsg of its own. */
+static void queue_iov(struct cv_session *s, struct out_queue *q, struct msghdr *msg, struct iovec *iov)
+{
+	for (struct out_frame *f = q->head; f && msg->msg_iovlen + 2 <= IOV_PER_SEND; f = f->next) {
+		out_frame_choose(s, q, f);
+		if (f->carries_ring && f->sent == 0 && f != q->head)
+			break;
+		msg->msg_iovlen += out_frame_iov(f, iov + msg->msg_iovlen);
+	}
+}
+
 /* Writes as much of q as fd takes. False when the session can take no more
  * output (its client is gone, or it is closing). */
 static bool queue_write(struct cv_session *s, struct out_queue *q, int fd, bool *wrote)
@@ -242,13 +292,13 @@ static bool queue_write(struct cv_session *s, struct out_queue *q, int fd, bool 
 		struct msghdr msg = { .msg_iov = iov };
 		ssize_t n;
 
-		for (struct out_frame *f = q->head; f && msg.msg_iovlen < IOV_PER_SEND; f = f->next)
-			iov[msg.msg_iovlen++] = (struct iovec){ f->packed->bytes + f->sent,
-								f->packed->size - f->sent };
+		queue_iov(s, q, &msg, iov);
 		/* The client's end of the reply channel goes with the first
 		 * byte written to the socket: the WELCOME's. */
 		if (q == &s->events && s->reply_gift >= 0)
 			cv_fds_attach(&msg, &control, &s->reply_gift, 1);
+		else if (q->head->carries_ring && q->head->sent == 0)
+			cv_fds_attach(&msg, &control, &s->event_ring->fd, 1);
 		n = sendmsg(fd, &msg, MSG_NOSIGNAL | MSG_DONTWAIT);
 		if (n < 0) {
 			if (errno == EAGAIN)

@@ -137,6 +137,7 @@ static void session_destroy(struct cv_session *s)
 	cv_timer_stop(&s->hello_timer);
 	input_free(s);
 	output_free(s);
+	event_ring_free(s);
 	session_free_reply_memory(s);
 	if (s->refusal == CS_OK)
 		server_release(s->server, s->cred.uid);

@@ -89,6 +89,9 @@ struct cv_event *cv_client_event_pop(struct cv_client *c)
 	if (c->queue_head == NULL)
 		c->queue_tail = &c->queue_head;
 	event->next = NULL;
+	event->taken = true;
+	if (event->ringed)
+		cv_event_ring_taken(&c->event_ring, &event->place);
 	return event;
 }
 
@@ -102,6 +105,11 @@ void cv_client_event_free(struct cv_client *c, struct cv_event *event)
 		}
 		pthread_mutex_unlock(&c->lock);
 		free(event->storage);
+	}
+	if (event->ringed && event->taken) {
+		pthread_mutex_lock(&c->lock);
+		cv_event_ring_done(&c->event_ring);
+		pthread_mutex_unlock(&c->lock);
 	}
 	free(event);
 }
@@ -127,6 +135,9 @@ static void client_free(struct cv_client *c)
 	fd_close(c->replies.fd);
 	cv_rx_release(&c->events.rx);
 	cv_rx_release(&c->replies.rx);
+	while (c->events.n_fds > 0)
+		close(c->events.fds[--c->events.n_fds]);
+	cv_event_ring_unmap(&c->event_ring);
 	cv_ring_destroy(&c->ring);
 	free(c->spare_rx);
 	free(c->callbacks);
@@ -167,7 +178,8 @@ static cs_error_t client_new(const struct cv_client_service *svc, const cv_callb
 	c->svc = svc;
 	c->events = (struct cv_channel){
 		.fd = -1,
-		.rx.kinds = CV_RX_KIND(CV_FRAME_EVENT) | CV_RX_KIND(CV_FRAME_EVENT_SPLIT),
+		.rx.kinds = CV_RX_KIND(CV_FRAME_EVENT) | CV_RX_KIND(CV_FRAME_EVENT_SPLIT) |
+			    CV_RX_KIND(CV_FRAME_EVENT_RING),
 	};
 	c->replies = (struct cv_channel){
 		.fd = -1,

@@ -66,6 +66,14 @@
  * a call that starts long after the previous reply, as paced ones do,
  * sleeps at once. The window is the channel's, kept by its token holder.
  *
+ * Event rings. The daemon may write a large event's bytes into a ring of
+ * the connection's (cv-wire.h: EVENT_RING), sent with the first such
+ * event, whose frame in the socket says where they lie: the socket is
+ * still readable exactly while events are pending. The callback reads the
+ * bytes in place; they are given back (the ring header's tail) once every
+ * event taken for delivery is done, so that threads dispatching at once
+ * never give back bytes another still reads.
+ *
  * `wake_fd` is raised once, when the connection dies or is finalized, and
  * sits in every blocking poll, so that finalize from another thread wakes a
  * blocked reader or sender.
@@ -77,6 +85,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "cv-event-ring.h"
 #include "cv-ring.h"
 #include <conclave/client-runtime.h>
 #include "cv-rx.h"
@@ -90,7 +99,10 @@
 struct cv_event {
 	struct cv_event *next;
 	uint16_t id;
-	bool split; /* an EVENT_SPLIT frame */
+	bool split;  /* an EVENT_SPLIT or EVENT_RING frame */
+	bool ringed; /* an EVENT_RING: its split field's bytes are at `place` */
+	bool taken;  /* taken for delivery (cv_client_event_pop) */
+	struct cv_event_ring_place place;
 	uint32_t length;
 	const uint8_t *payload; /* in inline_payload, or in storage */
 	uint8_t *storage;       /* a receive buffer the event took over, or NULL */
@@ -109,11 +121,21 @@ struct cv_pending_call {
 };
 
 /* One of the daemon's two ways to us. */
+/* Descriptors received ahead of the frame they belong to (cv-wire.h: the
+ * event ring, with the first EVENT_RING): one comes with a frame's first
+ * byte, so besides that of the frame being received, at most one of the
+ * next. */
+#define CV_CHANNEL_FDS 2
+
 struct cv_channel {
 	int fd;
 	bool busy;              /* its single-reader token, guarded by lock */
 	struct cv_rx_buffer rx; /* owned by the holder of the token */
 	struct cv_spin spin;    /* how a waiter polls it; the token holder's */
+	/* The socket's: descriptors received, first in first out; the
+	 * token holder's. */
+	int fds[CV_CHANNEL_FDS];
+	unsigned int n_fds;
 };
 
 struct cv_client {
@@ -159,6 +181,7 @@ struct cv_client {
 	 * for the next event that takes one over: freeing and allocating one
 	 * per large message would make malloc return and fetch the pages. */
 	uint8_t *spare_rx;
+	struct cv_event_ring_view event_ring;
 };
 
 /* Takes a reference on the client behind `handle`; CS_ERR_BAD_HANDLE. */

@@ -103,8 +103,13 @@ static cs_error_t event_deliver(const struct cv_client *c, uint64_t handle, cons
 		return CS_ERR_LIBRARY;
 	if (fn == NULL && !cv_trace_client_enabled())
 		return CS_OK;
-	message = cv_payload_unpack(desc->message, NULL, event->split, event->payload, event->length,
-				    &split_field, &why);
+	if (event->ringed)
+		message = cv_payload_unpack_shared(desc->message, NULL, event->payload, event->length,
+						   cv_event_ring_bytes(&c->event_ring, &event->place),
+						   &split_field, &why);
+	else
+		message = cv_payload_unpack(desc->message, NULL, event->split, event->payload, event->length,
+					    &split_field, &why);
 	if (message == NULL)
 		return CS_ERR_LIBRARY;
 	cv_client_trace_event(c, event->id, message);

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "cv-client.h"
 #include "cv-clock.h"
@@ -29,6 +30,8 @@ static struct cv_event *event_adopting(struct cv_client *c, const uint8_t *paylo
 		return NULL;
 	}
 	event->payload = event->storage + (payload - buffer);
+	event->ringed = false;
+	event->taken = false;
 	return event;
 }
 
@@ -42,21 +45,79 @@ static struct cv_event *event_copying(const struct cv_frame_header *header, cons
 	event->payload = event->inline_payload;
 	event->storage = NULL;
 	event->storage_size = 0;
+	event->ringed = false;
+	event->taken = false;
+	event->length = header->length;
 	return event;
+}
+
+/* The first descriptor the channel received, or -1 when none is left. */
+static int channel_fd_take(struct cv_channel *ch)
+{
+	int fd;
+
+	if (ch->n_fds == 0)
+		return -1;
+	fd = ch->fds[0];
+	memmove(ch->fds, ch->fds + 1, --ch->n_fds * sizeof(ch->fds[0]));
+	return fd;
+}
+
+/* An EVENT_RING: its place, then the head of its message; the first one
+ * brings the ring. */
+static cs_error_t event_ringed(struct cv_client *c, const struct cv_frame_header *header,
+			       const uint8_t *payload, struct cv_event **event)
+{
+	struct cv_frame_header head_only = *header;
+	struct cv_event_ring_place place;
+	int fd = channel_fd_take(&c->events);
+	cs_error_t err;
+
+	if (fd >= 0) {
+		err = cv_event_ring_map(&c->event_ring, fd);
+		if (err != CS_OK)
+			return err;
+	}
+	if (header->length < sizeof(place))
+		return CS_ERR_LIBRARY;
+	memcpy(&place, payload, sizeof(place));
+	if (!cv_event_ring_place_valid(&c->event_ring, &place))
+		return CS_ERR_LIBRARY;
+	head_only.length -= sizeof(place);
+	*event = event_copying(&head_only, payload + sizeof(place));
+	if (*event == NULL)
+		return CS_ERR_NO_MEMORY;
+	(*event)->ringed = true;
+	(*event)->place = place;
+	return CS_OK;
+}
+
+static cs_error_t event_new(struct cv_client *c, const struct cv_frame_header *header, const uint8_t *payload,
+			    struct cv_event **event)
+{
+	if (header->kind == CV_FRAME_EVENT_RING)
+		return event_ringed(c, header, payload, event);
+	if (header->length < CV_RX_ADOPT_MIN) {
+		*event = event_copying(header, payload);
+	} else {
+		*event = event_adopting(c, payload);
+		if (*event != NULL)
+			(*event)->length = header->length;
+	}
+	return *event != NULL ? CS_OK : CS_ERR_NO_MEMORY;
 }
 
 static cs_error_t route_event(struct cv_client *c, const struct cv_frame_header *header,
 			      const uint8_t *payload)
 {
-	struct cv_event *event = header->length >= CV_RX_ADOPT_MIN ? event_adopting(c, payload)
-								   : event_copying(header, payload);
+	struct cv_event *event = NULL;
+	cs_error_t err = event_new(c, header, payload, &event);
 
-	if (event == NULL)
-		return CS_ERR_NO_MEMORY;
+	if (err != CS_OK)
+		return err;
 	event->next = NULL;
 	event->id = header->id;
-	event->split = header->kind == CV_FRAME_EVENT_SPLIT;
-	event->length = header->length;
+	event->split = header->kind != CV_FRAME_EVENT;
 	*c->queue_tail = event;
 	c->queue_tail = &event->next;
 	return CS_OK;
@@ -112,6 +173,22 @@ static cs_error_t route_settled(struct cv_client *c, const struct cv_frame_heade
 	return CS_OK;
 }
 
+/* Once every complete frame is routed, a descriptor left can only be that
+ * of the EVENT_RING being received: one came with its first byte. */
+static bool fds_orphaned(const struct cv_channel *ch)
+{
+	struct cv_frame_header header;
+
+	if (ch->n_fds == 0)
+		return false;
+	if (ch->n_fds > 1 || ch->rx.filled == ch->rx.consumed)
+		return true;
+	if (ch->rx.filled - ch->rx.consumed < sizeof(header))
+		return false;
+	memcpy(&header, ch->rx.data + ch->rx.consumed, sizeof(header));
+	return header.kind != CV_FRAME_EVENT_RING;
+}
+
 /* The channel's buffer only holds the kinds it may carry (cv_rx_acceptable). */
 static cs_error_t route_frames(struct cv_client *c, struct cv_channel *ch, unsigned int *routed)
 {
@@ -122,7 +199,7 @@ static cs_error_t route_frames(struct cv_client *c, struct cv_channel *ch, unsig
 	for (;;) {
 		switch (cv_rx_next(&ch->rx, &header, &payload)) {
 		case CV_RX_NEED_MORE:
-			return CS_OK;
+			return fds_orphaned(ch) ? CS_ERR_LIBRARY : CS_OK;
 		case CV_RX_MALFORMED:
 			return CS_ERR_LIBRARY;
 		case CV_RX_FRAME:
@@ -132,7 +209,8 @@ static cs_error_t route_frames(struct cv_client *c, struct cv_channel *ch, unsig
 			err = route_settled(c, &header);
 		else if (header.kind == CV_FRAME_RING_ROOM)
 			err = CS_OK; /* it woke us; the sender looks at the ring itself */
-		else if (header.kind == CV_FRAME_EVENT || header.kind == CV_FRAME_EVENT_SPLIT)
+		else if (header.kind == CV_FRAME_EVENT || header.kind == CV_FRAME_EVENT_SPLIT ||
+			 header.kind == CV_FRAME_EVENT_RING)
 			err = route_event(c, &header, payload);
 		else
 			err = route_reply(c, &header, payload);
@@ -225,7 +303,9 @@ static cs_error_t receive_input(struct cv_client *c, struct cv_channel *ch, unsi
 			return err;
 		if ((flags & CV_WAIT_ONE_FRAME) && space_len > cv_rx_frame_missing(&ch->rx))
 			space_len = cv_rx_frame_missing(&ch->rx);
-		n = cv_socket_recv_some(ch->fd, space, space_len);
+		n = ch == &c->events ? cv_socket_recv_queueing_fd(ch->fd, space, space_len, ch->fds,
+								  &ch->n_fds, CV_CHANNEL_FDS)
+				     : cv_socket_recv_some(ch->fd, space, space_len);
 		if (n > 0) {
 			cv_rx_commit(&ch->rx, (size_t)n);
 			return CS_OK;

@@ -189,6 +189,21 @@ static ssize_t recv_taking_fd(int sock, void *buf, size_t len, int *fd)
 	return cv_fds_take(&msg, fd) > wanted ? -EPROTO : n;
 }
 
+ssize_t cv_socket_recv_queueing_fd(int sock, void *buf, size_t len, int *fds, unsigned int *n_fds,
+				   unsigned int max_fds)
+{
+	int fd = -1;
+	ssize_t n = recv_taking_fd(sock, buf, len, &fd);
+
+	if (fd >= 0 && *n_fds == max_fds) {
+		close(fd);
+		return -EPROTO;
+	}
+	if (fd >= 0)
+		fds[(*n_fds)++] = fd;
+	return n;
+}
+
 /* Receives exactly len bytes, and the descriptor passed with them, if any,
  * in *fd. */
 static cs_error_t recv_exact(int sock, void *buf, size_t len, int64_t deadline_ms, int *fd)
@@ -230,6 +245,7 @@ static cs_error_t hello_send(int sock, const struct cv_client_service *svc, int6
 	frame.hello.idl_major = svc->version_major;
 	frame.hello.idl_minor = svc->version_minor;
 	memcpy(frame.hello.service, svc->name, name_len);
+	frame.hello.reads = CV_READS_EVENT_RING;
 	return send_exact(sock, &frame, sizeof(frame), deadline_ms);
 }
 

@@ -36,6 +36,12 @@ CV_HIDDEN ssize_t cv_socket_send_fd(int sock, const void *buf, size_t len, int f
  * -EAGAIN when nothing is there, or another -errno. */
 CV_HIDDEN ssize_t cv_socket_recv_some(int sock, void *buf, size_t len);
 
+/* As cv_socket_recv_some, appending a descriptor that came with the bytes
+ * to fds (*n_fds of max_fds taken): -EPROTO when more came, or no room
+ * was left for it. */
+CV_HIDDEN ssize_t cv_socket_recv_queueing_fd(int sock, void *buf, size_t len, int *fds, unsigned int *n_fds,
+					     unsigned int max_fds);
+
 /* poll() that retries on EINTR, recomputing what is left of timeout_ms
  * (negative: forever). Returns poll's result or -errno. */
 struct pollfd;

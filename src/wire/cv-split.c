@@ -114,8 +114,10 @@ int cv_split_pack_head(const ProtobufCMessage *msg, const struct cv_split *split
 	return 0;
 }
 
+/* The field's bytes follow the protobuf in payload, or are *outside. */
 static ProtobufCMessage *split_unpack(const ProtobufCMessageDescriptor *desc, ProtobufCAllocator *allocator,
 				      const uint8_t *payload, size_t length,
+				      const ProtobufCBinaryData *outside,
 				      const ProtobufCFieldDescriptor **split_field, const char **why)
 {
 	uint32_t field_id = 0, protobuf_length = 0;
@@ -136,6 +138,10 @@ static ProtobufCMessage *split_unpack(const ProtobufCMessageDescriptor *desc, Pr
 		*why = "split frame whose protobuf runs past its end";
 		return NULL;
 	}
+	if (outside != NULL && protobuf_length != length) {
+		*why = "shared frame with bytes after its protobuf";
+		return NULL;
+	}
 	f = protobuf_c_message_descriptor_get_field(desc, field_id);
 	if (f == NULL || !field_splittable(f)) {
 		*why = "split frame naming no bytes field of its message";
@@ -152,8 +158,12 @@ static ProtobufCMessage *split_unpack(const ProtobufCMessageDescriptor *desc, Pr
 		*why = "split frame carrying its split field inside the protobuf too";
 		return NULL;
 	}
-	bytes->data = (uint8_t *)payload + protobuf_length;
-	bytes->len = length - protobuf_length;
+	if (outside != NULL) {
+		*bytes = *outside;
+	} else {
+		bytes->data = (uint8_t *)payload + protobuf_length;
+		bytes->len = length - protobuf_length;
+	}
 	*split_field = f;
 	return msg;
 }
@@ -167,11 +177,20 @@ ProtobufCMessage *cv_payload_unpack(const ProtobufCMessageDescriptor *desc, Prot
 
 	*split_field = NULL;
 	if (split)
-		return split_unpack(desc, allocator, payload, length, split_field, why);
+		return split_unpack(desc, allocator, payload, length, NULL, split_field, why);
 	msg = protobuf_c_message_unpack(desc, allocator, length, payload != NULL ? payload : empty);
 	if (msg == NULL)
 		*why = "undecodable protobuf payload";
 	return msg;
+}
+
+ProtobufCMessage *cv_payload_unpack_shared(const ProtobufCMessageDescriptor *desc,
+					   ProtobufCAllocator *allocator, const uint8_t *head,
+					   size_t head_length, ProtobufCBinaryData bytes,
+					   const ProtobufCFieldDescriptor **split_field, const char **why)
+{
+	*split_field = NULL;
+	return split_unpack(desc, allocator, head, head_length, &bytes, split_field, why);
 }
 
 void cv_payload_free(ProtobufCMessage *msg, const ProtobufCFieldDescriptor *split_field,

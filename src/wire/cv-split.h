@@ -44,6 +44,15 @@ ProtobufCMessage *cv_payload_unpack(const ProtobufCMessageDescriptor *desc, Prot
 				    const ProtobufCFieldDescriptor **split_field, const char **why)
 	__attribute__((visibility("hidden")));
 
+/* The message of an EVENT_SHARED payload, head (the prefix and the
+ * protobuf), whose split field is `bytes` (which must outlive the
+ * message); as cv_payload_unpack otherwise. */
+ProtobufCMessage *cv_payload_unpack_shared(const ProtobufCMessageDescriptor *desc,
+					   ProtobufCAllocator *allocator, const uint8_t *head,
+					   size_t head_length, ProtobufCBinaryData bytes,
+					   const ProtobufCFieldDescriptor **split_field, const char **why)
+	__attribute__((visibility("hidden")));
+
 /* Frees a message from cv_payload_unpack without touching the payload. */
 void cv_payload_free(ProtobufCMessage *msg, const ProtobufCFieldDescriptor *split_field,
 		     ProtobufCAllocator *allocator) __attribute__((visibility("hidden")));

@@ -19,7 +19,7 @@
  *   daemon -> EVENT   (id = event id, seq 0, payload = protobuf)
  *
  * The two channels. After WELCOME, the socket the client connected carries,
- * from the daemon, EVENT and EVENT_SPLIT frames only (and its end when the
+ * from the daemon, EVENT, EVENT_SPLIT and EVENT_RING frames only (and its end when the
  * daemon closes); the reply channel carries REPLY and RING_ROOM frames only,
  * and nothing from the client. So a client reads its replies without
  * reading its events, which wait in the socket until it dispatches them,
@@ -57,6 +57,24 @@
  * paused reading it). struct cv_ring_shared says who writes what in the
  * ring.
  *
+ * EVENT_RING is an EVENT_SPLIT whose field's bytes are not in the frame
+ * but in an event ring, shared memory the daemon makes for the connection
+ * and writes, the client reads. Its payload is a struct cv_event_ring_place
+ * saying where the bytes lie, then the prefix and the protobuf. The first
+ * EVENT_RING of a connection carries, attached to its first byte, the
+ * ring: a memfd sealed against shrinking and growing,
+ * CV_EVENT_RING_HEADER_SIZE bytes of struct cv_event_ring_shared followed
+ * by the data, a power of two of bytes; no other frame carries a
+ * descriptor. Once it has delivered the event, the client gives the bytes
+ * back by setting the header's tail to the place's end. The daemon sends
+ * EVENT_RING, to a client whose HELLO says it reads them, instead of
+ * EVENT_SPLIT for large bytes when the ring has room for them, so that they take one copy in memory instead of one into the
+ * socket and one out of it; when it has none they go in the frame, so
+ * nothing waits for the ring. A receiver refuses, as any malformed frame,
+ * an EVENT_RING without a ring, a second ring, a descriptor on any other
+ * frame, a ring that is no memfd so sealed and sized, or a place outside
+ * its data.
+ *
  * Settling without a ring:
  *   client -> SETTLE  (seq = client-chosen, no payload)
  *   daemon -> SETTLED (the seq echoed, no payload) on the reply channel,
@@ -84,6 +102,7 @@ enum cv_frame_kind {
 	CV_FRAME_RING_ROOM = 9,
 	CV_FRAME_SETTLED = 10,
 	CV_FRAME_SETTLE = 11,
+	CV_FRAME_EVENT_RING = 12,
 };
 
 struct cv_frame_header {
@@ -99,7 +118,12 @@ struct cv_hello {
 	uint16_t idl_major; /* the service's IDL version the client was built from */
 	uint16_t idl_minor;
 	char service[CV_SERVICE_NAME_MAX]; /* NUL-padded */
+	uint32_t reads; /* CV_READS_*: what the client reads beyond EVENT and EVENT_SPLIT */
 };
+
+/* A HELLO without `reads` (CV_HELLO_MIN_SIZE bytes) reads neither. */
+#define CV_HELLO_MIN_SIZE 40u
+#define CV_READS_EVENT_RING 1u /* EVENT_RING frames */
 
 struct cv_welcome {
 	uint32_t magic;
@@ -152,6 +176,23 @@ struct cv_ring_shared {
 	uint8_t daemon_line[48];
 };
 
+/* Where an EVENT_RING's bytes lie: at data[position % capacity], never
+ * across the data's end. Positions run free modulo 2^32. */
+struct cv_event_ring_place {
+	uint32_t position;
+	uint32_t length;
+};
+
+/* The header of an event ring. The client writes tail, the position up to
+ * which it has given the data back; the daemon reads it, and writes no
+ * bytes where the client may still read: a tail further behind than the
+ * capacity, or ahead of what was written, leaves the ring full. */
+struct cv_event_ring_shared {
+	uint32_t tail;
+};
+
+#define CV_EVENT_RING_HEADER_SIZE 4096u
+
 /* Whether seq `settled` is `awaited` or later, modulo 2^32. */
 static inline int cv_seq_reached(uint32_t settled, uint32_t awaited)
 {
@@ -164,7 +205,7 @@ static inline int cv_seq_reached(uint32_t settled, uint32_t awaited)
 
 _Static_assert(sizeof(struct cv_ring_shared) <= CV_RING_HEADER_SIZE, "ring header fits its page");
 _Static_assert(sizeof(struct cv_frame_header) == 16, "frame header is 16 bytes");
-_Static_assert(sizeof(struct cv_hello) == 40, "hello is 40 bytes");
+_Static_assert(sizeof(struct cv_hello) == 44, "hello is 44 bytes");
 _Static_assert(sizeof(struct cv_welcome) == 12, "welcome is 12 bytes");
 
 /* The daemon accepts a client whose idl_major equals its own and whose

@@ -302,6 +302,141 @@ static void test_max_atomic_msgsize(void **state)
 	assert_int_equal(cpg_finalize(h), CS_OK);
 }
 
+/* ---- large messages to several members ------------------------------------ */
+
+/* What this member's callback made of the large messages: how many came
+ * in order and whole, and how many did not. */
+static struct {
+	size_t delivered;
+	size_t wrong;
+} large;
+
+enum { LARGE_BURST = 40, LARGE_PACED = 40, LARGE_ALL = LARGE_BURST + LARGE_PACED };
+
+static size_t large_size(size_t i)
+{
+	static const size_t sizes[] = { 65536, 16384, 20000, 65536, 40000, 17 };
+
+	return sizes[i % (sizeof(sizes) / sizeof(sizes[0]))];
+}
+
+static uint8_t large_byte(size_t message, size_t i)
+{
+	return (uint8_t)(message * 7 + i);
+}
+
+static void on_large_deliver(cpg_handle_t handle, const struct cpg_name *group, uint32_t nodeid, uint32_t pid,
+			     void *msg, size_t msg_len)
+{
+	size_t i = large.delivered + large.wrong;
+	const uint8_t *bytes = msg;
+
+	for (size_t b = 0; b < msg_len; b++) {
+		if (msg_len != large_size(i) || bytes[b] != large_byte(i, b)) {
+			large.wrong++;
+			return;
+		}
+	}
+	large.delivered++;
+}
+
+static cpg_callbacks_t large_callbacks = { .cpg_deliver_fn = on_large_deliver };
+
+static void large_send(cpg_handle_t h, size_t i)
+{
+	uint8_t *message = malloc(large_size(i));
+	struct iovec iov = { message, large_size(i) };
+	cs_error_t err;
+
+	assert_non_null(message);
+	for (size_t b = 0; b < large_size(i); b++)
+		message[b] = large_byte(i, b);
+	while ((err = cpg_mcast_joined(h, CPG_TYPE_AGREED, &iov, 1)) == CS_ERR_TRY_AGAIN)
+		assert_int_equal(cpg_dispatch(h, CS_DISPATCH_ALL), CS_OK);
+	assert_int_equal(err, CS_OK);
+	free(message);
+}
+
+static bool event_ring_mapped(void)
+{
+	FILE *maps = fopen("/proc/self/maps", "r");
+	char line[512];
+	bool found = false;
+
+	if (maps == NULL)
+		return false;
+	while (!found && fgets(line, sizeof(line), maps) != NULL)
+		found = strstr(line, "conclave-events") != NULL;
+	fclose(maps);
+	return found;
+}
+
+/* Dispatches until every large message came, for at most 10 s. */
+static void large_receive(cpg_handle_t h)
+{
+	int fd;
+
+	if (cpg_fd_get(h, &fd) != CS_OK)
+		return;
+	for (int rounds = 0; rounds < 100 && large.delivered + large.wrong < LARGE_ALL; rounds++)
+		if (fd_readable_within(fd, 100) && cpg_dispatch(h, CS_DISPATCH_ALL) != CS_OK)
+			return;
+}
+
+/* A member in a process of its own: exits 0 when every message came
+ * whole and in order, through its event ring. */
+static pid_t large_member_start(int joined)
+{
+	struct cpg_name group = name_of("large");
+	pid_t pid = fork();
+	cpg_handle_t h;
+
+	if (pid != 0)
+		return pid;
+	if (cpg_initialize(&h, &large_callbacks) != CS_OK || cpg_join(h, &group) != CS_OK ||
+	    write(joined, "j", 1) != 1)
+		_exit(2);
+	large_receive(h);
+	_exit(large.wrong == 0 && large.delivered == LARGE_ALL && event_ring_mapped() ? 0 : 1);
+}
+
+/* Large messages reach each member through its event ring, read in place;
+ * a burst larger than the ring goes whole past it, and a ring given back
+ * is written again: every message arrives whole, in order, to each. */
+static void test_large_messages_to_several_members(void **state)
+{
+	struct cpg_name group = name_of("large");
+	int joined[2], status = -1;
+	cpg_handle_t h;
+	char byte;
+	pid_t other;
+
+	memset(&large, 0, sizeof(large));
+	assert_int_equal(pipe(joined), 0);
+	other = large_member_start(joined[1]);
+	assert_true(other > 0);
+	assert_int_equal(read(joined[0], &byte, 1), 1);
+	assert_int_equal(cpg_initialize(&h, &large_callbacks), CS_OK);
+	assert_int_equal(cpg_join(h, &group), CS_OK);
+	assert_false(event_ring_mapped());
+	for (size_t i = 0; i < LARGE_BURST; i++)
+		large_send(h, i);
+	for (size_t i = LARGE_BURST; i < LARGE_ALL; i++) {
+		large_send(h, i);
+		assert_int_equal(cpg_dispatch(h, CS_DISPATCH_ALL), CS_OK);
+	}
+	large_receive(h);
+	assert_int_equal(waitpid(other, &status, 0), other);
+	assert_true(WIFEXITED(status));
+	assert_int_equal(WEXITSTATUS(status), 0);
+	assert_int_equal(large.wrong, 0);
+	assert_int_equal(large.delivered, LARGE_ALL);
+	assert_true(event_ring_mapped());
+	close(joined[0]);
+	close(joined[1]);
+	assert_int_equal(cpg_finalize(h), CS_OK);
+}
+
 /* ---- CPG-3: leave, and CPG-Q1: join again ---------------------------------- */
 
 static void test_leave_gives_own_confchg_and_rejoin_works(void **state)
@@ -661,6 +796,7 @@ int main(void)
 		SINGLE(test_mcast_is_delivered_to_the_sender),
 		SINGLE(test_mcast_when_not_joined_is_not_exist),
 		SINGLE(test_max_atomic_msgsize),
+		SINGLE(test_large_messages_to_several_members),
 		SINGLE(test_leave_gives_own_confchg_and_rejoin_works),
 		SINGLE(test_peers_join_leave_exit_finalize_and_die),
 		SINGLE(test_membership_get),

@@ -2,6 +2,7 @@
  * kinds, replies nobody asked for, empty payloads, unknown or undecodable
  * events, split events whole and malformed, and a peer that hangs up
  * mid-frame. */
+#define _GNU_SOURCE
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -9,7 +10,13 @@
 #include <string.h>
 
 #include <cmocka.h>
+#include <fcntl.h>
+#include <stdatomic.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
+#include "cv-fds.h"
 #include "cv-limits.h"
 #include "peer.h"
 #include "test-util.h"
@@ -509,6 +516,143 @@ static void test_large_events_reuse_their_receive_buffers(void **state)
 	free(blob);
 }
 
+/* ---- event rings (cv-wire.h: EVENT_RING) ---- */
+
+#define RING_CAPACITY (64u * 1024u)
+
+struct test_ring {
+	int fd;
+	uint8_t *map;
+};
+
+/* A ring the daemon would make, sealed with `seals`. */
+static struct test_ring ring_new(int seals)
+{
+	size_t size = CV_EVENT_RING_HEADER_SIZE + RING_CAPACITY;
+	struct test_ring r = { .fd = memfd_create("test-ring", MFD_CLOEXEC | MFD_ALLOW_SEALING) };
+
+	assert_true(r.fd >= 0);
+	assert_int_equal(ftruncate(r.fd, (off_t)size), 0);
+	assert_int_equal(fcntl(r.fd, F_ADD_SEALS, seals), 0);
+	r.map = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, r.fd, 0);
+	assert_true(r.map != MAP_FAILED);
+	return r;
+}
+
+static void ring_free(struct test_ring *r)
+{
+	munmap(r->map, CV_EVENT_RING_HEADER_SIZE + RING_CAPACITY);
+	close(r->fd);
+}
+
+static uint32_t ring_tail(const struct test_ring *r)
+{
+	return atomic_load((_Atomic uint32_t *)r->map);
+}
+
+/* An EVENT_RING of blob_head whose bytes are at `place`, with fd (unless
+ * -1) attached to its first byte. */
+static void send_ring_event(struct fixture *f, uint16_t kind, struct cv_event_ring_place place, int fd)
+{
+	struct {
+		struct cv_frame_header header;
+		struct cv_event_ring_place place;
+		uint8_t prefix[2];
+		uint8_t head[sizeof(blob_head)];
+	} frame = {
+		.header = { .length = sizeof(frame) - sizeof(frame.header),
+			    .kind = kind,
+			    .id = TEST_EVENT_BLOB },
+		.place = place,
+		.prefix = { 2, sizeof(blob_head) },
+	};
+	struct iovec iov = { &frame, sizeof(frame) };
+	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1 };
+	union cv_fds_control control;
+
+	memcpy(frame.head, blob_head, sizeof(blob_head));
+	if (fd >= 0)
+		cv_fds_attach(&msg, &control, &fd, 1);
+	assert_int_equal(sendmsg(f->p->fd, &msg, MSG_NOSIGNAL), (ssize_t)sizeof(frame));
+}
+
+static void ring_put(struct test_ring *r, uint32_t position, const uint8_t *bytes, size_t length)
+{
+	memcpy(r->map + CV_EVENT_RING_HEADER_SIZE + (position % RING_CAPACITY), bytes, length);
+}
+
+/* The callback reads the bytes in place; once it is done, the tail says
+ * they are given back. */
+static void test_ring_events_delivered(void **state)
+{
+	struct fixture *f = *state;
+	struct test_ring r = ring_new(F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL);
+	uint8_t *blob = blob_new(20000);
+
+	ring_put(&r, 0, blob, 20000);
+	ring_put(&r, 20000, blob, 3000);
+	send_ring_event(f, CV_FRAME_EVENT_RING, (struct cv_event_ring_place){ 0, 20000 }, r.fd);
+	send_ring_event(f, CV_FRAME_EVENT_RING, (struct cv_event_ring_place){ 20000, 3000 }, -1);
+	assert_int_equal(dispatch(f, CS_DISPATCH_ONE), CS_OK);
+	assert_int_equal(record.last_blob_length, 20000);
+	assert_int_equal(record.last_blob_sum, blob_sum(blob, 20000));
+	assert_int_equal(ring_tail(&r), 20000);
+	assert_int_equal(dispatch(f, CS_DISPATCH_ONE), CS_OK);
+	assert_int_equal(record.last_blob_length, 3000);
+	assert_int_equal(record.last_blob_sum, blob_sum(blob, 3000));
+	assert_int_equal(ring_tail(&r), 23000);
+	ring_free(&r);
+	free(blob);
+}
+
+/* Each kills the connection, as any malformed frame. */
+static void assert_ring_event_malformed(struct fixture *f, uint16_t kind, struct cv_event_ring_place place,
+					int seals, bool with_ring)
+{
+	struct test_ring r = ring_new(seals);
+
+	send_ring_event(f, kind, place, with_ring ? r.fd : -1);
+	assert_connection_dead(f);
+	ring_free(&r);
+}
+
+static void test_ring_event_without_its_ring(void **state)
+{
+	assert_ring_event_malformed(*state, CV_FRAME_EVENT_RING, (struct cv_event_ring_place){ 0, 10 },
+				    F_SEAL_SHRINK, false);
+}
+
+static void test_ring_that_may_shrink(void **state)
+{
+	assert_ring_event_malformed(*state, CV_FRAME_EVENT_RING, (struct cv_event_ring_place){ 0, 10 },
+				    F_SEAL_GROW, true);
+}
+
+static void test_ring_place_across_the_data_end(void **state)
+{
+	assert_ring_event_malformed(*state, CV_FRAME_EVENT_RING,
+				    (struct cv_event_ring_place){ RING_CAPACITY - 5, 10 }, F_SEAL_SHRINK,
+				    true);
+}
+
+static void test_descriptor_on_another_event(void **state)
+{
+	assert_ring_event_malformed(*state, CV_FRAME_EVENT_SPLIT, (struct cv_event_ring_place){ 0, 0 },
+				    F_SEAL_SHRINK, true);
+}
+
+static void test_second_ring(void **state)
+{
+	struct fixture *f = *state;
+	struct test_ring r = ring_new(F_SEAL_SHRINK);
+
+	send_ring_event(f, CV_FRAME_EVENT_RING, (struct cv_event_ring_place){ 0, 10 }, r.fd);
+	assert_int_equal(dispatch(f, CS_DISPATCH_ONE), CS_OK);
+	assert_ring_event_malformed(f, CV_FRAME_EVENT_RING, (struct cv_event_ring_place){ 10, 10 },
+				    F_SEAL_SHRINK, true);
+	ring_free(&r);
+}
+
 static void test_peer_closes_mid_frame(void **state)
 {
 	struct fixture *f = *state;
@@ -561,6 +705,12 @@ int main(void)
 		T(test_malformed_split_events),
 		T(test_large_events_among_small_ones_in_one_read),
 		T(test_large_events_reuse_their_receive_buffers),
+		T(test_ring_events_delivered),
+		T(test_ring_event_without_its_ring),
+		T(test_ring_that_may_shrink),
+		T(test_ring_place_across_the_data_end),
+		T(test_descriptor_on_another_event),
+		T(test_second_ring),
 		T(test_peer_closes_mid_frame),
 		T(test_events_before_a_malformed_frame_are_delivered),
 	};
