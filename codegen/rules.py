@@ -14,6 +14,8 @@ from .model import DEFAULT_LENGTH_ERROR
 NULL = "null"                   # a pointer that must not be NULL
 COUNTED_NULL = "counted null"   # an array that must not be NULL while its count is not 0
 LENGTH = "length"               # a string whose length must be within its @len bounds
+STRINGS = "strings"             # an array of strings whose entries must not be NULL
+GATHER = "gather"               # an iovec whose entries with a length must have a base
 
 
 @dataclass(frozen=True)
@@ -31,8 +33,18 @@ class Check:
             return f"{name} == NULL"
         if self.kind == COUNTED_NULL:
             return f"{name} == NULL && {self.param.count_param} != 0"
+        if self.kind == STRINGS:
+            return f"!{self.helper}((const char *const *){name}, {self.param.count_param})"
+        if self.kind == GATHER:
+            return f"!{self.helper}({name}, {self.param.count_param})"
         test = self.length_test(name)
         return f"{name} != NULL && {test}" if self.param.has("optional") else test
+
+    @property
+    def helper(self):
+        """The generated static function the condition calls, or None."""
+        return {LENGTH: "string_length_ok", STRINGS: "strings_present",
+                GATHER: "iovec_bases_present"}.get(self.kind)
 
     def length_test(self, subject):
         """The C test that `subject` is outside the @len bounds (true when it is);
@@ -48,6 +60,10 @@ class Check:
             return f"{name} is NULL"
         if self.kind == COUNTED_NULL:
             return f"{name} is NULL while {self.param.count_param} is not 0"
+        if self.kind == STRINGS:
+            return f"an entry of {name} is NULL"
+        if self.kind == GATHER:
+            return f"an entry of {name} has a NULL base and a length"
         low, high = (_bound(text, value) for text, value
                      in zip(self.param.length_bound_texts, self.param.length_bounds))
         if self.param.length_bounds[0] == 0:
@@ -72,13 +88,20 @@ class Outcome:
 
 def argument_checks(function):
     """The checks a generated stub makes, in parameter order: NULL pointers
-    (every pointer that is neither @optional nor an @out array's count), then
-    each string's @len bounds."""
+    (every pointer that is neither @optional nor an @out array's count), the
+    entries of arrays of strings and of iovecs sent, then each string's @len
+    bounds."""
     checks = []
+    sent = {f.decl.name: f for f in wire.request_fields(function)} if function.is_remote else {}
     for param in function.params:
         if (param.ctype.pointers or param.array is not None) and not param.has("optional"):
             counted = param.count_param is not None and not param.has("out")
             checks.append(Check(param, COUNTED_NULL if counted else NULL, DEFAULT_LENGTH_ERROR))
+        field = sent.get(param.name)
+        if field is not None and field.gathered:
+            checks.append(Check(param, GATHER, DEFAULT_LENGTH_ERROR))
+        elif field is not None and field.kind == wire.STRING and field.repeated:
+            checks.append(Check(param, STRINGS, DEFAULT_LENGTH_ERROR))
         if param.length_bounds is not None:
             checks.append(Check(param, LENGTH, param.length_error))
     return checks

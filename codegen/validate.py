@@ -18,7 +18,7 @@ KNOWN_ANNOTATIONS = ("out", "optional", "count", "len")
 ANNOTATION_ARITY = {"out": (0, 0), "optional": (0, 0), "count": (1, 1), "len": (2, 3)}
 MAX_ID = 0xFFFF
 # Locals of the generated stubs, and protoc-c's own member of every message.
-RESERVED_STUB_NAMES = ("request", "reply", "status", "result", "table", "i", "base")
+RESERVED_STUB_NAMES = ("request", "reply", "call_status", "result", "table", "i", "base")
 RESERVED_STUB_PREFIXES = ("wire_", "copy_")
 _INTEGER_SCALARS = {name for name in SCALAR_TYPES if name not in ("void", "float", "double")}
 _NUMBER = re.compile(r"^(0[xX][0-9A-Fa-f]+|[0-9]+)$")
@@ -561,7 +561,12 @@ class Validator:
             field_lists.append(wire.request_fields(function))
             field_lists.append(wire.reply_fields(function))
         for callback in idl_file.event_callbacks:
-            field_lists.append(wire.event_fields(callback))
+            fields = wire.event_fields(callback)
+            for field in fields:
+                if field.gathered:
+                    raise IdlError(field.decl.pos, f"iovec parameter '{field.name}' of "
+                                   f"{callback.name} can be sent but not received")
+            field_lists.append(fields)
         wire.wire_structs(field_lists)
         for struct in _request_structs(idl_file):
             for field in wire.struct_fields(struct):

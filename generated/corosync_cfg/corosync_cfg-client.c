@@ -103,7 +103,7 @@ cs_error_t corosync_cfg_kill_node(corosync_cfg_handle_t cfg_handle, unsigned int
 {
 	CorosyncCfgKillNodeRequest request = COROSYNC_CFG_KILL_NODE_REQUEST__INIT;
 	ProtobufCMessage *reply = NULL;
-	cs_error_t status;
+	cs_error_t call_status;
 
 	if (reason == NULL)
 		return CS_ERR_INVALID_PARAM;
@@ -111,41 +111,41 @@ cs_error_t corosync_cfg_kill_node(corosync_cfg_handle_t cfg_handle, unsigned int
 		return CS_ERR_NAME_TOO_LONG;
 	request.nodeid = nodeid;
 	request.reason = (char *)reason;
-	status = cv_client_call(&corosync_cfg_client_service, cfg_handle,
+	call_status = cv_client_call(&corosync_cfg_client_service, cfg_handle,
 				COROSYNC_CFG_REQUEST_KILL_NODE, &request.base,
 				&corosync_cfg_kill_node_reply__descriptor, &reply);
 	if (reply != NULL)
 		protobuf_c_message_free_unpacked(reply, NULL);
-	return status;
+	return call_status;
 }
 
 cs_error_t corosync_cfg_trackstart(corosync_cfg_handle_t cfg_handle, uint8_t track_flags)
 {
 	CorosyncCfgTrackstartRequest request = COROSYNC_CFG_TRACKSTART_REQUEST__INIT;
 	ProtobufCMessage *reply = NULL;
-	cs_error_t status;
+	cs_error_t call_status;
 
 	request.track_flags = track_flags;
-	status = cv_client_call(&corosync_cfg_client_service, cfg_handle,
+	call_status = cv_client_call(&corosync_cfg_client_service, cfg_handle,
 				COROSYNC_CFG_REQUEST_TRACKSTART, &request.base,
 				&corosync_cfg_trackstart_reply__descriptor, &reply);
 	if (reply != NULL)
 		protobuf_c_message_free_unpacked(reply, NULL);
-	return status;
+	return call_status;
 }
 
 cs_error_t corosync_cfg_trackstop(corosync_cfg_handle_t cfg_handle)
 {
 	CorosyncCfgTrackstopRequest request = COROSYNC_CFG_TRACKSTOP_REQUEST__INIT;
 	ProtobufCMessage *reply = NULL;
-	cs_error_t status;
+	cs_error_t call_status;
 
-	status = cv_client_call(&corosync_cfg_client_service, cfg_handle,
+	call_status = cv_client_call(&corosync_cfg_client_service, cfg_handle,
 				COROSYNC_CFG_REQUEST_TRACKSTOP, &request.base,
 				&corosync_cfg_trackstop_reply__descriptor, &reply);
 	if (reply != NULL)
 		protobuf_c_message_free_unpacked(reply, NULL);
-	return status;
+	return call_status;
 }
 
 cs_error_t corosync_cfg_try_shutdown(corosync_cfg_handle_t cfg_handle,
@@ -153,15 +153,15 @@ cs_error_t corosync_cfg_try_shutdown(corosync_cfg_handle_t cfg_handle,
 {
 	CorosyncCfgTryShutdownRequest request = COROSYNC_CFG_TRY_SHUTDOWN_REQUEST__INIT;
 	ProtobufCMessage *reply = NULL;
-	cs_error_t status;
+	cs_error_t call_status;
 
 	request.flags = flags;
-	status = cv_client_call(&corosync_cfg_client_service, cfg_handle,
+	call_status = cv_client_call(&corosync_cfg_client_service, cfg_handle,
 				COROSYNC_CFG_REQUEST_TRY_SHUTDOWN, &request.base,
 				&corosync_cfg_try_shutdown_reply__descriptor, &reply);
 	if (reply != NULL)
 		protobuf_c_message_free_unpacked(reply, NULL);
-	return status;
+	return call_status;
 }
 
 cs_error_t corosync_cfg_replyto_shutdown(corosync_cfg_handle_t cfg_handle,
@@ -169,87 +169,88 @@ cs_error_t corosync_cfg_replyto_shutdown(corosync_cfg_handle_t cfg_handle,
 {
 	CorosyncCfgReplytoShutdownRequest request = COROSYNC_CFG_REPLYTO_SHUTDOWN_REQUEST__INIT;
 	ProtobufCMessage *reply = NULL;
-	cs_error_t status;
+	cs_error_t call_status;
 
 	request.flags = flags;
-	status = cv_client_call(&corosync_cfg_client_service, cfg_handle,
+	call_status = cv_client_call(&corosync_cfg_client_service, cfg_handle,
 				COROSYNC_CFG_REQUEST_REPLYTO_SHUTDOWN, &request.base,
 				&corosync_cfg_replyto_shutdown_reply__descriptor, &reply);
 	if (reply != NULL)
 		protobuf_c_message_free_unpacked(reply, NULL);
-	return status;
+	return call_status;
 }
 
 cs_error_t corosync_cfg_local_get(corosync_cfg_handle_t handle, unsigned int *local_nodeid)
 {
 	CorosyncCfgLocalGetRequest request = COROSYNC_CFG_LOCAL_GET_REQUEST__INIT;
 	ProtobufCMessage *reply = NULL;
-	cs_error_t status;
+	cs_error_t call_status;
 
 	if (local_nodeid == NULL)
 		return CS_ERR_INVALID_PARAM;
-	status = cv_client_call(&corosync_cfg_client_service, handle,
+	call_status = cv_client_call(&corosync_cfg_client_service, handle,
 				COROSYNC_CFG_REQUEST_LOCAL_GET, &request.base,
 				&corosync_cfg_local_get_reply__descriptor, &reply);
-	if (status == CS_OK && reply == NULL)
-		status = CS_ERR_LIBRARY;
-	if (status == CS_OK) {
+	if (call_status == CS_OK && reply == NULL)
+		call_status = CS_ERR_LIBRARY;
+	if (call_status == CS_OK) {
 		const CorosyncCfgLocalGetReply *result = (const CorosyncCfgLocalGetReply *)reply;
 
 		*local_nodeid = result->local_nodeid;
 	}
 	if (reply != NULL)
 		protobuf_c_message_free_unpacked(reply, NULL);
-	return status;
+	return call_status;
 }
 
 cs_error_t corosync_cfg_reload_config(corosync_cfg_handle_t handle)
 {
 	CorosyncCfgReloadConfigRequest request = COROSYNC_CFG_RELOAD_CONFIG_REQUEST__INIT;
 	ProtobufCMessage *reply = NULL;
-	cs_error_t status;
+	cs_error_t call_status;
 
-	status = cv_client_call(&corosync_cfg_client_service, handle,
+	call_status = cv_client_call(&corosync_cfg_client_service, handle,
 				COROSYNC_CFG_REQUEST_RELOAD_CONFIG, &request.base,
 				&corosync_cfg_reload_config_reply__descriptor, &reply);
 	if (reply != NULL)
 		protobuf_c_message_free_unpacked(reply, NULL);
-	return status;
+	return call_status;
 }
 
 cs_error_t corosync_cfg_reopen_log_files(corosync_cfg_handle_t handle)
 {
 	CorosyncCfgReopenLogFilesRequest request = COROSYNC_CFG_REOPEN_LOG_FILES_REQUEST__INIT;
 	ProtobufCMessage *reply = NULL;
-	cs_error_t status;
+	cs_error_t call_status;
 
-	status = cv_client_call(&corosync_cfg_client_service, handle,
+	call_status = cv_client_call(&corosync_cfg_client_service, handle,
 				COROSYNC_CFG_REQUEST_REOPEN_LOG_FILES, &request.base,
 				&corosync_cfg_reopen_log_files_reply__descriptor, &reply);
 	if (reply != NULL)
 		protobuf_c_message_free_unpacked(reply, NULL);
-	return status;
+	return call_status;
 }
 
 cs_error_t corosync_cfg_links(corosync_cfg_handle_t handle, void **entries, size_t *entries_len)
 {
 	CorosyncCfgLinksRequest request = COROSYNC_CFG_LINKS_REQUEST__INIT;
 	ProtobufCMessage *reply = NULL;
-	cs_error_t status;
+	cs_error_t call_status;
 
 	if (entries == NULL ||
 	    entries_len == NULL)
 		return CS_ERR_INVALID_PARAM;
-	status = cv_client_call(&corosync_cfg_client_service, handle, COROSYNC_CFG_REQUEST_LINKS,
-				&request.base, &corosync_cfg_links_reply__descriptor, &reply);
-	if (status == CS_OK && reply == NULL)
-		status = CS_ERR_LIBRARY;
-	if (status == CS_OK) {
+	call_status = cv_client_call(&corosync_cfg_client_service, handle,
+				COROSYNC_CFG_REQUEST_LINKS, &request.base,
+				&corosync_cfg_links_reply__descriptor, &reply);
+	if (call_status == CS_OK && reply == NULL)
+		call_status = CS_ERR_LIBRARY;
+	if (call_status == CS_OK) {
 		const CorosyncCfgLinksReply *result = (const CorosyncCfgLinksReply *)reply;
 		void *copy_entries = bytes_dup(&result->entries);
 
 		if (result->entries.len > 0 && copy_entries == NULL) {
-			status = CS_ERR_NO_MEMORY;
+			call_status = CS_ERR_NO_MEMORY;
 		} else {
 			*entries = copy_entries;
 			*entries_len = result->entries.len;
@@ -257,7 +258,7 @@ cs_error_t corosync_cfg_links(corosync_cfg_handle_t handle, void **entries, size
 	}
 	if (reply != NULL)
 		protobuf_c_message_free_unpacked(reply, NULL);
-	return status;
+	return call_status;
 }
 
 cs_error_t corosync_cfg_node_status(corosync_cfg_handle_t handle, unsigned int nodeid, void **v1,
@@ -265,23 +266,23 @@ cs_error_t corosync_cfg_node_status(corosync_cfg_handle_t handle, unsigned int n
 {
 	CorosyncCfgNodeStatusRequest request = COROSYNC_CFG_NODE_STATUS_REQUEST__INIT;
 	ProtobufCMessage *reply = NULL;
-	cs_error_t status;
+	cs_error_t call_status;
 
 	if (v1 == NULL ||
 	    v1_len == NULL)
 		return CS_ERR_INVALID_PARAM;
 	request.nodeid = nodeid;
-	status = cv_client_call(&corosync_cfg_client_service, handle,
+	call_status = cv_client_call(&corosync_cfg_client_service, handle,
 				COROSYNC_CFG_REQUEST_NODE_STATUS, &request.base,
 				&corosync_cfg_node_status_reply__descriptor, &reply);
-	if (status == CS_OK && reply == NULL)
-		status = CS_ERR_LIBRARY;
-	if (status == CS_OK) {
+	if (call_status == CS_OK && reply == NULL)
+		call_status = CS_ERR_LIBRARY;
+	if (call_status == CS_OK) {
 		const CorosyncCfgNodeStatusReply *result = (const CorosyncCfgNodeStatusReply *)reply;
 		void *copy_v1 = bytes_dup(&result->v1);
 
 		if (result->v1.len > 0 && copy_v1 == NULL) {
-			status = CS_ERR_NO_MEMORY;
+			call_status = CS_ERR_NO_MEMORY;
 		} else {
 			*v1 = copy_v1;
 			*v1_len = result->v1.len;
@@ -289,7 +290,7 @@ cs_error_t corosync_cfg_node_status(corosync_cfg_handle_t handle, unsigned int n
 	}
 	if (reply != NULL)
 		protobuf_c_message_free_unpacked(reply, NULL);
-	return status;
+	return call_status;
 }
 
 cs_error_t corosync_cfg_node_addrs(corosync_cfg_handle_t handle, unsigned int nodeid, void **addrs,
@@ -297,23 +298,23 @@ cs_error_t corosync_cfg_node_addrs(corosync_cfg_handle_t handle, unsigned int no
 {
 	CorosyncCfgNodeAddrsRequest request = COROSYNC_CFG_NODE_ADDRS_REQUEST__INIT;
 	ProtobufCMessage *reply = NULL;
-	cs_error_t status;
+	cs_error_t call_status;
 
 	if (addrs == NULL ||
 	    addrs_len == NULL)
 		return CS_ERR_INVALID_PARAM;
 	request.nodeid = nodeid;
-	status = cv_client_call(&corosync_cfg_client_service, handle,
+	call_status = cv_client_call(&corosync_cfg_client_service, handle,
 				COROSYNC_CFG_REQUEST_NODE_ADDRS, &request.base,
 				&corosync_cfg_node_addrs_reply__descriptor, &reply);
-	if (status == CS_OK && reply == NULL)
-		status = CS_ERR_LIBRARY;
-	if (status == CS_OK) {
+	if (call_status == CS_OK && reply == NULL)
+		call_status = CS_ERR_LIBRARY;
+	if (call_status == CS_OK) {
 		const CorosyncCfgNodeAddrsReply *result = (const CorosyncCfgNodeAddrsReply *)reply;
 		void *copy_addrs = bytes_dup(&result->addrs);
 
 		if (result->addrs.len > 0 && copy_addrs == NULL) {
-			status = CS_ERR_NO_MEMORY;
+			call_status = CS_ERR_NO_MEMORY;
 		} else {
 			*addrs = copy_addrs;
 			*addrs_len = result->addrs.len;
@@ -321,5 +322,5 @@ cs_error_t corosync_cfg_node_addrs(corosync_cfg_handle_t handle, unsigned int no
 	}
 	if (reply != NULL)
 		protobuf_c_message_free_unpacked(reply, NULL);
-	return status;
+	return call_status;
 }

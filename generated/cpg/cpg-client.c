@@ -189,22 +189,22 @@ cs_error_t cpg_local_get(cpg_handle_t handle, unsigned int *local_nodeid)
 {
 	CpgLocalGetRequest request = CPG_LOCAL_GET_REQUEST__INIT;
 	ProtobufCMessage *reply = NULL;
-	cs_error_t status;
+	cs_error_t call_status;
 
 	if (local_nodeid == NULL)
 		return CS_ERR_INVALID_PARAM;
-	status = cv_client_call(&cpg_client_service, handle, CPG_REQUEST_LOCAL_GET, &request.base,
-				&cpg_local_get_reply__descriptor, &reply);
-	if (status == CS_OK && reply == NULL)
-		status = CS_ERR_LIBRARY;
-	if (status == CS_OK) {
+	call_status = cv_client_call(&cpg_client_service, handle, CPG_REQUEST_LOCAL_GET,
+				&request.base, &cpg_local_get_reply__descriptor, &reply);
+	if (call_status == CS_OK && reply == NULL)
+		call_status = CS_ERR_LIBRARY;
+	if (call_status == CS_OK) {
 		const CpgLocalGetReply *result = (const CpgLocalGetReply *)reply;
 
 		*local_nodeid = result->local_nodeid;
 	}
 	if (reply != NULL)
 		protobuf_c_message_free_unpacked(reply, NULL);
-	return status;
+	return call_status;
 }
 
 cs_error_t cpg_flow_control_state_get(cpg_handle_t handle,
@@ -212,88 +212,88 @@ cs_error_t cpg_flow_control_state_get(cpg_handle_t handle,
 {
 	CpgFlowControlStateGetRequest request = CPG_FLOW_CONTROL_STATE_GET_REQUEST__INIT;
 	ProtobufCMessage *reply = NULL;
-	cs_error_t status;
+	cs_error_t call_status;
 
 	if (flow_control_enabled == NULL)
 		return CS_ERR_INVALID_PARAM;
-	status = cv_client_call(&cpg_client_service, handle, CPG_REQUEST_FLOW_CONTROL_STATE_GET,
-				&request.base, &cpg_flow_control_state_get_reply__descriptor,
-				&reply);
-	if (status == CS_OK && reply == NULL)
-		status = CS_ERR_LIBRARY;
-	if (status == CS_OK) {
+	call_status = cv_client_call(&cpg_client_service, handle,
+				CPG_REQUEST_FLOW_CONTROL_STATE_GET, &request.base,
+				&cpg_flow_control_state_get_reply__descriptor, &reply);
+	if (call_status == CS_OK && reply == NULL)
+		call_status = CS_ERR_LIBRARY;
+	if (call_status == CS_OK) {
 		const CpgFlowControlStateGetReply *result = (const CpgFlowControlStateGetReply *)reply;
 
 		*flow_control_enabled = (cpg_flow_control_state_t)result->flow_control_enabled;
 	}
 	if (reply != NULL)
 		protobuf_c_message_free_unpacked(reply, NULL);
-	return status;
+	return call_status;
 }
 
 cs_error_t cpg_groups_join(cpg_handle_t handle, const void *group, size_t group_len, uint32_t flags)
 {
 	CpgGroupsJoinRequest request = CPG_GROUPS_JOIN_REQUEST__INIT;
 	ProtobufCMessage *reply = NULL;
-	cs_error_t status;
+	cs_error_t call_status;
 
 	if (group == NULL && group_len != 0)
 		return CS_ERR_INVALID_PARAM;
 	request.group.len = group_len;
 	request.group.data = (uint8_t *)group;
 	request.flags = flags;
-	status = cv_client_call(&cpg_client_service, handle, CPG_REQUEST_GROUPS_JOIN, &request.base,
-				&cpg_groups_join_reply__descriptor, &reply);
+	call_status = cv_client_call(&cpg_client_service, handle, CPG_REQUEST_GROUPS_JOIN,
+				&request.base, &cpg_groups_join_reply__descriptor, &reply);
 	if (reply != NULL)
 		protobuf_c_message_free_unpacked(reply, NULL);
-	return status;
+	return call_status;
 }
 
 cs_error_t cpg_groups_leave(cpg_handle_t handle)
 {
 	CpgGroupsLeaveRequest request = CPG_GROUPS_LEAVE_REQUEST__INIT;
 	ProtobufCMessage *reply = NULL;
-	cs_error_t status;
+	cs_error_t call_status;
 
-	status = cv_client_call(&cpg_client_service, handle, CPG_REQUEST_GROUPS_LEAVE,
+	call_status = cv_client_call(&cpg_client_service, handle, CPG_REQUEST_GROUPS_LEAVE,
 				&request.base, &cpg_groups_leave_reply__descriptor, &reply);
 	if (reply != NULL)
 		protobuf_c_message_free_unpacked(reply, NULL);
-	return status;
+	return call_status;
 }
 
 cs_error_t cpg_groups_mcast(cpg_handle_t handle, const void *msg, size_t msg_len)
 {
 	CpgGroupsMcastRequest request = CPG_GROUPS_MCAST_REQUEST__INIT;
 	ProtobufCMessage *reply = NULL;
-	cs_error_t status;
+	cs_error_t call_status;
 
 	if (msg == NULL && msg_len != 0)
 		return CS_ERR_INVALID_PARAM;
 	request.msg.len = msg_len;
 	request.msg.data = (uint8_t *)msg;
-	status = cv_client_post(&cpg_client_service, handle, CPG_REQUEST_GROUPS_MCAST,
+	call_status = cv_client_post(&cpg_client_service, handle, CPG_REQUEST_GROUPS_MCAST,
 				&request.base);
 	if (reply != NULL)
 		protobuf_c_message_free_unpacked(reply, NULL);
-	return status;
+	return call_status;
 }
 
 cs_error_t cpg_groups_mcast_large(cpg_handle_t handle, const void *msg, size_t msg_len)
 {
 	CpgGroupsMcastLargeRequest request = CPG_GROUPS_MCAST_LARGE_REQUEST__INIT;
 	ProtobufCMessage *reply = NULL;
-	cs_error_t status;
+	cs_error_t call_status;
 
 	if (msg == NULL && msg_len != 0)
 		return CS_ERR_INVALID_PARAM;
 	request.msg.len = msg_len;
 	request.msg.data = (uint8_t *)msg;
-	status = cv_client_call(&cpg_client_service, handle, CPG_REQUEST_GROUPS_MCAST_LARGE,
+	call_status = cv_client_call(&cpg_client_service, handle, CPG_REQUEST_GROUPS_MCAST_LARGE,
 				&request.base, &cpg_groups_mcast_large_reply__descriptor, &reply);
 	if (reply != NULL)
 		protobuf_c_message_free_unpacked(reply, NULL);
-	return status;
+	return call_status;
 }
 
 cs_error_t cpg_groups_fragment(cpg_handle_t handle, uint32_t part, uint64_t total, const void *msg,
@@ -301,7 +301,7 @@ cs_error_t cpg_groups_fragment(cpg_handle_t handle, uint32_t part, uint64_t tota
 {
 	CpgGroupsFragmentRequest request = CPG_GROUPS_FRAGMENT_REQUEST__INIT;
 	ProtobufCMessage *reply = NULL;
-	cs_error_t status;
+	cs_error_t call_status;
 
 	if (msg == NULL && msg_len != 0)
 		return CS_ERR_INVALID_PARAM;
@@ -309,11 +309,11 @@ cs_error_t cpg_groups_fragment(cpg_handle_t handle, uint32_t part, uint64_t tota
 	request.total = total;
 	request.msg.len = msg_len;
 	request.msg.data = (uint8_t *)msg;
-	status = cv_client_call(&cpg_client_service, handle, CPG_REQUEST_GROUPS_FRAGMENT,
+	call_status = cv_client_call(&cpg_client_service, handle, CPG_REQUEST_GROUPS_FRAGMENT,
 				&request.base, &cpg_groups_fragment_reply__descriptor, &reply);
 	if (reply != NULL)
 		protobuf_c_message_free_unpacked(reply, NULL);
-	return status;
+	return call_status;
 }
 
 cs_error_t cpg_groups_members(cpg_handle_t handle, const void *group, size_t group_len,
@@ -321,7 +321,7 @@ cs_error_t cpg_groups_members(cpg_handle_t handle, const void *group, size_t gro
 {
 	CpgGroupsMembersRequest request = CPG_GROUPS_MEMBERS_REQUEST__INIT;
 	ProtobufCMessage *reply = NULL;
-	cs_error_t status;
+	cs_error_t call_status;
 
 	if ((group == NULL && group_len != 0) ||
 	    members == NULL ||
@@ -329,16 +329,16 @@ cs_error_t cpg_groups_members(cpg_handle_t handle, const void *group, size_t gro
 		return CS_ERR_INVALID_PARAM;
 	request.group.len = group_len;
 	request.group.data = (uint8_t *)group;
-	status = cv_client_call(&cpg_client_service, handle, CPG_REQUEST_GROUPS_MEMBERS,
+	call_status = cv_client_call(&cpg_client_service, handle, CPG_REQUEST_GROUPS_MEMBERS,
 				&request.base, &cpg_groups_members_reply__descriptor, &reply);
-	if (status == CS_OK && reply == NULL)
-		status = CS_ERR_LIBRARY;
-	if (status == CS_OK) {
+	if (call_status == CS_OK && reply == NULL)
+		call_status = CS_ERR_LIBRARY;
+	if (call_status == CS_OK) {
 		const CpgGroupsMembersReply *result = (const CpgGroupsMembersReply *)reply;
 		struct cpg_address *copy_members = array_alloc(result->n_members, sizeof(*copy_members));
 
 		if (result->n_members > 0 && copy_members == NULL) {
-			status = CS_ERR_NO_MEMORY;
+			call_status = CS_ERR_NO_MEMORY;
 		} else {
 			for (size_t i = 0; i < result->n_members; i++)
 				cpg_address_from_wire(&copy_members[i], result->members[i]);
@@ -348,7 +348,7 @@ cs_error_t cpg_groups_members(cpg_handle_t handle, const void *group, size_t gro
 	}
 	if (reply != NULL)
 		protobuf_c_message_free_unpacked(reply, NULL);
-	return status;
+	return call_status;
 }
 
 cs_error_t cpg_groups_snapshot(cpg_handle_t handle, cpg_iteration_type_t type, const void *group,
@@ -356,7 +356,7 @@ cs_error_t cpg_groups_snapshot(cpg_handle_t handle, cpg_iteration_type_t type, c
 {
 	CpgGroupsSnapshotRequest request = CPG_GROUPS_SNAPSHOT_REQUEST__INIT;
 	ProtobufCMessage *reply = NULL;
-	cs_error_t status;
+	cs_error_t call_status;
 
 	if ((group == NULL && group_len != 0) ||
 	    entries == NULL ||
@@ -365,16 +365,16 @@ cs_error_t cpg_groups_snapshot(cpg_handle_t handle, cpg_iteration_type_t type, c
 	request.type = type;
 	request.group.len = group_len;
 	request.group.data = (uint8_t *)group;
-	status = cv_client_call(&cpg_client_service, handle, CPG_REQUEST_GROUPS_SNAPSHOT,
+	call_status = cv_client_call(&cpg_client_service, handle, CPG_REQUEST_GROUPS_SNAPSHOT,
 				&request.base, &cpg_groups_snapshot_reply__descriptor, &reply);
-	if (status == CS_OK && reply == NULL)
-		status = CS_ERR_LIBRARY;
-	if (status == CS_OK) {
+	if (call_status == CS_OK && reply == NULL)
+		call_status = CS_ERR_LIBRARY;
+	if (call_status == CS_OK) {
 		const CpgGroupsSnapshotReply *result = (const CpgGroupsSnapshotReply *)reply;
 		void *copy_entries = bytes_dup(&result->entries);
 
 		if (result->entries.len > 0 && copy_entries == NULL) {
-			status = CS_ERR_NO_MEMORY;
+			call_status = CS_ERR_NO_MEMORY;
 		} else {
 			*entries = copy_entries;
 			*entries_len = result->entries.len;
@@ -382,5 +382,5 @@ cs_error_t cpg_groups_snapshot(cpg_handle_t handle, cpg_iteration_type_t type, c
 	}
 	if (reply != NULL)
 		protobuf_c_message_free_unpacked(reply, NULL);
-	return status;
+	return call_status;
 }

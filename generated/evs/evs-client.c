@@ -108,51 +108,51 @@ cs_error_t evs_groups_join(evs_handle_t handle, const void *keys, size_t keys_le
 {
 	EvsGroupsJoinRequest request = EVS_GROUPS_JOIN_REQUEST__INIT;
 	ProtobufCMessage *reply = NULL;
-	cs_error_t status;
+	cs_error_t call_status;
 
 	if (keys == NULL && keys_len != 0)
 		return CS_ERR_INVALID_PARAM;
 	request.keys.len = keys_len;
 	request.keys.data = (uint8_t *)keys;
-	status = cv_client_call(&evs_client_service, handle, EVS_REQUEST_GROUPS_JOIN, &request.base,
-				&evs_groups_join_reply__descriptor, &reply);
+	call_status = cv_client_call(&evs_client_service, handle, EVS_REQUEST_GROUPS_JOIN,
+				&request.base, &evs_groups_join_reply__descriptor, &reply);
 	if (reply != NULL)
 		protobuf_c_message_free_unpacked(reply, NULL);
-	return status;
+	return call_status;
 }
 
 cs_error_t evs_groups_leave(evs_handle_t handle, const void *keys, size_t keys_len)
 {
 	EvsGroupsLeaveRequest request = EVS_GROUPS_LEAVE_REQUEST__INIT;
 	ProtobufCMessage *reply = NULL;
-	cs_error_t status;
+	cs_error_t call_status;
 
 	if (keys == NULL && keys_len != 0)
 		return CS_ERR_INVALID_PARAM;
 	request.keys.len = keys_len;
 	request.keys.data = (uint8_t *)keys;
-	status = cv_client_call(&evs_client_service, handle, EVS_REQUEST_GROUPS_LEAVE,
+	call_status = cv_client_call(&evs_client_service, handle, EVS_REQUEST_GROUPS_LEAVE,
 				&request.base, &evs_groups_leave_reply__descriptor, &reply);
 	if (reply != NULL)
 		protobuf_c_message_free_unpacked(reply, NULL);
-	return status;
+	return call_status;
 }
 
 cs_error_t evs_groups_mcast(evs_handle_t handle, const void *msg, size_t msg_len)
 {
 	EvsGroupsMcastRequest request = EVS_GROUPS_MCAST_REQUEST__INIT;
 	ProtobufCMessage *reply = NULL;
-	cs_error_t status;
+	cs_error_t call_status;
 
 	if (msg == NULL && msg_len != 0)
 		return CS_ERR_INVALID_PARAM;
 	request.msg.len = msg_len;
 	request.msg.data = (uint8_t *)msg;
-	status = cv_client_call(&evs_client_service, handle, EVS_REQUEST_GROUPS_MCAST,
+	call_status = cv_client_call(&evs_client_service, handle, EVS_REQUEST_GROUPS_MCAST,
 				&request.base, &evs_groups_mcast_reply__descriptor, &reply);
 	if (reply != NULL)
 		protobuf_c_message_free_unpacked(reply, NULL);
-	return status;
+	return call_status;
 }
 
 cs_error_t evs_groups_mcast_to(evs_handle_t handle, const void *keys, size_t keys_len,
@@ -160,7 +160,7 @@ cs_error_t evs_groups_mcast_to(evs_handle_t handle, const void *keys, size_t key
 {
 	EvsGroupsMcastToRequest request = EVS_GROUPS_MCAST_TO_REQUEST__INIT;
 	ProtobufCMessage *reply = NULL;
-	cs_error_t status;
+	cs_error_t call_status;
 
 	if ((keys == NULL && keys_len != 0) ||
 	    (msg == NULL && msg_len != 0))
@@ -169,11 +169,11 @@ cs_error_t evs_groups_mcast_to(evs_handle_t handle, const void *keys, size_t key
 	request.keys.data = (uint8_t *)keys;
 	request.msg.len = msg_len;
 	request.msg.data = (uint8_t *)msg;
-	status = cv_client_call(&evs_client_service, handle, EVS_REQUEST_GROUPS_MCAST_TO,
+	call_status = cv_client_call(&evs_client_service, handle, EVS_REQUEST_GROUPS_MCAST_TO,
 				&request.base, &evs_groups_mcast_to_reply__descriptor, &reply);
 	if (reply != NULL)
 		protobuf_c_message_free_unpacked(reply, NULL);
-	return status;
+	return call_status;
 }
 
 cs_error_t evs_members(evs_handle_t handle, unsigned int *local_nodeid, unsigned int **members,
@@ -181,22 +181,22 @@ cs_error_t evs_members(evs_handle_t handle, unsigned int *local_nodeid, unsigned
 {
 	EvsMembersRequest request = EVS_MEMBERS_REQUEST__INIT;
 	ProtobufCMessage *reply = NULL;
-	cs_error_t status;
+	cs_error_t call_status;
 
 	if (local_nodeid == NULL ||
 	    members == NULL ||
 	    n_members == NULL)
 		return CS_ERR_INVALID_PARAM;
-	status = cv_client_call(&evs_client_service, handle, EVS_REQUEST_MEMBERS, &request.base,
-				&evs_members_reply__descriptor, &reply);
-	if (status == CS_OK && reply == NULL)
-		status = CS_ERR_LIBRARY;
-	if (status == CS_OK) {
+	call_status = cv_client_call(&evs_client_service, handle, EVS_REQUEST_MEMBERS,
+				&request.base, &evs_members_reply__descriptor, &reply);
+	if (call_status == CS_OK && reply == NULL)
+		call_status = CS_ERR_LIBRARY;
+	if (call_status == CS_OK) {
 		const EvsMembersReply *result = (const EvsMembersReply *)reply;
 		unsigned int *copy_members = array_alloc(result->n_members, sizeof(*copy_members));
 
 		if (result->n_members > 0 && copy_members == NULL) {
-			status = CS_ERR_NO_MEMORY;
+			call_status = CS_ERR_NO_MEMORY;
 		} else {
 			*local_nodeid = result->local_nodeid;
 			for (size_t i = 0; i < result->n_members; i++)
@@ -207,5 +207,5 @@ cs_error_t evs_members(evs_handle_t handle, unsigned int *local_nodeid, unsigned
 	}
 	if (reply != NULL)
 		protobuf_c_message_free_unpacked(reply, NULL);
-	return status;
+	return call_status;
 }

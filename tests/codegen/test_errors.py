@@ -26,10 +26,22 @@ CASES = [
      "function cs_error_t bad_f(bad_handle_t handle, widget_t w) { request 0; }",
      "8:48: error: unknown type 'widget_t'"),
     ("system-header struct on the wire",
-     "struct iovec;\nfunction cs_error_t bad_f(bad_handle_t handle, const struct iovec *v @count(n), size_t n) {\n"
+     "struct sockaddr;\nfunction cs_error_t bad_f(bad_handle_t handle, const struct sockaddr *v @count(n), size_t n) {\n"
+     "    request 0;\n}",
+     "9:71: error: parameter 'v' has type 'const struct sockaddr', which a system header defines "
+     "and cannot be carried on the wire"),
+    ("iovec received in an event",
+     "struct iovec;\ncallback void bad_cb_fn_t(bad_handle_t handle, size_t n,\n"
+     "        const struct iovec *v @count(n)) {\n    event 0;\n}",
+     "10:29: error: iovec parameter 'v' of bad_cb_fn_t can be sent but not received"),
+    ("iovec without a count",
+     "struct iovec;\nfunction cs_error_t bad_f(bad_handle_t handle, const struct iovec *v) {\n"
      "    request 0;\n}",
      "9:68: error: parameter 'v' has type 'const struct iovec', which a system header defines "
      "and cannot be carried on the wire"),
+    ("array of strings returned without a count",
+     "function cs_error_t bad_f(bad_handle_t handle, char ***names @out) { request 0; }",
+     "8:56: error: @out parameter 'names' of type 'char ***' cannot be returned in a reply"),
     ("unknown struct tag",
      "function cs_error_t bad_f(bad_handle_t handle, struct nowhere *n @out) { request 0; }",
      "8:48: error: unknown struct 'nowhere'"),
@@ -242,8 +254,8 @@ CASES = [
      "    error CS_ERR_TRY_AGAIN \"Busy.\";\n    error CS_ERR_TRY_AGAIN \"Again.\";\n}",
      "11:11: error: CS_ERR_TRY_AGAIN is documented twice for bad_f"),
     ("parameter name used by the generated stub",
-     "function cs_error_t bad_f(bad_handle_t handle, int *status @out) { request 0; }",
-     "8:53: error: parameter name 'status' is reserved in generated stubs"),
+     "function cs_error_t bad_f(bad_handle_t handle, int *call_status @out) { request 0; }",
+     "8:53: error: parameter name 'call_status' is reserved in generated stubs"),
     ("error restating a check the generator documents",
      "function cs_error_t bad_f(bad_handle_t handle, const char *name) {\n    request 0;\n"
      "    error CS_ERR_INVALID_PARAM \"name is NULL, or the name is taken.\";\n}",

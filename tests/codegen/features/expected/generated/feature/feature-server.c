@@ -74,6 +74,26 @@ static cs_error_t request_post(struct cv_session *s,
 	return feature_handle_post(s, (const FeaturePostRequest *)request);
 }
 
+static cs_error_t request_send_buffers(struct cv_session *s,
+				const ProtobufCMessage *request, ProtobufCMessage *reply)
+{
+	return feature_handle_send_buffers(s, (const FeatureSendBuffersRequest *)request,
+		(FeatureSendBuffersReply *)reply);
+}
+
+static cs_error_t request_tag(struct cv_session *s,
+				const ProtobufCMessage *request, ProtobufCMessage *reply)
+{
+	return feature_handle_tag(s, (const FeatureTagRequest *)request, (FeatureTagReply *)reply);
+}
+
+static cs_error_t request_tags(struct cv_session *s,
+				const ProtobufCMessage *request, ProtobufCMessage *reply)
+{
+	return feature_handle_tags(s, (const FeatureTagsRequest *)request,
+		(FeatureTagsReply *)reply);
+}
+
 static cs_error_t validate_set_name(const ProtobufCMessage *message)
 {
 	const FeatureSetNameRequest *request = (const FeatureSetNameRequest *)message;
@@ -170,6 +190,30 @@ static const struct cv_request_desc feature_requests[FEATURE_N_REQUESTS] = {
 		.validate = NULL,
 		.flags = CV_REQUEST_ONEWAY | CV_REQUEST_NOWAIT,
 	},
+	[FEATURE_REQUEST_SEND_BUFFERS] = {
+		.name = "send_buffers",
+		.request = &feature_send_buffers_request__descriptor,
+		.reply = &feature_send_buffers_reply__descriptor,
+		.handle = request_send_buffers,
+		.validate = NULL,
+		.flags = 0,
+	},
+	[FEATURE_REQUEST_TAG] = {
+		.name = "tag",
+		.request = &feature_tag_request__descriptor,
+		.reply = &feature_tag_reply__descriptor,
+		.handle = request_tag,
+		.validate = NULL,
+		.flags = 0,
+	},
+	[FEATURE_REQUEST_TAGS] = {
+		.name = "tags",
+		.request = &feature_tags_request__descriptor,
+		.reply = &feature_tags_reply__descriptor,
+		.handle = request_tags,
+		.validate = NULL,
+		.flags = 0,
+	},
 };
 
 static const char *const feature_event_names[FEATURE_N_EVENTS] = {
@@ -178,6 +222,7 @@ static const char *const feature_event_names[FEATURE_N_EVENTS] = {
 	[FEATURE_EVENT_STRUCT] = "struct",
 	[FEATURE_EVENT_RAW] = "raw",
 	[FEATURE_EVENT_ALARM] = "alarm",
+	[FEATURE_EVENT_TAGGED] = "tagged",
 };
 
 const struct cv_server_service feature_server_service = {
