@@ -20,6 +20,17 @@ static bool string_length_ok(const char *s, size_t min, size_t max)
 	return length >= min && length <= max;
 }
 
+/* A malloc'd copy of src ("" for NULL), or NULL when memory is short. */
+static char *string_dup(const char *src)
+{
+	size_t size = strlen(src != NULL ? src : "") + 1;
+	char *copy = malloc(size);
+
+	if (copy != NULL)
+		memcpy(copy, src != NULL ? src : "", size);
+	return copy;
+}
+
 /* A malloc'd copy of src's bytes, or NULL when there are none or memory is short. */
 static void *bytes_dup(const ProtobufCBinaryData *src)
 {
@@ -30,6 +41,30 @@ static void *bytes_dup(const ProtobufCBinaryData *src)
 	copy = malloc(src->len);
 	if (copy != NULL)
 		memcpy(copy, src->data, src->len);
+	return copy;
+}
+
+/* Frees the count strings of array, then array. */
+static void strings_free(char **array, size_t count)
+{
+	for (size_t i = 0; array != NULL && i < count; i++)
+		free(array[i]);
+	free(array);
+}
+
+/* A malloc'd array of malloc'd copies of the count strings of src, or
+ * NULL when count is 0 or memory is short. */
+static char **strings_dup(char *const *src, size_t count)
+{
+	char **copy = count > 0 ? calloc(count, sizeof(*copy)) : NULL;
+
+	for (size_t i = 0; copy != NULL && i < count; i++) {
+		copy[i] = string_dup(src[i]);
+		if (copy[i] == NULL) {
+			strings_free(copy, i);
+			copy = NULL;
+		}
+	}
 	return copy;
 }
 
@@ -96,6 +131,47 @@ cs_error_t corosync_cfg_dispatch(corosync_cfg_handle_t cfg_handle,
 cs_error_t corosync_cfg_finalize(corosync_cfg_handle_t cfg_handle)
 {
 	return cv_client_finalize(&corosync_cfg_client_service, cfg_handle);
+}
+
+cs_error_t corosync_cfg_ring_status_get(corosync_cfg_handle_t cfg_handle, char ***interface_names,
+	char ***status, unsigned int *interface_count)
+{
+	CorosyncCfgRingStatusGetRequest request = COROSYNC_CFG_RING_STATUS_GET_REQUEST__INIT;
+	ProtobufCMessage *reply = NULL;
+	cs_error_t call_status;
+
+	if (interface_names == NULL ||
+	    status == NULL ||
+	    interface_count == NULL)
+		return CS_ERR_INVALID_PARAM;
+	call_status = cv_client_call(&corosync_cfg_client_service, cfg_handle,
+				COROSYNC_CFG_REQUEST_RING_STATUS_GET, &request.base,
+				&corosync_cfg_ring_status_get_reply__descriptor, &reply);
+	if (call_status == CS_OK && reply == NULL)
+		call_status = CS_ERR_LIBRARY;
+	if (call_status == CS_OK &&
+	    ((const CorosyncCfgRingStatusGetReply *)reply)->n_interface_names != ((const CorosyncCfgRingStatusGetReply *)reply)->n_status)
+		call_status = CS_ERR_LIBRARY;
+	if (call_status == CS_OK) {
+		const CorosyncCfgRingStatusGetReply *result = (const CorosyncCfgRingStatusGetReply *)reply;
+		char **copy_interface_names = strings_dup(result->interface_names, result->n_interface_names);
+		char **copy_status = strings_dup(result->status, result->n_status);
+
+		if ((result->n_interface_names > 0 && copy_interface_names == NULL) ||
+		    (result->n_status > 0 && copy_status == NULL)) {
+			strings_free(copy_interface_names, result->n_interface_names);
+			strings_free(copy_status, result->n_status);
+			call_status = CS_ERR_NO_MEMORY;
+		} else {
+			*interface_names = copy_interface_names;
+			*interface_count = (unsigned int)result->n_interface_names;
+			*status = copy_status;
+			*interface_count = (unsigned int)result->n_status;
+		}
+	}
+	if (reply != NULL)
+		protobuf_c_message_free_unpacked(reply, NULL);
+	return call_status;
 }
 
 cs_error_t corosync_cfg_kill_node(corosync_cfg_handle_t cfg_handle, unsigned int nodeid,
@@ -226,36 +302,6 @@ cs_error_t corosync_cfg_reopen_log_files(corosync_cfg_handle_t handle)
 	call_status = cv_client_call(&corosync_cfg_client_service, handle,
 				COROSYNC_CFG_REQUEST_REOPEN_LOG_FILES, &request.base,
 				&corosync_cfg_reopen_log_files_reply__descriptor, &reply);
-	if (reply != NULL)
-		protobuf_c_message_free_unpacked(reply, NULL);
-	return call_status;
-}
-
-cs_error_t corosync_cfg_links(corosync_cfg_handle_t handle, void **entries, size_t *entries_len)
-{
-	CorosyncCfgLinksRequest request = COROSYNC_CFG_LINKS_REQUEST__INIT;
-	ProtobufCMessage *reply = NULL;
-	cs_error_t call_status;
-
-	if (entries == NULL ||
-	    entries_len == NULL)
-		return CS_ERR_INVALID_PARAM;
-	call_status = cv_client_call(&corosync_cfg_client_service, handle,
-				COROSYNC_CFG_REQUEST_LINKS, &request.base,
-				&corosync_cfg_links_reply__descriptor, &reply);
-	if (call_status == CS_OK && reply == NULL)
-		call_status = CS_ERR_LIBRARY;
-	if (call_status == CS_OK) {
-		const CorosyncCfgLinksReply *result = (const CorosyncCfgLinksReply *)reply;
-		void *copy_entries = bytes_dup(&result->entries);
-
-		if (result->entries.len > 0 && copy_entries == NULL) {
-			call_status = CS_ERR_NO_MEMORY;
-		} else {
-			*entries = copy_entries;
-			*entries_len = result->entries.len;
-		}
-	}
 	if (reply != NULL)
 		protobuf_c_message_free_unpacked(reply, NULL);
 	return call_status;

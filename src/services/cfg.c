@@ -50,29 +50,34 @@ static uint32_t local_nodeid(void)
 
 /* ---- node and link information ---------------------------------------- */
 
-/* Packs name and status of each link, NUL-terminated, one after another. */
-cs_error_t corosync_cfg_handle_links(struct cv_session *s, const CorosyncCfgLinksRequest *request,
-				     CorosyncCfgLinksReply *reply)
+/* The name and status of each link this node has. */
+cs_error_t corosync_cfg_handle_ring_status_get(struct cv_session *s,
+					       const CorosyncCfgRingStatusGetRequest *request,
+					       CorosyncCfgRingStatusGetReply *reply)
 {
-	size_t status_size = cfg_nodes_count() + 1, entry_max = CFG_MAX_HOST_LEN + 16 + status_size;
-	char *out = cv_reply_alloc(s, CFG_MAX_LINKS * entry_max);
-	char *status = cv_reply_alloc(s, status_size);
-	size_t used = 0;
+	size_t status_size = cfg_nodes_count() + 1, name_size = CFG_MAX_HOST_LEN + 16;
+	char **names = cv_reply_alloc(s, CFG_MAX_LINKS * sizeof(*names));
+	char **statuses = cv_reply_alloc(s, CFG_MAX_LINKS * sizeof(*statuses));
+	size_t n = 0;
 
 	(void)request;
-	if (!out || !status)
+	if (!names || !statuses)
 		return CS_ERR_NO_MEMORY;
 	for (unsigned link = 0; link < CFG_MAX_LINKS; link++) {
-		char name[CFG_MAX_HOST_LEN + 16];
+		char *name = cv_reply_alloc(s, name_size);
+		char *status = cv_reply_alloc(s, status_size);
 
+		if (!name || !status)
+			return CS_ERR_NO_MEMORY;
 		if (!cfg_link_describe(link, name, status, status_size))
 			continue;
-		memcpy(out + used, name, strlen(name) + 1);
-		used += strlen(name) + 1;
-		memcpy(out + used, status, strlen(status) + 1);
-		used += strlen(status) + 1;
+		names[n] = name;
+		statuses[n] = status;
+		n++;
 	}
-	reply->entries = (ProtobufCBinaryData){ .len = used, .data = (uint8_t *)out };
+	reply->n_interface_names = reply->n_status = n;
+	reply->interface_names = names;
+	reply->status = statuses;
 	return CS_OK;
 }
 
