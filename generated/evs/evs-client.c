@@ -2,6 +2,7 @@
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/uio.h>
 
 #include "evs-client.h"
 #include "evs-catalog.h"
@@ -10,6 +11,15 @@
 #if CV_RUNTIME_ABI != 1
 #error "evs-client.c was generated for CV_RUNTIME_ABI 1; regenerate it with python3 -m codegen"
 #endif
+
+/* True when every entry of iov with a length has a base. */
+static bool iovec_bases_present(const struct iovec *iov, size_t count)
+{
+	for (size_t i = 0; i < count; i++)
+		if (iov[i].iov_base == NULL && iov[i].iov_len != 0)
+			return false;
+	return true;
+}
 
 /* Zeroed room for count elements, or NULL when count is 0 or memory is short. */
 static void *array_alloc(size_t count, size_t size)
@@ -104,6 +114,28 @@ cs_error_t evs_dispatch(evs_handle_t handle, cs_dispatch_flags_t dispatch_types)
 	return cv_client_dispatch(&evs_client_service, handle, dispatch_types);
 }
 
+cs_error_t evs_mcast_joined(evs_handle_t handle, evs_guarantee_t guarantee,
+	const struct iovec *iovec, unsigned int iov_len)
+{
+	EvsMcastJoinedRequest request = EVS_MCAST_JOINED_REQUEST__INIT;
+	uint8_t *wire_iovec = NULL;
+	ProtobufCMessage *reply = NULL;
+	cs_error_t call_status;
+
+	if ((iovec == NULL && iov_len != 0) ||
+	    !iovec_bases_present(iovec, iov_len))
+		return CS_ERR_INVALID_PARAM;
+	request.guarantee = guarantee;
+	call_status = cv_iovec_gather(iovec, iov_len, &request.iovec.data, &request.iovec.len, &wire_iovec);
+	if (call_status == CS_OK)
+		call_status = cv_client_call(&evs_client_service, handle, EVS_REQUEST_MCAST_JOINED,
+					&request.base, &evs_mcast_joined_reply__descriptor, &reply);
+	if (reply != NULL)
+		protobuf_c_message_free_unpacked(reply, NULL);
+	free(wire_iovec);
+	return call_status;
+}
+
 cs_error_t evs_groups_join(evs_handle_t handle, const void *keys, size_t keys_len)
 {
 	EvsGroupsJoinRequest request = EVS_GROUPS_JOIN_REQUEST__INIT;
@@ -138,41 +170,27 @@ cs_error_t evs_groups_leave(evs_handle_t handle, const void *keys, size_t keys_l
 	return call_status;
 }
 
-cs_error_t evs_groups_mcast(evs_handle_t handle, const void *msg, size_t msg_len)
-{
-	EvsGroupsMcastRequest request = EVS_GROUPS_MCAST_REQUEST__INIT;
-	ProtobufCMessage *reply = NULL;
-	cs_error_t call_status;
-
-	if (msg == NULL && msg_len != 0)
-		return CS_ERR_INVALID_PARAM;
-	request.msg.len = msg_len;
-	request.msg.data = (uint8_t *)msg;
-	call_status = cv_client_call(&evs_client_service, handle, EVS_REQUEST_GROUPS_MCAST,
-				&request.base, &evs_groups_mcast_reply__descriptor, &reply);
-	if (reply != NULL)
-		protobuf_c_message_free_unpacked(reply, NULL);
-	return call_status;
-}
-
 cs_error_t evs_groups_mcast_to(evs_handle_t handle, const void *keys, size_t keys_len,
-	const void *msg, size_t msg_len)
+	const struct iovec *iovec, unsigned int iov_len)
 {
 	EvsGroupsMcastToRequest request = EVS_GROUPS_MCAST_TO_REQUEST__INIT;
+	uint8_t *wire_iovec = NULL;
 	ProtobufCMessage *reply = NULL;
 	cs_error_t call_status;
 
 	if ((keys == NULL && keys_len != 0) ||
-	    (msg == NULL && msg_len != 0))
+	    (iovec == NULL && iov_len != 0) ||
+	    !iovec_bases_present(iovec, iov_len))
 		return CS_ERR_INVALID_PARAM;
 	request.keys.len = keys_len;
 	request.keys.data = (uint8_t *)keys;
-	request.msg.len = msg_len;
-	request.msg.data = (uint8_t *)msg;
-	call_status = cv_client_call(&evs_client_service, handle, EVS_REQUEST_GROUPS_MCAST_TO,
-				&request.base, &evs_groups_mcast_to_reply__descriptor, &reply);
+	call_status = cv_iovec_gather(iovec, iov_len, &request.iovec.data, &request.iovec.len, &wire_iovec);
+	if (call_status == CS_OK)
+		call_status = cv_client_call(&evs_client_service, handle, EVS_REQUEST_GROUPS_MCAST_TO,
+					&request.base, &evs_groups_mcast_to_reply__descriptor, &reply);
 	if (reply != NULL)
 		protobuf_c_message_free_unpacked(reply, NULL);
+	free(wire_iovec);
 	return call_status;
 }
 

@@ -20,7 +20,7 @@
 enum evs_request_id {
 	EVS_REQUEST_GROUPS_JOIN = 0,
 	EVS_REQUEST_GROUPS_LEAVE = 1,
-	EVS_REQUEST_GROUPS_MCAST = 2,
+	EVS_REQUEST_MCAST_JOINED = 2,
 	EVS_REQUEST_GROUPS_MCAST_TO = 3,
 	EVS_REQUEST_MEMBERS = 4,
 };
@@ -76,12 +76,12 @@ CV_HIDDEN cs_error_t evs_groups_join(evs_handle_t handle, const void *keys, size
 /* Leaves the groups whose keys are packed in keys, 32 bytes each. */
 CV_HIDDEN cs_error_t evs_groups_leave(evs_handle_t handle, const void *keys, size_t keys_len);
 
-/* Multicasts msg to the joined groups. */
-CV_HIDDEN cs_error_t evs_groups_mcast(evs_handle_t handle, const void *msg, size_t msg_len);
-
-/* Multicasts msg to the groups whose keys are packed in keys. */
+/*
+ * Multicasts the buffers of iovec, as one message, to the groups whose keys are
+ * packed in keys.
+ */
 CV_HIDDEN cs_error_t evs_groups_mcast_to(evs_handle_t handle, const void *keys, size_t keys_len,
-	const void *msg, size_t msg_len);
+	const struct iovec *iovec, unsigned int iov_len);
 
 /*
  * This node's id and the node ids of the cluster's members.

@@ -25,11 +25,11 @@ static cs_error_t request_groups_leave(struct cv_session *s,
 		(EvsGroupsLeaveReply *)reply);
 }
 
-static cs_error_t request_groups_mcast(struct cv_session *s,
+static cs_error_t request_mcast_joined(struct cv_session *s,
 				const ProtobufCMessage *request, ProtobufCMessage *reply)
 {
-	return evs_handle_groups_mcast(s, (const EvsGroupsMcastRequest *)request,
-		(EvsGroupsMcastReply *)reply);
+	return evs_handle_mcast_joined(s, (const EvsMcastJoinedRequest *)request,
+		(EvsMcastJoinedReply *)reply);
 }
 
 static cs_error_t request_groups_mcast_to(struct cv_session *s,
@@ -62,11 +62,11 @@ static const struct cv_request_desc evs_requests[EVS_N_REQUESTS] = {
 		.validate = NULL,
 		.flags = 0,
 	},
-	[EVS_REQUEST_GROUPS_MCAST] = {
-		.name = "groups_mcast",
-		.request = &evs_groups_mcast_request__descriptor,
-		.reply = &evs_groups_mcast_reply__descriptor,
-		.handle = request_groups_mcast,
+	[EVS_REQUEST_MCAST_JOINED] = {
+		.name = "mcast_joined",
+		.request = &evs_mcast_joined_request__descriptor,
+		.reply = &evs_mcast_joined_reply__descriptor,
+		.handle = request_mcast_joined,
 		.validate = NULL,
 		.flags = 0,
 	},

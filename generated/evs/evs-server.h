@@ -21,7 +21,7 @@
 enum evs_request_id {
 	EVS_REQUEST_GROUPS_JOIN = 0,
 	EVS_REQUEST_GROUPS_LEAVE = 1,
-	EVS_REQUEST_GROUPS_MCAST = 2,
+	EVS_REQUEST_MCAST_JOINED = 2,
 	EVS_REQUEST_GROUPS_MCAST_TO = 3,
 	EVS_REQUEST_MEMBERS = 4,
 };
@@ -50,13 +50,17 @@ cs_error_t evs_handle_groups_join(struct cv_session *s, const EvsGroupsJoinReque
 cs_error_t evs_handle_groups_leave(struct cv_session *s, const EvsGroupsLeaveRequest *request,
 	EvsGroupsLeaveReply *reply);
 
-/* evs_groups_mcast(): Multicasts msg to the joined groups. */
-cs_error_t evs_handle_groups_mcast(struct cv_session *s, const EvsGroupsMcastRequest *request,
-	EvsGroupsMcastReply *reply);
+/*
+ * evs_mcast_joined(): Multicasts the concatenation of the iov_len buffers of
+ * iovec to the groups this connection has joined: every connection that has
+ * joined one of them, this one included, receives it once.
+ */
+cs_error_t evs_handle_mcast_joined(struct cv_session *s, const EvsMcastJoinedRequest *request,
+	EvsMcastJoinedReply *reply);
 
 /*
- * evs_groups_mcast_to(): Multicasts msg to the groups whose keys are packed in
- * keys.
+ * evs_groups_mcast_to(): Multicasts the buffers of iovec, as one message, to
+ * the groups whose keys are packed in keys.
  */
 cs_error_t evs_handle_groups_mcast_to(struct cv_session *s, const EvsGroupsMcastToRequest *request,
 	EvsGroupsMcastToReply *reply);

@@ -68,68 +68,14 @@ cs_error_t evs_leave(evs_handle_t handle, const struct evs_group *groups, size_t
 
 /* ---- messages -------------------------------------------------------------- */
 
-struct message {
-	const uint8_t *data;
-	size_t length;
-	uint8_t *gathered; /* when the iovec had more than one entry */
-};
-
-/* One entry is sent as it is; more are copied into one buffer. */
-static cs_error_t message_gather(const struct iovec *iovec, unsigned int iov_len, struct message *m)
-{
-	size_t offset = 0;
-	cs_error_t err;
-
-	memset(m, 0, sizeof(*m));
-	if (iovec == NULL && iov_len != 0)
-		return CS_ERR_INVALID_PARAM;
-	err = cv_iovec_total(iovec, iov_len, &m->length);
-	if (err != CS_OK || m->length == 0)
-		return err;
-	if (iov_len == 1) {
-		m->data = iovec[0].iov_base;
-		return CS_OK;
-	}
-	m->gathered = malloc(m->length);
-	if (m->gathered == NULL)
-		return CS_ERR_NO_MEMORY;
-	for (unsigned int i = 0; i < iov_len; i++) {
-		if (iovec[i].iov_len != 0)
-			memcpy(m->gathered + offset, iovec[i].iov_base, iovec[i].iov_len);
-		offset += iovec[i].iov_len;
-	}
-	m->data = m->gathered;
-	return CS_OK;
-}
-
-cs_error_t evs_mcast_joined(evs_handle_t handle, evs_guarantee_t guarantee, const struct iovec *iovec,
-			    unsigned int iov_len)
-{
-	struct message m;
-	cs_error_t err = handle_check(handle);
-
-	if (err != CS_OK)
-		return err;
-	err = message_gather(iovec, iov_len, &m);
-	if (err == CS_OK)
-		err = evs_groups_mcast(handle, m.data, m.length);
-	free(m.gathered);
-	return err;
-}
-
 cs_error_t evs_mcast_groups(evs_handle_t handle, evs_guarantee_t guarantee, const struct evs_group *groups,
 			    size_t group_cnt, const struct iovec *iovec, unsigned int iov_len)
 {
-	struct message m;
 	cs_error_t err = groups_check(handle, groups, group_cnt);
 
 	if (err != CS_OK)
 		return err;
-	err = message_gather(iovec, iov_len, &m);
-	if (err == CS_OK)
-		err = evs_groups_mcast_to(handle, groups, group_cnt * sizeof(*groups), m.data, m.length);
-	free(m.gathered);
-	return err;
+	return evs_groups_mcast_to(handle, groups, group_cnt * sizeof(*groups), iovec, iov_len);
 }
 
 /* ---- membership ------------------------------------------------------------ */

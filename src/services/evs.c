@@ -258,20 +258,20 @@ void evs_deliver(uint32_t nodeid, ProtobufCBinaryData msg)
 					 "evs: no room for the cluster's messages to its groups");
 }
 
-cs_error_t evs_handle_groups_mcast(struct cv_session *s, const EvsGroupsMcastRequest *request,
-				   EvsGroupsMcastReply *reply)
+cs_error_t evs_handle_mcast_joined(struct cv_session *s, const EvsMcastJoinedRequest *request,
+				   EvsMcastJoinedReply *reply)
 {
 	if (cv_cluster_enabled()) {
 		size_t count = 0;
 		uint8_t *keys = joined_keys(connection_of(s), &count);
-		cs_error_t err = keys ? evs_cluster_mcast(keys, count, request->msg) : CS_ERR_NO_MEMORY;
+		cs_error_t err = keys ? evs_cluster_mcast(keys, count, request->iovec) : CS_ERR_NO_MEMORY;
 
 		free(keys);
 		return err;
 	}
 	if (joined_receivers_add(connection_of(s)) < 0)
 		return CS_ERR_NO_MEMORY;
-	return message_fan_out(request->msg);
+	return message_fan_out(request->iovec);
 }
 
 cs_error_t evs_handle_groups_mcast_to(struct cv_session *s, const EvsGroupsMcastToRequest *request,
@@ -283,10 +283,10 @@ cs_error_t evs_handle_groups_mcast_to(struct cv_session *s, const EvsGroupsMcast
 	if (err != CS_OK)
 		return err;
 	if (cv_cluster_enabled())
-		return evs_cluster_mcast(request->keys.data, count, request->msg);
+		return evs_cluster_mcast(request->keys.data, count, request->iovec);
 	if (evs_receivers_of(request->keys, count) < 0)
 		return CS_ERR_NO_MEMORY;
-	return message_fan_out(request->msg);
+	return message_fan_out(request->iovec);
 }
 
 /* ---- membership ------------------------------------------------------------ */
