@@ -16,6 +16,7 @@ COUNTED_NULL = "counted null"   # an array that must not be NULL while its count
 LENGTH = "length"               # a string whose length must be within its @len bounds
 STRINGS = "strings"             # an array of strings whose entries must not be NULL
 GATHER = "gather"               # an iovec whose entries with a length must have a base
+COUNTED = "counted"             # a struct whose counted array's count must fit its size
 
 
 @dataclass(frozen=True)
@@ -25,6 +26,7 @@ class Check:
     param: object
     kind: str
     status: str
+    field: object = None    # COUNTED: the struct's counted array (a wire.WireField)
 
     def condition(self):
         """The C condition under which the stub returns `status`."""
@@ -37,8 +39,16 @@ class Check:
             return f"!{self.helper}((const char *const *){name}, {self.param.count_param})"
         if self.kind == GATHER:
             return f"!{self.helper}({name}, {self.param.count_param})"
+        if self.kind == COUNTED:
+            test = f"{self.count_text()} > {self.field.decl.array}"
+            return f"{name} != NULL && {test}" if self.param.has("optional") else test
         test = self.length_test(name)
         return f"{name} != NULL && {test}" if self.param.has("optional") else test
+
+    def count_text(self):
+        """The C expression of the count of a COUNTED check's array."""
+        member = "->" if self.param.ctype.pointers else "."
+        return f"{self.param.name}{member}{self.field.count_decl.name}"
 
     @property
     def helper(self):
@@ -64,6 +74,8 @@ class Check:
             return f"an entry of {name} is NULL"
         if self.kind == GATHER:
             return f"an entry of {name} has a NULL base and a length"
+        if self.kind == COUNTED:
+            return f"{self.count_text()} is more than {self.field.decl.array}"
         low, high = (_bound(text, value) for text, value
                      in zip(self.param.length_bound_texts, self.param.length_bounds))
         if self.param.length_bounds[0] == 0:
@@ -102,6 +114,9 @@ def argument_checks(function):
             checks.append(Check(param, GATHER, DEFAULT_LENGTH_ERROR))
         elif field is not None and field.kind == wire.STRING and field.repeated:
             checks.append(Check(param, STRINGS, DEFAULT_LENGTH_ERROR))
+        elif field is not None and field.kind == wire.MESSAGE and not field.repeated:
+            checks += [Check(param, COUNTED, DEFAULT_LENGTH_ERROR, counted)
+                       for counted in wire.counted_fields(field.struct)]
         if param.length_bounds is not None:
             checks.append(Check(param, LENGTH, param.length_error))
     return checks

@@ -325,7 +325,11 @@ class Validator:
         if count.ctype.pointers or count.array is not None or \
                 wire.scalar_name(count.ctype) not in _INTEGER_SCALARS:
             raise IdlError(annotation.pos, f"@count({counted}): '{counted}' is not an integer")
-        if decl.ctype.pointers == 0 and decl.array != "":
+        if owner.startswith("struct "):
+            if decl.ctype.pointers or decl.array in (None, ""):
+                raise IdlError(annotation.pos, f"@count on field '{decl.name}', which is not "
+                               f"an array of fixed size")
+        elif decl.ctype.pointers == 0 and decl.array != "":
             raise IdlError(annotation.pos, f"@count on '{decl.name}', which is neither a "
                            f"pointer nor an array with []")
 
@@ -558,7 +562,14 @@ class Validator:
         with a position, rather than in an emitter."""
         field_lists = []
         for function in idl_file.remote_functions:
-            field_lists.append(wire.request_fields(function))
+            requests = wire.request_fields(function)
+            for field in requests:
+                if field.repeated and field.kind == wire.MESSAGE and \
+                        wire.counted_fields(field.struct):
+                    raise IdlError(field.decl.pos, f"array '{field.name}' of {field.struct.name} "
+                                   f"cannot be sent: the stub checks the counts of a struct "
+                                   f"sent by value or pointer only")
+            field_lists.append(requests)
             field_lists.append(wire.reply_fields(function))
         for callback in idl_file.event_callbacks:
             fields = wire.event_fields(callback)

@@ -246,12 +246,29 @@ def event_fields(callback):
 
 
 def struct_fields(struct):
+    """A struct's message fields: its fields in order, without the count of a
+    counted byte array (`char value[N] @count(length)`), which is the length
+    of that array's bytes field."""
     for decl in struct.fields:
-        if decl.annotations:
-            first = sorted(decl.annotations.values(), key=lambda a: (a.pos.line, a.pos.col))[0]
+        others = [a for a in decl.annotations.values() if a.name != "count"]
+        if others:
+            first = sorted(others, key=lambda a: (a.pos.line, a.pos.col))[0]
             raise IdlError(first.pos, f"field '{decl.name}' of a struct carried on the wire "
-                           f"cannot have annotations")
-    return [map_input(decl, i, "field") for i, decl in enumerate(struct.fields, 1)]
+                           f"cannot have @{first.name}")
+    counts = count_params(struct.fields)
+    carried = [decl for decl in struct.fields if decl.name not in counts]
+    fields = [map_input(decl, i, "field", struct.fields) for i, decl in enumerate(carried, 1)]
+    for field in fields:
+        if field.count_decl is not None and not field.counted_bytes:
+            raise IdlError(field.decl.annotations["count"].pos, f"counted field "
+                           f"'{field.name}' of {struct.name} is not a byte array; only bytes "
+                           f"can be counted inside a struct carried on the wire")
+    return fields
+
+
+def counted_fields(struct):
+    """The counted byte arrays of a struct carried on the wire."""
+    return [f for f in struct_fields(struct) if f.counted_bytes]
 
 
 def wire_structs(fields_lists):

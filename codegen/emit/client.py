@@ -207,12 +207,14 @@ class ClientSource:
                        "\treturn count > 0 ? calloc(count, size) : NULL;\n"
                        "}\n")
         if "copy_bytes" in self.helpers:
-            out.append("/* Copies at most size bytes of src into dst; the rest of dst stays as it is. */\n"
-                       "static void copy_bytes(uint8_t *dst, size_t size, const ProtobufCBinaryData *src)\n"
+            out.append("/* Copies at most size bytes of src into dst, and returns how many; the\n"
+                       " * rest of dst stays as it is. */\n"
+                       "static size_t copy_bytes(void *dst, size_t size, const ProtobufCBinaryData *src)\n"
                        "{\n"
                        "\tsize_t length = src->len < size ? src->len : size;\n\n"
                        "\tif (length > 0)\n"
                        "\t\tmemcpy(dst, src->data, length);\n"
+                       "\treturn length;\n"
                        "}\n")
         return "".join("\n" + h for h in out)
 
@@ -254,6 +256,11 @@ class ClientSource:
         if field.kind == wire.STRING:
             self.helpers.add("copy_string")
             return f"\tcopy_string(out->{name}, sizeof(out->{name}), in->{name});\n"
+        if field.counted_bytes:
+            self.helpers.add("copy_bytes")
+            count = field.count_decl
+            return (f"\tout->{count.name} = ({count.ctype.text()})copy_bytes(out->{name}, "
+                    f"sizeof(out->{name}), &in->{name});\n")
         if field.kind == wire.BYTES:
             self.helpers.add("copy_bytes")
             return f"\tcopy_bytes(out->{name}, sizeof(out->{name}), &in->{name});\n"
@@ -266,7 +273,10 @@ class ClientSource:
         lines = []
         for field in wire.struct_fields(struct):
             name = field.name
-            if field.kind == wire.BYTES:
+            if field.counted_bytes:     # the stub has checked the count against the size
+                lines.append(f"\tout->{name}.len = in->{field.count_decl.name};\n"
+                             f"\tout->{name}.data = (uint8_t *)in->{name};\n")
+            elif field.kind == wire.BYTES:
                 lines.append(f"\tout->{name}.len = sizeof(in->{name});\n"
                              f"\tout->{name}.data = (uint8_t *)in->{name};\n")
             else:   # validation rejects struct and char array fields in structs sent

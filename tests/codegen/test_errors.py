@@ -189,6 +189,25 @@ CASES = [
      "struct bad_s { char name[8]; }\n"
      "function cs_error_t bad_f(bad_handle_t handle, struct bad_s s) { request 0; }",
      "8:21: error: char array field 'name' of bad_s can be received but not sent"),
+    ("@count on a struct field that is not a fixed array",
+     "struct bad_s { uint32_t n; uint8_t *data @count(n); }\n"
+     "function cs_error_t bad_f(bad_handle_t handle, struct bad_s s) { request 0; }",
+     "8:42: error: @count on field 'data', which is not an array of fixed size"),
+    ("counted struct field that is not bytes",
+     "struct bad_s { uint32_t n; uint32_t ids[4] @count(n); }\n"
+     "function cs_error_t bad_f(bad_handle_t handle, struct bad_s s) { request 0; }",
+     "8:44: error: counted field 'ids' of bad_s is not a byte array; only bytes can be "
+     "counted inside a struct carried on the wire"),
+    ("another annotation on a struct field on the wire",
+     "struct bad_s { uint32_t n; const char *name @len(1, 4); }\n"
+     "function cs_error_t bad_f(bad_handle_t handle, struct bad_s *s @out) { request 0; }",
+     "8:45: error: field 'name' of a struct carried on the wire cannot have @len"),
+    ("an array of structs with a counted field sent",
+     "struct bad_s { uint32_t n; char v[4] @count(n); }\n"
+     "function cs_error_t bad_f(bad_handle_t handle, const struct bad_s *s @count(k), size_t k) {\n"
+     "    request 0;\n}",
+     "9:68: error: array 's' of bad_s cannot be sent: the stub checks the counts of a struct "
+     "sent by value or pointer only"),
     ("nested struct sent in a request",
      "struct bad_in { int32_t x; }\nstruct bad_s { struct bad_in inner; }\n"
      "function cs_error_t bad_f(bad_handle_t handle, const struct bad_s *s) { request 0; }",

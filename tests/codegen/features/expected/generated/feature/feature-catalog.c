@@ -4,7 +4,7 @@
 #include "feature-catalog.h"
 #include "feature.pb-c.h"
 
-static const struct cv_catalog_request feature_catalog_requests[12] = {
+static const struct cv_catalog_request feature_catalog_requests[13] = {
 	[0] = {
 		.name = "get_record",
 		.function = "feature_get_record",
@@ -82,9 +82,16 @@ static const struct cv_catalog_request feature_catalog_requests[12] = {
 		.request = &feature_tags_request__descriptor,
 		.reply = &feature_tags_reply__descriptor,
 	},
+	[12] = {
+		.name = "blobs",
+		.function = "feature_blobs",
+		.summary = "Sends structs with a counted array, whose counts the stub checks, and receives them nested.",
+		.request = &feature_blobs_request__descriptor,
+		.reply = &feature_blobs_reply__descriptor,
+	},
 };
 
-static const struct cv_catalog_event feature_catalog_events[7] = {
+static const struct cv_catalog_event feature_catalog_events[8] = {
 	[0] = {
 		.name = "scalar",
 		.message = &feature_scalar_event__descriptor,
@@ -109,14 +116,18 @@ static const struct cv_catalog_event feature_catalog_events[7] = {
 		.name = "tagged",
 		.message = &feature_tagged_event__descriptor,
 	},
+	[7] = {
+		.name = "blob",
+		.message = &feature_blob_event__descriptor,
+	},
 };
 
 const struct cv_catalog feature_catalog = {
 	.service = "feature",
 	.version_major = 2,
 	.version_minor = 3,
-	.n_requests = 12,
+	.n_requests = 13,
 	.requests = feature_catalog_requests,
-	.n_events = 7,
+	.n_events = 8,
 	.events = feature_catalog_events,
 };

@@ -103,13 +103,15 @@ static void *array_alloc(size_t count, size_t size)
 	return count > 0 ? calloc(count, size) : NULL;
 }
 
-/* Copies at most size bytes of src into dst; the rest of dst stays as it is. */
-static void copy_bytes(uint8_t *dst, size_t size, const ProtobufCBinaryData *src)
+/* Copies at most size bytes of src into dst, and returns how many; the
+ * rest of dst stays as it is. */
+static size_t copy_bytes(void *dst, size_t size, const ProtobufCBinaryData *src)
 {
 	size_t length = src->len < size ? src->len : size;
 
 	if (length > 0)
 		memcpy(dst, src->data, length);
+	return length;
 }
 
 static void feature_pair_t_from_wire(feature_pair_t *out, const FeaturePairT *in)
@@ -147,6 +149,31 @@ static void feature_record_t_from_wire(feature_record_t *out, const FeatureRecor
 	copy_bytes(out->blob, sizeof(out->blob), &in->blob);
 	feature_point_from_wire(&out->where, in->where);
 	out->serial = (unsigned long long)in->serial;
+}
+
+static void feature_blob_from_wire(struct feature_blob *out, const FeatureBlob *in)
+{
+	memset(out, 0, sizeof(*out));
+	if (in == NULL)
+		return;
+	out->size = (uint16_t)copy_bytes(out->data, sizeof(out->data), &in->data);
+	out->flags = in->flags;
+}
+
+static void feature_blob_to_wire(FeatureBlob *out, const struct feature_blob *in)
+{
+	out->data.len = in->size;
+	out->data.data = (uint8_t *)in->data;
+	out->flags = in->flags;
+}
+
+static void feature_entry_t_from_wire(feature_entry_t *out, const FeatureEntryT *in)
+{
+	memset(out, 0, sizeof(*out));
+	if (in == NULL)
+		return;
+	feature_blob_from_wire(&out->blob, in->blob);
+	out->id = in->id;
 }
 
 void feature_callback_table_from_feature_callbacks_t(const feature_callbacks_t *callbacks,
@@ -257,6 +284,27 @@ static cs_error_t deliver_tagged(uint64_t handle, cv_callback_fn fn,
 	return CS_OK;
 }
 
+static cs_error_t deliver_blob(uint64_t handle, cv_callback_fn fn,
+					const ProtobufCMessage *message)
+{
+	const FeatureBlobEvent *event = (const FeatureBlobEvent *)message;
+	feature_blob_fn_t callback = (feature_blob_fn_t)fn;
+	struct feature_blob arg_blob;
+	feature_entry_t *arg_entries;
+
+	if (callback == NULL)
+		return CS_OK;
+	arg_entries = calloc(event->n_entries + 1, sizeof(*arg_entries));
+	if (arg_entries == NULL)
+		return CS_ERR_NO_MEMORY;
+	feature_blob_from_wire(&arg_blob, event->blob);
+	for (size_t i = 0; i < event->n_entries; i++)
+		feature_entry_t_from_wire(&arg_entries[i], event->entries[i]);
+	callback(handle, &arg_blob, (uint32_t)event->n_entries, arg_entries);
+	free(arg_entries);
+	return CS_OK;
+}
+
 static const struct cv_event_desc feature_events[FEATURE_N_EVENTS] = {
 	[FEATURE_EVENT_SCALAR] = {
 		.name = "scalar",
@@ -287,6 +335,11 @@ static const struct cv_event_desc feature_events[FEATURE_N_EVENTS] = {
 		.name = "tagged",
 		.message = &feature_tagged_event__descriptor,
 		.deliver = deliver_tagged,
+	},
+	[FEATURE_EVENT_BLOB] = {
+		.name = "blob",
+		.message = &feature_blob_event__descriptor,
+		.deliver = deliver_blob,
 	},
 };
 
@@ -623,6 +676,54 @@ cs_error_t feature_lookup(feature_handle_t handle, const char *prefix, char **na
 			*records = copy_records;
 			*n_records = result->n_records;
 			*mode = (feature_mode_t)result->mode;
+		}
+	}
+	if (reply != NULL)
+		protobuf_c_message_free_unpacked(reply, NULL);
+	return call_status;
+}
+
+cs_error_t feature_blobs(feature_handle_t handle, const struct feature_blob *blob,
+	struct feature_blob by_value, const struct feature_blob *spare, feature_entry_t **entries,
+	size_t *n_entries)
+{
+	FeatureBlobsRequest request = FEATURE_BLOBS_REQUEST__INIT;
+	FeatureBlob wire_blob = FEATURE_BLOB__INIT;
+	FeatureBlob wire_by_value = FEATURE_BLOB__INIT;
+	FeatureBlob wire_spare = FEATURE_BLOB__INIT;
+	ProtobufCMessage *reply = NULL;
+	cs_error_t call_status;
+
+	if (blob == NULL ||
+	    blob->size > FEATURE_BLOB_MAX ||
+	    by_value.size > FEATURE_BLOB_MAX ||
+	    (spare != NULL && spare->size > FEATURE_BLOB_MAX) ||
+	    entries == NULL ||
+	    n_entries == NULL)
+		return CS_ERR_INVALID_PARAM;
+	feature_blob_to_wire(&wire_blob, blob);
+	request.blob = &wire_blob;
+	feature_blob_to_wire(&wire_by_value, &by_value);
+	request.by_value = &wire_by_value;
+	if (spare != NULL) {
+		feature_blob_to_wire(&wire_spare, spare);
+		request.spare = &wire_spare;
+	}
+	call_status = cv_client_call(&feature_client_service, handle, FEATURE_REQUEST_BLOBS,
+				&request.base, &feature_blobs_reply__descriptor, &reply);
+	if (call_status == CS_OK && reply == NULL)
+		call_status = CS_ERR_LIBRARY;
+	if (call_status == CS_OK) {
+		const FeatureBlobsReply *result = (const FeatureBlobsReply *)reply;
+		feature_entry_t *copy_entries = array_alloc(result->n_entries, sizeof(*copy_entries));
+
+		if (result->n_entries > 0 && copy_entries == NULL) {
+			call_status = CS_ERR_NO_MEMORY;
+		} else {
+			for (size_t i = 0; i < result->n_entries; i++)
+				feature_entry_t_from_wire(&copy_entries[i], result->entries[i]);
+			*entries = copy_entries;
+			*n_entries = result->n_entries;
 		}
 	}
 	if (reply != NULL)

@@ -94,6 +94,13 @@ static cs_error_t request_tags(struct cv_session *s,
 		(FeatureTagsReply *)reply);
 }
 
+static cs_error_t request_blobs(struct cv_session *s,
+				const ProtobufCMessage *request, ProtobufCMessage *reply)
+{
+	return feature_handle_blobs(s, (const FeatureBlobsRequest *)request,
+		(FeatureBlobsReply *)reply);
+}
+
 static cs_error_t validate_set_name(const ProtobufCMessage *message)
 {
 	const FeatureSetNameRequest *request = (const FeatureSetNameRequest *)message;
@@ -214,6 +221,14 @@ static const struct cv_request_desc feature_requests[FEATURE_N_REQUESTS] = {
 		.validate = NULL,
 		.flags = 0,
 	},
+	[FEATURE_REQUEST_BLOBS] = {
+		.name = "blobs",
+		.request = &feature_blobs_request__descriptor,
+		.reply = &feature_blobs_reply__descriptor,
+		.handle = request_blobs,
+		.validate = NULL,
+		.flags = 0,
+	},
 };
 
 static const char *const feature_event_names[FEATURE_N_EVENTS] = {
@@ -223,6 +238,7 @@ static const char *const feature_event_names[FEATURE_N_EVENTS] = {
 	[FEATURE_EVENT_RAW] = "raw",
 	[FEATURE_EVENT_ALARM] = "alarm",
 	[FEATURE_EVENT_TAGGED] = "tagged",
+	[FEATURE_EVENT_BLOB] = "blob",
 };
 
 const struct cv_server_service feature_server_service = {

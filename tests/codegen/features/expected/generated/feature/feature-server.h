@@ -30,8 +30,9 @@ enum feature_request_id {
 	FEATURE_REQUEST_SEND_BUFFERS = 9,
 	FEATURE_REQUEST_TAG = 10,
 	FEATURE_REQUEST_TAGS = 11,
+	FEATURE_REQUEST_BLOBS = 12,
 };
-#define FEATURE_N_REQUESTS 12
+#define FEATURE_N_REQUESTS 13
 
 enum feature_event_id {
 	FEATURE_EVENT_SCALAR = 0,
@@ -40,8 +41,9 @@ enum feature_event_id {
 	FEATURE_EVENT_RAW = 4,
 	FEATURE_EVENT_ALARM = 5,
 	FEATURE_EVENT_TAGGED = 6,
+	FEATURE_EVENT_BLOB = 7,
 };
-#define FEATURE_N_EVENTS 7
+#define FEATURE_N_EVENTS 8
 #endif /* CONCLAVE_FEATURE_IDS_DEFINED */
 
 /* Request handlers return CS_OK with the reply filled in, or the error to reply with. */
@@ -108,6 +110,13 @@ cs_error_t feature_handle_tag(struct cv_session *s, const FeatureTagRequest *req
 cs_error_t feature_handle_tags(struct cv_session *s, const FeatureTagsRequest *request,
 	FeatureTagsReply *reply);
 
+/*
+ * feature_blobs(): Sends structs with a counted array, whose counts the stub
+ * checks, and receives them nested.
+ */
+cs_error_t feature_handle_blobs(struct cv_session *s, const FeatureBlobsRequest *request,
+	FeatureBlobsReply *reply);
+
 static inline cs_error_t feature_send_scalar(struct cv_session *s, const FeatureScalarEvent *event)
 {
 	return cv_session_send_event(s, FEATURE_EVENT_SCALAR, &event->base);
@@ -136,6 +145,11 @@ static inline cs_error_t feature_send_alarm(struct cv_session *s, const FeatureA
 static inline cs_error_t feature_send_tagged(struct cv_session *s, const FeatureTaggedEvent *event)
 {
 	return cv_session_send_event(s, FEATURE_EVENT_TAGGED, &event->base);
+}
+
+static inline cs_error_t feature_send_blob(struct cv_session *s, const FeatureBlobEvent *event)
+{
+	return cv_session_send_event(s, FEATURE_EVENT_BLOB, &event->base);
 }
 
 extern const struct cv_service_ops feature_service_ops;

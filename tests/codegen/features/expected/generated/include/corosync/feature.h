@@ -74,6 +74,24 @@ typedef struct {
 	unsigned long long serial;
 } feature_record_t;
 
+/* Capacity of a feature_blob. */
+#define FEATURE_BLOB_MAX 8
+
+/*
+ * Binary data, as cpg's group names: size counts the bytes of data that travel.
+ */
+struct feature_blob {
+	uint16_t size;
+	uint8_t data[FEATURE_BLOB_MAX];
+	uint32_t flags;
+};
+
+/* A received struct nesting one with a counted array. */
+typedef struct {
+	struct feature_blob blob;
+	uint32_t id;
+} feature_entry_t;
+
 /* A struct the client sends. */
 typedef struct {
 	uint16_t left;
@@ -218,6 +236,17 @@ cs_error_t feature_tags(feature_handle_t handle, char ***names, char ***values,
 cs_error_t feature_lookup(feature_handle_t handle, const char *prefix, char **name, uint32_t **ids,
 	size_t *n_ids, void **data, uint32_t *data_len, feature_record_t **records,
 	size_t *n_records, feature_mode_t *mode);
+
+/*
+ * Sends structs with a counted array, whose counts the stub checks, and
+ * receives them nested.
+ *
+ * On CS_OK, *entries (NULL when empty) is a malloc'd copy, which the caller
+ * frees with free().
+ */
+cs_error_t feature_blobs(feature_handle_t handle, const struct feature_blob *blob,
+	struct feature_blob by_value, const struct feature_blob *spare, feature_entry_t **entries,
+	size_t *n_entries);
 
 #ifdef __cplusplus
 }
