@@ -152,12 +152,14 @@ static void test_undecodable_protobuf(void **state)
 static int cpg_joined_client_of(const struct test_daemon *d)
 {
 	CpgGroupsJoinRequest join = CPG_GROUPS_JOIN_REQUEST__INIT;
+	CpgName group = CPG_NAME__INIT;
 	ProtobufCMessage *reply;
 	int fd = raw_client(d->socket, "cpg");
 
 	assert_true(fd >= 0);
-	join.group.data = (uint8_t *)"split";
-	join.group.len = 5;
+	group.value.data = (uint8_t *)"split";
+	group.value.len = 5;
+	join.group = &group;
 	assert_int_equal(
 		raw_call(fd, CPG_REQUEST_JOIN, &join.base, &cpg_groups_join_reply__descriptor, &reply),
 		CS_OK);
