@@ -45,6 +45,12 @@ class Check:
         test = self.length_test(name)
         return f"{name} != NULL && {test}" if self.param.has("optional") else test
 
+    def server_condition(self):
+        """A COUNTED check as the daemon makes it on the decoded request: the
+        bytes field longer than the array it fills."""
+        subject = f"request->{self.param.name}"
+        return f"{subject} != NULL && {subject}->{self.field.name}.len > {self.field.decl.array}"
+
     def count_text(self):
         """The C expression of the count of a COUNTED check's array."""
         member = "->" if self.param.ctype.pointers else "."

@@ -209,7 +209,7 @@ cs_error_t cpg_handle_groups_join(struct cv_session *s, const CpgGroupsJoinReque
 	const struct cpg_group *existing;
 	cs_error_t err;
 
-	if (name.len == 0 || name.len > CPG_MAX_NAME_LENGTH)
+	if (name.len == 0)
 		return CS_ERR_INVALID_PARAM;
 	if (cv_cluster_enabled())
 		return cpg_cluster_join(m, name, request->flags);
@@ -482,8 +482,6 @@ cs_error_t cpg_handle_groups_members(struct cv_session *s, const CpgGroupsMember
 	CpgAddress *entries;
 	size_t n = 0;
 
-	if (name.len > CPG_MAX_NAME_LENGTH)
-		return CS_ERR_INVALID_PARAM;
 	g = cpg_group_find(&cpg_groups, name.data, name.len);
 	if (g == NULL)
 		return CS_OK;
@@ -557,8 +555,7 @@ cs_error_t cpg_handle_groups_snapshot(struct cv_session *s, const CpgGroupsSnaps
 	struct snapshot_entry *entries;
 	size_t n;
 
-	if (request->type < CPG_ITERATION_NAME_ONLY || request->type > CPG_ITERATION_ALL ||
-	    name.len > CPG_MAX_NAME_LENGTH)
+	if (request->type < CPG_ITERATION_NAME_ONLY || request->type > CPG_ITERATION_ALL)
 		return CS_ERR_INVALID_PARAM;
 	if (request->type == CPG_ITERATION_ONE_GROUP)
 		only = cpg_group_find(&cpg_groups, name.data, name.len);

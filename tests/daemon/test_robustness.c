@@ -368,6 +368,27 @@ static void test_request_out_of_bounds(void **state)
 			       "request qdevice_register breaks the declared bounds of its fields");
 }
 
+/* A counted array's bytes beyond its size: a 129-byte cpg group name. */
+static void test_counted_field_beyond_its_array(void **state)
+{
+	CpgGroupsJoinRequest request = CPG_GROUPS_JOIN_REQUEST__INIT;
+	CpgName group = CPG_NAME__INIT;
+	uint8_t name[129];
+	uint8_t bytes[256];
+	int fd = raw_client(daemon_under_test.socket, "cpg");
+
+	assert_true(fd >= 0);
+	memset(name, 'g', sizeof(name));
+	group.value.data = name;
+	group.value.len = sizeof(name);
+	request.group = &group;
+	assert_int_equal(raw_send_frame(fd, CV_FRAME_REQUEST, CPG_REQUEST_JOIN, 1, bytes,
+					(uint32_t)protobuf_c_message_pack(&request.base, bytes)),
+			 0);
+	assert_closed_with_log(&daemon_under_test, fd,
+			       "request groups_join breaks the declared bounds of its fields");
+}
+
 static void test_request_before_hello(void **state)
 {
 	int fd = raw_connect(daemon_under_test.socket);
@@ -1168,6 +1189,7 @@ int main(void)
 		cmocka_unit_test(test_split_request_with_its_field_inside_too),
 		cmocka_unit_test(test_split_request_undecodable),
 		cmocka_unit_test(test_request_out_of_bounds),
+		cmocka_unit_test(test_counted_field_beyond_its_array),
 		cmocka_unit_test(test_request_before_hello),
 		cmocka_unit_test(test_short_hello),
 		cmocka_unit_test(test_wrong_magic),

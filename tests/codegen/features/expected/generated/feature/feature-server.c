@@ -132,6 +132,17 @@ static cs_error_t validate_store(const ProtobufCMessage *message)
 	return CS_OK;
 }
 
+static cs_error_t validate_blobs(const ProtobufCMessage *message)
+{
+	const FeatureBlobsRequest *request = (const FeatureBlobsRequest *)message;
+
+	if ((request->blob != NULL && request->blob->data.len > FEATURE_BLOB_MAX) ||
+	    (request->by_value != NULL && request->by_value->data.len > FEATURE_BLOB_MAX) ||
+	    (request->spare != NULL && request->spare->data.len > FEATURE_BLOB_MAX))
+		return CS_ERR_INVALID_PARAM;
+	return CS_OK;
+}
+
 static const struct cv_request_desc feature_requests[FEATURE_N_REQUESTS] = {
 	[FEATURE_REQUEST_GET_RECORD] = {
 		.name = "get_record",
@@ -226,7 +237,7 @@ static const struct cv_request_desc feature_requests[FEATURE_N_REQUESTS] = {
 		.request = &feature_blobs_request__descriptor,
 		.reply = &feature_blobs_reply__descriptor,
 		.handle = request_blobs,
-		.validate = NULL,
+		.validate = validate_blobs,
 		.flags = 0,
 	},
 };
