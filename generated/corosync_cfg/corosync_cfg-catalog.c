@@ -22,7 +22,7 @@ static const struct cv_catalog_request corosync_cfg_catalog_requests[11] = {
 	[2] = {
 		.name = "node_addrs",
 		.function = "corosync_cfg_node_addrs",
-		.summary = "The addresses of a node (0: this node) as the bytes of an array of corosync_cfg_node_address_t.",
+		.summary = "The addresses of a node (0: this node).",
 		.request = &corosync_cfg_node_addrs_request__descriptor,
 		.reply = &corosync_cfg_node_addrs_reply__descriptor,
 	},

@@ -68,6 +68,31 @@ static char **strings_dup(char *const *src, size_t count)
 	return copy;
 }
 
+/* Zeroed room for count elements, or NULL when count is 0 or memory is short. */
+static void *array_alloc(size_t count, size_t size)
+{
+	return count > 0 ? calloc(count, size) : NULL;
+}
+
+/* Copies at most size bytes of src into dst, and returns how many; the
+ * rest of dst stays as it is. */
+static size_t copy_bytes(void *dst, size_t size, const ProtobufCBinaryData *src)
+{
+	size_t length = src->len < size ? src->len : size;
+
+	if (length > 0)
+		memcpy(dst, src->data, length);
+	return length;
+}
+
+static void corosync_cfg_node_address_t_from_wire(corosync_cfg_node_address_t *out, const CorosyncCfgNodeAddressT *in)
+{
+	memset(out, 0, sizeof(*out));
+	if (in == NULL)
+		return;
+	out->address_length = (int)copy_bytes(out->address, sizeof(out->address), &in->address);
+}
+
 void corosync_cfg_callback_table_from_corosync_cfg_callbacks_t(const corosync_cfg_callbacks_t *callbacks,
 	cv_callback_fn table[COROSYNC_CFG_N_EVENTS])
 {
@@ -339,15 +364,15 @@ cs_error_t corosync_cfg_node_status(corosync_cfg_handle_t handle, unsigned int n
 	return call_status;
 }
 
-cs_error_t corosync_cfg_node_addrs(corosync_cfg_handle_t handle, unsigned int nodeid, void **addrs,
-	size_t *addrs_len)
+cs_error_t corosync_cfg_node_addrs(corosync_cfg_handle_t handle, unsigned int nodeid,
+	corosync_cfg_node_address_t **addrs, size_t *n_addrs)
 {
 	CorosyncCfgNodeAddrsRequest request = COROSYNC_CFG_NODE_ADDRS_REQUEST__INIT;
 	ProtobufCMessage *reply = NULL;
 	cs_error_t call_status;
 
 	if (addrs == NULL ||
-	    addrs_len == NULL)
+	    n_addrs == NULL)
 		return CS_ERR_INVALID_PARAM;
 	request.nodeid = nodeid;
 	call_status = cv_client_call(&corosync_cfg_client_service, handle,
@@ -357,13 +382,15 @@ cs_error_t corosync_cfg_node_addrs(corosync_cfg_handle_t handle, unsigned int no
 		call_status = CS_ERR_LIBRARY;
 	if (call_status == CS_OK) {
 		const CorosyncCfgNodeAddrsReply *result = (const CorosyncCfgNodeAddrsReply *)reply;
-		void *copy_addrs = bytes_dup(&result->addrs);
+		corosync_cfg_node_address_t *copy_addrs = array_alloc(result->n_addrs, sizeof(*copy_addrs));
 
-		if (result->addrs.len > 0 && copy_addrs == NULL) {
+		if (result->n_addrs > 0 && copy_addrs == NULL) {
 			call_status = CS_ERR_NO_MEMORY;
 		} else {
+			for (size_t i = 0; i < result->n_addrs; i++)
+				corosync_cfg_node_address_t_from_wire(&copy_addrs[i], result->addrs[i]);
 			*addrs = copy_addrs;
-			*addrs_len = result->addrs.len;
+			*n_addrs = result->n_addrs;
 		}
 	}
 	if (reply != NULL)

@@ -81,14 +81,13 @@ CV_HIDDEN cs_error_t corosync_cfg_node_status(corosync_cfg_handle_t handle, unsi
 	void **v1, size_t *v1_len);
 
 /*
- * The addresses of a node (0: this node) as the bytes of an array of
- * corosync_cfg_node_address_t.
+ * The addresses of a node (0: this node).
  *
  * On CS_OK, *addrs (NULL when empty) is a malloc'd copy, which the caller frees
  * with free().
  */
 CV_HIDDEN cs_error_t corosync_cfg_node_addrs(corosync_cfg_handle_t handle, unsigned int nodeid,
-	void **addrs, size_t *addrs_len);
+	corosync_cfg_node_address_t **addrs, size_t *n_addrs);
 
 /* Fill a callback table, indexed by event id, from a callbacks struct. */
 CV_HIDDEN void corosync_cfg_callback_table_from_corosync_cfg_callbacks_t(const corosync_cfg_callbacks_t *callbacks,

@@ -59,10 +59,7 @@ cs_error_t corosync_cfg_handle_ring_status_get(struct cv_session *s,
 cs_error_t corosync_cfg_handle_node_status(struct cv_session *s,
 	const CorosyncCfgNodeStatusRequest *request, CorosyncCfgNodeStatusReply *reply);
 
-/*
- * corosync_cfg_node_addrs(): The addresses of a node (0: this node) as the
- * bytes of an array of corosync_cfg_node_address_t.
- */
+/* corosync_cfg_node_addrs(): The addresses of a node (0: this node). */
 cs_error_t corosync_cfg_handle_node_addrs(struct cv_session *s,
 	const CorosyncCfgNodeAddrsRequest *request, CorosyncCfgNodeAddrsReply *reply);
 

@@ -29,23 +29,20 @@ cs_error_t corosync_cfg_node_status_get(corosync_cfg_handle_t cfg_handle, unsign
 cs_error_t corosync_cfg_get_node_addrs(corosync_cfg_handle_t cfg_handle, unsigned int nodeid,
 				       size_t max_addrs, int *num_addrs, corosync_cfg_node_address_t *addrs)
 {
-	void *wire = NULL;
-	size_t len = 0, n;
+	corosync_cfg_node_address_t *all = NULL;
+	size_t n = 0;
 	cs_error_t err;
 
 	if (!num_addrs || (!addrs && max_addrs > 0))
 		return CS_ERR_INVALID_PARAM;
-	err = corosync_cfg_node_addrs(cfg_handle, nodeid, &wire, &len);
-	if (err == CS_OK && len % sizeof(corosync_cfg_node_address_t) != 0)
-		err = CS_ERR_LIBRARY;
+	err = corosync_cfg_node_addrs(cfg_handle, nodeid, &all, &n);
 	if (err == CS_OK) {
-		n = len / sizeof(corosync_cfg_node_address_t);
 		if (n > 0 && max_addrs > 0)
-			memcpy(addrs, wire, (n < max_addrs ? n : max_addrs) * sizeof(*addrs));
+			memcpy(addrs, all, (n < max_addrs ? n : max_addrs) * sizeof(*addrs));
 		*num_addrs = (int)n;
 	} else if (err == CS_ERR_NOT_EXIST) {
 		*num_addrs = 0;
 	}
-	free(wire);
+	free(all);
 	return err;
 }

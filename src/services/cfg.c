@@ -121,15 +121,24 @@ cs_error_t corosync_cfg_handle_node_addrs(struct cv_session *s, const CorosyncCf
 	const struct cfg_node *node = request->nodeid == 0 ? cfg_node_local()
 							   : cfg_node_find(request->nodeid);
 	corosync_cfg_node_address_t *addrs;
+	CorosyncCfgNodeAddressT *wire;
 	size_t n;
 
 	if (!node)
 		return CS_ERR_NOT_EXIST;
 	addrs = cv_reply_alloc(s, CFG_MAX_LINKS * sizeof(*addrs));
-	if (!addrs)
+	wire = cv_reply_alloc(s, CFG_MAX_LINKS * sizeof(*wire));
+	reply->addrs = cv_reply_alloc(s, CFG_MAX_LINKS * sizeof(*reply->addrs));
+	if (!addrs || !wire || !reply->addrs)
 		return CS_ERR_NO_MEMORY;
 	n = cfg_node_addresses(node, addrs);
-	reply->addrs = (ProtobufCBinaryData){ .len = n * sizeof(*addrs), .data = (uint8_t *)addrs };
+	for (size_t i = 0; i < n; i++) {
+		wire[i] = (CorosyncCfgNodeAddressT)COROSYNC_CFG_NODE_ADDRESS_T__INIT;
+		wire[i].address = (ProtobufCBinaryData){ .len = (size_t)addrs[i].address_length,
+							 .data = (uint8_t *)addrs[i].address };
+		reply->addrs[i] = &wire[i];
+	}
+	reply->n_addrs = n;
 	return CS_OK;
 }
 
