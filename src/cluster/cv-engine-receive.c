@@ -161,7 +161,8 @@ static void deliver_fragment(struct cv_engine *e, struct cv_origin *o, const str
 		drop_reassembly(o);
 		return;
 	}
-	memcpy(o->frag + o->frag_have, f->data, f->length);
+	if (f->length > 0)
+		memcpy(o->frag + o->frag_have, f->data, f->length);
 	o->frag_have += f->length;
 	if (o->frag_have < o->frag_total)
 		return;

@@ -205,7 +205,7 @@ static bool peer_closed(int err)
 static void queue_consume(struct cv_session *s, struct out_queue *q, size_t n)
 {
 	q->bytes -= n;
-	while (n > 0) {
+	while (n > 0 && q->head != NULL) {
 		struct out_frame *f = q->head;
 		size_t left = f->packed->size - f->sent;
 

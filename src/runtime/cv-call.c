@@ -258,10 +258,11 @@ static cs_error_t post_run(struct cv_client *c, uint16_t request_id, const Proto
 		return err;
 	cv_client_trace_request(c, request_id, request);
 	err = call_register(c, frame.data, NULL, &seq);
-	if (err == CS_OK)
+	if (err == CS_OK) {
 		err = request_send(c, &frame, true);
-	if (err == CS_OK || err == CS_ERR_TRY_AGAIN)
-		post_note(c, seq, err);
+		if (err == CS_OK || err == CS_ERR_TRY_AGAIN)
+			post_note(c, seq, err);
+	}
 	free(frame.data);
 	return err;
 }

@@ -80,12 +80,12 @@ static void read_link_transports(cmap_handle_t cmap, struct cluster_view *v)
 	if (cmap_iter_init(cmap, "totem.interface.", &iter) != CS_OK)
 		return;
 	while (cmap_iter_next(cmap, iter, key, NULL, NULL) == CS_OK) {
-		char wanted[CMAP_KEYNAME_MAXLEN + 1], *value;
+		const char *field;
+		char *value;
 
-		if (sscanf(key, "totem.interface.%u.", &link) != 1 || link >= CFG_MAX_LINKS)
+		if (!conclavectl_key_index(key, "totem.interface.", &link, &field) || link >= CFG_MAX_LINKS)
 			continue;
-		snprintf(wanted, sizeof(wanted), "totem.interface.%u.knet_transport", link);
-		if (strcmp(key, wanted) == 0 && cmap_get_string(cmap, key, &value) == CS_OK) {
+		if (strcmp(field, "knet_transport") == 0 && cmap_get_string(cmap, key, &value) == CS_OK) {
 			free(v->link_transport[link]);
 			v->link_transport[link] = value;
 		}
@@ -191,10 +191,10 @@ static void print_link_nodes(const struct cluster_view *v, const struct corosync
 static void print_link_status(corosync_cfg_handle_t cfg, const struct cluster_view *v, unsigned int local,
 			      const struct cfg_options *o)
 {
-	struct corosync_cfg_node_status_v1 *st = calloc((size_t)v->n_nodes, sizeof(*st));
+	struct corosync_cfg_node_status_v1 *st;
 	int local_index = 0, other_index = 0;
 
-	if (st == NULL)
+	if (v->n_nodes == 0 || (st = calloc((size_t)v->n_nodes, sizeof(*st))) == NULL)
 		return;
 	for (int i = 0; i < v->n_nodes; i++) {
 		cs_error_t err = corosync_cfg_node_status_get(cfg, v->nodes[i], CFG_NODE_STATUS_V1, &st[i]);

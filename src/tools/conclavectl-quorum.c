@@ -119,9 +119,10 @@ static void nodelist_name(uint32_t nodeid, char *buf, size_t size)
 	if (cmap_iter_init(q.cmap, "nodelist.node.", &iter) != CS_OK)
 		return;
 	while (buf[0] == '\0' && cmap_iter_next(q.cmap, iter, key, NULL, NULL) == CS_OK) {
-		char field[CMAP_KEYNAME_MAXLEN + 1];
+		const char *field;
 
-		if (sscanf(key, "nodelist.node.%u.%255s", &pos, field) != 2 || strcmp(field, "nodeid") != 0)
+		if (!conclavectl_key_index(key, "nodelist.node.", &pos, &field) ||
+		    strcmp(field, "nodeid") != 0)
 			continue;
 		if (cmap_get_uint32(q.cmap, key, &id) != CS_OK || id != nodeid)
 			continue;

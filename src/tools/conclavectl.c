@@ -5,6 +5,7 @@
  * share. */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <limits.h>
 #include <netinet/in.h>
 #include <signal.h>
 #include <stdio.h>
@@ -146,6 +147,24 @@ bool conclavectl_parse_number(const char *text, long long min, long long max, lo
 	if (end == text || *end != '\0' || errno != 0 || v < min || v > max)
 		return false;
 	*out = v;
+	return true;
+}
+
+bool conclavectl_key_index(const char *key, const char *prefix, unsigned int *index, const char **rest)
+{
+	size_t n = strlen(prefix);
+	const char *digits = key + n;
+	char *end;
+	unsigned long v;
+
+	if (strncmp(key, prefix, n) != 0 || *digits < '0' || *digits > '9')
+		return false;
+	errno = 0;
+	v = strtoul(digits, &end, 10);
+	if (errno != 0 || v > UINT_MAX || *end != '.')
+		return false;
+	*index = (unsigned int)v;
+	*rest = end + 1;
 	return true;
 }
 

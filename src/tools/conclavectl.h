@@ -71,4 +71,8 @@ int conclavectl_stop_signals_fd(void);
 /* Parses a whole decimal number in [min, max], as corosync's tools do. */
 bool conclavectl_parse_number(const char *text, long long min, long long max, long long *out);
 
+/* For a cmap key PREFIX<number>.<rest> (nodelist.node.3.nodeid, say), the
+ * number and where the rest starts; false for any other key. */
+bool conclavectl_key_index(const char *key, const char *prefix, unsigned int *index, const char **rest);
+
 #endif
