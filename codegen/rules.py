@@ -41,8 +41,8 @@ class Check:
             return f"!{self.helper}({name}, {self.param.count_param})"
         if self.kind == COUNTED:
             test = f"{self.count_text()} > {self.field.decl.array}"
-            return f"{name} != NULL && {test}" if self.param.has("optional") else test
-        test = self.length_test(name)
+        else:
+            test = self.length_test(name)
         return f"{name} != NULL && {test}" if self.param.has("optional") else test
 
     def server_condition(self):
