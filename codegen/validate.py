@@ -13,9 +13,10 @@ from .model import (
     callbacks_struct,
 )
 
-KNOWN_ANNOTATIONS = ("out", "optional", "count", "len")
+KNOWN_ANNOTATIONS = ("out", "optional", "count", "len", "bytes")
 # The number of arguments each annotation takes: (fewest, most).
-ANNOTATION_ARITY = {"out": (0, 0), "optional": (0, 0), "count": (1, 1), "len": (2, 3)}
+ANNOTATION_ARITY = {"out": (0, 0), "optional": (0, 0), "count": (1, 1), "len": (2, 3),
+                    "bytes": (0, 0)}
 MAX_ID = 0xFFFF
 # Locals of the generated stubs, and protoc-c's own member of every message.
 RESERVED_STUB_NAMES = ("request", "reply", "call_status", "result", "table", "i", "base")
@@ -313,6 +314,13 @@ class Validator:
     def check_optional(self, decl, annotation, names, owner, scope):
         if decl.ctype.pointers == 0 and decl.array is None:
             raise IdlError(annotation.pos, f"@optional on '{decl.name}', which is not a pointer")
+
+    def check_bytes(self, decl, annotation, names, owner, scope):
+        """A char array field whose every byte counts, as evs's group keys."""
+        if not owner.startswith("struct ") or decl.ctype.pointers or decl.array in (None, "") \
+                or wire.scalar_name(decl.ctype) != "char" or decl.has("count"):
+            raise IdlError(annotation.pos, f"@bytes on '{decl.name}', which is not a char array "
+                           f"field of fixed size without @count")
 
     def check_count(self, decl, annotation, names, owner, scope):
         counted = annotation.args[0]

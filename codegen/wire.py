@@ -164,6 +164,8 @@ def map_input(decl, number, what, params=()):
 
 def _fixed_array_mapping(decl, number, what):
     element = scalar_name(decl.ctype) if decl.ctype.pointers == 0 else None
+    if element == "char" and decl.has("bytes"):
+        return WireField(decl, number, BYTES, "bytes", False, element, c_type_resolved=element)
     if element == "char":
         return WireField(decl, number, STRING, "string", False, "char", c_type_resolved="char")
     if element in ("uint8_t", "unsigned char"):
@@ -250,7 +252,7 @@ def struct_fields(struct):
     counted byte array (`char value[N] @count(length)`), which is the length
     of that array's bytes field."""
     for decl in struct.fields:
-        others = [a for a in decl.annotations.values() if a.name != "count"]
+        others = [a for a in decl.annotations.values() if a.name not in ("count", "bytes")]
         if others:
             first = sorted(others, key=lambda a: (a.pos.line, a.pos.col))[0]
             raise IdlError(first.pos, f"field '{decl.name}' of a struct carried on the wire "

@@ -6,18 +6,18 @@
 
 static const struct cv_catalog_request evs_catalog_requests[5] = {
 	[0] = {
-		.name = "groups_join",
-		.function = "evs_groups_join",
-		.summary = "Joins the groups whose keys are packed in keys, 32 bytes each.",
-		.request = &evs_groups_join_request__descriptor,
-		.reply = &evs_groups_join_reply__descriptor,
+		.name = "join",
+		.function = "evs_join",
+		.summary = "Adds the group_cnt groups to the groups of this connection.",
+		.request = &evs_join_request__descriptor,
+		.reply = &evs_join_reply__descriptor,
 	},
 	[1] = {
-		.name = "groups_leave",
-		.function = "evs_groups_leave",
-		.summary = "Leaves the groups whose keys are packed in keys, 32 bytes each.",
-		.request = &evs_groups_leave_request__descriptor,
-		.reply = &evs_groups_leave_reply__descriptor,
+		.name = "leave",
+		.function = "evs_leave",
+		.summary = "Takes one join of each of the group_cnt groups away from this connection, in order.",
+		.request = &evs_leave_request__descriptor,
+		.reply = &evs_leave_reply__descriptor,
 	},
 	[2] = {
 		.name = "mcast_joined",
@@ -27,11 +27,11 @@ static const struct cv_catalog_request evs_catalog_requests[5] = {
 		.reply = &evs_mcast_joined_reply__descriptor,
 	},
 	[3] = {
-		.name = "groups_mcast_to",
-		.function = "evs_groups_mcast_to",
-		.summary = "Multicasts the buffers of iovec, as one message, to the groups whose keys are packed in keys.",
-		.request = &evs_groups_mcast_to_request__descriptor,
-		.reply = &evs_groups_mcast_to_reply__descriptor,
+		.name = "mcast_groups",
+		.function = "evs_mcast_groups",
+		.summary = "Multicasts the concatenation of the iov_len buffers of iovec to the group_cnt groups, whether or not this connection has joined them: every connection that has joined one of them receives it once.",
+		.request = &evs_mcast_groups_request__descriptor,
+		.reply = &evs_mcast_groups_reply__descriptor,
 	},
 	[4] = {
 		.name = "members",

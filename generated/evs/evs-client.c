@@ -36,6 +36,12 @@ static void evs_ring_id_from_wire(struct evs_ring_id *out, const EvsRingId *in)
 	out->seq = (unsigned long long)in->seq;
 }
 
+static void evs_group_to_wire(EvsGroup *out, const struct evs_group *in)
+{
+	out->key.len = sizeof(in->key);
+	out->key.data = (uint8_t *)in->key;
+}
+
 static cs_error_t deliver_message(uint64_t handle, cv_callback_fn fn,
 					const ProtobufCMessage *message)
 {
@@ -114,6 +120,72 @@ cs_error_t evs_dispatch(evs_handle_t handle, cs_dispatch_flags_t dispatch_types)
 	return cv_client_dispatch(&evs_client_service, handle, dispatch_types);
 }
 
+cs_error_t evs_join(evs_handle_t handle, const struct evs_group *groups, size_t group_cnt)
+{
+	EvsJoinRequest request = EVS_JOIN_REQUEST__INIT;
+	EvsGroup *wire_groups = NULL;
+	EvsGroup **wire_groups_ptrs = NULL;
+	ProtobufCMessage *reply = NULL;
+	cs_error_t call_status;
+
+	if (groups == NULL && group_cnt != 0)
+		return CS_ERR_INVALID_PARAM;
+	wire_groups = calloc(group_cnt + 1, sizeof(*wire_groups));
+	wire_groups_ptrs = calloc(group_cnt + 1, sizeof(*wire_groups_ptrs));
+	if (wire_groups == NULL || wire_groups_ptrs == NULL) {
+		free(wire_groups);
+		free(wire_groups_ptrs);
+		return CS_ERR_NO_MEMORY;
+	}
+	request.n_groups = group_cnt;
+	for (size_t i = 0; i < group_cnt; i++) {
+		evs_group__init(&wire_groups[i]);
+		evs_group_to_wire(&wire_groups[i], &groups[i]);
+		wire_groups_ptrs[i] = &wire_groups[i];
+	}
+	request.groups = wire_groups_ptrs;
+	call_status = cv_client_call(&evs_client_service, handle, EVS_REQUEST_JOIN, &request.base,
+				&evs_join_reply__descriptor, &reply);
+	if (reply != NULL)
+		protobuf_c_message_free_unpacked(reply, NULL);
+	free(wire_groups);
+	free(wire_groups_ptrs);
+	return call_status;
+}
+
+cs_error_t evs_leave(evs_handle_t handle, const struct evs_group *groups, size_t group_cnt)
+{
+	EvsLeaveRequest request = EVS_LEAVE_REQUEST__INIT;
+	EvsGroup *wire_groups = NULL;
+	EvsGroup **wire_groups_ptrs = NULL;
+	ProtobufCMessage *reply = NULL;
+	cs_error_t call_status;
+
+	if (groups == NULL && group_cnt != 0)
+		return CS_ERR_INVALID_PARAM;
+	wire_groups = calloc(group_cnt + 1, sizeof(*wire_groups));
+	wire_groups_ptrs = calloc(group_cnt + 1, sizeof(*wire_groups_ptrs));
+	if (wire_groups == NULL || wire_groups_ptrs == NULL) {
+		free(wire_groups);
+		free(wire_groups_ptrs);
+		return CS_ERR_NO_MEMORY;
+	}
+	request.n_groups = group_cnt;
+	for (size_t i = 0; i < group_cnt; i++) {
+		evs_group__init(&wire_groups[i]);
+		evs_group_to_wire(&wire_groups[i], &groups[i]);
+		wire_groups_ptrs[i] = &wire_groups[i];
+	}
+	request.groups = wire_groups_ptrs;
+	call_status = cv_client_call(&evs_client_service, handle, EVS_REQUEST_LEAVE, &request.base,
+				&evs_leave_reply__descriptor, &reply);
+	if (reply != NULL)
+		protobuf_c_message_free_unpacked(reply, NULL);
+	free(wire_groups);
+	free(wire_groups_ptrs);
+	return call_status;
+}
+
 cs_error_t evs_mcast_joined(evs_handle_t handle, evs_guarantee_t guarantee,
 	const struct iovec *iovec, unsigned int iov_len)
 {
@@ -136,60 +208,44 @@ cs_error_t evs_mcast_joined(evs_handle_t handle, evs_guarantee_t guarantee,
 	return call_status;
 }
 
-cs_error_t evs_groups_join(evs_handle_t handle, const void *keys, size_t keys_len)
+cs_error_t evs_mcast_groups(evs_handle_t handle, evs_guarantee_t guarantee,
+	const struct evs_group *groups, size_t group_cnt, const struct iovec *iovec,
+	unsigned int iov_len)
 {
-	EvsGroupsJoinRequest request = EVS_GROUPS_JOIN_REQUEST__INIT;
-	ProtobufCMessage *reply = NULL;
-	cs_error_t call_status;
-
-	if (keys == NULL && keys_len != 0)
-		return CS_ERR_INVALID_PARAM;
-	request.keys.len = keys_len;
-	request.keys.data = (uint8_t *)keys;
-	call_status = cv_client_call(&evs_client_service, handle, EVS_REQUEST_GROUPS_JOIN,
-				&request.base, &evs_groups_join_reply__descriptor, &reply);
-	if (reply != NULL)
-		protobuf_c_message_free_unpacked(reply, NULL);
-	return call_status;
-}
-
-cs_error_t evs_groups_leave(evs_handle_t handle, const void *keys, size_t keys_len)
-{
-	EvsGroupsLeaveRequest request = EVS_GROUPS_LEAVE_REQUEST__INIT;
-	ProtobufCMessage *reply = NULL;
-	cs_error_t call_status;
-
-	if (keys == NULL && keys_len != 0)
-		return CS_ERR_INVALID_PARAM;
-	request.keys.len = keys_len;
-	request.keys.data = (uint8_t *)keys;
-	call_status = cv_client_call(&evs_client_service, handle, EVS_REQUEST_GROUPS_LEAVE,
-				&request.base, &evs_groups_leave_reply__descriptor, &reply);
-	if (reply != NULL)
-		protobuf_c_message_free_unpacked(reply, NULL);
-	return call_status;
-}
-
-cs_error_t evs_groups_mcast_to(evs_handle_t handle, const void *keys, size_t keys_len,
-	const struct iovec *iovec, unsigned int iov_len)
-{
-	EvsGroupsMcastToRequest request = EVS_GROUPS_MCAST_TO_REQUEST__INIT;
+	EvsMcastGroupsRequest request = EVS_MCAST_GROUPS_REQUEST__INIT;
+	EvsGroup *wire_groups = NULL;
+	EvsGroup **wire_groups_ptrs = NULL;
 	uint8_t *wire_iovec = NULL;
 	ProtobufCMessage *reply = NULL;
 	cs_error_t call_status;
 
-	if ((keys == NULL && keys_len != 0) ||
+	if ((groups == NULL && group_cnt != 0) ||
 	    (iovec == NULL && iov_len != 0) ||
 	    !iovec_bases_present(iovec, iov_len))
 		return CS_ERR_INVALID_PARAM;
-	request.keys.len = keys_len;
-	request.keys.data = (uint8_t *)keys;
+	wire_groups = calloc(group_cnt + 1, sizeof(*wire_groups));
+	wire_groups_ptrs = calloc(group_cnt + 1, sizeof(*wire_groups_ptrs));
+	if (wire_groups == NULL || wire_groups_ptrs == NULL) {
+		free(wire_groups);
+		free(wire_groups_ptrs);
+		return CS_ERR_NO_MEMORY;
+	}
+	request.guarantee = guarantee;
+	request.n_groups = group_cnt;
+	for (size_t i = 0; i < group_cnt; i++) {
+		evs_group__init(&wire_groups[i]);
+		evs_group_to_wire(&wire_groups[i], &groups[i]);
+		wire_groups_ptrs[i] = &wire_groups[i];
+	}
+	request.groups = wire_groups_ptrs;
 	call_status = cv_iovec_gather(iovec, iov_len, &request.iovec.data, &request.iovec.len, &wire_iovec);
 	if (call_status == CS_OK)
-		call_status = cv_client_call(&evs_client_service, handle, EVS_REQUEST_GROUPS_MCAST_TO,
-					&request.base, &evs_groups_mcast_to_reply__descriptor, &reply);
+		call_status = cv_client_call(&evs_client_service, handle, EVS_REQUEST_MCAST_GROUPS,
+					&request.base, &evs_mcast_groups_reply__descriptor, &reply);
 	if (reply != NULL)
 		protobuf_c_message_free_unpacked(reply, NULL);
+	free(wire_groups);
+	free(wire_groups_ptrs);
 	free(wire_iovec);
 	return call_status;
 }

@@ -208,6 +208,13 @@ CASES = [
      "    request 0;\n}",
      "9:68: error: array 's' of bad_s cannot be sent: the stub checks the counts of a struct "
      "sent by value or pointer only"),
+    ("@bytes on a field that is not a char array",
+     "struct bad_s { uint32_t n @bytes; }\n"
+     "function cs_error_t bad_f(bad_handle_t handle, struct bad_s s) { request 0; }",
+     "8:27: error: @bytes on 'n', which is not a char array field of fixed size without @count"),
+    ("@bytes on a parameter",
+     "function cs_error_t bad_f(bad_handle_t handle, const char *name @bytes) { request 0; }",
+     "8:65: error: @bytes on 'name', which is not a char array field of fixed size without @count"),
     ("nested struct sent in a request",
      "struct bad_in { int32_t x; }\nstruct bad_s { struct bad_in inner; }\n"
      "function cs_error_t bad_f(bad_handle_t handle, const struct bad_s *s) { request 0; }",

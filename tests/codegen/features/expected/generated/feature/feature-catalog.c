@@ -4,7 +4,7 @@
 #include "feature-catalog.h"
 #include "feature.pb-c.h"
 
-static const struct cv_catalog_request feature_catalog_requests[13] = {
+static const struct cv_catalog_request feature_catalog_requests[14] = {
 	[0] = {
 		.name = "get_record",
 		.function = "feature_get_record",
@@ -89,6 +89,13 @@ static const struct cv_catalog_request feature_catalog_requests[13] = {
 		.request = &feature_blobs_request__descriptor,
 		.reply = &feature_blobs_reply__descriptor,
 	},
+	[13] = {
+		.name = "keys",
+		.function = "feature_keys",
+		.summary = "Sends an array of binary keys and receives one.",
+		.request = &feature_keys_request__descriptor,
+		.reply = &feature_keys_reply__descriptor,
+	},
 };
 
 static const struct cv_catalog_event feature_catalog_events[8] = {
@@ -126,7 +133,7 @@ const struct cv_catalog feature_catalog = {
 	.service = "feature",
 	.version_major = 2,
 	.version_minor = 3,
-	.n_requests = 13,
+	.n_requests = 14,
 	.requests = feature_catalog_requests,
 	.n_events = 8,
 	.events = feature_catalog_events,

@@ -176,6 +176,20 @@ static void feature_entry_t_from_wire(feature_entry_t *out, const FeatureEntryT 
 	out->id = in->id;
 }
 
+static void feature_key_from_wire(struct feature_key *out, const FeatureKey *in)
+{
+	memset(out, 0, sizeof(*out));
+	if (in == NULL)
+		return;
+	copy_bytes(out->key, sizeof(out->key), &in->key);
+}
+
+static void feature_key_to_wire(FeatureKey *out, const struct feature_key *in)
+{
+	out->key.len = sizeof(in->key);
+	out->key.data = (uint8_t *)in->key;
+}
+
 void feature_callback_table_from_feature_callbacks_t(const feature_callbacks_t *callbacks,
 	cv_callback_fn table[FEATURE_N_EVENTS])
 {
@@ -728,6 +742,48 @@ cs_error_t feature_blobs(feature_handle_t handle, const struct feature_blob *blo
 	}
 	if (reply != NULL)
 		protobuf_c_message_free_unpacked(reply, NULL);
+	return call_status;
+}
+
+cs_error_t feature_keys(feature_handle_t handle, const struct feature_key *keys, size_t n_keys,
+	struct feature_key *first)
+{
+	FeatureKeysRequest request = FEATURE_KEYS_REQUEST__INIT;
+	FeatureKey *wire_keys = NULL;
+	FeatureKey **wire_keys_ptrs = NULL;
+	ProtobufCMessage *reply = NULL;
+	cs_error_t call_status;
+
+	if ((keys == NULL && n_keys != 0) ||
+	    first == NULL)
+		return CS_ERR_INVALID_PARAM;
+	wire_keys = calloc(n_keys + 1, sizeof(*wire_keys));
+	wire_keys_ptrs = calloc(n_keys + 1, sizeof(*wire_keys_ptrs));
+	if (wire_keys == NULL || wire_keys_ptrs == NULL) {
+		free(wire_keys);
+		free(wire_keys_ptrs);
+		return CS_ERR_NO_MEMORY;
+	}
+	request.n_keys = n_keys;
+	for (size_t i = 0; i < n_keys; i++) {
+		feature_key__init(&wire_keys[i]);
+		feature_key_to_wire(&wire_keys[i], &keys[i]);
+		wire_keys_ptrs[i] = &wire_keys[i];
+	}
+	request.keys = wire_keys_ptrs;
+	call_status = cv_client_call(&feature_client_service, handle, FEATURE_REQUEST_KEYS,
+				&request.base, &feature_keys_reply__descriptor, &reply);
+	if (call_status == CS_OK && reply == NULL)
+		call_status = CS_ERR_LIBRARY;
+	if (call_status == CS_OK) {
+		const FeatureKeysReply *result = (const FeatureKeysReply *)reply;
+
+		feature_key_from_wire(first, result->first);
+	}
+	if (reply != NULL)
+		protobuf_c_message_free_unpacked(reply, NULL);
+	free(wire_keys);
+	free(wire_keys_ptrs);
 	return call_status;
 }
 

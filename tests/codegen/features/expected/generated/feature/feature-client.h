@@ -30,8 +30,9 @@ enum feature_request_id {
 	FEATURE_REQUEST_TAG = 10,
 	FEATURE_REQUEST_TAGS = 11,
 	FEATURE_REQUEST_BLOBS = 12,
+	FEATURE_REQUEST_KEYS = 13,
 };
-#define FEATURE_N_REQUESTS 13
+#define FEATURE_N_REQUESTS 14
 
 enum feature_event_id {
 	FEATURE_EVENT_SCALAR = 0,
@@ -83,6 +84,8 @@ CV_EXPORT cs_error_t feature_lookup(feature_handle_t handle, const char *prefix,
 CV_EXPORT cs_error_t feature_blobs(feature_handle_t handle, const struct feature_blob *blob,
 	struct feature_blob by_value, const struct feature_blob *spare, feature_entry_t **entries,
 	size_t *n_entries);
+CV_EXPORT cs_error_t feature_keys(feature_handle_t handle, const struct feature_key *keys,
+	size_t n_keys, struct feature_key *first);
 
 extern CV_HIDDEN const struct cv_client_service feature_client_service;
 

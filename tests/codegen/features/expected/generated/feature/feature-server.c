@@ -101,6 +101,13 @@ static cs_error_t request_blobs(struct cv_session *s,
 		(FeatureBlobsReply *)reply);
 }
 
+static cs_error_t request_keys(struct cv_session *s,
+				const ProtobufCMessage *request, ProtobufCMessage *reply)
+{
+	return feature_handle_keys(s, (const FeatureKeysRequest *)request,
+		(FeatureKeysReply *)reply);
+}
+
 static cs_error_t validate_set_name(const ProtobufCMessage *message)
 {
 	const FeatureSetNameRequest *request = (const FeatureSetNameRequest *)message;
@@ -238,6 +245,14 @@ static const struct cv_request_desc feature_requests[FEATURE_N_REQUESTS] = {
 		.reply = &feature_blobs_reply__descriptor,
 		.handle = request_blobs,
 		.validate = validate_blobs,
+		.flags = 0,
+	},
+	[FEATURE_REQUEST_KEYS] = {
+		.name = "keys",
+		.request = &feature_keys_request__descriptor,
+		.reply = &feature_keys_reply__descriptor,
+		.handle = request_keys,
+		.validate = NULL,
 		.flags = 0,
 	},
 };

@@ -31,8 +31,9 @@ enum feature_request_id {
 	FEATURE_REQUEST_TAG = 10,
 	FEATURE_REQUEST_TAGS = 11,
 	FEATURE_REQUEST_BLOBS = 12,
+	FEATURE_REQUEST_KEYS = 13,
 };
-#define FEATURE_N_REQUESTS 13
+#define FEATURE_N_REQUESTS 14
 
 enum feature_event_id {
 	FEATURE_EVENT_SCALAR = 0,
@@ -116,6 +117,10 @@ cs_error_t feature_handle_tags(struct cv_session *s, const FeatureTagsRequest *r
  */
 cs_error_t feature_handle_blobs(struct cv_session *s, const FeatureBlobsRequest *request,
 	FeatureBlobsReply *reply);
+
+/* feature_keys(): Sends an array of binary keys and receives one. */
+cs_error_t feature_handle_keys(struct cv_session *s, const FeatureKeysRequest *request,
+	FeatureKeysReply *reply);
 
 static inline cs_error_t feature_send_scalar(struct cv_session *s, const FeatureScalarEvent *event)
 {

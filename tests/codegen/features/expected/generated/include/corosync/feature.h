@@ -86,6 +86,11 @@ struct feature_blob {
 	uint32_t flags;
 };
 
+/* A binary key, as evs's group keys: all its bytes travel, NUL or not. */
+struct feature_key {
+	char key[4];
+};
+
 /* A received struct nesting one with a counted array. */
 typedef struct {
 	struct feature_blob blob;
@@ -247,6 +252,10 @@ cs_error_t feature_lookup(feature_handle_t handle, const char *prefix, char **na
 cs_error_t feature_blobs(feature_handle_t handle, const struct feature_blob *blob,
 	struct feature_blob by_value, const struct feature_blob *spare, feature_entry_t **entries,
 	size_t *n_entries);
+
+/* Sends an array of binary keys and receives one. */
+cs_error_t feature_keys(feature_handle_t handle, const struct feature_key *keys, size_t n_keys,
+	struct feature_key *first);
 
 #ifdef __cplusplus
 }
