@@ -6,7 +6,7 @@
 #include <corosync/cfg.h>
 
 #include "corosync_cfg-client.h"
-#include "cv-runtime.h"
+#include <conclave/client-runtime.h>
 
 cs_error_t corosync_cfg_node_status_get(corosync_cfg_handle_t cfg_handle, unsigned int nodeid,
 					corosync_cfg_node_status_version_t version, void *node_status)

@@ -8,7 +8,7 @@
 #include <corosync/evs.h>
 
 #include "evs-client.h"
-#include "cv-runtime.h"
+#include <conclave/client-runtime.h>
 
 cs_error_t evs_initialize(evs_handle_t *handle, evs_callbacks_t *callbacks)
 {

@@ -7,7 +7,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "cv-runtime.h"
+#include <conclave/client-runtime.h>
 #include "cv-wire.h"
 
 struct iovec;
