@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from . import naming, rules, wire
 from .model import (
-    LOCAL, REQUEST, Alias, Callback, Define, Enum, Function, Inline, STATUS_TYPE, Struct, Typedef,
+    LOCAL, MANUAL, REQUEST, Alias, Callback, Define, Enum, Function, Inline, STATUS_TYPE, Struct, Typedef,
 )
 
 BREAKING = "breaking"
@@ -221,8 +221,17 @@ class Comparison:
                 self.judge(before.has("optional"), after.pos, f"{where} may "
                            f"{'now' if after.has('optional') else 'no longer'} be NULL")
             if (before.has("out"), before.count_param) != (after.has("out"), after.count_param):
-                self.breaking(after.pos, f"{where} changed its @out or @count")
+                self.judge(old.kind != MANUAL, after.pos, self.annotation_change(old, where))
             self.length_bounds(before, after, where)
+
+    @staticmethod
+    def annotation_change(old, where):
+        """A manual function's code, not its annotations, made its contract:
+        annotations a generated stub now follows describe that contract."""
+        if old.kind == MANUAL:
+            return f"{where} changed its @out or @count, which describe what {old.name}'s " \
+                   f"hand-written code did"
+        return f"{where} changed its @out or @count"
 
     def length_bounds(self, before, after, where):
         old_bounds, new_bounds = before.length_bounds, after.length_bounds

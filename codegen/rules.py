@@ -14,6 +14,9 @@ from .model import DEFAULT_LENGTH_ERROR
 NULL = "null"                   # a pointer that must not be NULL
 COUNTED_NULL = "counted null"   # an array that must not be NULL while its count is not 0
 LENGTH = "length"               # a string whose length must be within its @len bounds
+STRINGS = "strings"             # an array of strings whose entries must not be NULL
+GATHER = "gather"               # an iovec whose entries with a length must have a base
+COUNTED = "counted"             # a struct whose counted array's count must fit its size
 
 
 @dataclass(frozen=True)
@@ -23,6 +26,7 @@ class Check:
     param: object
     kind: str
     status: str
+    field: object = None    # COUNTED: the struct's counted array (a wire.WireField)
 
     def condition(self):
         """The C condition under which the stub returns `status`."""
@@ -31,8 +35,32 @@ class Check:
             return f"{name} == NULL"
         if self.kind == COUNTED_NULL:
             return f"{name} == NULL && {self.param.count_param} != 0"
-        test = self.length_test(name)
+        if self.kind == STRINGS:
+            return f"!{self.helper}((const char *const *){name}, {self.param.count_param})"
+        if self.kind == GATHER:
+            return f"!{self.helper}({name}, {self.param.count_param})"
+        if self.kind == COUNTED:
+            test = f"{self.count_text()} > {self.field.decl.array}"
+        else:
+            test = self.length_test(name)
         return f"{name} != NULL && {test}" if self.param.has("optional") else test
+
+    def server_condition(self):
+        """A COUNTED check as the daemon makes it on the decoded request: the
+        bytes field longer than the array it fills."""
+        subject = f"request->{self.param.name}"
+        return f"{subject} != NULL && {subject}->{self.field.name}.len > {self.field.decl.array}"
+
+    def count_text(self):
+        """The C expression of the count of a COUNTED check's array."""
+        member = "->" if self.param.ctype.pointers else "."
+        return f"{self.param.name}{member}{self.field.count_decl.name}"
+
+    @property
+    def helper(self):
+        """The generated static function the condition calls, or None."""
+        return {LENGTH: "string_length_ok", STRINGS: "strings_present",
+                GATHER: "iovec_bases_present"}.get(self.kind)
 
     def length_test(self, subject):
         """The C test that `subject` is outside the @len bounds (true when it is);
@@ -48,6 +76,12 @@ class Check:
             return f"{name} is NULL"
         if self.kind == COUNTED_NULL:
             return f"{name} is NULL while {self.param.count_param} is not 0"
+        if self.kind == STRINGS:
+            return f"an entry of {name} is NULL"
+        if self.kind == GATHER:
+            return f"an entry of {name} has a NULL base and a length"
+        if self.kind == COUNTED:
+            return f"{self.count_text()} is more than {self.field.decl.array}"
         low, high = (_bound(text, value) for text, value
                      in zip(self.param.length_bound_texts, self.param.length_bounds))
         if self.param.length_bounds[0] == 0:
@@ -72,13 +106,23 @@ class Outcome:
 
 def argument_checks(function):
     """The checks a generated stub makes, in parameter order: NULL pointers
-    (every pointer that is neither @optional nor an @out array's count), then
-    each string's @len bounds."""
+    (every pointer that is neither @optional nor an @out array's count), the
+    entries of arrays of strings and of iovecs sent, then each string's @len
+    bounds."""
     checks = []
+    sent = {f.decl.name: f for f in wire.request_fields(function)} if function.is_remote else {}
     for param in function.params:
         if (param.ctype.pointers or param.array is not None) and not param.has("optional"):
             counted = param.count_param is not None and not param.has("out")
             checks.append(Check(param, COUNTED_NULL if counted else NULL, DEFAULT_LENGTH_ERROR))
+        field = sent.get(param.name)
+        if field is not None and field.gathered:
+            checks.append(Check(param, GATHER, DEFAULT_LENGTH_ERROR))
+        elif field is not None and field.kind == wire.STRING and field.repeated:
+            checks.append(Check(param, STRINGS, DEFAULT_LENGTH_ERROR))
+        elif field is not None and field.kind == wire.MESSAGE and not field.repeated:
+            checks += [Check(param, COUNTED, DEFAULT_LENGTH_ERROR, counted)
+                       for counted in wire.counted_fields(field.struct)]
         if param.length_bounds is not None:
             checks.append(Check(param, LENGTH, param.length_error))
     return checks

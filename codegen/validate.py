@@ -13,12 +13,13 @@ from .model import (
     callbacks_struct,
 )
 
-KNOWN_ANNOTATIONS = ("out", "optional", "count", "len")
+KNOWN_ANNOTATIONS = ("out", "optional", "count", "len", "bytes")
 # The number of arguments each annotation takes: (fewest, most).
-ANNOTATION_ARITY = {"out": (0, 0), "optional": (0, 0), "count": (1, 1), "len": (2, 3)}
+ANNOTATION_ARITY = {"out": (0, 0), "optional": (0, 0), "count": (1, 1), "len": (2, 3),
+                    "bytes": (0, 0)}
 MAX_ID = 0xFFFF
 # Locals of the generated stubs, and protoc-c's own member of every message.
-RESERVED_STUB_NAMES = ("request", "reply", "status", "result", "table", "i", "base")
+RESERVED_STUB_NAMES = ("request", "reply", "call_status", "result", "table", "i", "base")
 RESERVED_STUB_PREFIXES = ("wire_", "copy_")
 _INTEGER_SCALARS = {name for name in SCALAR_TYPES if name not in ("void", "float", "double")}
 _NUMBER = re.compile(r"^(0[xX][0-9A-Fa-f]+|[0-9]+)$")
@@ -314,6 +315,13 @@ class Validator:
         if decl.ctype.pointers == 0 and decl.array is None:
             raise IdlError(annotation.pos, f"@optional on '{decl.name}', which is not a pointer")
 
+    def check_bytes(self, decl, annotation, names, owner, scope):
+        """A char array field whose every byte counts, as evs's group keys."""
+        if not owner.startswith("struct ") or decl.ctype.pointers or decl.array in (None, "") \
+                or wire.scalar_name(decl.ctype) != "char" or decl.has("count"):
+            raise IdlError(annotation.pos, f"@bytes on '{decl.name}', which is not a char array "
+                           f"field of fixed size without @count")
+
     def check_count(self, decl, annotation, names, owner, scope):
         counted = annotation.args[0]
         if counted not in names:
@@ -325,7 +333,11 @@ class Validator:
         if count.ctype.pointers or count.array is not None or \
                 wire.scalar_name(count.ctype) not in _INTEGER_SCALARS:
             raise IdlError(annotation.pos, f"@count({counted}): '{counted}' is not an integer")
-        if decl.ctype.pointers == 0 and decl.array != "":
+        if owner.startswith("struct "):
+            if decl.ctype.pointers or decl.array in (None, ""):
+                raise IdlError(annotation.pos, f"@count on field '{decl.name}', which is not "
+                               f"an array of fixed size")
+        elif decl.ctype.pointers == 0 and decl.array != "":
             raise IdlError(annotation.pos, f"@count on '{decl.name}', which is neither a "
                            f"pointer nor an array with []")
 
@@ -558,10 +570,22 @@ class Validator:
         with a position, rather than in an emitter."""
         field_lists = []
         for function in idl_file.remote_functions:
-            field_lists.append(wire.request_fields(function))
+            requests = wire.request_fields(function)
+            for field in requests:
+                if field.repeated and field.kind == wire.MESSAGE and \
+                        wire.counted_fields(field.struct):
+                    raise IdlError(field.decl.pos, f"array '{field.name}' of {field.struct.name} "
+                                   f"cannot be sent: the stub checks the counts of a struct "
+                                   f"sent by value or pointer only")
+            field_lists.append(requests)
             field_lists.append(wire.reply_fields(function))
         for callback in idl_file.event_callbacks:
-            field_lists.append(wire.event_fields(callback))
+            fields = wire.event_fields(callback)
+            for field in fields:
+                if field.gathered:
+                    raise IdlError(field.decl.pos, f"iovec parameter '{field.name}' of "
+                                   f"{callback.name} can be sent but not received")
+            field_lists.append(fields)
         wire.wire_structs(field_lists)
         for struct in _request_structs(idl_file):
             for field in wire.struct_fields(struct):

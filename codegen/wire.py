@@ -25,6 +25,8 @@ PROTOBUF_C_TYPES = {
 
 # Elements of a counted array that travels as `bytes` rather than `repeated`.
 BYTE_ELEMENTS = ("void", "char", "uint8_t", "unsigned char")
+# The system header's gather list, `struct iovec`: counted, it travels as `bytes`.
+IOVEC_TAG = "iovec"
 
 # Built-in types that are the same type as a fixed-width one on every Linux ABI.
 _SAME_AS_FIXED_WIDTH = {"unsigned int": "uint32_t", "unsigned": "uint32_t", "int": "int32_t"}
@@ -48,6 +50,7 @@ class WireField:
     count_decl: object = None       # for repeated and counted bytes fields: the C count parameter
     c_type_resolved: str = ""       # the built-in type behind c_type: 'unsigned int'
     allocated: bool = False         # an @out the stub hands over malloc'd: `char **`, `T **`
+    gathered: bool = False          # a counted `const struct iovec *`: its buffers, as one bytes field
 
     @property
     def counted_bytes(self):
@@ -113,6 +116,19 @@ def is_byte_element(ctype):
     return ctype.pointers == 0 and scalar_name(ctype) in BYTE_ELEMENTS
 
 
+def is_iovec(ctype):
+    """`struct iovec`, which a system header defines: an array of them is a
+    gather list, whose buffers travel as one bytes field."""
+    target = ultimate(ctype)
+    return ctype.pointers == 0 and isinstance(target, Struct) and target.external \
+        and target.name == IOVEC_TAG
+
+
+def is_string_element(ctype):
+    """An element of an array of strings: `char *`, `const char *`."""
+    return ctype.pointers == 1 and scalar_name(ctype) == "char"
+
+
 def map_input(decl, number, what, params=()):
     """The wire field of a parameter passed into a call or an event, or of a struct field."""
     element = decl.ctype
@@ -125,6 +141,12 @@ def map_input(decl, number, what, params=()):
         if is_byte_element(element):
             return WireField(decl, number, BYTES, "bytes", False, element.base_text(),
                              count_decl=count_decl, c_type_resolved=scalar_name(element))
+        if is_iovec(element):
+            return WireField(decl, number, BYTES, "bytes", False, element.base_text(),
+                             count_decl=count_decl, c_type_resolved="uint8_t", gathered=True)
+        if is_string_element(element):
+            return WireField(decl, number, STRING, "string", True, "char *",
+                             count_decl=count_decl, c_type_resolved="char *")
         repeated = True
     elif decl.array is not None:
         return _fixed_array_mapping(decl, number, what)
@@ -142,6 +164,8 @@ def map_input(decl, number, what, params=()):
 
 def _fixed_array_mapping(decl, number, what):
     element = scalar_name(decl.ctype) if decl.ctype.pointers == 0 else None
+    if element == "char" and decl.has("bytes"):
+        return WireField(decl, number, BYTES, "bytes", False, element, c_type_resolved=element)
     if element == "char":
         return WireField(decl, number, STRING, "string", False, "char", c_type_resolved="char")
     if element in ("uint8_t", "unsigned char"):
@@ -171,6 +195,9 @@ def map_output(decl, number, params=()):
 def _map_allocated_array(decl, number, pointee, params):
     """`T **x @out @count(n)`: bytes for byte-like T, else repeated T."""
     count_decl = next(p for p in params if p.name == decl.count_param)
+    if is_string_element(pointee.pointee()):
+        return WireField(decl, number, STRING, "string", True, "char *", count_decl=count_decl,
+                         c_type_resolved="char *", allocated=True)
     if pointee.pointers != 1:
         raise IdlError(decl.annotations["count"].pos, f"@out array '{decl.name}' must be a "
                        f"pointer to a pointer (T **), which receives a malloc'd array")
@@ -221,12 +248,29 @@ def event_fields(callback):
 
 
 def struct_fields(struct):
+    """A struct's message fields: its fields in order, without the count of a
+    counted byte array (`char value[N] @count(length)`), which is the length
+    of that array's bytes field."""
     for decl in struct.fields:
-        if decl.annotations:
-            first = sorted(decl.annotations.values(), key=lambda a: (a.pos.line, a.pos.col))[0]
+        others = [a for a in decl.annotations.values() if a.name not in ("count", "bytes")]
+        if others:
+            first = sorted(others, key=lambda a: (a.pos.line, a.pos.col))[0]
             raise IdlError(first.pos, f"field '{decl.name}' of a struct carried on the wire "
-                           f"cannot have annotations")
-    return [map_input(decl, i, "field") for i, decl in enumerate(struct.fields, 1)]
+                           f"cannot have @{first.name}")
+    counts = count_params(struct.fields)
+    carried = [decl for decl in struct.fields if decl.name not in counts]
+    fields = [map_input(decl, i, "field", struct.fields) for i, decl in enumerate(carried, 1)]
+    for field in fields:
+        if field.count_decl is not None and not field.counted_bytes:
+            raise IdlError(field.decl.annotations["count"].pos, f"counted field "
+                           f"'{field.name}' of {struct.name} is not a byte array; only bytes "
+                           f"can be counted inside a struct carried on the wire")
+    return fields
+
+
+def counted_fields(struct):
+    """The counted byte arrays of a struct carried on the wire."""
+    return [f for f in struct_fields(struct) if f.counted_bytes]
 
 
 def wire_structs(fields_lists):

@@ -103,7 +103,9 @@ class ClientSource:
         converters = self.converters()
         parts = [
             ctext.c_notice(self.idl_file),
-            "#include <stdbool.h>\n#include <stdlib.h>\n#include <string.h>\n\n",
+            "#include <stdbool.h>\n#include <stdlib.h>\n#include <string.h>\n",
+            "#include <sys/uio.h>\n" if "iovec_bases_present" in self.helpers else "",
+            "\n",
             f"#include \"{naming.client_header(self.service)}\"\n",
             catalog_include(self.idl_file),
             f"#include \"{naming.pb_header(self.service)}\"\n\n",
@@ -124,8 +126,26 @@ class ClientSource:
 
     def helper_functions(self):
         out = []
-        if "string_length" in self.helpers:
+        if "string_length_ok" in self.helpers:
             out.append(string_length_helper())
+        if "strings_present" in self.helpers:
+            out.append("/* True when none of the count strings of array is NULL. */\n"
+                       "static bool strings_present(const char *const *array, size_t count)\n"
+                       "{\n"
+                       "\tfor (size_t i = 0; i < count; i++)\n"
+                       "\t\tif (array[i] == NULL)\n"
+                       "\t\t\treturn false;\n"
+                       "\treturn true;\n"
+                       "}\n")
+        if "iovec_bases_present" in self.helpers:
+            out.append("/* True when every entry of iov with a length has a base. */\n"
+                       "static bool iovec_bases_present(const struct iovec *iov, size_t count)\n"
+                       "{\n"
+                       "\tfor (size_t i = 0; i < count; i++)\n"
+                       "\t\tif (iov[i].iov_base == NULL && iov[i].iov_len != 0)\n"
+                       "\t\t\treturn false;\n"
+                       "\treturn true;\n"
+                       "}\n")
         if "copy_string" in self.helpers:
             out.append("/* Copies src into dst[size], truncating; dst is always NUL-terminated. */\n"
                        "static void copy_string(char *dst, size_t size, const char *src)\n"
@@ -157,6 +177,29 @@ class ClientSource:
                        "\t\tmemcpy(copy, src->data, src->len);\n"
                        "\treturn copy;\n"
                        "}\n")
+        if "strings_free" in self.helpers:
+            out.append("/* Frees the count strings of array, then array. */\n"
+                       "static void strings_free(char **array, size_t count)\n"
+                       "{\n"
+                       "\tfor (size_t i = 0; array != NULL && i < count; i++)\n"
+                       "\t\tfree(array[i]);\n"
+                       "\tfree(array);\n"
+                       "}\n")
+        if "strings_dup" in self.helpers:
+            out.append("/* A malloc'd array of malloc'd copies of the count strings of src, or\n"
+                       " * NULL when count is 0 or memory is short. */\n"
+                       "static char **strings_dup(char *const *src, size_t count)\n"
+                       "{\n"
+                       "\tchar **copy = count > 0 ? calloc(count, sizeof(*copy)) : NULL;\n\n"
+                       "\tfor (size_t i = 0; copy != NULL && i < count; i++) {\n"
+                       "\t\tcopy[i] = string_dup(src[i]);\n"
+                       "\t\tif (copy[i] == NULL) {\n"
+                       "\t\t\tstrings_free(copy, i);\n"
+                       "\t\t\tcopy = NULL;\n"
+                       "\t\t}\n"
+                       "\t}\n"
+                       "\treturn copy;\n"
+                       "}\n")
         if "array_alloc" in self.helpers:
             out.append("/* Zeroed room for count elements, or NULL when count is 0 or memory is short. */\n"
                        "static void *array_alloc(size_t count, size_t size)\n"
@@ -164,12 +207,14 @@ class ClientSource:
                        "\treturn count > 0 ? calloc(count, size) : NULL;\n"
                        "}\n")
         if "copy_bytes" in self.helpers:
-            out.append("/* Copies at most size bytes of src into dst; the rest of dst stays as it is. */\n"
-                       "static void copy_bytes(uint8_t *dst, size_t size, const ProtobufCBinaryData *src)\n"
+            out.append("/* Copies at most size bytes of src into dst, and returns how many; the\n"
+                       " * rest of dst stays as it is. */\n"
+                       "static size_t copy_bytes(void *dst, size_t size, const ProtobufCBinaryData *src)\n"
                        "{\n"
                        "\tsize_t length = src->len < size ? src->len : size;\n\n"
                        "\tif (length > 0)\n"
                        "\t\tmemcpy(dst, src->data, length);\n"
+                       "\treturn length;\n"
                        "}\n")
         return "".join("\n" + h for h in out)
 
@@ -211,6 +256,11 @@ class ClientSource:
         if field.kind == wire.STRING:
             self.helpers.add("copy_string")
             return f"\tcopy_string(out->{name}, sizeof(out->{name}), in->{name});\n"
+        if field.counted_bytes:
+            self.helpers.add("copy_bytes")
+            count = field.count_decl
+            return (f"\tout->{count.name} = ({count.ctype.text()})copy_bytes(out->{name}, "
+                    f"sizeof(out->{name}), &in->{name});\n")
         if field.kind == wire.BYTES:
             self.helpers.add("copy_bytes")
             return f"\tcopy_bytes(out->{name}, sizeof(out->{name}), &in->{name});\n"
@@ -223,7 +273,10 @@ class ClientSource:
         lines = []
         for field in wire.struct_fields(struct):
             name = field.name
-            if field.kind == wire.BYTES:
+            if field.counted_bytes:     # the stub has checked the count against the size
+                lines.append(f"\tout->{name}.len = in->{field.count_decl.name};\n"
+                             f"\tout->{name}.data = (uint8_t *)in->{name};\n")
+            elif field.kind == wire.BYTES:
                 lines.append(f"\tout->{name}.len = sizeof(in->{name});\n"
                              f"\tout->{name}.data = (uint8_t *)in->{name};\n")
             else:   # validation rejects struct and char array fields in structs sent
@@ -281,6 +334,8 @@ class ClientSource:
             needs_cast = field.c_type_resolved in ("char", "unsigned char")
             return f"({field.decl.ctype.text()}){source}.data" if needs_cast else f"{source}.data"
         if field.repeated:
+            if field.kind == wire.STRING:
+                return f"({field.decl.ctype.text()}){source}"
             if field.passes_directly:
                 return source
             element = _element_c_type(field)
@@ -395,6 +450,7 @@ class RequestStub:
         self.locals = []
         self.fill = []
         self.allocated = []
+        self.gathers = []
 
     def body(self):
         function = self.function
@@ -407,41 +463,47 @@ class RequestStub:
         if function.kind == REQUEST:
             reply_desc = f"&{naming.protobuf_c_descriptor(naming.reply_message(function))}"
         call = ctext.wrap_call(
-            "\tstatus = cv_client_call",
+            "\tcall_status = cv_client_call",
             [self.source.svc, handle.name, naming.request_id(function), "&request.base",
              reply_desc, "&reply"], ";", "\t\t\t\t")
         if any(name == "nowait" for name, _ in function.flags):
             call = ctext.wrap_call(
-                "\tstatus = cv_client_post",
+                "\tcall_status = cv_client_post",
                 [self.source.svc, handle.name, naming.request_id(function), "&request.base"],
                 ";", "\t\t\t\t")
         out = [f"\t{request} request = {naming.protobuf_c_init(request)};\n"]
         out += self.locals
-        out.append("\tProtobufCMessage *reply = NULL;\n\tcs_error_t status;\n\n")
+        out.append("\tProtobufCMessage *reply = NULL;\n\tcs_error_t call_status;\n\n")
         out += checks
         out += self.source.allocations(self.allocated)
         out += self.fill
-        out.append(call + "\n")
+        out += self.gather(call)
         out += self.copy_outputs()
         out.append("\tif (reply != NULL)\n\t\tprotobuf_c_message_free_unpacked(reply, NULL);\n")
         out += [f"\tfree({name});\n" for name, _, _ in self.allocated]
-        out.append("\treturn status;\n")
+        out += [f"\tfree(wire_{field.name});\n" for field in self.gathers]
+        out.append("\treturn call_status;\n")
         return "".join(out)
 
     def argument_checks(self):
         """One `if` per status: CS_ERR_INVALID_PARAM first, then the statuses @len names."""
         checks = rules.argument_checks(self.function)
-        if any(check.kind == rules.LENGTH for check in checks):
-            self.source.helpers.add("string_length")
+        self.source.helpers.update(c.helper for c in checks if c.helper is not None)
         return [_return_if([c.condition() for c in group], status)
                 for status, group in rules.checks_by_status(checks).items()]
 
     def fill_field(self, field):
         param = field.decl
         target = f"request.{field.name}"
-        if field.counted_bytes:
+        if field.gathered:
+            self.gathers.append(field)
+            self.locals.append(f"\tuint8_t *wire_{field.name} = NULL;\n")
+        elif field.counted_bytes:
             self.fill.append(f"\t{target}.len = {field.count_decl.name};\n"
                              f"\t{target}.data = (uint8_t *){param.name};\n")
+        elif field.repeated and field.kind == wire.STRING:
+            self.fill.append(f"\trequest.n_{field.name} = {field.count_decl.name};\n"
+                             f"\t{target} = (char **){param.name};\n")
         elif field.repeated:
             self.fill_repeated(field, target)
         elif field.kind == wire.MESSAGE:
@@ -453,6 +515,26 @@ class RequestStub:
             self.fill.append(f"\t{target} = {value};\n")
         else:
             self.fill.append(f"\t{target} = {param.name};\n")
+
+    def gather(self, call):
+        """The call, after the buffers of each iovec are gathered into their
+        bytes field: one entry is sent where it is, more are copied into one
+        malloc'd buffer (cv_iovec_gather)."""
+        if not self.gathers:
+            return [call + "\n"]
+        out = []
+        for i, field in enumerate(self.gathers):
+            local = f"wire_{field.name}"
+            target = f"request.{field.name}"
+            gather = ctext.wrap_call(
+                "call_status = cv_iovec_gather",
+                [field.name, field.count_decl.name, f"&{target}.data", f"&{target}.len",
+                 f"&{local}"], ";", "\t\t\t\t")
+            out.append(f"\t{gather}\n" if i == 0 else
+                       f"\tif (call_status == CS_OK)\n\t\t{gather}\n")
+        out.append("\tif (call_status == CS_OK)\n" + call.replace("\n\t", "\n\t\t").replace(
+            "\tcall_status", "\t\tcall_status", 1) + "\n")
+        return out
 
     def fill_message(self, field, target):
         param = field.decl
@@ -500,8 +582,9 @@ class RequestStub:
         if not fields:
             return []
         reply = naming.reply_message(self.function)
-        lines = [f"\tif (status == CS_OK && reply == NULL)\n\t\tstatus = CS_ERR_LIBRARY;\n",
-                 f"\tif (status == CS_OK) {{\n",
+        lines = [f"\tif (call_status == CS_OK && reply == NULL)\n\t\tcall_status = CS_ERR_LIBRARY;\n"]
+        lines += self.same_lengths(fields, reply)
+        lines += [f"\tif (call_status == CS_OK) {{\n",
                  f"\t\tconst {reply} *result = (const {reply} *)reply;\n"]
         allocated = [f for f in fields if f.allocated]
         if allocated:
@@ -509,6 +592,22 @@ class RequestStub:
         lines.append("\n")
         lines += ["\t\t" + self.output_assignment(field) for field in fields]
         lines.append("\t}\n")
+        return lines
+
+    def same_lengths(self, fields, reply):
+        """Arrays that share a count must arrive with one length; a reply whose
+        arrays differ is not what the daemon sends, and gives CS_ERR_LIBRARY."""
+        by_count = {}
+        for field in fields:
+            if field.allocated and field.count_decl is not None:
+                by_count.setdefault(field.count_decl.name, []).append(field)
+        lines = []
+        for group in by_count.values():
+            first = f"((const {reply} *)reply)->{_count_member(group[0])}"
+            for other in group[1:]:
+                lines.append(f"\tif (call_status == CS_OK &&\n"
+                             f"\t    {first} != ((const {reply} *)reply)->{_count_member(other)})\n"
+                             f"\t\tcall_status = CS_ERR_LIBRARY;\n")
         return lines
 
     def output_assignment(self, field):
@@ -526,8 +625,11 @@ class RequestStub:
             copy = f"copy_{field.decl.name}"
             source = f"result->{field.name}"
             declarations.append(f"\t\t{self.allocation(field, copy, source)}\n")
-            frees.append(f"\t\t\tfree({copy});\n")
-            if field.kind == wire.STRING:
+            if field.kind == wire.STRING and field.repeated:
+                frees.append(f"\t\t\tstrings_free({copy}, {source_count(field)});\n")
+            else:
+                frees.append(f"\t\t\tfree({copy});\n")
+            if field.kind == wire.STRING and not field.repeated:
                 failures.append(f"{copy} == NULL")
             elif field.kind == wire.BYTES:
                 failures.append(f"{source}.len > 0 && {copy} == NULL")
@@ -539,7 +641,7 @@ class RequestStub:
         lines = declarations + [f"\n\t\tif ({condition}) {{\n"]
         if len(allocated) > 1:      # with one, the failed copy is the only one and is NULL
             lines += frees
-        lines += ["\t\t\tstatus = CS_ERR_NO_MEMORY;\n", "\t\t} else {\n"]
+        lines += ["\t\t\tcall_status = CS_ERR_NO_MEMORY;\n", "\t\t} else {\n"]
         for field in fields:
             if field.allocated:
                 lines += self.hand_over(field)
@@ -549,6 +651,9 @@ class RequestStub:
         return lines
 
     def allocation(self, field, copy, source):
+        if field.kind == wire.STRING and field.repeated:
+            self.source.helpers.update(("string_dup", "strings_free", "strings_dup"))
+            return f"char **{copy} = strings_dup({source}, {source_count(field)});"
         if field.kind == wire.STRING:
             self.source.helpers.add("string_dup")
             return f"char *{copy} = string_dup({source});"
@@ -564,7 +669,7 @@ class RequestStub:
         name = field.decl.name
         copy = f"copy_{name}"
         lines = []
-        if field.repeated:
+        if field.repeated and field.kind != wire.STRING:
             lines.append(f"\t\t\tfor (size_t i = 0; i < {source_count(field)}; i++)\n"
                          f"\t\t\t\t{self.element_from_wire(field, copy)}\n")
         lines.append(f"\t\t\t*{name} = {copy};\n")
@@ -588,6 +693,11 @@ def source_count(field):
     if field.kind == wire.BYTES:
         return f"result->{field.name}.len"
     return f"result->n_{field.name}"
+
+
+def _count_member(field):
+    """protoc-c's member holding the length of a reply field."""
+    return f"{field.name}.len" if field.kind == wire.BYTES else f"n_{field.name}"
 
 
 def _return_if(conditions, status):

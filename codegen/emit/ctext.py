@@ -81,12 +81,30 @@ def ownership_note(function):
     outputs = [f for f in wire.reply_fields(function) if f.allocated]
     if not outputs:
         return ""
-    names = [f"*{f.decl.name}" + ("" if f.kind == wire.STRING else " (NULL when empty)")
-             for f in outputs]
-    if len(names) == 1:
-        return f"On CS_OK, {names[0]} is a malloc'd copy, which the caller frees with free()."
-    listed = ", ".join(names[:-1]) + " and " + names[-1]
-    return f"On CS_OK, {listed} are malloc'd copies, which the caller frees with free()."
+    copies = [f for f in outputs if not (f.kind == wire.STRING and f.repeated)]
+    string_arrays = [f for f in outputs if f.kind == wire.STRING and f.repeated]
+    sentences = []
+    if copies:
+        names = [f"*{f.decl.name}" + ("" if f.kind == wire.STRING else " (NULL when empty)")
+                 for f in copies]
+        if len(names) == 1:
+            sentences.append(f"On CS_OK, {names[0]} is a malloc'd copy, which the caller "
+                             f"frees with free().")
+        else:
+            sentences.append(f"On CS_OK, {_and(names)} are malloc'd copies, which the caller "
+                             f"frees with free().")
+    if string_arrays:
+        names = [f"*{f.decl.name}" for f in string_arrays]
+        arrays = "a malloc'd array" if len(names) == 1 else "malloc'd arrays"
+        counts = _and(sorted({f"*{f.count_decl.name}" for f in string_arrays}))
+        sentences.append(f"On CS_OK, {_and(names)} {'is' if len(names) == 1 else 'are'} "
+                         f"{arrays} of {counts} malloc'd strings (NULL when empty); the caller "
+                         f"frees each string, then the array, with free().")
+    return " ".join(sentences)
+
+
+def _and(names):
+    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
 
 
 def function_signature(function, prefix=""):

@@ -31,7 +31,13 @@ def _definitions(idl_file):
             and not item.doc and not previous.doc
         if not grouped:
             out.append("\n")
-        out.append(ctext.c_comment(item.doc) if hasattr(item, "doc") else "")
+        out.append(ctext.c_comment(_comment(item)) if hasattr(item, "doc") else "")
         out.append(ctext.definition_text(item))
         previous = item
     return "".join(out)
+
+
+def _comment(item):
+    """An item's doc; for a function, followed by what its caller frees."""
+    note = ctext.ownership_note(item) if isinstance(item, Function) else ""
+    return "\n\n".join(text for text in (item.doc, note) if text)

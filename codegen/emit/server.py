@@ -85,7 +85,7 @@ def server_source(idl_file):
         f"#include \"{naming.server_header(service)}\"\n",
         catalog_include(idl_file) + "\n",
         abi_gate("CV_SERVICE_API", SERVICE_API, f"{service.name}-server.c"),
-        "\n" + string_length_helper() if validators else "",
+        "\n" + string_length_helper() if _checks_lengths(functions) else "",
         "".join("\n" + _wrapper(f) for f in functions),
         "".join("\n" + v for v in validators),
         "\n" + _request_table(idl_file, functions),
@@ -108,9 +108,13 @@ def _wrapper(function):
 
 
 def _validator(function):
-    """Checks of the declared bounds, or None when there is nothing to check."""
+    """Checks of the declared bounds (string lengths, the counts of counted
+    arrays in structs), or None when there is nothing to check."""
     by_status = {DEFAULT_LENGTH_ERROR: []}
     for check in rules.argument_checks(function):
+        if check.kind == rules.COUNTED:
+            by_status[DEFAULT_LENGTH_ERROR].append(check.server_condition())
+            continue
         if check.kind != rules.LENGTH:
             continue
         subject = f"request->{check.param.name}"
@@ -134,7 +138,13 @@ def _validator(function):
             f"}}\n")
 
 
+def _checks_lengths(functions):
+    return any(check.kind == rules.LENGTH for f in functions for check in rules.argument_checks(f))
+
+
 def _return_if(conditions, status):
+    if len(conditions) > 1:
+        conditions = [f"({c})" if "&&" in c else c for c in conditions]
     condition = " ||\n\t    ".join(conditions)
     return f"\tif ({condition})\n\t\treturn {status};\n"
 

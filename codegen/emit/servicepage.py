@@ -57,8 +57,9 @@ def emit(display_path, text):
                 lines.extend(literal(code))
     see_also = [("conclave-idl", 5), *sorted((p.name, 7) for p in PAGES.values() if p is not page),
                 ("conclave-service-guide", 7), ("conclaved", 8)]
-    lines += [".Sh SEE ALSO"] + [f".Xr {name} {section}{' ,' if i < len(see_also) - 1 else ''}"
-                                 for i, (name, section) in enumerate(see_also)] + [""]
+    # Plain text, not .Xr: these pages are not installed where mandoc looks.
+    names = [f"{name}({section})" for name, section in see_also]
+    lines += [".Sh SEE ALSO"] + [f"{n}{',' if i < len(names) - 1 else ''}" for i, n in enumerate(names)] + [""]
     return {f"man/man7/{page.name}.7": "\n".join(lines)}
 
 

@@ -103,54 +103,54 @@ cs_error_t cmap_delete(cmap_handle_t handle, const char *key_name)
 {
 	CmapDeleteRequest request = CMAP_DELETE_REQUEST__INIT;
 	ProtobufCMessage *reply = NULL;
-	cs_error_t status;
+	cs_error_t call_status;
 
 	if (key_name == NULL)
 		return CS_ERR_INVALID_PARAM;
 	if (!string_length_ok(key_name, 0, CMAP_KEYNAME_MAXLEN))
 		return CS_ERR_NAME_TOO_LONG;
 	request.key_name = (char *)key_name;
-	status = cv_client_call(&cmap_client_service, handle, CMAP_REQUEST_DELETE, &request.base,
-				&cmap_delete_reply__descriptor, &reply);
+	call_status = cv_client_call(&cmap_client_service, handle, CMAP_REQUEST_DELETE,
+				&request.base, &cmap_delete_reply__descriptor, &reply);
 	if (reply != NULL)
 		protobuf_c_message_free_unpacked(reply, NULL);
-	return status;
+	return call_status;
 }
 
 cs_error_t cmap_inc(cmap_handle_t handle, const char *key_name)
 {
 	CmapIncRequest request = CMAP_INC_REQUEST__INIT;
 	ProtobufCMessage *reply = NULL;
-	cs_error_t status;
+	cs_error_t call_status;
 
 	if (key_name == NULL)
 		return CS_ERR_INVALID_PARAM;
 	if (!string_length_ok(key_name, 0, CMAP_KEYNAME_MAXLEN))
 		return CS_ERR_NAME_TOO_LONG;
 	request.key_name = (char *)key_name;
-	status = cv_client_call(&cmap_client_service, handle, CMAP_REQUEST_INC, &request.base,
+	call_status = cv_client_call(&cmap_client_service, handle, CMAP_REQUEST_INC, &request.base,
 				&cmap_inc_reply__descriptor, &reply);
 	if (reply != NULL)
 		protobuf_c_message_free_unpacked(reply, NULL);
-	return status;
+	return call_status;
 }
 
 cs_error_t cmap_dec(cmap_handle_t handle, const char *key_name)
 {
 	CmapDecRequest request = CMAP_DEC_REQUEST__INIT;
 	ProtobufCMessage *reply = NULL;
-	cs_error_t status;
+	cs_error_t call_status;
 
 	if (key_name == NULL)
 		return CS_ERR_INVALID_PARAM;
 	if (!string_length_ok(key_name, 0, CMAP_KEYNAME_MAXLEN))
 		return CS_ERR_NAME_TOO_LONG;
 	request.key_name = (char *)key_name;
-	status = cv_client_call(&cmap_client_service, handle, CMAP_REQUEST_DEC, &request.base,
+	call_status = cv_client_call(&cmap_client_service, handle, CMAP_REQUEST_DEC, &request.base,
 				&cmap_dec_reply__descriptor, &reply);
 	if (reply != NULL)
 		protobuf_c_message_free_unpacked(reply, NULL);
-	return status;
+	return call_status;
 }
 
 cs_error_t cmap_iter_init(cmap_handle_t handle, const char *prefix,
@@ -158,39 +158,39 @@ cs_error_t cmap_iter_init(cmap_handle_t handle, const char *prefix,
 {
 	CmapIterInitRequest request = CMAP_ITER_INIT_REQUEST__INIT;
 	ProtobufCMessage *reply = NULL;
-	cs_error_t status;
+	cs_error_t call_status;
 
 	if (cmap_iter_handle == NULL)
 		return CS_ERR_INVALID_PARAM;
 	if (prefix != NULL && !string_length_ok(prefix, 0, CMAP_KEYNAME_MAXLEN))
 		return CS_ERR_NAME_TOO_LONG;
 	request.prefix = prefix != NULL ? (char *)prefix : "";
-	status = cv_client_call(&cmap_client_service, handle, CMAP_REQUEST_ITER_INIT, &request.base,
-				&cmap_iter_init_reply__descriptor, &reply);
-	if (status == CS_OK && reply == NULL)
-		status = CS_ERR_LIBRARY;
-	if (status == CS_OK) {
+	call_status = cv_client_call(&cmap_client_service, handle, CMAP_REQUEST_ITER_INIT,
+				&request.base, &cmap_iter_init_reply__descriptor, &reply);
+	if (call_status == CS_OK && reply == NULL)
+		call_status = CS_ERR_LIBRARY;
+	if (call_status == CS_OK) {
 		const CmapIterInitReply *result = (const CmapIterInitReply *)reply;
 
 		*cmap_iter_handle = result->cmap_iter_handle;
 	}
 	if (reply != NULL)
 		protobuf_c_message_free_unpacked(reply, NULL);
-	return status;
+	return call_status;
 }
 
 cs_error_t cmap_iter_finalize(cmap_handle_t handle, cmap_iter_handle_t iter_handle)
 {
 	CmapIterFinalizeRequest request = CMAP_ITER_FINALIZE_REQUEST__INIT;
 	ProtobufCMessage *reply = NULL;
-	cs_error_t status;
+	cs_error_t call_status;
 
 	request.iter_handle = iter_handle;
-	status = cv_client_call(&cmap_client_service, handle, CMAP_REQUEST_ITER_FINALIZE,
+	call_status = cv_client_call(&cmap_client_service, handle, CMAP_REQUEST_ITER_FINALIZE,
 				&request.base, &cmap_iter_finalize_reply__descriptor, &reply);
 	if (reply != NULL)
 		protobuf_c_message_free_unpacked(reply, NULL);
-	return status;
+	return call_status;
 }
 
 cs_error_t cmap_store_set(cmap_handle_t handle, const char *key_name, const void *value,
@@ -198,7 +198,7 @@ cs_error_t cmap_store_set(cmap_handle_t handle, const char *key_name, const void
 {
 	CmapStoreSetRequest request = CMAP_STORE_SET_REQUEST__INIT;
 	ProtobufCMessage *reply = NULL;
-	cs_error_t status;
+	cs_error_t call_status;
 
 	if (key_name == NULL ||
 	    (value == NULL && value_len != 0))
@@ -209,11 +209,11 @@ cs_error_t cmap_store_set(cmap_handle_t handle, const char *key_name, const void
 	request.value.len = value_len;
 	request.value.data = (uint8_t *)value;
 	request.type = type;
-	status = cv_client_call(&cmap_client_service, handle, CMAP_REQUEST_STORE_SET, &request.base,
-				&cmap_store_set_reply__descriptor, &reply);
+	call_status = cv_client_call(&cmap_client_service, handle, CMAP_REQUEST_STORE_SET,
+				&request.base, &cmap_store_set_reply__descriptor, &reply);
 	if (reply != NULL)
 		protobuf_c_message_free_unpacked(reply, NULL);
-	return status;
+	return call_status;
 }
 
 cs_error_t cmap_store_get(cmap_handle_t handle, const char *key_name, cmap_value_types_t *type,
@@ -221,7 +221,7 @@ cs_error_t cmap_store_get(cmap_handle_t handle, const char *key_name, cmap_value
 {
 	CmapStoreGetRequest request = CMAP_STORE_GET_REQUEST__INIT;
 	ProtobufCMessage *reply = NULL;
-	cs_error_t status;
+	cs_error_t call_status;
 
 	if (key_name == NULL ||
 	    type == NULL ||
@@ -231,16 +231,16 @@ cs_error_t cmap_store_get(cmap_handle_t handle, const char *key_name, cmap_value
 	if (!string_length_ok(key_name, 0, CMAP_KEYNAME_MAXLEN))
 		return CS_ERR_NAME_TOO_LONG;
 	request.key_name = (char *)key_name;
-	status = cv_client_call(&cmap_client_service, handle, CMAP_REQUEST_STORE_GET, &request.base,
-				&cmap_store_get_reply__descriptor, &reply);
-	if (status == CS_OK && reply == NULL)
-		status = CS_ERR_LIBRARY;
-	if (status == CS_OK) {
+	call_status = cv_client_call(&cmap_client_service, handle, CMAP_REQUEST_STORE_GET,
+				&request.base, &cmap_store_get_reply__descriptor, &reply);
+	if (call_status == CS_OK && reply == NULL)
+		call_status = CS_ERR_LIBRARY;
+	if (call_status == CS_OK) {
 		const CmapStoreGetReply *result = (const CmapStoreGetReply *)reply;
 		void *copy_value = bytes_dup(&result->value);
 
 		if (result->value.len > 0 && copy_value == NULL) {
-			status = CS_ERR_NO_MEMORY;
+			call_status = CS_ERR_NO_MEMORY;
 		} else {
 			*type = (cmap_value_types_t)result->type;
 			*value = copy_value;
@@ -249,7 +249,7 @@ cs_error_t cmap_store_get(cmap_handle_t handle, const char *key_name, cmap_value
 	}
 	if (reply != NULL)
 		protobuf_c_message_free_unpacked(reply, NULL);
-	return status;
+	return call_status;
 }
 
 cs_error_t cmap_store_iter_next(cmap_handle_t handle, cmap_iter_handle_t iter_handle,
@@ -257,23 +257,23 @@ cs_error_t cmap_store_iter_next(cmap_handle_t handle, cmap_iter_handle_t iter_ha
 {
 	CmapStoreIterNextRequest request = CMAP_STORE_ITER_NEXT_REQUEST__INIT;
 	ProtobufCMessage *reply = NULL;
-	cs_error_t status;
+	cs_error_t call_status;
 
 	if (key_name == NULL ||
 	    value_len == NULL ||
 	    type == NULL)
 		return CS_ERR_INVALID_PARAM;
 	request.iter_handle = iter_handle;
-	status = cv_client_call(&cmap_client_service, handle, CMAP_REQUEST_STORE_ITER_NEXT,
+	call_status = cv_client_call(&cmap_client_service, handle, CMAP_REQUEST_STORE_ITER_NEXT,
 				&request.base, &cmap_store_iter_next_reply__descriptor, &reply);
-	if (status == CS_OK && reply == NULL)
-		status = CS_ERR_LIBRARY;
-	if (status == CS_OK) {
+	if (call_status == CS_OK && reply == NULL)
+		call_status = CS_ERR_LIBRARY;
+	if (call_status == CS_OK) {
 		const CmapStoreIterNextReply *result = (const CmapStoreIterNextReply *)reply;
 		char *copy_key_name = string_dup(result->key_name);
 
 		if (copy_key_name == NULL) {
-			status = CS_ERR_NO_MEMORY;
+			call_status = CS_ERR_NO_MEMORY;
 		} else {
 			*key_name = copy_key_name;
 			*value_len = (size_t)result->value_len;
@@ -282,7 +282,7 @@ cs_error_t cmap_store_iter_next(cmap_handle_t handle, cmap_iter_handle_t iter_ha
 	}
 	if (reply != NULL)
 		protobuf_c_message_free_unpacked(reply, NULL);
-	return status;
+	return call_status;
 }
 
 cs_error_t cmap_store_track_add(cmap_handle_t handle, const char *key_name, int32_t track_type,
@@ -290,7 +290,7 @@ cs_error_t cmap_store_track_add(cmap_handle_t handle, const char *key_name, int3
 {
 	CmapStoreTrackAddRequest request = CMAP_STORE_TRACK_ADD_REQUEST__INIT;
 	ProtobufCMessage *reply = NULL;
-	cs_error_t status;
+	cs_error_t call_status;
 
 	if (track_handle == NULL)
 		return CS_ERR_INVALID_PARAM;
@@ -299,44 +299,44 @@ cs_error_t cmap_store_track_add(cmap_handle_t handle, const char *key_name, int3
 	request.key_name = key_name != NULL ? (char *)key_name : "";
 	request.track_type = track_type;
 	request.track_id = track_id;
-	status = cv_client_call(&cmap_client_service, handle, CMAP_REQUEST_STORE_TRACK_ADD,
+	call_status = cv_client_call(&cmap_client_service, handle, CMAP_REQUEST_STORE_TRACK_ADD,
 				&request.base, &cmap_store_track_add_reply__descriptor, &reply);
-	if (status == CS_OK && reply == NULL)
-		status = CS_ERR_LIBRARY;
-	if (status == CS_OK) {
+	if (call_status == CS_OK && reply == NULL)
+		call_status = CS_ERR_LIBRARY;
+	if (call_status == CS_OK) {
 		const CmapStoreTrackAddReply *result = (const CmapStoreTrackAddReply *)reply;
 
 		*track_handle = result->track_handle;
 	}
 	if (reply != NULL)
 		protobuf_c_message_free_unpacked(reply, NULL);
-	return status;
+	return call_status;
 }
 
 cs_error_t cmap_store_track_delete(cmap_handle_t handle, cmap_track_handle_t track_handle)
 {
 	CmapStoreTrackDeleteRequest request = CMAP_STORE_TRACK_DELETE_REQUEST__INIT;
 	ProtobufCMessage *reply = NULL;
-	cs_error_t status;
+	cs_error_t call_status;
 
 	request.track_handle = track_handle;
-	status = cv_client_call(&cmap_client_service, handle, CMAP_REQUEST_STORE_TRACK_DELETE,
+	call_status = cv_client_call(&cmap_client_service, handle, CMAP_REQUEST_STORE_TRACK_DELETE,
 				&request.base, &cmap_store_track_delete_reply__descriptor, &reply);
 	if (reply != NULL)
 		protobuf_c_message_free_unpacked(reply, NULL);
-	return status;
+	return call_status;
 }
 
 cs_error_t cmap_store_select_map(cmap_handle_t handle, cmap_map_t map)
 {
 	CmapStoreSelectMapRequest request = CMAP_STORE_SELECT_MAP_REQUEST__INIT;
 	ProtobufCMessage *reply = NULL;
-	cs_error_t status;
+	cs_error_t call_status;
 
 	request.map = map;
-	status = cv_client_call(&cmap_client_service, handle, CMAP_REQUEST_STORE_SELECT_MAP,
+	call_status = cv_client_call(&cmap_client_service, handle, CMAP_REQUEST_STORE_SELECT_MAP,
 				&request.base, &cmap_store_select_map_reply__descriptor, &reply);
 	if (reply != NULL)
 		protobuf_c_message_free_unpacked(reply, NULL);
-	return status;
+	return call_status;
 }

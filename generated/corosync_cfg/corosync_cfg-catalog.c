@@ -6,11 +6,11 @@
 
 static const struct cv_catalog_request corosync_cfg_catalog_requests[11] = {
 	[0] = {
-		.name = "links",
-		.function = "corosync_cfg_links",
-		.summary = "This node's links for corosync_cfg_ring_status_get(): for each, its name and its status, each a NUL-terminated string, one after another.",
-		.request = &corosync_cfg_links_request__descriptor,
-		.reply = &corosync_cfg_links_reply__descriptor,
+		.name = "ring_status_get",
+		.function = "corosync_cfg_ring_status_get",
+		.summary = "Stores in *interface_count the number of this node's links, and in *interface_names and *status as many strings: the link's number and address (\"0 127.0.0.1\"), and one character per configured node in node id order, as corosync-cfgtool -b prints them: 'n' for this node, else '0' plus 1 when the link is enabled and 2 when it is connected.",
+		.request = &corosync_cfg_ring_status_get_request__descriptor,
+		.reply = &corosync_cfg_ring_status_get_reply__descriptor,
 	},
 	[1] = {
 		.name = "node_status",
@@ -22,7 +22,7 @@ static const struct cv_catalog_request corosync_cfg_catalog_requests[11] = {
 	[2] = {
 		.name = "node_addrs",
 		.function = "corosync_cfg_node_addrs",
-		.summary = "The addresses of a node (0: this node) as the bytes of an array of corosync_cfg_node_address_t.",
+		.summary = "The addresses of a node (0: this node).",
 		.request = &corosync_cfg_node_addrs_request__descriptor,
 		.reply = &corosync_cfg_node_addrs_reply__descriptor,
 	},

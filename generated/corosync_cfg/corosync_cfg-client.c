@@ -20,6 +20,17 @@ static bool string_length_ok(const char *s, size_t min, size_t max)
 	return length >= min && length <= max;
 }
 
+/* A malloc'd copy of src ("" for NULL), or NULL when memory is short. */
+static char *string_dup(const char *src)
+{
+	size_t size = strlen(src != NULL ? src : "") + 1;
+	char *copy = malloc(size);
+
+	if (copy != NULL)
+		memcpy(copy, src != NULL ? src : "", size);
+	return copy;
+}
+
 /* A malloc'd copy of src's bytes, or NULL when there are none or memory is short. */
 static void *bytes_dup(const ProtobufCBinaryData *src)
 {
@@ -31,6 +42,55 @@ static void *bytes_dup(const ProtobufCBinaryData *src)
 	if (copy != NULL)
 		memcpy(copy, src->data, src->len);
 	return copy;
+}
+
+/* Frees the count strings of array, then array. */
+static void strings_free(char **array, size_t count)
+{
+	for (size_t i = 0; array != NULL && i < count; i++)
+		free(array[i]);
+	free(array);
+}
+
+/* A malloc'd array of malloc'd copies of the count strings of src, or
+ * NULL when count is 0 or memory is short. */
+static char **strings_dup(char *const *src, size_t count)
+{
+	char **copy = count > 0 ? calloc(count, sizeof(*copy)) : NULL;
+
+	for (size_t i = 0; copy != NULL && i < count; i++) {
+		copy[i] = string_dup(src[i]);
+		if (copy[i] == NULL) {
+			strings_free(copy, i);
+			copy = NULL;
+		}
+	}
+	return copy;
+}
+
+/* Zeroed room for count elements, or NULL when count is 0 or memory is short. */
+static void *array_alloc(size_t count, size_t size)
+{
+	return count > 0 ? calloc(count, size) : NULL;
+}
+
+/* Copies at most size bytes of src into dst, and returns how many; the
+ * rest of dst stays as it is. */
+static size_t copy_bytes(void *dst, size_t size, const ProtobufCBinaryData *src)
+{
+	size_t length = src->len < size ? src->len : size;
+
+	if (length > 0)
+		memcpy(dst, src->data, length);
+	return length;
+}
+
+static void corosync_cfg_node_address_t_from_wire(corosync_cfg_node_address_t *out, const CorosyncCfgNodeAddressT *in)
+{
+	memset(out, 0, sizeof(*out));
+	if (in == NULL)
+		return;
+	out->address_length = (int)copy_bytes(out->address, sizeof(out->address), &in->address);
 }
 
 void corosync_cfg_callback_table_from_corosync_cfg_callbacks_t(const corosync_cfg_callbacks_t *callbacks,
@@ -98,12 +158,53 @@ cs_error_t corosync_cfg_finalize(corosync_cfg_handle_t cfg_handle)
 	return cv_client_finalize(&corosync_cfg_client_service, cfg_handle);
 }
 
+cs_error_t corosync_cfg_ring_status_get(corosync_cfg_handle_t cfg_handle, char ***interface_names,
+	char ***status, unsigned int *interface_count)
+{
+	CorosyncCfgRingStatusGetRequest request = COROSYNC_CFG_RING_STATUS_GET_REQUEST__INIT;
+	ProtobufCMessage *reply = NULL;
+	cs_error_t call_status;
+
+	if (interface_names == NULL ||
+	    status == NULL ||
+	    interface_count == NULL)
+		return CS_ERR_INVALID_PARAM;
+	call_status = cv_client_call(&corosync_cfg_client_service, cfg_handle,
+				COROSYNC_CFG_REQUEST_RING_STATUS_GET, &request.base,
+				&corosync_cfg_ring_status_get_reply__descriptor, &reply);
+	if (call_status == CS_OK && reply == NULL)
+		call_status = CS_ERR_LIBRARY;
+	if (call_status == CS_OK &&
+	    ((const CorosyncCfgRingStatusGetReply *)reply)->n_interface_names != ((const CorosyncCfgRingStatusGetReply *)reply)->n_status)
+		call_status = CS_ERR_LIBRARY;
+	if (call_status == CS_OK) {
+		const CorosyncCfgRingStatusGetReply *result = (const CorosyncCfgRingStatusGetReply *)reply;
+		char **copy_interface_names = strings_dup(result->interface_names, result->n_interface_names);
+		char **copy_status = strings_dup(result->status, result->n_status);
+
+		if ((result->n_interface_names > 0 && copy_interface_names == NULL) ||
+		    (result->n_status > 0 && copy_status == NULL)) {
+			strings_free(copy_interface_names, result->n_interface_names);
+			strings_free(copy_status, result->n_status);
+			call_status = CS_ERR_NO_MEMORY;
+		} else {
+			*interface_names = copy_interface_names;
+			*interface_count = (unsigned int)result->n_interface_names;
+			*status = copy_status;
+			*interface_count = (unsigned int)result->n_status;
+		}
+	}
+	if (reply != NULL)
+		protobuf_c_message_free_unpacked(reply, NULL);
+	return call_status;
+}
+
 cs_error_t corosync_cfg_kill_node(corosync_cfg_handle_t cfg_handle, unsigned int nodeid,
 	const char *reason)
 {
 	CorosyncCfgKillNodeRequest request = COROSYNC_CFG_KILL_NODE_REQUEST__INIT;
 	ProtobufCMessage *reply = NULL;
-	cs_error_t status;
+	cs_error_t call_status;
 
 	if (reason == NULL)
 		return CS_ERR_INVALID_PARAM;
@@ -111,41 +212,41 @@ cs_error_t corosync_cfg_kill_node(corosync_cfg_handle_t cfg_handle, unsigned int
 		return CS_ERR_NAME_TOO_LONG;
 	request.nodeid = nodeid;
 	request.reason = (char *)reason;
-	status = cv_client_call(&corosync_cfg_client_service, cfg_handle,
+	call_status = cv_client_call(&corosync_cfg_client_service, cfg_handle,
 				COROSYNC_CFG_REQUEST_KILL_NODE, &request.base,
 				&corosync_cfg_kill_node_reply__descriptor, &reply);
 	if (reply != NULL)
 		protobuf_c_message_free_unpacked(reply, NULL);
-	return status;
+	return call_status;
 }
 
 cs_error_t corosync_cfg_trackstart(corosync_cfg_handle_t cfg_handle, uint8_t track_flags)
 {
 	CorosyncCfgTrackstartRequest request = COROSYNC_CFG_TRACKSTART_REQUEST__INIT;
 	ProtobufCMessage *reply = NULL;
-	cs_error_t status;
+	cs_error_t call_status;
 
 	request.track_flags = track_flags;
-	status = cv_client_call(&corosync_cfg_client_service, cfg_handle,
+	call_status = cv_client_call(&corosync_cfg_client_service, cfg_handle,
 				COROSYNC_CFG_REQUEST_TRACKSTART, &request.base,
 				&corosync_cfg_trackstart_reply__descriptor, &reply);
 	if (reply != NULL)
 		protobuf_c_message_free_unpacked(reply, NULL);
-	return status;
+	return call_status;
 }
 
 cs_error_t corosync_cfg_trackstop(corosync_cfg_handle_t cfg_handle)
 {
 	CorosyncCfgTrackstopRequest request = COROSYNC_CFG_TRACKSTOP_REQUEST__INIT;
 	ProtobufCMessage *reply = NULL;
-	cs_error_t status;
+	cs_error_t call_status;
 
-	status = cv_client_call(&corosync_cfg_client_service, cfg_handle,
+	call_status = cv_client_call(&corosync_cfg_client_service, cfg_handle,
 				COROSYNC_CFG_REQUEST_TRACKSTOP, &request.base,
 				&corosync_cfg_trackstop_reply__descriptor, &reply);
 	if (reply != NULL)
 		protobuf_c_message_free_unpacked(reply, NULL);
-	return status;
+	return call_status;
 }
 
 cs_error_t corosync_cfg_try_shutdown(corosync_cfg_handle_t cfg_handle,
@@ -153,15 +254,15 @@ cs_error_t corosync_cfg_try_shutdown(corosync_cfg_handle_t cfg_handle,
 {
 	CorosyncCfgTryShutdownRequest request = COROSYNC_CFG_TRY_SHUTDOWN_REQUEST__INIT;
 	ProtobufCMessage *reply = NULL;
-	cs_error_t status;
+	cs_error_t call_status;
 
 	request.flags = flags;
-	status = cv_client_call(&corosync_cfg_client_service, cfg_handle,
+	call_status = cv_client_call(&corosync_cfg_client_service, cfg_handle,
 				COROSYNC_CFG_REQUEST_TRY_SHUTDOWN, &request.base,
 				&corosync_cfg_try_shutdown_reply__descriptor, &reply);
 	if (reply != NULL)
 		protobuf_c_message_free_unpacked(reply, NULL);
-	return status;
+	return call_status;
 }
 
 cs_error_t corosync_cfg_replyto_shutdown(corosync_cfg_handle_t cfg_handle,
@@ -169,95 +270,66 @@ cs_error_t corosync_cfg_replyto_shutdown(corosync_cfg_handle_t cfg_handle,
 {
 	CorosyncCfgReplytoShutdownRequest request = COROSYNC_CFG_REPLYTO_SHUTDOWN_REQUEST__INIT;
 	ProtobufCMessage *reply = NULL;
-	cs_error_t status;
+	cs_error_t call_status;
 
 	request.flags = flags;
-	status = cv_client_call(&corosync_cfg_client_service, cfg_handle,
+	call_status = cv_client_call(&corosync_cfg_client_service, cfg_handle,
 				COROSYNC_CFG_REQUEST_REPLYTO_SHUTDOWN, &request.base,
 				&corosync_cfg_replyto_shutdown_reply__descriptor, &reply);
 	if (reply != NULL)
 		protobuf_c_message_free_unpacked(reply, NULL);
-	return status;
+	return call_status;
 }
 
 cs_error_t corosync_cfg_local_get(corosync_cfg_handle_t handle, unsigned int *local_nodeid)
 {
 	CorosyncCfgLocalGetRequest request = COROSYNC_CFG_LOCAL_GET_REQUEST__INIT;
 	ProtobufCMessage *reply = NULL;
-	cs_error_t status;
+	cs_error_t call_status;
 
 	if (local_nodeid == NULL)
 		return CS_ERR_INVALID_PARAM;
-	status = cv_client_call(&corosync_cfg_client_service, handle,
+	call_status = cv_client_call(&corosync_cfg_client_service, handle,
 				COROSYNC_CFG_REQUEST_LOCAL_GET, &request.base,
 				&corosync_cfg_local_get_reply__descriptor, &reply);
-	if (status == CS_OK && reply == NULL)
-		status = CS_ERR_LIBRARY;
-	if (status == CS_OK) {
+	if (call_status == CS_OK && reply == NULL)
+		call_status = CS_ERR_LIBRARY;
+	if (call_status == CS_OK) {
 		const CorosyncCfgLocalGetReply *result = (const CorosyncCfgLocalGetReply *)reply;
 
 		*local_nodeid = result->local_nodeid;
 	}
 	if (reply != NULL)
 		protobuf_c_message_free_unpacked(reply, NULL);
-	return status;
+	return call_status;
 }
 
 cs_error_t corosync_cfg_reload_config(corosync_cfg_handle_t handle)
 {
 	CorosyncCfgReloadConfigRequest request = COROSYNC_CFG_RELOAD_CONFIG_REQUEST__INIT;
 	ProtobufCMessage *reply = NULL;
-	cs_error_t status;
+	cs_error_t call_status;
 
-	status = cv_client_call(&corosync_cfg_client_service, handle,
+	call_status = cv_client_call(&corosync_cfg_client_service, handle,
 				COROSYNC_CFG_REQUEST_RELOAD_CONFIG, &request.base,
 				&corosync_cfg_reload_config_reply__descriptor, &reply);
 	if (reply != NULL)
 		protobuf_c_message_free_unpacked(reply, NULL);
-	return status;
+	return call_status;
 }
 
 cs_error_t corosync_cfg_reopen_log_files(corosync_cfg_handle_t handle)
 {
 	CorosyncCfgReopenLogFilesRequest request = COROSYNC_CFG_REOPEN_LOG_FILES_REQUEST__INIT;
 	ProtobufCMessage *reply = NULL;
-	cs_error_t status;
+	cs_error_t call_status;
 
-	status = cv_client_call(&corosync_cfg_client_service, handle,
+	call_status = cv_client_call(&corosync_cfg_client_service, handle,
 				COROSYNC_CFG_REQUEST_REOPEN_LOG_FILES, &request.base,
 				&corosync_cfg_reopen_log_files_reply__descriptor, &reply);
 	if (reply != NULL)
 		protobuf_c_message_free_unpacked(reply, NULL);
-	return status;
-}
-
-cs_error_t corosync_cfg_links(corosync_cfg_handle_t handle, void **entries, size_t *entries_len)
-{
-	CorosyncCfgLinksRequest request = COROSYNC_CFG_LINKS_REQUEST__INIT;
-	ProtobufCMessage *reply = NULL;
-	cs_error_t status;
-
-	if (entries == NULL ||
-	    entries_len == NULL)
-		return CS_ERR_INVALID_PARAM;
-	status = cv_client_call(&corosync_cfg_client_service, handle, COROSYNC_CFG_REQUEST_LINKS,
-				&request.base, &corosync_cfg_links_reply__descriptor, &reply);
-	if (status == CS_OK && reply == NULL)
-		status = CS_ERR_LIBRARY;
-	if (status == CS_OK) {
-		const CorosyncCfgLinksReply *result = (const CorosyncCfgLinksReply *)reply;
-		void *copy_entries = bytes_dup(&result->entries);
-
-		if (result->entries.len > 0 && copy_entries == NULL) {
-			status = CS_ERR_NO_MEMORY;
-		} else {
-			*entries = copy_entries;
-			*entries_len = result->entries.len;
-		}
-	}
-	if (reply != NULL)
-		protobuf_c_message_free_unpacked(reply, NULL);
-	return status;
+	return call_status;
 }
 
 cs_error_t corosync_cfg_node_status(corosync_cfg_handle_t handle, unsigned int nodeid, void **v1,
@@ -265,23 +337,23 @@ cs_error_t corosync_cfg_node_status(corosync_cfg_handle_t handle, unsigned int n
 {
 	CorosyncCfgNodeStatusRequest request = COROSYNC_CFG_NODE_STATUS_REQUEST__INIT;
 	ProtobufCMessage *reply = NULL;
-	cs_error_t status;
+	cs_error_t call_status;
 
 	if (v1 == NULL ||
 	    v1_len == NULL)
 		return CS_ERR_INVALID_PARAM;
 	request.nodeid = nodeid;
-	status = cv_client_call(&corosync_cfg_client_service, handle,
+	call_status = cv_client_call(&corosync_cfg_client_service, handle,
 				COROSYNC_CFG_REQUEST_NODE_STATUS, &request.base,
 				&corosync_cfg_node_status_reply__descriptor, &reply);
-	if (status == CS_OK && reply == NULL)
-		status = CS_ERR_LIBRARY;
-	if (status == CS_OK) {
+	if (call_status == CS_OK && reply == NULL)
+		call_status = CS_ERR_LIBRARY;
+	if (call_status == CS_OK) {
 		const CorosyncCfgNodeStatusReply *result = (const CorosyncCfgNodeStatusReply *)reply;
 		void *copy_v1 = bytes_dup(&result->v1);
 
 		if (result->v1.len > 0 && copy_v1 == NULL) {
-			status = CS_ERR_NO_MEMORY;
+			call_status = CS_ERR_NO_MEMORY;
 		} else {
 			*v1 = copy_v1;
 			*v1_len = result->v1.len;
@@ -289,37 +361,39 @@ cs_error_t corosync_cfg_node_status(corosync_cfg_handle_t handle, unsigned int n
 	}
 	if (reply != NULL)
 		protobuf_c_message_free_unpacked(reply, NULL);
-	return status;
+	return call_status;
 }
 
-cs_error_t corosync_cfg_node_addrs(corosync_cfg_handle_t handle, unsigned int nodeid, void **addrs,
-	size_t *addrs_len)
+cs_error_t corosync_cfg_node_addrs(corosync_cfg_handle_t handle, unsigned int nodeid,
+	corosync_cfg_node_address_t **addrs, size_t *n_addrs)
 {
 	CorosyncCfgNodeAddrsRequest request = COROSYNC_CFG_NODE_ADDRS_REQUEST__INIT;
 	ProtobufCMessage *reply = NULL;
-	cs_error_t status;
+	cs_error_t call_status;
 
 	if (addrs == NULL ||
-	    addrs_len == NULL)
+	    n_addrs == NULL)
 		return CS_ERR_INVALID_PARAM;
 	request.nodeid = nodeid;
-	status = cv_client_call(&corosync_cfg_client_service, handle,
+	call_status = cv_client_call(&corosync_cfg_client_service, handle,
 				COROSYNC_CFG_REQUEST_NODE_ADDRS, &request.base,
 				&corosync_cfg_node_addrs_reply__descriptor, &reply);
-	if (status == CS_OK && reply == NULL)
-		status = CS_ERR_LIBRARY;
-	if (status == CS_OK) {
+	if (call_status == CS_OK && reply == NULL)
+		call_status = CS_ERR_LIBRARY;
+	if (call_status == CS_OK) {
 		const CorosyncCfgNodeAddrsReply *result = (const CorosyncCfgNodeAddrsReply *)reply;
-		void *copy_addrs = bytes_dup(&result->addrs);
+		corosync_cfg_node_address_t *copy_addrs = array_alloc(result->n_addrs, sizeof(*copy_addrs));
 
-		if (result->addrs.len > 0 && copy_addrs == NULL) {
-			status = CS_ERR_NO_MEMORY;
+		if (result->n_addrs > 0 && copy_addrs == NULL) {
+			call_status = CS_ERR_NO_MEMORY;
 		} else {
+			for (size_t i = 0; i < result->n_addrs; i++)
+				corosync_cfg_node_address_t_from_wire(&copy_addrs[i], result->addrs[i]);
 			*addrs = copy_addrs;
-			*addrs_len = result->addrs.len;
+			*n_addrs = result->n_addrs;
 		}
 	}
 	if (reply != NULL)
 		protobuf_c_message_free_unpacked(reply, NULL);
-	return status;
+	return call_status;
 }

@@ -18,7 +18,7 @@
 #define CONCLAVE_COROSYNC_CFG_IDS_DEFINED
 
 enum corosync_cfg_request_id {
-	COROSYNC_CFG_REQUEST_LINKS = 0,
+	COROSYNC_CFG_REQUEST_RING_STATUS_GET = 0,
 	COROSYNC_CFG_REQUEST_NODE_STATUS = 1,
 	COROSYNC_CFG_REQUEST_NODE_ADDRS = 2,
 	COROSYNC_CFG_REQUEST_KILL_NODE = 3,
@@ -71,16 +71,6 @@ CV_EXPORT cs_error_t corosync_cfg_reopen_log_files(corosync_cfg_handle_t handle)
 extern CV_HIDDEN const struct cv_client_service corosync_cfg_client_service;
 
 /*
- * This node's links for corosync_cfg_ring_status_get(): for each, its name and
- * its status, each a NUL-terminated string, one after another.
- *
- * On CS_OK, *entries (NULL when empty) is a malloc'd copy, which the caller
- * frees with free().
- */
-CV_HIDDEN cs_error_t corosync_cfg_links(corosync_cfg_handle_t handle, void **entries,
-	size_t *entries_len);
-
-/*
  * The status of a node as the bytes of a struct corosync_cfg_node_status_v1: a
  * fixed-size structure of plain values the library returns as it is.
  *
@@ -91,14 +81,13 @@ CV_HIDDEN cs_error_t corosync_cfg_node_status(corosync_cfg_handle_t handle, unsi
 	void **v1, size_t *v1_len);
 
 /*
- * The addresses of a node (0: this node) as the bytes of an array of
- * corosync_cfg_node_address_t.
+ * The addresses of a node (0: this node).
  *
  * On CS_OK, *addrs (NULL when empty) is a malloc'd copy, which the caller frees
  * with free().
  */
 CV_HIDDEN cs_error_t corosync_cfg_node_addrs(corosync_cfg_handle_t handle, unsigned int nodeid,
-	void **addrs, size_t *addrs_len);
+	corosync_cfg_node_address_t **addrs, size_t *n_addrs);
 
 /* Fill a callback table, indexed by event id, from a callbacks struct. */
 CV_HIDDEN void corosync_cfg_callback_table_from_corosync_cfg_callbacks_t(const corosync_cfg_callbacks_t *callbacks,

@@ -20,11 +20,12 @@ static bool string_length_ok(const char *s, size_t min, size_t max)
 	return length >= min && length <= max;
 }
 
-static cs_error_t request_links(struct cv_session *s,
+static cs_error_t request_ring_status_get(struct cv_session *s,
 				const ProtobufCMessage *request, ProtobufCMessage *reply)
 {
-	return corosync_cfg_handle_links(s, (const CorosyncCfgLinksRequest *)request,
-		(CorosyncCfgLinksReply *)reply);
+	return corosync_cfg_handle_ring_status_get(s,
+		(const CorosyncCfgRingStatusGetRequest *)request,
+		(CorosyncCfgRingStatusGetReply *)reply);
 }
 
 static cs_error_t request_node_status(struct cv_session *s,
@@ -111,11 +112,11 @@ static cs_error_t validate_kill_node(const ProtobufCMessage *message)
 }
 
 static const struct cv_request_desc corosync_cfg_requests[COROSYNC_CFG_N_REQUESTS] = {
-	[COROSYNC_CFG_REQUEST_LINKS] = {
-		.name = "links",
-		.request = &corosync_cfg_links_request__descriptor,
-		.reply = &corosync_cfg_links_reply__descriptor,
-		.handle = request_links,
+	[COROSYNC_CFG_REQUEST_RING_STATUS_GET] = {
+		.name = "ring_status_get",
+		.request = &corosync_cfg_ring_status_get_request__descriptor,
+		.reply = &corosync_cfg_ring_status_get_reply__descriptor,
+		.handle = request_ring_status_get,
 		.validate = NULL,
 		.flags = 0,
 	},

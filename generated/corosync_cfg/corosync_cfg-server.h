@@ -19,7 +19,7 @@
 #define CONCLAVE_COROSYNC_CFG_IDS_DEFINED
 
 enum corosync_cfg_request_id {
-	COROSYNC_CFG_REQUEST_LINKS = 0,
+	COROSYNC_CFG_REQUEST_RING_STATUS_GET = 0,
 	COROSYNC_CFG_REQUEST_NODE_STATUS = 1,
 	COROSYNC_CFG_REQUEST_NODE_ADDRS = 2,
 	COROSYNC_CFG_REQUEST_KILL_NODE = 3,
@@ -42,12 +42,14 @@ enum corosync_cfg_event_id {
 /* Request handlers return CS_OK with the reply filled in, or the error to reply with. */
 
 /*
- * corosync_cfg_links(): This node's links for corosync_cfg_ring_status_get():
- * for each, its name and its status, each a NUL-terminated string, one after
- * another.
+ * corosync_cfg_ring_status_get(): Stores in *interface_count the number of this
+ * node's links, and in *interface_names and *status as many strings: the link's
+ * number and address ("0 127.0.0.1"), and one character per configured node in
+ * node id order, as corosync-cfgtool -b prints them: 'n' for this node, else
+ * '0' plus 1 when the link is enabled and 2 when it is connected.
  */
-cs_error_t corosync_cfg_handle_links(struct cv_session *s, const CorosyncCfgLinksRequest *request,
-	CorosyncCfgLinksReply *reply);
+cs_error_t corosync_cfg_handle_ring_status_get(struct cv_session *s,
+	const CorosyncCfgRingStatusGetRequest *request, CorosyncCfgRingStatusGetReply *reply);
 
 /*
  * corosync_cfg_node_status(): The status of a node as the bytes of a struct
@@ -57,10 +59,7 @@ cs_error_t corosync_cfg_handle_links(struct cv_session *s, const CorosyncCfgLink
 cs_error_t corosync_cfg_handle_node_status(struct cv_session *s,
 	const CorosyncCfgNodeStatusRequest *request, CorosyncCfgNodeStatusReply *reply);
 
-/*
- * corosync_cfg_node_addrs(): The addresses of a node (0: this node) as the
- * bytes of an array of corosync_cfg_node_address_t.
- */
+/* corosync_cfg_node_addrs(): The addresses of a node (0: this node). */
 cs_error_t corosync_cfg_handle_node_addrs(struct cv_session *s,
 	const CorosyncCfgNodeAddrsRequest *request, CorosyncCfgNodeAddrsReply *reply);
 

@@ -43,7 +43,7 @@ static const struct cv_catalog_request cpg_catalog_requests[9] = {
 	[5] = {
 		.name = "groups_snapshot",
 		.function = "cpg_groups_snapshot",
-		.summary = "The entries of an iteration, packed one after another as three uint32_t in host order (name length, node id, pid) followed by the name's bytes.",
+		.summary = "The entries of an iteration; group names the group of CPG_ITERATION_ONE_GROUP.",
 		.request = &cpg_groups_snapshot_request__descriptor,
 		.reply = &cpg_groups_snapshot_reply__descriptor,
 	},

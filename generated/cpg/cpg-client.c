@@ -11,23 +11,35 @@
 #error "cpg-client.c was generated for CV_RUNTIME_ABI 1; regenerate it with python3 -m codegen"
 #endif
 
-/* A malloc'd copy of src's bytes, or NULL when there are none or memory is short. */
-static void *bytes_dup(const ProtobufCBinaryData *src)
-{
-	void *copy;
-
-	if (src->len == 0)
-		return NULL;
-	copy = malloc(src->len);
-	if (copy != NULL)
-		memcpy(copy, src->data, src->len);
-	return copy;
-}
-
 /* Zeroed room for count elements, or NULL when count is 0 or memory is short. */
 static void *array_alloc(size_t count, size_t size)
 {
 	return count > 0 ? calloc(count, size) : NULL;
+}
+
+/* Copies at most size bytes of src into dst, and returns how many; the
+ * rest of dst stays as it is. */
+static size_t copy_bytes(void *dst, size_t size, const ProtobufCBinaryData *src)
+{
+	size_t length = src->len < size ? src->len : size;
+
+	if (length > 0)
+		memcpy(dst, src->data, length);
+	return length;
+}
+
+static void cpg_name_from_wire(struct cpg_name *out, const CpgName *in)
+{
+	memset(out, 0, sizeof(*out));
+	if (in == NULL)
+		return;
+	out->length = (uint32_t)copy_bytes(out->value, sizeof(out->value), &in->value);
+}
+
+static void cpg_name_to_wire(CpgName *out, const struct cpg_name *in)
+{
+	out->value.len = in->length;
+	out->value.data = (uint8_t *)in->value;
 }
 
 static void cpg_address_from_wire(struct cpg_address *out, const CpgAddress *in)
@@ -49,6 +61,16 @@ static void cpg_ring_id_from_wire(struct cpg_ring_id *out, const CpgRingId *in)
 	out->seq = in->seq;
 }
 
+static void cpg_iteration_description_t_from_wire(struct cpg_iteration_description_t *out, const CpgIterationDescriptionT *in)
+{
+	memset(out, 0, sizeof(*out));
+	if (in == NULL)
+		return;
+	cpg_name_from_wire(&out->group, in->group);
+	out->nodeid = in->nodeid;
+	out->pid = in->pid;
+}
+
 void cpg_callback_table_from_cpg_model_v1_data_t(const cpg_model_v1_data_t *callbacks,
 	cv_callback_fn table[CPG_N_EVENTS])
 {
@@ -60,11 +82,12 @@ static cs_error_t deliver_message(uint64_t handle, cv_callback_fn fn,
 {
 	const CpgMessageEvent *event = (const CpgMessageEvent *)message;
 	cpg_message_fn_t callback = (cpg_message_fn_t)fn;
+	struct cpg_name arg_group;
 
 	if (callback == NULL)
 		return CS_OK;
-	callback(handle, (size_t)event->group.len, event->group.data, event->nodeid, event->pid,
-		(size_t)event->msg.len, event->msg.data);
+	cpg_name_from_wire(&arg_group, event->group);
+	callback(handle, &arg_group, event->nodeid, event->pid, (size_t)event->msg.len, event->msg.data);
 	return CS_OK;
 }
 
@@ -73,6 +96,7 @@ static cs_error_t deliver_membership(uint64_t handle, cv_callback_fn fn,
 {
 	const CpgMembershipEvent *event = (const CpgMembershipEvent *)message;
 	cpg_membership_fn_t callback = (cpg_membership_fn_t)fn;
+	struct cpg_name arg_group;
 	struct cpg_address *arg_member_list;
 	struct cpg_address *arg_left_list;
 	struct cpg_address *arg_joined_list;
@@ -88,15 +112,16 @@ static cs_error_t deliver_membership(uint64_t handle, cv_callback_fn fn,
 		free(arg_joined_list);
 		return CS_ERR_NO_MEMORY;
 	}
+	cpg_name_from_wire(&arg_group, event->group);
 	for (size_t i = 0; i < event->n_member_list; i++)
 		cpg_address_from_wire(&arg_member_list[i], event->member_list[i]);
 	for (size_t i = 0; i < event->n_left_list; i++)
 		cpg_address_from_wire(&arg_left_list[i], event->left_list[i]);
 	for (size_t i = 0; i < event->n_joined_list; i++)
 		cpg_address_from_wire(&arg_joined_list[i], event->joined_list[i]);
-	callback(handle, (size_t)event->group.len, event->group.data, (size_t)event->n_member_list,
-		arg_member_list, (size_t)event->n_left_list, arg_left_list,
-		(size_t)event->n_joined_list, arg_joined_list);
+	callback(handle, &arg_group, (size_t)event->n_member_list, arg_member_list,
+		(size_t)event->n_left_list, arg_left_list, (size_t)event->n_joined_list,
+		arg_joined_list);
 	free(arg_member_list);
 	free(arg_left_list);
 	free(arg_joined_list);
@@ -122,11 +147,13 @@ static cs_error_t deliver_fragment(uint64_t handle, cv_callback_fn fn,
 {
 	const CpgFragmentEvent *event = (const CpgFragmentEvent *)message;
 	cpg_fragment_fn_t callback = (cpg_fragment_fn_t)fn;
+	struct cpg_name arg_group;
 
 	if (callback == NULL)
 		return CS_OK;
-	callback(handle, (size_t)event->group.len, event->group.data, event->nodeid, event->pid,
-		event->part, event->total, (size_t)event->msg.len, event->msg.data);
+	cpg_name_from_wire(&arg_group, event->group);
+	callback(handle, &arg_group, event->nodeid, event->pid, event->part, event->total,
+		(size_t)event->msg.len, event->msg.data);
 	return CS_OK;
 }
 
@@ -189,22 +216,22 @@ cs_error_t cpg_local_get(cpg_handle_t handle, unsigned int *local_nodeid)
 {
 	CpgLocalGetRequest request = CPG_LOCAL_GET_REQUEST__INIT;
 	ProtobufCMessage *reply = NULL;
-	cs_error_t status;
+	cs_error_t call_status;
 
 	if (local_nodeid == NULL)
 		return CS_ERR_INVALID_PARAM;
-	status = cv_client_call(&cpg_client_service, handle, CPG_REQUEST_LOCAL_GET, &request.base,
-				&cpg_local_get_reply__descriptor, &reply);
-	if (status == CS_OK && reply == NULL)
-		status = CS_ERR_LIBRARY;
-	if (status == CS_OK) {
+	call_status = cv_client_call(&cpg_client_service, handle, CPG_REQUEST_LOCAL_GET,
+				&request.base, &cpg_local_get_reply__descriptor, &reply);
+	if (call_status == CS_OK && reply == NULL)
+		call_status = CS_ERR_LIBRARY;
+	if (call_status == CS_OK) {
 		const CpgLocalGetReply *result = (const CpgLocalGetReply *)reply;
 
 		*local_nodeid = result->local_nodeid;
 	}
 	if (reply != NULL)
 		protobuf_c_message_free_unpacked(reply, NULL);
-	return status;
+	return call_status;
 }
 
 cs_error_t cpg_flow_control_state_get(cpg_handle_t handle,
@@ -212,88 +239,90 @@ cs_error_t cpg_flow_control_state_get(cpg_handle_t handle,
 {
 	CpgFlowControlStateGetRequest request = CPG_FLOW_CONTROL_STATE_GET_REQUEST__INIT;
 	ProtobufCMessage *reply = NULL;
-	cs_error_t status;
+	cs_error_t call_status;
 
 	if (flow_control_enabled == NULL)
 		return CS_ERR_INVALID_PARAM;
-	status = cv_client_call(&cpg_client_service, handle, CPG_REQUEST_FLOW_CONTROL_STATE_GET,
-				&request.base, &cpg_flow_control_state_get_reply__descriptor,
-				&reply);
-	if (status == CS_OK && reply == NULL)
-		status = CS_ERR_LIBRARY;
-	if (status == CS_OK) {
+	call_status = cv_client_call(&cpg_client_service, handle,
+				CPG_REQUEST_FLOW_CONTROL_STATE_GET, &request.base,
+				&cpg_flow_control_state_get_reply__descriptor, &reply);
+	if (call_status == CS_OK && reply == NULL)
+		call_status = CS_ERR_LIBRARY;
+	if (call_status == CS_OK) {
 		const CpgFlowControlStateGetReply *result = (const CpgFlowControlStateGetReply *)reply;
 
 		*flow_control_enabled = (cpg_flow_control_state_t)result->flow_control_enabled;
 	}
 	if (reply != NULL)
 		protobuf_c_message_free_unpacked(reply, NULL);
-	return status;
+	return call_status;
 }
 
-cs_error_t cpg_groups_join(cpg_handle_t handle, const void *group, size_t group_len, uint32_t flags)
+cs_error_t cpg_groups_join(cpg_handle_t handle, const struct cpg_name *group, uint32_t flags)
 {
 	CpgGroupsJoinRequest request = CPG_GROUPS_JOIN_REQUEST__INIT;
+	CpgName wire_group = CPG_NAME__INIT;
 	ProtobufCMessage *reply = NULL;
-	cs_error_t status;
+	cs_error_t call_status;
 
-	if (group == NULL && group_len != 0)
+	if (group == NULL ||
+	    group->length > CPG_MAX_NAME_LENGTH)
 		return CS_ERR_INVALID_PARAM;
-	request.group.len = group_len;
-	request.group.data = (uint8_t *)group;
+	cpg_name_to_wire(&wire_group, group);
+	request.group = &wire_group;
 	request.flags = flags;
-	status = cv_client_call(&cpg_client_service, handle, CPG_REQUEST_GROUPS_JOIN, &request.base,
-				&cpg_groups_join_reply__descriptor, &reply);
+	call_status = cv_client_call(&cpg_client_service, handle, CPG_REQUEST_GROUPS_JOIN,
+				&request.base, &cpg_groups_join_reply__descriptor, &reply);
 	if (reply != NULL)
 		protobuf_c_message_free_unpacked(reply, NULL);
-	return status;
+	return call_status;
 }
 
 cs_error_t cpg_groups_leave(cpg_handle_t handle)
 {
 	CpgGroupsLeaveRequest request = CPG_GROUPS_LEAVE_REQUEST__INIT;
 	ProtobufCMessage *reply = NULL;
-	cs_error_t status;
+	cs_error_t call_status;
 
-	status = cv_client_call(&cpg_client_service, handle, CPG_REQUEST_GROUPS_LEAVE,
+	call_status = cv_client_call(&cpg_client_service, handle, CPG_REQUEST_GROUPS_LEAVE,
 				&request.base, &cpg_groups_leave_reply__descriptor, &reply);
 	if (reply != NULL)
 		protobuf_c_message_free_unpacked(reply, NULL);
-	return status;
+	return call_status;
 }
 
 cs_error_t cpg_groups_mcast(cpg_handle_t handle, const void *msg, size_t msg_len)
 {
 	CpgGroupsMcastRequest request = CPG_GROUPS_MCAST_REQUEST__INIT;
 	ProtobufCMessage *reply = NULL;
-	cs_error_t status;
+	cs_error_t call_status;
 
 	if (msg == NULL && msg_len != 0)
 		return CS_ERR_INVALID_PARAM;
 	request.msg.len = msg_len;
 	request.msg.data = (uint8_t *)msg;
-	status = cv_client_post(&cpg_client_service, handle, CPG_REQUEST_GROUPS_MCAST,
+	call_status = cv_client_post(&cpg_client_service, handle, CPG_REQUEST_GROUPS_MCAST,
 				&request.base);
 	if (reply != NULL)
 		protobuf_c_message_free_unpacked(reply, NULL);
-	return status;
+	return call_status;
 }
 
 cs_error_t cpg_groups_mcast_large(cpg_handle_t handle, const void *msg, size_t msg_len)
 {
 	CpgGroupsMcastLargeRequest request = CPG_GROUPS_MCAST_LARGE_REQUEST__INIT;
 	ProtobufCMessage *reply = NULL;
-	cs_error_t status;
+	cs_error_t call_status;
 
 	if (msg == NULL && msg_len != 0)
 		return CS_ERR_INVALID_PARAM;
 	request.msg.len = msg_len;
 	request.msg.data = (uint8_t *)msg;
-	status = cv_client_call(&cpg_client_service, handle, CPG_REQUEST_GROUPS_MCAST_LARGE,
+	call_status = cv_client_call(&cpg_client_service, handle, CPG_REQUEST_GROUPS_MCAST_LARGE,
 				&request.base, &cpg_groups_mcast_large_reply__descriptor, &reply);
 	if (reply != NULL)
 		protobuf_c_message_free_unpacked(reply, NULL);
-	return status;
+	return call_status;
 }
 
 cs_error_t cpg_groups_fragment(cpg_handle_t handle, uint32_t part, uint64_t total, const void *msg,
@@ -301,7 +330,7 @@ cs_error_t cpg_groups_fragment(cpg_handle_t handle, uint32_t part, uint64_t tota
 {
 	CpgGroupsFragmentRequest request = CPG_GROUPS_FRAGMENT_REQUEST__INIT;
 	ProtobufCMessage *reply = NULL;
-	cs_error_t status;
+	cs_error_t call_status;
 
 	if (msg == NULL && msg_len != 0)
 		return CS_ERR_INVALID_PARAM;
@@ -309,36 +338,38 @@ cs_error_t cpg_groups_fragment(cpg_handle_t handle, uint32_t part, uint64_t tota
 	request.total = total;
 	request.msg.len = msg_len;
 	request.msg.data = (uint8_t *)msg;
-	status = cv_client_call(&cpg_client_service, handle, CPG_REQUEST_GROUPS_FRAGMENT,
+	call_status = cv_client_call(&cpg_client_service, handle, CPG_REQUEST_GROUPS_FRAGMENT,
 				&request.base, &cpg_groups_fragment_reply__descriptor, &reply);
 	if (reply != NULL)
 		protobuf_c_message_free_unpacked(reply, NULL);
-	return status;
+	return call_status;
 }
 
-cs_error_t cpg_groups_members(cpg_handle_t handle, const void *group, size_t group_len,
+cs_error_t cpg_groups_members(cpg_handle_t handle, const struct cpg_name *group,
 	struct cpg_address **members, size_t *n_members)
 {
 	CpgGroupsMembersRequest request = CPG_GROUPS_MEMBERS_REQUEST__INIT;
+	CpgName wire_group = CPG_NAME__INIT;
 	ProtobufCMessage *reply = NULL;
-	cs_error_t status;
+	cs_error_t call_status;
 
-	if ((group == NULL && group_len != 0) ||
+	if (group == NULL ||
+	    group->length > CPG_MAX_NAME_LENGTH ||
 	    members == NULL ||
 	    n_members == NULL)
 		return CS_ERR_INVALID_PARAM;
-	request.group.len = group_len;
-	request.group.data = (uint8_t *)group;
-	status = cv_client_call(&cpg_client_service, handle, CPG_REQUEST_GROUPS_MEMBERS,
+	cpg_name_to_wire(&wire_group, group);
+	request.group = &wire_group;
+	call_status = cv_client_call(&cpg_client_service, handle, CPG_REQUEST_GROUPS_MEMBERS,
 				&request.base, &cpg_groups_members_reply__descriptor, &reply);
-	if (status == CS_OK && reply == NULL)
-		status = CS_ERR_LIBRARY;
-	if (status == CS_OK) {
+	if (call_status == CS_OK && reply == NULL)
+		call_status = CS_ERR_LIBRARY;
+	if (call_status == CS_OK) {
 		const CpgGroupsMembersReply *result = (const CpgGroupsMembersReply *)reply;
 		struct cpg_address *copy_members = array_alloc(result->n_members, sizeof(*copy_members));
 
 		if (result->n_members > 0 && copy_members == NULL) {
-			status = CS_ERR_NO_MEMORY;
+			call_status = CS_ERR_NO_MEMORY;
 		} else {
 			for (size_t i = 0; i < result->n_members; i++)
 				cpg_address_from_wire(&copy_members[i], result->members[i]);
@@ -348,39 +379,45 @@ cs_error_t cpg_groups_members(cpg_handle_t handle, const void *group, size_t gro
 	}
 	if (reply != NULL)
 		protobuf_c_message_free_unpacked(reply, NULL);
-	return status;
+	return call_status;
 }
 
-cs_error_t cpg_groups_snapshot(cpg_handle_t handle, cpg_iteration_type_t type, const void *group,
-	size_t group_len, void **entries, size_t *entries_len)
+cs_error_t cpg_groups_snapshot(cpg_handle_t handle, cpg_iteration_type_t type,
+	const struct cpg_name *group, struct cpg_iteration_description_t **entries,
+	size_t *n_entries)
 {
 	CpgGroupsSnapshotRequest request = CPG_GROUPS_SNAPSHOT_REQUEST__INIT;
+	CpgName wire_group = CPG_NAME__INIT;
 	ProtobufCMessage *reply = NULL;
-	cs_error_t status;
+	cs_error_t call_status;
 
-	if ((group == NULL && group_len != 0) ||
+	if ((group != NULL && group->length > CPG_MAX_NAME_LENGTH) ||
 	    entries == NULL ||
-	    entries_len == NULL)
+	    n_entries == NULL)
 		return CS_ERR_INVALID_PARAM;
 	request.type = type;
-	request.group.len = group_len;
-	request.group.data = (uint8_t *)group;
-	status = cv_client_call(&cpg_client_service, handle, CPG_REQUEST_GROUPS_SNAPSHOT,
+	if (group != NULL) {
+		cpg_name_to_wire(&wire_group, group);
+		request.group = &wire_group;
+	}
+	call_status = cv_client_call(&cpg_client_service, handle, CPG_REQUEST_GROUPS_SNAPSHOT,
 				&request.base, &cpg_groups_snapshot_reply__descriptor, &reply);
-	if (status == CS_OK && reply == NULL)
-		status = CS_ERR_LIBRARY;
-	if (status == CS_OK) {
+	if (call_status == CS_OK && reply == NULL)
+		call_status = CS_ERR_LIBRARY;
+	if (call_status == CS_OK) {
 		const CpgGroupsSnapshotReply *result = (const CpgGroupsSnapshotReply *)reply;
-		void *copy_entries = bytes_dup(&result->entries);
+		struct cpg_iteration_description_t *copy_entries = array_alloc(result->n_entries, sizeof(*copy_entries));
 
-		if (result->entries.len > 0 && copy_entries == NULL) {
-			status = CS_ERR_NO_MEMORY;
+		if (result->n_entries > 0 && copy_entries == NULL) {
+			call_status = CS_ERR_NO_MEMORY;
 		} else {
+			for (size_t i = 0; i < result->n_entries; i++)
+				cpg_iteration_description_t_from_wire(&copy_entries[i], result->entries[i]);
 			*entries = copy_entries;
-			*entries_len = result->entries.len;
+			*n_entries = result->n_entries;
 		}
 	}
 	if (reply != NULL)
 		protobuf_c_message_free_unpacked(reply, NULL);
-	return status;
+	return call_status;
 }

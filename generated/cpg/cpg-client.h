@@ -76,11 +76,11 @@ CV_EXPORT cs_error_t cpg_iteration_finalize(cpg_iteration_handle_t handle);
 extern CV_HIDDEN const struct cv_client_service cpg_client_service;
 
 /* A message, for the library's translation to cpg_deliver_fn_t. */
-typedef void (*cpg_message_fn_t)(cpg_handle_t handle, size_t group_len, const void *group,
-	uint32_t nodeid, uint32_t pid, size_t msg_len, const void *msg);
+typedef void (*cpg_message_fn_t)(cpg_handle_t handle, const struct cpg_name *group, uint32_t nodeid,
+	uint32_t pid, size_t msg_len, const void *msg);
 
 /* A confchg, for the library's translation to cpg_confchg_fn_t. */
-typedef void (*cpg_membership_fn_t)(cpg_handle_t handle, size_t group_len, const void *group,
+typedef void (*cpg_membership_fn_t)(cpg_handle_t handle, const struct cpg_name *group,
 	size_t member_list_entries, const struct cpg_address *member_list, size_t left_list_entries,
 	const struct cpg_address *left_list, size_t joined_list_entries,
 	const struct cpg_address *joined_list);
@@ -93,7 +93,7 @@ typedef void (*cpg_membership_fn_t)(cpg_handle_t handle, size_t group_len, const
  * piece; a confchg drops every message still being reassembled, since its
  * sender gets CS_ERR_INTERRUPT.
  */
-typedef void (*cpg_fragment_fn_t)(cpg_handle_t handle, size_t group_len, const void *group,
+typedef void (*cpg_fragment_fn_t)(cpg_handle_t handle, const struct cpg_name *group,
 	uint32_t nodeid, uint32_t pid, uint32_t part, uint64_t total, size_t msg_len,
 	const void *msg);
 
@@ -101,7 +101,7 @@ typedef void (*cpg_fragment_fn_t)(cpg_handle_t handle, size_t group_len, const v
  * Joins the group; flags are the model's, for the totem confchg after the first
  * confchg.
  */
-CV_HIDDEN cs_error_t cpg_groups_join(cpg_handle_t handle, const void *group, size_t group_len,
+CV_HIDDEN cs_error_t cpg_groups_join(cpg_handle_t handle, const struct cpg_name *group,
 	uint32_t flags);
 
 /* Leaves the joined group. */
@@ -134,18 +134,19 @@ CV_HIDDEN cs_error_t cpg_groups_fragment(cpg_handle_t handle, uint32_t part, uin
  * On CS_OK, *members (NULL when empty) is a malloc'd copy, which the caller
  * frees with free().
  */
-CV_HIDDEN cs_error_t cpg_groups_members(cpg_handle_t handle, const void *group, size_t group_len,
+CV_HIDDEN cs_error_t cpg_groups_members(cpg_handle_t handle, const struct cpg_name *group,
 	struct cpg_address **members, size_t *n_members);
 
 /*
- * The entries of an iteration, packed one after another as three uint32_t in
- * host order (name length, node id, pid) followed by the name's bytes.
+ * The entries of an iteration; group names the group of
+ * CPG_ITERATION_ONE_GROUP.
  *
  * On CS_OK, *entries (NULL when empty) is a malloc'd copy, which the caller
  * frees with free().
  */
 CV_HIDDEN cs_error_t cpg_groups_snapshot(cpg_handle_t handle, cpg_iteration_type_t type,
-	const void *group, size_t group_len, void **entries, size_t *entries_len);
+	const struct cpg_name *group, struct cpg_iteration_description_t **entries,
+	size_t *n_entries);
 
 /* Fill a callback table, indexed by event id, from a callbacks struct. */
 CV_HIDDEN void cpg_callback_table_from_cpg_model_v1_data_t(const cpg_model_v1_data_t *callbacks,

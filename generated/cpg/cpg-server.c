@@ -73,6 +73,33 @@ static cs_error_t request_groups_mcast_large(struct cv_session *s,
 		(CpgGroupsMcastLargeReply *)reply);
 }
 
+static cs_error_t validate_groups_join(const ProtobufCMessage *message)
+{
+	const CpgGroupsJoinRequest *request = (const CpgGroupsJoinRequest *)message;
+
+	if (request->group != NULL && request->group->value.len > CPG_MAX_NAME_LENGTH)
+		return CS_ERR_INVALID_PARAM;
+	return CS_OK;
+}
+
+static cs_error_t validate_groups_members(const ProtobufCMessage *message)
+{
+	const CpgGroupsMembersRequest *request = (const CpgGroupsMembersRequest *)message;
+
+	if (request->group != NULL && request->group->value.len > CPG_MAX_NAME_LENGTH)
+		return CS_ERR_INVALID_PARAM;
+	return CS_OK;
+}
+
+static cs_error_t validate_groups_snapshot(const ProtobufCMessage *message)
+{
+	const CpgGroupsSnapshotRequest *request = (const CpgGroupsSnapshotRequest *)message;
+
+	if (request->group != NULL && request->group->value.len > CPG_MAX_NAME_LENGTH)
+		return CS_ERR_INVALID_PARAM;
+	return CS_OK;
+}
+
 static const struct cv_request_desc cpg_requests[CPG_N_REQUESTS] = {
 	[CPG_REQUEST_LOCAL_GET] = {
 		.name = "local_get",
@@ -87,7 +114,7 @@ static const struct cv_request_desc cpg_requests[CPG_N_REQUESTS] = {
 		.request = &cpg_groups_join_request__descriptor,
 		.reply = &cpg_groups_join_reply__descriptor,
 		.handle = request_groups_join,
-		.validate = NULL,
+		.validate = validate_groups_join,
 		.flags = 0,
 	},
 	[CPG_REQUEST_GROUPS_LEAVE] = {
@@ -111,7 +138,7 @@ static const struct cv_request_desc cpg_requests[CPG_N_REQUESTS] = {
 		.request = &cpg_groups_members_request__descriptor,
 		.reply = &cpg_groups_members_reply__descriptor,
 		.handle = request_groups_members,
-		.validate = NULL,
+		.validate = validate_groups_members,
 		.flags = 0,
 	},
 	[CPG_REQUEST_GROUPS_SNAPSHOT] = {
@@ -119,7 +146,7 @@ static const struct cv_request_desc cpg_requests[CPG_N_REQUESTS] = {
 		.request = &cpg_groups_snapshot_request__descriptor,
 		.reply = &cpg_groups_snapshot_reply__descriptor,
 		.handle = request_groups_snapshot,
-		.validate = NULL,
+		.validate = validate_groups_snapshot,
 		.flags = 0,
 	},
 	[CPG_REQUEST_FLOW_CONTROL_STATE_GET] = {

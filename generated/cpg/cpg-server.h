@@ -69,9 +69,8 @@ cs_error_t cpg_handle_groups_members(struct cv_session *s, const CpgGroupsMember
 	CpgGroupsMembersReply *reply);
 
 /*
- * cpg_groups_snapshot(): The entries of an iteration, packed one after another
- * as three uint32_t in host order (name length, node id, pid) followed by the
- * name's bytes.
+ * cpg_groups_snapshot(): The entries of an iteration; group names the group of
+ * CPG_ITERATION_ONE_GROUP.
  */
 cs_error_t cpg_handle_groups_snapshot(struct cv_session *s, const CpgGroupsSnapshotRequest *request,
 	CpgGroupsSnapshotReply *reply);

@@ -2,6 +2,7 @@
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/uio.h>
 
 #include "evs-client.h"
 #include "evs-catalog.h"
@@ -10,6 +11,15 @@
 #if CV_RUNTIME_ABI != 1
 #error "evs-client.c was generated for CV_RUNTIME_ABI 1; regenerate it with python3 -m codegen"
 #endif
+
+/* True when every entry of iov with a length has a base. */
+static bool iovec_bases_present(const struct iovec *iov, size_t count)
+{
+	for (size_t i = 0; i < count; i++)
+		if (iov[i].iov_base == NULL && iov[i].iov_len != 0)
+			return false;
+	return true;
+}
 
 /* Zeroed room for count elements, or NULL when count is 0 or memory is short. */
 static void *array_alloc(size_t count, size_t size)
@@ -24,6 +34,12 @@ static void evs_ring_id_from_wire(struct evs_ring_id *out, const EvsRingId *in)
 		return;
 	out->nodeid = in->nodeid;
 	out->seq = (unsigned long long)in->seq;
+}
+
+static void evs_group_to_wire(EvsGroup *out, const struct evs_group *in)
+{
+	out->key.len = sizeof(in->key);
+	out->key.data = (uint8_t *)in->key;
 }
 
 static cs_error_t deliver_message(uint64_t handle, cv_callback_fn fn,
@@ -104,76 +120,134 @@ cs_error_t evs_dispatch(evs_handle_t handle, cs_dispatch_flags_t dispatch_types)
 	return cv_client_dispatch(&evs_client_service, handle, dispatch_types);
 }
 
-cs_error_t evs_groups_join(evs_handle_t handle, const void *keys, size_t keys_len)
+cs_error_t evs_join(evs_handle_t handle, const struct evs_group *groups, size_t group_cnt)
 {
-	EvsGroupsJoinRequest request = EVS_GROUPS_JOIN_REQUEST__INIT;
+	EvsJoinRequest request = EVS_JOIN_REQUEST__INIT;
+	EvsGroup *wire_groups = NULL;
+	EvsGroup **wire_groups_ptrs = NULL;
 	ProtobufCMessage *reply = NULL;
-	cs_error_t status;
+	cs_error_t call_status;
 
-	if (keys == NULL && keys_len != 0)
+	if (groups == NULL && group_cnt != 0)
 		return CS_ERR_INVALID_PARAM;
-	request.keys.len = keys_len;
-	request.keys.data = (uint8_t *)keys;
-	status = cv_client_call(&evs_client_service, handle, EVS_REQUEST_GROUPS_JOIN, &request.base,
-				&evs_groups_join_reply__descriptor, &reply);
+	wire_groups = calloc(group_cnt + 1, sizeof(*wire_groups));
+	wire_groups_ptrs = calloc(group_cnt + 1, sizeof(*wire_groups_ptrs));
+	if (wire_groups == NULL || wire_groups_ptrs == NULL) {
+		free(wire_groups);
+		free(wire_groups_ptrs);
+		return CS_ERR_NO_MEMORY;
+	}
+	request.n_groups = group_cnt;
+	for (size_t i = 0; i < group_cnt; i++) {
+		evs_group__init(&wire_groups[i]);
+		evs_group_to_wire(&wire_groups[i], &groups[i]);
+		wire_groups_ptrs[i] = &wire_groups[i];
+	}
+	request.groups = wire_groups_ptrs;
+	call_status = cv_client_call(&evs_client_service, handle, EVS_REQUEST_JOIN, &request.base,
+				&evs_join_reply__descriptor, &reply);
 	if (reply != NULL)
 		protobuf_c_message_free_unpacked(reply, NULL);
-	return status;
+	free(wire_groups);
+	free(wire_groups_ptrs);
+	return call_status;
 }
 
-cs_error_t evs_groups_leave(evs_handle_t handle, const void *keys, size_t keys_len)
+cs_error_t evs_leave(evs_handle_t handle, const struct evs_group *groups, size_t group_cnt)
 {
-	EvsGroupsLeaveRequest request = EVS_GROUPS_LEAVE_REQUEST__INIT;
+	EvsLeaveRequest request = EVS_LEAVE_REQUEST__INIT;
+	EvsGroup *wire_groups = NULL;
+	EvsGroup **wire_groups_ptrs = NULL;
 	ProtobufCMessage *reply = NULL;
-	cs_error_t status;
+	cs_error_t call_status;
 
-	if (keys == NULL && keys_len != 0)
+	if (groups == NULL && group_cnt != 0)
 		return CS_ERR_INVALID_PARAM;
-	request.keys.len = keys_len;
-	request.keys.data = (uint8_t *)keys;
-	status = cv_client_call(&evs_client_service, handle, EVS_REQUEST_GROUPS_LEAVE,
-				&request.base, &evs_groups_leave_reply__descriptor, &reply);
+	wire_groups = calloc(group_cnt + 1, sizeof(*wire_groups));
+	wire_groups_ptrs = calloc(group_cnt + 1, sizeof(*wire_groups_ptrs));
+	if (wire_groups == NULL || wire_groups_ptrs == NULL) {
+		free(wire_groups);
+		free(wire_groups_ptrs);
+		return CS_ERR_NO_MEMORY;
+	}
+	request.n_groups = group_cnt;
+	for (size_t i = 0; i < group_cnt; i++) {
+		evs_group__init(&wire_groups[i]);
+		evs_group_to_wire(&wire_groups[i], &groups[i]);
+		wire_groups_ptrs[i] = &wire_groups[i];
+	}
+	request.groups = wire_groups_ptrs;
+	call_status = cv_client_call(&evs_client_service, handle, EVS_REQUEST_LEAVE, &request.base,
+				&evs_leave_reply__descriptor, &reply);
 	if (reply != NULL)
 		protobuf_c_message_free_unpacked(reply, NULL);
-	return status;
+	free(wire_groups);
+	free(wire_groups_ptrs);
+	return call_status;
 }
 
-cs_error_t evs_groups_mcast(evs_handle_t handle, const void *msg, size_t msg_len)
+cs_error_t evs_mcast_joined(evs_handle_t handle, evs_guarantee_t guarantee,
+	const struct iovec *iovec, unsigned int iov_len)
 {
-	EvsGroupsMcastRequest request = EVS_GROUPS_MCAST_REQUEST__INIT;
+	EvsMcastJoinedRequest request = EVS_MCAST_JOINED_REQUEST__INIT;
+	uint8_t *wire_iovec = NULL;
 	ProtobufCMessage *reply = NULL;
-	cs_error_t status;
+	cs_error_t call_status;
 
-	if (msg == NULL && msg_len != 0)
+	if ((iovec == NULL && iov_len != 0) ||
+	    !iovec_bases_present(iovec, iov_len))
 		return CS_ERR_INVALID_PARAM;
-	request.msg.len = msg_len;
-	request.msg.data = (uint8_t *)msg;
-	status = cv_client_call(&evs_client_service, handle, EVS_REQUEST_GROUPS_MCAST,
-				&request.base, &evs_groups_mcast_reply__descriptor, &reply);
+	request.guarantee = guarantee;
+	call_status = cv_iovec_gather(iovec, iov_len, &request.iovec.data, &request.iovec.len, &wire_iovec);
+	if (call_status == CS_OK)
+		call_status = cv_client_call(&evs_client_service, handle, EVS_REQUEST_MCAST_JOINED,
+					&request.base, &evs_mcast_joined_reply__descriptor, &reply);
 	if (reply != NULL)
 		protobuf_c_message_free_unpacked(reply, NULL);
-	return status;
+	free(wire_iovec);
+	return call_status;
 }
 
-cs_error_t evs_groups_mcast_to(evs_handle_t handle, const void *keys, size_t keys_len,
-	const void *msg, size_t msg_len)
+cs_error_t evs_mcast_groups(evs_handle_t handle, evs_guarantee_t guarantee,
+	const struct evs_group *groups, size_t group_cnt, const struct iovec *iovec,
+	unsigned int iov_len)
 {
-	EvsGroupsMcastToRequest request = EVS_GROUPS_MCAST_TO_REQUEST__INIT;
+	EvsMcastGroupsRequest request = EVS_MCAST_GROUPS_REQUEST__INIT;
+	EvsGroup *wire_groups = NULL;
+	EvsGroup **wire_groups_ptrs = NULL;
+	uint8_t *wire_iovec = NULL;
 	ProtobufCMessage *reply = NULL;
-	cs_error_t status;
+	cs_error_t call_status;
 
-	if ((keys == NULL && keys_len != 0) ||
-	    (msg == NULL && msg_len != 0))
+	if ((groups == NULL && group_cnt != 0) ||
+	    (iovec == NULL && iov_len != 0) ||
+	    !iovec_bases_present(iovec, iov_len))
 		return CS_ERR_INVALID_PARAM;
-	request.keys.len = keys_len;
-	request.keys.data = (uint8_t *)keys;
-	request.msg.len = msg_len;
-	request.msg.data = (uint8_t *)msg;
-	status = cv_client_call(&evs_client_service, handle, EVS_REQUEST_GROUPS_MCAST_TO,
-				&request.base, &evs_groups_mcast_to_reply__descriptor, &reply);
+	wire_groups = calloc(group_cnt + 1, sizeof(*wire_groups));
+	wire_groups_ptrs = calloc(group_cnt + 1, sizeof(*wire_groups_ptrs));
+	if (wire_groups == NULL || wire_groups_ptrs == NULL) {
+		free(wire_groups);
+		free(wire_groups_ptrs);
+		return CS_ERR_NO_MEMORY;
+	}
+	request.guarantee = guarantee;
+	request.n_groups = group_cnt;
+	for (size_t i = 0; i < group_cnt; i++) {
+		evs_group__init(&wire_groups[i]);
+		evs_group_to_wire(&wire_groups[i], &groups[i]);
+		wire_groups_ptrs[i] = &wire_groups[i];
+	}
+	request.groups = wire_groups_ptrs;
+	call_status = cv_iovec_gather(iovec, iov_len, &request.iovec.data, &request.iovec.len, &wire_iovec);
+	if (call_status == CS_OK)
+		call_status = cv_client_call(&evs_client_service, handle, EVS_REQUEST_MCAST_GROUPS,
+					&request.base, &evs_mcast_groups_reply__descriptor, &reply);
 	if (reply != NULL)
 		protobuf_c_message_free_unpacked(reply, NULL);
-	return status;
+	free(wire_groups);
+	free(wire_groups_ptrs);
+	free(wire_iovec);
+	return call_status;
 }
 
 cs_error_t evs_members(evs_handle_t handle, unsigned int *local_nodeid, unsigned int **members,
@@ -181,22 +255,22 @@ cs_error_t evs_members(evs_handle_t handle, unsigned int *local_nodeid, unsigned
 {
 	EvsMembersRequest request = EVS_MEMBERS_REQUEST__INIT;
 	ProtobufCMessage *reply = NULL;
-	cs_error_t status;
+	cs_error_t call_status;
 
 	if (local_nodeid == NULL ||
 	    members == NULL ||
 	    n_members == NULL)
 		return CS_ERR_INVALID_PARAM;
-	status = cv_client_call(&evs_client_service, handle, EVS_REQUEST_MEMBERS, &request.base,
-				&evs_members_reply__descriptor, &reply);
-	if (status == CS_OK && reply == NULL)
-		status = CS_ERR_LIBRARY;
-	if (status == CS_OK) {
+	call_status = cv_client_call(&evs_client_service, handle, EVS_REQUEST_MEMBERS,
+				&request.base, &evs_members_reply__descriptor, &reply);
+	if (call_status == CS_OK && reply == NULL)
+		call_status = CS_ERR_LIBRARY;
+	if (call_status == CS_OK) {
 		const EvsMembersReply *result = (const EvsMembersReply *)reply;
 		unsigned int *copy_members = array_alloc(result->n_members, sizeof(*copy_members));
 
 		if (result->n_members > 0 && copy_members == NULL) {
-			status = CS_ERR_NO_MEMORY;
+			call_status = CS_ERR_NO_MEMORY;
 		} else {
 			*local_nodeid = result->local_nodeid;
 			for (size_t i = 0; i < result->n_members; i++)
@@ -207,5 +281,5 @@ cs_error_t evs_members(evs_handle_t handle, unsigned int *local_nodeid, unsigned
 	}
 	if (reply != NULL)
 		protobuf_c_message_free_unpacked(reply, NULL);
-	return status;
+	return call_status;
 }

@@ -18,10 +18,10 @@
 #define CONCLAVE_EVS_IDS_DEFINED
 
 enum evs_request_id {
-	EVS_REQUEST_GROUPS_JOIN = 0,
-	EVS_REQUEST_GROUPS_LEAVE = 1,
-	EVS_REQUEST_GROUPS_MCAST = 2,
-	EVS_REQUEST_GROUPS_MCAST_TO = 3,
+	EVS_REQUEST_JOIN = 0,
+	EVS_REQUEST_LEAVE = 1,
+	EVS_REQUEST_MCAST_JOINED = 2,
+	EVS_REQUEST_MCAST_GROUPS = 3,
 	EVS_REQUEST_MEMBERS = 4,
 };
 #define EVS_N_REQUESTS 5
@@ -69,19 +69,6 @@ typedef void (*evs_membership_fn_t)(evs_handle_t handle, const unsigned int *mem
 	size_t member_list_entries, const unsigned int *left_list, size_t left_list_entries,
 	const unsigned int *joined_list, size_t joined_list_entries,
 	const struct evs_ring_id *ring_id);
-
-/* Joins the groups whose keys are packed in keys, 32 bytes each. */
-CV_HIDDEN cs_error_t evs_groups_join(evs_handle_t handle, const void *keys, size_t keys_len);
-
-/* Leaves the groups whose keys are packed in keys, 32 bytes each. */
-CV_HIDDEN cs_error_t evs_groups_leave(evs_handle_t handle, const void *keys, size_t keys_len);
-
-/* Multicasts msg to the joined groups. */
-CV_HIDDEN cs_error_t evs_groups_mcast(evs_handle_t handle, const void *msg, size_t msg_len);
-
-/* Multicasts msg to the groups whose keys are packed in keys. */
-CV_HIDDEN cs_error_t evs_groups_mcast_to(evs_handle_t handle, const void *keys, size_t keys_len,
-	const void *msg, size_t msg_len);
 
 /*
  * This node's id and the node ids of the cluster's members.

@@ -11,32 +11,30 @@
 #error "evs-server.c was generated for CV_SERVICE_API 4; regenerate it with python3 -m codegen"
 #endif
 
-static cs_error_t request_groups_join(struct cv_session *s,
+static cs_error_t request_join(struct cv_session *s,
 				const ProtobufCMessage *request, ProtobufCMessage *reply)
 {
-	return evs_handle_groups_join(s, (const EvsGroupsJoinRequest *)request,
-		(EvsGroupsJoinReply *)reply);
+	return evs_handle_join(s, (const EvsJoinRequest *)request, (EvsJoinReply *)reply);
 }
 
-static cs_error_t request_groups_leave(struct cv_session *s,
+static cs_error_t request_leave(struct cv_session *s,
 				const ProtobufCMessage *request, ProtobufCMessage *reply)
 {
-	return evs_handle_groups_leave(s, (const EvsGroupsLeaveRequest *)request,
-		(EvsGroupsLeaveReply *)reply);
+	return evs_handle_leave(s, (const EvsLeaveRequest *)request, (EvsLeaveReply *)reply);
 }
 
-static cs_error_t request_groups_mcast(struct cv_session *s,
+static cs_error_t request_mcast_joined(struct cv_session *s,
 				const ProtobufCMessage *request, ProtobufCMessage *reply)
 {
-	return evs_handle_groups_mcast(s, (const EvsGroupsMcastRequest *)request,
-		(EvsGroupsMcastReply *)reply);
+	return evs_handle_mcast_joined(s, (const EvsMcastJoinedRequest *)request,
+		(EvsMcastJoinedReply *)reply);
 }
 
-static cs_error_t request_groups_mcast_to(struct cv_session *s,
+static cs_error_t request_mcast_groups(struct cv_session *s,
 				const ProtobufCMessage *request, ProtobufCMessage *reply)
 {
-	return evs_handle_groups_mcast_to(s, (const EvsGroupsMcastToRequest *)request,
-		(EvsGroupsMcastToReply *)reply);
+	return evs_handle_mcast_groups(s, (const EvsMcastGroupsRequest *)request,
+		(EvsMcastGroupsReply *)reply);
 }
 
 static cs_error_t request_members(struct cv_session *s,
@@ -46,35 +44,35 @@ static cs_error_t request_members(struct cv_session *s,
 }
 
 static const struct cv_request_desc evs_requests[EVS_N_REQUESTS] = {
-	[EVS_REQUEST_GROUPS_JOIN] = {
-		.name = "groups_join",
-		.request = &evs_groups_join_request__descriptor,
-		.reply = &evs_groups_join_reply__descriptor,
-		.handle = request_groups_join,
+	[EVS_REQUEST_JOIN] = {
+		.name = "join",
+		.request = &evs_join_request__descriptor,
+		.reply = &evs_join_reply__descriptor,
+		.handle = request_join,
 		.validate = NULL,
 		.flags = 0,
 	},
-	[EVS_REQUEST_GROUPS_LEAVE] = {
-		.name = "groups_leave",
-		.request = &evs_groups_leave_request__descriptor,
-		.reply = &evs_groups_leave_reply__descriptor,
-		.handle = request_groups_leave,
+	[EVS_REQUEST_LEAVE] = {
+		.name = "leave",
+		.request = &evs_leave_request__descriptor,
+		.reply = &evs_leave_reply__descriptor,
+		.handle = request_leave,
 		.validate = NULL,
 		.flags = 0,
 	},
-	[EVS_REQUEST_GROUPS_MCAST] = {
-		.name = "groups_mcast",
-		.request = &evs_groups_mcast_request__descriptor,
-		.reply = &evs_groups_mcast_reply__descriptor,
-		.handle = request_groups_mcast,
+	[EVS_REQUEST_MCAST_JOINED] = {
+		.name = "mcast_joined",
+		.request = &evs_mcast_joined_request__descriptor,
+		.reply = &evs_mcast_joined_reply__descriptor,
+		.handle = request_mcast_joined,
 		.validate = NULL,
 		.flags = 0,
 	},
-	[EVS_REQUEST_GROUPS_MCAST_TO] = {
-		.name = "groups_mcast_to",
-		.request = &evs_groups_mcast_to_request__descriptor,
-		.reply = &evs_groups_mcast_to_reply__descriptor,
-		.handle = request_groups_mcast_to,
+	[EVS_REQUEST_MCAST_GROUPS] = {
+		.name = "mcast_groups",
+		.request = &evs_mcast_groups_request__descriptor,
+		.reply = &evs_mcast_groups_reply__descriptor,
+		.handle = request_mcast_groups,
 		.validate = NULL,
 		.flags = 0,
 	},

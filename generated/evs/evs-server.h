@@ -19,10 +19,10 @@
 #define CONCLAVE_EVS_IDS_DEFINED
 
 enum evs_request_id {
-	EVS_REQUEST_GROUPS_JOIN = 0,
-	EVS_REQUEST_GROUPS_LEAVE = 1,
-	EVS_REQUEST_GROUPS_MCAST = 2,
-	EVS_REQUEST_GROUPS_MCAST_TO = 3,
+	EVS_REQUEST_JOIN = 0,
+	EVS_REQUEST_LEAVE = 1,
+	EVS_REQUEST_MCAST_JOINED = 2,
+	EVS_REQUEST_MCAST_GROUPS = 3,
 	EVS_REQUEST_MEMBERS = 4,
 };
 #define EVS_N_REQUESTS 5
@@ -36,30 +36,32 @@ enum evs_event_id {
 
 /* Request handlers return CS_OK with the reply filled in, or the error to reply with. */
 
-/*
- * evs_groups_join(): Joins the groups whose keys are packed in keys, 32 bytes
- * each.
- */
-cs_error_t evs_handle_groups_join(struct cv_session *s, const EvsGroupsJoinRequest *request,
-	EvsGroupsJoinReply *reply);
+/* evs_join(): Adds the group_cnt groups to the groups of this connection. */
+cs_error_t evs_handle_join(struct cv_session *s, const EvsJoinRequest *request,
+	EvsJoinReply *reply);
 
 /*
- * evs_groups_leave(): Leaves the groups whose keys are packed in keys, 32 bytes
- * each.
+ * evs_leave(): Takes one join of each of the group_cnt groups away from this
+ * connection, in order.
  */
-cs_error_t evs_handle_groups_leave(struct cv_session *s, const EvsGroupsLeaveRequest *request,
-	EvsGroupsLeaveReply *reply);
-
-/* evs_groups_mcast(): Multicasts msg to the joined groups. */
-cs_error_t evs_handle_groups_mcast(struct cv_session *s, const EvsGroupsMcastRequest *request,
-	EvsGroupsMcastReply *reply);
+cs_error_t evs_handle_leave(struct cv_session *s, const EvsLeaveRequest *request,
+	EvsLeaveReply *reply);
 
 /*
- * evs_groups_mcast_to(): Multicasts msg to the groups whose keys are packed in
- * keys.
+ * evs_mcast_joined(): Multicasts the concatenation of the iov_len buffers of
+ * iovec to the groups this connection has joined: every connection that has
+ * joined one of them, this one included, receives it once.
  */
-cs_error_t evs_handle_groups_mcast_to(struct cv_session *s, const EvsGroupsMcastToRequest *request,
-	EvsGroupsMcastToReply *reply);
+cs_error_t evs_handle_mcast_joined(struct cv_session *s, const EvsMcastJoinedRequest *request,
+	EvsMcastJoinedReply *reply);
+
+/*
+ * evs_mcast_groups(): Multicasts the concatenation of the iov_len buffers of
+ * iovec to the group_cnt groups, whether or not this connection has joined
+ * them: every connection that has joined one of them receives it once.
+ */
+cs_error_t evs_handle_mcast_groups(struct cv_session *s, const EvsMcastGroupsRequest *request,
+	EvsMcastGroupsReply *reply);
 
 /* evs_members(): This node's id and the node ids of the cluster's members. */
 cs_error_t evs_handle_members(struct cv_session *s, const EvsMembersRequest *request,

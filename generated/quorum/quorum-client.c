@@ -130,49 +130,49 @@ cs_error_t quorum_getquorate(quorum_handle_t handle, int *quorate)
 {
 	QuorumGetquorateRequest request = QUORUM_GETQUORATE_REQUEST__INIT;
 	ProtobufCMessage *reply = NULL;
-	cs_error_t status;
+	cs_error_t call_status;
 
 	if (quorate == NULL)
 		return CS_ERR_INVALID_PARAM;
-	status = cv_client_call(&quorum_client_service, handle, QUORUM_REQUEST_GETQUORATE,
+	call_status = cv_client_call(&quorum_client_service, handle, QUORUM_REQUEST_GETQUORATE,
 				&request.base, &quorum_getquorate_reply__descriptor, &reply);
-	if (status == CS_OK && reply == NULL)
-		status = CS_ERR_LIBRARY;
-	if (status == CS_OK) {
+	if (call_status == CS_OK && reply == NULL)
+		call_status = CS_ERR_LIBRARY;
+	if (call_status == CS_OK) {
 		const QuorumGetquorateReply *result = (const QuorumGetquorateReply *)reply;
 
 		*quorate = result->quorate;
 	}
 	if (reply != NULL)
 		protobuf_c_message_free_unpacked(reply, NULL);
-	return status;
+	return call_status;
 }
 
 cs_error_t quorum_trackstart(quorum_handle_t handle, unsigned int flags)
 {
 	QuorumTrackstartRequest request = QUORUM_TRACKSTART_REQUEST__INIT;
 	ProtobufCMessage *reply = NULL;
-	cs_error_t status;
+	cs_error_t call_status;
 
 	request.flags = flags;
-	status = cv_client_call(&quorum_client_service, handle, QUORUM_REQUEST_TRACKSTART,
+	call_status = cv_client_call(&quorum_client_service, handle, QUORUM_REQUEST_TRACKSTART,
 				&request.base, &quorum_trackstart_reply__descriptor, &reply);
 	if (reply != NULL)
 		protobuf_c_message_free_unpacked(reply, NULL);
-	return status;
+	return call_status;
 }
 
 cs_error_t quorum_trackstop(quorum_handle_t handle)
 {
 	QuorumTrackstopRequest request = QUORUM_TRACKSTOP_REQUEST__INIT;
 	ProtobufCMessage *reply = NULL;
-	cs_error_t status;
+	cs_error_t call_status;
 
-	status = cv_client_call(&quorum_client_service, handle, QUORUM_REQUEST_TRACKSTOP,
+	call_status = cv_client_call(&quorum_client_service, handle, QUORUM_REQUEST_TRACKSTOP,
 				&request.base, &quorum_trackstop_reply__descriptor, &reply);
 	if (reply != NULL)
 		protobuf_c_message_free_unpacked(reply, NULL);
-	return status;
+	return call_status;
 }
 
 cs_error_t quorum_context_set(quorum_handle_t handle, const void *context)
@@ -189,21 +189,21 @@ cs_error_t quorum_model_gettype(quorum_handle_t handle, quorum_model_t model, ui
 {
 	QuorumModelGettypeRequest request = QUORUM_MODEL_GETTYPE_REQUEST__INIT;
 	ProtobufCMessage *reply = NULL;
-	cs_error_t status;
+	cs_error_t call_status;
 
 	if (quorum_type == NULL)
 		return CS_ERR_INVALID_PARAM;
 	request.model = model;
-	status = cv_client_call(&quorum_client_service, handle, QUORUM_REQUEST_MODEL_GETTYPE,
+	call_status = cv_client_call(&quorum_client_service, handle, QUORUM_REQUEST_MODEL_GETTYPE,
 				&request.base, &quorum_model_gettype_reply__descriptor, &reply);
-	if (status == CS_OK && reply == NULL)
-		status = CS_ERR_LIBRARY;
-	if (status == CS_OK) {
+	if (call_status == CS_OK && reply == NULL)
+		call_status = CS_ERR_LIBRARY;
+	if (call_status == CS_OK) {
 		const QuorumModelGettypeReply *result = (const QuorumModelGettypeReply *)reply;
 
 		*quorum_type = result->quorum_type;
 	}
 	if (reply != NULL)
 		protobuf_c_message_free_unpacked(reply, NULL);
-	return status;
+	return call_status;
 }

@@ -184,80 +184,84 @@ cs_error_t votequorum_getinfo(votequorum_handle_t handle, unsigned int nodeid,
 {
 	VotequorumGetinfoRequest request = VOTEQUORUM_GETINFO_REQUEST__INIT;
 	ProtobufCMessage *reply = NULL;
-	cs_error_t status;
+	cs_error_t call_status;
 
 	if (info == NULL)
 		return CS_ERR_INVALID_PARAM;
 	request.nodeid = nodeid;
-	status = cv_client_call(&votequorum_client_service, handle, VOTEQUORUM_REQUEST_GETINFO,
+	call_status = cv_client_call(&votequorum_client_service, handle, VOTEQUORUM_REQUEST_GETINFO,
 				&request.base, &votequorum_getinfo_reply__descriptor, &reply);
-	if (status == CS_OK && reply == NULL)
-		status = CS_ERR_LIBRARY;
-	if (status == CS_OK) {
+	if (call_status == CS_OK && reply == NULL)
+		call_status = CS_ERR_LIBRARY;
+	if (call_status == CS_OK) {
 		const VotequorumGetinfoReply *result = (const VotequorumGetinfoReply *)reply;
 
 		votequorum_info_from_wire(info, result->info);
 	}
 	if (reply != NULL)
 		protobuf_c_message_free_unpacked(reply, NULL);
-	return status;
+	return call_status;
 }
 
 cs_error_t votequorum_setexpected(votequorum_handle_t handle, unsigned int expected_votes)
 {
 	VotequorumSetexpectedRequest request = VOTEQUORUM_SETEXPECTED_REQUEST__INIT;
 	ProtobufCMessage *reply = NULL;
-	cs_error_t status;
+	cs_error_t call_status;
 
 	request.expected_votes = expected_votes;
-	status = cv_client_call(&votequorum_client_service, handle, VOTEQUORUM_REQUEST_SETEXPECTED,
-				&request.base, &votequorum_setexpected_reply__descriptor, &reply);
+	call_status = cv_client_call(&votequorum_client_service, handle,
+				VOTEQUORUM_REQUEST_SETEXPECTED, &request.base,
+				&votequorum_setexpected_reply__descriptor, &reply);
 	if (reply != NULL)
 		protobuf_c_message_free_unpacked(reply, NULL);
-	return status;
+	return call_status;
 }
 
 cs_error_t votequorum_setvotes(votequorum_handle_t handle, unsigned int nodeid, unsigned int votes)
 {
 	VotequorumSetvotesRequest request = VOTEQUORUM_SETVOTES_REQUEST__INIT;
 	ProtobufCMessage *reply = NULL;
-	cs_error_t status;
+	cs_error_t call_status;
 
 	request.nodeid = nodeid;
 	request.votes = votes;
-	status = cv_client_call(&votequorum_client_service, handle, VOTEQUORUM_REQUEST_SETVOTES,
-				&request.base, &votequorum_setvotes_reply__descriptor, &reply);
+	call_status = cv_client_call(&votequorum_client_service, handle,
+				VOTEQUORUM_REQUEST_SETVOTES, &request.base,
+				&votequorum_setvotes_reply__descriptor, &reply);
 	if (reply != NULL)
 		protobuf_c_message_free_unpacked(reply, NULL);
-	return status;
+	return call_status;
 }
 
 cs_error_t votequorum_trackstart(votequorum_handle_t handle, uint64_t context, unsigned int flags)
 {
 	VotequorumTrackstartRequest request = VOTEQUORUM_TRACKSTART_REQUEST__INIT;
 	ProtobufCMessage *reply = NULL;
-	cs_error_t status;
+	cs_error_t call_status;
 
 	request.context = context;
 	request.flags = flags;
-	status = cv_client_call(&votequorum_client_service, handle, VOTEQUORUM_REQUEST_TRACKSTART,
-				&request.base, &votequorum_trackstart_reply__descriptor, &reply);
+	call_status = cv_client_call(&votequorum_client_service, handle,
+				VOTEQUORUM_REQUEST_TRACKSTART, &request.base,
+				&votequorum_trackstart_reply__descriptor, &reply);
 	if (reply != NULL)
 		protobuf_c_message_free_unpacked(reply, NULL);
-	return status;
+	return call_status;
 }
 
 cs_error_t votequorum_trackstop(votequorum_handle_t handle)
 {
 	VotequorumTrackstopRequest request = VOTEQUORUM_TRACKSTOP_REQUEST__INIT;
 	ProtobufCMessage *reply = NULL;
-	cs_error_t status;
+	cs_error_t call_status;
 
-	status = cv_client_call(&votequorum_client_service, handle, VOTEQUORUM_REQUEST_TRACKSTOP,
-				&request.base, &votequorum_trackstop_reply__descriptor, &reply);
+	call_status = cv_client_call(&votequorum_client_service, handle,
+				VOTEQUORUM_REQUEST_TRACKSTOP, &request.base,
+				&votequorum_trackstop_reply__descriptor, &reply);
 	if (reply != NULL)
 		protobuf_c_message_free_unpacked(reply, NULL);
-	return status;
+	return call_status;
 }
 
 cs_error_t votequorum_context_get(votequorum_handle_t handle, void **context)
@@ -274,36 +278,36 @@ cs_error_t votequorum_qdevice_register(votequorum_handle_t handle, const char *n
 {
 	VotequorumQdeviceRegisterRequest request = VOTEQUORUM_QDEVICE_REGISTER_REQUEST__INIT;
 	ProtobufCMessage *reply = NULL;
-	cs_error_t status;
+	cs_error_t call_status;
 
 	if (name == NULL ||
 	    !string_length_ok(name, 1, 254))
 		return CS_ERR_INVALID_PARAM;
 	request.name = (char *)name;
-	status = cv_client_call(&votequorum_client_service, handle,
+	call_status = cv_client_call(&votequorum_client_service, handle,
 				VOTEQUORUM_REQUEST_QDEVICE_REGISTER, &request.base,
 				&votequorum_qdevice_register_reply__descriptor, &reply);
 	if (reply != NULL)
 		protobuf_c_message_free_unpacked(reply, NULL);
-	return status;
+	return call_status;
 }
 
 cs_error_t votequorum_qdevice_unregister(votequorum_handle_t handle, const char *name)
 {
 	VotequorumQdeviceUnregisterRequest request = VOTEQUORUM_QDEVICE_UNREGISTER_REQUEST__INIT;
 	ProtobufCMessage *reply = NULL;
-	cs_error_t status;
+	cs_error_t call_status;
 
 	if (name == NULL ||
 	    !string_length_ok(name, 1, 254))
 		return CS_ERR_INVALID_PARAM;
 	request.name = (char *)name;
-	status = cv_client_call(&votequorum_client_service, handle,
+	call_status = cv_client_call(&votequorum_client_service, handle,
 				VOTEQUORUM_REQUEST_QDEVICE_UNREGISTER, &request.base,
 				&votequorum_qdevice_unregister_reply__descriptor, &reply);
 	if (reply != NULL)
 		protobuf_c_message_free_unpacked(reply, NULL);
-	return status;
+	return call_status;
 }
 
 cs_error_t votequorum_qdevice_update(votequorum_handle_t handle, const char *oldname,
@@ -311,7 +315,7 @@ cs_error_t votequorum_qdevice_update(votequorum_handle_t handle, const char *old
 {
 	VotequorumQdeviceUpdateRequest request = VOTEQUORUM_QDEVICE_UPDATE_REQUEST__INIT;
 	ProtobufCMessage *reply = NULL;
-	cs_error_t status;
+	cs_error_t call_status;
 
 	if (oldname == NULL ||
 	    !string_length_ok(oldname, 1, 254) ||
@@ -320,12 +324,12 @@ cs_error_t votequorum_qdevice_update(votequorum_handle_t handle, const char *old
 		return CS_ERR_INVALID_PARAM;
 	request.oldname = (char *)oldname;
 	request.newname = (char *)newname;
-	status = cv_client_call(&votequorum_client_service, handle,
+	call_status = cv_client_call(&votequorum_client_service, handle,
 				VOTEQUORUM_REQUEST_QDEVICE_UPDATE, &request.base,
 				&votequorum_qdevice_update_reply__descriptor, &reply);
 	if (reply != NULL)
 		protobuf_c_message_free_unpacked(reply, NULL);
-	return status;
+	return call_status;
 }
 
 cs_error_t votequorum_qdevice_poll(votequorum_handle_t handle, const char *name,
@@ -334,7 +338,7 @@ cs_error_t votequorum_qdevice_poll(votequorum_handle_t handle, const char *name,
 	VotequorumQdevicePollRequest request = VOTEQUORUM_QDEVICE_POLL_REQUEST__INIT;
 	VotequorumRingIdT wire_ring_id = VOTEQUORUM_RING_ID_T__INIT;
 	ProtobufCMessage *reply = NULL;
-	cs_error_t status;
+	cs_error_t call_status;
 
 	if (name == NULL ||
 	    !string_length_ok(name, 1, 254))
@@ -343,11 +347,12 @@ cs_error_t votequorum_qdevice_poll(votequorum_handle_t handle, const char *name,
 	request.cast_vote = cast_vote;
 	votequorum_ring_id_t_to_wire(&wire_ring_id, &ring_id);
 	request.ring_id = &wire_ring_id;
-	status = cv_client_call(&votequorum_client_service, handle, VOTEQUORUM_REQUEST_QDEVICE_POLL,
-				&request.base, &votequorum_qdevice_poll_reply__descriptor, &reply);
+	call_status = cv_client_call(&votequorum_client_service, handle,
+				VOTEQUORUM_REQUEST_QDEVICE_POLL, &request.base,
+				&votequorum_qdevice_poll_reply__descriptor, &reply);
 	if (reply != NULL)
 		protobuf_c_message_free_unpacked(reply, NULL);
-	return status;
+	return call_status;
 }
 
 cs_error_t votequorum_qdevice_master_wins(votequorum_handle_t handle, const char *name,
@@ -355,17 +360,17 @@ cs_error_t votequorum_qdevice_master_wins(votequorum_handle_t handle, const char
 {
 	VotequorumQdeviceMasterWinsRequest request = VOTEQUORUM_QDEVICE_MASTER_WINS_REQUEST__INIT;
 	ProtobufCMessage *reply = NULL;
-	cs_error_t status;
+	cs_error_t call_status;
 
 	if (name == NULL ||
 	    !string_length_ok(name, 1, 254))
 		return CS_ERR_INVALID_PARAM;
 	request.name = (char *)name;
 	request.allow = allow;
-	status = cv_client_call(&votequorum_client_service, handle,
+	call_status = cv_client_call(&votequorum_client_service, handle,
 				VOTEQUORUM_REQUEST_QDEVICE_MASTER_WINS, &request.base,
 				&votequorum_qdevice_master_wins_reply__descriptor, &reply);
 	if (reply != NULL)
 		protobuf_c_message_free_unpacked(reply, NULL);
-	return status;
+	return call_status;
 }

@@ -175,5 +175,12 @@ struct iovec;
 CV_HIDDEN cs_error_t cv_iovec_total(const struct iovec *iovec, unsigned int count, size_t *total);
 /* The same for buffers already checked (the frames the runtime sends). */
 CV_HIDDEN size_t cv_iovec_length(const struct iovec *iovec, size_t count);
+/* The bytes of an iovec array as one buffer, for the generated stubs of a
+ * counted `const struct iovec *` and the multicast calls: the buffer of a
+ * single entry as it is, more copied into a malloc'd buffer stored in
+ * *gathered (NULL otherwise), which the caller frees. Errors as
+ * cv_iovec_total, and CS_ERR_NO_MEMORY. */
+CV_HIDDEN cs_error_t cv_iovec_gather(const struct iovec *iovec, size_t count, uint8_t **data, size_t *length,
+				     uint8_t **gathered);
 
 #endif

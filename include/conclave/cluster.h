@@ -192,9 +192,10 @@ struct cv_cfg_result {
 	struct corosync_cfg_node_status_v1 status;
 	corosync_cfg_node_address_t addrs[CFG_MAX_LINKS];
 	size_t n_addrs;
-	/* Each link's name and status, NUL-terminated, one after the other. */
-	char *links;
-	size_t links_length;
+	/* Each link's name and status, as corosync_cfg_ring_status_get gives them. */
+	char **link_names;
+	char **link_status;
+	unsigned int n_links;
 };
 
 /* corosync's cfg call on this node's corosync, its reply deferred (or

@@ -1,8 +1,8 @@
-/* The cpg functions the IDL marks `manual`. Group names travel as counted
- * bytes, so the callbacks that take a struct cpg_name are reached through
- * the internal message and membership events, translated here with the
- * callbacks of the handle's instance, its private state in the runtime.
- * Iterations are snapshots the daemon packs at cpg_iteration_initialize().
+/* The cpg functions the IDL marks `manual`. The application's deliver and
+ * confchg callbacks are reached through the internal message, fragment and
+ * membership events, translated here with the callbacks of the handle's
+ * instance, its private state in the runtime. Iterations are snapshots the
+ * daemon takes at cpg_iteration_initialize().
  * Messages larger than CPG_MAX_ATOMIC_MSGSIZE travel in pieces that each
  * receiver reassembles per sender; a confchg drops every unfinished
  * reassembly, as the daemon refuses the rest of such a message with
@@ -66,9 +66,9 @@ struct cpg_iteration {
 	struct cpg_iteration *next;
 	cpg_iteration_handle_t id;
 	cpg_handle_t owner;
-	uint8_t *entries;
-	size_t length;
-	size_t offset;
+	struct cpg_iteration_description_t *entries;
+	size_t n_entries;
+	size_t next_entry;
 };
 
 /* Iterations are the process's, as their handles are: cpg_iteration_next
@@ -166,15 +166,6 @@ static void iterations_drop_owned_by(cpg_handle_t owner)
 
 /* ---- events ---------------------------------------------------------------- */
 
-static void name_from_bytes(struct cpg_name *name, const void *bytes, size_t length)
-{
-	if (length > CPG_MAX_NAME_LENGTH)
-		length = CPG_MAX_NAME_LENGTH;
-	memset(name, 0, sizeof(*name));
-	name->length = (uint32_t)length;
-	memcpy(name->value, bytes, length);
-}
-
 /* The callbacks of the instance of a handle, which dispatch holds. */
 static bool callbacks_of(cpg_handle_t handle, cpg_deliver_fn_t *deliver_fn, cpg_confchg_fn_t *confchg_fn)
 {
@@ -188,18 +179,16 @@ static bool callbacks_of(cpg_handle_t handle, cpg_deliver_fn_t *deliver_fn, cpg_
 	return true;
 }
 
-static void deliver_message(cpg_handle_t handle, size_t group_len, const void *group, uint32_t nodeid,
-			    uint32_t pid, size_t msg_len, const void *msg)
+static void deliver_message(cpg_handle_t handle, const struct cpg_name *group, uint32_t nodeid, uint32_t pid,
+			    size_t msg_len, const void *msg)
 {
 	cpg_deliver_fn_t deliver_fn;
 	cpg_confchg_fn_t confchg_fn;
-	struct cpg_name name;
 
 	if (!callbacks_of(handle, &deliver_fn, &confchg_fn) || deliver_fn == NULL)
 		return;
-	name_from_bytes(&name, group, group_len);
 	/* The decoded event is ours; corosync's callback may convert it in place. */
-	deliver_fn(handle, &name, nodeid, pid, (void *)msg, msg_len);
+	deliver_fn(handle, group, nodeid, pid, (void *)msg, msg_len);
 }
 
 static void assemblies_drop(cpg_handle_t handle)
@@ -311,42 +300,37 @@ static struct cpg_assembly *assembly_add(cpg_handle_t handle, uint32_t nodeid, u
 	return a;
 }
 
-static void deliver_fragment(cpg_handle_t handle, size_t group_len, const void *group, uint32_t nodeid,
-			     uint32_t pid, uint32_t part, uint64_t total, size_t msg_len, const void *msg)
+static void deliver_fragment(cpg_handle_t handle, const struct cpg_name *group, uint32_t nodeid, uint32_t pid,
+			     uint32_t part, uint64_t total, size_t msg_len, const void *msg)
 {
 	cpg_deliver_fn_t deliver_fn;
 	cpg_confchg_fn_t confchg_fn;
 	struct cpg_assembly *done;
-	struct cpg_name name;
 
 	if (!callbacks_of(handle, &deliver_fn, &confchg_fn) || deliver_fn == NULL)
 		return;
 	done = assembly_add(handle, nodeid, pid, part, total, msg, msg_len);
 	if (done == NULL)
 		return;
-	if (done->have == done->total) {
-		name_from_bytes(&name, group, group_len);
-		deliver_fn(handle, &name, nodeid, pid, done->data, (size_t)done->total);
-	}
+	if (done->have == done->total)
+		deliver_fn(handle, group, nodeid, pid, done->data, (size_t)done->total);
 	assembly_free(done);
 }
 
-static void deliver_membership(cpg_handle_t handle, size_t group_len, const void *group,
-			       size_t member_list_entries, const struct cpg_address *member_list,
-			       size_t left_list_entries, const struct cpg_address *left_list,
-			       size_t joined_list_entries, const struct cpg_address *joined_list)
+static void deliver_membership(cpg_handle_t handle, const struct cpg_name *group, size_t member_list_entries,
+			       const struct cpg_address *member_list, size_t left_list_entries,
+			       const struct cpg_address *left_list, size_t joined_list_entries,
+			       const struct cpg_address *joined_list)
 {
 	cpg_deliver_fn_t deliver_fn;
 	cpg_confchg_fn_t confchg_fn;
-	struct cpg_name name;
 
 	if (!callbacks_of(handle, &deliver_fn, &confchg_fn))
 		return;
 	assemblies_drop(handle);
 	if (confchg_fn == NULL)
 		return;
-	name_from_bytes(&name, group, group_len);
-	confchg_fn(handle, &name, member_list, member_list_entries, left_list, left_list_entries, joined_list,
+	confchg_fn(handle, group, member_list, member_list_entries, left_list, left_list_entries, joined_list,
 		   joined_list_entries);
 }
 
@@ -450,7 +434,7 @@ cs_error_t cpg_join(cpg_handle_t handle, const struct cpg_name *group)
 	/* An empty name would make a member no PROCDOWN can ever remove in corosync. */
 	if (group->length == 0)
 		return CS_ERR_INVALID_PARAM;
-	err = cpg_groups_join(handle, group->value, group->length, flags);
+	err = cpg_groups_join(handle, group, flags);
 	if (err == CS_OK)
 		instance_set_joined(handle, true);
 	return err;
@@ -518,8 +502,7 @@ cs_error_t cpg_mcast_joined(cpg_handle_t handle, cpg_guarantee_t guarantee, cons
 {
 	bool joined;
 	size_t total;
-	uint8_t *message;
-	size_t offset = 0;
+	uint8_t *message, *gathered;
 	cs_error_t err = instance_joined(handle, &joined);
 
 	if (err != CS_OK)
@@ -533,18 +516,10 @@ cs_error_t cpg_mcast_joined(cpg_handle_t handle, cpg_guarantee_t guarantee, cons
 		return err;
 	if (total > CV_CPG_MAX_MESSAGE_SIZE)
 		return CS_ERR_TOO_BIG;
-	if (iov_len == 1)
-		return message_send(handle, iovec[0].iov_base, total);
-	message = malloc(total + 1);
-	if (message == NULL)
-		return CS_ERR_NO_MEMORY;
-	for (unsigned int i = 0; i < iov_len; i++) {
-		if (iovec[i].iov_len != 0)
-			memcpy(message + offset, iovec[i].iov_base, iovec[i].iov_len);
-		offset += iovec[i].iov_len;
-	}
-	err = message_send(handle, message, total);
-	free(message);
+	err = cv_iovec_gather(iovec, iov_len, &message, &total, &gathered);
+	if (err == CS_OK)
+		err = message_send(handle, message, total);
+	free(gathered);
 	return err;
 }
 
@@ -562,7 +537,7 @@ cs_error_t cpg_membership_get(cpg_handle_t handle, struct cpg_name *groupName,
 		return err;
 	if (member_list == NULL || member_list_entries == NULL)
 		return CS_ERR_INVALID_PARAM;
-	err = cpg_groups_members(handle, groupName->value, groupName->length, &members, &n_members);
+	err = cpg_groups_members(handle, groupName, &members, &n_members);
 	if (err != CS_OK)
 		return err;
 	written = n_members < CPG_MEMBERS_MAX ? n_members : CPG_MEMBERS_MAX;
@@ -623,8 +598,6 @@ cs_error_t cpg_iteration_initialize(cpg_handle_t handle, cpg_iteration_type_t it
 				    cpg_iteration_handle_t *cpg_iteration_handle)
 {
 	struct cpg_iteration *it;
-	void *entries = NULL;
-	size_t length = 0;
 	cs_error_t err = iteration_arguments_check(iteration_type, group, cpg_iteration_handle);
 
 	if (err != CS_OK)
@@ -632,15 +605,12 @@ cs_error_t cpg_iteration_initialize(cpg_handle_t handle, cpg_iteration_type_t it
 	it = calloc(1, sizeof(*it));
 	if (it == NULL)
 		return CS_ERR_NO_MEMORY;
-	err = cpg_groups_snapshot(handle, iteration_type, group != NULL ? group->value : NULL,
-				  group != NULL ? group->length : 0, &entries, &length);
+	err = cpg_groups_snapshot(handle, iteration_type, group, &it->entries, &it->n_entries);
 	if (err != CS_OK) {
 		free(it);
 		return err;
 	}
 	it->owner = handle;
-	it->entries = entries;
-	it->length = length;
 	pthread_mutex_lock(&iterations_lock);
 	it->id = next_iteration_id++;
 	it->next = iterations;
@@ -660,20 +630,12 @@ static struct cpg_iteration **iteration_link(cpg_iteration_handle_t id)
 	return link;
 }
 
-/* Lock held. One packed entry: name length, node id, pid, then the name. */
+/* Lock held. */
 static cs_error_t iteration_step(struct cpg_iteration *it, struct cpg_iteration_description_t *description)
 {
-	uint32_t head[3];
-
-	if (it->length - it->offset < sizeof(head))
+	if (it->next_entry == it->n_entries)
 		return CS_ERR_NO_SECTIONS;
-	memcpy(head, it->entries + it->offset, sizeof(head));
-	if (head[0] > CPG_MAX_NAME_LENGTH || it->length - it->offset - sizeof(head) < head[0])
-		return CS_ERR_LIBRARY;
-	name_from_bytes(&description->group, it->entries + it->offset + sizeof(head), head[0]);
-	description->nodeid = head[1];
-	description->pid = head[2];
-	it->offset += sizeof(head) + head[0];
+	*description = it->entries[it->next_entry++];
 	return CS_OK;
 }
 

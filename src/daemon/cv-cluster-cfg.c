@@ -71,37 +71,9 @@ static void free_strings(char **strings, unsigned n)
 	free(strings);
 }
 
-/* The links as Conclave's wire carries them: name and status of each,
- * NUL-terminated, one after another. */
-static cs_error_t pack_links(struct cv_cfg_result *out, char **names, char **statuses, unsigned n)
-{
-	size_t length = 0;
-
-	for (unsigned i = 0; i < n; i++)
-		length += strlen(names[i]) + 1 + strlen(statuses[i]) + 1;
-	out->links = malloc(length ? length : 1);
-	if (out->links == NULL)
-		return CS_ERR_NO_MEMORY;
-	for (unsigned i = 0; i < n; i++) {
-		memcpy(out->links + out->links_length, names[i], strlen(names[i]) + 1);
-		out->links_length += strlen(names[i]) + 1;
-		memcpy(out->links + out->links_length, statuses[i], strlen(statuses[i]) + 1);
-		out->links_length += strlen(statuses[i]) + 1;
-	}
-	return CS_OK;
-}
-
 static cs_error_t ring_status(struct cv_cfg_result *out)
 {
-	char **names = NULL, **statuses = NULL;
-	unsigned n = 0;
-	cs_error_t err = corosync_cfg_ring_status_get(shared, &names, &statuses, &n);
-
-	if (err == CS_OK)
-		err = pack_links(out, names, statuses, n);
-	free_strings(names, n);
-	free_strings(statuses, n);
-	return err;
+	return corosync_cfg_ring_status_get(shared, &out->link_names, &out->link_status, &out->n_links);
 }
 
 static cs_error_t node_addrs(uint32_t nodeid, struct cv_cfg_result *out)
@@ -158,7 +130,8 @@ static void answer(struct cv_corosync_call *call)
 		c->answer(call->session, &call->reply, call->err, call->err == CS_OK ? &c->result : NULL);
 	else if (call->session != NULL)
 		cv_session_reply(call->session, &call->reply, call->err, NULL);
-	free(c->result.links);
+	free_strings(c->result.link_names, c->result.n_links);
+	free_strings(c->result.link_status, c->result.n_links);
 	free(c);
 }
 

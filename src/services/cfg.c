@@ -55,6 +55,21 @@ static uint32_t local_nodeid(void)
 
 /* ---- corosync's answers (cluster mode) --------------------------------- */
 
+/* The reply's n addresses point into wire and pointers, which the caller
+ * keeps until the reply is sent. */
+static void node_addrs_reply_fill(CorosyncCfgNodeAddrsReply *reply, const corosync_cfg_node_address_t *addrs,
+				  size_t n, CorosyncCfgNodeAddressT *wire, CorosyncCfgNodeAddressT **pointers)
+{
+	for (size_t i = 0; i < n; i++) {
+		wire[i] = (CorosyncCfgNodeAddressT)COROSYNC_CFG_NODE_ADDRESS_T__INIT;
+		wire[i].address = (ProtobufCBinaryData){ .len = (size_t)addrs[i].address_length,
+							 .data = (uint8_t *)addrs[i].address };
+		pointers[i] = &wire[i];
+	}
+	reply->addrs = pointers;
+	reply->n_addrs = n;
+}
+
 static const struct cv_cfg_result *answered(struct cv_session *s, const struct cv_pending_reply *deferred,
 					    cs_error_t err, const void *result)
 {
@@ -67,11 +82,13 @@ static void links_answered(struct cv_session *s, const struct cv_pending_reply *
 			   const void *result)
 {
 	const struct cv_cfg_result *r = answered(s, deferred, err, result);
-	CorosyncCfgLinksReply reply = COROSYNC_CFG_LINKS_REPLY__INIT;
+	CorosyncCfgRingStatusGetReply reply = COROSYNC_CFG_RING_STATUS_GET_REPLY__INIT;
 
 	if (r == NULL)
 		return;
-	reply.entries = (ProtobufCBinaryData){ .len = r->links_length, .data = (uint8_t *)r->links };
+	reply.n_interface_names = reply.n_status = r->n_links;
+	reply.interface_names = r->link_names;
+	reply.status = r->link_status;
 	cv_session_reply(s, deferred, err, &reply.base);
 }
 
@@ -92,11 +109,11 @@ static void node_addrs_answered(struct cv_session *s, const struct cv_pending_re
 {
 	const struct cv_cfg_result *r = answered(s, deferred, err, result);
 	CorosyncCfgNodeAddrsReply reply = COROSYNC_CFG_NODE_ADDRS_REPLY__INIT;
+	CorosyncCfgNodeAddressT wire[CFG_MAX_LINKS], *pointers[CFG_MAX_LINKS];
 
 	if (r == NULL)
 		return;
-	reply.addrs = (ProtobufCBinaryData){ .len = r->n_addrs * sizeof(r->addrs[0]),
-					     .data = (uint8_t *)r->addrs };
+	node_addrs_reply_fill(&reply, r->addrs, r->n_addrs, wire, pointers);
 	cv_session_reply(s, deferred, err, &reply.base);
 }
 
@@ -121,31 +138,36 @@ static cs_error_t pass_on(struct cv_session *s, const struct cv_cfg_request *req
 
 /* ---- node and link information ---------------------------------------- */
 
-/* Packs name and status of each link, NUL-terminated, one after another. */
-cs_error_t corosync_cfg_handle_links(struct cv_session *s, const CorosyncCfgLinksRequest *request,
-				     CorosyncCfgLinksReply *reply)
+/* The name and status of each link this node has. */
+cs_error_t corosync_cfg_handle_ring_status_get(struct cv_session *s,
+					       const CorosyncCfgRingStatusGetRequest *request,
+					       CorosyncCfgRingStatusGetReply *reply)
 {
-	size_t status_size = cfg_nodes_count() + 1, entry_max = CFG_MAX_HOST_LEN + 16 + status_size;
-	char *out = cv_reply_alloc(s, CFG_MAX_LINKS * entry_max);
-	char *status = cv_reply_alloc(s, status_size);
-	size_t used = 0;
+	size_t status_size = cfg_nodes_count() + 1, name_size = CFG_MAX_HOST_LEN + 16;
+	char **names = cv_reply_alloc(s, CFG_MAX_LINKS * sizeof(*names));
+	char **statuses = cv_reply_alloc(s, CFG_MAX_LINKS * sizeof(*statuses));
+	size_t n = 0;
 
 	(void)request;
 	if (cv_cluster_enabled())
 		return pass_on(s, &(struct cv_cfg_request){ .kind = CV_CFG_RING_STATUS }, links_answered);
-	if (!out || !status)
+	if (!names || !statuses)
 		return CS_ERR_NO_MEMORY;
 	for (unsigned link = 0; link < CFG_MAX_LINKS; link++) {
-		char name[CFG_MAX_HOST_LEN + 16];
+		char *name = cv_reply_alloc(s, name_size);
+		char *status = cv_reply_alloc(s, status_size);
 
+		if (!name || !status)
+			return CS_ERR_NO_MEMORY;
 		if (!cfg_link_describe(link, name, status, status_size))
 			continue;
-		memcpy(out + used, name, strlen(name) + 1);
-		used += strlen(name) + 1;
-		memcpy(out + used, status, strlen(status) + 1);
-		used += strlen(status) + 1;
+		names[n] = name;
+		statuses[n] = status;
+		n++;
 	}
-	reply->entries = (ProtobufCBinaryData){ .len = used, .data = (uint8_t *)out };
+	reply->n_interface_names = reply->n_status = n;
+	reply->interface_names = names;
+	reply->status = statuses;
 	return CS_OK;
 }
 
@@ -176,6 +198,7 @@ cs_error_t corosync_cfg_handle_node_addrs(struct cv_session *s, const CorosyncCf
 	const struct cfg_node *node = request->nodeid == 0 ? cfg_node_local()
 							   : cfg_node_find(request->nodeid);
 	corosync_cfg_node_address_t *addrs;
+	CorosyncCfgNodeAddressT *wire, **pointers;
 	size_t n;
 
 	if (cv_cluster_enabled())
@@ -185,10 +208,12 @@ cs_error_t corosync_cfg_handle_node_addrs(struct cv_session *s, const CorosyncCf
 	if (!node)
 		return CS_ERR_NOT_EXIST;
 	addrs = cv_reply_alloc(s, CFG_MAX_LINKS * sizeof(*addrs));
-	if (!addrs)
+	wire = cv_reply_alloc(s, CFG_MAX_LINKS * sizeof(*wire));
+	pointers = cv_reply_alloc(s, CFG_MAX_LINKS * sizeof(*pointers));
+	if (!addrs || !wire || !pointers)
 		return CS_ERR_NO_MEMORY;
 	n = cfg_node_addresses(node, addrs);
-	reply->addrs = (ProtobufCBinaryData){ .len = n * sizeof(*addrs), .data = (uint8_t *)addrs };
+	node_addrs_reply_fill(reply, addrs, n, wire, pointers);
 	return CS_OK;
 }
 

@@ -314,7 +314,7 @@ static bool local_join_pending(uint32_t pid, const uint8_t *name, size_t length)
 
 /* As corosync: a second join is CS_ERR_EXIST, a join while the leave is
  * under way CS_ERR_BUSY. */
-cs_error_t cpg_cluster_join(struct cpg_member *m, const CpgGroupsJoinRequest *request)
+cs_error_t cpg_cluster_join(struct cpg_member *m, ProtobufCBinaryData name, uint32_t flags)
 {
 	const struct cpg_group *existing;
 	cs_error_t err;
@@ -323,18 +323,17 @@ cs_error_t cpg_cluster_join(struct cpg_member *m, const CpgGroupsJoinRequest *re
 		return CS_ERR_BUSY;
 	if (m->group != NULL || m->join_pending)
 		return CS_ERR_EXIST;
-	existing = cpg_group_find(&cpg_groups, request->group.data, request->group.len);
+	existing = cpg_group_find(&cpg_groups, name.data, name.len);
 	if ((existing != NULL && cpg_group_has_process(existing, m->nodeid, m->pid)) ||
-	    local_join_pending(m->pid, request->group.data, request->group.len))
+	    local_join_pending(m->pid, name.data, name.len))
 		return CS_ERR_EXIST;
-	err = submit(m, ORDER_JOIN, request->group.data, (uint32_t)request->group.len, request->flags, 0,
-		     NULL, 0);
+	err = submit(m, ORDER_JOIN, name.data, (uint32_t)name.len, flags, 0, NULL, 0);
 	if (err != CS_OK)
 		return err;
-	m->flags = request->flags;
+	m->flags = flags;
 	m->join_pending = true;
-	m->pending_length = (uint32_t)request->group.len;
-	memcpy(m->pending_name, request->group.data, request->group.len);
+	m->pending_length = (uint32_t)name.len;
+	memcpy(m->pending_name, name.data, name.len);
 	return CS_OK;
 }
 
@@ -515,6 +514,7 @@ static void fan_out(uint32_t nodeid, const struct order_head *h, const uint8_t *
 	struct cpg_group *g = cpg_group_find(&cpg_groups, name, h->group_length);
 	CpgMessageEvent message = CPG_MESSAGE_EVENT__INIT;
 	CpgFragmentEvent fragment = CPG_FRAGMENT_EVENT__INIT;
+	CpgName group;
 	const ProtobufCMessage *event = &message.base;
 	uint16_t event_id = CPG_EVENT_MESSAGE;
 	struct cv_packed_frame *packed;
@@ -525,13 +525,14 @@ static void fan_out(uint32_t nodeid, const struct order_head *h, const uint8_t *
 	}
 	if (g == NULL)
 		return;
+	cpg_name_to_wire(g, &group);
 	if (h->kind == ORDER_MCAST) {
-		message.group = (ProtobufCBinaryData){ .data = g->name, .len = g->length };
+		message.group = &group;
 		message.nodeid = nodeid;
 		message.pid = h->pid;
 		message.msg = (ProtobufCBinaryData){ .data = (uint8_t *)body, .len = length };
 	} else {
-		fragment.group = (ProtobufCBinaryData){ .data = g->name, .len = g->length };
+		fragment.group = &group;
 		fragment.nodeid = nodeid;
 		fragment.pid = h->pid;
 		fragment.part = h->flags;

@@ -17,6 +17,7 @@ extern struct cpg_group_table cpg_groups;
  * be as long as the group. */
 struct cpg_confchg {
 	CpgMembershipEvent event;
+	CpgName group;         /* the event's group */
 	CpgAddress *entries;   /* the member list, then the changed processes */
 	CpgAddress **pointers; /* the same, as protoc-c's arrays of pointers */
 };
@@ -27,6 +28,10 @@ void cpg_confchg_free(struct cpg_confchg *c);
 
 uint32_t cpg_local_nodeid(void);
 void cpg_address_to_wire(const struct cpg_address *a, CpgAddress *out);
+/* The group's name as the events carry it; out points into g. */
+void cpg_name_to_wire(const struct cpg_group *g, CpgName *out);
+/* The bytes of a name a request carries; none when the request has no name. */
+ProtobufCBinaryData cpg_name_bytes(const CpgName *name);
 /* Queues the confchg; a member without room for it is closed. */
 void cpg_send_membership_to(struct cpg_member *m, const CpgMembershipEvent *event);
 void cpg_totem_send(struct cpg_member *m);
@@ -48,7 +53,7 @@ bool cpg_cluster_flow_enabled(const struct cpg_member *m);
 void cpg_cluster_connect(struct cpg_member *m);
 /* The session is gone; m is freed now or once its going is agreed. */
 void cpg_cluster_disconnect(struct cpg_member *m);
-cs_error_t cpg_cluster_join(struct cpg_member *m, const CpgGroupsJoinRequest *request);
+cs_error_t cpg_cluster_join(struct cpg_member *m, ProtobufCBinaryData name, uint32_t flags);
 cs_error_t cpg_cluster_leave(struct cpg_member *m);
 cs_error_t cpg_cluster_mcast(struct cpg_member *m, ProtobufCBinaryData msg);
 cs_error_t cpg_cluster_fragment(struct cpg_member *m, const CpgGroupsFragmentRequest *request);

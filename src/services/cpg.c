@@ -61,6 +61,17 @@ void cpg_address_to_wire(const struct cpg_address *a, CpgAddress *out)
 	out->reason = a->reason;
 }
 
+void cpg_name_to_wire(const struct cpg_group *g, CpgName *out)
+{
+	*out = (CpgName)CPG_NAME__INIT;
+	out->value = (ProtobufCBinaryData){ .data = (uint8_t *)g->name, .len = g->length };
+}
+
+ProtobufCBinaryData cpg_name_bytes(const CpgName *name)
+{
+	return name != NULL ? name->value : (ProtobufCBinaryData){ .data = NULL, .len = 0 };
+}
+
 static void put_address(struct cpg_confchg *c, size_t i, const struct cpg_member *m, uint32_t reason)
 {
 	struct cpg_address a;
@@ -86,8 +97,8 @@ int cpg_confchg_build(struct cpg_confchg *c, const struct cpg_group *g, uint32_t
 		if (m->marked)
 			put_address(c, n + n_changed++, m, reason);
 	c->event = (CpgMembershipEvent)CPG_MEMBERSHIP_EVENT__INIT;
-	c->event.group.data = (uint8_t *)g->name;
-	c->event.group.len = g->length;
+	cpg_name_to_wire(g, &c->group);
+	c->event.group = &c->group;
 	c->event.n_member_list = n;
 	c->event.member_list = c->pointers;
 	if (joined) {
@@ -197,20 +208,21 @@ cs_error_t cpg_handle_groups_join(struct cv_session *s, const CpgGroupsJoinReque
 				  CpgGroupsJoinReply *reply)
 {
 	struct cpg_member *m = cv_session_private(s);
+	ProtobufCBinaryData name = cpg_name_bytes(request->group);
 	const struct cpg_group *existing;
 	cs_error_t err;
 
-	if (request->group.len == 0 || request->group.len > CPG_MAX_NAME_LENGTH)
+	if (name.len == 0)
 		return CS_ERR_INVALID_PARAM;
 	if (cv_cluster_enabled())
-		return cpg_cluster_join(m, request);
+		return cpg_cluster_join(m, name, request->flags);
 	if (m->group != NULL)
 		return CS_ERR_EXIST;
-	existing = cpg_group_find(&cpg_groups, request->group.data, request->group.len);
+	existing = cpg_group_find(&cpg_groups, name.data, name.len);
 	if (existing != NULL && cpg_group_has_process(existing, m->nodeid, m->pid))
 		return CS_ERR_EXIST;
 	m->flags = request->flags;
-	if (cpg_group_add(&cpg_groups, m, request->group.data, request->group.len) < 0)
+	if (cpg_group_add(&cpg_groups, m, name.data, name.len) < 0)
 		return CS_ERR_NO_MEMORY;
 	err = join_announce(m);
 	if (err != CS_OK)
@@ -341,13 +353,14 @@ static cs_error_t group_send(const struct cpg_group *g, uint16_t event_id, const
 static cs_error_t message_fan_out(struct cpg_member *m, ProtobufCBinaryData msg)
 {
 	CpgMessageEvent event = CPG_MESSAGE_EVENT__INIT;
+	CpgName group;
 
 	if (cv_cluster_enabled())
 		return cpg_cluster_mcast(m, msg);
 	if (m->group == NULL)
 		return CS_ERR_NOT_EXIST;
-	event.group.data = m->group->name;
-	event.group.len = m->group->length;
+	cpg_name_to_wire(m->group, &group);
+	event.group = &group;
 	event.nodeid = m->nodeid;
 	event.pid = m->pid;
 	event.msg = msg;
@@ -419,6 +432,7 @@ cs_error_t cpg_handle_groups_fragment(struct cv_session *s, const CpgGroupsFragm
 {
 	struct cpg_member *m = cv_session_private(s);
 	CpgFragmentEvent event = CPG_FRAGMENT_EVENT__INIT;
+	CpgName group;
 	cs_error_t err;
 
 	if (cv_cluster_enabled())
@@ -428,8 +442,8 @@ cs_error_t cpg_handle_groups_fragment(struct cv_session *s, const CpgGroupsFragm
 	err = cpg_pieces_check(m, request);
 	if (err != CS_OK)
 		return err;
-	event.group.data = m->group->name;
-	event.group.len = m->group->length;
+	cpg_name_to_wire(m->group, &group);
+	event.group = &group;
 	event.nodeid = m->nodeid;
 	event.pid = m->pid;
 	event.part = request->part;
@@ -468,13 +482,12 @@ cs_error_t cpg_handle_local_get(struct cv_session *s, const CpgLocalGetRequest *
 cs_error_t cpg_handle_groups_members(struct cv_session *s, const CpgGroupsMembersRequest *request,
 				     CpgGroupsMembersReply *reply)
 {
+	ProtobufCBinaryData name = cpg_name_bytes(request->group);
 	const struct cpg_group *g;
 	CpgAddress *entries;
 	size_t n = 0;
 
-	if (request->group.len > CPG_MAX_NAME_LENGTH)
-		return CS_ERR_INVALID_PARAM;
-	g = cpg_group_find(&cpg_groups, request->group.data, request->group.len);
+	g = cpg_group_find(&cpg_groups, name.data, name.len);
 	if (g == NULL)
 		return CS_OK;
 	entries = cv_reply_alloc(s, g->n_members * sizeof(*entries));
@@ -494,59 +507,71 @@ cs_error_t cpg_handle_groups_members(struct cv_session *s, const CpgGroupsMember
 
 /* ---- iteration snapshots --------------------------------------------------- */
 
-/* One packed entry (cpg.idl): name length, node id, pid, then the name. */
-static size_t entry_put(uint8_t *out, const struct cpg_group *g, uint32_t nodeid, uint32_t pid)
-{
-	uint32_t head[3] = { g->length, nodeid, pid };
+/* One entry of an iteration, with the name its description points to. */
+struct snapshot_entry {
+	CpgIterationDescriptionT description;
+	CpgName group;
+};
 
-	if (out != NULL) {
-		memcpy(out, head, sizeof(head));
-		memcpy(out + sizeof(head), g->name, g->length);
+/* With entries NULL, only counts. */
+static size_t entry_put(struct snapshot_entry *entries, CpgIterationDescriptionT **out, size_t n,
+			const struct cpg_group *g, uint32_t nodeid, uint32_t pid)
+{
+	if (entries != NULL) {
+		struct snapshot_entry *e = &entries[n];
+
+		e->description = (CpgIterationDescriptionT)CPG_ITERATION_DESCRIPTION_T__INIT;
+		cpg_name_to_wire(g, &e->group);
+		e->description.group = &e->group;
+		e->description.nodeid = nodeid;
+		e->description.pid = pid;
+		out[n] = &e->description;
 	}
-	return sizeof(head) + g->length;
+	return n + 1;
 }
 
-/* With out NULL, only measures. */
-static size_t group_entries_put(uint8_t *out, const struct cpg_group *g, int32_t type)
+static size_t group_entries_put(struct snapshot_entry *entries, CpgIterationDescriptionT **out, size_t n,
+				const struct cpg_group *g, int32_t type)
 {
-	size_t used = 0;
-
 	if (type == CPG_ITERATION_NAME_ONLY)
-		return entry_put(out, g, 0, 0);
+		return entry_put(entries, out, n, g, 0, 0);
 	for (const struct cpg_member *m = g->members; m != NULL; m = m->next)
-		used += entry_put(out != NULL ? out + used : NULL, g, m->nodeid, m->pid);
-	return used;
+		n = entry_put(entries, out, n, g, m->nodeid, m->pid);
+	return n;
 }
 
-static size_t snapshot_put(uint8_t *out, int32_t type, const struct cpg_group *only)
+static size_t snapshot_put(struct snapshot_entry *entries, CpgIterationDescriptionT **out, int32_t type,
+			   const struct cpg_group *only)
 {
-	size_t used = 0;
+	size_t n = 0;
 
 	if (type == CPG_ITERATION_ONE_GROUP)
-		return only != NULL ? group_entries_put(out, only, type) : 0;
+		return only != NULL ? group_entries_put(entries, out, 0, only, type) : 0;
 	for (const struct cpg_group *g = cpg_groups_first(&cpg_groups); g != NULL; g = g->next)
-		used += group_entries_put(out != NULL ? out + used : NULL, g, type);
-	return used;
+		n = group_entries_put(entries, out, n, g, type);
+	return n;
 }
 
 cs_error_t cpg_handle_groups_snapshot(struct cv_session *s, const CpgGroupsSnapshotRequest *request,
 				      CpgGroupsSnapshotReply *reply)
 {
+	ProtobufCBinaryData name = cpg_name_bytes(request->group);
 	const struct cpg_group *only = NULL;
-	size_t length;
+	struct snapshot_entry *entries;
+	size_t n;
 
-	if (request->type < CPG_ITERATION_NAME_ONLY || request->type > CPG_ITERATION_ALL ||
-	    request->group.len > CPG_MAX_NAME_LENGTH)
+	if (request->type < CPG_ITERATION_NAME_ONLY || request->type > CPG_ITERATION_ALL)
 		return CS_ERR_INVALID_PARAM;
 	if (request->type == CPG_ITERATION_ONE_GROUP)
-		only = cpg_group_find(&cpg_groups, request->group.data, request->group.len);
-	length = snapshot_put(NULL, request->type, only);
-	if (length == 0)
+		only = cpg_group_find(&cpg_groups, name.data, name.len);
+	n = snapshot_put(NULL, NULL, request->type, only);
+	if (n == 0)
 		return CS_OK;
-	reply->entries.data = cv_reply_alloc(s, length);
-	if (reply->entries.data == NULL)
+	entries = cv_reply_alloc(s, n * sizeof(*entries));
+	reply->entries = cv_reply_alloc(s, n * sizeof(*reply->entries));
+	if (entries == NULL || reply->entries == NULL)
 		return CS_ERR_NO_MEMORY;
-	reply->entries.len = snapshot_put(reply->entries.data, request->type, only);
+	reply->n_entries = snapshot_put(entries, reply->entries, request->type, only);
 	return CS_OK;
 }
 

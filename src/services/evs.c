@@ -58,13 +58,22 @@ static struct evs_connection *connection_of(const struct cv_session *s)
 	return cv_session_private(s);
 }
 
-/* Keys travel packed, EVS_GROUP_KEY_LENGTH bytes each. */
-static cs_error_t keys_count(ProtobufCBinaryData keys, size_t *count)
+/* The keys of a request's groups, packed EVS_GROUP_KEY_LENGTH bytes each
+ * (as the cluster's messages carry them) in memory of the reply. */
+static cs_error_t keys_of(struct cv_session *s, EvsGroup *const *wire, size_t n, ProtobufCBinaryData *keys)
 {
-	if (keys.len % EVS_GROUP_KEY_LENGTH != 0)
-		return CS_ERR_INVALID_PARAM;
-	*count = keys.len / EVS_GROUP_KEY_LENGTH;
-	return *count > EVS_MAX_GROUPS_PER_CALL ? CS_ERR_TOO_MANY_GROUPS : CS_OK;
+	if (n > EVS_MAX_GROUPS_PER_CALL)
+		return CS_ERR_TOO_MANY_GROUPS;
+	keys->len = n * EVS_GROUP_KEY_LENGTH;
+	keys->data = cv_reply_alloc(s, keys->len + 1);
+	if (keys->data == NULL)
+		return CS_ERR_NO_MEMORY;
+	for (size_t i = 0; i < n; i++) {
+		if (wire[i]->key.len != EVS_GROUP_KEY_LENGTH)
+			return CS_ERR_INVALID_PARAM;
+		memcpy(keys->data + i * EVS_GROUP_KEY_LENGTH, wire[i]->key.data, EVS_GROUP_KEY_LENGTH);
+	}
+	return CS_OK;
 }
 
 static const uint8_t *key_at(ProtobufCBinaryData keys, size_t i)
@@ -102,20 +111,20 @@ static struct evs_join *join_new(struct evs_connection *c, const uint8_t *key)
 }
 
 /* All of them or, beyond the limit or out of memory, none. */
-cs_error_t evs_handle_groups_join(struct cv_session *s, const EvsGroupsJoinRequest *request,
-				  EvsGroupsJoinReply *reply)
+cs_error_t evs_handle_join(struct cv_session *s, const EvsJoinRequest *request, EvsJoinReply *reply)
 {
 	struct evs_connection *c = connection_of(s);
 	struct evs_join *added[EVS_MAX_GROUPS_PER_CALL];
-	size_t count;
-	cs_error_t err = keys_count(request->keys, &count);
+	size_t count = request->n_groups;
+	ProtobufCBinaryData keys;
+	cs_error_t err = keys_of(s, request->groups, count, &keys);
 
 	if (err != CS_OK)
 		return err;
 	if (c->n_joins + count > max_joins)
 		return CS_ERR_NO_RESOURCES;
 	for (size_t i = 0; i < count; i++) {
-		added[i] = join_new(c, key_at(request->keys, i));
+		added[i] = join_new(c, key_at(keys, i));
 		if (added[i] == NULL) {
 			while (i-- > 0)
 				join_free(c, added[i]);
@@ -138,17 +147,16 @@ static struct evs_join *join_find(struct evs_connection *c, const uint8_t *key)
 }
 
 /* In order, stopping at the first group not joined, as corosync does. */
-cs_error_t evs_handle_groups_leave(struct cv_session *s, const EvsGroupsLeaveRequest *request,
-				   EvsGroupsLeaveReply *reply)
+cs_error_t evs_handle_leave(struct cv_session *s, const EvsLeaveRequest *request, EvsLeaveReply *reply)
 {
 	struct evs_connection *c = connection_of(s);
-	size_t count;
-	cs_error_t err = keys_count(request->keys, &count);
+	ProtobufCBinaryData keys;
+	cs_error_t err = keys_of(s, request->groups, request->n_groups, &keys);
 
 	if (err != CS_OK)
 		return err;
-	for (size_t i = 0; i < count; i++) {
-		struct evs_join *j = join_find(c, key_at(request->keys, i));
+	for (size_t i = 0; i < request->n_groups; i++) {
+		struct evs_join *j = join_find(c, key_at(keys, i));
 
 		if (j == NULL)
 			return CS_ERR_NOT_EXIST;
@@ -261,35 +269,36 @@ void evs_deliver(uint32_t nodeid, ProtobufCBinaryData msg)
 					 "evs: no room for the cluster's messages to its groups");
 }
 
-cs_error_t evs_handle_groups_mcast(struct cv_session *s, const EvsGroupsMcastRequest *request,
-				   EvsGroupsMcastReply *reply)
+cs_error_t evs_handle_mcast_joined(struct cv_session *s, const EvsMcastJoinedRequest *request,
+				   EvsMcastJoinedReply *reply)
 {
 	if (cv_cluster_enabled()) {
 		size_t count = 0;
 		uint8_t *keys = joined_keys(connection_of(s), &count);
-		cs_error_t err = keys ? evs_cluster_mcast(keys, count, request->msg) : CS_ERR_NO_MEMORY;
+		cs_error_t err = keys ? evs_cluster_mcast(keys, count, request->iovec) : CS_ERR_NO_MEMORY;
 
 		free(keys);
 		return err;
 	}
 	if (joined_receivers_add(connection_of(s)) < 0)
 		return CS_ERR_NO_MEMORY;
-	return message_fan_out(request->msg);
+	return message_fan_out(request->iovec);
 }
 
-cs_error_t evs_handle_groups_mcast_to(struct cv_session *s, const EvsGroupsMcastToRequest *request,
-				      EvsGroupsMcastToReply *reply)
+cs_error_t evs_handle_mcast_groups(struct cv_session *s, const EvsMcastGroupsRequest *request,
+				   EvsMcastGroupsReply *reply)
 {
-	size_t count;
-	cs_error_t err = keys_count(request->keys, &count);
+	size_t count = request->n_groups;
+	ProtobufCBinaryData keys;
+	cs_error_t err = keys_of(s, request->groups, count, &keys);
 
 	if (err != CS_OK)
 		return err;
 	if (cv_cluster_enabled())
-		return evs_cluster_mcast(request->keys.data, count, request->msg);
-	if (evs_receivers_of(request->keys, count) < 0)
+		return evs_cluster_mcast(keys.data, count, request->iovec);
+	if (evs_receivers_of(keys, count) < 0)
 		return CS_ERR_NO_MEMORY;
-	return message_fan_out(request->msg);
+	return message_fan_out(request->iovec);
 }
 
 /* ---- membership ------------------------------------------------------------ */

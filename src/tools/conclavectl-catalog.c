@@ -146,16 +146,52 @@ static ProtobufCMessage *message_new(const ProtobufCMessageDescriptor *desc)
 	return m;
 }
 
-static bool set_field(ProtobufCMessage *m, const char *name, const char *value, char *why, size_t why_size)
+static bool set_field(ProtobufCMessage *m, char *name, const char *value, char *why, size_t why_size);
+
+/* NAME.REST: REST of the nested message NAME, which is made when absent. */
+static bool set_nested_field(ProtobufCMessage *m, char *name, char *rest, const char *value, char *why,
+			     size_t why_size)
 {
 	const ProtobufCFieldDescriptor *f = protobuf_c_message_descriptor_get_field_by_name(m->descriptor,
 											    name);
+	ProtobufCMessage **nested;
 
+	if (!f || f->type != PROTOBUF_C_TYPE_MESSAGE || f->label == PROTOBUF_C_LABEL_REPEATED) {
+		snprintf(why, why_size, "%s is no message field (conclavectl call SERVICE lists them)", name);
+		return false;
+	}
+	nested = (ProtobufCMessage **)((char *)m + f->offset);
+	if (!*nested && !(*nested = message_new(f->descriptor))) {
+		snprintf(why, why_size, "out of memory");
+		return false;
+	}
+	return set_field(*nested, rest, value, why, why_size);
+}
+
+static bool set_field(ProtobufCMessage *m, char *name, const char *value, char *why, size_t why_size)
+{
+	char *dot = strchr(name, '.');
+	const ProtobufCFieldDescriptor *f;
+
+	if (dot) {
+		bool ok;
+
+		*dot = '\0';
+		ok = set_nested_field(m, name, dot + 1, value, why, why_size);
+		*dot = '.';
+		return ok;
+	}
+	f = protobuf_c_message_descriptor_get_field_by_name(m->descriptor, name);
 	if (!f) {
 		snprintf(why, why_size, "no field %s (conclavectl call SERVICE lists them)", name);
 		return false;
 	}
-	if (f->label == PROTOBUF_C_LABEL_REPEATED || f->type == PROTOBUF_C_TYPE_MESSAGE) {
+	if (f->label != PROTOBUF_C_LABEL_REPEATED && f->type == PROTOBUF_C_TYPE_MESSAGE) {
+		snprintf(why, why_size, "%s is a message: give its fields as %s.FIELD=VALUE", f->name,
+			 f->name);
+		return false;
+	}
+	if (f->label == PROTOBUF_C_LABEL_REPEATED) {
 		snprintf(why, why_size, "%s is a %s%s, which the command line cannot give", f->name,
 			 f->label == PROTOBUF_C_LABEL_REPEATED ? "list of " : "", type_name(f));
 		return false;

@@ -84,6 +84,11 @@ function uint32_t shop_version(shop_handle_t handle) {
     manual;
     doc "The version of the shop.";
 }
+
+function cs_error_t shop_names(shop_handle_t handle, char ***names, unsigned int *n) {
+    manual;
+    doc "The names of the items.";
+}
 """
 
 NEW_FUNCTION = """
@@ -188,6 +193,19 @@ CASES = [
       ("breaking", "function shop_get changed from cs_error_t (shop_handle_t, uint32_t, "
                    "shop_item_t *) to cs_error_t (shop_handle_t, uint32_t)"),
       ("compatible", "shop_get no longer documents CS_ERR_INVALID_PARAM")]),
+    ("a manual function generated, its outputs described",
+     [("char ***names, unsigned int *n) {\n    manual;",
+       "char ***names @out @count(n), unsigned int *n @out) {\n    request 5;")],
+     [("compatible", "function shop_names is now request 5, not manual"),
+      ("compatible", "parameter names of shop_names changed its @out or @count, which "
+                     "describe what shop_names's hand-written code did"),
+      ("compatible", "parameter n of shop_names changed its @out or @count, which "
+                     "describe what shop_names's hand-written code did"),
+      ("compatible", "shop_names documents a new error CS_ERR_INVALID_PARAM"),
+      ("compatible", "shop_names documents a new error CS_ERR_LIBRARY"),
+      ("compatible", "shop_names documents a new error CS_ERR_NO_MEMORY"),
+      ("compatible", "shop_names documents a new error CS_ERR_TOO_BIG"),
+      ("compatible", "new request shop_names at id 5")]),
     ("a pointer that may no longer be NULL",
      [("const char *note @optional", "const char *note")],
      [("breaking", "parameter note of shop_put may no longer be NULL"),

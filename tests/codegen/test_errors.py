@@ -26,10 +26,22 @@ CASES = [
      "function cs_error_t bad_f(bad_handle_t handle, widget_t w) { request 0; }",
      "8:48: error: unknown type 'widget_t'"),
     ("system-header struct on the wire",
-     "struct iovec;\nfunction cs_error_t bad_f(bad_handle_t handle, const struct iovec *v @count(n), size_t n) {\n"
+     "struct sockaddr;\nfunction cs_error_t bad_f(bad_handle_t handle, const struct sockaddr *v @count(n), size_t n) {\n"
+     "    request 0;\n}",
+     "9:71: error: parameter 'v' has type 'const struct sockaddr', which a system header defines "
+     "and cannot be carried on the wire"),
+    ("iovec received in an event",
+     "struct iovec;\ncallback void bad_cb_fn_t(bad_handle_t handle, size_t n,\n"
+     "        const struct iovec *v @count(n)) {\n    event 0;\n}",
+     "10:29: error: iovec parameter 'v' of bad_cb_fn_t can be sent but not received"),
+    ("iovec without a count",
+     "struct iovec;\nfunction cs_error_t bad_f(bad_handle_t handle, const struct iovec *v) {\n"
      "    request 0;\n}",
      "9:68: error: parameter 'v' has type 'const struct iovec', which a system header defines "
      "and cannot be carried on the wire"),
+    ("array of strings returned without a count",
+     "function cs_error_t bad_f(bad_handle_t handle, char ***names @out) { request 0; }",
+     "8:56: error: @out parameter 'names' of type 'char ***' cannot be returned in a reply"),
     ("unknown struct tag",
      "function cs_error_t bad_f(bad_handle_t handle, struct nowhere *n @out) { request 0; }",
      "8:48: error: unknown struct 'nowhere'"),
@@ -177,6 +189,32 @@ CASES = [
      "struct bad_s { char name[8]; }\n"
      "function cs_error_t bad_f(bad_handle_t handle, struct bad_s s) { request 0; }",
      "8:21: error: char array field 'name' of bad_s can be received but not sent"),
+    ("@count on a struct field that is not a fixed array",
+     "struct bad_s { uint32_t n; uint8_t *data @count(n); }\n"
+     "function cs_error_t bad_f(bad_handle_t handle, struct bad_s s) { request 0; }",
+     "8:42: error: @count on field 'data', which is not an array of fixed size"),
+    ("counted struct field that is not bytes",
+     "struct bad_s { uint32_t n; uint32_t ids[4] @count(n); }\n"
+     "function cs_error_t bad_f(bad_handle_t handle, struct bad_s s) { request 0; }",
+     "8:44: error: counted field 'ids' of bad_s is not a byte array; only bytes can be "
+     "counted inside a struct carried on the wire"),
+    ("another annotation on a struct field on the wire",
+     "struct bad_s { uint32_t n; const char *name @len(1, 4); }\n"
+     "function cs_error_t bad_f(bad_handle_t handle, struct bad_s *s @out) { request 0; }",
+     "8:45: error: field 'name' of a struct carried on the wire cannot have @len"),
+    ("an array of structs with a counted field sent",
+     "struct bad_s { uint32_t n; char v[4] @count(n); }\n"
+     "function cs_error_t bad_f(bad_handle_t handle, const struct bad_s *s @count(k), size_t k) {\n"
+     "    request 0;\n}",
+     "9:68: error: array 's' of bad_s cannot be sent: the stub checks the counts of a struct "
+     "sent by value or pointer only"),
+    ("@bytes on a field that is not a char array",
+     "struct bad_s { uint32_t n @bytes; }\n"
+     "function cs_error_t bad_f(bad_handle_t handle, struct bad_s s) { request 0; }",
+     "8:27: error: @bytes on 'n', which is not a char array field of fixed size without @count"),
+    ("@bytes on a parameter",
+     "function cs_error_t bad_f(bad_handle_t handle, const char *name @bytes) { request 0; }",
+     "8:65: error: @bytes on 'name', which is not a char array field of fixed size without @count"),
     ("nested struct sent in a request",
      "struct bad_in { int32_t x; }\nstruct bad_s { struct bad_in inner; }\n"
      "function cs_error_t bad_f(bad_handle_t handle, const struct bad_s *s) { request 0; }",
@@ -242,8 +280,8 @@ CASES = [
      "    error CS_ERR_TRY_AGAIN \"Busy.\";\n    error CS_ERR_TRY_AGAIN \"Again.\";\n}",
      "11:11: error: CS_ERR_TRY_AGAIN is documented twice for bad_f"),
     ("parameter name used by the generated stub",
-     "function cs_error_t bad_f(bad_handle_t handle, int *status @out) { request 0; }",
-     "8:53: error: parameter name 'status' is reserved in generated stubs"),
+     "function cs_error_t bad_f(bad_handle_t handle, int *call_status @out) { request 0; }",
+     "8:53: error: parameter name 'call_status' is reserved in generated stubs"),
     ("error restating a check the generator documents",
      "function cs_error_t bad_f(bad_handle_t handle, const char *name) {\n    request 0;\n"
      "    error CS_ERR_INVALID_PARAM \"name is NULL, or the name is taken.\";\n}",

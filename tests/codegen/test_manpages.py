@@ -160,7 +160,7 @@ class RenderingTest(unittest.TestCase):
             table = text.split("Types map as follows:")[1].split("Typedefs map")[0]
             rows = [line.strip() for line in table.splitlines() if line.strip()]
             with self.subTest(renderer=renderer):
-                self.assertEqual(len(rows), 15)
+                self.assertEqual(len(rows), 18)
                 for row in rows:
                     self.assertRegex(row.expandtabs(8), r"\S {2,}\S", row)
 

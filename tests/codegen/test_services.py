@@ -82,8 +82,11 @@ class ServiceNumberErrorTest(unittest.TestCase):
 
     def test_two_services_cannot_share_a_number(self):
         text = renamed_service(self.quorum_idl(), "quorum", "tally", 2)
+        with open(os.path.join(IDL_DIR, "cpg.idl")) as stream:
+            service_line = stream.read().split("\n").index("service cpg {") + 1
         self.assertRegex(self.generate_with(text),
-                         r"tally\.idl:7:5: error: service number 2 is already cpg's \(.*cpg\.idl:10:9\)")
+                         rf"tally\.idl:7:5: error: service number 2 is already cpg's "
+                         rf"\(.*cpg\.idl:{service_line}:9\)")
 
     def test_a_number_is_0_to_65535(self):
         text = renamed_service(self.quorum_idl(), "quorum", "tally", 65536)

@@ -34,15 +34,24 @@ static int stop(void **state)
 	return test_daemon_stop(&d) == 0 ? 0 : -1;
 }
 
-static int join(int fd, const void *keys, size_t length)
+/* Joins n groups whose keys are key_length zero bytes. */
+static int join(int fd, size_t n, size_t key_length)
 {
-	EvsGroupsJoinRequest request = EVS_GROUPS_JOIN_REQUEST__INIT;
+	EvsJoinRequest request = EVS_JOIN_REQUEST__INIT;
+	EvsGroup groups[51], *pointers[51];
+	uint8_t key[EVS_GROUP_KEY_LENGTH + 1] = { 0 };
 	ProtobufCMessage *reply;
 	int status;
 
-	request.keys.data = (uint8_t *)keys;
-	request.keys.len = length;
-	status = raw_call(fd, EVS_JOIN, &request.base, &evs_groups_join_reply__descriptor, &reply);
+	assert_true(n <= 51 && key_length <= sizeof(key));
+	for (size_t i = 0; i < n; i++) {
+		groups[i] = (EvsGroup)EVS_GROUP__INIT;
+		groups[i].key = (ProtobufCBinaryData){ .data = key, .len = key_length };
+		pointers[i] = &groups[i];
+	}
+	request.n_groups = n;
+	request.groups = pointers;
+	status = raw_call(fd, EVS_JOIN, &request.base, &evs_join_reply__descriptor, &reply);
 	if (reply)
 		protobuf_c_message_free_unpacked(reply, NULL);
 	return status;
@@ -66,16 +75,16 @@ static void test_first_event_is_the_configuration_change(void **state)
 	close(fd);
 }
 
-/* Keys that are not a whole number of groups are refused, and the
- * connection goes on; more than 50 groups are too many. */
+/* A key that is not a whole group key is refused, and the connection goes
+ * on; more than 50 groups are too many. */
 static void test_keys_must_be_whole_groups(void **state)
 {
 	int fd = raw_client(d.socket, "evs");
-	uint8_t keys[51 * EVS_GROUP_KEY_LENGTH] = { 0 };
 
-	assert_int_equal(join(fd, keys, EVS_GROUP_KEY_LENGTH + 1), CS_ERR_INVALID_PARAM);
-	assert_int_equal(join(fd, keys, 51 * EVS_GROUP_KEY_LENGTH), CS_ERR_TOO_MANY_GROUPS);
-	assert_int_equal(join(fd, keys, EVS_GROUP_KEY_LENGTH), CS_OK);
+	assert_int_equal(join(fd, 1, EVS_GROUP_KEY_LENGTH + 1), CS_ERR_INVALID_PARAM);
+	assert_int_equal(join(fd, 1, EVS_GROUP_KEY_LENGTH - 1), CS_ERR_INVALID_PARAM);
+	assert_int_equal(join(fd, 51, EVS_GROUP_KEY_LENGTH), CS_ERR_TOO_MANY_GROUPS);
+	assert_int_equal(join(fd, 1, EVS_GROUP_KEY_LENGTH), CS_OK);
 	close(fd);
 }
 

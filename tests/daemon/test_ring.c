@@ -492,11 +492,13 @@ static void test_ring_head_beyond_its_capacity(void **state)
 static int join_end_group(int fd)
 {
 	CpgGroupsJoinRequest join = CPG_GROUPS_JOIN_REQUEST__INIT;
+	CpgName group = CPG_NAME__INIT;
 	ProtobufCMessage *reply;
 	int status;
 
-	join.group.data = (uint8_t *)END_GROUP;
-	join.group.len = strlen(END_GROUP);
+	group.value.data = (uint8_t *)END_GROUP;
+	group.value.len = strlen(END_GROUP);
+	join.group = &group;
 	status = raw_call(fd, CPG_REQUEST_JOIN, &join.base, &cpg_groups_join_reply__descriptor, &reply);
 	if (reply)
 		protobuf_c_message_free_unpacked(reply, NULL);
@@ -577,8 +579,9 @@ static void expect_message(int fd, pid_t pid, int i)
 	assert_int_equal(raw_next_event(fd, cpg_events, 2, (ProtobufCMessage **)&event, 3000),
 			 CPG_EVENT_MESSAGE);
 	assert_int_equal(event->pid, pid);
-	assert_int_equal(event->group.len, strlen(END_GROUP));
-	assert_memory_equal(event->group.data, END_GROUP, strlen(END_GROUP));
+	assert_non_null(event->group);
+	assert_int_equal(event->group->value.len, strlen(END_GROUP));
+	assert_memory_equal(event->group->value.data, END_GROUP, strlen(END_GROUP));
 	assert_int_equal(event->msg.len, size);
 	assert_memory_equal(event->msg.data, text, size);
 	protobuf_c_message_free_unpacked(&event->base, NULL);

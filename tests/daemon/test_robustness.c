@@ -152,12 +152,14 @@ static void test_undecodable_protobuf(void **state)
 static int cpg_joined_client_of(const struct test_daemon *d)
 {
 	CpgGroupsJoinRequest join = CPG_GROUPS_JOIN_REQUEST__INIT;
+	CpgName group = CPG_NAME__INIT;
 	ProtobufCMessage *reply;
 	int fd = raw_client(d->socket, "cpg");
 
 	assert_true(fd >= 0);
-	join.group.data = (uint8_t *)"split";
-	join.group.len = 5;
+	group.value.data = (uint8_t *)"split";
+	group.value.len = 5;
+	join.group = &group;
 	assert_int_equal(
 		raw_call(fd, CPG_REQUEST_JOIN, &join.base, &cpg_groups_join_reply__descriptor, &reply),
 		CS_OK);
@@ -364,6 +366,27 @@ static void test_request_out_of_bounds(void **state)
 			 0);
 	assert_closed_with_log(&daemon_under_test, fd,
 			       "request qdevice_register breaks the declared bounds of its fields");
+}
+
+/* A counted array's bytes beyond its size: a 129-byte cpg group name. */
+static void test_counted_field_beyond_its_array(void **state)
+{
+	CpgGroupsJoinRequest request = CPG_GROUPS_JOIN_REQUEST__INIT;
+	CpgName group = CPG_NAME__INIT;
+	uint8_t name[129];
+	uint8_t bytes[256];
+	int fd = raw_client(daemon_under_test.socket, "cpg");
+
+	assert_true(fd >= 0);
+	memset(name, 'g', sizeof(name));
+	group.value.data = name;
+	group.value.len = sizeof(name);
+	request.group = &group;
+	assert_int_equal(raw_send_frame(fd, CV_FRAME_REQUEST, CPG_REQUEST_JOIN, 1, bytes,
+					(uint32_t)protobuf_c_message_pack(&request.base, bytes)),
+			 0);
+	assert_closed_with_log(&daemon_under_test, fd,
+			       "request groups_join breaks the declared bounds of its fields");
 }
 
 static void test_request_before_hello(void **state)
@@ -1166,6 +1189,7 @@ int main(void)
 		cmocka_unit_test(test_split_request_with_its_field_inside_too),
 		cmocka_unit_test(test_split_request_undecodable),
 		cmocka_unit_test(test_request_out_of_bounds),
+		cmocka_unit_test(test_counted_field_beyond_its_array),
 		cmocka_unit_test(test_request_before_hello),
 		cmocka_unit_test(test_short_hello),
 		cmocka_unit_test(test_wrong_magic),

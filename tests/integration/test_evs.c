@@ -381,11 +381,13 @@ static void test_mcast_joined_reaches_each_sharing_connection_once(void **state)
 static void test_mcast_groups_works_without_joining(void **state)
 {
 	evs_handle_t h = connect_evs();
-	struct evs_group targets[] = { group_of("x"), group_of("y"), group_of("x") };
+	struct evs_group targets[] = { group_of("x"), group_of("y"), group_of("x") }, too_many[51];
 	struct test_child in_x = child_start("x"), in_y_and_x = child_start("yx"), in_z = child_start("z");
 	int messages;
 	char first;
 
+	for (int i = 0; i < 51; i++)
+		too_many[i] = group_of("x");
 	dispatch_until(h, 1);
 	assert_int_equal(send_text(h, "Lost"), CS_OK);
 	assert_int_equal(send_text_to(h, targets, 3, "Groups"), CS_OK);
@@ -400,7 +402,7 @@ static void test_mcast_groups_works_without_joining(void **state)
 	child_report(&in_z, &messages, &first);
 	assert_int_equal(messages, 0);
 	assert_int_equal(evs_mcast_groups(h, EVS_TYPE_AGREED, NULL, 1, NULL, 0), CS_ERR_INVALID_PARAM);
-	assert_int_equal(evs_mcast_groups(h, EVS_TYPE_AGREED, targets, 51, NULL, 0), CS_ERR_TOO_MANY_GROUPS);
+	assert_int_equal(evs_mcast_groups(h, EVS_TYPE_AGREED, too_many, 51, NULL, 0), CS_ERR_TOO_MANY_GROUPS);
 	assert_int_equal(evs_finalize(h), CS_OK);
 }
 

@@ -127,7 +127,7 @@ class Tracing(unittest.TestCase):
         r = self.ctl("call", "votequorum", "getinfo", "nodeid=1")
         self.assertEqual(r.returncode, 0)
         self.assertRegex(r.stdout, r"info=\{node_id=1, node_state=1, node_votes=1, ")
-        r = self.ctl("call", "cpg", "groups_members", "group=nobody")
+        r = self.ctl("call", "cpg", "groups_members", "group.value=nobody")
         self.assertEqual((r.returncode, r.stdout), (0, "status=CS_OK\nmembers=[]\n"))
 
     def test_call_errors(self):
@@ -140,7 +140,11 @@ class Tracing(unittest.TestCase):
                 (("cmap", "store_get", "key_name"), "'key_name' is not FIELD=VALUE"),
                 (("votequorum", "getinfo", "nodeid=-1"), "invalid uint32 '-1' for nodeid"),
                 (("votequorum", "getinfo", "nodeid=4294967296"), "invalid uint32"),
-                (("cmap", "store_set", "value=\\q"), "invalid bytes")):
+                (("cmap", "store_set", "value=\\q"), "invalid bytes"),
+                (("cpg", "groups_members", "group=g"), "group is a message: give its fields as "
+                                                        "group.FIELD=VALUE"),
+                (("cpg", "groups_members", "group.bogus=g"), "no field bogus"),
+                (("cpg", "groups_members", "flags.value=1"), "flags is no message field")):
             with self.subTest(args=args):
                 r = self.ctl("call", *args)
                 self.assertEqual(r.returncode, 2, r.stderr)

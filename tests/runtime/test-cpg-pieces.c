@@ -78,11 +78,13 @@ static int hostile_teardown(void **state)
 static void piece(struct hostile *h, uint32_t part, uint64_t total, const char *bytes)
 {
 	CpgFragmentEvent event = CPG_FRAGMENT_EVENT__INIT;
+	CpgName group = CPG_NAME__INIT;
 	uint8_t *frame;
 	size_t length;
 
-	event.group.data = (uint8_t *)"g";
-	event.group.len = 1;
+	group.value.data = (uint8_t *)"g";
+	group.value.len = 1;
+	event.group = &group;
 	event.nodeid = 2;
 	event.pid = 7;
 	event.part = part;

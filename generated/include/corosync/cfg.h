@@ -164,11 +164,14 @@ cs_error_t corosync_cfg_finalize(corosync_cfg_handle_t cfg_handle);
 
 /*
  * Stores in *interface_count the number of this node's links, and in
- * *interface_names and *status malloc'd arrays of as many malloc'd strings: the
- * link's number and address ("0 127.0.0.1"), and one character per configured
- * node in node id order, as corosync-cfgtool -b prints them: 'n' for this node,
- * else '0' plus 1 when the link is enabled and 2 when it is connected. The
- * caller frees every string and both arrays.
+ * *interface_names and *status as many strings: the link's number and address
+ * ("0 127.0.0.1"), and one character per configured node in node id order, as
+ * corosync-cfgtool -b prints them: 'n' for this node, else '0' plus 1 when the
+ * link is enabled and 2 when it is connected.
+ *
+ * On CS_OK, *interface_names and *status are malloc'd arrays of
+ * *interface_count malloc'd strings (NULL when empty); the caller frees each
+ * string, then the array, with free().
  */
 cs_error_t corosync_cfg_ring_status_get(corosync_cfg_handle_t cfg_handle, char ***interface_names,
 	char ***status, unsigned int *interface_count);

@@ -4,7 +4,7 @@
 #include "feature-catalog.h"
 #include "feature.pb-c.h"
 
-static const struct cv_catalog_request feature_catalog_requests[9] = {
+static const struct cv_catalog_request feature_catalog_requests[14] = {
 	[0] = {
 		.name = "get_record",
 		.function = "feature_get_record",
@@ -61,9 +61,44 @@ static const struct cv_catalog_request feature_catalog_requests[9] = {
 		.request = &feature_post_request__descriptor,
 		.reply = NULL,
 	},
+	[9] = {
+		.name = "send_buffers",
+		.function = "feature_send_buffers",
+		.summary = "Sends the buffers of iov, then those of trailer, each gathered into one bytes field: struct iovec, the one struct a system header defines that travels, counted.",
+		.request = &feature_send_buffers_request__descriptor,
+		.reply = &feature_send_buffers_reply__descriptor,
+	},
+	[10] = {
+		.name = "tag",
+		.function = "feature_tag",
+		.summary = "Sends an array of strings.",
+		.request = &feature_tag_request__descriptor,
+		.reply = &feature_tag_reply__descriptor,
+	},
+	[11] = {
+		.name = "tags",
+		.function = "feature_tags",
+		.summary = "Receives two arrays of strings that share one count.",
+		.request = &feature_tags_request__descriptor,
+		.reply = &feature_tags_reply__descriptor,
+	},
+	[12] = {
+		.name = "blobs",
+		.function = "feature_blobs",
+		.summary = "Sends structs with a counted array, whose counts the stub checks, and receives them nested.",
+		.request = &feature_blobs_request__descriptor,
+		.reply = &feature_blobs_reply__descriptor,
+	},
+	[13] = {
+		.name = "keys",
+		.function = "feature_keys",
+		.summary = "Sends an array of binary keys and receives one.",
+		.request = &feature_keys_request__descriptor,
+		.reply = &feature_keys_reply__descriptor,
+	},
 };
 
-static const struct cv_catalog_event feature_catalog_events[6] = {
+static const struct cv_catalog_event feature_catalog_events[8] = {
 	[0] = {
 		.name = "scalar",
 		.message = &feature_scalar_event__descriptor,
@@ -84,14 +119,22 @@ static const struct cv_catalog_event feature_catalog_events[6] = {
 		.name = "alarm",
 		.message = &feature_alarm_event__descriptor,
 	},
+	[6] = {
+		.name = "tagged",
+		.message = &feature_tagged_event__descriptor,
+	},
+	[7] = {
+		.name = "blob",
+		.message = &feature_blob_event__descriptor,
+	},
 };
 
 const struct cv_catalog feature_catalog = {
 	.service = "feature",
 	.version_major = 2,
 	.version_minor = 3,
-	.n_requests = 9,
+	.n_requests = 14,
 	.requests = feature_catalog_requests,
-	.n_events = 6,
+	.n_events = 8,
 	.events = feature_catalog_events,
 };

@@ -2,6 +2,7 @@
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/uio.h>
 
 #include "feature-client.h"
 #include "feature-catalog.h"
@@ -18,6 +19,24 @@ static bool string_length_ok(const char *s, size_t min, size_t max)
 	size_t length = strnlen(s, max + 1);
 
 	return length >= min && length <= max;
+}
+
+/* True when none of the count strings of array is NULL. */
+static bool strings_present(const char *const *array, size_t count)
+{
+	for (size_t i = 0; i < count; i++)
+		if (array[i] == NULL)
+			return false;
+	return true;
+}
+
+/* True when every entry of iov with a length has a base. */
+static bool iovec_bases_present(const struct iovec *iov, size_t count)
+{
+	for (size_t i = 0; i < count; i++)
+		if (iov[i].iov_base == NULL && iov[i].iov_len != 0)
+			return false;
+	return true;
 }
 
 /* Copies src into dst[size], truncating; dst is always NUL-terminated. */
@@ -54,19 +73,45 @@ static void *bytes_dup(const ProtobufCBinaryData *src)
 	return copy;
 }
 
+/* Frees the count strings of array, then array. */
+static void strings_free(char **array, size_t count)
+{
+	for (size_t i = 0; array != NULL && i < count; i++)
+		free(array[i]);
+	free(array);
+}
+
+/* A malloc'd array of malloc'd copies of the count strings of src, or
+ * NULL when count is 0 or memory is short. */
+static char **strings_dup(char *const *src, size_t count)
+{
+	char **copy = count > 0 ? calloc(count, sizeof(*copy)) : NULL;
+
+	for (size_t i = 0; copy != NULL && i < count; i++) {
+		copy[i] = string_dup(src[i]);
+		if (copy[i] == NULL) {
+			strings_free(copy, i);
+			copy = NULL;
+		}
+	}
+	return copy;
+}
+
 /* Zeroed room for count elements, or NULL when count is 0 or memory is short. */
 static void *array_alloc(size_t count, size_t size)
 {
 	return count > 0 ? calloc(count, size) : NULL;
 }
 
-/* Copies at most size bytes of src into dst; the rest of dst stays as it is. */
-static void copy_bytes(uint8_t *dst, size_t size, const ProtobufCBinaryData *src)
+/* Copies at most size bytes of src into dst, and returns how many; the
+ * rest of dst stays as it is. */
+static size_t copy_bytes(void *dst, size_t size, const ProtobufCBinaryData *src)
 {
 	size_t length = src->len < size ? src->len : size;
 
 	if (length > 0)
 		memcpy(dst, src->data, length);
+	return length;
 }
 
 static void feature_pair_t_from_wire(feature_pair_t *out, const FeaturePairT *in)
@@ -104,6 +149,45 @@ static void feature_record_t_from_wire(feature_record_t *out, const FeatureRecor
 	copy_bytes(out->blob, sizeof(out->blob), &in->blob);
 	feature_point_from_wire(&out->where, in->where);
 	out->serial = (unsigned long long)in->serial;
+}
+
+static void feature_blob_from_wire(struct feature_blob *out, const FeatureBlob *in)
+{
+	memset(out, 0, sizeof(*out));
+	if (in == NULL)
+		return;
+	out->size = (uint16_t)copy_bytes(out->data, sizeof(out->data), &in->data);
+	out->flags = in->flags;
+}
+
+static void feature_blob_to_wire(FeatureBlob *out, const struct feature_blob *in)
+{
+	out->data.len = in->size;
+	out->data.data = (uint8_t *)in->data;
+	out->flags = in->flags;
+}
+
+static void feature_entry_t_from_wire(feature_entry_t *out, const FeatureEntryT *in)
+{
+	memset(out, 0, sizeof(*out));
+	if (in == NULL)
+		return;
+	feature_blob_from_wire(&out->blob, in->blob);
+	out->id = in->id;
+}
+
+static void feature_key_from_wire(struct feature_key *out, const FeatureKey *in)
+{
+	memset(out, 0, sizeof(*out));
+	if (in == NULL)
+		return;
+	copy_bytes(out->key, sizeof(out->key), &in->key);
+}
+
+static void feature_key_to_wire(FeatureKey *out, const struct feature_key *in)
+{
+	out->key.len = sizeof(in->key);
+	out->key.data = (uint8_t *)in->key;
 }
 
 void feature_callback_table_from_feature_callbacks_t(const feature_callbacks_t *callbacks,
@@ -202,6 +286,39 @@ static cs_error_t deliver_alarm(uint64_t handle, cv_callback_fn fn,
 	return CS_OK;
 }
 
+static cs_error_t deliver_tagged(uint64_t handle, cv_callback_fn fn,
+					const ProtobufCMessage *message)
+{
+	const FeatureTaggedEvent *event = (const FeatureTaggedEvent *)message;
+	feature_tagged_fn_t callback = (feature_tagged_fn_t)fn;
+
+	if (callback == NULL)
+		return CS_OK;
+	callback(handle, (size_t)event->n_tags, (const char **)event->tags);
+	return CS_OK;
+}
+
+static cs_error_t deliver_blob(uint64_t handle, cv_callback_fn fn,
+					const ProtobufCMessage *message)
+{
+	const FeatureBlobEvent *event = (const FeatureBlobEvent *)message;
+	feature_blob_fn_t callback = (feature_blob_fn_t)fn;
+	struct feature_blob arg_blob;
+	feature_entry_t *arg_entries;
+
+	if (callback == NULL)
+		return CS_OK;
+	arg_entries = calloc(event->n_entries + 1, sizeof(*arg_entries));
+	if (arg_entries == NULL)
+		return CS_ERR_NO_MEMORY;
+	feature_blob_from_wire(&arg_blob, event->blob);
+	for (size_t i = 0; i < event->n_entries; i++)
+		feature_entry_t_from_wire(&arg_entries[i], event->entries[i]);
+	callback(handle, &arg_blob, (uint32_t)event->n_entries, arg_entries);
+	free(arg_entries);
+	return CS_OK;
+}
+
 static const struct cv_event_desc feature_events[FEATURE_N_EVENTS] = {
 	[FEATURE_EVENT_SCALAR] = {
 		.name = "scalar",
@@ -227,6 +344,16 @@ static const struct cv_event_desc feature_events[FEATURE_N_EVENTS] = {
 		.name = "alarm",
 		.message = &feature_alarm_event__descriptor,
 		.deliver = deliver_alarm,
+	},
+	[FEATURE_EVENT_TAGGED] = {
+		.name = "tagged",
+		.message = &feature_tagged_event__descriptor,
+		.deliver = deliver_tagged,
+	},
+	[FEATURE_EVENT_BLOB] = {
+		.name = "blob",
+		.message = &feature_blob_event__descriptor,
+		.deliver = deliver_blob,
 	},
 };
 
@@ -283,18 +410,18 @@ cs_error_t feature_get_record(feature_handle_t handle, uint32_t id, feature_reco
 {
 	FeatureGetRecordRequest request = FEATURE_GET_RECORD_REQUEST__INIT;
 	ProtobufCMessage *reply = NULL;
-	cs_error_t status;
+	cs_error_t call_status;
 
 	if (record == NULL ||
 	    flags == NULL ||
 	    mode == NULL)
 		return CS_ERR_INVALID_PARAM;
 	request.id = id;
-	status = cv_client_call(&feature_client_service, handle, FEATURE_REQUEST_GET_RECORD,
+	call_status = cv_client_call(&feature_client_service, handle, FEATURE_REQUEST_GET_RECORD,
 				&request.base, &feature_get_record_reply__descriptor, &reply);
-	if (status == CS_OK && reply == NULL)
-		status = CS_ERR_LIBRARY;
-	if (status == CS_OK) {
+	if (call_status == CS_OK && reply == NULL)
+		call_status = CS_ERR_LIBRARY;
+	if (call_status == CS_OK) {
 		const FeatureGetRecordReply *result = (const FeatureGetRecordReply *)reply;
 
 		feature_record_t_from_wire(record, result->record);
@@ -303,25 +430,25 @@ cs_error_t feature_get_record(feature_handle_t handle, uint32_t id, feature_reco
 	}
 	if (reply != NULL)
 		protobuf_c_message_free_unpacked(reply, NULL);
-	return status;
+	return call_status;
 }
 
 cs_error_t feature_set_name(feature_handle_t handle, const char *name, const char *comment)
 {
 	FeatureSetNameRequest request = FEATURE_SET_NAME_REQUEST__INIT;
 	ProtobufCMessage *reply = NULL;
-	cs_error_t status;
+	cs_error_t call_status;
 
 	if (name == NULL ||
 	    !string_length_ok(name, 1, 15))
 		return CS_ERR_INVALID_PARAM;
 	request.name = (char *)name;
 	request.comment = comment != NULL ? (char *)comment : "";
-	status = cv_client_call(&feature_client_service, handle, FEATURE_REQUEST_SET_NAME,
+	call_status = cv_client_call(&feature_client_service, handle, FEATURE_REQUEST_SET_NAME,
 				&request.base, &feature_set_name_reply__descriptor, &reply);
 	if (reply != NULL)
 		protobuf_c_message_free_unpacked(reply, NULL);
-	return status;
+	return call_status;
 }
 
 cs_error_t feature_send_pairs(feature_handle_t handle, feature_pair_t pair,
@@ -333,7 +460,7 @@ cs_error_t feature_send_pairs(feature_handle_t handle, feature_pair_t pair,
 	FeaturePairT *wire_pairs = NULL;
 	FeaturePairT **wire_pairs_ptrs = NULL;
 	ProtobufCMessage *reply = NULL;
-	cs_error_t status;
+	cs_error_t call_status;
 
 	if (pairs == NULL && n != 0)
 		return CS_ERR_INVALID_PARAM;
@@ -357,13 +484,13 @@ cs_error_t feature_send_pairs(feature_handle_t handle, feature_pair_t pair,
 		wire_pairs_ptrs[i] = &wire_pairs[i];
 	}
 	request.pairs = wire_pairs_ptrs;
-	status = cv_client_call(&feature_client_service, handle, FEATURE_REQUEST_SEND_PAIRS,
+	call_status = cv_client_call(&feature_client_service, handle, FEATURE_REQUEST_SEND_PAIRS,
 				&request.base, &feature_send_pairs_reply__descriptor, &reply);
 	if (reply != NULL)
 		protobuf_c_message_free_unpacked(reply, NULL);
 	free(wire_pairs);
 	free(wire_pairs_ptrs);
-	return status;
+	return call_status;
 }
 
 cs_error_t feature_send_values(feature_handle_t handle, uint32_t n, const uint32_t *values,
@@ -371,7 +498,7 @@ cs_error_t feature_send_values(feature_handle_t handle, uint32_t n, const uint32
 {
 	FeatureSendValuesRequest request = FEATURE_SEND_VALUES_REQUEST__INIT;
 	ProtobufCMessage *reply = NULL;
-	cs_error_t status;
+	cs_error_t call_status;
 
 	if ((values == NULL && n != 0) ||
 	    (octets == NULL && m != 0))
@@ -381,48 +508,134 @@ cs_error_t feature_send_values(feature_handle_t handle, uint32_t n, const uint32
 	request.octets.len = m;
 	request.octets.data = (uint8_t *)octets;
 	request.mode = mode;
-	status = cv_client_call(&feature_client_service, handle, FEATURE_REQUEST_SEND_VALUES,
+	call_status = cv_client_call(&feature_client_service, handle, FEATURE_REQUEST_SEND_VALUES,
 				&request.base, NULL, &reply);
 	if (reply != NULL)
 		protobuf_c_message_free_unpacked(reply, NULL);
-	return status;
+	return call_status;
 }
 
 cs_error_t feature_post(feature_handle_t handle, uint32_t value)
 {
 	FeaturePostRequest request = FEATURE_POST_REQUEST__INIT;
 	ProtobufCMessage *reply = NULL;
-	cs_error_t status;
+	cs_error_t call_status;
 
 	request.value = value;
-	status = cv_client_post(&feature_client_service, handle, FEATURE_REQUEST_POST,
+	call_status = cv_client_post(&feature_client_service, handle, FEATURE_REQUEST_POST,
 				&request.base);
 	if (reply != NULL)
 		protobuf_c_message_free_unpacked(reply, NULL);
-	return status;
+	return call_status;
 }
 
 cs_error_t feature_hidden(feature_handle_t handle, uint32_t x, uint32_t *y)
 {
 	FeatureHiddenRequest request = FEATURE_HIDDEN_REQUEST__INIT;
 	ProtobufCMessage *reply = NULL;
-	cs_error_t status;
+	cs_error_t call_status;
 
 	if (y == NULL)
 		return CS_ERR_INVALID_PARAM;
 	request.x = x;
-	status = cv_client_call(&feature_client_service, handle, FEATURE_REQUEST_HIDDEN,
+	call_status = cv_client_call(&feature_client_service, handle, FEATURE_REQUEST_HIDDEN,
 				&request.base, &feature_hidden_reply__descriptor, &reply);
-	if (status == CS_OK && reply == NULL)
-		status = CS_ERR_LIBRARY;
-	if (status == CS_OK) {
+	if (call_status == CS_OK && reply == NULL)
+		call_status = CS_ERR_LIBRARY;
+	if (call_status == CS_OK) {
 		const FeatureHiddenReply *result = (const FeatureHiddenReply *)reply;
 
 		*y = result->y;
 	}
 	if (reply != NULL)
 		protobuf_c_message_free_unpacked(reply, NULL);
-	return status;
+	return call_status;
+}
+
+cs_error_t feature_send_buffers(feature_handle_t handle, const struct iovec *iov,
+	unsigned int iov_len, const struct iovec *trailer, size_t trailer_len)
+{
+	FeatureSendBuffersRequest request = FEATURE_SEND_BUFFERS_REQUEST__INIT;
+	uint8_t *wire_iov = NULL;
+	uint8_t *wire_trailer = NULL;
+	ProtobufCMessage *reply = NULL;
+	cs_error_t call_status;
+
+	if ((iov == NULL && iov_len != 0) ||
+	    !iovec_bases_present(iov, iov_len) ||
+	    (trailer == NULL && trailer_len != 0) ||
+	    !iovec_bases_present(trailer, trailer_len))
+		return CS_ERR_INVALID_PARAM;
+	call_status = cv_iovec_gather(iov, iov_len, &request.iov.data, &request.iov.len, &wire_iov);
+	if (call_status == CS_OK)
+		call_status = cv_iovec_gather(trailer, trailer_len, &request.trailer.data, &request.trailer.len,
+				&wire_trailer);
+	if (call_status == CS_OK)
+		call_status = cv_client_call(&feature_client_service, handle, FEATURE_REQUEST_SEND_BUFFERS,
+					&request.base, &feature_send_buffers_reply__descriptor, &reply);
+	if (reply != NULL)
+		protobuf_c_message_free_unpacked(reply, NULL);
+	free(wire_iov);
+	free(wire_trailer);
+	return call_status;
+}
+
+cs_error_t feature_tag(feature_handle_t handle, const char **tags, size_t n_tags)
+{
+	FeatureTagRequest request = FEATURE_TAG_REQUEST__INIT;
+	ProtobufCMessage *reply = NULL;
+	cs_error_t call_status;
+
+	if ((tags == NULL && n_tags != 0) ||
+	    !strings_present((const char *const *)tags, n_tags))
+		return CS_ERR_INVALID_PARAM;
+	request.n_tags = n_tags;
+	request.tags = (char **)tags;
+	call_status = cv_client_call(&feature_client_service, handle, FEATURE_REQUEST_TAG,
+				&request.base, &feature_tag_reply__descriptor, &reply);
+	if (reply != NULL)
+		protobuf_c_message_free_unpacked(reply, NULL);
+	return call_status;
+}
+
+cs_error_t feature_tags(feature_handle_t handle, char ***names, char ***values,
+	unsigned int *n_names)
+{
+	FeatureTagsRequest request = FEATURE_TAGS_REQUEST__INIT;
+	ProtobufCMessage *reply = NULL;
+	cs_error_t call_status;
+
+	if (names == NULL ||
+	    values == NULL ||
+	    n_names == NULL)
+		return CS_ERR_INVALID_PARAM;
+	call_status = cv_client_call(&feature_client_service, handle, FEATURE_REQUEST_TAGS,
+				&request.base, &feature_tags_reply__descriptor, &reply);
+	if (call_status == CS_OK && reply == NULL)
+		call_status = CS_ERR_LIBRARY;
+	if (call_status == CS_OK &&
+	    ((const FeatureTagsReply *)reply)->n_names != ((const FeatureTagsReply *)reply)->n_values)
+		call_status = CS_ERR_LIBRARY;
+	if (call_status == CS_OK) {
+		const FeatureTagsReply *result = (const FeatureTagsReply *)reply;
+		char **copy_names = strings_dup(result->names, result->n_names);
+		char **copy_values = strings_dup(result->values, result->n_values);
+
+		if ((result->n_names > 0 && copy_names == NULL) ||
+		    (result->n_values > 0 && copy_values == NULL)) {
+			strings_free(copy_names, result->n_names);
+			strings_free(copy_values, result->n_values);
+			call_status = CS_ERR_NO_MEMORY;
+		} else {
+			*names = copy_names;
+			*n_names = (unsigned int)result->n_names;
+			*values = copy_values;
+			*n_names = (unsigned int)result->n_values;
+		}
+	}
+	if (reply != NULL)
+		protobuf_c_message_free_unpacked(reply, NULL);
+	return call_status;
 }
 
 cs_error_t feature_lookup(feature_handle_t handle, const char *prefix, char **name, uint32_t **ids,
@@ -431,7 +644,7 @@ cs_error_t feature_lookup(feature_handle_t handle, const char *prefix, char **na
 {
 	FeatureLookupRequest request = FEATURE_LOOKUP_REQUEST__INIT;
 	ProtobufCMessage *reply = NULL;
-	cs_error_t status;
+	cs_error_t call_status;
 
 	if (name == NULL ||
 	    ids == NULL ||
@@ -445,11 +658,11 @@ cs_error_t feature_lookup(feature_handle_t handle, const char *prefix, char **na
 	if (prefix != NULL && !string_length_ok(prefix, 0, FEATURE_PREFIX_MAX))
 		return CS_ERR_NAME_TOO_LONG;
 	request.prefix = prefix != NULL ? (char *)prefix : "";
-	status = cv_client_call(&feature_client_service, handle, FEATURE_REQUEST_LOOKUP,
+	call_status = cv_client_call(&feature_client_service, handle, FEATURE_REQUEST_LOOKUP,
 				&request.base, &feature_lookup_reply__descriptor, &reply);
-	if (status == CS_OK && reply == NULL)
-		status = CS_ERR_LIBRARY;
-	if (status == CS_OK) {
+	if (call_status == CS_OK && reply == NULL)
+		call_status = CS_ERR_LIBRARY;
+	if (call_status == CS_OK) {
 		const FeatureLookupReply *result = (const FeatureLookupReply *)reply;
 		char *copy_name = string_dup(result->name);
 		uint32_t *copy_ids = array_alloc(result->n_ids, sizeof(*copy_ids));
@@ -463,7 +676,7 @@ cs_error_t feature_lookup(feature_handle_t handle, const char *prefix, char **na
 			free(copy_ids);
 			free(copy_data);
 			free(copy_records);
-			status = CS_ERR_NO_MEMORY;
+			call_status = CS_ERR_NO_MEMORY;
 		} else {
 			*name = copy_name;
 			for (size_t i = 0; i < result->n_ids; i++)
@@ -481,7 +694,97 @@ cs_error_t feature_lookup(feature_handle_t handle, const char *prefix, char **na
 	}
 	if (reply != NULL)
 		protobuf_c_message_free_unpacked(reply, NULL);
-	return status;
+	return call_status;
+}
+
+cs_error_t feature_blobs(feature_handle_t handle, const struct feature_blob *blob,
+	struct feature_blob by_value, const struct feature_blob *spare, feature_entry_t **entries,
+	size_t *n_entries)
+{
+	FeatureBlobsRequest request = FEATURE_BLOBS_REQUEST__INIT;
+	FeatureBlob wire_blob = FEATURE_BLOB__INIT;
+	FeatureBlob wire_by_value = FEATURE_BLOB__INIT;
+	FeatureBlob wire_spare = FEATURE_BLOB__INIT;
+	ProtobufCMessage *reply = NULL;
+	cs_error_t call_status;
+
+	if (blob == NULL ||
+	    blob->size > FEATURE_BLOB_MAX ||
+	    by_value.size > FEATURE_BLOB_MAX ||
+	    (spare != NULL && spare->size > FEATURE_BLOB_MAX) ||
+	    entries == NULL ||
+	    n_entries == NULL)
+		return CS_ERR_INVALID_PARAM;
+	feature_blob_to_wire(&wire_blob, blob);
+	request.blob = &wire_blob;
+	feature_blob_to_wire(&wire_by_value, &by_value);
+	request.by_value = &wire_by_value;
+	if (spare != NULL) {
+		feature_blob_to_wire(&wire_spare, spare);
+		request.spare = &wire_spare;
+	}
+	call_status = cv_client_call(&feature_client_service, handle, FEATURE_REQUEST_BLOBS,
+				&request.base, &feature_blobs_reply__descriptor, &reply);
+	if (call_status == CS_OK && reply == NULL)
+		call_status = CS_ERR_LIBRARY;
+	if (call_status == CS_OK) {
+		const FeatureBlobsReply *result = (const FeatureBlobsReply *)reply;
+		feature_entry_t *copy_entries = array_alloc(result->n_entries, sizeof(*copy_entries));
+
+		if (result->n_entries > 0 && copy_entries == NULL) {
+			call_status = CS_ERR_NO_MEMORY;
+		} else {
+			for (size_t i = 0; i < result->n_entries; i++)
+				feature_entry_t_from_wire(&copy_entries[i], result->entries[i]);
+			*entries = copy_entries;
+			*n_entries = result->n_entries;
+		}
+	}
+	if (reply != NULL)
+		protobuf_c_message_free_unpacked(reply, NULL);
+	return call_status;
+}
+
+cs_error_t feature_keys(feature_handle_t handle, const struct feature_key *keys, size_t n_keys,
+	struct feature_key *first)
+{
+	FeatureKeysRequest request = FEATURE_KEYS_REQUEST__INIT;
+	FeatureKey *wire_keys = NULL;
+	FeatureKey **wire_keys_ptrs = NULL;
+	ProtobufCMessage *reply = NULL;
+	cs_error_t call_status;
+
+	if ((keys == NULL && n_keys != 0) ||
+	    first == NULL)
+		return CS_ERR_INVALID_PARAM;
+	wire_keys = calloc(n_keys + 1, sizeof(*wire_keys));
+	wire_keys_ptrs = calloc(n_keys + 1, sizeof(*wire_keys_ptrs));
+	if (wire_keys == NULL || wire_keys_ptrs == NULL) {
+		free(wire_keys);
+		free(wire_keys_ptrs);
+		return CS_ERR_NO_MEMORY;
+	}
+	request.n_keys = n_keys;
+	for (size_t i = 0; i < n_keys; i++) {
+		feature_key__init(&wire_keys[i]);
+		feature_key_to_wire(&wire_keys[i], &keys[i]);
+		wire_keys_ptrs[i] = &wire_keys[i];
+	}
+	request.keys = wire_keys_ptrs;
+	call_status = cv_client_call(&feature_client_service, handle, FEATURE_REQUEST_KEYS,
+				&request.base, &feature_keys_reply__descriptor, &reply);
+	if (call_status == CS_OK && reply == NULL)
+		call_status = CS_ERR_LIBRARY;
+	if (call_status == CS_OK) {
+		const FeatureKeysReply *result = (const FeatureKeysReply *)reply;
+
+		feature_key_from_wire(first, result->first);
+	}
+	if (reply != NULL)
+		protobuf_c_message_free_unpacked(reply, NULL);
+	free(wire_keys);
+	free(wire_keys_ptrs);
+	return call_status;
 }
 
 cs_error_t feature_store(feature_handle_t handle, const char *key, const void *value,
@@ -489,7 +792,7 @@ cs_error_t feature_store(feature_handle_t handle, const char *key, const void *v
 {
 	FeatureStoreRequest request = FEATURE_STORE_REQUEST__INIT;
 	ProtobufCMessage *reply = NULL;
-	cs_error_t status;
+	cs_error_t call_status;
 
 	if (key == NULL ||
 	    (value == NULL && value_len != 0) ||
@@ -503,21 +806,21 @@ cs_error_t feature_store(feature_handle_t handle, const char *key, const void *v
 	request.value.data = (uint8_t *)value;
 	request.text.len = text_len;
 	request.text.data = (uint8_t *)text;
-	status = cv_client_call(&feature_client_service, handle, FEATURE_REQUEST_STORE,
+	call_status = cv_client_call(&feature_client_service, handle, FEATURE_REQUEST_STORE,
 				&request.base, &feature_store_reply__descriptor, &reply);
-	if (status == CS_OK && reply == NULL)
-		status = CS_ERR_LIBRARY;
-	if (status == CS_OK) {
+	if (call_status == CS_OK && reply == NULL)
+		call_status = CS_ERR_LIBRARY;
+	if (call_status == CS_OK) {
 		const FeatureStoreReply *result = (const FeatureStoreReply *)reply;
 		char *copy_echo = string_dup(result->echo);
 
 		if (copy_echo == NULL) {
-			status = CS_ERR_NO_MEMORY;
+			call_status = CS_ERR_NO_MEMORY;
 		} else {
 			*echo = copy_echo;
 		}
 	}
 	if (reply != NULL)
 		protobuf_c_message_free_unpacked(reply, NULL);
-	return status;
+	return call_status;
 }

@@ -26,8 +26,13 @@ enum feature_request_id {
 	FEATURE_REQUEST_LOOKUP = 6,
 	FEATURE_REQUEST_STORE = 7,
 	FEATURE_REQUEST_POST = 8,
+	FEATURE_REQUEST_SEND_BUFFERS = 9,
+	FEATURE_REQUEST_TAG = 10,
+	FEATURE_REQUEST_TAGS = 11,
+	FEATURE_REQUEST_BLOBS = 12,
+	FEATURE_REQUEST_KEYS = 13,
 };
-#define FEATURE_N_REQUESTS 9
+#define FEATURE_N_REQUESTS 14
 
 enum feature_event_id {
 	FEATURE_EVENT_SCALAR = 0,
@@ -35,8 +40,10 @@ enum feature_event_id {
 	FEATURE_EVENT_STRUCT = 3,
 	FEATURE_EVENT_RAW = 4,
 	FEATURE_EVENT_ALARM = 5,
+	FEATURE_EVENT_TAGGED = 6,
+	FEATURE_EVENT_BLOB = 7,
 };
-#define FEATURE_N_EVENTS 6
+#define FEATURE_N_EVENTS 8
 #endif /* CONCLAVE_FEATURE_IDS_DEFINED */
 
 #ifndef CV_EXPORT
@@ -66,9 +73,19 @@ CV_EXPORT cs_error_t feature_visit(feature_handle_t handle, feature_visit_fn_t v
 	void *user_data);
 CV_EXPORT cs_error_t feature_gather(feature_handle_t handle, const struct iovec *iov,
 	unsigned int iov_len);
+CV_EXPORT cs_error_t feature_send_buffers(feature_handle_t handle, const struct iovec *iov,
+	unsigned int iov_len, const struct iovec *trailer, size_t trailer_len);
+CV_EXPORT cs_error_t feature_tag(feature_handle_t handle, const char **tags, size_t n_tags);
+CV_EXPORT cs_error_t feature_tags(feature_handle_t handle, char ***names, char ***values,
+	unsigned int *n_names);
 CV_EXPORT cs_error_t feature_lookup(feature_handle_t handle, const char *prefix, char **name,
 	uint32_t **ids, size_t *n_ids, void **data, uint32_t *data_len, feature_record_t **records,
 	size_t *n_records, feature_mode_t *mode);
+CV_EXPORT cs_error_t feature_blobs(feature_handle_t handle, const struct feature_blob *blob,
+	struct feature_blob by_value, const struct feature_blob *spare, feature_entry_t **entries,
+	size_t *n_entries);
+CV_EXPORT cs_error_t feature_keys(feature_handle_t handle, const struct feature_key *keys,
+	size_t n_keys, struct feature_key *first);
 
 extern CV_HIDDEN const struct cv_client_service feature_client_service;
 
@@ -78,6 +95,13 @@ extern CV_HIDDEN const struct cv_client_service feature_client_service;
  */
 typedef void (*feature_raw_fn_t)(feature_handle_t handle, uint64_t tag, size_t len,
 	const void *data, uint32_t text_len, const char *text);
+
+/* An array of strings, for hand-written code. */
+typedef void (*feature_tagged_fn_t)(feature_handle_t handle, size_t n_tags, const char **tags);
+
+/* Structs with a counted array, alone and nested in an array. */
+typedef void (*feature_blob_fn_t)(feature_handle_t handle, const struct feature_blob *blob,
+	uint32_t n_entries, const feature_entry_t *entries);
 
 /* Hidden: declared in feature-client.h only. */
 CV_HIDDEN cs_error_t feature_hidden(feature_handle_t handle, uint32_t x, uint32_t *y);

@@ -74,6 +74,40 @@ static cs_error_t request_post(struct cv_session *s,
 	return feature_handle_post(s, (const FeaturePostRequest *)request);
 }
 
+static cs_error_t request_send_buffers(struct cv_session *s,
+				const ProtobufCMessage *request, ProtobufCMessage *reply)
+{
+	return feature_handle_send_buffers(s, (const FeatureSendBuffersRequest *)request,
+		(FeatureSendBuffersReply *)reply);
+}
+
+static cs_error_t request_tag(struct cv_session *s,
+				const ProtobufCMessage *request, ProtobufCMessage *reply)
+{
+	return feature_handle_tag(s, (const FeatureTagRequest *)request, (FeatureTagReply *)reply);
+}
+
+static cs_error_t request_tags(struct cv_session *s,
+				const ProtobufCMessage *request, ProtobufCMessage *reply)
+{
+	return feature_handle_tags(s, (const FeatureTagsRequest *)request,
+		(FeatureTagsReply *)reply);
+}
+
+static cs_error_t request_blobs(struct cv_session *s,
+				const ProtobufCMessage *request, ProtobufCMessage *reply)
+{
+	return feature_handle_blobs(s, (const FeatureBlobsRequest *)request,
+		(FeatureBlobsReply *)reply);
+}
+
+static cs_error_t request_keys(struct cv_session *s,
+				const ProtobufCMessage *request, ProtobufCMessage *reply)
+{
+	return feature_handle_keys(s, (const FeatureKeysRequest *)request,
+		(FeatureKeysReply *)reply);
+}
+
 static cs_error_t validate_set_name(const ProtobufCMessage *message)
 {
 	const FeatureSetNameRequest *request = (const FeatureSetNameRequest *)message;
@@ -102,6 +136,17 @@ static cs_error_t validate_store(const ProtobufCMessage *message)
 		return CS_ERR_INVALID_PARAM;
 	if (!string_length_ok(request->key, 1, FEATURE_KEY_MAX))
 		return CS_ERR_NAME_TOO_LONG;
+	return CS_OK;
+}
+
+static cs_error_t validate_blobs(const ProtobufCMessage *message)
+{
+	const FeatureBlobsRequest *request = (const FeatureBlobsRequest *)message;
+
+	if ((request->blob != NULL && request->blob->data.len > FEATURE_BLOB_MAX) ||
+	    (request->by_value != NULL && request->by_value->data.len > FEATURE_BLOB_MAX) ||
+	    (request->spare != NULL && request->spare->data.len > FEATURE_BLOB_MAX))
+		return CS_ERR_INVALID_PARAM;
 	return CS_OK;
 }
 
@@ -170,6 +215,46 @@ static const struct cv_request_desc feature_requests[FEATURE_N_REQUESTS] = {
 		.validate = NULL,
 		.flags = CV_REQUEST_ONEWAY | CV_REQUEST_NOWAIT,
 	},
+	[FEATURE_REQUEST_SEND_BUFFERS] = {
+		.name = "send_buffers",
+		.request = &feature_send_buffers_request__descriptor,
+		.reply = &feature_send_buffers_reply__descriptor,
+		.handle = request_send_buffers,
+		.validate = NULL,
+		.flags = 0,
+	},
+	[FEATURE_REQUEST_TAG] = {
+		.name = "tag",
+		.request = &feature_tag_request__descriptor,
+		.reply = &feature_tag_reply__descriptor,
+		.handle = request_tag,
+		.validate = NULL,
+		.flags = 0,
+	},
+	[FEATURE_REQUEST_TAGS] = {
+		.name = "tags",
+		.request = &feature_tags_request__descriptor,
+		.reply = &feature_tags_reply__descriptor,
+		.handle = request_tags,
+		.validate = NULL,
+		.flags = 0,
+	},
+	[FEATURE_REQUEST_BLOBS] = {
+		.name = "blobs",
+		.request = &feature_blobs_request__descriptor,
+		.reply = &feature_blobs_reply__descriptor,
+		.handle = request_blobs,
+		.validate = validate_blobs,
+		.flags = 0,
+	},
+	[FEATURE_REQUEST_KEYS] = {
+		.name = "keys",
+		.request = &feature_keys_request__descriptor,
+		.reply = &feature_keys_reply__descriptor,
+		.handle = request_keys,
+		.validate = NULL,
+		.flags = 0,
+	},
 };
 
 static const char *const feature_event_names[FEATURE_N_EVENTS] = {
@@ -178,6 +263,8 @@ static const char *const feature_event_names[FEATURE_N_EVENTS] = {
 	[FEATURE_EVENT_STRUCT] = "struct",
 	[FEATURE_EVENT_RAW] = "raw",
 	[FEATURE_EVENT_ALARM] = "alarm",
+	[FEATURE_EVENT_TAGGED] = "tagged",
+	[FEATURE_EVENT_BLOB] = "blob",
 };
 
 const struct cv_server_service feature_server_service = {

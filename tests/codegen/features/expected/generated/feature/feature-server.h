@@ -27,8 +27,13 @@ enum feature_request_id {
 	FEATURE_REQUEST_LOOKUP = 6,
 	FEATURE_REQUEST_STORE = 7,
 	FEATURE_REQUEST_POST = 8,
+	FEATURE_REQUEST_SEND_BUFFERS = 9,
+	FEATURE_REQUEST_TAG = 10,
+	FEATURE_REQUEST_TAGS = 11,
+	FEATURE_REQUEST_BLOBS = 12,
+	FEATURE_REQUEST_KEYS = 13,
 };
-#define FEATURE_N_REQUESTS 9
+#define FEATURE_N_REQUESTS 14
 
 enum feature_event_id {
 	FEATURE_EVENT_SCALAR = 0,
@@ -36,8 +41,10 @@ enum feature_event_id {
 	FEATURE_EVENT_STRUCT = 3,
 	FEATURE_EVENT_RAW = 4,
 	FEATURE_EVENT_ALARM = 5,
+	FEATURE_EVENT_TAGGED = 6,
+	FEATURE_EVENT_BLOB = 7,
 };
-#define FEATURE_N_EVENTS 6
+#define FEATURE_N_EVENTS 8
 #endif /* CONCLAVE_FEATURE_IDS_DEFINED */
 
 /* Request handlers return CS_OK with the reply filled in, or the error to reply with. */
@@ -88,6 +95,33 @@ cs_error_t feature_handle_store(struct cv_session *s, const FeatureStoreRequest 
  */
 cs_error_t feature_handle_post(struct cv_session *s, const FeaturePostRequest *request);
 
+/*
+ * feature_send_buffers(): Sends the buffers of iov, then those of trailer, each
+ * gathered into one bytes field: struct iovec, the one struct a system header
+ * defines that travels, counted.
+ */
+cs_error_t feature_handle_send_buffers(struct cv_session *s,
+	const FeatureSendBuffersRequest *request, FeatureSendBuffersReply *reply);
+
+/* feature_tag(): Sends an array of strings. */
+cs_error_t feature_handle_tag(struct cv_session *s, const FeatureTagRequest *request,
+	FeatureTagReply *reply);
+
+/* feature_tags(): Receives two arrays of strings that share one count. */
+cs_error_t feature_handle_tags(struct cv_session *s, const FeatureTagsRequest *request,
+	FeatureTagsReply *reply);
+
+/*
+ * feature_blobs(): Sends structs with a counted array, whose counts the stub
+ * checks, and receives them nested.
+ */
+cs_error_t feature_handle_blobs(struct cv_session *s, const FeatureBlobsRequest *request,
+	FeatureBlobsReply *reply);
+
+/* feature_keys(): Sends an array of binary keys and receives one. */
+cs_error_t feature_handle_keys(struct cv_session *s, const FeatureKeysRequest *request,
+	FeatureKeysReply *reply);
+
 static inline cs_error_t feature_send_scalar(struct cv_session *s, const FeatureScalarEvent *event)
 {
 	return cv_session_send_event(s, FEATURE_EVENT_SCALAR, &event->base);
@@ -111,6 +145,16 @@ static inline cs_error_t feature_send_raw(struct cv_session *s, const FeatureRaw
 static inline cs_error_t feature_send_alarm(struct cv_session *s, const FeatureAlarmEvent *event)
 {
 	return cv_session_send_event(s, FEATURE_EVENT_ALARM, &event->base);
+}
+
+static inline cs_error_t feature_send_tagged(struct cv_session *s, const FeatureTaggedEvent *event)
+{
+	return cv_session_send_event(s, FEATURE_EVENT_TAGGED, &event->base);
+}
+
+static inline cs_error_t feature_send_blob(struct cv_session *s, const FeatureBlobEvent *event)
+{
+	return cv_session_send_event(s, FEATURE_EVENT_BLOB, &event->base);
 }
 
 extern const struct cv_service_ops feature_service_ops;

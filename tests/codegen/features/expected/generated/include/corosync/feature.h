@@ -74,6 +74,29 @@ typedef struct {
 	unsigned long long serial;
 } feature_record_t;
 
+/* Capacity of a feature_blob. */
+#define FEATURE_BLOB_MAX 8
+
+/*
+ * Binary data, as cpg's group names: size counts the bytes of data that travel.
+ */
+struct feature_blob {
+	uint16_t size;
+	uint8_t data[FEATURE_BLOB_MAX];
+	uint32_t flags;
+};
+
+/* A binary key, as evs's group keys: all its bytes travel, NUL or not. */
+struct feature_key {
+	char key[4];
+};
+
+/* A received struct nesting one with a counted array. */
+typedef struct {
+	struct feature_blob blob;
+	uint32_t id;
+} feature_entry_t;
+
 /* A struct the client sends. */
 typedef struct {
 	uint16_t left;
@@ -183,18 +206,56 @@ cs_error_t feature_helper(feature_handle_t handle, int x);
 cs_error_t feature_visit(feature_handle_t handle, feature_visit_fn_t visit_fn, void *user_data);
 
 /*
- * Takes a struct a system header defines (struct iovec;), which only manual
- * functions may.
+ * Takes a struct a system header defines (struct iovec;) without a count, which
+ * only manual functions may.
  */
 cs_error_t feature_gather(feature_handle_t handle, const struct iovec *iov, unsigned int iov_len);
 
 /*
+ * Sends the buffers of iov, then those of trailer, each gathered into one bytes
+ * field: struct iovec, the one struct a system header defines that travels,
+ * counted.
+ */
+cs_error_t feature_send_buffers(feature_handle_t handle, const struct iovec *iov,
+	unsigned int iov_len, const struct iovec *trailer, size_t trailer_len);
+
+/* Sends an array of strings. */
+cs_error_t feature_tag(feature_handle_t handle, const char **tags, size_t n_tags);
+
+/*
+ * Receives two arrays of strings that share one count.
+ *
+ * On CS_OK, *names and *values are malloc'd arrays of *n_names malloc'd strings
+ * (NULL when empty); the caller frees each string, then the array, with free().
+ */
+cs_error_t feature_tags(feature_handle_t handle, char ***names, char ***values,
+	unsigned int *n_names);
+
+/*
  * Looks up the first entry whose name starts with prefix (any entry when prefix
  * is NULL): its name, ids, data, records and mode.
+ *
+ * On CS_OK, *name, *ids (NULL when empty), *data (NULL when empty) and *records
+ * (NULL when empty) are malloc'd copies, which the caller frees with free().
  */
 cs_error_t feature_lookup(feature_handle_t handle, const char *prefix, char **name, uint32_t **ids,
 	size_t *n_ids, void **data, uint32_t *data_len, feature_record_t **records,
 	size_t *n_records, feature_mode_t *mode);
+
+/*
+ * Sends structs with a counted array, whose counts the stub checks, and
+ * receives them nested.
+ *
+ * On CS_OK, *entries (NULL when empty) is a malloc'd copy, which the caller
+ * frees with free().
+ */
+cs_error_t feature_blobs(feature_handle_t handle, const struct feature_blob *blob,
+	struct feature_blob by_value, const struct feature_blob *spare, feature_entry_t **entries,
+	size_t *n_entries);
+
+/* Sends an array of binary keys and receives one. */
+cs_error_t feature_keys(feature_handle_t handle, const struct feature_key *keys, size_t n_keys,
+	struct feature_key *first);
 
 #ifdef __cplusplus
 }
