@@ -128,6 +128,9 @@ static void client_free(struct cv_client *c)
 	cv_rx_release(&c->events.rx);
 	cv_rx_release(&c->replies.rx);
 	cv_ring_destroy(&c->ring);
+	if (c->ring_offer != NULL)
+		free(c->ring_offer->payload);
+	free(c->ring_offer);
 	free(c->spare_rx);
 	free(c->callbacks);
 	if (c->private_destroy != NULL)
