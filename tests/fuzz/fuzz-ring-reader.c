@@ -34,8 +34,8 @@ static struct cv_ring_reader *ring(void)
 }
 
 /* Writes what there is room for, as the daemon's output does. */
-static void reply_ring_write(struct cv_ring_reader *r, uint32_t client_tail, uint32_t head, const uint8_t *bytes,
-			     size_t size)
+static void reply_ring_write(struct cv_ring_reader *r, uint32_t client_tail, uint32_t head,
+			     const uint8_t *bytes, size_t size)
 {
 	int64_t room;
 
