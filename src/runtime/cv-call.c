@@ -378,14 +378,16 @@ static bool through_ring(struct cv_client *c)
 /* Without a ring, SETTLE asks the daemon to answer once it has handled what
  * came before. Not when events wait already: the daemon may be holding the
  * posts back for want of room among them, which only dispatching makes
- * (CS_ERR_TRY_AGAIN then, as when the socket cannot take SETTLE now). */
+ * (CS_ERR_TRY_AGAIN then, as when the socket cannot take SETTLE now); nor
+ * while an offer of the rings is unanswered: the daemon may have taken them
+ * and would read SETTLE as wake-up bytes. */
 static cs_error_t settle_ask(struct cv_client *c, uint32_t *seq)
 {
 	struct cv_frame_header header = { .kind = CV_FRAME_SETTLE };
 	struct iovec iov = { &header, sizeof(header) };
 	cs_error_t err;
 
-	if (cv_client_events_waiting(c))
+	if (cv_client_events_waiting(c) || __atomic_load_n(&c->ring_offer, __ATOMIC_RELAXED) != NULL)
 		return CS_ERR_TRY_AGAIN;
 	err = call_register(c, (uint8_t *)&header, NULL, seq);
 	return err == CS_OK ? cv_client_send_nowait(c, &iov, 1) : err;
