@@ -1,5 +1,6 @@
 """python3 -m codegen --idl-dir idl --out . [--check]
 python3 -m codegen --idl-dir DIR --import-dir SHARE/conclave/idl --out OUT [--check]
+python3 -m codegen --idl FILE --import-dir SHARE/conclave/idl --out OUT [--check]
 python3 -m codegen [--idl-dir idl] --compat OLD.idl NEW.idl"""
 
 import argparse
@@ -8,8 +9,8 @@ import sys
 
 from .compat import BREAKING, compare
 from .diagnostics import IdlError
-from .generate import GENERATED_NOTICE, OWNED_DIRS, SHARED_DIRS, generate, service_header_beside
-from .program import load, load_file
+from .generate import GENERATED_NOTICE, OWNED_DIRS, SHARED_DIRS, api_headers_beside, generate
+from .program import load, load_file, load_service
 
 
 def parse_args(argv):
@@ -18,8 +19,12 @@ def parse_args(argv):
         description="Generate headers, stubs, tables, maps and man pages from the IDL.")
     parser.add_argument("--idl-dir", default="idl", help="directory of *.idl files (default: idl)")
     parser.add_argument("--out", default=".", help="directory to write generated/, man/man3/ and "
-                        "man/man7/ under (conclave-service(7) comes from include/conclave/service.h "
-                        "beside the IDL directory, when there is one)")
+                        "man/man7/ under (conclave-service(7) and conclave-client-runtime(7) come from "
+                        "include/conclave/service.h and client-runtime.h beside the IDL directory, "
+                        "when there is one)")
+    parser.add_argument("--idl", metavar="FILE",
+                        help="generate FILE's service only, with the files of its directory it "
+                             "imports, instead of every file of --idl-dir")
     parser.add_argument("--import-dir", action="append", default=[], metavar="DIR",
                         help="another project's IDL: read imports not in --idl-dir from DIR "
                              "(the installed share/conclave/idl), generate for --idl-dir's "
@@ -160,10 +165,14 @@ def main(argv=None):
     args = parse_args(argv)
     if args.compat:
         return compat(*args.compat, [args.idl_dir, *args.import_dir])
-    project = bool(args.import_dir)
-    header = None if project else service_header_beside(args.idl_dir)
-    outputs, failed = reporting_errors(
-        lambda: generate(load(args.idl_dir, args.import_dir), header), 1)
+    project = bool(args.import_dir or args.idl)
+    headers = () if project else api_headers_beside(args.idl_dir)
+    def program():
+        if args.idl:
+            return load_service(args.idl, args.import_dir)
+        return load(args.idl_dir, args.import_dir)
+
+    outputs, failed = reporting_errors(lambda: generate(program(), headers), 1)
     if failed:
         return failed
     if args.check:

@@ -56,6 +56,29 @@ def load(idl_dir, import_dirs=()):
     return Program(files, own if import_dirs else None)
 
 
+def load_service(idl_path, import_dirs=()):
+    """Parses and validates one service's IDL file and what it imports: the
+    files of its own directory it imports (directly or not) are generated
+    with it, as the project's; the rest come from import_dirs. Other IDL
+    files of that directory are not read."""
+    idl_dir = os.path.dirname(os.path.abspath(idl_path))
+    display_dir = os.path.basename(idl_dir)
+    own = [parse_path(os.path.normpath(idl_path), f"{display_dir}/{os.path.basename(idl_path)}")]
+    pending = list(own)
+    while pending:
+        for name, _ in pending.pop().imports:
+            path = os.path.join(idl_dir, name)
+            if name in {os.path.basename(f.path) for f in own} or not os.path.isfile(path):
+                continue
+            own.append(parse_path(os.path.normpath(path), f"{display_dir}/{name}"))
+            pending.append(own[-1])
+    files = own + _imported_files(own, import_dirs)
+    link_imports(files, ", ".join([idl_dir, *import_dirs]))
+    validate(files)
+    check_service_ids(files)
+    return Program(files, own)
+
+
 def _imported_files(own, import_dirs):
     """The files own imports (directly or not) that are not among own, from import_dirs."""
     known = {os.path.basename(f.path) for f in own}

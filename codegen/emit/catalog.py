@@ -56,7 +56,7 @@ def catalog_header(idl_file):
     guard = f"CONCLAVE_{service.name.upper()}_CATALOG_H"
     return (ctext.c_notice(idl_file) +
             f"#ifndef {guard}\n#define {guard}\n\n"
-            "#include \"cv-catalog.h\"\n\n"
+            "#include <conclave/catalog.h>\n\n"
             f"extern const struct cv_catalog {catalog_name(service)};\n\n"
             f"#endif /* {guard} */\n")
 

@@ -30,7 +30,7 @@ def client_header(idl_file):
                         f"of {service.library.name}: the service descriptor, the request and "
                         f"event ids, and the internal functions."),
         f"#ifndef {guard}\n#define {guard}\n\n",
-        f"#include <{service.header}>\n#include \"cv-runtime.h\"\n\n",
+        f"#include <{service.header}>\n#include <conclave/client-runtime.h>\n\n",
         abi_gate("CV_RUNTIME_ABI", RUNTIME_ABI, naming.client_header(service)),
         "\n", ids_block(idl_file), "\n",
         "#ifndef CV_EXPORT\n#define CV_EXPORT __attribute__((visibility(\"default\")))\n#endif\n\n",

@@ -7,7 +7,7 @@ from . import ctext
 from .catalog import catalog_field, catalog_include
 from .cshared import abi_gate, ids_block, string_length_helper
 
-SERVICE_API = 3
+SERVICE_API = 4
 
 
 def emit(program, idl_file):

@@ -3,7 +3,8 @@
  * session that called counter_trackstart() is told of every change another
  * session makes. A tracker whose event queue is full misses the changes in
  * between and gets the latest value once its queue has room: a counter's
- * latest value is all a tracker needs, so nothing else is kept for it. */
+ * latest value is all a tracker needs, so nothing else is kept for it.
+ * conclaved's configuration may limit the trackers: counter { max_trackers: N }. */
 #include <stdlib.h>
 
 #include "counter-server.h"
@@ -16,6 +17,8 @@ struct tracker {
 
 static int64_t counter;
 static struct cv_list trackers = CV_LIST_INIT(trackers);
+static size_t n_trackers;
+static uint32_t max_trackers = 64;
 static struct cv_timer *catch_up_timer;
 
 static void send_value(struct tracker *t)
@@ -64,8 +67,32 @@ cs_error_t counter_handle_trackstart(struct cv_session *s, const CounterTracksta
 	struct tracker *t = cv_session_private(s);
 	if (cv_list_linked(&t->link))
 		return CS_ERR_EXIST;
+	if (n_trackers == max_trackers)
+		return CS_ERR_NO_RESOURCES;
 	cv_list_insert(&trackers, &t->link);
+	n_trackers++;
 	return CS_OK;
+}
+
+/* counter { max_trackers: N } of conclaved's configuration (conf is NULL
+ * without one); a bad value stops the module from loading. */
+static int read_max_trackers(const struct cv_conf *conf, uint32_t *out, char *err, size_t err_size)
+{
+	const struct cv_conf_reader r = { .conf = conf, .err = err, .err_size = err_size };
+	const struct cv_conf_node *section = cv_conf_section(cv_conf_root(&r), "counter");
+	return cv_conf_get_u32(&r, section, "max_trackers", 1, 100000, out);
+}
+
+static int counter_configure(const struct cv_conf *conf, char *err, size_t err_size)
+{
+	return read_max_trackers(conf, &max_trackers, err, err_size) < 0 ? -1 : CV_SERVICE_OFFERED;
+}
+
+/* A reloaded file is checked; the limit stays as it was at start. */
+static int counter_check_reload(const struct cv_conf *next, char *err, size_t err_size)
+{
+	uint32_t unused = max_trackers;
+	return read_max_trackers(next, &unused, err, err_size);
 }
 
 static int counter_start(void)
@@ -97,6 +124,8 @@ static int counter_connect(struct cv_session *s)
 static void counter_disconnect(struct cv_session *s)
 {
 	struct tracker *t = cv_session_private(s);
+	if (cv_list_linked(&t->link))
+		n_trackers--;
 	cv_list_remove(&t->link);
 	free(t);
 }
@@ -110,6 +139,8 @@ static void counter_room(struct cv_session *s)
 }
 
 const struct cv_service_ops counter_service_ops = {
+	.configure = counter_configure,
+	.check_reload = counter_check_reload,
 	.start = counter_start,
 	.stop = counter_stop,
 	.connect = counter_connect,

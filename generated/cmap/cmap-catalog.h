@@ -2,7 +2,7 @@
 #ifndef CONCLAVE_CMAP_CATALOG_H
 #define CONCLAVE_CMAP_CATALOG_H
 
-#include "cv-catalog.h"
+#include <conclave/catalog.h>
 
 extern const struct cv_catalog cmap_catalog;
 

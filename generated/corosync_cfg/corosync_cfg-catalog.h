@@ -2,7 +2,7 @@
 #ifndef CONCLAVE_COROSYNC_CFG_CATALOG_H
 #define CONCLAVE_COROSYNC_CFG_CATALOG_H
 
-#include "cv-catalog.h"
+#include <conclave/catalog.h>
 
 extern const struct cv_catalog corosync_cfg_catalog;
 

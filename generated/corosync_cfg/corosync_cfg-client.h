@@ -8,7 +8,7 @@
 #define CONCLAVE_COROSYNC_CFG_CLIENT_H
 
 #include <corosync/cfg.h>
-#include "cv-runtime.h"
+#include <conclave/client-runtime.h>
 
 #if CV_RUNTIME_ABI != 1
 #error "corosync_cfg-client.h was generated for CV_RUNTIME_ABI 1; regenerate it with python3 -m codegen"

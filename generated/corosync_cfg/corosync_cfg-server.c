@@ -7,8 +7,8 @@
 #include "corosync_cfg-server.h"
 #include "corosync_cfg-catalog.h"
 
-#if CV_SERVICE_API != 3
-#error "corosync_cfg-server.c was generated for CV_SERVICE_API 3; regenerate it with python3 -m codegen"
+#if CV_SERVICE_API != 4
+#error "corosync_cfg-server.c was generated for CV_SERVICE_API 4; regenerate it with python3 -m codegen"
 #endif
 
 /* True when s holds between min and max bytes before its NUL; reads at most

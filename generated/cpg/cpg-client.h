@@ -8,7 +8,7 @@
 #define CONCLAVE_CPG_CLIENT_H
 
 #include <corosync/cpg.h>
-#include "cv-runtime.h"
+#include <conclave/client-runtime.h>
 
 #if CV_RUNTIME_ABI != 1
 #error "cpg-client.h was generated for CV_RUNTIME_ABI 1; regenerate it with python3 -m codegen"

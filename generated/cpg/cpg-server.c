@@ -7,8 +7,8 @@
 #include "cpg-server.h"
 #include "cpg-catalog.h"
 
-#if CV_SERVICE_API != 3
-#error "cpg-server.c was generated for CV_SERVICE_API 3; regenerate it with python3 -m codegen"
+#if CV_SERVICE_API != 4
+#error "cpg-server.c was generated for CV_SERVICE_API 4; regenerate it with python3 -m codegen"
 #endif
 
 static cs_error_t request_local_get(struct cv_session *s,

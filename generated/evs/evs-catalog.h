@@ -2,7 +2,7 @@
 #ifndef CONCLAVE_EVS_CATALOG_H
 #define CONCLAVE_EVS_CATALOG_H
 
-#include "cv-catalog.h"
+#include <conclave/catalog.h>
 
 extern const struct cv_catalog evs_catalog;
 

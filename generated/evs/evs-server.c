@@ -7,8 +7,8 @@
 #include "evs-server.h"
 #include "evs-catalog.h"
 
-#if CV_SERVICE_API != 3
-#error "evs-server.c was generated for CV_SERVICE_API 3; regenerate it with python3 -m codegen"
+#if CV_SERVICE_API != 4
+#error "evs-server.c was generated for CV_SERVICE_API 4; regenerate it with python3 -m codegen"
 #endif
 
 static cs_error_t request_groups_join(struct cv_session *s,

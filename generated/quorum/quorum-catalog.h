@@ -2,7 +2,7 @@
 #ifndef CONCLAVE_QUORUM_CATALOG_H
 #define CONCLAVE_QUORUM_CATALOG_H
 
-#include "cv-catalog.h"
+#include <conclave/catalog.h>
 
 extern const struct cv_catalog quorum_catalog;
 

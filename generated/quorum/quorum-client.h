@@ -8,7 +8,7 @@
 #define CONCLAVE_QUORUM_CLIENT_H
 
 #include <corosync/quorum.h>
-#include "cv-runtime.h"
+#include <conclave/client-runtime.h>
 
 #if CV_RUNTIME_ABI != 1
 #error "quorum-client.h was generated for CV_RUNTIME_ABI 1; regenerate it with python3 -m codegen"

@@ -7,8 +7,8 @@
 #include "quorum-server.h"
 #include "quorum-catalog.h"
 
-#if CV_SERVICE_API != 3
-#error "quorum-server.c was generated for CV_SERVICE_API 3; regenerate it with python3 -m codegen"
+#if CV_SERVICE_API != 4
+#error "quorum-server.c was generated for CV_SERVICE_API 4; regenerate it with python3 -m codegen"
 #endif
 
 static cs_error_t request_getquorate(struct cv_session *s,

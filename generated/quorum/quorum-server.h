@@ -11,8 +11,8 @@
 
 #include "quorum.pb-c.h"
 
-#if CV_SERVICE_API != 3
-#error "quorum-server.h was generated for CV_SERVICE_API 3; regenerate it with python3 -m codegen"
+#if CV_SERVICE_API != 4
+#error "quorum-server.h was generated for CV_SERVICE_API 4; regenerate it with python3 -m codegen"
 #endif
 
 #ifndef CONCLAVE_QUORUM_IDS_DEFINED

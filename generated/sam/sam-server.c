@@ -6,8 +6,8 @@
 #include <corosync/sam.h>
 #include "sam-server.h"
 
-#if CV_SERVICE_API != 3
-#error "sam-server.c was generated for CV_SERVICE_API 3; regenerate it with python3 -m codegen"
+#if CV_SERVICE_API != 4
+#error "sam-server.c was generated for CV_SERVICE_API 4; regenerate it with python3 -m codegen"
 #endif
 
 

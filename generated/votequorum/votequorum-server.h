@@ -11,8 +11,8 @@
 
 #include "votequorum.pb-c.h"
 
-#if CV_SERVICE_API != 3
-#error "votequorum-server.h was generated for CV_SERVICE_API 3; regenerate it with python3 -m codegen"
+#if CV_SERVICE_API != 4
+#error "votequorum-server.h was generated for CV_SERVICE_API 4; regenerate it with python3 -m codegen"
 #endif
 
 #ifndef CONCLAVE_VOTEQUORUM_IDS_DEFINED

@@ -32,7 +32,7 @@ struct cv_catalog;
 
 /* The version of this API. Generated servers refuse to compile against
  * another; it changes with any change of the structures or functions below. */
-#define CV_SERVICE_API 3
+#define CV_SERVICE_API 4
 
 struct cv_session; /* one client connection bound to one service */
 
@@ -67,10 +67,20 @@ struct cv_request_desc {
  * generated table as <name>_service_ops. Every hook may be NULL. */
 struct cv_service_ops {
 	/* Reads the service's own settings from the configuration file (conf is
-	 * NULL without one), before the cmap maps exist: CV_SERVICE_OFFERED,
-	 * CV_SERVICE_NOT_OFFERED (the configuration turns it off), or -1 with
-	 * "FILE:LINE: error: message" in err, which stops the daemon. NULL: offered. */
+	 * NULL without one) with the readers of <conclave/config.h>, before the
+	 * cmap maps exist: CV_SERVICE_OFFERED, CV_SERVICE_NOT_OFFERED (the
+	 * configuration turns it off), or -1 with "FILE:LINE: error: message" in
+	 * err, which stops the daemon. The daemon's settings (cv_server_settings())
+	 * are read by then. Keys the service reads count as used; those nothing
+	 * reads are named in a warning, and in conclave {} refused. NULL: offered,
+	 * with no settings. */
 	int (*configure)(const struct cv_conf *conf, char *err, size_t err_size);
+	/* A reload (SIGHUP, cfg's reload) is about to replace the file with
+	 * `next`: reads the service's settings from it as configure does, without
+	 * applying them (they stay as at start; what follows run-time changes
+	 * tracks cmap), so that a file the service would refuse is not loaded: 0,
+	 * or -1 with "FILE:LINE: error: message" in err. NULL: no settings. */
+	int (*check_reload)(const struct cv_conf *next, char *err, size_t err_size);
 	int (*start)(void);                   /* daemon start-up; <0 aborts start */
 	void (*stop)(void);                   /* daemon shutdown */
 	int (*connect)(struct cv_session *s); /* <0 refuses the client (CS_ERR_NO_RESOURCES) */
@@ -186,7 +196,8 @@ void cv_timer_stop(struct cv_timer *t);
 bool cv_timer_pending(const struct cv_timer *t);
 void cv_timer_free(struct cv_timer *t);
 
-/* The validated configuration (<conclave/settings.h>). */
+/* The daemon's validated settings (<conclave/settings.h>): its node list,
+ * limits and the file; a service's own are read by its configure hook. */
 struct cv_settings;
 const struct cv_settings *cv_server_settings(void);
 
@@ -266,6 +277,25 @@ struct cv_service_module {
 	__attribute__((                                                                                \
 		visibility("default"))) extern const struct cv_service_module conclave_service_module; \
 	const struct cv_service_module conclave_service_module = { CV_SERVICE_API, &(server_service) }
+
+/* ---- Reading settings ---- */
+
+/* A service reads its own settings in its configure hook, and checks a
+ * reloaded file in its check_reload hook, with the readers of
+ * <conclave/config.h>, which this header includes:
+ *
+ *   const struct cv_conf_reader r = { .conf = conf, .err = err, .err_size = err_size };
+ *   const struct cv_conf_node *section = cv_conf_section(cv_conf_root(&r), "counter");
+ *
+ *   if (cv_conf_get_u32(&r, section, "max_value", 1, 1000000, &max_value) < 0)
+ *           return -1;
+ *
+ * cv_conf_get_u32(), cv_conf_get_bool(), cv_conf_get_string() and
+ * cv_conf_get_choice() leave the value as it is when the key is absent and
+ * put "FILE:LINE: error: message" in err for a bad one; cv_conf_error()
+ * reports a service's own checks the same way; cv_conf_mark_used() names
+ * keys read later from cmap, which conclaved then does not report as
+ * unused. */
 
 /* ---- Logging ---- */
 

@@ -1,6 +1,8 @@
-/* The configuration, validated and typed. Every value has a default, so a
- * daemon without a configuration file runs a single-node cluster: nodeid 1,
- * one vote, the votequorum provider. */
+/* The daemon's own settings, validated and typed: its limits, who may
+ * connect, logging, the cluster engine and the node list. Every value has a
+ * default, so a daemon without a configuration file runs a single-node
+ * cluster (nodeid 1). Each service reads its own settings in its configure
+ * hook (<conclave/service.h>), with the readers of <conclave/config.h>. */
 #ifndef CONCLAVE_SETTINGS_H
 #define CONCLAVE_SETTINGS_H
 
@@ -44,10 +46,7 @@ struct cv_log_targets {
 #define CV_DEFAULT_MAX_CONNECTIONS 4096u
 #define CV_DEFAULT_MAX_CONNECTIONS_PER_UID 1024u
 #define CV_DEFAULT_HELLO_TIMEOUT_MS 5000u
-#define CV_DEFAULT_CMAP_MAX_ITERATORS 128u
-#define CV_DEFAULT_CMAP_MAX_TRACKS 1024u
 #define CV_DEFAULT_CMAP_MAX_BYTES (256u * 1024u * 1024u)
-#define CV_DEFAULT_EVS_MAX_JOINS 1024u
 #define CV_DEFAULT_MAX_RING_SIZE (1024u * 1024u)
 
 struct cv_limits {
@@ -55,20 +54,18 @@ struct cv_limits {
 	uint32_t max_queued_bytes; /* conclave.max_queued_bytes */
 	uint32_t max_connections;  /* conclave.max_connections */
 	uint32_t max_connections_per_uid;
-	uint32_t hello_timeout_ms;     /* conclave.hello_timeout */
-	uint32_t cmap_max_iterators;   /* per connection */
-	uint32_t cmap_max_tracks;      /* per connection */
-	uint32_t cmap_max_bytes;       /* what clients may store in the default map */
-	uint32_t evs_max_joins;        /* per connection */
-	uint32_t max_ring_size;        /* largest shared ring a client may write through; 0: none */
-	uint32_t cpg_max_message_size; /* largest cpg message sent in pieces */
-	uint32_t log_rate_burst;       /* lines per interval from one call site; 0: no limit */
+	uint32_t hello_timeout_ms; /* conclave.hello_timeout */
+	/* What clients may store in the default map: a limit of the cmap store,
+	 * which is the daemon's own and exists before any service reads its
+	 * settings, so it is the daemon's setting, not the cmap service's. */
+	uint32_t cmap_max_bytes;
+	uint32_t max_ring_size;  /* largest shared ring a client may write through; 0: none */
+	uint32_t log_rate_burst; /* lines per interval from one call site; 0: no limit */
 	uint32_t log_rate_interval_ms;
 };
 
 struct cv_node_settings {
 	uint32_t nodeid;
-	uint32_t votes;                       /* quorum_votes, default 1 */
 	const char *name;                     /* NULL when not configured */
 	const char *ring0_addr;               /* NULL when not configured */
 	const char *ring_addrs[CV_MAX_LINKS]; /* ringN_addr, NULL when not configured */
@@ -79,28 +76,6 @@ struct cv_node_settings {
 enum cv_cluster_engine {
 	CV_CLUSTER_NONE,     /* this node alone: the daemon itself */
 	CV_CLUSTER_COROSYNC, /* the corosync running on this node (src/cluster) */
-};
-
-enum cv_atb_mode { CV_ATB_NONE, CV_ATB_LOWEST, CV_ATB_HIGHEST, CV_ATB_LIST };
-
-struct cv_quorum_settings {
-	bool votequorum;         /* quorum.provider: corosync_votequorum */
-	uint32_t expected_votes; /* effective start value for the local node */
-	uint32_t local_votes;
-	bool two_node;
-	bool wait_for_all;
-	bool last_man_standing;
-	uint32_t last_man_standing_window_ms;
-	enum cv_atb_mode auto_tie_breaker;
-	uint32_t atb_nodes[CV_MAX_NODES];
-	size_t n_atb_nodes;
-	bool allow_downscale;
-	bool device_configured; /* quorum.device.model is set */
-	bool device_allowed;    /* no option that excludes a quorum device */
-	uint32_t device_votes;
-	uint32_t device_timeout_ms;
-	uint32_t device_sync_timeout_ms;
-	const char *device_model;
 };
 
 struct cv_settings {
@@ -119,12 +94,16 @@ struct cv_settings {
 	struct cv_node_settings nodes[CV_MAX_NODES];
 	size_t n_nodes;    /* at least 1: the local node */
 	size_t local_node; /* index into nodes */
-	struct cv_quorum_settings quorum;
 };
 
 /* Fills *out from conf (NULL: defaults). 0, or -1 with "FILE:LINE: error:
  * message" in err. `out` points into conf: keep conf alive. */
 int cv_settings_load(const struct cv_conf *conf, struct cv_settings *out, char *err, size_t err_size);
+
+/* Once every service has read its settings: 0, or -1 with "FILE:LINE:
+ * error: unknown key 'K' in section conclave" for the first key of
+ * conclave {} that neither the daemon nor a service read. */
+int cv_settings_check_conclave_section(const struct cv_conf *conf, char *err, size_t err_size);
 
 /* True when host (an address or a name) resolves to an address of one of
  * this machine's interfaces. */

@@ -11,7 +11,7 @@
 
 #include <corosync/cmap.h>
 
-#include "cv-runtime.h"
+#include <conclave/client-runtime.h>
 #include "cmap-client.h"
 
 #define TRACK_TYPES (CMAP_TRACK_ADD | CMAP_TRACK_DELETE | CMAP_TRACK_MODIFY | CMAP_TRACK_PREFIX)

@@ -6,7 +6,7 @@
 #include <corosync/cfg.h>
 
 #include "corosync_cfg-client.h"
-#include "cv-runtime.h"
+#include <conclave/client-runtime.h>
 
 static void free_strings(char **strings, size_t n)
 {

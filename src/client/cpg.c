@@ -18,7 +18,7 @@
 #include <corosync/cpg.h>
 
 #include "cpg-client.h"
-#include "cv-runtime.h"
+#include <conclave/client-runtime.h>
 #include "cv-wire.h"
 
 /* corosync's IPC_REQUEST_SIZE - 1024; the daemon's default message limit

@@ -10,7 +10,7 @@
 #include <corosync/evs.h>
 
 #include "evs-client.h"
-#include "cv-runtime.h"
+#include <conclave/client-runtime.h>
 
 _Static_assert(sizeof(struct evs_group) == EVS_GROUP_KEY_LENGTH, "struct evs_group is one packed key");
 

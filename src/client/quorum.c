@@ -3,7 +3,7 @@
  * receives version 0 or version 1 notifications. */
 #include <corosync/quorum.h>
 
-#include "cv-runtime.h"
+#include <conclave/client-runtime.h>
 #include "quorum-client.h"
 
 static cs_error_t connect_with_model(quorum_handle_t *handle, quorum_model_t model,

@@ -4,7 +4,7 @@
 
 #include <corosync/corotypes.h>
 
-#include "cv-runtime.h"
+#include <conclave/client-runtime.h>
 
 CV_EXPORT cs_error_t qb_to_cs_error(int result)
 {

@@ -107,12 +107,6 @@ static const char *const ro_keys[] = {
 	"config.totemconfig_reload_in_progress",
 	"nodelist.local_node_pos",
 };
-static const char *const votequorum_ro_keys[] = {
-	"quorum.allow_downscale",         "quorum.wait_for_all",
-	"quorum.last_man_standing",       "quorum.last_man_standing_window",
-	"quorum.expected_votes_tracking", "quorum.auto_tie_breaker",
-	"quorum.auto_tie_breaker_node",
-};
 
 #define N_ELEMENTS(a) (sizeof(a) / sizeof((a)[0]))
 
@@ -388,7 +382,8 @@ static int load_services(struct loader *l, const struct cv_server_service *const
 	return r ? -1 : 0;
 }
 
-/* What the daemon runs with, defaults included. */
+/* What the daemon runs with, defaults included; each service publishes its
+ * own limits under runtime.config.conclave. when it starts. */
 static int load_effective_limits(struct loader *l)
 {
 	const struct cv_limits *lim = &l->settings->limits;
@@ -401,10 +396,7 @@ static int load_effective_limits(struct loader *l)
 		{ "runtime.config.conclave.max_connections", lim->max_connections },
 		{ "runtime.config.conclave.max_connections_per_uid", lim->max_connections_per_uid },
 		{ "runtime.config.conclave.hello_timeout", lim->hello_timeout_ms },
-		{ "runtime.config.conclave.cmap_max_iterators", lim->cmap_max_iterators },
-		{ "runtime.config.conclave.cmap_max_tracks", lim->cmap_max_tracks },
 		{ "runtime.config.conclave.cmap_max_bytes", lim->cmap_max_bytes },
-		{ "runtime.config.conclave.evs_max_joins", lim->evs_max_joins },
 		{ "runtime.config.conclave.max_ring_size", lim->max_ring_size },
 	};
 	int r = 0;
@@ -422,8 +414,6 @@ static int add_read_only_rules(struct loader *l)
 		r |= cmap_store_add_ro(l->map, ro_prefixes[i], true);
 	for (size_t i = 0; i < N_ELEMENTS(ro_keys); i++)
 		r |= cmap_store_add_ro(l->map, ro_keys[i], false);
-	for (size_t i = 0; l->settings->quorum.votequorum && i < N_ELEMENTS(votequorum_ro_keys); i++)
-		r |= cmap_store_add_ro(l->map, votequorum_ro_keys[i], false);
 	return r ? load_error(l, 0, "out of memory") : 0;
 }
 
@@ -443,10 +433,6 @@ int cmap_config_load(struct cmap_store *map, const struct cv_settings *settings,
 
 	l.file = settings->conf ? settings->conf->file : "conclaved";
 	if (load_file_keys(&l) < 0)
-		return -1;
-	if (!settings->conf && settings->quorum.votequorum &&
-	    write_ok(&l, cmap_store_write_string(map, "quorum.provider", "corosync_votequorum"),
-		     "quorum.provider") < 0)
 		return -1;
 	if (load_local_member(&l) < 0 || load_services(&l, services, n_services) < 0 ||
 	    load_effective_limits(&l) < 0)

@@ -1,7 +1,9 @@
-/* Which keys of corosync.conf conclaved acts on: one table. The whole file
- * is published in cmap all the same; a key that neither conclaved nor a
- * program known to read it from cmap uses is reported at start and reload,
- * so that an administrator does not believe it took effect. */
+/* Which keys of corosync.conf nothing acts on: those neither the daemon's
+ * settings nor a service read (through <conclave/config.h>'s readers, which
+ * mark what they read) nor marked as read from cmap later or by another
+ * program. The whole file is published in cmap all the same; an unused key
+ * is reported at start and reload, so that an administrator does not
+ * believe it took effect. */
 #ifndef CONCLAVE_CV_CONF_USAGE_H
 #define CONCLAVE_CV_CONF_USAGE_H
 

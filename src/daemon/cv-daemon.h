@@ -36,6 +36,11 @@ int cv_services_configure(const struct cv_conf *conf, char *err, size_t err_size
 int cv_services_offer(const struct cv_server_service *service, const struct cv_conf *conf, char *err,
 		      size_t err_size);
 
+/* Each service that read its settings (cv_services_offer), offered or not,
+ * checks the file a reload would load: 0, or -1 with the error in err. */
+int cv_services_check_reload(const struct cv_conf *next, char *err, size_t err_size);
+void cv_services_forget(void); /* at shutdown */
+
 /* Loads the service modules of dir (modules.c) and offers their services;
  * a module that cannot be used is logged and left out. */
 void cv_modules_load(const char *dir, const struct cv_conf *conf);

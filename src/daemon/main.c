@@ -96,6 +96,8 @@ static int offer_services(char *err, size_t err_size)
 	if (cv_services_configure(conf, err, err_size) < 0)
 		return -1;
 	cv_modules_load(settings.service_dir, conf);
+	if (cv_settings_check_conclave_section(conf, err, err_size) < 0)
+		return -1;
 	services = cv_server_services(&n);
 	return cmap_maps_init(&settings, services, n, err, err_size);
 }
@@ -144,7 +146,7 @@ static int load_configuration(const struct options *o)
 static bool same_nodes(const struct cv_settings *a, const struct cv_settings *b)
 {
 	if (a->n_nodes != b->n_nodes || a->local_node != b->local_node ||
-	    a->have_nodelist != b->have_nodelist || a->quorum.votequorum != b->quorum.votequorum)
+	    a->have_nodelist != b->have_nodelist)
 		return false;
 	for (size_t i = 0; i < a->n_nodes; i++)
 		if (a->nodes[i].nodeid != b->nodes[i].nodeid)
@@ -158,10 +160,13 @@ static int parse_for_reload(struct cv_conf **next_conf, struct cv_settings *next
 	    cv_settings_load(*next_conf, next, err, err_size) < 0)
 		return -1;
 	if (!same_nodes(&settings, next)) {
-		snprintf(err, err_size, "the nodes or the quorum provider changed: restart conclaved");
+		snprintf(err, err_size, "the nodes changed: restart conclaved");
 		return -1;
 	}
-	return 0;
+	return cv_services_check_reload(*next_conf, err, err_size) < 0 ||
+			       cv_settings_check_conclave_section(*next_conf, err, err_size) < 0
+		       ? -1
+		       : 0;
 }
 
 /* As corosync, which tools such as corosync-cfgtool -R read back. */
@@ -210,13 +215,20 @@ cs_error_t cv_server_reload_configuration(void)
 	return record_reload_result(CS_OK, NULL);
 }
 
+static size_t services_offered(void)
+{
+	size_t n;
+
+	cv_server_services(&n);
+	return n;
+}
+
 static void notify_ready(void)
 {
 	char state[128];
 
-	snprintf(state, sizeof(state), "READY=1\nMAINPID=%d\nSTATUS=serving node %u, %s", (int)getpid(),
-		 cv_settings_local_node(&settings)->nodeid,
-		 settings.quorum.votequorum ? "votequorum provider" : "no quorum provider");
+	snprintf(state, sizeof(state), "READY=1\nMAINPID=%d\nSTATUS=serving node %u, %zu services",
+		 (int)getpid(), cv_settings_local_node(&settings)->nodeid, services_offered());
 	cv_notify(state);
 }
 
@@ -355,6 +367,7 @@ static void shut_down(void)
 	cv_cluster_stop();
 	cmap_maps_fini();
 	cv_server_remove_services();
+	cv_services_forget();
 	cv_modules_unload();
 	cv_loop_fini();
 	if (loaded_conf != conf)
@@ -392,8 +405,8 @@ int main(int argc, char **argv)
 		report_ready(ready_fd, 1);
 		return 1;
 	}
-	cv_log_info("ready: node %u, %s", cv_settings_local_node(&settings)->nodeid,
-		    settings.quorum.votequorum ? "votequorum provider" : "no quorum provider");
+	cv_log_info("ready: node %u, %zu services", cv_settings_local_node(&settings)->nodeid,
+		    services_offered());
 	report_ready(ready_fd, 0);
 	notify_ready();
 	r = cv_loop_run();

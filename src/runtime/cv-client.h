@@ -95,7 +95,7 @@
 #include <stdint.h>
 
 #include "cv-ring.h"
-#include "cv-runtime.h"
+#include <conclave/client-runtime.h>
 #include "cv-rx.h"
 #include "cv-spin.h"
 #include "cv-transport.h"

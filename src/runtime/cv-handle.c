@@ -10,7 +10,7 @@
 #include <unistd.h>
 
 #include "cv-limits.h"
-#include "cv-runtime.h"
+#include <conclave/client-runtime.h>
 
 enum entry_state {
 	ENTRY_FREE = 0,

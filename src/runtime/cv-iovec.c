@@ -1,7 +1,7 @@
 #include <stdint.h>
 #include <sys/uio.h>
 
-#include "cv-runtime.h"
+#include <conclave/client-runtime.h>
 
 cs_error_t cv_iovec_total(const struct iovec *iovec, unsigned int count, size_t *total)
 {

@@ -4,7 +4,7 @@
 #ifndef CONCLAVE_CV_LIMITS_H
 #define CONCLAVE_CV_LIMITS_H
 
-#include "cv-runtime.h"
+#include <conclave/client-runtime.h>
 
 /* Live handles per table. Each client handle holds three descriptors, so the
  * process runs out of fds long before this. */

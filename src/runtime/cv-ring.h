@@ -8,7 +8,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-#include "cv-runtime.h"
+#include <conclave/client-runtime.h>
 #include "cv-wire.h"
 
 struct iovec;

@@ -8,7 +8,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "cv-runtime.h"
+#include <conclave/client-runtime.h>
 #include "cv-wire.h"
 
 struct cv_rx_buffer {

@@ -9,7 +9,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-#include "cv-runtime.h"
+#include <conclave/client-runtime.h>
 #include "cv-wire.h"
 
 /* Connects a SOCK_STREAM | SOCK_CLOEXEC socket to $CONCLAVE_SOCKET, else

@@ -9,7 +9,7 @@
 #include <stddef.h>
 #include <sys/types.h>
 
-#include "cv-runtime.h"
+#include <conclave/client-runtime.h>
 
 struct cv_client;
 struct iovec;

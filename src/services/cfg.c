@@ -336,6 +336,21 @@ cs_error_t corosync_cfg_handle_trackstop(struct cv_session *s, const CorosyncCfg
 
 /* ---- hooks ----------------------------------------------------------- */
 
+/* cfg.shutdown_timeout is read from cmap when a shutdown is asked for, so
+ * that a change at run time counts: here it is only marked as used. */
+static int mark_shutdown_timeout(const struct cv_conf *conf, char *err, size_t err_size)
+{
+	const struct cv_conf_reader r = { .conf = conf };
+
+	cv_conf_mark_used(cv_conf_child(cv_conf_section(cv_conf_root(&r), "cfg"), "shutdown_timeout"));
+	return 0;
+}
+
+static int cfg_configure(const struct cv_conf *conf, char *err, size_t err_size)
+{
+	return mark_shutdown_timeout(conf, err, err_size) < 0 ? -1 : CV_SERVICE_OFFERED;
+}
+
 static int cfg_start(void)
 {
 	pending.timer = cv_timer_new(shutdown_timed_out, NULL);
@@ -381,6 +396,8 @@ static void cfg_disconnect(struct cv_session *s)
 }
 
 const struct cv_service_ops corosync_cfg_service_ops = {
+	.configure = cfg_configure,
+	.check_reload = mark_shutdown_timeout,
 	.start = cfg_start,
 	.stop = cfg_stop,
 	.connect = cfg_connect,

@@ -22,6 +22,15 @@
 #include "cv-wire.h"
 #include "cmap-server.h"
 
+/* Per connection, conclave { cmap_max_iterators cmap_max_tracks }. The
+ * store's own limit, cmap_max_bytes, is the daemon's. */
+struct cmap_limits {
+	uint32_t max_iterators;
+	uint32_t max_tracks;
+};
+
+static struct cmap_limits limits;
+
 _Static_assert(CMAP_TRACK_ADD == CMAP_STORE_ADDED && CMAP_TRACK_DELETE == CMAP_STORE_DELETED &&
 		       CMAP_TRACK_MODIFY == CMAP_STORE_MODIFIED && CMAP_TRACK_PREFIX == CMAP_STORE_PREFIX,
 	       "the store's event bits are cmap's");
@@ -331,7 +340,7 @@ cs_error_t cmap_handle_iter_init(struct cv_session *s, const CmapIterInitRequest
 	struct cmap_client *client = client_of(s);
 	struct cmap_iter *it;
 
-	if (client->n_iters >= cv_server_settings()->limits.cmap_max_iterators)
+	if (client->n_iters >= limits.max_iterators)
 		return CS_ERR_NO_RESOURCES;
 	it = calloc(1, sizeof(*it));
 	if (!it)
@@ -484,7 +493,7 @@ cs_error_t cmap_handle_store_track_add(struct cv_session *s, const CmapStoreTrac
 
 	if (!track_type_valid(client, flags, &err))
 		return err;
-	if (client->n_tracks >= cv_server_settings()->limits.cmap_max_tracks)
+	if (client->n_tracks >= limits.max_tracks)
 		return CS_ERR_NO_RESOURCES;
 	ct = calloc(1, sizeof(*ct));
 	if (!ct)
@@ -573,10 +582,44 @@ static void cmap_disconnect(struct cv_session *s)
 	cv_session_set_private(s, NULL);
 }
 
+/* ---- settings ---------------------------------------------------------- */
+
+static int read_limits(const struct cv_conf *conf, struct cmap_limits *out, char *err, size_t err_size)
+{
+	const struct cv_conf_reader r = { .conf = conf, .err = err, .err_size = err_size };
+	const struct cv_conf_node *section = cv_conf_section(cv_conf_root(&r), "conclave");
+
+	*out = (struct cmap_limits){ .max_iterators = 128, .max_tracks = 1024 };
+	return cv_conf_get_u32(&r, section, "cmap_max_iterators", 1, 65536, &out->max_iterators) < 0 ||
+			       cv_conf_get_u32(&r, section, "cmap_max_tracks", 1, 1000000, &out->max_tracks) <
+				       0
+		       ? -1
+		       : 0;
+}
+
+static int cmap_configure(const struct cv_conf *conf, char *err, size_t err_size)
+{
+	return read_limits(conf, &limits, err, err_size) < 0 ? -1 : CV_SERVICE_OFFERED;
+}
+
+static int cmap_check_reload(const struct cv_conf *next, char *err, size_t err_size)
+{
+	struct cmap_limits unused;
+
+	return read_limits(next, &unused, err, err_size);
+}
+
 static int cmap_start(void)
 {
+	struct cmap_store *map = cmap_default_map();
+
 	stats_poll_timer = cv_timer_new(stats_poll_fire, NULL);
-	return stats_poll_timer ? 0 : -1;
+	if (!stats_poll_timer ||
+	    cmap_store_write_u32(map, "runtime.config.conclave.cmap_max_iterators", limits.max_iterators) !=
+		    CS_OK ||
+	    cmap_store_write_u32(map, "runtime.config.conclave.cmap_max_tracks", limits.max_tracks) != CS_OK)
+		return -1;
+	return 0;
 }
 
 static void cmap_stop(void)
@@ -586,6 +629,8 @@ static void cmap_stop(void)
 }
 
 const struct cv_service_ops cmap_service_ops = {
+	.configure = cmap_configure,
+	.check_reload = cmap_check_reload,
 	.start = cmap_start,
 	.stop = cmap_stop,
 	.connect = cmap_connect,

@@ -19,6 +19,7 @@
 #include <conclave/service.h>
 #include <conclave/cluster.h>
 
+#include "cv-wire.h"
 #include "cpg-groups.h"
 #include "cpg-private.h"
 #include "cpg-server.h"
@@ -38,6 +39,8 @@
 static struct cpg_member **blocked;
 static size_t n_blocked, blocked_capacity;
 static struct cv_timer *retry_timer;
+/* conclave { cpg_max_message_size }: the largest message sent in pieces. */
+static uint32_t max_message_size = CV_CPG_MAX_MESSAGE_SIZE;
 struct cpg_group_table cpg_groups;
 
 /* corosync's id of this node in cluster mode. */
@@ -382,7 +385,7 @@ cs_error_t cpg_pieces_check(struct cpg_member *m, const CpgGroupsFragmentRequest
 	if (request->part < PART_FIRST || request->part > PART_LAST)
 		return CS_ERR_INVALID_PARAM;
 	if (request->part == PART_FIRST) {
-		if (total > cv_server_settings()->limits.cpg_max_message_size)
+		if (total > max_message_size)
 			return CS_ERR_TOO_BIG;
 		return len > total ? CS_ERR_INVALID_PARAM : CS_OK;
 	}
@@ -583,6 +586,26 @@ static void cpg_room(struct cv_session *s)
 	cpg_retry_soon();
 }
 
+static int read_max_message_size(const struct cv_conf *conf, uint32_t *out, char *err, size_t err_size)
+{
+	const struct cv_conf_reader r = { .conf = conf, .err = err, .err_size = err_size };
+
+	return cv_conf_get_u32(&r, cv_conf_section(cv_conf_root(&r), "conclave"), "cpg_max_message_size", 0,
+			       CV_CPG_MAX_MESSAGE_SIZE, out);
+}
+
+static int cpg_configure(const struct cv_conf *conf, char *err, size_t err_size)
+{
+	return read_max_message_size(conf, &max_message_size, err, err_size) < 0 ? -1 : CV_SERVICE_OFFERED;
+}
+
+static int cpg_check_reload(const struct cv_conf *next, char *err, size_t err_size)
+{
+	uint32_t unused;
+
+	return read_max_message_size(next, &unused, err, err_size);
+}
+
 static int cpg_start(void)
 {
 	retry_timer = cv_timer_new(retry_blocked, NULL);
@@ -603,6 +626,8 @@ static void cpg_stop(void)
 }
 
 const struct cv_service_ops cpg_service_ops = {
+	.configure = cpg_configure,
+	.check_reload = cpg_check_reload,
 	.start = cpg_start,
 	.stop = cpg_stop,
 	.connect = cpg_connect,

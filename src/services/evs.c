@@ -38,6 +38,7 @@ struct evs_connection {
 };
 
 static struct cpg_group_table groups;
+static uint32_t max_joins = 1024; /* per connection: conclave { evs_max_joins } */
 static struct cv_list connections = CV_LIST_INIT(connections);
 static uint64_t message_stamp;
 
@@ -111,7 +112,7 @@ cs_error_t evs_handle_groups_join(struct cv_session *s, const EvsGroupsJoinReque
 
 	if (err != CS_OK)
 		return err;
-	if (c->n_joins + count > cv_server_settings()->limits.evs_max_joins)
+	if (c->n_joins + count > max_joins)
 		return CS_ERR_NO_RESOURCES;
 	for (size_t i = 0; i < count; i++) {
 		added[i] = join_new(c, key_at(request->keys, i));
@@ -397,8 +398,31 @@ void evs_send_to_all(const EvsMembershipEvent *event)
 			cv_session_close(c->session, "evs: no room for a configuration change");
 }
 
+static int read_max_joins(const struct cv_conf *conf, uint32_t *out, char *err, size_t err_size)
+{
+	const struct cv_conf_reader r = { .conf = conf, .err = err, .err_size = err_size };
+
+	return cv_conf_get_u32(&r, cv_conf_section(cv_conf_root(&r), "conclave"), "evs_max_joins", 1, 1000000,
+			       out);
+}
+
+static int evs_configure(const struct cv_conf *conf, char *err, size_t err_size)
+{
+	return read_max_joins(conf, &max_joins, err, err_size) < 0 ? -1 : CV_SERVICE_OFFERED;
+}
+
+static int evs_check_reload(const struct cv_conf *next, char *err, size_t err_size)
+{
+	uint32_t unused;
+
+	return read_max_joins(next, &unused, err, err_size);
+}
+
 static int evs_start(void)
 {
+	if (cmap_store_write_u32(cmap_default_map(), "runtime.config.conclave.evs_max_joins", max_joins) !=
+	    CS_OK)
+		return -1;
 	if (cv_cluster_enabled())
 		evs_cluster_start();
 	return 0;
@@ -414,6 +438,8 @@ static void evs_stop(void)
 }
 
 const struct cv_service_ops evs_service_ops = {
+	.configure = evs_configure,
+	.check_reload = evs_check_reload,
 	.start = evs_start,
 	.stop = evs_stop,
 	.connect = evs_connect,

@@ -14,7 +14,7 @@ static int compare_nodeid(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
-static void init_nodes(struct vq_state *st, const struct cv_settings *settings)
+static void init_nodes(struct vq_state *st, const struct cv_settings *settings, const struct vq_settings *q)
 {
 	uint32_t local_nodeid = cv_settings_local_node(settings)->nodeid;
 
@@ -23,8 +23,8 @@ static void init_nodes(struct vq_state *st, const struct cv_settings *settings)
 		st->nodes[i] = (struct vq_node){
 			.nodeid = settings->nodes[i].nodeid,
 			.state = VOTEQUORUM_NODESTATE_DEAD,
-			.votes = settings->nodes[i].votes,
-			.expected_votes = settings->quorum.expected_votes,
+			.votes = q->node_votes[i],
+			.expected_votes = q->expected_votes,
 		};
 	}
 	qsort(st->nodes, st->n_nodes, sizeof(st->nodes[0]), compare_nodeid);
@@ -32,13 +32,11 @@ static void init_nodes(struct vq_state *st, const struct cv_settings *settings)
 		if (st->nodes[i].nodeid == local_nodeid)
 			st->local = i;
 	vq_local(st)->state = VOTEQUORUM_NODESTATE_MEMBER;
-	vq_local(st)->votes = settings->quorum.local_votes;
+	vq_local(st)->votes = q->local_votes;
 }
 
-void vq_init(struct vq_state *st, const struct cv_settings *settings)
+void vq_init(struct vq_state *st, const struct cv_settings *settings, const struct vq_settings *q)
 {
-	const struct cv_quorum_settings *q = &settings->quorum;
-
 	memset(st, 0, sizeof(*st));
 	st->two_node = q->two_node;
 	st->wait_for_all = q->wait_for_all;
@@ -50,7 +48,7 @@ void vq_init(struct vq_state *st, const struct cv_settings *settings)
 	st->qdevice_allowed = q->device_allowed;
 	st->qdevice_votes = q->device_votes;
 	st->lowest_node_id = st->highest_node_id = -1;
-	init_nodes(st, settings);
+	init_nodes(st, settings, q);
 	st->ev_barrier = vq_local(st)->expected_votes;
 	st->wait_for_all_status = st->wait_for_all;
 	st->qdevice_can_operate_published = q->device_configured;

@@ -17,6 +17,8 @@
 
 #include <conclave/service.h>
 
+#include "votequorum-settings.h"
+
 #define VQ_MAX_NODES CV_MAX_NODES
 #define VQ_QDEVICE_NAME_MAX 255 /* VOTEQUORUM_QDEVICE_MAX_NAME_LEN, with the NUL */
 
@@ -85,7 +87,8 @@ struct vq_state {
 	size_t n_events;
 };
 
-void vq_init(struct vq_state *st, const struct cv_settings *settings);
+/* settings: the daemon's, for its node list; q: votequorum's own. */
+void vq_init(struct vq_state *st, const struct cv_settings *settings, const struct vq_settings *q);
 
 static inline struct vq_node *vq_local(struct vq_state *st)
 {

@@ -11,6 +11,7 @@
  * this node (<conclave/cluster.h>), passes corosync's notifications on to
  * its trackers and its quorate turns to the quorum service, and passes
  * getinfo, setexpected and setvotes on to corosync. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -24,6 +25,7 @@
 #include "votequorum-config.h"
 #include "votequorum-math.h"
 #include "votequorum-server.h"
+#include "votequorum-settings.h"
 
 /* The ring id is fixed: one node, one membership for the daemon's life. */
 #define VQ_RING_SEQ 1u
@@ -55,6 +57,7 @@ struct vq_notification {
 	VotequorumExpectedvotesNotificationEvent expected;
 };
 
+static struct vq_settings settings_at_start; /* quorum {}, read by the configure hook */
 static struct vq_state state;
 static struct vq_state scratch; /* a change in progress */
 static struct cv_list trackers = CV_LIST_INIT(trackers);
@@ -717,15 +720,36 @@ static void untrack_configuration(void)
 	}
 }
 
+/* corosync's read-only quorum options (votequorum.c), and the provider
+ * itself when no file names it. */
+static int guard_configuration(void)
+{
+	static const char *const read_only[] = {
+		"quorum.allow_downscale",         "quorum.wait_for_all",
+		"quorum.last_man_standing",       "quorum.last_man_standing_window",
+		"quorum.expected_votes_tracking", "quorum.auto_tie_breaker",
+		"quorum.auto_tie_breaker_node",
+	};
+	int r = 0;
+
+	for (size_t i = 0; i < sizeof(read_only) / sizeof(read_only[0]); i++)
+		r |= cmap_store_add_ro(cmap_default_map(), read_only[i], false);
+	if (!cv_server_settings()->conf)
+		r |= cmap_store_write_string(cmap_default_map(), "quorum.provider", "corosync_votequorum") !=
+		     CS_OK;
+	return r ? -1 : 0;
+}
+
 /* ---- service hooks ----------------------------------------------------- */
 
 static int votequorum_start(void)
 {
-	const struct cv_settings *settings = cv_server_settings();
 	struct quorum_view view;
 
-	vq_init(&state, settings);
-	qdevice_timeout_ms = settings->quorum.device_timeout_ms;
+	vq_init(&state, cv_server_settings(), &settings_at_start);
+	qdevice_timeout_ms = settings_at_start.device_timeout_ms;
+	if (guard_configuration() < 0)
+		return -1;
 	qdevice_timer = cv_timer_new(qdevice_poll_missed, NULL);
 	if (!qdevice_timer)
 		return -1;
@@ -778,14 +802,33 @@ static void votequorum_disconnect(struct cv_session *s)
 		qdevice_owner_gone();
 }
 
-/* Offered only as the quorum provider (quorum.provider: corosync_votequorum). */
+/* Offered only as the quorum provider (quorum.provider: corosync_votequorum),
+ * which needs no configuration file. */
 static int votequorum_configure(const struct cv_conf *conf, char *err, size_t err_size)
 {
-	return cv_server_settings()->quorum.votequorum ? CV_SERVICE_OFFERED : CV_SERVICE_NOT_OFFERED;
+	if (vq_settings_load(conf, cv_server_settings(), &settings_at_start, err, err_size) < 0)
+		return -1;
+	return settings_at_start.votequorum ? CV_SERVICE_OFFERED : CV_SERVICE_NOT_OFFERED;
+}
+
+/* A reload may change votes and options, which votequorum follows in cmap,
+ * but not whether it is the provider. */
+static int votequorum_check_reload(const struct cv_conf *next, char *err, size_t err_size)
+{
+	static struct vq_settings scratch_settings; /* large: not on the stack */
+
+	if (vq_settings_load(next, cv_server_settings(), &scratch_settings, err, err_size) < 0)
+		return -1;
+	if (scratch_settings.votequorum != settings_at_start.votequorum) {
+		snprintf(err, err_size, "the quorum provider changed: restart conclaved");
+		return -1;
+	}
+	return 0;
 }
 
 const struct cv_service_ops votequorum_service_ops = {
 	.configure = votequorum_configure,
+	.check_reload = votequorum_check_reload,
 	.start = votequorum_start,
 	.stop = votequorum_stop,
 	.connect = votequorum_connect,

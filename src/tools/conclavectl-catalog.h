@@ -1,4 +1,4 @@
-/* conclavectl's use of the generator's catalogs (cv-catalog.h): finding a
+/* conclavectl's use of the generator's catalogs (<conclave/catalog.h>): finding a
  * service and a request by name, building a request from FIELD=VALUE
  * arguments, printing a message by field name, and a runtime descriptor
  * to connect to any service with. */
@@ -8,8 +8,8 @@
 #include <stdbool.h>
 #include <stdio.h>
 
-#include "cv-catalog.h"
-#include "cv-runtime.h"
+#include <conclave/catalog.h>
+#include <conclave/client-runtime.h>
 
 /* The built-in services' catalogs, then those of the service modules in the
  * service directory (conclavectl-modules.c), NULL-terminated. */

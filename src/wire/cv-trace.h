@@ -12,7 +12,7 @@
 
 #include <protobuf-c/protobuf-c.h>
 
-#include "cv-catalog.h"
+#include <conclave/catalog.h>
 
 #define CV_TRACE_LINE_MAX 1000 /* longer lines end in "..." */
 

@@ -6,7 +6,7 @@ import subprocess
 import tempfile
 
 from codegen.__main__ import drift
-from codegen.generate import generate, service_header_beside
+from codegen.generate import api_headers_beside, generate
 from codegen.program import load
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -22,7 +22,7 @@ WARNINGS = ["-Wall", "-Wextra", "-Wno-unused-parameter", "-Wshadow", "-Wstrict-p
 
 
 def generate_dir(idl_dir):
-    return generate(load(idl_dir), service_header_beside(idl_dir))
+    return generate(load(idl_dir), api_headers_beside(idl_dir))
 
 
 def drift_report(outputs, out_dir):

@@ -47,6 +47,25 @@ class ProjectTest(unittest.TestCase):
             self.assertEqual(self.generate(EXAMPLE_IDL, out, "--check")[:2], (0, ""))
             self.assertEqual(self.generate(EXAMPLE_IDL, out)[:2], (0, ""), "a second run rewrites nothing")
 
+    def test_one_service_of_a_directory(self):
+        with TempDir() as work:
+            idl_dir, out = os.path.join(work, "idl"), os.path.join(work, "out")
+            shutil.copytree(EXAMPLE_IDL, idl_dir)
+            with open(os.path.join(EXAMPLE_IDL, "counter.idl")) as stream:
+                text = stream.read()
+            with open(os.path.join(idl_dir, "gauge.idl"), "w") as stream:
+                stream.write(text.replace("counter", "gauge").replace("Counter", "Gauge").replace("COUNTER", "GAUGE")
+                             .replace("id 200;", "id 201;"))
+            status, stdout, stderr = run_main("--idl", os.path.join(idl_dir, "counter.idl"),
+                                              "--import-dir", IDL_DIR, "--out", out)
+            self.assertEqual((status, stderr), (0, ""))
+            written = files_under(out)
+            self.assertIn("generated/counter/counter-server.c", written)
+            self.assertEqual([p for p in written if "gauge" in p], [])
+            # the directory's files together: both services
+            self.assertEqual(self.generate(idl_dir, out)[0], 0)
+            self.assertIn("generated/gauge/gauge-server.c", files_under(out))
+
     def test_removes_only_what_it_wrote_before(self):
         with TempDir() as work:
             idl_dir, out = os.path.join(work, "idl"), os.path.join(work, "out")

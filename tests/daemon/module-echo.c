@@ -7,7 +7,7 @@
  * (ECHO_MODULE_API), and without its module (ECHO_NO_MODULE). */
 #include <conclave/service.h>
 
-#include "cv-catalog.h"
+#include <conclave/catalog.h>
 #include "quorum.pb-c.h"
 
 static uint32_t connects;

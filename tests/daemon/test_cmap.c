@@ -1223,9 +1223,36 @@ static void test_reload_replaces_the_file_keys(void **state)
 	reload("totem {\n\ttoken: 3s\n}\n", "configuration not reloaded");
 	assert_true(get_number(fd, "totem.token", T_UINT32) == 5000);
 	reload(RELOAD_QUORUM "nodelist {\n\tnode {\n\t\tnodeid: 1\n\t\tring0_addr: 127.0.0.1\n\t}\n}\n",
-	       "the nodes or the quorum provider changed");
+	       "the nodes changed");
+	/* each service checks the file with its own settings */
+	reload(RELOAD_NODES("3"), "the quorum provider changed: restart conclaved");
+	reload(RELOAD_QUORUM RELOAD_NODES("3") "conclave {\n\tcmap_max_tracks: 0\n}\n",
+	       "error: invalid value '0' for cmap_max_tracks");
+	reload(RELOAD_QUORUM RELOAD_NODES("3") "conclave {\n\tevs_max_joins: x\n}\n",
+	       "error: invalid value 'x' for evs_max_joins");
+	reload(RELOAD_QUORUM RELOAD_NODES("3") "conclave {\n\tcpg_max_message_size: 1073741825\n}\n",
+	       "error: invalid value '1073741825' for cpg_max_message_size");
+	reload("quorum {\n\tprovider: corosync_votequorum\n\ttwo_node: 2\n}\n" RELOAD_NODES("3"),
+	       "error: invalid value '2' for two_node");
+	reload(RELOAD_QUORUM RELOAD_NODES("3") "conclave {\n\tcmap_max_trucks: 5\n}\n",
+	       "error: unknown key 'cmap_max_trucks' in section conclave");
 	assert_true(get_number(fd, "nodelist.node.0.quorum_votes", T_UINT32) == 2);
 	close(vq);
+	close(fd);
+}
+
+/* Without a file votequorum is the provider: it says so in cmap, and keeps
+ * the options corosync fixes at start read-only. */
+static void test_votequorum_keys_without_a_file(void **state)
+{
+	int fd;
+
+	assert_int_equal(test_daemon_start(&own, NULL), 0);
+	fd = raw_client(own.socket, "cmap");
+	assert_string_value(fd, "quorum.provider", "corosync_votequorum");
+	assert_int_equal(set_u32(fd, "quorum.wait_for_all", 1), CS_ERR_ACCESS);
+	assert_int_equal(set_u32(fd, "quorum.auto_tie_breaker_node", 1), CS_ERR_ACCESS);
+	assert_int_equal(set_u32(fd, "quorum.expected_votes", 1), CS_OK);
 	close(fd);
 }
 
@@ -1263,6 +1290,7 @@ int main(void)
 		cmocka_unit_test_teardown(test_full_tracker_of_daemon_changes_is_closed, stop_own),
 		cmocka_unit_test_teardown(test_full_votequorum_tracker_holds_back_cmap_changes, stop_own),
 		cmocka_unit_test_teardown(test_reload_replaces_the_file_keys, stop_own),
+		cmocka_unit_test_teardown(test_votequorum_keys_without_a_file, stop_own),
 	};
 	int failed;
 

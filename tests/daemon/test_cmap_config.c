@@ -140,15 +140,12 @@ static void test_derived_keys(void **state)
 	assert_number_key("runtime.services.votequorum.service_id", CMAP_STORE_UINT16, 5);
 	assert_number_key("runtime.config.conclave.max_connections", CMAP_STORE_UINT32, 100);
 	assert_number_key("runtime.config.conclave.max_message_size", CMAP_STORE_UINT32, 1024 * 1024);
-	assert_number_key("runtime.config.conclave.cmap_max_tracks", CMAP_STORE_UINT32, 1024);
-	assert_number_key("runtime.config.conclave.evs_max_joins", CMAP_STORE_UINT32, 1024);
 	assert_number_key("runtime.config.conclave.max_ring_size", CMAP_STORE_UINT32, 1024 * 1024);
 }
 
 static void test_without_a_file(void **state)
 {
 	assert_string_equal(load(NULL), "");
-	assert_string_key("quorum.provider", "corosync_votequorum");
 	assert_null(cmap_store_find(map, "nodelist.local_node_pos"));
 	assert_null(cmap_store_find(map, "totem.interface.0.bindnetaddr"));
 	assert_string_key("runtime.members.1.status", "joined");
@@ -168,8 +165,6 @@ static void test_read_only_rules(void **state)
 		"uidgid.config.uid.5",
 		"system.x",
 		"config.reload_in_progress",
-		"quorum.wait_for_all",
-		"quorum.auto_tie_breaker_node",
 		"conclave.max_connections",
 		"runtime.totem.x",
 	};

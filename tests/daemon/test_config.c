@@ -1,6 +1,7 @@
-/* The configuration parser and the settings built from it: good files give
- * the right values, and every kind of mistake gives one exact
- * "FILE:LINE: error: message". */
+/* The configuration parser and the settings built from it, the daemon's and
+ * each built-in service's (read by its configure hook, as conclaved does):
+ * good files give the right values, and every kind of mistake gives one
+ * exact "FILE:LINE: error: message". */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -14,7 +15,33 @@
 #include <conclave/config.h>
 #include <conclave/settings.h>
 
+#include "cv-conf-usage.h"
+#include "cv-daemon.h"
+#include "votequorum-settings.h"
+
 static struct cv_settings settings; /* large: not on the stack */
+static struct vq_settings quorum;   /* votequorum's, as its configure hook reads them */
+
+/* cfg's request to reload, which lives in conclaved's main.c; no test here
+ * sends requests. */
+cs_error_t cv_server_reload_configuration(void)
+{
+	return CS_ERR_NOT_SUPPORTED;
+}
+
+/* Every built-in service reads its settings from conf, as at conclaved's
+ * start: 0, or -1 with the error in err. */
+static int configure_services(const struct cv_conf *conf, char *err, size_t err_size)
+{
+	cv_sessions_init(&settings);
+	for (size_t i = 0; cv_builtin_services[i]; i++) {
+		const struct cv_service_ops *ops = cv_builtin_services[i]->ops;
+
+		if (ops && ops->configure && ops->configure(conf, err, err_size) < 0)
+			return -1;
+	}
+	return cv_settings_check_conclave_section(conf, err, err_size);
+}
 
 /* Parses and loads text as "t.conf"; returns the error text or "" */
 static const char *load(const char *text, struct cv_conf **conf)
@@ -25,7 +52,9 @@ static const char *load(const char *text, struct cv_conf **conf)
 	*conf = NULL;
 	if (cv_conf_parse_text("t.conf", text, conf, err, sizeof(err)) < 0)
 		return err;
-	if (cv_settings_load(*conf, &settings, err, sizeof(err)) < 0)
+	if (cv_settings_load(*conf, &settings, err, sizeof(err)) < 0 ||
+	    configure_services(*conf, err, sizeof(err)) < 0 ||
+	    vq_settings_load(*conf, &settings, &quorum, err, sizeof(err)) < 0)
 		return err;
 	return "";
 }
@@ -120,7 +149,8 @@ static void test_parse_real_file(void **state)
 	assert_string_equal(conf->file, path);
 	assert_int_equal(cv_settings_load(conf, &settings, err, sizeof(err)), 0);
 	assert_true(settings.debug);
-	assert_false(settings.quorum.votequorum); /* a file without a provider: QUORUM_FREE */
+	assert_int_equal(vq_settings_load(conf, &settings, &quorum, err, sizeof(err)), 0);
+	assert_false(quorum.votequorum); /* a file without a provider: QUORUM_FREE */
 	cv_conf_free(conf);
 	unlink(path);
 }
@@ -134,18 +164,16 @@ static void test_defaults_without_file(void **state)
 	assert_int_equal(cv_settings_load(NULL, &settings, err, sizeof(err)), 0);
 	assert_int_equal(settings.n_nodes, 1);
 	assert_int_equal(cv_settings_local_node(&settings)->nodeid, 1);
-	assert_int_equal(cv_settings_local_node(&settings)->votes, 1);
-	assert_true(settings.quorum.votequorum);
-	assert_int_equal(settings.quorum.expected_votes, 1);
-	assert_int_equal(settings.quorum.device_timeout_ms, 10000);
+	assert_int_equal(vq_settings_load(NULL, &settings, &quorum, err, sizeof(err)), 0);
+	assert_int_equal(quorum.node_votes[0], 1);
+	assert_true(quorum.votequorum);
+	assert_int_equal(quorum.expected_votes, 1);
+	assert_int_equal(quorum.device_timeout_ms, 10000);
 	assert_int_equal(settings.limits.max_message_size, 1024 * 1024);
 	assert_int_equal(settings.limits.max_queued_bytes, 8 * 1024 * 1024);
 	assert_int_equal(settings.limits.max_connections, 4096);
 	assert_int_equal(settings.limits.max_connections_per_uid, 1024);
-	assert_int_equal(settings.limits.cmap_max_iterators, 128);
-	assert_int_equal(settings.limits.cmap_max_tracks, 1024);
 	assert_int_equal(settings.limits.cmap_max_bytes, 256 * 1024 * 1024);
-	assert_int_equal(settings.limits.evs_max_joins, 1024);
 	assert_int_equal(settings.limits.max_ring_size, 1024 * 1024);
 	assert_int_equal(settings.n_uids + settings.n_gids, 0);
 }
@@ -166,10 +194,7 @@ static void test_limits_and_uidgid(void **state)
 	assert_int_equal(settings.limits.max_connections, 10);
 	assert_int_equal(settings.limits.max_connections_per_uid, 5);
 	assert_int_equal(settings.limits.hello_timeout_ms, 250);
-	assert_int_equal(settings.limits.cmap_max_iterators, 2);
-	assert_int_equal(settings.limits.cmap_max_tracks, 3);
 	assert_int_equal(settings.limits.cmap_max_bytes, 65536);
-	assert_int_equal(settings.limits.evs_max_joins, 7);
 	assert_int_equal(settings.limits.max_ring_size, 0);
 	assert_int_equal(settings.cluster_engine, CV_CLUSTER_COROSYNC);
 	assert_int_equal(settings.n_uids, 2);
@@ -273,7 +298,7 @@ static void test_local_node_detection(void **state)
 	assert_int_equal(settings.n_nodes, 3);
 	assert_int_equal(settings.local_node, 1);
 	assert_int_equal(cv_settings_local_node(&settings)->nodeid, 7);
-	assert_int_equal(cv_settings_local_node(&settings)->votes, 2);
+	assert_int_equal(quorum.node_votes[settings.local_node], 2);
 	cv_conf_free(conf);
 
 	/* no ring0_addr: the name is resolved */
@@ -320,8 +345,8 @@ static void test_single_node_from_totem(void **state)
 		     &conf),
 		"");
 	assert_int_equal(cv_settings_local_node(&settings)->nodeid, 42);
-	assert_int_equal(settings.quorum.local_votes, 3);
-	assert_int_equal(settings.quorum.expected_votes, 3);
+	assert_int_equal(quorum.local_votes, 3);
+	assert_int_equal(quorum.expected_votes, 3);
 	cv_conf_free(conf);
 }
 
@@ -336,24 +361,24 @@ static void test_quorum_settings(void **state)
 	struct cv_conf *conf;
 
 	assert_string_equal(load("quorum {\n provider: corosync_votequorum\n}\n" THREE_NODES, &conf), "");
-	assert_int_equal(settings.quorum.expected_votes, 3);
-	assert_true(settings.quorum.device_allowed);
+	assert_int_equal(quorum.expected_votes, 3);
+	assert_true(quorum.device_allowed);
 	cv_conf_free(conf);
 
 	assert_string_equal(
 		load("quorum {\n provider: corosync_votequorum\n expected_votes: 5\n two_node: 1\n}\n" THREE_NODES,
 		     &conf),
 		"");
-	assert_int_equal(settings.quorum.expected_votes, 5);
-	assert_true(settings.quorum.two_node);
-	assert_true(settings.quorum.wait_for_all); /* implied by two_node */
-	assert_false(settings.quorum.device_allowed);
+	assert_int_equal(quorum.expected_votes, 5);
+	assert_true(quorum.two_node);
+	assert_true(quorum.wait_for_all); /* implied by two_node */
+	assert_false(quorum.device_allowed);
 	cv_conf_free(conf);
 
 	assert_string_equal(
 		load("quorum {\n provider: corosync_votequorum\n two_node: 1\n wait_for_all: 0\n}\n", &conf),
 		"");
-	assert_false(settings.quorum.wait_for_all);
+	assert_false(quorum.wait_for_all);
 	cv_conf_free(conf);
 
 	/* a device without votes gets one less than the nodes */
@@ -361,10 +386,10 @@ static void test_quorum_settings(void **state)
 		load("quorum {\n provider: corosync_votequorum\n device {\n  model: net\n  timeout: 200\n }\n}\n" THREE_NODES,
 		     &conf),
 		"");
-	assert_true(settings.quorum.device_configured);
-	assert_int_equal(settings.quorum.device_votes, 2);
-	assert_int_equal(settings.quorum.expected_votes, 5);
-	assert_int_equal(settings.quorum.device_timeout_ms, 200);
+	assert_true(quorum.device_configured);
+	assert_int_equal(quorum.device_votes, 2);
+	assert_int_equal(quorum.expected_votes, 5);
+	assert_int_equal(quorum.device_timeout_ms, 200);
 	cv_conf_free(conf);
 }
 
@@ -376,9 +401,9 @@ static void test_tie_breaker_settings(void **state)
 				 " auto_tie_breaker_node: 3 1\n wait_for_all: 1\n}\n" THREE_NODES,
 				 &conf),
 			    "");
-	assert_int_equal(settings.quorum.auto_tie_breaker, CV_ATB_LIST);
-	assert_int_equal(settings.quorum.n_atb_nodes, 2);
-	assert_int_equal(settings.quorum.atb_nodes[0], 3);
+	assert_int_equal(quorum.auto_tie_breaker, CV_ATB_LIST);
+	assert_int_equal(quorum.n_atb_nodes, 2);
+	assert_int_equal(quorum.atb_nodes[0], 3);
 	cv_conf_free(conf);
 
 	/* odd votes without wait_for_all: corosync disables the tie-breaker */
@@ -386,7 +411,7 @@ static void test_tie_breaker_settings(void **state)
 		load("quorum {\n provider: corosync_votequorum\n auto_tie_breaker: 1\n}\n" THREE_NODES,
 		     &conf),
 		"");
-	assert_int_equal(settings.quorum.auto_tie_breaker, CV_ATB_NONE);
+	assert_int_equal(quorum.auto_tie_breaker, CV_ATB_NONE);
 	cv_conf_free(conf);
 
 	assert_error(
@@ -421,6 +446,61 @@ static void test_device_conflicts(void **state)
 		     "t.conf:3: error: quorum.device.votes must be set when not every node has one vote");
 }
 
+/* ---- keys nothing reads ------------------------------------------------ */
+
+static void append_path(const char *path, const struct cv_conf_node *key, void *data)
+{
+	strcat(data, path);
+	strcat(data, "\n");
+}
+
+/* What the daemon and the services read is used, and so is what they mark
+ * as read from cmap or by corosync-qdevice; the rest is reported. */
+static void test_keys_nothing_reads(void **state)
+{
+	char unused[512] = "";
+	struct cv_conf *conf;
+
+	assert_string_equal(
+		load("totem {\n cluster_name: c\n token: 3000\n}\n"
+		     "quorum {\n provider: corosync_votequorum\n wait_for_all: 1\n"
+		     " device {\n  model: net\n  net {\n   host: q\n  }\n }\n}\n"
+		     "cfg {\n shutdown_timeout: 3\n}\n"
+		     "conclave {\n cmap_max_tracks: 5\n evs_max_joins: 5\n cpg_max_message_size: 5\n"
+		     " max_connections: 5\n}\n"
+		     "logging {\n timestamp: on\n logfile: /tmp/x\n debug: trace\n}\n" LOCAL_NODELIST,
+		     &conf),
+		"");
+	assert_int_equal(cv_conf_for_each_unused_key(conf, append_path, unused), 2);
+	assert_string_equal(unused, "totem.token\nlogging.timestamp\n");
+	cv_conf_free(conf);
+
+	/* without a quorum provider, nothing reads quorum's options */
+	unused[0] = '\0';
+	assert_string_equal(load("quorum {\n expected_votes: 2\n}\n", &conf), "");
+	assert_int_equal(cv_conf_for_each_unused_key(conf, append_path, unused), 1);
+	assert_string_equal(unused, "quorum.expected_votes\n");
+	cv_conf_free(conf);
+}
+
+static void test_service_setting_errors(void **state)
+{
+	assert_error(
+		"conclave {\n cpg_max_message_size: 1073741825\n}\n",
+		"t.conf:2: error: invalid value '1073741825' for cpg_max_message_size: expected an integer "
+		"from 0 to 1073741824");
+	assert_error(
+		"conclave {\n cmap_max_iterators: 65537\n}\n",
+		"t.conf:2: error: invalid value '65537' for cmap_max_iterators: expected an integer from 1 "
+		"to 65536");
+	assert_error("conclave {\n evs_max_joins {\n }\n}\n",
+		     "t.conf:2: error: 'evs_max_joins' must be a key, not a section");
+	assert_error("conclave {\n cluster_engine {\n }\n}\n",
+		     "t.conf:2: error: 'cluster_engine' must be a key, not a section");
+	assert_error("conclave {\n max_connections: 5\n limits {\n }\n}\n",
+		     "t.conf:3: error: unknown key 'limits' in section conclave");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -438,6 +518,8 @@ int main(void)
 		cmocka_unit_test(test_quorum_settings),
 		cmocka_unit_test(test_tie_breaker_settings),
 		cmocka_unit_test(test_device_conflicts),
+		cmocka_unit_test(test_keys_nothing_reads),
+		cmocka_unit_test(test_service_setting_errors),
 	};
 
 	return cmocka_run_group_tests_name("daemon_config", tests, NULL, NULL);

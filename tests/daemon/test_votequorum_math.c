@@ -18,6 +18,7 @@
 #include "votequorum-math.h"
 
 static struct cv_settings settings;
+static struct vq_settings quorum_settings;
 static struct vq_state st;
 static struct cv_conf *conf;
 
@@ -33,9 +34,10 @@ static void start(const char *text)
 
 	cv_conf_free(conf);
 	assert_int_equal(cv_conf_parse_text("t.conf", text, &conf, err, sizeof(err)), 0);
-	if (cv_settings_load(conf, &settings, err, sizeof(err)) < 0)
+	if (cv_settings_load(conf, &settings, err, sizeof(err)) < 0 ||
+	    vq_settings_load(conf, &settings, &quorum_settings, err, sizeof(err)) < 0)
 		fail_msg("%s", err);
-	vq_init(&st, &settings);
+	vq_init(&st, &settings, &quorum_settings);
 }
 
 static void assert_votes(uint32_t expected, uint32_t total, uint32_t quorum, bool quorate)

@@ -6,7 +6,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "cv-runtime.h"
+#include <conclave/client-runtime.h>
 #include "cv-split.h"
 
 extern const struct cv_client_service FUZZ_CLIENT_SERVICE;

@@ -9,7 +9,7 @@
 #include <cmocka.h>
 
 #include "cv-limits.h"
-#include "cv-runtime.h"
+#include <conclave/client-runtime.h>
 
 static struct cv_handle_table table = CV_HANDLE_TABLE_INIT;
 static unsigned int destroyed;

@@ -9,7 +9,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "cv-runtime.h"
+#include <conclave/client-runtime.h>
 #include "test.pb-c.h"
 
 #define TEST_SERVICE_NAME "test"

@@ -10,7 +10,7 @@
 #include <sys/types.h>
 #include <time.h>
 
-#include "cv-runtime.h"
+#include <conclave/client-runtime.h>
 
 /* Generous bound on anything that should happen "at once". */
 #define PROMPTLY_MS 2000

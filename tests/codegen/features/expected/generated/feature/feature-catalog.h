@@ -2,7 +2,7 @@
 #ifndef CONCLAVE_FEATURE_CATALOG_H
 #define CONCLAVE_FEATURE_CATALOG_H
 
-#include "cv-catalog.h"
+#include <conclave/catalog.h>
 
 extern const struct cv_catalog feature_catalog;
 

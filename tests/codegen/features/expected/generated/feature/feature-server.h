@@ -11,8 +11,8 @@
 
 #include "feature.pb-c.h"
 
-#if CV_SERVICE_API != 3
-#error "feature-server.h was generated for CV_SERVICE_API 3; regenerate it with python3 -m codegen"
+#if CV_SERVICE_API != 4
+#error "feature-server.h was generated for CV_SERVICE_API 4; regenerate it with python3 -m codegen"
 #endif
 
 #ifndef CONCLAVE_FEATURE_IDS_DEFINED

@@ -1,10 +1,18 @@
 /* The client runtime: one handle table, one connection layer and one dispatch
- * engine, shared by every generated client library. Generated stubs are thin
- * typed wrappers over these calls; nothing here is exported from the shared
- * libraries (hidden visibility, linker maps).
+ * engine, shared by every client library the generator writes. Its stubs
+ * (S-client.c) are thin typed wrappers over these calls, and the
+ * hand-written functions an IDL declares are built on them too. A library
+ * links the runtime statically (libcv_runtime.a, pkg-config's
+ * conclave-client-runtime, CMake's Conclave::client_runtime): nothing here is
+ * exported from it (hidden visibility, its version script), so a program
+ * sees only the library's own API.
+ *
+ * Service authors do not call these functions by hand unless their IDL
+ * declares functions it implements itself; the generated code is the
+ * reference for how each is used.
  */
-#ifndef CONCLAVE_CV_RUNTIME_H
-#define CONCLAVE_CV_RUNTIME_H
+#ifndef CONCLAVE_CLIENT_RUNTIME_H
+#define CONCLAVE_CLIENT_RUNTIME_H
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -16,6 +24,8 @@
 
 struct cv_catalog;
 
+/* ---- Versions and visibility ---- */
+
 /* Generated code checks this and refuses to build against another runtime. */
 #define CV_RUNTIME_ABI 1
 
@@ -23,12 +33,12 @@ struct cv_catalog;
 /* Public API functions: the only symbols a library exports (see its .map). */
 #define CV_EXPORT __attribute__((visibility("default")))
 
-/* ---- handle table -------------------------------------------------------
- * 64-bit handles: high 32 bits a random non-zero check value, low 32 bits an
+/* ---- Handle tables ---- */
+
+/* 64-bit handles: high 32 bits a random non-zero check value, low 32 bits an
  * index. Entries are refcounted; destroy marks the entry for removal (later
  * gets fail) and the object's destructor runs when the last reference drops.
- * All operations are thread-safe.
- */
+ * All operations are thread-safe. */
 struct cv_handle_entry;
 
 struct cv_handle_table {
@@ -53,7 +63,7 @@ CV_HIDDEN void cv_handle_put(struct cv_handle_table *table, uint64_t handle);
  * already destroyed or invalid. */
 CV_HIDDEN cs_error_t cv_handle_destroy(struct cv_handle_table *table, uint64_t handle);
 
-/* ---- service descriptors (generated) ------------------------------------ */
+/* ---- Service descriptors (generated) ---- */
 
 typedef void (*cv_callback_fn)(void);
 
@@ -75,10 +85,10 @@ struct cv_client_service {
 	const struct cv_catalog *catalog;   /* its messages by name, for CONCLAVE_DEBUG's traces */
 };
 
-/* ---- the calls generated stubs make -------------------------------------
- * Every function validates its arguments (NULL out-pointers give
- * CS_ERR_INVALID_PARAM) and its handle (CS_ERR_BAD_HANDLE).
- */
+/* ---- The calls generated stubs make ---- */
+
+/* Every function validates its arguments (NULL out-pointers give
+ * CS_ERR_INVALID_PARAM) and its handle (CS_ERR_BAD_HANDLE). */
 
 /* Connects to conclaved (socket from $CONCLAVE_SOCKET, else
  * CV_DEFAULT_SOCKET_PATH), performs the HELLO/WELCOME handshake and creates
@@ -154,6 +164,8 @@ CV_HIDDEN cs_error_t cv_client_call(const struct cv_client_service *svc, uint64_
  * stream is never left inside a frame. Other errors as cv_client_call. */
 CV_HIDDEN cs_error_t cv_client_post(const struct cv_client_service *svc, uint64_t handle, uint16_t request_id,
 				    const ProtobufCMessage *request);
+
+/* ---- Helpers for hand-written functions ---- */
 
 struct iovec;
 
