@@ -140,8 +140,11 @@ struct cv_session {
 	struct event_ring *event_ring; /* NULL until an event goes through one */
 	bool reads_event_ring;         /* its HELLO said so */
 	struct cv_ring_reader ring;    /* ring.shared: the client's frames come through it */
-	uint32_t settled;              /* seq of the last request handled, for the ring's header */
-	bool peer_gone; /* the client closed its socket: output is dropped, input read to its end */
+	/* With a reply ring: how many queued replies still go to the socket
+	 * (those queued up to the REPLY to RING_OPEN). */
+	size_t reply_socket_frames;
+	uint32_t settled; /* seq of the last request handled, for the ring's header */
+	bool peer_gone;   /* the client closed its socket: output is dropped, input read to its end */
 	struct cv_list
 		polled_link; /* in the server's polled_sessions once it has a ring or its client is gone */
 	struct cv_list link; /* in the server's sessions */

@@ -173,7 +173,12 @@ static cs_error_t ring_accept(struct cv_session *s, int memfd, const struct cv_r
 
 	if (open->capacity > limit)
 		return limit == 0 ? CS_ERR_NOT_SUPPORTED : CS_ERR_NO_RESOURCES;
-	err = cv_ring_reader_open(&s->ring, memfd, open->capacity, &why);
+	if (open->reply_capacity != 0 && open->reply_capacity != open->capacity) {
+		session_protocol_violation(s, "RING_OPEN with a reply ring of %u bytes beside one of %u",
+					   open->reply_capacity, open->capacity);
+		return CS_ERR_INVALID_PARAM;
+	}
+	err = cv_ring_reader_open(&s->ring, memfd, open->capacity, open->reply_capacity != 0, &why);
 	if (err == CS_ERR_INVALID_PARAM)
 		session_protocol_violation(s, "%s", why);
 	else if (err != CS_OK)
@@ -183,11 +188,11 @@ static cs_error_t ring_accept(struct cv_session *s, int memfd, const struct cv_r
 
 void handshake_ring_open(struct cv_session *s)
 {
-	struct cv_ring_open open;
+	struct cv_ring_open open = { 0 };
 	int memfd = s->passed_fd;
 	cs_error_t status = CS_OK;
 
-	memcpy(&open, s->payload, sizeof(open));
+	memcpy(&open, s->payload, s->header.length);
 	s->passed_fd = -1;
 	if (memfd < 0)
 		session_protocol_violation(s, "RING_OPEN without a memfd");
@@ -206,7 +211,9 @@ void handshake_ring_open(struct cv_session *s)
 	if (status != CS_OK)
 		return;
 	s->rx_start = s->rx_end; /* wake-up bytes at most: frames come through the ring now */
+	/* Replies already queued, and this one, end the socket's stream. */
+	s->reply_socket_frames = s->replies.frames;
 	cv_list_insert(&s->server->polled_sessions, &s->polled_link);
-	cv_log_debug("connection %llu writes through a shared ring of %u bytes", (unsigned long long)s->id,
-		     open.capacity);
+	cv_log_debug("connection %llu writes through a shared ring of %u bytes%s", (unsigned long long)s->id,
+		     open.capacity, s->ring.reply_data ? " and reads its replies from another" : "");
 }

@@ -29,9 +29,15 @@ static bool memfd_valid(int memfd, size_t size, const char **why)
 	return true;
 }
 
-cs_error_t cv_ring_reader_open(struct cv_ring_reader *r, int memfd, uint32_t capacity, const char **why)
+static size_t ring_size(uint32_t capacity, bool with_replies)
 {
-	size_t size = CV_RING_HEADER_SIZE + (size_t)capacity;
+	return CV_RING_HEADER_SIZE + (size_t)capacity * (with_replies ? 2 : 1);
+}
+
+cs_error_t cv_ring_reader_open(struct cv_ring_reader *r, int memfd, uint32_t capacity, bool with_replies,
+			       const char **why)
+{
+	size_t size = ring_size(capacity, with_replies);
 	void *map;
 
 	if (!capacity_valid(capacity)) {
@@ -51,14 +57,19 @@ cs_error_t cv_ring_reader_open(struct cv_ring_reader *r, int memfd, uint32_t cap
 		.capacity = capacity,
 		.tail = __atomic_load_n(&((struct cv_ring_shared *)map)->tail, __ATOMIC_RELAXED),
 	};
+	if (with_replies) {
+		r->reply_data = (uint8_t *)map + CV_RING_HEADER_SIZE + capacity;
+		r->reply_head = __atomic_load_n(&r->shared->reply_head, __ATOMIC_RELAXED);
+	}
 	return CS_OK;
 }
 
 void cv_ring_reader_close(struct cv_ring_reader *r)
 {
 	if (r->shared)
-		munmap(r->shared, CV_RING_HEADER_SIZE + (size_t)r->capacity);
+		munmap(r->shared, ring_size(r->capacity, r->reply_data != NULL));
 	r->shared = NULL;
+	r->reply_data = NULL;
 }
 
 bool cv_ring_reader_has_input(const struct cv_ring_reader *r)
@@ -126,4 +137,39 @@ bool cv_ring_reader_settle(struct cv_ring_reader *r, uint32_t settled, bool paus
 	if (awaited == 0 || (!paused && !cv_seq_reached(settled, awaited)))
 		return false;
 	return __atomic_exchange_n(&r->shared->settle_waiting, 0, __ATOMIC_RELAXED) != 0;
+}
+
+int64_t cv_ring_reply_room(const struct cv_ring_reader *r)
+{
+	uint32_t used = r->reply_head - __atomic_load_n(&r->shared->reply_tail, __ATOMIC_ACQUIRE);
+
+	return used > r->capacity ? -1 : (int64_t)(r->capacity - used);
+}
+
+void cv_ring_reply_put(struct cv_ring_reader *r, const void *from, uint32_t len)
+{
+	uint32_t at = r->reply_head & (r->capacity - 1);
+	uint32_t first = r->capacity - at < len ? r->capacity - at : len;
+
+	memcpy(r->reply_data + at, from, first);
+	memcpy(r->reply_data, (const uint8_t *)from + first, len - first);
+	r->reply_head += len;
+}
+
+bool cv_ring_reply_publish(struct cv_ring_reader *r)
+{
+	__atomic_store_n(&r->shared->reply_head, r->reply_head, __ATOMIC_RELEASE);
+	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+	return __atomic_load_n(&r->shared->reply_reader_asleep, __ATOMIC_RELAXED) != 0 &&
+	       __atomic_exchange_n(&r->shared->reply_reader_asleep, 0, __ATOMIC_RELAXED) != 0;
+}
+
+bool cv_ring_reply_wait_room(struct cv_ring_reader *r)
+{
+	__atomic_store_n(&r->shared->reply_writer_waiting, 1, __ATOMIC_RELAXED);
+	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+	if (cv_ring_reply_room(r) == 0)
+		return true;
+	__atomic_store_n(&r->shared->reply_writer_waiting, 0, __ATOMIC_RELAXED);
+	return false;
 }

@@ -95,10 +95,10 @@ static bool header_is_acceptable(struct cv_session *s)
 		return true;
 	}
 	if (h->kind == CV_FRAME_RING_OPEN) {
-		if (h->length == sizeof(struct cv_ring_open))
+		if (h->length == CV_RING_OPEN_MIN_SIZE || h->length == sizeof(struct cv_ring_open))
 			return true;
-		session_protocol_violation(s, "RING_OPEN of %u bytes, expected %zu", h->length,
-					   sizeof(struct cv_ring_open));
+		session_protocol_violation(s, "RING_OPEN of %u bytes, expected %u or %zu", h->length,
+					   CV_RING_OPEN_MIN_SIZE, sizeof(struct cv_ring_open));
 		return false;
 	}
 	if (h->kind == CV_FRAME_SETTLE) {
@@ -381,6 +381,9 @@ void input_on_event(void *data, uint32_t events)
 	if (events & (EPOLLIN | EPOLLHUP | EPOLLERR)) {
 		if (s->ring.shared)
 			ring_wakeups_drain(s);
+		/* The client may have made room in the reply ring. */
+		if (s->ring.reply_data && s->replies.head)
+			output_flush_later(s);
 		session_read(s);
 	}
 	/* A Unix socket reports an error when its client left with our output

@@ -1,10 +1,12 @@
 /* Writing to a client: frames packed once and shared by every queue they
  * are in; two queues per session, events to the socket the client
- * connected and replies to the reply channel (cv-wire.h), written at the
+ * connected and replies to the reply channel (its socket, or its reply
+ * ring once the client has one: cv-wire.h), written at the
  * end of each batch of the loop; and the back-pressure of a full queue
  * (events refused, or reading paused). */
 #include <errno.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
@@ -209,6 +211,16 @@ static size_t out_frame_size(const struct out_frame *f)
 	return f->ringed ? event_ring_frame_size(f) : f->packed->size;
 }
 
+/* A send failed with errno: the session takes no more output. */
+static bool send_failed(struct cv_session *s)
+{
+	if (peer_closed(errno))
+		session_client_gone(s);
+	else
+		session_close_later(s, CV_LOG_DEBUG, "send failed");
+	return false;
+}
+
 /* Takes the n bytes a socket took off the front of q. */
 static void queue_consume(struct cv_session *s, struct out_queue *q, size_t n)
 {
@@ -269,11 +281,16 @@ static size_t out_frame_iov(const struct out_frame *f, struct iovec *iov)
 	return n;
 }
 
-/* The frames of q one sendmsg writes: the ring goes with the first byte of
- * the frame that carries it, so that frame starts a sendmsg of its own. */
-static void queue_iov(struct cv_session *s, struct out_queue *q, struct msghdr *msg, struct iovec *iov)
+/* The frames of q, up to max_frames, one sendmsg writes: the ring goes
+ * with the first byte of the frame that carries it, so that frame starts a
+ * sendmsg of its own. */
+static void queue_iov(struct cv_session *s, struct out_queue *q, struct msghdr *msg, struct iovec *iov,
+		      size_t max_frames)
 {
-	for (struct out_frame *f = q->head; f && msg->msg_iovlen + 2 <= IOV_PER_SEND; f = f->next) {
+	size_t frames = 0;
+
+	for (struct out_frame *f = q->head; f && msg->msg_iovlen + 2 <= IOV_PER_SEND && frames < max_frames;
+	     f = f->next, frames++) {
 		out_frame_choose(s, q, f);
 		if (f->carries_ring && f->sent == 0 && f != q->head)
 			break;
@@ -281,18 +298,21 @@ static void queue_iov(struct cv_session *s, struct out_queue *q, struct msghdr *
 	}
 }
 
-/* Writes as much of q as fd takes. False when the session can take no more
- * output (its client is gone, or it is closing). */
-static bool queue_write(struct cv_session *s, struct out_queue *q, int fd, bool *wrote)
+/* Writes as much of q, up to max_frames frames, as fd takes. False when
+ * the session can take no more output (its client is gone, or it is
+ * closing). */
+static bool queue_write(struct cv_session *s, struct out_queue *q, int fd, size_t max_frames, bool *wrote)
 {
 	union cv_fds_control control;
+	size_t frames_before = q->frames;
 
-	while (q->head && s->state != SESSION_CLOSING) {
+	while (q->head && s->state != SESSION_CLOSING && frames_before - q->frames < max_frames) {
+		size_t allowed = max_frames - (frames_before - q->frames);
 		struct iovec iov[IOV_PER_SEND];
 		struct msghdr msg = { .msg_iov = iov };
 		ssize_t n;
 
-		queue_iov(s, q, &msg, iov);
+		queue_iov(s, q, &msg, iov, allowed);
 		/* The client's end of the reply channel goes with the first
 		 * byte written to the socket: the WELCOME's. */
 		if (q == &s->events && s->reply_gift >= 0)
@@ -305,11 +325,7 @@ static bool queue_write(struct cv_session *s, struct out_queue *q, int fd, bool 
 				s->stats.send_retries++;
 			if (errno == EAGAIN || errno == EINTR)
 				return true;
-			if (peer_closed(errno))
-				session_client_gone(s);
-			else
-				session_close_later(s, CV_LOG_DEBUG, "send failed");
-			return false;
+			return send_failed(s);
 		}
 		if (q == &s->events)
 			reply_gift_given(s);
@@ -317,6 +333,78 @@ static bool queue_write(struct cv_session *s, struct out_queue *q, int fd, bool 
 		*wrote = true;
 	}
 	return s->state != SESSION_CLOSING;
+}
+
+/* The client sleeps on the reply channel's socket: a byte wakes it. When
+ * the socket is full, the bytes in it will. */
+static bool reply_ring_wake(struct cv_session *s)
+{
+	static const uint8_t wake_byte;
+
+	if (send(s->reply_sock, &wake_byte, 1, MSG_NOSIGNAL | MSG_DONTWAIT) == 1 || errno == EAGAIN ||
+	    errno == EINTR)
+		return true;
+	return send_failed(s);
+}
+
+/* Copies as much of the reply queue into the reply ring as it has room
+ * for (frames may be cut anywhere: the ring is a stream), and publishes it. */
+static bool reply_ring_fill(struct cv_session *s, bool *wrote)
+{
+	struct out_queue *q = &s->replies;
+	int64_t room = cv_ring_reply_room(&s->ring);
+	size_t copied = 0;
+
+	if (room < 0) {
+		session_protocol_violation(s, "reply ring tail beyond its capacity %u from its head",
+					   s->ring.capacity);
+		return false;
+	}
+	for (struct out_frame *f = q->head; f && copied < (size_t)room; f = f->next) {
+		size_t left = f->packed->size - f->sent;
+		size_t len = left < (size_t)room - copied ? left : (size_t)room - copied;
+
+		cv_ring_reply_put(&s->ring, f->packed->bytes + f->sent, (uint32_t)len);
+		copied += len;
+	}
+	if (copied == 0)
+		return true;
+	queue_consume(s, q, copied);
+	*wrote = true;
+	return !cv_ring_reply_publish(&s->ring) || reply_ring_wake(s);
+}
+
+/* Writes the reply queue to the reply ring until it is empty or the ring
+ * full, in which case the client wakes us once it has read. */
+static bool reply_ring_write(struct cv_session *s, bool *wrote)
+{
+	do {
+		if (!reply_ring_fill(s, wrote))
+			return false;
+	} while (s->replies.head && !cv_ring_reply_wait_room(&s->ring));
+	return true;
+}
+
+/* The replies: to the socket, or to the reply ring once those queued
+ * before it took over are written. */
+static bool replies_write(struct cv_session *s, bool *wrote)
+{
+	size_t frames_before = s->replies.frames;
+	bool ok;
+
+	if (!s->ring.reply_data)
+		return queue_write(s, &s->replies, s->reply_sock, SIZE_MAX, wrote);
+	ok = queue_write(s, &s->replies, s->reply_sock, s->reply_socket_frames, wrote);
+	s->reply_socket_frames -= frames_before - s->replies.frames;
+	if (!ok || s->reply_socket_frames > 0)
+		return ok;
+	return reply_ring_write(s, wrote);
+}
+
+/* Whether replies wait for room in the reply channel's socket. */
+static bool replies_wait_for_socket(const struct cv_session *s)
+{
+	return s->replies.head && (!s->ring.reply_data || s->reply_socket_frames > 0);
 }
 
 /* Events first: those a request caused for its own client are in the
@@ -327,8 +415,7 @@ void output_flush(struct cv_session *s)
 
 	if (s->peer_gone)
 		output_free(s);
-	if (!queue_write(s, &s->events, s->sock, &wrote) ||
-	    !queue_write(s, &s->replies, s->reply_sock, &wrote))
+	if (!queue_write(s, &s->events, s->sock, SIZE_MAX, &wrote) || !replies_write(s, &wrote))
 		return;
 	output_update_events(s);
 	if (wrote && s->connected && s->service->ops && s->service->ops->room)
@@ -404,12 +491,14 @@ void output_update_events(struct cv_session *s)
 	if (limited && !s->flow_controlled)
 		s->stats.flow_control_count++;
 	s->flow_controlled = limited;
-	if (!input_paused(s))
+	/* With a reply ring, the socket's bytes also announce room in it. */
+	if (!input_paused(s) || s->ring.reply_data)
 		events |= EPOLLIN;
 	if (s->events.head)
 		events |= EPOLLOUT;
 	if (cv_watch_set_events(&s->watch, events) < 0 ||
-	    (s->reply_sock >= 0 && cv_watch_set_events(&s->reply_watch, s->replies.head ? EPOLLOUT : 0) < 0))
+	    (s->reply_sock >= 0 &&
+	     cv_watch_set_events(&s->reply_watch, replies_wait_for_socket(s) ? EPOLLOUT : 0) < 0))
 		session_close_later(s, CV_LOG_ERROR, "epoll_ctl failed");
 }
 

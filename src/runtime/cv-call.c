@@ -174,11 +174,42 @@ static cs_error_t reply_unpack(const struct cv_pending_call *call,
 	return reply_status(call->status);
 }
 
-/* Offers the daemon a shared ring (cv-wire.h), once per connection, as
- * large as it takes up to CV_CLIENT_RING_CAPACITY. A ring pays off for
- * pipelined requests, which otherwise cost a send each, so the first of
- * them asks; an idle connection never maps one. Whatever the answer, the
- * connection carries on: over the ring, or over the socket. */
+/* Waits for the answer to the RING_OPEN in flight and, once it came,
+ * turns the rings on or drops them. Timed out, the offer stays in flight:
+ * the daemon may still take the rings, after which it reads nothing from
+ * the socket but wake-up bytes, so every later request waits for that
+ * answer first. */
+static cs_error_t ring_offer_finish(struct cv_client *c)
+{
+	struct cv_pending_call *call = c->ring_offer;
+	cs_error_t err;
+
+	pthread_mutex_lock(&c->lock);
+	err = cv_client_wait(c, &c->replies, call_answered, call, CV_WAIT_BLOCK | CV_WAIT_SPIN,
+			     call_deadline_ms(c));
+	if (err != CS_ERR_TIMEOUT)
+		call_unregister(c, call);
+	pthread_mutex_unlock(&c->lock);
+	if (err == CS_ERR_TIMEOUT)
+		return err;
+	/* Taken, the rings are the connection's, whatever else failed. */
+	if (call->done && call->status == CS_OK)
+		c->transport = &cv_transport_ring;
+	else
+		cv_ring_destroy(&c->ring);
+	free(call->payload);
+	free(call);
+	__atomic_store_n(&c->ring_offer, NULL, __ATOMIC_RELAXED);
+	return err;
+}
+
+/* Offers the daemon a shared ring and a reply ring (cv-wire.h), once per
+ * connection, as large as it takes up to CV_CLIENT_RING_CAPACITY. Rings pay
+ * off for pipelined requests, which otherwise cost a send each, and for
+ * calls made one after another, whose round trips then need no system
+ * call while both sides poll: the first post asks, or the second call; a
+ * connection used for one call, or idle, never maps one. Whatever the
+ * answer, the connection carries on: over the rings, or over the sockets. */
 static cs_error_t ring_offer(struct cv_client *c)
 {
 	struct {
@@ -188,8 +219,7 @@ static cs_error_t ring_offer(struct cv_client *c)
 		.header = { .length = sizeof(struct cv_ring_open), .kind = CV_FRAME_RING_OPEN },
 		.open = { .magic = CV_WIRE_MAGIC, .capacity = CV_CLIENT_RING_CAPACITY },
 	};
-	struct cv_pending_call call = { .request_id = 0 };
-	struct cv_ring ring;
+	struct cv_pending_call *call;
 	uint32_t seq;
 	int memfd;
 	cs_error_t err;
@@ -197,24 +227,31 @@ static cs_error_t ring_offer(struct cv_client *c)
 	__atomic_store_n(&c->ring_asked, true, __ATOMIC_RELAXED);
 	while (frame.open.capacity > c->max_ring && frame.open.capacity > CV_RING_MIN_CAPACITY)
 		frame.open.capacity /= 2;
-	if (frame.open.capacity > c->max_ring || cv_ring_create(&ring, frame.open.capacity, &memfd) != CS_OK)
+	if (frame.open.capacity > c->max_ring)
 		return CS_OK;
-	err = call_register(c, (uint8_t *)&frame.header, &call, &seq);
-	if (err == CS_OK) {
-		err = cv_client_send_fd(c, &frame, sizeof(frame), memfd);
-		cs_error_t await_err = call_await(c, &call, err == CS_OK);
-
-		if (err == CS_OK)
-			err = await_err;
+	call = calloc(1, sizeof(*call));
+	if (call == NULL)
+		return CS_OK;
+	if (cv_ring_create(&c->ring, frame.open.capacity, &memfd) != CS_OK) {
+		free(call);
+		return CS_OK;
 	}
+	frame.open.reply_capacity = frame.open.capacity;
+	call->ring_offered = &c->ring;
+	err = call_register(c, (uint8_t *)&frame.header, call, &seq);
+	if (err == CS_OK)
+		err = cv_client_send_fd(c, &frame, sizeof(frame), memfd);
 	close(memfd);
-	free(call.payload);
-	if (err == CS_OK && call.status == CS_OK) {
-		c->ring = ring;
-		c->transport = &cv_transport_ring;
-	} else
-		cv_ring_destroy(&ring);
-	return err;
+	if (err != CS_OK) {
+		pthread_mutex_lock(&c->lock);
+		call_unregister(c, call);
+		pthread_mutex_unlock(&c->lock);
+		cv_ring_destroy(&c->ring);
+		free(call);
+		return err;
+	}
+	__atomic_store_n(&c->ring_offer, call, __ATOMIC_RELAXED);
+	return ring_offer_finish(c);
 }
 
 static cs_error_t ring_offer_once(struct cv_client *c)
@@ -224,8 +261,21 @@ static cs_error_t ring_offer_once(struct cv_client *c)
 	pthread_mutex_lock(&c->send_lock);
 	if (!c->ring_asked)
 		err = ring_offer(c);
+	else if (c->ring_offer != NULL)
+		err = ring_offer_finish(c);
 	pthread_mutex_unlock(&c->send_lock);
 	return err;
+}
+
+/* Whether a request must offer the rings first, or wait for the offer's
+ * answer; `call` for one that waits for its reply. */
+static bool ring_offer_due(struct cv_client *c, bool call)
+{
+	if (__atomic_load_n(&c->ring_offer, __ATOMIC_RELAXED) != NULL)
+		return true;
+	if (__atomic_load_n(&c->ring_asked, __ATOMIC_RELAXED))
+		return false;
+	return !call || __atomic_fetch_add(&c->calls_started, 1, __ATOMIC_RELAXED) > 0;
 }
 
 /* Notes a one-way request sent, for cv_client_settle_posts. One refused
@@ -248,7 +298,7 @@ static cs_error_t post_run(struct cv_client *c, uint16_t request_id, const Proto
 	uint32_t seq;
 	cs_error_t err;
 
-	if (!__atomic_load_n(&c->ring_asked, __ATOMIC_RELAXED)) {
+	if (ring_offer_due(c, false)) {
 		err = ring_offer_once(c);
 		if (err != CS_OK)
 			return err;
@@ -276,6 +326,11 @@ static cs_error_t call_run(struct cv_client *c, uint16_t request_id, const Proto
 	uint32_t seq;
 	cs_error_t err;
 
+	if (ring_offer_due(c, true)) {
+		err = ring_offer_once(c);
+		if (err != CS_OK)
+			return err;
+	}
 	err = request_pack(c, request_id, request, &frame);
 	if (err != CS_OK)
 		return err;
@@ -323,14 +378,16 @@ static bool through_ring(struct cv_client *c)
 /* Without a ring, SETTLE asks the daemon to answer once it has handled what
  * came before. Not when events wait already: the daemon may be holding the
  * posts back for want of room among them, which only dispatching makes
- * (CS_ERR_TRY_AGAIN then, as when the socket cannot take SETTLE now). */
+ * (CS_ERR_TRY_AGAIN then, as when the socket cannot take SETTLE now); nor
+ * while an offer of the rings is unanswered: the daemon may have taken them
+ * and would read SETTLE as wake-up bytes. */
 static cs_error_t settle_ask(struct cv_client *c, uint32_t *seq)
 {
 	struct cv_frame_header header = { .kind = CV_FRAME_SETTLE };
 	struct iovec iov = { &header, sizeof(header) };
 	cs_error_t err;
 
-	if (cv_client_events_waiting(c))
+	if (cv_client_events_waiting(c) || __atomic_load_n(&c->ring_offer, __ATOMIC_RELAXED) != NULL)
 		return CS_ERR_TRY_AGAIN;
 	err = call_register(c, (uint8_t *)&header, NULL, seq);
 	return err == CS_OK ? cv_client_send_nowait(c, &iov, 1) : err;

@@ -139,6 +139,9 @@ static void client_free(struct cv_client *c)
 		close(c->events.fds[--c->events.n_fds]);
 	cv_event_ring_unmap(&c->event_ring);
 	cv_ring_destroy(&c->ring);
+	if (c->ring_offer != NULL)
+		free(c->ring_offer->payload);
+	free(c->ring_offer);
 	free(c->spare_rx);
 	free(c->callbacks);
 	if (c->private_destroy != NULL)

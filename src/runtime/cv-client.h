@@ -12,6 +12,21 @@
  * SO_PEERCRED names the daemon too). Initialize reads the WELCOME exactly,
  * never past it: events right behind it stay in the socket.
  *
+ * Rings. The first post, or the second call, offers the daemon a shared
+ * ring for requests and a reply ring for the reply channel, in one memfd
+ * (cv-wire.h); a connection used for one call maps none. Until the offer
+ * is answered nothing else is sent (the daemon reads the socket as wake-up
+ * bytes once it has taken the ring), even past a call's timeout. Once the
+ * reply channel's token holder routes the REPLY to RING_OPEN, the reply
+ * channel's bytes come from the reply ring instead of its socket, and the
+ * socket brings only wake-up bytes, which the daemon writes when the
+ * reader said it sleeps, and its end: a sleeping reader polls it, so a
+ * daemon that dies wakes it (CS_ERR_LIBRARY, once what the ring held is
+ * read), as does wake_fd. Everything else stays as it is: the same frames
+ * in the same order, routed by seq; events and the fd never touch a ring.
+ * A reader that took bytes while the daemon waits for room (its reply
+ * queue behind a full ring) wakes it with a byte on the socket.
+ *
  * Readable exactly while events are pending. Calls read the reply channel
  * only, never the socket, so a call neither takes events in nor buffers
  * them: events wait in the socket, and in the daemon's queue behind it,
@@ -65,6 +80,8 @@
  * within microseconds and the wake-up from idle would cost as much again;
  * a call that starts long after the previous reply, as paced ones do,
  * sleeps at once. The window is the channel's, kept by its token holder.
+ * With a reply ring the poll reads the ring's head, no system call, and
+ * while both sides poll a round trip makes none at all.
  *
  * Event rings. The daemon may write a large event's bytes into a ring of
  * the connection's (cv-wire.h: EVENT_RING), sent with the first such
@@ -118,6 +135,8 @@ struct cv_pending_call {
 	int32_t status;
 	uint8_t *payload; /* malloc'd copy of the reply payload, NULL when empty */
 	uint32_t length;
+	/* RING_OPEN's: the ring offered, whose reply ring its CS_OK turns on. */
+	const struct cv_ring *ring_offered;
 };
 
 /* One of the daemon's two ways to us. */
@@ -136,6 +155,11 @@ struct cv_channel {
 	 * token holder's. */
 	int fds[CV_CHANNEL_FDS];
 	unsigned int n_fds;
+	/* The reply channel's bytes come from here once the daemon took the
+	 * reply ring, and fd brings wake-up bytes: the token holder's, set
+	 * while it routes the REPLY to RING_OPEN. */
+	struct cv_reply_ring ring;
+	bool wake_bytes; /* fd was found readable: drain it before the ring */
 };
 
 struct cv_client {
@@ -155,6 +179,9 @@ struct cv_client {
 	const struct cv_transport *transport;
 	struct cv_ring ring;
 	bool ring_asked;
+	unsigned int calls_started; /* atomic: until the ring is asked for */
+	/* The RING_OPEN in flight, once its wait timed out; read atomically. */
+	struct cv_pending_call *ring_offer;
 	pthread_mutex_t lock;
 	pthread_cond_t cond;
 	/* Everything below is guarded by lock. */
@@ -219,6 +246,11 @@ CV_HIDDEN bool cv_client_replies_claim(struct cv_client *c);
 /* Gives the token back, having first routed what the reply channel holds
  * when `input` says there is some. */
 CV_HIDDEN void cv_client_replies_yield(struct cv_client *c, bool input);
+/* Token held, before polling the reply channel's fd: false when input is
+ * there already (a reply ring's), so the poll must not sleep. */
+CV_HIDDEN bool cv_client_replies_sleep(struct cv_client *c);
+/* After that poll, with what it found on the reply channel's fd. */
+CV_HIDDEN void cv_client_replies_awake(struct cv_client *c, short revents);
 
 /* ---- without c->lock ---- */
 

@@ -2,9 +2,11 @@
  * (replies to their calls, events to the queue) and waiting for a
  * condition. See cv-client.h for the design.
  */
+#include <errno.h>
 #include <poll.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/uio.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -161,6 +163,9 @@ static cs_error_t route_reply(struct cv_client *c, const struct cv_frame_header 
 	call->length = header->length;
 	call->status = header->status;
 	call->done = true;
+	/* The last frame the socket brings: the rest come through the ring. */
+	if (call->ring_offered != NULL && header->status == CS_OK)
+		cv_reply_ring_attach(&c->replies.ring, call->ring_offered);
 	return CS_OK;
 }
 
@@ -231,6 +236,45 @@ static bool input_within(struct pollfd *fds, nfds_t n, uint64_t began, uint64_t 
 	return false;
 }
 
+static inline void cpu_relax(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+	__builtin_ia32_pause();
+#endif
+}
+
+/* The same for a reply ring, without a system call. */
+static bool ring_input_within(const struct cv_reply_ring *ring, uint64_t began, uint64_t window_ns)
+{
+	while (cv_clock_ns() - began < window_ns) {
+		if (cv_reply_ring_has_input(ring))
+			return true;
+		cpu_relax();
+	}
+	return false;
+}
+
+/* Polls fds, the channel's first, unless its reply ring has input already
+ * (then as if fds[0] were readable). */
+static int poll_channel(struct cv_channel *ch, struct pollfd *fds, nfds_t n, int timeout_ms)
+{
+	int r;
+
+	if (ch->ring.shared == NULL)
+		return cv_poll(fds, n, timeout_ms);
+	if (!cv_reply_ring_sleep(&ch->ring)) {
+		fds[0].revents = 0;
+		for (nfds_t i = 1; i < n; i++)
+			fds[i].revents = 0;
+		return 1;
+	}
+	r = cv_poll(fds, n, timeout_ms);
+	cv_reply_ring_awake(&ch->ring);
+	if (r > 0 && fds[0].revents != 0)
+		ch->wake_bytes = true;
+	return r;
+}
+
 /* Milliseconds left until deadline_ms (CLOCK_MONOTONIC), or -1 for none. */
 static int ms_left(int64_t deadline_ms)
 {
@@ -259,10 +303,11 @@ static cs_error_t wait_readable(struct cv_client *c, struct cv_channel *ch, unsi
 	if (flags & CV_WAIT_SPIN) {
 		began = cv_clock_ns();
 		window = cv_spin_window(&ch->spin, began);
-		found = input_within(fds, 2, began, window);
+		found = ch->ring.shared != NULL ? ring_input_within(&ch->ring, began, window)
+						: input_within(fds, 2, began, window);
 	}
 	if (!found)
-		r = cv_poll(fds, 2, ms_left(deadline_ms));
+		r = poll_channel(ch, fds, 2, ms_left(deadline_ms));
 	if (flags & CV_WAIT_SPIN)
 		cv_spin_done(&ch->spin, began, window, found, cv_clock_ns());
 	if (r < 0)
@@ -272,6 +317,46 @@ static cs_error_t wait_readable(struct cv_client *c, struct cv_channel *ch, unsi
 	if (fds[1].revents != 0)
 		return CS_ERR_TRY_AGAIN;
 	return CS_OK;
+}
+
+/* The reply channel's socket brings only wake-up bytes beside a reply
+ * ring, and its end (the daemon gone): read it once it was found readable. */
+static ssize_t wake_bytes_drain(struct cv_channel *ch)
+{
+	uint8_t bytes[256];
+	ssize_t n;
+
+	ch->wake_bytes = false;
+	do
+		n = cv_socket_recv_some(ch->fd, bytes, sizeof(bytes));
+	while (n == (ssize_t)sizeof(bytes));
+	return n == -EAGAIN || n > 0 ? 1 : n;
+}
+
+/* Receives from the channel's reply ring as recv would from its socket:
+ * how many bytes, -EAGAIN when none, 0 when the daemon is gone (once what
+ * it wrote before is read), -EPROTO for a head out of range. A daemon that
+ * waits for the room made is woken through the socket we connected, whose
+ * bytes it reads as wake-ups. */
+static ssize_t ring_recv_some(struct cv_client *c, struct cv_channel *ch, uint8_t *to, size_t len)
+{
+	static const uint8_t wake_byte;
+	struct iovec iov = { (void *)&wake_byte, 1 };
+	ssize_t socket = 1, n;
+	bool wake_writer;
+
+	if (ch->wake_bytes && (socket = wake_bytes_drain(ch)) < 0)
+		return socket;
+	n = cv_reply_ring_read(&ch->ring, to, len, &wake_writer);
+	if (n < 0)
+		return -EPROTO;
+	if (wake_writer)
+		(void)cv_socket_send_some(c->events.fd, &iov, 1);
+	if (n > 0 && socket == 0)
+		ch->wake_bytes = true; /* the end is still to be reported */
+	if (n > 0)
+		return n;
+	return socket == 0 ? 0 : -EAGAIN;
 }
 
 /* Lock not held. Receives what the channel holds, or with CV_WAIT_ONE_FRAME
@@ -303,9 +388,13 @@ static cs_error_t receive_input(struct cv_client *c, struct cv_channel *ch, unsi
 			return err;
 		if ((flags & CV_WAIT_ONE_FRAME) && space_len > cv_rx_frame_missing(&ch->rx))
 			space_len = cv_rx_frame_missing(&ch->rx);
-		n = ch == &c->events ? cv_socket_recv_queueing_fd(ch->fd, space, space_len, ch->fds,
-								  &ch->n_fds, CV_CHANNEL_FDS)
-				     : cv_socket_recv_some(ch->fd, space, space_len);
+		if (ch->ring.shared != NULL)
+			n = ring_recv_some(c, ch, space, space_len);
+		else if (ch == &c->events)
+			n = cv_socket_recv_queueing_fd(ch->fd, space, space_len, ch->fds, &ch->n_fds,
+						       CV_CHANNEL_FDS);
+		else
+			n = cv_socket_recv_some(ch->fd, space, space_len);
 		if (n > 0) {
 			cv_rx_commit(&ch->rx, (size_t)n);
 			return CS_OK;
@@ -347,6 +436,20 @@ bool cv_client_replies_claim(struct cv_client *c)
 		return false;
 	c->replies.busy = true;
 	return true;
+}
+
+bool cv_client_replies_sleep(struct cv_client *c)
+{
+	return c->replies.ring.shared == NULL || cv_reply_ring_sleep(&c->replies.ring);
+}
+
+void cv_client_replies_awake(struct cv_client *c, short revents)
+{
+	if (c->replies.ring.shared == NULL)
+		return;
+	cv_reply_ring_awake(&c->replies.ring);
+	if (revents != 0)
+		c->replies.wake_bytes = true;
 }
 
 void cv_client_replies_yield(struct cv_client *c, bool input)

@@ -15,7 +15,7 @@
 
 cs_error_t cv_ring_create(struct cv_ring *ring, uint32_t capacity, int *memfd)
 {
-	size_t size = CV_RING_HEADER_SIZE + (size_t)capacity;
+	size_t size = CV_RING_HEADER_SIZE + 2 * (size_t)capacity;
 	void *map;
 	int fd, err;
 
@@ -31,6 +31,7 @@ cs_error_t cv_ring_create(struct cv_ring *ring, uint32_t capacity, int *memfd)
 		.shared = map,
 		.data = (uint8_t *)map + CV_RING_HEADER_SIZE,
 		.capacity = capacity,
+		.map_size = size,
 	};
 	*memfd = fd;
 	return CS_OK;
@@ -43,7 +44,7 @@ failed:
 void cv_ring_destroy(struct cv_ring *ring)
 {
 	if (ring->shared != NULL)
-		munmap(ring->shared, CV_RING_HEADER_SIZE + (size_t)ring->capacity);
+		munmap(ring->shared, ring->map_size);
 	ring->shared = NULL;
 }
 
@@ -127,4 +128,65 @@ bool cv_ring_settled(struct cv_ring *ring, uint32_t awaited)
 void cv_ring_stop_settle_waiting(struct cv_ring *ring)
 {
 	__atomic_store_n(&ring->shared->settle_waiting, 0, __ATOMIC_RELAXED);
+}
+
+/* ---- the reply ring ---- */
+
+void cv_reply_ring_attach(struct cv_reply_ring *reply, const struct cv_ring *ring)
+{
+	*reply = (struct cv_reply_ring){
+		.shared = ring->shared,
+		.data = ring->data + ring->capacity,
+		.capacity = ring->capacity,
+		.tail = __atomic_load_n(&ring->shared->reply_tail, __ATOMIC_RELAXED),
+	};
+}
+
+bool cv_reply_ring_has_input(const struct cv_reply_ring *reply)
+{
+	return __atomic_load_n(&reply->shared->reply_head, __ATOMIC_ACQUIRE) != reply->tail;
+}
+
+/* Copies len bytes from our tail, wrapping at the end of the data. */
+static void reply_take(struct cv_reply_ring *reply, uint8_t *to, uint32_t len)
+{
+	uint32_t at = reply->tail & (reply->capacity - 1);
+	uint32_t first = reply->capacity - at < len ? reply->capacity - at : len;
+
+	memcpy(to, reply->data + at, first);
+	memcpy(to + first, reply->data, len - first);
+	reply->tail += len;
+}
+
+ssize_t cv_reply_ring_read(struct cv_reply_ring *reply, void *to, size_t len, bool *wake_writer)
+{
+	uint32_t waiting = __atomic_load_n(&reply->shared->reply_head, __ATOMIC_ACQUIRE) - reply->tail;
+	uint32_t n = len < waiting ? (uint32_t)len : waiting;
+
+	*wake_writer = false;
+	if (waiting > reply->capacity)
+		return -1;
+	if (n == 0)
+		return 0;
+	reply_take(reply, to, n);
+	__atomic_store_n(&reply->shared->reply_tail, reply->tail, __ATOMIC_RELEASE);
+	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+	*wake_writer = __atomic_load_n(&reply->shared->reply_writer_waiting, __ATOMIC_RELAXED) != 0 &&
+		       __atomic_exchange_n(&reply->shared->reply_writer_waiting, 0, __ATOMIC_RELAXED) != 0;
+	return n;
+}
+
+bool cv_reply_ring_sleep(struct cv_reply_ring *reply)
+{
+	__atomic_store_n(&reply->shared->reply_reader_asleep, 1, __ATOMIC_RELAXED);
+	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+	if (!cv_reply_ring_has_input(reply))
+		return true;
+	cv_reply_ring_awake(reply);
+	return false;
+}
+
+void cv_reply_ring_awake(struct cv_reply_ring *reply)
+{
+	__atomic_store_n(&reply->shared->reply_reader_asleep, 0, __ATOMIC_RELAXED);
 }

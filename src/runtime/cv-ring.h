@@ -6,6 +6,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include <conclave/client-runtime.h>
 #include "cv-wire.h"
@@ -16,13 +17,38 @@ struct cv_ring {
 	struct cv_ring_shared *shared;
 	uint8_t *data;
 	uint32_t capacity;
-	uint32_t head; /* our copy of shared->head */
+	uint32_t head;   /* our copy of shared->head */
+	size_t map_size; /* the header, this ring's data and the reply ring's */
 };
 
-/* Maps a new ring of `capacity` bytes; *memfd is the descriptor to hand
- * the daemon, sealed so that it cannot shrink under the daemon's reads. */
+/* The reply ring, which the daemon writes and we read, in the same memfd. */
+struct cv_reply_ring {
+	struct cv_ring_shared *shared; /* NULL: replies come through the socket */
+	const uint8_t *data;
+	uint32_t capacity;
+	uint32_t tail; /* our copy of shared->reply_tail */
+};
+
+/* Maps a new ring of `capacity` bytes, followed by a reply ring as large;
+ * *memfd is the descriptor to hand the daemon, sealed so that it cannot
+ * shrink under the daemon's reads. */
 CV_HIDDEN cs_error_t cv_ring_create(struct cv_ring *ring, uint32_t capacity, int *memfd);
 CV_HIDDEN void cv_ring_destroy(struct cv_ring *ring);
+
+/* The reply ring of `ring`'s memfd, once the daemon has taken it. */
+CV_HIDDEN void cv_reply_ring_attach(struct cv_reply_ring *reply, const struct cv_ring *ring);
+CV_HIDDEN bool cv_reply_ring_has_input(const struct cv_reply_ring *reply);
+/* Copies up to len waiting bytes to `to`: how many, or -1 when the
+ * daemon's head is out of range. *wake_writer says whether the daemon
+ * waits for the room this made, and must be woken with a byte on the
+ * socket (it no longer waits then). */
+CV_HIDDEN ssize_t cv_reply_ring_read(struct cv_reply_ring *reply, void *to, size_t len, bool *wake_writer);
+/* Before sleeping on the reply channel's socket: asks the daemon for a
+ * wake-up byte there, unless input came meanwhile (false, the request
+ * withdrawn). */
+CV_HIDDEN bool cv_reply_ring_sleep(struct cv_reply_ring *reply);
+/* Awake again: withdraws the request, sparing the daemon a byte. */
+CV_HIDDEN void cv_reply_ring_awake(struct cv_reply_ring *reply);
 
 /* Copies as much of the n buffers at iov as there is room for, publishes
  * it, and returns how much that was (0 when full). *wake says whether the

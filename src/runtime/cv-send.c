@@ -28,8 +28,8 @@ static cs_error_t wait_writable(struct cv_client *c, int timeout_ms, size_t want
 		{ .fd = c->replies.fd, .events = POLLIN },
 		{ .fd = c->wake_fd, .events = POLLIN },
 	};
-	bool reading;
-	int r;
+	bool reading, replies_waiting = false;
+	int r = 0;
 	cs_error_t err;
 
 	if (!c->transport->wait_begin(c, wanted, &fds[0].events))
@@ -40,11 +40,17 @@ static cs_error_t wait_writable(struct cv_client *c, int timeout_ms, size_t want
 	if (!reading && c->transport->recheck_ms >= 0 &&
 	    (timeout_ms < 0 || timeout_ms > c->transport->recheck_ms))
 		timeout_ms = c->transport->recheck_ms;
-	r = cv_poll(fds, 3, timeout_ms);
+	if (reading && !cv_client_replies_sleep(c))
+		replies_waiting = true;
+	else
+		r = cv_poll(fds, 3, timeout_ms);
+	if (reading)
+		cv_client_replies_awake(c, r > 0 ? fds[1].revents : 0);
 	c->transport->wait_end(c);
 	pthread_mutex_lock(&c->lock);
 	if (reading)
-		cv_client_replies_yield(c, r > 0 && (fds[1].revents & (POLLIN | POLLHUP | POLLERR)) != 0);
+		cv_client_replies_yield(c, replies_waiting || (r > 0 && (fds[1].revents &
+									 (POLLIN | POLLHUP | POLLERR)) != 0));
 	err = r < 0 ? CS_ERR_LIBRARY : cv_client_state(c);
 	pthread_mutex_unlock(&c->lock);
 	return err;

@@ -74,6 +74,20 @@
  * an EVENT_RING without a ring, a second ring, a descriptor on any other
  * frame, a ring that is no memfd so sealed and sized, or a place outside
  * its data.
+ * The reply ring. A RING_OPEN whose reply_capacity equals its capacity
+ * offers the daemon-to-client direction of the reply channel as well: the
+ * memfd is then CV_RING_HEADER_SIZE + 2 * capacity bytes long, the request
+ * ring's data followed by the reply ring's. The daemon that accepts it
+ * writes the REPLY to RING_OPEN, the last frame of the reply channel's
+ * socket, and every later REPLY, RING_ROOM and SETTLED into the reply ring,
+ * in the order it would have written them to the socket; the socket then
+ * carries only wake-up bytes (any value, read and dropped) and its end,
+ * which still tells the client that the daemon is gone. A reply ring full
+ * keeps the daemon's frames in its reply queue, counted against its limit
+ * as unsent replies always are: reading the client pauses when that queue
+ * is full, and nothing is lost. A RING_OPEN of CV_RING_OPEN_MIN_SIZE bytes,
+ * or with reply_capacity 0, offers no reply ring, and replies keep the
+ * socket.
  *
  * Settling without a ring:
  *   client -> SETTLE  (seq = client-chosen, no payload)
@@ -137,8 +151,12 @@ struct cv_welcome {
 
 struct cv_ring_open {
 	uint32_t magic;
-	uint32_t capacity; /* of the ring's data, a power of two */
+	uint32_t capacity;       /* of the ring's data, a power of two */
+	uint32_t reply_capacity; /* of the reply ring's data: 0 (none) or capacity */
 };
+
+/* A RING_OPEN without reply_capacity offers no reply ring. */
+#define CV_RING_OPEN_MIN_SIZE 8u
 
 /* The first CV_RING_HEADER_SIZE bytes of a ring's memfd; the data follows.
  * Positions run free modulo 2^32: byte p lives at data[p % capacity]. Each
@@ -163,7 +181,18 @@ struct cv_ring_open {
  * looks at settled and paused once more; a daemon that published settled
  * or paused looks at settle_waiting, and if what it published is what the
  * client waits for and it takes settle_waiting to 0, sends SETTLED.
- * Seqs compare modulo 2^32. */
+ * Seqs compare modulo 2^32.
+ *
+ * The reply ring runs the other way with the same rules: the daemon writes
+ * at reply_head, the client reads at reply_tail, and each refuses the
+ * other's position when it is more than the capacity away from its own
+ * (the daemon closes the session, the client gives the connection up). A
+ * client about to sleep sets reply_reader_asleep and looks at reply_head
+ * once more; a daemon that published bytes and takes it from 1 to 0
+ * writes a byte to the reply channel's socket. A daemon whose frames do
+ * not fit sets reply_writer_waiting and looks at reply_tail once more; a
+ * client that read bytes and takes it from 1 to 0 writes a byte to the
+ * socket it connected, as for the request ring. */
 struct cv_ring_shared {
 	uint32_t head;           /* client: bytes written so far */
 	uint32_t writer_waiting; /* client sets, daemon clears: bytes of room awaited */
@@ -174,6 +203,12 @@ struct cv_ring_shared {
 	uint32_t settled;       /* daemon: seq of the last request handled */
 	uint32_t paused;        /* daemon: 1 while it does not read the ring */
 	uint8_t daemon_line[48];
+	uint32_t reply_tail;          /* client: reply bytes read so far */
+	uint32_t reply_reader_asleep; /* client sets, daemon clears: wake me */
+	uint8_t client_reply_line[56];
+	uint32_t reply_head;           /* daemon: reply bytes written so far */
+	uint32_t reply_writer_waiting; /* daemon sets, client clears: wake me for room */
+	uint8_t daemon_reply_line[56];
 };
 
 /* Where an EVENT_RING's bytes lie: at data[position % capacity], never
@@ -207,6 +242,7 @@ _Static_assert(sizeof(struct cv_ring_shared) <= CV_RING_HEADER_SIZE, "ring heade
 _Static_assert(sizeof(struct cv_frame_header) == 16, "frame header is 16 bytes");
 _Static_assert(sizeof(struct cv_hello) == 44, "hello is 44 bytes");
 _Static_assert(sizeof(struct cv_welcome) == 12, "welcome is 12 bytes");
+_Static_assert(sizeof(struct cv_ring_open) == 12, "ring open is 12 bytes");
 
 /* The daemon accepts a client whose idl_major equals its own and whose
  * idl_minor is not greater than its own; anything else gets NOT_SUPPORTED. */

@@ -274,11 +274,26 @@ static uint32_t request_send(int fd, struct raw_ring *ring, uint16_t request_id,
 	return r < 0 ? 0 : seq;
 }
 
-/* Reads fd's reply channel up to the REPLY to seq, dropping anything else
- * (RING_ROOM): 1 with the reply in *h and *payload, or -1 when none came. */
-static int await_reply(int fd, uint32_t seq, struct cv_frame_header *h, uint8_t **payload)
+uint32_t raw_ring_request(int fd, struct raw_ring *r, uint16_t request_id, const ProtobufCMessage *request)
 {
-	while (raw_read_reply(fd, h, payload, 5000) == 1) {
+	return request_send(fd, r, request_id, request);
+}
+
+bool raw_fd_readable_within(int fd, int timeout_ms)
+{
+	struct pollfd p = { .fd = fd, .events = POLLIN };
+
+	return poll(&p, 1, timeout_ms) == 1;
+}
+
+/* Reads fd's reply channel (ring's reply ring, when it has one) up to the
+ * REPLY to seq, dropping anything else (RING_ROOM): 1 with the reply in *h
+ * and *payload, or -1 when none came. */
+static int await_reply(int fd, struct raw_ring *ring, uint32_t seq, struct cv_frame_header *h,
+		       uint8_t **payload)
+{
+	while ((ring && ring->reply_data ? raw_ring_read_reply(fd, ring, h, payload, 5000)
+					 : raw_read_reply(fd, h, payload, 5000)) == 1) {
 		if (h->kind == CV_FRAME_REPLY && h->seq == seq)
 			return 1;
 		free(*payload);
@@ -294,7 +309,7 @@ static int call_via(int fd, struct raw_ring *ring, uint16_t request_id, const Pr
 	uint8_t *payload;
 
 	*reply = NULL;
-	if (seq == 0 || await_reply(fd, seq, &h, &payload) < 0)
+	if (seq == 0 || await_reply(fd, ring, seq, &h, &payload) < 0)
 		return -1;
 	*reply = protobuf_c_message_unpack(reply_desc, NULL, h.length, payload);
 	free(payload);
@@ -357,7 +372,8 @@ void raw_forget_events(int fd)
 
 int raw_ring_create(struct raw_ring *r, uint32_t capacity, enum raw_ring_flaw flaw)
 {
-	size_t size = CV_RING_HEADER_SIZE + (size_t)capacity + (flaw == RAW_RING_WRONG_SIZE ? 4096 : 0);
+	size_t size = CV_RING_HEADER_SIZE + (size_t)capacity * (flaw == RAW_RING_WITH_REPLIES ? 2 : 1) +
+		      (flaw == RAW_RING_WRONG_SIZE ? 4096 : 0);
 	int seals = flaw == RAW_RING_SHRINKABLE ? F_SEAL_GROW | F_SEAL_SEAL : RING_SEALS;
 	int fd = memfd_create("raw-ring", MFD_CLOEXEC | MFD_ALLOW_SEALING);
 	void *map;
@@ -375,6 +391,8 @@ int raw_ring_create(struct raw_ring *r, uint32_t capacity, enum raw_ring_flaw fl
 		.data = (uint8_t *)map + CV_RING_HEADER_SIZE,
 		.capacity = capacity,
 		.size = size,
+		.reply_data = flaw == RAW_RING_WITH_REPLIES ? (uint8_t *)map + CV_RING_HEADER_SIZE + capacity
+							    : NULL,
 	};
 	return 0;
 }
@@ -422,17 +440,69 @@ int raw_send_ring_open(int fd, uint32_t seq, const void *payload, uint32_t lengt
 
 int raw_ring_offer(int fd, struct raw_ring *r)
 {
-	struct cv_ring_open open = { .magic = CV_WIRE_MAGIC, .capacity = r->capacity };
+	struct cv_ring_open open = { .magic = CV_WIRE_MAGIC,
+				     .capacity = r->capacity,
+				     .reply_capacity = r->reply_data ? r->capacity : 0 };
 	uint32_t seq = next_seq++;
 	struct cv_frame_header h;
 	uint8_t *payload;
 
 	if (raw_send_ring_open(fd, seq, &open, sizeof(open), &r->memfd, 1) < 0)
 		return -1;
-	if (await_reply(fd, seq, &h, &payload) < 0)
+	if (await_reply(fd, NULL, seq, &h, &payload) < 0)
 		return -1;
 	free(payload);
 	return h.id == 0 && h.length == 0 ? h.status : -1;
+}
+
+/* Takes size bytes from r's reply ring into `to`, as they come, within
+ * timeout_ms: 0, or -1. */
+static int reply_ring_take(int fd, struct raw_ring *r, uint8_t *to, size_t size, int timeout_ms)
+{
+	int idle_us = 0;
+
+	while (size > 0) {
+		uint32_t waiting = __atomic_load_n(&r->shared->reply_head, __ATOMIC_ACQUIRE) - r->reply_tail;
+		uint32_t at = r->reply_tail & (r->capacity - 1);
+		uint32_t n = waiting < size ? waiting : (uint32_t)size;
+		uint32_t first = r->capacity - at < n ? r->capacity - at : n;
+
+		if (n == 0) {
+			if (idle_us >= timeout_ms * 1000)
+				return -1;
+			usleep(100);
+			idle_us += 100;
+			continue;
+		}
+		memcpy(to, r->reply_data + at, first);
+		memcpy(to + first, r->reply_data, n - first);
+		to += n;
+		size -= n;
+		r->reply_tail += n;
+		__atomic_store_n(&r->shared->reply_tail, r->reply_tail, __ATOMIC_RELEASE);
+		__atomic_thread_fence(__ATOMIC_SEQ_CST);
+		if (__atomic_exchange_n(&r->shared->reply_writer_waiting, 0, __ATOMIC_RELAXED) != 0 &&
+		    raw_send(fd, "", 1) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+int raw_ring_read_reply(int fd, struct raw_ring *r, struct cv_frame_header *h, uint8_t **payload,
+			int timeout_ms)
+{
+	*payload = NULL;
+	if (reply_ring_take(fd, r, (uint8_t *)h, sizeof(*h), timeout_ms) < 0)
+		return 0;
+	if (h->length == 0)
+		return 1;
+	*payload = malloc(h->length);
+	if (*payload == NULL || reply_ring_take(fd, r, *payload, h->length, timeout_ms) < 0) {
+		free(*payload);
+		*payload = NULL;
+		return 0;
+	}
+	return 1;
 }
 
 int raw_ring_publish(int fd, struct raw_ring *r)

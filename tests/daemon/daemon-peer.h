@@ -69,8 +69,9 @@ void raw_forget_events(int fd);
 
 enum raw_ring_flaw {
 	RAW_RING_SOUND,
-	RAW_RING_SHRINKABLE, /* sealed against growing, not shrinking */
-	RAW_RING_WRONG_SIZE, /* sealed, but a page longer than its capacity needs */
+	RAW_RING_SHRINKABLE,   /* sealed against growing, not shrinking */
+	RAW_RING_WRONG_SIZE,   /* sealed, but a page longer than its capacity needs */
+	RAW_RING_WITH_REPLIES, /* followed by a reply ring as large, offered with it */
 };
 
 struct raw_ring {
@@ -78,8 +79,10 @@ struct raw_ring {
 	struct cv_ring_shared *shared;
 	uint8_t *data;
 	uint32_t capacity;
-	size_t size;   /* of the memfd and its mapping */
-	uint32_t head; /* where the next byte goes; raw_ring_publish shows it */
+	size_t size;         /* of the memfd and its mapping */
+	uint32_t head;       /* where the next byte goes; raw_ring_publish shows it */
+	uint8_t *reply_data; /* the reply ring's, or NULL */
+	uint32_t reply_tail; /* where the next reply byte is read */
 };
 
 /* A memfd of CV_RING_HEADER_SIZE + capacity bytes (but for `flaw`),
@@ -106,7 +109,19 @@ int raw_ring_put_frame(struct raw_ring *r, uint16_t kind, uint16_t id, uint32_t 
 /* raw_ring_put_frame, then raw_ring_publish. */
 int raw_ring_send_frame(int fd, struct raw_ring *r, uint16_t kind, uint16_t id, uint32_t seq,
 			const void *payload, uint32_t length);
-/* raw_call with the request written to the ring. */
+/* The next frame of r's reply ring, read as the daemon writes it (waking
+ * it through fd when it waits for room): 1 with its header in *h and its
+ * payload (or NULL) in *payload, 0 when it did not come within
+ * timeout_ms. */
+int raw_ring_read_reply(int fd, struct raw_ring *r, struct cv_frame_header *h, uint8_t **payload,
+			int timeout_ms);
+/* Writes request as request_id's REQUEST to r: its seq, or 0 when the
+ * ring has no room for it. */
+uint32_t raw_ring_request(int fd, struct raw_ring *r, uint16_t request_id, const ProtobufCMessage *request);
+/* Whether fd turns readable within timeout_ms. */
+bool raw_fd_readable_within(int fd, int timeout_ms);
+/* raw_call with the request written to the ring (and with a reply ring,
+ * the reply read from it). */
 int raw_ring_call(int fd, struct raw_ring *r, uint16_t request_id, const ProtobufCMessage *request,
 		  const ProtobufCMessageDescriptor *reply_desc, ProtobufCMessage **reply);
 

@@ -223,7 +223,7 @@ static void test_ring_carries_requests_across_its_wrap(void **state)
 	uint32_t seq = 1;
 	int fd = quorum_client();
 
-	assert_int_equal(sizeof(open_and_request), 40);
+	assert_int_equal(sizeof(open_and_request), 44);
 	assert_int_equal(raw_ring_create(&r, WRAP_CAPACITY, RAW_RING_SOUND), 0);
 	r.head = r.shared->head = r.shared->tail = WRAP_START;
 	assert_int_equal(raw_send_with_fds(fd, &open_and_request, sizeof(open_and_request), &r.memfd, 1), 0);
@@ -778,6 +778,149 @@ static void test_settle_with_a_payload(void **state)
 	assert_daemon_serves(&d);
 }
 
+/* ---- the reply ring ---------------------------------------------------- */
+
+#define REPLY_RING_CAPACITY 4096u
+#define REPLY_FULL_REQUESTS 600 /* replies of about 10 KiB: the reply ring holds 4 KiB */
+
+/* A quorum client whose requests and replies go through rings. */
+static int reply_ring_client(struct raw_ring *r)
+{
+	int fd = quorum_client();
+
+	assert_int_equal(raw_ring_create(r, REPLY_RING_CAPACITY, RAW_RING_WITH_REPLIES), 0);
+	assert_int_equal(raw_ring_offer(fd, r), CS_OK);
+	return fd;
+}
+
+/* Whether the reply channel's socket has anything to read within ms. */
+static bool reply_socket_readable(int fd, int ms)
+{
+	return raw_fd_readable_within(raw_reply_fd(fd), ms);
+}
+
+/* The REPLY to RING_OPEN ends the socket's stream; every later reply,
+ * across the reply ring's wrap (and its positions' wrap modulo 2^32),
+ * comes through the ring, and the socket stays silent while the client
+ * does not sleep. */
+static void test_replies_come_through_the_reply_ring_across_its_wrap(void **state)
+{
+	struct raw_ring r;
+	int fd = quorum_client();
+
+	assert_int_equal(raw_ring_create(&r, REPLY_RING_CAPACITY, RAW_RING_WITH_REPLIES), 0);
+	r.reply_tail = r.shared->reply_tail = r.shared->reply_head = WRAP_START;
+	assert_int_equal(raw_ring_offer(fd, &r), CS_OK);
+	for (int i = 0; i < 1000; i++)
+		assert_quorate(fd, &r);
+	assert_true(r.reply_tail - WRAP_START > 4 * REPLY_RING_CAPACITY);
+	assert_false(reply_socket_readable(fd, 100));
+	assert_true(test_daemon_log_has(&d, "reads its replies from another", "", 2000));
+	raw_ring_destroy(&r);
+	close(fd);
+}
+
+/* A client that sleeps asks for a wake-up byte on the socket, and gets it
+ * once its reply is in the ring. */
+static void test_reply_ring_wakes_a_sleeping_client(void **state)
+{
+	QuorumGetquorateRequest request = QUORUM_GETQUORATE_REQUEST__INIT;
+	struct cv_frame_header h;
+	uint8_t *payload, wake;
+	struct raw_ring r;
+	int fd = reply_ring_client(&r);
+
+	__atomic_store_n(&r.shared->reply_reader_asleep, 1, __ATOMIC_SEQ_CST);
+	assert_int_not_equal(raw_ring_request(fd, &r, QUORUM_REQUEST_GETQUORATE, &request.base), 0);
+	assert_true(reply_socket_readable(fd, 2000));
+	assert_int_equal(read(raw_reply_fd(fd), &wake, 1), 1);
+	assert_int_equal(__atomic_load_n(&r.shared->reply_reader_asleep, __ATOMIC_SEQ_CST), 0);
+	assert_int_equal(raw_ring_read_reply(fd, &r, &h, &payload, 2000), 1);
+	assert_int_equal(h.kind, CV_FRAME_REPLY);
+	assert_int_equal(h.status, CS_OK);
+	free(payload);
+	raw_ring_destroy(&r);
+	close(fd);
+}
+
+/* Replies beyond the reply ring's room wait in the daemon's queue, which
+ * asks for a wake-up once the ring is full; read, every reply comes, in
+ * order, none lost. */
+static void test_reply_ring_full_queues_without_loss(void **state)
+{
+	QuorumGetquorateRequest request = QUORUM_GETQUORATE_REQUEST__INIT;
+	uint32_t seqs[REPLY_FULL_REQUESTS];
+	struct cv_frame_header h;
+	uint8_t *payload;
+	struct raw_ring r;
+	int fd = reply_ring_client(&r);
+
+	for (int i = 0; i < REPLY_FULL_REQUESTS; i++) {
+		/* Requests wait for room in their own ring, as a client does. */
+		while ((seqs[i] = raw_ring_request(fd, &r, QUORUM_REQUEST_GETQUORATE, &request.base)) == 0)
+			usleep(1000);
+	}
+	for (int i = 0; i < 2000 && !__atomic_load_n(&r.shared->reply_writer_waiting, __ATOMIC_SEQ_CST); i++)
+		usleep(1000);
+	assert_int_equal(__atomic_load_n(&r.shared->reply_writer_waiting, __ATOMIC_SEQ_CST), 1);
+	assert_int_equal(__atomic_load_n(&r.shared->reply_head, __ATOMIC_SEQ_CST) - r.reply_tail,
+			 REPLY_RING_CAPACITY);
+	for (int i = 0; i < REPLY_FULL_REQUESTS; i++) {
+		assert_int_equal(raw_ring_read_reply(fd, &r, &h, &payload, 2000), 1);
+		assert_int_equal(h.kind, CV_FRAME_REPLY);
+		assert_int_equal(h.seq, seqs[i]);
+		assert_int_equal(h.status, CS_OK);
+		free(payload);
+	}
+	assert_quorate(fd, &r);
+	raw_ring_destroy(&r);
+	close(fd);
+}
+
+/* A RING_OPEN offering reply_capacity beside a ring of 4096 bytes in a
+ * memfd made with `flaw` closes the session, logging `reason`. */
+static void reply_ring_refused(uint32_t reply_capacity, enum raw_ring_flaw flaw, const char *reason)
+{
+	struct cv_ring_open open = { .magic = CV_WIRE_MAGIC,
+				     .capacity = 4096,
+				     .reply_capacity = reply_capacity };
+	struct raw_ring r;
+	int fd = quorum_client();
+
+	assert_int_equal(raw_ring_create(&r, 4096, flaw), 0);
+	assert_int_equal(raw_send_ring_open(fd, 1, &open, sizeof(open), &r.memfd, 1), 0);
+	assert_closed_with_log(&d, fd, reason);
+	raw_ring_destroy(&r);
+}
+
+/* A reply ring of another size than the request ring's is refused. */
+static void test_reply_ring_of_another_capacity(void **state)
+{
+	reply_ring_refused(8192, RAW_RING_WITH_REPLIES,
+			   "RING_OPEN with a reply ring of 8192 bytes beside one of 4096");
+}
+
+/* The memfd must hold both rings. */
+static void test_reply_ring_beyond_the_memfd(void **state)
+{
+	reply_ring_refused(4096, RAW_RING_SOUND, "RING_OPEN with a memfd whose size is not the ring's");
+}
+
+/* A reply tail more than the capacity behind the daemon's head closes
+ * the session, as a head out of range does. */
+static void test_reply_tail_beyond_its_capacity(void **state)
+{
+	QuorumGetquorateRequest request = QUORUM_GETQUORATE_REQUEST__INIT;
+	struct raw_ring r;
+	int fd = reply_ring_client(&r);
+
+	assert_quorate(fd, &r);
+	__atomic_store_n(&r.shared->reply_tail, r.reply_tail - 2 * REPLY_RING_CAPACITY, __ATOMIC_SEQ_CST);
+	assert_int_not_equal(raw_ring_request(fd, &r, QUORUM_REQUEST_GETQUORATE, &request.base), 0);
+	assert_closed_with_log(&d, fd, "reply ring tail beyond its capacity 4096 from its head");
+	raw_ring_destroy(&r);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -805,6 +948,13 @@ int main(void)
 		cmocka_unit_test_teardown(test_settled_wakes_a_waiter_when_reading_pauses, stop),
 		cmocka_unit_test_setup_teardown(test_settle_over_the_socket, start, stop),
 		cmocka_unit_test_setup_teardown(test_settle_with_a_payload, start, stop),
+		cmocka_unit_test_setup_teardown(test_replies_come_through_the_reply_ring_across_its_wrap,
+						start, stop),
+		cmocka_unit_test_setup_teardown(test_reply_ring_wakes_a_sleeping_client, start, stop),
+		cmocka_unit_test_setup_teardown(test_reply_ring_full_queues_without_loss, start, stop),
+		cmocka_unit_test_setup_teardown(test_reply_ring_of_another_capacity, start, stop),
+		cmocka_unit_test_setup_teardown(test_reply_ring_beyond_the_memfd, start, stop),
+		cmocka_unit_test_setup_teardown(test_reply_tail_beyond_its_capacity, start, stop),
 	};
 
 	signal(SIGPIPE, SIG_IGN);

@@ -1,7 +1,9 @@
 /* libFuzzer target: the daemon's reader of a client's shared ring, with
- * the ring's shared header and bytes as a hostile client leaves them. Input:
- * the client's head (4 bytes), writer_waiting (4 bytes), our tail (4
- * bytes), then the ring's bytes. */
+ * the ring's shared header and bytes as a hostile client leaves them, and
+ * its writer of the reply ring beside it, with the reply ring's tail the
+ * client's. Input: the client's head (4 bytes, also its reply tail),
+ * writer_waiting (4 bytes), our tail (4 bytes, also our reply head), then
+ * the ring's bytes (also what is written to the reply ring). */
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -23,12 +25,30 @@ static struct cv_ring_reader *ring(void)
 	if (r.shared != NULL)
 		return &r;
 	fd = memfd_create("fuzz-ring", MFD_CLOEXEC | MFD_ALLOW_SEALING);
-	if (fd < 0 || ftruncate(fd, CV_RING_HEADER_SIZE + RING_CAPACITY) < 0 ||
+	if (fd < 0 || ftruncate(fd, CV_RING_HEADER_SIZE + 2 * RING_CAPACITY) < 0 ||
 	    fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK) < 0 ||
-	    cv_ring_reader_open(&r, fd, RING_CAPACITY, &why) != CS_OK)
+	    cv_ring_reader_open(&r, fd, RING_CAPACITY, true, &why) != CS_OK)
 		abort();
 	close(fd);
 	return &r;
+}
+
+/* Writes what there is room for, as the daemon's output does. */
+static void reply_ring_write(struct cv_ring_reader *r, uint32_t client_tail, uint32_t head,
+			     const uint8_t *bytes, size_t size)
+{
+	int64_t room;
+
+	r->shared->reply_tail = client_tail;
+	r->reply_head = head;
+	room = cv_ring_reply_room(r);
+	if (room < 0)
+		return;
+	if (size > (size_t)room)
+		size = (size_t)room;
+	cv_ring_reply_put(r, bytes, (uint32_t)size);
+	cv_ring_reply_publish(r);
+	cv_ring_reply_wait_room(r);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -55,5 +75,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			break;
 	}
 	cv_ring_reader_sleep(r);
+	reply_ring_write(r, fields[0], fields[2], data + sizeof(fields), size - sizeof(fields));
 	return 0;
 }

@@ -95,6 +95,8 @@ def main():
     ring = frame(5, MESSAGES[2])
     write("fuzz_ring_reader", "one-frame", struct.pack("<III", len(ring), 0, 0) + ring + b"\x07")
     write("fuzz_ring_reader", "wrapped", struct.pack("<III", 4096 + 8, 0, 4096 - 8) + ring + b"\x07")
+    # our tail 100 ahead of the client's head: 100 reply bytes unread, room for the rest
+    write("fuzz_ring_reader", "reply-ring-in-use", struct.pack("<III", 0, 0, 100) + ring + b"\x07")
     session_input_seeds()
 
 

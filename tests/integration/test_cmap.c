@@ -512,6 +512,65 @@ static void test_string_length_and_truncation(void **state)
 	disconnect(h);
 }
 
+/* A daemon whose rings are the smallest, or which takes none. */
+static int start_small_rings(void **state)
+{
+	memset(&seen, 0, sizeof(seen));
+	return test_daemon_start(&daemon_under_test,
+				 "totem {\n\tversion: 2\n\tcluster_name: test\n}\n"
+				 "nodelist {\n\tnode {\n\t\tnodeid: 1\n\t\tring0_addr: 127.0.0.1\n\t}\n}\n"
+				 "conclave {\n\tmax_ring_size: 4096\n}\n");
+}
+
+static int start_no_rings(void **state)
+{
+	memset(&seen, 0, sizeof(seen));
+	return test_daemon_start(&daemon_under_test,
+				 "totem {\n\tversion: 2\n\tcluster_name: test\n}\n"
+				 "nodelist {\n\tnode {\n\t\tnodeid: 1\n\t\tring0_addr: 127.0.0.1\n\t}\n}\n"
+				 "conclave {\n\tmax_ring_size: 0\n}\n");
+}
+
+/* Values of up to VALUE_LIMIT bytes, each different, set and got back
+ * whole, one call after another. */
+static void values_round_trip(void)
+{
+	cmap_handle_t h = connect();
+	char *value = repeated('a', VALUE_LIMIT);
+	char *got = malloc(VALUE_LIMIT);
+	size_t len;
+
+	assert_non_null(got);
+	for (int i = 0; i < 50; i++) {
+		size_t size = VALUE_LIMIT - (size_t)i * 97;
+
+		memset(value, 'a' + i % 26, size);
+		assert_int_equal(cmap_set(h, "test.ring", value, size, CMAP_VALUETYPE_BINARY), CS_OK);
+		len = VALUE_LIMIT;
+		assert_int_equal(cmap_get(h, "test.ring", got, &len, NULL), CS_OK);
+		assert_int_equal(len, size);
+		assert_memory_equal(got, value, size);
+	}
+	free(got);
+	free(value);
+	disconnect(h);
+}
+
+/* Replies four times as large as the reply ring come through it in
+ * pieces, the daemon waiting for room while the caller reads. */
+static void test_replies_larger_than_the_reply_ring(void **state)
+{
+	values_round_trip();
+	assert_true(test_daemon_log_has(&daemon_under_test, "reads its replies from another", "", 2000));
+}
+
+/* With max_ring_size 0, requests and replies keep the sockets. */
+static void test_no_rings_with_max_ring_size_0(void **state)
+{
+	values_round_trip();
+	assert_false(test_daemon_log_has(&daemon_under_test, "shared ring", "", 0));
+}
+
 static void test_value_size_limit(void **state)
 {
 	cmap_handle_t h = connect();
@@ -1248,6 +1307,9 @@ int main(void)
 		TEST(test_fixed_size_types_need_their_size),
 		TEST(test_string_length_and_truncation),
 		TEST(test_value_size_limit),
+		cmocka_unit_test_setup_teardown(test_replies_larger_than_the_reply_ring, start_small_rings,
+						stop),
+		cmocka_unit_test_setup_teardown(test_no_rings_with_max_ring_size_0, start_no_rings, stop),
 		TEST(test_invalid_types_and_null_arguments),
 		TEST(test_set_with_another_type_replaces_the_type),
 		TEST(test_delete),

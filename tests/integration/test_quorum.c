@@ -8,6 +8,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <pthread.h>
 #include <signal.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -494,6 +495,113 @@ static void test_daemon_death_is_library_error(void **state)
 	assert_int_equal(quorum_finalize(h), CS_OK);
 }
 
+/* ---- calls through the rings ------------------------------------------- */
+
+#define RING_THREADS 4
+#define RING_CALLS_PER_THREAD 2000
+
+/* A handle whose calls have taken the rings (the second call offers them),
+ * as the daemon's log says. */
+static quorum_handle_t connect_through_rings(void)
+{
+	quorum_handle_t h = connect_v0();
+	int quorate = 0;
+
+	for (int i = 0; i < 3; i++) {
+		assert_int_equal(quorum_getquorate(h, &quorate), CS_OK);
+		assert_int_equal(quorate, 1);
+	}
+	assert_true(test_daemon_log_has(&daemon_under_test, "reads its replies from another", "", 2000));
+	return h;
+}
+
+struct ring_caller {
+	quorum_handle_t h;
+	int failures;
+	cs_error_t result;
+	int64_t returned_ms; /* CLOCK_MONOTONIC, when the call returned */
+};
+
+static int64_t monotonic_ms(void)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return (int64_t)now.tv_sec * 1000 + now.tv_nsec / 1000000;
+}
+
+static void *calls_back_to_back(void *arg)
+{
+	struct ring_caller *caller = arg;
+	int quorate;
+
+	for (int i = 0; i < RING_CALLS_PER_THREAD; i++) {
+		quorate = 0;
+		if (quorum_getquorate(caller->h, &quorate) != CS_OK || quorate != 1)
+			caller->failures++;
+	}
+	return NULL;
+}
+
+/* Threads calling on one handle each get their own replies through the
+ * reply ring; the fd stays unreadable while no event is pending, turns
+ * readable for one and unreadable once it is dispatched. */
+static void test_calls_from_threads_through_the_rings(void **state)
+{
+	quorum_handle_t h = connect_through_rings();
+	struct ring_caller callers[RING_THREADS];
+	pthread_t threads[RING_THREADS];
+	int fd;
+
+	assert_int_equal(quorum_fd_get(h, &fd), CS_OK);
+	for (int i = 0; i < RING_THREADS; i++) {
+		callers[i] = (struct ring_caller){ .h = h };
+		assert_int_equal(pthread_create(&threads[i], NULL, calls_back_to_back, &callers[i]), 0);
+	}
+	for (int i = 0; i < RING_THREADS; i++) {
+		assert_int_equal(pthread_join(threads[i], NULL), 0);
+		assert_int_equal(callers[i].failures, 0);
+	}
+	assert_false(fd_readable_within(fd, 100));
+	assert_int_equal(quorum_trackstart(h, CS_TRACK_CURRENT), CS_OK);
+	assert_true(fd_readable_within(fd, 2000));
+	assert_int_equal(quorum_dispatch(h, CS_DISPATCH_ALL), CS_OK);
+	assert_false(fd_readable_within(fd, 100));
+	assert_int_equal(quorum_finalize(h), CS_OK);
+}
+
+static void *one_call(void *arg)
+{
+	struct ring_caller *caller = arg;
+	int quorate;
+
+	caller->result = quorum_getquorate(caller->h, &quorate);
+	caller->returned_ms = monotonic_ms();
+	return NULL;
+}
+
+/* A call asleep on the reply ring wakes when the daemon dies, with
+ * CS_ERR_LIBRARY, at once rather than at its timeout (a minute). */
+static void test_daemon_death_during_a_call_on_the_rings(void **state)
+{
+	quorum_handle_t h = connect_through_rings();
+	struct ring_caller caller = { .h = h };
+	pthread_t thread;
+	int64_t killed_ms;
+	int quorate;
+
+	assert_int_equal(kill(daemon_under_test.pid, SIGSTOP), 0);
+	assert_int_equal(pthread_create(&thread, NULL, one_call, &caller), 0);
+	usleep(300 * 1000); /* past any poll: the call sleeps */
+	killed_ms = monotonic_ms();
+	test_daemon_kill(&daemon_under_test);
+	assert_int_equal(pthread_join(thread, NULL), 0);
+	assert_int_equal(caller.result, CS_ERR_LIBRARY);
+	assert_true(caller.returned_ms - killed_ms < 2000);
+	assert_int_equal(quorum_getquorate(h, &quorate), CS_ERR_LIBRARY);
+	assert_int_equal(quorum_finalize(h), CS_OK);
+}
+
 /* ---- a daemon alive but stopped ---------------------------------------- */
 
 /* In a child with $CONCLAVE_CALL_TIMEOUT_MS set to timeout: connects, says
@@ -616,6 +724,8 @@ int main(void)
 		SINGLE(test_v1_snapshot_is_nodelist_then_quorum),
 		SINGLE(test_finalize_inside_callback),
 		SINGLE(test_daemon_death_is_library_error),
+		SINGLE(test_calls_from_threads_through_the_rings),
+		SINGLE(test_daemon_death_during_a_call_on_the_rings),
 		SINGLE(test_call_to_stopped_daemon_times_out),
 		SINGLE(test_call_timeout_0_waits_for_ever),
 	};

@@ -88,7 +88,8 @@ static uint32_t offered_capacity(uint32_t announced)
 	if (opens == 0)
 		return 0;
 	assert_int_equal(opens, 1);
-	assert_int_equal(seen.size, (int64_t)CV_RING_HEADER_SIZE + seen.open.capacity);
+	assert_int_equal(seen.size, (int64_t)CV_RING_HEADER_SIZE + 2 * (int64_t)seen.open.capacity);
+	assert_int_equal(seen.open.reply_capacity, seen.open.capacity);
 	return seen.open.capacity;
 }
 
@@ -103,15 +104,16 @@ static void test_welcome_without_max_ring_size_gets_no_offer(void **state)
 	assert_int_equal(requests(f->p), 2);
 }
 
-/* The first post offers the ring, once, with a memfd of the ring's size
- * sealed against resizing; refused, the requests go over the socket. */
+/* The first post offers the ring, once, with a memfd of the ring's and
+ * the reply ring's size sealed against resizing; refused, the requests and
+ * replies go over the sockets. */
 static void ring_refused_with(void **state, int32_t status)
 {
 	struct fixture *f = connect_announcing(state, PEER_WELCOME, 65536, status);
 	struct peer_ring_open seen;
 	uint32_t reply = 0;
 
-	/* A call that waits for its reply offers nothing. */
+	/* A first call offers nothing. */
 	assert_int_equal(test_echo(f->handle, 1, &reply), CS_OK);
 	assert_int_equal(reply, 2);
 	assert_int_equal(ring_opens(f->p, NULL), 0);
@@ -120,7 +122,8 @@ static void ring_refused_with(void **state, int32_t status)
 	assert_int_equal(seen.open.magic, CV_WIRE_MAGIC);
 	assert_int_equal(seen.open.capacity, 65536);
 	assert_int_equal(seen.fds, 1);
-	assert_int_equal(seen.size, CV_RING_HEADER_SIZE + 65536);
+	assert_int_equal(seen.size, CV_RING_HEADER_SIZE + 2 * 65536);
+	assert_int_equal(seen.open.reply_capacity, 65536);
 	assert_int_equal(seen.seals, RING_SEALS);
 	assert_int_equal(seen.requests_before, 1);
 	post_arrives(f, 2);
@@ -137,6 +140,26 @@ static void test_ring_refused_as_not_supported(void **state)
 static void test_ring_refused_as_too_large(void **state)
 {
 	ring_refused_with(state, CS_ERR_NO_RESOURCES);
+}
+
+/* Calls one after another offer the rings at the second: a program that
+ * makes one call maps none. */
+static void test_second_call_offers_the_rings(void **state)
+{
+	struct fixture *f = connect_announcing(state, PEER_WELCOME, 65536, CS_ERR_NOT_SUPPORTED);
+	struct peer_ring_open seen;
+	uint32_t reply = 0;
+
+	assert_int_equal(test_echo(f->handle, 1, &reply), CS_OK);
+	assert_int_equal(ring_opens(f->p, NULL), 0);
+	assert_int_equal(test_echo(f->handle, 2, &reply), CS_OK);
+	assert_int_equal(reply, 3);
+	assert_int_equal(ring_opens(f->p, &seen), 1);
+	assert_int_equal(seen.requests_before, 1);
+	assert_int_equal(seen.open.reply_capacity, 65536);
+	assert_int_equal(test_echo(f->handle, 3, &reply), CS_OK);
+	assert_int_equal(reply, 4);
+	assert_int_equal(ring_opens(f->p, NULL), 1);
 }
 
 static void test_offer_halves_down_to_the_announced_limit(void **state)
@@ -162,6 +185,7 @@ int main(void)
 		cmocka_unit_test_teardown(test_welcome_without_max_ring_size_gets_no_offer, fixture_teardown),
 		cmocka_unit_test_teardown(test_ring_refused_as_not_supported, fixture_teardown),
 		cmocka_unit_test_teardown(test_ring_refused_as_too_large, fixture_teardown),
+		cmocka_unit_test_teardown(test_second_call_offers_the_rings, fixture_teardown),
 		cmocka_unit_test(test_offer_halves_down_to_the_announced_limit),
 		cmocka_unit_test(test_no_offer_below_the_smallest_ring),
 	};
