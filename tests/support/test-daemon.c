@@ -1,9 +1,11 @@
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -51,7 +53,18 @@ static int write_file(const char *path, const char *text)
 	return fclose(f);
 }
 
-static void exec_daemon(const struct test_daemon *d, bool with_config)
+static void become(uid_t uid)
+{
+	const struct rlimit none = { 0, 0 };
+
+	if (setrlimit(RLIMIT_RTPRIO, &none) < 0 || setrlimit(RLIMIT_NICE, &none) < 0 ||
+	    setgroups(0, NULL) < 0 || setgid((gid_t)uid) < 0 || setuid(uid) < 0) {
+		perror("becoming the daemon's user");
+		_exit(127);
+	}
+}
+
+static void exec_daemon(const struct test_daemon *d, bool with_config, uid_t uid)
 {
 	int log_fd = open(d->log, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
 
@@ -60,6 +73,8 @@ static void exec_daemon(const struct test_daemon *d, bool with_config)
 		dup2(log_fd, STDOUT_FILENO);
 		dup2(log_fd, STDERR_FILENO);
 	}
+	if (uid != 0)
+		become(uid);
 	if (with_config)
 		execl(CONCLAVED_PATH, "conclaved", "-f", "-d", "-s", d->socket, "-c", d->config,
 		      (char *)NULL);
@@ -88,11 +103,18 @@ static int wait_until_accepting(struct test_daemon *d)
 
 int test_daemon_start(struct test_daemon *d, const char *config_text)
 {
+	return test_daemon_start_as(d, config_text, 0);
+}
+
+int test_daemon_start_as(struct test_daemon *d, const char *config_text, uid_t uid)
+{
 	memset(d, 0, sizeof(*d));
 	snprintf(d->dir, sizeof(d->dir), "/tmp/conclave-test-XXXXXX");
 	if (mkdtemp(d->dir) == NULL)
 		return -1;
 	chmod(d->dir, 0755); /* tests connect as other users too */
+	if (uid != 0 && chown(d->dir, uid, (gid_t)uid) < 0)
+		return -1;
 	snprintf(d->socket, sizeof(d->socket), "%s/conclaved.sock", d->dir);
 	snprintf(d->config, sizeof(d->config), "%s/conclave.conf", d->dir);
 	snprintf(d->log, sizeof(d->log), "%s/conclaved.log", d->dir);
@@ -102,7 +124,7 @@ int test_daemon_start(struct test_daemon *d, const char *config_text)
 	if (d->pid < 0)
 		return -1;
 	if (d->pid == 0)
-		exec_daemon(d, config_text != NULL);
+		exec_daemon(d, config_text != NULL, uid);
 	setenv("CONCLAVE_SOCKET", d->socket, 1);
 	return wait_until_accepting(d);
 }
