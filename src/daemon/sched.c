@@ -22,8 +22,9 @@ static int set_round_robin(int *priority)
 static void set_nice(int nice, const char *why)
 {
 	if (setpriority(PRIO_PROCESS, 0, nice) < 0) {
-		cv_log_warning("cannot set nice %d (%s): %m; conclaved runs at the priority it was started with",
-			       nice, why);
+		cv_log_warning(
+			"cannot set nice %d (%s): %m; conclaved runs at the priority it was started with",
+			nice, why);
 		return;
 	}
 	cv_log_info("scheduling: SCHED_OTHER at nice %d (%s)", nice, why);
@@ -34,14 +35,16 @@ void cv_sched_apply(const struct cv_sched_settings *s)
 	int priority;
 
 	if (s->move_to_root_cgroup == CV_ROOT_CGROUP_YES)
-		cv_log_notice("system.move_to_root_cgroup is yes, but conclaved does not move itself between cgroups");
+		cv_log_notice(
+			"system.move_to_root_cgroup is yes, but conclaved does not move itself between cgroups");
 	if (s->sched_rr) {
 		if (set_round_robin(&priority) == 0) {
 			cv_log_info("scheduling: SCHED_RR at priority %d (system.sched_rr: yes)", priority);
 			return;
 		}
-		cv_log_warning("cannot set SCHED_RR at priority %d: %m; trying the highest nice priority instead",
-			       priority);
+		cv_log_warning(
+			"cannot set SCHED_RR at priority %d: %m; trying the highest nice priority instead",
+			priority);
 		set_nice(CV_NICE_HIGHEST, "the fallback of system.sched_rr: yes");
 		return;
 	}
