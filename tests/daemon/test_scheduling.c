@@ -130,6 +130,18 @@ static void test_priority_number(void **state)
 	assert_daemon_serves(&d);
 }
 
+/* Refused SCHED_RR, conclaved runs at nice -20 instead, as corosync does. */
+static void test_falls_back_to_nice(void **state)
+{
+	(void)state;
+	assert_int_equal(test_daemon_start_without_realtime(&d, TEST_SINGLE_NODE_CONFIG), 0);
+	assert_scheduled(SCHED_OTHER, 0, -20);
+	assert_true(test_daemon_log_has(&d, "cannot set SCHED_RR at priority", "trying the highest nice", 0));
+	assert_true(test_daemon_log_contains(
+		&d, "scheduling: SCHED_OTHER at nice -20 (the fallback of system.sched_rr: yes)", 0));
+	assert_daemon_serves(&d);
+}
+
 /* Not allowed SCHED_RR, conclaved tries nice -20 as corosync does, and,
  * not allowed that either, runs on as it was started. */
 static void test_refused_without_privilege(void **state)
@@ -138,16 +150,18 @@ static void test_refused_without_privilege(void **state)
 	assert_int_equal(test_daemon_start_as(&d, TEST_SINGLE_NODE_CONFIG, NOBODY), 0);
 	assert_scheduled(SCHED_OTHER, 0, started_nice);
 	assert_true(test_daemon_log_has(&d, "cannot set SCHED_RR at priority", "trying the highest nice", 0));
-	assert_true(test_daemon_log_has(&d, "cannot set nice -20", "runs at the priority it was started with", 0));
+	assert_true(test_daemon_log_has(&d, "cannot set nice -20", "runs at the priority it was started with",
+					0));
 	assert_daemon_serves(&d);
 }
 
 static void test_priority_refused_without_privilege(void **state)
 {
 	(void)state;
-	assert_int_equal(test_daemon_start_as(&d, TEST_SINGLE_NODE_CONFIG "system {\n\tsched_rr: no\n\tpriority: max\n}\n",
-					      NOBODY),
-			 0);
+	assert_int_equal(
+		test_daemon_start_as(
+			&d, TEST_SINGLE_NODE_CONFIG "system {\n\tsched_rr: no\n\tpriority: max\n}\n", NOBODY),
+		0);
 	assert_scheduled(SCHED_OTHER, 0, started_nice);
 	assert_true(test_daemon_log_contains(&d, "cannot set nice -20 (system.priority)", 0));
 	assert_daemon_serves(&d);
@@ -181,7 +195,8 @@ static void test_invalid_values_refused(void **state)
 		const char *section;
 		const char *error;
 	} cases[] = {
-		{ "system {\n\tsched_rr: maybe\n}\n", ":2: error: invalid value 'maybe' for sched_rr: expected one of yes, no" },
+		{ "system {\n\tsched_rr: maybe\n}\n",
+		  ":2: error: invalid value 'maybe' for sched_rr: expected one of yes, no" },
 		{ "system {\n\tsched_rr: no\n\tpriority: high\n}\n",
 		  ":3: error: invalid value 'high' for priority: expected max, min or an integer" },
 		{ "system {\n\tmove_to_root_cgroup: always\n}\n",
@@ -208,6 +223,7 @@ int main(void)
 		RUN(test_priority_max),
 		RUN(test_priority_min),
 		RUN(test_priority_number),
+		RUN(test_falls_back_to_nice),
 		RUN(test_refused_without_privilege),
 		RUN(test_priority_refused_without_privilege),
 		cmocka_unit_test(test_invalid_values_refused),
