@@ -1,5 +1,5 @@
 /* The daemon's own settings, validated and typed: its limits, who may
- * connect, logging, the cluster engine and the node list. Every value has a
+ * connect, logging, its scheduling, the cluster engine and the node list. Every value has a
  * default, so a daemon without a configuration file runs a single-node
  * cluster (nodeid 1). Each service reads its own settings in its configure
  * hook (<conclave/service.h>), with the readers of <conclave/config.h>. */
@@ -72,6 +72,25 @@ struct cv_node_settings {
 	unsigned line;                        /* of the node { */
 };
 
+/* system.move_to_root_cgroup, accepted as corosync accepts it; conclaved
+ * does not move itself between cgroups. */
+enum cv_root_cgroup {
+	CV_ROOT_CGROUP_AUTO,
+	CV_ROOT_CGROUP_YES,
+	CV_ROOT_CGROUP_NO,
+};
+
+#define CV_NICE_HIGHEST (-20) /* system.priority: max */
+#define CV_NICE_LOWEST 19     /* system.priority: min */
+
+/* system {}: how the daemon is scheduled, set once at start as corosync
+ * 3.1.7 does (cv_sched_apply). */
+struct cv_sched_settings {
+	bool sched_rr; /* system.sched_rr: SCHED_RR at its highest priority (default yes) */
+	int nice;      /* system.priority as a nice value, used with sched_rr: no; 0: left alone */
+	enum cv_root_cgroup move_to_root_cgroup;
+};
+
 /* conclave.cluster_engine: what orders cpg's and evs's messages. */
 enum cv_cluster_engine {
 	CV_CLUSTER_NONE,     /* this node alone: the daemon itself */
@@ -89,7 +108,8 @@ struct cv_settings {
 	size_t n_gids;
 	bool debug;                /* logging.debug: on */
 	struct cv_log_targets log; /* the rest of logging {}; log.logfile only with to_logfile: yes */
-	const char *cluster_name;  /* totem.cluster_name or NULL */
+	struct cv_sched_settings sched;
+	const char *cluster_name; /* totem.cluster_name or NULL */
 	bool have_nodelist;
 	struct cv_node_settings nodes[CV_MAX_NODES];
 	size_t n_nodes;    /* at least 1: the local node */

@@ -311,8 +311,11 @@ static void send_sync(struct cv_engine *e)
 	uint8_t *state = malloc(cap);
 	ssize_t length = 0;
 
-	if (state == NULL)
+	if (state == NULL) {
+		/* retried later, not at once: the loop would spin on it */
+		e->retry_send_at = cv_engine_now() + 5;
 		return;
+	}
 	if (e->cb.collect_state)
 		length = e->cb.collect_state(e->ctx, state, cap);
 	if (length < 0 || (size_t)length > cap) {

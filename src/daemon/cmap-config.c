@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "cmap-config.h"
+#include "cv-log.h"
 
 struct loader {
 	struct cmap_store *map;
@@ -457,20 +458,72 @@ static struct cmap_store *file_keys_of(const struct cv_settings *settings, char 
 	return l.map;
 }
 
+/* corosync's keys that a reload leaves as they were (cfg.c,
+ * remove_ro_entries), among them the scheduling conclaved sets at start. */
+static const char *const fixed_at_start[] = {
+	"system.move_to_root_cgroup",
+	"system.allow_knet_handle_fallback",
+	"system.sched_rr",
+	"system.priority",
+	"system.qb_ipc_type",
+	"system.state_dir",
+};
+
+static bool is_fixed_at_start(const char *key)
+{
+	for (size_t i = 0; i < N_ELEMENTS(fixed_at_start); i++)
+		if (strcmp(key, fixed_at_start[i]) == 0)
+			return true;
+	return false;
+}
+
+static bool same_value(const struct cmap_store *a, const struct cmap_store *b, const char *key)
+{
+	uint8_t scratch_a[CMAP_COMPUTED_MAX], scratch_b[CMAP_COMPUTED_MAX];
+	struct cmap_value va, vb;
+	bool in_a = cmap_store_get(a, key, &va, scratch_a) == CS_OK;
+	bool in_b = cmap_store_get(b, key, &vb, scratch_b) == CS_OK;
+
+	if (!in_a || !in_b)
+		return in_a == in_b;
+	return va.type == vb.type && va.len == vb.len &&
+	       (va.len == 0 || memcmp(va.bytes, vb.bytes, va.len) == 0);
+}
+
+/* As corosync, which logs a notice for each. */
+static void keep_fixed_keys(const struct cmap_store *map, const struct cmap_store *next)
+{
+	for (size_t i = 0; i < N_ELEMENTS(fixed_at_start); i++)
+		if (!same_value(map, next, fixed_at_start[i]))
+			cv_log_notice("%s cannot be changed at run time: it keeps its value until conclaved "
+				      "restarts",
+				      fixed_at_start[i]);
+}
+
+/* corosync's reload deletes no key of system {}. */
+static bool reload_may_delete(const char *key)
+{
+	return strncmp(key, "system.", strlen("system.")) != 0;
+}
+
 /* Makes map's file keys those of `next`: deleted when next lacks them,
- * written otherwise (writing an unchanged value does nothing). */
+ * written otherwise (writing an unchanged value does nothing); the keys
+ * fixed at start keep their value. */
 static void replace_file_keys(struct cmap_store *map, const struct cmap_store *before,
 			      const struct cmap_store *next)
 {
 	uint8_t scratch[CMAP_COMPUTED_MAX];
 	struct cmap_value v;
 
+	keep_fixed_keys(map, next);
 	for (const struct cmap_entry *e = cmap_store_next(before, "", NULL); e;
 	     e = cmap_store_next(before, "", cmap_entry_key(e)))
-		if (!cmap_store_find(next, cmap_entry_key(e)))
+		if (!cmap_store_find(next, cmap_entry_key(e)) && reload_may_delete(cmap_entry_key(e)))
 			cmap_store_erase(map, cmap_entry_key(e));
 	for (const struct cmap_entry *e = cmap_store_next(next, "", NULL); e;
 	     e = cmap_store_next(next, "", cmap_entry_key(e))) {
+		if (is_fixed_at_start(cmap_entry_key(e)))
+			continue;
 		cmap_entry_value(e, &v, scratch);
 		cmap_store_write(map, cmap_entry_key(e), v.type, v.bytes, v.len);
 	}

@@ -24,8 +24,10 @@ int cmap_config_load(struct cmap_store *map, const struct cv_settings *settings,
 /* A reload, as corosync's: the keys the file gave (`loaded`) are replaced
  * by those of `next`, between config.reload_in_progress 1 and 0; keys the
  * daemon derived and keys clients added are left alone, values clients
- * changed are set back to the file's. 0, or -1 with an error in err and
- * nothing changed. */
+ * changed are set back to the file's. As in corosync, the keys of system {}
+ * read at start (sched_rr, priority, ...) keep their value, with a notice
+ * when the file changed them, and no key of system {} is deleted. 0, or -1
+ * with an error in err and nothing changed. */
 int cmap_config_reload(struct cmap_store *map, const struct cv_settings *loaded,
 		       const struct cv_settings *next, char *err, size_t err_size);
 

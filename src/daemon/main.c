@@ -22,6 +22,7 @@
 #include "cv-log.h"
 #include "cv-loop.h"
 #include "cv-notify.h"
+#include "cv-sched.h"
 #include "cv-conf-usage.h"
 #include "cmap-maps.h"
 
@@ -417,6 +418,7 @@ int main(int argc, char **argv)
 	cv_log_set_rate_limit(settings.limits.log_rate_burst, settings.limits.log_rate_interval_ms);
 	cv_log_set_targets(&settings.log);
 	warn_unused_keys(conf);
+	cv_sched_apply(&settings.sched);
 	if (!o.foreground && daemonize(&ready_fd) < 0) {
 		cv_log_error("cannot daemonize: %m");
 		return 1;

@@ -232,6 +232,57 @@ static int load_logging(struct loader *l, const struct cv_conf_node *root)
 	return cv_conf_parse_bool(&l->r, key, &l->out->debug);
 }
 
+/* ---- system {} -------------------------------------------------------- */
+
+/* corosync's system.priority: max, min or an int, which the kernel holds
+ * to the nice range. */
+static int parse_priority(struct loader *l, const struct cv_conf_node *key, int *nice)
+{
+	char *end;
+	long value;
+
+	if (strcmp(key->value, "max") == 0) {
+		*nice = CV_NICE_HIGHEST;
+		return 0;
+	}
+	if (strcmp(key->value, "min") == 0) {
+		*nice = CV_NICE_LOWEST;
+		return 0;
+	}
+	errno = 0;
+	value = strtol(key->value, &end, 10);
+	if (errno != 0 || end == key->value || *end != '\0' || value < INT_MIN || value > INT_MAX)
+		return load_error(l, key->line,
+				  "invalid value '%s' for priority: expected max, min or an integer",
+				  key->value);
+	*nice = value < CV_NICE_HIGHEST  ? CV_NICE_HIGHEST
+		: value > CV_NICE_LOWEST ? CV_NICE_LOWEST
+					 : (int)value;
+	return 0;
+}
+
+/* corosync takes exactly yes or no for sched_rr (coroparse.c). */
+static int load_system(struct loader *l, const struct cv_conf_node *root)
+{
+	static const char *const switches[] = { "yes", "no" };
+	static const int switch_values[] = { 1, 0 };
+	static const char *const cgroup_modes[] = { "auto", "yes", "no" };
+	static const int cgroup_values[] = { CV_ROOT_CGROUP_AUTO, CV_ROOT_CGROUP_YES, CV_ROOT_CGROUP_NO };
+	const struct cv_conf_node *system = cv_conf_section(root, "system");
+	struct cv_sched_settings *sched = &l->out->sched;
+	const char *priority = NULL;
+	int sched_rr = 1, cgroup = CV_ROOT_CGROUP_AUTO;
+
+	if (cv_conf_get_choice(&l->r, system, "sched_rr", switches, switch_values, 2, &sched_rr) < 0 ||
+	    cv_conf_get_choice(&l->r, system, "move_to_root_cgroup", cgroup_modes, cgroup_values, 3,
+			       &cgroup) < 0 ||
+	    cv_conf_get_string(&l->r, system, "priority", &priority) < 0)
+		return -1;
+	sched->sched_rr = sched_rr;
+	sched->move_to_root_cgroup = (enum cv_root_cgroup)cgroup;
+	return priority ? parse_priority(l, cv_conf_child(system, "priority"), &sched->nice) : 0;
+}
+
 /* ---- nodelist {} ------------------------------------------------------- */
 
 static int load_node(struct loader *l, const struct cv_conf_node *section, struct cv_node_settings *node)
@@ -365,6 +416,8 @@ static void set_defaults(struct cv_settings *s)
 	s->log = CV_LOG_TARGETS_DEFAULT;
 	s->limits.log_rate_burst = CV_LOG_DEFAULT_RATE_BURST;
 	s->limits.log_rate_interval_ms = CV_LOG_DEFAULT_RATE_INTERVAL_MS;
+	s->sched.sched_rr = true;
+	s->sched.move_to_root_cgroup = CV_ROOT_CGROUP_AUTO;
 }
 
 int cv_settings_load(const struct cv_conf *conf, struct cv_settings *out, char *err, size_t err_size)
@@ -376,7 +429,7 @@ int cv_settings_load(const struct cv_conf *conf, struct cv_settings *out, char *
 	out->conf = conf;
 	out->cluster_name = get_string(cv_conf_section(root, "totem"), "cluster_name");
 	if (load_limits(&l, root) < 0 || load_uidgid(&l, root) < 0 || load_logging(&l, root) < 0 ||
-	    load_nodelist(&l, root) < 0)
+	    load_system(&l, root) < 0 || load_nodelist(&l, root) < 0)
 		return -1;
 	return out->have_nodelist ? 0 : load_single_node(&l, root);
 }

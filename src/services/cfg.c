@@ -228,9 +228,9 @@ cs_error_t corosync_cfg_handle_local_get(struct cv_session *s, const CorosyncCfg
 
 /* ---- administration ----------------------------------------------------- */
 
-/* corosync multicasts the request and only the named node acts on it, so
- * an id that is no member is accepted and ignored. In cluster mode the
- * request is corosync's: the named node's corosync exits. */
+/* corosync answers CS_ERR_NOT_EXIST for a node id that is not a joined
+ * member (runtime.members.N.status): here, any but this node's. In cluster
+ * mode the request is corosync's: the named node's corosync exits. */
 cs_error_t corosync_cfg_handle_kill_node(struct cv_session *s, const CorosyncCfgKillNodeRequest *request,
 					 CorosyncCfgKillNodeReply *reply)
 {
@@ -242,8 +242,8 @@ cs_error_t corosync_cfg_handle_kill_node(struct cv_session *s, const CorosyncCfg
 							 .reason = request->reason },
 			       NULL);
 	if (request->nodeid != local_nodeid()) {
-		cv_log_info("cfg: kill of node %u, which is not running, ignored", request->nodeid);
-		return CS_OK;
+		cv_log_info("cfg: kill of node %u refused: it is not a member", request->nodeid);
+		return CS_ERR_NOT_EXIST;
 	}
 	cv_log_notice("cfg: killed by pid %d: %s", (int)cv_session_pid(s), request->reason);
 	cv_server_shutdown("this node was killed through cfg");

@@ -63,7 +63,6 @@ static struct vq_state state;
 static struct vq_state scratch; /* a change in progress */
 static struct cv_list trackers = CV_LIST_INIT(trackers);
 static struct cv_timer *qdevice_timer;
-static struct cv_session *qdevice_owner;
 static uint32_t qdevice_timeout_ms;
 static struct cmap_track *config_tracks[3];
 
@@ -569,10 +568,8 @@ cs_error_t votequorum_handle_qdevice_register(struct cv_session *s,
 
 	if (err == CS_OK)
 		err = commit(next, FROM_CLIENT);
-	if (err == CS_OK && !was_registered) {
-		qdevice_owner = s;
+	if (err == CS_OK && !was_registered)
 		cv_log_info("quorum device %s registered by pid %d", request->name, (int)cv_session_pid(s));
-	}
 	return err;
 }
 
@@ -590,8 +587,7 @@ cs_error_t votequorum_handle_qdevice_unregister(struct cv_session *s,
 		err = commit(next, FROM_CLIENT);
 	if (err == CS_OK) {
 		cv_timer_stop(qdevice_timer);
-		qdevice_owner = NULL;
-		cv_log_info("quorum device %s unregistered", request->name);
+		cv_log_info("quorum device %s unregistered by pid %d", request->name, (int)cv_session_pid(s));
 	}
 	return err;
 }
@@ -654,17 +650,6 @@ static void qdevice_poll_missed(void *data)
 		return;
 	cv_log_info("lost contact with quorum device %s: no poll within %u ms", state.qdevice_name,
 		    qdevice_timeout_ms);
-	commit(next, FROM_DAEMON);
-}
-
-static void qdevice_owner_gone(void)
-{
-	struct vq_state *next = change_begin();
-
-	cv_log_info("quorum device %s unregistered: its connection closed", state.qdevice_name);
-	vq_qdevice_unregister(next, state.qdevice_name);
-	cv_timer_stop(qdevice_timer);
-	qdevice_owner = NULL;
 	commit(next, FROM_DAEMON);
 }
 
@@ -827,8 +812,6 @@ static void votequorum_disconnect(struct cv_session *s)
 	cv_session_set_private(s, NULL);
 	if (cv_cluster_enabled())
 		cv_cluster_forget_session(s);
-	if (s == qdevice_owner)
-		qdevice_owner_gone();
 }
 
 /* Offered only as the quorum provider (quorum.provider: corosync_votequorum),

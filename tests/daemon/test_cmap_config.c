@@ -240,6 +240,32 @@ static void test_reload(void **state)
 	cv_conf_free(next_conf);
 }
 
+/* As corosync's cfg.c: the scheduling and the rest of system {} read at
+ * start keep their values, whether the new file changes, adds or drops them,
+ * and no key of system {} is deleted; the section's other keys are set. */
+static void test_reload_keeps_system_keys(void **state)
+{
+	static struct cv_settings loaded;
+	struct cv_conf *next_conf;
+
+	assert_string_equal(load("system {\n sched_rr: no\n priority: 5\n qb_ipc_type: shm\n old: a\n}\n"),
+			    "");
+	loaded = settings;
+	assert_int_equal(cv_conf_parse_text(
+				 "t.conf", "system {\n sched_rr: yes\n move_to_root_cgroup: no\n new: b\n}\n",
+				 &next_conf, err, sizeof(err)),
+			 0);
+	assert_int_equal(cv_settings_load(next_conf, &settings, err, sizeof(err)), 0);
+	assert_int_equal(cmap_config_reload(map, &loaded, &settings, err, sizeof(err)), 0);
+	assert_string_key("system.sched_rr", "no");
+	assert_string_key("system.priority", "5");
+	assert_string_key("system.qb_ipc_type", "shm");
+	assert_null(cmap_store_find(map, "system.move_to_root_cgroup"));
+	assert_string_key("system.old", "a");
+	assert_string_key("system.new", "b");
+	cv_conf_free(next_conf);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -249,6 +275,7 @@ int main(void)
 		cmocka_unit_test_teardown(test_read_only_rules, teardown),
 		cmocka_unit_test_teardown(test_errors, teardown),
 		cmocka_unit_test_teardown(test_reload, teardown),
+		cmocka_unit_test_teardown(test_reload_keeps_system_keys, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -176,6 +176,64 @@ static void test_defaults_without_file(void **state)
 	assert_int_equal(settings.limits.cmap_max_bytes, 256 * 1024 * 1024);
 	assert_int_equal(settings.limits.max_ring_size, 1024 * 1024);
 	assert_int_equal(settings.n_uids + settings.n_gids, 0);
+	assert_true(settings.sched.sched_rr);
+	assert_int_equal(settings.sched.nice, 0);
+	assert_int_equal(settings.sched.move_to_root_cgroup, CV_ROOT_CGROUP_AUTO);
+}
+
+/* system {} as corosync reads it: priority is max, min or an integer the
+ * kernel holds to the nice range. */
+static void test_scheduling(void **state)
+{
+	static const struct {
+		const char *priority;
+		int nice;
+	} priorities[] = { { "max", -20 }, { "min", 19 },   { "5", 5 },          { "-3", -3 },
+			   { "0", 0 },     { "-100", -20 }, { "2147483647", 19 } };
+	char text[128];
+	struct cv_conf *conf;
+
+	assert_string_equal(load("system {\n sched_rr: no\n move_to_root_cgroup: yes\n}\n", &conf), "");
+	assert_false(settings.sched.sched_rr);
+	assert_int_equal(settings.sched.nice, 0);
+	assert_int_equal(settings.sched.move_to_root_cgroup, CV_ROOT_CGROUP_YES);
+	cv_conf_free(conf);
+	for (size_t i = 0; i < sizeof(priorities) / sizeof(priorities[0]); i++) {
+		snprintf(text, sizeof(text), "system {\n sched_rr: no\n priority: %s\n}\n",
+			 priorities[i].priority);
+		assert_string_equal(load(text, &conf), "");
+		assert_int_equal(settings.sched.nice, priorities[i].nice);
+		cv_conf_free(conf);
+	}
+	assert_string_equal(
+		load("system {\n sched_rr: yes\n priority: max\n move_to_root_cgroup: no\n}\n", &conf), "");
+	assert_true(settings.sched.sched_rr);
+	assert_int_equal(settings.sched.nice, -20);
+	assert_int_equal(settings.sched.move_to_root_cgroup, CV_ROOT_CGROUP_NO);
+	cv_conf_free(conf);
+}
+
+static void test_scheduling_errors(void **state)
+{
+	assert_error("system {\n sched_rr: on\n}\n",
+		     "t.conf:2: error: invalid value 'on' for sched_rr: expected one of yes, no");
+	assert_error("system {\n sched_rr {\n }\n}\n", "t.conf:2: error: invalid value '{' for sched_rr: "
+						       "expected one of yes, no");
+	assert_error("system {\n priority: high\n}\n",
+		     "t.conf:2: error: invalid value 'high' for priority: expected max, min or an integer");
+	assert_error("system {\n sched_rr: no\n priority: 5x\n}\n",
+		     "t.conf:3: error: invalid value '5x' for priority: expected max, min or an integer");
+	assert_error(
+		"system {\n priority: 2147483648\n}\n",
+		"t.conf:2: error: invalid value '2147483648' for priority: expected max, min or an integer");
+	assert_error("system {\n priority:\n}\n",
+		     "t.conf:2: error: invalid value '' for priority: expected max, min or an integer");
+	assert_error("system {\n priority {\n }\n}\n",
+		     "t.conf:2: error: 'priority' must be a key, not a section");
+	assert_error(
+		"system {\n move_to_root_cgroup: sometimes\n}\n",
+		"t.conf:2: error: invalid value 'sometimes' for move_to_root_cgroup: expected one of auto, "
+		"yes, no");
 }
 
 static void test_limits_and_uidgid(void **state)
@@ -511,6 +569,8 @@ int main(void)
 		cmocka_unit_test(test_defaults_without_file),
 		cmocka_unit_test(test_limits_and_uidgid),
 		cmocka_unit_test(test_value_errors),
+		cmocka_unit_test(test_scheduling),
+		cmocka_unit_test(test_scheduling_errors),
 		cmocka_unit_test(test_nodelist_errors),
 		cmocka_unit_test(test_local_node_detection),
 		cmocka_unit_test(test_logfile_and_ring_addresses),

@@ -20,6 +20,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <corosync/cfg.h>
 #include <corosync/cmap.h>
 #include <corosync/corotypes.h>
 #include <corosync/cpg.h>
@@ -33,7 +34,7 @@
 #define WAIT_DEFAULT_MS 5000
 #define MEMBERS_MAX 384
 
-enum service { SVC_NONE, SVC_CPG, SVC_CMAP, SVC_QUORUM, SVC_VOTEQUORUM };
+enum service { SVC_NONE, SVC_CPG, SVC_CMAP, SVC_QUORUM, SVC_VOTEQUORUM, SVC_CFG };
 
 /* How a track prints values: all of them, strings only, or none. */
 enum show { SHOW_ALL, SHOW_STRINGS, SHOW_NONE };
@@ -910,6 +911,35 @@ static void cmd_vq_finalize(char **argv, int argc)
 		out("%s: votequorum_finalize = %s", s->name, error_name(votequorum_finalize(s->handle)));
 }
 
+/* ---- cfg ---------------------------------------------------------------- */
+
+static void cmd_cfg_init(char **argv, int argc)
+{
+	struct slot *s = slot_new(argv[0], SVC_CFG);
+
+	out("%s: corosync_cfg_initialize = %s", s->name,
+	    error_name(corosync_cfg_initialize(&s->handle, NULL)));
+}
+
+/* Never this node's id: that stops the daemon under the scenario. */
+static void cmd_cfg_kill_node(char **argv, int argc)
+{
+	struct slot *s = slot_of(argv[0], SVC_CFG);
+
+	if (s)
+		out("%s: corosync_cfg_kill_node %s %s = %s", s->name, argv[1], argv[2],
+		    error_name(
+			    corosync_cfg_kill_node(s->handle, (unsigned)strtoul(argv[1], NULL, 0), argv[2])));
+}
+
+static void cmd_cfg_finalize(char **argv, int argc)
+{
+	struct slot *s = slot_of(argv[0], SVC_CFG);
+
+	if (s)
+		out("%s: corosync_cfg_finalize = %s", s->name, error_name(corosync_cfg_finalize(s->handle)));
+}
+
 /* ---- dispatching -------------------------------------------------------- */
 
 static cs_error_t fd_of(const struct slot *s, int *fd)
@@ -923,6 +953,8 @@ static cs_error_t fd_of(const struct slot *s, int *fd)
 		return quorum_fd_get(s->handle, fd);
 	case SVC_VOTEQUORUM:
 		return votequorum_fd_get(s->handle, fd);
+	case SVC_CFG:
+		return corosync_cfg_fd_get(s->handle, fd);
 	case SVC_NONE:
 		break;
 	}
@@ -940,6 +972,8 @@ static cs_error_t dispatch(const struct slot *s, cs_dispatch_flags_t flags)
 		return quorum_dispatch(s->handle, flags);
 	case SVC_VOTEQUORUM:
 		return votequorum_dispatch(s->handle, flags);
+	case SVC_CFG:
+		return corosync_cfg_dispatch(s->handle, flags);
 	case SVC_NONE:
 		break;
 	}
@@ -1117,6 +1151,9 @@ static const struct command {
 	{ "vq_poll", 3, cmd_vq_poll },                     /* H NAME CAST [badring] */
 	{ "vq_master_wins", 3, cmd_vq_master_wins },       /* H NAME ALLOW */
 	{ "vq_finalize", 1, cmd_vq_finalize },             /* H */
+	{ "cfg_init", 1, cmd_cfg_init },                   /* H */
+	{ "cfg_kill_node", 3, cmd_cfg_kill_node },         /* H NODEID REASON */
+	{ "cfg_finalize", 1, cmd_cfg_finalize },           /* H */
 	{ "dispatch", 2, cmd_dispatch },                   /* H one|all|blocking|one_nonblocking */
 	{ "wait", 2, cmd_wait },                           /* H N [MS] */
 	{ "settle", 0, cmd_settle },                       /* [MS] */

@@ -357,9 +357,24 @@ static void test_kill_node_errors_and_other_nodes(void **state)
 	reason[256] = '\0';
 	assert_int_equal(corosync_cfg_kill_node(h, 2, reason), CS_ERR_NAME_TOO_LONG);
 	reason[255] = '\0';
-	assert_int_equal(corosync_cfg_kill_node(h, 2, reason), CS_OK);
-	assert_int_equal(corosync_cfg_kill_node(h, 77, "not a node"), CS_OK);
+	assert_int_equal(corosync_cfg_kill_node(h, 2, reason), CS_ERR_NOT_EXIST);
+	assert_int_equal(corosync_cfg_kill_node(h, 77, "not a node"), CS_ERR_NOT_EXIST);
+	assert_int_equal(corosync_cfg_kill_node(h, 0, "not a node"), CS_ERR_NOT_EXIST);
 	assert_int_equal(corosync_cfg_kill_node(h, 1, NULL), CS_ERR_INVALID_PARAM);
+	assert_true(test_daemon_log_contains(&daemon_under_test,
+					     "kill of node 77 refused: it is not a member", 0));
+	assert_true(test_daemon_running(&daemon_under_test));
+	assert_int_equal(corosync_cfg_finalize(h), CS_OK);
+}
+
+/* Configured nodes that never ran are no members either, as in corosync. */
+static void test_kill_configured_node_not_running(void **state)
+{
+	corosync_cfg_handle_t h = connect_cfg(NULL);
+
+	(void)state;
+	assert_int_equal(corosync_cfg_kill_node(h, 2, "configured"), CS_ERR_NOT_EXIST);
+	assert_int_equal(corosync_cfg_kill_node(h, 3, "configured"), CS_ERR_NOT_EXIST);
 	assert_true(test_daemon_running(&daemon_under_test));
 	assert_int_equal(corosync_cfg_finalize(h), CS_OK);
 }
@@ -776,10 +791,10 @@ static void test_reopen_log_files(void **state)
 	assert_true(file_contains(log_path, "ready: node 1"));
 	snprintf(rotated, sizeof(rotated), "%s.1", log_path);
 	assert_int_equal(rename(log_path, rotated), 0);
-	assert_int_equal(corosync_cfg_kill_node(h, 9, "before reopen"), CS_OK);
+	assert_int_equal(corosync_cfg_kill_node(h, 9, "before reopen"), CS_ERR_NOT_EXIST);
 	assert_true(file_contains(rotated, "kill of node 9"));
 	assert_int_equal(corosync_cfg_reopen_log_files(h), CS_OK);
-	assert_int_equal(corosync_cfg_kill_node(h, 8, "after reopen"), CS_OK);
+	assert_int_equal(corosync_cfg_kill_node(h, 8, "after reopen"), CS_ERR_NOT_EXIST);
 	assert_true(file_contains(log_path, "kill of node 8"));
 	assert_false(file_contains(rotated, "kill of node 8"));
 
@@ -823,6 +838,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_ring_status_links, start_three, stop),
 		cmocka_unit_test_setup_teardown(test_node_without_addresses, start_without_config, stop),
 		SINGLE(test_kill_node_errors_and_other_nodes),
+		cmocka_unit_test_setup_teardown(test_kill_configured_node_not_running, start_three, stop),
 		SINGLE(test_kill_local_node_stops_daemon),
 		SINGLE(test_trackstart_trackstop),
 		SINGLE(test_try_shutdown_without_trackers),

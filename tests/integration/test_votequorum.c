@@ -496,16 +496,36 @@ static void test_qdevice_missed_poll_drops_its_vote(void **state)
 	assert_int_equal(votequorum_finalize(h), CS_OK);
 }
 
-static void test_qdevice_unregistered_when_its_connection_closes(void **state)
+/* The device is the node's, as in corosync: it stays registered when the
+ * connection that registered it closes, loses its vote at the poll it then
+ * misses, and another connection may register it again under its name and
+ * unregister it. */
+static void test_qdevice_outlives_its_connection(void **state)
 {
 	votequorum_handle_t owner = connect(), observer = connect();
+	votequorum_ring_id_t ring = current_ring_id(owner);
+	int fd;
 
+	assert_int_equal(votequorum_trackstart(observer, 4, CS_TRACK_CHANGES_ONLY), CS_OK);
 	assert_int_equal(votequorum_qdevice_register(owner, "dev"), CS_OK);
-	assert_true(info_of(observer, 0)->flags & VOTEQUORUM_INFO_QDEVICE_REGISTERED);
+	assert_int_equal(votequorum_qdevice_poll(owner, "dev", 1, ring), CS_OK);
 	assert_int_equal(votequorum_finalize(owner), CS_OK);
-	for (int i = 0; i < 200 && (info_of(observer, 0)->flags & VOTEQUORUM_INFO_QDEVICE_REGISTERED); i++)
-		usleep(10 * 1000);
-	assert_false(info_of(observer, 0)->flags & VOTEQUORUM_INFO_QDEVICE_REGISTERED);
+	/* quorate with the device's vote, then not once its poll is missed */
+	seen.quorate = 1;
+	assert_int_equal(votequorum_fd_get(observer, &fd), CS_OK);
+	while (seen.quorate != 0 && fd_readable_within(fd, 5000))
+		assert_int_equal(votequorum_dispatch(observer, CS_DISPATCH_ALL), CS_OK);
+	assert_int_equal(seen.quorate, 0);
+	assert_int_equal(seen.context, 4);
+	assert_int_equal(info_of(observer, 0)->flags, VOTEQUORUM_INFO_QDEVICE_REGISTERED);
+	assert_string_equal(info_of(observer, 0)->qdevice_name, "dev");
+	assert_true(
+		test_daemon_log_contains(&daemon_under_test, "lost contact with quorum device dev", 1000));
+
+	assert_int_equal(votequorum_qdevice_register(observer, "other"), CS_ERR_EXIST);
+	assert_int_equal(votequorum_qdevice_register(observer, "dev"), CS_OK);
+	assert_int_equal(votequorum_qdevice_unregister(observer, "dev"), CS_OK);
+	assert_int_equal(info_of(observer, 0)->flags, 0);
 	assert_int_equal(votequorum_finalize(observer), CS_OK);
 }
 
@@ -546,7 +566,7 @@ int main(void)
 		QDEVICE(test_qdevice_life_cycle),
 		QDEVICE(test_qdevice_calls_when_not_registered),
 		QDEVICE(test_qdevice_missed_poll_drops_its_vote),
-		QDEVICE(test_qdevice_unregistered_when_its_connection_closes),
+		QDEVICE(test_qdevice_outlives_its_connection),
 		TWO_NODE(test_qdevice_refused_with_two_node),
 	};
 

@@ -1,9 +1,16 @@
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
 #include <signal.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -51,7 +58,42 @@ static int write_file(const char *path, const char *text)
 	return fclose(f);
 }
 
-static void exec_daemon(const struct test_daemon *d, bool with_config)
+static void become(uid_t uid)
+{
+	const struct rlimit none = { 0, 0 };
+
+	if (setrlimit(RLIMIT_RTPRIO, &none) < 0 || setrlimit(RLIMIT_NICE, &none) < 0 ||
+	    setgroups(0, NULL) < 0 || setgid((gid_t)uid) < 0 || setuid(uid) < 0) {
+		perror("becoming the daemon's user");
+		_exit(127);
+	}
+}
+
+/* As a service manager's system call filter refuses it: sched_setscheduler
+ * fails with EPERM, everything else is allowed. */
+static void refuse_realtime(void)
+{
+	struct sock_filter filter[] = {
+		BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_sched_setscheduler, 0, 1),
+		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | EPERM),
+		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+	};
+	struct sock_fprog program = { .len = sizeof(filter) / sizeof(filter[0]), .filter = filter };
+
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0 ||
+	    prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &program) < 0) {
+		perror("refusing the daemon SCHED_RR");
+		_exit(127);
+	}
+}
+
+struct start_options {
+	uid_t uid;
+	bool realtime_refused;
+};
+
+static void exec_daemon(const struct test_daemon *d, bool with_config, const struct start_options *o)
 {
 	int log_fd = open(d->log, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
 
@@ -60,6 +102,10 @@ static void exec_daemon(const struct test_daemon *d, bool with_config)
 		dup2(log_fd, STDOUT_FILENO);
 		dup2(log_fd, STDERR_FILENO);
 	}
+	if (o->realtime_refused)
+		refuse_realtime();
+	if (o->uid != 0)
+		become(o->uid);
 	if (with_config)
 		execl(CONCLAVED_PATH, "conclaved", "-f", "-d", "-s", d->socket, "-c", d->config,
 		      (char *)NULL);
@@ -86,13 +132,15 @@ static int wait_until_accepting(struct test_daemon *d)
 	return -1;
 }
 
-int test_daemon_start(struct test_daemon *d, const char *config_text)
+static int start(struct test_daemon *d, const char *config_text, const struct start_options *o)
 {
 	memset(d, 0, sizeof(*d));
 	snprintf(d->dir, sizeof(d->dir), "/tmp/conclave-test-XXXXXX");
 	if (mkdtemp(d->dir) == NULL)
 		return -1;
 	chmod(d->dir, 0755); /* tests connect as other users too */
+	if (o->uid != 0 && chown(d->dir, o->uid, (gid_t)o->uid) < 0)
+		return -1;
 	snprintf(d->socket, sizeof(d->socket), "%s/conclaved.sock", d->dir);
 	snprintf(d->config, sizeof(d->config), "%s/conclave.conf", d->dir);
 	snprintf(d->log, sizeof(d->log), "%s/conclaved.log", d->dir);
@@ -102,9 +150,24 @@ int test_daemon_start(struct test_daemon *d, const char *config_text)
 	if (d->pid < 0)
 		return -1;
 	if (d->pid == 0)
-		exec_daemon(d, config_text != NULL);
+		exec_daemon(d, config_text != NULL, o);
 	setenv("CONCLAVE_SOCKET", d->socket, 1);
 	return wait_until_accepting(d);
+}
+
+int test_daemon_start(struct test_daemon *d, const char *config_text)
+{
+	return start(d, config_text, &(struct start_options){ .uid = 0 });
+}
+
+int test_daemon_start_as(struct test_daemon *d, const char *config_text, uid_t uid)
+{
+	return start(d, config_text, &(struct start_options){ .uid = uid });
+}
+
+int test_daemon_start_without_realtime(struct test_daemon *d, const char *config_text)
+{
+	return start(d, config_text, &(struct start_options){ .realtime_refused = true });
 }
 
 static void print_log(const struct test_daemon *d)

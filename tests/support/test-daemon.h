@@ -20,6 +20,13 @@ struct test_daemon {
 /* Writes config_text (NULL: no -c), runs conclaved -f -d with its stderr in
  * d->log, and waits until the socket accepts. 0, or -1 after printing why. */
 int test_daemon_start(struct test_daemon *d, const char *config_text);
+/* The same as the user uid (its group the same number), with no right to
+ * raise its priority (RLIMIT_RTPRIO and RLIMIT_NICE 0); the caller is root. */
+int test_daemon_start_as(struct test_daemon *d, const char *config_text, uid_t uid);
+/* The same as root, with SCHED_RR refused (sched_setscheduler fails with
+ * EPERM, as under a service manager's system call filter) and nice values
+ * allowed. */
+int test_daemon_start_without_realtime(struct test_daemon *d, const char *config_text);
 /* SIGTERM, wait, and remove the files (kept with $CONCLAVE_KEEP_LOGS). The
  * exit status: 0 when the daemon exited cleanly (no sanitizer report, no
  * crash), -1 when a signal killed it, and also 0 when nothing was running;

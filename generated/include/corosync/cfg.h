@@ -185,9 +185,7 @@ cs_error_t corosync_cfg_node_status_get(corosync_cfg_handle_t cfg_handle, unsign
 
 /*
  * Stops node nodeid, logging reason. For this node the daemon answers CS_OK,
- * then closes every connection and exits with status 0; for any other node id
- * it answers CS_OK and does nothing, as corosync does for a node that is not a
- * member.
+ * then closes every connection and exits with status 0.
  */
 cs_error_t corosync_cfg_kill_node(corosync_cfg_handle_t cfg_handle, unsigned int nodeid,
 	const char *reason);

@@ -16,8 +16,12 @@
  * votequorum_getinfo(), votequorum_setexpected(), votequorum_setvotes() and the
  * votequorum_qdevice_*() calls are made on corosync's votequorum: they act on
  * the whole cluster and return corosync's result and error codes. A quorum
- * device registered there is this node's device in corosync, and stays
- * registered when the connection that registered it closes.
+ * device registered there is this node's device in corosync.
+ *
+ * As in corosync, the quorum device belongs to the node, not to the connection
+ * that registered it: any connection may poll, rename or unregister it, and it
+ * stays registered when that connection closes, its vote withdrawn once a poll
+ * is missed.
  */
 #ifndef COROSYNC_VOTEQUORUM_H_DEFINED
 #define COROSYNC_VOTEQUORUM_H_DEFINED
@@ -228,7 +232,10 @@ cs_error_t votequorum_context_set(votequorum_handle_t handle, void *context);
 /*
  * Registers a quorum device named name on this node. The device starts not
  * alive and casts no vote until it polls with votequorum_qdevice_poll().
- * Registering again under the same name succeeds.
+ * Registering again under the same name succeeds, from any connection. The
+ * device stays registered when the connection that registered it closes (if it
+ * was alive, it loses its vote quorum.device.timeout milliseconds after its
+ * last poll), until votequorum_qdevice_unregister().
  */
 cs_error_t votequorum_qdevice_register(votequorum_handle_t handle, const char *name);
 
