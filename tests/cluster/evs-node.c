@@ -1,7 +1,9 @@
 /* An evs member for the multi-node tests, on Conclave's libevs (corosync 3
  * has none): joins the group named GROUP and reads commands from stdin:
  *   send COUNT   multicasts COUNT messages to its groups (evs_mcast_joined),
- *                retrying on CS_ERR_TRY_AGAIN; prints "sent TOTAL"
+ *                dispatching and retrying on CS_ERR_TRY_AGAIN (the daemon
+ *                holds it back while a member here has no room, itself
+ *                included); prints "sent TOTAL"
  *   quit
  * and prints what it is told:
  *   me NODEID
@@ -64,8 +66,13 @@ static void send_messages(unsigned long long count)
 		struct iovec iov = { &m, sizeof(m) };
 		cs_error_t err;
 
-		while ((err = evs_mcast_joined(handle, EVS_TYPE_AGREED, &iov, 1)) == CS_ERR_TRY_AGAIN)
+		while ((err = evs_mcast_joined(handle, EVS_TYPE_AGREED, &iov, 1)) == CS_ERR_TRY_AGAIN) {
+			if (evs_dispatch(handle, CS_DISPATCH_ALL) != CS_OK) {
+				printf("error dispatch\n");
+				return;
+			}
 			usleep(1000);
+		}
 		if (err != CS_OK) {
 			printf("error mcast %d\n", err);
 			return;

@@ -186,6 +186,10 @@ def evs_stream(members, count):
         orders.append(got())
     assert all(o == orders[0] for o in orders), "evs: members saw different orders"
     assert len(set(orders[0])) == count * len(members)
+    for sender in set(l.split()[1] for l in orders[0]):
+        indexes = [int(l.split()[2]) for l in orders[0] if l.split()[1] == sender]
+        assert indexes == list(range(indexes[0], indexes[0] + count)), \
+            "evs: node %s's messages out of order" % sender
     cluster.log("evs: %d messages in one order at %d nodes" % (len(orders[0]), len(members)))
 
 
@@ -211,7 +215,7 @@ def test():
         evs = {node.nodeid: start_evs(node) for node in nodes}
         for member in evs.values():
             evs_confchg(member, r"members=1,2,3 ", 0)
-        evs_stream(list(evs.values()), 100)
+        evs_stream(list(evs.values()), 2000)
         evs_marks = {n: len(m.lines) for n, m in evs.items()}
 
         # node 3 killed, then back
