@@ -6,10 +6,20 @@
  *   stream N SIZE   (sender) N messages of SIZE as fast as the transport
  *                   takes them, until the last is delivered back: prints
  *                   "result US_PER_MESSAGE"
- *   expect TOTAL    prints "got TOTAL" once TOTAL messages were delivered
- *                   since the program started
+ *   joinleave N     (sender, cpg only) N pairs of cpg_join and cpg_leave
+ *                   of a second connection in the group bench-join, each
+ *                   on a connection of its own (initialize to finalize)
+ *                   and until it saw its own join's and its own leave's
+ *                   confchg: prints "result MEDIAN_US_PER_PAIR".
+ *                   That connection leaves first and joins again after.
+ *   expect TOTAL [CHANGES]
+ *                   prints "got TOTAL" once TOTAL messages were delivered
+ *                   since the program started (and CHANGES confchgs seen in
+ *                   bench-join since it was ready)
  *   quit
- * Every node receives every message; all but the sender only count.
+ * Every node receives every message; all but the sender only count. Over
+ * cpg every process also keeps a second connection joined to bench-join,
+ * so that a joiner's confchgs go to every node.
  *
  *   cluster-bench engine|cpg
  *
@@ -135,6 +145,12 @@ static void engine_start(void)
 /* ---- over corosync's cpg ----------------------------------------------- */
 
 static cpg_handle_t cpg;
+/* a second connection, for joins and leaves */
+static cpg_handle_t joiner;
+static int joiner_fd = -1;
+static unsigned join_members;
+static uint64_t changes; /* confchgs of bench-join seen since ready */
+static bool saw_own_join, saw_own_leave;
 
 static void cpg_deliver(cpg_handle_t h, const struct cpg_name *group, uint32_t nodeid, uint32_t pid,
 			void *msg, size_t length)
@@ -186,12 +202,14 @@ static int cpg_submit(const void *data, size_t length)
 }
 static bool cpg_ready(void)
 {
-	return members == 3;
+	return members == 3 && join_members == 3;
 }
 
 static const struct transport cpg_transport = {
 	cpg_fd, cpg_timeout, cpg_process, cpg_flush, cpg_submit, cpg_ready,
 };
+
+static void joiner_start(void);
 
 static void cpg_start(void)
 {
@@ -205,6 +223,95 @@ static void cpg_start(void)
 		exit(1);
 	}
 	self = nodeid;
+	joiner_start();
+}
+
+/* ---- joins and leaves over cpg ----------------------------------------- */
+
+static bool names_self(const struct cpg_address *list, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (list[i].nodeid == self && list[i].pid == (uint32_t)getpid())
+			return true;
+	return false;
+}
+
+static void joiner_confchg(cpg_handle_t h, const struct cpg_name *group, const struct cpg_address *list,
+			   size_t n, const struct cpg_address *left, size_t n_left,
+			   const struct cpg_address *joined, size_t n_joined)
+{
+	join_members = (unsigned)n;
+	changes++;
+	saw_own_join |= names_self(joined, n_joined);
+	saw_own_leave |= names_self(left, n_left);
+}
+
+static void joiner_deliver(cpg_handle_t h, const struct cpg_name *group, uint32_t nodeid, uint32_t pid,
+			   void *msg, size_t length)
+{
+}
+
+static const struct cpg_name join_group = { .length = 10, .value = "bench-join" };
+
+static void joiner_check(const char *call, cs_error_t err)
+{
+	if (err != CS_OK) {
+		fprintf(stderr, "cluster-bench: %s: %d\n", call, err);
+		exit(1);
+	}
+}
+
+static void joiner_process(void)
+{
+	joiner_check("cpg_dispatch", cpg_dispatch(joiner, CS_DISPATCH_ALL));
+}
+
+static void joiner_join(void)
+{
+	cs_error_t err;
+
+	saw_own_join = false;
+	while ((err = cpg_join(joiner, &join_group)) == CS_ERR_TRY_AGAIN)
+		poll(NULL, 0, 1);
+	joiner_check("cpg_join", err);
+}
+
+static void joiner_leave(void)
+{
+	cs_error_t err;
+
+	saw_own_leave = false;
+	while ((err = cpg_leave(joiner, &join_group)) == CS_ERR_TRY_AGAIN)
+		poll(NULL, 0, 1);
+	joiner_check("cpg_leave", err);
+}
+
+static void joiner_wait(const bool *seen)
+{
+	while (!*seen) {
+		struct pollfd pfd = { .fd = joiner_fd, .events = POLLIN };
+
+		poll(&pfd, 1, 100);
+		joiner_process();
+	}
+}
+
+static void joiner_start(void)
+{
+	cpg_callbacks_t callbacks = { .cpg_deliver_fn = joiner_deliver, .cpg_confchg_fn = joiner_confchg };
+
+	joiner_check("cpg_initialize", cpg_initialize(&joiner, &callbacks));
+	joiner_check("cpg_fd_get", cpg_fd_get(joiner, &joiner_fd));
+	joiner_join();
+}
+
+/* corosync's cpg cannot join again on a handle that has left (CPG-Q1), so a
+ * join is a connection's whole life, as in a process that comes and goes. */
+static void joiner_stop(void)
+{
+	joiner_leave();
+	joiner_wait(&saw_own_leave);
+	joiner_check("cpg_finalize", cpg_finalize(joiner));
 }
 
 /* ---- measurements ------------------------------------------------------ */
@@ -229,6 +336,12 @@ static int by_value(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
+static void print_median(double *values, unsigned n)
+{
+	qsort(values, n, sizeof(*values), by_value);
+	printf("result %.1f\n", values[n / 2]);
+}
+
 static void round_trips(unsigned n)
 {
 	static char message[64];
@@ -244,9 +357,27 @@ static void round_trips(unsigned n)
 			wait_events(100);
 		rtt[i] = now_us() - start;
 	}
-	qsort(rtt, n, sizeof(*rtt), by_value);
-	printf("result %.1f\n", rtt[n / 2]);
+	print_median(rtt, n);
 	free(rtt);
+}
+
+/* The other processes stay joined, so each confchg goes to every node. */
+static void joins_and_leaves(unsigned n)
+{
+	double *pair = calloc(n, sizeof(*pair));
+
+	joiner_stop();
+	for (unsigned i = 0; i < n; i++) {
+		double start = now_us();
+		joiner_start();
+		joiner_wait(&saw_own_join);
+		joiner_stop();
+		pair[i] = now_us() - start;
+	}
+	joiner_start();
+	joiner_wait(&saw_own_join);
+	print_median(pair, n);
+	free(pair);
 }
 
 static void stream(unsigned n, size_t size)
@@ -270,18 +401,26 @@ static void stream(unsigned n, size_t size)
 	free(message);
 }
 
-static bool command(const char *line, uint64_t *expect)
+/* What an "expect" waits for. */
+struct expectation {
+	bool active;
+	uint64_t messages, changes;
+};
+
+static bool command(const char *line, struct expectation *expect)
 {
 	unsigned n;
 	size_t size;
-	unsigned long long total;
+	unsigned long long total, total_changes = 0;
 
 	if (sscanf(line, "rtt %u", &n) == 1 && n > 0)
 		round_trips(n);
 	else if (sscanf(line, "stream %u %zu", &n, &size) == 2 && n > 0)
 		stream(n, size);
-	else if (sscanf(line, "expect %llu", &total) == 1)
-		*expect = total;
+	else if (sscanf(line, "joinleave %u", &n) == 1 && n > 0 && joiner_fd >= 0)
+		joins_and_leaves(n);
+	else if (sscanf(line, "expect %llu %llu", &total, &total_changes) >= 1)
+		*expect = (struct expectation){ true, total, total_changes };
 	else if (strncmp(line, "quit", 4) == 0)
 		return false;
 	else
@@ -293,7 +432,7 @@ static bool command(const char *line, uint64_t *expect)
 int main(int argc, char **argv)
 {
 	char line[128];
-	uint64_t expect = 0;
+	struct expectation expect = { 0 };
 	bool announced = false;
 
 	if (argc != 2 || (strcmp(argv[1], "engine") && strcmp(argv[1], "cpg"))) {
@@ -313,22 +452,27 @@ int main(int argc, char **argv)
 		cpg_start();
 	}
 	for (;;) {
-		struct pollfd fds[2] = { { .fd = 0, .events = POLLIN }, { .fd = t->fd(), .events = POLLIN } };
+		struct pollfd fds[3] = { { .fd = 0, .events = POLLIN },
+					 { .fd = t->fd(), .events = POLLIN },
+					 { .fd = joiner_fd, .events = POLLIN } };
 		int timeout = t->timeout();
-		poll(fds, 2, timeout);
+		poll(fds, 3, timeout);
 		if (fds[0].revents && (fgets(line, sizeof(line), stdin) == NULL || !command(line, &expect)))
 			break;
 		t->process();
 		t->flush();
+		if (fds[2].revents)
+			joiner_process();
 		if (!announced && t->ready()) {
 			printf("ready %u\n", self);
 			fflush(stdout);
 			announced = true;
+			changes = 0; /* every process is in bench-join: no confchg is on its way */
 		}
-		if (expect && delivered >= expect) {
+		if (expect.active && delivered >= expect.messages && changes >= expect.changes) {
 			printf("got %llu\n", (unsigned long long)delivered);
 			fflush(stdout);
-			expect = 0;
+			expect.active = false;
 		}
 	}
 	return 0;
