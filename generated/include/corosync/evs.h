@@ -199,14 +199,14 @@ cs_error_t evs_leave(evs_handle_t handle, const struct evs_group *groups, size_t
  * delivered, once to each receiver and never lost, in the order of this
  * connection's calls: after the messages it sent before, and to the connections
  * joined once this connection's earlier evs_join() and evs_leave() took effect
- * and its later ones had not. The sender's own message is there at its next
- * evs_dispatch(). When a receiver cannot take more, the daemon holds the
- * message until the receiver has room and stops reading this connection
- * meanwhile: further messages are accepted until the connection is full, then
- * refused with CS_ERR_TRY_AGAIN until the receiver dispatches, and other calls
- * on the handle wait until then. A larger message waits for the daemon, which
- * refuses it with CS_ERR_TRY_AGAIN, nobody getting it, while a receiver has no
- * room for it.
+ * and its later ones had not. When no earlier event waits undispatched, the
+ * sender's own message is there at its next evs_dispatch(). When a receiver
+ * cannot take more, the daemon holds the message until the receiver has room
+ * and stops reading this connection meanwhile: further messages are accepted
+ * until the connection is full, then refused with CS_ERR_TRY_AGAIN until the
+ * receiver dispatches, and other calls on the handle wait until then. A larger
+ * message waits for the daemon, which refuses it with CS_ERR_TRY_AGAIN, nobody
+ * getting it, while a receiver has no room for it.
  */
 cs_error_t evs_mcast_joined(evs_handle_t handle, evs_guarantee_t guarantee,
 	const struct iovec *iovec, unsigned int iov_len);
