@@ -4,6 +4,8 @@
  *                dispatching and retrying on CS_ERR_TRY_AGAIN (the daemon
  *                holds it back while a member here has no room, itself
  *                included); prints "sent TOTAL"
+ *   join COUNT   joins GROUP COUNT more times, one join a call, so that its
+ *                messages name that many more groups; prints "joins TOTAL"
  *   quit
  * and prints what it is told:
  *   me NODEID
@@ -26,8 +28,10 @@ struct test_message {
 };
 
 static evs_handle_t handle;
+static struct evs_group group;
 static unsigned int self;
 static unsigned long long next_index;
+static unsigned long long joins;
 
 static void print_nodes(const char *name, const unsigned int *list, size_t n)
 {
@@ -82,10 +86,23 @@ static void send_messages(unsigned long long count)
 	printf("sent %llu\n", next_index);
 }
 
+static void join_again(unsigned long long count)
+{
+	for (unsigned long long n = 0; n < count; n++) {
+		cs_error_t err = evs_join(handle, &group, 1);
+
+		if (err != CS_OK) {
+			printf("error join %d\n", err);
+			return;
+		}
+		joins++;
+	}
+	printf("joins %llu\n", joins);
+}
+
 int main(int argc, char **argv)
 {
 	evs_callbacks_t callbacks = { .evs_deliver_fn = on_deliver, .evs_confchg_fn = on_confchg };
-	struct evs_group group = { { 0 } };
 	unsigned int members[64];
 	size_t n_members = 64;
 	char line[128];
@@ -102,6 +119,7 @@ int main(int argc, char **argv)
 		printf("error initialize\n");
 		return 1;
 	}
+	joins = 1;
 	printf("me %u\n", self);
 	fflush(stdout);
 	for (;;) {
@@ -118,6 +136,8 @@ int main(int argc, char **argv)
 				break;
 			if (sscanf(line, "send %llu", &count) == 1)
 				send_messages(count);
+			else if (sscanf(line, "join %llu", &count) == 1)
+				join_again(count);
 			else
 				printf("error command %s", line);
 		}
