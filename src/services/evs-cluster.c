@@ -47,10 +47,14 @@ size_t evs_cluster_in_flight(void)
 	return in_flight;
 }
 
+/* A sender held for what this node had in flight may go on now, even when
+ * no queue here shrank: the message may have had no receiver on this node. */
 static void delivered_back(uint32_t nodeid, size_t length)
 {
-	if (nodeid == cv_cluster_nodeid())
-		in_flight -= length < in_flight ? length : in_flight;
+	if (nodeid != cv_cluster_nodeid() || in_flight == 0)
+		return;
+	in_flight -= length < in_flight ? length : in_flight;
+	evs_retry_held();
 }
 
 static void on_deliver(uint32_t nodeid, const void *data, size_t length)
