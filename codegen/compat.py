@@ -302,25 +302,29 @@ class Comparison:
                       "older libraries wait for it in vain", self.event)
 
     def numbered(self, what, old_items, new_items, number, pos, removed_why, compare_pair):
-        """Requests or events, by name: removed, kept (compare_pair), or new at an
-        id that is free or that a removed one had."""
+        """Requests or events, by name: removed, kept (compare_pair), renamed (a
+        new name at the id of one gone, compared as the same), or new at a free
+        id. Names never travel: the id and the fields do."""
         before = {item.name: item for item in old_items}
         after = {item.name: item for item in new_items}
         old_ids = {number(item): item for item in old_items}
+        renamed = {}
+        for name, item in after.items():
+            previous = old_ids.get(number(item))
+            if name not in before and previous is not None and previous.name not in after:
+                renamed[previous.name] = item
         for name, item in before.items():
             if name in after:
                 compare_pair(item, after[name])
+            elif name in renamed:
+                new = renamed[name]
+                self.compatible(pos(new), f"{what} {name} (id {number(item)}) renamed {new.name}")
+                compare_pair(item, new)
             else:
                 self.breaking(pos(item), f"{what} {name} (id {number(item)}) removed: "
                               f"{removed_why}")
         for name, item in after.items():
-            previous = old_ids.get(number(item))
-            if name in before:
-                continue
-            if previous is not None and previous.name not in after:
-                self.breaking(pos(item), f"{what} id {number(item)} of {previous.name} now "
-                              f"means {name}")
-            else:
+            if name not in before and item not in renamed.values():
                 self.compatible(pos(item), f"new {what} {name} at id {number(item)}")
 
     def request(self, old, new):

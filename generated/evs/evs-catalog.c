@@ -4,7 +4,7 @@
 #include "evs-catalog.h"
 #include "evs.pb-c.h"
 
-static const struct cv_catalog_request evs_catalog_requests[5] = {
+static const struct cv_catalog_request evs_catalog_requests[7] = {
 	[0] = {
 		.name = "join",
 		.function = "evs_join",
@@ -20,18 +20,18 @@ static const struct cv_catalog_request evs_catalog_requests[5] = {
 		.reply = &evs_leave_reply__descriptor,
 	},
 	[2] = {
-		.name = "mcast_joined",
-		.function = "evs_mcast_joined",
-		.summary = "Multicasts the concatenation of the iov_len buffers of iovec to the groups this connection has joined: every connection that has joined one of them, this one included, receives it once.",
-		.request = &evs_mcast_joined_request__descriptor,
-		.reply = &evs_mcast_joined_reply__descriptor,
+		.name = "joined_mcast_large",
+		.function = "evs_joined_mcast_large",
+		.summary = "Multicasts msg to the groups of the connection with a round trip, for messages too large to post in one piece of a socket's buffer, which could otherwise be left half-sent while the daemon holds this connection back.",
+		.request = &evs_joined_mcast_large_request__descriptor,
+		.reply = &evs_joined_mcast_large_reply__descriptor,
 	},
 	[3] = {
-		.name = "mcast_groups",
-		.function = "evs_mcast_groups",
-		.summary = "Multicasts the concatenation of the iov_len buffers of iovec to the group_cnt groups, whether or not this connection has joined them: every connection that has joined one of them receives it once.",
-		.request = &evs_mcast_groups_request__descriptor,
-		.reply = &evs_mcast_groups_reply__descriptor,
+		.name = "groups_mcast_large",
+		.function = "evs_groups_mcast_large",
+		.summary = "Multicasts msg to the groups with a round trip, as evs_joined_mcast_large().",
+		.request = &evs_groups_mcast_large_request__descriptor,
+		.reply = &evs_groups_mcast_large_reply__descriptor,
 	},
 	[4] = {
 		.name = "members",
@@ -39,6 +39,20 @@ static const struct cv_catalog_request evs_catalog_requests[5] = {
 		.summary = "This node's id and the node ids of the cluster's members.",
 		.request = &evs_members_request__descriptor,
 		.reply = &evs_members_reply__descriptor,
+	},
+	[5] = {
+		.name = "joined_mcast",
+		.function = "evs_joined_mcast",
+		.summary = "Multicasts msg to the groups of the connection, pipelined: the daemon holds a message a receiver has no room for, and stops reading the connection until the receiver has.",
+		.request = &evs_joined_mcast_request__descriptor,
+		.reply = NULL,
+	},
+	[6] = {
+		.name = "groups_mcast",
+		.function = "evs_groups_mcast",
+		.summary = "Multicasts msg to the groups, pipelined as evs_joined_mcast().",
+		.request = &evs_groups_mcast_request__descriptor,
+		.reply = NULL,
 	},
 };
 
@@ -56,8 +70,8 @@ static const struct cv_catalog_event evs_catalog_events[2] = {
 const struct cv_catalog evs_catalog = {
 	.service = "evs",
 	.version_major = 1,
-	.version_minor = 0,
-	.n_requests = 5,
+	.version_minor = 1,
+	.n_requests = 7,
 	.requests = evs_catalog_requests,
 	.n_events = 2,
 	.events = evs_catalog_events,

@@ -2,7 +2,6 @@
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/uio.h>
 
 #include "evs-client.h"
 #include "evs-catalog.h"
@@ -11,15 +10,6 @@
 #if CV_RUNTIME_ABI != 1
 #error "evs-client.c was generated for CV_RUNTIME_ABI 1; regenerate it with python3 -m codegen"
 #endif
-
-/* True when every entry of iov with a length has a base. */
-static bool iovec_bases_present(const struct iovec *iov, size_t count)
-{
-	for (size_t i = 0; i < count; i++)
-		if (iov[i].iov_base == NULL && iov[i].iov_len != 0)
-			return false;
-	return true;
-}
 
 /* Zeroed room for count elements, or NULL when count is 0 or memory is short. */
 static void *array_alloc(size_t count, size_t size)
@@ -88,7 +78,7 @@ static struct cv_handle_table evs_handles = CV_HANDLE_TABLE_INIT;
 const struct cv_client_service evs_client_service = {
 	.name = "evs",
 	.version_major = 1,
-	.version_minor = 0,
+	.version_minor = 1,
 	.n_events = EVS_N_EVENTS,
 	.events = evs_events,
 	.handles = &evs_handles,
@@ -186,70 +176,6 @@ cs_error_t evs_leave(evs_handle_t handle, const struct evs_group *groups, size_t
 	return call_status;
 }
 
-cs_error_t evs_mcast_joined(evs_handle_t handle, evs_guarantee_t guarantee,
-	const struct iovec *iovec, unsigned int iov_len)
-{
-	EvsMcastJoinedRequest request = EVS_MCAST_JOINED_REQUEST__INIT;
-	uint8_t *wire_iovec = NULL;
-	ProtobufCMessage *reply = NULL;
-	cs_error_t call_status;
-
-	if ((iovec == NULL && iov_len != 0) ||
-	    !iovec_bases_present(iovec, iov_len))
-		return CS_ERR_INVALID_PARAM;
-	request.guarantee = guarantee;
-	call_status = cv_iovec_gather(iovec, iov_len, &request.iovec.data, &request.iovec.len, &wire_iovec);
-	if (call_status == CS_OK)
-		call_status = cv_client_call(&evs_client_service, handle, EVS_REQUEST_MCAST_JOINED,
-					&request.base, &evs_mcast_joined_reply__descriptor, &reply);
-	if (reply != NULL)
-		protobuf_c_message_free_unpacked(reply, NULL);
-	free(wire_iovec);
-	return call_status;
-}
-
-cs_error_t evs_mcast_groups(evs_handle_t handle, evs_guarantee_t guarantee,
-	const struct evs_group *groups, size_t group_cnt, const struct iovec *iovec,
-	unsigned int iov_len)
-{
-	EvsMcastGroupsRequest request = EVS_MCAST_GROUPS_REQUEST__INIT;
-	EvsGroup *wire_groups = NULL;
-	EvsGroup **wire_groups_ptrs = NULL;
-	uint8_t *wire_iovec = NULL;
-	ProtobufCMessage *reply = NULL;
-	cs_error_t call_status;
-
-	if ((groups == NULL && group_cnt != 0) ||
-	    (iovec == NULL && iov_len != 0) ||
-	    !iovec_bases_present(iovec, iov_len))
-		return CS_ERR_INVALID_PARAM;
-	wire_groups = calloc(group_cnt + 1, sizeof(*wire_groups));
-	wire_groups_ptrs = calloc(group_cnt + 1, sizeof(*wire_groups_ptrs));
-	if (wire_groups == NULL || wire_groups_ptrs == NULL) {
-		free(wire_groups);
-		free(wire_groups_ptrs);
-		return CS_ERR_NO_MEMORY;
-	}
-	request.guarantee = guarantee;
-	request.n_groups = group_cnt;
-	for (size_t i = 0; i < group_cnt; i++) {
-		evs_group__init(&wire_groups[i]);
-		evs_group_to_wire(&wire_groups[i], &groups[i]);
-		wire_groups_ptrs[i] = &wire_groups[i];
-	}
-	request.groups = wire_groups_ptrs;
-	call_status = cv_iovec_gather(iovec, iov_len, &request.iovec.data, &request.iovec.len, &wire_iovec);
-	if (call_status == CS_OK)
-		call_status = cv_client_call(&evs_client_service, handle, EVS_REQUEST_MCAST_GROUPS,
-					&request.base, &evs_mcast_groups_reply__descriptor, &reply);
-	if (reply != NULL)
-		protobuf_c_message_free_unpacked(reply, NULL);
-	free(wire_groups);
-	free(wire_groups_ptrs);
-	free(wire_iovec);
-	return call_status;
-}
-
 cs_error_t evs_members(evs_handle_t handle, unsigned int *local_nodeid, unsigned int **members,
 	size_t *n_members)
 {
@@ -281,5 +207,116 @@ cs_error_t evs_members(evs_handle_t handle, unsigned int *local_nodeid, unsigned
 	}
 	if (reply != NULL)
 		protobuf_c_message_free_unpacked(reply, NULL);
+	return call_status;
+}
+
+cs_error_t evs_joined_mcast(evs_handle_t handle, const void *msg, size_t msg_len)
+{
+	EvsJoinedMcastRequest request = EVS_JOINED_MCAST_REQUEST__INIT;
+	ProtobufCMessage *reply = NULL;
+	cs_error_t call_status;
+
+	if (msg == NULL && msg_len != 0)
+		return CS_ERR_INVALID_PARAM;
+	request.msg.len = msg_len;
+	request.msg.data = (uint8_t *)msg;
+	call_status = cv_client_post(&evs_client_service, handle, EVS_REQUEST_JOINED_MCAST,
+				&request.base);
+	if (reply != NULL)
+		protobuf_c_message_free_unpacked(reply, NULL);
+	return call_status;
+}
+
+cs_error_t evs_groups_mcast(evs_handle_t handle, const struct evs_group *groups, size_t group_cnt,
+	const void *msg, size_t msg_len)
+{
+	EvsGroupsMcastRequest request = EVS_GROUPS_MCAST_REQUEST__INIT;
+	EvsGroup *wire_groups = NULL;
+	EvsGroup **wire_groups_ptrs = NULL;
+	ProtobufCMessage *reply = NULL;
+	cs_error_t call_status;
+
+	if ((groups == NULL && group_cnt != 0) ||
+	    (msg == NULL && msg_len != 0))
+		return CS_ERR_INVALID_PARAM;
+	wire_groups = calloc(group_cnt + 1, sizeof(*wire_groups));
+	wire_groups_ptrs = calloc(group_cnt + 1, sizeof(*wire_groups_ptrs));
+	if (wire_groups == NULL || wire_groups_ptrs == NULL) {
+		free(wire_groups);
+		free(wire_groups_ptrs);
+		return CS_ERR_NO_MEMORY;
+	}
+	request.n_groups = group_cnt;
+	for (size_t i = 0; i < group_cnt; i++) {
+		evs_group__init(&wire_groups[i]);
+		evs_group_to_wire(&wire_groups[i], &groups[i]);
+		wire_groups_ptrs[i] = &wire_groups[i];
+	}
+	request.groups = wire_groups_ptrs;
+	request.msg.len = msg_len;
+	request.msg.data = (uint8_t *)msg;
+	call_status = cv_client_post(&evs_client_service, handle, EVS_REQUEST_GROUPS_MCAST,
+				&request.base);
+	if (reply != NULL)
+		protobuf_c_message_free_unpacked(reply, NULL);
+	free(wire_groups);
+	free(wire_groups_ptrs);
+	return call_status;
+}
+
+cs_error_t evs_joined_mcast_large(evs_handle_t handle, evs_guarantee_t guarantee, const void *msg,
+	size_t msg_len)
+{
+	EvsJoinedMcastLargeRequest request = EVS_JOINED_MCAST_LARGE_REQUEST__INIT;
+	ProtobufCMessage *reply = NULL;
+	cs_error_t call_status;
+
+	if (msg == NULL && msg_len != 0)
+		return CS_ERR_INVALID_PARAM;
+	request.guarantee = guarantee;
+	request.msg.len = msg_len;
+	request.msg.data = (uint8_t *)msg;
+	call_status = cv_client_call(&evs_client_service, handle, EVS_REQUEST_JOINED_MCAST_LARGE,
+				&request.base, &evs_joined_mcast_large_reply__descriptor, &reply);
+	if (reply != NULL)
+		protobuf_c_message_free_unpacked(reply, NULL);
+	return call_status;
+}
+
+cs_error_t evs_groups_mcast_large(evs_handle_t handle, evs_guarantee_t guarantee,
+	const struct evs_group *groups, size_t group_cnt, const void *msg, size_t msg_len)
+{
+	EvsGroupsMcastLargeRequest request = EVS_GROUPS_MCAST_LARGE_REQUEST__INIT;
+	EvsGroup *wire_groups = NULL;
+	EvsGroup **wire_groups_ptrs = NULL;
+	ProtobufCMessage *reply = NULL;
+	cs_error_t call_status;
+
+	if ((groups == NULL && group_cnt != 0) ||
+	    (msg == NULL && msg_len != 0))
+		return CS_ERR_INVALID_PARAM;
+	wire_groups = calloc(group_cnt + 1, sizeof(*wire_groups));
+	wire_groups_ptrs = calloc(group_cnt + 1, sizeof(*wire_groups_ptrs));
+	if (wire_groups == NULL || wire_groups_ptrs == NULL) {
+		free(wire_groups);
+		free(wire_groups_ptrs);
+		return CS_ERR_NO_MEMORY;
+	}
+	request.guarantee = guarantee;
+	request.n_groups = group_cnt;
+	for (size_t i = 0; i < group_cnt; i++) {
+		evs_group__init(&wire_groups[i]);
+		evs_group_to_wire(&wire_groups[i], &groups[i]);
+		wire_groups_ptrs[i] = &wire_groups[i];
+	}
+	request.groups = wire_groups_ptrs;
+	request.msg.len = msg_len;
+	request.msg.data = (uint8_t *)msg;
+	call_status = cv_client_call(&evs_client_service, handle, EVS_REQUEST_GROUPS_MCAST_LARGE,
+				&request.base, &evs_groups_mcast_large_reply__descriptor, &reply);
+	if (reply != NULL)
+		protobuf_c_message_free_unpacked(reply, NULL);
+	free(wire_groups);
+	free(wire_groups_ptrs);
 	return call_status;
 }

@@ -20,11 +20,13 @@
 enum evs_request_id {
 	EVS_REQUEST_JOIN = 0,
 	EVS_REQUEST_LEAVE = 1,
-	EVS_REQUEST_MCAST_JOINED = 2,
-	EVS_REQUEST_MCAST_GROUPS = 3,
+	EVS_REQUEST_JOINED_MCAST_LARGE = 2,
+	EVS_REQUEST_GROUPS_MCAST_LARGE = 3,
 	EVS_REQUEST_MEMBERS = 4,
+	EVS_REQUEST_JOINED_MCAST = 5,
+	EVS_REQUEST_GROUPS_MCAST = 6,
 };
-#define EVS_N_REQUESTS 5
+#define EVS_N_REQUESTS 7
 
 enum evs_event_id {
 	EVS_EVENT_MESSAGE = 0,
@@ -78,5 +80,35 @@ typedef void (*evs_membership_fn_t)(evs_handle_t handle, const unsigned int *mem
  */
 CV_HIDDEN cs_error_t evs_members(evs_handle_t handle, unsigned int *local_nodeid,
 	unsigned int **members, size_t *n_members);
+
+/*
+ * Multicasts msg to the groups of the connection, pipelined: the daemon holds a
+ * message a receiver has no room for, and stops reading the connection until
+ * the receiver has.
+ */
+CV_HIDDEN cs_error_t evs_joined_mcast(evs_handle_t handle, const void *msg, size_t msg_len);
+
+/*
+ * Multicasts msg to the groups, pipelined as evs_joined_mcast(). The library
+ * never sends more than EVS_MAX_GROUPS_PER_CALL groups: the daemon closes a
+ * connection that does.
+ */
+CV_HIDDEN cs_error_t evs_groups_mcast(evs_handle_t handle, const struct evs_group *groups,
+	size_t group_cnt, const void *msg, size_t msg_len);
+
+/*
+ * Multicasts msg to the groups of the connection with a round trip, for
+ * messages too large to post in one piece of a socket's buffer, which could
+ * otherwise be left half-sent while the daemon holds this connection back.
+ * guarantee is ignored.
+ */
+CV_HIDDEN cs_error_t evs_joined_mcast_large(evs_handle_t handle, evs_guarantee_t guarantee,
+	const void *msg, size_t msg_len);
+
+/*
+ * Multicasts msg to the groups with a round trip, as evs_joined_mcast_large().
+ */
+CV_HIDDEN cs_error_t evs_groups_mcast_large(evs_handle_t handle, evs_guarantee_t guarantee,
+	const struct evs_group *groups, size_t group_cnt, const void *msg, size_t msg_len);
 
 #endif /* CONCLAVE_EVS_CLIENT_H */

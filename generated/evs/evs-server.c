@@ -23,24 +23,36 @@ static cs_error_t request_leave(struct cv_session *s,
 	return evs_handle_leave(s, (const EvsLeaveRequest *)request, (EvsLeaveReply *)reply);
 }
 
-static cs_error_t request_mcast_joined(struct cv_session *s,
+static cs_error_t request_joined_mcast_large(struct cv_session *s,
 				const ProtobufCMessage *request, ProtobufCMessage *reply)
 {
-	return evs_handle_mcast_joined(s, (const EvsMcastJoinedRequest *)request,
-		(EvsMcastJoinedReply *)reply);
+	return evs_handle_joined_mcast_large(s, (const EvsJoinedMcastLargeRequest *)request,
+		(EvsJoinedMcastLargeReply *)reply);
 }
 
-static cs_error_t request_mcast_groups(struct cv_session *s,
+static cs_error_t request_groups_mcast_large(struct cv_session *s,
 				const ProtobufCMessage *request, ProtobufCMessage *reply)
 {
-	return evs_handle_mcast_groups(s, (const EvsMcastGroupsRequest *)request,
-		(EvsMcastGroupsReply *)reply);
+	return evs_handle_groups_mcast_large(s, (const EvsGroupsMcastLargeRequest *)request,
+		(EvsGroupsMcastLargeReply *)reply);
 }
 
 static cs_error_t request_members(struct cv_session *s,
 				const ProtobufCMessage *request, ProtobufCMessage *reply)
 {
 	return evs_handle_members(s, (const EvsMembersRequest *)request, (EvsMembersReply *)reply);
+}
+
+static cs_error_t request_joined_mcast(struct cv_session *s,
+				const ProtobufCMessage *request, ProtobufCMessage *reply)
+{
+	return evs_handle_joined_mcast(s, (const EvsJoinedMcastRequest *)request);
+}
+
+static cs_error_t request_groups_mcast(struct cv_session *s,
+				const ProtobufCMessage *request, ProtobufCMessage *reply)
+{
+	return evs_handle_groups_mcast(s, (const EvsGroupsMcastRequest *)request);
 }
 
 static const struct cv_request_desc evs_requests[EVS_N_REQUESTS] = {
@@ -60,19 +72,19 @@ static const struct cv_request_desc evs_requests[EVS_N_REQUESTS] = {
 		.validate = NULL,
 		.flags = 0,
 	},
-	[EVS_REQUEST_MCAST_JOINED] = {
-		.name = "mcast_joined",
-		.request = &evs_mcast_joined_request__descriptor,
-		.reply = &evs_mcast_joined_reply__descriptor,
-		.handle = request_mcast_joined,
+	[EVS_REQUEST_JOINED_MCAST_LARGE] = {
+		.name = "joined_mcast_large",
+		.request = &evs_joined_mcast_large_request__descriptor,
+		.reply = &evs_joined_mcast_large_reply__descriptor,
+		.handle = request_joined_mcast_large,
 		.validate = NULL,
 		.flags = 0,
 	},
-	[EVS_REQUEST_MCAST_GROUPS] = {
-		.name = "mcast_groups",
-		.request = &evs_mcast_groups_request__descriptor,
-		.reply = &evs_mcast_groups_reply__descriptor,
-		.handle = request_mcast_groups,
+	[EVS_REQUEST_GROUPS_MCAST_LARGE] = {
+		.name = "groups_mcast_large",
+		.request = &evs_groups_mcast_large_request__descriptor,
+		.reply = &evs_groups_mcast_large_reply__descriptor,
+		.handle = request_groups_mcast_large,
 		.validate = NULL,
 		.flags = 0,
 	},
@@ -83,6 +95,22 @@ static const struct cv_request_desc evs_requests[EVS_N_REQUESTS] = {
 		.handle = request_members,
 		.validate = NULL,
 		.flags = 0,
+	},
+	[EVS_REQUEST_JOINED_MCAST] = {
+		.name = "joined_mcast",
+		.request = &evs_joined_mcast_request__descriptor,
+		.reply = NULL,
+		.handle = request_joined_mcast,
+		.validate = NULL,
+		.flags = CV_REQUEST_ONEWAY | CV_REQUEST_NOWAIT,
+	},
+	[EVS_REQUEST_GROUPS_MCAST] = {
+		.name = "groups_mcast",
+		.request = &evs_groups_mcast_request__descriptor,
+		.reply = NULL,
+		.handle = request_groups_mcast,
+		.validate = NULL,
+		.flags = CV_REQUEST_ONEWAY | CV_REQUEST_NOWAIT,
 	},
 };
 
@@ -95,7 +123,7 @@ const struct cv_server_service evs_server_service = {
 	.name = "evs",
 	.id = 8,
 	.version_major = 1,
-	.version_minor = 0,
+	.version_minor = 1,
 	.n_requests = EVS_N_REQUESTS,
 	.requests = evs_requests,
 	.n_events = EVS_N_EVENTS,

@@ -21,11 +21,13 @@
 enum evs_request_id {
 	EVS_REQUEST_JOIN = 0,
 	EVS_REQUEST_LEAVE = 1,
-	EVS_REQUEST_MCAST_JOINED = 2,
-	EVS_REQUEST_MCAST_GROUPS = 3,
+	EVS_REQUEST_JOINED_MCAST_LARGE = 2,
+	EVS_REQUEST_GROUPS_MCAST_LARGE = 3,
 	EVS_REQUEST_MEMBERS = 4,
+	EVS_REQUEST_JOINED_MCAST = 5,
+	EVS_REQUEST_GROUPS_MCAST = 6,
 };
-#define EVS_N_REQUESTS 5
+#define EVS_N_REQUESTS 7
 
 enum evs_event_id {
 	EVS_EVENT_MESSAGE = 0,
@@ -48,24 +50,37 @@ cs_error_t evs_handle_leave(struct cv_session *s, const EvsLeaveRequest *request
 	EvsLeaveReply *reply);
 
 /*
- * evs_mcast_joined(): Multicasts the concatenation of the iov_len buffers of
- * iovec to the groups this connection has joined: every connection that has
- * joined one of them, this one included, receives it once.
+ * evs_joined_mcast_large(): Multicasts msg to the groups of the connection with
+ * a round trip, for messages too large to post in one piece of a socket's
+ * buffer, which could otherwise be left half-sent while the daemon holds this
+ * connection back.
  */
-cs_error_t evs_handle_mcast_joined(struct cv_session *s, const EvsMcastJoinedRequest *request,
-	EvsMcastJoinedReply *reply);
+cs_error_t evs_handle_joined_mcast_large(struct cv_session *s,
+	const EvsJoinedMcastLargeRequest *request, EvsJoinedMcastLargeReply *reply);
 
 /*
- * evs_mcast_groups(): Multicasts the concatenation of the iov_len buffers of
- * iovec to the group_cnt groups, whether or not this connection has joined
- * them: every connection that has joined one of them receives it once.
+ * evs_groups_mcast_large(): Multicasts msg to the groups with a round trip, as
+ * evs_joined_mcast_large().
  */
-cs_error_t evs_handle_mcast_groups(struct cv_session *s, const EvsMcastGroupsRequest *request,
-	EvsMcastGroupsReply *reply);
+cs_error_t evs_handle_groups_mcast_large(struct cv_session *s,
+	const EvsGroupsMcastLargeRequest *request, EvsGroupsMcastLargeReply *reply);
 
 /* evs_members(): This node's id and the node ids of the cluster's members. */
 cs_error_t evs_handle_members(struct cv_session *s, const EvsMembersRequest *request,
 	EvsMembersReply *reply);
+
+/*
+ * evs_joined_mcast(): Multicasts msg to the groups of the connection,
+ * pipelined: the daemon holds a message a receiver has no room for, and stops
+ * reading the connection until the receiver has.
+ */
+cs_error_t evs_handle_joined_mcast(struct cv_session *s, const EvsJoinedMcastRequest *request);
+
+/*
+ * evs_groups_mcast(): Multicasts msg to the groups, pipelined as
+ * evs_joined_mcast().
+ */
+cs_error_t evs_handle_groups_mcast(struct cv_session *s, const EvsGroupsMcastRequest *request);
 
 static inline cs_error_t evs_send_message(struct cv_session *s, const EvsMessageEvent *event)
 {

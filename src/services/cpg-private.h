@@ -35,8 +35,7 @@ ProtobufCBinaryData cpg_name_bytes(const CpgName *name);
 /* Queues the confchg; a member without room for it is closed. */
 void cpg_send_membership_to(struct cpg_member *m, const CpgMembershipEvent *event);
 void cpg_totem_send(struct cpg_member *m);
-void cpg_blocked_add(struct cpg_member *m);
-void cpg_blocked_remove(struct cpg_member *m);
+/* Room may have come for the messages held back. */
 void cpg_retry_soon(void);
 cs_error_t cpg_pieces_check(struct cpg_member *m, const CpgGroupsFragmentRequest *request);
 /* A piece was accepted. */

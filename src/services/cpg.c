@@ -23,6 +23,7 @@
 #include "cpg-groups.h"
 #include "cpg-private.h"
 #include "cpg-server.h"
+#include "held-senders.h"
 #include "quorum-state.h"
 
 /* What messages leave free in every member's queue for the membership
@@ -35,10 +36,8 @@
  * would be refused with CS_ERR_TRY_AGAIN. */
 #define FLOW_CONTROL_ROOM 4096u
 
-/* Senders whose message waits for room, oldest first. */
-static struct cpg_member **blocked;
-static size_t n_blocked, blocked_capacity;
-static struct cv_timer *retry_timer;
+/* Senders whose message waits for room. */
+static struct held_senders held;
 /* conclave { cpg_max_message_size }: the largest message sent in pieces. */
 static uint32_t max_message_size = CV_CPG_MAX_MESSAGE_SIZE;
 struct cpg_group_table cpg_groups;
@@ -270,65 +269,9 @@ static void member_gone(struct cpg_member *m)
 
 /* ---- messages -------------------------------------------------------------- */
 
-void cpg_blocked_remove(struct cpg_member *m)
-{
-	for (size_t i = 0; i < n_blocked; i++) {
-		if (blocked[i] == m) {
-			memmove(&blocked[i], &blocked[i + 1], (n_blocked - i - 1) * sizeof(*blocked));
-			n_blocked--;
-			return;
-		}
-	}
-}
-
-/* Sessions are closed, not left stuck, when even this list cannot grow. */
-void cpg_blocked_add(struct cpg_member *m)
-{
-	struct cpg_member **grown;
-
-	for (size_t i = 0; i < n_blocked; i++)
-		if (blocked[i] == m)
-			return;
-	if (n_blocked == blocked_capacity) {
-		size_t capacity = blocked_capacity ? 2 * blocked_capacity : 16;
-
-		grown = realloc(blocked, capacity * sizeof(*blocked));
-		if (grown == NULL) {
-			cv_session_close(m->session, "cpg: out of memory holding a message");
-			return;
-		}
-		blocked = grown;
-		blocked_capacity = capacity;
-	}
-	blocked[n_blocked++] = m;
-}
-
-/* Each held sender once, oldest first; those still without room stay. */
-static void retry_blocked(void *data)
-{
-	size_t n = n_blocked;
-	struct cpg_member **round = malloc(n * sizeof(*round) + 1);
-
-	if (round == NULL) {
-		cv_timer_start(retry_timer, 1);
-		return;
-	}
-	memcpy(round, blocked, n * sizeof(*round));
-	for (size_t i = 0; i < n; i++) {
-		bool still_there = false;
-
-		for (size_t j = 0; j < n_blocked && !still_there; j++)
-			still_there = blocked[j] == round[i];
-		if (still_there)
-			cv_session_retry_held(round[i]->session);
-	}
-	free(round);
-}
-
 void cpg_retry_soon(void)
 {
-	if (n_blocked > 0 && retry_timer != NULL && !cv_timer_pending(retry_timer))
-		cv_timer_start(retry_timer, 0);
+	held_senders_retry_soon(&held);
 }
 
 /* To every member of g in one step, or CS_ERR_TRY_AGAIN; packed once,
@@ -373,10 +316,7 @@ cs_error_t cpg_handle_groups_mcast(struct cv_session *s, const CpgGroupsMcastReq
 	struct cpg_member *m = cv_session_private(s);
 	cs_error_t err = message_fan_out(m, request->msg);
 
-	if (err == CS_ERR_TRY_AGAIN)
-		cpg_blocked_add(m);
-	else
-		cpg_blocked_remove(m);
+	held_senders_note(&held, s, err);
 	return err;
 }
 
@@ -464,7 +404,7 @@ cs_error_t cpg_handle_flow_control_state_get(struct cv_session *s,
 	 * too: senders wait for them. */
 	bool full = m->group != NULL &&
 		    (!members_have_room(m->group, FLOW_CONTROL_ROOM + CONFCHG_ROOM) ||
-		     (cv_cluster_enabled() && (n_blocked > 0 || cpg_cluster_flow_enabled(m))));
+		     (cv_cluster_enabled() && (held_senders_any(&held) || cpg_cluster_flow_enabled(m))));
 
 	reply->flow_control_enabled = full ? CPG_FLOW_CONTROL_ENABLED : CPG_FLOW_CONTROL_DISABLED;
 	return CS_OK;
@@ -596,7 +536,7 @@ static void cpg_disconnect(struct cv_session *s)
 {
 	struct cpg_member *m = cv_session_private(s);
 
-	cpg_blocked_remove(m);
+	held_senders_remove(&held, s);
 	if (cv_cluster_enabled()) {
 		cpg_cluster_disconnect(m);
 	} else {
@@ -637,8 +577,7 @@ static int cpg_check_reload(const struct cv_conf *next, char *err, size_t err_si
 
 static int cpg_start(void)
 {
-	retry_timer = cv_timer_new(retry_blocked, NULL);
-	if (retry_timer == NULL)
+	if (held_senders_start(&held) < 0)
 		return -1;
 	if (cv_cluster_enabled())
 		return cpg_cluster_start();
@@ -649,11 +588,7 @@ static void cpg_stop(void)
 {
 	if (cv_cluster_enabled())
 		cpg_cluster_stop();
-	cv_timer_free(retry_timer);
-	retry_timer = NULL;
-	free(blocked);
-	blocked = NULL;
-	n_blocked = blocked_capacity = 0;
+	held_senders_stop(&held);
 }
 
 const struct cv_service_ops cpg_service_ops = {

@@ -19,8 +19,11 @@ static uint32_t ring_nodeid;
 static uint64_t ring_seq;
 static uint32_t *ring_nodes;
 static size_t n_ring_nodes;
+static size_t in_flight;
 
-/* A message: u32 count of keys (little-endian), the keys, the client's bytes. */
+/* A message: u32 count of keys (little-endian), the keys, the client's bytes.
+ * A message to the joined groups names each join's: as many as
+ * conclave.evs_max_joins. */
 cs_error_t evs_cluster_mcast(const uint8_t *keys, size_t count, ProtobufCBinaryData msg)
 {
 	size_t keys_length = count * EVS_GROUP_KEY_LENGTH;
@@ -34,7 +37,24 @@ cs_error_t evs_cluster_mcast(const uint8_t *keys, size_t count, ProtobufCBinaryD
 	memcpy(head + sizeof(n), keys, keys_length);
 	r = cv_order_submit(CV_ORDER_EVS, head, sizeof(n) + keys_length, msg.data, msg.len);
 	free(head);
+	if (r == CS_OK)
+		in_flight += msg.len;
 	return r;
+}
+
+size_t evs_cluster_in_flight(void)
+{
+	return in_flight;
+}
+
+/* A sender held for what this node had in flight may go on now, even when
+ * no queue here shrank: the message may have had no receiver on this node. */
+static void delivered_back(uint32_t nodeid, size_t length)
+{
+	if (nodeid != cv_cluster_nodeid() || in_flight == 0)
+		return;
+	in_flight -= length < in_flight ? length : in_flight;
+	evs_retry_held();
 }
 
 static void on_deliver(uint32_t nodeid, const void *data, size_t length)
@@ -47,11 +67,10 @@ static void on_deliver(uint32_t nodeid, const void *data, size_t length)
 		goto malformed;
 	memcpy(&count, bytes, sizeof(count));
 	count = le32toh(count);
-	if (count > EVS_MAX_GROUPS_PER_CALL)
-		goto malformed;
 	keys_length = (size_t)count * EVS_GROUP_KEY_LENGTH;
 	if (length - sizeof(count) < keys_length)
 		goto malformed;
+	delivered_back(nodeid, length - sizeof(count) - keys_length);
 	if (evs_receivers_of(
 		    (ProtobufCBinaryData){ .data = (uint8_t *)bytes + sizeof(count), .len = keys_length },
 		    count) < 0) {
@@ -131,11 +150,14 @@ void evs_cluster_stop(void)
 	n_ring_nodes = 0;
 	ring_nodeid = 0;
 	ring_seq = 0;
+	in_flight = 0;
 }
 
 void evs_cluster_start(void)
 {
-	static const struct cv_order_ops ops = { .deliver = on_deliver, .view = on_view };
+	static const struct cv_order_ops ops = { .deliver = on_deliver,
+						 .view = on_view,
+						 .room = evs_retry_held };
 
 	cv_order_register(CV_ORDER_EVS, &ops);
 }

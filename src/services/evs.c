@@ -3,13 +3,20 @@
  * may join many groups, and the same group more than once: each join is a
  * member of its group. A message goes to every connection that has joined
  * at least one of its groups, once, in one step of the daemon's loop, so
- * every receiver sees the same total order; when one of them has no room,
- * nobody gets it and the sender gets CS_ERR_TRY_AGAIN. A connection holds at
- * most conclave.evs_max_joins joins.
+ * every receiver sees the same total order. A connection holds at most
+ * conclave.evs_max_joins joins.
+ *
+ * Messages of up to 64 KiB are pipelined (one-way, CV_REQUEST_NOWAIT), as
+ * cpg's: when a receiver has no room, the daemon holds the message and
+ * stops reading its sender, whose library then returns CS_ERR_TRY_AGAIN
+ * once the connection is full, and retries it whenever a queue shrinks.
+ * Larger messages come with a round trip: nobody gets one a receiver has
+ * no room for, and its sender gets CS_ERR_TRY_AGAIN.
  *
  * The configuration change reports nodes, not groups: one right after the
  * WELCOME, with the cluster membership the quorum provider published (this
  * node alone without one). */
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -21,6 +28,7 @@
 #include "cpg-groups.h"
 #include "evs-private.h"
 #include "evs-server.h"
+#include "held-senders.h"
 #include "quorum-state.h"
 
 /* One join of one group by one connection. */
@@ -41,6 +49,12 @@ static struct cpg_group_table groups;
 static uint32_t max_joins = 1024; /* per connection: conclave { evs_max_joins } */
 static struct cv_list connections = CV_LIST_INIT(connections);
 static uint64_t message_stamp;
+
+/* A held message the daemon lacked memory for is tried again after this. */
+#define NO_MEMORY_RETRY_MS 10
+
+/* Senders whose posted message waits for room. */
+static struct held_senders held;
 
 /* The receivers of the message being sent, each once. */
 static struct evs_connection **receivers;
@@ -237,21 +251,49 @@ int evs_receivers_of(ProtobufCBinaryData keys, size_t count)
 	return 0;
 }
 
-/* To every receiver, or to none with CS_ERR_TRY_AGAIN. */
-static cs_error_t message_fan_out(ProtobufCBinaryData msg)
+static bool receivers_have_room(size_t bytes)
 {
-	EvsMessageEvent event = EVS_MESSAGE_EVENT__INIT;
-	size_t bytes;
-
-	event.nodeid = local_nodeid();
-	event.msg = msg;
-	bytes = protobuf_c_message_get_packed_size(&event.base);
 	for (size_t i = 0; i < n_receivers; i++)
 		if (cv_session_is_open(receivers[i]->session) &&
 		    !cv_session_has_room(receivers[i]->session, bytes))
-			return CS_ERR_TRY_AGAIN;
+			return false;
+	return true;
+}
+
+static size_t message_event_size(ProtobufCBinaryData msg)
+{
+	EvsMessageEvent event = EVS_MESSAGE_EVENT__INIT;
+
+	event.nodeid = local_nodeid();
+	event.msg = msg;
+	return protobuf_c_message_get_packed_size(&event.base);
+}
+
+/* A message packed once, however many receivers share it. */
+static struct cv_packed_frame *message_pack(uint32_t nodeid, ProtobufCBinaryData msg)
+{
+	EvsMessageEvent event = EVS_MESSAGE_EVENT__INIT;
+
+	event.nodeid = nodeid;
+	event.msg = msg;
+	return cv_event_pack(EVS_EVENT_MESSAGE, &event.base);
+}
+
+/* To every receiver, or to none with CS_ERR_TRY_AGAIN. */
+static cs_error_t message_fan_out(ProtobufCBinaryData msg)
+{
+	struct cv_packed_frame *packed;
+
+	if (n_receivers == 0)
+		return CS_OK;
+	if (!receivers_have_room(message_event_size(msg)))
+		return CS_ERR_TRY_AGAIN;
+	packed = message_pack(local_nodeid(), msg);
+	if (packed == NULL)
+		return CS_ERR_NO_MEMORY;
 	for (size_t i = 0; i < n_receivers; i++)
-		evs_send_message(receivers[i]->session, &event);
+		cv_session_send_packed(receivers[i]->session, packed);
+	cv_packed_frame_release(packed);
 	return CS_OK;
 }
 
@@ -259,46 +301,126 @@ static cs_error_t message_fan_out(ProtobufCBinaryData msg)
  * room is closed, as the sender, on another node maybe, cannot wait. */
 void evs_deliver(uint32_t nodeid, ProtobufCBinaryData msg)
 {
-	EvsMessageEvent event = EVS_MESSAGE_EVENT__INIT;
+	struct cv_packed_frame *packed;
 
-	event.nodeid = nodeid;
-	event.msg = msg;
+	if (n_receivers == 0)
+		return;
+	packed = message_pack(nodeid, msg);
+	if (packed == NULL) {
+		cv_log_error("evs: out of memory delivering a message of node %u", nodeid);
+		return;
+	}
 	for (size_t i = 0; i < n_receivers; i++)
-		if (evs_send_message(receivers[i]->session, &event) == CS_ERR_TRY_AGAIN)
+		if (cv_session_send_packed(receivers[i]->session, packed) == CS_ERR_TRY_AGAIN)
 			cv_session_close(receivers[i]->session,
 					 "evs: no room for the cluster's messages to its groups");
+	cv_packed_frame_release(packed);
 }
 
-cs_error_t evs_handle_mcast_joined(struct cv_session *s, const EvsMcastJoinedRequest *request,
-				   EvsMcastJoinedReply *reply)
+/* In cluster mode a message is ordered first and delivered at every node.
+ * This node's receivers must have room for it beside what this node has
+ * ordered and not yet seen delivered, or the sender waits; a receiver on
+ * another node without room when it comes is closed. */
+static cs_error_t cluster_mcast(const uint8_t *keys, size_t count, ProtobufCBinaryData msg)
 {
-	if (cv_cluster_enabled()) {
-		size_t count = 0;
-		uint8_t *keys = joined_keys(connection_of(s), &count);
-		cs_error_t err = keys ? evs_cluster_mcast(keys, count, request->iovec) : CS_ERR_NO_MEMORY;
+	ProtobufCBinaryData packed_keys = { .data = (uint8_t *)keys, .len = count * EVS_GROUP_KEY_LENGTH };
 
-		free(keys);
-		return err;
-	}
-	if (joined_receivers_add(connection_of(s)) < 0)
+	if (evs_receivers_of(packed_keys, count) < 0)
 		return CS_ERR_NO_MEMORY;
-	return message_fan_out(request->iovec);
+	if (!receivers_have_room(message_event_size(msg) + evs_cluster_in_flight()))
+		return CS_ERR_TRY_AGAIN;
+	return evs_cluster_mcast(keys, count, msg);
 }
 
-cs_error_t evs_handle_mcast_groups(struct cv_session *s, const EvsMcastGroupsRequest *request,
-				   EvsMcastGroupsReply *reply)
+static cs_error_t joined_mcast(struct cv_session *s, ProtobufCBinaryData msg)
 {
-	size_t count = request->n_groups;
+	struct evs_connection *c = connection_of(s);
+	size_t count = 0;
+	uint8_t *keys;
+	cs_error_t err;
+
+	if (!cv_cluster_enabled()) {
+		if (joined_receivers_add(c) < 0)
+			return CS_ERR_NO_MEMORY;
+		return message_fan_out(msg);
+	}
+	keys = joined_keys(c, &count);
+	if (keys == NULL)
+		return CS_ERR_NO_MEMORY;
+	err = cluster_mcast(keys, count, msg);
+	free(keys);
+	return err;
+}
+
+static cs_error_t groups_mcast(ProtobufCBinaryData keys, size_t count, ProtobufCBinaryData msg)
+{
+	if (cv_cluster_enabled())
+		return cluster_mcast(keys.data, count, msg);
+	if (evs_receivers_of(keys, count) < 0)
+		return CS_ERR_NO_MEMORY;
+	return message_fan_out(msg);
+}
+
+/* A message with a round trip: the caller is told. */
+cs_error_t evs_handle_joined_mcast_large(struct cv_session *s, const EvsJoinedMcastLargeRequest *request,
+					 EvsJoinedMcastLargeReply *reply)
+{
+	return joined_mcast(s, request->msg);
+}
+
+cs_error_t evs_handle_groups_mcast_large(struct cv_session *s, const EvsGroupsMcastLargeRequest *request,
+					 EvsGroupsMcastLargeReply *reply)
+{
 	ProtobufCBinaryData keys;
-	cs_error_t err = keys_of(s, request->groups, count, &keys);
+	cs_error_t err = keys_of(s, request->groups, request->n_groups, &keys);
 
 	if (err != CS_OK)
 		return err;
-	if (cv_cluster_enabled())
-		return evs_cluster_mcast(keys.data, count, request->iovec);
-	if (evs_receivers_of(keys, count) < 0)
-		return CS_ERR_NO_MEMORY;
-	return message_fan_out(request->iovec);
+	return groups_mcast(keys, request->n_groups, request->msg);
+}
+
+/* A posted message was accepted: it is delivered, however long it waits.
+ * CS_ERR_TRY_AGAIN holds the sender until room comes; memory the daemon
+ * lacks holds it too, tried again a little later. What can never be
+ * delivered (larger than the cluster carries, the engine gone) closes the
+ * connection, so that the sender learns it lost something. */
+static cs_error_t posted(struct cv_session *s, cs_error_t err)
+{
+	bool short_of_memory = err == CS_ERR_NO_MEMORY;
+
+	if (short_of_memory)
+		err = CS_ERR_TRY_AGAIN;
+	else if (err != CS_OK && err != CS_ERR_TRY_AGAIN)
+		cv_session_close(s, "evs: a posted message cannot be delivered");
+	held_senders_note(&held, s, err);
+	if (short_of_memory)
+		held_senders_retry_in(&held, NO_MEMORY_RETRY_MS);
+	return err;
+}
+
+cs_error_t evs_handle_joined_mcast(struct cv_session *s, const EvsJoinedMcastRequest *request)
+{
+	return posted(s, joined_mcast(s, request->msg));
+}
+
+/* The library never posts more than EVS_MAX_GROUPS_PER_CALL groups. */
+cs_error_t evs_handle_groups_mcast(struct cv_session *s, const EvsGroupsMcastRequest *request)
+{
+	ProtobufCBinaryData keys;
+	cs_error_t err = keys_of(s, request->groups, request->n_groups, &keys);
+
+	if (err == CS_ERR_TOO_MANY_GROUPS || err == CS_ERR_INVALID_PARAM) {
+		cv_session_close(s, "evs: a posted message names too many groups or a malformed key");
+		return err;
+	}
+	if (err == CS_OK)
+		err = groups_mcast(keys, request->n_groups, request->msg);
+	return posted(s, err);
+}
+
+void evs_retry_held(void)
+{
+	held_senders_retry_soon(&held);
 }
 
 /* ---- membership ------------------------------------------------------------ */
@@ -389,11 +511,18 @@ static void evs_disconnect(struct cv_session *s)
 	struct evs_connection *c = connection_of(s);
 	struct evs_join *j, *tmp;
 
+	held_senders_remove(&held, s);
 	cv_list_for_each_safe (j, tmp, &c->joins, link)
 		join_free(c, j);
 	cv_list_remove(&c->link);
 	free(c);
 	cv_session_set_private(s, NULL);
+	held_senders_retry_soon(&held);
+}
+
+static void evs_room(struct cv_session *s)
+{
+	held_senders_retry_soon(&held);
 }
 
 /* Every connection gets the configuration change of corosync's ring. */
@@ -429,6 +558,8 @@ static int evs_check_reload(const struct cv_conf *next, char *err, size_t err_si
 
 static int evs_start(void)
 {
+	if (held_senders_start(&held) < 0)
+		return -1;
 	if (cmap_store_write_u32(cmap_default_map(), "runtime.config.conclave.evs_max_joins", max_joins) !=
 	    CS_OK)
 		return -1;
@@ -441,6 +572,7 @@ static void evs_stop(void)
 {
 	if (cv_cluster_enabled())
 		evs_cluster_stop();
+	held_senders_stop(&held);
 	free(receivers);
 	receivers = NULL;
 	n_receivers = receivers_capacity = 0;
@@ -454,4 +586,5 @@ const struct cv_service_ops evs_service_ops = {
 	.connect = evs_connect,
 	.opened = initial_confchg_send,
 	.disconnect = evs_disconnect,
+	.room = evs_room,
 };

@@ -1,7 +1,11 @@
 /* An evs member for the multi-node tests, on Conclave's libevs (corosync 3
  * has none): joins the group named GROUP and reads commands from stdin:
  *   send COUNT   multicasts COUNT messages to its groups (evs_mcast_joined),
- *                retrying on CS_ERR_TRY_AGAIN; prints "sent TOTAL"
+ *                dispatching and retrying on CS_ERR_TRY_AGAIN (the daemon
+ *                holds it back while a member here has no room, itself
+ *                included); prints "sent TOTAL"
+ *   join COUNT   joins GROUP COUNT more times, one join a call, so that its
+ *                messages name that many more groups; prints "joins TOTAL"
  *   quit
  * and prints what it is told:
  *   me NODEID
@@ -24,8 +28,10 @@ struct test_message {
 };
 
 static evs_handle_t handle;
+static struct evs_group group;
 static unsigned int self;
 static unsigned long long next_index;
+static unsigned long long joins;
 
 static void print_nodes(const char *name, const unsigned int *list, size_t n)
 {
@@ -64,8 +70,13 @@ static void send_messages(unsigned long long count)
 		struct iovec iov = { &m, sizeof(m) };
 		cs_error_t err;
 
-		while ((err = evs_mcast_joined(handle, EVS_TYPE_AGREED, &iov, 1)) == CS_ERR_TRY_AGAIN)
+		while ((err = evs_mcast_joined(handle, EVS_TYPE_AGREED, &iov, 1)) == CS_ERR_TRY_AGAIN) {
+			if (evs_dispatch(handle, CS_DISPATCH_ALL) != CS_OK) {
+				printf("error dispatch\n");
+				return;
+			}
 			usleep(1000);
+		}
 		if (err != CS_OK) {
 			printf("error mcast %d\n", err);
 			return;
@@ -75,10 +86,23 @@ static void send_messages(unsigned long long count)
 	printf("sent %llu\n", next_index);
 }
 
+static void join_again(unsigned long long count)
+{
+	for (unsigned long long n = 0; n < count; n++) {
+		cs_error_t err = evs_join(handle, &group, 1);
+
+		if (err != CS_OK) {
+			printf("error join %d\n", err);
+			return;
+		}
+		joins++;
+	}
+	printf("joins %llu\n", joins);
+}
+
 int main(int argc, char **argv)
 {
 	evs_callbacks_t callbacks = { .evs_deliver_fn = on_deliver, .evs_confchg_fn = on_confchg };
-	struct evs_group group = { { 0 } };
 	unsigned int members[64];
 	size_t n_members = 64;
 	char line[128];
@@ -95,6 +119,7 @@ int main(int argc, char **argv)
 		printf("error initialize\n");
 		return 1;
 	}
+	joins = 1;
 	printf("me %u\n", self);
 	fflush(stdout);
 	for (;;) {
@@ -111,6 +136,8 @@ int main(int argc, char **argv)
 				break;
 			if (sscanf(line, "send %llu", &count) == 1)
 				send_messages(count);
+			else if (sscanf(line, "join %llu", &count) == 1)
+				join_again(count);
 			else
 				printf("error command %s", line);
 		}

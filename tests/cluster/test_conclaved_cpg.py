@@ -15,9 +15,10 @@ conclaved) and one on corosync's (group "g" of corosync). Then:
 - node 3 partitioned: NODEDOWN on both sides, and each side keeps its own
   traffic (node 3 alone gets its own messages within ALONE_WAIT); healed:
   CPG_REASON_NODEUP on both sides, one agreed membership;
-- evs across nodes: one order of every node's messages at every member, and
-  corosync's ring as evs's configuration changes (a node killed, a partition
-  and its heal);
+- evs across nodes: one order of every node's messages at every member,
+  each sender's in the order sent, also from a member with more joins than
+  one call may name, and corosync's ring as evs's configuration changes (a
+  node killed, a partition and its heal);
 - a member of node 2 stops dispatching: the senders of nodes 1 and 3 get
   CS_ERR_TRY_AGAIN (conclaved only: corosync queues without bound), the
   slow member stays, and once it dispatches again nothing was lost;
@@ -47,6 +48,9 @@ MAX_QUEUED = (1 << 20) + 16
 # what flow control and the member's socket let through.
 SLOW_COUNT, SLOW_SIZE = 3000, 1000
 CPG_FLOW_CONTROL_ENABLED = 1
+# Joins an evs member adds to its first: its messages then name more groups
+# than EVS_MAX_GROUPS_PER_CALL (50), which one evs_mcast_groups() may.
+EXTRA_EVS_JOINS = 60
 
 
 class Side:
@@ -186,6 +190,10 @@ def evs_stream(members, count):
         orders.append(got())
     assert all(o == orders[0] for o in orders), "evs: members saw different orders"
     assert len(set(orders[0])) == count * len(members)
+    for sender in set(l.split()[1] for l in orders[0]):
+        indexes = [int(l.split()[2]) for l in orders[0] if l.split()[1] == sender]
+        assert indexes == list(range(indexes[0], indexes[0] + count)), \
+            "evs: node %s's messages out of order" % sender
     cluster.log("evs: %d messages in one order at %d nodes" % (len(orders[0]), len(members)))
 
 
@@ -211,6 +219,11 @@ def test():
         evs = {node.nodeid: start_evs(node) for node in nodes}
         for member in evs.values():
             evs_confchg(member, r"members=1,2,3 ", 0)
+        evs_stream(list(evs.values()), 2000)
+        # more joins than one call may name: node 1's messages carry a key for each
+        evs[1].command("join %d" % EXTRA_EVS_JOINS)
+        _, line = evs[1].wait_line("evs joins", lambda l: l.startswith("joins ") or l.startswith("error"), 60)
+        assert line == "joins %d" % (EXTRA_EVS_JOINS + 1), line
         evs_stream(list(evs.values()), 100)
         evs_marks = {n: len(m.lines) for n, m in evs.items()}
 

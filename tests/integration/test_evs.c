@@ -610,9 +610,10 @@ static void test_finalize_from_another_thread_wakes_the_dispatcher(void **state)
 	assert_int_equal(*(cs_error_t *)result, CS_ERR_BAD_HANDLE);
 }
 
-/* A receiver that does not dispatch: once its queue is full, sends return
- * CS_ERR_TRY_AGAIN and nobody gets that message; after it dispatches,
- * sending works again. It got exactly the messages that were accepted. */
+/* A receiver that does not dispatch: once its queue and the sender's
+ * connection are full, sends return CS_ERR_TRY_AGAIN and nobody gets that
+ * message; after it dispatches, sending works again. It got exactly the
+ * messages that were accepted (test_evs_flow.c checks their order). */
 static void test_try_again_under_back_pressure(void **state)
 {
 	evs_handle_t sender = connect_evs(), slow = connect_evs();

@@ -19,9 +19,10 @@
  * CS_ERR_BAD_HANDLE (corosync's dispatch went on reading a closed connection);
  * evs_dispatch() refuses an unknown flag with CS_ERR_INVALID_PARAM (corosync's
  * blocks); a message may be as large as the daemon's conclave.max_message_size
- * allows, with no limit on the number of iovec entries; a connection that
- * cannot take a message makes the send return CS_ERR_TRY_AGAIN before anyone
- * receives it.
+ * allows, with no limit on the number of iovec entries; a message of up to 64
+ * KiB is posted, without a round trip, and a receiver without room holds the
+ * sender back: its later sends return CS_ERR_TRY_AGAIN once its connection is
+ * full, and what was accepted is delivered once the receiver dispatches.
  *
  * Programs written against the oldest form of this API compile unchanged:
  * evs_error_t, EVS_OK and EVS_ERR_* are other names of cs_error_t and its
@@ -191,8 +192,21 @@ cs_error_t evs_leave(evs_handle_t handle, const struct evs_group *groups, size_t
  * this connection has joined: every connection that has joined one of them,
  * this one included, receives it once. A connection that has joined no group
  * sends to nobody, and the call succeeds. guarantee is accepted and ignored:
- * every message is totally ordered. The call returns once the daemon has queued
- * the message for every receiver.
+ * every message is totally ordered.
+ *
+ * A message of up to 64 KiB is posted: the call returns once the connection has
+ * taken it, without waiting for the daemon. A message accepted with CS_OK is
+ * delivered, once to each receiver and never lost, in the order of this
+ * connection's calls: after the messages it sent before, and to the connections
+ * joined once this connection's earlier evs_join() and evs_leave() took effect
+ * and its later ones had not. When no earlier event waits undispatched, the
+ * sender's own message is there at its next evs_dispatch(). When a receiver
+ * cannot take more, the daemon holds the message until the receiver has room
+ * and stops reading this connection meanwhile: further messages are accepted
+ * until the connection is full, then refused with CS_ERR_TRY_AGAIN until the
+ * receiver dispatches, and other calls on the handle wait until then. A larger
+ * message waits for the daemon, which refuses it with CS_ERR_TRY_AGAIN, nobody
+ * getting it, while a receiver has no room for it.
  */
 cs_error_t evs_mcast_joined(evs_handle_t handle, evs_guarantee_t guarantee,
 	const struct iovec *iovec, unsigned int iov_len);
@@ -200,7 +214,9 @@ cs_error_t evs_mcast_joined(evs_handle_t handle, evs_guarantee_t guarantee,
 /*
  * Multicasts the concatenation of the iov_len buffers of iovec to the group_cnt
  * groups, whether or not this connection has joined them: every connection that
- * has joined one of them receives it once. Otherwise as evs_mcast_joined().
+ * has joined one of them receives it once. A message to groups nobody has
+ * joined, or to no group, reaches nobody, and the call succeeds. Otherwise as
+ * evs_mcast_joined(), posted up to 64 KiB.
  */
 cs_error_t evs_mcast_groups(evs_handle_t handle, evs_guarantee_t guarantee,
 	const struct evs_group *groups, size_t group_cnt, const struct iovec *iovec,
