@@ -37,6 +37,9 @@ enum { PART_FIRST = 1, PART_CONTINUED = 2, PART_LAST = 3 };
  * given up with CS_ERR_TRY_AGAIN, as corosync's 100 tries 10 ms apart. */
 #define PIECE_RETRIES 1000
 #define PIECE_RETRY_US 1000
+/* A message's pieces are assembled in a buffer kept for the next message
+ * when it is no larger than this (a message of a few pieces). */
+#define ASSEMBLY_KEEP_MAX (2u * 1024u * 1024u)
 
 /* A large message being reassembled: `total` bytes from one sender, as its
  * first piece announced. The buffer grows with the pieces that arrive, so an
@@ -60,6 +63,11 @@ struct cpg_instance {
 	pthread_mutex_t lock;
 	bool joined; /* messages are one-way: the library refuses them unjoined */
 	struct cpg_assembly *assemblies;
+	/* The buffer of the last message assembled, of up to
+	 * ASSEMBLY_KEEP_MAX, for the next: giving it back to malloc would have
+	 * its pages returned to the kernel and faulted in again. */
+	uint8_t *spare;
+	size_t spare_capacity;
 };
 
 struct cpg_iteration {
@@ -95,6 +103,7 @@ static void instance_destroy(void *data)
 	struct cpg_instance *instance = data;
 
 	assemblies_free(instance->assemblies);
+	free(instance->spare);
 	pthread_mutex_destroy(&instance->lock);
 	free(instance);
 }
@@ -220,9 +229,11 @@ static struct cpg_assembly *assembly_take(struct cpg_instance *instance, uint32_
 	return a;
 }
 
-/* A first piece starts a new assembly, dropping any older one. A total
- * larger than any daemon passes on is refused. */
-static struct cpg_assembly *assembly_start(uint32_t nodeid, uint32_t pid, uint64_t total)
+/* Instance lock held. A first piece starts a new assembly, in the spare
+ * buffer if there is one, dropping any older one. A total larger than any
+ * daemon passes on is refused. */
+static struct cpg_assembly *assembly_start(struct cpg_instance *instance, uint32_t nodeid, uint32_t pid,
+					   uint64_t total)
 {
 	struct cpg_assembly *a;
 
@@ -231,6 +242,10 @@ static struct cpg_assembly *assembly_start(uint32_t nodeid, uint32_t pid, uint64
 	a->nodeid = nodeid;
 	a->pid = pid;
 	a->total = total;
+	a->data = instance->spare;
+	a->capacity = instance->spare_capacity;
+	instance->spare = NULL;
+	instance->spare_capacity = 0;
 	return a;
 }
 
@@ -265,7 +280,28 @@ static void assembly_free(struct cpg_assembly *a)
 	}
 }
 
-/* Adds a piece; returns the finished assembly (the caller frees it), or
+/* Keeps a delivered assembly's buffer as the handle's spare when it is the
+ * larger and not above ASSEMBLY_KEEP_MAX, and frees the rest. */
+static void assembly_recycle(cpg_handle_t handle, struct cpg_assembly *a)
+{
+	struct cpg_instance *instance;
+
+	if (a->capacity <= ASSEMBLY_KEEP_MAX && instance_get(handle, &instance) == CS_OK) {
+		pthread_mutex_lock(&instance->lock);
+		if (instance->spare == NULL || instance->spare_capacity < a->capacity) {
+			uint8_t *smaller = instance->spare;
+
+			instance->spare = a->data;
+			instance->spare_capacity = a->capacity;
+			a->data = smaller;
+		}
+		pthread_mutex_unlock(&instance->lock);
+		instance_put(handle);
+	}
+	assembly_free(a);
+}
+
+/* Adds a piece; returns the finished assembly (the caller recycles it), or
  * NULL while more pieces are due or when the piece does not fit. */
 static struct cpg_assembly *assembly_add(cpg_handle_t handle, uint32_t nodeid, uint32_t pid, uint32_t part,
 					 uint64_t total, const void *msg, size_t msg_len)
@@ -279,7 +315,7 @@ static struct cpg_assembly *assembly_add(cpg_handle_t handle, uint32_t nodeid, u
 	a = assembly_take(found, nodeid, pid);
 	if (part == PART_FIRST) {
 		old = a;
-		a = assembly_start(nodeid, pid, total);
+		a = assembly_start(found, nodeid, pid, total);
 	}
 	if (a != NULL &&
 	    (a->total != total || msg_len > a->total - a->have || !assembly_append(a, msg, msg_len))) {
@@ -314,7 +350,7 @@ static void deliver_fragment(cpg_handle_t handle, const struct cpg_name *group, 
 		return;
 	if (done->have == done->total)
 		deliver_fn(handle, group, nodeid, pid, done->data, (size_t)done->total);
-	assembly_free(done);
+	assembly_recycle(handle, done);
 }
 
 static void deliver_membership(cpg_handle_t handle, const struct cpg_name *group, size_t member_list_entries,

@@ -98,13 +98,17 @@ struct cv_event *cv_client_event_pop(struct cv_client *c)
 void cv_client_event_free(struct cv_client *c, struct cv_event *event)
 {
 	if (event->storage != NULL) {
+		uint8_t *unused = event->storage;
+
 		pthread_mutex_lock(&c->lock);
-		if (c->spare_rx == NULL && event->storage_size == CV_RX_DEFAULT_SIZE) {
+		if (event->storage_size <= CV_RX_KEEP_MAX &&
+		    (c->spare_rx == NULL || c->spare_rx_size < event->storage_size)) {
+			unused = c->spare_rx;
 			c->spare_rx = event->storage;
-			event->storage = NULL;
+			c->spare_rx_size = event->storage_size;
 		}
 		pthread_mutex_unlock(&c->lock);
-		free(event->storage);
+		free(unused);
 	}
 	if (event->ringed && event->taken) {
 		pthread_mutex_lock(&c->lock);

@@ -204,10 +204,11 @@ struct cv_client {
 	void *context;
 	void *private_data; /* cv_client_initialize_private's */
 	void (*private_destroy)(void *data);
-	/* A receive buffer of CV_RX_DEFAULT_SIZE a dispatched event gave back,
-	 * for the next event that takes one over: freeing and allocating one
-	 * per large message would make malloc return and fetch the pages. */
+	/* A receive buffer of up to CV_RX_KEEP_MAX a dispatched event gave
+	 * back, for the next event that takes one over: freeing and allocating
+	 * one per large message would make malloc return and fetch the pages. */
 	uint8_t *spare_rx;
+	size_t spare_rx_size;
 	struct cv_event_ring_view event_ring;
 };
 
@@ -261,7 +262,8 @@ CV_HIDDEN void cv_client_replies_awake(struct cv_client *c, short revents);
  * us), CS_ERR_BAD_HANDLE or CS_ERR_LIBRARY. */
 CV_HIDDEN cs_error_t cv_client_settle_posts(struct cv_client *c);
 
-/* Frees an event, keeping its receive buffer as c->spare_rx if it can. */
+/* Frees an event, keeping its receive buffer as c->spare_rx if it can (the
+ * larger of the two, up to CV_RX_KEEP_MAX). */
 CV_HIDDEN void cv_client_event_free(struct cv_client *c, struct cv_event *event);
 
 /* Sends one whole frame, the n buffers of iov (which it consumes), waiting

@@ -10,10 +10,15 @@
  * process runs out of fds long before this. */
 #define CV_HANDLE_TABLE_MAX_ENTRIES (1u << 16)
 
-/* Initial (and resting) size of a connection's receive buffer, with room
- * for a 64 KiB message and its framing; a larger frame grows it to the
- * frame's size, and it shrinks back once that frame is gone. */
+/* Initial size of a connection's receive buffer, with room for a 64 KiB
+ * message and its framing; a larger frame grows it to the frame's size. */
 #define CV_RX_DEFAULT_SIZE (68u * 1024u)
+
+/* A receive buffer of up to this size is kept once its frame is gone, for
+ * the next large frame: giving it back to malloc would have the pages
+ * returned to the kernel and faulted in again for each large message. A
+ * larger one shrinks back to CV_RX_DEFAULT_SIZE. */
+#define CV_RX_KEEP_MAX (2u * 1024u * 1024u)
 
 /* An event at least this large takes the receive buffer it arrived in
  * instead of a copy (cv_rx_adopt). */

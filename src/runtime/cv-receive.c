@@ -26,7 +26,7 @@ static struct cv_event *event_adopting(struct cv_client *c, const uint8_t *paylo
 
 	if (event == NULL)
 		return NULL;
-	event->storage = cv_rx_adopt(&c->events.rx, &c->spare_rx, &event->storage_size);
+	event->storage = cv_rx_adopt(&c->events.rx, &c->spare_rx, &c->spare_rx_size, &event->storage_size);
 	if (event->storage == NULL) {
 		free(event);
 		return NULL;

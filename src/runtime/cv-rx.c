@@ -27,7 +27,7 @@ static void rx_header_peek(const struct cv_rx_buffer *rx, struct cv_frame_header
 }
 
 /* Moves the unconsumed bytes to the front, and gives back the memory of a
- * large frame once it is gone. */
+ * frame larger than CV_RX_KEEP_MAX once it is gone. */
 static void rx_compact(struct cv_rx_buffer *rx)
 {
 	size_t pending = rx_pending(rx);
@@ -37,7 +37,7 @@ static void rx_compact(struct cv_rx_buffer *rx)
 		memmove(rx->data, rx->data + rx->consumed, pending);
 	rx->filled = pending;
 	rx->consumed = 0;
-	if (pending == 0 && rx->size > CV_RX_DEFAULT_SIZE) {
+	if (pending == 0 && rx->size > CV_RX_KEEP_MAX) {
 		smaller = realloc(rx->data, CV_RX_DEFAULT_SIZE);
 		if (smaller != NULL) {
 			rx->data = smaller;
@@ -103,17 +103,20 @@ enum cv_rx_result cv_rx_next(struct cv_rx_buffer *rx, struct cv_frame_header *he
 	return CV_RX_FRAME;
 }
 
-uint8_t *cv_rx_adopt(struct cv_rx_buffer *rx, uint8_t **spare, size_t *size)
+uint8_t *cv_rx_adopt(struct cv_rx_buffer *rx, uint8_t **spare, size_t *spare_size, size_t *size)
 {
 	size_t rest = rx_pending(rx);
 	size_t fresh_size = rest > CV_RX_DEFAULT_SIZE ? rest : CV_RX_DEFAULT_SIZE;
-	uint8_t *fresh = *spare != NULL && fresh_size == CV_RX_DEFAULT_SIZE ? *spare : malloc(fresh_size);
+	bool from_spare = *spare != NULL && *spare_size >= fresh_size;
+	uint8_t *fresh = from_spare ? *spare : malloc(fresh_size);
 	uint8_t *taken = rx->data;
 
 	if (fresh == NULL)
 		return NULL;
-	if (fresh == *spare)
+	if (from_spare) {
+		fresh_size = *spare_size;
 		*spare = NULL;
+	}
 	memcpy(fresh, rx->data + rx->consumed, rest);
 	*size = rx->size;
 	rx->data = fresh;

@@ -45,11 +45,11 @@ CV_HIDDEN enum cv_rx_result cv_rx_next(struct cv_rx_buffer *rx, struct cv_frame_
 				       const uint8_t **payload);
 
 /* Hands the caller the buffer that holds the frame cv_rx_next just took,
- * and its size; the bytes after that frame move to *spare (a buffer of
- * CV_RX_DEFAULT_SIZE, which it then takes) when they fit there, else to a
+ * and its size; the bytes after that frame move to *spare (of
+ * *spare_size bytes, which it then takes) when they fit there, else to a
  * new buffer. The caller frees it. NULL when memory ran out, with nothing
  * changed. */
-CV_HIDDEN uint8_t *cv_rx_adopt(struct cv_rx_buffer *rx, uint8_t **spare, size_t *size);
+CV_HIDDEN uint8_t *cv_rx_adopt(struct cv_rx_buffer *rx, uint8_t **spare, size_t *spare_size, size_t *size);
 
 /* How many more bytes the next frame needs to be complete: the rest of its
  * header, else the rest of its payload; 0 when it is complete. */

@@ -22,7 +22,8 @@
 #include "test-util.h"
 
 /* --wrap=malloc,realloc: the largest single allocation since the reset,
- * and how many receive buffers of the resting size were allocated. */
+ * how many receive buffers of the resting size were allocated, and how
+ * many of watched_size bytes. */
 void *__real_malloc(size_t size);
 void *__real_realloc(void *ptr, size_t size);
 void *__wrap_malloc(size_t size);
@@ -30,11 +31,15 @@ void *__wrap_realloc(void *ptr, size_t size);
 
 static size_t largest_allocation;
 static unsigned int receive_buffers_allocated;
+static size_t watched_size;
+static unsigned int watched_allocated;
 
 static void allocation_seen(size_t size)
 {
 	if (size == CV_RX_DEFAULT_SIZE)
 		__atomic_add_fetch(&receive_buffers_allocated, 1, __ATOMIC_RELAXED);
+	if (size == __atomic_load_n(&watched_size, __ATOMIC_RELAXED))
+		__atomic_add_fetch(&watched_allocated, 1, __ATOMIC_RELAXED);
 	size_t largest = __atomic_load_n(&largest_allocation, __ATOMIC_RELAXED);
 
 	while (size > largest && !__atomic_compare_exchange_n(&largest_allocation, &largest, size, false,
@@ -516,6 +521,32 @@ static void test_large_events_reuse_their_receive_buffers(void **state)
 	free(blob);
 }
 
+/* So do events above the resting size, up to CV_RX_KEEP_MAX: a stream of
+ * them allocates no buffer of their frame's size after the first two (the
+ * one the event takes and the one it gives back). */
+static void test_events_above_the_resting_size_reuse_their_buffers(void **state)
+{
+	struct fixture *f = *state;
+	size_t size = 100 * 1024, length;
+	uint8_t *blob = blob_new(size), *frame;
+
+	static_assert(100 * 1024 > CV_RX_DEFAULT_SIZE, "the event must grow the receive buffer");
+	frame = blob_event_pack(blob, size, &length);
+	__atomic_store_n(&watched_size, length, __ATOMIC_RELAXED);
+	for (int i = 0; i < 8; i++) {
+		if (i == 2)
+			__atomic_store_n(&watched_allocated, 0, __ATOMIC_RELAXED);
+		peer_write(f->p, frame, length);
+		assert_int_equal(dispatch(f, CS_DISPATCH_ONE), CS_OK);
+	}
+	__atomic_store_n(&watched_size, 0, __ATOMIC_RELAXED);
+	assert_int_equal(__atomic_load_n(&watched_allocated, __ATOMIC_RELAXED), 0);
+	assert_int_equal(record_blobs(), 8);
+	assert_int_equal(record.last_blob_sum, blob_sum(blob, size));
+	free(frame);
+	free(blob);
+}
+
 /* ---- event rings (cv-wire.h: EVENT_RING) ---- */
 
 #define RING_CAPACITY (64u * 1024u)
@@ -705,6 +736,7 @@ int main(void)
 		T(test_malformed_split_events),
 		T(test_large_events_among_small_ones_in_one_read),
 		T(test_large_events_reuse_their_receive_buffers),
+		T(test_events_above_the_resting_size_reuse_their_buffers),
 		T(test_ring_events_delivered),
 		T(test_ring_event_without_its_ring),
 		T(test_ring_that_may_shrink),
