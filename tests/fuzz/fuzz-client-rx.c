@@ -1,7 +1,7 @@
 /* libFuzzer target: a library's frame reader (cv-rx.h) fed what a hostile
  * daemon writes to its socket, cut into reads of the sizes the input's
  * first bytes say. Frames taken are dropped or, as large events are,
- * adopted. */
+ * adopted, their buffers given back as spares. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -16,6 +16,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct cv_frame_header header;
 	const uint8_t *payload;
 	uint8_t *spare = NULL;
+	size_t spare_size = 0;
 	size_t at = 1;
 
 	if (size < 1)
@@ -37,8 +38,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		while ((r = cv_rx_next(&rx, &header, &payload)) == CV_RX_FRAME) {
 			if (header.length >= CV_RX_ADOPT_MIN) {
 				size_t adopted_size;
+				uint8_t *adopted = cv_rx_adopt(&rx, &spare, &spare_size, &adopted_size);
 
-				free(cv_rx_adopt(&rx, &spare, &adopted_size));
+				/* given back once dispatched, as the client does */
+				if (adopted != NULL && spare == NULL && adopted_size <= CV_RX_KEEP_MAX) {
+					spare = adopted;
+					spare_size = adopted_size;
+				} else {
+					free(adopted);
+				}
 			}
 		}
 		if (r == CV_RX_MALFORMED)
