@@ -116,12 +116,17 @@ class QuorumNode(LineProcess):
         return line
 
 
-def same_tool_output(conclaved, node, argv, expect):
-    """A corosync tool prints the same on Conclave's libraries and on corosync's."""
+def run_tool(conclaved, node, argv):
+    """A prebuilt corosync tool run inside node on Conclave's libraries."""
     env = conclaved.ours()
     if conclaved.sanitized:   # a prebuilt program on sanitized libraries
         env["ASAN_OPTIONS"] = "verify_asan_link_order=0:detect_leaks=0"
-    ours = node.run(argv, env=env)
+    return node.run(argv, env=env)
+
+
+def same_tool_output(conclaved, node, argv, expect):
+    """A corosync tool prints the same on Conclave's libraries and on corosync's."""
+    ours = run_tool(conclaved, node, argv)
     theirs = node.run(argv)
     assert ours.returncode == theirs.returncode, (ours, theirs)
     cluster.log("%s: %s" % (" ".join(argv), " | ".join(theirs.stdout.splitlines())))

@@ -7,7 +7,9 @@ In every node one cpg-node runs on Conclave's libraries (group "g" of
 conclaved) and one on corosync's (group "g" of corosync). Then:
 
 - the members join one node after the other; cpg_local_get, cpg_membership_get
-  and cpg_iteration list the members of every node;
+  and cpg_iteration list the members of every node, and so do Debian's
+  corosync-cpgtool and corosync-quorumtool (members, votes) on Conclave's
+  libraries in node 2;
 - three senders on three nodes: every member sees the same messages in the
   same order, each exactly once;
 - node 3 killed (SIGKILL of everything in it): CPG_REASON_NODEDOWN at the
@@ -110,6 +112,24 @@ def check_questions(side, nodes):
             assert listed == ids, "%s %s: %s" % (side.name, node.name, line)
 
 
+def debian_tools_on_node_2(conclaved, nodes):
+    """Debian's corosync-cpgtool on Conclave's libraries in node 2 lists the
+    members of group g on every node; its corosync-quorumtool -l lists every
+    node with its vote, as it does on corosync's libraries."""
+    node2 = nodes[1]
+    out = conclaveds.run_tool(conclaved, node2, ["corosync-cpgtool"])
+    assert out.returncode == 0, out
+    cluster.log("corosync-cpgtool on Conclave's libraries: %s" % " | ".join(out.stdout.splitlines()))
+    assert re.search(r"(?m)^g$", out.stdout), out.stdout
+    for node in nodes:
+        assert re.search(r"(?m)^\s+\d+\s+%d\b" % node.nodeid, out.stdout), \
+            "node %d's member not listed:\n%s" % (node.nodeid, out.stdout)
+    conclaveds.same_tool_output(conclaved, node2, ["corosync-quorumtool", "-l"], "Membership information")
+    out = conclaveds.run_tool(conclaved, node2, ["corosync-quorumtool", "-l"])
+    for node in nodes:
+        assert re.search(r"(?m)^\s+%d\s+1\s" % node.nodeid, out.stdout), out.stdout
+
+
 def stream(side, count, size, members, timeout=90):
     """Every member sends count messages; every member gets all of them in
     one order, each once, within timeout seconds."""
@@ -204,7 +224,7 @@ def evs_confchg(member, pattern, start):
 
 
 def test():
-    conclaved = Conclaved(ARGS.conclaved, ARGS.libdir)
+    conclaved = Conclaved(ARGS.conclaved, ARGS.libdir, ARGS.sanitized == "1")
     sides = [Side("conclave", conclaved.ours()), Side("corosync", None)]
     with cluster.Cluster(3, conclave=[("max_queued_bytes", MAX_QUEUED)]) as c:
         nodes = c.nodes
@@ -214,6 +234,7 @@ def test():
         for side in sides:
             join_one_by_one(side, nodes)
             check_questions(side, nodes)
+        debian_tools_on_node_2(conclaved, nodes)
         for side in sides:
             stream(side, 300, 200, [1, 2, 3])
         evs = {node.nodeid: start_evs(node) for node in nodes}
