@@ -260,35 +260,27 @@ static bool receivers_have_room(size_t bytes)
 	return true;
 }
 
-static size_t message_event_size(ProtobufCBinaryData msg)
-{
-	EvsMessageEvent event = EVS_MESSAGE_EVENT__INIT;
-
-	event.nodeid = local_nodeid();
-	event.msg = msg;
-	return protobuf_c_message_get_packed_size(&event.base);
-}
-
-/* A message packed once, however many receivers share it. */
-static struct cv_packed_frame *message_pack(uint32_t nodeid, ProtobufCBinaryData msg)
+static EvsMessageEvent message_event(uint32_t nodeid, ProtobufCBinaryData msg)
 {
 	EvsMessageEvent event = EVS_MESSAGE_EVENT__INIT;
 
 	event.nodeid = nodeid;
 	event.msg = msg;
-	return cv_event_pack(EVS_EVENT_MESSAGE, &event.base);
+	return event;
 }
 
-/* To every receiver, or to none with CS_ERR_TRY_AGAIN. */
+/* To every receiver, or to none with CS_ERR_TRY_AGAIN; packed once,
+ * however many receivers share it. */
 static cs_error_t message_fan_out(ProtobufCBinaryData msg)
 {
+	EvsMessageEvent event = message_event(local_nodeid(), msg);
 	struct cv_packed_frame *packed;
 
 	if (n_receivers == 0)
 		return CS_OK;
-	if (!receivers_have_room(message_event_size(msg)))
+	if (!receivers_have_room(protobuf_c_message_get_packed_size(&event.base)))
 		return CS_ERR_TRY_AGAIN;
-	packed = message_pack(local_nodeid(), msg);
+	packed = cv_event_pack(EVS_EVENT_MESSAGE, &event.base);
 	if (packed == NULL)
 		return CS_ERR_NO_MEMORY;
 	for (size_t i = 0; i < n_receivers; i++)
@@ -301,11 +293,12 @@ static cs_error_t message_fan_out(ProtobufCBinaryData msg)
  * room is closed, as the sender, on another node maybe, cannot wait. */
 void evs_deliver(uint32_t nodeid, ProtobufCBinaryData msg)
 {
+	EvsMessageEvent event = message_event(nodeid, msg);
 	struct cv_packed_frame *packed;
 
 	if (n_receivers == 0)
 		return;
-	packed = message_pack(nodeid, msg);
+	packed = cv_event_pack(EVS_EVENT_MESSAGE, &event.base);
 	if (packed == NULL) {
 		cv_log_error("evs: out of memory delivering a message of node %u", nodeid);
 		return;
@@ -324,10 +317,11 @@ void evs_deliver(uint32_t nodeid, ProtobufCBinaryData msg)
 static cs_error_t cluster_mcast(const uint8_t *keys, size_t count, ProtobufCBinaryData msg)
 {
 	ProtobufCBinaryData packed_keys = { .data = (uint8_t *)keys, .len = count * EVS_GROUP_KEY_LENGTH };
+	EvsMessageEvent event = message_event(local_nodeid(), msg);
 
 	if (evs_receivers_of(packed_keys, count) < 0)
 		return CS_ERR_NO_MEMORY;
-	if (!receivers_have_room(message_event_size(msg) + evs_cluster_in_flight()))
+	if (!receivers_have_room(protobuf_c_message_get_packed_size(&event.base) + evs_cluster_in_flight()))
 		return CS_ERR_TRY_AGAIN;
 	return evs_cluster_mcast(keys, count, msg);
 }
