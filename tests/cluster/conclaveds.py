@@ -125,13 +125,15 @@ def run_tool(conclaved, node, argv):
 
 
 def same_tool_output(conclaved, node, argv, expect):
-    """A corosync tool prints the same on Conclave's libraries and on corosync's."""
+    """A corosync tool prints the same on Conclave's libraries and on corosync's;
+    returns what it printed."""
     ours = run_tool(conclaved, node, argv)
     theirs = node.run(argv)
     assert ours.returncode == theirs.returncode, (ours, theirs)
     cluster.log("%s: %s" % (" ".join(argv), " | ".join(theirs.stdout.splitlines())))
     assert expect in theirs.stdout, theirs.stdout
     assert ours.stdout == theirs.stdout, "conclaved's:\n%s\ncorosync's:\n%s" % (ours.stdout, theirs.stdout)
+    return ours.stdout
 
 
 def parse_args(*programs):

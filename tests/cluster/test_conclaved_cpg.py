@@ -124,10 +124,10 @@ def debian_tools_on_node_2(conclaved, nodes):
     for node in nodes:
         assert re.search(r"(?m)^\s+\d+\s+%d\b" % node.nodeid, out.stdout), \
             "node %d's member not listed:\n%s" % (node.nodeid, out.stdout)
-    conclaveds.same_tool_output(conclaved, node2, ["corosync-quorumtool", "-l"], "Membership information")
-    out = conclaveds.run_tool(conclaved, node2, ["corosync-quorumtool", "-l"])
+    listed = conclaveds.same_tool_output(conclaved, node2, ["corosync-quorumtool", "-l"],
+                                         "Membership information")
     for node in nodes:
-        assert re.search(r"(?m)^\s+%d\s+1\s" % node.nodeid, out.stdout), out.stdout
+        assert re.search(r"(?m)^\s+%d\s+1\s" % node.nodeid, listed), listed
 
 
 def stream(side, count, size, members, timeout=90):
