@@ -3,6 +3,7 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <sched.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/uio.h>
@@ -71,6 +72,13 @@ bool cv_ring_fits(const struct cv_ring *ring, size_t size)
 	return size <= ring_room(ring) || size > ring->capacity;
 }
 
+static uint32_t cpu_plus_one(void)
+{
+	int cpu = sched_getcpu();
+
+	return cpu < 0 ? 0 : (uint32_t)cpu + 1;
+}
+
 size_t cv_ring_write(struct cv_ring *ring, const struct iovec *iov, size_t n, bool *wake)
 {
 	uint32_t room = ring_room(ring);
@@ -90,6 +98,8 @@ size_t cv_ring_write(struct cv_ring *ring, const struct iovec *iov, size_t n, bo
 	__atomic_thread_fence(__ATOMIC_SEQ_CST);
 	*wake = __atomic_load_n(&ring->shared->reader_asleep, __ATOMIC_RELAXED) != 0 &&
 		__atomic_exchange_n(&ring->shared->reader_asleep, 0, __ATOMIC_RELAXED) != 0;
+	if (*wake)
+		__atomic_store_n(&ring->shared->waker_cpu, cpu_plus_one(), __ATOMIC_RELAXED);
 	return written;
 }
 
