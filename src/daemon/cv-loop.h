@@ -51,6 +51,10 @@ struct cv_loop_poller {
 
 void cv_loop_set_poller(const struct cv_loop_poller *poller);
 
+/* How long the loop slept before the batch it is running (0: it found the
+ * batch without sleeping). */
+uint64_t cv_loop_slept_ns(void);
+
 int cv_loop_run(void); /* until cv_loop_quit(), after which it can run again; 0 or -errno */
 void cv_loop_quit(void);
 

@@ -81,6 +81,15 @@ struct uid_count {
 	size_t count;
 };
 
+/* A client that woke the loop through its ring, for cv-sched.h; only
+ * compared, never followed, `session` may be gone by the batch's end. */
+struct cv_wake {
+	const struct cv_session *session; /* NULL: none this batch */
+	uint32_t cpu;                     /* the CPU it woke us from, plus one */
+	bool waits;                       /* it sleeps on its replies */
+	bool answered;                    /* and got a REPLY in this batch */
+};
+
 struct cv_server {
 	const struct cv_settings *settings;
 	const struct cv_server_service **services; /* in the order they were added */
@@ -104,6 +113,7 @@ struct cv_server {
 	struct cv_packed_frame *ring_room;      /* RING_ROOM, shared by every session */
 	struct cv_packed_frame *settled_wakeup; /* SETTLED, likewise */
 	size_t freed_since_trim; /* queued output of sessions destroyed since the heap was last trimmed */
+	struct cv_wake wake;     /* the last wake-up byte of this batch */
 };
 
 struct cv_session {

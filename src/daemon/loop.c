@@ -23,6 +23,7 @@ static bool quit_requested;
 static void (*after_batch)(void);
 static const struct cv_loop_poller *poller;
 static struct cv_spin spin;
+static uint64_t slept_ns; /* how long the wait before this batch slept */
 
 static void timerfd_arm(uint64_t deadline_ns)
 {
@@ -222,9 +223,20 @@ static bool poll_for_events(struct epoll_event *events, uint64_t began, uint64_t
 
 static int sleep_for_events(struct epoll_event *events)
 {
+	uint64_t began;
+	int n;
+
 	if (poller && !poller->sleep())
 		return 0;
-	return epoll_wait(epoll_fd, events, EVENTS_PER_WAIT, -1);
+	began = cv_clock_ns();
+	n = epoll_wait(epoll_fd, events, EVENTS_PER_WAIT, -1);
+	slept_ns = cv_clock_ns() - began;
+	return n;
+}
+
+uint64_t cv_loop_slept_ns(void)
+{
+	return slept_ns;
 }
 
 /* Waits for events, or for the poller's work (returning 0). Right after a
@@ -239,6 +251,7 @@ static int wait_for_events(struct epoll_event *events, bool just_worked)
 	bool found;
 	int n = 0;
 
+	slept_ns = 0;
 	if (!just_worked)
 		return sleep_for_events(events);
 	began = cv_clock_ns();

@@ -344,8 +344,13 @@ static void report_ready(int ready_fd, char status)
  * woke the loop: on a quiet node that could be the next configuration change. */
 static void after_batch(void)
 {
+	uint32_t waker_cpu;
+	bool waits;
+
 	cv_sessions_reap();
 	cv_cluster_flush();
+	if (cv_sessions_take_wake(&waker_cpu, &waits))
+		cv_sched_woken_by(waker_cpu, waits);
 }
 
 /* In cluster mode the services are ready, and corosync reached, before

@@ -116,6 +116,13 @@ ssize_t cv_ring_reader_read(struct cv_ring_reader *r, void *to, size_t len, bool
 	return n;
 }
 
+uint32_t cv_ring_reader_waker(const struct cv_ring_reader *r, bool *waits)
+{
+	*waits = r->reply_data != NULL &&
+		 __atomic_load_n(&r->shared->reply_reader_asleep, __ATOMIC_RELAXED) != 0;
+	return __atomic_load_n(&r->shared->waker_cpu, __ATOMIC_RELAXED);
+}
+
 bool cv_ring_reader_sleep(struct cv_ring_reader *r)
 {
 	__atomic_store_n(&r->shared->reader_asleep, 1, __ATOMIC_RELAXED);

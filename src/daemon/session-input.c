@@ -197,6 +197,15 @@ static ssize_t session_input(struct cv_session *s, void *buf, size_t len)
 	return n;
 }
 
+static void woken_by(struct cv_session *s)
+{
+	struct cv_wake *wake = &s->server->wake;
+
+	wake->session = s;
+	wake->cpu = cv_ring_reader_waker(&s->ring, &wake->waits);
+	wake->answered = false;
+}
+
 /* With a ring, the socket brings only wake-up bytes, and the client's end.
  * One read per event: a client that keeps writing them cannot hold the loop
  * here, and epoll reports what is left. */
@@ -205,7 +214,9 @@ static void ring_wakeups_drain(struct cv_session *s)
 	uint8_t bytes[256];
 	ssize_t n = socket_recv(s, bytes, sizeof(bytes));
 
-	if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR))
+	if (n > 0)
+		woken_by(s);
+	else if (n == 0 || (errno != EAGAIN && errno != EINTR))
 		session_client_gone(s);
 }
 

@@ -195,6 +195,8 @@ cs_error_t output_queue_reply(struct cv_session *s, uint16_t kind, uint16_t id, 
 		return CS_ERR_NO_MEMORY;
 	err = output_queue(s, &s->replies, f);
 	cv_packed_frame_release(f);
+	if (kind == CV_FRAME_REPLY && s->server->wake.session == s)
+		s->server->wake.answered = true;
 	return err;
 }
 

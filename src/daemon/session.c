@@ -159,6 +159,17 @@ static void trim_heap(struct cv_server *server)
 	server->freed_since_trim = 0;
 }
 
+bool cv_sessions_take_wake(uint32_t *cpu, bool *waits)
+{
+	struct cv_wake *wake = &server_get()->wake;
+	bool woken = wake->session != NULL;
+
+	*cpu = wake->cpu;
+	*waits = wake->waits && wake->answered;
+	*wake = (struct cv_wake){ 0 };
+	return woken;
+}
+
 /* Closing a session can queue output to others (a service's disconnect
  * hook), and flushing can close sessions: repeat until both settle. */
 void cv_sessions_reap(void)
