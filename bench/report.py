@@ -44,9 +44,9 @@ GROUPS = [
      "not come."),
     ("contention", "Paced loads under contention",
      "The same paced loads with a busy loop at nice 0 on every core for the whole interval: calls "
-     "made in the 3 s (of 3 000 or 30 000 due), their latency and CPU per call. corosync runs "
-     "with realtime priority (SCHED_RR), which the busy loops cannot take the CPU from; conclaved "
-     "runs at nice 0 like them."),
+     "made in the 3 s (of 3 000 or 30 000 due), their latency and CPU per call. Both daemons run "
+     "as their defaults set them (the scheduling line above), the busy loops and the client at "
+     "nice 0."),
     ("memory", "Memory",
      "The daemon's resident memory growth per idle connection over 1 000 connections (on a fresh "
      "daemon each run), and per key while cmap grows from 1 000 to 1 000 000 keys."),
