@@ -54,7 +54,9 @@ void cv_sessions_close_all(void);
 void cv_sessions_reap(void); /* writes output queued in the batch, closes sessions marked for closing */
 /* Then, whether a client woke the loop in the batch through its ring (the
  * last one, if several did): the CPU it says it woke it from, plus one (0:
- * it did not say), and whether it sleeps on a reply the batch sent it. */
+ * it did not say), and whether it sleeps until what the batch sent it: a
+ * reply, or an event (a program that sends a message and dispatches until
+ * it comes back). */
 bool cv_sessions_take_wake(uint32_t *cpu, bool *waits);
 /* Reads what no descriptor announces: clients' shared rings, and what
  * departed clients sent (cv_loop_set_poller). */

@@ -37,8 +37,8 @@ void cv_ring_reader_close(struct cv_ring_reader *r);
 ssize_t cv_ring_reader_read(struct cv_ring_reader *r, void *to, size_t len, bool *room_wanted);
 bool cv_ring_reader_has_input(const struct cv_ring_reader *r);
 /* The CPU, plus one, that the client last woke us from (0: it did not
- * say), and *waits: whether it sleeps until we reply. */
-uint32_t cv_ring_reader_waker(const struct cv_ring_reader *r, bool *waits);
+ * say), and whether it sleeps now until we reply, or until an event. */
+uint32_t cv_ring_reader_waker(const struct cv_ring_reader *r, bool *on_reply, bool *on_event);
 
 /* Publishes the seq of the last request handled and whether reading is
  * paused; true when a client waiting for that is to be woken with

@@ -27,15 +27,15 @@ void cv_sched_apply(const struct cv_sched_settings *s);
  * gains from a CPU of its own beside the loop's, which the spinning of
  * cv-spin.h then keeps awake. So, as the kernel's wake-affine placement does
  * for a task of the normal class:
- *  - wakes from a long sleep (longer than cv-spin.h would poll) by a client
- *    on one other CPU that then sleeps until the loop replies move the loop
- *    there;
+ *  - wakes from a long sleep (longer than cv-spin.h would poll) by a
+ *    request of a client on one other CPU that then sleeps until the answer
+ *    (a reply, an event: its own message back) move the loop there;
  *  - wakes from a short sleep by that client, on the loop's CPU now, move
  *    it to another: the client has started to stream.
  *
  * Told, at the end of a batch, that a client woke the loop from CPU
- * waker_cpu - 1 (0: it did not say), and whether it `waits`: sleeps on the
- * reply the batch sent it. Replies gone out, the client is awake on its CPU
+ * waker_cpu - 1 (0: it did not say), and whether it `waits`: sleeps until
+ * the answer the batch sent it. Replies gone out, the client is awake on its CPU
  * when the loop moves there, and is preempted there from then on instead
  * of sleeping until the loop is done (a task of the normal class woken from
  * sleep goes to an idle CPU, away from the loop). */

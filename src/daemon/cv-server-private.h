@@ -86,8 +86,10 @@ struct uid_count {
 struct cv_wake {
 	const struct cv_session *session; /* NULL: none this batch */
 	uint32_t cpu;                     /* the CPU it woke us from, plus one */
-	bool waits;                       /* it sleeps on its replies */
-	bool answered;                    /* and got a REPLY in this batch */
+	bool on_reply;                    /* it sleeps until a reply */
+	bool on_event;                    /* it sleeps until an event */
+	bool replied;                     /* it got a REPLY in this batch */
+	bool evented;                     /* it got an event in this batch */
 };
 
 struct cv_server {

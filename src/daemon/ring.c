@@ -116,10 +116,11 @@ ssize_t cv_ring_reader_read(struct cv_ring_reader *r, void *to, size_t len, bool
 	return n;
 }
 
-uint32_t cv_ring_reader_waker(const struct cv_ring_reader *r, bool *waits)
+uint32_t cv_ring_reader_waker(const struct cv_ring_reader *r, bool *on_reply, bool *on_event)
 {
-	*waits = r->reply_data != NULL &&
-		 __atomic_load_n(&r->shared->reply_reader_asleep, __ATOMIC_RELAXED) != 0;
+	*on_reply = r->reply_data != NULL &&
+		    __atomic_load_n(&r->shared->reply_reader_asleep, __ATOMIC_RELAXED) != 0;
+	*on_event = __atomic_load_n(&r->shared->event_sleeper, __ATOMIC_RELAXED) != 0;
 	return __atomic_load_n(&r->shared->waker_cpu, __ATOMIC_RELAXED);
 }
 

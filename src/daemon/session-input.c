@@ -197,13 +197,17 @@ static ssize_t session_input(struct cv_session *s, void *buf, size_t len)
 	return n;
 }
 
+/* Only a request counts: a client also wakes us when it makes room we
+ * wait for. */
 static void woken_by(struct cv_session *s)
 {
 	struct cv_wake *wake = &s->server->wake;
 
+	if (!cv_ring_reader_has_input(&s->ring))
+		return;
 	wake->session = s;
-	wake->cpu = cv_ring_reader_waker(&s->ring, &wake->waits);
-	wake->answered = false;
+	wake->cpu = cv_ring_reader_waker(&s->ring, &wake->on_reply, &wake->on_event);
+	wake->replied = wake->evented = false;
 }
 
 /* With a ring, the socket brings only wake-up bytes, and the client's end.

@@ -196,7 +196,7 @@ cs_error_t output_queue_reply(struct cv_session *s, uint16_t kind, uint16_t id, 
 	err = output_queue(s, &s->replies, f);
 	cv_packed_frame_release(f);
 	if (kind == CV_FRAME_REPLY && s->server->wake.session == s)
-		s->server->wake.answered = true;
+		s->server->wake.replied = true;
 	return err;
 }
 
@@ -535,6 +535,8 @@ static cs_error_t send_packed(struct cv_session *s, struct cv_packed_frame *even
 	session_trace_event(s, event);
 	if (output_queue(s, &s->events, event) != CS_OK)
 		return CS_ERR_NO_MEMORY;
+	if (s->server->wake.session == s)
+		s->server->wake.evented = true;
 	s->stats.events++;
 	server_stats_of(s->server, s->service)->events++;
 	return CS_OK;

@@ -165,7 +165,7 @@ bool cv_sessions_take_wake(uint32_t *cpu, bool *waits)
 	bool woken = wake->session != NULL;
 
 	*cpu = wake->cpu;
-	*waits = wake->waits && wake->answered;
+	*waits = (wake->on_reply && wake->replied) || (wake->on_event && wake->evented);
 	*wake = (struct cv_wake){ 0 };
 	return woken;
 }

@@ -193,9 +193,10 @@ static cs_error_t ring_offer_finish(struct cv_client *c)
 	if (err == CS_ERR_TIMEOUT)
 		return err;
 	/* Taken, the rings are the connection's, whatever else failed. */
-	if (call->done && call->status == CS_OK)
+	if (call->done && call->status == CS_OK) {
 		c->transport = &cv_transport_ring;
-	else
+		__atomic_store_n(&c->ring_taken, &c->ring, __ATOMIC_RELEASE);
+	} else
 		cv_ring_destroy(&c->ring);
 	free(call->payload);
 	free(call);

@@ -182,6 +182,10 @@ struct cv_client {
 	unsigned int calls_started; /* atomic: until the ring is asked for */
 	/* The RING_OPEN in flight, once its wait timed out; read atomically. */
 	struct cv_pending_call *ring_offer;
+	/* ring's, once taken; read atomically by waits for events, which must
+	 * not take send_lock (a sender may hold it waiting for room that only
+	 * dispatching makes). */
+	struct cv_ring *ring_taken;
 	pthread_mutex_t lock;
 	pthread_cond_t cond;
 	/* Everything below is guarded by lock. */

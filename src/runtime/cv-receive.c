@@ -275,6 +275,20 @@ static int poll_channel(struct cv_channel *ch, struct pollfd *fds, nfds_t n, int
 	return r;
 }
 
+/* poll_channel, saying so in the ring while it waits for events. */
+static int sleep_on_channel(struct cv_client *c, struct cv_channel *ch, struct pollfd fds[2], int timeout_ms)
+{
+	struct cv_ring *ring = ch == &c->events ? __atomic_load_n(&c->ring_taken, __ATOMIC_ACQUIRE) : NULL;
+	int r;
+
+	if (ring != NULL)
+		cv_ring_sleeping_on_events(ring, true);
+	r = poll_channel(ch, fds, 2, timeout_ms);
+	if (ring != NULL)
+		cv_ring_sleeping_on_events(ring, false);
+	return r;
+}
+
 /* Milliseconds left until deadline_ms (CLOCK_MONOTONIC), or -1 for none. */
 static int ms_left(int64_t deadline_ms)
 {
@@ -307,7 +321,7 @@ static cs_error_t wait_readable(struct cv_client *c, struct cv_channel *ch, unsi
 						: input_within(fds, 2, began, window);
 	}
 	if (!found)
-		r = poll_channel(ch, fds, 2, ms_left(deadline_ms));
+		r = sleep_on_channel(c, ch, fds, ms_left(deadline_ms));
 	if (flags & CV_WAIT_SPIN)
 		cv_spin_done(&ch->spin, began, window, found, cv_clock_ns());
 	if (r < 0)

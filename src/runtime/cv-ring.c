@@ -103,6 +103,11 @@ size_t cv_ring_write(struct cv_ring *ring, const struct iovec *iov, size_t n, bo
 	return written;
 }
 
+void cv_ring_sleeping_on_events(struct cv_ring *ring, bool asleep)
+{
+	__atomic_store_n(&ring->shared->event_sleeper, asleep ? 1u : 0u, __ATOMIC_RELAXED);
+}
+
 bool cv_ring_wait_for_room(struct cv_ring *ring, size_t wanted)
 {
 	uint32_t awaited = wanted < ring->capacity ? (uint32_t)wanted : ring->capacity;

@@ -66,6 +66,9 @@ CV_HIDDEN bool cv_ring_wait_for_room(struct cv_ring *ring, size_t wanted);
  * make the fd readable with no callback pending. */
 CV_HIDDEN void cv_ring_stop_waiting(struct cv_ring *ring);
 
+/* Says whether we sleep until an event comes (cv-wire.h). */
+CV_HIDDEN void cv_ring_sleeping_on_events(struct cv_ring *ring, bool asleep);
+
 /* Whether the daemon has handled the request of seq `awaited`, or paused
  * reading the ring; if not, announces that we wait for it (SETTLED
  * wakes us). */

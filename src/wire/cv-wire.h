@@ -169,7 +169,10 @@ struct cv_ring_open {
  * if it takes it from 1 to 0, writes a byte to the socket, having set
  * waker_cpu to the CPU it runs on (plus one): a daemon that the kernel
  * places without regard to its wakers (a realtime one) may move next to a
- * client that keeps waking it from another CPU. With a full barrier
+ * client that keeps waking it from another CPU and then sleeping until it
+ * answers: on the reply it waits for (reply_reader_asleep, below), or on an
+ * event (event_sleeper, which only the client writes and which wakes
+ * nobody). With a full barrier
  * between each side's write and read, one of them always sees the other. writer_waiting works the same way the other way round, with
  * RING_ROOM as the wake-up, sent once the ring has room for as many bytes
  * as the client set it to (or is empty): a writer woken for every few
@@ -200,7 +203,8 @@ struct cv_ring_shared {
 	uint32_t writer_waiting; /* client sets, daemon clears: bytes of room awaited */
 	uint32_t settle_waiting; /* client sets, daemon clears: the seq awaited */
 	uint32_t waker_cpu;      /* client: the CPU it last woke the daemon from, plus one; 0: unknown */
-	uint8_t client_line[48];
+	uint32_t event_sleeper;  /* client: 1 while it sleeps until an event comes */
+	uint8_t client_line[44];
 	uint32_t tail;          /* daemon: bytes read so far */
 	uint32_t reader_asleep; /* daemon sets, client clears: wake me */
 	uint32_t settled;       /* daemon: seq of the last request handled */

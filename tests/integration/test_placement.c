@@ -1,7 +1,8 @@
 /* Where conclaved's loop runs at realtime priority (cv-sched.h): next to a
- * client that calls now and then from another CPU, away from that client
- * once it calls back to back, and never outside the CPUs it is allowed.
- * Each test drives libquorum from this process, pinned to one CPU, and
+ * client that calls now and then from another CPU, or sends a message and
+ * dispatches until it comes back, away from that client once it calls back
+ * to back, and never outside the CPUs it is allowed. Each test drives
+ * libquorum or libcpg from this process, pinned to one CPU, and
  * reads the CPU the real daemon last ran on from /proc. Root and two CPUs
  * are needed (under CI=true their absence fails the tests). */
 #define _GNU_SOURCE
@@ -19,6 +20,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <corosync/cpg.h>
 #include <corosync/quorum.h>
 
 #include "harness.h"
@@ -29,8 +31,8 @@
 
 static struct test_daemon d;
 static quorum_handle_t handle;
-static cpu_set_t ours;      /* the CPUs this process was allowed at start */
-static int cpu_a, cpu_b;    /* the first two of them */
+static cpu_set_t ours;   /* the CPUs this process was allowed at start */
+static int cpu_a, cpu_b; /* the first two of them */
 
 static int missing(const char *what)
 {
@@ -182,6 +184,59 @@ static void test_moves_next_to_a_paced_caller(void **state)
 	assert_int_equal(daemon_cpu(), cpu_b);
 }
 
+static unsigned int delivered;
+
+static void on_message(cpg_handle_t h, const struct cpg_name *group, uint32_t nodeid, uint32_t pid, void *msg,
+		       size_t len)
+{
+	(void)h;
+	(void)group;
+	(void)nodeid;
+	(void)pid;
+	(void)msg;
+	(void)len;
+	delivered++;
+}
+
+static void send_and_dispatch_back(cpg_handle_t h)
+{
+	char payload[64] = { 0 };
+	struct iovec iov = { payload, sizeof(payload) };
+	unsigned int awaited = delivered + 1;
+
+	assert_int_equal(cpg_mcast_joined(h, CPG_TYPE_AGREED, &iov, 1), CS_OK);
+	while (delivered < awaited)
+		assert_int_equal(cpg_dispatch(h, CS_DISPATCH_ONE), CS_OK);
+}
+
+/* A message posted wakes the loop, and the client sleeps on the event that
+ * brings it back, not on a reply. */
+static void test_moves_next_to_a_paced_sender(void **state)
+{
+	cpg_callbacks_t callbacks = { .cpg_deliver_fn = on_message };
+	struct cpg_name group = { .length = 9, .value = "placement" };
+	cpg_handle_t h;
+	bool moved = false;
+
+	(void)state;
+	assert_int_equal(cpg_initialize(&h, &callbacks), CS_OK);
+	assert_int_equal(cpg_join(h, &group), CS_OK);
+	send_and_dispatch_back(h); /* the rings are taken by now */
+	send_and_dispatch_back(h);
+	pin(d.pid, cpu_a);
+	send_and_dispatch_back(h);
+	allow(d.pid, &ours);
+	assert_int_equal(daemon_cpu(), cpu_a);
+	for (int i = 0; i < PACED_CALLS_MAX && !moved; i++) {
+		sleep_us(PACE_US);
+		send_and_dispatch_back(h);
+		moved = daemon_cpu() == cpu_b;
+	}
+	assert_true(moved);
+	assert_allowed_all();
+	assert_int_equal(cpg_finalize(h), CS_OK);
+}
+
 /* Calls back to back gain from a CPU each, both spinning (cv-spin.h). */
 static void test_leaves_a_caller_that_calls_back_to_back(void **state)
 {
@@ -219,6 +274,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		RUN(test_moves_next_to_a_paced_caller),
+		RUN(test_moves_next_to_a_paced_sender),
 		RUN(test_leaves_a_caller_that_calls_back_to_back),
 		RUN(test_a_pinned_daemon_stays_pinned),
 	};
