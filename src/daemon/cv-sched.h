@@ -35,10 +35,11 @@ void cv_sched_apply(const struct cv_sched_settings *s);
  *
  * Told, at the end of a batch, that a client woke the loop from CPU
  * waker_cpu - 1 (0: it did not say), and whether it `waits`: sleeps until
- * the answer the batch sent it. Replies gone out, the client is awake on its CPU
- * when the loop moves there, and is preempted there from then on instead
- * of sleeping until the loop is done (a task of the normal class woken from
- * sleep goes to an idle CPU, away from the loop). */
+ * the answer the batch sent it. The move is made then, the answer gone
+ * out: the client is awake on its CPU when the loop gets there, and is
+ * preempted there from then on instead of sleeping until the loop is done
+ * (a task of the normal class woken from sleep goes to an idle CPU, away
+ * from the loop). */
 void cv_sched_woken_by(uint32_t waker_cpu, bool waits);
 
 #endif

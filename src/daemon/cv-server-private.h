@@ -81,8 +81,8 @@ struct uid_count {
 	size_t count;
 };
 
-/* A client that woke the loop through its ring, for cv-sched.h; only
- * compared, never followed, `session` may be gone by the batch's end. */
+/* A client that woke the loop through its ring, for cv-sched.h. `session`
+ * is only compared, never dereferenced: it may be gone by the batch's end. */
 struct cv_wake {
 	const struct cv_session *session; /* NULL: none this batch */
 	uint32_t cpu;                     /* the CPU it woke us from, plus one */
