@@ -31,6 +31,7 @@
 
 static struct test_daemon d;
 static quorum_handle_t handle;
+static cpg_handle_t sender;
 static cpu_set_t ours;   /* the CPUs this process was allowed at start */
 static int cpu_a, cpu_b; /* the first two of them */
 
@@ -120,8 +121,22 @@ static void sleep_us(long us)
 		;
 }
 
-/* A daemon at SCHED_RR, a connection on its rings, this process on cpu_b
- * and the daemon's loop last on cpu_a, allowed every CPU it was. */
+/* With this process on cpu_b: `act` twice (the second offers the rings),
+ * then once with the daemon's loop pinned to cpu_a, which leaves it last
+ * there, allowed every CPU it was. */
+static void daemon_last_on_cpu_a(void (*act)(void))
+{
+	act();
+	act();
+	pin(0, cpu_b);
+	pin(d.pid, cpu_a);
+	act();
+	allow(d.pid, &ours);
+	assert_int_equal(daemon_cpu(), cpu_a);
+}
+
+/* A daemon at SCHED_RR and a quorum connection on its rings, placed by
+ * daemon_last_on_cpu_a. */
 static int start(void **state)
 {
 	quorum_callbacks_t callbacks = { 0 };
@@ -131,13 +146,7 @@ static int start(void **state)
 	assert_int_equal(test_daemon_start(&d, SINGLE_NODE_CONFIG), 0);
 	assert_int_equal(sched_getscheduler(d.pid), SCHED_RR);
 	assert_int_equal(quorum_initialize(&handle, &callbacks, &type), CS_OK);
-	call(); /* the second call offers the rings */
-	call();
-	pin(0, cpu_b);
-	pin(d.pid, cpu_a);
-	call();
-	allow(d.pid, &ours);
-	assert_int_equal(daemon_cpu(), cpu_a);
+	daemon_last_on_cpu_a(call);
 	return 0;
 }
 
@@ -157,13 +166,13 @@ static void assert_allowed_all(void)
 	assert_true(CPU_EQUAL(&now, &ours));
 }
 
-/* Calls a millisecond apart until the daemon's loop runs on `cpu`; how
+/* `act` a millisecond apart until the daemon's loop runs on `cpu`; how
  * many it took, or -1 when it never did. */
-static int paced_calls_until_on(int cpu)
+static int paced_until_on(int cpu, void (*act)(void))
 {
 	for (int i = 1; i <= PACED_CALLS_MAX; i++) {
 		sleep_us(PACE_US);
-		call();
+		act();
 		if (daemon_cpu() == cpu)
 			return i;
 	}
@@ -174,7 +183,7 @@ static int paced_calls_until_on(int cpu)
 static void test_moves_next_to_a_paced_caller(void **state)
 {
 	(void)state;
-	assert_int_not_equal(paced_calls_until_on(cpu_b), -1);
+	assert_int_not_equal(paced_until_on(cpu_b, call), -1);
 	assert_allowed_all();
 	/* and stays there: a call finds it on this CPU */
 	for (int i = 0; i < 20; i++) {
@@ -198,15 +207,15 @@ static void on_message(cpg_handle_t h, const struct cpg_name *group, uint32_t no
 	delivered++;
 }
 
-static void send_and_dispatch_back(cpg_handle_t h)
+static void send_and_dispatch_back(void)
 {
 	char payload[64] = { 0 };
 	struct iovec iov = { payload, sizeof(payload) };
 	unsigned int awaited = delivered + 1;
 
-	assert_int_equal(cpg_mcast_joined(h, CPG_TYPE_AGREED, &iov, 1), CS_OK);
+	assert_int_equal(cpg_mcast_joined(sender, CPG_TYPE_AGREED, &iov, 1), CS_OK);
 	while (delivered < awaited)
-		assert_int_equal(cpg_dispatch(h, CS_DISPATCH_ONE), CS_OK);
+		assert_int_equal(cpg_dispatch(sender, CS_DISPATCH_ONE), CS_OK);
 }
 
 /* A message posted wakes the loop, and the client sleeps on the event that
@@ -215,26 +224,14 @@ static void test_moves_next_to_a_paced_sender(void **state)
 {
 	cpg_callbacks_t callbacks = { .cpg_deliver_fn = on_message };
 	struct cpg_name group = { .length = 9, .value = "placement" };
-	cpg_handle_t h;
-	bool moved = false;
 
 	(void)state;
-	assert_int_equal(cpg_initialize(&h, &callbacks), CS_OK);
-	assert_int_equal(cpg_join(h, &group), CS_OK);
-	send_and_dispatch_back(h); /* the rings are taken by now */
-	send_and_dispatch_back(h);
-	pin(d.pid, cpu_a);
-	send_and_dispatch_back(h);
-	allow(d.pid, &ours);
-	assert_int_equal(daemon_cpu(), cpu_a);
-	for (int i = 0; i < PACED_CALLS_MAX && !moved; i++) {
-		sleep_us(PACE_US);
-		send_and_dispatch_back(h);
-		moved = daemon_cpu() == cpu_b;
-	}
-	assert_true(moved);
+	assert_int_equal(cpg_initialize(&sender, &callbacks), CS_OK);
+	assert_int_equal(cpg_join(sender, &group), CS_OK);
+	daemon_last_on_cpu_a(send_and_dispatch_back);
+	assert_int_not_equal(paced_until_on(cpu_b, send_and_dispatch_back), -1);
 	assert_allowed_all();
-	assert_int_equal(cpg_finalize(h), CS_OK);
+	assert_int_equal(cpg_finalize(sender), CS_OK);
 }
 
 /* Calls back to back gain from a CPU each, both spinning (cv-spin.h). */
@@ -244,7 +241,7 @@ static void test_leaves_a_caller_that_calls_back_to_back(void **state)
 	bool left = false;
 
 	(void)state;
-	assert_int_not_equal(paced_calls_until_on(cpu_b), -1);
+	assert_int_not_equal(paced_until_on(cpu_b, call), -1);
 	end = time(NULL) + BACK_TO_BACK_SECONDS;
 	while (!left && time(NULL) <= end) {
 		for (int i = 0; i < 1000; i++)
@@ -262,7 +259,7 @@ static void test_a_pinned_daemon_stays_pinned(void **state)
 
 	(void)state;
 	pin(d.pid, cpu_a);
-	assert_int_equal(paced_calls_until_on(cpu_b), -1);
+	assert_int_equal(paced_until_on(cpu_b, call), -1);
 	assert_int_equal(sched_getaffinity(d.pid, sizeof(now), &now), 0);
 	assert_int_equal(CPU_COUNT(&now), 1);
 	assert_true(CPU_ISSET(cpu_a, &now));
