@@ -172,9 +172,9 @@ struct cv_ring_open {
  * client that keeps waking it from another CPU and then sleeping until it
  * answers: on the reply it waits for (reply_reader_asleep, below), or on an
  * event (event_sleeper, which only the client writes and which wakes
- * nobody). With a full barrier
- * between each side's write and read, one of them always sees the other. writer_waiting works the same way the other way round, with
- * RING_ROOM as the wake-up, sent once the ring has room for as many bytes
+ * nobody). With a full barrier between each side's write and read, one of
+ * them always sees the other. writer_waiting works the same way the other
+ * way round, with RING_ROOM as the wake-up, sent once the ring has room for as many bytes
  * as the client set it to (or is empty): a writer woken for every few
  * bytes freed would spend its time waking.
  *
