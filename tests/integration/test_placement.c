@@ -28,6 +28,7 @@
 #define PACED_CALLS_MAX 300
 #define PACE_US 1000
 #define BACK_TO_BACK_SECONDS 3
+#define LEAVE_ATTEMPTS 3
 
 static struct test_daemon d;
 static quorum_handle_t handle;
@@ -234,19 +235,34 @@ static void test_moves_next_to_a_paced_sender(void **state)
 	assert_int_equal(cpg_finalize(sender), CS_OK);
 }
 
-/* Calls back to back gain from a CPU each, both spinning (cv-spin.h). */
+/* Calls back to back from cpu_b until the loop leaves it; whether it did. */
+static bool back_to_back_until_left(void)
+{
+	time_t end = time(NULL) + BACK_TO_BACK_SECONDS;
+
+	while (time(NULL) <= end) {
+		for (int i = 0; i < 1000; i++)
+			call();
+		if (daemon_cpu() != cpu_b)
+			return true;
+	}
+	return false;
+}
+
+/* Calls back to back gain from a CPU each, both spinning (cv-spin.h). The
+ * loop leaves only a CPU it moved to itself; one that the kernel put there
+ * (a realtime task of another test busy on cpu_a when it woke) it keeps, so
+ * each attempt places it on cpu_a again. */
 static void test_leaves_a_caller_that_calls_back_to_back(void **state)
 {
-	time_t end;
 	bool left = false;
 
 	(void)state;
-	assert_int_not_equal(paced_until_on(cpu_b, call), -1);
-	end = time(NULL) + BACK_TO_BACK_SECONDS;
-	while (!left && time(NULL) <= end) {
-		for (int i = 0; i < 1000; i++)
-			call();
-		left = daemon_cpu() != cpu_b;
+	for (int attempt = 0; attempt < LEAVE_ATTEMPTS && !left; attempt++) {
+		if (attempt > 0)
+			daemon_last_on_cpu_a(call);
+		assert_int_not_equal(paced_until_on(cpu_b, call), -1);
+		left = back_to_back_until_left();
 	}
 	assert_true(left);
 	assert_allowed_all();
